@@ -1,0 +1,254 @@
+// Ast: the syntax tree of a .seq file. Every node carries its source range.
+// Nodes are owned through unique_ptr; kinds allow a cheap `as<T>()`.
+#pragma once
+
+#include "basic/SourceManager.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace seq::ast {
+
+// ---- Expressions -----------------------------------------------------------
+
+enum class ExprKind {
+  Name, Int, Float, String, Bool, None, Unary, Binary, Call, Attribute, Index, Slice,
+  Tuple, List, Comprehension
+};
+
+struct Expr {
+  explicit Expr(ExprKind kind, SourceRange range) : kind(kind), range(range) {}
+  virtual ~Expr() = default;
+  const ExprKind kind;
+  SourceRange range;
+
+  template <typename T> const T *as() const {
+    return kind == T::Kind ? static_cast<const T *>(this) : nullptr;
+  }
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct NameExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Name;
+  NameExpr(SourceRange r, std::string name) : Expr(Kind, r), name(std::move(name)) {}
+  std::string name;
+};
+
+struct IntExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Int;
+  IntExpr(SourceRange r, int64_t value) : Expr(Kind, r), value(value) {}
+  int64_t value;
+};
+
+struct FloatExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Float;
+  FloatExpr(SourceRange r, double value) : Expr(Kind, r), value(value) {}
+  double value;
+};
+
+struct StringExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::String;
+  StringExpr(SourceRange r, std::string value) : Expr(Kind, r), value(std::move(value)) {}
+  std::string value;
+};
+
+struct BoolExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Bool;
+  BoolExpr(SourceRange r, bool value) : Expr(Kind, r), value(value) {}
+  bool value;
+};
+
+struct NoneExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::None;
+  explicit NoneExpr(SourceRange r) : Expr(Kind, r) {}
+};
+
+struct UnaryExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Unary;
+  UnaryExpr(SourceRange r, char op, ExprPtr operand)
+      : Expr(Kind, r), op(op), operand(std::move(operand)) {}
+  char op; // '-' or '+'
+  ExprPtr operand;
+};
+
+enum class BinaryOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
+const char *spelling(BinaryOp op);
+
+struct BinaryExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Binary;
+  BinaryExpr(SourceRange r, BinaryOp op, ExprPtr lhs, ExprPtr rhs)
+      : Expr(Kind, r), op(op), lhs(std::move(lhs)), rhs(std::move(rhs)) {}
+  BinaryOp op;
+  ExprPtr lhs, rhs;
+};
+
+struct Comprehension;
+
+// One argument of a call: positional (`name` empty) or keyword.
+struct Arg {
+  SourceRange range;     // the whole argument, `name=value` included
+  std::string name;      // keyword, or empty
+  SourceRange nameRange; // the keyword
+  ExprPtr value;
+};
+
+struct CallExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Call;
+  CallExpr(SourceRange r, ExprPtr callee, std::vector<Arg> args)
+      : Expr(Kind, r), callee(std::move(callee)), args(std::move(args)) {}
+  ExprPtr callee;
+  std::vector<Arg> args;
+};
+
+struct AttributeExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Attribute;
+  AttributeExpr(SourceRange r, ExprPtr object, std::string name, SourceRange nameRange)
+      : Expr(Kind, r), object(std::move(object)), name(std::move(name)), nameRange(nameRange) {}
+  ExprPtr object;
+  std::string name;
+  SourceRange nameRange;
+};
+
+struct IndexExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Index;
+  IndexExpr(SourceRange r, ExprPtr object, ExprPtr index)
+      : Expr(Kind, r), object(std::move(object)), index(std::move(index)) {}
+  ExprPtr object;
+  ExprPtr index; // an expression or a SliceExpr
+};
+
+struct SliceExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Slice;
+  SliceExpr(SourceRange r, ExprPtr lo, ExprPtr hi, ExprPtr step)
+      : Expr(Kind, r), lo(std::move(lo)), hi(std::move(hi)), step(std::move(step)) {}
+  ExprPtr lo, hi, step; // each may be null
+};
+
+struct TupleExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Tuple;
+  TupleExpr(SourceRange r, std::vector<ExprPtr> elements)
+      : Expr(Kind, r), elements(std::move(elements)) {}
+  std::vector<ExprPtr> elements;
+};
+
+struct ListExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::List;
+  ListExpr(SourceRange r, std::vector<ExprPtr> elements)
+      : Expr(Kind, r), elements(std::move(elements)) {}
+  std::vector<ExprPtr> elements;
+};
+
+// `ELEMENT for VAR in ITERABLE`, as a generator argument, `( )` or `[ ]`.
+struct ComprehensionExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Comprehension;
+  ComprehensionExpr(SourceRange r, ExprPtr element, std::string var, SourceRange varRange,
+                    ExprPtr iterable)
+      : Expr(Kind, r), element(std::move(element)), var(std::move(var)), varRange(varRange),
+        iterable(std::move(iterable)) {}
+  ExprPtr element;
+  std::string var;
+  SourceRange varRange;
+  ExprPtr iterable;
+};
+
+// ---- Statements --------------------------------------------------------------
+
+enum class StmtKind { Assign, Expr, Return, For, Forward };
+
+struct Stmt {
+  explicit Stmt(StmtKind kind, SourceRange range) : kind(kind), range(range) {}
+  virtual ~Stmt() = default;
+  const StmtKind kind;
+  SourceRange range;
+
+  template <typename T> const T *as() const {
+    return kind == T::Kind ? static_cast<const T *>(this) : nullptr;
+  }
+};
+using StmtPtr = std::unique_ptr<Stmt>;
+
+struct AssignStmt : Stmt {
+  static constexpr StmtKind Kind = StmtKind::Assign;
+  AssignStmt(SourceRange r, std::string target, SourceRange targetRange, ExprPtr value)
+      : Stmt(Kind, r), target(std::move(target)), targetRange(targetRange),
+        value(std::move(value)) {}
+  std::string target;
+  SourceRange targetRange;
+  ExprPtr value;
+};
+
+struct ExprStmt : Stmt {
+  static constexpr StmtKind Kind = StmtKind::Expr;
+  ExprStmt(SourceRange r, ExprPtr expr) : Stmt(Kind, r), expr(std::move(expr)) {}
+  ExprPtr expr;
+};
+
+struct ReturnStmt : Stmt {
+  static constexpr StmtKind Kind = StmtKind::Return;
+  ReturnStmt(SourceRange r, ExprPtr value) : Stmt(Kind, r), value(std::move(value)) {}
+  ExprPtr value;
+};
+
+struct ForStmt : Stmt {
+  static constexpr StmtKind Kind = StmtKind::For;
+  ForStmt(SourceRange r, std::string var, SourceRange varRange, ExprPtr iterable,
+          std::vector<StmtPtr> body)
+      : Stmt(Kind, r), var(std::move(var)), varRange(varRange), iterable(std::move(iterable)),
+        body(std::move(body)) {}
+  std::string var;
+  SourceRange varRange;
+  ExprPtr iterable;
+  std::vector<StmtPtr> body;
+};
+
+struct Param {
+  std::string name;
+  SourceRange range;
+};
+
+struct ForwardStmt : Stmt {
+  static constexpr StmtKind Kind = StmtKind::Forward;
+  ForwardStmt(SourceRange r, std::vector<Param> params, std::vector<StmtPtr> body)
+      : Stmt(Kind, r), params(std::move(params)), body(std::move(body)) {}
+  std::vector<Param> params;
+  std::vector<StmtPtr> body;
+};
+
+// ---- Definitions ---------------------------------------------------------------
+
+// A parameter's type: `int`, `(int, int)`, or a tensor shape `f32[N, 3]`.
+struct TypeExpr {
+  enum class Kind { Named, Tuple, Shape } kind = Kind::Named;
+  SourceRange range;
+  std::string name;                // Named: int/float/bool/str; Shape: element type or ""
+  std::vector<TypeExpr> elements;  // Tuple
+  std::vector<ExprPtr> dims;       // Shape
+};
+
+struct DefParam {
+  std::string name;
+  SourceRange nameRange;
+  TypeExpr type;
+  ExprPtr defaultValue; // may be null
+};
+
+struct Definition {
+  bool isModel = false;
+  std::string name;
+  SourceRange nameRange;
+  SourceRange range;
+  std::vector<DefParam> params;
+  ExprPtr expr;               // the `= MODULE_EXPR` form
+  std::vector<StmtPtr> body;  // the `{ BODY }` form
+  bool hasBody = false;
+};
+
+struct File {
+  FileId id = 0;
+  std::vector<std::unique_ptr<Definition>> definitions;
+};
+
+} // namespace seq::ast

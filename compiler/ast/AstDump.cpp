@@ -1,0 +1,172 @@
+// AstDump: the AST as text, one node a line, `<line:col-line:col>` each.
+#include "ast/AstDump.h"
+
+#include <fmt/format.h>
+
+namespace seq::ast {
+
+const char *spelling(BinaryOp op) {
+  switch (op) {
+  case BinaryOp::Add: return "+";
+  case BinaryOp::Sub: return "-";
+  case BinaryOp::Mul: return "*";
+  case BinaryOp::Div: return "/";
+  case BinaryOp::FloorDiv: return "//";
+  case BinaryOp::Mod: return "%";
+  case BinaryOp::Pow: return "**";
+  }
+  return "?";
+}
+
+namespace {
+
+class Dumper {
+public:
+  explicit Dumper(const SourceManager &sources) : sources_(sources) {}
+
+  void line(int indent, std::string_view text, SourceRange range) {
+    LineColumn b = sources_.lineColumn(range.file, range.begin);
+    LineColumn e = sources_.lineColumn(range.file, range.end);
+    out_ += fmt::format("{:{}}{} <{}:{}-{}:{}>\n", "", indent * 2, text, b.line, b.column, e.line,
+                        e.column);
+  }
+
+  void definition(const Definition &def) {
+    line(0, fmt::format("{} {}", def.isModel ? "Model" : "Module", def.name), def.range);
+    for (const DefParam &p : def.params) {
+      line(1, fmt::format("Param {}: {}", p.name, typeText(p.type)), p.nameRange);
+      if (p.defaultValue)
+        expr(2, *p.defaultValue);
+    }
+    if (def.expr)
+      expr(1, *def.expr);
+    for (const StmtPtr &s : def.body)
+      stmt(1, *s);
+  }
+
+  void stmt(int indent, const Stmt &s) {
+    if (auto *a = s.as<AssignStmt>()) {
+      line(indent, fmt::format("Assign {}", a->target), s.range);
+      expr(indent + 1, *a->value);
+    } else if (auto *e = s.as<ExprStmt>()) {
+      line(indent, "ExprStmt", s.range);
+      expr(indent + 1, *e->expr);
+    } else if (auto *r = s.as<ReturnStmt>()) {
+      line(indent, "Return", s.range);
+      expr(indent + 1, *r->value);
+    } else if (auto *f = s.as<ForStmt>()) {
+      line(indent, fmt::format("For {}", f->var), s.range);
+      expr(indent + 1, *f->iterable);
+      for (const StmtPtr &b : f->body)
+        stmt(indent + 1, *b);
+    } else if (auto *fw = s.as<ForwardStmt>()) {
+      std::string params;
+      for (const Param &p : fw->params)
+        params += (params.empty() ? "" : ", ") + p.name;
+      line(indent, fmt::format("Forward({})", params), s.range);
+      for (const StmtPtr &b : fw->body)
+        stmt(indent + 1, *b);
+    }
+  }
+
+  void expr(int indent, const Expr &e) {
+    switch (e.kind) {
+    case ExprKind::Name: line(indent, fmt::format("Name {}", e.as<NameExpr>()->name), e.range); break;
+    case ExprKind::Int: line(indent, fmt::format("Int {}", e.as<IntExpr>()->value), e.range); break;
+    case ExprKind::Float: line(indent, fmt::format("Float {}", e.as<FloatExpr>()->value), e.range); break;
+    case ExprKind::String: line(indent, fmt::format("String '{}'", e.as<StringExpr>()->value), e.range); break;
+    case ExprKind::Bool: line(indent, fmt::format("Bool {}", e.as<BoolExpr>()->value), e.range); break;
+    case ExprKind::None: line(indent, "None", e.range); break;
+    case ExprKind::Unary: {
+      auto *u = e.as<UnaryExpr>();
+      line(indent, fmt::format("Unary {}", u->op), e.range);
+      expr(indent + 1, *u->operand);
+      break;
+    }
+    case ExprKind::Binary: {
+      auto *b = e.as<BinaryExpr>();
+      line(indent, fmt::format("Binary {}", spelling(b->op)), e.range);
+      expr(indent + 1, *b->lhs);
+      expr(indent + 1, *b->rhs);
+      break;
+    }
+    case ExprKind::Call: {
+      auto *c = e.as<CallExpr>();
+      line(indent, "Call", e.range);
+      expr(indent + 1, *c->callee);
+      for (const Arg &a : c->args) {
+        if (!a.name.empty())
+          line(indent + 1, fmt::format("Keyword {}", a.name), a.range);
+        expr(indent + (a.name.empty() ? 1 : 2), *a.value);
+      }
+      break;
+    }
+    case ExprKind::Attribute: {
+      auto *a = e.as<AttributeExpr>();
+      line(indent, fmt::format("Attribute .{}", a->name), e.range);
+      expr(indent + 1, *a->object);
+      break;
+    }
+    case ExprKind::Index: {
+      auto *i = e.as<IndexExpr>();
+      line(indent, "Index", e.range);
+      expr(indent + 1, *i->object);
+      expr(indent + 1, *i->index);
+      break;
+    }
+    case ExprKind::Slice: {
+      auto *s = e.as<SliceExpr>();
+      line(indent, "Slice", e.range);
+      for (const ExprPtr *part : {&s->lo, &s->hi, &s->step})
+        if (*part)
+          expr(indent + 1, **part);
+      break;
+    }
+    case ExprKind::Tuple:
+    case ExprKind::List: {
+      bool tuple = e.kind == ExprKind::Tuple;
+      line(indent, tuple ? "Tuple" : "List", e.range);
+      for (const ExprPtr &el : tuple ? e.as<TupleExpr>()->elements : e.as<ListExpr>()->elements)
+        expr(indent + 1, *el);
+      break;
+    }
+    case ExprKind::Comprehension: {
+      auto *c = e.as<ComprehensionExpr>();
+      line(indent, fmt::format("Comprehension for {}", c->var), e.range);
+      expr(indent + 1, *c->element);
+      expr(indent + 1, *c->iterable);
+      break;
+    }
+    }
+  }
+
+  static std::string typeText(const TypeExpr &t) {
+    switch (t.kind) {
+    case TypeExpr::Kind::Named: return t.name;
+    case TypeExpr::Kind::Tuple: {
+      std::string out;
+      for (const TypeExpr &el : t.elements)
+        out += (out.empty() ? "" : ", ") + typeText(el);
+      return "(" + out + ")";
+    }
+    case TypeExpr::Kind::Shape: return t.name + "[" + std::to_string(t.dims.size()) + " dims]";
+    }
+    return "";
+  }
+
+  std::string out_;
+
+private:
+  const SourceManager &sources_;
+};
+
+} // namespace
+
+std::string dump(const File &file, const SourceManager &sources) {
+  Dumper d(sources);
+  for (const auto &def : file.definitions)
+    d.definition(*def);
+  return d.out_;
+}
+
+} // namespace seq::ast

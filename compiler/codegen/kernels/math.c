@@ -1,0 +1,268 @@
+/* math.c: float32 elementary functions for seqc's kernels and epilogues.
+ *
+ * Every function is branch-free: each piece of a piecewise definition is
+ * computed and the result chosen with a select (a ternary), so loops that
+ * call these functions vectorise after inlining. No libm: the exponent
+ * field is read and written through a union, square roots are not needed,
+ * constants come from <float.h> or clang/gcc builtins.
+ *
+ * Accuracy (checked against double-precision libm by the unit tests): a
+ * few ulp for exp, log, tanh, erf, sigmoid over the whole float range,
+ * with ±0, ±inf, NaN, overflow and denormal results as libm gives them.
+ * The polynomial coefficients are our own Chebyshev fits (mpmath), with the
+ * piecewise structure of the classic Cephes/fdlibm implementations. */
+#include <float.h>
+#include <stdint.h>
+
+#include "seqk.h"
+
+/* ---- Bit access ---------------------------------------------------- */
+
+static inline uint32_t asU32(float f) {
+  union { float f; uint32_t u; } v;
+  v.f = f;
+  return v.u;
+}
+
+static inline float asF32(uint32_t u) {
+  union { float f; uint32_t u; } v;
+  v.u = u;
+  return v.f;
+}
+
+static inline float absF(float x) { return asF32(asU32(x) & 0x7fffffffu); }
+
+/* |mag| with the sign of `sign` (NaN magnitudes stay NaN). */
+static inline float withSignOf(float mag, float sign) {
+  return asF32((asU32(mag) & 0x7fffffffu) | (asU32(sign) & 0x80000000u));
+}
+
+/* 2^n for n in [-126, 127], built in the exponent field. */
+static inline float pow2i(int32_t n) {
+  return asF32((uint32_t)(n + 127) << 23);
+}
+
+#define SEQK_INF __builtin_inff()
+#define SEQK_NAN __builtin_nanf("")
+
+/* ---- exp ------------------------------------------------------------- */
+
+/* Cody–Waite range reduction: x = n ln2 + r, |r| <= ln2/2. ln2 is split
+ * into LN2_HI, which has 9 significant bits so that n*LN2_HI and
+ * x - n*LN2_HI are exact for |n| <= 150, and the remainder LN2_LO. */
+#define LOG2E 1.44269504f
+#define LN2_HI 0.693359375f
+#define LN2_LO (-2.12194440e-4f)
+/* Adding 1.5*2^23 rounds a float of magnitude < 2^22 to an integer, which
+ * then sits in the low mantissa bits: n without a float->int conversion
+ * (which would be undefined for NaN). */
+#define ROUND_SHIFTER 12582912.0f
+
+/* e^r - 1 - r = r^2 P(r) on |r| <= ln2/2 (relative error 9e-9). */
+static inline float expPoly(float r) {
+  float p = 1.98909809e-4f;
+  p = p * r + 1.39336416e-3f;
+  p = p * r + 8.33331048e-3f;
+  p = p * r + 4.16664667e-2f;
+  p = p * r + 1.66666672e-1f;
+  p = p * r + 0.5f;
+  return p;
+}
+
+/* e^(x + xlo) where xlo is a small correction to x (the low part of an
+ * argument known to more than float precision; -0.0f when there is none).
+ * The result is p * 2^n with p = e^r in [0.7, 1.42]; 2^n is applied as two
+ * factors 2^(n/2) 2^(n - n/2), each a normal float for n in [-150, 128],
+ * so overflow gives inf and denormal results are rounded once. */
+static inline float expHiLo(float x, float xlo) {
+  x = x > 89.0f ? 89.0f : x;     /* e^89 overflows: n = 128 */
+  x = x < -104.0f ? -104.0f : x; /* e^-104 underflows to 0: n = -150 */
+  float z = x * LOG2E + ROUND_SHIFTER;
+  float n = z - ROUND_SHIFTER;
+  int32_t ni = (int32_t)(asU32(z) - asU32(ROUND_SHIFTER));
+  float r = x - n * LN2_HI;
+  r = r + xlo;
+  r = r - n * LN2_LO;
+  float p = 1.0f + (r + (r * r) * expPoly(r));
+  int32_t n1 = ni >> 1;
+  return p * pow2i(n1) * pow2i(ni - n1);
+}
+
+float seqk_expf(float x) { return expHiLo(x, -0.0f); }
+
+/* e^x - 1 for x <= 0 (NaN propagates), accurate near 0: with x = n ln2 + r,
+ * e^x - 1 = 2^n (e^r - 1) + (2^n - 1), where 2^n - 1 is exact for
+ * n >= -24 and e^r - 1 = r + r^2 P(r) keeps its relative accuracy. */
+static inline float expm1Neg(float x) {
+  x = x < -30.0f ? -30.0f : x; /* e^x - 1 rounds to -1 below */
+  float z = x * LOG2E + ROUND_SHIFTER;
+  float n = z - ROUND_SHIFTER;
+  int32_t ni = (int32_t)(asU32(z) - asU32(ROUND_SHIFTER));
+  float r = x - n * LN2_HI;
+  r = r - n * LN2_LO;
+  float q = r + (r * r) * expPoly(r);
+  float s = pow2i(ni);
+  return s * q + (s - 1.0f);
+}
+
+/* ---- log ------------------------------------------------------------- */
+
+/* log(1+f) - f + f^2/2 = f^3 P(f) on [sqrt(1/2)-1, sqrt(2)-1]. */
+static inline float logPoly(float f) {
+  float p = 6.97161183e-2f;
+  p = p * f - 1.14797339e-1f;
+  p = p * f + 1.16854198e-1f;
+  p = p * f - 1.24256872e-1f;
+  p = p * f + 1.42490581e-1f;
+  p = p * f - 1.66678026e-1f;
+  p = p * f + 2.00007156e-1f;
+  p = p * f - 2.49999970e-1f;
+  p = p * f + 3.33333313e-1f;
+  return p;
+}
+
+/* x = 2^k m with m in [sqrt(1/2), sqrt(2)): offsetting the bits by those
+ * of sqrt(1/2) before splitting exponent and mantissa picks k so. Then
+ * log x = k ln2 + log(1+f), f = m - 1 exact; k ln2 is added in two parts
+ * (LN2_HI, LN2_LO) so that it adds no rounding error of its own. */
+float seqk_logf(float x) {
+  int32_t scaled = x < FLT_MIN ? 1 : 0;
+  float xs = scaled ? x * 33554432.0f : x; /* denormals: scale by 2^25 */
+  uint32_t ix = asU32(xs) + (0x3f800000u - 0x3f3504f3u);
+  int32_t k = (int32_t)(ix >> 23) - 127 - (scaled ? 25 : 0);
+  float f = asF32((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+  float kf = (float)k;
+  float f2 = f * f;
+  float y = f * f2 * logPoly(f);
+  y = y + kf * LN2_LO;
+  y = y - 0.5f * f2;
+  float r = (f + y) + kf * LN2_HI;
+  r = x == SEQK_INF ? SEQK_INF : r;
+  r = x == 0.0f ? -SEQK_INF : r;
+  r = x < 0.0f ? SEQK_NAN : r;
+  return x != x ? x : r;
+}
+
+/* ---- tanh, sigmoid --------------------------------------------------- */
+
+/* tanh x = x + x z P(z), z = x^2, for |x| < 0.625 (relative error 4e-8). */
+static inline float tanhPoly(float z) {
+  float p = 2.29274482e-3f;
+  p = p * z - 8.34394526e-3f;
+  p = p * z + 2.17689183e-2f;
+  p = p * z - 5.39592579e-2f;
+  p = p * z + 1.33333042e-1f;
+  p = p * z - 3.33333343e-1f;
+  return p;
+}
+
+/* Odd polynomial for |x| < 0.625; beyond, tanh|x| = 1 - 2/(e^2|x| + 1),
+ * which loses no accuracy there (the subtracted term is <= 0.45) and gives
+ * 1 once e^2|x| overflows. */
+float seqk_tanhf(float x) {
+  float a = absF(x);
+  float z = x * x;
+  float small = x + x * z * tanhPoly(z);
+  float e = expHiLo(2.0f * a, -0.0f);
+  float large = withSignOf(1.0f - 2.0f / (e + 1.0f), x);
+  return a < 0.625f ? small : large;
+}
+
+/* 1/(1+e^-|x|), or e^-|x|/(1+e^-|x|) for x < 0: no cancellation, no
+ * overflow, and tiny (denormal) results for very negative x. */
+float seqk_sigmoidf(float x) {
+  float e = expHiLo(-absF(x), -0.0f);
+  float s = 1.0f / (1.0f + e);
+  return x >= 0.0f ? s : e * s;
+}
+
+float seqk_siluf(float x) { return x * seqk_sigmoidf(x); }
+
+/* ---- erf ------------------------------------------------------------- */
+
+/* erf x = x P(x^2) for |x| < 1 (relative error 7e-8). */
+static inline float erfPoly(float z) {
+  float p = 7.87587487e-5f;
+  p = p * z - 8.01686430e-4f;
+  p = p * z + 5.18908724e-3f;
+  p = p * z - 2.68542115e-2f;
+  p = p * z + 1.12835944e-1f;
+  p = p * z - 3.76126260e-1f;
+  p = p * z + 1.12837911f;
+  return p;
+}
+
+/* erfc a = e^(-a^2) t H(t), t = 1/a, for a >= 0.5. H is smooth (it tends
+ * to 1/sqrt(pi) as t -> 0) and fitted in three pieces, each a polynomial
+ * in t - centre: a in [0.5, 1], [1, 2] and [2, 10.2] (relative error
+ * 3e-8). The caller passes a^2 as hi + lo, exact, so that e^(-a^2) is
+ * accurate even where a^2 is large; erfc is 0 beyond a = 10.2. */
+#define ERFC_PIECE(near, mid, far) (a < 1.0f ? (near) : a < 2.0f ? (mid) : (far))
+static inline float erfcTail(float a, float sqHi, float sqLo) {
+  float t = 1.0f / a;
+  float u = t - ERFC_PIECE(1.5f, 0.75f, 0.3f);
+  float h = ERFC_PIECE(-4.49973537e-4f, 1.34150349e-2f, -2.88985163e-1f);
+  h = h * u + ERFC_PIECE(9.49450594e-4f, -1.87290541e-3f, -1.86437115e-1f);
+  h = h * u + ERFC_PIECE(-1.48620922e-3f, -1.82250608e-2f, 3.44787151e-1f);
+  h = h * u + ERFC_PIECE(2.04425957e-3f, 3.78050283e-2f, -1.60875365e-1f);
+  h = h * u + ERFC_PIECE(-1.16519036e-3f, -5.04638515e-2f, -8.15892443e-2f);
+  h = h * u + ERFC_PIECE(-5.93184633e-3f, 4.02911641e-2f, 2.08099678e-1f);
+  h = h * u + ERFC_PIECE(3.31569612e-2f, 1.93478633e-2f, -1.35583684e-1f);
+  h = h * u + ERFC_PIECE(-1.18398048e-1f, -1.69080973e-1f, -1.34601101e-1f);
+  h = h * u + ERFC_PIECE(3.59522939e-1f, 4.68179584e-1f, 5.41633189e-1f);
+  float r = expHiLo(-sqHi, -sqLo) * (t * h);
+  return a > 10.2f ? 0.0f : r;
+}
+#undef ERFC_PIECE
+
+/* x^2 = hi + lo exactly (Dekker): xh keeps the top 12 significant bits of
+ * x, so xh*xh is exact, and x^2 - xh^2 = (x - xh)(x + xh) is small. */
+static inline void squareSplit(float x, float *hi, float *lo) {
+  float xh = asF32(asU32(x) & 0xfffff000u);
+  *hi = xh * xh;
+  *lo = (x - xh) * (x + xh);
+}
+
+float seqk_erff(float x) {
+  float a = absF(x);
+  float small = x * erfPoly(x * x);
+  float hi, lo;
+  squareSplit(a, &hi, &lo);
+  float tail = withSignOf(1.0f - erfcTail(a, hi, lo), x);
+  return a < 1.0f ? small : tail;
+}
+
+/* ---- Activations ----------------------------------------------------- */
+
+/* x/2 (1 + erf(x/sqrt2)); for |x/sqrt2| >= 1/2 written with erfc, as
+ * x/2 erfc(|x|/sqrt2) for x < 0, so that the negative tail keeps its
+ * relative accuracy, with the exponent -x^2/2 computed exactly from x. */
+float seqk_gelu_erf(float x) {
+  float u = x * 0.707106781f;
+  float a = absF(u);
+  float inner = x * 0.5f * (1.0f + u * erfPoly(u * u));
+  float hi, lo;
+  squareSplit(x, &hi, &lo);
+  float erfc = erfcTail(a, 0.5f * hi, 0.5f * lo);
+  float outer = u > 0.0f ? x * (1.0f - 0.5f * erfc) : x * (0.5f * erfc);
+  return a < 0.5f ? inner : outer;
+}
+
+/* x/2 (1 + tanh v) = x sigmoid(2v), v = sqrt(2/pi) (x + 0.044715 x^3):
+ * the same function without the cancellation of 1 + tanh v for x < 0. */
+float seqk_gelu_tanh(float x) {
+  float v = 0.797884561f * (x + 0.044715f * (x * x * x));
+  return x * seqk_sigmoidf(2.0f * v);
+}
+
+float seqk_eluf(float x, float alpha) {
+  return x > 0.0f ? x : alpha * expm1Neg(x);
+}
+
+/* x * relu6(x + 3) / 6, in PyTorch's order of operations. */
+float seqk_hardswishf(float x) {
+  float t = x + 3.0f;
+  t = t < 0.0f ? 0.0f : t;
+  t = t > 6.0f ? 6.0f : t;
+  return x * t / 6.0f;
+}

@@ -1,0 +1,206 @@
+/* norm.c: softmax and log-softmax, LayerNorm, and the standalone
+ * element-wise map.
+ *
+ * Reductions along a contiguous row (the max and sum of a softmax over the
+ * last dimension, the moments of a LayerNorm) are split over LANES partial
+ * results, lane j taking elements j, j+LANES, ...; the lanes are combined
+ * at the end. Written so in the source, the lanes are independent
+ * accumulators and the loop vectorises without the compiler having to
+ * reassociate anything. A softmax over an inner dimension instead keeps a
+ * block of columns' maxima and sums, the inner loop over those columns. */
+#include <stdint.h>
+
+#include "seqk.h"
+
+#define LANES 16   /* partial results of a row reduction */
+#define COLUMNS 64 /* columns per block of a softmax over an inner dim */
+
+/* max that propagates NaN, as PyTorch's reductions do */
+static inline float maxNaN(float m, float v) {
+  return (v > m || v != v) ? v : m;
+}
+
+static float rowMax(const float *restrict x, int64_t n) {
+  float lane[LANES];
+  for (int j = 0; j < LANES; ++j)
+    lane[j] = -__builtin_inff();
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; ++j)
+      lane[j] = maxNaN(lane[j], x[i + j]);
+  float m = -__builtin_inff();
+  for (int j = 0; j < LANES; ++j)
+    m = maxNaN(m, lane[j]);
+  for (; i < n; ++i)
+    m = maxNaN(m, x[i]);
+  return m;
+}
+
+/* sum of e^(x[i] - shift) over a row, in LANES partial sums; the
+ * exponentials are stored to e unless it is NULL */
+static float rowSumExp(const float *restrict x, float *restrict e, int64_t n,
+                       float shift) {
+  float lane[LANES];
+  for (int j = 0; j < LANES; ++j)
+    lane[j] = 0.0f;
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; ++j) {
+      float v = seqk_expf(x[i + j] - shift);
+      if (e)
+        e[i + j] = v;
+      lane[j] += v;
+    }
+  float s = 0.0f;
+  for (int j = 0; j < LANES; ++j)
+    s += lane[j];
+  for (; i < n; ++i) {
+    float v = seqk_expf(x[i] - shift);
+    if (e)
+      e[i] = v;
+    s += v;
+  }
+  return s;
+}
+
+/* softmax over a contiguous row: y = e^(x - max) / sum, or for log-softmax
+ * y = x - (max + log sum). A +inf in the row gives NaN (inf - inf), as in
+ * PyTorch; so does a row of -inf. */
+static void softmaxRow(const float *restrict x, float *restrict y, int64_t D,
+                       int32_t log) {
+  float m = rowMax(x, D);
+  if (log) {
+    float t = m + seqk_logf(rowSumExp(x, 0, D, m));
+    for (int64_t i = 0; i < D; ++i)
+      y[i] = x[i] - t;
+  } else {
+    float inv = 1.0f / rowSumExp(x, y, D, m);
+    for (int64_t i = 0; i < D; ++i)
+      y[i] *= inv;
+  }
+}
+
+/* softmax over d of x[d*inner + i] for the n <= COLUMNS columns i */
+static void softmaxColumns(const float *restrict x, float *restrict y,
+                           int64_t D, int64_t inner, int64_t n, int32_t log) {
+  float m[COLUMNS], s[COLUMNS];
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = -__builtin_inff();
+    s[i] = 0.0f;
+  }
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = 0; i < n; ++i)
+      m[i] = maxNaN(m[i], x[d * inner + i]);
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = 0; i < n; ++i) {
+      float e = seqk_expf(x[d * inner + i] - m[i]);
+      if (!log)
+        y[d * inner + i] = e;
+      s[i] += e;
+    }
+  if (log) {
+    for (int64_t i = 0; i < n; ++i)
+      s[i] = m[i] + seqk_logf(s[i]);
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t i = 0; i < n; ++i)
+        y[d * inner + i] = x[d * inner + i] - s[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      s[i] = 1.0f / s[i];
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t i = 0; i < n; ++i)
+        y[d * inner + i] *= s[i];
+  }
+}
+
+void seqk_softmax(const float *restrict x, float *restrict y, int64_t D,
+                  int64_t inner, int32_t log, int64_t o0, int64_t o1) {
+  for (int64_t o = o0; o < o1; ++o) {
+    const float *restrict xo = x + o * D * inner;
+    float *restrict yo = y + o * D * inner;
+    if (inner == 1) {
+      softmaxRow(xo, yo, D, log);
+      continue;
+    }
+    for (int64_t i = 0; i < inner; i += COLUMNS) {
+      int64_t n = inner - i < COLUMNS ? inner - i : COLUMNS;
+      softmaxColumns(xo + i, yo + i, D, inner, n, log);
+    }
+  }
+}
+
+/* sum of (x[i] - shift)^2 over a row, in LANES partial sums */
+static float rowSumSquares(const float *restrict x, int64_t n, float shift) {
+  float lane[LANES];
+  for (int j = 0; j < LANES; ++j)
+    lane[j] = 0.0f;
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; ++j) {
+      float d = x[i + j] - shift;
+      lane[j] += d * d;
+    }
+  float s = 0.0f;
+  for (int j = 0; j < LANES; ++j)
+    s += lane[j];
+  for (; i < n; ++i) {
+    float d = x[i] - shift;
+    s += d * d;
+  }
+  return s;
+}
+
+static float rowSum(const float *restrict x, int64_t n) {
+  float lane[LANES];
+  for (int j = 0; j < LANES; ++j)
+    lane[j] = 0.0f;
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; ++j)
+      lane[j] += x[i + j];
+  float s = 0.0f;
+  for (int j = 0; j < LANES; ++j)
+    s += lane[j];
+  for (; i < n; ++i)
+    s += x[i];
+  return s;
+}
+
+/* Two passes: the mean, then the biased variance as the mean of squared
+ * deviations (no cancellation, unlike E[x^2] - E[x]^2). */
+void seqk_layernorm(const float *restrict x, float *restrict y, int64_t D,
+                    const float *restrict gamma, const float *restrict beta,
+                    float eps, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *restrict xr = x + r * D;
+    float *restrict yr = y + r * D;
+    float mean = rowSum(xr, D) / (float)D;
+    float var = rowSumSquares(xr, D, mean) / (float)D;
+    float rstd = 1.0f / __builtin_sqrtf(var + eps);
+    if (gamma && beta)
+      for (int64_t i = 0; i < D; ++i)
+        yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
+    else if (gamma)
+      for (int64_t i = 0; i < D; ++i)
+        yr[i] = (xr[i] - mean) * rstd * gamma[i];
+    else if (beta)
+      for (int64_t i = 0; i < D; ++i)
+        yr[i] = (xr[i] - mean) * rstd + beta[i];
+    else
+      for (int64_t i = 0; i < D; ++i)
+        yr[i] = (xr[i] - mean) * rstd;
+  }
+}
+
+/* x and y may be the same tensor (an in-place activation), so no restrict */
+void seqk_map(const float *x, float *y, int64_t D, int64_t r0, int64_t r1,
+              seqk_epilogue epi, const void *env) {
+  for (int64_t r = r0; r < r1; ++r) {
+    if (epi) {
+      epi(env, r, 0, x + r * D, y + r * D, D);
+    } else if (x != y) {
+      for (int64_t i = 0; i < D; ++i)
+        y[r * D + i] = x[r * D + i];
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/* pool.c: max, average and adaptive average pooling over [P, H, W]
+ * planes, with PyTorch's CPU semantics (padding, ceil_mode windows chosen
+ * by the caller through OH/OW, divisors, NaN propagation).
+ *
+ * Max and average pooling accumulate a whole output row at once, tap by
+ * tap (kh outer, kw inner: each output sees its window in PyTorch's order),
+ * so that the inner loop runs over independent outputs and vectorises. */
+#include <stdint.h>
+
+#include "seqk.h"
+#include "window.h"
+
+/* PyTorch: if (v > m || isnan(v)) m = v, starting from -inf. */
+static void maxpoolRow(const float *restrict xp, float *restrict out,
+                       int64_t oh, int64_t H, int64_t W, int64_t KH,
+                       int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                       int64_t PW, int64_t DH, int64_t DW, int64_t OW) {
+  for (int64_t ow = 0; ow < OW; ++ow)
+    out[ow] = -__builtin_inff();
+  for (int64_t kh = 0; kh < KH; ++kh) {
+    int64_t ih = oh * SH - PH + kh * DH;
+    if (ih < 0 || ih >= H)
+      continue;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      int64_t offW = kw * DW - PW, lo, hi;
+      seqkValidRange(offW, SW, W, OW, &lo, &hi);
+      const float *restrict row = xp + ih * W + offW;
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        float v = row[ow * SW], m = out[ow];
+        out[ow] = (v > m || v != v) ? v : m;
+      }
+    }
+  }
+}
+
+void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
+                    int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                    int64_t PH, int64_t PW, int64_t DH, int64_t DW,
+                    int64_t OH, int64_t OW, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      maxpoolRow(x + p * H * W, y + (p * OH + oh) * OW, oh, H, W, KH, KW, SH,
+                 SW, PH, PW, DH, DW, OW);
+}
+
+/* PyTorch's divisor: the window [i0, min(i0 + K, size + pad)) counted
+ * before clipping to the input when padding is included, the clipped
+ * window [max(i0, 0), min(i0 + K, size)) otherwise. */
+static inline int64_t windowCount(int64_t i0, int64_t K, int64_t size,
+                                  int64_t pad, int32_t includePad) {
+  int64_t i1 = seqkMin(i0 + K, size + pad);
+  if (includePad)
+    return i1 - i0;
+  return seqkMin(i1, size) - seqkMax(i0, 0);
+}
+
+static void avgpoolRow(const float *restrict xp, float *restrict out,
+                       int64_t oh, int64_t H, int64_t W, int64_t KH,
+                       int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                       int64_t PW, int64_t OW, int32_t includePad) {
+  int64_t ih0 = oh * SH - PH;
+  int64_t ih1 = seqkMin(ih0 + KH, H); /* the taps inside the input */
+  for (int64_t ow = 0; ow < OW; ++ow)
+    out[ow] = 0.0f;
+  for (int64_t ih = seqkMax(ih0, 0); ih < ih1; ++ih) {
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      int64_t offW = kw - PW, lo, hi;
+      seqkValidRange(offW, SW, W, OW, &lo, &hi);
+      const float *restrict row = xp + ih * W + offW;
+      for (int64_t ow = lo; ow < hi; ++ow)
+        out[ow] += row[ow * SW];
+    }
+  }
+  int64_t hInside = ih1 - seqkMax(ih0, 0);
+  int64_t hCount = windowCount(ih0, KH, H, PH, includePad);
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    int64_t iw0 = ow * SW - PW;
+    int64_t wInside = seqkMin(iw0 + KW, W) - seqkMax(iw0, 0);
+    int64_t count = hCount * windowCount(iw0, KW, W, PW, includePad);
+    /* a window wholly in the padding (never produced by PyTorch's
+     * output size rule) is 0, as PyTorch leaves it */
+    int empty = hInside <= 0 || wInside <= 0 || count <= 0;
+    out[ow] = empty ? 0.0f : out[ow] / (float)count;
+  }
+}
+
+void seqk_avgpool2d(const float *restrict x, float *restrict y, int64_t H,
+                    int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                    int64_t PH, int64_t PW, int64_t OH, int64_t OW,
+                    int32_t count_include_pad, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      avgpoolRow(x + p * H * W, y + (p * OH + oh) * OW, oh, H, W, KH, KW, SH,
+                 SW, PH, PW, OW, count_include_pad);
+}
+
+/* Output i covers [floor(i*S/O), ceil((i+1)*S/O)); PyTorch sums the window
+ * row by row and divides by its height, then by its width. */
+void seqk_adaptive_avgpool2d(const float *restrict x, float *restrict y,
+                             int64_t H, int64_t W, int64_t OH, int64_t OW,
+                             int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *restrict xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      int64_t ih0 = oh * H / OH, ih1 = ((oh + 1) * H + OH - 1) / OH;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t iw0 = ow * W / OW, iw1 = ((ow + 1) * W + OW - 1) / OW;
+        float sum = 0.0f;
+        for (int64_t ih = ih0; ih < ih1; ++ih)
+          for (int64_t iw = iw0; iw < iw1; ++iw)
+            sum += xp[ih * W + iw];
+        y[(p * OH + oh) * OW + ow] = sum / (float)(ih1 - ih0) / (float)(iw1 - iw0);
+      }
+    }
+  }
+}

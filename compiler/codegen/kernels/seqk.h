@@ -1,0 +1,118 @@
+/* seqk.h: the kernel library that seqc's generated code calls.
+ *
+ * The kernels are plain C, compiled by clang into LLVM bitcode for each
+ * supported target architecture and embedded in seqc. The code generator
+ * links that bitcode into every model's module, calls the kernels with the
+ * op's shapes as constants, and runs the O3 pipeline: after inlining, every
+ * loop bound is a constant (the code generator marks every kernel
+ * always-inline and internal after linking; the C source needs no
+ * attributes for it), and LLVM unrolls and vectorises for the target
+ * CPU. So the kernels are written for the vectoriser: contiguous innermost
+ * loops, no aliasing surprises (restrict), no libm calls, no allocation.
+ *
+ * Conventions:
+ *  - all sizes and indices are int64_t; tensors are float32, row-major;
+ *  - every kernel works on a sub-range [begin, end) of its outermost
+ *    parallel dimension, so the generated code can split it over threads;
+ *  - kernels that produce a tensor call an epilogue on each contiguous run
+ *    of outputs they finish, while the run is still in L1: the generated
+ *    code applies bias, folded BatchNorm, activations and residual additions
+ *    there, so no intermediate tensor is written for them.
+ *  - math functions are accurate to float32 over their whole range and
+ *    propagate NaN and Inf as PyTorch does.
+ */
+#ifndef SEQK_H
+#define SEQK_H
+
+#include <stdint.h>
+
+/* Applied to `n` contiguous outputs: reads src[0..n), writes dst[0..n)
+ * (src and dst may be equal). The run is row `row`, columns [col, col+n)
+ * of the kernel's output as documented per kernel. `env` is the generated
+ * code's per-call state. */
+typedef void (*seqk_epilogue)(const void *env, int64_t row, int64_t col,
+                              const float *src, float *dst, int64_t n);
+
+/* ---- GEMM ---------------------------------------------------------- */
+
+/* C[m, n] = sum_k A[m, k] * B[k, n] for m in [m0, m1), n in [n0, n1);
+ * A is M x K with row stride lda, B is K x N with row stride ldb, C is
+ * M x N with row stride ldc. Then epi(env, m, n, &C[m*ldc+n], &C[m*ldc+n],
+ * len) on each finished run of each row (epi may be NULL). */
+void seqk_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float *C, int64_t ldc,
+               int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+               seqk_epilogue epi, const void *env);
+
+/* ---- Convolution helpers --------------------------------------------- */
+
+/* im2col for one image and one group: x is [C, H, W]; col is
+ * [C*KH*KW, OH*OW] (row (c*KH + kh)*KW + kw, column oh*OW + ow); zero
+ * where the window falls in the padding. Rows [r0, r1) only. */
+void seqk_im2col(const float *x, int64_t C, int64_t H, int64_t W,
+                 int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                 int64_t PH, int64_t PW, int64_t DH, int64_t DW,
+                 int64_t OH, int64_t OW, float *col, int64_t r0, int64_t r1);
+
+/* Depthwise convolution of one image: x [C, H, W], w [C, KH, KW],
+ * y [C, OH, OW], channels [c0, c1); y = conv without bias, then
+ * epi(env, c, oh*OW, ...) on each output row of each channel (or on the
+ * whole channel plane at once, col 0, n = OH*OW). */
+void seqk_depthwise2d(const float *x, const float *w, float *y,
+                      int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
+                      int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                      int64_t DH, int64_t DW, int64_t OH, int64_t OW,
+                      int64_t c0, int64_t c1, seqk_epilogue epi,
+                      const void *env);
+
+/* ---- Pooling (x [P, H, W] planes -> y [P, OH, OW], planes [p0, p1)) --- */
+
+/* Max pooling as PyTorch computes it: padding is -inf, NaN propagates. */
+void seqk_maxpool2d(const float *x, float *y, int64_t H, int64_t W,
+                    int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                    int64_t PH, int64_t PW, int64_t DH, int64_t DW,
+                    int64_t OH, int64_t OW, int64_t p0, int64_t p1);
+
+/* Average pooling with PyTorch's divisor rules for ceil_mode and
+ * count_include_pad (the window is clipped to H+PH, W+PW before counting
+ * when padding is included; to the input when it is not). */
+void seqk_avgpool2d(const float *x, float *y, int64_t H, int64_t W,
+                    int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                    int64_t PH, int64_t PW, int64_t OH, int64_t OW,
+                    int32_t count_include_pad, int64_t p0, int64_t p1);
+
+/* Adaptive average pooling: window [floor(i*H/OH), ceil((i+1)*H/OH)). */
+void seqk_adaptive_avgpool2d(const float *x, float *y, int64_t H, int64_t W,
+                             int64_t OH, int64_t OW, int64_t p0, int64_t p1);
+
+/* ---- Normalisation and softmax --------------------------------------- */
+
+/* x viewed as [outer, D, inner]; softmax (or log-softmax when `log`) over
+ * D, numerically stable (max subtracted), for outer [o0, o1). */
+void seqk_softmax(const float *x, float *y, int64_t D, int64_t inner,
+                  int32_t log, int64_t o0, int64_t o1);
+
+/* LayerNorm over the last D elements of each row, rows [r0, r1);
+ * gamma/beta may be NULL. Biased variance, as PyTorch. */
+void seqk_layernorm(const float *x, float *y, int64_t D, const float *gamma,
+                    const float *beta, float eps, int64_t r0, int64_t r1);
+
+/* y[r, :] = epi(x[r, :]) for rows [r0, r1) of a [rows, D] tensor: a
+ * standalone element-wise op, its chain in the epilogue. */
+void seqk_map(const float *x, float *y, int64_t D, int64_t r0, int64_t r1,
+              seqk_epilogue epi, const void *env);
+
+/* ---- Scalar math, called from generated epilogues -------------------- */
+
+float seqk_expf(float x);
+float seqk_logf(float x);
+float seqk_tanhf(float x);
+float seqk_erff(float x);
+float seqk_sigmoidf(float x);
+float seqk_gelu_erf(float x);  /* x/2 * (1 + erf(x/sqrt(2))) */
+float seqk_gelu_tanh(float x); /* x/2 * (1 + tanh(sqrt(2/pi)*(x + 0.044715 x^3))) */
+float seqk_siluf(float x);     /* x * sigmoid(x) */
+float seqk_eluf(float x, float alpha);
+float seqk_hardswishf(float x);
+
+#endif /* SEQK_H */

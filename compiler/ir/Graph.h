@@ -1,0 +1,229 @@
+// Graph: seqc's graph IR. One Graph per model: tensors with static shapes
+// (the batch symbolic), ops in execution order, the state_dict parameters
+// the model reads, and how they become the packed weight buffer.
+//
+//   AstToIr (lower/) builds it from the checked model; the passes (passes/)
+//   rewrite it: remove identities, fold BatchNorm, fuse element-wise ops
+//   into epilogues, plan memory; codegen/ turns it into LLVM IR.
+//
+// Invariants (checked by the Verifier):
+//  - every value is produced by exactly one node, or is a model input;
+//  - nodes are in a valid execution order (inputs produced before use);
+//  - within one graph either every value is batched (dims[0] is the run-time
+//    batch) or none is (a model with a fixed batch);
+//  - a Reshape's output aliases its input's storage (same elements, no copy);
+//  - epilogue ops only read tensors of exactly the node's output shape.
+#pragma once
+
+#include "basic/SourceManager.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace seq::ir {
+
+// dims[0] is kBatch in a batched shape.
+constexpr int64_t kBatch = -1;
+
+struct Shape {
+  std::vector<int64_t> dims;
+
+  bool batched() const { return !dims.empty() && dims[0] == kBatch; }
+  size_t rank() const { return dims.size(); }
+  // Elements for one batch item (batched), or in all (not batched).
+  int64_t elementsPerBatch() const;
+  // Elements for a given batch.
+  int64_t elements(int64_t batch) const { return batched() ? batch * elementsPerBatch() : elementsPerBatch(); }
+  std::string str() const; // "[N, 64, 28, 28]"
+  bool operator==(const Shape &) const = default;
+};
+
+// ---- Weights -----------------------------------------------------------------
+
+// A state_dict entry the model reads, named as PyTorch names it.
+struct Param {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// A tensor of the packed weight buffer, made by a PackStep.
+struct Packed {
+  std::string name;     // for dumps: "conv1.weight (folded)"
+  int64_t size = 0;     // floats
+  int64_t offset = -1;  // floats from the start of the buffer; set by PlanWeights
+};
+
+// How packed tensors are made from params: mirrors seqrt_pack_step (see
+// runtime/include/seqrt.h for the algebra of each op).
+enum class PackOp { Copy = 0, FoldBatchNorm = 1, BatchNormScaleShift = 2, Zero = 3 };
+
+struct PackStep {
+  PackOp op = PackOp::Copy;
+  bool transpose = false;
+  // Param indices, -1 where absent: {weight, bias, gamma, beta, mean, var}.
+  int src[6] = {-1, -1, -1, -1, -1, -1};
+  int out = -1;   // Packed index (dst)
+  int out2 = -1;  // Packed index (dst2), -1 where none
+  int64_t rows = 0, cols = 0;
+  float eps = 0;
+};
+
+// ---- Ops -------------------------------------------------------------------------
+
+enum class OpKind {
+  Input,        // a model input (no node; listed in Graph::inputs)
+  Linear,       // x [*, K] -> [*, N]; weight packed as [K, N] (transposed), bias [N]
+  Conv2d,       // x [B, C, H, W] -> [B, OC, OH, OW]; weight packed [OC, C/g*KH*KW], bias [OC]
+  Pad,          // x [B, C, H, W] -> padded, for padding modes other than zeros
+  MaxPool2d,    // x [B, C, H, W] -> [B, C, OH, OW]
+  AvgPool2d,
+  AdaptiveAvgPool2d,
+  BatchNorm,    // inference BatchNorm on channel dim 1; scale/shift after lowering
+  LayerNorm,    // over the last `normSize` elements; gamma/beta packed or absent
+  Softmax,      // over `dim`; LogSoftmax when attrs.log
+  Unary,        // an element-wise function (attrs.unary), before fusion
+  Binary,       // element-wise with broadcasting: inputs[0] op inputs[1]
+  Scalar,       // element-wise with a constant: x op attrs.scalar (or reversed)
+  Reshape,      // view/reshape/flatten: metadata only, aliases its input
+  Concat,       // cat along attrs.dim
+  Identity,     // Identity, Dropout: removed by EliminateIdentity
+  Map,          // a standalone element-wise chain: output = epilogue(input)
+  Copy,         // output = input (when the model's output is an input or alias)
+};
+const char *name(OpKind kind);
+
+enum class UnaryKind { Relu, Relu6, LeakyRelu, Sigmoid, Tanh, GeluErf, GeluTanh, Silu, Hardswish, Elu };
+const char *name(UnaryKind kind);
+
+enum class BinaryKind { Add, Sub, Mul, Div };
+const char *name(BinaryKind kind);
+
+enum class PadMode { Zeros, Reflect, Replicate, Circular };
+
+// One step of an epilogue, applied to every element a node produces, in
+// order, while the element is still in registers or L1.
+struct EpilogueOp {
+  enum class Kind {
+    Bias,          // x += packed[bias][channel]
+    ChannelAffine, // x = x * packed[scale][channel] + packed[shift][channel]
+    Unary,         // x = f(x)
+    AddTensor,     // x += value[tensor] at the same element (residual)
+    MulTensor,     // x *= value[tensor] at the same element
+    Scalar,        // x = x op scalar (or scalar op x when reversed)
+  } kind;
+  int packed = -1;   // Bias: the bias; ChannelAffine: the scale
+  int packed2 = -1;  // ChannelAffine: the shift
+  UnaryKind unary = UnaryKind::Relu;
+  float alpha = 0;   // LeakyRelu slope, Elu alpha
+  int tensor = -1;   // AddTensor / MulTensor: a value id
+  BinaryKind scalarOp = BinaryKind::Add;
+  float scalar = 0;
+  bool reversed = false; // scalar op x
+};
+
+struct Attrs {
+  // Conv2d / pools / Pad: [top, left, bottom, right] padding, etc.
+  int64_t kernel[2] = {1, 1};
+  int64_t stride[2] = {1, 1};
+  int64_t pad[4] = {0, 0, 0, 0};
+  int64_t dilation[2] = {1, 1};
+  int64_t groups = 1;
+  bool ceilMode = false;
+  bool countIncludePad = true;
+  PadMode padMode = PadMode::Zeros;
+  // Linear / Conv2d / LayerNorm / BatchNorm: packed tensor ids (-1: none).
+  int weight = -1;
+  int bias = -1;
+  // BatchNorm before lowering to scale/shift: param ids.
+  int bnGamma = -1, bnBeta = -1, bnMean = -1, bnVar = -1;
+  float eps = 1e-5f;
+  // LayerNorm
+  int64_t normSize = 0;
+  // Softmax / Concat: a non-negative dim.
+  int64_t dim = 0;
+  bool log = false;
+  // Unary
+  UnaryKind unary = UnaryKind::Relu;
+  float alpha = 0;
+  // Binary / Scalar
+  BinaryKind binary = BinaryKind::Add;
+  float scalar = 0;
+  bool reversed = false;
+};
+
+struct Node {
+  OpKind kind;
+  std::vector<int> inputs; // value ids
+  int output = -1;         // value id
+  Attrs attrs;
+  std::vector<EpilogueOp> epilogue;
+  std::string name;        // the module path or expression it came from: "layer1.0"
+  SourceRange loc;
+};
+
+// Where a value's elements live at run time.
+enum class Storage {
+  Input,     // the caller's input buffer
+  Output,    // the caller's output buffer
+  Workspace, // the context's workspace at `offset`
+  Alias,     // another value's storage (a Reshape); see `aliasOf`
+};
+
+struct Value {
+  int id = -1;
+  Shape shape;
+  int producer = -1;     // node index, -1 for inputs
+  std::string name;      // for dumps: "x", "layer1.0"
+  Storage storage = Storage::Workspace;
+  int aliasOf = -1;      // Alias: the value whose storage this is
+  int inputIndex = -1;   // Input: which model input
+  // Workspace: byte offset, `offsetPerBatch * batch + offsetFixed`.
+  int64_t offsetPerBatch = 0;
+  int64_t offsetFixed = 0;
+};
+
+// Scratch memory a node needs while it runs (e.g. im2col), sized like a
+// value and placed in the workspace by PlanMemory.
+struct Scratch {
+  int node = -1;
+  int64_t bytesPerBatch = 0;
+  int64_t bytesFixed = 0;
+  int64_t offsetPerBatch = 0;
+  int64_t offsetFixed = 0;
+};
+
+struct Graph {
+  std::string modelName;        // "MLP"
+  std::string symbolPrefix;     // "mlp"
+  std::vector<std::string> inputNames;
+
+  std::vector<Param> params;
+  std::vector<PackStep> packSteps;
+  std::vector<Packed> packed;
+  int64_t packedSize = 0;       // floats; set by PlanWeights
+
+  std::vector<Value> values;
+  std::vector<Node> nodes;      // in execution order
+  std::vector<int> inputs;      // value ids, in declaration order
+  int output = -1;              // value id
+  std::vector<Scratch> scratch;
+
+  int64_t fixedBatch = 0;       // 0 when the batch is chosen at run time
+  int64_t workspacePerBatch = 0; // bytes; set by PlanMemory
+  int64_t workspaceFixed = 0;
+
+  int addValue(Shape shape, std::string name);
+  int addNode(Node node); // sets the output value's producer
+  int addParam(std::string name, std::vector<int64_t> shape);
+  int addPacked(std::string name, int64_t size);
+  const Value &value(int id) const { return values[size_t(id)]; }
+  Value &value(int id) { return values[size_t(id)]; }
+  // Follows Alias links to the value that owns the storage.
+  const Value &storageOf(int id) const;
+  // Nodes that read value `id` (as an input or in an epilogue).
+  std::vector<int> users(int id) const;
+};
+
+} // namespace seq::ir

@@ -1,0 +1,84 @@
+// Liveness: workspace buffers and their live spans, in execution order.
+#include "ir/Liveness.h"
+
+#include <algorithm>
+
+namespace seq::ir {
+
+bool isBatched(const Graph &g) {
+  return std::any_of(g.values.begin(), g.values.end(),
+                     [](const Value &v) { return v.shape.batched(); });
+}
+
+int64_t valueBytes(const Graph &g, int value) {
+  return g.value(value).shape.elementsPerBatch() * int64_t(sizeof(float));
+}
+
+// The last node reading each storage owner; -1 when nothing reads it.
+static std::vector<int> lastReads(const Graph &g) {
+  std::vector<int> last(g.values.size(), -1);
+  auto read = [&](int value, int node) {
+    if (value < 0 || size_t(value) >= g.values.size())
+      return;
+    int owner = g.storageOf(value).id;
+    last[size_t(owner)] = std::max(last[size_t(owner)], node);
+  };
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (int in : g.nodes[i].inputs)
+      read(in, int(i));
+    for (const EpilogueOp &op : g.nodes[i].epilogue)
+      read(op.tensor, int(i));
+  }
+  return last;
+}
+
+std::vector<Buffer> workspaceBuffers(const Graph &g) {
+  std::vector<Buffer> buffers;
+  std::vector<int> last = lastReads(g);
+  for (const Value &v : g.values) {
+    if (v.storage != Storage::Workspace || v.producer < 0)
+      continue;
+    Buffer b;
+    b.value = v.id;
+    b.bytes = alignTo(valueBytes(g, v.id), kWorkspaceAlignment);
+    b.first = v.producer;
+    b.last = std::max(v.producer, last[size_t(v.id)]);
+    buffers.push_back(b);
+  }
+  bool batched = isBatched(g);
+  for (size_t i = 0; i < g.scratch.size(); ++i) {
+    const Scratch &s = g.scratch[i];
+    Buffer b;
+    b.scratch = int(i);
+    b.bytes = alignTo(batched ? s.bytesPerBatch : s.bytesFixed, kWorkspaceAlignment);
+    b.first = b.last = s.node;
+    buffers.push_back(b);
+  }
+  return buffers;
+}
+
+int64_t bufferOffset(const Graph &g, const Buffer &buffer) {
+  bool batched = isBatched(g);
+  if (buffer.value >= 0) {
+    const Value &v = g.value(buffer.value);
+    return batched ? v.offsetPerBatch : v.offsetFixed;
+  }
+  const Scratch &s = g.scratch[size_t(buffer.scratch)];
+  return batched ? s.offsetPerBatch : s.offsetFixed;
+}
+
+void setBufferOffset(Graph &g, const Buffer &buffer, int64_t offset) {
+  bool batched = isBatched(g);
+  int64_t *perBatch, *fixed;
+  if (buffer.value >= 0) {
+    perBatch = &g.value(buffer.value).offsetPerBatch;
+    fixed = &g.value(buffer.value).offsetFixed;
+  } else {
+    perBatch = &g.scratch[size_t(buffer.scratch)].offsetPerBatch;
+    fixed = &g.scratch[size_t(buffer.scratch)].offsetFixed;
+  }
+  *perBatch = batched ? offset : 0;
+  *fixed = batched ? 0 : offset;
+}
+
+} // namespace seq::ir

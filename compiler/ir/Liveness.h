@@ -1,0 +1,49 @@
+// Liveness: the workspace buffers of a graph (workspace values that own
+// their storage, and scratch regions) with their sizes and the span of
+// nodes during which each is live. PlanMemory assigns offsets from it; the
+// Verifier and the Printer read it back.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace seq::ir {
+
+// Workspace offsets and sizes are multiples of this (bytes).
+constexpr int64_t kWorkspaceAlignment = 64;
+// Packed tensor offsets are multiples of this (floats).
+constexpr int64_t kPackedAlignment = 16;
+
+inline int64_t alignTo(int64_t n, int64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
+// True when the graph's shapes carry the run-time batch (dims[0] == kBatch).
+bool isBatched(const Graph &g);
+
+// A value's bytes: per batch item in a batched graph, in all otherwise.
+int64_t valueBytes(const Graph &g, int value);
+
+struct Buffer {
+  int value = -1;   // a Workspace value owning its storage, or -1
+  int scratch = -1; // an index into Graph::scratch, or -1
+  int64_t bytes = 0; // rounded up to kWorkspaceAlignment; per batch item when batched
+  int first = 0;    // node that writes it first
+  int last = 0;     // last node that reads it (inputs, epilogues, aliases)
+};
+
+// Every workspace buffer, values first (by id), then scratch regions.
+std::vector<Buffer> workspaceBuffers(const Graph &g);
+
+// The buffer's offset in the unit of its graph (per batch item or fixed).
+int64_t bufferOffset(const Graph &g, const Buffer &buffer);
+void setBufferOffset(Graph &g, const Buffer &buffer, int64_t offset);
+
+// The planned peak, in the same unit.
+inline int64_t workspacePeak(const Graph &g) {
+  return isBatched(g) ? g.workspacePerBatch : g.workspaceFixed;
+}
+
+} // namespace seq::ir

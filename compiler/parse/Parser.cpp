@@ -1,0 +1,175 @@
+// Parser: runs the ANTLR lexer and parser over a file, reports syntax errors
+// through Diagnostics, and hands a clean parse tree to the AstBuilder.
+#include "parse/Parser.h"
+
+#include "parse/AstBuilder.h"
+#include "parse/TokenMap.h"
+
+#include "SeqLexer.h"
+#include "SeqParser.h"
+
+#include <fmt/format.h>
+
+namespace seq::parse {
+
+namespace {
+
+using antlr::SeqLexer;
+using antlr::SeqParser;
+
+// Thrown to stop parsing once the error limit is reached.
+struct TooManyErrors {};
+
+std::string describeToken(const antlr4::Token *token) {
+  switch (token->getType()) {
+  case antlr4::Token::EOF: return "end of file";
+  case SeqLexer::NEWLINE: return "end of line";
+  default: break;
+  }
+  std::string text = token->getText();
+  if (text.size() > 40)
+    text = text.substr(0, 40) + "...";
+  return fmt::format("'{}'", text);
+}
+
+// Reports ANTLR's syntax errors as diagnostics, in the compiler's words.
+class ErrorListener : public antlr4::BaseErrorListener {
+public:
+  ErrorListener(const TokenMap &tokens, Diagnostics &diags) : tokens_(tokens), diags_(diags) {}
+
+  void syntaxError(antlr4::Recognizer *recognizer, antlr4::Token *offending, size_t, size_t,
+                   const std::string &, std::exception_ptr) override {
+    if (!offending)
+      return;
+    SourceRange range = tokens_.range(offending);
+    ++errors_;
+    if (offending->getType() == SeqLexer::UNKNOWN) {
+      std::string text = offending->getText();
+      if (text == "\"" || text == "'")
+        diags_.error(range, "unterminated string literal");
+      else
+        diags_.error(range, fmt::format("unexpected character '{}'", text));
+    } else {
+      std::string message = fmt::format("unexpected {}", describeToken(offending));
+      if (auto *parser = dynamic_cast<antlr4::Parser *>(recognizer)) {
+        std::string expected = expectedTokens(*parser);
+        if (!expected.empty())
+          message += fmt::format(", expected {}", expected);
+      }
+      diags_.error(range, message);
+    }
+    if (errors_ >= 50)
+      throw TooManyErrors{};
+  }
+
+  unsigned errors() const { return errors_; }
+
+private:
+  // "')'", "')' or ','": only when the choice is short enough to help.
+  static std::string expectedTokens(antlr4::Parser &parser) {
+    antlr4::misc::IntervalSet expected;
+    try {
+      expected = parser.getExpectedTokens();
+    } catch (...) {
+      return "";
+    }
+    std::vector<std::string> names;
+    for (ssize_t type : expected.toList()) {
+      size_t tokenType = size_t(type);
+      if (tokenType == SeqLexer::NEWLINE || tokenType == SeqLexer::UNKNOWN)
+        continue;
+      if (tokenType == antlr4::Token::EOF)
+        names.push_back("end of file");
+      else if (tokenType == SeqLexer::NAME)
+        names.push_back("a name");
+      else if (tokenType == SeqLexer::INT || tokenType == SeqLexer::FLOAT || tokenType == SeqLexer::STRING)
+        continue;
+      else
+        names.push_back(parser.getVocabulary().getDisplayName(tokenType));
+    }
+    if (names.empty() || names.size() > 4)
+      return "";
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    return out;
+  }
+
+  const TokenMap &tokens_;
+  Diagnostics &diags_;
+  unsigned errors_ = 0;
+};
+
+bool isOperator(const antlr4::Token *token) {
+  std::string text = token->getText();
+  return text == "+" || text == "-" || text == "*" || text == "/" || text == "//" ||
+         text == "%" || text == "**" || text == ".";
+}
+
+// Recursive descent has a depth; this finds input that would exceed it
+// before the parser runs. A bracket opens a level; a run of operators at one
+// level deepens the tree as much as that many brackets would.
+std::optional<SourceRange> findTooDeep(antlr4::CommonTokenStream &stream, const TokenMap &map) {
+  std::vector<unsigned> operatorRuns{0};
+  unsigned depth = 0;
+  for (antlr4::Token *token : stream.getTokens()) {
+    size_t type = token->getType();
+    std::string text = type == SeqLexer::NAME || type == SeqLexer::STRING ? "" : token->getText();
+    if (type == SeqLexer::LPAREN || type == SeqLexer::LBRACK || text == "{") {
+      operatorRuns.push_back(0);
+      ++depth;
+    } else if (type == SeqLexer::RPAREN || type == SeqLexer::RBRACK || text == "}") {
+      if (operatorRuns.size() > 1) {
+        depth -= operatorRuns.back() + 1;
+        operatorRuns.pop_back();
+      }
+    } else if (isOperator(token)) {
+      ++operatorRuns.back();
+      ++depth;
+    } else if (text == "," || text == "=" || text == ";" || type == SeqLexer::NEWLINE) {
+      depth -= operatorRuns.back();
+      operatorRuns.back() = 0;
+    }
+    if (depth > kMaxNestingDepth)
+      return map.range(token);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
+                                     Diagnostics &diags) {
+  std::string_view text = sources.text(file);
+  TokenMap map(file, text);
+  antlr4::ANTLRInputStream input(text.data(), text.size());
+  SeqLexer lexer(&input);
+  lexer.removeErrorListeners();
+  antlr4::CommonTokenStream stream(&lexer);
+  stream.fill();
+
+  if (std::optional<SourceRange> deep = findTooDeep(stream, map)) {
+    diags.error(*deep, fmt::format("expression is nested too deeply (more than {} levels)",
+                                   kMaxNestingDepth));
+    return nullptr;
+  }
+
+  SeqParser parser(&stream);
+  ErrorListener listener(map, diags);
+  parser.removeErrorListeners();
+  parser.addErrorListener(&listener);
+  SeqParser::FileContext *tree = nullptr;
+  try {
+    tree = parser.file();
+  } catch (const TooManyErrors &) {
+    return nullptr;
+  }
+  if (listener.errors() > 0)
+    return nullptr;
+  unsigned before = diags.errorCount();
+  AstBuilder builder(map, diags);
+  std::unique_ptr<ast::File> ast = builder.buildFile(tree);
+  return diags.errorCount() > before ? nullptr : std::move(ast);
+}
+
+} // namespace seq::parse

@@ -1,0 +1,33 @@
+// Passes: the rewrites between lowering and codegen, in the order
+// runPipeline applies them. Each lives in its own file, its algorithm in the
+// comment at the top.
+#pragma once
+
+#include "ir/Graph.h"
+
+namespace seq::passes {
+
+// Removes Identity nodes (Identity, Dropout): their readers read the input.
+void eliminateIdentity(ir::Graph &g);
+
+// Folds each BatchNorm into the pack step of the Conv2d/Linear before it
+// when that is safe; turns the others into a Map with a ChannelAffine
+// epilogue and a BatchNormScaleShift pack step.
+void foldBatchNorm(ir::Graph &g);
+
+// Moves biases and element-wise ops (Unary, Scalar, Map, same-shape
+// Add/Mul) into the epilogue of the Linear, Conv2d or Map producing their
+// operand; the Unary and Scalar ops left become Map nodes.
+void fuseElementwise(ir::Graph &g);
+
+// Gives the output its storage, sizes im2col scratch, and places every
+// workspace buffer with an interval allocator.
+void planMemory(ir::Graph &g);
+
+// Places the packed tensors in the weight buffer.
+void planWeights(ir::Graph &g);
+
+// All of the above, in order, verifying the graph after each in debug builds.
+void runPipeline(ir::Graph &g);
+
+} // namespace seq::passes

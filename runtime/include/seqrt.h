@@ -1,0 +1,204 @@
+/* seqrt.h: the C API of libseqrt, the minimal runtime that seqc's generated
+ * objects link against.
+ *
+ * A compiled model is described by a `seqrt_model` (emitted by seqc into the
+ * object and declared in the generated header). The runtime:
+ *   - loads and validates a safetensors file against that description and
+ *     lays the weights out for the kernels (`seqrt_weights_load`);
+ *   - owns a context: the workspace and the thread pool a forward call uses
+ *     (`seqrt_context_new`);
+ *   - turns a status into a message (`seqrt_status_string`,
+ *     `seqrt_last_error`).
+ *
+ * Every call returns a status; nothing here aborts, prints or throws.
+ * Compiles as C99 and as C++.
+ */
+#ifndef SEQRT_H
+#define SEQRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEQRT_VERSION_MAJOR 0
+#define SEQRT_VERSION_MINOR 1
+#define SEQRT_MAX_RANK 8
+/* Alignment, in bytes, of the packed weight buffer and of the workspace. */
+#define SEQRT_ALIGNMENT 64
+
+typedef enum seqrt_status {
+  SEQRT_OK = 0,
+  SEQRT_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a bad thread count */
+  SEQRT_ERR_IO = 2,               /* a file that cannot be opened or read */
+  SEQRT_ERR_FORMAT = 3,           /* a malformed safetensors file */
+  SEQRT_ERR_MISSING_TENSOR = 4,   /* a parameter the model needs is absent */
+  SEQRT_ERR_SHAPE = 5,            /* a tensor of the wrong shape */
+  SEQRT_ERR_DTYPE = 6,            /* a dtype other than F32, F16, BF16, F64 */
+  SEQRT_ERR_OUT_OF_MEMORY = 7,
+  SEQRT_ERR_BATCH = 8,            /* a negative or overflowing batch size */
+  SEQRT_ERR_WORKSPACE = 9,        /* the context's workspace is too small */
+  SEQRT_ERR_INTERNAL = 10
+} seqrt_status;
+
+/* A short, static description of a status ("missing tensor"). */
+const char *seqrt_status_string(seqrt_status status);
+
+/* The detailed message of the last failing call on this thread, naming the
+ * tensor, the file and both shapes where they apply. Never NULL; "" when
+ * the last call succeeded. Valid until the next call on this thread. */
+const char *seqrt_last_error(void);
+
+/* ---------------------------------------------------------------------- */
+/* Model descriptions (emitted by seqc)                                    */
+/* ---------------------------------------------------------------------- */
+
+/* A tensor's shape. A dimension of -1 is the batch, chosen at run time. */
+typedef struct seqrt_tensor_desc {
+  const char *name;
+  int32_t rank;
+  int64_t dims[SEQRT_MAX_RANK];
+} seqrt_tensor_desc;
+
+/* How the packed weight buffer is made from the state_dict tensors.
+ * Offsets (`dst`, `dst2`) count floats from the start of the packed buffer.
+ * `src` holds indices into the model's parameter table, -1 where absent. */
+typedef enum seqrt_pack_op {
+  /* dst[rows*cols] = src[0] viewed as [rows, cols]; transposed to
+   * [cols, rows] when `transpose` is set. */
+  SEQRT_PACK_COPY = 0,
+  /* Fold an inference BatchNorm into the Conv/Linear before it:
+   *   A[r]   = gamma[r] / sqrt(var[r] + eps)        (gamma = 1 when absent)
+   *   W'[r,:] = W[r,:] * A[r]
+   *   b'[r]   = (b[r] - mean[r]) * A[r] + beta[r]   (b, beta = 0 when absent)
+   * src = {W [rows, cols], b [rows] or -1, gamma, beta, mean, var};
+   * W' goes to dst (transposed to [cols, rows] when `transpose` is set),
+   * b' to dst2. */
+  SEQRT_PACK_FOLD_BN = 1,
+  /* A standalone BatchNorm as one per-channel scale and shift:
+   *   scale[r] = gamma[r] / sqrt(var[r] + eps); shift[r] = beta[r] - mean[r]*scale[r]
+   * src = {-1, -1, gamma, beta, mean, var}; scale to dst, shift to dst2,
+   * `rows` channels. */
+  SEQRT_PACK_BN_SCALE_SHIFT = 2,
+  /* dst[rows*cols] = 0 */
+  SEQRT_PACK_ZERO = 3
+} seqrt_pack_op;
+
+typedef struct seqrt_pack_step {
+  int32_t op; /* seqrt_pack_op */
+  int32_t transpose;
+  int32_t src[6];
+  int64_t dst, dst2;
+  int64_t rows, cols;
+  float eps;
+} seqrt_pack_step;
+
+typedef struct seqrt_model {
+  const char *name;
+  int32_t num_inputs;
+  const seqrt_tensor_desc *inputs;
+  const seqrt_tensor_desc *output;
+  /* The state_dict entries the model reads, named as PyTorch names them
+   * (`num_batches_tracked` is not among them). */
+  int32_t num_params;
+  const seqrt_tensor_desc *params;
+  /* The packed weight buffer: its size in floats and how it is made. */
+  int64_t packed_size;
+  int32_t num_pack_steps;
+  const seqrt_pack_step *pack_steps;
+  /* Workspace bytes a forward call needs: fixed + per_batch * batch. */
+  int64_t workspace_fixed;
+  int64_t workspace_per_batch;
+} seqrt_model;
+
+/* Workspace bytes `model` needs for `batch`, or -1 when that overflows. */
+int64_t seqrt_workspace_size(const seqrt_model *model, int64_t batch);
+
+/* ---------------------------------------------------------------------- */
+/* Weights                                                                 */
+/* ---------------------------------------------------------------------- */
+
+typedef struct seqrt_weights seqrt_weights;
+
+/* Opens `path`, validates it completely (header length, JSON, dtypes,
+ * shapes, offsets within the file, no overlaps, gaps or duplicate keys,
+ * overflow-checked sizes), matches it against `model->params`, converts to
+ * float32 and runs the pack steps. An extra tensor is not an error.
+ * On failure *out is NULL and seqrt_last_error() names every problem. */
+seqrt_status seqrt_weights_load(const seqrt_model *model, const char *path,
+                                seqrt_weights **out);
+
+/* The same from a safetensors image in memory (not copied, not kept). */
+seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
+                                       const void *data, size_t size,
+                                       seqrt_weights **out);
+
+/* Weights drawn as PyTorch initialises a fresh model (uniform in
+ * +-1/sqrt(fan_in) for Conv/Linear, BatchNorm statistics 0 and 1), from
+ * `seed`: for demos and benchmarks. */
+seqrt_status seqrt_weights_random(const seqrt_model *model, uint64_t seed,
+                                  seqrt_weights **out);
+
+/* The packed buffer to pass to the model's forward function. */
+const float *seqrt_weights_data(const seqrt_weights *weights);
+void seqrt_weights_free(seqrt_weights *weights);
+
+/* One problem found while matching a file against a model. */
+typedef enum seqrt_problem_kind {
+  SEQRT_PROBLEM_MISSING = 0,    /* error: the model needs it, the file lacks it */
+  SEQRT_PROBLEM_SHAPE = 1,      /* error: both shapes are in the message */
+  SEQRT_PROBLEM_DTYPE = 2,      /* error */
+  SEQRT_PROBLEM_UNEXPECTED = 3, /* warning: the file has it, the model not */
+  SEQRT_PROBLEM_FORMAT = 4      /* error: the file itself is malformed */
+} seqrt_problem_kind;
+
+typedef void (*seqrt_problem_fn)(void *user, seqrt_problem_kind kind,
+                                 const char *tensor, const char *message);
+
+/* Checks `path` against `model` without packing, calling `report` once per
+ * problem (every one, not just the first). Returns SEQRT_OK when no error
+ * (warnings allowed) was found. */
+seqrt_status seqrt_weights_check(const seqrt_model *model, const char *path,
+                                 seqrt_problem_fn report, void *user);
+
+/* Runs the model's pack steps on float32 state_dict tensors (`params[i]`
+ * for `model->params[i]`, in PyTorch layout) into `packed`
+ * (`model->packed_size` floats). Used by seqc to compile weights in. */
+seqrt_status seqrt_pack(const seqrt_model *model, const float *const *params,
+                        float *packed);
+
+/* ---------------------------------------------------------------------- */
+/* Contexts                                                                */
+/* ---------------------------------------------------------------------- */
+
+typedef struct seqrt_context seqrt_context;
+
+/* A context with `threads` worker threads in all (0: one per core) and a
+ * workspace of `workspace_bytes` (grown later by seqrt_context_reserve). */
+seqrt_status seqrt_context_new(int threads, size_t workspace_bytes,
+                               seqrt_context **out);
+void seqrt_context_free(seqrt_context *ctx);
+/* Makes the workspace at least `bytes` large (allocates; not during a
+ * forward call). */
+seqrt_status seqrt_context_reserve(seqrt_context *ctx, size_t bytes);
+int seqrt_context_threads(const seqrt_context *ctx);
+
+/* ---- used by generated code ---- */
+
+/* The workspace, aligned to SEQRT_ALIGNMENT, when it holds at least `bytes`;
+ * NULL otherwise. Never allocates. */
+void *seqrt_context_workspace(seqrt_context *ctx, size_t bytes);
+
+/* Runs fn(arg, begin, end) over [0, n) split in chunks across the context's
+ * threads, the calling thread included; returns when all are done. */
+typedef void (*seqrt_task_fn)(void *arg, int64_t begin, int64_t end);
+void seqrt_parallel_for(seqrt_context *ctx, int64_t n, seqrt_task_fn fn,
+                        void *arg);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SEQRT_H */

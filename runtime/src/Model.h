@@ -1,0 +1,24 @@
+// Model.h: checks on a seqrt_model that seqc emitted, and the facts about
+// its parameters the rest of the runtime needs.
+#pragma once
+
+#include "seqrt.h"
+
+#include <cstdint>
+#include <span>
+
+namespace seq::rt {
+
+// Throws Error: SEQRT_ERR_INVALID_ARGUMENT for a NULL model,
+// SEQRT_ERR_INTERNAL for a malformed parameter table (a NULL name, a rank
+// outside [0, SEQRT_MAX_RANK], a negative dimension, an element count
+// that overflows).
+void validateParams(const seqrt_model *model);
+
+std::span<const seqrt_tensor_desc> paramsOf(const seqrt_model &model);
+std::span<const std::int64_t> dimsOf(const seqrt_tensor_desc &param);
+
+// The element count of a parameter that validateParams accepted.
+std::int64_t elementCount(const seqrt_tensor_desc &param);
+
+} // namespace seq::rt

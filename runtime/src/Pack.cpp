@@ -1,0 +1,278 @@
+// Pack.cpp: validation and execution of pack steps (COPY with optional
+// transpose, FOLD_BN, BN_SCALE_SHIFT, ZERO), and seqrt_pack.
+//
+// BatchNorm folding (as in Glow): with A = gamma / sqrt(var + eps),
+//   W' = W * A (per output row)  and  b' = (b - mean) * A + beta,
+// computed in double and rounded once to float.
+#include "Pack.h"
+
+#include "Model.h"
+#include "Status.h"
+#include "Text.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace seq::rt {
+namespace {
+
+// Source slots of a BatchNorm step.
+enum Slot { kWeight = 0, kBias = 1, kGamma = 2, kBeta = 3, kMean = 4, kVar = 5 };
+
+const char *opName(int32_t op) {
+  switch (op) {
+  case SEQRT_PACK_COPY: return "COPY";
+  case SEQRT_PACK_FOLD_BN: return "FOLD_BN";
+  case SEQRT_PACK_BN_SCALE_SHIFT: return "BN_SCALE_SHIFT";
+  case SEQRT_PACK_ZERO: return "ZERO";
+  default: return "unknown op";
+  }
+}
+
+class StepValidator {
+public:
+  StepValidator(const seqrt_model &model, int32_t index)
+      : model_(model), step_(model.pack_steps[index]), index_(index) {}
+
+  void validate() const {
+    if (step_.rows < 0 || step_.cols < 0)
+      fail("has a negative size");
+    for (int slot = 0; slot < 6; ++slot)
+      if (step_.src[slot] < -1 || step_.src[slot] >= model_.num_params)
+        fail("names parameter " + std::to_string(step_.src[slot]) +
+             ", which does not exist");
+    const int64_t rows = step_.rows, area = matrixSize();
+    switch (step_.op) {
+    case SEQRT_PACK_COPY:
+      requireSource(kWeight, area, true);
+      requireRange(step_.dst, area);
+      return;
+    case SEQRT_PACK_FOLD_BN:
+      requireSource(kWeight, area, true);
+      requireSource(kBias, rows, false);
+      requireBatchNorm();
+      requireRange(step_.dst, area);
+      requireRange(step_.dst2, rows);
+      return;
+    case SEQRT_PACK_BN_SCALE_SHIFT:
+      requireBatchNorm();
+      requireRange(step_.dst, rows);
+      requireRange(step_.dst2, rows);
+      return;
+    case SEQRT_PACK_ZERO:
+      requireRange(step_.dst, area);
+      return;
+    default:
+      fail("has unknown op " + std::to_string(step_.op));
+    }
+  }
+
+private:
+  [[noreturn]] void fail(const std::string &what) const {
+    throw Error(SEQRT_ERR_INTERNAL, "pack step " + std::to_string(index_) +
+                                        " (" + opName(step_.op) + ") " + what);
+  }
+
+  int64_t matrixSize() const {
+    int64_t area = 0;
+    if (__builtin_mul_overflow(step_.rows, step_.cols, &area))
+      fail("has a size that overflows");
+    return area;
+  }
+
+  void requireBatchNorm() const {
+    if (!std::isfinite(step_.eps) || step_.eps < 0)
+      fail("has an invalid eps");
+    requireSource(kGamma, step_.rows, false);
+    requireSource(kBeta, step_.rows, false);
+    requireSource(kMean, step_.rows, true);
+    requireSource(kVar, step_.rows, true);
+  }
+
+  void requireSource(int slot, int64_t elements, bool required) const {
+    int32_t index = step_.src[slot];
+    if (index < 0) {
+      if (required)
+        fail("lacks its source " + std::to_string(slot));
+      return;
+    }
+    const seqrt_tensor_desc &param = model_.params[index];
+    if (elementCount(param) != elements)
+      fail("reads " + std::to_string(elements) + " elements from " +
+           quoted(param.name) + ", which has shape " +
+           formatShape(dimsOf(param)));
+  }
+
+  void requireRange(int64_t offset, int64_t size) const {
+    if (offset < 0 || offset > model_.packed_size ||
+        size > model_.packed_size - offset)
+      fail("writes floats " + std::to_string(offset) + " to " +
+           std::to_string(offset) + "+" + std::to_string(size) +
+           ", outside the packed buffer of " +
+           std::to_string(model_.packed_size));
+  }
+
+  const seqrt_model &model_;
+  const seqrt_pack_step &step_;
+  int32_t index_;
+};
+
+// dst = src viewed as [rows, cols], or its [cols, rows] transpose (in
+// tiles, to stay in cache for large matrices).
+void copyMatrix(const float *src, int64_t rows, int64_t cols, bool transpose,
+                float *dst) {
+  if (!transpose) {
+    std::copy(src, src + rows * cols, dst);
+    return;
+  }
+  constexpr int64_t kTile = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c)
+          dst[c * rows + r] = src[r * cols + c];
+}
+
+// Multiplies row r of the [rows, cols] matrix at `matrix` (stored
+// transposed when `transposed`) by scale[r], rounding once.
+void scaleRows(float *matrix, int64_t rows, int64_t cols, bool transposed,
+               const std::vector<double> &scale) {
+  if (transposed) {
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t r = 0; r < rows; ++r)
+        matrix[c * rows + r] = static_cast<float>(matrix[c * rows + r] * scale[r]);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      matrix[r * cols + c] = static_cast<float>(matrix[r * cols + c] * scale[r]);
+}
+
+class StepRunner {
+public:
+  StepRunner(const seqrt_pack_step &step, const float *const *params,
+             float *packed)
+      : step_(step), params_(params), packed_(packed) {}
+
+  void run() const {
+    switch (step_.op) {
+    case SEQRT_PACK_COPY:
+      copyMatrix(source(kWeight), step_.rows, step_.cols, step_.transpose,
+                 packed_ + step_.dst);
+      return;
+    case SEQRT_PACK_FOLD_BN:
+      foldBatchNorm();
+      return;
+    case SEQRT_PACK_BN_SCALE_SHIFT:
+      scaleAndShift();
+      return;
+    case SEQRT_PACK_ZERO:
+      std::fill_n(packed_ + step_.dst, step_.rows * step_.cols, 0.0f);
+      return;
+    }
+  }
+
+private:
+  const float *source(int slot) const {
+    return step_.src[slot] < 0 ? nullptr : params_[step_.src[slot]];
+  }
+
+  static double valueOr(const float *values, int64_t i, double absent) {
+    return values ? values[i] : absent;
+  }
+
+  // A[r] = gamma[r] / sqrt(var[r] + eps).
+  std::vector<double> batchNormScale() const {
+    const float *gamma = source(kGamma), *var = source(kVar);
+    std::vector<double> scale(static_cast<std::size_t>(step_.rows));
+    for (int64_t r = 0; r < step_.rows; ++r)
+      scale[r] = valueOr(gamma, r, 1.0) /
+                 std::sqrt(static_cast<double>(var[r]) + step_.eps);
+    return scale;
+  }
+
+  void foldBatchNorm() const {
+    const int64_t rows = step_.rows, cols = step_.cols;
+    std::vector<double> scale = batchNormScale();
+    float *weight = packed_ + step_.dst;
+    copyMatrix(source(kWeight), rows, cols, step_.transpose, weight);
+    scaleRows(weight, rows, cols, step_.transpose, scale);
+    const float *bias = source(kBias), *beta = source(kBeta);
+    const float *mean = source(kMean);
+    for (int64_t r = 0; r < rows; ++r)
+      packed_[step_.dst2 + r] = static_cast<float>(
+          (valueOr(bias, r, 0.0) - mean[r]) * scale[r] + valueOr(beta, r, 0.0));
+  }
+
+  void scaleAndShift() const {
+    std::vector<double> scale = batchNormScale();
+    const float *beta = source(kBeta), *mean = source(kMean);
+    for (int64_t r = 0; r < step_.rows; ++r) {
+      packed_[step_.dst + r] = static_cast<float>(scale[r]);
+      packed_[step_.dst2 + r] =
+          static_cast<float>(valueOr(beta, r, 0.0) - mean[r] * scale[r]);
+    }
+  }
+
+  const seqrt_pack_step &step_;
+  const float *const *params_;
+  float *packed_;
+};
+
+// Every parameter a step reads must be given.
+void requireSourceData(const seqrt_model &model, const float *const *params) {
+  for (int32_t i = 0; i < model.num_pack_steps; ++i)
+    for (int32_t index : model.pack_steps[i].src)
+      if (index >= 0 && params[index] == nullptr)
+        throw Error(SEQRT_ERR_INVALID_ARGUMENT,
+                    "no data for parameter " +
+                        quoted(model.params[index].name) +
+                        ", which pack step " + std::to_string(i) + " reads");
+}
+
+} // namespace
+
+void validatePackSteps(const seqrt_model &model) {
+  if (model.packed_size < 0 || model.num_pack_steps < 0 ||
+      (model.num_pack_steps > 0 && model.pack_steps == nullptr))
+    throw Error(SEQRT_ERR_INTERNAL, "the model's pack steps are invalid");
+  for (int32_t i = 0; i < model.num_pack_steps; ++i)
+    StepValidator(model, i).validate();
+}
+
+void runPackSteps(const seqrt_model &model, const float *const *params,
+                  float *packed) {
+  std::fill_n(packed, model.packed_size, 0.0f);
+  for (int32_t i = 0; i < model.num_pack_steps; ++i)
+    StepRunner(model.pack_steps[i], params, packed).run();
+}
+
+AlignedBuffer packWeights(const seqrt_model &model, const float *const *params) {
+  if (static_cast<uint64_t>(model.packed_size) > SIZE_MAX / sizeof(float))
+    throw std::bad_alloc();
+  AlignedBuffer packed(static_cast<std::size_t>(model.packed_size) *
+                       sizeof(float));
+  runPackSteps(model, params,
+               reinterpret_cast<float *>(packed.data()));
+  return packed;
+}
+
+} // namespace seq::rt
+
+extern "C" seqrt_status seqrt_pack(const seqrt_model *model,
+                                   const float *const *params, float *packed) {
+  using namespace seq::rt;
+  return guarded([&] {
+    validateParams(model);
+    validatePackSteps(*model);
+    requireArgument(packed, "packed");
+    if (model->num_params > 0)
+      requireArgument(params, "params");
+    requireSourceData(*model, params);
+    runPackSteps(*model, params, packed);
+    return SEQRT_OK;
+  });
+}

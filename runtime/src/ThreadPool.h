@@ -1,0 +1,60 @@
+// ThreadPool.h: a persistent fork-join pool for the parallel loops of a
+// forward pass. `threads - 1` workers plus the calling thread share each
+// loop; between loops, workers spin briefly, then sleep on a futex
+// (std::atomic::wait), so that back-to-back loops start in microseconds
+// and an idle pool costs nothing.
+#pragma once
+
+#include "seqrt.h"
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace seq::rt {
+
+class ThreadPool {
+public:
+  // Starts `threads - 1` workers (threads >= 1). Throws std::system_error
+  // when a thread cannot be started.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs fn(arg, begin, end) over contiguous chunks covering [0, n) on
+  // every thread of the pool, the caller included; returns when all are
+  // done. A call made while another runs on this pool (from a task, or
+  // another thread) runs inline instead.
+  void parallelFor(std::int64_t n, seqrt_task_fn fn, void *arg);
+
+private:
+  struct Loop {
+    seqrt_task_fn fn = nullptr;
+    void *arg = nullptr;
+    std::int64_t n = 0;
+    std::int64_t chunks = 0;
+  };
+
+  void workerMain();
+  // Claims and runs chunks of loop_ until none is left.
+  void runChunks();
+  void stopWorkers();
+
+  // Written by the caller before generation_ is bumped, read by workers
+  // after they see the bump.
+  Loop loop_;
+  alignas(64) std::atomic<std::int64_t> nextChunk_{0};
+  // Bumped to start a loop (or to stop); workers wait for it to change.
+  alignas(64) std::atomic<std::uint32_t> generation_{0};
+  // Workers still inside the current loop; the caller waits for 0.
+  alignas(64) std::atomic<std::uint32_t> busyWorkers_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> workers_;
+};
+
+} // namespace seq::rt

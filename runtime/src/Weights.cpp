@@ -1,0 +1,157 @@
+// Weights.cpp: loading weights from a safetensors file or image (validate,
+// match against the model, convert to float32, pack) and checking a file
+// without loading it.
+#include "Weights.h"
+
+#include "MappedFile.h"
+#include "Match.h"
+#include "Model.h"
+#include "Pack.h"
+#include "Safetensors.h"
+#include "Status.h"
+
+#include <bit>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace seq::rt {
+namespace {
+
+constexpr const char *kMemoryImageName = "<memory>";
+
+// The float32 values of one tensor: borrowed from the image when it
+// already holds aligned little-endian F32, converted otherwise.
+class FloatTensor {
+public:
+  explicit FloatTensor(const TensorEntry &tensor,
+                       std::span<const std::byte> bytes) {
+    const std::size_t count = bytes.size() / dtypeSize(tensor.dtype);
+    if (tensor.dtype == Dtype::F32 &&
+        std::endian::native == std::endian::little &&
+        reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(float) == 0) {
+      data_ = reinterpret_cast<const float *>(bytes.data());
+      return;
+    }
+    converted_.resize(count);
+    convertToFloat(tensor.dtype, bytes.data(), count, converted_.data());
+    data_ = converted_.data(); // stays valid when moved: vectors move their buffer
+  }
+
+  const float *data() const { return data_; }
+
+private:
+  const float *data_ = nullptr;
+  std::vector<float> converted_;
+};
+
+// The model's parameters in float32, in the order of model.params. The
+// file matched the model without errors.
+std::vector<FloatTensor> readParams(const seqrt_model &model,
+                                    const SafetensorsFile &file) {
+  std::unordered_map<std::string_view, const TensorEntry *> byName;
+  for (const TensorEntry &tensor : file.tensors())
+    byName.emplace(tensor.name, &tensor);
+  std::vector<FloatTensor> params;
+  params.reserve(model.num_params);
+  for (const seqrt_tensor_desc &param : paramsOf(model)) {
+    const TensorEntry &tensor = *byName.at(param.name);
+    params.emplace_back(tensor, file.bytesOf(tensor));
+  }
+  return params;
+}
+
+AlignedBuffer loadImage(const seqrt_model &model,
+                        std::span<const std::byte> image, const char *name) {
+  SafetensorsFile file = SafetensorsFile::parse(image, name);
+  throwIfErrors(matchModel(model, file));
+  std::vector<FloatTensor> params = readParams(model, file);
+  std::vector<const float *> pointers;
+  for (const FloatTensor &param : params)
+    pointers.push_back(param.data());
+  return packWeights(model, pointers.data());
+}
+
+// Every problem of the image as the weights of `model`: one FORMAT or
+// DTYPE problem when the image itself is malformed.
+std::vector<Problem> checkImage(const seqrt_model &model,
+                                std::span<const std::byte> image,
+                                const char *name) {
+  try {
+    return matchModel(model, SafetensorsFile::parse(image, name));
+  } catch (const Error &error) {
+    return {problemFromError(error)};
+  }
+}
+
+} // namespace
+
+void validateModel(const seqrt_model *model) {
+  validateParams(model);
+  validatePackSteps(*model);
+}
+
+void publishWeights(AlignedBuffer packed, seqrt_weights **out) {
+  *out = new seqrt_weights{std::move(packed)};
+}
+
+} // namespace seq::rt
+
+using namespace seq::rt;
+
+extern "C" seqrt_status seqrt_weights_load(const seqrt_model *model,
+                                           const char *path,
+                                           seqrt_weights **out) {
+  return guarded([&] {
+    requireArgument(out, "out");
+    *out = nullptr;
+    validateModel(model);
+    requireArgument(path, "path");
+    MappedFile file(path);
+    publishWeights(loadImage(*model, file.bytes(), path), out);
+    return SEQRT_OK;
+  });
+}
+
+extern "C" seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
+                                                  const void *data,
+                                                  size_t size,
+                                                  seqrt_weights **out) {
+  return guarded([&] {
+    requireArgument(out, "out");
+    *out = nullptr;
+    validateModel(model);
+    if (size > 0)
+      requireArgument(data, "data");
+    std::span<const std::byte> image(static_cast<const std::byte *>(data), size);
+    publishWeights(loadImage(*model, image, kMemoryImageName), out);
+    return SEQRT_OK;
+  });
+}
+
+extern "C" seqrt_status seqrt_weights_check(const seqrt_model *model,
+                                            const char *path,
+                                            seqrt_problem_fn report,
+                                            void *user) {
+  return guarded([&] {
+    validateParams(model);
+    requireArgument(path, "path");
+    MappedFile file(path);
+    std::vector<Problem> problems = checkImage(*model, file.bytes(), path);
+    if (report != nullptr)
+      for (const Problem &problem : problems)
+        report(user, problem.kind, problem.tensor.c_str(),
+               problem.message.c_str());
+    throwIfErrors(problems);
+    return SEQRT_OK;
+  });
+}
+
+extern "C" const float *seqrt_weights_data(const seqrt_weights *weights) {
+  return weights ? reinterpret_cast<const float *>(weights->packed.data())
+                 : nullptr;
+}
+
+extern "C" void seqrt_weights_free(seqrt_weights *weights) { delete weights; }

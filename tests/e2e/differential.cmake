@@ -1,0 +1,10 @@
+# differential.cmake: the differential test (random models, seqc against
+# PyTorch), included from tests/e2e/CMakeLists.txt. 60 models of seed 1 plus
+# 8 invalid variants; exits 77 (skipped) when torch cannot be imported.
+add_test(NAME parity.differential
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/differential.py
+          --seqc $<TARGET_FILE:seqc> --seed 1 --count 60)
+set_tests_properties(parity.differential PROPERTIES
+  TIMEOUT 600
+  SKIP_RETURN_CODE 77
+  LABELS "parity")

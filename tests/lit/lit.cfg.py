@@ -1,0 +1,15 @@
+# lit configuration: golden tests of diagnostics, dumps and printed models.
+# Each test is a .seq file whose RUN lines call seqc and pipe into FileCheck.
+import os
+import lit.formats
+
+config.name = "seqc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".seq", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.excludes = ["Inputs"]
+config.substitutions.append(("%seqc", config.seqc))
+config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
+config.environment["SEQC_COLOR"] = "never"

@@ -1,0 +1,218 @@
+// Tests of the pack steps' numerics (COPY with transpose, FOLD_BN,
+// BN_SCALE_SHIFT, ZERO) and of their validation: a bad step must fail
+// before anything is written.
+#include "runtime_test_support.h"
+
+#include <cmath>
+
+namespace {
+
+using namespace seqrt_test;
+
+std::vector<float> iota(std::size_t count, float first = 0.0f) {
+  std::vector<float> values(count);
+  for (std::size_t i = 0; i < count; ++i)
+    values[i] = first + static_cast<float>(i);
+  return values;
+}
+
+// Runs seqrt_pack into a buffer with guard values around it.
+struct PackRun {
+  static constexpr std::size_t kGuard = 16;
+  static constexpr float kSentinel = -777.0f;
+
+  PackRun(const seqrt_model *model, const std::vector<const float *> &params)
+      : buffer(model->packed_size + 2 * kGuard, kSentinel) {
+    status = seqrt_pack(model, params.data(), buffer.data() + kGuard);
+  }
+
+  std::vector<float> packed() const {
+    return {buffer.begin() + kGuard, buffer.end() - kGuard};
+  }
+  bool guardsIntact() const {
+    for (std::size_t i = 0; i < kGuard; ++i)
+      if (buffer[i] != kSentinel || buffer[buffer.size() - 1 - i] != kSentinel)
+        return false;
+    return true;
+  }
+
+  std::vector<float> buffer;
+  seqrt_status status;
+};
+
+TEST(RuntimePack, CopiesAndTransposes) {
+  ModelBuilder builder;
+  builder.param("w", {2, 3})
+      .step(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3))
+      .step(packStep(SEQRT_PACK_COPY, {0}, 6, 0, 2, 3, true))
+      .packedSize(14); // two floats at the end that no step writes
+  std::vector<float> w = iota(6);
+  PackRun run(builder.model(), {w.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  EXPECT_EQ(run.packed(), (std::vector<float>{0, 1, 2, 3, 4, 5,  //
+                                              0, 3, 1, 4, 2, 5,  //
+                                              0, 0}));
+  EXPECT_TRUE(run.guardsIntact());
+}
+
+TEST(RuntimePack, TransposesLargeMatricesAcrossTiles) {
+  const std::int64_t rows = 67, cols = 45;
+  ModelBuilder builder;
+  builder.param("w", {rows, cols})
+      .step(packStep(SEQRT_PACK_COPY, {0}, 0, 0, rows, cols, true))
+      .packedSize(rows * cols);
+  std::vector<float> w = iota(rows * cols);
+  PackRun run(builder.model(), {w.data()});
+  ASSERT_EQ(run.status, SEQRT_OK);
+  std::vector<float> packed = run.packed();
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c)
+      ASSERT_EQ(packed[c * rows + r], w[r * cols + c]) << r << "," << c;
+}
+
+class RuntimeFoldBatchNorm : public ::testing::TestWithParam<bool> {};
+
+TEST_P(RuntimeFoldBatchNorm, MatchesAHandComputation) {
+  const bool transpose = GetParam();
+  const float eps = 1e-3f;
+  std::vector<float> w = {1, -2, 3, 0.5f, 4, -6};  // [2, 3]
+  std::vector<float> b = {0.25f, -1};
+  std::vector<float> gamma = {2, 0.5f}, beta = {0.1f, -0.2f};
+  std::vector<float> mean = {1, -3}, var = {4, 0.25f};
+  ModelBuilder builder;
+  builder.param("fc.weight", {2, 3}).param("fc.bias", {2})
+      .param("bn.weight", {2}).param("bn.bias", {2})
+      .param("bn.running_mean", {2}).param("bn.running_var", {2})
+      .step(packStep(SEQRT_PACK_FOLD_BN, {0, 1, 2, 3, 4, 5}, 0, 6, 2, 3, transpose, eps))
+      .packedSize(8);
+  PackRun run(builder.model(), {w.data(), b.data(), gamma.data(), beta.data(),
+                                mean.data(), var.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  std::vector<float> packed = run.packed();
+  for (int r = 0; r < 2; ++r) {
+    double a = gamma[r] / std::sqrt(static_cast<double>(var[r]) + eps);
+    for (int c = 0; c < 3; ++c) {
+      float expected = static_cast<float>(w[r * 3 + c] * a);
+      EXPECT_EQ(packed[transpose ? c * 2 + r : r * 3 + c], expected) << r << "," << c;
+    }
+    EXPECT_EQ(packed[6 + r], static_cast<float>((b[r] - mean[r]) * a + beta[r]));
+  }
+  EXPECT_NEAR(packed[0], 1.0 * 2 / std::sqrt(4.001), 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, RuntimeFoldBatchNorm, ::testing::Bool());
+
+TEST(RuntimePack, FoldBatchNormDefaultsAbsentTensors) {
+  // No bias, gamma or beta: A = 1/sqrt(var+eps), b' = -mean*A.
+  std::vector<float> w = {2, 4}, mean = {1}, var = {3};
+  ModelBuilder builder;
+  builder.param("w", {1, 2}).param("mean", {1}).param("var", {1})
+      .step(packStep(SEQRT_PACK_FOLD_BN, {0, -1, -1, -1, 1, 2}, 0, 2, 1, 2, false, 1.0f))
+      .packedSize(3);
+  PackRun run(builder.model(), {w.data(), mean.data(), var.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  EXPECT_EQ(run.packed(), (std::vector<float>{1.0f, 2.0f, -0.5f}));
+}
+
+TEST(RuntimePack, BatchNormScaleShift) {
+  std::vector<float> gamma = {3, 1}, beta = {1, 2}, mean = {2, -4}, var = {8, 0};
+  ModelBuilder builder;
+  builder.param("g", {2}).param("b", {2}).param("m", {2}).param("v", {2})
+      .step(packStep(SEQRT_PACK_BN_SCALE_SHIFT, {-1, -1, 0, 1, 2, 3}, 0, 2, 2, 1, false, 1.0f))
+      .packedSize(4);
+  PackRun run(builder.model(), {gamma.data(), beta.data(), mean.data(), var.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  // scale = gamma/sqrt(var+1) = {1, 1}; shift = beta - mean*scale = {-1, 6}.
+  EXPECT_EQ(run.packed(), (std::vector<float>{1, 1, -1, 6}));
+}
+
+TEST(RuntimePack, ZeroesItsRangeAndEverythingUnwritten) {
+  std::vector<float> w = iota(6, 1.0f);
+  ModelBuilder builder;
+  builder.param("w", {6})
+      .step(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 1, 6))
+      .step(packStep(SEQRT_PACK_ZERO, {}, 2, 0, 2, 1))
+      .packedSize(8);
+  PackRun run(builder.model(), {w.data()});
+  ASSERT_EQ(run.status, SEQRT_OK);
+  EXPECT_EQ(run.packed(), (std::vector<float>{1, 2, 0, 0, 5, 6, 0, 0}));
+}
+
+// Each invalid step fails with SEQRT_ERR_INTERNAL and writes nothing.
+struct BadStep {
+  const char *what;
+  seqrt_pack_step step;
+  std::int64_t packedSize;
+  const char *fragment;
+};
+
+class RuntimeBadPackStep : public ::testing::TestWithParam<BadStep> {};
+
+TEST_P(RuntimeBadPackStep, FailsBeforeWriting) {
+  const BadStep &bad = GetParam();
+  std::vector<float> w = iota(6), v = iota(2);
+  ModelBuilder builder;
+  builder.param("w", {2, 3}).param("v", {2})
+      .step(packStep(SEQRT_PACK_ZERO, {}, 0, 0, 1, 1))
+      .step(bad.step)
+      .packedSize(bad.packedSize);
+  PackRun run(builder.model(), {w.data(), v.data()});
+  EXPECT_EQ(run.status, SEQRT_ERR_INTERNAL);
+  EXPECT_NE(std::string(seqrt_last_error()).find(bad.fragment), std::string::npos)
+      << seqrt_last_error();
+  EXPECT_EQ(run.buffer, std::vector<float>(run.buffer.size(), PackRun::kSentinel));
+}
+
+const BadStep kBadSteps[] = {
+    {"SourceOutOfRange", packStep(SEQRT_PACK_COPY, {2}, 0, 0, 2, 3), 6,
+     "names parameter 2, which does not exist"},
+    {"SourceBelowMinusOne", packStep(SEQRT_PACK_COPY, {-2}, 0, 0, 2, 3), 6,
+     "names parameter -2"},
+    {"MissingSource", packStep(SEQRT_PACK_COPY, {-1}, 0, 0, 2, 3), 6,
+     "lacks its source 0"},
+    {"SizeMismatch", packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 2), 6,
+     "reads 4 elements from 'w', which has shape [2, 3]"},
+    {"DstPastEnd", packStep(SEQRT_PACK_COPY, {0}, 1, 0, 2, 3), 6,
+     "outside the packed buffer of 6"},
+    {"NegativeDst", packStep(SEQRT_PACK_ZERO, {}, -1, 0, 1, 1), 6,
+     "outside the packed buffer"},
+    {"HugeDst", packStep(SEQRT_PACK_ZERO, {}, INT64_MAX, 0, 1, 1), 6,
+     "outside the packed buffer"},
+    {"Dst2PastEnd", packStep(SEQRT_PACK_FOLD_BN, {0, 1, -1, -1, 1, 1}, 0, 5, 2, 3), 6,
+     "outside the packed buffer"},
+    {"MissingVariance", packStep(SEQRT_PACK_BN_SCALE_SHIFT, {-1, -1, 1, 1, 1, -1}, 0, 2, 2, 1), 6,
+     "lacks its source 5"},
+    {"NegativeRows", packStep(SEQRT_PACK_ZERO, {}, 0, 0, -1, 3), 6,
+     "has a negative size"},
+    {"AreaOverflow", packStep(SEQRT_PACK_ZERO, {}, 0, 0, INT64_MAX, 2), 6,
+     "has a size that overflows"},
+    {"UnknownOp", packStep(9, {}, 0, 0, 1, 1), 6,
+     "has unknown op 9"},
+    {"NegativeEps", packStep(SEQRT_PACK_BN_SCALE_SHIFT, {-1, -1, -1, -1, 1, 1}, 0, 2, 2, 1,
+                             false, -1.0f), 6,
+     "has an invalid eps"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Steps, RuntimeBadPackStep, ::testing::ValuesIn(kBadSteps),
+                         [](const auto &test) { return std::string(test.param.what); });
+
+TEST(RuntimePack, RejectsMissingParameterData) {
+  ModelBuilder builder;
+  builder.param("w", {2}).step(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 1, 2)).packedSize(2);
+  std::vector<float> packed(2);
+  const float *params[] = {nullptr};
+  EXPECT_EQ(seqrt_pack(builder.model(), params, packed.data()), SEQRT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(seqrt_pack(builder.model(), nullptr, packed.data()), SEQRT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(seqrt_pack(builder.model(), params, nullptr), SEQRT_ERR_INVALID_ARGUMENT);
+}
+
+TEST(RuntimePack, LoadRejectsABadStepAsInternal) {
+  ModelBuilder builder;
+  builder.param("w", {2}).step(packStep(SEQRT_PACK_COPY, {0}, 1, 0, 1, 2)).packedSize(2);
+  WeightsPtr weights;
+  EXPECT_EQ(loadImage(builder.model(), buildImage({f32Tensor("w", {2})}), weights),
+            SEQRT_ERR_INTERNAL);
+  EXPECT_EQ(weights, nullptr);
+}
+
+} // namespace
