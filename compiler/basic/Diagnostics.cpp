@@ -172,7 +172,7 @@ std::string Diagnostics::renderText(bool color) const {
         r.snippet(out, *note.range);
     }
     for (const DiagFix &fix : d->fixes)
-      r.header(out, fix.range ? fix.range : d->range, "help", s.cyan(), fix.message);
+      r.header(out, d->range ? d->range : fix.range, "help", s.cyan(), fix.message);
   }
   if (errorCount_ > errorLimit_)
     out += fmt::format("{}error:{} too many errors emitted, stopping now (--error-limit={})\n",

@@ -1,24 +1,169 @@
-// seqc's driver (temporary minimal version while the stages land).
-#include "ast/AstDump.h"
-#include "basic/Diagnostics.h"
-#include "parse/Parser.h"
+// seqc's driver: the command line (INTERFACE.md), exit codes, and a large
+// stack for the compiler's recursive stages.
+#include "driver/Commands.h"
 
-#include <fstream>
+#include <CLI/CLI.hpp>
+#include <llvm/Config/llvm-config.h>
+
+#include <fmt/format.h>
+
+#include <functional>
 #include <iostream>
-#include <sstream>
+#include <pthread.h>
+
+using namespace seq::driver;
+
+namespace {
+
+const char *kVersion = "seqc 0.1.0 (LLVM " LLVM_VERSION_STRING ")";
+
+void addCommon(CLI::App &app, CommonOptions &common) {
+  app.add_option("--diagnostics", common.format, "Diagnostics as text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, seq::DiagFormat>{{"text", seq::DiagFormat::Text},
+                                                 {"json", seq::DiagFormat::Json}}))
+      ->option_text("text|json");
+  app.add_option("--color", common.color, "Colour diagnostics: auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--error-limit", common.errorLimit, "Stop after N errors (0: no limit; default 20)");
+}
+
+// Runs `body` on a thread with a 512 MiB stack (touched only as deep as it
+// goes), so deep but legal input cannot overflow the compiler's stack.
+int withLargeStack(std::function<int()> body) {
+  struct Call {
+    std::function<int()> body;
+    int result = 1;
+  } call{std::move(body)};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t(512) << 20);
+  pthread_t thread;
+  auto run = [](void *arg) -> void * {
+    auto *c = static_cast<Call *>(arg);
+    c->result = c->body();
+    return nullptr;
+  };
+  if (pthread_create(&thread, &attr, run, &call) != 0)
+    return call.body();
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  return call.result;
+}
+
+int guarded(const std::function<int()> &command) {
+  try {
+    return command();
+  } catch (const std::exception &e) {
+    std::cerr << "seqc: internal compiler error: " << e.what() << "\n"
+              << "please report this with the input that caused it\n";
+  } catch (...) {
+    std::cerr << "seqc: internal compiler error: unknown exception\n";
+  }
+  return kInputErrors;
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 2)
-    return 2;
-  std::ifstream in(argv[argc - 1], std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  seq::SourceManager sm;
-  seq::FileId id = sm.addFile(argv[argc - 1], ss.str());
-  seq::Diagnostics diags(sm);
-  auto file = seq::parse::parseFile(sm, id, diags);
-  if (file)
-    std::cout << seq::ast::dump(*file, sm);
-  std::cerr << diags.render({});
-  return diags.hasErrors() ? 1 : 0;
+  CLI::App app{"seqc: compiles .seq model definitions to native forward functions"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(0, 1);
+  CommonOptions common;
+  addCommon(app, common);
+
+  DumpCommand emitTop;
+  app.add_option("--emit", emitTop.what, "Print a stage of FILE: ast, ir, ir-opt, llvm or asm")
+      ->check(CLI::IsMember({"ast", "ir", "ir-opt", "llvm", "asm"}));
+  app.add_option("file", emitTop.file, "With --emit: the .seq file");
+  app.add_option("--model", emitTop.model, "With --emit: the model");
+
+  CheckCommand check;
+  CLI::App *checkApp = app.add_subcommand("check", "Parse and check files; diagnostics only");
+  checkApp->add_option("files", check.files, "The .seq files")->required();
+  checkApp->add_option("--model", check.model, "With --weights: the model to check them against");
+  checkApp->add_option("--weights", check.weights, "A safetensors file to check against the model");
+  addCommon(*checkApp, common);
+
+  PrintCommand print;
+  CLI::App *printApp = app.add_subcommand("print", "Print a model as PyTorch's print(model) does");
+  printApp->add_option("file", print.file, "The .seq file")->required();
+  printApp->add_option("--model", print.model, "The model (when the file has several)");
+  printApp->add_option("--style", print.style, "pytorch or mindspore")
+      ->check(CLI::IsMember({"pytorch", "mindspore"}));
+  addCommon(*printApp, common);
+
+  SummaryCommand summary;
+  CLI::App *summaryApp = app.add_subcommand("summary", "Per-layer shapes, parameters, MACs, memory");
+  summaryApp->add_option("file", summary.file, "The .seq file")->required();
+  summaryApp->add_option("--model", summary.model, "The model (when the file has several)");
+  summaryApp->add_option("--batch", summary.batch, "The batch size to show (default 1)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  summaryApp->add_flag("--params", summary.params, "Print the parameter table as JSON instead");
+  addCommon(*summaryApp, common);
+
+  BuildCommand build;
+  CLI::App *buildApp = app.add_subcommand("build", "Compile a model to an object file and a C header");
+  buildApp->add_option("file", build.file, "The .seq file")->required();
+  buildApp->add_option("--model", build.model, "The model (when the file has several)");
+  buildApp->add_option("-o", build.output, "The output file")->required();
+  buildApp->add_option("--header", build.header, "The C header (default: OUT with .h)");
+  buildApp->add_option("--weights", build.weights, "Compile these weights into the object");
+  buildApp->add_option("--target", build.target, "Target triple (default: the host)");
+  buildApp->add_option("--cpu", build.cpu, "Target CPU (default: the host's)");
+  buildApp->add_option("--emit", build.emit, "obj, asm or llvm")
+      ->check(CLI::IsMember({"obj", "asm", "llvm"}));
+  buildApp->add_option("-O", build.optLevel, "Optimisation level: -O0, -O1, -O2 or -O3 (default)")
+      ->check(CLI::Range(0, 3));
+  addCommon(*buildApp, common);
+
+  RunCommand run;
+  CLI::App *runApp = app.add_subcommand("run", "Compile in memory and run once on .npy inputs");
+  runApp->add_option("file", run.file, "The .seq file")->required();
+  runApp->add_option("--model", run.model, "The model (when the file has several)");
+  runApp->add_option("--weights", run.weights, "The safetensors weights")->required();
+  runApp->add_option("--input", run.inputs, "An input .npy, one per model input")->required();
+  runApp->add_option("--output", run.output, "Where to write the output .npy")->required();
+  runApp->add_option("--threads", run.threads, "Threads (default: one per core)")
+      ->check(CLI::Range(0, 4096));
+  addCommon(*runApp, common);
+
+  DumpCommand dump;
+  CLI::App *dumpApp = app.add_subcommand("dump", "Print a stage: ast, ir, ir-opt, llvm or asm");
+  dumpApp->add_option("what", dump.what, "ast, ir, ir-opt, llvm or asm")
+      ->required()
+      ->check(CLI::IsMember({"ast", "ir", "ir-opt", "llvm", "asm"}));
+  dumpApp->add_option("file", dump.file, "The .seq file")->required();
+  dumpApp->add_option("--model", dump.model, "The model (when the file has several)");
+  dumpApp->add_option("--target", dump.target, "Target triple for llvm/asm");
+  dumpApp->add_option("--cpu", dump.cpu, "Target CPU for llvm/asm");
+  addCommon(*dumpApp, common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    app.exit(e);
+    return kUsage;
+  }
+
+  return withLargeStack([&]() -> int {
+    return guarded([&]() -> int {
+      if (*checkApp) return runCheck(check, common);
+      if (*printApp) return runPrint(print, common);
+      if (*summaryApp) return runSummary(summary, common);
+      if (*buildApp) return runBuild(build, common);
+      if (*runApp) return runRun(run, common);
+      if (*dumpApp) return runDump(dump, common);
+      if (!emitTop.what.empty() && !emitTop.file.empty())
+        return runDump(emitTop, common);
+      std::cerr << app.help();
+      return kUsage;
+    });
+  });
 }

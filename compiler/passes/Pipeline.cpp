@@ -1,6 +1,6 @@
 // Pipeline: the passes in order; in debug builds the Verifier runs after
-// each and an invalid graph is an internal compiler error naming the pass.
-#include "ir/Printer.h"
+// each, and an invalid graph is an internal compiler error naming the pass
+// and every problem found.
 #include "ir/Verifier.h"
 #include "passes/Passes.h"
 
@@ -32,7 +32,6 @@ constexpr Pass kPipeline[] = {
                __FILE__, __LINE__);
   for (const std::string &error : errors)
     std::fprintf(stderr, "  %s\n", error.c_str());
-  std::fprintf(stderr, "%s", ir::print(g).c_str());
   std::abort();
 }
 

@@ -40,7 +40,8 @@ void giveOutputStorage(Graph &g) {
     g.value(owner).storage = Storage::Output;
     return;
   }
-  Node copy{OpKind::Copy};
+  Node copy{};
+  copy.kind = OpKind::Copy;
   copy.inputs = {g.output};
   copy.name = out.name;
   copy.output = g.addValue(g.value(g.output).shape, "output");

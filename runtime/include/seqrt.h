@@ -154,6 +154,8 @@ typedef enum seqrt_problem_kind {
   SEQRT_PROBLEM_FORMAT = 4      /* error: the file itself is malformed */
 } seqrt_problem_kind;
 
+/* `tensor` is "" when the problem concerns the whole file; `message`
+ * names the file. Both are valid only during the call. */
 typedef void (*seqrt_problem_fn)(void *user, seqrt_problem_kind kind,
                                  const char *tensor, const char *message);
 
@@ -165,7 +167,9 @@ seqrt_status seqrt_weights_check(const seqrt_model *model, const char *path,
 
 /* Runs the model's pack steps on float32 state_dict tensors (`params[i]`
  * for `model->params[i]`, in PyTorch layout) into `packed`
- * (`model->packed_size` floats). Used by seqc to compile weights in. */
+ * (`model->packed_size` floats, zeroed first). Used by seqc to compile
+ * weights in. Invalid steps fail with SEQRT_ERR_INTERNAL before anything
+ * is written. */
 seqrt_status seqrt_pack(const seqrt_model *model, const float *const *params,
                         float *packed);
 
@@ -176,7 +180,9 @@ seqrt_status seqrt_pack(const seqrt_model *model, const float *const *params,
 typedef struct seqrt_context seqrt_context;
 
 /* A context with `threads` worker threads in all (0: one per core) and a
- * workspace of `workspace_bytes` (grown later by seqrt_context_reserve). */
+ * workspace of `workspace_bytes` (grown later by seqrt_context_reserve).
+ * One thread at a time may use a context; several contexts may run at
+ * once. */
 seqrt_status seqrt_context_new(int threads, size_t workspace_bytes,
                                seqrt_context **out);
 void seqrt_context_free(seqrt_context *ctx);
@@ -192,7 +198,9 @@ int seqrt_context_threads(const seqrt_context *ctx);
 void *seqrt_context_workspace(seqrt_context *ctx, size_t bytes);
 
 /* Runs fn(arg, begin, end) over [0, n) split in chunks across the context's
- * threads, the calling thread included; returns when all are done. */
+ * threads, the calling thread included; returns when all are done.
+ * n <= 0 does nothing; a NULL ctx, a one-thread ctx or n == 1 runs
+ * fn(arg, 0, n) inline, as does a nested call on the same ctx. */
 typedef void (*seqrt_task_fn)(void *arg, int64_t begin, int64_t end);
 void seqrt_parallel_for(seqrt_context *ctx, int64_t n, seqrt_task_fn fn,
                         void *arg);

@@ -245,7 +245,6 @@ void validatePackSteps(const seqrt_model &model) {
 
 void runPackSteps(const seqrt_model &model, const float *const *params,
                   float *packed) {
-  std::fill_n(packed, model.packed_size, 0.0f);
   for (int32_t i = 0; i < model.num_pack_steps; ++i)
     StepRunner(model.pack_steps[i], params, packed).run();
 }
@@ -254,9 +253,8 @@ AlignedBuffer packWeights(const seqrt_model &model, const float *const *params) 
   if (static_cast<uint64_t>(model.packed_size) > SIZE_MAX / sizeof(float))
     throw std::bad_alloc();
   AlignedBuffer packed(static_cast<std::size_t>(model.packed_size) *
-                       sizeof(float));
-  runPackSteps(model, params,
-               reinterpret_cast<float *>(packed.data()));
+                       sizeof(float)); // zeroed
+  runPackSteps(model, params, reinterpret_cast<float *>(packed.data()));
   return packed;
 }
 
@@ -272,6 +270,7 @@ extern "C" seqrt_status seqrt_pack(const seqrt_model *model,
     if (model->num_params > 0)
       requireArgument(params, "params");
     requireSourceData(*model, params);
+    std::fill_n(packed, model->packed_size, 0.0f);
     runPackSteps(*model, params, packed);
     return SEQRT_OK;
   });

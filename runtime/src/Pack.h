@@ -13,7 +13,8 @@ namespace seq::rt {
 // that validateParams accepted.
 void validatePackSteps(const seqrt_model &model);
 
-// Zeroes `packed` (model.packed_size floats) and runs the validated steps.
+// Runs the validated steps into `packed` (model.packed_size floats),
+// leaving what no step writes untouched.
 void runPackSteps(const seqrt_model &model, const float *const *params,
                   float *packed);
 

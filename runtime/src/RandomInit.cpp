@@ -58,11 +58,12 @@ std::uint64_t hashName(std::string_view name) {
 }
 
 // 1/sqrt(fan_in) for a weight of rank >= 2; 0 when fan_in is 0, as PyTorch.
+// (In double: with a leading 0, the other dimensions may overflow int64.)
 double fanInBound(const seqrt_tensor_desc &weight) {
-  std::int64_t fanIn = 1;
+  double fanIn = 1.0;
   for (std::int64_t dim : dimsOf(weight).subspan(1))
-    fanIn *= dim;
-  return fanIn > 0 ? 1.0 / std::sqrt(static_cast<double>(fanIn)) : 0.0;
+    fanIn *= static_cast<double>(dim);
+  return fanIn > 0 ? 1.0 / std::sqrt(fanIn) : 0.0;
 }
 
 // What one tensor is filled with: a constant, or uniform(+-bound).

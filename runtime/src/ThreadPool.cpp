@@ -1,11 +1,13 @@
 // ThreadPool.cpp: dispatch, chunking and the spin-then-sleep waits.
 //
-// Protocol for one loop: the caller publishes loop_, resets nextChunk_ and
-// sets busyWorkers_ to the number of workers, then bumps generation_.
-// Each worker, seeing the bump, claims chunks with an atomic counter until
-// none is left, then decrements busyWorkers_. The caller claims chunks too
-// and returns once busyWorkers_ is 0: then every chunk has run and no
-// worker reads loop_ any more, so the next loop may overwrite it.
+// Protocol for one loop: the caller writes loop_, sets pendingChunks_,
+// publishes the loop in claim_ (release) and bumps generation_ to wake the
+// workers. Every thread, the caller included, claims chunks by
+// compare-and-swap on claim_, which succeeds only for the generation it
+// woke for, runs them and counts them off pendingChunks_. The caller
+// returns when that reaches 0. A worker that wakes late finds the loop
+// over and claims nothing, so it neither delays the caller nor reads a
+// loop_ that the next loop is rewriting.
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -17,9 +19,18 @@ namespace {
 // About this many chunks per thread balance uneven work without making
 // chunks too small.
 constexpr std::int64_t kChunksPerThread = 4;
+// The chunk count must fit its 16 bits of claim_.
+constexpr std::int64_t kMaxChunks = 0xFFFF;
 // How long a waiting thread spins before it sleeps: enough to bridge the
 // gap between two loops of a forward pass.
 constexpr std::chrono::microseconds kSpinTime{10};
+
+constexpr std::uint64_t claimWord(std::uint32_t generation, std::int64_t chunks,
+                                  std::int64_t next) {
+  return std::uint64_t{generation} << 32 |
+         static_cast<std::uint64_t>(chunks) << 16 |
+         static_cast<std::uint64_t>(next);
+}
 
 void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -85,42 +96,54 @@ void ThreadPool::workerMain() {
     seen = awaitChange(generation_, seen);
     if (stopping_.load(std::memory_order_relaxed))
       return;
-    runChunks();
-    if (busyWorkers_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      busyWorkers_.notify_all();
+    runChunks(seen);
   }
 }
 
-void ThreadPool::runChunks() {
+std::optional<std::int64_t> ThreadPool::claimChunk(std::uint32_t generation) {
+  std::uint64_t word = claim_.load(std::memory_order_acquire);
   for (;;) {
-    std::int64_t chunk = nextChunk_.fetch_add(1, std::memory_order_relaxed);
-    if (chunk >= loop_.chunks)
-      return;
-    auto [begin, end] = chunkRange(loop_.n, loop_.chunks, chunk);
+    std::int64_t chunks = static_cast<std::int64_t>((word >> 16) & 0xFFFF);
+    std::int64_t next = static_cast<std::int64_t>(word & 0xFFFF);
+    if (word >> 32 != generation || next >= chunks)
+      return std::nullopt;
+    if (claim_.compare_exchange_weak(word, word + 1, std::memory_order_acquire))
+      return next;
+  }
+}
+
+void ThreadPool::runChunks(std::uint32_t generation) {
+  while (std::optional<std::int64_t> chunk = claimChunk(generation)) {
+    auto [begin, end] = chunkRange(loop_.n, loop_.chunks, *chunk);
     loop_.fn(loop_.arg, begin, end);
+    if (pendingChunks_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      pendingChunks_.notify_all();
   }
 }
 
 void ThreadPool::parallelFor(std::int64_t n, seqrt_task_fn fn, void *arg) {
   if (n <= 0)
     return;
-  std::int64_t chunks = std::min<std::int64_t>(n, threads() * kChunksPerThread);
+  std::int64_t chunks =
+      std::min({n, threads() * kChunksPerThread, kMaxChunks});
   if (workers_.empty() || chunks == 1 ||
       running_.exchange(true, std::memory_order_acquire)) {
     fn(arg, 0, n);
     return;
   }
+  // Only this thread writes generation_ while the pool runs.
+  std::uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
   loop_ = {fn, arg, n, chunks};
-  nextChunk_.store(0, std::memory_order_relaxed);
-  busyWorkers_.store(static_cast<std::uint32_t>(workers_.size()),
-                     std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  pendingChunks_.store(static_cast<std::uint32_t>(chunks),
+                       std::memory_order_relaxed);
+  claim_.store(claimWord(generation, chunks, 0), std::memory_order_release);
+  generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
 
-  runChunks();
-  for (std::uint32_t busy = busyWorkers_.load(std::memory_order_acquire);
-       busy != 0;)
-    busy = awaitChange(busyWorkers_, busy);
+  runChunks(generation);
+  for (std::uint32_t pending = pendingChunks_.load(std::memory_order_acquire);
+       pending != 0;)
+    pending = awaitChange(pendingChunks_, pending);
   running_.store(false, std::memory_order_release);
 }
 

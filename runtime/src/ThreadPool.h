@@ -1,6 +1,6 @@
-// ThreadPool.h: a persistent fork-join pool for the parallel loops of a
-// forward pass. `threads - 1` workers plus the calling thread share each
-// loop; between loops, workers spin briefly, then sleep on a futex
+// ThreadPool.h: a persistent pool for the parallel loops of a forward
+// pass. `threads - 1` workers plus the calling thread share each loop;
+// between loops, workers spin briefly, then sleep on a futex
 // (std::atomic::wait), so that back-to-back loops start in microseconds
 // and an idle pool costs nothing.
 #pragma once
@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,7 +27,7 @@ public:
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Runs fn(arg, begin, end) over contiguous chunks covering [0, n) on
-  // every thread of the pool, the caller included; returns when all are
+  // the threads of the pool, the caller included; returns when all are
   // done. A call made while another runs on this pool (from a task, or
   // another thread) runs inline instead.
   void parallelFor(std::int64_t n, seqrt_task_fn fn, void *arg);
@@ -40,18 +41,22 @@ private:
   };
 
   void workerMain();
-  // Claims and runs chunks of loop_ until none is left.
-  void runChunks();
+  // Claims and runs chunks of loop `generation` until none is left.
+  void runChunks(std::uint32_t generation);
+  std::optional<std::int64_t> claimChunk(std::uint32_t generation);
   void stopWorkers();
 
-  // Written by the caller before generation_ is bumped, read by workers
-  // after they see the bump.
+  // Written by the caller before it publishes a loop in claim_; read only
+  // by a thread that has claimed one of the loop's chunks.
   Loop loop_;
-  alignas(64) std::atomic<std::int64_t> nextChunk_{0};
-  // Bumped to start a loop (or to stop); workers wait for it to change.
+  // The loop's generation (high 32 bits), its chunk count (next 16 bits)
+  // and its next unclaimed chunk (low 16 bits): a thread claims a chunk of
+  // the loop it woke for, or nothing.
+  alignas(64) std::atomic<std::uint64_t> claim_{0};
+  // Chunks of the current loop not yet finished; the caller waits for 0.
+  alignas(64) std::atomic<std::uint32_t> pendingChunks_{0};
+  // The current loop's generation; sleeping workers wait for it to change.
   alignas(64) std::atomic<std::uint32_t> generation_{0};
-  // Workers still inside the current loop; the caller waits for 0.
-  alignas(64) std::atomic<std::uint32_t> busyWorkers_{0};
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> workers_;

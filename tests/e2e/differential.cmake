@@ -7,4 +7,5 @@ add_test(NAME parity.differential
 set_tests_properties(parity.differential PROPERTIES
   TIMEOUT 600
   SKIP_RETURN_CODE 77
-  LABELS "parity")
+  LABELS "parity"
+  ENVIRONMENT "OMP_NUM_THREADS=1;PYTHONDONTWRITEBYTECODE=1")

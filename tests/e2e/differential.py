@@ -136,6 +136,9 @@ def run_case(seqc, case):
             problems.append(f"batch {batch}: seqc run exited {proc.returncode}:\n"
                             + proc.stderr.strip()[-3000:])
             continue
+        if not os.path.exists(out):
+            problems.append(f"batch {batch}: seqc run exited 0 but wrote no {out}")
+            continue
         diff = compare(np.load(case.path("expected", batch)), np.load(out))
         if diff:
             problems.append(f"batch {batch}: {diff}")

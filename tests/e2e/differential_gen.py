@@ -14,419 +14,19 @@ marked in the text by a trailing `# defect` comment on its line.
 
 import math
 import random
-from collections import OrderedDict
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
-REQ = object()  # marks an argument without a default
+from differential_nodes import (REQ, Container, Layer, Net, Template, Use,
+                                child_lines, indent, item_lines, render_call,
+                                value_of)
+from differential_layers import (activation, adaptive, batchnorm, conv, conv2d,
+                                 layer_fits, layernorm, linear, passthrough,
+                                 pool, pool_args, pool_fits, probe, softmax_layer)
+
 MAC_BUDGET = 1_000_000  # per sample
-MAX_ELEMS = 40_000  # largest activation per sample
 DEFECTS = ("linear", "batchnorm", "conv", "view")
-
-
-# ---------------------------------------------------------------------------
-# Values and calls, rendered as .seq text
-# ---------------------------------------------------------------------------
-
-class Sym:
-    """An integer written as an expression: a module parameter (`c`) or a
-    constant product (`8 * 5 * 5`). `value` is what PyTorch gets."""
-
-    def __init__(self, text, value):
-        self.text, self.value = text, value
-
-    def __mul__(self, k):
-        return Sym(f"{self.text} * {k}", self.value * k)
-
-
-def value_of(v):
-    if isinstance(v, Sym):
-        return v.value
-    if isinstance(v, tuple):
-        return tuple(value_of(e) for e in v)
-    return v
-
-
-def render_value(v, rng):
-    if isinstance(v, Sym):
-        return v.text
-    if isinstance(v, bool):
-        return (str(v) if rng.random() < 0.2 else str(v).lower())
-    if isinstance(v, str):
-        return repr(v) if rng.random() < 0.5 else f'"{v}"'
-    if isinstance(v, tuple):
-        return "(" + ", ".join(render_value(e, rng) for e in v) + ")"
-    return repr(v)
-
-
-def render_call(name, args, rng, first=None, max_pos=None):
-    """`name(a, b, key=c)`: a random number of leading arguments positional,
-    the rest keywords; a keyword equal to its default is often left out."""
-    limit = len(args) if max_pos is None else min(max_pos, len(args))
-    npos = rng.randint(0, limit)
-    parts = [first] if first else []
-    for i, (key, value, default) in enumerate(args):
-        if i < npos:
-            parts.append(render_value(value, rng))
-        elif (default is not REQ and type(value) is type(default)
-              and value == default and rng.random() < 0.7):
-            continue
-        else:
-            parts.append(f"{key}={render_value(value, rng)}")
-    return f"{name}({', '.join(parts)})"
-
-
-def indent(lines, n=4):
-    return [" " * n + line for line in lines]
-
-
-# ---------------------------------------------------------------------------
-# Module nodes: each renders as .seq lines and builds its nn.Module
-# ---------------------------------------------------------------------------
-
-class Layer:
-    """A built-in layer: `Conv2d(3, 8, kernel_size=3)`."""
-
-    def __init__(self, kind, args, rng, max_pos=None):
-        self.kind, self.args = kind, args
-        prefix = "nn." if rng.random() < 0.1 else ""
-        self.text = prefix + render_call(kind, args, rng, max_pos=max_pos)
-        self.defect = False
-
-    def lines(self):
-        return [self.text]
-
-    def build(self):
-        kw = {k: value_of(v) for k, v, _ in self.args if k != "inplace"}
-        return getattr(nn, self.kind)(**kw)
-
-
-class Container:
-    """Sequential / ModuleList / ModuleDict (or a MindSpore alias), in the
-    list, named, OrderedDict or comprehension form."""
-
-    ALIASES = {"Sequential": "SequentialCell", "ModuleList": "CellList"}
-
-    def __init__(self, kind, items, rng, form="list"):
-        self.kind, self.items, self.form = kind, items, form
-        self.defect = False
-        head = kind
-        if kind in self.ALIASES and rng.random() < 0.1:
-            head = self.ALIASES[kind]
-        elif rng.random() < 0.1:
-            head = "nn." + kind
-        self.head = head
-
-    def lines(self):
-        if self.form == "repeat":
-            child = self.items[0][1].lines()[0]
-            return [f"{self.head}({child} for _ in range({len(self.items)}))"]
-        if self.form == "ordereddict":
-            out = [f"{self.head}(OrderedDict(["]
-            for name, node in self.items:
-                out += indent(item_lines(node, f"('{name}', ", "),"))
-            return out + ["]))"]
-        out = [f"{self.head}("]
-        for name, node in self.items:
-            prefix = f"{name} = " if self.form == "named" else ""
-            out += indent(item_lines(node, prefix, ","))
-        return out + [")"]
-
-    def build(self):
-        mods = [(name if self.form in ("named", "ordereddict") else str(i),
-                 node.build()) for i, (name, node) in enumerate(self.items)]
-        if self.kind == "Sequential":
-            return nn.Sequential(OrderedDict(mods))
-        if self.kind == "ModuleList":
-            return nn.ModuleList([m for _, m in mods])
-        return nn.ModuleDict(OrderedDict(mods))
-
-
-def item_lines(node, prefix, suffix):
-    """A node's lines with `prefix` before the first and `suffix` after the
-    last; a defect is marked by a comment on its (one) line."""
-    lines = node.lines()
-    lines = [prefix + lines[0]] + lines[1:]
-    lines[-1] += suffix
-    if node.defect:
-        lines[-1] += "  # defect"
-    return lines
-
-
-class Use:
-    """An instance of a user module: `Res(8)`, `Down(8, 16, stride=2)`."""
-
-    def __init__(self, template, values, rng):
-        self.template, self.values = template, values
-        args = [(p, values[p], d) for p, _, d in template.params]
-        self.text = render_call(template.name, args, rng)
-        self.defect = False
-
-    def lines(self):
-        return [self.text]
-
-    def build(self):
-        return self.template.instantiate(self.values)
-
-
-class Net(nn.Module):
-    """A module whose forward is Python text over its children (`self.x`)."""
-
-    def __init__(self, children, py_lines, batch="N"):
-        super().__init__()
-        for name, module in children:
-            self.add_module(name, module)
-        body = [f"{batch} = x.shape[0]"] + py_lines
-        src = "def forward(self, x):\n" + "".join(f"    {l}\n" for l in body)
-        scope = {"torch": torch, "F": F}
-        exec(src, scope)  # noqa: S102 - generated by this file
-        self._fwd = scope["forward"]
-
-    def forward(self, x):
-        return self._fwd(self, x)
-
-
-class Template:
-    """A user `module`: parameters, and a maker that, from Syms for them,
-    returns its body (children, .seq lines, Python lines) or, for the
-    `= MODULE_EXPR` form, one Container. Random choices come from a fixed
-    seed, so the text never depends on the values."""
-
-    def __init__(self, name, params, seed, maker, expr_form=False):
-        self.name, self.params, self.seed = name, params, seed
-        self.maker, self.expr_form = maker, expr_form
-
-    def _make(self, values):
-        syms = {p: Sym(p, values.get(p, d)) for p, _, d in self.params}
-        return self.maker(random.Random(self.seed), syms)
-
-    def instantiate(self, values):
-        made = self._make(values)
-        if self.expr_form:
-            return made.build()
-        children, _, py = made
-        return Net([(n, node.build()) for n, node in children], py)
-
-    def definition(self):
-        dummy = {p: 4 if d is REQ else d for p, _, d in self.params}
-        made = self._make(dummy)
-        sig = ", ".join(f"{p}: {t}" + ("" if d is REQ else f" = {d!r}")
-                        for p, t, d in self.params)
-        if self.expr_form:
-            lines = made.lines()
-            return [f"module {self.name}({sig}) = {lines[0]}"] + lines[1:]
-        children, seq, _ = made
-        out = [f"module {self.name}({sig}) {{"]
-        out += indent(child_lines(children))
-        out += ["    forward(x) {"] + indent(seq, 8) + ["    }", "}"]
-        return out
-
-
-def child_lines(children):
-    out = []
-    for name, node in children:
-        out += item_lines(node, f"{name} = ", "")
-    return out
-
-
-# ---------------------------------------------------------------------------
-# Built-in layers with random, mostly valid arguments
-# ---------------------------------------------------------------------------
-
-def pick_groups(rng, cin, cout):
-    """(groups, out_channels): plain, depthwise or grouped."""
-    r = rng.random()
-    if r < 0.2 and (cout is None or cout % cin == 0):
-        return cin, cout or cin * rng.choice([1, 1, 2])
-    if r < 0.35:
-        divs = [d for d in range(2, cin + 1) if cin % d == 0
-                and (cout is None or cout % d == 0)]
-        if divs:
-            g = rng.choice(divs)
-            return g, cout or g * rng.randint(1, max(1, 16 // g))
-    return 1, cout or rng.randint(1, 16)
-
-
-def pick_padding(rng, dims, k, stride):
-    kmax = max(k) if isinstance(k, tuple) else k
-    r = rng.random()
-    if r < 0.2 and stride == 1:
-        return "same"
-    if r < 0.3:
-        return "valid"
-    if r < 0.45 and dims == 2:
-        return (rng.randint(0, kmax // 2 + 1), rng.randint(0, kmax // 2 + 1))
-    return rng.randint(0, kmax // 2 + 1)
-
-
-def conv(rng, dims, cin, cout=None, keep_size=False):
-    """Conv1d/Conv2d with random kernel 1-5, stride 1-3, padding, dilation,
-    groups and bias; keep_size forces stride 1 and padding='same'."""
-    k = rng.randint(1, 5)
-    if dims == 2 and rng.random() < 0.25:
-        k = (k, rng.randint(1, 5))
-    stride = 1 if keep_size or rng.random() < 0.5 else rng.randint(2, 3)
-    if dims == 2 and stride != 1 and rng.random() < 0.2:
-        stride = (stride, rng.randint(1, 2))
-    groups, cout = pick_groups(rng, cin, cout)
-    padding = "same" if keep_size else pick_padding(rng, dims, k, stride)
-    args = [("in_channels", cin, REQ), ("out_channels", cout, REQ),
-            ("kernel_size", k, REQ), ("stride", stride, 1),
-            ("padding", padding, 0),
-            ("dilation", 1 if rng.random() < 0.75 else 2, 1),
-            ("groups", groups, 1), ("bias", rng.random() < 0.75, True)]
-    return Layer(f"Conv{dims}d", args, rng)
-
-
-def linear(rng, fin, fout, bias=None):
-    bias = rng.random() < 0.8 if bias is None else bias
-    return Layer("Linear", [("in_features", fin, REQ),
-                            ("out_features", fout, REQ),
-                            ("bias", bias, True)], rng)
-
-
-def batchnorm(rng, dims, c):
-    args = [("num_features", c, REQ),
-            ("eps", rng.choice([1e-5, 1e-5, 1e-3, 0.01]), 1e-5),
-            ("momentum", rng.choice([0.1, 0.1, 0.05]), 0.1),
-            ("affine", rng.random() < 0.85, True)]
-    return Layer(f"BatchNorm{dims}d", args, rng)
-
-
-def layernorm(rng, shape):
-    norm = shape[-1]
-    if len(shape) >= 2 and rng.random() < 0.25:
-        norm = tuple(shape[-2:])
-    args = [("normalized_shape", norm, REQ),
-            ("eps", rng.choice([1e-5, 1e-6, 1e-3]), 1e-5),
-            ("elementwise_affine", rng.random() < 0.8, True)]
-    return Layer("LayerNorm", args, rng)
-
-
-ACTIVATIONS = ["ReLU", "ReLU6", "LeakyReLU", "Sigmoid", "Tanh", "GELU",
-               "SiLU", "Hardswish", "ELU"]
-
-
-def activation(rng, kind=None):
-    kind = kind or rng.choice(ACTIVATIONS)
-    inplace = [("inplace", rng.random() < 0.3, False)]
-    args = {
-        "ReLU": inplace, "ReLU6": inplace, "SiLU": inplace,
-        "Hardswish": inplace, "Sigmoid": [], "Tanh": [],
-        "LeakyReLU": [("negative_slope", rng.choice([0.01, 0.1, 0.2, 0.3]),
-                       0.01)] + inplace,
-        "ELU": [("alpha", rng.choice([1.0, 0.5, 1.5, 2.0]), 1.0)] + inplace,
-        "GELU": [("approximate", rng.choice(["none", "tanh"]), "none")],
-    }[kind]
-    return Layer(kind, args, rng)
-
-
-def pool_kernel(rng):
-    k = rng.randint(1, 4)
-    return (k, rng.randint(1, 4)) if rng.random() < 0.2 else k
-
-
-def half(k):
-    return min(k) // 2 if isinstance(k, tuple) else k // 2
-
-
-def pool_args(rng, avg):
-    """Arguments of MaxPool2d / AvgPool2d (and their functional forms):
-    padding at most half the kernel, random ceil_mode."""
-    k = pool_kernel(rng)
-    stride = rng.choice([None, None, 1, 2, 3])
-    args = [("kernel_size", k, REQ), ("stride", stride, None),
-            ("padding", rng.randint(0, half(k)), 0)]
-    if not avg:
-        args.append(("dilation", 1 if rng.random() < 0.8 else 2, 1))
-    args.append(("ceil_mode", rng.random() < 0.35, False))
-    if avg:
-        args.append(("count_include_pad", rng.random() < 0.6, True))
-    return args
-
-
-def pair(v):
-    return v if isinstance(v, tuple) else (v, v)
-
-
-def pool_fits(args, shape):
-    """LANGUAGE.md rejects a (dilated) kernel larger than its padded input,
-    which PyTorch allows with ceil_mode."""
-    a = {k: v for k, v, _ in args}
-    k, p = pair(a["kernel_size"]), pair(a["padding"])
-    d = a.get("dilation", 1)
-    return all(d * (k[i] - 1) + 1 <= shape[1 + i] + 2 * p[i] for i in (0, 1))
-
-
-def pool(rng, shape):
-    avg = rng.random() < 0.5
-    args = pool_args(rng, avg)
-    if not pool_fits(args, shape):
-        return None
-    # MaxPool2d's fifth parameter is return_indices in PyTorch: keep
-    # ceil_mode a keyword.
-    return Layer("AvgPool2d" if avg else "MaxPool2d", args,
-                 rng, max_pos=None if avg else 4)
-
-
-def adaptive(rng, shape):
-    h, w = shape[-2:]
-    size = rng.randint(1, min(h, w, 4))
-    if rng.random() < 0.3:
-        size = (rng.randint(1, min(h, 4)), rng.randint(1, min(w, 4)))
-    return Layer("AdaptiveAvgPool2d", [("output_size", size, REQ)], rng)
-
-
-def passthrough(rng, dims):
-    r = rng.random()
-    if r < 0.4:
-        return Layer("Identity", [], rng)
-    kind = "Dropout2d" if dims == 2 and r < 0.6 else "Dropout"
-    return Layer(kind, [("p", rng.choice([0.1, 0.25, 0.5]), 0.5)], rng)
-
-
-def softmax_layer(rng, rank):
-    dim = rng.randint(1, rank - 1)
-    if rng.random() < 0.4:
-        dim -= rank
-    kind = rng.choice(["Softmax", "LogSoftmax"])
-    return Layer(kind, [("dim", dim, REQ)], rng)
-
-
-# ---------------------------------------------------------------------------
-# Shape probing in PyTorch
-# ---------------------------------------------------------------------------
-
-def probe(children, py_lines, shape, batch):
-    """Runs a stage on a dummy batch of 2: (output shape, MACs per sample),
-    or None when PyTorch rejects it."""
-    macs = [0]
-
-    def count(module, inputs, output):
-        w = module.weight
-        macs[0] += output.numel() // 2 * w[0].numel()
-
-    try:
-        net = Net([(n, node.build()) for n, node in children],
-                  py_lines + ["return x"], batch)
-        net.eval()
-        for m in net.modules():
-            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
-                m.register_forward_hook(count)
-        with torch.no_grad():
-            out = net(torch.zeros(2, *shape))
-    except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError):
-        return None
-    if out.shape[0] != 2 or out.numel() // 2 > MAX_ELEMS:
-        return None
-    return tuple(out.shape[1:]), macs[0]
-
-
-def layer_fits(layer, shape):
-    got = probe([("m", layer)], ["x = self.m(x)"], shape, "N")
-    return got and got[0]
 
 
 # ---------------------------------------------------------------------------
@@ -591,9 +191,7 @@ def st_gate(g):
     """Squeeze-and-excitation: x * sigmoid(gate(pool(x))), broadcast."""
     rng, c = g.rng, g.shape[0]
     name = g.name("gate")
-    return Stage([(name, Layer("Conv2d", [("in_channels", c, REQ),
-                                          ("out_channels", c, REQ),
-                                          ("kernel_size", 1, REQ)], rng))],
+    return Stage([(name, conv2d(rng, c, c, 1))],
                  ["s = adaptive_avg_pool2d(x, 1)", f"x = x * sigmoid({name}(s))"],
                  ["s = F.adaptive_avg_pool2d(x, 1)",
                   f"x = x * torch.sigmoid(self.{name}(s))"])
@@ -736,14 +334,8 @@ def res_body(rng, cin, cout, stride):
     """conv(k, stride) - BN - act - conv(3) - BN, sizes kept up to stride."""
     k = rng.choice([1, 3, 5])
     groups = cin if cin is cout and rng.random() < 0.4 else 1
-    first = Layer("Conv2d", [("in_channels", cin, REQ), ("out_channels", cout, REQ),
-                             ("kernel_size", k, REQ), ("stride", stride, 1),
-                             ("padding", k // 2, 0), ("groups", groups, 1),
-                             ("bias", False, True)], rng)
-    second = Layer("Conv2d", [("in_channels", cout, REQ), ("out_channels", cout, REQ),
-                              ("kernel_size", 3, REQ),
-                              ("padding", rng.choice([1, "same"]), 0),
-                              ("bias", False, True)], rng)
+    first = conv2d(rng, cin, cout, k, stride, k // 2, groups=groups, bias=False)
+    second = conv2d(rng, cout, cout, 3, padding=rng.choice([1, "same"]), bias=False)
     return Container("Sequential", [("", first), ("", batchnorm(rng, 2, cout)),
                                     ("", activation(rng)), ("", second),
                                     ("", batchnorm(rng, 2, cout))], rng)
@@ -760,9 +352,7 @@ def make_res_template(rng, syms):
 def make_down_template(rng, syms):
     cin, cout, stride = syms["cin"], syms["cout"], syms["stride"]
     proj = Container("Sequential", [
-        ("", Layer("Conv2d", [("in_channels", cin, REQ), ("out_channels", cout, REQ),
-                              ("kernel_size", 1, REQ), ("stride", stride, 1),
-                              ("bias", False, True)], rng)),
+        ("", conv2d(rng, cin, cout, 1, stride, bias=False)),
         ("", batchnorm(rng, 2, cout))], rng)
     return ([("body", res_body(rng, cin, cout, stride)), ("proj", proj)],
             ["y = body(x)", "return relu(y + proj(x))"],
@@ -772,8 +362,7 @@ def make_down_template(rng, syms):
 def make_convbnact_template(rng, syms):
     cin, cout = syms["cin"], syms["cout"]
     return Container("Sequential", [
-        ("", Layer("Conv2d", [("in_channels", cin, REQ), ("out_channels", cout, REQ),
-                              ("kernel_size", 3, REQ), ("padding", 1, 0)], rng)),
+        ("", conv2d(rng, cin, cout, 3, padding=1)),
         ("", batchnorm(rng, 2, cout)), ("", activation(rng))], rng)
 
 
@@ -902,8 +491,7 @@ class ModelGen:
             bad = batchnorm(rng, 2 if len(shape) == 3 else 1, shape[0] + rng.randint(1, 3))
         else:
             c = shape[0]
-            bad = Layer("Conv2d", [("in_channels", c + 1, REQ), ("out_channels", c, REQ),
-                                   ("kernel_size", 3, REQ), ("padding", 1, 0)], rng)
+            bad = conv2d(rng, c + 1, c, 3, padding=1)
         bad.defect = True
         if rng.random() < 0.5:
             node = Container("Sequential", [("", activation(rng)), ("", bad)], rng)

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
   int failures = 0;
 
   const int64_t out_shape[] = @PFX@_OUTPUT_SHAPE;
-  printf("rank %d shape", (int)@PFX@_OUTPUT_RANK);
+  printf("rank %d\nshape", (int)@PFX@_OUTPUT_RANK);
   for (size_t i = 0; i < sizeof out_shape / sizeof out_shape[0]; ++i)
     printf(" %lld", (long long)out_shape[i]);
   printf("\nbatch_fixed %lld\n", (long long)@PFX@_BATCH_FIXED);

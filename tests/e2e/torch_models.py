@@ -448,8 +448,8 @@ class Activations(nn.Module):
     def forward(self, x):
         h = self.fc(x) * 4.0
         y = torch.cat([a(h) for a in self.acts], dim=1)
-        y = self.drop(self.norm(y))
-        return self.out(self.keep(y))
+        z = self.out(self.keep(self.drop(self.norm(y))))
+        return torch.cat([z, y], dim=1)
 
 
 class Functional(nn.Module):
@@ -463,7 +463,7 @@ class Functional(nn.Module):
         y = torch.cat([F.relu(h), torch.sigmoid(h), torch.tanh(h), F.gelu(h),
                        F.gelu(h, approximate="tanh"), F.silu(h),
                        F.softmax(h, 1), F.log_softmax(h, dim=-1)], dim=1)
-        return self.out(y)
+        return torch.cat([self.out(y), y], dim=1)
 
 
 class Conv1dNet(nn.Module):
@@ -476,9 +476,9 @@ class Conv1dNet(nn.Module):
             nn.Conv1d(8, 8, 5, stride=2, padding=2, groups=2),
             nn.Conv1d(8, 16, 3, dilation=2, padding="same", bias=False),
             nn.ELU())
-        self.norm = nn.LayerNorm((16, 16), eps=1e-6)
+        self.norm = nn.LayerNorm((16, 16), eps=0.01)
         self.fc = nn.Sequential(
-            nn.Linear(16 * 16, 32), nn.BatchNorm1d(32), nn.SiLU(),
+            nn.Linear(16 * 16, 32), nn.BatchNorm1d(32, eps=1e-6), nn.SiLU(),
             nn.Dropout(p=0.2), nn.Linear(32, 8), nn.Softmax(dim=-1))
 
     def forward(self, x):
@@ -492,7 +492,7 @@ class Pools(nn.Module):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 8, 3, padding="same"),
-            nn.BatchNorm2d(8, eps=1e-3, momentum=0.01),
+            nn.BatchNorm2d(8, eps=0.1, momentum=0.01),
             nn.ReLU6(inplace=True),
             nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
             nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8, bias=False),

@@ -162,7 +162,7 @@ static inline float tanhPoly(float z) {
 float seqk_tanhf(float x) {
   float a = absF(x);
   float z = x * x;
-  float small = x + x * z * tanhPoly(z);
+  float small = withSignOf(x + x * z * tanhPoly(z), x); /* keeps -0 */
   float e = expHiLo(2.0f * a, -0.0f);
   float large = withSignOf(1.0f - 2.0f / (e + 1.0f), x);
   return a < 0.625f ? small : large;

@@ -20,7 +20,7 @@ static inline float maxNaN(float m, float v) {
   return (v > m || v != v) ? v : m;
 }
 
-static float rowMax(const float *restrict x, int64_t n) {
+static float rowMax(const float *x, int64_t n) {
   float lane[LANES];
   for (int j = 0; j < LANES; ++j)
     lane[j] = -__builtin_inff();
@@ -38,7 +38,7 @@ static float rowMax(const float *restrict x, int64_t n) {
 
 /* sum of e^(x[i] - shift) over a row, in LANES partial sums; the
  * exponentials are stored to e unless it is NULL */
-static float rowSumExp(const float *restrict x, float *restrict e, int64_t n,
+static float rowSumExp(const float *x, float *e, int64_t n,
                        float shift) {
   float lane[LANES];
   for (int j = 0; j < LANES; ++j)
@@ -64,15 +64,15 @@ static float rowSumExp(const float *restrict x, float *restrict e, int64_t n,
 }
 
 /* softmax over a contiguous row: y = e^(x - max) / sum, or for log-softmax
- * y = x - (max + log sum). A +inf in the row gives NaN (inf - inf), as in
+ * y = (x - max) - log sum. A +inf in the row gives NaN (inf - inf), as in
  * PyTorch; so does a row of -inf. */
-static void softmaxRow(const float *restrict x, float *restrict y, int64_t D,
+static void softmaxRow(const float *x, float *y, int64_t D,
                        int32_t log) {
   float m = rowMax(x, D);
   if (log) {
-    float t = m + seqk_logf(rowSumExp(x, 0, D, m));
+    float logSum = seqk_logf(rowSumExp(x, 0, D, m));
     for (int64_t i = 0; i < D; ++i)
-      y[i] = x[i] - t;
+      y[i] = (x[i] - m) - logSum;
   } else {
     float inv = 1.0f / rowSumExp(x, y, D, m);
     for (int64_t i = 0; i < D; ++i)
@@ -81,7 +81,7 @@ static void softmaxRow(const float *restrict x, float *restrict y, int64_t D,
 }
 
 /* softmax over d of x[d*inner + i] for the n <= COLUMNS columns i */
-static void softmaxColumns(const float *restrict x, float *restrict y,
+static void softmaxColumns(const float *x, float *y,
                            int64_t D, int64_t inner, int64_t n, int32_t log) {
   float m[COLUMNS], s[COLUMNS];
   for (int64_t i = 0; i < n; ++i) {
@@ -100,10 +100,10 @@ static void softmaxColumns(const float *restrict x, float *restrict y,
     }
   if (log) {
     for (int64_t i = 0; i < n; ++i)
-      s[i] = m[i] + seqk_logf(s[i]);
+      s[i] = seqk_logf(s[i]);
     for (int64_t d = 0; d < D; ++d)
       for (int64_t i = 0; i < n; ++i)
-        y[d * inner + i] = x[d * inner + i] - s[i];
+        y[d * inner + i] = (x[d * inner + i] - m[i]) - s[i];
   } else {
     for (int64_t i = 0; i < n; ++i)
       s[i] = 1.0f / s[i];
@@ -113,11 +113,12 @@ static void softmaxColumns(const float *restrict x, float *restrict y,
   }
 }
 
-void seqk_softmax(const float *restrict x, float *restrict y, int64_t D,
-                  int64_t inner, int32_t log, int64_t o0, int64_t o1) {
+static inline void softmaxRange(const float *x, float *y, int64_t D,
+                                int64_t inner, int32_t log, int64_t o0,
+                                int64_t o1) {
   for (int64_t o = o0; o < o1; ++o) {
-    const float *restrict xo = x + o * D * inner;
-    float *restrict yo = y + o * D * inner;
+    const float *xo = x + o * D * inner;
+    float *yo = y + o * D * inner;
     if (inner == 1) {
       softmaxRow(xo, yo, D, log);
       continue;
@@ -129,8 +130,18 @@ void seqk_softmax(const float *restrict x, float *restrict y, int64_t D,
   }
 }
 
+/* In place (y == x) the body is specialised for one pointer, so that its
+ * loops vectorise without run-time alias checks. */
+void seqk_softmax(const float *x, float *y, int64_t D, int64_t inner,
+                  int32_t log, int64_t o0, int64_t o1) {
+  if (x == y)
+    softmaxRange(y, y, D, inner, log, o0, o1);
+  else
+    softmaxRange(x, y, D, inner, log, o0, o1);
+}
+
 /* sum of (x[i] - shift)^2 over a row, in LANES partial sums */
-static float rowSumSquares(const float *restrict x, int64_t n, float shift) {
+static float rowSumSquares(const float *x, int64_t n, float shift) {
   float lane[LANES];
   for (int j = 0; j < LANES; ++j)
     lane[j] = 0.0f;
@@ -150,7 +161,7 @@ static float rowSumSquares(const float *restrict x, int64_t n, float shift) {
   return s;
 }
 
-static float rowSum(const float *restrict x, int64_t n) {
+static float rowSum(const float *x, int64_t n) {
   float lane[LANES];
   for (int j = 0; j < LANES; ++j)
     lane[j] = 0.0f;
@@ -168,12 +179,12 @@ static float rowSum(const float *restrict x, int64_t n) {
 
 /* Two passes: the mean, then the biased variance as the mean of squared
  * deviations (no cancellation, unlike E[x^2] - E[x]^2). */
-void seqk_layernorm(const float *restrict x, float *restrict y, int64_t D,
-                    const float *restrict gamma, const float *restrict beta,
-                    float eps, int64_t r0, int64_t r1) {
+static inline void layernormRange(const float *x, float *y, int64_t D,
+                                  const float *gamma, const float *beta,
+                                  float eps, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
-    const float *restrict xr = x + r * D;
-    float *restrict yr = y + r * D;
+    const float *xr = x + r * D;
+    float *yr = y + r * D;
     float mean = rowSum(xr, D) / (float)D;
     float var = rowSumSquares(xr, D, mean) / (float)D;
     float rstd = 1.0f / __builtin_sqrtf(var + eps);
@@ -190,6 +201,14 @@ void seqk_layernorm(const float *restrict x, float *restrict y, int64_t D,
       for (int64_t i = 0; i < D; ++i)
         yr[i] = (xr[i] - mean) * rstd;
   }
+}
+
+void seqk_layernorm(const float *x, float *y, int64_t D, const float *gamma,
+                    const float *beta, float eps, int64_t r0, int64_t r1) {
+  if (x == y)
+    layernormRange(y, y, D, gamma, beta, eps, r0, r1);
+  else
+    layernormRange(x, y, D, gamma, beta, eps, r0, r1);
 }
 
 /* x and y may be the same tensor (an in-place activation), so no restrict */

@@ -88,12 +88,13 @@ void seqk_adaptive_avgpool2d(const float *x, float *y, int64_t H, int64_t W,
 /* ---- Normalisation and softmax --------------------------------------- */
 
 /* x viewed as [outer, D, inner]; softmax (or log-softmax when `log`) over
- * D, numerically stable (max subtracted), for outer [o0, o1). */
+ * D, numerically stable (max subtracted), for outer [o0, o1). y may be x
+ * (in place), but must not overlap it otherwise. */
 void seqk_softmax(const float *x, float *y, int64_t D, int64_t inner,
                   int32_t log, int64_t o0, int64_t o1);
 
 /* LayerNorm over the last D elements of each row, rows [r0, r1);
- * gamma/beta may be NULL. Biased variance, as PyTorch. */
+ * gamma/beta may be NULL. Biased variance, as PyTorch. y may be x. */
 void seqk_layernorm(const float *x, float *y, int64_t D, const float *gamma,
                     const float *beta, float eps, int64_t r0, int64_t r1);
 

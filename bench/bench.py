@@ -1,0 +1,321 @@
+#!/usr/bin/python3
+"""bench.py: seqc against PyTorch (OpenBLAS) and ONNX Runtime, per call.
+
+For each model of twins.BENCH_MODELS, each batch and each thread count, the
+median latency of one forward call (and p10/p90) in:
+  - seqc: `seqc build`, linked with seqc_bench.c against libseqrt, random
+    weights (seqrt_weights_random);
+  - PyTorch (/usr/bin/python3, eval, inference_mode, torch.set_num_threads),
+    with Debian's OpenBLAS (LD_LIBRARY_PATH) and OPENBLAS_CORETYPE=SkylakeX;
+  - ONNX Runtime (onnxruntime-node, ort_bench.js) on the model exported by
+    torch.onnx.export (opset 13, dynamic batch).
+Prints a table with ratios torch/seqc and ort/seqc (> 1: seqc is faster)
+and writes results.json. Run it through run.sh, which installs what it needs.
+Not a test: nothing here is asserted.
+
+  /usr/bin/python3 bench/bench.py [--build build] [--models lenet5,mlp_big]
+      [--batches 1,16] [--threads 1,2] [--min-time 1.0] [--out FILE]
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+WARMUP_S = 0.2
+MIN_ITERS = 10
+
+
+# ---------------------------------------------------------------------------
+# PyTorch worker (a child process, started with the OpenBLAS environment)
+# ---------------------------------------------------------------------------
+
+def time_calls(fn, min_time):
+    """Median, p10, p90 (ms) of single calls, after a warm-up."""
+    end = time.perf_counter() + WARMUP_S
+    while time.perf_counter() < end:
+        fn()
+    samples, start = [], time.perf_counter()
+    while time.perf_counter() - start < min_time or len(samples) < MIN_ITERS:
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return summarize(samples)
+
+
+def summarize(samples):
+    s = sorted(samples)
+    return {"median_ms": statistics.median(s), "p10_ms": s[round(0.1 * (len(s) - 1))],
+            "p90_ms": s[round(0.9 * (len(s) - 1))], "iters": len(s)}
+
+
+def blas_in_use():
+    """The BLAS library this process loaded, and OpenBLAS's core if it is one."""
+    import torch
+    torch.mm(torch.randn(64, 64), torch.randn(64, 64))  # make sure it is loaded
+    with open("/proc/self/maps") as f:
+        paths = sorted({line.split()[-1] for line in f if "blas" in line.split()[-1]})
+    info = {"libraries": paths}
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            info["openblas_core"] = lib.openblas_get_corename().decode()
+            info["openblas_config"] = lib.openblas_get_config().decode()
+        except (OSError, AttributeError):
+            continue
+    return info
+
+
+def torch_worker(spec):
+    """Exports the ONNX model, then times PyTorch; prints one JSON object."""
+    import torch
+    import twins
+    torch.manual_seed(0)
+    model = next(m for m in twins.BENCH_MODELS if m.label == spec["label"]).build().eval()
+    example = torch.randn(1, *spec["shape"])
+    torch.onnx.export(model, example, spec["onnx"], opset_version=13,
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+    rows = []
+    for threads in spec["threads"]:
+        torch.set_num_threads(threads)
+        for batch in spec["batches"]:
+            x = torch.randn(batch, *spec["shape"])
+            with torch.inference_mode():
+                stats = time_calls(lambda: model(x), spec["min_time"])
+            rows.append({"batch": batch, "threads": threads, **stats})
+    print(json.dumps({"torch": torch.__version__, "blas": blas_in_use(), "rows": rows}))
+
+
+# ---------------------------------------------------------------------------
+# The three columns
+# ---------------------------------------------------------------------------
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def run_torch(bm, args, onnx_path):
+    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX",
+               LD_LIBRARY_PATH=":".join(filter(None, [OPENBLAS_DIR,
+                                                      os.environ.get("LD_LIBRARY_PATH")])))
+    spec = {"label": bm.label, "shape": list(bm.input_shape), "onnx": onnx_path,
+            "batches": args.batches, "threads": args.threads, "min_time": args.min_time}
+    proc = subprocess.run([sys.executable, __file__, "--torch-worker", json.dumps(spec)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"PyTorch worker failed:\n{proc.stderr[-3000:]}")
+    return json_lines(proc.stdout)[-1]
+
+
+def run_ort(bm, args, onnx_path):
+    config = {"shape": list(bm.input_shape), "batches": args.batches,
+              "threads": args.threads, "min_time": args.min_time}
+    proc = subprocess.run(["node", os.path.join(HERE, "ort_bench.js"), onnx_path,
+                           json.dumps(config)], capture_output=True, text=True, cwd=HERE)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ort_bench.js failed:\n{proc.stderr[-3000:]}")
+    return json_lines(proc.stdout)
+
+
+def build_seqc_bench(bm, args, work):
+    """seqc build + cc: the path of the timing executable."""
+    prefix = bm.model.lower()
+    obj, header = os.path.join(work, prefix + ".o"), os.path.join(work, prefix + ".h")
+    exe = os.path.join(work, prefix + "_bench")
+    libdir = os.path.join(args.build, "runtime")
+    commands = [
+        [args.seqc, "build", os.path.join(ROOT, bm.seq_file), "--model", bm.model,
+         "-o", obj, "--header", header],
+        [args.cc, "-O2", "-std=c11", os.path.join(HERE, "seqc_bench.c"), obj,
+         "-I", os.path.join(ROOT, "runtime", "include"), "-I", work,
+         f'-DSEQ_HEADER="{prefix}.h"', f"-DSEQ_PREFIX={prefix}",
+         "-L", libdir, "-lseqrt", f"-Wl,-rpath,{os.path.abspath(libdir)}",
+         "-lm", "-lpthread", "-o", exe],
+    ]
+    for cmd in commands:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr[-3000:]}")
+        for path in (obj, header) if cmd[0] == args.seqc else (exe,):
+            if not os.path.exists(path):
+                raise RuntimeError(f"{' '.join(cmd)} exited 0 but wrote no {path}")
+    return exe
+
+
+def run_seqc(bm, args, work):
+    exe = build_seqc_bench(bm, args, work)
+    proc = subprocess.run([exe, ",".join(map(str, args.batches)),
+                           ",".join(map(str, args.threads)), str(args.min_time)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"seqc harness failed:\n{proc.stderr[-3000:]}")
+    return json_lines(proc.stdout)
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+
+def attempt(what, label, fn, *a):
+    """fn(*a), or None after printing why it failed."""
+    try:
+        return fn(*a)
+    except RuntimeError as e:
+        print(f"  {label}: {what} failed: {e}", file=sys.stderr, flush=True)
+        return None
+
+
+def index_rows(rows):
+    return {(r["batch"], r["threads"]): r for r in rows or []}
+
+
+def bench_model(bm, args, work, meta):
+    """Rows {model, batch, threads, seqc, torch, ort} for one model."""
+    print(f"== {bm.label} ({bm.seq_file}, model {bm.model})", flush=True)
+    onnx_path = os.path.join(work, bm.label + ".onnx")
+    torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path)
+    if torch_out:
+        meta.setdefault("torch", torch_out["torch"])
+        meta.setdefault("blas", torch_out["blas"])
+    ort_rows = attempt("ONNX Runtime", bm.label, run_ort, bm, args, onnx_path) \
+        if torch_out else None
+    seqc_rows = attempt("seqc", bm.label, run_seqc, bm, args, work) if args.seqc_ok else None
+    columns = {"seqc": index_rows(seqc_rows), "torch": index_rows(torch_out and torch_out["rows"]),
+               "ort": index_rows(ort_rows)}
+    rows = []
+    for threads in args.threads:
+        for batch in args.batches:
+            row = {"model": bm.label, "batch": batch, "threads": threads}
+            for name, col in columns.items():
+                r = col.get((batch, threads))
+                row[name] = {k: v for k, v in r.items() if k not in ("batch", "threads")} if r else None
+            rows.append(row)
+    return rows
+
+
+def ratio(row, peer):
+    if row["seqc"] and row[peer]:
+        return row[peer]["median_ms"] / row["seqc"]["median_ms"]
+    return None
+
+
+def fmt(v, spec=".3f"):
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(rows):
+    head = f"{'model':<14}{'batch':>6}{'thr':>4}{'seqc ms':>11}{'torch ms':>11}" \
+           f"{'ort ms':>11}{'torch/seqc':>12}{'ort/seqc':>10}"
+    print("\n" + head + "\n" + "-" * len(head))
+    for r in rows:
+        med = {k: r[k] and r[k]["median_ms"] for k in ("seqc", "torch", "ort")}
+        print(f"{r['model']:<14}{r['batch']:>6}{r['threads']:>4}{fmt(med['seqc']):>11}"
+              f"{fmt(med['torch']):>11}{fmt(med['ort']):>11}"
+              f"{fmt(ratio(r, 'torch'), '.2f'):>12}{fmt(ratio(r, 'ort'), '.2f'):>10}")
+    print("medians of single calls; ratios > 1 mean seqc is faster")
+
+
+def ort_version():
+    try:
+        with open(os.path.join(HERE, "node_modules", "onnxruntime-node", "package.json")) as f:
+            return json.load(f)["version"]
+    except OSError:
+        return None
+
+
+def warn_if_busy(meta):
+    """Records the load average; warns when other work shares the cores."""
+    meta["loadavg_at_start"] = os.getloadavg()[0]
+    if meta["loadavg_at_start"] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {meta['loadavg_at_start']:.1f} on "
+              f"{os.cpu_count()} cores: timings (2 threads above all) will be noisy")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
+def describe_blas(meta):
+    blas = meta.get("blas") or {}
+    libs = ", ".join(blas.get("libraries", [])) or "none found"
+    core = blas.get("openblas_core")
+    return f"PyTorch BLAS: {libs}" + (f" (OpenBLAS core {core}: {blas.get('openblas_config')})"
+                                      if core else " (not OpenBLAS)")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--seqc", help="default: BUILD/compiler/seqc")
+    p.add_argument("--models", help="comma-separated labels (default: all)")
+    p.add_argument("--batches", default="1,16")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--min-time", type=float, default=1.0,
+                   help="seconds of timed calls per configuration")
+    p.add_argument("--cc", default=os.environ.get("CC", "cc"))
+    p.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--torch-worker", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.batches = [int(b) for b in args.batches.split(",")]
+    args.threads = [int(t) for t in args.threads.split(",")]
+    args.seqc = args.seqc or os.path.join(args.build, "compiler", "seqc")
+    return args
+
+
+def selected_models(args):
+    import twins
+    wanted = set(args.models.split(",")) if args.models else None
+    for bm in twins.BENCH_MODELS:
+        if wanted and bm.label not in wanted:
+            continue
+        if not os.path.exists(os.path.join(ROOT, bm.seq_file)):
+            print(f"skipping {bm.label}: {bm.seq_file} does not exist yet")
+            continue
+        yield bm
+
+
+def main():
+    args = parse_args()
+    if args.torch_worker:
+        return torch_worker(json.loads(args.torch_worker))
+    args.seqc_ok = os.access(args.seqc, os.X_OK)
+    if not args.seqc_ok:
+        print(f"seqc column skipped: {args.seqc} does not exist (build the compiler "
+              f"first: cmake --build {args.build}); timing PyTorch and ONNX Runtime only")
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu": cpu_name(), "nproc": os.cpu_count(), "onnxruntime_node": ort_version(),
+            "min_time_s": args.min_time}
+    warn_if_busy(meta)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="seqc-bench-") as work:
+        for bm in selected_models(args):
+            rows += bench_model(bm, args, work, meta)
+    print_table(rows)
+    print(describe_blas(meta))
+    for r in rows:
+        r["torch_over_seqc"], r["ort_over_seqc"] = ratio(r, "torch"), ratio(r, "ort")
+    with open(args.out, "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    print(f"wrote {os.path.relpath(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+// Codegen: buildModule and emitFile (Codegen.h), and the module assembly
+// they share with the JIT (ModuleBuilder.h).
+#include "codegen/Codegen.h"
+
+#include "codegen/KernelLink.h"
+#include "codegen/LlvmGen.h"
+#include "codegen/ModelGlobal.h"
+#include "codegen/ModuleBuilder.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+namespace {
+
+Error internalError(const std::string &message) {
+  return createStringError(inconvertibleErrorCode(), "internal compiler error: codegen: %s", message.c_str());
+}
+
+// The packed buffer as an internal constant, aligned as seqrt aligns it.
+GlobalVariable *emitWeights(Module &module, const ir::Graph &graph, const std::vector<float> &weights) {
+  Constant *init = ConstantDataArray::get(module.getContext(), ArrayRef<float>(weights));
+  auto *gv = new GlobalVariable(module, init->getType(), /*isConstant=*/true, GlobalValue::InternalLinkage, init,
+                                graph.symbolPrefix + "_weights");
+  gv->setAlignment(Align(SEQRT_ALIGNMENT));
+  return gv;
+}
+
+Error checkGraph(const ir::Graph &graph, const ModuleRequest &request) {
+  if (graph.symbolPrefix.empty())
+    return internalError("the graph has no symbol prefix");
+  if (graph.output < 0 || graph.inputs.empty())
+    return internalError("the graph has no inputs or no output");
+  if (request.embeddedWeights && int64_t(request.embeddedWeights->size()) != graph.packedSize)
+    return internalError("the embedded weights hold " + std::to_string(request.embeddedWeights->size()) +
+                         " floats; the model packs " + std::to_string(graph.packedSize));
+  return Error::success();
+}
+
+} // namespace
+
+Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMContext &context,
+                                                 TargetMachine &machine, const ResolvedTarget &target,
+                                                 const ModuleRequest &request) {
+  if (Error e = checkGraph(graph, request))
+    return e;
+  auto desc = ModelDesc::create(graph);
+  if (!desc)
+    return desc.takeError();
+
+  auto module = std::make_unique<Module>(graph.symbolPrefix, context);
+  module->setTargetTriple(target.triple.str());
+  module->setDataLayout(machine.createDataLayout());
+  if (Error e = linkKernelLibrary(*module, target.triple))
+    return e;
+
+  try {
+    GlobalVariable *weights = request.embeddedWeights ? emitWeights(*module, graph, *request.embeddedWeights)
+                                                      : nullptr;
+    LlvmGen gen(graph, *module, weights);
+    Function *forward = gen.emitForward();
+    if (request.jitWrapper)
+      gen.emitJitWrapper(forward);
+    emitModelGlobal(*module, (*desc)->model(), graph.symbolPrefix + "_model");
+  } catch (const CodegenError &e) {
+    return internalError(e.what());
+  }
+  setTargetAttributes(*module, target.cpu, target.features);
+
+  std::string problems;
+  raw_string_ostream out(problems);
+  if (verifyModule(*module, &out))
+    return internalError("the generated module is invalid:\n" + out.str());
+  return module;
+}
+
+Expected<std::unique_ptr<Module>> buildModule(const ir::Graph &graph, LLVMContext &context,
+                                              const TargetOptions &target, const std::vector<float> *embeddedWeights) {
+  auto resolved = resolveTarget(target);
+  if (!resolved)
+    return resolved.takeError();
+  auto machine = createTargetMachine(*resolved, target.optLevel);
+  if (!machine)
+    return machine.takeError();
+  return buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false});
+}
+
+Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kind, const std::string &path,
+               const std::vector<float> *embeddedWeights) {
+  auto resolved = resolveTarget(target);
+  if (!resolved)
+    return resolved.takeError();
+  auto machine = createTargetMachine(*resolved, target.optLevel);
+  if (!machine)
+    return machine.takeError();
+  LLVMContext context;
+  auto module = buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false});
+  if (!module)
+    return module.takeError();
+  optimizeModule(**module, **machine, target.optLevel);
+  return writeModule(**module, **machine, kind, path);
+}
+
+} // namespace seq::codegen

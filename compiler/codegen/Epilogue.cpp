@@ -1,0 +1,361 @@
+// Epilogue: generates the epilogue function of a node from its EpilogueOp
+// list (the layout and the env are described in Epilogue.h).
+#include "codegen/Epilogue.h"
+
+#include "codegen/LoopBuilder.h"
+
+namespace seq::codegen {
+
+using namespace llvm;
+using ir::EpilogueOp;
+using Kind = ir::EpilogueOp::Kind;
+
+// ---- Which ops, which channels ---------------------------------------------
+
+ChannelRule dim1Rule(const ir::Shape &shape, int64_t rowStride) {
+  if (shape.rank() < 2)
+    fail("a per-channel epilogue op on " + shape.str() + ", which has no channel dim");
+  ChannelRule rule;
+  rule.count = shape.dims[1];
+  int64_t inner = 1;
+  for (size_t i = 2; i < shape.rank(); ++i)
+    inner *= shape.dims[i];
+  if (inner % rowStride == 0) {
+    rule.mode = ChannelRule::Mode::PerRow;
+    rule.div = inner / rowStride;
+  } else if (inner == 1 && rowStride == rule.count) {
+    rule.mode = ChannelRule::Mode::PerCol;
+  } else {
+    rule.mode = ChannelRule::Mode::PerElement;
+    rule.inner = inner;
+  }
+  return rule;
+}
+
+EpilogueLayout channelLayout(const ir::Shape &shape, int64_t rowStride) {
+  EpilogueLayout layout;
+  layout.rowStride = rowStride;
+  if (shape.rank() >= 2)
+    layout.bias = layout.affine = dim1Rule(shape, rowStride);
+  return layout;
+}
+
+std::vector<EpilogueOp> epilogueOps(const ir::Graph &graph, const ir::Node &node) {
+  std::vector<EpilogueOp> ops;
+  const ir::Attrs &a = node.attrs;
+  switch (node.kind) {
+  case ir::OpKind::Unary: {
+    EpilogueOp op{Kind::Unary};
+    op.unary = a.unary;
+    op.alpha = a.alpha;
+    ops.push_back(op);
+    break;
+  }
+  case ir::OpKind::Scalar: {
+    EpilogueOp op{Kind::Scalar};
+    op.scalarOp = a.binary;
+    op.scalar = a.scalar;
+    op.reversed = a.reversed;
+    ops.push_back(op);
+    break;
+  }
+  case ir::OpKind::BatchNorm: {
+    // Only in its lowered form: scale and shift already packed.
+    if (a.weight < 0 || a.bias < 0)
+      fail("BatchNorm '" + node.name + "' reached code generation without scale and shift");
+    EpilogueOp op{Kind::ChannelAffine};
+    op.packed = a.weight;
+    op.packed2 = a.bias;
+    ops.push_back(op);
+    break;
+  }
+  case ir::OpKind::Linear:
+  case ir::OpKind::Conv2d: {
+    // FuseElementwise seeds the bias into the epilogue; a graph that did
+    // not go through it still gets its bias.
+    bool seeded = !node.epilogue.empty() && node.epilogue.front().kind == Kind::Bias;
+    if (a.bias >= 0 && !seeded) {
+      EpilogueOp op{Kind::Bias};
+      op.packed = a.bias;
+      ops.push_back(op);
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  ops.insert(ops.end(), node.epilogue.begin(), node.epilogue.end());
+  (void)graph;
+  return ops;
+}
+
+bool needsChannel(const std::vector<EpilogueOp> &ops) {
+  for (const EpilogueOp &op : ops)
+    if (op.kind == Kind::Bias || op.kind == Kind::ChannelAffine)
+      return true;
+  return false;
+}
+
+// ---- Code for one element ---------------------------------------------------
+
+namespace {
+
+// ReLU-like functions compare with ordered predicates, false for NaN, so
+// that NaN falls through to the `x` arm and propagates, as in PyTorch.
+Value *emitUnary(LlvmGen &gen, IRBuilder<> &b, ir::UnaryKind kind, float alpha, Value *x) {
+  Constant *zero = ConstantFP::get(gen.f32(), 0.0);
+  auto call = [&](StringRef name) { return b.CreateCall(gen.kernel(name), {x}); };
+  switch (kind) {
+  case ir::UnaryKind::Relu:
+    return b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x, "relu");
+  case ir::UnaryKind::Relu6: {
+    Constant *six = ConstantFP::get(gen.f32(), 6.0);
+    Value *low = b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x);
+    return b.CreateSelect(b.CreateFCmpOGT(low, six), six, low, "relu6");
+  }
+  case ir::UnaryKind::LeakyRelu: {
+    Value *scaled = b.CreateFMul(x, ConstantFP::get(gen.f32(), alpha));
+    return b.CreateSelect(b.CreateFCmpOLT(x, zero), scaled, x, "leaky_relu");
+  }
+  case ir::UnaryKind::Sigmoid: return call("seqk_sigmoidf");
+  case ir::UnaryKind::Tanh: return call("seqk_tanhf");
+  case ir::UnaryKind::GeluErf: return call("seqk_gelu_erf");
+  case ir::UnaryKind::GeluTanh: return call("seqk_gelu_tanh");
+  case ir::UnaryKind::Silu: return call("seqk_siluf");
+  case ir::UnaryKind::Hardswish: return call("seqk_hardswishf");
+  case ir::UnaryKind::Elu:
+    return b.CreateCall(gen.kernel("seqk_eluf"), {x, ConstantFP::get(gen.f32(), alpha)});
+  }
+  fail("unknown unary function");
+}
+
+Value *emitArith(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
+  switch (op) {
+  case ir::BinaryKind::Add: return b.CreateFAdd(lhs, rhs);
+  case ir::BinaryKind::Sub: return b.CreateFSub(lhs, rhs);
+  case ir::BinaryKind::Mul: return b.CreateFMul(lhs, rhs);
+  case ir::BinaryKind::Div: return b.CreateFDiv(lhs, rhs);
+  }
+  fail("unknown binary op");
+}
+
+// A per-channel table read by a Bias or ChannelAffine.
+struct TableRead {
+  ChannelRule::Mode mode = ChannelRule::Mode::PerRow;
+  Value *scalar = nullptr; // PerRow: table[channel], loaded once per run
+  Value *base = nullptr;   // PerCol: &table[col]; PerElement: &table[0]
+  Value *flat0 = nullptr;  // PerElement: the run's first flat element
+  int64_t inner = 1, count = 1;
+
+  Value *at(IRBuilder<> &b, Value *j) const {
+    switch (mode) {
+    case ChannelRule::Mode::PerRow:
+      return scalar;
+    case ChannelRule::Mode::PerCol:
+      return b.CreateLoad(b.getFloatTy(), LlvmGen::floatGep(b, base, j));
+    case ChannelRule::Mode::PerElement: {
+      Value *flat = b.CreateAdd(flat0, j);
+      Value *channel = b.CreateURem(b.CreateUDiv(flat, b.getInt64(inner)), b.getInt64(count));
+      return b.CreateLoad(b.getFloatTy(), LlvmGen::floatGep(b, base, channel));
+    }
+    }
+    return nullptr;
+  }
+};
+
+} // namespace
+
+struct Epilogue::OpState {
+  TableRead table, table2; // Bias: table; ChannelAffine: scale, shift
+  Value *tensor = nullptr; // AddTensor/MulTensor: &tensor[flat0]
+};
+
+// ---- The function --------------------------------------------------------
+
+Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, EpilogueLayout layout)
+    : gen_(gen), ops_(std::move(ops)), layout_(layout) {
+  if (ops_.empty())
+    return;
+  std::vector<Type *> fields = {gen.ptr(), gen.i64()};
+  for (const EpilogueOp &op : ops_)
+    if (op.kind == Kind::AddTensor || op.kind == Kind::MulTensor) {
+      tensors_.push_back(op.tensor);
+      fields.push_back(gen.ptr());
+    }
+  envType_ = StructType::get(gen.context(), fields);
+
+  Type *i64 = gen.i64();
+  auto *type = FunctionType::get(Type::getVoidTy(gen.context()),
+                                 {gen.ptr(), i64, i64, gen.ptr(), gen.ptr(), i64}, false);
+  fn_ = Function::Create(type, GlobalValue::InternalLinkage, gen.nodeSymbol(node, "epi"),
+                         gen.module());
+  fn_->addFnAttr(Attribute::AlwaysInline);
+  fn_->addFnAttr(Attribute::NoUnwind);
+  const char *names[] = {"env", "row", "col", "src", "dst", "n"};
+  for (unsigned i = 0; i < 6; ++i)
+    fn_->getArg(i)->setName(names[i]);
+  emitBody();
+}
+
+Value *Epilogue::channelIndex(IRBuilder<> &b, const ChannelRule &rule, Value *R, Value *col) {
+  Value *q = rule.div == 1 ? R : b.CreateUDiv(R, b.getInt64(rule.div));
+  return b.CreateURem(q, b.getInt64(rule.count), "channel");
+}
+
+std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, Value *row,
+                                                    Value *col) {
+  Value *weights = b.CreateLoad(gen_.ptr(), b.CreateStructGEP(envType_, env, 0), "weights");
+  Value *rowBase = b.CreateLoad(gen_.i64(), b.CreateStructGEP(envType_, env, 1), "row_base");
+  Value *R = b.CreateAdd(rowBase, row, "R");
+  Value *flat0 = b.CreateAdd(b.CreateMul(R, b.getInt64(layout_.rowStride)), col, "flat0");
+
+  auto table = [&](int packed, const ChannelRule &rule) {
+    TableRead read;
+    read.mode = rule.mode;
+    read.inner = rule.inner;
+    read.count = rule.count;
+    Value *base = LlvmGen::floatGep(b, weights, gen_.packedOffset(packed));
+    switch (rule.mode) {
+    case ChannelRule::Mode::PerRow:
+      read.scalar = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, base, channelIndex(b, rule, R, col)));
+      break;
+    case ChannelRule::Mode::PerCol:
+      read.base = LlvmGen::floatGep(b, base, col);
+      break;
+    case ChannelRule::Mode::PerElement:
+      read.base = base;
+      read.flat0 = flat0;
+      break;
+    }
+    return read;
+  };
+
+  std::vector<OpState> states(ops_.size());
+  unsigned tensorField = 2;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const EpilogueOp &op = ops_[i];
+    switch (op.kind) {
+    case Kind::Bias:
+      states[i].table = table(op.packed, layout_.bias);
+      break;
+    case Kind::ChannelAffine:
+      states[i].table = table(op.packed, layout_.affine);
+      states[i].table2 = table(op.packed2, layout_.affine);
+      break;
+    case Kind::AddTensor:
+    case Kind::MulTensor: {
+      Value *base = b.CreateLoad(gen_.ptr(), b.CreateStructGEP(envType_, env, tensorField++));
+      states[i].tensor = LlvmGen::floatGep(b, base, flat0, "tensor");
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return states;
+}
+
+Value *Epilogue::applyOps(IRBuilder<> &b, Value *x, Value *j, const std::vector<OpState> &states) {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const EpilogueOp &op = ops_[i];
+    const OpState &s = states[i];
+    switch (op.kind) {
+    case Kind::Bias:
+      x = b.CreateFAdd(x, s.table.at(b, j));
+      break;
+    case Kind::ChannelAffine:
+      x = b.CreateFAdd(b.CreateFMul(x, s.table.at(b, j)), s.table2.at(b, j));
+      break;
+    case Kind::Unary:
+      x = emitUnary(gen_, b, op.unary, op.alpha, x);
+      break;
+    case Kind::AddTensor:
+    case Kind::MulTensor: {
+      Value *t = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, s.tensor, j));
+      x = op.kind == Kind::AddTensor ? b.CreateFAdd(x, t) : b.CreateFMul(x, t);
+      break;
+    }
+    case Kind::Scalar: {
+      Value *c = ConstantFP::get(gen_.f32(), op.scalar);
+      x = op.reversed ? emitArith(b, op.scalarOp, c, x) : emitArith(b, op.scalarOp, x, c);
+      break;
+    }
+    }
+  }
+  return x;
+}
+
+// Two copies of the loop: kernels mostly call epilogues in place (src ==
+// dst), and a loop reading src and writing dst whose pointers might
+// overlap would only vectorise behind a run-time check that fails exactly
+// when they are equal.
+void Epilogue::emitBody() {
+  LLVMContext &ctx = gen_.context();
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn_));
+  Value *env = fn_->getArg(0), *row = fn_->getArg(1), *col = fn_->getArg(2);
+  Value *src = fn_->getArg(3), *dst = fn_->getArg(4), *n = fn_->getArg(5);
+  std::vector<OpState> states = prepareOps(b, env, row, col);
+
+  BasicBlock *inPlace = BasicBlock::Create(ctx, "in_place", fn_);
+  BasicBlock *copy = BasicBlock::Create(ctx, "copy", fn_);
+  BasicBlock *done = BasicBlock::Create(ctx, "done", fn_);
+  b.CreateCondBr(b.CreateICmpEQ(src, dst), inPlace, copy);
+  for (auto [block, from] : {std::pair{inPlace, dst}, std::pair{copy, src}}) {
+    b.SetInsertPoint(block);
+    emitLoop(b, n, "j", [&](Value *j) {
+      Value *x = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, from, j), "x");
+      b.CreateStore(applyOps(b, x, j, states), LlvmGen::floatGep(b, dst, j));
+    });
+    b.CreateBr(done);
+  }
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+}
+
+// ---- The env inside a task ----------------------------------------------
+
+EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
+    : epilogue_(epilogue), ctx_(task.gen().context()) {
+  if (epilogue.empty())
+    return;
+  LlvmGen &gen = task.gen();
+  StructType *type = epilogue.envType();
+  env_ = task.entryAlloca(type, "env");
+  // Filled once at the task's entry, after the captured values are loaded.
+  IRBuilder<> b(task.entryEnd());
+  b.CreateStore(task.weights(), b.CreateStructGEP(type, env_, 0));
+  b.CreateStore(b.getInt64(0), b.CreateStructGEP(type, env_, 1));
+  unsigned field = 2;
+  for (int tensor : epilogue.tensors()) {
+    Value *pointer = task.capture(gen.valuePtr(tensor), "tensor");
+    b.CreateStore(pointer, b.CreateStructGEP(type, env_, field++));
+  }
+}
+
+void EpilogueEnv::setRowBase(IRBuilder<> &b, Value *rowBase) {
+  if (env_)
+    b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, 1));
+}
+
+Value *EpilogueEnv::fn() const {
+  if (epilogue_.empty())
+    return ConstantPointerNull::get(PointerType::getUnqual(ctx_));
+  return epilogue_.function();
+}
+
+Value *EpilogueEnv::env() const {
+  if (!env_)
+    return ConstantPointerNull::get(PointerType::getUnqual(ctx_));
+  return env_;
+}
+
+void applyEpilogueToRows(Task &task, const Epilogue &epilogue, Value *y, int64_t D, Value *r0,
+                         Value *r1) {
+  if (epilogue.empty())
+    return;
+  EpilogueEnv env(task, epilogue);
+  IRBuilder<> &b = task.b();
+  b.CreateCall(task.gen().kernel("seqk_map"), {y, y, b.getInt64(D), r0, r1, env.fn(), env.env()});
+}
+
+} // namespace seq::codegen

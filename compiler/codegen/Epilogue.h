@@ -1,0 +1,119 @@
+// Epilogue: turns a node's EpilogueOp list into a function with the
+// seqk_epilogue signature
+//   void epi(const void *env, int64_t row, int64_t col,
+//            const float *src, float *dst, int64_t n)
+// that kernels call on each finished run of outputs. The function is
+// internal and always-inline: once the kernel is inlined into a task, the
+// call through the function pointer becomes a direct call and is inlined
+// too, and its loop over `n` vectorises.
+//
+// Where a run lies. Every kernel hands out runs as (row, col) of a
+// row-major [rows, rowStride] view of (a part of) the node's output; the
+// task adds `rowBase` (in the env) so that R = rowBase + row is a row of
+// the whole output, and element j of the run is the flat element
+//   flat = R * rowStride + col + j
+// of the output and of every AddTensor/MulTensor operand (those have the
+// output's shape). The views per node kind:
+//   Linear     [M, N], rowBase 0 (rows split or columns split)
+//   Conv2d     [B*OC, OH*OW]: a group's GEMM of image n has rowBase n*OC + g*OC/g
+//   depthwise  [B*C, OH*OW]: rowBase n*C
+//   Map        [rows, D] (NodeGenElementwise.cpp chooses D)
+//   others     the op's own output rows, epilogue applied after the op
+//
+// Channels. Bias and ChannelAffine index a per-channel table; how the
+// channel follows from (R, col + j) is a ChannelRule, fixed per node:
+// PerRow when a row lies in one channel (computed once per run, so the
+// loop loads a scalar), PerCol when a row is exactly the channels (the loop
+// loads a contiguous vector), PerElement otherwise (a division per
+// element; correct, slow, not produced for the views above).
+//
+// The env, filled by the task (EpilogueEnv):
+//   struct { const float *weights; int64_t rowBase; const float *tensors[k]; }
+// with one tensor per AddTensor/MulTensor op, in op order.
+#pragma once
+
+#include "codegen/LlvmGen.h"
+
+namespace seq::codegen {
+
+struct ChannelRule {
+  enum class Mode { PerRow, PerCol, PerElement } mode = Mode::PerRow;
+  // PerRow: channel = (R / div) % count.
+  int64_t div = 1;
+  // PerElement: channel = (flat / inner) % count.
+  int64_t inner = 1;
+  int64_t count = 1;
+};
+
+struct EpilogueLayout {
+  int64_t rowStride = 1;
+  ChannelRule bias;   // the channel of a Bias (a Linear's feature, else dim 1)
+  ChannelRule affine; // the channel of a ChannelAffine (dim 1)
+};
+
+// The rule for the dim-1 channel of `shape` when runs are rows of
+// `rowStride` elements of its flat layout.
+ChannelRule dim1Rule(const ir::Shape &shape, int64_t rowStride);
+// Both rules the dim-1 channel: every node but Linear.
+EpilogueLayout channelLayout(const ir::Shape &shape, int64_t rowStride);
+
+// The epilogue ops a node applies, in order. The node's own op comes first
+// where it is element-wise (Unary, Scalar, a lowered BatchNorm), and a
+// Linear/Conv2d bias not yet seeded into the epilogue by FuseElementwise.
+std::vector<ir::EpilogueOp> epilogueOps(const ir::Graph &graph, const ir::Node &node);
+// True when any op reads a per-channel table.
+bool needsChannel(const std::vector<ir::EpilogueOp> &ops);
+
+class Epilogue {
+public:
+  // Generates the function for `ops` (nothing when `ops` is empty).
+  Epilogue(LlvmGen &gen, int node, std::vector<ir::EpilogueOp> ops, EpilogueLayout layout);
+
+  bool empty() const { return fn_ == nullptr; }
+  llvm::Function *function() const { return fn_; }
+  // The AddTensor/MulTensor value ids, in env order.
+  const std::vector<int> &tensors() const { return tensors_; }
+  llvm::StructType *envType() const { return envType_; }
+
+private:
+  struct OpState; // per-op values hoisted out of the loop
+  void emitBody();
+  std::vector<OpState> prepareOps(llvm::IRBuilder<> &b, llvm::Value *env, llvm::Value *row,
+                                  llvm::Value *col);
+  llvm::Value *applyOps(llvm::IRBuilder<> &b, llvm::Value *x, llvm::Value *j,
+                        const std::vector<OpState> &states);
+  llvm::Value *channelIndex(llvm::IRBuilder<> &b, const ChannelRule &rule, llvm::Value *R,
+                            llvm::Value *col);
+
+  LlvmGen &gen_;
+  std::vector<ir::EpilogueOp> ops_;
+  EpilogueLayout layout_;
+  std::vector<int> tensors_;
+  llvm::Function *fn_ = nullptr;
+  llvm::StructType *envType_ = nullptr;
+};
+
+// The env of an epilogue inside one task: an alloca in the task's entry
+// block holding the weights and the tensors (captured from the forward
+// function); the task sets rowBase before each kernel call.
+class EpilogueEnv {
+public:
+  EpilogueEnv(Task &task, const Epilogue &epilogue);
+  void setRowBase(llvm::IRBuilder<> &b, llvm::Value *rowBase);
+  // Arguments for the kernel: the function (or null) and the env (or null).
+  llvm::Value *fn() const;
+  llvm::Value *env() const;
+
+private:
+  const Epilogue &epilogue_;
+  llvm::LLVMContext &ctx_;
+  llvm::AllocaInst *env_ = nullptr;
+};
+
+// y[r, :] = epi(y[r, :]) for rows [r0, r1) of a [rows, D] view of y: the
+// epilogue of an op whose kernel takes none, applied to the rows the task
+// just produced while they are still in cache. No code when it is empty.
+void applyEpilogueToRows(Task &task, const Epilogue &epilogue, llvm::Value *y, int64_t D,
+                         llvm::Value *r0, llvm::Value *r1);
+
+} // namespace seq::codegen

@@ -1,0 +1,51 @@
+// Jit: a model compiled in memory with ORC's LLJIT for the host (what
+// `seqc run` and the unit tests use). The module is the one `seqc build`
+// would emit, optimised the same way, plus `<prefix>_jit_forward`, which
+// takes the inputs as an array so one C++ signature fits every model.
+#pragma once
+
+#include "codegen/ModelDesc.h"
+#include "codegen/TargetOptions.h"
+
+#include "ir/Graph.h"
+
+#include "seqrt.h"
+
+#include <llvm/Support/Error.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace llvm::orc {
+class LLJIT;
+}
+
+namespace seq::codegen {
+
+class JitModel {
+public:
+  // Compiles `graph` for the host; options.triple must be empty (the
+  // host); options.cpu and options.optLevel apply as for `seqc build`.
+  static llvm::Expected<std::unique_ptr<JitModel>> create(const ir::Graph &graph, const TargetOptions &options);
+  ~JitModel();
+  JitModel(const JitModel &) = delete;
+  JitModel &operator=(const JitModel &) = delete;
+
+  // The forward function: `inputs[i]` is model input i; `weights` the
+  // packed buffer (seqrt_weights_data of weights loaded for model()).
+  seqrt_status forward(const float *weights, const float *const *inputs, float *output, int64_t batch,
+                       seqrt_context *ctx) const;
+
+  // The model's description, for seqrt_weights_load and workspace sizes.
+  const seqrt_model &model() const { return desc_->model(); }
+
+private:
+  using ForwardFn = int32_t (*)(const float *, const float *const *, float *, int64_t, seqrt_context *);
+  JitModel() = default;
+
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::unique_ptr<ModelDesc> desc_;
+  ForwardFn forward_ = nullptr;
+};
+
+} // namespace seq::codegen

@@ -1,0 +1,22 @@
+// KernelLink: brings the kernel library (codegen/kernels, embedded as
+// bitcode per architecture) into a model's module, and gives every
+// function the target's CPU and features.
+#pragma once
+
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
+#include <llvm/TargetParser/Triple.h>
+
+namespace seq::codegen {
+
+// Links the kernel bitcode for `triple`'s architecture into `module` (whose
+// triple and data layout are already set), then makes every seqk_*
+// function internal and always-inline, so that each call is specialised
+// to its constant shapes and unused kernels disappear.
+llvm::Error linkKernelLibrary(llvm::Module &module, const llvm::Triple &triple);
+
+// Sets target-cpu and target-features on every function definition and
+// drops tune-cpu, so kernels and generated code are compiled alike.
+void setTargetAttributes(llvm::Module &module, llvm::StringRef cpu, llvm::StringRef features);
+
+} // namespace seq::codegen

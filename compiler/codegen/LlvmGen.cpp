@@ -1,0 +1,348 @@
+// LlvmGen: the forward function (argument checks, workspace, one call per
+// node) and the helpers node generators share; Task, the parallel loop of a
+// node.
+#include "codegen/LlvmGen.h"
+
+#include "codegen/NodeGen.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+void fail(const std::string &message) { throw CodegenError(message); }
+
+// Loops below this many steps run on the calling thread: handing work to
+// the pool costs a few microseconds, about this much work on one core.
+constexpr int64_t kParallelWork = 1 << 16;
+
+LlvmGen::LlvmGen(const ir::Graph &graph, Module &module, GlobalVariable *weightsGlobal)
+    : graph_(graph), module_(module), weightsGlobal_(weightsGlobal), fwd_(module.getContext()) {}
+
+// ---- Addresses ------------------------------------------------------------
+
+Value *LlvmGen::floatGep(IRBuilder<> &b, Value *base, Value *index, const Twine &name) {
+  return b.CreateInBoundsGEP(b.getFloatTy(), base, index, name);
+}
+
+Value *LlvmGen::floatGep(IRBuilder<> &b, Value *base, int64_t index, const Twine &name) {
+  return floatGep(b, base, b.getInt64(index), name);
+}
+
+Value *LlvmGen::valuePtr(int valueId) {
+  const ir::Value &v = graph_.storageOf(valueId);
+  switch (v.storage) {
+  case ir::Storage::Input:
+    if (v.inputIndex < 0 || size_t(v.inputIndex) >= inputs_.size())
+      fail("value '" + v.name + "' is an input without a valid input index");
+    return inputs_[size_t(v.inputIndex)];
+  case ir::Storage::Output:
+    return output_;
+  case ir::Storage::Workspace: {
+    if (!workspace_)
+      fail("value '" + v.name + "' lives in a workspace of size 0");
+    Value *offset = fwd_.CreateAdd(fwd_.CreateMul(batch_, fwd_.getInt64(v.offsetPerBatch)),
+                                   fwd_.getInt64(v.offsetFixed));
+    return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), workspace_, offset, v.name);
+  }
+  case ir::Storage::Alias:
+    break;
+  }
+  fail("value '" + v.name + "' has no storage");
+}
+
+int64_t LlvmGen::packedOffset(int packedId) const {
+  if (packedId < 0 || size_t(packedId) >= graph_.packed.size())
+    fail("packed tensor " + std::to_string(packedId) + " does not exist");
+  const ir::Packed &p = graph_.packed[size_t(packedId)];
+  if (p.offset < 0 || p.offset + p.size > graph_.packedSize)
+    fail("packed tensor '" + p.name + "' has no place in the weight buffer");
+  return p.offset;
+}
+
+Value *LlvmGen::packedPtr(int packedId) {
+  if (packedId < 0)
+    return ConstantPointerNull::get(ptr());
+  return floatGep(fwd_, weights_, packedOffset(packedId));
+}
+
+Value *LlvmGen::scratchPtr(int node) {
+  for (const ir::Scratch &s : graph_.scratch)
+    if (s.node == node && workspace_) {
+      Value *offset = fwd_.CreateAdd(fwd_.CreateMul(batch_, fwd_.getInt64(s.offsetPerBatch)),
+                                     fwd_.getInt64(s.offsetFixed));
+      return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), workspace_, offset, "scratch");
+    }
+  fail("node '" + graph_.nodes[size_t(node)].name + "' needs scratch memory but has none");
+}
+
+Value *LlvmGen::leadingExtent(const ir::Shape &shape, size_t count) {
+  Value *extent = fwd_.getInt64(1);
+  for (size_t i = 0; i < count && i < shape.rank(); ++i) {
+    Value *dim = shape.dims[i] == ir::kBatch ? batch_ : fwd_.getInt64(shape.dims[i]);
+    extent = fwd_.CreateMul(extent, dim, "", /*HasNUW=*/true, /*HasNSW=*/true);
+  }
+  return extent;
+}
+
+Work LlvmGen::workOf(const ir::Shape &shape, int64_t perElement) {
+  int64_t elements = shape.elementsPerBatch() * perElement;
+  return shape.batched() ? Work{elements, 0} : Work{0, elements};
+}
+
+Function *LlvmGen::kernel(StringRef name) {
+  Function *fn = module_.getFunction(name);
+  if (!fn || fn->isDeclaration())
+    fail("the kernel library has no '" + name.str() + "'");
+  return fn;
+}
+
+FunctionCallee LlvmGen::runtimeFn(StringRef name) {
+  LLVMContext &ctx = context();
+  Type *sizeT = module_.getDataLayout().getIntPtrType(ctx);
+  FunctionType *type = nullptr;
+  if (name == "seqrt_context_workspace")
+    type = FunctionType::get(ptr(), {ptr(), sizeT}, false);
+  else if (name == "seqrt_parallel_for")
+    type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr()}, false);
+  else if (name == "seqrt_context_threads")
+    type = FunctionType::get(Type::getInt32Ty(ctx), {ptr()}, false);
+  else
+    fail("unknown runtime function '" + name.str() + "'");
+  FunctionCallee callee = module_.getOrInsertFunction(name, type);
+  cast<Function>(callee.getCallee())->addFnAttr(Attribute::NoUnwind);
+  return callee;
+}
+
+std::string LlvmGen::nodeSymbol(int node, StringRef suffix) const {
+  const ir::Node &n = graph_.nodes[size_t(node)];
+  return graph_.symbolPrefix + "." + std::to_string(node) + "." + ir::name(n.kind) + "." + suffix.str();
+}
+
+// ---- The forward function ------------------------------------------------
+
+// The largest batch whose sizes all fit: every tensor, scratch and the
+// workspace must stay below the largest size_t/int64_t offset, so that no
+// size computed in the generated code overflows.
+int64_t LlvmGen::maxBatch() const {
+  unsigned pointerBits = module_.getDataLayout().getPointerSizeInBits();
+  int64_t limit = pointerBits >= 64 ? std::numeric_limits<int64_t>::max()
+                                    : (int64_t(1) << (pointerBits - 1)) - 1;
+  int64_t perBatch = std::max<int64_t>(1, graph_.workspacePerBatch);
+  for (const ir::Value &v : graph_.values)
+    perBatch = std::max(perBatch, v.shape.elementsPerBatch() * int64_t(sizeof(float)));
+  for (const ir::Scratch &s : graph_.scratch)
+    perBatch = std::max(perBatch, s.bytesPerBatch);
+  return std::max<int64_t>(0, (limit - graph_.workspaceFixed) / perBatch);
+}
+
+// Returns `code` from the forward function when `cond` holds.
+static void returnIf(IRBuilder<> &b, Value *cond, int32_t code, const Twine &name) {
+  Function *fn = b.GetInsertBlock()->getParent();
+  BasicBlock *ret = BasicBlock::Create(b.getContext(), name, fn);
+  BasicBlock *next = BasicBlock::Create(b.getContext(), name + ".ok", fn);
+  b.CreateCondBr(cond, ret, next);
+  b.SetInsertPoint(ret);
+  b.CreateRet(b.getInt32(code));
+  b.SetInsertPoint(next);
+}
+
+void LlvmGen::emitChecks() {
+  IRBuilder<> &b = fwd_;
+  returnIf(b, b.CreateICmpEQ(batch_, b.getInt64(0)), kStatusOk, "empty_batch");
+  bool batched = !graph_.inputs.empty() && graph_.value(graph_.inputs[0]).shape.batched();
+  Value *badBatch;
+  if (batched)
+    badBatch = b.CreateICmpUGT(batch_, b.getInt64(maxBatch())); // negative: huge unsigned
+  else if (graph_.fixedBatch > 0)
+    badBatch = b.CreateICmpNE(batch_, b.getInt64(graph_.fixedBatch));
+  else
+    badBatch = b.CreateICmpSLT(batch_, b.getInt64(0));
+  returnIf(b, badBatch, kStatusBatch, "bad_batch");
+
+  Value *null = b.CreateIsNull(output_);
+  for (Value *in : inputs_)
+    null = b.CreateOr(null, b.CreateIsNull(in));
+  if (!weightsGlobal_)
+    null = b.CreateOr(null, b.CreateIsNull(weights_));
+  returnIf(b, null, kStatusInvalidArgument, "null_argument");
+
+  if (graph_.workspacePerBatch == 0 && graph_.workspaceFixed == 0)
+    return;
+  Value *bytes = b.CreateAdd(b.CreateMul(batch_, b.getInt64(graph_.workspacePerBatch)),
+                             b.getInt64(graph_.workspaceFixed), "workspace_bytes");
+  Type *sizeT = module_.getDataLayout().getIntPtrType(context());
+  workspace_ = b.CreateCall(runtimeFn("seqrt_context_workspace"),
+                            {ctx_, b.CreateTrunc(bytes, sizeT)}, "workspace");
+  returnIf(b, b.CreateIsNull(workspace_), kStatusWorkspace, "no_workspace");
+}
+
+Function *LlvmGen::emitForward() {
+  LLVMContext &ctx = context();
+  std::vector<Type *> params;
+  std::vector<std::string> names;
+  if (!weightsGlobal_) {
+    params.push_back(ptr());
+    names.push_back("weights");
+  }
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    params.push_back(ptr());
+    names.push_back(i < graph_.inputNames.size() ? graph_.inputNames[i] : "in" + std::to_string(i));
+  }
+  params.insert(params.end(), {ptr(), i64(), ptr()});
+  names.insert(names.end(), {"output", "batch", "ctx"});
+
+  auto *type = FunctionType::get(Type::getInt32Ty(ctx), params, false);
+  forward_ = Function::Create(type, GlobalValue::ExternalLinkage, graph_.symbolPrefix + "_forward", module_);
+  forward_->addFnAttr(Attribute::NoUnwind);
+  for (unsigned i = 0; i < forward_->arg_size(); ++i)
+    forward_->getArg(i)->setName(names[i]);
+
+  unsigned arg = 0;
+  weights_ = weightsGlobal_ ? static_cast<Value *>(weightsGlobal_) : forward_->getArg(arg++);
+  for (size_t i = 0; i < graph_.inputs.size(); ++i)
+    inputs_.push_back(forward_->getArg(arg++));
+  output_ = forward_->getArg(arg++);
+  batch_ = forward_->getArg(arg++);
+  ctx_ = forward_->getArg(arg++);
+
+  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", forward_));
+  emitChecks();
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    emitNode(i);
+  fwd_.CreateRet(fwd_.getInt32(kStatusOk));
+  return forward_;
+}
+
+void LlvmGen::emitNode(size_t index) {
+  const ir::Node &node = graph_.nodes[index];
+  int i = int(index);
+  switch (node.kind) {
+  case ir::OpKind::Linear: return genLinear(*this, i);
+  case ir::OpKind::Conv2d: return genConv2d(*this, i);
+  case ir::OpKind::Pad: return genPad(*this, i);
+  case ir::OpKind::MaxPool2d:
+  case ir::OpKind::AvgPool2d:
+  case ir::OpKind::AdaptiveAvgPool2d: return genPool(*this, i);
+  case ir::OpKind::LayerNorm: return genLayerNorm(*this, i);
+  case ir::OpKind::Softmax: return genSoftmax(*this, i);
+  case ir::OpKind::Unary:
+  case ir::OpKind::Scalar:
+  case ir::OpKind::BatchNorm:
+  case ir::OpKind::Map: return genMap(*this, i);
+  case ir::OpKind::Binary: return genBinary(*this, i);
+  case ir::OpKind::Concat: return genConcat(*this, i);
+  case ir::OpKind::Copy:
+  case ir::OpKind::Identity:
+  case ir::OpKind::Reshape: return genCopy(*this, i);
+  case ir::OpKind::Input: break;
+  }
+  fail(std::string("a node of kind '") + ir::name(node.kind) + "' cannot be generated");
+}
+
+void LlvmGen::emitJitWrapper(Function *forward) {
+  LLVMContext &ctx = context();
+  std::vector<Type *> params = {ptr(), ptr(), ptr(), i64(), ptr()};
+  auto *type = FunctionType::get(Type::getInt32Ty(ctx), params, false);
+  Function *fn = Function::Create(type, GlobalValue::ExternalLinkage,
+                                  graph_.symbolPrefix + "_jit_forward", module_);
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn));
+  std::vector<Value *> args;
+  if (!weightsGlobal_)
+    args.push_back(fn->getArg(0));
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    Value *slot = b.CreateConstInBoundsGEP1_64(ptr(), fn->getArg(1), i);
+    args.push_back(b.CreateLoad(ptr(), slot));
+  }
+  args.insert(args.end(), {fn->getArg(2), fn->getArg(3), fn->getArg(4)});
+  b.CreateRet(b.CreateCall(forward, args));
+}
+
+// ---- Task -------------------------------------------------------------------
+
+Task::Task(LlvmGen &gen, int node, StringRef suffix) : gen_(gen), body_(gen.context()) {
+  LLVMContext &ctx = gen.context();
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {gen.ptr(), gen.i64(), gen.i64()}, false);
+  fn_ = Function::Create(type, GlobalValue::InternalLinkage, gen.nodeSymbol(node, suffix.str() + ".task"),
+                         gen.module());
+  fn_->addFnAttr(Attribute::NoUnwind);
+  closureArg_ = fn_->getArg(0);
+  begin_ = fn_->getArg(1);
+  end_ = fn_->getArg(2);
+  closureArg_->setName("closure");
+  begin_->setName("begin");
+  end_->setName("end");
+  entry_ = BasicBlock::Create(ctx, "entry", fn_);
+  BasicBlock *body = BasicBlock::Create(ctx, "body", fn_);
+  IRBuilder<>(entry_).CreateBr(body);
+  body_.SetInsertPoint(body);
+}
+
+// The closure is an array of 8-byte slots, one per captured value (a
+// pointer or an i64), so it needs no type until the last capture.
+Value *Task::capture(Value *forwardValue, const Twine &name) {
+  uint64_t slot = captured_.size();
+  captured_.push_back(forwardValue);
+  IRBuilder<> b(entry_->getTerminator());
+  Value *address = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), closureArg_, slot);
+  return b.CreateLoad(forwardValue->getType(), address, name);
+}
+
+AllocaInst *Task::entryAlloca(Type *type, const Twine &name) {
+  IRBuilder<> b(entry_, entry_->begin());
+  return b.CreateAlloca(type, nullptr, name);
+}
+
+Value *Task::weights() {
+  if (!weights_)
+    weights_ = capture(gen_.weights(), "weights");
+  return weights_;
+}
+
+// Whether `work` is small enough to run on the calling thread: an i1 in
+// the forward function, a constant unless it depends on the batch.
+static Value *runsInline(IRBuilder<> &b, Value *batch, Work work) {
+  if (work.perBatch <= 0)
+    return b.getInt1(work.fixed < kParallelWork);
+  if (work.fixed >= kParallelWork)
+    return b.getFalse();
+  // batch * perBatch + fixed < T  <=>  batch < ceil((T - fixed) / perBatch)
+  int64_t limit = (kParallelWork - work.fixed + work.perBatch - 1) / work.perBatch;
+  return b.CreateICmpSLT(batch, b.getInt64(limit));
+}
+
+void Task::run(Value *count, Work work) {
+  body_.CreateRetVoid();
+  IRBuilder<> &f = gen_.fwd();
+  Function *forward = f.GetInsertBlock()->getParent();
+  IRBuilder<> entry(&forward->getEntryBlock(), forward->getEntryBlock().begin());
+  Type *slots = ArrayType::get(f.getInt64Ty(), std::max<size_t>(1, captured_.size()));
+  Value *closure = entry.CreateAlloca(slots, nullptr, fn_->getName() + ".closure");
+  for (size_t i = 0; i < captured_.size(); ++i)
+    f.CreateStore(captured_[i], f.CreateConstInBoundsGEP1_64(f.getInt64Ty(), closure, i));
+
+  auto callInline = [&] { f.CreateCall(fn_, {closure, f.getInt64(0), count}); };
+  auto callParallel = [&] {
+    f.CreateCall(gen_.runtimeFn("seqrt_parallel_for"), {gen_.contextArg(), count, fn_, closure});
+  };
+  Value *small = runsInline(f, gen_.batch(), work);
+  if (auto *known = dyn_cast<ConstantInt>(small)) {
+    known->isOne() ? callInline() : callParallel();
+    return;
+  }
+  BasicBlock *inlineBlock = BasicBlock::Create(f.getContext(), "inline", forward);
+  BasicBlock *parallelBlock = BasicBlock::Create(f.getContext(), "parallel", forward);
+  BasicBlock *done = BasicBlock::Create(f.getContext(), "done", forward);
+  f.CreateCondBr(small, inlineBlock, parallelBlock);
+  f.SetInsertPoint(inlineBlock);
+  callInline();
+  f.CreateBr(done);
+  f.SetInsertPoint(parallelBlock);
+  callParallel();
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
+}
+
+} // namespace seq::codegen

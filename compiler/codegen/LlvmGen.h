@@ -1,0 +1,151 @@
+// LlvmGen: the state shared while one model's module is generated (inside
+// codegen/ only). LlvmGen owns the forward function and knows where every
+// tensor lives in it; Task wraps one parallel loop: an internal function
+// `void task(void *closure, int64_t begin, int64_t end)` plus the closure
+// the forward function fills and hands to seqrt_parallel_for.
+//
+// Module layout, for prefix "mlp":
+//   mlp_forward        the exported forward function (generated-code.md)
+//   mlp_model          the constant seqrt_model (ModelGlobal.cpp)
+//   mlp.jit_forward    (JIT only) forward with an array of input pointers
+//   mlp.N.<kind>.task  one or two tasks per node N
+//   mlp.N.<kind>.epi   the epilogue of node N (Epilogue.cpp)
+//   seqk_*             the kernel library, internal and always-inline
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace seq::codegen {
+
+// An internal error of the code generator (a broken IR invariant, a kernel
+// missing from the bitcode). Thrown inside the generator only and turned
+// into an llvm::Error by buildModule, so the node generators stay free of
+// error plumbing.
+struct CodegenError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] void fail(const std::string &message);
+
+// An op's cost in elementary steps, `perBatch * batch + fixed`; decides
+// whether a loop is worth handing to the thread pool.
+struct Work {
+  int64_t perBatch = 0;
+  int64_t fixed = 0;
+};
+
+// seqrt_status values the forward function returns.
+enum StatusCode : int32_t { kStatusOk = 0, kStatusInvalidArgument = 1, kStatusBatch = 8, kStatusWorkspace = 9 };
+
+class LlvmGen {
+public:
+  // `weightsGlobal`: the embedded packed buffer, or null when the forward
+  // function takes the weights as its first argument.
+  LlvmGen(const ir::Graph &graph, llvm::Module &module, llvm::GlobalVariable *weightsGlobal);
+
+  // Emits `<prefix>_forward`: argument checks, the workspace, every node.
+  llvm::Function *emitForward();
+  // Emits `<prefix>.jit_forward(weights, const float *const *inputs,
+  // output, batch, ctx)`, which calls the forward function.
+  void emitJitWrapper(llvm::Function *forward);
+
+  // ---- for the node generators -------------------------------------------
+  const ir::Graph &graph() const { return graph_; }
+  llvm::Module &module() { return module_; }
+  llvm::LLVMContext &context() { return module_.getContext(); }
+  // The builder positioned in the forward function.
+  llvm::IRBuilder<> &fwd() { return fwd_; }
+  // The run-time batch (i64) in the forward function.
+  llvm::Value *batch() { return batch_; }
+  llvm::Value *contextArg() { return ctx_; }
+  // Forward-side pointers: a value's first element, packed tensor `id` in
+  // the weight buffer (null constant for -1), node `node`'s scratch.
+  llvm::Value *valuePtr(int valueId);
+  llvm::Value *weights() { return weights_; }
+  llvm::Value *packedPtr(int packedId);
+  // Packed tensor `id`'s offset in floats (set by PlanWeights).
+  int64_t packedOffset(int packedId) const;
+  llvm::Value *scratchPtr(int node);
+  // Product of shape.dims[0..count) as an i64 in the forward function,
+  // the batch substituted: the number of rows of a [rows, rest] view.
+  llvm::Value *leadingExtent(const ir::Shape &shape, size_t count);
+  // `perElement` steps for each element of `shape`.
+  static Work workOf(const ir::Shape &shape, int64_t perElement);
+  // A function of the linked kernel library (seqk_*) or the runtime.
+  llvm::Function *kernel(llvm::StringRef name);
+  llvm::FunctionCallee runtimeFn(llvm::StringRef name);
+  // "<prefix>.<node>.<kind>.<suffix>", for the functions of a node.
+  std::string nodeSymbol(int node, llvm::StringRef suffix) const;
+
+  llvm::Type *f32() { return llvm::Type::getFloatTy(context()); }
+  llvm::IntegerType *i64() { return llvm::Type::getInt64Ty(context()); }
+  llvm::PointerType *ptr() { return llvm::PointerType::getUnqual(context()); }
+  // &base[index] for floats.
+  static llvm::Value *floatGep(llvm::IRBuilder<> &b, llvm::Value *base, llvm::Value *index,
+                               const llvm::Twine &name = "");
+  static llvm::Value *floatGep(llvm::IRBuilder<> &b, llvm::Value *base, int64_t index,
+                               const llvm::Twine &name = "");
+
+private:
+  void emitChecks();
+  int64_t maxBatch() const;
+  void emitNode(size_t index);
+
+  const ir::Graph &graph_;
+  llvm::Module &module_;
+  llvm::GlobalVariable *weightsGlobal_;
+  llvm::IRBuilder<> fwd_;
+  llvm::Function *forward_ = nullptr;
+  llvm::Value *weights_ = nullptr, *output_ = nullptr, *batch_ = nullptr, *ctx_ = nullptr;
+  llvm::Value *workspace_ = nullptr;
+  std::vector<llvm::Value *> inputs_;
+};
+
+// One parallel loop of a node. Usage:
+//   Task t(gen, node, "gemm");
+//   llvm::Value *x = t.capture(gen.valuePtr(id)); // forward value -> task value
+//   ... emit the body with t.b(), over [t.begin(), t.end()) ...
+//   t.run(count, work);                           // in the forward function
+class Task {
+public:
+  Task(LlvmGen &gen, int node, llvm::StringRef suffix);
+
+  // A pointer or i64 computed in the forward function, reloaded from the
+  // closure at the task's entry; returns the task-side value.
+  llvm::Value *capture(llvm::Value *forwardValue, const llvm::Twine &name = "");
+  // The builder positioned in the task body.
+  llvm::IRBuilder<> &b() { return body_; }
+  llvm::Value *begin() const { return begin_; }
+  llvm::Value *end() const { return end_; }
+  llvm::Function *function() const { return fn_; }
+  // The task entry's terminator: code inserted before it runs once per
+  // task call, after the captured values are loaded.
+  llvm::Instruction *entryEnd() { return entry_->getTerminator(); }
+  // An alloca in the task's entry block.
+  llvm::AllocaInst *entryAlloca(llvm::Type *type, const llvm::Twine &name);
+  // The weight buffer inside the task (captured on first use).
+  llvm::Value *weights();
+  LlvmGen &gen() { return gen_; }
+
+  // Closes the body, then, in the forward function, runs the task over
+  // [0, count): directly when `work` is small (a parallel loop costs a few
+  // microseconds), otherwise through seqrt_parallel_for.
+  void run(llvm::Value *count, Work work);
+
+private:
+  LlvmGen &gen_;
+  llvm::Function *fn_;
+  llvm::BasicBlock *entry_;
+  llvm::IRBuilder<> body_;
+  llvm::Value *closureArg_, *begin_, *end_;
+  std::vector<llvm::Value *> captured_; // forward-side values, slot order
+  llvm::Value *weights_ = nullptr;
+};
+
+} // namespace seq::codegen

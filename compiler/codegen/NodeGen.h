@@ -1,0 +1,28 @@
+// NodeGen: code for each node kind, called by LlvmGen::emitForward in
+// execution order. Each emits its task function(s) and, in the forward
+// function, the calls that run them. One file per op family:
+//   NodeGenGemm.cpp         Linear, Conv2d (GEMM, im2col, depthwise)
+//   NodeGenWindow.cpp       Pad, pools, Softmax, LayerNorm
+//   NodeGenElementwise.cpp  Map (Unary, Scalar, lowered BatchNorm), Binary,
+//                           Concat, Copy/Reshape
+// Epilogues: Linear, Conv2d and Map (what FuseElementwise fuses into) run
+// theirs inside the kernel; the other kinds apply theirs to the rows a
+// task produced, right after the op (applyEpilogueToRows).
+#pragma once
+
+#include "codegen/LlvmGen.h"
+
+namespace seq::codegen {
+
+void genLinear(LlvmGen &gen, int node);
+void genConv2d(LlvmGen &gen, int node);
+void genPad(LlvmGen &gen, int node);
+void genPool(LlvmGen &gen, int node);
+void genSoftmax(LlvmGen &gen, int node);
+void genLayerNorm(LlvmGen &gen, int node);
+void genMap(LlvmGen &gen, int node);
+void genBinary(LlvmGen &gen, int node);
+void genConcat(LlvmGen &gen, int node);
+void genCopy(LlvmGen &gen, int node);
+
+} // namespace seq::codegen

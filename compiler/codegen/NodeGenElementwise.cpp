@@ -1,0 +1,268 @@
+// NodeGenElementwise: Map (and the element-wise kinds codegen treats as
+// one: Unary, Scalar, a lowered BatchNorm), Binary with broadcasting,
+// Concat, and Copy/Reshape/Identity.
+#include "codegen/Epilogue.h"
+#include "codegen/LoopBuilder.h"
+#include "codegen/NodeGen.h"
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+namespace {
+
+// Longest row of a Map without per-channel ops: rows are the unit of
+// parallel work, so a batch-1 tensor still splits over the threads.
+constexpr int64_t kMapMaxRow = 16384;
+constexpr int64_t kMapMinRow = 1024;
+
+// A row length that divides `elements`: all of it when short, else the
+// largest divisor in [kMapMinRow, kMapMaxRow] (all of it when none is).
+int64_t mapRowLength(int64_t elements) {
+  if (elements <= kMapMaxRow)
+    return elements;
+  for (int64_t d = kMapMaxRow; d >= kMapMinRow; --d)
+    if (elements % d == 0)
+      return d;
+  return elements;
+}
+
+// The row length of a Map's [rows, D] view. With per-channel ops a row
+// must lie in one channel (D = H*W of an NCHW tensor), or be exactly the
+// channels (a [B, C] tensor), so that the channel is known per row or per
+// column (Epilogue.h).
+int64_t mapRowLength(const ir::Shape &shape, bool perChannel) {
+  if (!perChannel || shape.rank() < 3)
+    return perChannel ? shape.elementsPerBatch() : mapRowLength(shape.elementsPerBatch());
+  int64_t inner = 1;
+  for (size_t i = 2; i < shape.rank(); ++i)
+    inner *= shape.dims[i];
+  return inner == 1 ? shape.dims[1] : inner;
+}
+
+// Rows of `rowLength` elements in `shape` (rowLength divides a batch item).
+Value *rowsOf(LlvmGen &gen, const ir::Shape &shape, int64_t rowLength) {
+  int64_t perItem = shape.elementsPerBatch() / rowLength;
+  IRBuilder<> &f = gen.fwd();
+  return shape.batched() ? f.CreateMul(gen.batch(), f.getInt64(perItem)) : f.getInt64(perItem);
+}
+
+bool sameStorage(const ir::Graph &g, int a, int b) { return g.storageOf(a).id == g.storageOf(b).id; }
+
+Value *emitArith(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
+  switch (op) {
+  case ir::BinaryKind::Add: return b.CreateFAdd(lhs, rhs);
+  case ir::BinaryKind::Sub: return b.CreateFSub(lhs, rhs);
+  case ir::BinaryKind::Mul: return b.CreateFMul(lhs, rhs);
+  case ir::BinaryKind::Div: return b.CreateFDiv(lhs, rhs);
+  }
+  fail("unknown binary op");
+}
+
+} // namespace
+
+// ---- Map ---------------------------------------------------------------------------
+
+// y = epilogue(x) on rows of a [rows, D] view, through seqk_map: row r is
+// elements [r*D, (r+1)*D) of both.
+void genMap(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Shape &shape = g.value(node.output).shape;
+  if (g.value(node.inputs.at(0)).shape.elementsPerBatch() != shape.elementsPerBatch())
+    fail("map '" + node.name + "' changes the number of elements");
+  std::vector<ir::EpilogueOp> ops = epilogueOps(g, node);
+  if (ops.empty())
+    return genCopy(gen, index);
+  bool perChannel = needsChannel(ops);
+  int64_t D = mapRowLength(shape, perChannel);
+  EpilogueLayout layout = perChannel ? channelLayout(shape, D) : EpilogueLayout{D, {}, {}};
+  Epilogue epilogue(gen, index, std::move(ops), layout);
+
+  Task task(gen, index, "map");
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  EpilogueEnv env(task, epilogue);
+  IRBuilder<> &b = task.b();
+  b.CreateCall(gen.kernel("seqk_map"), {x, y, b.getInt64(D), task.begin(), task.end(), env.fn(), env.env()});
+  task.run(rowsOf(gen, shape, D), LlvmGen::workOf(shape, 4));
+}
+
+// ---- Binary --------------------------------------------------------------------------
+//
+// out = a op b with PyTorch broadcasting. Each operand gets a stride per
+// output dim (0 where it broadcasts); dims of size 1 drop out, and
+// neighbouring dims merge where both operands walk them contiguously (or
+// both broadcast), so [B,C,H,W] * [B,C,1,1] runs as [B, C, H*W] with the
+// second operand's inner stride 0. The innermost dim becomes a loop over
+// contiguous outputs; the others index rows, which the tasks split.
+namespace {
+
+struct BroadcastDim {
+  int64_t size = 1;     // kBatch for the run-time batch
+  int64_t stride[2] = {0, 0};
+};
+
+std::vector<BroadcastDim> broadcastDims(const ir::Node &node, const std::vector<const ir::Shape *> &ops,
+                                        const ir::Shape &out) {
+  size_t rank = out.rank();
+  std::vector<BroadcastDim> dims(rank);
+  for (size_t k = 0; k < rank; ++k)
+    dims[k].size = out.dims[k];
+  for (size_t o = 0; o < 2; ++o) {
+    const std::vector<int64_t> &x = ops[o]->dims;
+    if (x.size() > rank)
+      fail("binary '" + node.name + "' operand " + ops[o]->str() + " has a higher rank than " + out.str());
+    int64_t stride = 1;
+    for (size_t i = x.size(); i-- > 0;) {
+      size_t k = i + rank - x.size();
+      bool broadcast = x[i] == 1 && out.dims[k] != 1;
+      if (!broadcast && x[i] != out.dims[k])
+        fail("binary '" + node.name + "' cannot broadcast " + ops[o]->str() + " to " + out.str());
+      dims[k].stride[o] = broadcast ? 0 : stride;
+      if (x[i] != ir::kBatch)
+        stride *= x[i];
+    }
+  }
+  return dims;
+}
+
+// Drops dims of size 1 and merges contiguous neighbours (never the batch).
+std::vector<BroadcastDim> coalesce(std::vector<BroadcastDim> dims) {
+  std::vector<BroadcastDim> result;
+  for (const BroadcastDim &d : dims)
+    if (d.size != 1)
+      result.push_back(d);
+  if (result.empty())
+    return {BroadcastDim{1, {1, 1}}};
+  std::vector<BroadcastDim> merged = {result.back()};
+  for (size_t k = result.size() - 1; k-- > 0;) {
+    const BroadcastDim &outer = result[k];
+    BroadcastDim &inner = merged.front();
+    bool contiguous = outer.size != ir::kBatch && outer.stride[0] == inner.stride[0] * inner.size &&
+                      outer.stride[1] == inner.stride[1] * inner.size;
+    if (contiguous)
+      inner.size *= outer.size;
+    else
+      merged.insert(merged.begin(), outer);
+  }
+  return merged;
+}
+
+} // namespace
+
+void genBinary(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Shape &out = g.value(node.output).shape;
+  std::vector<BroadcastDim> dims = coalesce(broadcastDims(
+      node, {&g.value(node.inputs.at(0)).shape, &g.value(node.inputs.at(1)).shape}, out));
+  // A rank-1 batched tensor: rows of one element.
+  if (dims.back().size == ir::kBatch)
+    dims.push_back(BroadcastDim{1, {0, 0}});
+  BroadcastDim inner = dims.back();
+  dims.pop_back();
+  int64_t L = inner.size;
+
+  IRBuilder<> &f = gen.fwd();
+  Value *rows = f.getInt64(1);
+  for (const BroadcastDim &d : dims)
+    rows = f.CreateMul(rows, d.size == ir::kBatch ? gen.batch() : f.getInt64(d.size));
+  std::vector<ir::EpilogueOp> ops = epilogueOps(g, node);
+  EpilogueLayout layout = needsChannel(ops) ? channelLayout(out, L) : EpilogueLayout{L, {}, {}};
+  Epilogue epilogue(gen, index, std::move(ops), layout);
+
+  Task task(gen, index, "binary");
+  IRBuilder<> &b = task.b();
+  Value *a = task.capture(gen.valuePtr(node.inputs[0]), "a");
+  Value *c = task.capture(gen.valuePtr(node.inputs[1]), "b");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  emitLoop(b, task.begin(), task.end(), "row", [&](Value *row) {
+    // Row index -> per-dim index, innermost first; the outermost dim
+    // (possibly the batch) takes what is left.
+    Value *rest = row, *offset[2] = {b.getInt64(0), b.getInt64(0)};
+    for (size_t k = dims.size(); k-- > 0;) {
+      Value *i = k == 0 ? rest : b.CreateURem(rest, b.getInt64(dims[k].size));
+      if (k > 0)
+        rest = b.CreateUDiv(rest, b.getInt64(dims[k].size));
+      for (int o = 0; o < 2; ++o)
+        offset[o] = b.CreateAdd(offset[o], b.CreateMul(i, b.getInt64(dims[k].stride[o])));
+    }
+    Value *ar = LlvmGen::floatGep(b, a, offset[0]), *br = LlvmGen::floatGep(b, c, offset[1]);
+    Value *yr = LlvmGen::floatGep(b, y, b.CreateMul(row, b.getInt64(L)));
+    emitLoop(b, b.getInt64(L), "j", [&](Value *j) {
+      Value *lhs = b.CreateLoad(b.getFloatTy(), LlvmGen::floatGep(b, ar, b.CreateMul(j, b.getInt64(inner.stride[0]))));
+      Value *rhs = b.CreateLoad(b.getFloatTy(), LlvmGen::floatGep(b, br, b.CreateMul(j, b.getInt64(inner.stride[1]))));
+      b.CreateStore(emitArith(b, node.attrs.binary, lhs, rhs), LlvmGen::floatGep(b, yr, j));
+    });
+  });
+  applyEpilogueToRows(task, epilogue, y, L, task.begin(), task.end());
+  task.run(rows, LlvmGen::workOf(out, 1));
+}
+
+// ---- Concat ------------------------------------------------------------------------
+
+// Viewed as [outer, dim * inner], each input's row is a contiguous run of
+// the output row: one memcpy per input per outer row.
+void genConcat(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Shape &out = g.value(node.output).shape;
+  size_t dim = size_t(node.attrs.dim);
+  if (dim >= out.rank() || out.dims[dim] == ir::kBatch)
+    fail("concat '" + node.name + "' along dim " + std::to_string(dim) + " of " + out.str());
+  int64_t inner = 1;
+  for (size_t i = dim + 1; i < out.rank(); ++i)
+    inner *= out.dims[i];
+  int64_t rowOut = out.dims[dim] * inner;
+  Epilogue epilogue = [&] {
+    std::vector<ir::EpilogueOp> ops = epilogueOps(g, node);
+    EpilogueLayout layout = needsChannel(ops) ? channelLayout(out, rowOut) : EpilogueLayout{rowOut, {}, {}};
+    return Epilogue(gen, index, std::move(ops), layout);
+  }();
+
+  Task task(gen, index, "concat");
+  IRBuilder<> &b = task.b();
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  std::vector<std::pair<Value *, int64_t>> inputs; // task pointer, row length
+  for (int in : node.inputs) {
+    const ir::Shape &shape = g.value(in).shape;
+    if (shape.rank() != out.rank())
+      fail("concat '" + node.name + "' of " + shape.str() + " into " + out.str());
+    inputs.emplace_back(task.capture(gen.valuePtr(in), "x"), shape.dims[dim] * inner);
+  }
+  emitLoop(b, task.begin(), task.end(), "outer", [&](Value *o) {
+    int64_t column = 0;
+    for (auto [x, rowIn] : inputs) {
+      Value *src = LlvmGen::floatGep(b, x, b.CreateMul(o, b.getInt64(rowIn)));
+      Value *dst = LlvmGen::floatGep(b, y, b.CreateAdd(b.CreateMul(o, b.getInt64(rowOut)), b.getInt64(column)));
+      b.CreateMemCpy(dst, MaybeAlign(4), src, MaybeAlign(4), rowIn * 4);
+      column += rowIn;
+    }
+  });
+  applyEpilogueToRows(task, epilogue, y, rowOut, task.begin(), task.end());
+  task.run(gen.leadingExtent(out, dim), LlvmGen::workOf(out, 1));
+}
+
+// ---- Copy, Reshape, Identity ------------------------------------------------------
+
+// A Reshape normally aliases its input (no code); where the planner gave
+// the output storage of its own, and for Copy, the elements are copied.
+void genCopy(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  if (!node.epilogue.empty())
+    return genMap(gen, index);
+  int in = node.inputs.at(0);
+  if (sameStorage(g, in, node.output))
+    return;
+  const ir::Shape &shape = g.value(node.output).shape;
+  if (g.value(in).shape.elementsPerBatch() != shape.elementsPerBatch())
+    fail("copy '" + node.name + "' changes the number of elements");
+  IRBuilder<> &f = gen.fwd();
+  int64_t bytesPerItem = shape.elementsPerBatch() * int64_t(sizeof(float));
+  Value *bytes = shape.batched() ? f.CreateMul(gen.batch(), f.getInt64(bytesPerItem)) : f.getInt64(bytesPerItem);
+  f.CreateMemCpy(gen.valuePtr(node.output), MaybeAlign(4), gen.valuePtr(in), MaybeAlign(4), bytes);
+}
+
+} // namespace seq::codegen

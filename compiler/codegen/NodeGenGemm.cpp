@@ -1,0 +1,245 @@
+// NodeGenGemm: Linear and Conv2d, the nodes whose work is a GEMM (or, for
+// a depthwise convolution, the depthwise kernel). Their epilogues run
+// inside the kernel, on each finished run of outputs.
+#include "codegen/Epilogue.h"
+#include "codegen/LoopBuilder.h"
+#include "codegen/NodeGen.h"
+
+#include <algorithm>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+namespace {
+
+// Columns per task when a Linear with few rows splits its columns instead.
+constexpr int64_t kLinearColumnBlock = 64;
+// Conv2d GEMM tiles: rows of the output plane (output channels of a
+// group) and columns (output positions) per task. Each kernel call packs
+// its K x columns block of B once and reuses it for all its rows, so tiles
+// keep many rows; 256 columns are two of the kernel's column blocks.
+constexpr int64_t kConvTileRows = 64;
+constexpr int64_t kConvMaxFullRows = 128;
+constexpr int64_t kConvTileCols = 256;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+Value *emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *rowsM,
+                Value *A, int64_t lda, Value *B, int64_t ldb, Value *C, int64_t ldc,
+                std::array<Value *, 4> range, const EpilogueEnv &env) {
+  auto [M, N, K] = MNK;
+  Value *m = rowsM ? rowsM : b.getInt64(M);
+  return b.CreateCall(gen.kernel("seqk_gemm"),
+                      {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
+                       b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
+}
+
+} // namespace
+
+// ---- Linear -------------------------------------------------------------------
+//
+// y [M, N] = x [M, K] * W [K, N] (W packed transposed), M = the product of
+// all but the last dim. With at least as many rows as threads the task
+// splits rows; otherwise (a batch-1 MLP) it splits N in blocks of 64
+// columns, so that every thread streams its own part of W.
+void genLinear(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Shape &out = g.value(node.output).shape;
+  int64_t K = g.value(node.inputs.at(0)).shape.dims.back(), N = out.dims.back();
+
+  EpilogueLayout layout;
+  layout.rowStride = N;
+  layout.bias = {ChannelRule::Mode::PerCol, 1, 1, N};
+  if (out.rank() >= 2)
+    layout.affine = dim1Rule(out, N);
+  Epilogue epilogue(gen, index, epilogueOps(g, node), layout);
+
+  IRBuilder<> &f = gen.fwd();
+  Value *M = gen.leadingExtent(out, out.rank() - 1);
+  Value *x = gen.valuePtr(node.inputs[0]), *y = gen.valuePtr(node.output);
+  Value *W = gen.packedPtr(node.attrs.weight);
+  Work work = LlvmGen::workOf(out, K);
+
+  auto makeTask = [&](bool byColumns) {
+    auto task = std::make_unique<Task>(gen, index, byColumns ? "cols" : "rows");
+    IRBuilder<> &b = task->b();
+    Value *tx = task->capture(x, "x"), *ty = task->capture(y, "y");
+    Value *tw = task->capture(W, "w"), *tm = task->capture(M, "M");
+    EpilogueEnv env(*task, epilogue);
+    std::array<Value *, 4> range = {task->begin(), task->end(), b.getInt64(0), b.getInt64(N)};
+    if (byColumns) {
+      Value *n0 = b.CreateMul(task->begin(), b.getInt64(kLinearColumnBlock));
+      Value *n1 = b.CreateMul(task->end(), b.getInt64(kLinearColumnBlock));
+      range = {b.getInt64(0), tm, n0, b.CreateBinaryIntrinsic(Intrinsic::smin, n1, b.getInt64(N))};
+    }
+    emitGemm(gen, b, {0, N, K}, tm, tx, K, tw, N, ty, N, range, env);
+    return task;
+  };
+
+  auto rows = makeTask(false);
+  if (N <= kLinearColumnBlock) {
+    rows->run(M, work);
+    return;
+  }
+  auto cols = makeTask(true);
+  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
+                                f.getInt64Ty());
+  Function *forward = f.GetInsertBlock()->getParent();
+  BasicBlock *byRows = BasicBlock::Create(gen.context(), "linear.rows", forward);
+  BasicBlock *byCols = BasicBlock::Create(gen.context(), "linear.cols", forward);
+  BasicBlock *done = BasicBlock::Create(gen.context(), "linear.done", forward);
+  f.CreateCondBr(f.CreateICmpSGE(M, threads), byRows, byCols);
+  f.SetInsertPoint(byRows);
+  rows->run(M, work);
+  f.CreateBr(done);
+  f.SetInsertPoint(byCols);
+  cols->run(f.getInt64(ceilDiv(N, kLinearColumnBlock)), work);
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
+}
+
+// ---- Conv2d ---------------------------------------------------------------------
+
+namespace {
+
+struct ConvShape {
+  int64_t B = 0; // dims[0] when fixed; unused when batched
+  int64_t C, H, W, OC, OH, OW, G, KH, KW, SH, SW, PH, PW, DH, DW;
+  int64_t Cg() const { return C / G; }
+  int64_t OCg() const { return OC / G; }
+  int64_t Kc() const { return Cg() * KH * KW; } // GEMM depth: one group's patch
+  int64_t OHW() const { return OH * OW; }
+  bool depthwise() const { return G == C && G == OC; }
+  // A 1x1 convolution that reads its input as the GEMM's B directly.
+  bool pointwise(const ir::Attrs &a) const {
+    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && a.pad[0] == 0 && a.pad[1] == 0 &&
+           a.pad[2] == 0 && a.pad[3] == 0;
+  }
+};
+
+ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
+  const ir::Shape &in = g.value(node.inputs.at(0)).shape;
+  const ir::Shape &out = g.value(node.output).shape;
+  if (in.rank() != 4 || out.rank() != 4)
+    fail("Conv2d '" + node.name + "' is not 4-d: " + in.str() + " -> " + out.str());
+  const ir::Attrs &a = node.attrs;
+  ConvShape s{in.dims[0], in.dims[1], in.dims[2], in.dims[3], out.dims[1], out.dims[2], out.dims[3],
+              a.groups, a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], a.pad[0], a.pad[1],
+              a.dilation[0], a.dilation[1]};
+  if (s.G <= 0 || s.C % s.G != 0 || s.OC % s.G != 0)
+    fail("Conv2d '" + node.name + "' has " + std::to_string(s.G) + " groups for " +
+         std::to_string(s.C) + " -> " + std::to_string(s.OC) + " channels");
+  return s;
+}
+
+// Each image's planes of a depthwise convolution, channels split.
+void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Shape &out = gen.graph().value(node.output).shape;
+  Task task(gen, index, "depthwise");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  EpilogueEnv env(task, epilogue);
+  emitSegments(b, task.begin(), task.end(), b.getInt64(s.C), "plane", [&](Value *n, Value *c0, Value *c1) {
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, b.getInt64(s.C * s.H * s.W)));
+    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, b.getInt64(s.C * s.OHW())));
+    env.setRowBase(b, b.CreateMul(n, b.getInt64(s.C)));
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    b.CreateCall(gen.kernel("seqk_depthwise2d"),
+                 {xn, w, yn, c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.PH), c(s.PW),
+                  c(s.DH), c(s.DW), c(s.OH), c(s.OW), c0, c1, env.fn(), env.env()});
+  });
+  task.run(gen.leadingExtent(out, 2), LlvmGen::workOf(out, s.KH * s.KW));
+}
+
+// col[n][g] = im2col of image n, group g: rows of all (image, group)
+// pairs split over the threads.
+void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Shape &in = gen.graph().value(node.inputs[0]).shape;
+  Task task(gen, index, "im2col");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *tcol = task.capture(col, "col");
+  emitSegments(b, task.begin(), task.end(), b.getInt64(s.Kc()), "patch", [&](Value *ng, Value *r0, Value *r1) {
+    Value *n = b.CreateUDiv(ng, b.getInt64(s.G)), *grp = b.CreateURem(ng, b.getInt64(s.G));
+    Value *plane = b.CreateAdd(b.CreateMul(n, b.getInt64(s.C)), b.CreateMul(grp, b.getInt64(s.Cg())));
+    Value *xg = LlvmGen::floatGep(b, x, b.CreateMul(plane, b.getInt64(s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, tcol, b.CreateMul(ng, b.getInt64(s.Kc() * s.OHW())));
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                                              c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, r0, r1});
+  });
+  Value *rows = gen.fwd().CreateMul(gen.leadingExtent(in, 1), gen.fwd().getInt64(s.G * s.Kc()));
+  Work work = in.batched() ? Work{s.G * s.Kc() * s.OHW(), 0} : Work{0, s.B * s.G * s.Kc() * s.OHW()};
+  task.run(rows, work);
+}
+
+// y[n, g*OCg:(g+1)*OCg] = W[g] * B[n][g] in tiles of (image, group, rows,
+// columns); B is the im2col buffer, or the input itself for a pointwise
+// convolution.
+void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *col) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Shape &out = gen.graph().value(node.output).shape;
+  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
+  int64_t tileCols = std::min(OHW, kConvTileCols);
+  int64_t tilesM = ceilDiv(OCg, tileRows), tilesN = ceilDiv(OHW, tileCols);
+  int64_t perGroup = tilesM * tilesN, perImage = s.G * perGroup;
+
+  Task task(gen, index, "gemm");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(col ? col : gen.valuePtr(node.inputs[0]), col ? "col" : "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    Value *n = b.CreateUDiv(t, c(perImage));
+    Value *grp = b.CreateUDiv(b.CreateURem(t, c(perImage)), c(perGroup));
+    Value *tile = b.CreateURem(t, c(perGroup));
+    Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
+    Value *n0 = b.CreateMul(b.CreateURem(tile, c(tilesN)), c(tileCols));
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, c(tileRows)), c(OCg));
+    Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, c(tileCols)), c(OHW));
+    Value *ng = b.CreateAdd(b.CreateMul(n, c(s.G)), grp);
+    // B of this (image, group): [Kc, OHW] either way (pointwise: Kc = Cg, OHW = H*W).
+    Value *B = LlvmGen::floatGep(b, x, b.CreateMul(ng, c(Kc * OHW)));
+    Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW)));
+    env.setRowBase(b, rowBase);
+    emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, A, Kc, B, OHW, C, OHW, {m0, m1, n0, n1}, env);
+  });
+  Value *tiles = gen.fwd().CreateMul(gen.leadingExtent(out, 1), gen.fwd().getInt64(perImage));
+  task.run(tiles, LlvmGen::workOf(out, Kc));
+}
+
+} // namespace
+
+// Conv2d as GEMMs, NCHW in and out: per image and group, A = the group's
+// packed weight rows [OC/g, C/g*KH*KW], B = the im2col of the group's
+// input channels [C/g*KH*KW, OH*OW], C = the group's output planes
+// [OC/g, OH*OW]. A pointwise convolution skips im2col, a depthwise one
+// uses its own kernel.
+void genConv2d(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  ConvShape s = convShape(g, node);
+  const ir::Shape &out = g.value(node.output).shape;
+  Epilogue epilogue(gen, index, epilogueOps(g, node), channelLayout(out, s.OHW()));
+  if (s.depthwise())
+    return genDepthwise(gen, index, s, epilogue);
+  Value *col = nullptr;
+  if (!s.pointwise(node.attrs)) {
+    col = gen.scratchPtr(index);
+    genIm2col(gen, index, s, col);
+  }
+  genConvGemm(gen, index, s, epilogue, col);
+}
+
+} // namespace seq::codegen

@@ -1,0 +1,188 @@
+// ObjectEmitter: target machines, the optimisation pipeline, and atomic
+// output files.
+#include "codegen/ObjectEmitter.h"
+
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+void initializeTargets() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    InitializeAllTargetInfos();
+    InitializeAllTargets();
+    InitializeAllTargetMCs();
+    InitializeAllAsmPrinters();
+    InitializeAllAsmParsers();
+  });
+}
+
+namespace {
+
+std::string registeredTargets() {
+  std::vector<std::string> names;
+  for (const Target &target : TargetRegistry::targets())
+    names.push_back(target.getName());
+  std::sort(names.begin(), names.end());
+  std::string list;
+  for (const std::string &name : names)
+    list += (list.empty() ? "" : ", ") + name;
+  return list;
+}
+
+// "+avx2,+fma,-sse4a,...", the features the host CPU has and lacks.
+std::string hostFeatures() {
+  std::string features;
+  for (const auto &feature : sys::getHostCPUFeatures())
+    features += std::string(features.empty() ? "" : ",") + (feature.second ? "+" : "-") +
+                feature.first().str();
+  return features;
+}
+
+CodeGenOptLevel codeGenLevel(int optLevel) {
+  switch (optLevel) {
+  case 0: return CodeGenOptLevel::None;
+  case 1: return CodeGenOptLevel::Less;
+  case 2: return CodeGenOptLevel::Default;
+  default: return CodeGenOptLevel::Aggressive;
+  }
+}
+
+} // namespace
+
+Expected<ResolvedTarget> resolveTarget(const TargetOptions &options) {
+  initializeTargets();
+  ResolvedTarget target;
+  Triple process(sys::getProcessTriple());
+  target.triple = options.triple.empty() ? process : Triple(Triple::normalize(options.triple));
+  std::string error;
+  if (target.triple.getArch() == Triple::UnknownArch ||
+      !TargetRegistry::lookupTarget(target.triple.str(), error))
+    return createStringError(inconvertibleErrorCode(), "unknown target '%s'; available targets: %s",
+                             options.triple.c_str(), registeredTargets().c_str());
+  target.host = target.triple.getArch() == process.getArch() && target.triple.getOS() == process.getOS();
+  if (options.cpu.empty() || options.cpu == "native") {
+    if (target.host) {
+      target.cpu = sys::getHostCPUName().str();
+      target.features = hostFeatures();
+    } else if (options.cpu == "native") {
+      return createStringError(inconvertibleErrorCode(),
+                               "'--cpu native' needs the host as the target, not '%s'",
+                               target.triple.str().c_str());
+    } else {
+      target.cpu = "generic";
+    }
+  } else {
+    target.cpu = options.cpu;
+  }
+  return target;
+}
+
+Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarget &target, int optLevel) {
+  initializeTargets();
+  std::string error;
+  const Target *t = TargetRegistry::lookupTarget(target.triple.str(), error);
+  if (!t)
+    return createStringError(inconvertibleErrorCode(), "unknown target '%s': %s",
+                             target.triple.str().c_str(), error.c_str());
+  std::unique_ptr<TargetMachine> machine(t->createTargetMachine(
+      target.triple.str(), target.cpu, target.features, llvm::TargetOptions(), Reloc::PIC_, std::nullopt,
+      codeGenLevel(optLevel)));
+  if (!machine)
+    return createStringError(inconvertibleErrorCode(), "cannot create a target machine for '%s'",
+                             target.triple.str().c_str());
+  if (!machine->getMCSubtargetInfo()->isCPUStringValid(target.cpu))
+    return createStringError(inconvertibleErrorCode(), "unknown CPU '%s' for target '%s'",
+                             target.cpu.c_str(), target.triple.str().c_str());
+  return machine;
+}
+
+void optimizeModule(Module &module, TargetMachine &machine, int optLevel) {
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PipelineTuningOptions tuning;
+  tuning.LoopVectorization = optLevel >= 2;
+  tuning.SLPVectorization = optLevel >= 2;
+  // With the target machine, registerFunctionAnalyses installs its
+  // TargetIRAnalysis: the vectorisers see the CPU's real vector width.
+  PassBuilder builder(&machine, tuning);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+
+  ModulePassManager passes;
+  switch (optLevel) {
+  case 0: passes = builder.buildO0DefaultPipeline(OptimizationLevel::O0); break;
+  case 1: passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O1); break;
+  case 2: passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2); break;
+  default: passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O3); break;
+  }
+  passes.run(module, mam);
+}
+
+namespace {
+
+Error writeTo(raw_pwrite_stream &out, Module &module, TargetMachine &machine, EmitKind kind) {
+  if (kind == EmitKind::LlvmIr) {
+    module.print(out, nullptr);
+    return Error::success();
+  }
+  legacy::PassManager passes;
+  CodeGenFileType type = kind == EmitKind::Object ? CodeGenFileType::ObjectFile : CodeGenFileType::AssemblyFile;
+  if (machine.addPassesToEmitFile(passes, out, nullptr, type))
+    return createStringError(inconvertibleErrorCode(), "the target '%s' cannot emit this file type",
+                             machine.getTargetTriple().str().c_str());
+  passes.run(module);
+  return Error::success();
+}
+
+} // namespace
+
+Error writeModule(Module &module, TargetMachine &machine, EmitKind kind, const std::string &path) {
+  SmallString<256> model(path);
+  sys::path::remove_filename(model);
+  sys::path::append(model, "." + sys::path::filename(path).str() + ".tmp-%%%%%%");
+  Expected<sys::fs::TempFile> temp = sys::fs::TempFile::create(model);
+  if (!temp)
+    return createStringError(inconvertibleErrorCode(), "cannot write '%s': %s", path.c_str(),
+                             toString(temp.takeError()).c_str());
+  Error written = [&]() -> Error {
+    raw_fd_ostream out(temp->FD, /*shouldClose=*/false);
+    if (Error e = writeTo(out, module, machine, kind))
+      return e;
+    out.flush();
+    if (out.has_error())
+      return createStringError(out.error(), "cannot write '%s': %s", path.c_str(),
+                               out.error().message().c_str());
+    return Error::success();
+  }();
+  if (written)
+    return joinErrors(std::move(written), temp->discard());
+  if (Error e = temp->keep(path))
+    return createStringError(inconvertibleErrorCode(), "cannot write '%s': %s", path.c_str(),
+                             toString(std::move(e)).c_str());
+  return Error::success();
+}
+
+} // namespace seq::codegen

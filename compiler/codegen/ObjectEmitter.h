@@ -1,0 +1,47 @@
+// ObjectEmitter: target machines for --target/--cpu, the -O pipeline, and
+// writing a module as an object, assembly or textual IR without ever
+// leaving a partial file behind.
+#pragma once
+
+#include "codegen/TargetOptions.h"
+
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Triple.h>
+
+#include <memory>
+#include <string>
+
+namespace seq::codegen {
+
+// A target with everything defaulted: the normalised triple, the CPU and
+// its features ("" unless compiling for the host CPU).
+struct ResolvedTarget {
+  llvm::Triple triple;
+  std::string cpu;
+  std::string features;
+  bool host = false;
+};
+
+// Registers every target LLVM was built with (once per process).
+void initializeTargets();
+
+// Fills in the defaults of `options`: the host triple; the host CPU and
+// features on the host, "generic" elsewhere. Fails for a target LLVM does
+// not know, naming those it does.
+llvm::Expected<ResolvedTarget> resolveTarget(const TargetOptions &options);
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const ResolvedTarget &target,
+                                                                       int optLevel);
+
+// Runs LLVM's default pipeline for -O`optLevel` on `module`, with the
+// target's cost model so vectorisation uses its real vector width.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine, int optLevel);
+
+// Writes `module` to `path`: to a temporary file in the same directory,
+// renamed into place when complete, removed on failure.
+llvm::Error writeModule(llvm::Module &module, llvm::TargetMachine &machine, EmitKind kind,
+                        const std::string &path);
+
+} // namespace seq::codegen

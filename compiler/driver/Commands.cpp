@@ -1,0 +1,133 @@
+// Commands: check, print, summary and dump.
+#include "driver/Commands.h"
+
+#include "ast/AstDump.h"
+#include "driver/Pipeline.h"
+#include "ir/Printer.h"
+#include "tools/Print.h"
+#include "tools/Summary.h"
+
+#include <seqrt.h>
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace seq::driver {
+
+namespace {
+
+// seqc check --weights: every problem of the file against the model, at once.
+void checkWeights(Frontend &frontend, const sema::CheckedModel &model, const std::string &path) {
+  std::vector<sema::ParamEntry> params = sema::stateDict(*model.root);
+  std::vector<seqrt_tensor_desc> descs;
+  for (const sema::ParamEntry &p : params) {
+    seqrt_tensor_desc d{};
+    d.name = p.name.c_str();
+    d.rank = int32_t(p.shape.size());
+    for (size_t i = 0; i < p.shape.size() && i < SEQRT_MAX_RANK; ++i)
+      d.dims[i] = p.shape[i];
+    descs.push_back(d);
+  }
+  seqrt_model desc{};
+  desc.name = model.name.c_str();
+  desc.num_params = int32_t(descs.size());
+  desc.params = descs.data();
+  struct Context {
+    Diagnostics &diags;
+    SourceRange where;
+  } context{frontend.diagnostics(), model.definition->nameRange};
+  seqrt_weights_check(&desc, path.c_str(),
+                      [](void *user, seqrt_problem_kind kind, const char *, const char *message) {
+                        auto *c = static_cast<Context *>(user);
+                        if (kind == SEQRT_PROBLEM_UNEXPECTED)
+                          c->diags.warning(c->where, message);
+                        else
+                          c->diags.error(c->where, message);
+                      },
+                      &context);
+}
+
+} // namespace
+
+int runCheck(const CheckCommand &command, const CommonOptions &common) {
+  Frontend frontend(common);
+  for (const std::string &file : command.files)
+    if (int status = frontend.load(file); status != kSuccess)
+      return status;
+  if (!command.weights.empty()) {
+    if (command.files.size() != 1) {
+      printError("--weights checks one file's model; give one file");
+      return kUsage;
+    }
+    if (sema::CheckedModel *model = frontend.selectModel(command.files[0], command.model))
+      if (model->valid)
+        checkWeights(frontend, *model, command.weights);
+  }
+  return frontend.finish();
+}
+
+int runPrint(const PrintCommand &command, const CommonOptions &common) {
+  Frontend frontend(common);
+  if (int status = frontend.load(command.file); status != kSuccess)
+    return status;
+  sema::CheckedModel *model = frontend.selectModel(command.file, command.model);
+  if (!model || !model->root || frontend.diagnostics().hasErrors())
+    return frontend.finish();
+  std::cout << tools::printModel(*model->root, command.style == "mindspore"
+                                                   ? tools::PrintStyle::MindSpore
+                                                   : tools::PrintStyle::PyTorch);
+  return frontend.finish();
+}
+
+int runSummary(const SummaryCommand &command, const CommonOptions &common) {
+  Frontend frontend(common);
+  if (int status = frontend.load(command.file); status != kSuccess)
+    return status;
+  sema::CheckedModel *model = frontend.selectModel(command.file, command.model);
+  if (!model || !model->valid || frontend.diagnostics().hasErrors())
+    return frontend.finish();
+  if (command.params) {
+    std::cout << tools::paramsJson(*model);
+    return frontend.finish();
+  }
+  tools::SummaryOptions options;
+  options.batch = command.batch;
+  ir::Graph graph = optimizedGraph(*model);
+  options.plannedWorkspace = graph.workspaceFixed + graph.workspacePerBatch * command.batch;
+  std::cout << tools::summarize(*model, options);
+  return frontend.finish();
+}
+
+int runDump(const DumpCommand &command, const CommonOptions &common) {
+  Frontend frontend(common);
+  if (command.what == "ast") {
+    // The AST is printed even when the file does not check.
+    if (int status = frontend.load(command.file); status != kSuccess)
+      return status;
+    for (const auto &file : frontend.files())
+      std::cout << ast::dump(*file, frontend.sources());
+    return frontend.finish();
+  }
+  if (int status = frontend.load(command.file); status != kSuccess)
+    return status;
+  sema::CheckedModel *model = frontend.selectModel(command.file, command.model);
+  if (!model || !model->valid || frontend.diagnostics().hasErrors())
+    return frontend.finish();
+  if (command.what == "ir" || command.what == "ir-opt") {
+    ir::Graph graph = command.what == "ir" ? loweredGraph(*model) : optimizedGraph(*model);
+    std::cout << ir::print(graph, &frontend.sources());
+    return frontend.finish();
+  }
+  BuildCommand build;
+  build.file = command.file;
+  build.target = command.target;
+  build.cpu = command.cpu;
+  build.optLevel = command.optLevel;
+  build.emit = command.what;
+  int status = emitToStdout(*model, build);
+  int diagnostics = frontend.finish();
+  return status != kSuccess ? status : diagnostics;
+}
+
+} // namespace seq::driver

@@ -1,0 +1,119 @@
+// Frontend: source loading (size, UTF-8 and binary checks), parsing,
+// checking, model selection and the final rendering of diagnostics.
+#include "driver/Frontend.h"
+
+#include "parse/Parser.h"
+#include "sema/Sema.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace seq::driver {
+
+void printError(const std::string &message) {
+  std::cerr << "seqc: error: " << message << "\n";
+}
+
+Frontend::Frontend(const CommonOptions &options) : options_(options), diags_(sources_) {
+  diags_.setErrorLimit(options.errorLimit == 0 ? ~0u : options.errorLimit);
+}
+
+Frontend::~Frontend() = default;
+
+int Frontend::load(const std::string &path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    printError(fmt::format("'{}' is a directory, not a .seq file", path));
+    return kUsage;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    printError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+    return kUsage;
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    printError(fmt::format("cannot read '{}'", path));
+    return kUsage;
+  }
+  std::string text = buffer.str();
+  constexpr size_t kMaxSize = size_t(1) << 30;
+  if (text.size() >= kMaxSize) {
+    diags_.error(std::nullopt, fmt::format("'{}' is larger than 1 GiB; it is not a model file", path));
+    return kSuccess;
+  }
+  // Binary or non-UTF-8 input: report the first bad byte at its place. The
+  // bad bytes are shown as '?' so that the quoted line stays printable.
+  std::optional<size_t> bad = SourceManager::firstInvalidUtf8(text);
+  if (bad) {
+    unsigned char byte = static_cast<unsigned char>(text[*bad]);
+    for (char &c : text)
+      if (static_cast<unsigned char>(c) >= 0x80 || (c < 0x20 && c != '\n' && c != '\t' && c != '\r'))
+        c = '?';
+    FileId id = sources_.addFile(path, std::move(text));
+    diags_.error(SourceRange{id, uint32_t(*bad), uint32_t(*bad + 1)},
+                 byte == 0 ? "this file contains a NUL byte: it looks like a binary file, not a .seq file"
+                           : fmt::format("this file is not valid UTF-8 (byte 0x{:02x})", byte));
+    return kSuccess;
+  }
+  FileId id = sources_.addFile(path, std::move(text));
+  std::unique_ptr<ast::File> file = parse::parseFile(sources_, id, diags_);
+  std::vector<sema::CheckedModel *> loaded;
+  if (file) {
+    for (auto &model : sema::check(*file, sources_, diags_)) {
+      loaded.push_back(model.get());
+      models_.push_back(std::move(model));
+    }
+    if (loaded.empty() && !diags_.hasErrors())
+      diags_.warning(std::nullopt, fmt::format("'{}' defines no model", path));
+    files_.push_back(std::move(file));
+  }
+  modelsByFile_.push_back({path, loaded});
+  return kSuccess;
+}
+
+sema::CheckedModel *Frontend::selectModel(const std::string &path, const std::string &name) {
+  std::vector<sema::CheckedModel *> *models = nullptr;
+  for (auto &[file, list] : modelsByFile_)
+    if (file == path)
+      models = &list;
+  if (!models || diags_.hasErrors())
+    return nullptr;
+  std::string names;
+  for (sema::CheckedModel *m : *models)
+    names += (names.empty() ? "'" : ", '") + m->name + "'";
+  if (name.empty()) {
+    if (models->size() == 1)
+      return (*models)[0];
+    diags_.error(std::nullopt, models->empty()
+        ? fmt::format("'{}' defines no model", path)
+        : fmt::format("'{}' defines several models ({}); choose one with --model", path, names));
+    return nullptr;
+  }
+  for (sema::CheckedModel *m : *models)
+    if (m->name == name)
+      return m;
+  diags_.error(std::nullopt, fmt::format("'{}' has no model named '{}'{}", path, name,
+                                         names.empty() ? "" : "; it defines " + names));
+  return nullptr;
+}
+
+int Frontend::finish() {
+  bool color = options_.color == "always" ||
+               (options_.color == "auto" && isatty(STDERR_FILENO) && !std::getenv("NO_COLOR") &&
+                std::getenv("TERM") && std::string(std::getenv("TERM")) != "dumb");
+  std::string text = diags_.render({options_.format, color});
+  if (options_.format == DiagFormat::Json || !text.empty())
+    std::cerr << text << std::flush;
+  return diags_.hasErrors() ? kInputErrors : kSuccess;
+}
+
+} // namespace seq::driver

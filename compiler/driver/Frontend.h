@@ -1,0 +1,61 @@
+// Frontend: loads source files, parses and checks them, and selects the
+// model a command works on. Shared by every subcommand.
+#pragma once
+
+#include "ast/Ast.h"
+#include "basic/Diagnostics.h"
+#include "sema/Module.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace seq::driver {
+
+// Exit codes (INTERFACE.md).
+enum ExitCode { kSuccess = 0, kInputErrors = 1, kUsage = 2 };
+
+struct CommonOptions {
+  DiagFormat format = DiagFormat::Text;
+  std::string color = "auto";
+  unsigned errorLimit = 20;
+};
+
+class Frontend {
+public:
+  explicit Frontend(const CommonOptions &options);
+  ~Frontend();
+
+  // Reads, parses and checks `path`. Returns kUsage when the file cannot be
+  // read (the message is printed at once), kSuccess otherwise; errors in the
+  // file are collected in diagnostics().
+  int load(const std::string &path);
+
+  // The model named `name`, or the only model when `name` is empty; reports
+  // an error (and returns null) when there is none or the choice is unclear.
+  sema::CheckedModel *selectModel(const std::string &path, const std::string &name);
+
+  const std::vector<std::unique_ptr<sema::CheckedModel>> &models() const { return models_; }
+  // The files that parsed, for `dump ast`.
+  const std::vector<std::unique_ptr<ast::File>> &files() const { return files_; }
+  SourceManager &sources() { return sources_; }
+  Diagnostics &diagnostics() { return diags_; }
+
+  // Prints the collected diagnostics to stderr; returns kInputErrors if any
+  // was an error, else kSuccess.
+  int finish();
+
+private:
+  CommonOptions options_;
+  SourceManager sources_;
+  Diagnostics diags_;
+  std::vector<std::unique_ptr<ast::File>> files_;
+  std::vector<std::unique_ptr<sema::CheckedModel>> models_;
+  std::vector<std::pair<std::string, std::vector<sema::CheckedModel *>>> modelsByFile_;
+};
+
+// "seqc: error: ..." for problems outside any source file.
+void printError(const std::string &message);
+
+} // namespace seq::driver

@@ -1,0 +1,299 @@
+// AstToIr: one IR node (or a few) per traced operation. The layer's
+// parameters become params (state_dict order) and pack steps that lay them
+// out for the kernels: Linear weights transposed to [K, N], the rest as
+// PyTorch stores them.
+#include "lower/AstToIr.h"
+
+#include "sema/Layers.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <map>
+
+namespace seq::lower {
+
+using namespace seq::sema;
+using ir::Graph;
+using ir::Node;
+using ir::OpKind;
+
+std::string symbolPrefix(const std::string &modelName) {
+  std::string prefix;
+  for (char c : modelName)
+    prefix += std::isalnum(static_cast<unsigned char>(c)) ? char(std::tolower(c)) : '_';
+  if (prefix.empty() || std::isdigit(static_cast<unsigned char>(prefix[0])))
+    prefix = "m_" + prefix;
+  return prefix;
+}
+
+namespace {
+
+ir::Shape toShape(const SymShape &shape) {
+  ir::Shape out;
+  for (const SymInt &d : shape)
+    out.dims.push_back(d.isConstant() ? d.constant : ir::kBatch);
+  return out;
+}
+
+class Lowering {
+public:
+  explicit Lowering(const CheckedModel &model) : model_(model) {}
+
+  Graph run() {
+    graph_.modelName = model_.name;
+    graph_.symbolPrefix = symbolPrefix(model_.name);
+    for (const ModelInput &in : model_.inputs) {
+      graph_.inputNames.push_back(in.name);
+      if (in.batchName.empty())
+        graph_.fixedBatch = in.shape[0].constant;
+    }
+    for (const ParamEntry &p : stateDict(*model_.root)) {
+      int id = graph_.addParam(p.name, p.shape);
+      params_.emplace(std::make_pair(p.owner, p.local), id);
+    }
+    for (size_t i = 0; i < model_.trace.inputs.size(); ++i) {
+      int v = value(model_.trace.inputs[i]);
+      graph_.value(v).storage = ir::Storage::Input;
+      graph_.value(v).inputIndex = int(i);
+      graph_.value(v).name = model_.inputs[i].name;
+      graph_.inputs.push_back(v);
+    }
+    for (const TraceNode &node : model_.trace.nodes)
+      lower(node);
+    graph_.output = value(model_.trace.output);
+    return std::move(graph_);
+  }
+
+private:
+  int value(int traceId) {
+    auto it = values_.find(traceId);
+    if (it != values_.end())
+      return it->second;
+    int id = graph_.addValue(toShape(model_.trace.values[size_t(traceId)].shape), "");
+    values_[traceId] = id;
+    return id;
+  }
+
+  int param(const ModuleInst *owner, const char *local) {
+    auto it = params_.find({owner, local});
+    return it == params_.end() ? -1 : it->second;
+  }
+
+  // A packed tensor copied from a param (viewed as [rows, cols]).
+  int copy(int param, int64_t rows, int64_t cols, bool transpose) {
+    if (param < 0)
+      return -1;
+    int packed = graph_.addPacked(graph_.params[size_t(param)].name, rows * cols);
+    ir::PackStep step;
+    step.op = ir::PackOp::Copy;
+    step.transpose = transpose;
+    step.src[0] = param;
+    step.out = packed;
+    step.rows = rows;
+    step.cols = cols;
+    graph_.packSteps.push_back(step);
+    return packed;
+  }
+
+  int emit(OpKind kind, std::vector<int> inputs, int output, const TraceNode &from,
+           ir::Attrs attrs = {}) {
+    Node node;
+    node.kind = kind;
+    node.inputs = std::move(inputs);
+    node.output = output;
+    node.attrs = attrs;
+    node.name = from.module ? from.module->path : "";
+    node.loc = from.module ? from.module->range : from.range;
+    if (graph_.value(output).name.empty())
+      graph_.value(output).name = node.name;
+    if (kind == OpKind::Reshape) {
+      graph_.value(output).storage = ir::Storage::Alias;
+      graph_.value(output).aliasOf = node.inputs[0];
+    }
+    return graph_.addNode(std::move(node));
+  }
+
+  // A fresh value of `shape` for intermediate results (Conv1d's reshapes).
+  int temporary(ir::Shape shape) { return graph_.addValue(std::move(shape), ""); }
+
+  void lower(const TraceNode &t) {
+    int out = value(t.output);
+    std::vector<int> inputs;
+    for (int in : t.inputs)
+      inputs.push_back(value(in));
+    ir::Attrs a;
+    switch (t.kind) {
+    case TraceNode::Kind::View:
+      emit(OpKind::Reshape, inputs, out, t);
+      return;
+    case TraceNode::Kind::Concat:
+      a.dim = t.dim;
+      emit(OpKind::Concat, inputs, out, t, a);
+      return;
+    case TraceNode::Kind::Binary:
+    case TraceNode::Kind::Scalar:
+      a.binary = binaryKind(t.op);
+      a.scalar = float(t.scalar);
+      a.reversed = t.scalarOnLeft;
+      emit(t.kind == TraceNode::Kind::Binary ? OpKind::Binary : OpKind::Scalar, inputs, out, t, a);
+      return;
+    case TraceNode::Kind::Layer:
+      lowerLayer(t, inputs[0], out);
+      return;
+    }
+  }
+
+  static ir::BinaryKind binaryKind(ast::BinaryOp op) {
+    switch (op) {
+    case ast::BinaryOp::Sub: return ir::BinaryKind::Sub;
+    case ast::BinaryOp::Mul: return ir::BinaryKind::Mul;
+    case ast::BinaryOp::Div: return ir::BinaryKind::Div;
+    default: return ir::BinaryKind::Add;
+    }
+  }
+
+  void lowerLayer(const TraceNode &t, int in, int out) {
+    std::string_view name = t.layer->name;
+    const BoundArgs &args = t.args;
+    const ModuleInst *m = t.module;
+    ir::Attrs a;
+    if (name == "Linear") {
+      int64_t k = args.getInt("in_features"), n = args.getInt("out_features");
+      a.weight = copy(param(m, "weight"), n, k, /*transpose=*/true);
+      a.bias = copy(param(m, "bias"), n, 1, false);
+      emit(OpKind::Linear, {in}, out, t, a);
+    } else if (name == "Conv2d" || name == "Conv1d") {
+      lowerConv(t, in, out, name == "Conv1d" ? 1 : 2);
+    } else if (name == "MaxPool2d" || name == "AvgPool2d") {
+      std::vector<int64_t> k = args.getInts("kernel_size", 2);
+      std::vector<int64_t> s = args.get("stride").kind == Value::Kind::None ? k : args.getInts("stride", 2);
+      std::vector<int64_t> p = args.getInts("padding", 2);
+      a.kernel[0] = k[0], a.kernel[1] = k[1];
+      a.stride[0] = s[0], a.stride[1] = s[1];
+      a.pad[0] = a.pad[2] = p[0];
+      a.pad[1] = a.pad[3] = p[1];
+      if (name == "MaxPool2d") {
+        std::vector<int64_t> d = args.getInts("dilation", 2);
+        a.dilation[0] = d[0], a.dilation[1] = d[1];
+      } else {
+        a.countIncludePad = args.getBool("count_include_pad");
+      }
+      a.ceilMode = args.getBool("ceil_mode");
+      emit(name == "MaxPool2d" ? OpKind::MaxPool2d : OpKind::AvgPool2d, {in}, out, t, a);
+    } else if (name == "AdaptiveAvgPool2d") {
+      emit(OpKind::AdaptiveAvgPool2d, {in}, out, t, a);
+    } else if (name == "BatchNorm1d" || name == "BatchNorm2d") {
+      a.bnGamma = param(m, "weight");
+      a.bnBeta = param(m, "bias");
+      a.bnMean = param(m, "running_mean");
+      a.bnVar = param(m, "running_var");
+      a.eps = float(args.getFloat("eps"));
+      emit(OpKind::BatchNorm, {in}, out, t, a);
+    } else if (name == "LayerNorm") {
+      int64_t size = 1;
+      for (const Value &d : args.get("normalized_shape").kind == Value::Kind::Int
+                                ? std::vector<Value>{args.get("normalized_shape")}
+                                : args.get("normalized_shape").items)
+        size *= d.asInt();
+      a.normSize = size;
+      a.weight = copy(param(m, "weight"), size, 1, false);
+      a.bias = copy(param(m, "bias"), size, 1, false);
+      a.eps = float(args.getFloat("eps"));
+      emit(OpKind::LayerNorm, {in}, out, t, a);
+    } else if (name == "Softmax" || name == "LogSoftmax") {
+      int64_t rank = int64_t(graph_.value(in).shape.rank()), dim = args.getInt("dim");
+      a.dim = dim < 0 ? dim + rank : dim;
+      a.log = name == "LogSoftmax";
+      emit(OpKind::Softmax, {in}, out, t, a);
+    } else if (name == "Flatten") {
+      emit(OpKind::Reshape, {in}, out, t);
+    } else if (name == "Dropout" || name == "Dropout2d" || name == "Identity") {
+      emit(OpKind::Identity, {in}, out, t);
+    } else {
+      a.unary = unaryKind(name, args, a.alpha);
+      emit(OpKind::Unary, {in}, out, t, a);
+    }
+  }
+
+  static ir::UnaryKind unaryKind(std::string_view name, const BoundArgs &args, float &alpha) {
+    if (name == "ReLU6") return ir::UnaryKind::Relu6;
+    if (name == "LeakyReLU") {
+      alpha = float(args.getFloat("negative_slope"));
+      return ir::UnaryKind::LeakyRelu;
+    }
+    if (name == "Sigmoid") return ir::UnaryKind::Sigmoid;
+    if (name == "Tanh") return ir::UnaryKind::Tanh;
+    if (name == "GELU")
+      return args.getStr("approximate") == "tanh" ? ir::UnaryKind::GeluTanh : ir::UnaryKind::GeluErf;
+    if (name == "SiLU") return ir::UnaryKind::Silu;
+    if (name == "Hardswish") return ir::UnaryKind::Hardswish;
+    if (name == "ELU") {
+      alpha = float(args.getFloat("alpha"));
+      return ir::UnaryKind::Elu;
+    }
+    return ir::UnaryKind::Relu;
+  }
+
+  // Conv1d runs as a Conv2d of height 1 between two reshapes; a padding
+  // mode other than zeros becomes an explicit Pad before the convolution.
+  void lowerConv(const TraceNode &t, int in, int out, size_t dims) {
+    const BoundArgs &args = t.args;
+    const ModuleInst *m = t.module;
+    std::vector<int64_t> k = args.getInts("kernel_size", dims), s = args.getInts("stride", dims),
+                         d = args.getInts("dilation", dims), pad = convPadding(args, dims);
+    ir::Attrs a;
+    a.kernel[0] = dims == 2 ? k[0] : 1, a.kernel[1] = k[dims - 1];
+    a.stride[0] = dims == 2 ? s[0] : 1, a.stride[1] = s[dims - 1];
+    a.dilation[0] = dims == 2 ? d[0] : 1, a.dilation[1] = d[dims - 1];
+    for (int i = 0; i < 4; ++i)
+      a.pad[i] = pad[size_t(i)];
+    a.groups = args.getInt("groups");
+    int64_t oc = args.getInt("out_channels"), cPerGroup = args.getInt("in_channels") / a.groups;
+    a.weight = copy(param(m, "weight"), oc, cPerGroup * a.kernel[0] * a.kernel[1], false);
+    a.bias = copy(param(m, "bias"), oc, 1, false);
+
+    int x = in;
+    ir::Shape inShape = graph_.value(in).shape, outShape = graph_.value(out).shape;
+    if (dims == 1) {
+      ir::Shape s4 = inShape;
+      s4.dims.insert(s4.dims.begin() + 2, 1);
+      x = temporary(s4);
+      emit(OpKind::Reshape, {in}, x, t);
+    }
+    const std::string &mode = args.getStr("padding_mode");
+    if (mode != "zeros" && (a.pad[0] || a.pad[1] || a.pad[2] || a.pad[3])) {
+      ir::Attrs p;
+      std::copy(a.pad, a.pad + 4, p.pad);
+      p.padMode = mode == "reflect" ? ir::PadMode::Reflect
+                  : mode == "replicate" ? ir::PadMode::Replicate : ir::PadMode::Circular;
+      ir::Shape padded = graph_.value(x).shape;
+      padded.dims[2] += a.pad[0] + a.pad[2];
+      padded.dims[3] += a.pad[1] + a.pad[3];
+      int y = temporary(padded);
+      emit(OpKind::Pad, {x}, y, t, p);
+      x = y;
+      std::fill(a.pad, a.pad + 4, 0);
+    }
+    if (dims == 1) {
+      ir::Shape o4 = outShape;
+      o4.dims.insert(o4.dims.begin() + 2, 1);
+      int y = temporary(o4);
+      emit(OpKind::Conv2d, {x}, y, t, a);
+      emit(OpKind::Reshape, {y}, out, t);
+    } else {
+      emit(OpKind::Conv2d, {x}, out, t, a);
+    }
+  }
+
+  const CheckedModel &model_;
+  Graph graph_;
+  std::map<int, int> values_;
+  std::map<std::pair<const ModuleInst *, std::string>, int> params_;
+};
+
+} // namespace
+
+ir::Graph lowerModel(const CheckedModel &model) { return Lowering(model).run(); }
+
+} // namespace seq::lower

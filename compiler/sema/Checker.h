@@ -1,0 +1,141 @@
+// Checker: the state and the steps of semantic analysis, shared by the
+// files of sema/ (internal header).
+//
+//   Resolve.cpp     definitions, cycles, module construction (bodies,
+//                   containers, comprehensions, constant expressions)
+//   Binder.cpp      Python's argument binding and argument types
+//   Forward.cpp     the forward pass: statements, names, calls
+//   TensorOps.cpp   layer application, broadcasting, view, cat
+#pragma once
+
+#include "sema/Layers.h"
+#include "sema/Sema.h"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace seq::sema {
+
+// An evaluated call argument.
+struct EvalArg {
+  std::string name;      // keyword, or ""
+  SourceRange nameRange;
+  SourceRange range;     // the value as written
+  Value value;
+};
+
+// Names visible while a module is constructed.
+struct Scope {
+  const Scope *parent = nullptr;
+  std::map<std::string, Value> names;
+  ModuleInst *owner = nullptr; // the module whose body runs: its children are visible
+
+  const Value *lookup(const std::string &name) const;
+};
+
+// The state of one forward pass being traced.
+struct Frame {
+  ModuleInst *module = nullptr;
+  std::map<std::string, Value> locals;
+  std::map<std::string, SourceRange> assignedLater; // assigned somewhere in this forward
+  std::optional<Value> returned;
+};
+
+class Checker {
+public:
+  Checker(const ast::File &file, const SourceManager &sources, Diagnostics &diags)
+      : file_(file), sources_(sources), diags_(diags) {}
+
+  std::vector<std::unique_ptr<CheckedModel>> run();
+
+  // ---- Resolve.cpp --------------------------------------------------------
+private:
+  void collectDefinitions();
+  void reportCycles();
+  std::unique_ptr<CheckedModel> checkModel(const ast::Definition &def);
+  void checkModelInputs(const ast::Definition &def, CheckedModel &model);
+
+  Value eval(const ast::Expr &expr, const Scope &scope);
+  Value evalName(const ast::NameExpr &name, const Scope &scope);
+  Value evalCall(const ast::CallExpr &call, const Scope &scope);
+  Value evalIndex(const Value &object, const ast::IndexExpr &index, const Scope &scope);
+  Value evalComprehension(const ast::ComprehensionExpr &comp, const Scope &scope);
+  std::vector<EvalArg> evalArgs(const std::vector<ast::Arg> &args, const Scope &scope);
+  Value evalRange(const std::vector<EvalArg> &args, const ast::CallExpr &call);
+
+  ModuleInst *newModule(ModuleInst::Kind kind, std::string className, SourceRange range);
+  Value buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  Value buildContainer(std::string_view kind, const std::vector<EvalArg> &args,
+                       const ast::CallExpr &call);
+  Value instantiate(const ast::Definition &def, const std::vector<EvalArg> &args,
+                    const ast::CallExpr &call);
+  void runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
+               const ast::Definition &def);
+  void containerMethod(ModuleInst *target, const std::string &method,
+                       const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  void assignPaths(ModuleInst *module, const std::string &path);
+
+  // ---- Binder.cpp -------------------------------------------------------------
+  std::optional<BoundArgs> bind(std::string_view what, const std::vector<ParamSpec> &params,
+                                const std::vector<EvalArg> &args, SourceRange call);
+  bool convert(std::string_view what, const ParamSpec &param, BoundArg &arg);
+  bool convertToType(std::string_view what, const ast::TypeExpr &type, BoundArg &arg);
+
+  // ---- Forward.cpp ------------------------------------------------------------
+  int traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite);
+  void exec(const std::vector<ast::StmtPtr> &stmts, Frame &frame);
+  Value evalF(const ast::Expr &expr, Frame &frame);
+  Value evalNameF(const ast::NameExpr &name, Frame &frame);
+  Value evalAttributeF(const ast::AttributeExpr &attr, Frame &frame);
+  Value evalIndexF(const ast::IndexExpr &index, Frame &frame);
+  Value callF(const ast::CallExpr &call, Frame &frame);
+  Value callFunction(std::string_view name, const ast::CallExpr &call, Frame &frame);
+  Value callMethod(const Value &tensor, const std::string &method, const ast::CallExpr &call,
+                   Frame &frame);
+  std::vector<EvalArg> evalArgsF(const std::vector<ast::Arg> &args, Frame &frame);
+  Value iterate(const Value &iterable, SourceRange range, std::vector<Value> &items);
+
+  // ---- TensorOps.cpp ------------------------------------------------------------
+  int newValue(SymShape shape, std::string origin, SourceRange originRange);
+  int invalidValue();
+  const TraceValue &tv(int id) const { return model_->trace.values[size_t(id)]; }
+  int callModule(ModuleInst *module, const Value &input, SourceRange callSite);
+  int applyLayer(const LayerSpec &spec, const ModuleInst *module, const BoundArgs &args,
+                 int input, SourceRange callSite, const std::string &who);
+  Value binaryTensor(ast::BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range);
+  Value view(const Value &tensor, const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  Value flatten(const Value &tensor, int64_t start, int64_t end, const ast::CallExpr &call);
+  Value concat(const std::vector<Value> &tensors, int64_t dim, const ast::CallExpr &call);
+  void noteOrigin(Diagnostic &d, int value);
+
+  // ---- Shared helpers (Resolve.cpp) -------------------------------------------
+public:
+  Value arithmetic(ast::BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range);
+  Diagnostic &error(std::optional<SourceRange> range, std::string message);
+  std::string text(SourceRange range) const; // whitespace collapsed
+  std::string display(SourceRange call) const { return displayOf(std::string(sources_.text(call))); }
+  // A call as messages name it: whitespace collapsed, no `nn.` prefix,
+  // long argument lists abbreviated: "BatchNorm2d(32)", "Conv2d(32, 64, ...)".
+  static std::string displayOf(const std::string &source);
+  static std::string collapseWhitespace(std::string_view source);
+  static std::string calleeName(const ast::Expr &callee); // "nn.Conv2d" -> "Conv2d"
+  static std::optional<std::string> suggest(const std::string &name,
+                                            const std::vector<std::string> &candidates);
+
+private:
+  const ast::File &file_;
+  const SourceManager &sources_;
+  Diagnostics &diags_;
+  std::map<std::string, const ast::Definition *> definitions_;
+  std::set<const ast::Definition *> inCycle_;
+  // Module instantiations under way, innermost last: their calls become
+  // notes of errors found inside ("in 'Block' instantiated here").
+  std::vector<std::pair<const ast::Definition *, SourceRange>> instantiating_;
+  CheckedModel *model_ = nullptr;
+  unsigned forwardDepth_ = 0;
+};
+
+} // namespace seq::sema

@@ -1,0 +1,538 @@
+// Forward: traces a forward pass: statements run in order, loops unrolled,
+// names resolved (a local, a child, a parameter, the batch, a function),
+// calls of children, functions and tensor methods recorded in the trace.
+#include "sema/Checker.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+
+namespace seq::sema {
+
+using namespace seq::ast;
+
+namespace {
+
+// Functions of torch and torch.nn.functional that are built-in layers
+// applied once: relu(x) is ReLU()(x). Their arguments after the tensor bind
+// like the layer's.
+const char *functionLayer(std::string_view name) {
+  static const std::pair<const char *, const char *> table[] = {
+      {"relu", "ReLU"},       {"relu6", "ReLU6"},          {"sigmoid", "Sigmoid"},
+      {"tanh", "Tanh"},       {"gelu", "GELU"},            {"silu", "SiLU"},
+      {"hardswish", "Hardswish"}, {"elu", "ELU"},          {"leaky_relu", "LeakyReLU"},
+      {"softmax", "Softmax"}, {"log_softmax", "LogSoftmax"}, {"max_pool2d", "MaxPool2d"},
+      {"avg_pool2d", "AvgPool2d"}, {"adaptive_avg_pool2d", "AdaptiveAvgPool2d"},
+  };
+  for (const auto &[function, layer] : table)
+    if (name == function)
+      return layer;
+  return nullptr;
+}
+
+bool isFunction(std::string_view name) {
+  return functionLayer(name) || name == "flatten" || name == "cat" || name == "concat";
+}
+
+void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, SourceRange> &out) {
+  for (const StmtPtr &s : body) {
+    if (auto *a = s->as<AssignStmt>())
+      out.emplace(a->target, a->targetRange);
+    else if (auto *f = s->as<ForStmt>())
+      collectAssignments(f->body, out);
+  }
+}
+
+} // namespace
+
+int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite) {
+  if (module->kind != ModuleInst::Kind::User) {
+    if (inputs.size() != 1)
+      return invalidValue();
+    return callModule(module, Value::tensorRef(inputs[0], callSite), callSite);
+  }
+  if (!module->forward)
+    return invalidValue(); // reported with the definition
+  const ForwardStmt &forward = *module->forward;
+  bool isModel = module == model_->root;
+  if (forward.params.size() != inputs.size()) {
+    std::string expected;
+    for (const ModelInput &in : model_->inputs)
+      expected += (expected.empty() ? "" : ", ") + in.name;
+    error(forward.range, isModel
+        ? fmt::format("forward of model '{}' must take its inputs, forward({})", model_->name, expected)
+        : fmt::format("forward of '{}' must take exactly one tensor", module->className));
+    return invalidValue();
+  }
+  if (++forwardDepth_ > 64) {
+    error(callSite, "modules are nested more than 64 deep");
+    --forwardDepth_;
+    return invalidValue();
+  }
+  Frame frame;
+  frame.module = module;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (isModel && forward.params[i].name != model_->inputs[i].name)
+      error(forward.params[i].range, fmt::format("forward's parameter {} is '{}', but the model's "
+                                                 "input {} is '{}'", i + 1, forward.params[i].name,
+                                                 i + 1, model_->inputs[i].name));
+    frame.locals[forward.params[i].name] = Value::tensorRef(inputs[i], forward.params[i].range);
+  }
+  collectAssignments(forward.body, frame.assignedLater);
+  exec(forward.body, frame);
+  --forwardDepth_;
+  if (!frame.returned) {
+    error(forward.range, fmt::format("forward of '{}' does not return a value", module->className))
+        .fixes.push_back({"end it with 'return x'", std::nullopt, ""});
+    return invalidValue();
+  }
+  const Value &result = *frame.returned;
+  if (result.isInvalid())
+    return invalidValue();
+  if (result.kind != Value::Kind::Tensor) {
+    error(result.range, fmt::format("forward must return a tensor, but this is {}", describe(result)));
+    return invalidValue();
+  }
+  return result.tensor;
+}
+
+void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
+  for (const StmtPtr &stmt : stmts) {
+    if (frame.returned)
+      return;
+    if (auto *assign = stmt->as<AssignStmt>()) {
+      if (ModuleInst *child = frame.module->child(assign->target)) {
+        error(assign->targetRange, fmt::format("cannot assign to '{}': it is a child module of '{}'",
+                                               assign->target, frame.module->className))
+            .notes.push_back({fmt::format("'{}' is defined here", assign->target), child->range});
+        continue;
+      }
+      frame.locals[assign->target] = evalF(*assign->value, frame);
+    } else if (auto *ret = stmt->as<ReturnStmt>()) {
+      frame.returned = evalF(*ret->value, frame);
+    } else if (auto *loop = stmt->as<ForStmt>()) {
+      std::vector<Value> items;
+      Value iterable = evalF(*loop->iterable, frame);
+      if (iterate(iterable, loop->iterable->range, items).isInvalid())
+        continue;
+      for (const Value &item : items) {
+        frame.locals[loop->var] = item;
+        exec(loop->body, frame);
+        if (frame.returned)
+          return;
+      }
+    } else if (auto *e = stmt->as<ExprStmt>()) {
+      evalF(*e->expr, frame);
+    } else {
+      error(stmt->range, "forward cannot be nested");
+    }
+  }
+}
+
+// The items of something a `for` can run over: a ModuleList, a Sequential,
+// a slice of one, a ModuleDict's values(), a list, a range.
+Value Checker::iterate(const Value &iterable, SourceRange range, std::vector<Value> &items) {
+  if (iterable.isInvalid())
+    return iterable;
+  if (iterable.kind == Value::Kind::Module && iterable.module->kind != ModuleInst::Kind::Layer &&
+      iterable.module->kind != ModuleInst::Kind::User) {
+    if (iterable.module->kind == ModuleInst::Kind::ModuleDict) {
+      error(range, "iterating a ModuleDict gives its keys; iterate over its values() instead");
+      return Value::invalid();
+    }
+    for (auto &[name, child] : iterable.module->children)
+      items.push_back(Value::moduleRef(child, range));
+    return iterable;
+  }
+  if (iterable.kind == Value::Kind::List || iterable.kind == Value::Kind::Tuple) {
+    items = iterable.items;
+    return iterable;
+  }
+  error(range, fmt::format("cannot iterate over {}", describe(iterable)));
+  return Value::invalid();
+}
+
+Value Checker::evalF(const Expr &e, Frame &frame) {
+  switch (e.kind) {
+  case ExprKind::Name: return evalNameF(*e.as<NameExpr>(), frame);
+  case ExprKind::Attribute: return evalAttributeF(*e.as<AttributeExpr>(), frame);
+  case ExprKind::Index: return evalIndexF(*e.as<IndexExpr>(), frame);
+  case ExprKind::Call: return callF(*e.as<CallExpr>(), frame);
+  case ExprKind::Unary: {
+    auto *u = e.as<UnaryExpr>();
+    Value v = evalF(*u->operand, frame);
+    if (u->op == '+' || v.isInvalid())
+      return v;
+    if (v.kind == Value::Kind::Tensor)
+      return binaryTensor(BinaryOp::Mul, v, Value::float_(-1.0, e.range), e.range);
+    return arithmetic(BinaryOp::Sub, Value::integer_(0, e.range), v, e.range);
+  }
+  case ExprKind::Binary: {
+    auto *b = e.as<BinaryExpr>();
+    Value lhs = evalF(*b->lhs, frame);
+    Value rhs = evalF(*b->rhs, frame);
+    return arithmetic(b->op, lhs, rhs, e.range);
+  }
+  case ExprKind::Tuple:
+  case ExprKind::List: {
+    std::vector<Value> items;
+    for (const ExprPtr &el : e.kind == ExprKind::Tuple ? e.as<TupleExpr>()->elements
+                                                       : e.as<ListExpr>()->elements)
+      items.push_back(evalF(*el, frame));
+    return e.kind == ExprKind::Tuple ? Value::tuple(std::move(items), e.range)
+                                     : Value::list(std::move(items), e.range);
+  }
+  case ExprKind::Comprehension:
+    error(e.range, "comprehensions build modules in a body; in forward, use a for loop");
+    return Value::invalid();
+  case ExprKind::Slice:
+    error(e.range, "a slice is only allowed inside '[ ]'");
+    return Value::invalid();
+  default:
+    return eval(e, Scope{}); // literals
+  }
+}
+
+Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
+  auto local = frame.locals.find(name.name);
+  if (local != frame.locals.end()) {
+    Value v = local->second;
+    v.range = name.range;
+    return v;
+  }
+  if (ModuleInst *child = frame.module->child(name.name))
+    return Value::moduleRef(child, name.range);
+  auto constant = frame.module->constants.find(name.name);
+  if (constant != frame.module->constants.end())
+    return constant->second;
+  for (const ModelInput &in : model_->inputs)
+    if (!in.batchName.empty() && in.batchName == name.name)
+      return Value::symInt(SymInt::batch(), name.range);
+  if (name.name == "self")
+    return Value::moduleRef(frame.module, name.range);
+  if (isFunction(name.name)) {
+    error(name.range, fmt::format("'{}' is a function; call it, as in '{}(x)'", name.name, name.name));
+    return Value::invalid();
+  }
+  auto later = frame.assignedLater.find(name.name);
+  if (later != frame.assignedLater.end()) {
+    error(name.range, fmt::format("'{}' is used before it is assigned", name.name))
+        .notes.push_back({"it is assigned later, here", later->second});
+    return Value::invalid();
+  }
+  std::vector<std::string> candidates;
+  for (const auto &[n, v] : frame.locals)
+    candidates.push_back(n);
+  for (const auto &[n, c] : frame.module->children)
+    candidates.push_back(n);
+  for (const auto &[n, c] : frame.module->constants)
+    candidates.push_back(n);
+  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", name.name));
+  if (auto s = suggest(name.name, candidates))
+    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), name.range, *s});
+  return Value::invalid();
+}
+
+Value Checker::evalAttributeF(const AttributeExpr &attr, Frame &frame) {
+  Value object = evalF(*attr.object, frame);
+  if (object.isInvalid())
+    return object;
+  if (object.kind == Value::Kind::Tensor && attr.name == "shape") {
+    std::vector<Value> dims;
+    for (const SymInt &d : tv(object.tensor).shape)
+      dims.push_back(Value::symInt(d, attr.range));
+    return Value::tuple(std::move(dims), attr.range);
+  }
+  if (object.kind == Value::Kind::Module) {
+    if (ModuleInst *child = object.module->child(attr.name))
+      return Value::moduleRef(child, attr.range);
+    auto it = object.module->constants.find(attr.name);
+    if (it != object.module->constants.end())
+      return it->second;
+    std::vector<std::string> candidates;
+    for (const auto &[n, c] : object.module->children)
+      candidates.push_back(n);
+    Diagnostic &d = error(attr.nameRange, fmt::format("'{}' has no child '{}'",
+        object.module == frame.module ? object.module->className : text(attr.object->range),
+        attr.name));
+    if (auto s = suggest(attr.name, candidates))
+      d.fixes.push_back({fmt::format("did you mean '{}'?", *s), attr.nameRange, *s});
+    return Value::invalid();
+  }
+  error(attr.nameRange, fmt::format("{} has no attribute '{}'", describe(object), attr.name));
+  return Value::invalid();
+}
+
+Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
+  Value object = evalF(*index.object, frame);
+  if (object.isInvalid())
+    return object;
+  if (object.kind == Value::Kind::Tensor) {
+    error(index.range, "indexing a tensor is not supported; use view, flatten or a layer");
+    return Value::invalid();
+  }
+  auto *slice = index.index->as<SliceExpr>();
+  if (!slice) {
+    // Integer locals and constants may index: blocks[i] inside a loop.
+    Scope scope;
+    for (const auto &[n, v] : frame.locals)
+      if (v.kind == Value::Kind::Int || v.kind == Value::Kind::Str)
+        scope.names[n] = v;
+    for (const auto &[n, v] : frame.module->constants)
+      scope.names.emplace(n, v);
+    return evalIndex(object, index, scope);
+  }
+  // A slice: of a container's children, or of a tuple (x.shape[1:]).
+  std::vector<Value> items;
+  bool sequential = object.kind == Value::Kind::Module &&
+                    object.module->kind == ModuleInst::Kind::Sequential;
+  if (object.kind == Value::Kind::Module && object.module->kind != ModuleInst::Kind::Layer &&
+      object.module->kind != ModuleInst::Kind::User) {
+    for (auto &[n, c] : object.module->children)
+      items.push_back(Value::moduleRef(c, index.range));
+  } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
+    items = object.items;
+  } else {
+    error(index.range, fmt::format("{} cannot be sliced", describe(object)));
+    return Value::invalid();
+  }
+  int64_t n = int64_t(items.size());
+  auto bound = [&](const ExprPtr &e, int64_t fallback) -> std::optional<int64_t> {
+    if (!e)
+      return fallback;
+    Value v = evalF(*e, frame);
+    if (v.isInvalid())
+      return std::nullopt;
+    if (!v.isConstInt()) {
+      error(e->range, fmt::format("a slice bound must be an integer constant, not {}", describe(v)));
+      return std::nullopt;
+    }
+    return v.asInt();
+  };
+  std::optional<int64_t> step = bound(slice->step, 1);
+  if (step && *step == 0) {
+    error(slice->step->range, "slice step cannot be zero");
+    return Value::invalid();
+  }
+  std::optional<int64_t> lo = bound(slice->lo, step && *step < 0 ? n - 1 : 0);
+  std::optional<int64_t> hi = bound(slice->hi, step && *step < 0 ? -n - 1 : n);
+  if (!step || !lo || !hi)
+    return Value::invalid();
+  auto clampIndex = [&](int64_t i, bool negativeStep) {
+    if (i < 0)
+      i += n;
+    return negativeStep ? std::clamp<int64_t>(i, -1, n - 1) : std::clamp<int64_t>(i, 0, n);
+  };
+  std::vector<Value> picked;
+  for (int64_t i = clampIndex(*lo, *step < 0), end = clampIndex(*hi, *step < 0);
+       *step > 0 ? i < end : i > end; i += *step)
+    picked.push_back(items[size_t(i)]);
+  Value result = object.kind == Value::Kind::Tuple ? Value::tuple(std::move(picked), index.range)
+                                                   : Value::list(std::move(picked), index.range);
+  if (sequential)
+    result.str = "Sequential"; // a slice of a Sequential can be called
+  return result;
+}
+
+std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &frame) {
+  std::vector<EvalArg> out;
+  for (const Arg &a : args)
+    out.push_back({a.name, a.nameRange, a.value->range, evalF(*a.value, frame)});
+  return out;
+}
+
+Value Checker::callF(const CallExpr &call, Frame &frame) {
+  const Expr &callee = *call.callee;
+  std::string name = calleeName(callee);
+  auto *attr = callee.as<AttributeExpr>();
+  if (attr) {
+    // torch.cat(...), F.relu(...), nn.functional.gelu(...)
+    std::string space = text(attr->object->range);
+    if (space == "F" || space == "torch" || space == "functional" || space == "nn.functional" ||
+        space == "torch.nn.functional")
+      return callFunction(name, call, frame);
+  }
+
+  Value target;
+  if (auto *n = callee.as<NameExpr>()) {
+    bool shadowed = frame.locals.count(n->name) || frame.module->child(n->name) ||
+                    frame.module->constants.count(n->name);
+    if (!shadowed && isFunction(n->name))
+      return callFunction(n->name, call, frame);
+    if (!shadowed && (findLayer(n->name) || definitions_.count(n->name) ||
+                      n->name == "Sequential" || n->name == "ModuleList")) {
+      error(call.range, fmt::format("'{}' creates a module; create it in the body ('name = {}') and "
+                                    "call it by name in forward", n->name, text(call.range)));
+      return Value::invalid();
+    }
+    target = evalNameF(*n, frame);
+  } else if (attr) {
+    Value object = evalF(*attr->object, frame);
+    if (object.isInvalid())
+      return object;
+    if (object.kind == Value::Kind::Tensor)
+      return callMethod(object, attr->name, call, frame);
+    if (object.kind == Value::Kind::Module && attr->name == "values" &&
+        object.module->kind == ModuleInst::Kind::ModuleDict) {
+      std::vector<Value> items;
+      for (auto &[n, c] : object.module->children)
+        items.push_back(Value::moduleRef(c, call.range));
+      return Value::list(std::move(items), call.range);
+    }
+    target = evalAttributeF(*attr, frame);
+  } else if (auto *inner = callee.as<CallExpr>()) {
+    // `ReLU()(x)`: a layer without parameters, made and applied at once.
+    Scope scope;
+    scope.owner = frame.module;
+    target = evalCall(*inner, scope);
+    if (target.kind == Value::Kind::Module && target.module->kind == ModuleInst::Kind::Layer &&
+        target.module->layer->parameters && !target.module->layer->parameters(target.module->args).empty()) {
+      error(inner->range, fmt::format("'{}' has parameters; create it in the body and call it by "
+                                      "name in forward", text(inner->range)));
+      return Value::invalid();
+    }
+  } else {
+    target = evalF(callee, frame);
+  }
+  if (target.isInvalid())
+    return target;
+
+  std::vector<EvalArg> args = evalArgsF(call.args, frame);
+  for (const EvalArg &a : args)
+    if (a.value.isInvalid())
+      return Value::invalid();
+  if (target.kind == Value::Kind::List && target.str == "Sequential") {
+    if (args.size() != 1)
+      return Value::invalid();
+    Value x = args[0].value;
+    for (const Value &m : target.items) {
+      int out = callModule(m.module, x, call.range);
+      x = Value::tensorRef(out, call.range);
+    }
+    return x;
+  }
+  if (target.kind != Value::Kind::Module) {
+    error(callee.range, fmt::format("'{}' is {}, which cannot be called", text(callee.range),
+                                    describe(target)));
+    return Value::invalid();
+  }
+  if (args.size() != 1 || !args[0].name.empty()) {
+    error(call.range, fmt::format("'{}' takes one tensor, but {} argument{} given",
+                                  text(callee.range), args.size(), args.size() == 1 ? " was" : "s were"));
+    return Value::invalid();
+  }
+  return Value::tensorRef(callModule(target.module, args[0].value, call.range), call.range);
+}
+
+Value Checker::callFunction(std::string_view name, const CallExpr &call, Frame &frame) {
+  std::vector<EvalArg> args = evalArgsF(call.args, frame);
+  for (const EvalArg &a : args)
+    if (a.value.isInvalid())
+      return Value::invalid();
+  if (name == "cat" || name == "concat") {
+    std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
+    std::optional<BoundArgs> bound = bind(name, params, args, call.range);
+    if (!bound)
+      return Value::invalid();
+    const Value &tensors = bound->get("tensors");
+    if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
+      error(bound->rangeOf("tensors"), fmt::format("cat takes a tuple or list of tensors, not {}",
+                                                   describe(tensors)));
+      return Value::invalid();
+    }
+    return concat(tensors.items, bound->getInt("dim"), call);
+  }
+  // The tensor is the first argument, positional or `input=`.
+  auto input = std::find_if(args.begin(), args.end(),
+                            [](const EvalArg &a) { return a.name.empty() || a.name == "input"; });
+  if (input == args.end() || input->value.kind != Value::Kind::Tensor) {
+    error(call.range, fmt::format("{}() takes a tensor as its first argument", name));
+    return Value::invalid();
+  }
+  Value x = input->value;
+  args.erase(input);
+  if (name == "flatten") {
+    std::vector<ParamSpec> params{{"start_dim", ArgType::Int, Value::integer_(0)},
+                                  {"end_dim", ArgType::Int, Value::integer_(-1)}};
+    std::optional<BoundArgs> bound = bind(name, params, args, call.range);
+    if (!bound)
+      return Value::invalid();
+    return flatten(x, bound->getInt("start_dim"), bound->getInt("end_dim"), call);
+  }
+  const LayerSpec *spec = findLayer(functionLayer(name));
+  std::vector<ParamSpec> params = spec->params;
+  params.erase(std::remove_if(params.begin(), params.end(),
+                              [](const ParamSpec &p) { return std::string_view(p.name) == "return_indices"; }),
+               params.end());
+  std::optional<BoundArgs> bound = bind(name, params, args, call.range);
+  if (!bound)
+    return Value::invalid();
+  if (spec->validate) {
+    unsigned before = diags_.errorCount();
+    spec->validate(ArgCheck{*bound, diags_});
+    if (diags_.errorCount() != before)
+      return Value::invalid();
+  }
+  return Value::tensorRef(applyLayer(*spec, nullptr, *bound, x.tensor, call.range,
+                                     fmt::format("'{}'", display(call.range))),
+                          call.range);
+}
+
+Value Checker::callMethod(const Value &tensor, const std::string &method, const CallExpr &call,
+                          Frame &frame) {
+  std::vector<EvalArg> args = evalArgsF(call.args, frame);
+  for (const EvalArg &a : args)
+    if (a.value.isInvalid())
+      return Value::invalid();
+  if (method == "view" || method == "reshape")
+    return view(tensor, args, call);
+  if (method == "contiguous")
+    return tensor;
+  if (method == "size" || method == "dim") {
+    const SymShape &shape = tv(tensor.tensor).shape;
+    if (method == "dim")
+      return Value::integer_(int64_t(shape.size()), call.range);
+    if (args.empty()) {
+      std::vector<Value> dims;
+      for (const SymInt &d : shape)
+        dims.push_back(Value::symInt(d, call.range));
+      return Value::tuple(std::move(dims), call.range);
+    }
+    if (args.size() != 1 || !args[0].value.isConstInt()) {
+      error(call.range, "size() takes one integer dimension");
+      return Value::invalid();
+    }
+    int64_t rank = int64_t(shape.size()), d = args[0].value.asInt();
+    if (d < -rank || d >= rank) {
+      error(args[0].range, fmt::format("dimension {} is out of range for a {}-d tensor", d, rank));
+      return Value::invalid();
+    }
+    return Value::symInt(shape[size_t(d < 0 ? d + rank : d)], call.range);
+  }
+  if (method == "flatten") {
+    std::vector<ParamSpec> params{{"start_dim", ArgType::Int, Value::integer_(0)},
+                                  {"end_dim", ArgType::Int, Value::integer_(-1)}};
+    std::optional<BoundArgs> bound = bind("flatten", params, args, call.range);
+    return bound ? flatten(tensor, bound->getInt("start_dim"), bound->getInt("end_dim"), call)
+                 : Value::invalid();
+  }
+  if (functionLayer(method)) {
+    // x.relu(), x.softmax(1): the function with x first.
+    const LayerSpec *spec = findLayer(functionLayer(method));
+    std::optional<BoundArgs> bound = bind(method, spec->params, args, call.range);
+    if (!bound)
+      return Value::invalid();
+    return Value::tensorRef(applyLayer(*spec, nullptr, *bound, tensor.tensor, call.range,
+                                       fmt::format("'{}'", display(call.range))),
+                            call.range);
+  }
+  std::vector<std::string> methods{"view", "reshape", "flatten", "size", "dim", "contiguous",
+                                   "relu", "sigmoid", "tanh", "softmax", "log_softmax"};
+  auto *attr = call.callee->as<AttributeExpr>();
+  Diagnostic &d = error(attr->nameRange, fmt::format("tensors have no method '{}'", method));
+  if (auto s = suggest(method, methods))
+    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), attr->nameRange, *s});
+  return Value::invalid();
+}
+
+} // namespace seq::sema

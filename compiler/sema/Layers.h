@@ -1,0 +1,95 @@
+// Layers: the one table of built-in layers. Each entry has PyTorch's
+// signature and defaults, its argument checks, its shape rule, its
+// parameters (state_dict entries) and its repr. Adding a layer is one entry
+// here, one lowering case and one kernel.
+#pragma once
+
+#include "basic/Diagnostics.h"
+#include "sema/Module.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace seq::sema {
+
+enum class ArgType {
+  Int, Float, Bool, Str,
+  IntOrPair,      // 3 or (3, 3)
+  IntOrSingle,    // 3 or (3,)      (1-d layers)
+  Padding2d,      // 1, (1, 2), 'same' or 'valid'
+  Padding1d,      // 1, (1,), 'same' or 'valid'
+  OptIntOrPair,   // None, 2 or (2, 2)
+  OptFloat,       // None or a float
+  IntOrInts,      // 64 or (8, 8): normalized_shape
+  OutputSize2d,   // 1, (1, 1), (None, 7)
+  Any,
+};
+
+struct ParamSpec {
+  const char *name;
+  ArgType type;
+  std::optional<Value> defaultValue; // nullopt: required
+};
+
+// Reports argument errors of a layer at the argument.
+struct ArgCheck {
+  const BoundArgs &args;
+  Diagnostics &diags;
+  void error(std::string_view arg, std::string message) const;
+};
+
+// The context of a shape rule: the input, the arguments, and the problems
+// found. A rule returns the output shape it declares even when it reports a
+// problem (so checking goes on), or nullopt when no shape follows.
+struct ShapeProblem {
+  std::string message;
+  std::string fixArg;   // the argument whose value would fix it, or ""
+  std::string fixValue; // its new value
+};
+
+struct ShapeCheck {
+  const BoundArgs &args;
+  const SymShape &input;
+  std::string display;  // "BatchNorm2d(32)": the call as written, abbreviated
+  std::vector<ShapeProblem> problems;
+
+  void fail(std::string message, std::string fixArg = "", std::string fixValue = "") {
+    problems.push_back({std::move(message), std::move(fixArg), std::move(fixValue)});
+  }
+};
+
+struct LayerParam {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+struct LayerSpec {
+  const char *name;
+  std::vector<ParamSpec> params;
+  bool acceptsAnything = false;   // Identity(*args, **kwargs)
+  bool shapePreserving = false;   // output shape = input shape
+  void (*validate)(const ArgCheck &) = nullptr;
+  std::optional<SymShape> (*infer)(ShapeCheck &) = nullptr; // null: shape-preserving
+  std::vector<LayerParam> (*parameters)(const BoundArgs &) = nullptr;
+  std::string (*extraRepr)(const BoundArgs &) = nullptr;
+  // Multiply-accumulates per output element (Linear: in_features).
+  int64_t (*macsPerOutput)(const BoundArgs &) = nullptr;
+};
+
+// The layer named `name` (without an `nn.` prefix), or null.
+const LayerSpec *findLayer(std::string_view name);
+const std::vector<LayerSpec> &allLayers();
+
+// Names of every layer, for "did you mean" suggestions.
+std::vector<std::string> layerNames();
+
+// The four paddings [top, left, bottom, right] of a Conv2d/Conv1d
+// (1-d: top/bottom 0) from its bound arguments, resolving 'same'/'valid'.
+std::vector<int64_t> convPadding(const BoundArgs &args, size_t spatialDims);
+
+// PyTorch's pooling output size (ceil_mode included); may be < 1.
+int64_t poolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                       bool ceilMode);
+
+} // namespace seq::sema

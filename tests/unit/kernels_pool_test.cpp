@@ -1,0 +1,195 @@
+// Unit tests of the pooling kernels: max, average (count_include_pad on
+// and off, ceil_mode output sizes) and adaptive average pooling, against
+// values PyTorch 1.13 printed and against naive loops written from
+// PyTorch's CPU kernels, with plane sub-ranges and NaN / -inf inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "seqk.h"
+}
+
+namespace {
+
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kInf = std::numeric_limits<float>::infinity();
+
+struct Pool {
+  int64_t H, W, KH, KW, SH, SW, PH, PW, DH, DW;
+  bool ceil;
+  // PyTorch's pooling_output_shape
+  static int64_t out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d,
+                     bool ceil) {
+    int64_t num = in + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
+    int64_t o = num / s + 1;
+    if (ceil && (o - 1) * s >= in + p)
+      --o;
+    return o;
+  }
+  int64_t OH() const { return out(H, KH, SH, PH, DH, ceil); }
+  int64_t OW() const { return out(W, KW, SW, PW, DW, ceil); }
+};
+
+const Pool kPools[] = {
+    {4, 5, 3, 3, 2, 2, 1, 1, 1, 1, true},   {4, 5, 3, 3, 2, 2, 1, 1, 1, 1, false},
+    {7, 7, 2, 2, 2, 2, 0, 0, 1, 1, false},  {7, 7, 2, 2, 2, 2, 0, 0, 1, 1, true},
+    {9, 10, 3, 3, 2, 2, 1, 1, 1, 1, true},  {11, 6, 3, 2, 3, 1, 1, 1, 1, 1, true},
+    {1, 1, 1, 1, 1, 1, 0, 0, 1, 1, false},  {12, 13, 5, 3, 2, 3, 2, 1, 1, 1, true},
+    {10, 10, 3, 3, 1, 1, 1, 1, 2, 2, false}, {17, 15, 4, 4, 3, 3, 2, 2, 1, 1, true},
+    {32, 33, 3, 3, 2, 2, 1, 1, 1, 1, false}, {6, 9, 2, 3, 2, 2, 1, 1, 2, 3, true},
+};
+
+std::vector<float> randomPlanes(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  std::vector<float> v(n);
+  for (float &f : v) f = dist(rng);
+  return v;
+}
+
+void expectSame(const std::vector<float> &got, const std::vector<float> &want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(want[i]))
+      ASSERT_TRUE(std::isnan(got[i])) << "at " << i;
+    else
+      ASSERT_FLOAT_EQ(got[i], want[i]) << "at " << i;
+  }
+}
+
+TEST(KernelsPool, PyTorchValues) {
+  std::vector<float> x(20);
+  for (int i = 0; i < 20; ++i) x[i] = i * 0.5f - 3.0f;
+  std::vector<float> y(9);
+  seqk_avgpool2d(x.data(), y.data(), 4, 5, 3, 3, 2, 2, 1, 1, 3, 3, 1, 0, 1);
+  expectSame(y, {-0.6666666865348816f, -0.5f, 0.0f, 1.5f, 3.0f, 2.5f,
+                 1.5833333730697632f, 2.75f, 2.0833332538604736f});
+  seqk_avgpool2d(x.data(), y.data(), 4, 5, 3, 3, 2, 2, 1, 1, 3, 3, 0, 0, 1);
+  expectSame(y, {-1.5f, -0.75f, 0.0f, 2.25f, 3.0f, 3.75f, 4.75f, 5.5f, 6.25f});
+  seqk_maxpool2d(x.data(), y.data(), 4, 5, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, 0, 1);
+  expectSame(y, {0.0f, 1.0f, 1.5f, 5.0f, 6.0f, 6.5f, 5.0f, 6.0f, 6.5f});
+
+  std::vector<float> x2(35), y2(6);
+  for (int i = 0; i < 35; ++i) x2[i] = i * 0.25f;
+  seqk_adaptive_avgpool2d(x2.data(), y2.data(), 5, 7, 3, 2, 0, 1);
+  expectSame(y2, {1.25f, 2.0f, 3.875f, 4.625f, 6.5f, 7.25f});
+
+  std::vector<float> x3 = {1, kNaN, 2, 3, 4, 5, 6, 7, 8}, y3(4);
+  seqk_maxpool2d(x3.data(), y3.data(), 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2, 0, 1);
+  expectSame(y3, {kNaN, kNaN, 7.0f, 8.0f});
+}
+
+TEST(KernelsPool, MaxPoolMatchesNaiveWithNaNAndInf) {
+  unsigned seed = 1;
+  for (const Pool &p : kPools) {
+    int64_t P = 3, OH = p.OH(), OW = p.OW();
+    auto x = randomPlanes(P * p.H * p.W, seed++);
+    x[seed % x.size()] = kNaN;
+    x[(seed * 7) % x.size()] = -kInf;
+    x[(seed * 13) % x.size()] = kInf;
+    std::vector<float> want(P * OH * OW);
+    for (int64_t c = 0; c < P; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float m = -kInf;
+          for (int64_t kh = 0; kh < p.KH; ++kh)
+            for (int64_t kw = 0; kw < p.KW; ++kw) {
+              int64_t ih = oh * p.SH - p.PH + kh * p.DH;
+              int64_t iw = ow * p.SW - p.PW + kw * p.DW;
+              if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
+                continue;
+              float v = x[(c * p.H + ih) * p.W + iw];
+              if (v > m || std::isnan(v))
+                m = v;
+            }
+          want[(c * OH + oh) * OW + ow] = m;
+        }
+    std::vector<float> y(P * OH * OW, 123.0f);
+    seqk_maxpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW, p.PH,
+                   p.PW, p.DH, p.DW, OH, OW, 1, P);
+    for (int64_t i = 0; i < OH * OW; ++i)
+      ASSERT_EQ(y[i], 123.0f) << "wrote outside the plane range";
+    seqk_maxpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW, p.PH,
+                   p.PW, p.DH, p.DW, OH, OW, 0, 1);
+    expectSame(y, want);
+  }
+}
+
+TEST(KernelsPool, AvgPoolMatchesPyTorchRule) {
+  unsigned seed = 50;
+  for (const Pool &p : kPools) {
+    if (p.DH != 1 || p.DW != 1)
+      continue; // avg pooling has no dilation
+    for (int32_t cip = 0; cip <= 1; ++cip) {
+      int64_t P = 2, OH = p.OH(), OW = p.OW();
+      auto x = randomPlanes(P * p.H * p.W, seed++);
+      std::vector<float> want(P * OH * OW);
+      for (int64_t c = 0; c < P; ++c)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            int64_t h0 = oh * p.SH - p.PH, w0 = ow * p.SW - p.PW;
+            int64_t h1 = std::min(h0 + p.KH, p.H + p.PH);
+            int64_t w1 = std::min(w0 + p.KW, p.W + p.PW);
+            int64_t poolSize = (h1 - h0) * (w1 - w0);
+            h0 = std::max<int64_t>(h0, 0), w0 = std::max<int64_t>(w0, 0);
+            h1 = std::min(h1, p.H), w1 = std::min(w1, p.W);
+            float s = 0.0f;
+            for (int64_t ih = h0; ih < h1; ++ih)
+              for (int64_t iw = w0; iw < w1; ++iw)
+                s += x[(c * p.H + ih) * p.W + iw];
+            int64_t div = cip ? poolSize : (h1 - h0) * (w1 - w0);
+            want[(c * OH + oh) * OW + ow] = s / float(div);
+          }
+      std::vector<float> y(P * OH * OW);
+      seqk_avgpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW,
+                     p.PH, p.PW, OH, OW, cip, 0, 1);
+      seqk_avgpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW,
+                     p.PH, p.PW, OH, OW, cip, 1, P);
+      expectSame(y, want);
+    }
+  }
+}
+
+TEST(KernelsPool, AvgPoolWindowWhollyInPaddingIsZero) {
+  // OW = 4 on W = 2 with padding 1 and stride 1: the last window starts
+  // in the right padding (a size PyTorch never asks for); no 0/0.
+  std::vector<float> x = {1, 2, 3, 4}, y(2 * 4);
+  for (int32_t cip = 0; cip <= 1; ++cip) {
+    seqk_avgpool2d(x.data(), y.data(), 2, 2, 1, 1, 1, 1, 0, 1, 2, 4, cip, 0, 1);
+    for (float v : y)
+      EXPECT_FALSE(std::isnan(v));
+    EXPECT_EQ(y[3], 0.0f);
+  }
+}
+
+TEST(KernelsPool, AdaptiveAvgPoolMatchesPyTorchRule) {
+  const int64_t sizes[][4] = {{7, 7, 1, 1},   {7, 7, 7, 7},  {13, 11, 5, 3},
+                              {5, 7, 3, 2},   {1, 1, 3, 3},  {10, 9, 4, 6},
+                              {56, 56, 1, 1}, {6, 6, 4, 4}};
+  unsigned seed = 90;
+  for (auto &s : sizes) {
+    int64_t H = s[0], W = s[1], OH = s[2], OW = s[3], P = 3;
+    auto x = randomPlanes(P * H * W, seed++);
+    std::vector<float> want(P * OH * OW), y(P * OH * OW);
+    for (int64_t c = 0; c < P; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+          int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+          float sum = 0.0f;
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw)
+              sum += x[(c * H + ih) * W + iw];
+          want[(c * OH + oh) * OW + ow] = sum / float(h1 - h0) / float(w1 - w0);
+        }
+    seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, OH, OW, 0, 2);
+    seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, OH, OW, 2, P);
+    expectSame(y, want);
+  }
+}
+
+} // namespace

@@ -1,0 +1,179 @@
+// Tests of PlanMemory: output storage, im2col scratch, and the interval
+// allocator (live values never share bytes; dead ones do).
+#include "ir/Liveness.h"
+#include "ir/Verifier.h"
+#include "ir_test_builder.h"
+#include "passes/Passes.h"
+
+namespace seq::ir::testing {
+namespace {
+
+int64_t sumOfBuffers(const Graph &g) {
+  int64_t sum = 0;
+  for (const Buffer &b : workspaceBuffers(g))
+    sum += b.bytes;
+  return sum;
+}
+
+bool overlap(const Graph &g, int a, int b) {
+  int64_t oa = g.value(a).offsetPerBatch, ob = g.value(b).offsetPerBatch;
+  int64_t sa = alignTo(valueBytes(g, a), 64), sb = alignTo(valueBytes(g, b), 64);
+  return oa < ob + sb && ob < oa + sa;
+}
+
+TEST(PlanMemory, TwoBranchesStayAliveTogether) {
+  TestGraph t;
+  int x = t.input({32});
+  int trunk = t.relu(t.linear(x, 64));
+  int left = t.linear(t.linear(trunk, 48), 40); // trunk lives until `right` starts
+  int right = t.linear(trunk, 40);
+  t.output(t.linear(t.concat({left, right}, 1), 10));
+
+  passes::runPipeline(t.g);
+
+  ASSERT_EQ(t.g.nodes.size(), 6u);
+  int trunkV = t.g.nodes[0].output, l1 = t.g.nodes[1].output, l2 = t.g.nodes[2].output,
+      r = t.g.nodes[3].output, cat = t.g.nodes[4].output;
+  EXPECT_FALSE(overlap(t.g, trunkV, l1));
+  EXPECT_FALSE(overlap(t.g, trunkV, l2));
+  EXPECT_FALSE(overlap(t.g, l2, r)); // both read by the concat
+  EXPECT_FALSE(overlap(t.g, r, cat));
+  EXPECT_LT(t.g.workspacePerBatch, sumOfBuffers(t.g));
+  EXPECT_EQ(t.g.workspaceFixed, 0);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, AChainNeedsOnlyTwoBuffers) {
+  TestGraph t;
+  int h = t.input({100});
+  for (int i = 0; i < 6; ++i)
+    h = t.linear(h, 100 + 16 * i);
+  t.output(h);
+
+  passes::runPipeline(t.g);
+
+  // The last output is the model's; of the five in the workspace, the two
+  // largest neighbours: 4 * 164 bytes -> 704 and 4 * 148 -> 640.
+  EXPECT_EQ(t.g.workspacePerBatch, 704 + 640);
+  for (const Buffer &b : workspaceBuffers(t.g))
+    EXPECT_EQ(bufferOffset(t.g, b) % 64, 0);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, AnAliasKeepsItsStorageAlive) {
+  TestGraph t;
+  int x = t.input({4, 4, 4}), y = t.input({64}, "y");
+  int c = t.conv(x, 4, 1);                      // node 0
+  int flat = t.reshape(c, {64});                // node 1
+  int a = t.linear(t.linear(y, 64), 64);        // nodes 2, 3
+  t.output(t.binary(t.linear(flat, 64), a));    // nodes 4, 5
+
+  passes::planMemory(t.g);
+
+  std::vector<Buffer> buffers = workspaceBuffers(t.g);
+  ASSERT_FALSE(buffers.empty());
+  EXPECT_EQ(buffers[0].value, c);
+  EXPECT_EQ(buffers[0].first, 0);
+  EXPECT_EQ(buffers[0].last, 4); // the linear reading the reshape of c
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
+  TestGraph t;
+  int x = t.input({8, 10, 10});
+  int a = t.conv(x, 8, 1);                    // pointwise: none
+  int b = t.conv(a, 8, 3, 1, 1, true, 8);      // depthwise: none
+  int c = t.conv(b, 16, 3, 2, 1, true, 2);     // grouped 3x3: groups*(C/g*9)*(OH*OW)
+  t.output(c);
+
+  passes::runPipeline(t.g);
+
+  ASSERT_EQ(t.g.scratch.size(), 1u);
+  EXPECT_EQ(t.g.scratch[0].node, 2);
+  EXPECT_EQ(t.g.scratch[0].bytesPerBatch, 2 * (4 * 9) * (5 * 5) * 4);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, 0);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, FixedBatchUsesFixedOffsets) {
+  TestGraph t(/*fixedBatch=*/3);
+  int x = t.input({2, 6, 6});
+  t.output(t.conv(t.relu(t.maxPool(t.conv(x, 4, 3, 1, 1), 2)), 4, 3));
+
+  passes::runPipeline(t.g);
+
+  EXPECT_EQ(t.g.workspacePerBatch, 0);
+  EXPECT_GT(t.g.workspaceFixed, 0);
+  ASSERT_EQ(t.g.scratch.size(), 2u);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, 3 * (2 * 9) * 36 * 4);
+  for (const Value &v : t.g.values)
+    EXPECT_EQ(v.offsetPerBatch, 0);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, AnInputOutputIsCopied) {
+  TestGraph t;
+  int x = t.input({5});
+  t.linear(x, 3);
+  t.output(x);
+
+  passes::runPipeline(t.g);
+
+  const Node &last = t.g.nodes.back();
+  EXPECT_EQ(last.kind, OpKind::Copy);
+  EXPECT_EQ(last.inputs, std::vector{x});
+  EXPECT_EQ(last.output, t.g.output);
+  EXPECT_EQ(t.g.value(t.g.output).storage, Storage::Output);
+  EXPECT_EQ(t.g.value(x).storage, Storage::Input);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, AReshapedInputOutputIsCopied) {
+  TestGraph t;
+  t.output(t.reshape(t.input({2, 3}), {6}));
+
+  passes::runPipeline(t.g);
+
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[1].kind, OpKind::Copy);
+  EXPECT_EQ(t.g.value(t.g.output).shape.dims, (std::vector<int64_t>{kBatch, 6}));
+  EXPECT_EQ(t.g.value(t.g.output).storage, Storage::Output);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, AReshapedResultWritesTheOutputBufferDirectly) {
+  TestGraph t;
+  int c = t.conv(t.input({2, 3, 3}), 4, 1);
+  int flat = t.reshape(c, {36});
+  t.output(flat);
+
+  passes::runPipeline(t.g);
+
+  ASSERT_EQ(t.g.nodes.size(), 2u); // no copy
+  EXPECT_EQ(t.g.value(flat).storage, Storage::Alias);
+  EXPECT_EQ(t.g.value(c).storage, Storage::Output);
+  EXPECT_EQ(t.g.workspacePerBatch, 0);
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanWeights, PackedTensorsAreAlignedAndDisjoint) {
+  TestGraph t;
+  int x = t.input({3, 8, 8});
+  t.output(t.linear(t.reshape(t.batchNorm(t.conv(x, 5, 3, 1, 1, false)), {320}), 7));
+
+  passes::runPipeline(t.g);
+
+  ASSERT_EQ(t.g.packed.size(), 4u);
+  int64_t expected = 0;
+  for (const Packed &p : t.g.packed) {
+    EXPECT_EQ(p.offset, expected) << p.name;
+    expected = alignTo(p.offset + p.size, 16);
+  }
+  EXPECT_EQ(t.g.packedSize, expected);
+  // 5*27 = 135 -> 144; the folded bias (5) is created last.
+  EXPECT_EQ(t.g.packed[1].offset, 144);
+  EXPECT_VALID(t.g);
+}
+
+} // namespace
+} // namespace seq::ir::testing
