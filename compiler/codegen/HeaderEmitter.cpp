@@ -100,8 +100,11 @@ std::string macros(const ir::Graph &g, bool embedded) {
     text += fmt::format("#define {}_{}_RANK {}\n", P, name, shape.rank());
     text += fmt::format("#define {}_{}_SHAPE {}\n", P, name, shapeInitializer(shape));
   };
-  for (size_t i = 0; i < g.inputs.size(); ++i)
-    tensorMacros(upper(inputName(g, i)), g.value(g.inputs[i]).shape);
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    // An input called "output" must not define the output's macros.
+    std::string name = upper(inputName(g, i));
+    tensorMacros(name == "OUTPUT" ? "IN_OUTPUT" : name, g.value(g.inputs[i]).shape);
+  }
   tensorMacros("OUTPUT", g.value(g.output).shape);
   text += fmt::format("#define {}_WORKSPACE_SIZE(batch) ((int64_t)(batch) * {} + {})\n", P,
                       g.workspacePerBatch, g.workspaceFixed);

@@ -85,6 +85,10 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   if (!forward)
     return forward.takeError();
   model->forward_ = forward->toPtr<ForwardFn>();
+  auto compiled = (*jit)->lookup(graph.symbolPrefix + "_model");
+  if (!compiled)
+    return compiled.takeError();
+  model->compiledModel_ = compiled->toPtr<const seqrt_model *>();
   model->jit_ = std::move(*jit);
   return model;
 }

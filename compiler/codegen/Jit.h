@@ -38,6 +38,9 @@ public:
 
   // The model's description, for seqrt_weights_load and workspace sizes.
   const seqrt_model &model() const { return desc_->model(); }
+  // The `<prefix>_model` constant as compiled into the module: the same
+  // content as model(), laid out by LLVM (tests compare the two).
+  const seqrt_model *compiledModel() const { return compiledModel_; }
 
 private:
   using ForwardFn = int32_t (*)(const float *, const float *const *, float *, int64_t, seqrt_context *);
@@ -46,6 +49,7 @@ private:
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   std::unique_ptr<ModelDesc> desc_;
   ForwardFn forward_ = nullptr;
+  const seqrt_model *compiledModel_ = nullptr;
 };
 
 } // namespace seq::codegen

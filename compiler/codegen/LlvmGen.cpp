@@ -165,7 +165,8 @@ void LlvmGen::emitChecks() {
   Value *null = b.CreateIsNull(output_);
   for (Value *in : inputs_)
     null = b.CreateOr(null, b.CreateIsNull(in));
-  if (!weightsGlobal_)
+  // A model without parameters may be given no weights.
+  if (!weightsGlobal_ && graph_.packedSize > 0)
     null = b.CreateOr(null, b.CreateIsNull(weights_));
   returnIf(b, null, kStatusInvalidArgument, "null_argument");
 

@@ -102,15 +102,17 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarge
   if (!t)
     return createStringError(inconvertibleErrorCode(), "unknown target '%s': %s",
                              target.triple.str().c_str(), error.c_str());
+  // Checked first: LLVM would print a warning and fall back to generic.
+  std::unique_ptr<MCSubtargetInfo> subtarget(t->createMCSubtargetInfo(target.triple.str(), "", ""));
+  if (!subtarget || !subtarget->isCPUStringValid(target.cpu))
+    return createStringError(inconvertibleErrorCode(), "unknown CPU '%s' for target '%s'",
+                             target.cpu.c_str(), target.triple.str().c_str());
   std::unique_ptr<TargetMachine> machine(t->createTargetMachine(
       target.triple.str(), target.cpu, target.features, llvm::TargetOptions(), Reloc::PIC_, std::nullopt,
       codeGenLevel(optLevel)));
   if (!machine)
     return createStringError(inconvertibleErrorCode(), "cannot create a target machine for '%s'",
                              target.triple.str().c_str());
-  if (!machine->getMCSubtargetInfo()->isCPUStringValid(target.cpu))
-    return createStringError(inconvertibleErrorCode(), "unknown CPU '%s' for target '%s'",
-                             target.cpu.c_str(), target.triple.str().c_str());
   return machine;
 }
 

@@ -322,8 +322,8 @@ std::vector<LayerParam> batchNormParams(const BoundArgs &a) {
   if (a.getBool("affine"))
     p = {{"weight", {c}}, {"bias", {c}}};
   if (a.getBool("track_running_stats")) {
-    p.push_back({"running_mean", {c}});
-    p.push_back({"running_var", {c}});
+    p.push_back({"running_mean", {c}, true});
+    p.push_back({"running_var", {c}, true});
   }
   return p;
 }

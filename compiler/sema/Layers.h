@@ -62,6 +62,7 @@ struct ShapeCheck {
 struct LayerParam {
   std::string name;
   std::vector<int64_t> shape;
+  bool buffer = false; // running statistics: in the state_dict, not trained
 };
 
 struct LayerSpec {

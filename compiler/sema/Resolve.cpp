@@ -171,6 +171,11 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
       model->trace.inputs = inputs;
       if (model->inputs.size() == def.params.size())
         model->trace.output = traceForward(model->root, inputs, def.nameRange);
+      if (model->trace.output >= 0 && tv(model->trace.output).valid && !inputs.empty()) {
+        model->root->called = true;
+        model->root->inputShape = tv(inputs[0]).shape;
+        model->root->outputShape = tv(model->trace.output).shape;
+      }
     }
   }
   model->valid = model->root && diags_.errorCount() == errorsBefore && model->trace.output >= 0 &&

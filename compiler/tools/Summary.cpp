@@ -95,7 +95,7 @@ private:
         int64_t n = 1;
         for (int64_t d : p.shape)
           n *= d;
-        params += n;
+        (p.buffer ? buffers_ : params) += n;
       }
     for (size_t i = 0; i < m.children.size(); ++i) {
       bool last = i + 1 == m.children.size();
@@ -115,6 +115,9 @@ private:
   const CheckedModel &model_;
   int64_t batch_;
   std::map<const ModuleInst *, int64_t> macs_;
+
+public:
+  int64_t buffers_ = 0; // running statistics, counted apart as torchinfo does
 };
 
 size_t displayWidth(const std::string &s) {
@@ -131,7 +134,8 @@ std::string pad(const std::string &s, size_t width) {
 } // namespace
 
 std::string summarize(const CheckedModel &model, const SummaryOptions &options) {
-  std::vector<Row> rows = Summarizer(model, options.batch).rows();
+  Summarizer summarizer(model, options.batch);
+  std::vector<Row> rows = summarizer.rows();
   size_t nameWidth = 12, shapeWidth = 12;
   for (const Row &r : rows) {
     nameWidth = std::max(nameWidth, displayWidth(r.tree));
@@ -165,12 +169,15 @@ std::string summarize(const CheckedModel &model, const SummaryOptions &options) 
   for (int id : model.trace.inputs)
     input += 4.0 * double(elements(model.trace.values[size_t(id)].shape, options.batch));
   out += fmt::format("Total params: {}\n", withCommas(params));
-  out += fmt::format("Parameter size: {} (float32)\n", bytes(4.0 * double(params)));
+  if (summarizer.buffers_)
+    out += fmt::format("Buffers (BatchNorm running statistics): {}\n", withCommas(summarizer.buffers_));
+  out += fmt::format("Parameter size: {} (float32{})\n", bytes(4.0 * double(params + summarizer.buffers_)),
+                     summarizer.buffers_ ? ", buffers included" : "");
   out += fmt::format("Total MACs: {} ({})\n", withCommas(macs), count(double(macs)));
   out += fmt::format("Input size: {}\n", bytes(input));
   out += fmt::format("Activations, every output kept: {}\n", bytes(activations));
   if (options.plannedWorkspace)
-    out += fmt::format("Workspace after fusion and memory planning: {}\n",
+    out += fmt::format("Workspace after fusion and memory planning (im2col scratch included): {}\n",
                        bytes(double(*options.plannedWorkspace)));
   out += thin + "\n";
   (void)rule;

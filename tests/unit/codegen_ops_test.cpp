@@ -188,7 +188,7 @@ void checkConcat(const std::string &name, int64_t dim) {
   TestModel m(name);
   std::vector<int64_t> a = {kBatch, 3, 4, 5}, b = a, out = a;
   b[size_t(dim)] = 2;
-  out[size_t(dim)] = 5;
+  out[size_t(dim)] = a[size_t(dim)] + b[size_t(dim)];
   int x = m.input("a", a), y = m.input("b", b);
   ir::Node node = makeNode(ir::OpKind::Concat, {x, y});
   node.attrs.dim = dim;

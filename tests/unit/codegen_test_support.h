@@ -114,6 +114,39 @@ struct TestModel {
   int64_t elements(int value, int64_t batch) const { return g.value(value).shape.elements(batch); }
 };
 
+// x [N, 8] -> Linear(8, 16) -> ReLU -> Linear(16, 4), with a parameter
+// table and pack steps as the lowering would make them.
+inline TestModel mlpModel() {
+  TestModel m("mlp");
+  m.g.modelName = "MLP";
+  int x = m.input("x", {kBatch, 8});
+  int w1 = m.g.addParam("fc1.weight", {16, 8}), b1 = m.g.addParam("fc1.bias", {16});
+  int w2 = m.g.addParam("fc2.weight", {4, 16});
+  ir::Node fc1 = makeNode(ir::OpKind::Linear, {x});
+  fc1.attrs.weight = m.weight("fc1.weight", 8 * 16);
+  fc1.attrs.bias = m.weight("fc1.bias", 16);
+  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
+  fc1.epilogue = {relu};
+  int h = m.add(fc1, {kBatch, 16});
+  ir::Node fc2 = makeNode(ir::OpKind::Linear, {h});
+  fc2.attrs.weight = m.weight("fc2.weight", 16 * 4);
+  m.finish(m.add(fc2, {kBatch, 4}));
+
+  auto copy = [&](int param, int packed, int64_t rows, int64_t cols, bool transpose) {
+    ir::PackStep step;
+    step.src[0] = param;
+    step.out = packed;
+    step.rows = rows;
+    step.cols = cols;
+    step.transpose = transpose;
+    m.g.packSteps.push_back(step);
+  };
+  copy(w1, fc1.attrs.weight, 16, 8, true);
+  copy(b1, fc1.attrs.bias, 16, 1, false);
+  copy(w2, fc2.attrs.weight, 4, 16, true);
+  return m;
+}
+
 // Runs a compiled model on `inputs`; the output (or an empty vector when
 // the call fails, with the status in `status`).
 inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel &m,
