@@ -70,6 +70,7 @@ Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMCon
     return internalError(e.what());
   }
   setTargetAttributes(*module, target.cpu, target.features);
+  if (getenv("SEQC_PVW")) for (Function &fn : *module) if (!fn.isDeclaration()) fn.addFnAttr("prefer-vector-width", getenv("SEQC_PVW"));
 
   std::string problems;
   raw_string_ostream out(problems);

@@ -156,33 +156,32 @@ void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
   task.run(gen.leadingExtent(out, 2), LlvmGen::workOf(out, s.KH * s.KW));
 }
 
-// col[n][g] = im2col of image n, group g: rows of all (image, group)
-// pairs split over the threads.
-void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col) {
+// col[g] = im2col of group g of image `image` (a forward-side i64): the
+// rows of all groups split over the threads.
+void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col, Value *image) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
-  const ir::Shape &in = gen.graph().value(node.inputs[0]).shape;
   Task task(gen, index, "im2col");
   IRBuilder<> &b = task.b();
   Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
   Value *tcol = task.capture(col, "col");
-  emitSegments(b, task.begin(), task.end(), b.getInt64(s.Kc()), "patch", [&](Value *ng, Value *r0, Value *r1) {
-    Value *n = b.CreateUDiv(ng, b.getInt64(s.G)), *grp = b.CreateURem(ng, b.getInt64(s.G));
-    Value *plane = b.CreateAdd(b.CreateMul(n, b.getInt64(s.C)), b.CreateMul(grp, b.getInt64(s.Cg())));
-    Value *xg = LlvmGen::floatGep(b, x, b.CreateMul(plane, b.getInt64(s.H * s.W)));
-    Value *cg = LlvmGen::floatGep(b, tcol, b.CreateMul(ng, b.getInt64(s.Kc() * s.OHW())));
-    auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *n = task.capture(image, "image");
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  emitSegments(b, task.begin(), task.end(), c(s.Kc()), "patch", [&](Value *grp, Value *r0, Value *r1) {
+    Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, tcol, b.CreateMul(grp, c(s.Kc() * s.OHW())));
     b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                                               c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, r0, r1});
   });
-  Value *rows = gen.fwd().CreateMul(gen.leadingExtent(in, 1), gen.fwd().getInt64(s.G * s.Kc()));
-  Work work = in.batched() ? Work{s.G * s.Kc() * s.OHW(), 0} : Work{0, s.B * s.G * s.Kc() * s.OHW()};
-  task.run(rows, work);
+  task.run(gen.fwd().getInt64(s.G * s.Kc()), Work{0, s.G * s.Kc() * s.OHW()});
 }
 
-// y[n, g*OCg:(g+1)*OCg] = W[g] * B[n][g] in tiles of (image, group, rows,
-// columns); B is the im2col buffer, or the input itself for a pointwise
-// convolution.
-void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *col) {
+// y[n, g*OCg:(g+1)*OCg] = W[g] * B[n][g] in tiles of (group, rows,
+// columns): of one image (`image`, a forward-side i64), whose im2col is
+// in `col`; or, for a pointwise convolution (`col` null), of every image,
+// B being the input itself.
+void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *col,
+                 Value *image) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
   const ir::Shape &out = gen.graph().value(node.output).shape;
   int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
@@ -196,25 +195,32 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   Value *x = task.capture(col ? col : gen.valuePtr(node.inputs[0]), col ? "col" : "x");
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *fixedImage = image ? task.capture(image, "image") : nullptr;
   EpilogueEnv env(task, epilogue);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     auto c = [&](int64_t v) { return b.getInt64(v); };
-    Value *n = b.CreateUDiv(t, c(perImage));
-    Value *grp = b.CreateUDiv(b.CreateURem(t, c(perImage)), c(perGroup));
-    Value *tile = b.CreateURem(t, c(perGroup));
+    Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(perImage));
+    Value *inImage = fixedImage ? t : b.CreateURem(t, c(perImage));
+    Value *grp = b.CreateUDiv(inImage, c(perGroup));
+    Value *tile = b.CreateURem(inImage, c(perGroup));
     Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
     Value *n0 = b.CreateMul(b.CreateURem(tile, c(tilesN)), c(tileCols));
     Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, c(tileRows)), c(OCg));
     Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, c(tileCols)), c(OHW));
-    Value *ng = b.CreateAdd(b.CreateMul(n, c(s.G)), grp);
-    // B of this (image, group): [Kc, OHW] either way (pointwise: Kc = Cg, OHW = H*W).
-    Value *B = LlvmGen::floatGep(b, x, b.CreateMul(ng, c(Kc * OHW)));
+    // B of this (image, group) is [Kc, OHW] either way (pointwise: Kc =
+    // Cg, OHW = H*W, so it starts at plane n*C + g*Cg of the input).
+    Value *slot = fixedImage ? grp : b.CreateAdd(b.CreateMul(n, c(s.G)), grp);
+    Value *B = LlvmGen::floatGep(b, x, b.CreateMul(slot, c(Kc * OHW)));
     Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
     Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
     Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW)));
     env.setRowBase(b, rowBase);
     emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, A, Kc, B, OHW, C, OHW, {m0, m1, n0, n1}, env);
   });
+  if (image) {
+    task.run(gen.fwd().getInt64(perImage), Work{0, s.OC * OHW * Kc});
+    return;
+  }
   Value *tiles = gen.fwd().CreateMul(gen.leadingExtent(out, 1), gen.fwd().getInt64(perImage));
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
@@ -234,12 +240,17 @@ void genConv2d(LlvmGen &gen, int index) {
   Epilogue epilogue(gen, index, epilogueOps(g, node), channelLayout(out, s.OHW()));
   if (s.depthwise())
     return genDepthwise(gen, index, s, epilogue);
-  Value *col = nullptr;
-  if (!s.pointwise(node.attrs)) {
-    col = gen.scratchPtr(index);
-    genIm2col(gen, index, s, col);
-  }
-  genConvGemm(gen, index, s, epilogue, col);
+  if (s.pointwise(node.attrs))
+    return genConvGemm(gen, index, s, epilogue, nullptr, nullptr);
+  // Image by image, each im2col followed at once by its GEMMs, so that the
+  // columns are still in cache (all images' columns at once are tens of
+  // MB). Only the first image's slot of the scratch buffer is used.
+  Value *col = gen.scratchPtr(index);
+  const ir::Shape &in = g.value(node.inputs[0]).shape;
+  emitLoop(gen.fwd(), gen.leadingExtent(in, 1), "image", [&](Value *image) {
+    genIm2col(gen, index, s, col, image);
+    genConvGemm(gen, index, s, epilogue, col, image);
+  });
 }
 
 } // namespace seq::codegen

@@ -81,24 +81,32 @@ seqrt_weights *loadWeights(Frontend &frontend, const seqrt_model &desc, const st
     status = kUsage;
     return nullptr;
   }
+  // Every problem first, errors and warnings (an unexpected tensor), each as
+  // its own diagnostic; then the load itself.
+  struct Report {
+    Diagnostics &diags;
+    SourceRange where;
+    const std::string &path;
+  } report{frontend.diagnostics(), model.definition->nameRange, path};
+  seqrt_status s = seqrt_weights_check(&desc, path.c_str(),
+      [](void *user, seqrt_problem_kind kind, const char *, const char *message) {
+        auto *r = static_cast<Report *>(user);
+        std::string text = fmt::format("weights '{}': {}", r->path, message);
+        if (kind == SEQRT_PROBLEM_UNEXPECTED)
+          r->diags.warning(r->where, text);
+        else
+          r->diags.error(r->where, text);
+      },
+      &report);
   seqrt_weights *weights = nullptr;
-  seqrt_status s = seqrt_weights_load(&desc, path.c_str(), &weights);
+  if (s == SEQRT_OK)
+    s = seqrt_weights_load(&desc, path.c_str(), &weights);
   if (s == SEQRT_OK)
     return weights;
   status = s == SEQRT_ERR_IO ? kUsage : kInputErrors;
-  std::string message = seqrt_last_error();
-  size_t start = 0;
-  // One diagnostic per problem the runtime listed.
-  while (start <= message.size()) {
-    size_t end = message.find('\n', start);
-    std::string line = message.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!line.empty())
-      frontend.diagnostics().error(model.definition->nameRange,
-                                   fmt::format("weights '{}': {}", path, line));
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
+  if (!frontend.diagnostics().hasErrors())
+    frontend.diagnostics().error(model.definition->nameRange,
+                                 fmt::format("weights '{}': {}", path, seqrt_last_error()));
   return nullptr;
 }
 
