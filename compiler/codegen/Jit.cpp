@@ -28,7 +28,6 @@ Error defineRuntimeSymbols(LLJIT &jit) {
   SymbolMap symbols;
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
-  symbols[jit.mangleAndIntern("seqrt_context_threads")] = symbol(&seqrt_context_threads);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
 }
 

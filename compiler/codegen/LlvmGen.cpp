@@ -107,8 +107,6 @@ FunctionCallee LlvmGen::runtimeFn(StringRef name) {
     type = FunctionType::get(ptr(), {ptr(), sizeT}, false);
   else if (name == "seqrt_parallel_for")
     type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr()}, false);
-  else if (name == "seqrt_context_threads")
-    type = FunctionType::get(Type::getInt32Ty(ctx), {ptr()}, false);
   else
     fail("unknown runtime function '" + name.str() + "'");
   FunctionCallee callee = module_.getOrInsertFunction(name, type);

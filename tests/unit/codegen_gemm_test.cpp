@@ -31,11 +31,10 @@ ir::EpilogueOp tensorOp(ir::EpilogueOp::Kind kind, int value) {
   return op;
 }
 
-// Linear + bias + ReLU, N = 150 columns: batch 1 on two threads takes the
-// column-split path, batch 3 the row path.
+// Linear + bias + ReLU, N = 600 columns: three column tiles.
 TEST(CodegenGemm, LinearBiasRelu) {
   TestModel m("linear");
-  const int64_t K = 37, N = 150;
+  const int64_t K = 37, N = 600;
   int x = m.input("x", {kBatch, K});
   ir::Node node = makeNode(ir::OpKind::Linear, {x});
   node.attrs.weight = m.weight("fc.weight", K * N);
@@ -50,17 +49,18 @@ TEST(CodegenGemm, LinearBiasRelu) {
   }, "linear");
 }
 
-// A Linear over the last dim of a rank-3 tensor; the bias not seeded into
-// the epilogue (a graph that skipped FuseElementwise) is still applied.
+// A Linear over the last dim of a rank-3 tensor (150 rows at batch 3: two
+// row tiles); the bias not seeded into the epilogue (a graph that skipped
+// FuseElementwise) is still applied.
 TEST(CodegenGemm, LinearRank3UnseededBias) {
   TestModel m("linear3");
-  int x = m.input("x", {kBatch, 5, 24});
+  int x = m.input("x", {kBatch, 50, 24});
   ir::Node node = makeNode(ir::OpKind::Linear, {x});
   node.attrs.weight = m.weight("w", 24 * 16);
   node.attrs.bias = m.weight("b", 16);
-  m.finish(m.add(node, {kBatch, 5, 16}));
+  m.finish(m.add(node, {kBatch, 50, 16}));
   checkModel(m, [&](const auto &in, int64_t batch) {
-    return refLinear(in[0], batch * 5, 24, 16, m.weightData(node.attrs.weight), m.weightData(node.attrs.bias));
+    return refLinear(in[0], batch * 50, 24, 16, m.weightData(node.attrs.weight), m.weightData(node.attrs.bias));
   }, "linear rank 3");
 }
 

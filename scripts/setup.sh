@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# setup.sh: installs the Debian 12 packages seqc needs to build and test,
+# skipping what is already there (a warm machine stays fast). Run as root.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ ccache pkg-config
+  antlr4 libantlr4-runtime-dev          # the grammar tool and its C++ runtime
+  llvm-19-dev llvm-19-tools clang-19    # LLVM, lit/FileCheck, clang for the kernel bitcode
+  libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+  python3-torch python3-numpy           # the PyTorch parity tests (/usr/bin/python3)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # the cross-compilation test
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: run as root (or install these packages by hand)" >&2
+  exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
