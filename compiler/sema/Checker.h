@@ -1,9 +1,11 @@
 // Checker: the state and the steps of semantic analysis, shared by the
 // files of sema/ (internal header).
 //
-//   Resolve.cpp     definitions, cycles, module construction (bodies,
-//                   containers, comprehensions, constant expressions)
+//   Resolve.cpp     definitions, cycles, models, construction-time expressions
+//   Construct.cpp   layers, containers, user modules and their bodies
 //   Binder.cpp      Python's argument binding and argument types
+//   Arithmetic.cpp  compile-time arithmetic
+//   Names.cpp       names in messages, suggestions, error notes
 //   Forward.cpp     the forward pass: statements, names, calls
 //   TensorOps.cpp   layer application, broadcasting, view, cat
 #pragma once

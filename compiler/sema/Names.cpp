@@ -1,0 +1,133 @@
+// Names: how the checker names things in messages: source text collapsed
+// and abbreviated, callee names without their `nn.` prefixes, "did you
+// mean" suggestions, and errors carrying the module instantiations they
+// happened in.
+#include "sema/Checker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace seq::sema {
+
+using namespace seq::ast;
+
+Diagnostic &Checker::error(std::optional<SourceRange> range, std::string message) {
+  Diagnostic &d = diags_.error(range, std::move(message));
+  for (auto it = instantiating_.rbegin(); it != instantiating_.rend(); ++it)
+    d.notes.push_back({fmt::format("in '{}' instantiated here", it->first->name), it->second});
+  return d;
+}
+
+std::string Checker::text(SourceRange range) const {
+  return collapseWhitespace(sources_.text(range));
+}
+
+std::string Checker::collapseWhitespace(std::string_view source) {
+  std::string out;
+  bool space = false;
+  for (char c : source) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space && out.back() != '(' && out.back() != '[' && c != ')' && c != ']')
+      out += ' ';
+    space = false;
+    out += c;
+  }
+  // A trailing comma before ')' is noise in a message.
+  for (size_t at; (at = out.find(", )")) != std::string::npos || (at = out.find(",)")) != std::string::npos;)
+    out.erase(at, out[at + 1] == ' ' ? 2 : 1);
+  return out;
+}
+
+std::string Checker::displayOf(const std::string &source) {
+  std::string s = collapseWhitespace(source);
+  for (const char *prefix : {"torch.nn.", "nn.", "F.", "torch."})
+    if (s.rfind(prefix, 0) == 0)
+      s = s.substr(std::string(prefix).size());
+  constexpr size_t kMax = 40;
+  if (s.size() <= kMax)
+    return s;
+  size_t paren = s.find('(');
+  if (paren == std::string::npos || paren > kMax)
+    return s.substr(0, kMax) + "...";
+  // Keep the leading positional arguments: "Conv2d(32, 64, ...)".
+  std::string out = s.substr(0, paren + 1);
+  size_t depth = 0, start = paren + 1;
+  for (size_t i = paren + 1; i < s.size() && out.size() < kMax; ++i) {
+    char c = s[i];
+    if (c == '(' || c == '[')
+      ++depth;
+    else if ((c == ')' || c == ']') && depth > 0)
+      --depth;
+    else if (c == ',' && depth == 0) {
+      std::string arg = s.substr(start, i - start);
+      if (arg.find('=') != std::string::npos)
+        break;
+      out += (out.back() == '(' ? "" : ", ") + std::string(arg.find_first_not_of(' ') == 0 ? arg : arg.substr(1));
+      start = i + 1;
+    }
+  }
+  return out + (out.back() == '(' ? "...)" : ", ...)");
+}
+
+std::string Checker::calleeName(const Expr &callee) {
+  std::string name;
+  for (const Expr *e = &callee; e;) {
+    if (auto *n = e->as<NameExpr>()) {
+      name = n->name + (name.empty() ? "" : "." + name);
+      break;
+    }
+    if (auto *a = e->as<AttributeExpr>()) {
+      name = a->name + (name.empty() ? "" : "." + name);
+      e = a->object.get();
+      continue;
+    }
+    return "";
+  }
+  for (const char *prefix : {"torch.nn.functional.", "nn.functional.", "torch.nn.", "mindspore.nn.",
+                             "ms.nn.", "nn.", "collections.", "F.", "torch."})
+    if (name.rfind(prefix, 0) == 0)
+      return name.substr(std::string(prefix).size());
+  return name;
+}
+
+static size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      bool same = std::tolower(a[i - 1]) == std::tolower(b[j - 1]);
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string> Checker::suggest(const std::string &name,
+                                            const std::vector<std::string> &candidates) {
+  std::optional<std::string> best;
+  size_t bestDistance = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::string &c : candidates) {
+    if (c == name)
+      continue;
+    size_t d = editDistance(name, c);
+    if (c.rfind(name, 0) == 0 || name.rfind(c, 0) == 0)
+      d = std::min<size_t>(d, 1);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+} // namespace seq::sema
