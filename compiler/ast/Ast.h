@@ -39,8 +39,10 @@ struct NameExpr : Expr {
 
 struct IntExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Int;
-  IntExpr(SourceRange r, int64_t value) : Expr(Kind, r), value(value) {}
+  IntExpr(SourceRange r, int64_t value, bool tooLarge = false)
+      : Expr(Kind, r), value(value), tooLarge(tooLarge) {}
   int64_t value;
+  bool tooLarge; // reported by the parser; evaluates to an invalid value
 };
 
 struct FloatExpr : Expr {

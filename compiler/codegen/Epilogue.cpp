@@ -40,7 +40,7 @@ EpilogueLayout channelLayout(const ir::Shape &shape, int64_t rowStride) {
   return layout;
 }
 
-std::vector<EpilogueOp> epilogueOps(const ir::Graph &graph, const ir::Node &node) {
+std::vector<EpilogueOp> epilogueOps(const ir::Node &node) {
   std::vector<EpilogueOp> ops;
   const ir::Attrs &a = node.attrs;
   switch (node.kind) {
@@ -85,7 +85,6 @@ std::vector<EpilogueOp> epilogueOps(const ir::Graph &graph, const ir::Node &node
     break;
   }
   ops.insert(ops.end(), node.epilogue.begin(), node.epilogue.end());
-  (void)graph;
   return ops;
 }
 
@@ -94,6 +93,16 @@ bool needsChannel(const std::vector<EpilogueOp> &ops) {
     if (op.kind == Kind::Bias || op.kind == Kind::ChannelAffine)
       return true;
   return false;
+}
+
+Value *emitBinaryOp(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
+  switch (op) {
+  case ir::BinaryKind::Add: return b.CreateFAdd(lhs, rhs);
+  case ir::BinaryKind::Sub: return b.CreateFSub(lhs, rhs);
+  case ir::BinaryKind::Mul: return b.CreateFMul(lhs, rhs);
+  case ir::BinaryKind::Div: return b.CreateFDiv(lhs, rhs);
+  }
+  fail("unknown binary op");
 }
 
 // ---- Code for one element ---------------------------------------------------
@@ -127,16 +136,6 @@ Value *emitUnary(LlvmGen &gen, IRBuilder<> &b, ir::UnaryKind kind, float alpha, 
     return b.CreateCall(gen.kernel("seqk_eluf"), {x, ConstantFP::get(gen.f32(), alpha)});
   }
   fail("unknown unary function");
-}
-
-Value *emitArith(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
-  switch (op) {
-  case ir::BinaryKind::Add: return b.CreateFAdd(lhs, rhs);
-  case ir::BinaryKind::Sub: return b.CreateFSub(lhs, rhs);
-  case ir::BinaryKind::Mul: return b.CreateFMul(lhs, rhs);
-  case ir::BinaryKind::Div: return b.CreateFDiv(lhs, rhs);
-  }
-  fail("unknown binary op");
 }
 
 // A per-channel table read by a Bias or ChannelAffine.
@@ -197,7 +196,7 @@ Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, Epilogue
   emitBody();
 }
 
-Value *Epilogue::channelIndex(IRBuilder<> &b, const ChannelRule &rule, Value *R, Value *col) {
+Value *Epilogue::channelIndex(IRBuilder<> &b, const ChannelRule &rule, Value *R) {
   Value *q = rule.div == 1 ? R : b.CreateUDiv(R, b.getInt64(rule.div));
   return b.CreateURem(q, b.getInt64(rule.count), "channel");
 }
@@ -217,7 +216,7 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
     Value *base = LlvmGen::floatGep(b, weights, gen_.packedOffset(packed));
     switch (rule.mode) {
     case ChannelRule::Mode::PerRow:
-      read.scalar = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, base, channelIndex(b, rule, R, col)));
+      read.scalar = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, base, channelIndex(b, rule, R)));
       break;
     case ChannelRule::Mode::PerCol:
       read.base = LlvmGen::floatGep(b, base, col);
@@ -277,7 +276,7 @@ Value *Epilogue::applyOps(IRBuilder<> &b, Value *x, Value *j, const std::vector<
     }
     case Kind::Scalar: {
       Value *c = ConstantFP::get(gen_.f32(), op.scalar);
-      x = op.reversed ? emitArith(b, op.scalarOp, c, x) : emitArith(b, op.scalarOp, x, c);
+      x = op.reversed ? emitBinaryOp(b, op.scalarOp, c, x) : emitBinaryOp(b, op.scalarOp, x, c);
       break;
     }
     }

@@ -60,9 +60,12 @@ EpilogueLayout channelLayout(const ir::Shape &shape, int64_t rowStride);
 // The epilogue ops a node applies, in order. The node's own op comes first
 // where it is element-wise (Unary, Scalar, a lowered BatchNorm), and a
 // Linear/Conv2d bias not yet seeded into the epilogue by FuseElementwise.
-std::vector<ir::EpilogueOp> epilogueOps(const ir::Graph &graph, const ir::Node &node);
+std::vector<ir::EpilogueOp> epilogueOps(const ir::Node &node);
 // True when any op reads a per-channel table.
 bool needsChannel(const std::vector<ir::EpilogueOp> &ops);
+
+// lhs op rhs in float, no fast-math flags (NaN and Inf as PyTorch).
+llvm::Value *emitBinaryOp(llvm::IRBuilder<> &b, ir::BinaryKind op, llvm::Value *lhs, llvm::Value *rhs);
 
 class Epilogue {
 public:
@@ -82,8 +85,7 @@ private:
                                   llvm::Value *col);
   llvm::Value *applyOps(llvm::IRBuilder<> &b, llvm::Value *x, llvm::Value *j,
                         const std::vector<OpState> &states);
-  llvm::Value *channelIndex(llvm::IRBuilder<> &b, const ChannelRule &rule, llvm::Value *R,
-                            llvm::Value *col);
+  llvm::Value *channelIndex(llvm::IRBuilder<> &b, const ChannelRule &rule, llvm::Value *R);
 
   LlvmGen &gen_;
   std::vector<ir::EpilogueOp> ops_;

@@ -36,10 +36,7 @@ JITTargetMachineBuilder machineBuilder(const ResolvedTarget &target, int optLeve
   builder.setCPU(target.cpu);
   SubtargetFeatures features(target.features);
   builder.addFeatures(features.getFeatures());
-  builder.setCodeGenOptLevel(optLevel <= 0 ? CodeGenOptLevel::None
-                             : optLevel == 1 ? CodeGenOptLevel::Less
-                             : optLevel == 2 ? CodeGenOptLevel::Default
-                                             : CodeGenOptLevel::Aggressive);
+  builder.setCodeGenOptLevel(codeGenOptLevel(optLevel));
   return builder;
 }
 

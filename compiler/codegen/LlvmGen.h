@@ -7,7 +7,7 @@
 // Module layout, for prefix "mlp":
 //   mlp_forward        the exported forward function (generated-code.md)
 //   mlp_model          the constant seqrt_model (ModelGlobal.cpp)
-//   mlp.jit_forward    (JIT only) forward with an array of input pointers
+//   mlp_jit_forward    (JIT only) forward with an array of input pointers
 //   mlp.N.<kind>.task  one or two tasks per node N
 //   mlp.N.<kind>.epi   the epilogue of node N (Epilogue.cpp)
 //   seqk_*             the kernel library, internal and always-inline
@@ -51,7 +51,7 @@ public:
 
   // Emits `<prefix>_forward`: argument checks, the workspace, every node.
   llvm::Function *emitForward();
-  // Emits `<prefix>.jit_forward(weights, const float *const *inputs,
+  // Emits `<prefix>_jit_forward(weights, const float *const *inputs,
   // output, batch, ctx)`, which calls the forward function.
   void emitJitWrapper(llvm::Function *forward);
 

@@ -51,10 +51,10 @@ public:
     std::vector<Constant *> src;
     for (int32_t v : s.src)
       src.push_back(i32(v));
+    Constant *sources = ConstantArray::get(ArrayType::get(Type::getInt32Ty(ctx_), 6), src);
     return ConstantStruct::get(packStepType(ctx_),
-                               {i32(s.op), i32(s.transpose), ConstantArray::get(ArrayType::get(Type::getInt32Ty(ctx_), 6), src),
-                                i64(s.dst), i64(s.dst2), i64(s.rows), i64(s.cols),
-                                ConstantFP::get(Type::getFloatTy(ctx_), s.eps)});
+                               {i32(s.op), i32(s.transpose), sources, i64(s.dst), i64(s.dst2), i64(s.rows),
+                                i64(s.cols), ConstantFP::get(Type::getFloatTy(ctx_), s.eps)});
   }
 
   // A private constant array of `elements` of `type`; null when empty.

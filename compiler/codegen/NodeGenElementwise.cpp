@@ -32,8 +32,10 @@ int64_t mapRowLength(int64_t elements) {
 // channels (a [B, C] tensor), so that the channel is known per row or per
 // column (Epilogue.h).
 int64_t mapRowLength(const ir::Shape &shape, bool perChannel) {
-  if (!perChannel || shape.rank() < 3)
-    return perChannel ? shape.elementsPerBatch() : mapRowLength(shape.elementsPerBatch());
+  if (!perChannel)
+    return mapRowLength(shape.elementsPerBatch());
+  if (shape.rank() < 3)
+    return shape.dims.at(1);
   int64_t inner = 1;
   for (size_t i = 2; i < shape.rank(); ++i)
     inner *= shape.dims[i];
@@ -49,16 +51,6 @@ Value *rowsOf(LlvmGen &gen, const ir::Shape &shape, int64_t rowLength) {
 
 bool sameStorage(const ir::Graph &g, int a, int b) { return g.storageOf(a).id == g.storageOf(b).id; }
 
-Value *emitArith(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
-  switch (op) {
-  case ir::BinaryKind::Add: return b.CreateFAdd(lhs, rhs);
-  case ir::BinaryKind::Sub: return b.CreateFSub(lhs, rhs);
-  case ir::BinaryKind::Mul: return b.CreateFMul(lhs, rhs);
-  case ir::BinaryKind::Div: return b.CreateFDiv(lhs, rhs);
-  }
-  fail("unknown binary op");
-}
-
 } // namespace
 
 // ---- Map ---------------------------------------------------------------------------
@@ -71,7 +63,7 @@ void genMap(LlvmGen &gen, int index) {
   const ir::Shape &shape = g.value(node.output).shape;
   if (g.value(node.inputs.at(0)).shape.elementsPerBatch() != shape.elementsPerBatch())
     fail("map '" + node.name + "' changes the number of elements");
-  std::vector<ir::EpilogueOp> ops = epilogueOps(g, node);
+  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
   if (ops.empty())
     return genCopy(gen, index);
   bool perChannel = needsChannel(ops);
@@ -168,7 +160,7 @@ void genBinary(LlvmGen &gen, int index) {
   Value *rows = f.getInt64(1);
   for (const BroadcastDim &d : dims)
     rows = f.CreateMul(rows, d.size == ir::kBatch ? gen.batch() : f.getInt64(d.size));
-  std::vector<ir::EpilogueOp> ops = epilogueOps(g, node);
+  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
   EpilogueLayout layout = needsChannel(ops) ? channelLayout(out, L) : EpilogueLayout{L, {}, {}};
   Epilogue epilogue(gen, index, std::move(ops), layout);
 
@@ -193,7 +185,7 @@ void genBinary(LlvmGen &gen, int index) {
     emitLoop(b, b.getInt64(L), "j", [&](Value *j) {
       Value *lhs = b.CreateLoad(b.getFloatTy(), LlvmGen::floatGep(b, ar, b.CreateMul(j, b.getInt64(inner.stride[0]))));
       Value *rhs = b.CreateLoad(b.getFloatTy(), LlvmGen::floatGep(b, br, b.CreateMul(j, b.getInt64(inner.stride[1]))));
-      b.CreateStore(emitArith(b, node.attrs.binary, lhs, rhs), LlvmGen::floatGep(b, yr, j));
+      b.CreateStore(emitBinaryOp(b, node.attrs.binary, lhs, rhs), LlvmGen::floatGep(b, yr, j));
     });
   });
   applyEpilogueToRows(task, epilogue, y, L, task.begin(), task.end());
@@ -216,7 +208,7 @@ void genConcat(LlvmGen &gen, int index) {
     inner *= out.dims[i];
   int64_t rowOut = out.dims[dim] * inner;
   Epilogue epilogue = [&] {
-    std::vector<ir::EpilogueOp> ops = epilogueOps(g, node);
+    std::vector<ir::EpilogueOp> ops = epilogueOps(node);
     EpilogueLayout layout = needsChannel(ops) ? channelLayout(out, rowOut) : EpilogueLayout{rowOut, {}, {}};
     return Epilogue(gen, index, std::move(ops), layout);
   }();

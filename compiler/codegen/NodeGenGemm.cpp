@@ -28,14 +28,14 @@ constexpr int64_t kConvTileCols = 256;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-Value *emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *rowsM,
-                Value *A, int64_t lda, Value *B, int64_t ldb, Value *C, int64_t ldc,
-                std::array<Value *, 4> range, const EpilogueEnv &env) {
+// seqk_gemm on C[m0:m1, n0:n1] (`range`); M is `rowsM` when it is known
+// only at run time, else MNK[0].
+void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *rowsM, Value *A, int64_t lda,
+              Value *B, int64_t ldb, Value *C, int64_t ldc, std::array<Value *, 4> range, const EpilogueEnv &env) {
   auto [M, N, K] = MNK;
   Value *m = rowsM ? rowsM : b.getInt64(M);
-  return b.CreateCall(gen.kernel("seqk_gemm"),
-                      {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
-                       b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
+  b.CreateCall(gen.kernel("seqk_gemm"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
+                                         b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
 }
 
 } // namespace
@@ -60,7 +60,7 @@ void genLinear(LlvmGen &gen, int index) {
   layout.bias = {ChannelRule::Mode::PerCol, 1, 1, N};
   if (out.rank() >= 2)
     layout.affine = dim1Rule(out, N);
-  Epilogue epilogue(gen, index, epilogueOps(g, node), layout);
+  Epilogue epilogue(gen, index, epilogueOps(node), layout);
 
   IRBuilder<> &f = gen.fwd();
   Value *M = gen.leadingExtent(out, out.rank() - 1);
@@ -221,7 +221,7 @@ void genConv2d(LlvmGen &gen, int index) {
   const ir::Node &node = g.nodes[size_t(index)];
   ConvShape s = convShape(g, node);
   const ir::Shape &out = g.value(node.output).shape;
-  Epilogue epilogue(gen, index, epilogueOps(g, node), channelLayout(out, s.OHW()));
+  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
   if (s.depthwise())
     return genDepthwise(gen, index, s, epilogue);
   if (s.pointwise(node.attrs))

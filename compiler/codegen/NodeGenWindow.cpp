@@ -35,7 +35,7 @@ void require4d(const ir::Node &node, const ir::Shape &in, const ir::Shape &out) 
 // The epilogue of a node whose output rows are [rows, rowLength].
 Epilogue rowEpilogue(LlvmGen &gen, int index, int64_t rowLength) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
-  std::vector<ir::EpilogueOp> ops = epilogueOps(gen.graph(), node);
+  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
   EpilogueLayout layout;
   layout.rowStride = rowLength;
   if (needsChannel(ops))

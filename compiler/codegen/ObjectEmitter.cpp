@@ -56,7 +56,9 @@ std::string hostFeatures() {
   return features;
 }
 
-CodeGenOptLevel codeGenLevel(int optLevel) {
+} // namespace
+
+CodeGenOptLevel codeGenOptLevel(int optLevel) {
   switch (optLevel) {
   case 0: return CodeGenOptLevel::None;
   case 1: return CodeGenOptLevel::Less;
@@ -64,8 +66,6 @@ CodeGenOptLevel codeGenLevel(int optLevel) {
   default: return CodeGenOptLevel::Aggressive;
   }
 }
-
-} // namespace
 
 Expected<ResolvedTarget> resolveTarget(const TargetOptions &options) {
   initializeTargets();
@@ -109,7 +109,7 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarge
                              target.cpu.c_str(), target.triple.str().c_str());
   std::unique_ptr<TargetMachine> machine(t->createTargetMachine(
       target.triple.str(), target.cpu, target.features, llvm::TargetOptions(), Reloc::PIC_, std::nullopt,
-      codeGenLevel(optLevel)));
+      codeGenOptLevel(optLevel)));
   if (!machine)
     return createStringError(inconvertibleErrorCode(), "cannot create a target machine for '%s'",
                              target.triple.str().c_str());

@@ -32,6 +32,9 @@ void initializeTargets();
 // not know, naming those it does.
 llvm::Expected<ResolvedTarget> resolveTarget(const TargetOptions &options);
 
+// -O0..-O3 for the code generator (instruction selection, scheduling).
+llvm::CodeGenOptLevel codeGenOptLevel(int optLevel);
+
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const ResolvedTarget &target,
                                                                        int optLevel);
 

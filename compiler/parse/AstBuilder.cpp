@@ -193,17 +193,18 @@ std::vector<ExprPtr> AstBuilder::buildExprs(const std::vector<P::ExprContext *> 
 ExprPtr AstBuilder::intLiteral(antlr4::Token *token) {
   std::string text = token->getText();
   int64_t value = 0;
+  bool tooLarge = false;
   for (char c : text) {
     if (__builtin_mul_overflow(value, int64_t(10), &value) ||
         __builtin_add_overflow(value, int64_t(c - '0'), &value)) {
       diags_.error(range(token), fmt::format("integer literal '{}' is too large (the largest is "
                                              "9223372036854775807)",
                                              text.size() > 40 ? text.substr(0, 40) + "..." : text));
-      value = 1;
+      tooLarge = true;
       break;
     }
   }
-  return std::make_unique<IntExpr>(range(token), value);
+  return std::make_unique<IntExpr>(range(token), value, tooLarge);
 }
 
 ExprPtr AstBuilder::floatLiteral(antlr4::Token *token) {

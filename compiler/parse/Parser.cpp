@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace seq::parse {
 
 namespace {
@@ -100,38 +102,48 @@ private:
   unsigned errors_ = 0;
 };
 
-bool isOperator(const antlr4::Token *token) {
-  std::string text = token->getText();
-  return text == "+" || text == "-" || text == "*" || text == "/" || text == "//" ||
-         text == "%" || text == "**" || text == ".";
-}
-
 // Recursive descent has a depth; this finds input that would exceed it
-// before the parser runs. A bracket opens a level; a run of operators at one
-// level deepens the tree as much as that many brackets would.
-std::optional<SourceRange> findTooDeep(antlr4::CommonTokenStream &stream, const TokenMap &map) {
+// before the lexer and parser run (so that even 10 MB of nesting is
+// rejected at once). A bracket opens a level; a run of operators at one
+// level deepens the tree as much as that many brackets would. Strings,
+// comments, names and numbers (1e-5) are skipped.
+std::optional<uint32_t> findTooDeep(std::string_view text) {
   std::vector<unsigned> operatorRuns{0};
   unsigned depth = 0;
-  for (antlr4::Token *token : stream.getTokens()) {
-    size_t type = token->getType();
-    std::string text = type == SeqLexer::NAME || type == SeqLexer::STRING ? "" : token->getText();
-    if (type == SeqLexer::LPAREN || type == SeqLexer::LBRACK || text == "{") {
+  auto isNameChar = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n')
+        ++i;
+      --i;
+    } else if (c == '"' || c == '\'') {
+      for (++i; i < text.size() && text[i] != c && text[i] != '\n'; ++i)
+        if (text[i] == '\\')
+          ++i;
+    } else if (isNameChar(c)) {
+      bool number = std::isdigit(static_cast<unsigned char>(c));
+      while (i + 1 < text.size() &&
+             (isNameChar(text[i + 1]) || (number && (text[i + 1] == '.' ||
+              ((text[i + 1] == '-' || text[i + 1] == '+') && (text[i] == 'e' || text[i] == 'E'))))))
+        ++i;
+    } else if (c == '(' || c == '[' || c == '{') {
       operatorRuns.push_back(0);
       ++depth;
-    } else if (type == SeqLexer::RPAREN || type == SeqLexer::RBRACK || text == "}") {
-      if (operatorRuns.size() > 1) {
-        depth -= operatorRuns.back() + 1;
-        operatorRuns.pop_back();
-      }
-    } else if (isOperator(token)) {
+    } else if ((c == ')' || c == ']' || c == '}') && operatorRuns.size() > 1) {
+      depth -= operatorRuns.back() + 1;
+      operatorRuns.pop_back();
+    } else if (c == '+' || c == '-' || c == '*' || c == '/' || c == '%' || c == '.') {
+      if (i + 1 < text.size() && (text[i + 1] == c) && (c == '*' || c == '/'))
+        ++i; // ** and // are one operator
       ++operatorRuns.back();
       ++depth;
-    } else if (text == "," || text == "=" || text == ";" || type == SeqLexer::NEWLINE) {
+    } else if (c == ',' || c == '=' || c == ';' || c == '\n') {
       depth -= operatorRuns.back();
       operatorRuns.back() = 0;
     }
     if (depth > kMaxNestingDepth)
-      return map.range(token);
+      return uint32_t(i);
   }
   return std::nullopt;
 }
@@ -141,18 +153,17 @@ std::optional<SourceRange> findTooDeep(antlr4::CommonTokenStream &stream, const 
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
                                      Diagnostics &diags) {
   std::string_view text = sources.text(file);
+  if (std::optional<uint32_t> deep = findTooDeep(text)) {
+    diags.error(SourceRange{file, *deep, *deep + 1},
+                fmt::format("expression is nested too deeply (more than {} levels)", kMaxNestingDepth));
+    return nullptr;
+  }
   TokenMap map(file, text);
   antlr4::ANTLRInputStream input(text.data(), text.size());
   SeqLexer lexer(&input);
   lexer.removeErrorListeners();
   antlr4::CommonTokenStream stream(&lexer);
   stream.fill();
-
-  if (std::optional<SourceRange> deep = findTooDeep(stream, map)) {
-    diags.error(*deep, fmt::format("expression is nested too deeply (more than {} levels)",
-                                   kMaxNestingDepth));
-    return nullptr;
-  }
 
   SeqParser parser(&stream);
   ErrorListener listener(map, diags);
@@ -166,10 +177,10 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
   }
   if (listener.errors() > 0)
     return nullptr;
-  unsigned before = diags.errorCount();
+  // Literal errors (an integer too large) are reported by the builder; the
+  // AST is still checked, the bad literal an invalid value.
   AstBuilder builder(map, diags);
-  std::unique_ptr<ast::File> ast = builder.buildFile(tree);
-  return diags.errorCount() > before ? nullptr : std::move(ast);
+  return builder.buildFile(tree);
 }
 
 } // namespace seq::parse

@@ -15,7 +15,8 @@ namespace seq::parse {
 constexpr unsigned kMaxNestingDepth = 256;
 
 // Parses `file`. Returns the AST, or nullptr when the file has syntax errors
-// (all of them reported).
+// (all of them reported). An integer literal too large for 64 bits is
+// reported and kept in the AST as an IntExpr marked `tooLarge`.
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
                                      Diagnostics &diags);
 

@@ -261,7 +261,10 @@ ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, Sou
 Value Checker::eval(const Expr &e, const Scope &scope) {
   switch (e.kind) {
   case ExprKind::Name: return evalName(*e.as<NameExpr>(), scope);
-  case ExprKind::Int: return Value::integer_(e.as<IntExpr>()->value, e.range);
+  case ExprKind::Int:
+    if (e.as<IntExpr>()->tooLarge)
+      return Value::invalid(); // reported by the parser
+    return Value::integer_(e.as<IntExpr>()->value, e.range);
   case ExprKind::Float: return Value::float_(e.as<FloatExpr>()->value, e.range);
   case ExprKind::String: return Value::string(e.as<StringExpr>()->value, e.range);
   case ExprKind::Bool: return Value::boolean_(e.as<BoolExpr>()->value, e.range);

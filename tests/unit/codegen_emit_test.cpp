@@ -14,6 +14,7 @@
 #include <llvm/Support/SourceMgr.h>
 
 #include <cstdlib>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <sstream>

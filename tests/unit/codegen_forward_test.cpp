@@ -149,6 +149,19 @@ TEST(CodegenForward, ModelDescription) {
   EXPECT_EQ(compiled->workspace_per_batch, model.workspace_per_batch);
 }
 
+// Every optimisation level computes the same (at -O0 nothing is inlined
+// but the kernels: epilogues are called through their pointers).
+TEST(CodegenForward, OptimisationLevels) {
+  TestModel m = mlpModel();
+  for (int level = 0; level <= 2; ++level)
+    checkModel(m, [&](const std::vector<std::vector<float>> &in, int64_t batch) {
+      auto h = refLinear(in[0], batch, 8, 16, m.weightData(0), m.weightData(1));
+      for (float &v : h)
+        v = refRelu(v);
+      return refLinear(h, batch, 16, 4, m.weightData(2), nullptr);
+    }, "mlp at -O" + std::to_string(level), {1, 3}, level);
+}
+
 // Weights from the runtime's packer (seqrt_pack with the description's
 // steps, from PyTorch-layout params) give PyTorch's result.
 TEST(CodegenForward, PackedByRuntime) {

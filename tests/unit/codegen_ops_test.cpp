@@ -43,7 +43,9 @@ TEST(CodegenOps, MaxPoolCeilModePadded) {
   checkPool("maxpool_ceil", {ir::OpKind::MaxPool2d, 3, 10, 11, 3, 2, 1, true});
 }
 
-TEST(CodegenOps, MaxPoolDilated) { checkPool("maxpool_dilated", {ir::OpKind::MaxPool2d, 2, 9, 9, 3, 1, 1, false, true, 2}); }
+TEST(CodegenOps, MaxPoolDilated) {
+  checkPool("maxpool_dilated", {ir::OpKind::MaxPool2d, 2, 9, 9, 3, 1, 1, false, true, 2});
+}
 
 TEST(CodegenOps, AvgPoolCeilModeIncludePad) {
   checkPool("avgpool_ceil", {ir::OpKind::AvgPool2d, 3, 10, 9, 3, 2, 1, true, true});

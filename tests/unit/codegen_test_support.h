@@ -168,8 +168,10 @@ inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel
   return output;
 }
 
-inline std::unique_ptr<seq::codegen::JitModel> compile(const TestModel &m) {
-  auto jit = seq::codegen::JitModel::create(m.g, {});
+inline std::unique_ptr<seq::codegen::JitModel> compile(const TestModel &m, int optLevel = 3) {
+  seq::codegen::TargetOptions options;
+  options.optLevel = optLevel;
+  auto jit = seq::codegen::JitModel::create(m.g, options);
   if (!jit) {
     ADD_FAILURE() << llvm::toString(jit.takeError());
     return nullptr;
@@ -189,12 +191,13 @@ inline void expectNear(const std::vector<float> &got, const std::vector<float> &
   EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << got.size() << " elements differ";
 }
 
-// Compiles `m`, then for batches 1 and 3 runs it on random inputs and
-// compares with `reference(inputs, batch)`.
-inline void checkModel(const TestModel &m,
-                       const std::function<std::vector<float>(const std::vector<std::vector<float>> &, int64_t)> &reference,
-                       const std::string &what, std::vector<int64_t> batches = {1, 3}) {
-  auto jit = compile(m);
+using Reference = std::function<std::vector<float>(const std::vector<std::vector<float>> &, int64_t)>;
+
+// Compiles `m` (at -O`optLevel`), then for batches 1 and 3 runs it on
+// random inputs and compares with `reference(inputs, batch)`.
+inline void checkModel(const TestModel &m, const Reference &reference, const std::string &what,
+                       std::vector<int64_t> batches = {1, 3}, int optLevel = 3) {
+  auto jit = compile(m, optLevel);
   ASSERT_TRUE(jit);
   for (int64_t batch : batches) {
     std::vector<std::vector<float>> inputs;
