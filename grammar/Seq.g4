@@ -95,6 +95,12 @@ STRING  : '"' (~["\\\r\n] | '\\' ~[\r\n])* '"'
         | '\'' (~['\\\r\n] | '\\' ~[\r\n])* '\''
         ;
 
+// A string that the line ends inside of: one token, reported once.
+UNTERMINATED_STRING
+        : '"' (~["\\\r\n] | '\\' ~[\r\n])*
+        | '\'' (~['\\\r\n] | '\\' ~[\r\n])*
+        ;
+
 LPAREN  : '(' { bracketDepth_++; } ;
 RPAREN  : ')' { if (bracketDepth_ > 0) bracketDepth_--; } ;
 LBRACK  : '[' { bracketDepth_++; } ;

@@ -47,8 +47,10 @@ struct IntExpr : Expr {
 
 struct FloatExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Float;
-  FloatExpr(SourceRange r, double value) : Expr(Kind, r), value(value) {}
+  FloatExpr(SourceRange r, double value, bool outOfRange = false)
+      : Expr(Kind, r), value(value), outOfRange(outOfRange) {}
   double value;
+  bool outOfRange; // reported by the parser; evaluates to an invalid value
 };
 
 struct StringExpr : Expr {

@@ -140,7 +140,7 @@ public:
     }
   }
 
-  static std::string typeText(const TypeExpr &t) {
+  std::string typeText(const TypeExpr &t) const {
     switch (t.kind) {
     case TypeExpr::Kind::Named: return t.name;
     case TypeExpr::Kind::Tuple: {
@@ -149,7 +149,12 @@ public:
         out += (out.empty() ? "" : ", ") + typeText(el);
       return "(" + out + ")";
     }
-    case TypeExpr::Kind::Shape: return t.name + "[" + std::to_string(t.dims.size()) + " dims]";
+    case TypeExpr::Kind::Shape: {
+      std::string dims;
+      for (const ExprPtr &d : t.dims)
+        dims += (dims.empty() ? "" : ", ") + std::string(sources_.text(d->range));
+      return t.name + "[" + dims + "]";
+    }
     }
     return "";
   }

@@ -16,19 +16,14 @@ Diagnostic &Diagnostics::warning(std::optional<SourceRange> range, std::string m
   return add(Severity::Warning, range, std::move(message));
 }
 
-static bool sameRange(const std::optional<SourceRange> &a, const std::optional<SourceRange> &b) {
-  if (a.has_value() != b.has_value())
-    return false;
-  return !a || (a->file == b->file && a->begin == b->begin && a->end == b->end);
-}
-
 Diagnostic &Diagnostics::add(Severity severity, std::optional<SourceRange> range,
                              std::string message) {
-  for (Diagnostic &d : diagnostics_)
-    if (d.severity == severity && d.message == message && sameRange(d.range, range)) {
-      discarded_ = {};
-      return discarded_;
-    }
+  auto key = std::make_tuple(int(severity), message, range ? range->file : ~0u,
+                             range ? range->begin : 0u, range ? range->end : 0u);
+  if (!seen_.insert(std::move(key)).second) {
+    discarded_ = {};
+    return discarded_;
+  }
   if (severity == Severity::Error && ++errorCount_ > errorLimit_) {
     discarded_ = {};
     return discarded_;
@@ -91,6 +86,8 @@ public:
   // The quoted source line with the range underlined. Very long lines are
   // cut to a window around the range.
   void snippet(std::string &out, const SourceRange &range) const {
+    if (range.begin == 0 && range.end == 0)
+      return; // about the whole file: no line to quote
     LineColumn begin = sources_.lineColumn(range.file, range.begin);
     LineColumn end = sources_.lineColumn(range.file, range.end);
     std::string_view line = sources_.lineText(range.file, begin.line);
@@ -175,7 +172,7 @@ std::string Diagnostics::renderText(bool color) const {
       r.header(out, d->range ? d->range : fix.range, "help", s.cyan(), fix.message);
   }
   if (errorCount_ > errorLimit_)
-    out += fmt::format("{}error:{} too many errors emitted, stopping now (--error-limit={})\n",
+    out += fmt::format("{}error:{} too many errors; the rest are not shown (--error-limit={})\n",
                        s.red(), s.reset(), errorLimit_);
   std::vector<std::string> counts;
   if (warningCount_)
@@ -183,7 +180,8 @@ std::string Diagnostics::renderText(bool color) const {
   if (errorCount_)
     counts.push_back(fmt::format("{} error{}", errorCount_, errorCount_ == 1 ? "" : "s"));
   if (!counts.empty())
-    out += fmt::format("{} generated.\n", fmt::join(counts, " and "));
+    out += fmt::format("{} generated{}.\n", fmt::join(counts, " and "),
+                       errorCount_ > errorLimit_ ? fmt::format(" ({} shown)", errorLimit_) : "");
   return out;
 }
 
@@ -226,7 +224,7 @@ std::string Diagnostics::renderJson() const {
   }
   if (errorCount_ > errorLimit_)
     all.push_back({{"severity", "error"},
-                   {"message", fmt::format("too many errors emitted, stopping now "
+                   {"message", fmt::format("too many errors; the rest are not shown "
                                            "(--error-limit={})", errorLimit_)},
                    {"file", nullptr}, {"notes", nlohmann::json::array()},
                    {"fixes", nlohmann::json::array()}});

@@ -5,6 +5,8 @@
 #include "basic/SourceManager.h"
 
 #include <optional>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,7 @@ private:
 
   const SourceManager &sources_;
   std::vector<Diagnostic> diagnostics_;
+  std::set<std::tuple<int, std::string, uint32_t, uint32_t, uint32_t>> seen_; // for duplicates
   Diagnostic discarded_;
   unsigned errorLimit_ = 20;
   unsigned errorCount_ = 0;

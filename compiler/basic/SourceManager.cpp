@@ -6,10 +6,12 @@
 namespace seq {
 
 FileId SourceManager::addFile(std::string name, std::string text) {
-  File file{std::move(name), std::move(text), {0}};
-  for (uint32_t i = 0; i < file.text.size(); ++i)
+  File file{std::move(name), std::move(text), {0}, true};
+  for (uint32_t i = 0; i < file.text.size(); ++i) {
     if (file.text[i] == '\n')
       file.lineStarts.push_back(i + 1);
+    file.ascii &= static_cast<unsigned char>(file.text[i]) < 0x80;
+  }
   files_.push_back(std::move(file));
   return FileId(files_.size() - 1);
 }
@@ -28,6 +30,8 @@ LineColumn SourceManager::lineColumn(FileId file, uint32_t offset) const {
   offset = std::min<uint32_t>(offset, uint32_t(f.text.size()));
   auto it = std::upper_bound(f.lineStarts.begin(), f.lineStarts.end(), offset);
   uint32_t line = uint32_t(it - f.lineStarts.begin());
+  if (f.ascii)
+    return {line, offset - f.lineStarts[line - 1] + 1};
   uint32_t column = 1;
   for (uint32_t i = f.lineStarts[line - 1]; i < offset; ++i)
     if (!isContinuationByte(static_cast<unsigned char>(f.text[i])))

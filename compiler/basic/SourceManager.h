@@ -54,6 +54,7 @@ private:
     std::string name;
     std::string text;
     std::vector<uint32_t> lineStarts;
+    bool ascii = true; // columns are byte offsets: no scan per query
   };
   std::vector<File> files_;
 };

@@ -52,9 +52,11 @@ void checkWeights(Frontend &frontend, const sema::CheckedModel &model, const std
 
 int runCheck(const CheckCommand &command, const CommonOptions &common) {
   Frontend frontend(common);
+  // Every file is checked, even after one that cannot be read.
+  int status = kSuccess;
   for (const std::string &file : command.files)
-    if (int status = frontend.load(file); status != kSuccess)
-      return status;
+    if (int loaded = frontend.load(file, /*warnIfNoModel=*/true); loaded != kSuccess)
+      status = loaded;
   if (!command.weights.empty()) {
     if (command.files.size() != 1) {
       printError("--weights checks one file's model; give one file");
@@ -64,7 +66,8 @@ int runCheck(const CheckCommand &command, const CommonOptions &common) {
       if (model->valid)
         checkWeights(frontend, *model, command.weights);
   }
-  return frontend.finish();
+  int diagnostics = frontend.finish();
+  return status != kSuccess ? status : diagnostics;
 }
 
 int runPrint(const PrintCommand &command, const CommonOptions &common) {
@@ -90,6 +93,11 @@ int runSummary(const SummaryCommand &command, const CommonOptions &common) {
   if (command.params) {
     std::cout << tools::paramsJson(*model);
     return frontend.finish();
+  }
+  if (std::optional<std::string> problem = tools::batchTooLarge(*model, command.batch)) {
+    printError(fmt::format("--batch {} is too large: {}", command.batch, *problem));
+    frontend.finish();
+    return kUsage;
   }
   tools::SummaryOptions options;
   options.batch = command.batch;

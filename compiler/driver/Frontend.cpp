@@ -27,7 +27,7 @@ Frontend::Frontend(const CommonOptions &options) : options_(options), diags_(sou
 
 Frontend::~Frontend() = default;
 
-int Frontend::load(const std::string &path) {
+int Frontend::load(const std::string &path, bool warnIfNoModel) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     printError(fmt::format("'{}' is a directory, not a .seq file", path));
@@ -72,11 +72,12 @@ int Frontend::load(const std::string &path) {
       loaded.push_back(model.get());
       models_.push_back(std::move(model));
     }
-    if (loaded.empty() && !diags_.hasErrors())
-      diags_.warning(std::nullopt, fmt::format("'{}' defines no model", path));
+    if (loaded.empty() && !diags_.hasErrors() && warnIfNoModel)
+      diags_.warning(SourceRange{id, 0, 0}, fmt::format("'{}' defines no model", path));
     files_.push_back(std::move(file));
   }
   modelsByFile_.push_back({path, loaded});
+  fileIds_[path] = id;
   return kSuccess;
 }
 
@@ -93,7 +94,8 @@ sema::CheckedModel *Frontend::selectModel(const std::string &path, const std::st
   if (name.empty()) {
     if (models->size() == 1)
       return (*models)[0];
-    diags_.error(std::nullopt, models->empty()
+    diags_.error(models->empty() ? std::optional<SourceRange>(SourceRange{fileOf(path), 0, 0}) : std::nullopt,
+                 models->empty()
         ? fmt::format("'{}' defines no model", path)
         : fmt::format("'{}' defines several models ({}); choose one with --model", path, names));
     return nullptr;
@@ -104,6 +106,11 @@ sema::CheckedModel *Frontend::selectModel(const std::string &path, const std::st
   diags_.error(std::nullopt, fmt::format("'{}' has no model named '{}'{}", path, name,
                                          names.empty() ? "" : "; it defines " + names));
   return nullptr;
+}
+
+FileId Frontend::fileOf(const std::string &path) const {
+  auto it = fileIds_.find(path);
+  return it == fileIds_.end() ? 0 : it->second;
 }
 
 int Frontend::finish() {

@@ -6,6 +6,7 @@
 #include "basic/Diagnostics.h"
 #include "sema/Module.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,7 +31,9 @@ public:
   // Reads, parses and checks `path`. Returns kUsage when the file cannot be
   // read (the message is printed at once), kSuccess otherwise; errors in the
   // file are collected in diagnostics().
-  int load(const std::string &path);
+  // `check` warns about a file with no model; the other commands need one
+  // and say so in selectModel instead.
+  int load(const std::string &path, bool warnIfNoModel = false);
 
   // The model named `name`, or the only model when `name` is empty; reports
   // an error (and returns null) when there is none or the choice is unclear.
@@ -53,6 +56,8 @@ private:
   std::vector<std::unique_ptr<ast::File>> files_;
   std::vector<std::unique_ptr<sema::CheckedModel>> models_;
   std::vector<std::pair<std::string, std::vector<sema::CheckedModel *>>> modelsByFile_;
+  std::map<std::string, FileId> fileIds_;
+  FileId fileOf(const std::string &path) const;
 };
 
 // "seqc: error: ..." for problems outside any source file.

@@ -52,6 +52,8 @@ const Value &Graph::storageOf(int id) const {
   return *v;
 }
 
+// Scans every node: for a one-off query. A pass asking for many values
+// builds a passes::UseIndex once instead.
 std::vector<int> Graph::users(int id) const {
   std::vector<int> result;
   for (size_t i = 0; i < nodes.size(); ++i) {

@@ -14,13 +14,47 @@ int64_t valueBytes(const Graph &g, int value) {
   return g.value(value).shape.elementsPerBatch() * int64_t(sizeof(float));
 }
 
+std::vector<int> storageOwners(const Graph &g) {
+  constexpr int kUnknown = -2, kVisiting = -3;
+  std::vector<int> owner(g.values.size(), kUnknown);
+  std::vector<int> chain;
+  for (size_t start = 0; start < g.values.size(); ++start) {
+    // Walk the alias links to a value whose owner is known, or that owns
+    // its storage, then give every value on the way that owner.
+    int v = int(start), found = -1;
+    while (true) {
+      if (owner[size_t(v)] != kUnknown) {
+        found = owner[size_t(v)] == kVisiting ? -1 : owner[size_t(v)]; // a cycle
+        break;
+      }
+      const Value &value = g.values[size_t(v)];
+      if (value.storage != Storage::Alias) {
+        found = v;
+        break;
+      }
+      owner[size_t(v)] = kVisiting;
+      chain.push_back(v);
+      if (value.aliasOf < 0 || size_t(value.aliasOf) >= g.values.size())
+        break; // a broken link: found stays -1
+      v = value.aliasOf;
+    }
+    for (int c : chain)
+      owner[size_t(c)] = found;
+    chain.clear();
+    if (owner[start] == kUnknown)
+      owner[start] = found;
+  }
+  return owner;
+}
+
 // The last node reading each storage owner; -1 when nothing reads it.
 static std::vector<int> lastReads(const Graph &g) {
   std::vector<int> last(g.values.size(), -1);
+  std::vector<int> owners = storageOwners(g);
   auto read = [&](int value, int node) {
-    if (value < 0 || size_t(value) >= g.values.size())
+    if (value < 0 || size_t(value) >= g.values.size() || owners[size_t(value)] < 0)
       return;
-    int owner = g.storageOf(value).id;
+    int owner = owners[size_t(value)];
     last[size_t(owner)] = std::max(last[size_t(owner)], node);
   };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -35,6 +69,7 @@ static std::vector<int> lastReads(const Graph &g) {
 std::vector<Buffer> workspaceBuffers(const Graph &g) {
   std::vector<Buffer> buffers;
   std::vector<int> last = lastReads(g);
+  bool batched = isBatched(g);
   for (const Value &v : g.values) {
     if (v.storage != Storage::Workspace || v.producer < 0)
       continue;
@@ -43,22 +78,23 @@ std::vector<Buffer> workspaceBuffers(const Graph &g) {
     b.bytes = alignTo(valueBytes(g, v.id), kWorkspaceAlignment);
     b.first = v.producer;
     b.last = std::max(v.producer, last[size_t(v.id)]);
+    b.batched = batched;
     buffers.push_back(b);
   }
-  bool batched = isBatched(g);
   for (size_t i = 0; i < g.scratch.size(); ++i) {
     const Scratch &s = g.scratch[i];
     Buffer b;
     b.scratch = int(i);
     b.bytes = alignTo(batched ? s.bytesPerBatch : s.bytesFixed, kWorkspaceAlignment);
     b.first = b.last = s.node;
+    b.batched = batched;
     buffers.push_back(b);
   }
   return buffers;
 }
 
 int64_t bufferOffset(const Graph &g, const Buffer &buffer) {
-  bool batched = isBatched(g);
+  bool batched = buffer.batched;
   if (buffer.value >= 0) {
     const Value &v = g.value(buffer.value);
     return batched ? v.offsetPerBatch : v.offsetFixed;
@@ -68,7 +104,7 @@ int64_t bufferOffset(const Graph &g, const Buffer &buffer) {
 }
 
 void setBufferOffset(Graph &g, const Buffer &buffer, int64_t offset) {
-  bool batched = isBatched(g);
+  bool batched = buffer.batched;
   int64_t *perBatch, *fixed;
   if (buffer.value >= 0) {
     perBatch = &g.value(buffer.value).offsetPerBatch;

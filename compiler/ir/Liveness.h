@@ -32,12 +32,20 @@ struct Buffer {
   int64_t bytes = 0; // rounded up to kWorkspaceAlignment; per batch item when batched
   int first = 0;    // node that writes it first
   int last = 0;     // last node that reads it (inputs, epilogues, aliases)
+  bool batched = false; // the graph is batched: offsets are per batch item
 };
 
-// Every workspace buffer, values first (by id), then scratch regions.
+// For every value, the id of the value owning its storage (Graph::storageOf
+// for all values at once, in linear time); -1 where an alias chain is
+// broken or cycles.
+std::vector<int> storageOwners(const Graph &g);
+
+// Every workspace buffer, values first (by id), then scratch regions. Linear
+// in the graph.
 std::vector<Buffer> workspaceBuffers(const Graph &g);
 
-// The buffer's offset in the unit of its graph (per batch item or fixed).
+// The buffer's offset in the unit of its graph (per batch item or fixed,
+// as buffer.batched says).
 int64_t bufferOffset(const Graph &g, const Buffer &buffer);
 void setBufferOffset(Graph &g, const Buffer &buffer, int64_t offset);
 

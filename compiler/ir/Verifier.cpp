@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace seq::ir {
 
@@ -63,16 +64,6 @@ private:
            std::any_of(g_.values.begin(), g_.values.end(),
                        [](const Value &v) { return v.storage == Storage::Output; });
   }
-  // Alias links from `id` to a value owning storage; more than the number
-  // of values means a cycle.
-  size_t aliasChainLength(int id) const {
-    size_t length = 0;
-    for (const Value *v = &g_.value(id); v->storage == Storage::Alias && length <= g_.values.size();
-         v = &g_.value(v->aliasOf))
-      ++length;
-    return length;
-  }
-
   // ---- structure ----
 
   void checkIds();
@@ -106,6 +97,7 @@ private:
   void checkOutputStorage();
   void checkCodegenContract();
   void checkMemoryPlan();
+  bool anyLiveTogetherOverlap(const std::vector<Buffer> &buffers) const;
 
   const Graph &g_;
   std::vector<std::string> errors_;
@@ -162,6 +154,7 @@ void Verifier::checkValues() {
     ++writers[size_t(g_.nodes[i].output)];
     writer[size_t(g_.nodes[i].output)] = int(i);
   }
+  std::vector<int> owners = storageOwners(g_);
   std::vector<bool> isInput(g_.values.size(), false);
   for (size_t k = 0; k < g_.inputs.size(); ++k) {
     const Value &v = g_.value(g_.inputs[k]);
@@ -180,7 +173,7 @@ void Verifier::checkValues() {
     if (v.storage == Storage::Input && !isInput[size_t(v.id)])
       error("value %{} has input storage but is not a model input", v.id);
     if (v.storage == Storage::Alias) {
-      if (aliasChainLength(v.id) > g_.values.size())
+      if (owners[size_t(v.id)] < 0) // ids are valid here, so the chain cycles
         error("value %{} is in a cycle of aliases", v.id);
       bool fromReshape = v.producer >= 0 && g_.nodes[size_t(v.producer)].kind == OpKind::Reshape;
       if (!fromReshape)
@@ -541,6 +534,9 @@ void Verifier::checkMemoryPlan() {
       error("{} at byte {} ({} bytes) is unaligned or outside the {}-byte workspace", describe(b),
             offset, b.bytes, peak);
   }
+  if (!anyLiveTogetherOverlap(buffers))
+    return;
+  // Some pair clashes: name every one, comparing all pairs.
   for (size_t x = 0; x < buffers.size(); ++x)
     for (size_t y = x + 1; y < buffers.size(); ++y) {
       const Buffer &a = buffers[x], &b = buffers[y];
@@ -549,6 +545,39 @@ void Verifier::checkMemoryPlan() {
       if (together && oa < ob + b.bytes && ob < oa + a.bytes)
         error("{} and {} are live together but overlap in the workspace", describe(a), describe(b));
     }
+}
+
+// Whether two buffers live at the same time share bytes, in O(n log n): a
+// sweep over node indices keeps the live buffers ordered by offset; as
+// long as they are disjoint, a new one can only clash with its neighbours.
+// Each buffer counts as at least one byte, so a clash is never missed (an
+// empty buffer seen as clashing only costs the exact check above).
+bool Verifier::anyLiveTogetherOverlap(const std::vector<Buffer> &buffers) const {
+  std::vector<size_t> byFirst(buffers.size()), byLast(buffers.size());
+  for (size_t i = 0; i < buffers.size(); ++i)
+    byFirst[i] = byLast[i] = i;
+  std::sort(byFirst.begin(), byFirst.end(),
+            [&](size_t a, size_t b) { return buffers[a].first < buffers[b].first; });
+  std::sort(byLast.begin(), byLast.end(),
+            [&](size_t a, size_t b) { return buffers[a].last < buffers[b].last; });
+  std::multimap<int64_t, int64_t> live; // offset -> end
+  std::vector<std::multimap<int64_t, int64_t>::iterator> where(buffers.size());
+  size_t dead = 0;
+  for (size_t i : byFirst) {
+    const Buffer &b = buffers[i];
+    // Those whose last reader ran before b is written (first <= last, so
+    // each was added before).
+    for (; dead < byLast.size() && buffers[byLast[dead]].last < b.first; ++dead)
+      live.erase(where[byLast[dead]]);
+    int64_t offset = bufferOffset(g_, b), end = offset + std::max<int64_t>(b.bytes, 1);
+    auto next = live.lower_bound(offset);
+    if (next != live.end() && next->first < end)
+      return true;
+    if (next != live.begin() && std::prev(next)->second > offset)
+      return true;
+    where[i] = live.emplace_hint(next, offset, end);
+  }
+  return false;
 }
 
 } // namespace

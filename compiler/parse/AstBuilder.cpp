@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
@@ -209,16 +208,12 @@ ExprPtr AstBuilder::intLiteral(antlr4::Token *token) {
 
 ExprPtr AstBuilder::floatLiteral(antlr4::Token *token) {
   std::string text = token->getText();
-  errno = 0;
   double value = std::strtod(text.c_str(), nullptr);
-  if (std::isinf(value) || errno == ERANGE) {
-    if (std::isinf(value))
-      diags_.error(range(token), fmt::format("float literal '{}' is out of range",
-                                             text.size() > 40 ? text.substr(0, 40) + "..." : text));
-    if (std::isinf(value))
-      value = 0;
-  }
-  return std::make_unique<FloatExpr>(range(token), value);
+  bool outOfRange = std::isinf(value);
+  if (outOfRange)
+    diags_.error(range(token), fmt::format("float literal '{}' is out of range",
+                                           text.size() > 40 ? text.substr(0, 40) + "..." : text));
+  return std::make_unique<FloatExpr>(range(token), value, outOfRange);
 }
 
 ExprPtr AstBuilder::stringLiteral(antlr4::Token *token) {

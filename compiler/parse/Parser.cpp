@@ -44,13 +44,18 @@ public:
     if (!offending)
       return;
     SourceRange range = tokens_.range(offending);
+    // After a first error, the parser's recovery often trips on the closing
+    // structural tokens that follow ('}', a line end, the end of the file):
+    // those are not new errors.
+    size_t type = offending->getType();
+    bool closer = type == SeqLexer::NEWLINE || type == antlr4::Token::EOF || offending->getText() == "}";
+    if (errors_ > 0 && closer)
+      return;
     ++errors_;
-    if (offending->getType() == SeqLexer::UNKNOWN) {
-      std::string text = offending->getText();
-      if (text == "\"" || text == "'")
-        diags_.error(range, "unterminated string literal");
-      else
-        diags_.error(range, fmt::format("unexpected character '{}'", text));
+    if (type == SeqLexer::UNTERMINATED_STRING) {
+      diags_.error(range, "unterminated string literal");
+    } else if (type == SeqLexer::UNKNOWN) {
+      diags_.error(range, fmt::format("unexpected character '{}'", offending->getText()));
     } else {
       std::string message = fmt::format("unexpected {}", describeToken(offending));
       if (auto *parser = dynamic_cast<antlr4::Parser *>(recognizer)) {

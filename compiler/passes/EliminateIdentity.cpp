@@ -5,7 +5,8 @@
 // of its output (node inputs, epilogue tensors, aliases, the graph output)
 // read its input instead, then erase the node and its output. A chain of
 // identities collapses because each one already reads the input of the
-// ones before it. When the output of the model becomes a model input or an
+// ones before it. A UseIndex finds the readers, so the pass is linear in
+// the graph. When the output of the model becomes a model input or an
 // alias, PlanMemory later gives it a Copy.
 #include "passes/GraphEdit.h"
 #include "passes/Passes.h"
@@ -13,10 +14,11 @@
 namespace seq::passes {
 
 void eliminateIdentity(ir::Graph &g) {
+  UseIndex uses(g);
   std::vector<bool> erase(g.nodes.size(), false);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (g.nodes[i].kind == ir::OpKind::Identity)
-      bypassNode(g, int(i), g.nodes[i].inputs.at(0), erase);
+      uses.bypassNode(g, int(i), g.nodes[i].inputs.at(0), erase);
   }
   eraseNodes(g, erase);
 }

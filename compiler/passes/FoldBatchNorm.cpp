@@ -15,6 +15,9 @@
 // 2). Any other BatchNorm becomes a Map node whose epilogue is one
 // ChannelAffine op, scale and shift made by a BatchNormScaleShift step:
 //   scale[c] = A[c], shift[c] = beta[c] - mean[c] * A[c].
+// A UseIndex and a PackedIndex answer "who reads x" and "which step writes
+// this weight" for every BatchNorm; erased nodes and pack steps go at the
+// end, so the pass is linear in the graph.
 #include "passes/GraphEdit.h"
 #include "passes/Passes.h"
 
@@ -24,51 +27,25 @@ using namespace ir;
 
 namespace {
 
-// The single pack step writing packed tensor `packed`, or -1.
-int stepWriting(const Graph &g, int packed) {
-  int found = -1;
-  for (size_t i = 0; i < g.packSteps.size(); ++i) {
-    const PackStep &s = g.packSteps[i];
-    if (s.out == packed || s.out2 == packed) {
-      if (found >= 0)
-        return -1;
-      found = int(i);
-    }
-  }
-  return found;
-}
-
-// How many nodes name packed tensor `packed` as weight, bias or epilogue operand.
-int packedReaders(const Graph &g, int packed) {
-  int count = 0;
-  for (const Node &node : g.nodes) {
-    count += node.attrs.weight == packed;
-    count += node.attrs.bias == packed;
-    for (const EpilogueOp &op : node.epilogue)
-      count += (op.packed == packed) + (op.packed2 == packed);
-  }
-  return count;
-}
-
-bool ownsCopyStep(const Graph &g, int packed) {
-  int step = stepWriting(g, packed);
-  return step >= 0 && g.packSteps[size_t(step)].op == PackOp::Copy &&
-         packedReaders(g, packed) == 1;
+// Whether packed tensor `packed` is written by one Copy step and read by one node.
+bool ownsCopyStep(const Graph &g, const PackedIndex &packs, int packed) {
+  int step = packs.stepWriting(packed);
+  return step >= 0 && g.packSteps[size_t(step)].op == PackOp::Copy && packs.readers(packed) == 1;
 }
 
 // The Conv2d/Linear node whose weights BatchNorm `bn` may fold into, or -1.
-int foldTarget(const Graph &g, const Node &bn) {
+int foldTarget(const Graph &g, const UseIndex &uses, const PackedIndex &packs, const Node &bn) {
   int x = bn.inputs.at(0);
   int producer = g.value(x).producer;
-  if (producer < 0 || useCount(g, x) != 1)
+  if (producer < 0 || uses.count(x) != 1)
     return -1;
   const Node &layer = g.nodes[size_t(producer)];
   bool linearOnChannels = layer.kind == OpKind::Linear && g.value(x).shape.rank() == 2;
   if (layer.kind != OpKind::Conv2d && !linearOnChannels)
     return -1;
-  if (!layer.epilogue.empty() || !ownsCopyStep(g, layer.attrs.weight))
+  if (!layer.epilogue.empty() || !ownsCopyStep(g, packs, layer.attrs.weight))
     return -1;
-  if (layer.attrs.bias >= 0 && !ownsCopyStep(g, layer.attrs.bias))
+  if (layer.attrs.bias >= 0 && !ownsCopyStep(g, packs, layer.attrs.bias))
     return -1;
   return producer;
 }
@@ -82,32 +59,34 @@ void setBatchNormSources(PackStep &step, const Attrs &bn) {
 }
 
 // Rewrites the layer's weight (and bias) Copy steps into one FoldBatchNorm step.
-void foldInto(Graph &g, Node &layer, const Attrs &bn) {
-  int64_t channels = g.packSteps[size_t(stepWriting(g, layer.attrs.weight))].rows;
+void foldInto(Graph &g, PackedIndex &packs, Node &layer, const Attrs &bn) {
+  int weightStep = packs.stepWriting(layer.attrs.weight);
+  int64_t channels = g.packSteps[size_t(weightStep)].rows;
   int biasParam = -1;
   if (layer.attrs.bias >= 0) {
-    int biasStep = stepWriting(g, layer.attrs.bias);
+    int biasStep = packs.stepWriting(layer.attrs.bias);
     biasParam = g.packSteps[size_t(biasStep)].src[0];
-    g.packSteps.erase(g.packSteps.begin() + biasStep);
+    packs.eraseStep(g, biasStep);
   } else {
-    layer.attrs.bias = g.addPacked((layer.name.empty() ? "" : layer.name + ".") + "bias", channels);
+    std::string name = (layer.name.empty() ? "" : layer.name + ".") + "bias";
+    layer.attrs.bias = packs.addPacked(g, std::move(name), channels, 1);
   }
-  PackStep &step = g.packSteps[size_t(stepWriting(g, layer.attrs.weight))];
+  PackStep &step = g.packSteps[size_t(weightStep)];
   step.op = PackOp::FoldBatchNorm;
   step.src[1] = biasParam;
   setBatchNormSources(step, bn);
-  step.out2 = layer.attrs.bias;
+  packs.setOut2(g, weightStep, layer.attrs.bias);
   g.packed[size_t(layer.attrs.weight)].name += " (folded)";
   g.packed[size_t(layer.attrs.bias)].name += " (folded)";
 }
 
 // Turns BatchNorm `bn` into a Map applying one ChannelAffine.
-void lowerToChannelAffine(Graph &g, Node &bn) {
+void lowerToChannelAffine(Graph &g, PackedIndex &packs, Node &bn) {
   int64_t channels = g.value(bn.inputs.at(0)).shape.dims.at(1);
   std::string prefix = bn.name.empty() ? "batch_norm" : bn.name;
   EpilogueOp affine{EpilogueOp::Kind::ChannelAffine};
-  affine.packed = g.addPacked(prefix + ".scale", channels);
-  affine.packed2 = g.addPacked(prefix + ".shift", channels);
+  affine.packed = packs.addPacked(g, prefix + ".scale", channels, 1);
+  affine.packed2 = packs.addPacked(g, prefix + ".shift", channels, 1);
 
   PackStep step;
   step.op = PackOp::BatchNormScaleShift;
@@ -116,7 +95,7 @@ void lowerToChannelAffine(Graph &g, Node &bn) {
   step.out2 = affine.packed2;
   step.rows = channels;
   step.cols = 1;
-  g.packSteps.push_back(step);
+  packs.addStep(g, step);
 
   bn.kind = OpKind::Map;
   bn.epilogue = {affine};
@@ -125,19 +104,22 @@ void lowerToChannelAffine(Graph &g, Node &bn) {
 } // namespace
 
 void foldBatchNorm(Graph &g) {
+  UseIndex uses(g);
+  PackedIndex packs(g);
   std::vector<bool> erase(g.nodes.size(), false);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node &bn = g.nodes[i];
     if (bn.kind != OpKind::BatchNorm)
       continue;
-    int layer = foldTarget(g, bn);
+    int layer = foldTarget(g, uses, packs, bn);
     if (layer < 0) {
-      lowerToChannelAffine(g, bn);
+      lowerToChannelAffine(g, packs, bn);
       continue;
     }
-    foldInto(g, g.nodes[size_t(layer)], bn.attrs);
-    bypassNode(g, int(i), bn.inputs.at(0), erase);
+    foldInto(g, packs, g.nodes[size_t(layer)], bn.attrs);
+    uses.bypassNode(g, int(i), bn.inputs.at(0), erase);
   }
+  packs.compact(g);
   eraseNodes(g, erase);
 }
 

@@ -14,7 +14,9 @@
 //     A ChannelAffine (channel = dim 1) merges into a Linear only when the
 //     Linear's output has rank 2, where dim 1 is its feature dim.
 // Merged nodes keep their position, so chains collapse in one sweep:
-// conv -> add(x) -> relu becomes one conv with [bias, add(x), relu].
+// conv -> add(x) -> relu becomes one conv with [bias, add(x), relu]. A
+// UseIndex counts and redirects readers, and merged nodes are erased
+// together at the end, so the pass is linear in the graph.
 // Everything else stays: broadcasting Binary nodes, Sub and Div of two
 // tensors, and Maps whose operand comes from elsewhere.
 #include "passes/GraphEdit.h"
@@ -65,9 +67,9 @@ bool readyBefore(const Graph &g, int value, int node) {
 }
 
 // Whether `ops` may join the epilogue of the node producing `x`.
-bool canMergeInto(const Graph &g, int x, const std::vector<EpilogueOp> &ops) {
+bool canMergeInto(const Graph &g, const UseIndex &uses, int x, const std::vector<EpilogueOp> &ops) {
   int p = g.value(x).producer;
-  if (p < 0 || !acceptsEpilogue(g.nodes[size_t(p)]) || useCount(g, x) != 1)
+  if (p < 0 || !acceptsEpilogue(g.nodes[size_t(p)]) || uses.count(x) != 1)
     return false;
   const Node &producer = g.nodes[size_t(p)];
   for (const EpilogueOp &op : ops) {
@@ -82,15 +84,21 @@ bool canMergeInto(const Graph &g, int x, const std::vector<EpilogueOp> &ops) {
 
 // Appends `ops` to the epilogue producing `x` and removes `node`, whose
 // readers read x from then on.
-void merge(Graph &g, int x, std::vector<EpilogueOp> ops, int node, std::vector<bool> &erase) {
-  std::vector<EpilogueOp> &epilogue = g.nodes[size_t(g.value(x).producer)].epilogue;
+void merge(Graph &g, UseIndex &uses, int x, std::vector<EpilogueOp> ops, int node,
+           std::vector<bool> &erase) {
+  int producer = g.value(x).producer;
+  std::vector<EpilogueOp> &epilogue = g.nodes[size_t(producer)].epilogue;
   epilogue.insert(epilogue.end(), ops.begin(), ops.end());
-  bypassNode(g, node, x, erase);
+  for (const EpilogueOp &op : ops)
+    if (op.tensor >= 0)
+      uses.addRead(op.tensor, producer);
+  uses.bypassNode(g, node, x, erase);
 }
 
 // For a same-shape Add/Mul: the operand to merge into and the op reading
 // the other one.
-std::optional<std::pair<int, EpilogueOp>> binaryMerge(const Graph &g, const Node &node) {
+std::optional<std::pair<int, EpilogueOp>> binaryMerge(const Graph &g, const UseIndex &uses,
+                                                      const Node &node) {
   if (node.attrs.binary != BinaryKind::Add && node.attrs.binary != BinaryKind::Mul)
     return std::nullopt;
   int a = node.inputs.at(0), b = node.inputs.at(1);
@@ -101,7 +109,7 @@ std::optional<std::pair<int, EpilogueOp>> binaryMerge(const Graph &g, const Node
     EpilogueOp op{node.attrs.binary == BinaryKind::Add ? EpilogueOp::Kind::AddTensor
                                                        : EpilogueOp::Kind::MulTensor};
     op.tensor = t;
-    if (canMergeInto(g, x, {op}))
+    if (canMergeInto(g, uses, x, {op}))
       return std::pair{x, op};
   }
   return std::nullopt;
@@ -112,14 +120,15 @@ std::optional<std::pair<int, EpilogueOp>> binaryMerge(const Graph &g, const Node
 void fuseElementwise(Graph &g) {
   seedBiasEpilogues(g);
   turnElementwiseIntoMaps(g);
+  UseIndex uses(g);
   std::vector<bool> erase(g.nodes.size(), false);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node &node = g.nodes[i];
-    if (node.kind == OpKind::Map && canMergeInto(g, node.inputs.at(0), node.epilogue)) {
-      merge(g, node.inputs.at(0), node.epilogue, int(i), erase);
+    if (node.kind == OpKind::Map && canMergeInto(g, uses, node.inputs.at(0), node.epilogue)) {
+      merge(g, uses, node.inputs.at(0), node.epilogue, int(i), erase);
     } else if (node.kind == OpKind::Binary) {
-      if (auto fused = binaryMerge(g, node))
-        merge(g, fused->first, {fused->second}, int(i), erase);
+      if (auto fused = binaryMerge(g, uses, node))
+        merge(g, uses, fused->first, {fused->second}, int(i), erase);
     }
   }
   eraseNodes(g, erase);

@@ -16,12 +16,16 @@
 //     goes above them all. Sizes and offsets are 64-byte multiples, per
 //     batch item in a batched graph (a run's offset is offsetPerBatch *
 //     batch, so alignment holds for any batch), in all otherwise. The
-//     workspace size is the peak.
+//     workspace size is the peak. The buffers placed are indexed by live
+//     span (LiveSpans), so each placement visits only the buffers live with
+//     it: O(n log n) for a model of n nodes unless many buffers are live at
+//     once.
 #include "ir/Liveness.h"
 #include "passes/GraphEdit.h"
 #include "passes/Passes.h"
 
 #include <algorithm>
+#include <map>
 
 namespace seq::passes {
 
@@ -80,23 +84,60 @@ void addIm2colScratch(Graph &g) {
   }
 }
 
-bool liveTogether(const Buffer &a, const Buffer &b) {
-  return a.first <= b.last && b.first <= a.last;
-}
+// The placed buffers, indexed by live span so that placing one more visits
+// only those live at the same time as it, not every buffer placed so far.
+// A buffer [first, last] overlaps [a, b] when it is live at a (found by
+// walking a segment tree over node indices from leaf a to the root, each
+// tree node holding the buffers whose span covers its range), or starts in
+// (a, b] (found in an ordered map from start to buffers). No buffer is in
+// both, so each overlapping one is seen once.
+class LiveSpans {
+public:
+  explicit LiveSpans(int nodes) : leaves_(1) {
+    while (leaves_ < std::max(nodes, 1))
+      leaves_ *= 2;
+    covering_.resize(2 * size_t(leaves_));
+  }
 
-// The best-fitting offset for `buffer` among `placed` buffers that overlap
-// it in time, each given with its offset.
-int64_t bestFit(const Buffer &buffer, std::vector<std::pair<int64_t, const Buffer *>> placed) {
-  std::sort(placed.begin(), placed.end(),
-            [](const auto &x, const auto &y) { return x.first < y.first; });
+  void add(int id, const Buffer &b) {
+    for (int l = b.first + leaves_, r = b.last + leaves_ + 1; l < r; l /= 2, r /= 2) {
+      if (l & 1)
+        covering_[size_t(l++)].push_back(id);
+      if (r & 1)
+        covering_[size_t(--r)].push_back(id);
+    }
+    starting_[b.first].push_back(id);
+  }
+
+  // The buffers added so far whose spans overlap [first, last].
+  std::vector<int> overlapping(int first, int last) const {
+    std::vector<int> ids;
+    for (int n = first + leaves_; n >= 1; n /= 2)
+      ids.insert(ids.end(), covering_[size_t(n)].begin(), covering_[size_t(n)].end());
+    for (auto it = starting_.upper_bound(first); it != starting_.end() && it->first <= last; ++it)
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+    return ids;
+  }
+
+private:
+  int leaves_;
+  std::vector<std::vector<int>> covering_;
+  std::map<int, std::vector<int>> starting_;
+};
+
+// The best-fitting offset for a buffer of `bytes` among `placed` (offset,
+// size) pairs of the buffers live with it: the start of the smallest gap
+// that holds it, or the end of the highest.
+int64_t bestFit(int64_t bytes, std::vector<std::pair<int64_t, int64_t>> placed) {
+  std::sort(placed.begin(), placed.end());
   int64_t best = -1, bestGap = 0, cursor = 0;
-  for (const auto &[offset, other] : placed) {
+  for (const auto &[offset, size] : placed) {
     int64_t gap = offset - cursor;
-    if (gap >= buffer.bytes && (best < 0 || gap < bestGap)) {
+    if (gap >= bytes && (best < 0 || gap < bestGap)) {
       best = cursor;
       bestGap = gap;
     }
-    cursor = std::max(cursor, offset + other->bytes);
+    cursor = std::max(cursor, offset + size);
   }
   return best >= 0 ? best : cursor;
 }
@@ -105,16 +146,17 @@ void assignOffsets(Graph &g) {
   std::vector<Buffer> buffers = workspaceBuffers(g);
   std::stable_sort(buffers.begin(), buffers.end(),
                    [](const Buffer &a, const Buffer &b) { return a.bytes > b.bytes; });
-  std::vector<int64_t> offsets;
+  std::vector<int64_t> offsets(buffers.size());
+  LiveSpans placed(int(g.nodes.size()));
   int64_t peak = 0;
   for (size_t i = 0; i < buffers.size(); ++i) {
-    std::vector<std::pair<int64_t, const Buffer *>> overlapping;
-    for (size_t j = 0; j < i; ++j)
-      if (liveTogether(buffers[i], buffers[j]))
-        overlapping.emplace_back(offsets[j], &buffers[j]);
-    offsets.push_back(bestFit(buffers[i], std::move(overlapping)));
-    setBufferOffset(g, buffers[i], offsets.back());
-    peak = std::max(peak, offsets.back() + buffers[i].bytes);
+    std::vector<std::pair<int64_t, int64_t>> live;
+    for (int j : placed.overlapping(buffers[i].first, buffers[i].last))
+      live.emplace_back(offsets[size_t(j)], buffers[size_t(j)].bytes);
+    offsets[i] = bestFit(buffers[i].bytes, std::move(live));
+    placed.add(int(i), buffers[i]);
+    setBufferOffset(g, buffers[i], offsets[i]);
+    peak = std::max(peak, offsets[i] + buffers[i].bytes);
   }
   bool batched = isBatched(g);
   g.workspacePerBatch = batched ? peak : 0;

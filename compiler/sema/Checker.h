@@ -90,6 +90,7 @@ private:
   int traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite);
   void exec(const std::vector<ast::StmtPtr> &stmts, Frame &frame);
   Value evalF(const ast::Expr &expr, Frame &frame);
+  Value evalExprF(const ast::Expr &expr, Frame &frame);
   Value evalNameF(const ast::NameExpr &name, Frame &frame);
   Value evalAttributeF(const ast::AttributeExpr &attr, Frame &frame);
   Value evalIndexF(const ast::IndexExpr &index, Frame &frame);
@@ -123,6 +124,8 @@ public:
   // long argument lists abbreviated: "BatchNorm2d(32)", "Conv2d(32, 64, ...)".
   static std::string displayOf(const std::string &source);
   static std::string collapseWhitespace(std::string_view source);
+  // A user's name as messages quote it: cut to 40 characters.
+  static std::string shortened(std::string_view name);
   static std::string calleeName(const ast::Expr &callee); // "nn.Conv2d" -> "Conv2d"
   static std::optional<std::string> suggest(const std::string &name,
                                             const std::vector<std::string> &candidates);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace seq::sema {
 
@@ -25,9 +26,25 @@ Value Checker::buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &arg
     return Value::invalid();
   unsigned before = diags_.errorCount();
   if (spec.validate)
-    spec.validate(ArgCheck{*bound, diags_});
+    spec.validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
   if (diags_.errorCount() != before)
     return Value::invalid();
+  // Parameters whose size in bytes does not fit in 64 bits.
+  if (spec.parameters)
+    for (const LayerParam &p : spec.parameters(*bound)) {
+      int64_t bytes = 4;
+      bool fits = true;
+      for (int64_t d : p.shape)
+        fits = fits && !__builtin_mul_overflow(bytes, d, &bytes);
+      if (!fits) {
+        std::string dims;
+        for (int64_t d : p.shape)
+          dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+        error(call.range, fmt::format("the {} of {} would have shape [{}], more than fits in 64 bits",
+                                      p.name, display(call.range), dims));
+        return Value::invalid();
+      }
+    }
   module->args = std::move(*bound);
   return Value::moduleRef(module, call.range);
 }
@@ -41,12 +58,15 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
                                           : ModuleInst::Kind::Sequential,
                                  isDict ? "ModuleDict" : isList ? "ModuleList" : "Sequential",
                                  call.range);
+  std::set<std::string> names;
+  bool positional = false, named = false;
   auto addChild = [&](std::string name, const Value &v, SourceRange range) {
     if (v.kind != Value::Kind::Module) {
       error(range, fmt::format("{} holds modules, but this is {}", module->className, describe(v)));
       return false;
     }
-    if (module->child(name)) {
+    // Positional children are numbered, so only named ones can clash.
+    if (named && !names.insert(name).second) {
       error(range, fmt::format("{} already has a child named '{}'", module->className, name));
       return false;
     }
@@ -65,7 +85,6 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
     }
   };
 
-  bool positional = false, named = false;
   for (const EvalArg &a : args) {
     if (!a.name.empty()) {
       if (isList) {
@@ -139,6 +158,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     }
   } else {
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, call.range);
+    module->definition = &def;
     for (const auto &[name, value] : scope.names)
       module->constants[name] = value;
     runBody(module, def.body, scope, def);

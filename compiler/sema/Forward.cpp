@@ -79,7 +79,12 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
     frame.locals[forward.params[i].name] = Value::tensorRef(inputs[i], forward.params[i].range);
   }
   collectAssignments(forward.body, frame.assignedLater);
+  // Errors inside say which instantiation they are in.
+  if (module->definition)
+    instantiating_.push_back({module->definition, module->range});
   exec(forward.body, frame);
+  if (module->definition)
+    instantiating_.pop_back();
   --forwardDepth_;
   if (!frame.returned) {
     error(forward.range, fmt::format("forward of '{}' does not return a value", module->className))
@@ -105,6 +110,7 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
         error(assign->targetRange, fmt::format("cannot assign to '{}': it is a child module of '{}'",
                                                assign->target, frame.module->className))
             .notes.push_back({fmt::format("'{}' is defined here", assign->target), child->range});
+        frame.locals[assign->target] = Value::invalid(); // later uses stay silent
         continue;
       }
       frame.locals[assign->target] = evalF(*assign->value, frame);
@@ -152,7 +158,20 @@ Value Checker::iterate(const Value &iterable, SourceRange range, std::vector<Val
   return Value::invalid();
 }
 
+// A tensor whose shape is unknown after an error, or a tuple holding an
+// invalid value, is itself invalid: nothing downstream reports on it again.
 Value Checker::evalF(const Expr &e, Frame &frame) {
+  Value v = evalExprF(e, frame);
+  if (v.kind == Value::Kind::Tensor && !tv(v.tensor).valid)
+    return Value::invalid();
+  if (v.kind == Value::Kind::Tuple || v.kind == Value::Kind::List)
+    for (const Value &item : v.items)
+      if (item.isInvalid())
+        return Value::invalid();
+  return v;
+}
+
+Value Checker::evalExprF(const Expr &e, Frame &frame) {
   switch (e.kind) {
   case ExprKind::Name: return evalNameF(*e.as<NameExpr>(), frame);
   case ExprKind::Attribute: return evalAttributeF(*e.as<AttributeExpr>(), frame);
@@ -227,7 +246,7 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
     candidates.push_back(n);
   for (const auto &[n, c] : frame.module->constants)
     candidates.push_back(n);
-  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", name.name));
+  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", shortened(name.name)));
   if (auto s = suggest(name.name, candidates))
     d.fixes.push_back({fmt::format("did you mean '{}'?", *s), name.range, *s});
   return Value::invalid();
@@ -469,7 +488,7 @@ Value Checker::callFunction(std::string_view name, const CallExpr &call, Frame &
     return Value::invalid();
   if (spec->validate) {
     unsigned before = diags_.errorCount();
-    spec->validate(ArgCheck{*bound, diags_});
+    spec->validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
     if (diags_.errorCount() != before)
       return Value::invalid();
   }

@@ -557,7 +557,7 @@ std::vector<LayerSpec> makeTable() {
 } // namespace
 
 void ArgCheck::error(std::string_view arg, std::string message) const {
-  diags.error(args.rangeOf(arg), std::move(message));
+  report(args.rangeOf(arg), std::move(message));
 }
 
 const std::vector<LayerSpec> &allLayers() {

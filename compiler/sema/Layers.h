@@ -7,6 +7,7 @@
 #include "basic/Diagnostics.h"
 #include "sema/Module.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +36,8 @@ struct ParamSpec {
 // Reports argument errors of a layer at the argument.
 struct ArgCheck {
   const BoundArgs &args;
-  Diagnostics &diags;
+  // Reports an error at a range (the checker adds its context notes).
+  std::function<void(SourceRange, std::string)> report;
   void error(std::string_view arg, std::string message) const;
 };
 

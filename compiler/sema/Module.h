@@ -52,6 +52,7 @@ struct ModuleInst {
   BoundArgs args;                    // Layer
   std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
   const ast::ForwardStmt *forward = nullptr; // User
+  const ast::Definition *definition = nullptr; // User: the module it instantiates
   std::map<std::string, Value> constants;    // User: parameters and constant attributes
   SourceRange range;                 // where it was constructed
   std::string path;                  // from the model: "layer1.0"; "" for the model

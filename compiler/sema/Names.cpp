@@ -74,6 +74,11 @@ std::string Checker::displayOf(const std::string &source) {
   return out + (out.back() == '(' ? "...)" : ", ...)");
 }
 
+std::string Checker::shortened(std::string_view name) {
+  constexpr size_t kMax = 40;
+  return name.size() <= kMax ? std::string(name) : std::string(name.substr(0, kMax)) + "...";
+}
+
 std::string Checker::calleeName(const Expr &callee) {
   std::string name;
   for (const Expr *e = &callee; e;) {
@@ -115,12 +120,13 @@ static size_t editDistance(const std::string &a, const std::string &b) {
 std::optional<std::string> Checker::suggest(const std::string &name,
                                             const std::vector<std::string> &candidates) {
   std::optional<std::string> best;
-  size_t bestDistance = std::max<size_t>(1, name.size() / 3) + 1;
+  // Allowed edits grow with the name: none for one or two letters.
+  size_t bestDistance = name.size() / 3 + 1;
   for (const std::string &c : candidates) {
     if (c == name)
       continue;
     size_t d = editDistance(name, c);
-    if (c.rfind(name, 0) == 0 || name.rfind(c, 0) == 0)
+    if (name.size() >= 3 && (c.rfind(name, 0) == 0 || name.rfind(c, 0) == 0))
       d = std::min<size_t>(d, 1);
     if (d < bestDistance) {
       bestDistance = d;

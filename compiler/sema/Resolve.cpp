@@ -170,7 +170,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
         inputs.push_back(newValue(in.shape, fmt::format("input '{}' is {}", in.name, shapeStr(in.shape, in.batchName.empty() ? "N" : in.batchName)), in.range));
       model->trace.inputs = inputs;
       if (model->inputs.size() == def.params.size())
-        model->trace.output = traceForward(model->root, inputs, def.nameRange);
+        model->trace.output = traceForward(model->root, inputs, SourceRange{def.nameRange.file, 0, 0});
       if (model->trace.output >= 0 && tv(model->trace.output).valid && !inputs.empty()) {
         model->root->called = true;
         model->root->inputShape = tv(inputs[0]).shape;
@@ -265,7 +265,10 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
     if (e.as<IntExpr>()->tooLarge)
       return Value::invalid(); // reported by the parser
     return Value::integer_(e.as<IntExpr>()->value, e.range);
-  case ExprKind::Float: return Value::float_(e.as<FloatExpr>()->value, e.range);
+  case ExprKind::Float:
+    if (e.as<FloatExpr>()->outOfRange)
+      return Value::invalid(); // reported by the parser
+    return Value::float_(e.as<FloatExpr>()->value, e.range);
   case ExprKind::String: return Value::string(e.as<StringExpr>()->value, e.range);
   case ExprKind::Bool: return Value::boolean_(e.as<BoolExpr>()->value, e.range);
   case ExprKind::None: return Value::none(e.range);
@@ -347,7 +350,7 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
       for (const auto &[n, c] : s->owner->children)
         candidates.push_back(n);
   }
-  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", name.name));
+  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", shortened(name.name)));
   if (auto s = suggest(name.name, candidates))
     d.fixes.push_back({fmt::format("did you mean '{}'?", *s), name.range, *s});
   return Value::invalid();
@@ -505,7 +508,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     candidates.push_back(n);
   for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
     candidates.push_back(c);
-  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}'", callee));
+  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}'", shortened(callee)));
   if (auto s = suggest(callee, candidates))
     d.fixes.push_back({fmt::format("did you mean '{}'?", *s), call.callee->range, *s});
   return Value::invalid();

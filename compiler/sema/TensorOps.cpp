@@ -84,7 +84,7 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
   for (const ShapeProblem &problem : check.problems) {
     Diagnostic &d = error(where, problem.message);
     noteOrigin(d, input);
-    if (module && callSite.begin != where.begin)
+    if (module && callSite.end > callSite.begin && callSite.begin != where.begin)
       d.notes.push_back({fmt::format("{} is called here", who), callSite});
     const BoundArg *arg = args.find(problem.fixArg);
     if (arg && arg->given) {
@@ -242,8 +242,9 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
     return Value::tensorRef(invalidValue(), call.range);
   }
   auto mismatch = [&](std::string detail) {
-    Diagnostic &d = error(call.range, fmt::format("{} cannot view a tensor of shape {} ({} elements){}",
-                                                  what, shapeStr(in), total->str(), detail));
+    Diagnostic &d = error(call.range, fmt::format("{} cannot {} a tensor of shape {} ({} elements){}",
+                                                  what, static_cast<const AttributeExpr *>(call.callee.get())->name,
+                                                  shapeStr(in), total->str(), detail));
     noteOrigin(d, tensor.tensor);
     return Value::tensorRef(invalidValue(), call.range);
   };
@@ -273,9 +274,10 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
       std::optional<SymInt> rest = product(SymShape(in.begin() + 1, in.end()));
       std::string object = text(static_cast<const AttributeExpr *>(call.callee.get())->object->range);
       std::string method = static_cast<const AttributeExpr *>(call.callee.get())->name;
-      d.fixes.push_back({fmt::format("{}.{}({}.shape[0], -1) keeps the batch and gives [N, {}]", object,
-                                     method, object, rest ? rest->str() : "?"),
-                         call.range, ""});
+      std::string replacement = fmt::format("{}.{}({}.shape[0], -1)", object, method, object);
+      d.fixes.push_back({fmt::format("{} keeps the batch and gives [N, {}]", replacement,
+                                     rest ? rest->str() : "?"),
+                         call.range, replacement});
       return Value::tensorRef(invalidValue(), call.range);
     }
   }

@@ -184,6 +184,31 @@ std::string summarize(const CheckedModel &model, const SummaryOptions &options) 
   return out;
 }
 
+std::optional<std::string> batchTooLarge(const CheckedModel &model, int64_t batch) {
+  for (const TraceValue &v : model.trace.values) {
+    if (!v.valid)
+      continue;
+    int64_t bytes = 4;
+    for (const SymInt &d : v.shape) {
+      int64_t size;
+      if (__builtin_mul_overflow(d.coeff, batch, &size) || __builtin_add_overflow(size, d.constant, &size) ||
+          __builtin_mul_overflow(bytes, size, &bytes))
+        return fmt::format("with batch {}, a tensor of shape {} would not fit in 64 bits", batch,
+                           shapeStr(v.shape));
+    }
+  }
+  for (const TraceNode &node : model.trace.nodes) {
+    if (node.kind != TraceNode::Kind::Layer || !node.layer->macsPerOutput)
+      continue;
+    int64_t macs;
+    if (__builtin_mul_overflow(node.layer->macsPerOutput(node.args),
+                               elements(model.trace.values[size_t(node.output)].shape, batch), &macs) ||
+        macs > (int64_t(1) << 62))
+      return fmt::format("with batch {}, the model's MACs would not fit in 64 bits", batch);
+  }
+  return std::nullopt;
+}
+
 std::string paramsJson(const CheckedModel &model) {
   nlohmann::json params = nlohmann::json::array();
   if (model.root)

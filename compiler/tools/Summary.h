@@ -18,6 +18,10 @@ struct SummaryOptions {
 
 std::string summarize(const sema::CheckedModel &model, const SummaryOptions &options);
 
+// Why `batch` is too large to summarise `model` (a tensor's bytes or the
+// MACs would not fit in 64 bits), or nullopt when it is fine.
+std::optional<std::string> batchTooLarge(const sema::CheckedModel &model, int64_t batch);
+
 // {"model": ..., "params": [{"name": ..., "shape": [...]}, ...]}
 std::string paramsJson(const sema::CheckedModel &model);
 
