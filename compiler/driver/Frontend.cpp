@@ -94,6 +94,7 @@ sema::CheckedModel *Frontend::selectModel(const std::string &path, const std::st
   if (name.empty()) {
     if (models->size() == 1)
       return (*models)[0];
+    usageError_ = !models->empty(); // the choice was the command line's to make
     diags_.error(models->empty() ? std::optional<SourceRange>(SourceRange{fileOf(path), 0, 0}) : std::nullopt,
                  models->empty()
         ? fmt::format("'{}' defines no model", path)
@@ -103,6 +104,7 @@ sema::CheckedModel *Frontend::selectModel(const std::string &path, const std::st
   for (sema::CheckedModel *m : *models)
     if (m->name == name)
       return m;
+  usageError_ = true;
   diags_.error(std::nullopt, fmt::format("'{}' has no model named '{}'{}", path, name,
                                          names.empty() ? "" : "; it defines " + names));
   return nullptr;
@@ -120,6 +122,8 @@ int Frontend::finish() {
   std::string text = diags_.render({options_.format, color});
   if (options_.format == DiagFormat::Json || !text.empty())
     std::cerr << text << std::flush;
+  if (usageError_ && diags_.errorCount() == 1)
+    return kUsage;
   return diags_.hasErrors() ? kInputErrors : kSuccess;
 }
 

@@ -57,6 +57,7 @@ private:
   std::vector<std::unique_ptr<sema::CheckedModel>> models_;
   std::vector<std::pair<std::string, std::vector<sema::CheckedModel *>>> modelsByFile_;
   std::map<std::string, FileId> fileIds_;
+  bool usageError_ = false; // --model missing or naming no model
   FileId fileOf(const std::string &path) const;
 };
 

@@ -170,15 +170,34 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
   antlr4::CommonTokenStream stream(&lexer);
   stream.fill();
 
+  // Two stages, as ANTLR recommends: the fast SLL prediction with errors
+  // bailing out, which parses every valid file; only a file it rejects is
+  // parsed again with full LL prediction and error recovery, so that its
+  // errors are reported exactly and all of them.
   SeqParser parser(&stream);
-  ErrorListener listener(map, diags);
   parser.removeErrorListeners();
-  parser.addErrorListener(&listener);
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+      antlr4::atn::PredictionMode::SLL);
+  parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
   SeqParser::FileContext *tree = nullptr;
   try {
     tree = parser.file();
-  } catch (const TooManyErrors &) {
-    return nullptr;
+  } catch (const antlr4::ParseCancellationException &) {
+    tree = nullptr;
+  }
+  ErrorListener listener(map, diags);
+  if (!tree) {
+    stream.seek(0);
+    parser.reset();
+    parser.addErrorListener(&listener);
+    parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::LL);
+    try {
+      tree = parser.file();
+    } catch (const TooManyErrors &) {
+      return nullptr;
+    }
   }
   if (listener.errors() > 0)
     return nullptr;
