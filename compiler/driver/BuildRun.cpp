@@ -143,11 +143,10 @@ int emitToStdout(const sema::CheckedModel &model, const BuildCommand &build) {
 
 int runBuild(const BuildCommand &build, const CommonOptions &common) {
   Frontend frontend(common);
-  if (int status = frontend.load(build.file); status != kSuccess)
+  int status = kSuccess;
+  sema::CheckedModel *model = frontend.loadModel(build.file, build.model, status);
+  if (!model)
     return status;
-  sema::CheckedModel *model = frontend.selectModel(build.file, build.model);
-  if (!model || !model->valid || frontend.diagnostics().hasErrors())
-    return frontend.finish();
   ir::Graph graph = optimizedGraph(*model);
 
   std::vector<float> packed;
@@ -155,7 +154,6 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
     llvm::Expected<std::unique_ptr<codegen::ModelDesc>> desc = codegen::ModelDesc::create(graph);
     if (!desc)
       return codegenError(desc.takeError());
-    int status = kSuccess;
     seqrt_weights *weights = loadWeights(frontend, (*desc)->model(), build.weights, *model, status);
     if (!weights) {
       int diagnostics = frontend.finish();
@@ -184,11 +182,10 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
 
 int runRun(const RunCommand &run, const CommonOptions &common) {
   Frontend frontend(common);
-  if (int status = frontend.load(run.file); status != kSuccess)
+  int status = kSuccess;
+  sema::CheckedModel *model = frontend.loadModel(run.file, run.model, status);
+  if (!model)
     return status;
-  sema::CheckedModel *model = frontend.selectModel(run.file, run.model);
-  if (!model || !model->valid || frontend.diagnostics().hasErrors())
-    return frontend.finish();
   if (run.inputs.size() != model->inputs.size()) {
     std::string names;
     for (const sema::ModelInput &in : model->inputs)
@@ -238,7 +235,6 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   llvm::Expected<std::unique_ptr<codegen::JitModel>> jit = codegen::JitModel::create(graph, {});
   if (!jit)
     return codegenError(jit.takeError());
-  int status = kSuccess;
   seqrt_weights *weights = loadWeights(frontend, (*jit)->model(), run.weights, *model, status);
   if (!weights) {
     int diagnostics = frontend.finish();

@@ -85,11 +85,10 @@ int runPrint(const PrintCommand &command, const CommonOptions &common) {
 
 int runSummary(const SummaryCommand &command, const CommonOptions &common) {
   Frontend frontend(common);
-  if (int status = frontend.load(command.file); status != kSuccess)
+  int status = kSuccess;
+  sema::CheckedModel *model = frontend.loadModel(command.file, command.model, status);
+  if (!model)
     return status;
-  sema::CheckedModel *model = frontend.selectModel(command.file, command.model);
-  if (!model || !model->valid || frontend.diagnostics().hasErrors())
-    return frontend.finish();
   if (command.params) {
     std::cout << tools::paramsJson(*model);
     return frontend.finish();
@@ -117,11 +116,10 @@ int runDump(const DumpCommand &command, const CommonOptions &common) {
       std::cout << ast::dump(*file, frontend.sources());
     return frontend.finish();
   }
-  if (int status = frontend.load(command.file); status != kSuccess)
+  int status = kSuccess;
+  sema::CheckedModel *model = frontend.loadModel(command.file, command.model, status);
+  if (!model)
     return status;
-  sema::CheckedModel *model = frontend.selectModel(command.file, command.model);
-  if (!model || !model->valid || frontend.diagnostics().hasErrors())
-    return frontend.finish();
   if (command.what == "ir" || command.what == "ir-opt") {
     ir::Graph graph = command.what == "ir" ? loweredGraph(*model) : optimizedGraph(*model);
     std::cout << ir::print(graph, &frontend.sources());
@@ -133,7 +131,7 @@ int runDump(const DumpCommand &command, const CommonOptions &common) {
   build.cpu = command.cpu;
   build.optLevel = command.optLevel;
   build.emit = command.what;
-  int status = emitToStdout(*model, build);
+  status = emitToStdout(*model, build);
   int diagnostics = frontend.finish();
   return status != kSuccess ? status : diagnostics;
 }

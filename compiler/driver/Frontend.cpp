@@ -110,6 +110,20 @@ sema::CheckedModel *Frontend::selectModel(const std::string &path, const std::st
   return nullptr;
 }
 
+sema::CheckedModel *Frontend::loadModel(const std::string &path, const std::string &name,
+                                        int &status) {
+  status = load(path);
+  if (status != kSuccess)
+    return nullptr;
+  sema::CheckedModel *model = selectModel(path, name);
+  if (model && model->valid && !diags_.hasErrors())
+    return model;
+  status = finish();
+  if (status == kSuccess)
+    status = kInputErrors; // an invalid model always has an error reported
+  return nullptr;
+}
+
 FileId Frontend::fileOf(const std::string &path) const {
   auto it = fileIds_.find(path);
   return it == fileIds_.end() ? 0 : it->second;

@@ -39,6 +39,10 @@ public:
   // an error (and returns null) when there is none or the choice is unclear.
   sema::CheckedModel *selectModel(const std::string &path, const std::string &name);
 
+  // load + selectModel for the commands that work on one valid model: the
+  // model, or null with the exit code in `status` (diagnostics printed).
+  sema::CheckedModel *loadModel(const std::string &path, const std::string &name, int &status);
+
   const std::vector<std::unique_ptr<sema::CheckedModel>> &models() const { return models_; }
   // The files that parsed, for `dump ast`.
   const std::vector<std::unique_ptr<ast::File>> &files() const { return files_; }
