@@ -52,22 +52,6 @@ const Value &Graph::storageOf(int id) const {
   return *v;
 }
 
-// Scans every node: for a one-off query. A pass asking for many values
-// builds a passes::UseIndex once instead.
-std::vector<int> Graph::users(int id) const {
-  std::vector<int> result;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    bool uses = false;
-    for (int in : nodes[i].inputs)
-      uses |= in == id;
-    for (const EpilogueOp &op : nodes[i].epilogue)
-      uses |= op.tensor == id;
-    if (uses)
-      result.push_back(int(i));
-  }
-  return result;
-}
-
 const char *name(OpKind kind) {
   switch (kind) {
   case OpKind::Input: return "input";

@@ -222,8 +222,6 @@ struct Graph {
   Value &value(int id) { return values[size_t(id)]; }
   // Follows Alias links to the value that owns the storage.
   const Value &storageOf(int id) const;
-  // Nodes that read value `id` (as an input or in an epilogue).
-  std::vector<int> users(int id) const;
 };
 
 } // namespace seq::ir

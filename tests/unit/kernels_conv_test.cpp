@@ -101,6 +101,50 @@ TEST(KernelsConv, Im2colTimesGemmIsAConvolution) {
   }
 }
 
+// seqk_conv2d_gemm gathers im2col's blocks into the GEMM's panels: it
+// computes what im2col + seqk_gemm computes, bit for bit (the same sums in
+// the same order), on any tile of output channels and positions.
+TEST(KernelsConv, ImplicitGemmMatchesIm2colGemm) {
+  unsigned seed = 70;
+  for (const Conv &c : kConvs) {
+    int64_t OH = c.OH(), OW = c.OW(), N = OH * OW, K = c.C * c.KH * c.KW, OC = 7;
+    auto x = randomVector(c.C * c.H * c.W, seed++);
+    auto w = randomVector(OC * K, seed++);
+    std::vector<float> col(K * N), want(OC * N), got(OC * N, -3.0f);
+    seqk_im2col(x.data(), c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.PH, c.PW,
+                c.DH, c.DW, OH, OW, col.data(), 0, K);
+    seqk_gemm(OC, N, K, w.data(), K, col.data(), N, want.data(), N, 0, OC, 0,
+              N, nullptr, nullptr);
+    int64_t mh = OC / 2, nh = N / 3;
+    for (auto [m0, m1] : {std::pair{int64_t(0), mh}, std::pair{mh, OC}})
+      for (auto [n0, n1] : {std::pair{int64_t(0), nh}, std::pair{nh, N}})
+        seqk_conv2d_gemm(x.data(), w.data(), got.data(), c.C, c.H, c.W, c.KH,
+                         c.KW, c.SH, c.SW, c.PH, c.PW, c.DH, c.DW, OH, OW, m0,
+                         m1, n0, n1, nullptr, nullptr);
+    for (int64_t i = 0; i < OC * N; ++i)
+      ASSERT_EQ(got[i], want[i]) << "conv " << &c - kConvs << " at " << i;
+  }
+}
+
+// A deep patch (K = 300 > the GEMM's K block) over a wide plane (more
+// than one column block), as resnet-sized layers are.
+TEST(KernelsConv, ImplicitGemmDeepAndWide) {
+  Conv c{12, 20, 21, 5, 5, 1, 1, 2, 2, 1, 1};
+  int64_t OH = c.OH(), OW = c.OW(), N = OH * OW, K = c.C * c.KH * c.KW, OC = 9;
+  auto x = randomVector(c.C * c.H * c.W, 7);
+  auto w = randomVector(OC * K, 8);
+  std::vector<float> col(K * N), want(OC * N), got(OC * N);
+  seqk_im2col(x.data(), c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.PH, c.PW,
+              c.DH, c.DW, OH, OW, col.data(), 0, K);
+  seqk_gemm(OC, N, K, w.data(), K, col.data(), N, want.data(), N, 0, OC, 0, N,
+            nullptr, nullptr);
+  seqk_conv2d_gemm(x.data(), w.data(), got.data(), c.C, c.H, c.W, c.KH, c.KW,
+                   c.SH, c.SW, c.PH, c.PW, c.DH, c.DW, OH, OW, 0, OC, 0, N,
+                   nullptr, nullptr);
+  for (int64_t i = 0; i < OC * N; ++i)
+    ASSERT_EQ(got[i], want[i]) << "at " << i;
+}
+
 struct DwLog {
   int64_t C, OH, OW;
   float *y;

@@ -54,6 +54,19 @@ void seqk_im2col(const float *x, int64_t C, int64_t H, int64_t W,
                  int64_t PH, int64_t PW, int64_t DH, int64_t DW,
                  int64_t OH, int64_t OW, float *col, int64_t r0, int64_t r1);
 
+/* Conv2d of one image and one group as a GEMM whose B, im2col(x), is
+ * gathered block by block into the GEMM's packed panels, never stored:
+ * x is the group's input [C, H, W] (C = its channels), w its weights
+ * [OCg, C*KH*KW], y its output [OCg, OH*OW]. Computes y[m, p] for output
+ * channels m in [m0, m1) and positions p in [n0, n1), then epi as
+ * seqk_gemm does (row m, column p), once every sum is complete. */
+void seqk_conv2d_gemm(const float *x, const float *w, float *y, int64_t C,
+                      int64_t H, int64_t W, int64_t KH, int64_t KW,
+                      int64_t SH, int64_t SW, int64_t PH, int64_t PW,
+                      int64_t DH, int64_t DW, int64_t OH, int64_t OW,
+                      int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      seqk_epilogue epi, const void *env);
+
 /* Depthwise convolution of one image: x [C, H, W], w [C, KH, KW],
  * y [C, OH, OW], channels [c0, c1); y = conv without bias, then
  * epi(env, c, oh*OW, ...) on each output row of each channel (or on the
