@@ -4,6 +4,7 @@
 #include "codegen/Epilogue.h"
 #include "codegen/LoopBuilder.h"
 #include "codegen/NodeGen.h"
+#include "ir/ConvScratch.h"
 
 #include <algorithm>
 
@@ -140,11 +141,34 @@ void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
   task.run(gen.leadingExtent(out, 2), LlvmGen::workOf(out, s.KH * s.KW));
 }
 
+// col[g] = im2col of group g of image `image` (a forward-side i64): the
+// rows of all groups split over the threads.
+void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col, Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  Task task(gen, index, "im2col");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *tcol = task.capture(col, "col");
+  Value *n = task.capture(image, "image");
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  emitSegments(b, task.begin(), task.end(), c(s.Kc()), "patch", [&](Value *grp, Value *r0, Value *r1) {
+    Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, tcol, b.CreateMul(grp, c(s.Kc() * s.OHW())));
+    b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                                              c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, r0, r1});
+  });
+  task.run(gen.fwd().getInt64(s.G * s.Kc()), Work{0, s.G * s.Kc() * s.OHW()});
+}
+
 // y[n, g*OCg:(g+1)*OCg] = W[g] * B[n][g] in tiles of (image, group, rows,
 // columns), all images' tiles split over the threads. B is the input
 // itself for a pointwise convolution (seqk_gemm), else its im2col, which
-// seqk_conv2d_gemm gathers block by block into the GEMM's packed panels.
-void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, bool pointwise) {
+// seqk_conv2d_gemm gathers block by block into the GEMM's packed panels;
+// or, given `col` (image `image`'s im2col, a forward-side i64), the tiles
+// of that one image, by seqk_gemm on `col`.
+void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, bool pointwise,
+                 Value *col = nullptr, Value *image = nullptr) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
   const ir::Shape &out = gen.graph().value(node.output).shape;
   int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
@@ -158,11 +182,13 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *tcol = col ? task.capture(col, "col") : nullptr;
+  Value *fixedImage = image ? task.capture(image, "image") : nullptr;
   EpilogueEnv env(task, epilogue);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     auto c = [&](int64_t v) { return b.getInt64(v); };
-    Value *n = b.CreateUDiv(t, c(perImage));
-    Value *inImage = b.CreateURem(t, c(perImage));
+    Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(perImage));
+    Value *inImage = fixedImage ? t : b.CreateURem(t, c(perImage));
     Value *grp = b.CreateUDiv(inImage, c(perGroup));
     Value *tile = b.CreateURem(inImage, c(perGroup));
     Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
@@ -177,14 +203,19 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
     Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
     Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW)));
     env.setRowBase(b, rowBase);
-    if (pointwise) {
-      emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, A, Kc, X, OHW, C, OHW, {m0, m1, n0, n1}, env);
+    if (pointwise || tcol) {
+      Value *B = tcol ? LlvmGen::floatGep(b, tcol, b.CreateMul(grp, c(Kc * OHW))) : X;
+      emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, A, Kc, B, OHW, C, OHW, {m0, m1, n0, n1}, env);
       return;
     }
     b.CreateCall(gen.kernel("seqk_conv2d_gemm"),
                  {X, A, C, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.PH), c(s.PW),
                   c(s.DH), c(s.DW), c(s.OH), c(s.OW), m0, m1, n0, n1, env.fn(), env.env()});
   });
+  if (image) {
+    task.run(gen.fwd().getInt64(perImage), Work{0, s.OC * OHW * Kc});
+    return;
+  }
   Value *tiles = gen.fwd().CreateMul(gen.leadingExtent(out, 1), gen.fwd().getInt64(perImage));
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
@@ -194,10 +225,12 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
 // Conv2d as GEMMs, NCHW in and out: per image and group, A = the group's
 // packed weight rows [OC/g, C/g*KH*KW], B = the im2col of the group's
 // input channels [C/g*KH*KW, OH*OW], C = the group's output planes
-// [OC/g, OH*OW]. B is never stored: a pointwise convolution reads its
-// input as B, any other gathers B's blocks as the GEMM packs them
-// (seqk_conv2d_gemm), so the im2col scratch PlanMemory reserves goes
-// unused. A depthwise convolution uses its own kernel.
+// [OC/g, OH*OW]. A pointwise convolution reads its input as B. Any other
+// gathers B's blocks as the GEMM packs them (seqk_conv2d_gemm), except on
+// narrow planes with a small im2col (ir/ConvScratch.h), where
+// the gather's short runs cost more than a separate im2col into the
+// scratch buffer followed by seqk_gemm. A depthwise convolution uses its
+// own kernel.
 void genConv2d(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
@@ -206,7 +239,17 @@ void genConv2d(LlvmGen &gen, int index) {
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
   if (s.depthwise())
     return genDepthwise(gen, index, s, epilogue);
-  genConvGemm(gen, index, s, epilogue, s.pointwise(node.attrs));
+  // The planner reserved an im2col buffer exactly when this one is used.
+  if (s.pointwise(node.attrs) || ir::im2colScratchBytes(g, node) == 0)
+    return genConvGemm(gen, index, s, epilogue, s.pointwise(node.attrs));
+  // Image by image, each im2col followed at once by its GEMMs, so that the
+  // columns are still in cache; the scratch buffer holds one image.
+  Value *col = gen.scratchPtr(index);
+  const ir::Shape &in = g.value(node.inputs[0]).shape;
+  emitLoop(gen.fwd(), gen.leadingExtent(in, 1), "image", [&](Value *image) {
+    genIm2col(gen, index, s, col, image);
+    genConvGemm(gen, index, s, epilogue, false, col, image);
+  });
 }
 
 } // namespace seq::codegen

@@ -85,9 +85,11 @@ std::vector<Buffer> workspaceBuffers(const Graph &g) {
     const Scratch &s = g.scratch[i];
     Buffer b;
     b.scratch = int(i);
-    b.bytes = alignTo(batched ? s.bytesPerBatch : s.bytesFixed, kWorkspaceAlignment);
+    // One image's im2col is the same size for any batch: it lives in the
+    // workspace's fixed region even in a batched graph.
+    b.batched = batched && s.bytesPerBatch > 0;
+    b.bytes = alignTo(b.batched ? s.bytesPerBatch : s.bytesFixed, kWorkspaceAlignment);
     b.first = b.last = s.node;
-    b.batched = batched;
     buffers.push_back(b);
   }
   return buffers;
@@ -113,8 +115,12 @@ void setBufferOffset(Graph &g, const Buffer &buffer, int64_t offset) {
     perBatch = &g.scratch[size_t(buffer.scratch)].offsetPerBatch;
     fixed = &g.scratch[size_t(buffer.scratch)].offsetFixed;
   }
-  *perBatch = batched ? offset : 0;
-  *fixed = batched ? 0 : offset;
+  // A batched buffer's offset within the per-batch region; the region's
+  // start (after the fixed region) is its offsetFixed, set by the planner.
+  if (batched)
+    *perBatch = offset;
+  else
+    *fixed = offset, *perBatch = 0;
 }
 
 } // namespace seq::ir

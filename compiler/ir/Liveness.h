@@ -44,14 +44,19 @@ std::vector<int> storageOwners(const Graph &g);
 // in the graph.
 std::vector<Buffer> workspaceBuffers(const Graph &g);
 
-// The buffer's offset in the unit of its graph (per batch item or fixed,
-// as buffer.batched says).
+// The workspace has two regions: a fixed one first (every buffer of a
+// fixed-batch graph; the im2col scratch of any graph), then a per-batch one
+// (workspaceFixed + offsetPerBatch * batch). A buffer's offset is within its
+// region, as buffer.batched says.
 int64_t bufferOffset(const Graph &g, const Buffer &buffer);
 void setBufferOffset(Graph &g, const Buffer &buffer, int64_t offset);
 
-// The planned peak, in the same unit.
-inline int64_t workspacePeak(const Graph &g) {
-  return isBatched(g) ? g.workspacePerBatch : g.workspaceFixed;
+// The size of the buffer's region (per batch item, or fixed).
+inline int64_t regionSize(const Graph &g, const Buffer &buffer) {
+  return buffer.batched ? g.workspacePerBatch : g.workspaceFixed;
 }
+
+// Whether any workspace was planned.
+inline bool hasWorkspace(const Graph &g) { return g.workspacePerBatch + g.workspaceFixed > 0; }
 
 } // namespace seq::ir

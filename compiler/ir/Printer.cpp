@@ -159,15 +159,19 @@ std::string weightsSection(const Graph &g) {
 }
 
 std::string workspaceSection(const Graph &g) {
-  int64_t peak = workspacePeak(g);
-  if (peak == 0)
+  if (!hasWorkspace(g))
     return "";
-  const char *unit = isBatched(g) ? " per batch item" : "";
-  std::string out = fmt::format("  workspace {} bytes{}\n", peak, unit);
+  std::string out = "  workspace";
+  if (g.workspaceFixed)
+    out += fmt::format(" {} bytes", g.workspaceFixed);
+  if (g.workspacePerBatch)
+    out += fmt::format("{} {} bytes per batch item", g.workspaceFixed ? " +" : "", g.workspacePerBatch);
+  out += "\n";
   for (const Buffer &b : workspaceBuffers(g)) {
     std::string what = b.value >= 0 ? fmt::format("%{}", b.value)
                                     : fmt::format("scratch(node {})", g.scratch[size_t(b.scratch)].node);
-    out += fmt::format("    {} at {}, {} bytes, nodes {}..{}\n", what, bufferOffset(g, b), b.bytes,
+    out += fmt::format("    {} at {}{}, {} bytes, nodes {}..{}\n", what, bufferOffset(g, b),
+                       b.batched && g.workspaceFixed ? " of the per-batch region" : "", b.bytes,
                        b.first, b.last);
   }
   return out;

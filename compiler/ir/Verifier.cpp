@@ -60,7 +60,7 @@ private:
   // PlanMemory has run: it sets a workspace size, or gives the output its
   // buffer when nothing needs a workspace.
   bool memoryPlanned() const {
-    return workspacePeak(g_) > 0 ||
+    return hasWorkspace(g_) ||
            std::any_of(g_.values.begin(), g_.values.end(),
                        [](const Value &v) { return v.storage == Storage::Output; });
   }
@@ -509,7 +509,7 @@ void Verifier::checkOutputStorage() {
   for (const Value &v : g_.values)
     if (v.storage == Storage::Output && v.id != owner)
       error("value %{} has output storage but is not the graph output %{}", v.id, g_.output);
-  if (workspacePeak(g_) > 0 && g_.value(owner).storage != Storage::Output)
+  if (hasWorkspace(g_) && g_.value(owner).storage != Storage::Output)
     error("the graph output %{} is not in the output buffer", g_.output);
 }
 
@@ -523,28 +523,38 @@ void Verifier::checkCodegenContract() {
 }
 
 void Verifier::checkMemoryPlan() {
-  std::vector<Buffer> buffers = workspaceBuffers(g_);
-  int64_t peak = workspacePeak(g_);
+  std::vector<Buffer> all = workspaceBuffers(g_);
   auto describe = [](const Buffer &b) {
     return b.value >= 0 ? fmt::format("%{}", b.value) : fmt::format("scratch {}", b.scratch);
   };
-  for (const Buffer &b : buffers) {
-    int64_t offset = bufferOffset(g_, b);
-    if (offset < 0 || offset % kWorkspaceAlignment || offset + b.bytes > peak)
-      error("{} at byte {} ({} bytes) is unaligned or outside the {}-byte workspace", describe(b),
-            offset, b.bytes, peak);
+  for (const Buffer &b : all) {
+    int64_t offset = bufferOffset(g_, b), size = regionSize(g_, b);
+    if (offset < 0 || offset % kWorkspaceAlignment || offset + b.bytes > size)
+      error("{} at byte {} ({} bytes) is unaligned or outside its {}-byte region", describe(b),
+            offset, b.bytes, size);
+    if (b.batched && b.value >= 0 && g_.value(b.value).offsetFixed != g_.workspaceFixed)
+      error("{} does not start its region after the {}-byte fixed region", describe(b),
+            g_.workspaceFixed);
   }
-  if (!anyLiveTogetherOverlap(buffers))
-    return;
-  // Some pair clashes: name every one, comparing all pairs.
-  for (size_t x = 0; x < buffers.size(); ++x)
-    for (size_t y = x + 1; y < buffers.size(); ++y) {
-      const Buffer &a = buffers[x], &b = buffers[y];
-      int64_t oa = bufferOffset(g_, a), ob = bufferOffset(g_, b);
-      bool together = a.first <= b.last && b.first <= a.last;
-      if (together && oa < ob + b.bytes && ob < oa + a.bytes)
-        error("{} and {} are live together but overlap in the workspace", describe(a), describe(b));
-    }
+  // The two regions never share bytes: each is checked apart.
+  for (bool batched : {false, true}) {
+    std::vector<Buffer> buffers;
+    for (const Buffer &b : all)
+      if (b.batched == batched)
+        buffers.push_back(b);
+    if (!anyLiveTogetherOverlap(buffers))
+      continue;
+    // Some pair clashes: name every one, comparing all pairs.
+    for (size_t x = 0; x < buffers.size(); ++x)
+      for (size_t y = x + 1; y < buffers.size(); ++y) {
+        const Buffer &a = buffers[x], &b = buffers[y];
+        int64_t oa = bufferOffset(g_, a), ob = bufferOffset(g_, b);
+        bool together = a.first <= b.last && b.first <= a.last;
+        if (together && oa < ob + b.bytes && ob < oa + a.bytes)
+          error("{} and {} are live together but overlap in the workspace", describe(a),
+                describe(b));
+      }
+  }
 }
 
 // Whether two buffers live at the same time share bytes, in O(n log n): a

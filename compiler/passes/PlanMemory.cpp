@@ -5,10 +5,9 @@
 //     alias of such a value hands Output to the value owning the storage;
 //     a model input, or an alias of one, gets a Copy node writing a new
 //     output value;
-//  2. scratch: each Conv2d that is not a plain 1x1 (stride 1, no padding,
-//     one group) and not depthwise gets an im2col buffer of
-//     groups * (C/g*KH*KW) * (OH*OW) floats per batch item, live only
-//     while it runs;
+//  2. scratch: each Conv2d computed through an im2col buffer
+//     (ir/ConvScratch.h decides which) gets one image's worth, reused image
+//     after image, live only while it runs;
 //  3. offsets, Glow-style: the workspace buffers (ir/Liveness) live from the
 //     node writing them to their last reader (epilogues and aliases count).
 //     Largest first, each takes the smallest gap, among the buffers already
@@ -20,6 +19,7 @@
 //     span (LiveSpans), so each placement visits only the buffers live with
 //     it: O(n log n) for a model of n nodes unless many buffers are live at
 //     once.
+#include "ir/ConvScratch.h"
 #include "ir/Liveness.h"
 #include "passes/GraphEdit.h"
 #include "passes/Passes.h"
@@ -54,32 +54,16 @@ void giveOutputStorage(Graph &g) {
   g.addNode(std::move(copy));
 }
 
-bool needsIm2col(const Graph &g, const Node &conv) {
-  const Attrs &a = conv.attrs;
-  int64_t channels = g.value(conv.inputs.at(0)).shape.dims.at(1);
-  int64_t outChannels = g.value(conv.output).shape.dims.at(1);
-  bool pointwise = a.kernel[0] == 1 && a.kernel[1] == 1 && a.stride[0] == 1 && a.stride[1] == 1 &&
-                   a.pad[0] == 0 && a.pad[1] == 0 && a.pad[2] == 0 && a.pad[3] == 0 && a.groups == 1;
-  bool depthwise = a.groups == channels && a.groups == outChannels;
-  return !pointwise && !depthwise;
-}
-
 void addIm2colScratch(Graph &g) {
   g.scratch.clear();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node &conv = g.nodes[i];
-    if (conv.kind != OpKind::Conv2d || !needsIm2col(g, conv))
+    int64_t bytes = conv.kind == OpKind::Conv2d ? im2colScratchBytes(g, conv) : 0;
+    if (bytes == 0)
       continue;
-    const Shape &in = g.value(conv.inputs.at(0)).shape;
-    const Shape &out = g.value(conv.output).shape;
-    int64_t patch = in.dims[1] / conv.attrs.groups * conv.attrs.kernel[0] * conv.attrs.kernel[1];
-    int64_t bytes = conv.attrs.groups * patch * out.dims[2] * out.dims[3] * int64_t(sizeof(float));
     Scratch s;
     s.node = int(i);
-    if (in.batched())
-      s.bytesPerBatch = bytes;
-    else
-      s.bytesFixed = bytes * in.dims[0];
+    s.bytesFixed = bytes; // one image, reused image after image
     g.scratch.push_back(s);
   }
 }
@@ -142,8 +126,9 @@ int64_t bestFit(int64_t bytes, std::vector<std::pair<int64_t, int64_t>> placed) 
   return best >= 0 ? best : cursor;
 }
 
-void assignOffsets(Graph &g) {
-  std::vector<Buffer> buffers = workspaceBuffers(g);
+// Places one region's buffers (all fixed-size, or all per batch item);
+// returns the region's peak.
+int64_t placeRegion(Graph &g, std::vector<Buffer> buffers) {
   std::stable_sort(buffers.begin(), buffers.end(),
                    [](const Buffer &a, const Buffer &b) { return a.bytes > b.bytes; });
   std::vector<int64_t> offsets(buffers.size());
@@ -158,9 +143,20 @@ void assignOffsets(Graph &g) {
     setBufferOffset(g, buffers[i], offsets[i]);
     peak = std::max(peak, offsets[i] + buffers[i].bytes);
   }
-  bool batched = isBatched(g);
-  g.workspacePerBatch = batched ? peak : 0;
-  g.workspaceFixed = batched ? 0 : peak;
+  return peak;
+}
+
+// The fixed region first (im2col scratch; everything in a fixed-batch
+// graph), then the per-batch region, which starts where the fixed one ends.
+void assignOffsets(Graph &g) {
+  std::vector<Buffer> fixed, perBatch;
+  for (const Buffer &b : workspaceBuffers(g))
+    (b.batched ? perBatch : fixed).push_back(b);
+  g.workspaceFixed = placeRegion(g, std::move(fixed));
+  g.workspacePerBatch = placeRegion(g, perBatch);
+  for (const Buffer &b : perBatch)
+    (b.value >= 0 ? g.value(b.value).offsetFixed : g.scratch[size_t(b.scratch)].offsetFixed) =
+        g.workspaceFixed;
 }
 
 } // namespace

@@ -33,14 +33,39 @@ static void maxpoolRow(const float *restrict xp, float *restrict out,
   }
 }
 
+static inline float maxTap(float v, float m) {
+  return (v > m || v != v) ? v : m;
+}
+
+/* The common 2x2 window at stride 2 with every window inside the input:
+ * an output's four taps in one pass, in maxpoolRow's order and with its
+ * NaN rule, so the loads are two rows of interleaved pairs, which
+ * vectorise with shuffles (maxpoolRow makes four strided passes). */
+static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
+                          float *restrict out, int64_t OW) {
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    float m = maxTap(r0[2 * ow], -__builtin_inff());
+    m = maxTap(r0[2 * ow + 1], m);
+    m = maxTap(r1[2 * ow], m);
+    out[ow] = maxTap(r1[2 * ow + 1], m);
+  }
+}
+
 void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
                     int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                     int64_t PH, int64_t PW, int64_t DH, int64_t DW,
                     int64_t OH, int64_t OW, int64_t p0, int64_t p1) {
+  int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 &&
+                PW == 0 && DH == 1 && DW == 1 && 2 * OH <= H && 2 * OW <= W;
   for (int64_t p = p0; p < p1; ++p)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      maxpoolRow(x + p * H * W, y + (p * OH + oh) * OW, oh, H, W, KH, KW, SH,
-                 SW, PH, PW, DH, DW, OW);
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const float *xp = x + p * H * W;
+      float *out = y + (p * OH + oh) * OW;
+      if (fast2x2)
+        maxpoolRow2x2(xp + 2 * oh * W, xp + (2 * oh + 1) * W, out, OW);
+      else
+        maxpoolRow(xp, out, oh, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OW);
+    }
 }
 
 /* PyTorch's divisor: the window [i0, min(i0 + K, size + pad)) counted
