@@ -236,11 +236,9 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
   }
 }
 
+// Gives every module its path from the model ("layer1.0"); a module that
+// two containers share keeps the first.
 void Checker::assignPaths(ModuleInst *module, const std::string &path) {
-  if (!module->path.empty() || module == model_->root) {
-    if (module != model_->root || !path.empty())
-      return; // shared: keeps its first path
-  }
   module->path = path;
   for (auto &[name, child] : module->children)
     if (child->path.empty() && child != model_->root)
