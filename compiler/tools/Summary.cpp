@@ -78,14 +78,14 @@ public:
 
   std::vector<Row> rows() {
     std::vector<Row> rows;
-    visit(*model_.root, "", "", 0, rows);
+    visit(*model_.root, "", 0, rows);
     return rows;
   }
 
 private:
   // Returns the subtree's {params, macs}.
-  std::pair<int64_t, int64_t> visit(const ModuleInst &m, const std::string &name,
-                                    const std::string &prefix, int depth, std::vector<Row> &rows) {
+  std::pair<int64_t, int64_t> visit(const ModuleInst &m, const std::string &name, int depth,
+                                    std::vector<Row> &rows) {
     size_t at = rows.size();
     std::string label = name.empty() ? m.className : fmt::format("{} ({})", name, m.className);
     rows.push_back({label, depth, m.outputShape ? shapeAt(*m.outputShape, batch_) : "--", 0, 0});
@@ -100,7 +100,7 @@ private:
     for (size_t i = 0; i < m.children.size(); ++i) {
       bool last = i + 1 == m.children.size();
       size_t before = rows.size();
-      auto [p, c] = visit(*m.children[i].second, m.children[i].first, "", depth + 1, rows);
+      auto [p, c] = visit(*m.children[i].second, m.children[i].first, depth + 1, rows);
       params += p;
       macs += c;
       for (size_t r = before; r < rows.size(); ++r)
@@ -108,7 +108,6 @@ private:
     }
     rows[at].params = params;
     rows[at].macs = macs;
-    (void)prefix;
     return {params, macs};
   }
 
@@ -143,9 +142,7 @@ std::string summarize(const CheckedModel &model, const SummaryOptions &options) 
   }
   size_t total = nameWidth + 2 + 5 + 2 + shapeWidth + 2 + 13 + 2 + 15;
   std::string rule(total, '=');
-  std::string thin;
-  for (size_t i = 0; i < total; ++i)
-    thin += "-";
+  std::string thin(total, '-');
 
   std::string out = fmt::format("Model: {}\n", model.name);
   for (const ModelInput &in : model.inputs)
@@ -180,7 +177,6 @@ std::string summarize(const CheckedModel &model, const SummaryOptions &options) 
     out += fmt::format("Workspace after fusion and memory planning (im2col scratch included): {}\n",
                        bytes(double(*options.plannedWorkspace)));
   out += thin + "\n";
-  (void)rule;
   return out;
 }
 

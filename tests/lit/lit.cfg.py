@@ -12,4 +12,3 @@ config.substitutions.append(("%seqc", config.seqc))
 config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
-config.environment["SEQC_COLOR"] = "never"
