@@ -10,7 +10,9 @@ grammar Seq;
 
 // ---- Definitions -------------------------------------------------------
 
-file       : (definition | sep)* EOF ;
+// One way only to split separators between definitions: `(definition | sep)*`
+// let a run of N separators split N ways, and prediction took O(N^2) time.
+file       : sep? (definition sep?)* EOF ;
 
 definition : kind=(MODEL | MODULE) name=NAME LPAREN paramList? RPAREN
              ( '=' body=expr | block ) ;
@@ -106,7 +108,9 @@ RPAREN  : ')' { if (bracketDepth_ > 0) bracketDepth_--; } ;
 LBRACK  : '[' { bracketDepth_++; } ;
 RBRACK  : ']' { if (bracketDepth_ > 0) bracketDepth_--; } ;
 
-NEWLINE : ('\r'? '\n')+ { if (bracketDepth_ > 0) skip(); } ;
+// One token for a run of line ends, blank lines and comment lines (a token
+// per comment line made long comment blocks slow to parse).
+NEWLINE : ('\r'? '\n' [ \t\f]* ('#' ~[\r\n]*)?)+ { if (bracketDepth_ > 0) skip(); } ;
 COMMENT : '#' ~[\r\n]* -> skip ;
 WS      : [ \t\f]+ -> skip ;
 LINE_CONTINUATION : '\\' '\r'? '\n' -> skip ;

@@ -102,7 +102,8 @@ public:
     if (lineChars > kWindow) {
       windowBegin = first > 40 ? first - 40 : 0;
       size_t windowEnd = std::min(lineChars, windowBegin + kWindow);
-      last = std::min(last, windowEnd);
+      // A range at the end of the line (or past it) keeps its one caret.
+      last = std::max(std::min(last, windowEnd), first + 1);
       if (windowBegin > 0)
         prefix = "...";
       if (windowEnd < lineChars)

@@ -44,7 +44,9 @@ Error linkKernelLibrary(Module &module, const Triple &triple) {
                              "seqc has no kernels for the architecture '%s' (target '%s'); "
                              "it has kernels for: %s",
                              arch.str().c_str(), triple.str().c_str(), availableArchitectures().c_str());
-  MemoryBufferRef buffer(StringRef(bitcode.data(), bitcode.size()), "seqk_" + arch.str() + ".bc");
+  // MemoryBufferRef keeps a StringRef to its name: the name must outlive it.
+  std::string name = "seqk_" + arch.str() + ".bc";
+  MemoryBufferRef buffer(StringRef(bitcode.data(), bitcode.size()), name);
   Expected<std::unique_ptr<Module>> kernels = parseBitcodeFile(buffer, module.getContext());
   if (!kernels)
     return createStringError(inconvertibleErrorCode(),

@@ -3,6 +3,7 @@
 // share.
 #include "driver/Pipeline.h"
 
+#include "basic/Limits.h"
 #include "codegen/Codegen.h"
 #include "ir/Verifier.h"
 #include "lower/AstToIr.h"
@@ -129,8 +130,22 @@ int codegenError(llvm::Error error) {
 
 } // namespace
 
-int emitToStdout(const sema::CheckedModel &model, const BuildCommand &build) {
+bool workspaceWithinLimit(const ir::Graph &graph, const sema::CheckedModel &model, Diagnostics &diags) {
+  int64_t worst = std::max(graph.workspaceFixed, graph.workspacePerBatch);
+  if (worst <= limits::kWorkspaceBytes)
+    return true;
+  diags.error(model.definition->nameRange,
+              fmt::format("model '{}' needs {:.1f} GiB of workspace {}; seqc's limit is {} GiB", model.name,
+                          double(worst) / (1 << 30),
+                          worst == graph.workspacePerBatch ? "per sample of the batch" : "in all",
+                          limits::kWorkspaceBytes >> 30));
+  return false;
+}
+
+int emitToStdout(const sema::CheckedModel &model, const BuildCommand &build, Diagnostics &diags) {
   ir::Graph graph = optimizedGraph(model);
+  if (!workspaceWithinLimit(graph, model, diags))
+    return kInputErrors;
   fs::path tmp = fs::temp_directory_path() / fmt::format("seqc-{}-{}.out", getpid(), model.name);
   if (llvm::Error e = codegen::emitFile(graph, targetOf(build), emitKindOf(build.emit), tmp.string(), nullptr))
     return codegenError(std::move(e));
@@ -148,6 +163,8 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
   if (!model)
     return status;
   ir::Graph graph = optimizedGraph(*model);
+  if (!workspaceWithinLimit(graph, *model, frontend.diagnostics()))
+    return frontend.finish();
 
   std::vector<float> packed;
   if (!build.weights.empty()) {
@@ -232,6 +249,8 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   }
 
   ir::Graph graph = optimizedGraph(*model);
+  if (!workspaceWithinLimit(graph, *model, frontend.diagnostics()))
+    return frontend.finish();
   llvm::Expected<std::unique_ptr<codegen::JitModel>> jit = codegen::JitModel::create(graph, {});
   if (!jit)
     return codegenError(jit.takeError());

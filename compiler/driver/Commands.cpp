@@ -101,6 +101,8 @@ int runSummary(const SummaryCommand &command, const CommonOptions &common) {
   tools::SummaryOptions options;
   options.batch = command.batch;
   ir::Graph graph = optimizedGraph(*model);
+  if (!workspaceWithinLimit(graph, *model, frontend.diagnostics()))
+    return frontend.finish();
   options.plannedWorkspace = graph.workspaceFixed + graph.workspacePerBatch * command.batch;
   std::cout << tools::summarize(*model, options);
   return frontend.finish();
@@ -122,6 +124,8 @@ int runDump(const DumpCommand &command, const CommonOptions &common) {
     return status;
   if (command.what == "ir" || command.what == "ir-opt") {
     ir::Graph graph = command.what == "ir" ? loweredGraph(*model) : optimizedGraph(*model);
+    if (command.what == "ir-opt" && !workspaceWithinLimit(graph, *model, frontend.diagnostics()))
+      return frontend.finish();
     std::cout << ir::print(graph, &frontend.sources());
     return frontend.finish();
   }
@@ -131,7 +135,7 @@ int runDump(const DumpCommand &command, const CommonOptions &common) {
   build.cpu = command.cpu;
   build.optLevel = command.optLevel;
   build.emit = command.what;
-  status = emitToStdout(*model, build);
+  status = emitToStdout(*model, build, frontend.diagnostics());
   int diagnostics = frontend.finish();
   return status != kSuccess ? status : diagnostics;
 }

@@ -2,6 +2,7 @@
 // checking, model selection and the final rendering of diagnostics.
 #include "driver/Frontend.h"
 
+#include "basic/Limits.h"
 #include "parse/Parser.h"
 #include "sema/Sema.h"
 
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 #include <unistd.h>
 
 namespace seq::driver {
@@ -38,16 +40,19 @@ int Frontend::load(const std::string &path, bool warnIfNoModel) {
     printError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
     return kUsage;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  // Read no more than the limit allows (the file may be huge, or endless).
+  std::string text;
+  std::vector<char> chunk(size_t(1) << 16);
+  while (text.size() <= limits::kSourceBytes && in.read(chunk.data(), std::streamsize(chunk.size())).gcount() > 0)
+    text.append(chunk.data(), size_t(in.gcount()));
   if (in.bad()) {
     printError(fmt::format("cannot read '{}'", path));
     return kUsage;
   }
-  std::string text = buffer.str();
-  constexpr size_t kMaxSize = size_t(1) << 30;
-  if (text.size() >= kMaxSize) {
-    diags_.error(std::nullopt, fmt::format("'{}' is larger than 1 GiB; it is not a model file", path));
+  if (text.size() > limits::kSourceBytes) {
+    diags_.error(std::nullopt, fmt::format("'{}' is larger than {} MiB, seqc's limit for a source file "
+                                           "(checking needs memory in proportion)",
+                                           path, limits::kSourceBytes >> 20));
     return kSuccess;
   }
   // Binary or non-UTF-8 input: report the first bad byte at its place. The

@@ -10,6 +10,7 @@
 //   TensorOps.cpp   layer application, broadcasting, view, cat
 #pragma once
 
+#include "basic/Limits.h"
 #include "sema/Layers.h"
 #include "sema/Sema.h"
 
@@ -141,6 +142,13 @@ private:
   std::vector<std::pair<const ast::Definition *, SourceRange>> instantiating_;
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
+  // Resource limits (basic/Limits.h): once one is reached, checking stops.
+  uint64_t modulesBuilt_ = 0;
+  bool overLimit_ = false;
+  SourceRange statement_; // the forward statement being traced, for the limit's error
+  void limitReached(SourceRange range, std::string message);
+  void checkParameterBytes(const ast::Definition &def, const ModuleInst &root);
+  bool tensorTooLarge(const SymShape &shape, SourceRange range);
 };
 
 } // namespace seq::sema

@@ -29,22 +29,30 @@ Value Checker::buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &arg
     spec.validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
   if (diags_.errorCount() != before)
     return Value::invalid();
-  // Parameters whose size in bytes does not fit in 64 bits.
-  if (spec.parameters)
+  // Parameters whose size in bytes does not fit in 64 bits, or beyond the limit.
+  if (spec.parameters) {
+    int64_t total = 0;
     for (const LayerParam &p : spec.parameters(*bound)) {
       int64_t bytes = 4;
       bool fits = true;
       for (int64_t d : p.shape)
         fits = fits && !__builtin_mul_overflow(bytes, d, &bytes);
+      std::string dims;
+      for (int64_t d : p.shape)
+        dims += (dims.empty() ? "" : ", ") + std::to_string(d);
       if (!fits) {
-        std::string dims;
-        for (int64_t d : p.shape)
-          dims += (dims.empty() ? "" : ", ") + std::to_string(d);
         error(call.range, fmt::format("the {} of {} would have shape [{}], more than fits in 64 bits",
                                       p.name, display(call.range), dims));
         return Value::invalid();
       }
+      if (__builtin_add_overflow(total, bytes, &total) || total > limits::kParameterBytes) {
+        error(call.range, fmt::format("{} would have more than {} GiB of parameters (its {} is [{}]), "
+                                      "seqc's limit", display(call.range), limits::kParameterBytes >> 30,
+                                      p.name, dims));
+        return Value::invalid();
+      }
     }
+  }
   module->args = std::move(*bound);
   return Value::moduleRef(module, call.range);
 }

@@ -82,10 +82,14 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   // Errors inside say which instantiation they are in.
   if (module->definition)
     instantiating_.push_back({module->definition, module->range});
+  SourceRange caller = statement_;
   exec(forward.body, frame);
+  statement_ = caller;
   if (module->definition)
     instantiating_.pop_back();
   --forwardDepth_;
+  if (!frame.returned && overLimit_)
+    return invalidValue();
   if (!frame.returned) {
     error(forward.range, fmt::format("forward of '{}' does not return a value", module->className))
         .fixes.push_back({"end it with 'return x'", std::nullopt, ""});
@@ -103,8 +107,9 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
 
 void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
   for (const StmtPtr &stmt : stmts) {
-    if (frame.returned)
+    if (frame.returned || overLimit_)
       return;
+    statement_ = stmt->range;
     if (auto *assign = stmt->as<AssignStmt>()) {
       if (ModuleInst *child = frame.module->child(assign->target)) {
         error(assign->targetRange, fmt::format("cannot assign to '{}': it is a child module of '{}'",
@@ -161,6 +166,8 @@ Value Checker::iterate(const Value &iterable, SourceRange range, std::vector<Val
 // A tensor whose shape is unknown after an error, or a tuple holding an
 // invalid value, is itself invalid: nothing downstream reports on it again.
 Value Checker::evalF(const Expr &e, Frame &frame) {
+  if (overLimit_)
+    return Value::invalid();
   Value v = evalExprF(e, frame);
   if (v.kind == Value::Kind::Tensor && !tv(v.tensor).valid)
     return Value::invalid();

@@ -133,6 +133,10 @@ std::optional<int64_t> slide(ShapeCheck &s, const char *dim, SymInt inSym, int64
   int64_t in = inSym.constant;
   int64_t span = dilation * (kernel - 1) + 1;
   int64_t padded = in + padBegin + padEnd;
+  // With ceil_mode a window may hang over the end of the input, as long as
+  // it starts inside it (PyTorch: a 2x2 pool of a 1x1 input gives 1x1).
+  if (ceilMode && poolOutputSize(in, kernel, stride, padBegin, dilation, true) >= 1)
+    return poolOutputSize(in, kernel, stride, padBegin, dilation, true);
   if (padded < span) {
     s.fail(fmt::format("{} has a kernel {} of {}{}, but its padded input {} is only {}", s.display,
                        dim, kernel, dilation > 1 ? fmt::format(" (dilated to {})", span) : "",

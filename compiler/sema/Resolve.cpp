@@ -163,6 +163,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   if (root.kind == Value::Kind::Module) {
     model->root = root.module;
     assignPaths(model->root, "");
+    checkParameterBytes(def, *model->root);
     bool inputsOk = diags_.errorCount() == errorsBefore;
     if (inputsOk || !model->inputs.empty()) {
       std::vector<int> inputs;
@@ -245,7 +246,33 @@ void Checker::assignPaths(ModuleInst *module, const std::string &path) {
       assignPaths(child, path.empty() ? name : path + "." + name);
 }
 
+// The whole model's parameters against the limit (each layer's is checked
+// when it is built).
+void Checker::checkParameterBytes(const Definition &def, const ModuleInst &root) {
+  int64_t total = 0;
+  for (const ParamEntry &p : stateDict(root)) {
+    int64_t bytes = 4;
+    for (int64_t d : p.shape)
+      __builtin_mul_overflow(bytes, d, &bytes);
+    if (__builtin_add_overflow(total, bytes, &total))
+      total = INT64_MAX;
+  }
+  if (total > limits::kParameterBytes)
+    error(def.nameRange, fmt::format("model '{}' has {:.1f} GiB of parameters; seqc's limit is {} GiB",
+                                     def.name, double(total) / (1 << 30), limits::kParameterBytes >> 30));
+}
+
+void Checker::limitReached(SourceRange range, std::string message) {
+  if (!overLimit_)
+    error(range, std::move(message));
+  overLimit_ = true;
+}
+
 ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, SourceRange range) {
+  if (++modulesBuilt_ > limits::kModuleInstances)
+    limitReached(range, fmt::format("more than {} module instances are built here, seqc's limit "
+                                    "(a comprehension multiplies the modules it builds)",
+                                    limits::kModuleInstances));
   auto module = std::make_unique<ModuleInst>();
   module->kind = kind;
   module->className = std::move(className);
@@ -257,6 +284,8 @@ ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, Sou
 // ---- Expressions at construction time -----------------------------------------------
 
 Value Checker::eval(const Expr &e, const Scope &scope) {
+  if (overLimit_)
+    return Value::invalid();
   switch (e.kind) {
   case ExprKind::Name: return evalName(*e.as<NameExpr>(), scope);
   case ExprKind::Int:

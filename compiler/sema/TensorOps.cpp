@@ -10,7 +10,28 @@ namespace seq::sema {
 
 using namespace seq::ast;
 
+// A tensor beyond the size limit per sample (basic/Limits.h) is reported.
+bool Checker::tensorTooLarge(const SymShape &shape, SourceRange range) {
+  int64_t bytes = 4;
+  bool fits = true;
+  for (const SymInt &d : shape)
+    if (d.isConstant())
+      fits = fits && !__builtin_mul_overflow(bytes, d.constant, &bytes);
+  if (fits && bytes <= limits::kTensorBytes)
+    return false;
+  error(range, fmt::format("this tensor, {}, would take {} per sample; seqc's limit is {} GiB",
+                           shapeStr(shape), fits ? fmt::format("{:.1f} GiB", double(bytes) / (1 << 30))
+                                                 : std::string("more than 2^63 bytes"),
+                           limits::kTensorBytes >> 30));
+  return true;
+}
+
 int Checker::newValue(SymShape shape, std::string origin, SourceRange originRange) {
+  if (model_->trace.values.size() >= limits::kForwardOps)
+    limitReached(statement_.valid() ? statement_ : originRange, fmt::format("the forward pass has more than {} operations here, seqc's "
+                                          "limit (loops are unrolled)", limits::kForwardOps));
+  if (overLimit_ || tensorTooLarge(shape, originRange))
+    return invalidValue();
   model_->trace.values.push_back({std::move(shape), true, std::move(origin), originRange});
   return int(model_->trace.values.size() - 1);
 }

@@ -8,8 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
-#include <sstream>
+#include <string_view>
 
 namespace seq::tools {
 
@@ -37,86 +36,213 @@ float halfToFloat(uint16_t h) {
   return f;
 }
 
-} // namespace
+// The header dict, parsed as the Python literal it is. Every field is
+// checked: exactly 'descr', 'fortran_order' and 'shape', each once.
+class HeaderParser {
+public:
+  explicit HeaderParser(std::string_view text) : text_(text) {}
 
-std::optional<NpyArray> readNpy(const std::string &path, std::string &error) {
-  auto fail = [&](std::string message) {
-    error = fmt::format("'{}': {}", path, message);
-    return std::nullopt;
-  };
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
-    return fail("not a .npy file (no NumPy magic)");
-  unsigned major = static_cast<unsigned char>(bytes[6]);
-  size_t headerLength, offset;
-  if (major == 1) {
-    headerLength = static_cast<unsigned char>(bytes[8]) | size_t(static_cast<unsigned char>(bytes[9])) << 8;
-    offset = 10;
-  } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12)
-      return fail("truncated header");
-    headerLength = 0;
-    for (int i = 0; i < 4; ++i)
-      headerLength |= size_t(static_cast<unsigned char>(bytes[8 + size_t(i)])) << (8 * i);
-    offset = 12;
-  } else {
-    return fail(fmt::format("unsupported .npy version {}", major));
-  }
-  if (headerLength > bytes.size() - offset)
-    return fail(fmt::format("header length {} exceeds the file size", headerLength));
-  std::string header = bytes.substr(offset, headerLength);
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=]?)([a-z])(\d+)')")))
-    return fail("no 'descr' in the header");
-  std::string order = m[1], kind = m[2];
-  int size = std::stoi(m[3]);
-  bool isFloat = kind == "f" && (size == 4 || size == 8 || size == 2);
-  if (!isFloat)
-    return fail(fmt::format("dtype '{}{}{}' is not a float type (float32 expected)", order, kind, size));
-  if (order == ">")
-    return fail("big-endian arrays are not supported");
-  if (std::regex_search(header, std::regex(R"('fortran_order'\s*:\s*True)")))
-    return fail("Fortran-order arrays are not supported; save a C-contiguous array");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-    return fail("no 'shape' in the header");
-  NpyArray array;
-  std::string dims = m[1];
-  int64_t count = 1;
-  static const std::regex number(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    int64_t d;
-    try {
-      d = std::stoll(it->str());
-    } catch (...) {
-      return fail("a dimension is too large");
+  // Fills the fields or returns what is wrong.
+  std::optional<std::string> parse(std::string &descr, bool &fortran, std::vector<int64_t> &shape) {
+    bool haveDescr = false, haveFortran = false, haveShape = false;
+    if (!eat('{'))
+      return "the header is not a Python dict";
+    while (!eat('}')) {
+      std::optional<std::string> key = string();
+      if (!key)
+        return "a header key is not a string";
+      if (!eat(':'))
+        return fmt::format("no ':' after the header key '{}'", *key);
+      if (*key == "descr" && !haveDescr) {
+        std::optional<std::string> value = string();
+        if (!value)
+          return "'descr' is not a string";
+        descr = *value;
+        haveDescr = true;
+      } else if (*key == "fortran_order" && !haveFortran) {
+        if (word("True"))
+          fortran = true;
+        else if (word("False"))
+          fortran = false;
+        else
+          return "'fortran_order' is not True or False";
+        haveFortran = true;
+      } else if (*key == "shape" && !haveShape) {
+        if (std::optional<std::string> error = tuple(shape))
+          return error;
+        haveShape = true;
+      } else {
+        return fmt::format("unexpected or repeated header key '{}'", shorten(*key));
+      }
+      if (!eat(',') && !peek('}'))
+        return "the header dict is malformed (',' or '}' expected)";
     }
-    if (__builtin_mul_overflow(count, d, &count))
-      return fail("the array's size overflows");
-    array.shape.push_back(d);
+    skipSpace();
+    if (pos_ != text_.size())
+      return "unexpected text after the header dict";
+    if (!haveDescr || !haveFortran || !haveShape)
+      return fmt::format("the header has no '{}'", !haveDescr ? "descr" : !haveFortran ? "fortran_order" : "shape");
+    return std::nullopt;
   }
-  size_t dataStart = offset + headerLength;
-  if (uint64_t(count) > (bytes.size() - dataStart) / size_t(size))
-    return fail(fmt::format("the array {} needs {} bytes of data, but the file has {}",
-                            fmt::format("[{}]", fmt::join(array.shape, ", ")),
-                            uint64_t(count) * uint64_t(size), bytes.size() - dataStart));
-  array.data.resize(size_t(count));
-  const char *p = bytes.data() + dataStart;
-  for (int64_t i = 0; i < count; ++i) {
+
+private:
+  static std::string shorten(std::string s) { return s.size() > 40 ? s.substr(0, 40) + "..." : s; }
+
+  void skipSpace() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t'))
+      ++pos_;
+  }
+  bool peek(char c) {
+    skipSpace();
+    return pos_ < text_.size() && text_[pos_] == c;
+  }
+  bool eat(char c) {
+    if (!peek(c))
+      return false;
+    ++pos_;
+    return true;
+  }
+  bool word(std::string_view w) {
+    skipSpace();
+    if (text_.substr(pos_, w.size()) != w)
+      return false;
+    pos_ += w.size();
+    return true;
+  }
+  // A quoted string without escapes (NumPy writes none in these fields).
+  std::optional<std::string> string() {
+    skipSpace();
+    if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"'))
+      return std::nullopt;
+    char quote = text_[pos_];
+    size_t close = text_.find(quote, pos_ + 1);
+    if (close == std::string_view::npos)
+      return std::nullopt;
+    std::string value(text_.substr(pos_ + 1, close - pos_ - 1));
+    if (value.find('\\') != std::string::npos)
+      return std::nullopt;
+    pos_ = close + 1;
+    return value;
+  }
+  // (), (3,), (2, 3): non-negative decimal integers that fit in 63 bits.
+  std::optional<std::string> tuple(std::vector<int64_t> &shape) {
+    if (!eat('('))
+      return "'shape' is not a tuple";
+    while (!eat(')')) {
+      skipSpace();
+      if (pos_ < text_.size() && text_[pos_] == '-')
+        return "'shape' has a negative dimension";
+      size_t begin = pos_;
+      int64_t value = 0;
+      for (; pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9'; ++pos_)
+        if (__builtin_mul_overflow(value, 10, &value) || __builtin_add_overflow(value, text_[pos_] - '0', &value))
+          return "a dimension in 'shape' is too large";
+      if (pos_ == begin)
+        return "'shape' is not a tuple of integers";
+      if (shape.size() == kMaxDims)
+        return fmt::format("'shape' has more than {} dimensions", kMaxDims);
+      shape.push_back(value);
+      if (!eat(',') && !peek(')'))
+        return "'shape' is not a tuple of integers";
+    }
+    return std::nullopt;
+  }
+
+  static constexpr size_t kMaxDims = 32; // NumPy's own limit
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// '<f4', '=f8', '<f2' (and '|'/no order for one byte, never a float).
+std::optional<std::string> checkDescr(const std::string &descr, size_t &size) {
+  static constexpr std::string_view kLittle[] = {"<f2", "<f4", "<f8"};
+  std::string shown = descr.size() > 20 ? descr.substr(0, 20) + "..." : descr;
+  std::string normal = !descr.empty() && descr[0] == '=' ? "<" + descr.substr(1) : descr;
+  for (std::string_view d : kLittle)
+    if (normal == d) {
+      size = size_t(d[2] - '0');
+      return std::nullopt;
+    }
+  if (descr.size() == 3 && descr[0] == '>' && descr[1] == 'f')
+    return "big-endian arrays are not supported";
+  return fmt::format("dtype '{}' is not a float type (float32 expected; float64 and float16 are converted)",
+                     shown);
+}
+
+void convert(const char *p, size_t size, std::vector<float> &out) {
+  for (size_t i = 0; i < out.size(); ++i) {
     if (size == 4) {
-      std::memcpy(&array.data[size_t(i)], p + 4 * i, 4);
+      std::memcpy(&out[i], p + 4 * i, 4);
     } else if (size == 8) {
       double d;
       std::memcpy(&d, p + 8 * i, 8);
-      array.data[size_t(i)] = float(d);
+      out[i] = float(d);
     } else {
       uint16_t h;
       std::memcpy(&h, p + 2 * i, 2);
-      array.data[size_t(i)] = halfToFloat(h);
+      out[i] = halfToFloat(h);
     }
   }
+}
+
+} // namespace
+
+std::optional<NpyArray> parseNpy(std::string_view bytes, std::string &error) {
+  auto fail = [&](std::string message) {
+    error = std::move(message);
+    return std::nullopt;
+  };
+  if (bytes.size() < 10 || bytes.substr(0, 6) != "\x93NUMPY")
+    return fail("not a .npy file (no NumPy magic)");
+  unsigned major = static_cast<unsigned char>(bytes[6]);
+  size_t headerLength = 0, offset = major == 1 ? 10 : 12;
+  if (major < 1 || major > 3)
+    return fail(fmt::format("unsupported .npy version {}", major));
+  if (bytes.size() < offset)
+    return fail("truncated header");
+  for (size_t i = 8; i < offset; ++i)
+    headerLength |= size_t(static_cast<unsigned char>(bytes[i])) << (8 * (i - 8));
+  if (headerLength > bytes.size() - offset)
+    return fail(fmt::format("header length {} exceeds the file size", headerLength));
+  std::string descr;
+  bool fortran = false;
+  NpyArray array;
+  HeaderParser header(bytes.substr(offset, headerLength));
+  if (std::optional<std::string> bad = header.parse(descr, fortran, array.shape))
+    return fail("bad header: " + *bad);
+  size_t size = 0;
+  if (std::optional<std::string> bad = checkDescr(descr, size))
+    return fail(*bad);
+  if (fortran && array.shape.size() > 1)
+    return fail("Fortran-order arrays are not supported; save a C-contiguous array");
+  int64_t count = 1;
+  for (int64_t d : array.shape)
+    if (__builtin_mul_overflow(count, d, &count))
+      return fail("the array's size overflows");
+  size_t dataBytes = bytes.size() - offset - headerLength;
+  uint64_t needed;
+  if (__builtin_mul_overflow(uint64_t(count), uint64_t(size), &needed) || needed != dataBytes)
+    return fail(fmt::format("the array [{}] needs {} bytes of data, but the file has {}",
+                            fmt::join(array.shape, ", "),
+                            __builtin_mul_overflow(uint64_t(count), uint64_t(size), &needed)
+                                ? std::string("more than 2^64")
+                                : std::to_string(needed),
+                            dataBytes));
+  array.data.resize(size_t(count));
+  convert(bytes.data() + offset + headerLength, size, array.data);
+  return array;
+}
+
+std::optional<NpyArray> readNpy(const std::string &path, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("'{}': {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::optional<NpyArray> array = parseNpy(bytes, error);
+  if (!array)
+    error = fmt::format("'{}': {}", path, error);
   return array;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace seq::tools {
@@ -13,6 +14,10 @@ struct NpyArray {
   std::vector<int64_t> shape;
   std::vector<float> data;
 };
+
+// Parses the bytes of a .npy file; on failure returns nullopt and sets
+// `error` (without a file name).
+std::optional<NpyArray> parseNpy(std::string_view bytes, std::string &error);
 
 // Reads `path`; on failure returns nullopt and sets `error` (naming the file).
 std::optional<NpyArray> readNpy(const std::string &path, std::string &error);

@@ -140,13 +140,25 @@ def pair(v):
     return v if isinstance(v, tuple) else (v, v)
 
 
+def pooled_size(size, k, s, p, d, ceil):
+    """PyTorch 1.13's pooling_output_shape."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
 def pool_fits(args, shape):
-    """LANGUAGE.md rejects a (dilated) kernel larger than its padded input,
-    which PyTorch allows with ceil_mode."""
+    """A (dilated) kernel larger than its padded input is an error, except
+    with ceil_mode when a window still starts inside the input (a 2x2 pool
+    of a 1x1 input gives 1x1), as in PyTorch."""
     a = {k: v for k, v, _ in args}
     k, p = pair(a["kernel_size"]), pair(a["padding"])
-    d = a.get("dilation", 1)
-    return all(d * (k[i] - 1) + 1 <= shape[1 + i] + 2 * p[i] for i in (0, 1))
+    s = pair(a["stride"] if a.get("stride") is not None else a["kernel_size"])
+    d, ceil = a.get("dilation", 1), a.get("ceil_mode", False)
+    return all(d * (k[i] - 1) + 1 <= shape[1 + i] + 2 * p[i] or
+               (ceil and pooled_size(shape[1 + i], k[i], s[i], p[i], d, True) >= 1)
+               for i in (0, 1))
 
 
 def pool(rng, shape):

@@ -32,8 +32,8 @@ TEST(KernelsBitcode, EveryArchitectureDefinesEveryKernel) {
     std::string_view bc = seq::codegen::kernelBitcode(arch);
     ASSERT_FALSE(bc.empty()) << arch;
     llvm::LLVMContext ctx;
-    llvm::MemoryBufferRef ref(llvm::StringRef(bc.data(), bc.size()),
-                              "seqk_" + std::string(arch));
+    std::string name = "seqk_" + std::string(arch); // must outlive `ref`
+    llvm::MemoryBufferRef ref(llvm::StringRef(bc.data(), bc.size()), name);
     auto module = llvm::parseBitcodeFile(ref, ctx);
     ASSERT_TRUE(bool(module)) << arch << ": "
                               << llvm::toString(module.takeError());

@@ -1,0 +1,38 @@
+// Limits: the resource limits seqc enforces, in one place. Input beyond any
+// of them gets a located error (exit code 1) instead of an exhausted
+// machine; each is far above what a real model needs and is tested in
+// tests/lit/robustness/limits-*.test. docs/limits.md explains the numbers.
+#pragma once
+
+#include <cstdint>
+
+namespace seq::limits {
+
+// Bytes of one source file. Checking needs a bounded multiple of this in
+// memory (bench/scaling.py measures it), so this bounds seqc check's memory.
+constexpr uint64_t kSourceBytes = uint64_t(64) << 20;
+
+// Module instances built while checking one file (layers, containers and
+// user modules, every comprehension item counted).
+constexpr uint64_t kModuleInstances = 2'000'000;
+
+// Operations in one model's traced forward pass (each layer application,
+// arithmetic, view or cat; loops unrolled).
+constexpr uint64_t kForwardOps = 2'000'000;
+
+// Bytes of one model's parameters (float32), and of one layer's: 16 GiB.
+constexpr int64_t kParameterBytes = int64_t(16) << 30;
+
+// Bytes of one tensor (input, output or intermediate) per sample: 16 GiB.
+constexpr int64_t kTensorBytes = int64_t(16) << 30;
+
+// Bytes of one model's planned workspace, per sample and fixed: 16 GiB
+// each. With kTensorBytes, every size macro of the generated header
+// (<P>_<INPUT>_ELEMS, <P>_OUTPUT_ELEMS, <P>_WORKSPACE_SIZE) stays within
+// int64_t for every batch up to kMaxBatch.
+constexpr int64_t kWorkspaceBytes = int64_t(16) << 30;
+
+// The batch every model that compiles supports: (2^63 - 2^34) / 2^34.
+constexpr int64_t kMaxBatch = (INT64_MAX - kWorkspaceBytes) / kWorkspaceBytes;
+
+} // namespace seq::limits
