@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# fuzz.sh TARGET SECONDS [libFuzzer args...]: runs one fuzz target
+# (frontend, npy, safetensors, models; tests/fuzz) for SECONDS with
+# libFuzzer, ASan and UBSan, in the instrumented build scripts/sanitize.sh
+# asan uses (build-asan/, configured here with -DSEQ_FUZZ=ON). New inputs
+# go to build-asan/fuzz-corpus/TARGET (the committed seeds in
+# tests/fuzz/corpus/TARGET are read, never written); crashes to
+# build-asan/fuzz-crashes/. Merge a useful new input into the seeds with
+#   build-asan/tests/fuzz/fuzz_TARGET -merge=1 tests/fuzz/corpus/TARGET build-asan/fuzz-corpus/TARGET
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ $# -lt 2 ]; then
+  echo "usage: fuzz.sh frontend|npy|safetensors|models SECONDS [libFuzzer args...]" >&2
+  exit 2
+fi
+target="$1" seconds="$2"
+shift 2
+case "$target" in frontend|npy|safetensors|models) ;; *)
+  echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
+esac
+build="${BUILD_DIR:-$root/build-asan}"
+SEQ_CONFIGURE_ONLY=1 BUILD_DIR="$build" "$root/scripts/sanitize.sh" asan
+ninja -C "$build" "fuzz_$target"
+corpus="$build/fuzz-corpus/$target"
+crashes="$build/fuzz-crashes/$target"
+mkdir -p "$corpus" "$crashes"
+dict=()
+[ -f "$root/tests/fuzz/$target.dict" ] && dict=(-dict="$root/tests/fuzz/$target.dict")
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+exec "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
+  -artifact_prefix="$crashes/" -timeout=20 -rss_limit_mb=4096 "${dict[@]}" "$@" \
+  "$corpus" "$root/tests/fuzz/corpus/$target"
