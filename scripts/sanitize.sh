@@ -31,18 +31,22 @@ case "$kind" in
 esac
 build="${BUILD_DIR:-$root/build-$kind}"
 flags="$flags -fno-omit-frame-pointer -g"
+# libseqrt.so links with --no-undefined: the sanitizer runtime must be the
+# shared one, in the library and in every program alike.
+link="$flags -shared-libsan"
+export LD_LIBRARY_PATH="$(clang-19 -print-resource-dir)/lib/linux${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 [ "${SEQ_CONFIGURE_ONLY:-0}" = 1 ] || "$root/scripts/setup.sh"
 start=$(date +%s)
 # The end-to-end tests link C programs against the instrumented libseqrt:
 # they use this compiler (tests/e2e reads $CC).
 mkdir -p "$build"
-printf '#!/bin/sh\nexec clang-19 %s "$@"\n' "$flags" > "$build/cc-sanitized"
+printf '#!/bin/sh\nexec clang-19 %s "$@"\n' "$link" > "$build/cc-sanitized"
 chmod +x "$build/cc-sanitized"
 export CC="$build/cc-sanitized"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
   -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
-  -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="$link" -DCMAKE_SHARED_LINKER_FLAGS="$link" \
   -DSEQ_FUZZ="$([ "$kind" = asan ] && echo ON || echo OFF)" >/dev/null
 # fuzz.sh configures through here (SEQ_CONFIGURE_ONLY=1) and builds one target.
 [ "${SEQ_CONFIGURE_ONLY:-0}" = 1 ] && exit 0

@@ -8,9 +8,13 @@
 
 namespace seq::limits {
 
-// Bytes of one source file. Checking needs a bounded multiple of this in
-// memory (bench/scaling.py measures it), so this bounds seqc check's memory.
-constexpr uint64_t kSourceBytes = uint64_t(64) << 20;
+// Bytes of one source file: the file itself, comments and white space cost
+// about 10 bytes of memory per byte (bench/scaling.py measures it).
+constexpr uint64_t kSourceBytes = uint64_t(32) << 20;
+
+// Tokens of one source file. Parsing keeps every token and a tree over them,
+// 200 to 500 bytes of memory per token: this bounds parsing to about 1 GB.
+constexpr uint64_t kSourceTokens = 2'000'000;
 
 // Module instances built while checking one file (layers, containers and
 // user modules, every comprehension item counted).

@@ -2,6 +2,7 @@
 // through Diagnostics, and hands a clean parse tree to the AstBuilder.
 #include "parse/Parser.h"
 
+#include "basic/Limits.h"
 #include "parse/AstBuilder.h"
 #include "parse/TokenMap.h"
 
@@ -153,6 +154,24 @@ std::optional<uint32_t> findTooDeep(std::string_view text) {
   return std::nullopt;
 }
 
+// Parsing keeps every token and a tree over them: memory grows with the
+// number of tokens (a few hundred bytes each), not with the bytes of the
+// file. This counts them without keeping them, before the real parse.
+std::optional<SourceRange> findTooManyTokens(antlr4::ANTLRInputStream &input, const TokenMap &map) {
+  SeqLexer counter(&input);
+  counter.removeErrorListeners();
+  std::optional<SourceRange> past;
+  size_t count = 0;
+  for (std::unique_ptr<antlr4::Token> token = counter.nextToken(); token->getType() != antlr4::Token::EOF;
+       token = counter.nextToken())
+    if (++count > limits::kSourceTokens) {
+      past = map.range(token.get());
+      break;
+    }
+  input.reset();
+  return past;
+}
+
 } // namespace
 
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
@@ -165,6 +184,11 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
   }
   TokenMap map(file, text);
   antlr4::ANTLRInputStream input(text.data(), text.size());
+  if (std::optional<SourceRange> past = findTooManyTokens(input, map)) {
+    diags.error(*past, fmt::format("this file has more than {} tokens, seqc's limit (parsing needs "
+                                   "memory in proportion)", limits::kSourceTokens));
+    return nullptr;
+  }
   SeqLexer lexer(&input);
   lexer.removeErrorListeners();
   antlr4::CommonTokenStream stream(&lexer);
