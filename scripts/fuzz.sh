@@ -19,16 +19,25 @@ case "$target" in frontend|npy|safetensors|models) ;; *)
   echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
 esac
 build="${BUILD_DIR:-$root/build-asan}"
-SEQ_CONFIGURE_ONLY=1 BUILD_DIR="$build" "$root/scripts/sanitize.sh" asan
-ninja -C "$build" "fuzz_$target"
+# SEQ_FUZZ_NO_BUILD=1 skips configuring and building: for several targets
+# at once, build first (one fuzz.sh at a time), then run them side by side.
+if [ "${SEQ_FUZZ_NO_BUILD:-0}" != 1 ]; then
+  SEQ_CONFIGURE_ONLY=1 BUILD_DIR="$build" "$root/scripts/sanitize.sh" asan
+  ninja -C "$build" "fuzz_$target"
+fi
 corpus="$build/fuzz-corpus/$target"
 crashes="$build/fuzz-crashes/$target"
 mkdir -p "$corpus" "$crashes"
 dict=()
 [ -f "$root/tests/fuzz/$target.dict" ] && dict=(-dict="$root/tests/fuzz/$target.dict")
 export LD_LIBRARY_PATH="$(clang-19 -print-resource-dir)/lib/linux${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# A hang is an input that takes minutes of wall time; the models target
+# JIT-compiles each input (and a loaded machine runs nice'd fuzzers slowly).
+timeout=120
+[ "$target" = models ] && timeout=600
+timeout="${SEQ_FUZZ_TIMEOUT:-$timeout}"
 exec "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
-  -artifact_prefix="$crashes/" -timeout=20 -rss_limit_mb=4096 "${dict[@]}" "$@" \
+  -artifact_prefix="$crashes/" -timeout="$timeout" -rss_limit_mb=4096 "${dict[@]}" "$@" \
   "$corpus" "$root/tests/fuzz/corpus/$target"

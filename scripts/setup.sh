@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config
   antlr4 libantlr4-runtime-dev          # the grammar tool and its C++ runtime
   llvm-19-dev llvm-19-tools clang-19    # LLVM, lit/FileCheck, clang for the kernel bitcode
+  libclang-rt-19-dev libfuzzer-19-dev   # sanitizers and libFuzzer (scripts/sanitize.sh, scripts/fuzz.sh)
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   python3-torch python3-numpy           # the PyTorch parity tests (/usr/bin/python3)
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # the cross-compilation test
