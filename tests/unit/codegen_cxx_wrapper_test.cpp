@@ -86,7 +86,7 @@ TEST(CodegenCxxWrapper, ModelRunsThroughSeqrtHpp) {
   std::ofstream(dir / "mlp.h") << seq::codegen::emitHeader(m.g, false);
   std::ofstream(dir / "main.cpp") << kProgram;
   std::string lib = SEQ_RUNTIME_LIB_DIR;
-  std::string command = "c++ -std=c++17 -Wall -Wextra -Werror -I" + std::string(SEQ_RUNTIME_INCLUDE) + " -I" +
+  std::string command = "c++ -std=c++17 -Wall -Wextra -Werror -I" + std::string(SEQ_RUNTIME_INCLUDE_DIR) + " -I" +
                         dir.path.string() + " " + (dir / "main.cpp") + " " + (dir / "mlp.o") + " -L" + lib +
                         " -lseqrt -Wl,-rpath," + lib + " -o " + (dir / "main") + " 2>" + (dir / "cc.txt");
   ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << readFile(dir / "cc.txt");
