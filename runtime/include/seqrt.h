@@ -144,7 +144,9 @@ typedef struct seqrt_model {
   int64_t fixed_batch;
 } seqrt_model;
 
-/* Workspace bytes `model` needs for `batch`, or -1 when that overflows. */
+/* Workspace bytes `model` needs for `batch`; -1 (and seqrt_last_error()
+ * set) for a NULL model, a negative batch or a size that overflows. A
+ * query: success leaves the last error as it was. */
 int64_t seqrt_workspace_size(const seqrt_model *model, int64_t batch);
 
 /* A 64-bit FNV-1a hash of the model's parameter table (names, ranks,

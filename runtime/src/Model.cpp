@@ -117,13 +117,22 @@ void validateParams(const seqrt_model *model) {
 
 extern "C" int64_t seqrt_workspace_size(const seqrt_model *model,
                                         int64_t batch) {
-  if (model == nullptr || batch < 0 || model->workspace_fixed < 0 ||
-      model->workspace_per_batch < 0)
+  using seq::rt::setLastError;
+  if (model == nullptr) {
+    setLastError("seqrt_workspace_size: argument 'model' is NULL");
     return -1;
+  }
   int64_t perBatch = 0, total = 0;
-  if (__builtin_mul_overflow(model->workspace_per_batch, batch, &perBatch) ||
-      __builtin_add_overflow(model->workspace_fixed, perBatch, &total))
+  if (batch < 0 || model->workspace_fixed < 0 ||
+      model->workspace_per_batch < 0 ||
+      __builtin_mul_overflow(model->workspace_per_batch, batch, &perBatch) ||
+      __builtin_add_overflow(model->workspace_fixed, perBatch, &total)) {
+    setLastError("seqrt_workspace_size: the workspace of " +
+                 seq::rt::describeModel(*model) + " for batch " +
+                 std::to_string(batch) +
+                 (batch < 0 ? " (negative)" : " overflows int64_t"));
     return -1;
+  }
   return total;
 }
 

@@ -79,6 +79,24 @@ TEST(RuntimeIdentity, WeightsFromPacked) {
   EXPECT_EQ(packedValues(model, weights), (std::vector<float>{1, 2, 3, 4, 5, 6}));
 }
 
+// Even a query that fails says why; a successful one leaves the last
+// error alone.
+TEST(RuntimeIdentity, WorkspaceSizeFailureSetsLastError) {
+  ModelBuilder builder;
+  seqrt_model model = *builder.param("w", {2}).copyEveryParam().model();
+  model.workspace_per_batch = INT64_MAX / 2;
+  EXPECT_EQ(seqrt_workspace_size(&model, 3), -1);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "model 'TestNet'") &&
+              mentions(seqrt_last_error(), "batch 3 overflows"))
+      << seqrt_last_error();
+  EXPECT_EQ(seqrt_workspace_size(&model, -2), -1);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "negative")) << seqrt_last_error();
+  EXPECT_EQ(seqrt_workspace_size(&model, 1), INT64_MAX / 2);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "negative")) << seqrt_last_error();
+  EXPECT_EQ(seqrt_workspace_size(nullptr, 1), -1);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "'model' is NULL")) << seqrt_last_error();
+}
+
 // seqrt_forward_begin, called as generated code calls it.
 class ForwardBegin : public ::testing::Test {
 protected:
