@@ -61,6 +61,11 @@ public:
     check(seqrt_weights_load_memory(&model, data, size, &raw), "seqrt_weights_load_memory");
     return Weights(raw);
   }
+  static Weights fromPacked(const seqrt_model &model, const float *packed, std::size_t count) {
+    seqrt_weights *raw = nullptr;
+    check(seqrt_weights_from_packed(&model, packed, count, &raw), "seqrt_weights_from_packed");
+    return Weights(raw);
+  }
   static Weights random(const seqrt_model &model, std::uint64_t seed) {
     seqrt_weights *raw = nullptr;
     check(seqrt_weights_random(&model, seed, &raw), "seqrt_weights_random");

@@ -3,6 +3,8 @@
 // memory (ModelDesc) and as compiled (`<prefix>_model`).
 #include "codegen_test_support.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -184,6 +186,31 @@ TEST(CodegenForward, LastErrorPerThread) {
   other.join();
   EXPECT_EQ(theirs, "");
   EXPECT_EQ(seqrt_last_error(), mine);
+}
+
+// The checks cost a few compares: a whole forward call of a small model at
+// batch 1 stays far below a microsecond (about 20 ns measured; the median
+// of many rounds, so that a loaded machine does not fail the test).
+TEST(CodegenForward, ChecksAreCheap) {
+  TestModel m = otherModel("Small");
+  auto jit = compile(m);
+  ASSERT_TRUE(jit);
+  WeightsPtr weights = packedWeights(*jit, m);
+  ContextPtr ctx = newContext();
+  std::vector<float> x(8), y(3);
+  const float *inputs[] = {x.data()};
+  constexpr int kCalls = 2000;
+  std::vector<double> perCall;
+  for (int round = 0; round < 25; ++round) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i)
+      if (jit->forward(weights.get(), inputs, y.data(), 1, ctx.get()) != SEQRT_OK)
+        FAIL() << seqrt_last_error();
+    std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
+    perCall.push_back(elapsed.count() / kCalls);
+  }
+  std::sort(perCall.begin(), perCall.end());
+  EXPECT_LT(perCall[perCall.size() / 2], 1000.0) << "ns per call";
 }
 
 // A model declared with a fixed batch has no batched values and accepts
