@@ -243,7 +243,10 @@ int seqrt_context_threads(const seqrt_context *ctx);
 /* The checks at the start of every generated forward function. Checks,
  * in this order and setting seqrt_last_error() on failure:
  *   - `ctx`, `output` and each of `model->num_inputs` `inputs` are not
- *     NULL, `batch` is not negative (SEQRT_ERR_ARGUMENT);
+ *     NULL, `ctx` is a live context, `batch` is not negative
+ *     (SEQRT_ERR_ARGUMENT);
+ *   - `weights`, when not NULL, is a live handle (SEQRT_ERR_ARGUMENT: e.g.
+ *     seqrt_weights_data(), what version-1 forward functions took);
  *   - `weights` is a handle for this model (SEQRT_ERR_WEIGHTS), or NULL
  *     when `embedded` holds compiled-in weights or the model has none
  *     (otherwise SEQRT_ERR_ARGUMENT);
@@ -262,7 +265,8 @@ seqrt_status seqrt_forward_begin(const seqrt_model *model,
                                  void **workspace);
 
 /* The workspace, aligned to SEQRT_ALIGNMENT, when it holds at least `bytes`;
- * NULL otherwise. Never allocates. */
+ * NULL otherwise. Never allocates. (Version-1 generated code called it;
+ * seqrt_forward_begin now hands the workspace over.) */
 void *seqrt_context_workspace(seqrt_context *ctx, size_t bytes);
 
 /* Runs fn(arg, begin, end) over [0, n) split in chunks across the context's

@@ -33,6 +33,8 @@ void requireArguments(const seqrt_model &model, const float *const *inputs,
   for (int32_t i = 0; i < model.num_inputs; ++i)
     if (inputs == nullptr || inputs[i] == nullptr)
       fail("the input " + inputName(model, i) + " is NULL");
+  if (ctx->magic != seqrt_context::kMagic)
+    fail("'ctx' is not a live seqrt_context (freed, or another pointer)");
   if (batch < 0)
     fail("the batch " + std::to_string(batch) + " is negative");
 }
@@ -54,6 +56,11 @@ const float *chooseWeights(const seqrt_model &model,
                       "(load them with seqrt_weights_load)");
     return embedded;
   }
+  if (weights->magic != seqrt_weights::kMagic)
+    throw Error(SEQRT_ERR_ARGUMENT,
+                describeModel(model) +
+                    ": 'weights' is not a live seqrt_weights handle (freed, "
+                    "or another pointer such as seqrt_weights_data())");
   if (!sameModel(*weights, model)) {
     bool sameName = weights->modelName == model.name;
     throw Error(SEQRT_ERR_WEIGHTS,

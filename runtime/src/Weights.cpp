@@ -99,7 +99,7 @@ void validateModel(const seqrt_model *model) {
 
 void publishWeights(const seqrt_model &model, AlignedBuffer packed,
                     seqrt_weights **out) {
-  *out = new seqrt_weights{std::move(packed), model.name, model.fingerprint};
+  *out = new seqrt_weights(std::move(packed), model.name, model.fingerprint);
 }
 
 } // namespace seq::rt

@@ -158,6 +158,23 @@ TEST_F(ForwardBegin, RefusesWeightsOfAnotherModel) {
   EXPECT_TRUE(mentions(error, "'OtherNet'") && mentions(error, "'TestNet'")) << error;
 }
 
+// What a version-1 caller passed (the packed floats), or a context pointer
+// that is not a context, is refused rather than read as a handle.
+TEST_F(ForwardBegin, RefusesPointersThatAreNotHandles) {
+  const auto *notWeights =
+      reinterpret_cast<const seqrt_weights *>(seqrt_weights_data(weights_.get()));
+  EXPECT_EQ(begin(notWeights, 1), SEQRT_ERR_ARGUMENT);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "not a live seqrt_weights handle"))
+      << seqrt_last_error();
+  alignas(64) std::uint64_t notContext[16] = {};
+  EXPECT_EQ(seqrt_forward_begin(&model_, weights_.get(), nullptr, inputs_, y_, 1,
+                                reinterpret_cast<seqrt_context *>(notContext),
+                                &packed_, &workspace_),
+            SEQRT_ERR_ARGUMENT);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "not a live seqrt_context"))
+      << seqrt_last_error();
+}
+
 TEST_F(ForwardBegin, RefusesAnotherAbiVersion) {
   model_.abi_version = 7;
   EXPECT_EQ(begin(weights_.get(), 1), SEQRT_ERR_ABI);
