@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <llvm/Support/Error.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -134,11 +135,9 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
   }
 
   codegen::EmitKind kind = emitKindOf(build.emit);
-  ScopedStage codegenStage("codegen + emit");
   if (llvm::Error e = codegen::emitFile(graph, targetOf(build), kind, build.output,
                                         build.weights.empty() ? nullptr : &packed))
     return codegenError(std::move(e));
-  codegenStage.stop();
   if (kind == codegen::EmitKind::Object || !build.header.empty()) {
     std::string header = headerPathFor(build);
     if (!writeAtomically(header, codegen::emitHeader(graph, !build.weights.empty()))) {
@@ -164,11 +163,12 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   const int64_t batch = inputs.batch;
 
   ir::Graph graph = optimizedGraph(*model);
-  ScopedStage jitStage("codegen + JIT");
+  const auto compileStart = std::chrono::steady_clock::now();
   llvm::Expected<std::unique_ptr<codegen::JitModel>> jit = codegen::JitModel::create(graph, {});
   if (!jit)
     return codegenError(jit.takeError());
-  const double compileSeconds = jitStage.stop();
+  const double compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - compileStart).count();
   seqrt_weights *weights = nullptr;
   if (run.weights.empty()) {
     std::cerr << fmt::format("seqc: note: no --weights: random weights as PyTorch initialises them "

@@ -1,5 +1,6 @@
 // seqc's driver: the command line (INTERFACE.md), exit codes, and a large
 // stack for the compiler's recursive stages.
+#include "codegen/StageTiming.h"
 #include "driver/Commands.h"
 #include "driver/StageTimer.h"
 #include "driver/WeightsLoad.h"
@@ -177,8 +178,12 @@ int main(int argc, char **argv) {
     return kUsage;
   }
 
-  if (common.timePasses)
+  if (common.timePasses) {
     StageTimes::instance().enable();
+    seq::codegen::stageObserver() = [](const char *stage, double seconds) {
+      StageTimes::instance().add(stage, seconds);
+    };
+  }
   int result = withLargeStack([&]() -> int {
     return guarded([&]() -> int {
       if (*checkApp) return runCheck(check, common);

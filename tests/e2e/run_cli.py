@@ -94,12 +94,12 @@ def main():
         check(report, "run -v: each stage's time", cp,
               err=[r"time per stage", r"\bparse\s+[0-9.]+ ms", r"\bsema\s+[0-9.]+ ms",
                    r"\blower\s+[0-9.]+ ms", r"\bpasses\s+[0-9.]+ ms",
-                   r"codegen \+ JIT\s+[0-9.]+ ms", r"random weights\s+[0-9.]+ ms",
+                   r"\bcodegen\s+[0-9.]+ ms", r"LLVM optimise\s+[0-9.]+ ms", r"\bJIT\s+[0-9.]+ ms", r"random weights\s+[0-9.]+ ms",
                    r"\brun\s+[0-9.]+ ms", r"total\s+[0-9.]+ ms"])
         obj = os.path.join(d, "t.o")
         cp = common.seqc(args, "--time-passes", "build", seq, "-o", obj, timeout=120)
         check(report, "--time-passes build", cp,
-              err=[r"\bparse\s", r"\bpasses\s", r"codegen \+ emit\s+[0-9.]+ ms"])
+              err=[r"\bparse\s", r"\bpasses\s", r"\bcodegen\s+[0-9.]+ ms", r"LLVM optimise\s", r"\bemit\s+[0-9.]+ ms"])
         cp = common.seqc(args, "check", seq, "-v")
         check(report, "check -v", cp, err=[r"\bparse\s", r"\bsema\s"], no_err=[r"codegen"])
         cp = common.seqc(args, "check", seq)
