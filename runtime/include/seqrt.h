@@ -137,7 +137,8 @@ typedef struct seqrt_weights seqrt_weights;
 seqrt_status seqrt_weights_load(const seqrt_model *model, const char *path,
                                 seqrt_weights **out);
 
-/* The same from a safetensors image in memory (not copied, not kept). */
+/* The same from an image in memory (safetensors or torch.save; not copied,
+ * not kept). */
 seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
                                        const void *data, size_t size,
                                        seqrt_weights **out);

@@ -10,6 +10,7 @@
 #include "Text.h"
 
 #include <array>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string_view>

@@ -9,6 +9,7 @@
 #include "TorchZip.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <unordered_set>
 
