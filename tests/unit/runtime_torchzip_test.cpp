@@ -394,3 +394,39 @@ TEST(RuntimeTorchZip, ConvertsToSafetensors) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace seqrt_test;
+
+TEST(RuntimeWeightsFile, StrippingAPrefixMayNotMergeTwoNames) {
+  std::string image = buildImage({f32Tensor("module.w", {1}), f32Tensor("w", {1})});
+  seq::rt::WeightsFile file = seq::rt::WeightsFile::parse(
+      {reinterpret_cast<const std::byte *>(image.data()), image.size()}, "s.safetensors");
+  try {
+    file.stripPrefix("module.");
+    ADD_FAILURE() << "no error";
+  } catch (const seq::rt::Error &error) {
+    EXPECT_NE(error.message().find("two tensors are named 'w'"), std::string::npos) << error.message();
+  }
+}
+
+TEST(RuntimeWeightsFile, TheOnePrefixProblemIsFoundInSafetensorsToo) {
+  std::string image = buildImage({f32Tensor("model.fc.weight", {2}), f32Tensor("model.fc.bias", {2}),
+                                  f32Tensor("model.bn.num_batches_tracked", {1})});
+  ModelBuilder builder;
+  const seqrt_model *model = builder.param("fc.weight", {2}).param("fc.bias", {2}).copyEveryParam().model();
+  WeightsPtr weights;
+  EXPECT_EQ(loadImage(model, image, weights), SEQRT_ERR_MISSING_TENSOR);
+  std::string message = seqrt_last_error();
+  EXPECT_NE(message.find("every key has the prefix 'model.'"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message; // one problem
+  // Some keys without the prefix: the usual problems, one per tensor.
+  image = buildImage({f32Tensor("model.fc.weight", {2}), f32Tensor("fc.bias", {2})});
+  EXPECT_EQ(loadImage(model, image, weights), SEQRT_ERR_MISSING_TENSOR);
+  message = seqrt_last_error();
+  EXPECT_EQ(message.find("every key"), std::string::npos) << message;
+  EXPECT_NE(message.find("'fc.weight' is missing"), std::string::npos) << message;
+}
+
+} // namespace
