@@ -117,6 +117,8 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
   if (!model)
     return status;
   ir::Graph graph = optimizedGraph(*model);
+  if (!build.prefix.empty())
+    graph.symbolPrefix = build.prefix;
 
   std::vector<float> packed;
   if (!build.weights.empty()) {
@@ -199,7 +201,7 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   seqrt_status s = workspace < 0 ? SEQRT_ERR_BATCH : seqrt_context_new(run.threads, size_t(workspace), &ctx);
   ScopedStage runStage("run");
   if (s == SEQRT_OK)
-    s = (*jit)->forward(seqrt_weights_data(weights), pointers.data(), output.data(), batch, ctx);
+    s = (*jit)->forward(weights, pointers.data(), output.data(), batch, ctx);
   const double forwardSeconds = runStage.stop();
   const int threads = ctx ? seqrt_context_threads(ctx) : 0;
   seqrt_context_free(ctx);

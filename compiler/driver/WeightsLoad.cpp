@@ -95,6 +95,7 @@ int checkWeights(Frontend &frontend, const sema::CheckedModel &model, const Weig
     descs.push_back(d);
   }
   seqrt_model desc{};
+  desc.abi_version = SEQRT_ABI_VERSION;
   desc.name = model.name.c_str();
   desc.num_params = int32_t(descs.size());
   desc.params = descs.data();
