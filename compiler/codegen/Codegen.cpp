@@ -6,11 +6,14 @@
 #include "codegen/LlvmGen.h"
 #include "codegen/ModelGlobal.h"
 #include "codegen/ModuleBuilder.h"
+#include "codegen/StageTiming.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Support/raw_ostream.h>
+
+#include <optional>
 
 namespace seq::codegen {
 
@@ -112,10 +115,13 @@ Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kin
   if (!machine)
     return machine.takeError();
   LLVMContext context;
+  std::optional<StageScope> stage(std::in_place, "codegen");
   auto module = buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false});
   if (!module)
     return module.takeError();
+  stage.emplace("LLVM optimise");
   optimizeModule(**module, **machine, target.optLevel);
+  stage.emplace("emit");
   return writeModule(**module, **machine, kind, path);
 }
 

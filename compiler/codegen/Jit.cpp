@@ -5,12 +5,15 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ObjectEmitter.h"
+#include "codegen/StageTiming.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
+
+#include <optional>
 
 namespace seq::codegen {
 
@@ -62,10 +65,13 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   model->desc_ = std::move(*desc);
 
   auto context = std::make_unique<LLVMContext>();
+  std::optional<StageScope> stage(std::in_place, "codegen");
   auto module = buildModuleFor(graph, *context, **machine, *target, {nullptr, /*jitWrapper=*/true});
   if (!module)
     return module.takeError();
+  stage.emplace("LLVM optimise");
   optimizeModule(**module, **machine, options.optLevel);
+  stage.emplace("JIT"); // machine code, when the symbols are looked up
 
   auto jit = LLJITBuilder().setJITTargetMachineBuilder(std::move(builder)).create();
   if (!jit)

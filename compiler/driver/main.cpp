@@ -1,6 +1,9 @@
 // seqc's driver: the command line (INTERFACE.md), exit codes, and a large
 // stack for the compiler's recursive stages.
+#include "codegen/StageTiming.h"
 #include "driver/Commands.h"
+#include "driver/StageTimer.h"
+#include "driver/WeightsLoad.h"
 
 #include <CLI/CLI.hpp>
 #include <llvm/Config/llvm-config.h>
@@ -45,6 +48,7 @@ void addCommon(CLI::App &app, CommonOptions &common) {
   app.add_option("--color", common.color, "Colour diagnostics: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--error-limit", common.errorLimit, "Stop after N errors (0: no limit; default 20)");
+  app.add_flag("-v,--time-passes", common.timePasses, "Print each stage's time on standard error");
 }
 
 // Runs `body` on a thread with a 512 MiB stack (touched only as deep as it
@@ -101,7 +105,10 @@ int main(int argc, char **argv) {
   CLI::App *checkApp = app.add_subcommand("check", "Parse and check files; diagnostics only");
   checkApp->add_option("files", check.files, "The .seq files")->required();
   checkApp->add_option("--model", check.model, "With --weights: the model to check them against");
-  checkApp->add_option("--weights", check.weights, "A safetensors file to check against the model");
+  checkApp->add_option("--weights", check.weights,
+                       "A safetensors or torch.save file to check against the model");
+  checkApp->add_option("--strip-prefix", check.stripPrefix,
+                       "Remove this prefix from the weights' names (e.g. module.)");
   addCommon(*checkApp, common);
 
   PrintCommand print;
@@ -127,7 +134,10 @@ int main(int argc, char **argv) {
   buildApp->add_option("--model", build.model, "The model (when the file has several)");
   buildApp->add_option("-o", build.output, "The output file")->required();
   buildApp->add_option("--header", build.header, "The C header (default: OUT with .h)");
-  buildApp->add_option("--weights", build.weights, "Compile these weights into the object");
+  buildApp->add_option("--weights", build.weights,
+                       "Compile these weights (safetensors or torch.save) into the object");
+  buildApp->add_option("--strip-prefix", build.stripPrefix,
+                       "Remove this prefix from the weights' names (e.g. module.)");
   buildApp->add_option("--prefix", build.prefix, "The symbols' prefix (default: the model's name in lower case)")
       ->check(prefixValidator());
   buildApp->add_option("--target", build.target, "Target triple (default: the host)");
@@ -142,12 +152,28 @@ int main(int argc, char **argv) {
   CLI::App *runApp = app.add_subcommand("run", "Compile in memory and run once on .npy inputs");
   runApp->add_option("file", run.file, "The .seq file")->required();
   runApp->add_option("--model", run.model, "The model (when the file has several)");
-  runApp->add_option("--weights", run.weights, "The safetensors weights")->required();
-  runApp->add_option("--input", run.inputs, "An input .npy, one per model input")->required();
-  runApp->add_option("--output", run.output, "Where to write the output .npy")->required();
+  runApp->add_option("--weights", run.weights,
+                     "The weights, safetensors or torch.save (default: random, from --seed)");
+  runApp->add_option("--strip-prefix", run.stripPrefix,
+                     "Remove this prefix from the weights' names (e.g. module.)");
+  runApp->add_option("--input", run.inputs,
+                     "An input .npy, one per model input (default: random, batch 1, from --seed)");
+  runApp->add_option("--output", run.output,
+                     "Where to write the output .npy (default: print its shape, values and time)");
+  runApp->add_option("--seed", run.seed, "Seed of the random weights and inputs (default 0)");
   runApp->add_option("--threads", run.threads, "Threads (default: one per core)")
       ->check(CLI::Range(0, 4096));
   addCommon(*runApp, common);
+
+  ConvertCommand convert;
+  CLI::App *convertApp =
+      app.add_subcommand("convert", "Convert weights (torch.save .pth/.pt) to safetensors");
+  convertApp->add_option("weights", convert.input, "The weights file (torch.save zip or safetensors)")
+      ->required();
+  convertApp->add_option("-o", convert.output, "The safetensors file to write")->required();
+  convertApp->add_option("--strip-prefix", convert.stripPrefix,
+                         "Remove this prefix from every name (e.g. module.)");
+  addCommon(*convertApp, common);
 
   DumpCommand dump;
   CLI::App *dumpApp = app.add_subcommand("dump", "Print a stage: ast, ir, ir-opt, llvm or asm");
@@ -173,7 +199,13 @@ int main(int argc, char **argv) {
     return kUsage;
   }
 
-  return withLargeStack([&]() -> int {
+  if (common.timePasses) {
+    StageTimes::instance().enable();
+    seq::codegen::stageObserver() = [](const char *stage, double seconds) {
+      StageTimes::instance().add(stage, seconds);
+    };
+  }
+  int result = withLargeStack([&]() -> int {
     return guarded([&]() -> int {
       if (*checkApp) return runCheck(check, common);
       if (*printApp) return runPrint(print, common);
@@ -181,10 +213,13 @@ int main(int argc, char **argv) {
       if (*buildApp) return runBuild(build, common);
       if (*runApp) return runRun(run, common);
       if (*dumpApp) return runDump(dump, common);
+      if (*convertApp) return runConvert(convert, common);
       if (!emitTop.what.empty() && !emitTop.file.empty())
         return runDump(emitTop, common);
       std::cerr << app.help();
       return kUsage;
     });
   });
+  StageTimes::instance().print(std::cerr);
+  return result;
 }

@@ -46,7 +46,8 @@ typedef enum seqrt_status {
                                      thread count */
   SEQRT_ERR_INVALID_ARGUMENT = SEQRT_ERR_ARGUMENT, /* its version-1 name */
   SEQRT_ERR_IO = 2,               /* a file that cannot be opened or read */
-  SEQRT_ERR_FORMAT = 3,           /* a malformed safetensors file */
+  SEQRT_ERR_FORMAT = 3,           /* a malformed weights file, or a
+                                     pickle the restricted unpickler refuses */
   SEQRT_ERR_MISSING_TENSOR = 4,   /* a parameter the model needs is absent */
   SEQRT_ERR_SHAPE = 5,            /* a tensor of the wrong shape */
   SEQRT_ERR_DTYPE = 6,            /* a dtype other than F32, F16, BF16, F64 */
@@ -160,7 +161,13 @@ uint64_t seqrt_model_fingerprint(const seqrt_model *model);
 
 typedef struct seqrt_weights seqrt_weights;
 
-/* Opens `path`, validates it completely (header length, JSON, dtypes,
+/* `path` (and an image in memory) is a safetensors file or the zip file
+ * torch.save(model.state_dict(), path) writes, told apart by its first
+ * bytes. A torch file is read by a restricted unpickler that, like
+ * torch.load(weights_only=True), accepts what a state_dict holds and
+ * refuses every other global and call by name, executing nothing.
+ *
+ * Opens `path`, validates it completely (header length, JSON, dtypes,
  * shapes, offsets within the file, no overlaps, gaps or duplicate keys,
  * overflow-checked sizes), matches it against `model->params`, converts to
  * float32 and runs the pack steps. An extra tensor is not an error.
@@ -168,7 +175,8 @@ typedef struct seqrt_weights seqrt_weights;
 seqrt_status seqrt_weights_load(const seqrt_model *model, const char *path,
                                 seqrt_weights **out);
 
-/* The same from a safetensors image in memory (not copied, not kept). */
+/* The same from an image in memory (safetensors or torch.save; not copied,
+ * not kept). */
 seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
                                        const void *data, size_t size,
                                        seqrt_weights **out);
@@ -198,7 +206,10 @@ typedef enum seqrt_problem_kind {
   SEQRT_PROBLEM_SHAPE = 1,      /* error: both shapes are in the message */
   SEQRT_PROBLEM_DTYPE = 2,      /* error */
   SEQRT_PROBLEM_UNEXPECTED = 3, /* warning: the file has it, the model not */
-  SEQRT_PROBLEM_FORMAT = 4      /* error: the file itself is malformed */
+  SEQRT_PROBLEM_FORMAT = 4,     /* error: the file itself is malformed */
+  SEQRT_PROBLEM_PREFIX = 5      /* error: every name in the file carries a
+                                   prefix the model's names lack (DDP's
+                                   "module."); `tensor` is that prefix */
 } seqrt_problem_kind;
 
 /* `tensor` is "" when the problem concerns the whole file; `message`
@@ -211,6 +222,19 @@ typedef void (*seqrt_problem_fn)(void *user, seqrt_problem_kind kind,
  * (warnings allowed) was found. */
 seqrt_status seqrt_weights_check(const seqrt_model *model, const char *path,
                                  seqrt_problem_fn report, void *user);
+
+/* seqrt_weights_load and seqrt_weights_check with `strip_prefix` removed
+ * from the front of every tensor name in the file that starts with it
+ * (e.g. "module." for a checkpoint saved from DistributedDataParallel).
+ * NULL or "" strips nothing. */
+seqrt_status seqrt_weights_load_strip(const seqrt_model *model,
+                                      const char *path,
+                                      const char *strip_prefix,
+                                      seqrt_weights **out);
+seqrt_status seqrt_weights_check_strip(const seqrt_model *model,
+                                       const char *path,
+                                       const char *strip_prefix,
+                                       seqrt_problem_fn report, void *user);
 
 /* Runs the model's pack steps on float32 state_dict tensors (`params[i]`
  * for `model->params[i]`, in PyTorch layout) into `packed`
