@@ -65,3 +65,19 @@ install(CODE [[
     endif()
   endif()
 ]])
+
+# Packages of the install tree: `cpack -G TGZ` (and `-G DEB` on Debian,
+# with dependencies from dpkg-shlibdeps and an ldconfig trigger), run in
+# the build directory; binaries are stripped.
+set(CPACK_PACKAGE_NAME seqc)
+set(CPACK_PACKAGE_VENDOR seqc)
+set(CPACK_PACKAGE_CONTACT "seqc maintainers")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "Compiler for .seq model definitions to native forward functions, and its runtime libseqrt")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_GENERATOR TGZ)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+include(CPack)
