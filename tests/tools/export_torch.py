@@ -2,8 +2,8 @@
 """export_torch.py: `seqc export torch` must give PyTorch modules that are
 seqc's models.
 
-For every model of the selected example files (all of examples/, or
---example NAME):
+For every model of the selected files (every .seq file under examples/
+but examples/errors, or --file PATH, repeatable):
   1. seqc export torch FILE -o models.py (every model of the file), and
      `python -c 'import models'` with torch;
   2. each class constructs with no arguments, and print(model) equals
@@ -27,6 +27,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import e2e_common as common  # noqa: E402
 
 BATCH = 2
+
+
+def example_files(root):
+    """Every .seq file under examples/, but the ones with errors."""
+    out = []
+    for folder, dirs, names in os.walk(os.path.join(root, "examples")):
+        dirs[:] = sorted(d for d in dirs if d != "errors")
+        out += [os.path.join(folder, n) for n in sorted(names) if n.endswith(".seq")]
+    return out
 
 
 def load_module(path, name):
@@ -111,8 +120,22 @@ def check_model(args, report, torch, np, safetensors_io, path, module, name, wor
     (report.ok if ok else report.fail)(f"{label}: forward equals seqc run", message)
 
 
+def extract_files(argv):
+    """Takes the --file options out of argv (e2e_common's parser has none)."""
+    rest, files = [], []
+    it = iter(argv)
+    for a in it:
+        if a == "--file":
+            files.append(next(it))
+        else:
+            rest.append(a)
+    return rest, files
+
+
 def main():
+    sys.argv, files = extract_files(sys.argv)
     args = common.parse_args(__doc__)
+    args.file = files
     try:
         import numpy as np
         import torch
@@ -122,8 +145,7 @@ def main():
     torch.set_num_threads(1)
     import safetensors_io
 
-    files = [p for p in common.example_files(args.root)
-             if not args.example or os.path.splitext(os.path.basename(p))[0] in args.example]
+    files = args.file or example_files(args.root)
     report = common.Report("export torch")
     with common.tempdir(args, "seqc-export-") as workdir:
         for path in files:
