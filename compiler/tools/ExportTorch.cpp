@@ -94,13 +94,21 @@ const char *pyOperator(ast::BinaryOp op) {
   return "+";
 }
 
+// Where PyTorch keeps a layer: torch.nn, except torchvision's.
+std::string layerClass(const LayerSpec &layer) {
+  std::string_view name = layer.name;
+  if (name == "StochasticDepth")
+    return "torchvision.ops.StochasticDepth";
+  return fmt::format("nn.{}", name);
+}
+
 // nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)
 std::string layerCall(const LayerSpec &layer, const BoundArgs &args) {
   std::vector<std::string> given;
   for (const BoundArg &a : args.args)
     if (a.given)
       given.push_back(fmt::format("{}={}", a.name, pyValue(a.value)));
-  return fmt::format("nn.{}({})", layer.name, fmt::join(given, ", "));
+  return fmt::format("{}({})", layerClass(layer), fmt::join(given, ", "));
 }
 
 bool positionalNames(const ModuleInst &m) {
@@ -145,8 +153,9 @@ public:
         "# the batch size read from the input). Load weights with load_state_dict().\n"
         "from collections import OrderedDict\n\n"
         "import torch\n"
+        "{}"
         "from torch import nn\n\n",
-        source);
+        source, classes.find("torchvision.") != std::string::npos ? "import torchvision.ops\n" : "");
     std::vector<std::string> names;
     for (const CheckedModel *model : models_)
       names.push_back(pyString(model->name));
