@@ -157,11 +157,17 @@ int runExport(const ExportCommand &command, const CommonOptions &common) {
   } else {
     return status;
   }
-  std::string python = tools::exportTorch(models, fs::path(command.file).filename().string(),
-                                          frontend.sources());
+  tools::ExportResult result =
+      tools::exportTorch(models, fs::path(command.file).filename().string(), frontend.sources());
+  if (!result.unsupported.empty()) {
+    for (const std::string &what : result.unsupported)
+      printError(fmt::format("export torch does not support {} yet", what));
+    frontend.finish();
+    return kInputErrors;
+  }
   if (command.output == "-")
-    std::cout << python << std::flush;
-  else if (!writeAtomically(command.output, python))
+    std::cout << result.python << std::flush;
+  else if (!writeAtomically(command.output, result.python))
     status = kUsage;
   int diagnostics = frontend.finish();
   return status != kSuccess ? status : diagnostics;

@@ -335,6 +335,8 @@ private:
       return fmt::format("torch.cat([{}], dim={})", fmt::join(parts, ", "), node.dim);
     }
     }
+    // A kind of tensor operation this exporter does not know yet.
+    unsupported_.push_back(fmt::format("trace node kind {} of model '{}'", int(node.kind), model.name));
     return "None";
   }
 
@@ -364,13 +366,20 @@ private:
   std::set<std::string> modelNames_;
   std::map<std::string, Shell> shells_; // by Python class name
   std::map<const ModuleInst *, std::string> access_;
+
+public:
+  std::vector<std::string> unsupported_;
 };
 
 } // namespace
 
-std::string exportTorch(const std::vector<const CheckedModel *> &models, const std::string &source,
-                        const SourceManager &sources) {
-  return Exporter(models, sources).run(source);
+ExportResult exportTorch(const std::vector<const CheckedModel *> &models, const std::string &source,
+                         const SourceManager &sources) {
+  Exporter exporter(models, sources);
+  ExportResult result;
+  result.python = exporter.run(source);
+  result.unsupported = exporter.unsupported_;
+  return result;
 }
 
 } // namespace seq::tools

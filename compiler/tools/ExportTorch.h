@@ -13,9 +13,15 @@
 
 namespace seq::tools {
 
+struct ExportResult {
+  std::string python;
+  // What could not be exported; when not empty, `python` must not be used.
+  std::vector<std::string> unsupported;
+};
+
 // The Python source for `models` (checked and valid), read from `source`
 // (named in the file's header comment).
-std::string exportTorch(const std::vector<const sema::CheckedModel *> &models, const std::string &source,
-                        const SourceManager &sources);
+ExportResult exportTorch(const std::vector<const sema::CheckedModel *> &models, const std::string &source,
+                         const SourceManager &sources);
 
 } // namespace seq::tools
