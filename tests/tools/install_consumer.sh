@@ -112,26 +112,73 @@ run_link_lines() { # FILE
 run_link_lines README.md
 run_link_lines docs/install.md
 
-finish
-fi
-hand="$work/hand"
-mkdir -p "$hand"
-cp "$src/examples/cmake-consumer/app.c" "$src/examples/cmake-consumer/mlp.seq" "$hand/"
-n=0
-while IFS= read -r line; do
-  case "$line" in "" | \#*) continue ;; esac
-  n=$((n + 1))
-  # P= in the README is the reader's choice; the test's prefix stands in.
-  case "$line" in P=*) line="P=$P" ;; esac
-  echo "$line" >>"$hand/script.sh"
-  case "$line" in
-    cc\ *) echo './app >/dev/null || { echo "FAILED TO RUN after: '"${line//\'/}"'"; exit 1; }; rm -f app' >>"$hand/script.sh" ;;
-  esac
-done <<<"$lines"
-if (cd "$hand" && env -u PKG_CONFIG_PATH bash -e script.sh) >"$work/hand.log" 2>&1; then
-  ok "README.md's link lines ($n lines) build programs that run"
+# 5. Two models named MLP in one program (PREFIX), one with its weights
+# compiled in (WEIGHTS); editing the weights file rebuilds the model.
+two_models() {
+  local two="$work/two" tb="$work/two-build" out
+  mkdir -p "$two/a" "$two/b"
+  echo 'model MLP(x: [N, 4]) = Sequential(Linear(4, 3), Tanh())' >"$two/a/mlp.seq"
+  echo 'model MLP(x: [N, 4]) = Sequential(Linear(4, 2), ReLU())' >"$two/b/mlp.seq"
+  write_weights() { # BIAS0
+    /usr/bin/python3 - "$two/b.safetensors" "$1" "$src/tests/e2e" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+import numpy as np
+import safetensors_io
+safetensors_io.save({"0.weight": np.array([[1, 2, 3, 4], [-1, -1, -1, -1]], np.float32),
+                     "0.bias": np.array([float(sys.argv[2]), -0.5], np.float32)}, sys.argv[1])
+PY
+  }
+  write_weights 0.5 || { fail "writing b.safetensors (numpy needed)"; return; }
+  cat >"$two/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.20)
+project(two LANGUAGES C)
+find_package(seqc REQUIRED)
+add_executable(two two.c)
+seqc_add_model(two SOURCE a/mlp.seq PREFIX mlp_a)
+seqc_add_model(two SOURCE b/mlp.seq MODEL MLP PREFIX mlp_b WEIGHTS b.safetensors OPTIONS -O1)
+CM
+  cat >"$two/two.c" <<'C'
+#include "mlp_a.h"
+#include "mlp_b.h"
+#include <stdio.h>
+int main(void) {
+  float x[4] = {1, 1, 1, 1}, ya[3], yb[2];
+  seqrt_weights *w = NULL;
+  seqrt_context *ctx = NULL;
+  if (seqrt_weights_random(&mlp_a_model, 1, &w) != SEQRT_OK ||
+      seqrt_context_new(1, (size_t)(MLP_A_WORKSPACE_SIZE(1) + MLP_B_WORKSPACE_SIZE(1)), &ctx) != SEQRT_OK)
+    return fprintf(stderr, "%s\n", seqrt_last_error()), 1;
+  if (mlp_a_forward(w, x, ya, 1, ctx) != SEQRT_OK || mlp_b_forward(NULL, x, yb, 1, ctx) != SEQRT_OK)
+    return fprintf(stderr, "%s\n", seqrt_last_error()), 1;
+  printf("%s %s %g %g\n", mlp_a_model.name, mlp_b_model.name, yb[0], yb[1]);
+  seqrt_context_free(ctx);
+  seqrt_weights_free(w);
+  return 0;
+}
+C
+  if ! cmake -S "$two" -B "$tb" -G Ninja -DCMAKE_PREFIX_PATH="$P" >"$work/two.log" 2>&1 ||
+     ! cmake --build "$tb" >>"$work/two.log" 2>&1; then
+    fail "two models with PREFIX: $(tail -8 "$work/two.log")"
+    return
+  fi
+  out=$("$tb/two" 2>&1)
+  if [ "$out" = "MLP MLP 10.5 0" ]; then ok "two models named MLP in one program (PREFIX mlp_a, mlp_b): $out"
+  else fail "two models: '$out', expected 'MLP MLP 10.5 0'"; fi
+  sleep 1
+  write_weights 1.5
+  out=$(cmake --build "$tb" 2>&1)
+  if echo "$out" | grep -q "seqc: compiling b/mlp.seq" && [ "$("$tb/two")" = "MLP MLP 11.5 0" ]; then
+    ok "editing the WEIGHTS file recompiles the model with the new weights"
+  else
+    fail "after editing b.safetensors: $("$tb/two" 2>&1)"
+  fi
+}
+build_help=$("$P/bin/seqc" build --help 2>&1)
+if echo "$build_help" | grep -q -- "--prefix"; then
+  two_models
 else
-  fail "README.md's link lines: $(tail -5 "$work/hand.log")"
+  echo "  skip  two models with PREFIX: this seqc has no --prefix yet"
 fi
 
 finish
