@@ -26,11 +26,7 @@ int main(void) {
   status = seqrt_context_new(1, (size_t)MLP_WORKSPACE_SIZE(BATCH), &ctx);
   if (status != SEQRT_OK)
     return fail("seqrt_context_new", status);
-#ifdef SEQRT_ABI_VERSION /* the forward contract of version 2: the weights handle */
   status = mlp_forward(weights, x, y, BATCH, ctx);
-#else
-  status = mlp_forward(seqrt_weights_data(weights), x, y, BATCH, ctx);
-#endif
   if (status != SEQRT_OK)
     return fail("mlp_forward", status);
 

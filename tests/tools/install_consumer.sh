@@ -32,7 +32,7 @@ fi
 for f in bin/seqc lib/libseqrt.so lib/libseqrt.a include/seqrt.h \
          lib/cmake/seqc/seqcConfig.cmake lib/cmake/seqc/seqcConfigVersion.cmake \
          lib/cmake/seqc/seqcTargets.cmake lib/cmake/seqc/seqcAddModel.cmake \
-         lib/pkgconfig/seqrt.pc lib/pkgconfig/seqrt-static.pc \
+         lib/pkgconfig/seqrt.pc lib/pkgconfig/seqrt-static.pc include/seqrt.hpp \
          share/bash-completion/completions/seqc; do
   if [ -e "$P/$f" ]; then ok "installed $f"; else fail "not installed: $f"; fi
 done
@@ -53,7 +53,7 @@ else
   fail "cmake-consumer: $(tail -15 "$work/configure.log" "$work/build.log" 2>/dev/null)"
   finish
 fi
-for app in app app_static; do
+for app in app app_static app_cpp; do
   if out=$("$cb/$app" 2>&1); then ok "$app runs: $(echo "$out" | head -1)"; else fail "$app: $out"; fi
 done
 if ldd "$cb/app_static" | grep -q libseqrt; then
