@@ -4,6 +4,7 @@
 #include "driver/Commands.h"
 #include "driver/StageTimer.h"
 #include "driver/WeightsLoad.h"
+#include "driver/ToolCommands.h"
 
 #include <CLI/CLI.hpp>
 #include <llvm/Config/llvm-config.h>
@@ -186,6 +187,26 @@ int main(int argc, char **argv) {
   dumpApp->add_option("--cpu", dump.cpu, "Target CPU for llvm/asm");
   addCommon(*dumpApp, common);
 
+  GraphCommand graph;
+  CLI::App *graphApp = app.add_subcommand("graph", "Draw a model as a Graphviz graph (DOT, or SVG through dot)");
+  graphApp->add_option("file", graph.file, "The .seq file")->required();
+  graphApp->add_option("--model", graph.model, "The model (when the file has several)");
+  graphApp->add_option("--stage", graph.stage, "layers (the traced layers, default) or ir (after fusion)")
+      ->check(CLI::IsMember({"layers", "ir"}));
+  graphApp->add_option("-o", graph.output, "OUT.dot, OUT.gv, OUT.svg, or - for DOT on standard output")
+      ->required();
+  addCommon(*graphApp, common);
+
+  ExportCommand exportTorch;
+  CLI::App *exportApp = app.add_subcommand("export", "Export models to another framework's source");
+  exportApp->add_option("format", exportTorch.format, "torch: a Python file of nn.Module classes")
+      ->required()
+      ->check(CLI::IsMember({"torch"}));
+  exportApp->add_option("file", exportTorch.file, "The .seq file")->required();
+  exportApp->add_option("--model", exportTorch.model, "One model (default: every model of the file)");
+  exportApp->add_option("-o", exportTorch.output, "OUT.py, or - for standard output")->required();
+  addCommon(*exportApp, common);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -214,6 +235,8 @@ int main(int argc, char **argv) {
       if (*runApp) return runRun(run, common);
       if (*dumpApp) return runDump(dump, common);
       if (*convertApp) return runConvert(convert, common);
+      if (*graphApp) return runGraph(graph, common);
+      if (*exportApp) return runExport(exportTorch, common);
       if (!emitTop.what.empty() && !emitTop.file.empty())
         return runDump(emitTop, common);
       std::cerr << app.help();
