@@ -606,8 +606,7 @@ bool isUnsupportedLayer(std::string_view name) {
 }
 
 const char *supportedLayersSummary() {
-  return "the feed-forward layers listed in docs/language.md (convolutions, pooling, "
-         "normalisation, linear layers and activations)";
+  return "docs/language.md lists the layers seqc compiles";
 }
 
 std::vector<int64_t> convPadding(const BoundArgs &args, size_t n) {

@@ -118,8 +118,8 @@ Value Checker::unknownLayer(const CallExpr &call, const std::string &callee) {
     prefix = text(attr->object->range) + ".";
   }
   if (isUnsupportedLayer(callee)) {
-    error(call.callee->range, fmt::format("'{}{}' is not supported yet: seqc compiles {}", prefix,
-                                          callee, supportedLayersSummary()));
+    error(call.callee->range, fmt::format("'{}{}' is not supported yet ({})", prefix, callee,
+                                          supportedLayersSummary()));
     return Value::invalid();
   }
   std::vector<std::string> candidates = layerNames();
