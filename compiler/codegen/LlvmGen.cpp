@@ -200,7 +200,11 @@ void LlvmGen::emitNode(size_t index) {
   case ir::OpKind::Pad: return genPad(*this, i);
   case ir::OpKind::MaxPool2d:
   case ir::OpKind::AvgPool2d:
-  case ir::OpKind::AdaptiveAvgPool2d: return genPool(*this, i);
+  case ir::OpKind::AdaptiveAvgPool2d:
+  case ir::OpKind::AdaptiveMaxPool2d: return genPool(*this, i);
+  case ir::OpKind::Permute: return genPermute(*this, i);
+  case ir::OpKind::Slice: return genSlice(*this, i);
+  case ir::OpKind::Reduce: return genReduce(*this, i);
   case ir::OpKind::LayerNorm: return genLayerNorm(*this, i);
   case ir::OpKind::Softmax: return genSoftmax(*this, i);
   case ir::OpKind::Unary:

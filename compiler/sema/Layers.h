@@ -95,7 +95,7 @@ std::vector<std::string> layerNames();
 
 // A layer of torch.nn 1.13 that seqc does not compile yet (LSTM, Embedding).
 bool isUnsupportedLayer(std::string_view name);
-// What seqc compiles instead, for the message: "convolutional ...".
+// Where the supported layers are listed, for that message.
 const char *supportedLayersSummary();
 
 // The four paddings [top, left, bottom, right] of a Conv2d/Conv1d

@@ -94,7 +94,7 @@ std::string Checker::calleeName(const Expr &callee) {
     return "";
   }
   for (const char *prefix : {"torch.nn.functional.", "nn.functional.", "torch.nn.", "mindspore.nn.",
-                             "ms.nn.", "nn.", "collections.", "F.", "torch."})
+                             "ms.nn.", "nn.", "collections.", "F.", "torchvision.ops.", "ops.", "torch."})
     if (name.rfind(prefix, 0) == 0)
       return name.substr(std::string(prefix).size());
   return name;
@@ -118,8 +118,8 @@ Value Checker::unknownLayer(const CallExpr &call, const std::string &callee) {
     prefix = text(attr->object->range) + ".";
   }
   if (isUnsupportedLayer(callee)) {
-    error(call.callee->range, fmt::format("'{}{}' is not supported yet: seqc compiles {}", prefix,
-                                          callee, supportedLayersSummary()));
+    error(call.callee->range, fmt::format("'{}{}' is not supported yet ({})", prefix, callee,
+                                          supportedLayersSummary()));
     return Value::invalid();
   }
   std::vector<std::string> candidates = layerNames();
