@@ -47,8 +47,12 @@ Value Checker::construct(const Value &callable, std::vector<EvalArg> args, const
 }
 
 Value Checker::callNone(const Value &none, const CallExpr &call) {
-  Diagnostic &d = error(call.callee->range, fmt::format("'{}' is None here and cannot be called",
-                                                        text(call.callee->range)));
+  bool absent = none.originNote.find("was not created") != std::string::npos;
+  Diagnostic &d = error(call.callee->range,
+                        absent ? fmt::format("'{}' is used, but this instantiation did not create it",
+                                             text(call.callee->range))
+                               : fmt::format("'{}' is None here and cannot be called",
+                                             text(call.callee->range)));
   if (none.origin.valid())
     d.notes.push_back({none.originNote.empty() ? "None was given here" : none.originNote, none.origin});
   d.fixes.push_back({fmt::format("test it first: 'if {} is not None {{ ... }}'", text(call.callee->range)),

@@ -28,12 +28,13 @@ std::optional<bool> Checker::truth(const Value &v, SourceRange range) {
   case Value::Kind::List: return !v.items.empty();
   case Value::Kind::Module:
   case Value::Kind::Callable: return true;
-  case Value::Kind::Tensor:
-    error(range, "a condition on a tensor value: control flow is decided when the model is "
-                 "compiled, so a condition must be a compile-time value")
-        .notes.push_back({"conditions may test ints, floats, strings, bools, 'is None' and module "
-                          "arguments", std::nullopt});
+  case Value::Kind::Tensor: {
+    Diagnostic &d = error(range, "a condition on a tensor value: control flow is decided when the "
+                                 "model is compiled, so a condition must be a compile-time value "
+                                 "(an int, float, string, bool, 'is None' test or module argument)");
+    noteOrigin(d, v.tensor);
     return std::nullopt;
+  }
   }
   return std::nullopt;
 }
