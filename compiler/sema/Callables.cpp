@@ -82,13 +82,26 @@ std::optional<BoundArgs> Checker::bindDefinition(const Definition &def, const st
   std::vector<ParamSpec> params;
   for (const DefParam &p : def.params) {
     std::optional<Value> defaultValue;
-    if (p.defaultValue)
-      defaultValue = eval(*p.defaultValue, Scope{});
+    if (p.defaultValue) {
+      // Evaluated once per definition, so that an error in it is reported once.
+      // A module default is built anew each time (it would be shared otherwise).
+      auto cached = defaults_.find(p.defaultValue.get());
+      if (cached != defaults_.end()) {
+        defaultValue = cached->second;
+      } else {
+        defaultValue = eval(*p.defaultValue, Scope{});
+        if (defaultValue->kind != Value::Kind::Module)
+          defaults_.emplace(p.defaultValue.get(), *defaultValue);
+      }
+    }
     params.push_back({p.name.c_str(), ArgType::Any, defaultValue});
   }
   std::optional<BoundArgs> bound = bind(def.name, params, args, call.range);
   if (!bound)
     return std::nullopt;
+  for (const BoundArg &a : bound->args)
+    if (a.value.isInvalid())
+      return std::nullopt; // reported where it was computed
   bool ok = true;
   for (size_t i = 0; i < def.params.size(); ++i) {
     BoundArg &arg = bound->args[i];

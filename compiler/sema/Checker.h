@@ -197,6 +197,7 @@ private:
   std::vector<std::pair<const ast::Definition *, SourceRange>> instantiating_;
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
+  std::map<const ast::Expr *, Value> defaults_; // parameter defaults, evaluated once
 };
 
 } // namespace seq::sema
