@@ -181,8 +181,10 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
     }
     if (var && var->kind == Value::Kind::List) {
       std::vector<EvalArg> args = evalArgs(call->args, scope);
-      if (std::any_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
+      if (std::any_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); })) {
+        *var = Value::invalid(); // the list is incomplete: what is built from it stays silent
         return;
+      }
       if (method->name == "append" && args.size() == 1) {
         var->items.push_back(args[0].value);
       } else if (method->name == "extend" && args.size() == 1 &&

@@ -265,12 +265,15 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
     v.range = name.range;
     return v;
   }
-  if (ModuleInst *child = frame.module->child(name.name))
+  // An inlined helper sees its parameters and locals, not the caller's
+  // children and constants.
+  if (ModuleInst *child = frame.helper ? nullptr : frame.module->child(name.name))
     return Value::moduleRef(child, name.range);
   auto constant = frame.module->constants.find(name.name);
-  if (constant != frame.module->constants.end())
+  if (!frame.helper && constant != frame.module->constants.end())
     return constant->second;
-  if (Value absent = absentChild(*frame.module, name.name, name.range); !absent.isInvalid())
+  if (Value absent = absentChild(*frame.module, name.name, name.range);
+      !frame.helper && !absent.isInvalid())
     return absent;
   for (const ModelInput &in : model_->inputs)
     if (!in.batchName.empty() && in.batchName == name.name)
