@@ -622,8 +622,9 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     return instantiate(*def->second, args, call);
   }
   if (auto *attr = call.callee->as<AttributeExpr>()) {
-    auto *object = attr->object->as<NameExpr>();
-    if (callee.find('.') == std::string::npos || (object && object->name == "self")) {
+    auto *selfName = attr->object->as<NameExpr>();
+    if ((callee.find('.') == std::string::npos && !isModuleNamespace(text(attr->object->range))) ||
+        (selfName && selfName->name == "self")) {
       Value object = eval(*attr->object, scope);
       if (object.isInvalid())
         return object;
@@ -635,15 +636,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
       return Value::invalid();
     }
   }
-  std::vector<std::string> candidates = layerNames();
-  for (const auto &[n, d] : definitions_)
-    candidates.push_back(n);
-  for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
-    candidates.push_back(c);
-  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}'", shortened(callee)));
-  if (auto s = suggest(callee, candidates))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), call.callee->range, *s});
-  return Value::invalid();
+  return unknownLayer(call, callee);
 }
 
 } // namespace seq::sema
