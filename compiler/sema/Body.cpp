@@ -117,9 +117,9 @@ bool Checker::unpackInto(const AssignStmt &assign, const Value &v,
   }
   size_t want = assign.unpack.size();
   if (v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List) {
-    error(assign.value->range, fmt::format("cannot unpack {} into {} names", describe(v), want))
-        .notes.push_back({"unpacking takes a tuple or list, such as x.chunk(2, dim=1) or x.size()",
-                          std::nullopt});
+    error(assign.value->range, fmt::format("cannot unpack {} into {} names: unpacking takes a "
+                                           "tuple or list, such as x.chunk(2, dim=1) or x.size()",
+                                           describe(v), want));
     for (const AssignTarget &t : assign.unpack)
       store(t, Value::invalid());
     return false;

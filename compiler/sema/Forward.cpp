@@ -490,6 +490,13 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
     }
     return x;
   }
+  if (target.kind == Value::Kind::Callable) {
+    // A layer class from a `module` parameter: modules are made in the body.
+    error(callee.range, fmt::format("'{}' is {}: create the layer in the body ('name = {}(...)') "
+                                    "and call that in forward", text(callee.range),
+                                    describe(target), text(callee.range)));
+    return Value::invalid();
+  }
   if (target.kind != Value::Kind::Module) {
     error(callee.range, fmt::format("'{}' is {}, which cannot be called", text(callee.range),
                                     describe(target)));
