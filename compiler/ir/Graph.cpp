@@ -61,6 +61,7 @@ const char *name(OpKind kind) {
   case OpKind::MaxPool2d: return "max_pool2d";
   case OpKind::AvgPool2d: return "avg_pool2d";
   case OpKind::AdaptiveAvgPool2d: return "adaptive_avg_pool2d";
+  case OpKind::AdaptiveMaxPool2d: return "adaptive_max_pool2d";
   case OpKind::BatchNorm: return "batch_norm";
   case OpKind::LayerNorm: return "layer_norm";
   case OpKind::Softmax: return "softmax";
@@ -69,6 +70,9 @@ const char *name(OpKind kind) {
   case OpKind::Scalar: return "scalar";
   case OpKind::Reshape: return "reshape";
   case OpKind::Concat: return "concat";
+  case OpKind::Slice: return "slice";
+  case OpKind::Permute: return "permute";
+  case OpKind::Reduce: return "reduce";
   case OpKind::Identity: return "identity";
   case OpKind::Map: return "map";
   case OpKind::Copy: return "copy";
@@ -115,6 +119,15 @@ int unaryArity(UnaryKind kind) { return int(row(kind).args.size()); }
 const char *unaryArgName(UnaryKind kind, int index) { return row(kind).args.at(size_t(index)); }
 std::vector<std::string> unaryArgChoices(UnaryKind kind, int index) {
   return row(kind).choices.at(size_t(index));
+}
+
+const char *name(ReduceKind kind) {
+  switch (kind) {
+  case ReduceKind::Sum: return "sum";
+  case ReduceKind::Mean: return "mean";
+  case ReduceKind::Max: return "amax";
+  }
+  return "?";
 }
 
 const char *name(BinaryKind kind) {

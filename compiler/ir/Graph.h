@@ -80,6 +80,7 @@ enum class OpKind {
   MaxPool2d,    // x [B, C, H, W] -> [B, C, OH, OW]
   AvgPool2d,
   AdaptiveAvgPool2d,
+  AdaptiveMaxPool2d,
   BatchNorm,    // inference BatchNorm on channel dim 1; scale/shift after lowering
   LayerNorm,    // over the last `normSize` elements; gamma/beta packed or absent
   Softmax,      // over `dim`; LogSoftmax when attrs.log
@@ -88,6 +89,9 @@ enum class OpKind {
   Scalar,       // element-wise with a constant: x op attrs.scalar (or reversed)
   Reshape,      // view/reshape/flatten: metadata only, aliases its input
   Concat,       // cat along attrs.dim
+  Slice,        // elements start, start+step, ... of attrs.dim (chunk, split, indexing)
+  Permute,      // output dim d is input dim attrs.perm[d] (transpose, permute)
+  Reduce,       // attrs.reduce over dims [dim, dim+span), kept as size 1
   Identity,     // Identity, Dropout: removed by EliminateIdentity
   Map,          // a standalone element-wise chain: output = epilogue(input)
   Copy,         // output = input (when the model's output is an input or alias)
@@ -112,6 +116,10 @@ const char *unaryKernel(UnaryKind kind);
 
 enum class BinaryKind { Add, Sub, Mul, Div };
 const char *name(BinaryKind kind);
+
+// The reductions of Reduce; values as seqk_reduce's op.
+enum class ReduceKind { Sum = 0, Mean = 1, Max = 2 };
+const char *name(ReduceKind kind);
 
 enum class PadMode { Zeros, Reflect, Replicate, Circular };
 
@@ -155,8 +163,14 @@ struct Attrs {
   float eps = 1e-5f;
   // LayerNorm
   int64_t normSize = 0;
-  // Softmax / Concat: a non-negative dim.
+  // Softmax / Concat / Slice / Reduce: a non-negative dim.
   int64_t dim = 0;
+  // Slice: the first element and the step along dim (the output's dim
+  // size says how many); Reduce: how many dims from dim on.
+  int64_t start = 0, step = 1, span = 1;
+  ReduceKind reduce = ReduceKind::Sum;
+  // Permute: output dim d is input dim perm[d] (perm[0] == 0 when batched).
+  std::vector<int64_t> perm;
   bool log = false;
   // Unary: the kernel's arguments, in Activations.def's order
   UnaryKind unary = UnaryKind::Relu;

@@ -79,6 +79,11 @@ std::string attributes(const Node &node) {
   case OpKind::LayerNorm: text = fmt::format("size={}, eps={}", a.normSize, a.eps); break;
   case OpKind::Softmax:
   case OpKind::Concat: text = fmt::format("dim={}", a.dim); break;
+  case OpKind::Slice: text = fmt::format("dim={}, start={}, step={}", a.dim, a.start, a.step); break;
+  case OpKind::Permute: text = fmt::format("perm=[{}]", fmt::join(a.perm, ",")); break;
+  case OpKind::Reduce:
+    text = fmt::format("{}, dims=[{}..{}]", name(a.reduce), a.dim, a.dim + a.span - 1);
+    break;
   case OpKind::Unary: text = unaryAttributes(a.unary, a.alpha, a.beta); break;
   default: break;
   }

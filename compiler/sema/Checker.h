@@ -182,6 +182,16 @@ private:
   Value dispatchFunction(FunctionCall &fc);
   Value applyFunctionLayer(const LayerSpec &spec, FunctionCall &fc);
   Value unknownFunction(std::string_view space, std::string_view name, SourceRange range);
+  // ShapeFunctions.cpp: a Slice/Permute/Reduce/View node of `fc` making `out`.
+  Value shapeNode(TraceNode node, SymShape out, const FunctionCall &fc);
+  // A dim of a `rank`-d tensor, negative counting from the end; nullopt
+  // (reported at `range`) when out of range.
+  std::optional<int64_t> normalizeDim(int64_t dim, int64_t rank, SourceRange range);
+  // Reports that `fc` would move, split or reduce the symbolic batch.
+  Value batchError(const FunctionCall &fc, int input, std::string_view what);
+  std::optional<BoundArgs> bindTensorFunction(FunctionCall &fc, std::vector<ParamSpec> params);
+  Value reduceFunction(FunctionCall &fc, ir::ReduceKind kind);
+  Value binaryFunction(FunctionCall &fc, ast::BinaryOp op);
 #define SEQ_TENSOR_FUNCTION(NAME, HANDLER, FORMS) Value HANDLER(FunctionCall &fc);
 #include "sema/Functions.def"
 

@@ -2,11 +2,11 @@
 // PyTorch 1.13's signatures, checks, shape rules, parameters and reprs.
 #include "sema/Layers.h"
 
+#include "sema/LayerRules.h"
+
 #include <fmt/format.h>
 
-namespace seq::sema {
-
-namespace {
+namespace seq::sema::rules {
 
 using A = ArgType;
 
@@ -30,7 +30,7 @@ std::string tupleStr(const std::vector<int64_t> &v) {
 
 // ---- Argument checks -------------------------------------------------------
 
-void positive(const ArgCheck &c, std::string_view arg, size_t n = 1) {
+void positive(const ArgCheck &c, std::string_view arg, size_t n) {
   for (int64_t v : c.args.getInts(arg, n))
     if (v <= 0) {
       c.error(arg, fmt::format("'{}' must be positive, got {}", arg, v));
@@ -38,7 +38,7 @@ void positive(const ArgCheck &c, std::string_view arg, size_t n = 1) {
     }
 }
 
-void nonNegative(const ArgCheck &c, std::string_view arg, size_t n = 1) {
+void nonNegative(const ArgCheck &c, std::string_view arg, size_t n) {
   for (int64_t v : c.args.getInts(arg, n))
     if (v < 0) {
       c.error(arg, fmt::format("'{}' must not be negative, got {}", arg, v));
@@ -124,7 +124,7 @@ bool requireRank(ShapeCheck &s, size_t lo, size_t hi, const char *form) {
 // One spatial dimension of a convolution or pooling window.
 std::optional<int64_t> slide(ShapeCheck &s, const char *dim, SymInt inSym, int64_t kernel,
                              int64_t stride, int64_t padBegin, int64_t padEnd, int64_t dilation,
-                             bool ceilMode = false) {
+                             bool ceilMode) {
   if (!inSym.isConstant()) {
     s.fail(fmt::format("{} slides over the batch dimension of its input {}", s.display,
                        shapeStr(s.input)));
@@ -555,17 +555,20 @@ std::vector<LayerSpec> makeTable() {
                  }});
   }
   t.push_back({.name = "Identity", .params = {}, .acceptsAnything = true, .shapePreserving = true});
+  addVersion2Layers(t);
   return t;
 }
 
-} // namespace
+} // namespace seq::sema::rules
+
+namespace seq::sema {
 
 void ArgCheck::error(std::string_view arg, std::string message) const {
   report(args.rangeOf(arg), std::move(message));
 }
 
 const std::vector<LayerSpec> &allLayers() {
-  static const std::vector<LayerSpec> table = makeTable();
+  static const std::vector<LayerSpec> table = rules::makeTable();
   return table;
 }
 
@@ -591,7 +594,7 @@ bool isUnsupportedLayer(std::string_view name) {
       "ConvTranspose2d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "BatchNorm3d",
       "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LocalResponseNorm",
       "Bilinear", "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingNearest2d",
-      "UpsamplingBilinear2d", "Fold", "Unfold", "ReflectionPad2d", "ReplicationPad2d", "ZeroPad2d",
+      "UpsamplingBilinear2d", "Fold", "Unfold", "ReflectionPad2d", "ReplicationPad2d",
       "ConstantPad2d", "PReLU", "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
       "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid",
       "AlphaDropout", "FeatureAlphaDropout", "Dropout1d", "Dropout3d", "ChannelShuffle",

@@ -96,7 +96,7 @@ std::string Checker::calleeName(const Expr &callee) {
     return "";
   }
   for (const char *prefix : {"torch.nn.functional.", "nn.functional.", "torch.nn.", "mindspore.nn.",
-                             "ms.nn.", "nn.", "collections.", "F.", "torch."})
+                             "ms.nn.", "nn.", "collections.", "F.", "torchvision.ops.", "ops.", "torch."})
     if (name.rfind(prefix, 0) == 0)
       return name.substr(std::string(prefix).size());
   return name;
