@@ -8,7 +8,7 @@ packages=(
   antlr4 libantlr4-runtime-dev          # the grammar tool and its C++ runtime
   llvm-19-dev llvm-19-tools clang-19    # LLVM, lit/FileCheck, clang for the kernel bitcode
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-  python3-torch python3-numpy           # the PyTorch parity tests (/usr/bin/python3)
+  python3-torch python3-numpy python3-torchvision   # the PyTorch parity tests and the zoo (/usr/bin/python3)
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # the cross-compilation test
   graphviz                              # seqc graph -o OUT.svg, and its test
 )

@@ -2,7 +2,10 @@
 // files of sema/ (internal header).
 //
 //   Resolve.cpp     definitions, cycles, models, construction-time expressions
-//   Construct.cpp   layers, containers, user modules and their bodies
+//   Construct.cpp   layers, containers, user modules, container methods
+//   Body.cpp        module bodies and helpers: statements at construction time
+//   Logic.cpp       conditions, comparisons, f-strings, built-in functions
+//   Callables.cpp   layers as values, partial(...), calls of helpers
 //   Binder.cpp      Python's argument binding and argument types
 //   Arithmetic.cpp  compile-time arithmetic
 //   Names.cpp       names in messages, suggestions, error notes
@@ -14,6 +17,7 @@
 #include "sema/Layers.h"
 #include "sema/Sema.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -46,8 +50,18 @@ struct Scope {
   const Scope *parent = nullptr;
   std::map<std::string, Value> names;
   ModuleInst *owner = nullptr; // the module whose body runs: its children are visible
+  // The variables a body assigns (a module's constants, a helper's locals),
+  // looked up after `names`.
+  std::map<std::string, Value> *vars = nullptr;
 
   const Value *lookup(const std::string &name) const;
+};
+
+// A body being run at construction time: a module's or a helper's.
+struct BodyState {
+  ModuleInst *module = nullptr;        // null in a helper
+  const ast::Definition *def = nullptr;
+  std::optional<Value> returned;       // a helper's `return`
 };
 
 // The state of one forward pass being traced.
@@ -56,6 +70,7 @@ struct Frame {
   std::map<std::string, Value> locals;
   std::map<std::string, SourceRange> assignedLater; // assigned somewhere in this forward
   std::optional<Value> returned;
+  bool helper = false;  // an inlined `def` helper: the module's children are not its names
 };
 
 // Names.cpp: whether `object` in `object.Layer(...)` names a module
@@ -95,10 +110,45 @@ private:
                        const ast::CallExpr &call);
   Value instantiate(const ast::Definition &def, const std::vector<EvalArg> &args,
                     const ast::CallExpr &call);
-  void runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
-               const ast::Definition &def);
   void containerMethod(ModuleInst *target, const std::string &method,
                        const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  void addModule(ModuleInst *target, const std::vector<EvalArg> &args, const ast::CallExpr &call);
+
+  // ---- Body.cpp -------------------------------------------------------------
+  void runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
+               const ast::Definition &def);
+  void execBody(const std::vector<ast::StmtPtr> &body, Scope &scope, BodyState &state);
+  void execBodyStmt(const ast::Stmt &stmt, Scope &scope, BodyState &state);
+  void assignBody(const std::string &name, SourceRange range, Value v, Scope &scope,
+                  BodyState &state);
+  void bodyExprStmt(const ast::ExprStmt &stmt, Scope &scope, BodyState &state);
+  void markAbsent(ModuleInst *module, const std::vector<ast::StmtPtr> &skipped, SourceRange cond);
+  bool bindLoopVars(const ast::ForStmt &loop, const Value &item,
+                    const std::function<void(const std::string &, Value)> &store);
+  bool unpackInto(const ast::AssignStmt &assign, const Value &v,
+                  const std::function<void(const ast::AssignTarget &, Value)> &store);
+  void reportTargetExpr(const ast::AssignStmt &assign, bool inForward);
+
+  // ---- Logic.cpp ------------------------------------------------------------
+  using SubEval = std::function<Value(const ast::Expr &)>;
+  // Compare, Not, BoolOp, Ternary, FString and Star, in either context.
+  Value evalLogic(const ast::Expr &e, const SubEval &sub);
+  std::optional<bool> truth(const Value &v, SourceRange range);
+  Value compareValues(ast::CompareOp op, const Value &lhs, const Value &rhs, SourceRange range);
+  std::optional<Value> callBuiltin(std::string_view name, const std::vector<EvalArg> &args,
+                                   const ast::CallExpr &call);
+
+  // ---- Callables.cpp --------------------------------------------------------
+  bool isCallableName(const std::string &name) const;
+  Value construct(const Value &callable, std::vector<EvalArg> args, const ast::CallExpr &call);
+  Value callNone(const Value &none, const ast::CallExpr &call);
+  Value makePartial(const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  Value callHelper(const ast::Definition &def, const std::vector<EvalArg> &args,
+                   const ast::CallExpr &call);
+  Value callHelperF(const ast::Definition &def, const std::vector<EvalArg> &args,
+                    const ast::CallExpr &call, Frame &frame);
+  std::optional<BoundArgs> bindDefinition(const ast::Definition &def,
+                                          const std::vector<EvalArg> &args, const ast::CallExpr &call);
   void assignPaths(ModuleInst *module, const std::string &path);
 
   // ---- Binder.cpp -------------------------------------------------------------
@@ -118,6 +168,10 @@ private:
   Value callF(const ast::CallExpr &call, Frame &frame);
   std::vector<EvalArg> evalArgsF(const std::vector<ast::Arg> &args, Frame &frame);
   Value iterate(const Value &iterable, SourceRange range, std::vector<Value> &items);
+  std::optional<Value> callBuiltinF(const std::string &name, const ast::CallExpr &call, Frame &frame);
+  Value getSubmodule(const Value &object, const ast::CallExpr &call, Frame &frame);
+  Value listMethod(Value &list, const ast::AttributeExpr &attr, const ast::CallExpr &call,
+                   Frame &frame);
 
   // ---- Functions.cpp: tensor functions and methods (Functions.def) -----------
   // `space` is "F", "torch", or "" for a bare name.
@@ -157,6 +211,8 @@ private:
   // ---- Shared helpers (Resolve.cpp) -------------------------------------------
 public:
   Value arithmetic(ast::BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range);
+  std::optional<Value> sequenceArithmetic(ast::BinaryOp op, const Value &lhs, const Value &rhs,
+                                          SourceRange range);
   Diagnostic &error(std::optional<SourceRange> range, std::string message);
   std::string text(SourceRange range) const; // whitespace collapsed
   std::string display(SourceRange call) const { return displayOf(std::string(sources_.text(call))); }
@@ -182,6 +238,7 @@ private:
   std::vector<std::pair<const ast::Definition *, SourceRange>> instantiating_;
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
+  std::map<const ast::Expr *, Value> defaults_; // parameter defaults, evaluated once
 };
 
 } // namespace seq::sema

@@ -52,9 +52,12 @@ struct ModuleInst {
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
   std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
-  const ast::ForwardStmt *forward = nullptr; // User
+  const ast::ForwardStmt *forward = nullptr; // User, or a container subclass
   const ast::Definition *definition = nullptr; // User: the module it instantiates
   std::map<std::string, Value> constants;    // User: parameters and constant attributes
+  // Children this instantiation did not create: assigned only in a branch
+  // not taken (the range of its condition) or assigned None.
+  std::map<std::string, SourceRange> absent;
   SourceRange range;                 // where it was constructed
   std::string path;                  // from the model: "layer1.0"; "" for the model
   // Shapes of its first call, for the summary.

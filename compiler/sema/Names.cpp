@@ -16,7 +16,9 @@ using namespace seq::ast;
 Diagnostic &Checker::error(std::optional<SourceRange> range, std::string message) {
   Diagnostic &d = diags_.error(range, std::move(message));
   for (auto it = instantiating_.rbegin(); it != instantiating_.rend(); ++it)
-    d.notes.push_back({fmt::format("in '{}' instantiated here", it->first->name), it->second});
+    d.notes.push_back({it->first->isDef ? fmt::format("in helper '{}' called here", it->first->name)
+                                         : fmt::format("in '{}' instantiated here", it->first->name),
+                       it->second});
   return d;
 }
 

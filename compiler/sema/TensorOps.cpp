@@ -37,6 +37,16 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
   }
   std::string who = module->path.empty() ? module->className : module->path;
   int out = -1;
+  if (module->forward && module->kind != ModuleInst::Kind::User) {
+    // A container subclass with its own forward.
+    out = traceForward(module, {input.tensor}, callSite);
+    if (!module->called && tv(out).valid) {
+      module->called = true;
+      module->inputShape = tv(input.tensor).shape;
+      module->outputShape = tv(out).shape;
+    }
+    return out;
+  }
   switch (module->kind) {
   case ModuleInst::Kind::Layer:
     out = applyLayer(*module->layer, module, module->args, input.tensor, callSite,
