@@ -62,24 +62,23 @@ Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMCon
                                                  const ModuleRequest &request) {
   if (Error e = checkGraph(graph, request))
     return e;
-  auto desc = ModelDesc::create(graph);
-  if (!desc)
-    return desc.takeError();
-
   auto module = std::make_unique<Module>(graph.symbolPrefix, context);
   module->setTargetTriple(target.triple.str());
   module->setDataLayout(machine.createDataLayout());
+  auto desc = ModelDesc::create(graph, module->getDataLayout().getPointerSizeInBits());
+  if (!desc)
+    return desc.takeError();
   if (Error e = linkKernelLibrary(*module, target.triple))
     return e;
 
   try {
     GlobalVariable *weights = request.embeddedWeights ? emitWeights(*module, graph, *request.embeddedWeights)
                                                       : nullptr;
-    LlvmGen gen(graph, *module, weights);
+    GlobalVariable *model = emitModelGlobal(*module, (*desc)->model(), graph.symbolPrefix + "_model");
+    LlvmGen gen(graph, *module, model, weights);
     Function *forward = gen.emitForward();
     if (request.jitWrapper)
       gen.emitJitWrapper(forward);
-    emitModelGlobal(*module, (*desc)->model(), graph.symbolPrefix + "_model");
   } catch (const CodegenError &e) {
     return internalError(e.what());
   }

@@ -26,6 +26,7 @@ namespace {
 Error defineRuntimeSymbols(LLJIT &jit) {
   auto symbol = [](auto *fn) { return ExecutorSymbolDef(ExecutorAddr::fromPtr(fn), JITSymbolFlags::Exported); };
   SymbolMap symbols;
+  symbols[jit.mangleAndIntern("seqrt_forward_begin")] = symbol(&seqrt_forward_begin);
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
@@ -89,7 +90,7 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   return model;
 }
 
-seqrt_status JitModel::forward(const float *weights, const float *const *inputs, float *output, int64_t batch,
+seqrt_status JitModel::forward(const seqrt_weights *weights, const float *const *inputs, float *output, int64_t batch,
                                seqrt_context *ctx) const {
   return static_cast<seqrt_status>(forward_(weights, inputs, output, batch, ctx));
 }

@@ -148,6 +148,8 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
   if (!model)
     return status;
   ir::Graph graph = optimizedGraph(*model);
+  if (!build.prefix.empty())
+    graph.symbolPrefix = build.prefix;
 
   std::vector<float> packed;
   if (!build.weights.empty()) {
@@ -253,7 +255,7 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   int64_t workspace = seqrt_workspace_size(&(*jit)->model(), batch);
   seqrt_status s = workspace < 0 ? SEQRT_ERR_BATCH : seqrt_context_new(run.threads, size_t(workspace), &ctx);
   if (s == SEQRT_OK)
-    s = (*jit)->forward(seqrt_weights_data(weights), pointers.data(), output.data(), batch, ctx);
+    s = (*jit)->forward(weights, pointers.data(), output.data(), batch, ctx);
   seqrt_context_free(ctx);
   seqrt_weights_free(weights);
   if (s != SEQRT_OK) {

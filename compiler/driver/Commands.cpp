@@ -30,6 +30,7 @@ void checkWeights(Frontend &frontend, const sema::CheckedModel &model, const std
     descs.push_back(d);
   }
   seqrt_model desc{};
+  desc.abi_version = SEQRT_ABI_VERSION;
   desc.name = model.name.c_str();
   desc.num_params = int32_t(descs.size());
   desc.params = descs.data();

@@ -26,6 +26,7 @@ struct SummaryCommand {
 
 struct BuildCommand {
   std::string file, model, output, header, weights, target, cpu, emit = "obj";
+  std::string prefix; // empty: the model's name in lower case
   int optLevel = 3;
 };
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <functional>
 #include <iostream>
 #include <pthread.h>
@@ -16,6 +17,24 @@ using namespace seq::driver;
 namespace {
 
 const char *kVersion = "seqc 0.1.0 (LLVM " LLVM_VERSION_STRING ")";
+
+// --prefix: a C identifier that cannot collide with the runtime's and the
+// kernels' symbols (seqrt_*, seqk_*) or with names reserved to C.
+CLI::Validator prefixValidator() {
+  return CLI::Validator(
+      [](std::string &prefix) -> std::string {
+        bool identifier = !prefix.empty() && prefix.size() <= 64 &&
+                          (std::isalpha(static_cast<unsigned char>(prefix[0])) || prefix[0] == '_');
+        for (char c : prefix)
+          identifier = identifier && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+        if (!identifier)
+          return "'" + prefix + "' is not a C identifier of at most 64 characters";
+        if (prefix[0] == '_' || prefix.rfind("seqrt", 0) == 0 || prefix.rfind("seqk", 0) == 0)
+          return "'" + prefix + "' is reserved (it starts with '_', 'seqrt' or 'seqk')";
+        return {};
+      },
+      "C identifier");
+}
 
 void addCommon(CLI::App &app, CommonOptions &common) {
   app.add_option("--diagnostics", common.format, "Diagnostics as text or json")
@@ -109,6 +128,8 @@ int main(int argc, char **argv) {
   buildApp->add_option("-o", build.output, "The output file")->required();
   buildApp->add_option("--header", build.header, "The C header (default: OUT with .h)");
   buildApp->add_option("--weights", build.weights, "Compile these weights into the object");
+  buildApp->add_option("--prefix", build.prefix, "The symbols' prefix (default: the model's name in lower case)")
+      ->check(prefixValidator());
   buildApp->add_option("--target", build.target, "Target triple (default: the host)");
   buildApp->add_option("--cpu", build.cpu, "Target CPU (default: the host's)");
   buildApp->add_option("--emit", build.emit, "obj, asm or llvm")

@@ -76,20 +76,45 @@ const char *name(OpKind kind) {
   return "?";
 }
 
-const char *name(UnaryKind kind) {
-  switch (kind) {
-  case UnaryKind::Relu: return "relu";
-  case UnaryKind::Relu6: return "relu6";
-  case UnaryKind::LeakyRelu: return "leaky_relu";
-  case UnaryKind::Sigmoid: return "sigmoid";
-  case UnaryKind::Tanh: return "tanh";
-  case UnaryKind::GeluErf: return "gelu";
-  case UnaryKind::GeluTanh: return "gelu_tanh";
-  case UnaryKind::Silu: return "silu";
-  case UnaryKind::Hardswish: return "hardswish";
-  case UnaryKind::Elu: return "elu";
-  }
-  return "?";
+namespace {
+
+// One row of Activations.def as data.
+struct ActivationRow {
+  const char *name;
+  const char *kernel;
+  std::vector<const char *> args;                // kernel arguments, in order
+  std::vector<std::vector<std::string>> choices; // per argument; empty for numbers
+};
+
+const std::vector<ActivationRow> &activationRows() {
+  static const std::vector<ActivationRow> rows = {
+#define SEQ_KARG(NAME, DEFAULT) {#NAME, {}},
+#define SEQ_KCHOICE(NAME, ...) {#NAME, {__VA_ARGS__}},
+#define SEQ_ACTIVATION(LAYER, KIND, NAME, FORMS, KERNEL, REPR, ...)                                \
+  [] {                                                                                             \
+    ActivationRow row{NAME, #KERNEL, {}, {}};                                                      \
+    for (auto &[arg, choices] : std::vector<std::pair<const char *, std::vector<std::string>>>{    \
+             __VA_ARGS__}) {                                                                       \
+      row.args.push_back(arg);                                                                     \
+      row.choices.push_back(choices);                                                              \
+    }                                                                                              \
+    return row;                                                                                    \
+  }(),
+#include "ir/Activations.def"
+  };
+  return rows;
+}
+
+const ActivationRow &row(UnaryKind kind) { return activationRows().at(size_t(kind)); }
+
+} // namespace
+
+const char *name(UnaryKind kind) { return row(kind).name; }
+const char *unaryKernel(UnaryKind kind) { return row(kind).kernel; }
+int unaryArity(UnaryKind kind) { return int(row(kind).args.size()); }
+const char *unaryArgName(UnaryKind kind, int index) { return row(kind).args.at(size_t(index)); }
+std::vector<std::string> unaryArgChoices(UnaryKind kind, int index) {
+  return row(kind).choices.at(size_t(index));
 }
 
 const char *name(BinaryKind kind) {

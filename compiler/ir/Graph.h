@@ -109,8 +109,21 @@ enum class OpKind {
 };
 const char *name(OpKind kind);
 
-enum class UnaryKind { Relu, Relu6, LeakyRelu, Sigmoid, Tanh, GeluErf, GeluTanh, Silu, Hardswish, Elu };
+// The element-wise activations, one per row of Activations.def.
+enum class UnaryKind {
+#define SEQ_ACTIVATION(LAYER, KIND, ...) KIND,
+#include "ir/Activations.def"
+};
 const char *name(UnaryKind kind);
+// How many float arguments its kernel takes after x (EpilogueOp::alpha,
+// then beta), and their parameter names ("negative_slope").
+int unaryArity(UnaryKind kind);
+const char *unaryArgName(UnaryKind kind, int index);
+// For an argument given as a string choice (GELU's approximate): the
+// choices in index order, else empty.
+std::vector<std::string> unaryArgChoices(UnaryKind kind, int index);
+// The seqk kernel computing one element ("seqk_reluf").
+const char *unaryKernel(UnaryKind kind);
 
 enum class BinaryKind { Add, Sub, Mul, Div };
 const char *name(BinaryKind kind);
@@ -131,7 +144,8 @@ struct EpilogueOp {
   int packed = -1;   // Bias: the bias; ChannelAffine: the scale
   int packed2 = -1;  // ChannelAffine: the shift
   UnaryKind unary = UnaryKind::Relu;
-  float alpha = 0;   // LeakyRelu slope, Elu alpha
+  float alpha = 0;   // Unary: the kernel's arguments (Activations.def)
+  float beta = 0;
   int tensor = -1;   // AddTensor / MulTensor: a value id
   BinaryKind scalarOp = BinaryKind::Add;
   float scalar = 0;
@@ -159,9 +173,10 @@ struct Attrs {
   // Softmax / Concat: a non-negative dim.
   int64_t dim = 0;
   bool log = false;
-  // Unary
+  // Unary: the kernel's arguments, in Activations.def's order
   UnaryKind unary = UnaryKind::Relu;
   float alpha = 0;
+  float beta = 0;
   // Binary / Scalar
   BinaryKind binary = BinaryKind::Add;
   float scalar = 0;

@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <map>
 
 namespace seq::lower {
@@ -210,29 +212,26 @@ private:
       emit(OpKind::Reshape, {in}, out, t);
     } else if (name == "Dropout" || name == "Dropout2d" || name == "Identity") {
       emit(OpKind::Identity, {in}, out, t);
+    } else if (t.layer->unary) {
+      lowerActivation(t, *t.layer->unary, in, out);
     } else {
-      a.unary = unaryKind(name, args, a.alpha);
-      emit(OpKind::Unary, {in}, out, t, a);
+      throw std::logic_error("no lowering for layer " + std::string(name));
     }
   }
 
-  static ir::UnaryKind unaryKind(std::string_view name, const BoundArgs &args, float &alpha) {
-    if (name == "ReLU6") return ir::UnaryKind::Relu6;
-    if (name == "LeakyReLU") {
-      alpha = float(args.getFloat("negative_slope"));
-      return ir::UnaryKind::LeakyRelu;
+  // Unary with the kernel arguments of Activations.def, read from the
+  // layer's arguments of the same names (a choice as its index).
+  void lowerActivation(const TraceNode &t, ir::UnaryKind kind, int in, int out) {
+    ir::Attrs a;
+    a.unary = kind;
+    float *values[] = {&a.alpha, &a.beta};
+    for (int i = 0; i < ir::unaryArity(kind); ++i) {
+      const Value &v = t.args.get(ir::unaryArgName(kind, i));
+      std::vector<std::string> choices = ir::unaryArgChoices(kind, i);
+      auto at = std::find(choices.begin(), choices.end(), v.str);
+      *values[i] = choices.empty() ? float(v.asDouble()) : float(at - choices.begin());
     }
-    if (name == "Sigmoid") return ir::UnaryKind::Sigmoid;
-    if (name == "Tanh") return ir::UnaryKind::Tanh;
-    if (name == "GELU")
-      return args.getStr("approximate") == "tanh" ? ir::UnaryKind::GeluTanh : ir::UnaryKind::GeluErf;
-    if (name == "SiLU") return ir::UnaryKind::Silu;
-    if (name == "Hardswish") return ir::UnaryKind::Hardswish;
-    if (name == "ELU") {
-      alpha = float(args.getFloat("alpha"));
-      return ir::UnaryKind::Elu;
-    }
-    return ir::UnaryKind::Relu;
+    emit(OpKind::Unary, {in}, out, t, a);
   }
 
   // Conv1d runs as a Conv2d of height 1 between two reshapes; a padding

@@ -131,6 +131,15 @@ bool Checker::convert(std::string_view what, const ParamSpec &param, BoundArg &a
                                  expected(param.type), describe(arg.value)));
     return false;
   }
+  if (!param.choices.empty() &&
+      std::find(param.choices.begin(), param.choices.end(), arg.value.str) == param.choices.end()) {
+    std::string expected;
+    for (size_t i = 0; i < param.choices.size(); ++i)
+      expected += (i == 0 ? "'" : i + 1 == param.choices.size() ? " or '" : ", '") +
+                  param.choices[i] + "'";
+    error(arg.range, fmt::format("unknown {} '{}': expected {}", param.name, arg.value.str, expected));
+    return false;
+  }
   auto constant = [&](const Value &v) { return v.kind != Value::Kind::Int || v.integer.isConstant(); };
   bool allConstant = constant(arg.value);
   for (const Value &item : arg.value.items)

@@ -7,6 +7,7 @@
 //   Arithmetic.cpp  compile-time arithmetic
 //   Names.cpp       names in messages, suggestions, error notes
 //   Forward.cpp     the forward pass: statements, names, calls
+//   Functions.cpp   tensor functions and methods: the Functions.def table
 //   TensorOps.cpp   layer application, broadcasting, view, cat
 #pragma once
 
@@ -29,6 +30,17 @@ struct EvalArg {
   Value value;
 };
 
+// A call of a tensor function or method (Functions.def), its tensor first:
+// `x.flatten(1)` and `torch.flatten(x, 1)` both have args (x, 1).
+struct FunctionCall {
+  std::string name;             // as the table names it: "view"
+  std::string spelled;          // as written, without a namespace: "reshape"
+  std::string self;             // the tensor as written: "x"
+  bool method = false;          // x.NAME(...)
+  const ast::CallExpr &call;
+  std::vector<EvalArg> args;
+};
+
 // Names visible while a module is constructed.
 struct Scope {
   const Scope *parent = nullptr;
@@ -45,6 +57,15 @@ struct Frame {
   std::map<std::string, SourceRange> assignedLater; // assigned somewhere in this forward
   std::optional<Value> returned;
 };
+
+// Names.cpp: whether `object` in `object.Layer(...)` names a module
+// namespace of PyTorch or MindSpore ("nn", "torch.nn").
+bool isModuleNamespace(std::string_view object);
+
+// Functions.cpp: whether `name` may be called bare, as `relu(x)`.
+bool isBareFunction(std::string_view name);
+// "F" for torch.nn.functional under its spellings, "torch" for torch, else "".
+std::string_view functionSpace(std::string_view object);
 
 class Checker {
 public:
@@ -95,11 +116,20 @@ private:
   Value evalAttributeF(const ast::AttributeExpr &attr, Frame &frame);
   Value evalIndexF(const ast::IndexExpr &index, Frame &frame);
   Value callF(const ast::CallExpr &call, Frame &frame);
-  Value callFunction(std::string_view name, const ast::CallExpr &call, Frame &frame);
-  Value callMethod(const Value &tensor, const std::string &method, const ast::CallExpr &call,
-                   Frame &frame);
   std::vector<EvalArg> evalArgsF(const std::vector<ast::Arg> &args, Frame &frame);
   Value iterate(const Value &iterable, SourceRange range, std::vector<Value> &items);
+
+  // ---- Functions.cpp: tensor functions and methods (Functions.def) -----------
+  // `space` is "F", "torch", or "" for a bare name.
+  Value callFunction(std::string_view space, std::string_view name, const ast::CallExpr &call,
+                     Frame &frame);
+  Value callMethod(const Value &tensor, const std::string &method, const ast::CallExpr &call,
+                   Frame &frame);
+  Value dispatchFunction(FunctionCall &fc);
+  Value applyFunctionLayer(const LayerSpec &spec, FunctionCall &fc);
+  Value unknownFunction(std::string_view space, std::string_view name, SourceRange range);
+#define SEQ_TENSOR_FUNCTION(NAME, HANDLER, FORMS) Value HANDLER(FunctionCall &fc);
+#include "sema/Functions.def"
 
   // ---- TensorOps.cpp ------------------------------------------------------------
   int newValue(SymShape shape, std::string origin, SourceRange originRange);
@@ -109,7 +139,7 @@ private:
   int applyLayer(const LayerSpec &spec, const ModuleInst *module, const BoundArgs &args,
                  int input, SourceRange callSite, const std::string &who);
   Value binaryTensor(ast::BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range);
-  Value view(const Value &tensor, const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  Value view(const Value &tensor, const std::vector<EvalArg> &args, const FunctionCall &fc);
   Value flatten(const Value &tensor, int64_t start, int64_t end, const ast::CallExpr &call);
   Value concat(const std::vector<Value> &tensors, int64_t dim, const ast::CallExpr &call);
   void noteOrigin(Diagnostic &d, int value);
@@ -127,6 +157,7 @@ public:
   // A user's name as messages quote it: cut to 40 characters.
   static std::string shortened(std::string_view name);
   static std::string calleeName(const ast::Expr &callee); // "nn.Conv2d" -> "Conv2d"
+  Value unknownLayer(const ast::CallExpr &call, const std::string &callee);
   static std::optional<std::string> suggest(const std::string &name,
                                             const std::vector<std::string> &candidates);
 

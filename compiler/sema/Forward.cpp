@@ -13,27 +13,6 @@ using namespace seq::ast;
 
 namespace {
 
-// Functions of torch and torch.nn.functional that are built-in layers
-// applied once: relu(x) is ReLU()(x). Their arguments after the tensor bind
-// like the layer's.
-const char *functionLayer(std::string_view name) {
-  static const std::pair<const char *, const char *> table[] = {
-      {"relu", "ReLU"},       {"relu6", "ReLU6"},          {"sigmoid", "Sigmoid"},
-      {"tanh", "Tanh"},       {"gelu", "GELU"},            {"silu", "SiLU"},
-      {"hardswish", "Hardswish"}, {"elu", "ELU"},          {"leaky_relu", "LeakyReLU"},
-      {"softmax", "Softmax"}, {"log_softmax", "LogSoftmax"}, {"max_pool2d", "MaxPool2d"},
-      {"avg_pool2d", "AvgPool2d"}, {"adaptive_avg_pool2d", "AdaptiveAvgPool2d"},
-  };
-  for (const auto &[function, layer] : table)
-    if (name == function)
-      return layer;
-  return nullptr;
-}
-
-bool isFunction(std::string_view name) {
-  return functionLayer(name) || name == "flatten" || name == "cat" || name == "concat";
-}
-
 void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, SourceRange> &out) {
   for (const StmtPtr &s : body) {
     if (auto *a = s->as<AssignStmt>())
@@ -229,7 +208,7 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
       return Value::symInt(SymInt::batch(), name.range);
   if (name.name == "self")
     return Value::moduleRef(frame.module, name.range);
-  if (isFunction(name.name)) {
+  if (isBareFunction(name.name)) {
     error(name.range, fmt::format("'{}' is a function; call it, as in '{}(x)'", name.name, name.name));
     return Value::invalid();
   }
@@ -362,22 +341,19 @@ std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &fra
 
 Value Checker::callF(const CallExpr &call, Frame &frame) {
   const Expr &callee = *call.callee;
-  std::string name = calleeName(callee);
   auto *attr = callee.as<AttributeExpr>();
   if (attr) {
     // torch.cat(...), F.relu(...), nn.functional.gelu(...)
-    std::string space = text(attr->object->range);
-    if (space == "F" || space == "torch" || space == "functional" || space == "nn.functional" ||
-        space == "torch.nn.functional")
-      return callFunction(name, call, frame);
+    if (std::string_view space = functionSpace(text(attr->object->range)); !space.empty())
+      return callFunction(space, attr->name, call, frame);
   }
 
   Value target;
   if (auto *n = callee.as<NameExpr>()) {
     bool shadowed = frame.locals.count(n->name) || frame.module->child(n->name) ||
                     frame.module->constants.count(n->name);
-    if (!shadowed && isFunction(n->name))
-      return callFunction(n->name, call, frame);
+    if (!shadowed && isBareFunction(n->name))
+      return callFunction("", n->name, call, frame);
     if (!shadowed && (findLayer(n->name) || definitions_.count(n->name) ||
                       n->name == "Sequential" || n->name == "ModuleList")) {
       error(call.range, fmt::format("'{}' creates a module; create it in the body ('name = {}') and "
@@ -441,117 +417,6 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
     return Value::invalid();
   }
   return Value::tensorRef(callModule(target.module, args[0].value, call.range), call.range);
-}
-
-Value Checker::callFunction(std::string_view name, const CallExpr &call, Frame &frame) {
-  std::vector<EvalArg> args = evalArgsF(call.args, frame);
-  for (const EvalArg &a : args)
-    if (a.value.isInvalid())
-      return Value::invalid();
-  if (name == "cat" || name == "concat") {
-    std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
-    std::optional<BoundArgs> bound = bind(name, params, args, call.range);
-    if (!bound)
-      return Value::invalid();
-    const Value &tensors = bound->get("tensors");
-    if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
-      error(bound->rangeOf("tensors"), fmt::format("cat takes a tuple or list of tensors, not {}",
-                                                   describe(tensors)));
-      return Value::invalid();
-    }
-    return concat(tensors.items, bound->getInt("dim"), call);
-  }
-  // The tensor is the first argument, positional or `input=`.
-  auto input = std::find_if(args.begin(), args.end(),
-                            [](const EvalArg &a) { return a.name.empty() || a.name == "input"; });
-  if (input == args.end() || input->value.kind != Value::Kind::Tensor) {
-    error(call.range, fmt::format("{}() takes a tensor as its first argument", name));
-    return Value::invalid();
-  }
-  Value x = input->value;
-  args.erase(input);
-  if (name == "flatten") {
-    std::vector<ParamSpec> params{{"start_dim", ArgType::Int, Value::integer_(0)},
-                                  {"end_dim", ArgType::Int, Value::integer_(-1)}};
-    std::optional<BoundArgs> bound = bind(name, params, args, call.range);
-    if (!bound)
-      return Value::invalid();
-    return flatten(x, bound->getInt("start_dim"), bound->getInt("end_dim"), call);
-  }
-  const LayerSpec *spec = findLayer(functionLayer(name));
-  std::vector<ParamSpec> params = spec->params;
-  params.erase(std::remove_if(params.begin(), params.end(),
-                              [](const ParamSpec &p) { return std::string_view(p.name) == "return_indices"; }),
-               params.end());
-  std::optional<BoundArgs> bound = bind(name, params, args, call.range);
-  if (!bound)
-    return Value::invalid();
-  if (spec->validate) {
-    unsigned before = diags_.errorCount();
-    spec->validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
-    if (diags_.errorCount() != before)
-      return Value::invalid();
-  }
-  return Value::tensorRef(applyLayer(*spec, nullptr, *bound, x.tensor, call.range,
-                                     fmt::format("'{}'", display(call.range))),
-                          call.range);
-}
-
-Value Checker::callMethod(const Value &tensor, const std::string &method, const CallExpr &call,
-                          Frame &frame) {
-  std::vector<EvalArg> args = evalArgsF(call.args, frame);
-  for (const EvalArg &a : args)
-    if (a.value.isInvalid())
-      return Value::invalid();
-  if (method == "view" || method == "reshape")
-    return view(tensor, args, call);
-  if (method == "contiguous")
-    return tensor;
-  if (method == "size" || method == "dim") {
-    const SymShape &shape = tv(tensor.tensor).shape;
-    if (method == "dim")
-      return Value::integer_(int64_t(shape.size()), call.range);
-    if (args.empty()) {
-      std::vector<Value> dims;
-      for (const SymInt &d : shape)
-        dims.push_back(Value::symInt(d, call.range));
-      return Value::tuple(std::move(dims), call.range);
-    }
-    if (args.size() != 1 || !args[0].value.isConstInt()) {
-      error(call.range, "size() takes one integer dimension");
-      return Value::invalid();
-    }
-    int64_t rank = int64_t(shape.size()), d = args[0].value.asInt();
-    if (d < -rank || d >= rank) {
-      error(args[0].range, fmt::format("dimension {} is out of range for a {}-d tensor", d, rank));
-      return Value::invalid();
-    }
-    return Value::symInt(shape[size_t(d < 0 ? d + rank : d)], call.range);
-  }
-  if (method == "flatten") {
-    std::vector<ParamSpec> params{{"start_dim", ArgType::Int, Value::integer_(0)},
-                                  {"end_dim", ArgType::Int, Value::integer_(-1)}};
-    std::optional<BoundArgs> bound = bind("flatten", params, args, call.range);
-    return bound ? flatten(tensor, bound->getInt("start_dim"), bound->getInt("end_dim"), call)
-                 : Value::invalid();
-  }
-  if (functionLayer(method)) {
-    // x.relu(), x.softmax(1): the function with x first.
-    const LayerSpec *spec = findLayer(functionLayer(method));
-    std::optional<BoundArgs> bound = bind(method, spec->params, args, call.range);
-    if (!bound)
-      return Value::invalid();
-    return Value::tensorRef(applyLayer(*spec, nullptr, *bound, tensor.tensor, call.range,
-                                       fmt::format("'{}'", display(call.range))),
-                            call.range);
-  }
-  std::vector<std::string> methods{"view", "reshape", "flatten", "size", "dim", "contiguous",
-                                   "relu", "sigmoid", "tanh", "softmax", "log_softmax"};
-  auto *attr = call.callee->as<AttributeExpr>();
-  Diagnostic &d = error(attr->nameRange, fmt::format("tensors have no method '{}'", method));
-  if (auto s = suggest(method, methods))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), attr->nameRange, *s});
-  return Value::invalid();
 }
 
 } // namespace seq::sema

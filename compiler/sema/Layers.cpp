@@ -362,8 +362,6 @@ std::string strideOrKernel(const BoundArgs &a) {
   return a.get("stride").kind == Value::Kind::None ? str(a, "kernel_size") : str(a, "stride");
 }
 
-std::string inplace(const BoundArgs &a) { return a.getBool("inplace") ? "inplace=True" : ""; }
-std::string commaInplace(const BoundArgs &a) { return a.getBool("inplace") ? ", inplace=True" : ""; }
 
 std::vector<ParamSpec> convSignature(ArgType intOr, ArgType padding) {
   return {{"in_channels", A::Int, {}},         {"out_channels", A::Int, {}},
@@ -381,7 +379,33 @@ std::vector<ParamSpec> batchNormSignature() {
           {"dtype", A::Any, None()}};
 }
 
-std::vector<ParamSpec> inplaceOnly() { return {{"inplace", A::Bool, B(false)}}; }
+
+// PyTorch's extra_repr of an activation: its arguments as name=value in
+// order, inplace=True only when set.
+std::string activationRepr(const BoundArgs &a) {
+  std::string out;
+  for (const BoundArg &arg : a.args) {
+    if (arg.name == "inplace" && !arg.value.boolean)
+      continue;
+    out += (out.empty() ? "" : ", ") + arg.name + "=" + pythonRepr(arg.value);
+  }
+  return out;
+}
+
+// The rows of ir/Activations.def as layers.
+void addActivations(std::vector<LayerSpec> &t) {
+  constexpr bool Args = true, Empty = false;
+#define SEQ_KARG(NAME, DEFAULT) ParamSpec{#NAME, A::Float, DEFAULT},
+#define SEQ_KCHOICE(NAME, FIRST, ...) ParamSpec{#NAME, A::Str, S(FIRST), {FIRST, __VA_ARGS__}},
+#define SEQ_INPLACE ParamSpec{"inplace", A::Bool, B(false)},
+#define SEQ_ACTIVATION(LAYER, KIND, NAME, FORMS, KERNEL, REPR, ...)                                \
+  t.push_back({.name = #LAYER,                                                                     \
+               .params = {__VA_ARGS__},                                                            \
+               .shapePreserving = true,                                                            \
+               .extraRepr = REPR ? activationRepr : nullptr,                                       \
+               .unary = ir::UnaryKind::KIND});
+#include "ir/Activations.def"
+}
 
 std::vector<LayerSpec> makeTable() {
   std::vector<LayerSpec> t;
@@ -505,27 +529,7 @@ std::vector<LayerSpec> makeTable() {
                  return fmt::format("{}, eps={}, elementwise_affine={}", tupleStr(normalizedShape(a)),
                                     str(a, "eps"), str(a, "elementwise_affine"));
                }});
-  auto elementwise = [&](const char *name, std::vector<ParamSpec> params,
-                         std::string (*repr)(const BoundArgs &)) {
-    t.push_back({.name = name, .params = std::move(params), .shapePreserving = true, .extraRepr = repr});
-  };
-  elementwise("ReLU", inplaceOnly(), inplace);
-  elementwise("ReLU6", inplaceOnly(), inplace);
-  elementwise("LeakyReLU", {{"negative_slope", A::Float, F(0.01)}, {"inplace", A::Bool, B(false)}},
-              [](const BoundArgs &a) { return "negative_slope=" + str(a, "negative_slope") + commaInplace(a); });
-  elementwise("Sigmoid", {}, nullptr);
-  elementwise("Tanh", {}, nullptr);
-  elementwise("GELU", {{"approximate", A::Str, S("none")}},
-              [](const BoundArgs &a) { return "approximate=" + pythonRepr(a.get("approximate")); });
-  t.back().validate = [](const ArgCheck &c) {
-    const std::string &mode = c.args.getStr("approximate");
-    if (mode != "none" && mode != "tanh")
-      c.error("approximate", fmt::format("unknown approximate '{}': expected 'none' or 'tanh'", mode));
-  };
-  elementwise("SiLU", inplaceOnly(), inplace);
-  elementwise("Hardswish", inplaceOnly(), nullptr);
-  elementwise("ELU", {{"alpha", A::Float, F(1.0)}, {"inplace", A::Bool, B(false)}},
-              [](const BoundArgs &a) { return "alpha=" + str(a, "alpha") + commaInplace(a); });
+  addActivations(t);
   for (const char *name : {"Softmax", "LogSoftmax"}) {
     t.push_back({.name = name, .params = {{"dim", A::Int, {}}}, .shapePreserving = true,
                  .infer = inferSoftmax,
@@ -577,6 +581,30 @@ std::vector<std::string> layerNames() {
   for (const LayerSpec &spec : allLayers())
     names.push_back(spec.name);
   return names;
+}
+
+bool isUnsupportedLayer(std::string_view name) {
+  static const char *const layers[] = {
+      "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding", "EmbeddingBag",
+      "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+      "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv3d", "ConvTranspose1d",
+      "ConvTranspose2d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "BatchNorm3d",
+      "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LocalResponseNorm",
+      "Bilinear", "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingNearest2d",
+      "UpsamplingBilinear2d", "Fold", "Unfold", "ReflectionPad2d", "ReplicationPad2d", "ZeroPad2d",
+      "ConstantPad2d", "PReLU", "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
+      "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid",
+      "AlphaDropout", "FeatureAlphaDropout", "Dropout1d", "Dropout3d", "ChannelShuffle",
+      "CosineSimilarity", "PairwiseDistance", "Unflatten", "LazyLinear", "LazyConv2d"};
+  for (const char *layer : layers)
+    if (name == layer)
+      return true;
+  return false;
+}
+
+const char *supportedLayersSummary() {
+  return "the feed-forward layers listed in docs/language.md (convolutions, pooling, "
+         "normalisation, linear layers and activations)";
 }
 
 std::vector<int64_t> convPadding(const BoundArgs &args, size_t n) {

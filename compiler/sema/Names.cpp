@@ -100,6 +100,40 @@ std::string Checker::calleeName(const Expr &callee) {
   return name;
 }
 
+bool isModuleNamespace(std::string_view object) {
+  for (const char *space : {"nn", "torch.nn", "mindspore.nn", "ms.nn", "collections", "torchvision.ops",
+                            "ops"})
+    if (object == space)
+      return true;
+  return false;
+}
+
+// An unknown callee in a body: a PyTorch layer seqc does not compile yet,
+// or a name with a suggestion (written with the prefix it was written with).
+Value Checker::unknownLayer(const CallExpr &call, const std::string &callee) {
+  SourceRange where = call.callee->range;
+  std::string prefix;
+  if (auto *attr = call.callee->as<AttributeExpr>()) {
+    where = attr->nameRange;
+    prefix = text(attr->object->range) + ".";
+  }
+  if (isUnsupportedLayer(callee)) {
+    error(call.callee->range, fmt::format("'{}{}' is not supported yet: seqc compiles {}", prefix,
+                                          callee, supportedLayersSummary()));
+    return Value::invalid();
+  }
+  std::vector<std::string> candidates = layerNames();
+  for (const auto &[n, d] : definitions_)
+    candidates.push_back(n);
+  for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
+    candidates.push_back(c);
+  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}{}'", prefix,
+                                                        shortened(callee)));
+  if (auto s = suggest(callee, candidates))
+    d.fixes.push_back({fmt::format("did you mean '{}{}'?", prefix, *s), where, *s});
+  return Value::invalid();
+}
+
 static size_t editDistance(const std::string &a, const std::string &b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)

@@ -493,7 +493,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     return instantiate(*def->second, args, call);
   }
   if (auto *attr = call.callee->as<AttributeExpr>()) {
-    if (callee.find('.') == std::string::npos) {
+    if (callee.find('.') == std::string::npos && !isModuleNamespace(text(attr->object->range))) {
       Value object = eval(*attr->object, scope);
       if (object.isInvalid())
         return object;
@@ -501,15 +501,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
       return Value::invalid();
     }
   }
-  std::vector<std::string> candidates = layerNames();
-  for (const auto &[n, d] : definitions_)
-    candidates.push_back(n);
-  for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
-    candidates.push_back(c);
-  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}'", shortened(callee)));
-  if (auto s = suggest(callee, candidates))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), call.callee->range, *s});
-  return Value::invalid();
+  return unknownLayer(call, callee);
 }
 
 } // namespace seq::sema

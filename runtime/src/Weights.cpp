@@ -9,9 +9,12 @@
 #include "Pack.h"
 #include "Safetensors.h"
 #include "Status.h"
+#include "Text.h"
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <span>
 #include <string_view>
 #include <unordered_map>
@@ -90,11 +93,13 @@ std::vector<Problem> checkImage(const seqrt_model &model,
 
 void validateModel(const seqrt_model *model) {
   validateParams(model);
+  validateFingerprint(*model);
   validatePackSteps(*model);
 }
 
-void publishWeights(AlignedBuffer packed, seqrt_weights **out) {
-  *out = new seqrt_weights{std::move(packed)};
+void publishWeights(const seqrt_model &model, AlignedBuffer packed,
+                    seqrt_weights **out) {
+  *out = new seqrt_weights(std::move(packed), model.name, model.fingerprint);
 }
 
 } // namespace seq::rt
@@ -110,7 +115,7 @@ extern "C" seqrt_status seqrt_weights_load(const seqrt_model *model,
     validateModel(model);
     requireArgument(path, "path");
     MappedFile file(path);
-    publishWeights(loadImage(*model, file.bytes(), path), out);
+    publishWeights(*model, loadImage(*model, file.bytes(), path), out);
     return SEQRT_OK;
   });
 }
@@ -126,7 +131,7 @@ extern "C" seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
     if (size > 0)
       requireArgument(data, "data");
     std::span<const std::byte> image(static_cast<const std::byte *>(data), size);
-    publishWeights(loadImage(*model, image, kMemoryImageName), out);
+    publishWeights(*model, loadImage(*model, image, kMemoryImageName), out);
     return SEQRT_OK;
   });
 }
@@ -147,6 +152,34 @@ extern "C" seqrt_status seqrt_weights_check(const seqrt_model *model,
     throwIfErrors(problems);
     return SEQRT_OK;
   });
+}
+
+extern "C" seqrt_status seqrt_weights_from_packed(const seqrt_model *model,
+                                                  const float *packed,
+                                                  size_t count,
+                                                  seqrt_weights **out) {
+  return guarded([&] {
+    requireArgument(out, "out");
+    *out = nullptr;
+    validateModel(model);
+    if (count != static_cast<std::uint64_t>(model->packed_size))
+      throw Error(SEQRT_ERR_ARGUMENT,
+                  "model " + quoted(model->name) + " packs " +
+                      std::to_string(model->packed_size) +
+                      " floats, but " + std::to_string(count) + " were given");
+    if (count > 0)
+      requireArgument(packed, "packed");
+    AlignedBuffer buffer(count * sizeof(float));
+    if (count > 0)
+      std::memcpy(buffer.data(), packed, count * sizeof(float));
+    publishWeights(*model, std::move(buffer), out);
+    return SEQRT_OK;
+  });
+}
+
+extern "C" const char *
+seqrt_weights_model_name(const seqrt_weights *weights) {
+  return weights ? weights->modelName.c_str() : "";
 }
 
 extern "C" const float *seqrt_weights_data(const seqrt_weights *weights) {

@@ -93,8 +93,8 @@ TEST(CodegenEmit, LlvmIrParsesBack) {
     EXPECT_FALSE(fn.getName().starts_with("seqk_") && !fn.isDeclaration()) << fn.getName().str();
 }
 
-// With the weights compiled in: an aligned internal constant, and no
-// weights parameter.
+// With the weights compiled in: an aligned internal constant, and the same
+// signature (the weights parameter may be NULL).
 TEST(CodegenEmit, EmbeddedWeights) {
   TestModel m = mlpModel();
   llvm::LLVMContext context;
@@ -104,7 +104,7 @@ TEST(CodegenEmit, EmbeddedWeights) {
   ASSERT_NE(weights, nullptr);
   EXPECT_TRUE(weights->isConstant() && weights->hasInternalLinkage());
   EXPECT_EQ(weights->getAlign().valueOrOne().value(), uint64_t(SEQRT_ALIGNMENT));
-  EXPECT_EQ((*module)->getFunction("mlp_forward")->arg_size(), 4u);
+  EXPECT_EQ((*module)->getFunction("mlp_forward")->arg_size(), 5u);
 
   std::vector<float> wrongSize(3);
   auto bad = seq::codegen::buildModule(m.g, context, {}, &wrongSize);
@@ -177,7 +177,7 @@ void expectCompiles(const std::string &header, const std::string &compiler, cons
   TempDir dir;
   std::string path = dir / "model.h";
   std::ofstream(path) << header;
-  fs::path runtime = fs::path(__FILE__).parent_path() / "../../runtime/include";
+  fs::path runtime = SEQ_RUNTIME_INCLUDE_DIR;
   std::string command = compiler + " " + flags + " -fsyntax-only -Wall -Wextra -Werror -I" + runtime.string() +
                         " " + path + " 2>" + (dir / "errors.txt");
   int status = std::system(command.c_str());
@@ -192,13 +192,17 @@ TEST(CodegenHeader, Content) {
         "#define MLP_NUM_INPUTS 1", "#define MLP_BATCH_FIXED 0", "#define MLP_X_ELEMS(batch) ((int64_t)(batch) * 8)",
         "#define MLP_OUTPUT_ELEMS(batch) ((int64_t)(batch) * 4)", "#define MLP_OUTPUT_RANK 2",
         "#define MLP_OUTPUT_SHAPE { -1, 4 }", "#define MLP_WORKSPACE_SIZE(batch)", "#define MLP_PACKED_SIZE 208",
-        "seqrt_status mlp_forward(const float *weights, const float *x, float *output,", "fc1.weight  [16, 8]"})
+        "#define MLP_MAX_BATCH INT64_C(", "#if SEQRT_ABI_VERSION != 2",
+        "seqrt_status mlp_forward(const seqrt_weights *weights, const float *x, float *output,",
+        "fc1.weight  [16, 8]", "may be shared by any number of\n * threads; a context is used by one call at a time"})
     EXPECT_NE(header.find(expected), std::string::npos) << expected << "\n" << header;
   EXPECT_EQ(header.find("WEIGHTS_EMBEDDED"), std::string::npos);
 
   std::string embedded = seq::codegen::emitHeader(m.g, true);
   EXPECT_NE(embedded.find("#define MLP_WEIGHTS_EMBEDDED 1"), std::string::npos);
-  EXPECT_NE(embedded.find("seqrt_status mlp_forward(const float *x, float *output,"), std::string::npos);
+  EXPECT_NE(embedded.find("seqrt_status mlp_forward(const seqrt_weights *weights, const float *x, float *output,"),
+            std::string::npos);
+  EXPECT_NE(embedded.find("weights: NULL for the weights compiled in"), std::string::npos);
 }
 
 // Input names that are not C identifiers, or clash with the other

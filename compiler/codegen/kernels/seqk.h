@@ -175,5 +175,14 @@ float seqk_gelu_tanh(float x); /* x/2 * (1 + tanh(sqrt(2/pi)*(x + 0.044715 x^3))
 float seqk_siluf(float x);     /* x * sigmoid(x) */
 float seqk_eluf(float x, float alpha);
 float seqk_hardswishf(float x);
+/* The activations of compiler/ir/Activations.def, one element each. */
+float seqk_reluf(float x);
+float seqk_relu6f(float x);
+float seqk_hardtanhf(float x, float lo, float hi);
+float seqk_leaky_reluf(float x, float slope);
+float seqk_gelu(float x, float approximate); /* 0: erf, 1: tanh */
+float seqk_hardsigmoidf(float x);
+float seqk_softplusf(float x, float beta, float threshold);
+float seqk_mishf(float x);
 
 #endif /* SEQK_H */
