@@ -5,12 +5,15 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ObjectEmitter.h"
+#include "codegen/StageTiming.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
+
+#include <optional>
 
 namespace seq::codegen {
 
@@ -26,6 +29,7 @@ namespace {
 Error defineRuntimeSymbols(LLJIT &jit) {
   auto symbol = [](auto *fn) { return ExecutorSymbolDef(ExecutorAddr::fromPtr(fn), JITSymbolFlags::Exported); };
   SymbolMap symbols;
+  symbols[jit.mangleAndIntern("seqrt_forward_begin")] = symbol(&seqrt_forward_begin);
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
@@ -61,10 +65,13 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   model->desc_ = std::move(*desc);
 
   auto context = std::make_unique<LLVMContext>();
+  std::optional<StageScope> stage(std::in_place, "codegen");
   auto module = buildModuleFor(graph, *context, **machine, *target, {nullptr, /*jitWrapper=*/true});
   if (!module)
     return module.takeError();
+  stage.emplace("LLVM optimise");
   optimizeModule(**module, **machine, options.optLevel);
+  stage.emplace("JIT"); // machine code, when the symbols are looked up
 
   auto jit = LLJITBuilder().setJITTargetMachineBuilder(std::move(builder)).create();
   if (!jit)
@@ -89,7 +96,7 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   return model;
 }
 
-seqrt_status JitModel::forward(const float *weights, const float *const *inputs, float *output, int64_t batch,
+seqrt_status JitModel::forward(const seqrt_weights *weights, const float *const *inputs, float *output, int64_t batch,
                                seqrt_context *ctx) const {
   return static_cast<seqrt_status>(forward_(weights, inputs, output, batch, ctx));
 }

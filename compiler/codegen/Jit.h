@@ -31,9 +31,9 @@ public:
   JitModel(const JitModel &) = delete;
   JitModel &operator=(const JitModel &) = delete;
 
-  // The forward function: `inputs[i]` is model input i; `weights` the
-  // packed buffer (seqrt_weights_data of weights loaded for model()).
-  seqrt_status forward(const float *weights, const float *const *inputs, float *output, int64_t batch,
+  // The forward function: `inputs[i]` is model input i; `weights` a
+  // handle loaded for model() (or NULL for a model without parameters).
+  seqrt_status forward(const seqrt_weights *weights, const float *const *inputs, float *output, int64_t batch,
                        seqrt_context *ctx) const;
 
   // The model's description, for seqrt_weights_load and workspace sizes.
@@ -43,7 +43,7 @@ public:
   const seqrt_model *compiledModel() const { return compiledModel_; }
 
 private:
-  using ForwardFn = int32_t (*)(const float *, const float *const *, float *, int64_t, seqrt_context *);
+  using ForwardFn = int32_t (*)(const seqrt_weights *, const float *const *, float *, int64_t, seqrt_context *);
   JitModel() = default;
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;

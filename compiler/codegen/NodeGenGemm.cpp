@@ -30,20 +30,38 @@ constexpr int64_t kConvTileCols = 256;
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // seqk_gemm on C[m0:m1, n0:n1] (`range`); M is `rowsM` when it is known
-// only at run time, else MNK[0].
+// only at run time, else MNK[0]. ldb == 0: B is packed in panels
+// (seqk_gemm_packed).
 void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *rowsM, Value *A, int64_t lda,
               Value *B, int64_t ldb, Value *C, int64_t ldc, std::array<Value *, 4> range, const EpilogueEnv &env) {
   auto [M, N, K] = MNK;
   Value *m = rowsM ? rowsM : b.getInt64(M);
+  if (ldb == 0) {
+    b.CreateCall(gen.kernel("seqk_gemm_packed"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, C,
+                                                  b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(),
+                                                  env.env()});
+    return;
+  }
   b.CreateCall(gen.kernel("seqk_gemm"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
                                          b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
+}
+
+// Whether the packed tensor `packed` is laid out in panels (the layout of
+// the step writing it).
+bool inPanels(const ir::Graph &g, int packed) {
+  for (const ir::PackStep &step : g.packSteps)
+    if (step.out == packed)
+      return step.transpose == ir::kLayoutPanels;
+  return false;
 }
 
 } // namespace
 
 // ---- Linear -------------------------------------------------------------------
 //
-// y [M, N] = x [M, K] * W [K, N] (W packed transposed), M = the product of
+// y [M, N] = x [M, K] * W [K, N] (W packed transposed, in panels of
+// kPackPanelWidth columns as the pack steps of a lowered model lay it out,
+// or as one [K, N] matrix), M = the product of
 // all but the last dim (the batch included). Tasks are tiles of up to
 // kLinearTileRows rows x kLinearTileCols columns, column blocks of a row
 // block adjacent: a batch-1 MLP splits its columns, so each thread streams
@@ -62,6 +80,8 @@ void genLinear(LlvmGen &gen, int index) {
   if (out.rank() >= 2)
     layout.affine = dim1Rule(out, N);
   Epilogue epilogue(gen, index, epilogueOps(node), layout);
+  bool panels = inPanels(g, node.attrs.weight);
+  static_assert(kLinearTileCols % ir::kPackPanelWidth == 0, "tiles start at a panel");
 
   IRBuilder<> &f = gen.fwd();
   Value *M = gen.leadingExtent(out, out.rank() - 1);
@@ -80,7 +100,7 @@ void genLinear(LlvmGen &gen, int index) {
     Value *n0 = b.CreateMul(b.CreateURem(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileCols));
     Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, b.getInt64(kLinearTileRows)), rows);
     Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, b.getInt64(kLinearTileCols)), b.getInt64(N));
-    emitGemm(gen, b, {0, N, K}, rows, x, K, w, N, y, N, {m0, m1, n0, n1}, env);
+    emitGemm(gen, b, {0, N, K}, rows, x, K, w, panels ? 0 : N, y, N, {m0, m1, n0, n1}, env);
   });
   task.run(f.CreateMul(rowBlocks, f.getInt64(colBlocks)), LlvmGen::workOf(out, K));
 }
@@ -220,35 +240,129 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
 
+// A depthwise stride-1 convolution of image `image` on its padded copy
+// xp (seqk_depthwise2d_direct), channels split.
+void genDepthwiseDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                        Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
+  Task task(gen, index, "depthwise");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *n = task.capture(image, "image");
+  EpilogueEnv env(task, epilogue);
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
+  env.setRowBase(b, b.CreateMul(n, c(s.C)));
+  b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {txp, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW),
+                                                       c(s.OH), c(s.OW), task.begin(), task.end(), env.fn(),
+                                                       env.env()});
+  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * s.OHW() * s.KH * s.KW});
+}
+
+// Image `image`'s input zero-padded into `xp` (seqk_pad2d), its channels
+// split over the threads.
+void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  Task task(gen, index, "pad_input");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *txp = task.capture(xp, "xp");
+  Value *n = task.capture(image, "image");
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                          task.begin(), task.end()});
+  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * Hp * Wp});
+}
+
+// A stride-1 convolution of image `image` on its padded copy xp
+// (seqk_conv2d_direct): tasks of (group, rows of output channels, runs of
+// padded positions q = oh*Wp + ow).
+void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                   Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
+  int64_t positions = (s.OH - 1) * Wp + s.OW, OCg = s.OCg(), Kc = s.Kc();
+  int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
+  int64_t tileCols = std::min(positions, kConvTileCols);
+  int64_t tilesM = ceilDiv(OCg, tileRows), tilesN = ceilDiv(positions, tileCols);
+  int64_t perGroup = tilesM * tilesN;
+
+  Task task(gen, index, "direct");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *n = task.capture(image, "image");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    Value *grp = b.CreateUDiv(t, c(perGroup));
+    Value *tile = b.CreateURem(t, c(perGroup));
+    Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
+    Value *q0 = b.CreateMul(b.CreateURem(tile, c(tilesN)), c(tileCols));
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, c(tileRows)), c(OCg));
+    Value *q1 = b.CreateAdd(q0, c(tileCols)); // the kernel clips it
+    Value *X = LlvmGen::floatGep(b, txp, b.CreateMul(grp, c(s.Cg() * Hp * Wp)));
+    Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(s.OHW())));
+    env.setRowBase(b, rowBase);
+    b.CreateCall(gen.kernel("seqk_conv2d_direct"),
+                 {X, A, C, c(s.Cg()), c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), m0, m1,
+                  q0, q1, env.fn(), env.env()});
+  });
+  task.run(gen.fwd().getInt64(s.G * perGroup), Work{0, s.OC * s.OHW() * Kc});
+}
+
 } // namespace
 
 // Conv2d as GEMMs, NCHW in and out: per image and group, A = the group's
 // packed weight rows [OC/g, C/g*KH*KW], B = the im2col of the group's
 // input channels [C/g*KH*KW, OH*OW], C = the group's output planes
-// [OC/g, OH*OW]. A pointwise convolution reads its input as B. Any other
-// gathers B's blocks as the GEMM packs them (seqk_conv2d_gemm), except on
-// narrow planes with a small im2col (ir/ConvScratch.h), where
-// the gather's short runs cost more than a separate im2col into the
-// scratch buffer followed by seqk_gemm. A depthwise convolution uses its
-// own kernel.
+// [OC/g, OH*OW]. ir::convAlgorithm picks how B is read: a pointwise
+// convolution reads its input as B; a stride-1 one reads B's rows as runs
+// of a zero-padded copy of the image (seqk_conv2d_direct); a strided one
+// gathers B's blocks as the GEMM packs them (seqk_conv2d_gemm), or, on
+// narrow planes with a small im2col, writes the im2col to the scratch
+// buffer for seqk_gemm. A depthwise convolution uses its own kernels (of
+// stride 1 on a padded copy as well).
 void genConv2d(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   ConvShape s = convShape(g, node);
   const ir::Shape &out = g.value(node.output).shape;
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
-  if (s.depthwise())
-    return genDepthwise(gen, index, s, epilogue);
-  // The planner reserved an im2col buffer exactly when this one is used.
-  if (s.pointwise(node.attrs) || ir::im2colScratchBytes(g, node) == 0)
-    return genConvGemm(gen, index, s, epilogue, s.pointwise(node.attrs));
-  // Image by image, each im2col followed at once by its GEMMs, so that the
-  // columns are still in cache; the scratch buffer holds one image.
-  Value *col = gen.scratchPtr(index);
+  ir::ConvAlgorithm algorithm = ir::convAlgorithm(g, node);
+  switch (algorithm) {
+  case ir::ConvAlgorithm::Depthwise: return genDepthwise(gen, index, s, epilogue);
+  case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
+  case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);
+  case ir::ConvAlgorithm::Direct:
+  case ir::ConvAlgorithm::DepthwiseDirect:
+  case ir::ConvAlgorithm::Im2col: break;
+  }
+  // Image by image, through the scratch buffer (the planner reserved one
+  // image's worth): each padded copy or im2col followed at once by the
+  // tiles reading it, so that it is still in cache.
+  Value *scratch = gen.scratchPtr(index);
   const ir::Shape &in = g.value(node.inputs[0]).shape;
   emitLoop(gen.fwd(), gen.leadingExtent(in, 1), "image", [&](Value *image) {
-    genIm2col(gen, index, s, col, image);
-    genConvGemm(gen, index, s, epilogue, false, col, image);
+    if (algorithm == ir::ConvAlgorithm::Im2col) {
+      genIm2col(gen, index, s, scratch, image);
+      genConvGemm(gen, index, s, epilogue, false, scratch, image);
+      return;
+    }
+    genPadInput(gen, index, s, scratch, image);
+    if (algorithm == ir::ConvAlgorithm::Direct)
+      genConvDirect(gen, index, s, epilogue, scratch, image);
+    else
+      genDepthwiseDirect(gen, index, s, epilogue, scratch, image);
   });
 }
 

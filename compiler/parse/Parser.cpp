@@ -4,6 +4,7 @@
 
 #include "basic/Limits.h"
 #include "parse/AstBuilder.h"
+#include "parse/PastedPython.h"
 #include "parse/TokenMap.h"
 
 #include "SeqLexer.h"
@@ -210,6 +211,10 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
     tree = nullptr;
   }
   ErrorListener listener(map, diags);
+  // Lines pasted from PyTorch are reported with their .seq form rather
+  // than as the parser's unexpected tokens.
+  if (!tree && reportPastedPython(text, file, diags) > 0)
+    return nullptr;
   if (!tree) {
     stream.seek(0);
     parser.reset();

@@ -5,7 +5,7 @@
 //     alias of such a value hands Output to the value owning the storage;
 //     a model input, or an alias of one, gets a Copy node writing a new
 //     output value;
-//  2. scratch: each Conv2d computed through an im2col buffer
+//  2. scratch: each Conv2d computed through an im2col or padded-input buffer
 //     (ir/ConvScratch.h decides which) gets one image's worth, reused image
 //     after image, live only while it runs;
 //  3. offsets, Glow-style: the workspace buffers (ir/Liveness) live from the
@@ -58,7 +58,7 @@ void addIm2colScratch(Graph &g) {
   g.scratch.clear();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node &conv = g.nodes[i];
-    int64_t bytes = conv.kind == OpKind::Conv2d ? im2colScratchBytes(g, conv) : 0;
+    int64_t bytes = conv.kind == OpKind::Conv2d ? convScratchBytes(g, conv) : 0;
     if (bytes == 0)
       continue;
     Scratch s;

@@ -89,8 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int32_t i = 0; i < desc.num_params; ++i)
     pointers.push_back(params[desc.params[i].name].data());
   std::vector<float> packed(size_t(desc.packed_size) + 1);
-  if (seqrt_pack(&desc, pointers.data(), packed.data()) != SEQRT_OK)
-    finding(m, std::string("seqrt_pack failed: ") + seqrt_last_error());
+  seqrt_weights *weights = nullptr;
+  if (seqrt_pack(&desc, pointers.data(), packed.data()) != SEQRT_OK ||
+      seqrt_weights_from_packed(&desc, packed.data(), size_t(desc.packed_size), &weights) != SEQRT_OK)
+    finding(m, std::string("packing the weights failed: ") + seqrt_last_error());
 
   int64_t inCount = batch, outCount = batch;
   for (int64_t d : m.input)
@@ -107,8 +109,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (workspace < 0 || seqrt_context_new(threads, size_t(workspace), &ctx) != SEQRT_OK)
     finding(m, "no context");
   const float *inputs[] = {x.data()};
-  seqrt_status status = (*jit)->forward(packed.data(), inputs, y.data(), batch, ctx);
+  seqrt_status status = (*jit)->forward(weights, inputs, y.data(), batch, ctx);
   seqrt_context_free(ctx);
+  seqrt_weights_free(weights);
   if (status != SEQRT_OK)
     finding(m, std::string("forward failed: ") + seqrt_status_string(status));
 

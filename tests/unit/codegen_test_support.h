@@ -5,6 +5,7 @@
 #pragma once
 
 #include "codegen/Codegen.h"
+#include "ir/ConvScratch.h"
 #include "ir/Graph.h"
 
 #include "seqrt.h"
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -100,11 +102,9 @@ struct TestModel {
       const ir::Node &n = g.nodes[i];
       if (n.kind != ir::OpKind::Conv2d)
         continue;
-      const ir::Shape &in = g.value(n.inputs[0]).shape, &out = g.value(n.output).shape;
-      int64_t patch = in.dims[1] / n.attrs.groups * n.attrs.kernel[0] * n.attrs.kernel[1];
       ir::Scratch s;
       s.node = int(i);
-      s.bytesPerBatch = n.attrs.groups * patch * out.dims[2] * out.dims[3] * 4;
+      s.bytesPerBatch = ir::convScratchBytes(g, n); // one image needs it; room per item
       s.offsetPerBatch = place(s.bytesPerBatch);
       g.scratch.push_back(s);
     }
@@ -147,6 +147,19 @@ inline TestModel mlpModel() {
   return m;
 }
 
+struct WeightsFree {
+  void operator()(seqrt_weights *weights) const { seqrt_weights_free(weights); }
+};
+using WeightsPtr = std::unique_ptr<seqrt_weights, WeightsFree>;
+
+// A weights handle for the compiled model holding m.packed.
+inline WeightsPtr packedWeights(const seq::codegen::JitModel &jit, const TestModel &m) {
+  seqrt_weights *weights = nullptr;
+  EXPECT_EQ(seqrt_weights_from_packed(&jit.model(), m.packed.data(), m.packed.size(), &weights), SEQRT_OK)
+      << seqrt_last_error();
+  return WeightsPtr(weights);
+}
+
 // Runs a compiled model on `inputs`; the output (or an empty vector when
 // the call fails, with the status in `status`).
 inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel &m,
@@ -159,7 +172,8 @@ inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel
   for (const auto &in : inputs)
     pointers.push_back(in.data());
   std::vector<float> output(size_t(m.g.value(m.g.output).shape.elements(batch)), NAN);
-  seqrt_status s = jit.forward(m.packed.data(), pointers.data(), output.data(), batch, ctx);
+  WeightsPtr weights = packedWeights(jit, m);
+  seqrt_status s = jit.forward(weights.get(), pointers.data(), output.data(), batch, ctx);
   seqrt_context_free(ctx);
   if (status)
     *status = s;

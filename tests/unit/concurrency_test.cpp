@@ -57,7 +57,7 @@ std::vector<float> forward(const codegen::JitModel &jit, const seqrt_weights *we
   std::vector<float> y(size_t(batch * 10));
   const float *inputs[] = {x.data()};
   for (int i = 0; i < calls; ++i)
-    EXPECT_EQ(jit.forward(seqrt_weights_data(weights), inputs, y.data(), batch, ctx), SEQRT_OK);
+    EXPECT_EQ(jit.forward(weights, inputs, y.data(), batch, ctx), SEQRT_OK);
   seqrt_context_free(ctx);
   return y;
 }

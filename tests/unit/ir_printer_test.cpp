@@ -76,9 +76,9 @@ TEST(IrPrinter, OptimisedGraphWithLocations) {
   %2 = reshape(%1) : [N, 64]  // flatten
   %3 = linear(%2) weight=#2 bias=#3 epilogue=[bias(#3)] : [N, 2]  // fc
   return %3
-  workspace 1728 bytes + 256 bytes per batch item
+  workspace 704 bytes + 256 bytes per batch item
     %1 at 0 of the per-batch region, 256 bytes, nodes 0..2
-    scratch(node 0) at 0, 1728 bytes, nodes 0..0
+    scratch(node 0) at 0, 704 bytes, nodes 0..0
 }
 )");
 }
@@ -88,8 +88,13 @@ TEST(IrPrinter, EpilogueOps) {
   op.unary = UnaryKind::LeakyRelu;
   op.alpha = 0.125f;
   EXPECT_EQ(print(op), "leaky_relu(0.125)");
-  op.unary = UnaryKind::GeluTanh;
-  EXPECT_EQ(print(op), "gelu_tanh");
+  op.unary = UnaryKind::Gelu;
+  op.alpha = 1; // approximate='tanh', the second choice
+  EXPECT_EQ(print(op), "gelu(tanh)");
+  op.unary = UnaryKind::Softplus;
+  op.alpha = 2;
+  op.beta = 20;
+  EXPECT_EQ(print(op), "softplus(2, 20)");
   op = EpilogueOp{EpilogueOp::Kind::Scalar};
   op.scalarOp = BinaryKind::Sub;
   op.scalar = 2;
