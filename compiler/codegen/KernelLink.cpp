@@ -20,11 +20,13 @@ std::string availableArchitectures() {
   return list.empty() ? "none" : list;
 }
 
-// The GEMM kernels whose speed does not depend on constant shapes (their
-// register tile is fixed; K, N and the strides are only loop bounds): one
-// shared copy per model instead of one per call site, which is what keeps
-// the build of a model with many Linear layers fast.
-bool sharedKernel(StringRef name) { return name == "seqk_gemm" || name == "seqk_gemm_packed"; }
+// The Linear GEMM, whose speed does not depend on constant shapes (its
+// register tile is fixed; K, N and the strides are only loop bounds, and
+// its epilogue runs on whole 32- or 128-column runs): one shared copy per
+// model instead of one per call site, which keeps the build of a model
+// with many Linear layers fast. (seqk_gemm stays inlined: a pointwise
+// convolution calls its epilogue on many short runs.)
+bool sharedKernel(StringRef name) { return name == "seqk_gemm_packed"; }
 
 // The kernels are plain C compiled without target attributes; after
 // linking they are internal and always-inline (specialised to each call's
