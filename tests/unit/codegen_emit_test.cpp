@@ -177,7 +177,7 @@ void expectCompiles(const std::string &header, const std::string &compiler, cons
   TempDir dir;
   std::string path = dir / "model.h";
   std::ofstream(path) << header;
-  fs::path runtime = fs::path(__FILE__).parent_path() / "../../runtime/include";
+  fs::path runtime = SEQ_RUNTIME_INCLUDE_DIR;
   std::string command = compiler + " " + flags + " -fsyntax-only -Wall -Wextra -Werror -I" + runtime.string() +
                         " " + path + " 2>" + (dir / "errors.txt");
   int status = std::system(command.c_str());
