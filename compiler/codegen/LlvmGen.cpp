@@ -241,6 +241,33 @@ void LlvmGen::emitNode(size_t index) {
   fail(std::string("a node of kind '") + ir::name(node.kind) + "' cannot be generated");
 }
 
+// void run_task(ctx, count, fn, closure, i1 inline): fn over [0, count)
+// on this thread when `inline`, else through seqrt_parallel_for.
+Function *LlvmGen::runTaskFn() {
+  if (runTask_)
+    return runTask_;
+  LLVMContext &ctx = context();
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr(), Type::getInt1Ty(ctx)}, false);
+  runTask_ = Function::Create(type, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".run_task", module_);
+  runTask_->addFnAttr(Attribute::NoUnwind);
+  runTask_->addFnAttr(Attribute::NoInline);
+  Argument *context = runTask_->getArg(0), *count = runTask_->getArg(1), *fn = runTask_->getArg(2),
+           *closure = runTask_->getArg(3), *small = runTask_->getArg(4);
+  BasicBlock *entry = BasicBlock::Create(ctx, "entry", runTask_);
+  BasicBlock *here = BasicBlock::Create(ctx, "inline", runTask_);
+  BasicBlock *pool = BasicBlock::Create(ctx, "parallel", runTask_);
+  IRBuilder<> b(entry);
+  b.CreateCondBr(small, here, pool);
+  b.SetInsertPoint(here);
+  auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
+  b.CreateCall(taskType, fn, {closure, b.getInt64(0), count});
+  b.CreateRetVoid();
+  b.SetInsertPoint(pool);
+  b.CreateCall(runtimeFn("seqrt_parallel_for"), {context, count, fn, closure});
+  b.CreateRetVoid();
+  return runTask_;
+}
+
 void LlvmGen::emitJitWrapper(Function *forward) {
   LLVMContext &ctx = context();
   std::vector<Type *> params = {ptr(), ptr(), ptr(), i64(), ptr()};
@@ -267,6 +294,9 @@ Task::Task(LlvmGen &gen, int node, StringRef suffix) : gen_(gen), body_(gen.cont
   fn_ = Function::Create(type, GlobalValue::InternalLinkage, gen.nodeSymbol(node, suffix.str() + ".task"),
                          gen.module());
   fn_->addFnAttr(Attribute::NoUnwind);
+  // Its address means nothing: the tasks of equal layers are equal
+  // functions, and MergeFunctions keeps one (optimizeModule).
+  fn_->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
   closureArg_ = fn_->getArg(0);
   begin_ = fn_->getArg(1);
   end_ = fn_->getArg(2);
@@ -331,17 +361,10 @@ void Task::run(Value *count, Work work) {
     known->isOne() ? callInline() : callParallel();
     return;
   }
-  BasicBlock *inlineBlock = BasicBlock::Create(f.getContext(), "inline", forward);
-  BasicBlock *parallelBlock = BasicBlock::Create(f.getContext(), "parallel", forward);
-  BasicBlock *done = BasicBlock::Create(f.getContext(), "done", forward);
-  f.CreateCondBr(small, inlineBlock, parallelBlock);
-  f.SetInsertPoint(inlineBlock);
-  callInline();
-  f.CreateBr(done);
-  f.SetInsertPoint(parallelBlock);
-  callParallel();
-  f.CreateBr(done);
-  f.SetInsertPoint(done);
+  // Decided at run time, in one shared function: a branch per node in
+  // the forward function would let jump threading duplicate the chain of
+  // equal conditions of a deep model, quadratically.
+  f.CreateCall(gen_.runTaskFn(), {gen_.contextArg(), count, fn_, closure, small});
 }
 
 } // namespace seq::codegen

@@ -80,6 +80,9 @@ public:
   // A function of the linked kernel library (seqk_*) or the runtime.
   llvm::Function *kernel(llvm::StringRef name);
   llvm::FunctionCallee runtimeFn(llvm::StringRef name);
+  // The shared function that runs a task inline or on the pool, as an i1
+  // computed at run time says (Task::run).
+  llvm::Function *runTaskFn();
   // "<prefix>.<node>.<kind>.<suffix>", for the functions of a node.
   std::string nodeSymbol(int node, llvm::StringRef suffix) const;
 
@@ -104,6 +107,7 @@ private:
   llvm::Function *forward_ = nullptr;
   llvm::Value *weights_ = nullptr, *output_ = nullptr, *batch_ = nullptr, *ctx_ = nullptr;
   llvm::Value *workspace_ = nullptr;
+  llvm::Function *runTask_ = nullptr;
   std::vector<llvm::Value *> inputs_;
 };
 

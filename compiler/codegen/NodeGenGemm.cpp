@@ -17,8 +17,14 @@ namespace {
 // Linear tiles (see genLinear). 256 columns: at batch 1 the kernel
 // streams rows of W, and longer runs of a row stream measurably faster
 // (10 vs 6 GFLOP/s for 1024x1024 on one core) than 64-column blocks.
+// Rows per tile: at most kLinearTileRows, fewer when the rows are few,
+// so that there are about kTasksWanted tiles; never under
+// kLinearMinTileRows, since each tile packs its block of W again.
 constexpr int64_t kLinearTileRows = 128;
+constexpr int64_t kLinearMinTileRows = 16;
 constexpr int64_t kLinearTileCols = 256;
+// Tiles a parallel op aims for: enough to balance 2 to 4 threads.
+constexpr int64_t kTasksWanted = 8;
 // Conv2d GEMM tiles: rows of the output plane (output channels of a
 // group) and columns (output positions) per task. Each kernel call packs
 // its K x columns block of B once and reuses it for all its rows, so tiles
@@ -26,6 +32,7 @@ constexpr int64_t kLinearTileCols = 256;
 constexpr int64_t kConvTileRows = 64;
 constexpr int64_t kConvMaxFullRows = 128;
 constexpr int64_t kConvTileCols = 256;
+constexpr int64_t kConvMinTileCols = 64;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -39,6 +46,17 @@ void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *r
                                          b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
 }
 
+// Rows per Linear tile for M rows (an i64 in the forward function):
+// ceil(M / wanted row blocks) rounded up to 8, within
+// [kLinearMinTileRows, kLinearTileRows].
+Value *linearTileRows(IRBuilder<> &f, Value *M, int64_t colBlocks) {
+  int64_t wantedRowBlocks = std::max<int64_t>(1, ceilDiv(kTasksWanted, colBlocks));
+  Value *rows = f.CreateUDiv(f.CreateAdd(M, f.getInt64(wantedRowBlocks - 1)), f.getInt64(wantedRowBlocks));
+  rows = f.CreateAnd(f.CreateAdd(rows, f.getInt64(7)), f.getInt64(~int64_t(7)));
+  rows = f.CreateBinaryIntrinsic(Intrinsic::smax, rows, f.getInt64(kLinearMinTileRows));
+  return f.CreateBinaryIntrinsic(Intrinsic::smin, rows, f.getInt64(kLinearTileRows), nullptr, "tile_rows");
+}
+
 } // namespace
 
 // ---- Linear -------------------------------------------------------------------
@@ -47,9 +65,11 @@ void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *r
 // all but the last dim (the batch included). Tasks are tiles of up to
 // kLinearTileRows rows x kLinearTileCols columns, column blocks of a row
 // block adjacent: a batch-1 MLP splits its columns, so each thread streams
-// its own part of W; a large batch splits rows too. Every tile packs its
-// K x columns block of W once, so small tiles do not multiply that work
-// (rows-only chunks of a large batch would each pack all of W).
+// its own part of W; a larger batch splits rows too, into as many row
+// blocks as make about kTasksWanted tiles (linearTileRows, at run time:
+// a batch of 64 on 120 columns is 4 tiles of 16 rows, not one of 64).
+// Every tile packs its K x columns block of W once, so tiles keep at
+// least kLinearMinTileRows rows.
 void genLinear(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
@@ -66,7 +86,8 @@ void genLinear(LlvmGen &gen, int index) {
   IRBuilder<> &f = gen.fwd();
   Value *M = gen.leadingExtent(out, out.rank() - 1);
   int64_t colBlocks = ceilDiv(N, kLinearTileCols);
-  Value *rowBlocks = f.CreateUDiv(f.CreateAdd(M, f.getInt64(kLinearTileRows - 1)), f.getInt64(kLinearTileRows));
+  Value *tileRows = linearTileRows(f, M, colBlocks);
+  Value *rowBlocks = f.CreateUDiv(f.CreateAdd(M, f.CreateSub(tileRows, f.getInt64(1))), tileRows);
 
   Task task(gen, index, "gemm");
   IRBuilder<> &b = task.b();
@@ -74,11 +95,12 @@ void genLinear(LlvmGen &gen, int index) {
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
   Value *rows = task.capture(M, "M");
+  Value *tRows = task.capture(tileRows, "tile_rows");
   EpilogueEnv env(task, epilogue);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
-    Value *m0 = b.CreateMul(b.CreateUDiv(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileRows));
+    Value *m0 = b.CreateMul(b.CreateUDiv(t, b.getInt64(colBlocks)), tRows);
     Value *n0 = b.CreateMul(b.CreateURem(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileCols));
-    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, b.getInt64(kLinearTileRows)), rows);
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, tRows), rows);
     Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, b.getInt64(kLinearTileCols)), b.getInt64(N));
     emitGemm(gen, b, {0, N, K}, rows, x, K, w, N, y, N, {m0, m1, n0, n1}, env);
   });
@@ -117,6 +139,20 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
     fail("Conv2d '" + node.name + "' has " + std::to_string(s.G) + " groups for " +
          std::to_string(s.C) + " -> " + std::to_string(s.OC) + " channels");
   return s;
+}
+
+// Columns (output positions) per conv GEMM tile: at most kConvTileCols,
+// tiles of nearly equal width (a multiple of 16, an even count), and
+// narrower, down to kConvMinTileCols, when an image would make fewer than
+// kTasksWanted tiles, so that one image keeps the threads busy.
+int64_t convTileCols(int64_t OHW, int64_t tilesPerColumn) {
+  int64_t tiles = ceilDiv(OHW, kConvTileCols);
+  int64_t wanted = ceilDiv(kTasksWanted, tilesPerColumn);
+  tiles = std::max(tiles, std::min(wanted, ceilDiv(OHW, kConvMinTileCols)));
+  if (tiles > 1)
+    tiles += tiles % 2;
+  int64_t cols = ceilDiv(ceilDiv(OHW, tiles), 16) * 16;
+  return std::min(cols, OHW);
 }
 
 // Each image's planes of a depthwise convolution, channels split.
@@ -173,8 +209,9 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   const ir::Shape &out = gen.graph().value(node.output).shape;
   int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
   int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
-  int64_t tileCols = std::min(OHW, kConvTileCols);
-  int64_t tilesM = ceilDiv(OCg, tileRows), tilesN = ceilDiv(OHW, tileCols);
+  int64_t tilesM = ceilDiv(OCg, tileRows);
+  int64_t tileCols = convTileCols(OHW, s.G * tilesM);
+  int64_t tilesN = ceilDiv(OHW, tileCols);
   int64_t perGroup = tilesM * tilesN, perImage = s.G * perGroup;
 
   Task task(gen, index, "gemm");
@@ -220,6 +257,70 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
 
+// if (cond) then() else otherwise(), in the forward function.
+void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
+            function_ref<void()> otherwise) {
+  Function *fn = f.GetInsertBlock()->getParent();
+  BasicBlock *thenBlock = BasicBlock::Create(f.getContext(), name, fn);
+  BasicBlock *elseBlock = BasicBlock::Create(f.getContext(), name + ".else", fn);
+  BasicBlock *done = BasicBlock::Create(f.getContext(), name + ".done", fn);
+  f.CreateCondBr(cond, thenBlock, elseBlock);
+  f.SetInsertPoint(thenBlock);
+  then();
+  f.CreateBr(done);
+  f.SetInsertPoint(elseBlock);
+  otherwise();
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
+}
+
+// The im2col convolution of `images` images (a forward-side i64 > 1):
+// kIm2colSlots tasks (fewer for fewer images), task `slot` converting and
+// multiplying images [slot*B/slots, (slot+1)*B/slots) one after the other
+// in its own part of the scratch buffer, by seqk_im2col and seqk_gemm.
+void genIm2colSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *col,
+                    Value *images) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  int64_t imageFloats = ir::im2colImageBytes(g, node) / int64_t(sizeof(float));
+  IRBuilder<> &f = gen.fwd();
+  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(ir::kIm2colSlots));
+
+  Task task(gen, index, "im2col_gemm");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *tcol = task.capture(col, "col");
+  Value *B = task.capture(images, "images");
+  Value *tslots = task.capture(slots, "slots");
+  EpilogueEnv env(task, epilogue);
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
+    Value *first = b.CreateUDiv(b.CreateMul(slot, B), tslots);
+    Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), B), tslots);
+    Value *colSlot = LlvmGen::floatGep(b, tcol, b.CreateMul(slot, c(imageFloats)));
+    emitLoop(b, first, last, "image", [&](Value *n) {
+      Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+      emitLoop(b, c(s.G), "group", [&](Value *grp) {
+        Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+        Value *cg = LlvmGen::floatGep(b, colSlot, b.CreateMul(grp, c(Kc * OHW)));
+        b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH),
+                                                  c(s.SW), c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW),
+                                                  cg, c(0), c(Kc)});
+        Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+        env.setRowBase(b, rowBase);
+        Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
+        Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW)));
+        emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, A, Kc, cg, OHW, C, OHW, {c(0), c(OCg), c(0), c(OHW)}, env);
+      });
+    });
+  });
+  const ir::Shape &out = g.value(node.output).shape;
+  task.run(slots, LlvmGen::workOf(out, Kc));
+}
+
 } // namespace
 
 // Conv2d as GEMMs, NCHW in and out: per image and group, A = the group's
@@ -243,13 +344,19 @@ void genConv2d(LlvmGen &gen, int index) {
   if (s.pointwise(node.attrs) || ir::im2colScratchBytes(g, node) == 0)
     return genConvGemm(gen, index, s, epilogue, s.pointwise(node.attrs));
   // Image by image, each im2col followed at once by its GEMMs, so that the
-  // columns are still in cache; the scratch buffer holds one image.
+  // columns are still in cache. Several images: each of kIm2colSlots tasks
+  // takes a run of them and a buffer of its own. One image: its im2col,
+  // then its GEMM tiles, each split over the threads.
   Value *col = gen.scratchPtr(index);
   const ir::Shape &in = g.value(node.inputs[0]).shape;
-  emitLoop(gen.fwd(), gen.leadingExtent(in, 1), "image", [&](Value *image) {
-    genIm2col(gen, index, s, col, image);
-    genConvGemm(gen, index, s, epilogue, false, col, image);
-  });
+  IRBuilder<> &f = gen.fwd();
+  Value *images = gen.leadingExtent(in, 1);
+  emitIf(f, f.CreateICmpSGT(images, f.getInt64(1)), "several_images",
+         [&] { genIm2colSlots(gen, index, s, epilogue, col, images); },
+         [&] {
+           genIm2col(gen, index, s, col, f.getInt64(0));
+           genConvGemm(gen, index, s, epilogue, false, col, f.getInt64(0));
+         });
 }
 
 } // namespace seq::codegen

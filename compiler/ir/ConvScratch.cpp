@@ -4,6 +4,10 @@
 namespace seq::ir {
 
 int64_t im2colScratchBytes(const Graph &g, const Node &conv) {
+  return kIm2colSlots * im2colImageBytes(g, conv);
+}
+
+int64_t im2colImageBytes(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &in = g.value(conv.inputs.at(0)).shape;
   const Shape &out = g.value(conv.output).shape;

@@ -6,7 +6,7 @@
 //     a model input, or an alias of one, gets a Copy node writing a new
 //     output value;
 //  2. scratch: each Conv2d computed through an im2col buffer
-//     (ir/ConvScratch.h decides which) gets one image's worth, reused image
+//     (ir/ConvScratch.h decides which) gets kIm2colSlots images' worth, reused image
 //     after image, live only while it runs;
 //  3. offsets, Glow-style: the workspace buffers (ir/Liveness) live from the
 //     node writing them to their last reader (epilogues and aliases count).
@@ -63,7 +63,7 @@ void addIm2colScratch(Graph &g) {
       continue;
     Scratch s;
     s.node = int(i);
-    s.bytesFixed = bytes; // one image, reused image after image
+    s.bytesFixed = bytes; // kIm2colSlots images, each reused image after image
     g.scratch.push_back(s);
   }
 }

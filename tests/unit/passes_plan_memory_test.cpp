@@ -1,5 +1,6 @@
 // Tests of PlanMemory: output storage, im2col scratch, and the interval
 // allocator (live values never share bytes; dead ones do).
+#include "ir/ConvScratch.h"
 #include "ir/Liveness.h"
 #include "ir/Verifier.h"
 #include "ir_test_builder.h"
@@ -92,7 +93,7 @@ TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
   ASSERT_EQ(t.g.scratch.size(), 1u);
   EXPECT_EQ(t.g.scratch[0].node, 2);
   EXPECT_EQ(t.g.scratch[0].bytesPerBatch, 0);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, 2 * (4 * 9) * (5 * 5) * 4);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kIm2colSlots * 2 * (4 * 9) * (5 * 5) * 4);
   EXPECT_VALID(t.g);
 }
 
@@ -117,7 +118,7 @@ TEST(PlanMemory, FixedBatchUsesFixedOffsets) {
   EXPECT_EQ(t.g.workspacePerBatch, 0);
   EXPECT_GT(t.g.workspaceFixed, 0);
   ASSERT_EQ(t.g.scratch.size(), 2u);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, (2 * 9) * 36 * 4); // one image
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kIm2colSlots * (2 * 9) * 36 * 4); // a buffer per slot
   for (const Value &v : t.g.values)
     EXPECT_EQ(v.offsetPerBatch, 0);
   EXPECT_VALID(t.g);
