@@ -33,6 +33,7 @@ struct RunCommand {
   std::string file, model, weights, output;
   std::vector<std::string> inputs;
   int threads = 0;
+  bool noCache = false; // --no-cache: compile, and store nothing
 };
 
 // `seqc dump ast|ir|ir-opt|llvm|asm FILE` (also `seqc --emit=...`).
