@@ -17,6 +17,8 @@ void fail(const std::string &message) { throw CodegenError(message); }
 // Loops below this many steps run on the calling thread: handing work to
 // the pool costs a few microseconds, about this much work on one core.
 constexpr int64_t kParallelWork = 1 << 16;
+// Nodes per function of a long forward pass (emitSegment).
+constexpr size_t kSegmentNodes = 64;
 
 LlvmGen::LlvmGen(const ir::Graph &graph, Module &module, GlobalVariable *weightsGlobal)
     : graph_(graph), module_(module), weightsGlobal_(weightsGlobal), fwd_(module.getContext()) {}
@@ -209,10 +211,63 @@ Function *LlvmGen::emitForward() {
 
   fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", forward_));
   emitChecks();
-  for (size_t i = 0; i < graph_.nodes.size(); ++i)
-    emitNode(i);
+  size_t count = graph_.nodes.size();
+  if (count <= kSegmentNodes) {
+    for (size_t i = 0; i < count; ++i)
+      emitNode(i);
+  } else {
+    for (size_t i = 0; i < count; i += kSegmentNodes)
+      emitSegment(i, std::min(count, i + kSegmentNodes));
+  }
   fwd_.CreateRet(fwd_.getInt32(kStatusOk));
   return forward_;
+}
+
+// Nodes [first, last) in a function of their own, called from the
+// forward function with the values every node may use. Keeps each function
+// small: the register allocator's cost grows faster than linearly with the
+// size of one function, and a deep model's forward function is long.
+void LlvmGen::emitSegment(size_t first, size_t last) {
+  LLVMContext &ctx = context();
+  std::vector<Value *> args = {weights_, output_, batch_, ctx_,
+                               workspace_ ? workspace_ : ConstantPointerNull::get(ptr())};
+  args.insert(args.end(), inputs_.begin(), inputs_.end());
+  std::vector<Type *> types;
+  for (Value *v : args)
+    types.push_back(v->getType());
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), types, false);
+  Function *fn = Function::Create(type, GlobalValue::InternalLinkage,
+                                  graph_.symbolPrefix + ".nodes." + std::to_string(first), module_);
+  fn->addFnAttr(Attribute::NoUnwind);
+  fn->addFnAttr(Attribute::NoInline);
+  fwd_.CreateCall(fn, args);
+
+  struct Saved {
+    Value *weights, *output, *batch, *ctx, *workspace;
+    std::vector<Value *> inputs;
+    BasicBlock *block;
+  } saved{weights_, output_, batch_, ctx_, workspace_, inputs_, fwd_.GetInsertBlock()};
+  if (!weightsGlobal_)
+    weights_ = fn->getArg(0);
+  output_ = fn->getArg(1);
+  batch_ = fn->getArg(2);
+  ctx_ = fn->getArg(3);
+  if (workspace_)
+    workspace_ = fn->getArg(4);
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs_[i] = fn->getArg(unsigned(5 + i));
+  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", fn));
+  for (size_t i = first; i < last; ++i)
+    emitNode(i);
+  fwd_.CreateRetVoid();
+
+  weights_ = saved.weights;
+  output_ = saved.output;
+  batch_ = saved.batch;
+  ctx_ = saved.ctx;
+  workspace_ = saved.workspace;
+  inputs_ = saved.inputs;
+  fwd_.SetInsertPoint(saved.block);
 }
 
 void LlvmGen::emitNode(size_t index) {

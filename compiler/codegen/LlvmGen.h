@@ -99,6 +99,7 @@ private:
   void emitChecks();
   int64_t maxBatch() const;
   void emitNode(size_t index);
+  void emitSegment(size_t first, size_t last);
 
   const ir::Graph &graph_;
   llvm::Module &module_;
