@@ -60,7 +60,7 @@ llvm::Expected<std::unique_ptr<ModelDesc>> ModelDesc::create(const ir::Graph &gr
   for (const ir::PackStep &step : graph.packSteps) {
     seqrt_pack_step s{};
     s.op = int32_t(step.op);
-    s.transpose = step.transpose ? 1 : 0;
+    s.transpose = step.transpose;
     for (int i = 0; i < 6; ++i)
       s.src[i] = step.src[i];
     auto dst = packedOffset(graph, step.out), dst2 = packedOffset(graph, step.out2);

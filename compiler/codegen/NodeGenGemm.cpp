@@ -19,7 +19,7 @@ namespace {
 // (10 vs 6 GFLOP/s for 1024x1024 on one core) than 64-column blocks.
 // Rows per tile: at most kLinearTileRows, fewer when the rows are few,
 // so that there are about kTasksWanted tiles; never under
-// kLinearMinTileRows, since each tile packs its block of W again.
+// kLinearMinTileRows.
 constexpr int64_t kLinearTileRows = 128;
 constexpr int64_t kLinearMinTileRows = 16;
 constexpr int64_t kLinearTileCols = 256;
@@ -33,15 +33,26 @@ constexpr int64_t kConvTileRows = 64;
 constexpr int64_t kConvMaxFullRows = 128;
 constexpr int64_t kConvTileCols = 256;
 constexpr int64_t kConvMinTileCols = 64;
+// Images from which a scratch-buffer convolution runs as slot tasks (one
+// image a task, kConvScratchSlots buffers) rather than image by image with
+// each image's work split: 4 images keep 2 threads evenly busy.
+constexpr int64_t kSlotMinImages = 4;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // seqk_gemm on C[m0:m1, n0:n1] (`range`); M is `rowsM` when it is known
-// only at run time, else MNK[0].
+// only at run time, else MNK[0]. ldb == 0: B is packed in panels
+// (seqk_gemm_packed).
 void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *rowsM, Value *A, int64_t lda,
               Value *B, int64_t ldb, Value *C, int64_t ldc, std::array<Value *, 4> range, const EpilogueEnv &env) {
   auto [M, N, K] = MNK;
   Value *m = rowsM ? rowsM : b.getInt64(M);
+  if (ldb == 0) {
+    b.CreateCall(gen.kernel("seqk_gemm_packed"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, C,
+                                                  b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(),
+                                                  env.env()});
+    return;
+  }
   b.CreateCall(gen.kernel("seqk_gemm"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
                                          b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
 }
@@ -57,19 +68,59 @@ Value *linearTileRows(IRBuilder<> &f, Value *M, int64_t colBlocks) {
   return f.CreateBinaryIntrinsic(Intrinsic::smin, rows, f.getInt64(kLinearTileRows), nullptr, "tile_rows");
 }
 
+// Columns (output positions) per conv tile: at most kConvTileCols, tiles
+// of nearly equal width (a multiple of 16, an even count), and narrower,
+// down to kConvMinTileCols, when an image would make fewer than
+// kTasksWanted tiles, so that one image keeps the threads busy.
+int64_t convTileCols(int64_t positions, int64_t tilesPerColumn) {
+  int64_t tiles = ceilDiv(positions, kConvTileCols);
+  int64_t wanted = ceilDiv(kTasksWanted, tilesPerColumn);
+  tiles = std::max(tiles, std::min(wanted, ceilDiv(positions, kConvMinTileCols)));
+  if (tiles > 1)
+    tiles += tiles % 2;
+  int64_t cols = ceilDiv(ceilDiv(positions, tiles), 16) * 16;
+  return std::min(cols, positions);
+}
+
+// if (cond) then() else otherwise(), in the forward function.
+void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
+            function_ref<void()> otherwise) {
+  Function *fn = f.GetInsertBlock()->getParent();
+  BasicBlock *thenBlock = BasicBlock::Create(f.getContext(), name, fn);
+  BasicBlock *elseBlock = BasicBlock::Create(f.getContext(), name + ".else", fn);
+  BasicBlock *done = BasicBlock::Create(f.getContext(), name + ".done", fn);
+  f.CreateCondBr(cond, thenBlock, elseBlock);
+  f.SetInsertPoint(thenBlock);
+  then();
+  f.CreateBr(done);
+  f.SetInsertPoint(elseBlock);
+  otherwise();
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
+}
+
+// Whether the packed tensor `packed` is laid out in panels (the layout of
+// the step writing it).
+bool inPanels(const ir::Graph &g, int packed) {
+  for (const ir::PackStep &step : g.packSteps)
+    if (step.out == packed)
+      return step.transpose == ir::kLayoutPanels;
+  return false;
+}
+
 } // namespace
 
 // ---- Linear -------------------------------------------------------------------
 //
-// y [M, N] = x [M, K] * W [K, N] (W packed transposed), M = the product of
+// y [M, N] = x [M, K] * W [K, N] (W packed transposed, in panels of
+// kPackPanelWidth columns as the pack steps of a lowered model lay it out,
+// or as one [K, N] matrix), M = the product of
 // all but the last dim (the batch included). Tasks are tiles of up to
 // kLinearTileRows rows x kLinearTileCols columns, column blocks of a row
 // block adjacent: a batch-1 MLP splits its columns, so each thread streams
 // its own part of W; a larger batch splits rows too, into as many row
 // blocks as make about kTasksWanted tiles (linearTileRows, at run time:
 // a batch of 64 on 120 columns is 4 tiles of 16 rows, not one of 64).
-// Every tile packs its K x columns block of W once, so tiles keep at
-// least kLinearMinTileRows rows.
 void genLinear(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
@@ -82,6 +133,8 @@ void genLinear(LlvmGen &gen, int index) {
   if (out.rank() >= 2)
     layout.affine = dim1Rule(out, N);
   Epilogue epilogue(gen, index, epilogueOps(node), layout);
+  bool panels = inPanels(g, node.attrs.weight);
+  static_assert(kLinearTileCols % ir::kPackPanelWidth == 0, "tiles start at a panel");
 
   IRBuilder<> &f = gen.fwd();
   Value *M = gen.leadingExtent(out, out.rank() - 1);
@@ -102,7 +155,7 @@ void genLinear(LlvmGen &gen, int index) {
     Value *n0 = b.CreateMul(b.CreateURem(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileCols));
     Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, tRows), rows);
     Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, b.getInt64(kLinearTileCols)), b.getInt64(N));
-    emitGemm(gen, b, {0, N, K}, rows, x, K, w, N, y, N, {m0, m1, n0, n1}, env);
+    emitGemm(gen, b, {0, N, K}, rows, x, K, w, panels ? 0 : N, y, N, {m0, m1, n0, n1}, env);
   });
   task.run(f.CreateMul(rowBlocks, f.getInt64(colBlocks)), LlvmGen::workOf(out, K));
 }
@@ -139,20 +192,6 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
     fail("Conv2d '" + node.name + "' has " + std::to_string(s.G) + " groups for " +
          std::to_string(s.C) + " -> " + std::to_string(s.OC) + " channels");
   return s;
-}
-
-// Columns (output positions) per conv GEMM tile: at most kConvTileCols,
-// tiles of nearly equal width (a multiple of 16, an even count), and
-// narrower, down to kConvMinTileCols, when an image would make fewer than
-// kTasksWanted tiles, so that one image keeps the threads busy.
-int64_t convTileCols(int64_t OHW, int64_t tilesPerColumn) {
-  int64_t tiles = ceilDiv(OHW, kConvTileCols);
-  int64_t wanted = ceilDiv(kTasksWanted, tilesPerColumn);
-  tiles = std::max(tiles, std::min(wanted, ceilDiv(OHW, kConvMinTileCols)));
-  if (tiles > 1)
-    tiles += tiles % 2;
-  int64_t cols = ceilDiv(ceilDiv(OHW, tiles), 16) * 16;
-  return std::min(cols, OHW);
 }
 
 // Each image's planes of a depthwise convolution, channels split.
@@ -257,68 +296,164 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
 
-// if (cond) then() else otherwise(), in the forward function.
-void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
-            function_ref<void()> otherwise) {
-  Function *fn = f.GetInsertBlock()->getParent();
-  BasicBlock *thenBlock = BasicBlock::Create(f.getContext(), name, fn);
-  BasicBlock *elseBlock = BasicBlock::Create(f.getContext(), name + ".else", fn);
-  BasicBlock *done = BasicBlock::Create(f.getContext(), name + ".done", fn);
-  f.CreateCondBr(cond, thenBlock, elseBlock);
-  f.SetInsertPoint(thenBlock);
-  then();
-  f.CreateBr(done);
-  f.SetInsertPoint(elseBlock);
-  otherwise();
-  f.CreateBr(done);
-  f.SetInsertPoint(done);
+// A depthwise stride-1 convolution of image `image` on its padded copy
+// xp (seqk_depthwise2d_direct), channels split.
+void genDepthwiseDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                        Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
+  Task task(gen, index, "depthwise");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *n = task.capture(image, "image");
+  EpilogueEnv env(task, epilogue);
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
+  env.setRowBase(b, b.CreateMul(n, c(s.C)));
+  b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {txp, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW),
+                                                       c(s.OH), c(s.OW), task.begin(), task.end(), env.fn(),
+                                                       env.env()});
+  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * s.OHW() * s.KH * s.KW});
 }
 
-// The im2col convolution of `images` images (a forward-side i64 > 1):
-// kIm2colSlots tasks (fewer for fewer images), task `slot` converting and
-// multiplying images [slot*B/slots, (slot+1)*B/slots) one after the other
-// in its own part of the scratch buffer, by seqk_im2col and seqk_gemm.
-void genIm2colSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *col,
-                    Value *images) {
+// Image `image`'s input zero-padded into `xp` (seqk_pad2d), its channels
+// split over the threads.
+void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  Task task(gen, index, "pad_input");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *txp = task.capture(xp, "xp");
+  Value *n = task.capture(image, "image");
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                          task.begin(), task.end()});
+  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * Hp * Wp});
+}
+
+// A stride-1 convolution of image `image` on its padded copy xp
+// (seqk_conv2d_direct): tasks of (group, rows of output channels, runs of
+// padded positions q = oh*Wp + ow).
+void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                   Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
+  int64_t positions = (s.OH - 1) * Wp + s.OW, OCg = s.OCg(), Kc = s.Kc();
+  int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
+  int64_t tilesM = ceilDiv(OCg, tileRows);
+  int64_t tileCols = convTileCols(positions, s.G * tilesM);
+  int64_t tilesN = ceilDiv(positions, tileCols);
+  int64_t perGroup = tilesM * tilesN;
+
+  Task task(gen, index, "direct");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *n = task.capture(image, "image");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    Value *grp = b.CreateUDiv(t, c(perGroup));
+    Value *tile = b.CreateURem(t, c(perGroup));
+    Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
+    Value *q0 = b.CreateMul(b.CreateURem(tile, c(tilesN)), c(tileCols));
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, c(tileRows)), c(OCg));
+    Value *q1 = b.CreateAdd(q0, c(tileCols)); // the kernel clips it
+    Value *X = LlvmGen::floatGep(b, txp, b.CreateMul(grp, c(s.Cg() * Hp * Wp)));
+    Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(s.OHW())));
+    env.setRowBase(b, rowBase);
+    b.CreateCall(gen.kernel("seqk_conv2d_direct"),
+                 {X, A, C, c(s.Cg()), c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), m0, m1,
+                  q0, q1, env.fn(), env.env()});
+  });
+  task.run(gen.fwd().getInt64(s.G * perGroup), Work{0, s.OC * s.OHW() * Kc});
+}
+
+// One image of a scratch-buffer convolution, whole, in the task: its
+// im2col or padded copy in `buf`, then every output channel and position.
+void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                   ir::ConvAlgorithm algorithm, std::array<Value *, 4> xwyBuf, Value *n, EpilogueEnv &env) {
+  auto [x, w, y, buf] = xwyBuf;
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  if (algorithm == ir::ConvAlgorithm::DepthwiseDirect || algorithm == ir::ConvAlgorithm::Direct) {
+    int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+    b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                            c(0), c(s.C)});
+    if (algorithm == ir::ConvAlgorithm::DepthwiseDirect) {
+      env.setRowBase(b, b.CreateMul(n, c(s.C)));
+      Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * OHW)));
+      b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {buf, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH),
+                                                           c(s.DW), c(s.OH), c(s.OW), c(0), c(s.C), env.fn(),
+                                                           env.env()});
+      return;
+    }
+    int64_t positions = (s.OH - 1) * Wp + s.OW;
+    emitLoop(b, c(s.G), "group", [&](Value *grp) {
+      Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+      env.setRowBase(b, rowBase);
+      b.CreateCall(gen.kernel("seqk_conv2d_direct"),
+                   {LlvmGen::floatGep(b, buf, b.CreateMul(grp, c(s.Cg() * Hp * Wp))),
+                    LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc))),
+                    LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW))), c(s.Cg()), c(Hp), c(Wp), c(s.KH),
+                    c(s.KW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(0), c(OCg), c(0), c(positions), env.fn(),
+                    env.env()});
+    });
+    return;
+  }
+  emitLoop(b, c(s.G), "group", [&](Value *grp) { // Im2col
+    Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, buf, b.CreateMul(grp, c(Kc * OHW)));
+    b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                                              c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, c(0), c(Kc)});
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    env.setRowBase(b, rowBase);
+    emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc))), Kc, cg, OHW,
+             LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW))), OHW, {c(0), c(OCg), c(0), c(OHW)}, env);
+  });
+}
+
+// A scratch-buffer convolution of `images` images (a forward-side i64):
+// min(images, kConvScratchSlots) tasks, task `slot` computing images
+// [slot*B/slots, (slot+1)*B/slots) one after the other in slot `slot` of
+// the scratch buffer. No barrier per image, and every thread streams its
+// own images.
+void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
+                  ir::ConvAlgorithm algorithm, Value *scratch, Value *images) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
-  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
-  int64_t imageFloats = ir::im2colImageBytes(g, node) / int64_t(sizeof(float));
+  int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
   IRBuilder<> &f = gen.fwd();
-  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(ir::kIm2colSlots));
+  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(ir::kConvScratchSlots));
 
-  Task task(gen, index, "im2col_gemm");
+  Task task(gen, index, "slots");
   IRBuilder<> &b = task.b();
   Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
-  Value *tcol = task.capture(col, "col");
+  Value *tscratch = task.capture(scratch, "scratch");
   Value *B = task.capture(images, "images");
   Value *tslots = task.capture(slots, "slots");
   EpilogueEnv env(task, epilogue);
-  auto c = [&](int64_t v) { return b.getInt64(v); };
   emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
     Value *first = b.CreateUDiv(b.CreateMul(slot, B), tslots);
-    Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), B), tslots);
-    Value *colSlot = LlvmGen::floatGep(b, tcol, b.CreateMul(slot, c(imageFloats)));
+    Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), B), tslots);
+    Value *buf = LlvmGen::floatGep(b, tscratch, b.CreateMul(slot, b.getInt64(slotFloats)));
     emitLoop(b, first, last, "image", [&](Value *n) {
-      Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
-      emitLoop(b, c(s.G), "group", [&](Value *grp) {
-        Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
-        Value *cg = LlvmGen::floatGep(b, colSlot, b.CreateMul(grp, c(Kc * OHW)));
-        b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH),
-                                                  c(s.SW), c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW),
-                                                  cg, c(0), c(Kc)});
-        Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
-        env.setRowBase(b, rowBase);
-        Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
-        Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW)));
-        emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, A, Kc, cg, OHW, C, OHW, {c(0), c(OCg), c(0), c(OHW)}, env);
-      });
+      emitConvImage(gen, b, s, node.attrs, algorithm, {x, w, y, buf}, n, env);
     });
   });
   const ir::Shape &out = g.value(node.output).shape;
-  task.run(slots, LlvmGen::workOf(out, Kc));
+  task.run(slots, LlvmGen::workOf(out, s.Kc()));
 }
 
 } // namespace
@@ -326,36 +461,52 @@ void genIm2colSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue 
 // Conv2d as GEMMs, NCHW in and out: per image and group, A = the group's
 // packed weight rows [OC/g, C/g*KH*KW], B = the im2col of the group's
 // input channels [C/g*KH*KW, OH*OW], C = the group's output planes
-// [OC/g, OH*OW]. A pointwise convolution reads its input as B. Any other
-// gathers B's blocks as the GEMM packs them (seqk_conv2d_gemm), except on
-// narrow planes with a small im2col (ir/ConvScratch.h), where
-// the gather's short runs cost more than a separate im2col into the
-// scratch buffer followed by seqk_gemm. A depthwise convolution uses its
-// own kernel.
+// [OC/g, OH*OW]. ir::convAlgorithm picks how B is read: a pointwise
+// convolution reads its input as B; a stride-1 one reads B's rows as runs
+// of a zero-padded copy of the image (seqk_conv2d_direct); a strided one
+// gathers B's blocks as the GEMM packs them (seqk_conv2d_gemm), or, on
+// narrow planes with a small im2col, writes the im2col to the scratch
+// buffer for seqk_gemm. A depthwise convolution uses its own kernels (of
+// stride 1 on a padded copy as well).
 void genConv2d(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   ConvShape s = convShape(g, node);
   const ir::Shape &out = g.value(node.output).shape;
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
-  if (s.depthwise())
-    return genDepthwise(gen, index, s, epilogue);
-  // The planner reserved an im2col buffer exactly when this one is used.
-  if (s.pointwise(node.attrs) || ir::im2colScratchBytes(g, node) == 0)
-    return genConvGemm(gen, index, s, epilogue, s.pointwise(node.attrs));
-  // Image by image, each im2col followed at once by its GEMMs, so that the
-  // columns are still in cache. Several images: each of kIm2colSlots tasks
-  // takes a run of them and a buffer of its own. One image: its im2col,
-  // then its GEMM tiles, each split over the threads.
-  Value *col = gen.scratchPtr(index);
+  ir::ConvAlgorithm algorithm = ir::convAlgorithm(g, node);
+  switch (algorithm) {
+  case ir::ConvAlgorithm::Depthwise: return genDepthwise(gen, index, s, epilogue);
+  case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
+  case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);
+  case ir::ConvAlgorithm::Direct:
+  case ir::ConvAlgorithm::DepthwiseDirect:
+  case ir::ConvAlgorithm::Im2col: break;
+  }
+  // Image by image, through the scratch buffer: each padded copy or im2col
+  // followed at once by the tiles reading it, so that it is still in
+  // cache. Several images: slot tasks, each with its own buffer
+  // (genConvSlots), no barrier per image. Fewer: each image's steps split
+  // over the threads, one after the other, in the first buffer.
+  Value *scratch = gen.scratchPtr(index);
   const ir::Shape &in = g.value(node.inputs[0]).shape;
   IRBuilder<> &f = gen.fwd();
   Value *images = gen.leadingExtent(in, 1);
-  emitIf(f, f.CreateICmpSGT(images, f.getInt64(1)), "several_images",
-         [&] { genIm2colSlots(gen, index, s, epilogue, col, images); },
+  emitIf(f, f.CreateICmpSGE(images, f.getInt64(kSlotMinImages)), "image_slots",
+         [&] { genConvSlots(gen, index, s, epilogue, algorithm, scratch, images); },
          [&] {
-           genIm2col(gen, index, s, col, f.getInt64(0));
-           genConvGemm(gen, index, s, epilogue, false, col, f.getInt64(0));
+           emitLoop(f, images, "image", [&](Value *image) {
+             if (algorithm == ir::ConvAlgorithm::Im2col) {
+               genIm2col(gen, index, s, scratch, image);
+               genConvGemm(gen, index, s, epilogue, false, scratch, image);
+               return;
+             }
+             genPadInput(gen, index, s, scratch, image);
+             if (algorithm == ir::ConvAlgorithm::Direct)
+               genConvDirect(gen, index, s, epilogue, scratch, image);
+             else
+               genDepthwiseDirect(gen, index, s, epilogue, scratch, image);
+           });
          });
 }
 

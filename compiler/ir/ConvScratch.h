@@ -1,31 +1,44 @@
-// ConvScratch: which convolutions need an im2col buffer, and how large.
-// One decision shared by the memory planner (which reserves the buffer)
-// and the code generator (which chooses the convolution's algorithm).
+// ConvScratch: how each Conv2d is computed, and the scratch buffer that
+// needs. One decision shared by the memory planner (which reserves the
+// buffer) and the code generator (which emits the algorithm).
 #pragma once
 
 #include "ir/Graph.h"
 
 namespace seq::ir {
 
-// Bytes of the im2col buffer a Conv2d needs: kIm2colSlots times one
-// image's [groups][C/g*KH*KW][OH*OW] floats, each reused image after
-// image; 0 when the
-// convolution needs none: pointwise (1x1, stride 1, no padding, one group)
-// and depthwise ones, and those whose GEMM gathers its input blocks as it
-// packs them (seqk_conv2d_gemm): output rows at least kConvImplicitMinWidth
-// wide, or an im2col too large to stay in L2 between its two copies. A
-// narrow plane with a small im2col (LeNet-5's 10-wide conv) measured faster
-// with im2col + seqk_gemm: the gather's runs are short.
-// The buffer holds kIm2colSlots images: the batch is split into that many
-// runs of images, each a task with its own image's buffer, so that the
-// threads convert and multiply different images at once.
-int64_t im2colScratchBytes(const Graph &g, const Node &conv);
-// One image's share of it (0 when the convolution needs none).
-int64_t im2colImageBytes(const Graph &g, const Node &conv);
+enum class ConvAlgorithm {
+  Depthwise,       // groups == C == OC, strided: seqk_depthwise2d
+  DepthwiseDirect, // the same of stride 1: seqk_depthwise2d_direct on a zero-padded copy
+  Pointwise, // 1x1, stride 1, no padding, one group: a GEMM on the input
+  Direct,    // stride 1: seqk_conv2d_direct on a zero-padded copy
+  Im2col,    // im2col into the scratch buffer, then seqk_gemm
+  Gathered,  // seqk_conv2d_gemm gathers im2col blocks as it packs them
+};
 
-constexpr int64_t kIm2colSlots = 8;
+ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
 
+// The planner reserves kConvScratchSlots of these buffers: several images
+// run as that many tasks, each converting and computing its run of images
+// in a buffer of its own, so that the threads work on different images
+// at once (codegen/NodeGenGemm.cpp).
+constexpr int64_t kConvScratchSlots = 8;
+// A slot's bytes: convScratchBytes rounded up to 64, so every slot is as
+// aligned as the first.
+int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
+
+// Bytes of one image's scratch buffer, reused image after image: the
+// padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct or
+// DepthwiseDirect convolution, the [groups][C/g*KH*KW][OH*OW] im2col of an Im2col one,
+// 0 for the others.
+int64_t convScratchBytes(const Graph &g, const Node &conv);
+
+// A strided convolution gathers (Gathered) when its output rows are at
+// least kConvImplicitMinWidth wide or its im2col is too large to stay in
+// L2 between its two copies; a narrow plane with a small im2col (LeNet-5's
+// 10-wide conv) measured faster with im2col + seqk_gemm.
 constexpr int64_t kConvImplicitMinWidth = 16;
 constexpr int64_t kConvIm2colCacheBytes = 256 * 1024;
+constexpr int64_t kConvPadSlackFloats = 64; // SEQK_CONV_SLACK
 
 } // namespace seq::ir

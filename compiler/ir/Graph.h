@@ -59,9 +59,24 @@ struct Packed {
 // runtime/include/seqrt.h for the algebra of each op).
 enum class PackOp { Copy = 0, FoldBatchNorm = 1, BatchNormScaleShift = 2, Zero = 3 };
 
+// How a Copy or FoldBatchNorm step lays out its [rows, cols] matrix (the
+// values of seqrt_pack_step.transpose): as it is; transposed to
+// [cols, rows]; or transposed and cut into panels of kPackPanelWidth
+// columns, each [cols, kPackPanelWidth] contiguous, the last zero-padded
+// (the layout seqk_gemm_packed reads; Linear weights).
+enum PackLayout : int { kLayoutRows = 0, kLayoutTransposed = 1, kLayoutPanels = 2 };
+constexpr int64_t kPackPanelWidth = 32; // SEQK_PANEL_WIDTH
+
+// Floats a [rows, cols] matrix takes in `layout`.
+inline int64_t packedMatrixSize(int64_t rows, int64_t cols, int layout) {
+  if (layout == kLayoutPanels)
+    rows = (rows + kPackPanelWidth - 1) / kPackPanelWidth * kPackPanelWidth;
+  return rows * cols;
+}
+
 struct PackStep {
   PackOp op = PackOp::Copy;
-  bool transpose = false;
+  int transpose = kLayoutRows; // a PackLayout
   // Param indices, -1 where absent: {weight, bias, gamma, beta, mean, var}.
   int src[6] = {-1, -1, -1, -1, -1, -1};
   int out = -1;   // Packed index (dst)
@@ -74,7 +89,7 @@ struct PackStep {
 
 enum class OpKind {
   Input,        // a model input (no node; listed in Graph::inputs)
-  Linear,       // x [*, K] -> [*, N]; weight packed as [K, N] (transposed), bias [N]
+  Linear,       // x [*, K] -> [*, N]; weight packed as [K, N] (transposed, or in panels), bias [N]
   Conv2d,       // x [B, C, H, W] -> [B, OC, OH, OW]; weight packed [OC, C/g*KH*KW], bias [OC]
   Pad,          // x [B, C, H, W] -> padded, for padding modes other than zeros
   MaxPool2d,    // x [B, C, H, W] -> [B, C, OH, OW]

@@ -273,7 +273,10 @@ void Verifier::checkLinear(int i) {
   if (node.attrs.weight < 0)
     return error("{}: has no weight", where(i));
   int64_t k = in.dims.back(), n = out.dims.back();
-  expectPackedSize(i, "weight", node.attrs.weight, k * n);
+  // [K, N], transposed or in panels (the pack step's layout says which)
+  int w = node.attrs.weight;
+  bool panels = validPacked(w) && g_.packed[size_t(w)].size == packedMatrixSize(n, k, kLayoutPanels);
+  expectPackedSize(i, "weight", w, panels ? packedMatrixSize(n, k, kLayoutPanels) : k * n);
   expectPackedSize(i, "bias", node.attrs.bias, n);
 }
 
@@ -448,15 +451,18 @@ void Verifier::checkPackStep(size_t s) {
             g_.packed[size_t(packed)].size);
   };
   int64_t rows = step.rows, matrix = step.rows * step.cols;
+  int64_t laidOut = packedMatrixSize(step.rows, step.cols, step.transpose);
+  if (step.transpose < kLayoutRows || step.transpose > kLayoutPanels)
+    return error("pack step {}: unknown layout {}", s, step.transpose);
   switch (step.op) {
   case PackOp::Copy:
     expectParamElements(s, 0, matrix, true);
-    return expectOut(step.out, matrix, "dst");
+    return expectOut(step.out, laidOut, "dst");
   case PackOp::Zero: return expectOut(step.out, matrix, "dst");
   case PackOp::FoldBatchNorm:
     expectParamElements(s, 0, matrix, true);
     expectParamElements(s, 1, rows, false);
-    expectOut(step.out, matrix, "dst");
+    expectOut(step.out, laidOut, "dst");
     break;
   case PackOp::BatchNormScaleShift:
     expectOut(step.out, rows, "dst");

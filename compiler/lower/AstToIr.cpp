@@ -1,7 +1,7 @@
 // AstToIr: one IR node (or a few) per traced operation. The layer's
 // parameters become params (state_dict order) and pack steps that lay them
-// out for the kernels: Linear weights transposed to [K, N], the rest as
-// PyTorch stores them.
+// out for the kernels: Linear weights transposed to [K, N] in the panels
+// seqk_gemm_packed reads, the rest as PyTorch stores them.
 #include "lower/AstToIr.h"
 
 #include "sema/Layers.h"
@@ -81,13 +81,13 @@ private:
   }
 
   // A packed tensor copied from a param (viewed as [rows, cols]).
-  int copy(int param, int64_t rows, int64_t cols, bool transpose) {
+  int copy(int param, int64_t rows, int64_t cols, int layout) {
     if (param < 0)
       return -1;
-    int packed = graph_.addPacked(graph_.params[size_t(param)].name, rows * cols);
+    int packed = graph_.addPacked(graph_.params[size_t(param)].name, ir::packedMatrixSize(rows, cols, layout));
     ir::PackStep step;
     step.op = ir::PackOp::Copy;
-    step.transpose = transpose;
+    step.transpose = layout;
     step.src[0] = param;
     step.out = packed;
     step.rows = rows;
@@ -160,8 +160,8 @@ private:
     ir::Attrs a;
     if (name == "Linear") {
       int64_t k = args.getInt("in_features"), n = args.getInt("out_features");
-      a.weight = copy(param(m, "weight"), n, k, /*transpose=*/true);
-      a.bias = copy(param(m, "bias"), n, 1, false);
+      a.weight = copy(param(m, "weight"), n, k, ir::kLayoutPanels);
+      a.bias = copy(param(m, "bias"), n, 1, ir::kLayoutRows);
       emit(OpKind::Linear, {in}, out, t, a);
     } else if (name == "Conv2d" || name == "Conv1d") {
       lowerConv(t, in, out, name == "Conv1d" ? 1 : 2);

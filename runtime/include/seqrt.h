@@ -65,17 +65,25 @@ typedef struct seqrt_tensor_desc {
 /* How the packed weight buffer is made from the state_dict tensors.
  * Offsets (`dst`, `dst2`) count floats from the start of the packed buffer.
  * `src` holds indices into the model's parameter table, -1 where absent. */
+/* The layouts of a COPY or FOLD_BN matrix (`transpose`): as it is;
+ * transposed to [cols, rows]; or transposed and cut into panels of
+ * SEQRT_PACK_PANEL_WIDTH columns: panel p = [cols, WIDTH] holds rows
+ * [p*WIDTH, p*WIDTH + WIDTH) of the source, the last zero-padded, so the
+ * matrix takes ceil(rows / WIDTH) * WIDTH * cols floats. */
+#define SEQRT_PACK_TRANSPOSED 1
+#define SEQRT_PACK_PANELS 2
+#define SEQRT_PACK_PANEL_WIDTH 32
+
 typedef enum seqrt_pack_op {
-  /* dst[rows*cols] = src[0] viewed as [rows, cols]; transposed to
-   * [cols, rows] when `transpose` is set. */
+  /* dst = src[0] viewed as [rows, cols], laid out as `transpose` says
+   * (0: as it is, or SEQRT_PACK_TRANSPOSED, SEQRT_PACK_PANELS). */
   SEQRT_PACK_COPY = 0,
   /* Fold an inference BatchNorm into the Conv/Linear before it:
    *   A[r]   = gamma[r] / sqrt(var[r] + eps)        (gamma = 1 when absent)
    *   W'[r,:] = W[r,:] * A[r]
    *   b'[r]   = (b[r] - mean[r]) * A[r] + beta[r]   (b, beta = 0 when absent)
    * src = {W [rows, cols], b [rows] or -1, gamma, beta, mean, var};
-   * W' goes to dst (transposed to [cols, rows] when `transpose` is set),
-   * b' to dst2. */
+   * W' goes to dst (laid out as `transpose` says), b' to dst2. */
   SEQRT_PACK_FOLD_BN = 1,
   /* A standalone BatchNorm as one per-channel scale and shift:
    *   scale[r] = gamma[r] / sqrt(var[r] + eps); shift[r] = beta[r] - mean[r]*scale[r]
@@ -88,7 +96,7 @@ typedef enum seqrt_pack_op {
 
 typedef struct seqrt_pack_step {
   int32_t op; /* seqrt_pack_op */
-  int32_t transpose;
+  int32_t transpose; /* the layout of dst: 0, SEQRT_PACK_TRANSPOSED or SEQRT_PACK_PANELS */
   int32_t src[6];
   int64_t dst, dst2;
   int64_t rows, cols;

@@ -1,5 +1,6 @@
-// Pack.cpp: validation and execution of pack steps (COPY with optional
-// transpose, FOLD_BN, BN_SCALE_SHIFT, ZERO), and seqrt_pack.
+// Pack.cpp: validation and execution of pack steps (COPY and FOLD_BN in
+// one of three layouts: as is, transposed, transposed in panels;
+// BN_SCALE_SHIFT, ZERO), and seqrt_pack.
 //
 // BatchNorm folding (as in Glow): with A = gamma / sqrt(var + eps),
 //   W' = W * A (per output row)  and  b' = (b - mean) * A + beta,
@@ -44,17 +45,19 @@ public:
       if (step_.src[slot] < -1 || step_.src[slot] >= model_.num_params)
         fail("names parameter " + std::to_string(step_.src[slot]) +
              ", which does not exist");
+    if (step_.transpose < 0 || step_.transpose > SEQRT_PACK_PANELS)
+      fail("has unknown layout " + std::to_string(step_.transpose));
     const int64_t rows = step_.rows, area = matrixSize();
     switch (step_.op) {
     case SEQRT_PACK_COPY:
       requireSource(kWeight, area, true);
-      requireRange(step_.dst, area);
+      requireRange(step_.dst, laidOutSize());
       return;
     case SEQRT_PACK_FOLD_BN:
       requireSource(kWeight, area, true);
       requireSource(kBias, rows, false);
       requireBatchNorm();
-      requireRange(step_.dst, area);
+      requireRange(step_.dst, laidOutSize());
       requireRange(step_.dst2, rows);
       return;
     case SEQRT_PACK_BN_SCALE_SHIFT:
@@ -79,6 +82,17 @@ private:
   int64_t matrixSize() const {
     int64_t area = 0;
     if (__builtin_mul_overflow(step_.rows, step_.cols, &area))
+      fail("has a size that overflows");
+    return area;
+  }
+
+  // Floats the matrix takes in its layout (panels round rows up).
+  int64_t laidOutSize() const {
+    if (step_.transpose != SEQRT_PACK_PANELS)
+      return matrixSize();
+    int64_t rows = step_.rows + SEQRT_PACK_PANEL_WIDTH - 1, area = 0;
+    rows -= rows % SEQRT_PACK_PANEL_WIDTH;
+    if (__builtin_mul_overflow(rows, step_.cols, &area))
       fail("has a size that overflows");
     return area;
   }
@@ -120,11 +134,35 @@ private:
   int32_t index_;
 };
 
-// dst = src viewed as [rows, cols], or its [cols, rows] transpose (in
-// tiles, to stay in cache for large matrices).
-void copyMatrix(const float *src, int64_t rows, int64_t cols, bool transpose,
+// Where element (r, c) of a [rows, cols] matrix goes in `layout`.
+int64_t laidOutIndex(int64_t r, int64_t c, int64_t rows, int64_t cols,
+                     int32_t layout) {
+  constexpr int64_t kWidth = SEQRT_PACK_PANEL_WIDTH;
+  switch (layout) {
+  case SEQRT_PACK_TRANSPOSED: return c * rows + r;
+  case SEQRT_PACK_PANELS: return (r / kWidth * cols + c) * kWidth + r % kWidth;
+  default: return r * cols + c;
+  }
+}
+
+// dst = src viewed as [rows, cols] in `layout`: as it is, its [cols, rows]
+// transpose (in tiles, to stay in cache for large matrices), or panels
+// (each panel reads its kWidth source rows side by side, in order; a
+// short last panel is zero-padded).
+void copyMatrix(const float *src, int64_t rows, int64_t cols, int32_t layout,
                 float *dst) {
-  if (!transpose) {
+  if (layout == SEQRT_PACK_PANELS) {
+    constexpr int64_t kWidth = SEQRT_PACK_PANEL_WIDTH;
+    for (int64_t r0 = 0; r0 < rows; r0 += kWidth) {
+      float *panel = dst + r0 * cols;
+      int64_t width = std::min(kWidth, rows - r0);
+      for (int64_t c = 0; c < cols; ++c)
+        for (int64_t j = 0; j < kWidth; ++j)
+          panel[c * kWidth + j] = j < width ? src[(r0 + j) * cols + c] : 0.0f;
+    }
+    return;
+  }
+  if (layout != SEQRT_PACK_TRANSPOSED) {
     std::copy(src, src + rows * cols, dst);
     return;
   }
@@ -136,19 +174,15 @@ void copyMatrix(const float *src, int64_t rows, int64_t cols, bool transpose,
           dst[c * rows + r] = src[r * cols + c];
 }
 
-// Multiplies row r of the [rows, cols] matrix at `matrix` (stored
-// transposed when `transposed`) by scale[r], rounding once.
-void scaleRows(float *matrix, int64_t rows, int64_t cols, bool transposed,
+// Multiplies row r of the [rows, cols] matrix at `matrix` (in `layout`)
+// by scale[r], rounding once.
+void scaleRows(float *matrix, int64_t rows, int64_t cols, int32_t layout,
                const std::vector<double> &scale) {
-  if (transposed) {
-    for (int64_t c = 0; c < cols; ++c)
-      for (int64_t r = 0; r < rows; ++r)
-        matrix[c * rows + r] = static_cast<float>(matrix[c * rows + r] * scale[r]);
-    return;
-  }
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      matrix[r * cols + c] = static_cast<float>(matrix[r * cols + c] * scale[r]);
+    for (int64_t c = 0; c < cols; ++c) {
+      float &v = matrix[laidOutIndex(r, c, rows, cols, layout)];
+      v = static_cast<float>(v * scale[r]);
+    }
 }
 
 class StepRunner {

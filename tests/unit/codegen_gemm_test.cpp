@@ -159,12 +159,24 @@ TEST(CodegenGemm, ConvIm2colSlots) {
   checkConv("conv_slots", c);
 }
 
+// A stride-1 grouped convolution with asymmetric padding (a padded copy,
+// then seqk_conv2d_direct): image by image at batches 1 and 3, as slot
+// tasks at 4 and 13 images (uneven runs over 8 slots).
+TEST(CodegenGemm, ConvDirectSlots) {
+  ConvCase c;
+  c.p = {.C = 6, .H = 9, .W = 10, .OC = 4, .KH = 3, .KW = 2, .PT = 2, .PL = 0, .PB = 1, .PR = 1, .G = 2};
+  c.affine = c.residual = true;
+  c.batches = {1, 3, 4, 13};
+  checkConv("conv_direct_slots", c);
+}
+
 // More output channels than one tile of rows and more positions than one
 // tile of columns.
 TEST(CodegenGemm, ConvManyTiles) {
   ConvCase c;
   c.p = {.C = 8, .H = 20, .W = 20, .OC = 160, .KH = 3, .KW = 3, .PT = 1, .PL = 1, .PB = 1, .PR = 1};
   c.residual = true;
+  c.batches = {1, 5}; // 5 images: slot tasks (codegen's genConvSlots)
   checkConv("conv_tiles", c);
 }
 
@@ -187,6 +199,7 @@ TEST(CodegenGemm, ConvDepthwise) {
          .G = 5};
   c.affine = c.residual = true;
   c.act = ir::UnaryKind::Sigmoid;
+  c.batches = {1, 3, 6}; // 6 images: slot tasks
   checkConv("conv_depthwise", c);
 }
 

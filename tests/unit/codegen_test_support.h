@@ -5,6 +5,7 @@
 #pragma once
 
 #include "codegen/Codegen.h"
+#include "ir/ConvScratch.h"
 #include "ir/Graph.h"
 
 #include "seqrt.h"
@@ -100,11 +101,9 @@ struct TestModel {
       const ir::Node &n = g.nodes[i];
       if (n.kind != ir::OpKind::Conv2d)
         continue;
-      const ir::Shape &in = g.value(n.inputs[0]).shape, &out = g.value(n.output).shape;
-      int64_t patch = in.dims[1] / n.attrs.groups * n.attrs.kernel[0] * n.attrs.kernel[1];
       ir::Scratch s;
       s.node = int(i);
-      s.bytesPerBatch = n.attrs.groups * patch * out.dims[2] * out.dims[3] * 4;
+      s.bytesPerBatch = ir::convScratchBytes(g, n); // one image needs it; room per item
       s.offsetPerBatch = place(s.bytesPerBatch);
       g.scratch.push_back(s);
     }

@@ -1,4 +1,4 @@
-// Tests of PlanMemory: output storage, im2col scratch, and the interval
+// Tests of PlanMemory: output storage, convolution scratch, and the interval
 // allocator (live values never share bytes; dead ones do).
 #include "ir/ConvScratch.h"
 #include "ir/Liveness.h"
@@ -83,7 +83,7 @@ TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
   TestGraph t;
   int x = t.input({8, 10, 10});
   int a = t.conv(x, 8, 1);                    // pointwise: none
-  int b = t.conv(a, 8, 3, 1, 1, true, 8);      // depthwise: none
+  int b = t.conv(a, 8, 3, 2, 1, true, 8);      // strided depthwise: none
   int c = t.conv(b, 16, 3, 2, 1, true, 2);     // grouped 3x3: groups*(C/g*9)*(OH*OW)
   t.output(c);
 
@@ -93,18 +93,32 @@ TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
   ASSERT_EQ(t.g.scratch.size(), 1u);
   EXPECT_EQ(t.g.scratch[0].node, 2);
   EXPECT_EQ(t.g.scratch[0].bytesPerBatch, 0);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kIm2colSlots * 2 * (4 * 9) * (5 * 5) * 4);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kConvScratchSlots * ((2 * (4 * 9) * (3 * 3) * 4 + 63) / 64 * 64));
   EXPECT_VALID(t.g);
 }
 
-TEST(PlanMemory, WideConvolutionsGatherWithoutScratch) {
+TEST(PlanMemory, WideStridedConvolutionsGatherWithoutScratch) {
   TestGraph t;
   int x = t.input({4, 32, 32});
-  t.output(t.conv(x, 8, 3, 1, 1)); // 32-wide rows: the GEMM gathers its blocks
+  t.output(t.conv(x, 8, 3, 2, 1)); // 16-wide rows: the GEMM gathers its blocks
 
   passes::runPipeline(t.g);
 
   EXPECT_TRUE(t.g.scratch.empty());
+  EXPECT_VALID(t.g);
+}
+
+TEST(PlanMemory, StrideOneConvolutionsGetAPaddedImage) {
+  TestGraph t;
+  int x = t.input({4, 32, 30});
+  t.output(t.conv(x, 8, 3, 1, 2));
+
+  passes::runPipeline(t.g);
+
+  // [C, H + 4, W + 4] and the kernel's slack after it, one image
+  ASSERT_EQ(t.g.scratch.size(), 1u);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kConvScratchSlots * (4 * 36 * 34 + 64) * 4); // 64-byte slots
+  EXPECT_EQ(t.g.scratch[0].bytesPerBatch, 0);
   EXPECT_VALID(t.g);
 }
 
@@ -118,7 +132,7 @@ TEST(PlanMemory, FixedBatchUsesFixedOffsets) {
   EXPECT_EQ(t.g.workspacePerBatch, 0);
   EXPECT_GT(t.g.workspaceFixed, 0);
   ASSERT_EQ(t.g.scratch.size(), 2u);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kIm2colSlots * (2 * 9) * 36 * 4); // a buffer per slot
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kConvScratchSlots * (2 * 8 * 8 + 64) * 4); // a padded image a slot
   for (const Value &v : t.g.values)
     EXPECT_EQ(v.offsetPerBatch, 0);
   EXPECT_VALID(t.g);

@@ -1,4 +1,5 @@
-// Tests of the pack steps' numerics (COPY with transpose, FOLD_BN,
+// Tests of the pack steps' numerics (COPY as is, transposed and in panels,
+// FOLD_BN in each layout,
 // BN_SCALE_SHIFT, ZERO) and of their validation: a bad step must fail
 // before anything is written.
 #include "runtime_test_support.h"
@@ -68,6 +69,59 @@ TEST(RuntimePack, TransposesLargeMatricesAcrossTiles) {
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t c = 0; c < cols; ++c)
       ASSERT_EQ(packed[c * rows + r], w[r * cols + c]) << r << "," << c;
+}
+
+seqrt_pack_step inLayout(seqrt_pack_step step, std::int32_t layout) {
+  step.transpose = layout;
+  return step;
+}
+
+// Panels of SEQRT_PACK_PANEL_WIDTH source rows: 67 rows are two whole
+// panels and one of 3 rows, zero-padded to the width.
+TEST(RuntimePack, CopiesIntoPanels) {
+  const std::int64_t rows = 67, cols = 5, width = SEQRT_PACK_PANEL_WIDTH;
+  const std::int64_t size = 3 * width * cols;
+  ModelBuilder builder;
+  builder.param("w", {rows, cols})
+      .step(inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, rows, cols), SEQRT_PACK_PANELS))
+      .packedSize(size);
+  std::vector<float> w = iota(rows * cols, 1.0f);
+  PackRun run(builder.model(), {w.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  EXPECT_TRUE(run.guardsIntact());
+  std::vector<float> packed = run.packed();
+  for (std::int64_t p = 0; p < 3; ++p)
+    for (std::int64_t c = 0; c < cols; ++c)
+      for (std::int64_t j = 0; j < width; ++j) {
+        std::int64_t r = p * width + j;
+        ASSERT_EQ(packed[(p * cols + c) * width + j], r < rows ? w[r * cols + c] : 0.0f)
+            << p << "," << c << "," << j;
+      }
+}
+
+// Folding into panels scales the same elements as folding in rows.
+TEST(RuntimePack, FoldsBatchNormIntoPanels) {
+  const std::int64_t rows = 33, cols = 2, width = SEQRT_PACK_PANEL_WIDTH;
+  std::vector<float> w = iota(rows * cols, -20.0f), mean = iota(rows), var = iota(rows, 0.5f);
+  ModelBuilder builder;
+  builder.param("w", {rows, cols}).param("mean", {rows}).param("var", {rows})
+      .step(packStep(SEQRT_PACK_FOLD_BN, {0, -1, -1, -1, 1, 2}, 0, rows * cols, rows, cols))
+      .step(inLayout(packStep(SEQRT_PACK_FOLD_BN, {0, -1, -1, -1, 1, 2}, 2 * rows * cols,
+                              2 * rows * cols + 2 * width * cols, rows, cols),
+                     SEQRT_PACK_PANELS))
+      .packedSize(2 * rows * cols + 2 * width * cols + rows);
+  PackRun run(builder.model(), {w.data(), mean.data(), var.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  std::vector<float> packed = run.packed();
+  const float *panels = packed.data() + 2 * rows * cols;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c)
+      ASSERT_EQ(panels[(r / width * cols + c) * width + r % width], packed[r * cols + c]);
+    ASSERT_EQ(packed[2 * rows * cols + 2 * width * cols + r], packed[rows * cols + r]);
+  }
+  for (std::int64_t c = 0; c < cols; ++c)
+    for (std::int64_t j = 1; j < width; ++j)
+      ASSERT_EQ(panels[(cols + c) * width + j], 0.0f);
 }
 
 class RuntimeFoldBatchNorm : public ::testing::TestWithParam<bool> {};
@@ -188,6 +242,10 @@ const BadStep kBadSteps[] = {
      "has a size that overflows"},
     {"UnknownOp", packStep(9, {}, 0, 0, 1, 1), 6,
      "has unknown op 9"},
+    {"PanelsPastEnd", inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3), SEQRT_PACK_PANELS), 64,
+     "outside the packed buffer of 64"},
+    {"UnknownLayout", inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3), 3), 6,
+     "has unknown layout 3"},
     {"NegativeEps", packStep(SEQRT_PACK_BN_SCALE_SHIFT, {-1, -1, -1, -1, 1, 1}, 0, 2, 2, 1,
                              false, -1.0f), 6,
      "has an invalid eps"},

@@ -1,6 +1,8 @@
-/* conv.c: the convolution kernels that are not a GEMM: im2col, which
- * turns a (grouped) Conv2d into one (seqk_gemm), and the depthwise
- * convolution, which has too little reuse for a GEMM.
+/* conv.c: the convolution kernels besides the GEMMs of gemm.c: the
+ * direct convolution of stride 1 on a zero-padded copy of the input, with
+ * its padding kernel; im2col, which turns a (grouped) Conv2d into a GEMM
+ * (seqk_gemm); and the depthwise convolution, which has too little reuse
+ * for a GEMM.
  *
  * Both walk output rows and split each row into the outputs whose window
  * tap falls in the left padding, inside the image, and in the right
@@ -9,6 +11,7 @@
 #include <stdint.h>
 
 #include "seqk.h"
+#include "tile.h"
 #include "window.h"
 
 /* Row r of col is the tap (c, kh, kw) over every output position. */
@@ -82,6 +85,149 @@ void seqk_depthwise2d(const float *restrict x, const float *restrict w,
                    OW);
       if (epi)
         epi(env, c, oh * OW, out, out, OW);
+    }
+  }
+}
+
+/* ---- Stride-1 convolution on a padded copy ------------------------------
+ *
+ * With the input zero-padded to xp [C, Hp, Wp] (so that the padding is
+ * memory), output (oh, ow) of a stride-1 convolution reads tap (c, kh, kw)
+ * at xp[c, oh + kh*DH, ow + kw*DW]. Numbering outputs by their padded
+ * position q = oh*Wp + ow makes that xp[c*Hp*Wp + kh*DH*Wp + kw*DW + q]:
+ * for a fixed tap, consecutive q read consecutive floats. So the GEMM's B
+ * row for tap k is a contiguous run of xp, read in place by the register
+ * tile: no im2col, no packing. The positions with ow >= OW (KW-1 columns
+ * per row, DW apart) are computed and dropped. */
+
+void seqk_pad2d(const float *restrict x, float *restrict xp, int64_t C,
+                int64_t H, int64_t W, int64_t Hp, int64_t Wp, int64_t top,
+                int64_t left, int64_t c0, int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c) {
+    const float *restrict src = x + c * H * W;
+    float *restrict dst = xp + c * Hp * Wp;
+    for (int64_t r = 0; r < Hp; ++r) {
+      float *restrict row = dst + r * Wp;
+      int64_t ih = r - top;
+      if (ih < 0 || ih >= H) {
+        for (int64_t j = 0; j < Wp; ++j)
+          row[j] = 0.0f;
+        continue;
+      }
+      for (int64_t j = 0; j < left; ++j)
+        row[j] = 0.0f;
+      for (int64_t j = 0; j < W; ++j)
+        row[left + j] = src[ih * W + j];
+      for (int64_t j = left + W; j < Wp; ++j)
+        row[j] = 0.0f;
+    }
+  }
+  if (c1 == C)
+    for (int64_t j = 0; j < SEQK_CONV_SLACK; ++j)
+      xp[C * Hp * Wp + j] = 0.0f;
+}
+
+/* Outputs [q, q + n) of one plane in padded positions, out[0:n], into
+ * the plane yp [OH*OW]: each run of one output row (ow < OW) through the
+ * epilogue as row `row`, column oh*OW + ow. */
+SEQK_INLINE void scatterRun(const float *restrict out, float *restrict yp,
+                            int64_t row, int64_t q, int64_t n, int64_t Wp,
+                            int64_t OW, seqk_epilogue epi, const void *env) {
+  for (int64_t j = 0; j < n;) {
+    int64_t oh = (q + j) / Wp, ow = (q + j) % Wp;
+    if (ow >= OW) { /* a dropped column: skip to the next row */
+      j += Wp - ow;
+      continue;
+    }
+    int64_t len = seqkMin(OW - ow, n - j), p = oh * OW + ow;
+    if (epi)
+      epi(env, row, p, out + j, yp + p, len);
+    else
+      for (int64_t e = 0; e < len; ++e)
+        yp[p + e] = out[j + e];
+    j += len;
+  }
+}
+
+/* The tile's rows [0, mr) (output channels m, m+1, ...) at padded
+ * positions [q, q + n) into their planes of y. */
+SEQK_INLINE void scatterTile(const Tile *t, float *restrict y, int64_t m,
+                             int64_t mr, int64_t q, int64_t n, int64_t Wp,
+                             int64_t OH, int64_t OW, seqk_epilogue epi,
+                             const void *env) {
+  float out[TILE_MR][TILE_NR];
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      *(seqkVecU *)(out[i] + 16 * v) = t->acc[i][v];
+  }
+  for (int64_t i = 0; i < mr; ++i)
+    scatterRun(out[i], y + (m + i) * OH * OW, m + i, q, n, Wp, OW, epi, env);
+}
+
+void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
+                        float *restrict y, int64_t C, int64_t Hp, int64_t Wp,
+                        int64_t KH, int64_t KW, int64_t DH, int64_t DW,
+                        int64_t OH, int64_t OW, int64_t m0, int64_t m1,
+                        int64_t q0, int64_t q1, seqk_epilogue epi,
+                        const void *env) {
+  int64_t K = C * KH * KW, plane = Hp * Wp;
+  q1 = seqkMin(q1, (OH - 1) * Wp + OW);
+  for (int64_t ir = m0; ir < m1; ir += TILE_MR) {
+    int64_t mr = seqkMin(TILE_MR, m1 - ir);
+    const float *a[TILE_MR];
+    tileRows(w + ir * K, K, mr, a);
+    for (int64_t q = q0; q < q1; q += TILE_NR) {
+      Tile t;
+      tileZero(&t);
+      const float *restrict xc = xp + q;
+      int64_t k = 0;
+      for (int64_t c = 0; c < C; ++c, xc += plane)
+        for (int64_t kh = 0; kh < KH; ++kh)
+          for (int64_t kw = 0; kw < KW; ++kw)
+            tileStep(&t, a, k++, xc + kh * DH * Wp + kw * DW);
+      scatterTile(&t, y, ir, mr, q, seqkMin(TILE_NR, q1 - q), Wp, OH, OW, epi,
+                  env);
+    }
+  }
+}
+
+/* Depthwise stride-1 convolution on the padded copy, in the same padded
+ * positions: channel c's outputs at q are sum over taps of
+ * w[c, kh, kw] * xp[c, q + kh*DH*Wp + kw*DW], DW_VECTORS vectors of
+ * positions at a time with every tap's sum in registers (the taps in
+ * order, as seqk_depthwise2d takes them). */
+#define DW_VECTORS 4
+void seqk_depthwise2d_direct(const float *restrict xp,
+                             const float *restrict w, float *restrict y,
+                             int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                             int64_t DH, int64_t DW, int64_t OH, int64_t OW,
+                             int64_t c0, int64_t c1, seqk_epilogue epi,
+                             const void *env) {
+  int64_t plane = Hp * Wp, positions = (OH - 1) * Wp + OW;
+  for (int64_t c = c0; c < c1; ++c) {
+    const float *restrict xc = xp + c * plane;
+    const float *restrict wc = w + c * KH * KW;
+    for (int64_t q = 0; q < positions; q += 16 * DW_VECTORS) {
+      seqkVec acc[DW_VECTORS];
+      SEQK_UNROLL
+      for (int v = 0; v < DW_VECTORS; ++v)
+        acc[v] = (seqkVec){0};
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          float s = wc[kh * KW + kw];
+          const float *restrict b = xc + q + kh * DH * Wp + kw * DW;
+          SEQK_UNROLL
+          for (int v = 0; v < DW_VECTORS; ++v)
+            acc[v] = acc[v] + s * *(const seqkVecU *)(b + 16 * v);
+        }
+      float out[16 * DW_VECTORS];
+      SEQK_UNROLL
+      for (int v = 0; v < DW_VECTORS; ++v)
+        *(seqkVecU *)(out + 16 * v) = acc[v];
+      scatterRun(out, y + c * OH * OW, c, q,
+                 seqkMin(16 * DW_VECTORS, positions - q), Wp, OW, epi, env);
     }
   }
 }

@@ -1,140 +1,107 @@
-/* gemm.c: C = A B, the kernel behind Linear and (after im2col) Conv2d.
+/* gemm.c: C = A B, the kernel behind Linear and Conv2d (1x1 convolutions,
+ * im2col, and the gathered implicit GEMM of strided convolutions).
  *
- * Blocking scheme (GotoBLAS/BLIS-like, with A read in place):
- *   for each block of NC columns of C                     (jc)
+ * Blocking (GotoBLAS/BLIS-like, with A read in place and B read in place
+ * or pre-packed; the tile is in tile.h):
+ *   for each panel of NR columns of C                     (jc)
  *     for each block of KC rows of B (the K dimension)    (pc)
- *       pack B[pc:pc+KC, jc:jc+NC] into column panels of NR floats, each
- *       panel KC x NR contiguous (zero-padded at the right edge); the
- *       packed block, KC x NC floats, lives on the stack and in L2
+ *       B's KC x NR block: in place (row stride ldb), or in the packed
+ *       layout (a contiguous KC x NR run of a panel), or, for the short
+ *       last panel of an in-place B, copied zero-padded into a stack panel
  *       for each block of MR rows of C                    (ir)
- *         for each panel                                  (jr)
- *           micro-kernel: an MR x NR accumulator tile held in vector
- *           registers, updated by KC rank-1 updates (the A column
- *           broadcast times one packed B row), then added to C
- *         once all of K is in: the epilogue on the MR rows of the block
- * The innermost loop of the micro-kernel runs over NR independent columns,
- * so it vectorises without reassociating any sum: every C element is
- * accumulated in the order k = 0, 1, ..., K-1.
- * Edges: a short row block reads its last row again in place of the
- * missing ones (computed, never stored); a short panel is zero-padded.
- * A single row (Linear at batch 1) takes a matrix-vector path instead that
- * streams rows of B, with the inner loop over columns. */
+ *         register tile: C's MR x NR block (zero, or the sums so far),
+ *         KC rank-1 updates, stored back
+ *     once all of K is in: the epilogue on the panel's run of each row
+ * The B block stays in L1 across the row blocks and A's KC-wide slice in
+ * L2; every C element is accumulated in the order k = 0, 1, ..., K-1.
+ *
+ * Packed B (seqk_gemm_packed, Linear weights packed once at load time):
+ * panel p holds columns [p*NR, p*NR + NR) of the K x N matrix, row after
+ * row (K*NR floats, the last panel zero-padded to NR columns).
+ *
+ * A single row (Linear at batch 1) takes a matrix-vector path instead:
+ * on packed B, four panels at a time stream from memory (eight
+ * independent accumulator vectors); on an in-place B, rows of B stream
+ * with the inner loop over columns. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "seqk.h"
+#include "tile.h"
 #include "window.h"
 
-/* Tile sizes, per architecture (the bitcode is built once per arch). The
- * MR x NR accumulators must fit the vector registers with room for a B row
- * and a broadcast: x86-64 is tuned for AVX-512 (32 zmm: 6 x 2 accumulators),
- * aarch64 for NEON (32 q registers: 6 x 4). */
-#if defined(__aarch64__)
-#define GEMM_MR 6
-#define GEMM_NR 16
-#else
-#define GEMM_MR 6
-#define GEMM_NR 32
-#endif
-#define GEMM_KC 256 /* an MR x KC slice of A and a KC x NR panel fit L1 */
-#define GEMM_NC 128 /* the packed KC x NC block: 128 KB of stack */
+#define GEMM_KC 256 /* a KC x NR block of B: 32 KB, in L1 */
+#define CONV_NC 128 /* columns of a gathered im2col block (128 KB of stack) */
 #define GEMV_NB 256 /* columns per accumulator block of the row path */
+#define GEMV_PANELS 4
 
-#if defined(__clang__)
-#define SEQK_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define SEQK_UNROLL _Pragma("GCC unroll 32")
-#endif
-
-/* For the helpers that must see the caller's constant shapes to be
- * specialised (the linker marks only the seqk_ entry points always-inline). */
-#define SEQK_INLINE static inline __attribute__((always_inline))
+_Static_assert(TILE_NR == SEQK_PANEL_WIDTH, "the packed layout is the tile's");
 
 static inline int64_t minI64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Packs B[0:kc, 0:nc] (row stride ldb) into panels of NR columns:
- * panel p holds rows 0..kc-1 of columns [p*NR, p*NR+NR), row after row. */
-static void packB(const float *restrict B, int64_t ldb, int64_t kc,
-                  int64_t nc, float *restrict Bp) {
-  for (int64_t jr = 0; jr < nc; jr += GEMM_NR) {
-    int64_t nr = minI64(GEMM_NR, nc - jr);
-    float *restrict panel = Bp + jr * kc;
-    for (int64_t k = 0; k < kc; ++k) {
-      const float *restrict src = B + k * ldb + jr;
-      float *restrict dst = panel + k * GEMM_NR;
-      if (nr == GEMM_NR) {
-        for (int64_t j = 0; j < GEMM_NR; ++j)
-          dst[j] = src[j];
-      } else {
-        for (int64_t j = 0; j < GEMM_NR; ++j)
-          dst[j] = j < nr ? src[j] : 0.0f;
-      }
-    }
+/* Rows [pc, pc + kc) of B's columns [jc, jc + nr) as the tile reads them:
+ * returns the first row, *ld the row stride. In place when B is packed
+ * (jc a multiple of NR) or the panel is whole, else copied zero-padded to
+ * `edge` (kc x NR). */
+SEQK_INLINE const float *panelBlock(const float *restrict B, int64_t ldb,
+                                    int64_t K, int packed, int64_t jc,
+                                    int64_t nr, int64_t pc, int64_t kc,
+                                    float *restrict edge, int64_t *ld) {
+  if (packed) {
+    *ld = TILE_NR;
+    return B + (jc / TILE_NR) * K * TILE_NR + pc * TILE_NR;
   }
-}
-
-/* C[0:mr, 0:nr] (+)= A[0:mr, 0:kc] * panel, A with row stride lda.
- * Rows mr..MR-1 of the tile repeat row mr-1 and are dropped. */
-static inline void microKernel(int64_t kc, const float *restrict A,
-                               int64_t lda, int64_t mr,
-                               const float *restrict panel, float *restrict C,
-                               int64_t ldc, int64_t nr, int accumulate) {
-  const float *a[GEMM_MR];
-  SEQK_UNROLL
-  for (int i = 0; i < GEMM_MR; ++i)
-    a[i] = A + (i < mr ? i : mr - 1) * lda;
-
-  float acc[GEMM_MR][GEMM_NR];
-  SEQK_UNROLL
-  for (int i = 0; i < GEMM_MR; ++i) {
-    SEQK_UNROLL
-    for (int j = 0; j < GEMM_NR; ++j)
-      acc[i][j] = 0.0f;
+  if (nr == TILE_NR) {
+    *ld = ldb;
+    return B + pc * ldb + jc;
   }
   for (int64_t k = 0; k < kc; ++k) {
-    const float *restrict b = panel + k * GEMM_NR;
-    SEQK_UNROLL
-    for (int i = 0; i < GEMM_MR; ++i) {
-      float ak = a[i][k];
-      SEQK_UNROLL
-      for (int j = 0; j < GEMM_NR; ++j)
-        acc[i][j] += ak * b[j];
-    }
+    const float *restrict src = B + (pc + k) * ldb + jc;
+    for (int64_t j = 0; j < TILE_NR; ++j)
+      edge[k * TILE_NR + j] = j < nr ? src[j] : 0.0f;
   }
+  *ld = TILE_NR;
+  return edge;
+}
 
-  SEQK_UNROLL
-  for (int i = 0; i < GEMM_MR; ++i) {
-    if (i >= mr)
-      break;
-    float *restrict c = C + i * ldc;
-    if (nr == GEMM_NR) {
-      SEQK_UNROLL
-      for (int j = 0; j < GEMM_NR; ++j)
-        c[j] = accumulate ? c[j] + acc[i][j] : acc[i][j];
-    } else {
-      for (int j = 0; j < nr; ++j)
-        c[j] = accumulate ? c[j] + acc[i][j] : acc[i][j];
-    }
+/* MR-row blocks of C[m0:m1, jc:jc+nr] over K rows [pc, pc + kc) of the
+ * B block b (row stride ld): the first block of K starts the sums. */
+SEQK_INLINE void rowBlocks(const float *restrict A, int64_t lda,
+                           const float *restrict b, int64_t ld,
+                           float *restrict C, int64_t ldc, int64_t m0,
+                           int64_t m1, int64_t jc, int64_t nr, int64_t pc,
+                           int64_t kc, int prefetch) {
+  for (int64_t ir = m0; ir < m1; ir += TILE_MR) {
+    int64_t mr = minI64(TILE_MR, m1 - ir);
+    const float *a[TILE_MR];
+    tileRows(A + ir * lda + pc, lda, mr, a);
+    float *c = C + ir * ldc + jc;
+    Tile t;
+    if (pc == 0)
+      tileZero(&t);
+    else
+      tileLoad(&t, c, ldc, mr, nr);
+    tileSteps(&t, a, 0, kc, b, ld, prefetch && ir == m0);
+    tileStore(&t, c, ldc, mr, nr);
   }
 }
 
-/* C[m0:m1, jc:jc+nc] (+)= A[m0:m1, pc:pc+kc] Bp, Bp the packed block of
- * rows pc..pc+kc-1 of B (+= unless pc == 0); then epi, when given, on
- * each finished row run (the caller passes it with the last block). */
-static void multiplyBlock(const float *restrict A, int64_t lda,
-                          const float *restrict Bp, float *restrict C,
-                          int64_t ldc, int64_t m0, int64_t m1, int64_t jc,
-                          int64_t nc, int64_t pc, int64_t kc,
-                          seqk_epilogue epi, const void *env) {
-  for (int64_t ir = m0; ir < m1; ir += GEMM_MR) {
-    int64_t mr = minI64(GEMM_MR, m1 - ir);
-    float *Cblock = C + ir * ldc + jc;
-    for (int64_t jr = 0; jr < nc; jr += GEMM_NR)
-      microKernel(kc, A + ir * lda + pc, lda, mr, Bp + jr * kc, Cblock + jr,
-                  ldc, minI64(GEMM_NR, nc - jr), pc > 0);
+SEQK_INLINE void gemmTiles(int64_t K, const float *restrict A, int64_t lda,
+                           const float *restrict B, int64_t ldb, int packed,
+                           float *restrict C, int64_t ldc, int64_t m0,
+                           int64_t m1, int64_t n0, int64_t n1,
+                           seqk_epilogue epi, const void *env) {
+  float edge[GEMM_KC * TILE_NR];
+  for (int64_t jc = n0; jc < n1; jc += TILE_NR) {
+    int64_t nr = minI64(TILE_NR, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+      int64_t kc = minI64(GEMM_KC, K - pc), ld;
+      const float *b = panelBlock(B, ldb, K, packed, jc, nr, pc, kc, edge, &ld);
+      rowBlocks(A, lda, b, ld, C, ldc, m0, m1, jc, nr, pc, kc, packed);
+    }
     if (epi)
-      for (int64_t i = 0; i < mr; ++i)
-        epi(env, ir + i, jc, Cblock + i * ldc, Cblock + i * ldc, nc);
+      for (int64_t m = m0; m < m1; ++m)
+        epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nr);
   }
 }
 
@@ -178,6 +145,71 @@ static void gemvRow(int64_t K, const float *restrict a,
   }
 }
 
+/* y[0:np*NR] = a B over np (1..GEMV_PANELS) consecutive packed panels p,
+ * each read as one contiguous stream. */
+SEQK_INLINE void gemvPanelGroup(int64_t K, const float *restrict a,
+                                const float *restrict p, int64_t np,
+                                float *restrict y) {
+  if (np == GEMV_PANELS) {
+    seqkVec acc[GEMV_PANELS][TILE_NV];
+    SEQK_UNROLL
+    for (int q = 0; q < GEMV_PANELS; ++q) {
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        acc[q][v] = (seqkVec){0};
+    }
+    for (int64_t k = 0; k < K; ++k) {
+      float s = a[k];
+      SEQK_UNROLL
+      for (int q = 0; q < GEMV_PANELS; ++q) {
+        SEQK_UNROLL
+        for (int v = 0; v < TILE_NV; ++v)
+          acc[q][v] = acc[q][v] + s * *(const seqkVecU *)(p + q * K * TILE_NR +
+                                                         k * TILE_NR + 16 * v);
+      }
+    }
+    SEQK_UNROLL
+    for (int q = 0; q < GEMV_PANELS; ++q) {
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        *(seqkVecU *)(y + q * TILE_NR + 16 * v) = acc[q][v];
+    }
+    return;
+  }
+  for (int64_t q = 0; q < np; ++q) { /* the last few panels, one by one */
+    seqkVec one[TILE_NV];
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      one[v] = (seqkVec){0};
+    for (int64_t k = 0; k < K; ++k) {
+      float s = a[k];
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        one[v] = one[v] + s * *(const seqkVecU *)(p + q * K * TILE_NR +
+                                                 k * TILE_NR + 16 * v);
+    }
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      *(seqkVecU *)(y + q * TILE_NR + 16 * v) = one[v];
+  }
+}
+
+/* One row on packed B: C[m, n0:n1] = a B[:, n0:n1]; n0 a multiple of NR. */
+SEQK_INLINE void gemvPacked(int64_t K, const float *restrict a,
+                            const float *restrict B, float *restrict c,
+                            int64_t m, int64_t n0, int64_t n1,
+                            seqk_epilogue epi, const void *env) {
+  for (int64_t jc = n0; jc < n1; jc += GEMV_PANELS * TILE_NR) {
+    int64_t n = minI64(GEMV_PANELS * TILE_NR, n1 - jc);
+    float y[GEMV_PANELS * TILE_NR];
+    gemvPanelGroup(K, a, B + (jc / TILE_NR) * K * TILE_NR, (n + TILE_NR - 1) / TILE_NR, y);
+    for (int64_t j = 0; j < n; ++j)
+      c[jc + j] = y[j];
+    if (epi)
+      epi(env, m, jc, c + jc, c + jc, n);
+  }
+}
+
 void seqk_gemm(int64_t M, int64_t N, int64_t K, const float *restrict A,
                int64_t lda, const float *restrict B, int64_t ldb,
                float *restrict C, int64_t ldc, int64_t m0, int64_t m1,
@@ -190,23 +222,31 @@ void seqk_gemm(int64_t M, int64_t N, int64_t K, const float *restrict A,
     gemvRow(K, A + m0 * lda, B, ldb, C + m0 * ldc, m0, n0, n1, epi, env);
     return;
   }
-  float Bp[GEMM_KC * GEMM_NC];
-  for (int64_t jc = n0; jc < n1; jc += GEMM_NC) {
-    int64_t nc = minI64(GEMM_NC, n1 - jc);
-    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
-      int64_t kc = minI64(GEMM_KC, K - pc);
-      packB(B + pc * ldb + jc, ldb, kc, nc, Bp);
-      multiplyBlock(A, lda, Bp, C, ldc, m0, m1, jc, nc, pc, kc,
-                    pc + kc == K ? epi : 0, env);
-    }
+  gemmTiles(K, A, lda, B, ldb, 0, C, ldc, m0, m1, n0, n1, epi, env);
+}
+
+void seqk_gemm_packed(int64_t M, int64_t N, int64_t K,
+                      const float *restrict A, int64_t lda,
+                      const float *restrict Bp, float *restrict C,
+                      int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                      int64_t n1, seqk_epilogue epi, const void *env) {
+  (void)M;
+  (void)N;
+  if (m1 <= m0 || n1 <= n0)
+    return;
+  if (m1 - m0 == 1) {
+    gemvPacked(K, A + m0 * lda, Bp, C + m0 * ldc, m0, n0, n1, epi, env);
+    return;
   }
+  gemmTiles(K, A, lda, Bp, 0, 1, C, ldc, m0, m1, n0, n1, epi, env);
 }
 
 /* ---- Conv2d as an implicit GEMM ---------------------------------------
  *
  * seqk_conv2d_gemm is seqk_gemm with B = im2col(x) never stored: each
- * KC x NC block of B is gathered from the image straight into the panel
- * layout packB produces, so the columns are copied once, not twice.
+ * KC x NC block of B is gathered from the image straight into the
+ * panel layout of the tile (kc x NR per panel, NR-wide panels one after
+ * another), so the columns are copied once, not twice.
  *
  * The block's columns (output positions p = oh*OW + ow) are cut into
  * segments, runs of positions within one output row and one panel. Row k
@@ -232,8 +272,8 @@ SEQK_INLINE int64_t blockSegments(int64_t jc, int64_t nc, int64_t kc, int64_t OW
                              ConvSegment *segs) {
   int64_t count = 0;
   for (int64_t j = 0; j < nc;) {
-    int64_t p = jc + j, ow = p % OW, lane = j % GEMM_NR;
-    int64_t len = minI64(minI64(OW - ow, GEMM_NR - lane), nc - j);
+    int64_t p = jc + j, ow = p % OW, lane = j % TILE_NR;
+    int64_t len = minI64(minI64(OW - ow, TILE_NR - lane), nc - j);
     segs[count++] = (ConvSegment){(j - lane) * kc + lane, p / OW, ow, len};
     j += len;
   }
@@ -259,29 +299,29 @@ SEQK_INLINE void gatherSegment(const ConvGeometry *g,
   /* 32-bit lane tests, a <= i < b as one unsigned compare */
   uint32_t len = (uint32_t)s.len, ua = (uint32_t)a;
   uint32_t width = b > a ? (uint32_t)(b - a) : 0;
-  for (uint32_t i = 0; i < GEMM_NR; ++i)
+  for (uint32_t i = 0; i < TILE_NR; ++i)
     if (i < len)
       dst[i] = i - ua < width ? row[(int64_t)i * g->SW] : 0.0f;
 }
 
-/* Bp = rows [pc, pc + kc), columns [jc, jc + nc) of im2col(x), packed as
- * packB packs them (a short last panel zero-padded). */
+/* Bp = rows [pc, pc + kc), columns [jc, jc + nc) of im2col(x) in panels
+ * of kc x NR (a short last panel zero-padded). */
 SEQK_INLINE void packIm2col(const ConvGeometry *g, int64_t pc, int64_t kc,
                        int64_t jc, int64_t nc, float *restrict Bp) {
-  ConvSegment segs[GEMM_NC + GEMM_NC / GEMM_NR + 1];
+  ConvSegment segs[CONV_NC + CONV_NC / TILE_NR + 1];
   int64_t nseg = blockSegments(jc, nc, kc, g->OW, segs);
   int64_t c = pc / (g->KH * g->KW), kh = pc / g->KW % g->KH, kw = pc % g->KW;
-  int64_t tail = nc % GEMM_NR, tailPanel = (nc - tail) * kc;
+  int64_t tail = nc % TILE_NR, tailPanel = (nc - tail) * kc;
   for (int64_t k = 0; k < kc; ++k) {
     const float *restrict xc = g->x + c * g->H * g->W;
     int64_t lo, hi;
     seqkValidRange(kw * g->DW - g->PW, g->SW, g->W, g->OW, &lo, &hi);
     for (int64_t i = 0; i < nseg; ++i)
       gatherSegment(g, xc, kh, kw, lo, hi, segs[i],
-                    Bp + segs[i].off + k * GEMM_NR);
+                    Bp + segs[i].off + k * TILE_NR);
     if (tail)
-      for (int64_t j = tail; j < GEMM_NR; ++j)
-        Bp[tailPanel + k * GEMM_NR + j] = 0.0f;
+      for (int64_t j = tail; j < TILE_NR; ++j)
+        Bp[tailPanel + k * TILE_NR + j] = 0.0f;
     /* next patch row: kw fastest, then kh, then c */
     if (++kw == g->KW) {
       kw = 0;
@@ -291,6 +331,22 @@ SEQK_INLINE void packIm2col(const ConvGeometry *g, int64_t pc, int64_t kc,
       }
     }
   }
+}
+
+/* C[m0:m1, jc:jc+nc] (+)= A[m0:m1, pc:pc+kc] Bp, Bp the gathered panels of
+ * rows pc..pc+kc-1 (the sums start at pc == 0); then epi, when given, on
+ * each finished row run (the caller passes it with the last block). */
+SEQK_INLINE void gatheredBlock(const float *restrict A, int64_t lda,
+                               const float *restrict Bp, float *restrict C,
+                               int64_t ldc, int64_t m0, int64_t m1,
+                               int64_t jc, int64_t nc, int64_t pc, int64_t kc,
+                               seqk_epilogue epi, const void *env) {
+  for (int64_t jr = 0; jr < nc; jr += TILE_NR)
+    rowBlocks(A, lda, Bp + jr * kc, TILE_NR, C, ldc, m0, m1, jc + jr,
+              minI64(TILE_NR, nc - jr), pc, kc, 0);
+  if (epi)
+    for (int64_t m = m0; m < m1; ++m)
+      epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nc);
 }
 
 void seqk_conv2d_gemm(const float *restrict x, const float *restrict w,
@@ -304,13 +360,13 @@ void seqk_conv2d_gemm(const float *restrict x, const float *restrict w,
   if (m1 <= m0 || n1 <= n0)
     return;
   ConvGeometry g = {x, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OW};
-  float Bp[GEMM_KC * GEMM_NC];
-  for (int64_t jc = n0; jc < n1; jc += GEMM_NC) {
-    int64_t nc = minI64(GEMM_NC, n1 - jc);
+  float Bp[GEMM_KC * CONV_NC];
+  for (int64_t jc = n0; jc < n1; jc += CONV_NC) {
+    int64_t nc = minI64(CONV_NC, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
       int64_t kc = minI64(GEMM_KC, K - pc);
       packIm2col(&g, pc, kc, jc, nc, Bp);
-      multiplyBlock(w, K, Bp, y, N, m0, m1, jc, nc, pc, kc,
+      gatheredBlock(w, K, Bp, y, N, m0, m1, jc, nc, pc, kc,
                     pc + kc == K ? epi : 0, env);
     }
   }

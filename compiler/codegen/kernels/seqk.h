@@ -44,6 +44,19 @@ void seqk_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                seqk_epilogue epi, const void *env);
 
+/* Linear weights are packed once, at load time, in panels of
+ * SEQK_PANEL_WIDTH columns: panel p holds columns [p*W, p*W + W) of the
+ * K x N matrix B row after row (K*W floats), the last panel zero-padded;
+ * ceil(N / W) * W * K floats in all. (seqrt's SEQRT_PACK_PANELS layout.) */
+#define SEQK_PANEL_WIDTH 32
+
+/* seqk_gemm with B in that packed layout; n0 must be a multiple of
+ * SEQK_PANEL_WIDTH (n1 need not be). */
+void seqk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A,
+                      int64_t lda, const float *Bp, float *C, int64_t ldc,
+                      int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      seqk_epilogue epi, const void *env);
+
 /* ---- Convolution helpers --------------------------------------------- */
 
 /* im2col for one image and one group: x is [C, H, W]; col is
@@ -66,6 +79,40 @@ void seqk_conv2d_gemm(const float *x, const float *w, float *y, int64_t C,
                       int64_t DH, int64_t DW, int64_t OH, int64_t OW,
                       int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                       seqk_epilogue epi, const void *env);
+
+/* Floats a padded image needs after its last plane (read, never used,
+ * by the last tile of seqk_conv2d_direct or seqk_depthwise2d_direct). */
+#define SEQK_CONV_SLACK 64
+
+/* xp [C, Hp, Wp] = x [C, H, W] zero-padded, the image at row `top` and
+ * column `left`, for channels [c0, c1); the task with c1 == C also zeroes
+ * the SEQK_CONV_SLACK floats after the last plane. */
+void seqk_pad2d(const float *x, float *xp, int64_t C, int64_t H, int64_t W,
+                int64_t Hp, int64_t Wp, int64_t top, int64_t left,
+                int64_t c0, int64_t c1);
+
+/* Conv2d of stride 1 of one image and one group, on its zero-padded
+ * input xp [C, Hp, Wp] (Hp = OH + (KH-1)*DH, Wp = OW + (KW-1)*DW, the
+ * SEQK_CONV_SLACK floats after it readable), weights w [OCg, C*KH*KW],
+ * output y [OCg, OH*OW]. Computes output channels [m0, m1) at the padded
+ * positions q = oh*Wp + ow in [q0, q1) (q1 clipped to (OH-1)*Wp + OW;
+ * those with ow >= OW are skipped), then epi as seqk_gemm does (row m,
+ * column oh*OW + ow) on each run of one output row. */
+void seqk_conv2d_direct(const float *xp, const float *w, float *y, int64_t C,
+                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                        int64_t DH, int64_t DW, int64_t OH, int64_t OW,
+                        int64_t m0, int64_t m1, int64_t q0, int64_t q1,
+                        seqk_epilogue epi, const void *env);
+
+/* Depthwise convolution of stride 1 of one image on its zero-padded
+ * input xp [C, Hp, Wp] (as seqk_conv2d_direct), w [C, KH, KW], y [C, OH,
+ * OW], channels [c0, c1); then epi(env, c, oh*OW + ow, ...) on each run
+ * of one output row (src a scratch row, dst in y). */
+void seqk_depthwise2d_direct(const float *xp, const float *w, float *y,
+                             int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                             int64_t DH, int64_t DW, int64_t OH, int64_t OW,
+                             int64_t c0, int64_t c1, seqk_epilogue epi,
+                             const void *env);
 
 /* Depthwise convolution of one image: x [C, H, W], w [C, KH, KW],
  * y [C, OH, OW], channels [c0, c1); y = conv without bias, then

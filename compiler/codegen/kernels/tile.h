@@ -1,0 +1,143 @@
+/* tile.h: the register tile shared by the GEMM and convolution kernels.
+ * Internal to the kernel library; not part of its interface (seqk.h).
+ *
+ * A tile is TILE_MR rows x TILE_NR columns of C held in TILE_MR x
+ * TILE_NV vectors of 16 floats (GCC/clang vector extensions: one zmm
+ * register each on AVX-512, four q registers on NEON). One step of the
+ * K loop loads one row of B (TILE_NV vectors, unaligned, in place) and
+ * broadcasts one element of each of the TILE_MR rows of A, so every
+ * element of C is accumulated in the order k = 0, 1, ..., K-1 with one
+ * multiply-add per k (contracted to an FMA where the target has one, as
+ * -ffp-contract=on allows within an expression).
+ *
+ * On AVX-512 the 8 x 2 accumulators leave room for the B row and the
+ * broadcast, and 16 independent FMA chains cover the FMA latency on two
+ * ports; on NEON they take 32 registers, so LLVM spills a little. */
+#ifndef SEQK_TILE_H
+#define SEQK_TILE_H
+
+#include <stdint.h>
+
+#include "seqk.h"
+
+#define TILE_MR 8
+#define TILE_NV 2
+#define TILE_NR (16 * TILE_NV) /* == SEQK_PANEL_WIDTH */
+
+#if defined(__clang__)
+#define SEQK_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define SEQK_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+/* For the helpers that must see the caller's constant shapes to be
+ * specialised (the linker marks only the seqk_ entry points always-inline). */
+#define SEQK_INLINE static inline __attribute__((always_inline))
+
+typedef float seqkVec __attribute__((vector_size(64)));
+/* The same, for loads and stores at any float-aligned address. */
+typedef float seqkVecU
+    __attribute__((vector_size(64), aligned(4), may_alias));
+
+typedef struct {
+  seqkVec acc[TILE_MR][TILE_NV];
+} Tile;
+
+SEQK_INLINE void tileZero(Tile *t) {
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      t->acc[i][v] = (seqkVec){0};
+  }
+}
+
+/* The rows of A a tile reads: rows 0 .. mr-1 of A, and the last again in
+ * place of the missing ones (computed, never stored). */
+SEQK_INLINE void tileRows(const float *A, int64_t lda, int64_t mr,
+                          const float *a[TILE_MR]) {
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i)
+    a[i] = A + (i < mr ? i : mr - 1) * lda;
+}
+
+/* acc[i] += a[i][k] * b[0:NR] for every row i. */
+SEQK_INLINE void tileStep(Tile *t, const float *const a[TILE_MR], int64_t k,
+                          const float *b) {
+  seqkVec bv[TILE_NV];
+  SEQK_UNROLL
+  for (int v = 0; v < TILE_NV; ++v)
+    bv[v] = *(const seqkVecU *)(b + 16 * v);
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i) {
+    float s = a[i][k];
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      t->acc[i][v] = t->acc[i][v] + s * bv[v];
+  }
+}
+
+/* The kc steps k0 .. k0+kc-1 over B rows b, b + ldb, ... With `ahead`,
+ * each step also prefetches B's row TILE_PREFETCH steps ahead: B streams
+ * from memory (a packed weight panel read for the first time), and the
+ * out-of-order window covers too few steps to hide that latency. */
+#define TILE_PREFETCH 64
+SEQK_INLINE void tileSteps(Tile *t, const float *const a[TILE_MR], int64_t k0,
+                           int64_t kc, const float *b, int64_t ldb,
+                           int ahead) {
+  for (int64_t k = 0; k < kc; ++k) {
+    if (ahead) {
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        __builtin_prefetch(b + (k + TILE_PREFETCH) * ldb + 16 * v);
+    }
+    tileStep(t, a, k0 + k, b + k * ldb);
+  }
+}
+
+/* tile = C[0:mr, 0:nr] (rows past mr repeat row mr-1, columns past nr
+ * are 0): a K loop that continues a previous block's sums. */
+SEQK_INLINE void tileLoad(Tile *t, const float *C, int64_t ldc, int64_t mr,
+                          int64_t nr) {
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i) {
+    const float *c = C + (i < mr ? i : mr - 1) * ldc;
+    if (nr == TILE_NR) {
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        t->acc[i][v] = *(const seqkVecU *)(c + 16 * v);
+    } else {
+      float row[TILE_NR];
+      for (int64_t j = 0; j < TILE_NR; ++j)
+        row[j] = j < nr ? c[j] : 0.0f;
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        t->acc[i][v] = *(const seqkVecU *)(row + 16 * v);
+    }
+  }
+}
+
+/* C[0:mr, 0:nr] = tile, C with row stride ldc. */
+SEQK_INLINE void tileStore(const Tile *t, float *C, int64_t ldc, int64_t mr,
+                           int64_t nr) {
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i) {
+    if (i >= mr)
+      break;
+    float *c = C + i * ldc;
+    if (nr == TILE_NR) {
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        *(seqkVecU *)(c + 16 * v) = t->acc[i][v];
+    } else {
+      float row[TILE_NR];
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        *(seqkVecU *)(row + 16 * v) = t->acc[i][v];
+      for (int64_t j = 0; j < nr; ++j)
+        c[j] = row[j];
+    }
+  }
+}
+
+#endif /* SEQK_TILE_H */
