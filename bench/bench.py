@@ -14,7 +14,8 @@ in:
     torch.onnx.export (opset 13, dynamic batch).
 Prints, per row, seqc's GFLOP/s (2 flops per multiply-add of the Conv2d
 and Linear layers) as a share of the probed FMA peak of the threads used;
-for batch-1 rows bound by their weights (under 4 flops per weight byte)
+for batch-1 rows bound by their weights (under 4 flops per weight byte,
+over 16 MB of them)
 the GB/s of weights read against the probed read bandwidth; the ratio of
 the best peer's time to seqc's (> 1: seqc is faster) and its geomean; then
 seqc's speed-up from 1 to 2 threads. Writes results.json. Run it through
@@ -94,7 +95,7 @@ def torch_worker(spec):
     import twins
     torch.manual_seed(0)
     model = next(m for m in twins.all_models() if m.label == spec["label"]).build().eval()
-    stats = twins.model_stats(model, spec["shape"])
+    model_stats = twins.model_stats(model, spec["shape"])
     example = torch.randn(1, *spec["shape"])
     torch.onnx.export(model, example, spec["onnx"], opset_version=13,
                       input_names=["x"], output_names=["y"],
@@ -108,7 +109,7 @@ def torch_worker(spec):
                 stats = time_calls(lambda: model(x), spec["min_time"])
             rows.append({"batch": batch, "threads": threads, **stats})
     print(json.dumps({"torch": torch.__version__, "blas": blas_in_use(), "rows": rows,
-                      "stats": stats}))
+                      "stats": model_stats}))
 
 
 # ---------------------------------------------------------------------------
@@ -247,8 +248,10 @@ def ratio(row, peer):
     return None
 
 
-# Batch-1 rows with fewer flops per weight byte than this stream weights.
+# Batch-1 rows with fewer flops per weight byte than this, and weights
+# larger than the caches, stream their weights from memory.
 WEIGHT_BOUND_FLOPS_PER_BYTE = 4.0
+WEIGHT_BOUND_MIN_BYTES = 16 << 20
 
 
 def derive(row, probe):
@@ -265,14 +268,19 @@ def derive(row, probe):
     row["gflops"] = 2.0 * macs * row["batch"] / (seqc * 1e-3) * 1e-9
     if probe and t <= len(probe["fma_gflops"]):
         row["pct_peak"] = 100.0 * row["gflops"] / probe["fma_gflops"][t - 1]
-    if row["batch"] == 1 and weights and 2.0 * macs / weights < WEIGHT_BOUND_FLOPS_PER_BYTE:
+    if (row["batch"] == 1 and weights and weights >= WEIGHT_BOUND_MIN_BYTES
+            and 2.0 * macs / weights < WEIGHT_BOUND_FLOPS_PER_BYTE):
         row["gbs"] = weights / (seqc * 1e-3) * 1e-9
         if probe and t <= len(probe["read_gbs"]):
             row["pct_bw"] = 100.0 * row["gbs"] / probe["read_gbs"][t - 1]
 
 
 def fmt(v, spec=".3f"):
-    return "-" if v is None else format(v, spec)
+    if v is None:
+        return "-"
+    if spec == ".3f" and v < 0.1:
+        return format(v, ".4f")
+    return format(v, spec)
 
 
 def geomean(values):
