@@ -77,14 +77,14 @@ static double percentile(const double *sorted, int n, double q) {
   return sorted[(int)(q * (n - 1) + 0.5)];
 }
 
-static void call(const float *w, const float *x, float *y, int64_t batch,
+static void call(const seqrt_weights *w, const float *x, float *y, int64_t batch,
                  seqrt_context *ctx) {
   seqrt_status st = FORWARD(w, x, y, batch, ctx);
   if (st != SEQRT_OK) die("forward", st);
 }
 
 /* Warm up, then time single calls; prints the JSON line. */
-static void bench(const float *w, int batch, seqrt_context *ctx, double min_time,
+static void bench(const seqrt_weights *w, int batch, seqrt_context *ctx, double min_time,
                   double *samples) {
   const seqrt_model *m = &MODEL;
   float *x = alloc_floats(elems(&m->inputs[0], batch));
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     st = seqrt_context_new(threads[t], 0, &ctx);
     if (st != SEQRT_OK) die("creating a context", st);
     for (int b = 0; b < nb; ++b)
-      bench(seqrt_weights_data(weights), batches[b], ctx, min_time, samples);
+      bench(weights, batches[b], ctx, min_time, samples);
     seqrt_context_free(ctx);
   }
   seqrt_weights_free(weights);

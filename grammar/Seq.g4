@@ -1,5 +1,5 @@
-// Seq.g4: the grammar of the .seq model-definition language, version 1
-// (../shared/LANGUAGE.md). Statements end at a newline, a ';' or a closing
+// Seq.g4: the grammar of the .seq model-definition language, versions 1 and
+// 2 (docs/language.md). Statements end at a newline, a ';' or a closing
 // '}'; inside '(' ')' and '[' ']' newlines are skipped, as in Python.
 grammar Seq;
 
@@ -12,15 +12,17 @@ grammar Seq;
 
 file       : (definition | sep)* EOF ;
 
-definition : kind=(MODEL | MODULE) name=NAME LPAREN paramList? RPAREN
-             ( '=' body=expr | block ) ;
+// `model`, `module` and `def`; `= EXPR { forward... }` is a container
+// subclass with its own forward.
+definition : kind=(MODEL | MODULE | DEF) name=NAME LPAREN paramList? RPAREN
+             ( '=' body=expr block? | block ) ;
 
 paramList  : param (',' param)* ','? ;
-param      : name=NAME ':' typeExpr ('=' defaultValue=expr)? ;
+param      : name=NAME (':' typeExpr)? ('=' defaultValue=expr)? ;
 
 // `int`, `(int, int)`, and tensor shapes `[N, 3, 32, 32]` / `f32[N, 3]`.
 typeExpr   : elem=NAME? LBRACK (expr (',' expr)* ','?)? RBRACK   # shapeType
-           | NAME                                            # namedType
+           | (NAME | MODULE)                                  # namedType
            | LPAREN typeExpr (',' typeExpr)* ','? RPAREN          # tupleType
            ;
 
@@ -31,9 +33,18 @@ sep        : (NEWLINE | ';')+ ;
 
 stmt       : FORWARD LPAREN (NAME (',' NAME)* ','?)? RPAREN block   # forwardStmt
            | RETURN expr                                      # returnStmt
-           | FOR var=NAME IN expr block                       # forStmt
-           | target=NAME '=' expr                             # assignStmt
+           | FOR var=NAME (',' more+=NAME)* IN expr block     # forStmt
+           | IF expr block elseClause?                        # ifStmt
+           | expr (',' expr)+ ','? '=' value=expr             # unpackStmt
+           | target=expr '=' value=expr                       # assignStmt
+           | target=expr op=('+=' | '-=' | '*=' | '/=') value=expr   # augAssignStmt
            | expr                                             # exprStmt
+           ;
+
+// `else if` (or Python's `elif`) chains, then an optional `else`; the
+// `else` may start the next line.
+elseClause : NEWLINE? (ELSE IF | ELIF) expr block elseClause?
+           | NEWLINE? ELSE block
            ;
 
 // ---- Expressions (Python's precedence) ----------------------------------
@@ -45,13 +56,21 @@ expr       : expr '.' NAME                                    # attrExpr
            | op=('-' | '+') expr                              # unaryExpr
            | expr op=('*' | '/' | '//' | '%') expr            # binaryExpr
            | expr op=('+' | '-') expr                         # binaryExpr
+           | expr compOp expr                                 # compareExpr
+           | NOT expr                                         # notExpr
+           | expr op=AND expr                                 # boolExpr
+           | expr op=OR expr                                  # boolExpr
+           | <assoc=right> expr IF expr ELSE expr             # ternaryExpr
            | atom                                             # atomExpr
            ;
+
+compOp     : '<' | '>' | '==' | '>=' | '<=' | '!=' | IS NOT? | NOT? IN ;
 
 atom       : NAME                                             # nameAtom
            | INT                                              # intAtom
            | FLOAT                                            # floatAtom
            | STRING                                           # stringAtom
+           | FSTRING                                          # fstringAtom
            | (TRUE | FALSE)                                   # boolAtom
            | NONE                                             # noneAtom
            | LPAREN expr compFor RPAREN                             # generatorAtom
@@ -65,6 +84,7 @@ compFor    : FOR var=NAME IN expr ;
 
 argList    : arg (',' arg)* ','? ;
 arg        : NAME '=' expr                                    # keywordArg
+           | '*' expr                                         # starArg
            | expr compFor                                     # generatorArg
            | expr                                             # positionalArg
            ;
@@ -84,6 +104,14 @@ IN      : 'in' ;
 TRUE    : 'true' | 'True' ;
 FALSE   : 'false' | 'False' ;
 NONE    : 'None' ;
+IF      : 'if' ;
+ELSE    : 'else' ;
+ELIF    : 'elif' ;
+AND     : 'and' ;
+OR      : 'or' ;
+NOT     : 'not' ;
+IS      : 'is' ;
+DEF     : 'def' ;
 
 NAME    : [A-Za-z_] [A-Za-z0-9_]* ;
 FLOAT   : DIGITS '.' DIGITS? EXPONENT?
@@ -91,6 +119,10 @@ FLOAT   : DIGITS '.' DIGITS? EXPONENT?
         | DIGITS EXPONENT
         ;
 INT     : DIGITS ;
+// f"block{i + 1}": the fields are parsed by the AST builder.
+FSTRING : [fF] '"' (~["\\\r\n] | '\\' ~[\r\n])* '"'
+        | [fF] '\'' (~['\\\r\n] | '\\' ~[\r\n])* '\''
+        ;
 STRING  : '"' (~["\\\r\n] | '\\' ~[\r\n])* '"'
         | '\'' (~['\\\r\n] | '\\' ~[\r\n])* '\''
         ;

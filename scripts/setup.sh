@@ -8,9 +8,23 @@ packages=(
   antlr4 libantlr4-runtime-dev          # the grammar tool and its C++ runtime
   llvm-19-dev llvm-19-tools clang-19    # LLVM, lit/FileCheck, clang for the kernel bitcode
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-  python3-torch python3-numpy           # the PyTorch parity tests (/usr/bin/python3)
+  python3-torch python3-numpy python3-torchvision   # the PyTorch parity tests and the zoo (/usr/bin/python3)
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # the cross-compilation test
+  graphviz                              # seqc graph -o OUT.svg, and its test
 )
+
+# The VS Code grammar test's two npm packages (editors/vscode/package-lock.json),
+# where node and npm are installed; without node that test is skipped.
+install_npm_packages() {
+  local ext
+  ext="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/editors/vscode"
+  if command -v npm >/dev/null 2>&1 && [ -f "$ext/package-lock.json" ] &&
+     [ ! -d "$ext/node_modules/vscode-textmate" ]; then
+    echo "setup: npm ci in editors/vscode"
+    (cd "$ext" && npm ci --no-audit --no-fund >/dev/null) || echo "setup: npm ci failed (the grammar test will retry)"
+  fi
+}
+install_npm_packages
 
 missing=()
 for p in "${packages[@]}"; do

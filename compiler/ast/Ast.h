@@ -16,7 +16,7 @@ namespace seq::ast {
 
 enum class ExprKind {
   Name, Int, Float, String, Bool, None, Unary, Binary, Call, Attribute, Index, Slice,
-  Tuple, List, Comprehension
+  Tuple, List, Comprehension, Compare, Not, BoolOp, Ternary, FString, Star
 };
 
 struct Expr {
@@ -91,6 +91,62 @@ struct BinaryExpr : Expr {
 
 struct Comprehension;
 
+// `a < b <= c`, `x is None`, `k not in d`: operands[i] ops[i] operands[i+1].
+enum class CompareOp { Lt, Gt, Eq, Ge, Le, Ne, Is, IsNot, In, NotIn };
+const char *spelling(CompareOp op);
+
+struct CompareExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Compare;
+  CompareExpr(SourceRange r, std::vector<CompareOp> ops, std::vector<ExprPtr> operands)
+      : Expr(Kind, r), ops(std::move(ops)), operands(std::move(operands)) {}
+  std::vector<CompareOp> ops;
+  std::vector<ExprPtr> operands;
+};
+
+struct NotExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Not;
+  NotExpr(SourceRange r, ExprPtr operand) : Expr(Kind, r), operand(std::move(operand)) {}
+  ExprPtr operand;
+};
+
+// `a and b`, `a or b`, with Python's short circuit.
+struct BoolOpExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::BoolOp;
+  BoolOpExpr(SourceRange r, bool isAnd, ExprPtr lhs, ExprPtr rhs)
+      : Expr(Kind, r), isAnd(isAnd), lhs(std::move(lhs)), rhs(std::move(rhs)) {}
+  bool isAnd;
+  ExprPtr lhs, rhs;
+};
+
+// `then if cond else otherwise`.
+struct TernaryExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Ternary;
+  TernaryExpr(SourceRange r, ExprPtr then, ExprPtr cond, ExprPtr otherwise)
+      : Expr(Kind, r), then(std::move(then)), cond(std::move(cond)), otherwise(std::move(otherwise)) {}
+  ExprPtr then, cond, otherwise;
+};
+
+// f"block{i + 1}-{j}": literal text and fields, in order. A part with a
+// null `field` is literal text.
+struct FStringPart {
+  std::string text;
+  std::unique_ptr<Expr> field;
+};
+
+struct FStringExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::FString;
+  FStringExpr(SourceRange r, std::vector<FStringPart> parts) : Expr(Kind, r), parts(std::move(parts)) {}
+  std::vector<FStringPart> parts;
+};
+
+// `*layers` in a call: Python's unpacking, reported by the checker with the
+// .seq form.
+struct StarExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Star;
+  StarExpr(SourceRange r, ExprPtr operand) : Expr(Kind, r), operand(std::move(operand)) {}
+  ExprPtr operand;
+};
+
 // One argument of a call: positional (`name` empty) or keyword.
 struct Arg {
   SourceRange range;     // the whole argument, `name=value` included
@@ -160,7 +216,7 @@ struct ComprehensionExpr : Expr {
 
 // ---- Statements --------------------------------------------------------------
 
-enum class StmtKind { Assign, Expr, Return, For, Forward };
+enum class StmtKind { Assign, Expr, Return, For, Forward, If };
 
 struct Stmt {
   explicit Stmt(StmtKind kind, SourceRange range) : kind(kind), range(range) {}
@@ -174,14 +230,36 @@ struct Stmt {
 };
 using StmtPtr = std::unique_ptr<Stmt>;
 
+// `x = e`, `x += e` (augOp set), `a, b = e` (several targets), and
+// `self.x = e` (targetExpr set, `target` empty: reported by the checker).
+struct AssignTarget {
+  std::string name;
+  SourceRange range;
+};
+
 struct AssignStmt : Stmt {
   static constexpr StmtKind Kind = StmtKind::Assign;
   AssignStmt(SourceRange r, std::string target, SourceRange targetRange, ExprPtr value)
       : Stmt(Kind, r), target(std::move(target)), targetRange(targetRange),
         value(std::move(value)) {}
-  std::string target;
-  SourceRange targetRange;
+  std::string target;          // the single name, or "" when unpacking
+  SourceRange targetRange;     // all targets
   ExprPtr value;
+  std::optional<BinaryOp> augOp;      // `+=` and friends
+  std::vector<AssignTarget> unpack;   // `a, b = ...`
+  ExprPtr targetExpr;                 // a target that is not a name
+  bool isUnpack() const { return !unpack.empty(); }
+};
+
+// `if c { } else if c2 { } else { }`: `orElse` holds the else branch (an
+// `else if` is a nested IfStmt there).
+struct IfStmt : Stmt {
+  static constexpr StmtKind Kind = StmtKind::If;
+  IfStmt(SourceRange r, ExprPtr cond, std::vector<std::unique_ptr<Stmt>> then,
+         std::vector<std::unique_ptr<Stmt>> orElse)
+      : Stmt(Kind, r), cond(std::move(cond)), then(std::move(then)), orElse(std::move(orElse)) {}
+  ExprPtr cond;
+  std::vector<std::unique_ptr<Stmt>> then, orElse;
 };
 
 struct ExprStmt : Stmt {
@@ -206,6 +284,7 @@ struct ForStmt : Stmt {
   SourceRange varRange;
   ExprPtr iterable;
   std::vector<StmtPtr> body;
+  std::vector<AssignTarget> unpack; // `for t, c, n, s in cfg`: all the names (var is the first)
 };
 
 struct Param {
@@ -225,9 +304,9 @@ struct ForwardStmt : Stmt {
 
 // A parameter's type: `int`, `(int, int)`, or a tensor shape `f32[N, 3]`.
 struct TypeExpr {
-  enum class Kind { Named, Tuple, Shape } kind = Kind::Named;
+  enum class Kind { Named, Tuple, Shape, None } kind = Kind::Named; // None: untyped (`def`)
   SourceRange range;
-  std::string name;                // Named: int/float/bool/str; Shape: element type or ""
+  std::string name;                // Named: int/float/bool/str/module; Shape: element type or ""
   std::vector<TypeExpr> elements;  // Tuple
   std::vector<ExprPtr> dims;       // Shape
 };
@@ -241,12 +320,13 @@ struct DefParam {
 
 struct Definition {
   bool isModel = false;
+  bool isDef = false;         // a `def` helper
   std::string name;
   SourceRange nameRange;
   SourceRange range;
   std::vector<DefParam> params;
   ExprPtr expr;               // the `= MODULE_EXPR` form
-  std::vector<StmtPtr> body;  // the `{ BODY }` form
+  std::vector<StmtPtr> body;  // the `{ BODY }` form; with `expr`: the container's forward
   bool hasBody = false;
 };
 

@@ -18,6 +18,22 @@ const char *spelling(BinaryOp op) {
   return "?";
 }
 
+const char *spelling(CompareOp op) {
+  switch (op) {
+  case CompareOp::Lt: return "<";
+  case CompareOp::Gt: return ">";
+  case CompareOp::Eq: return "==";
+  case CompareOp::Ge: return ">=";
+  case CompareOp::Le: return "<=";
+  case CompareOp::Ne: return "!=";
+  case CompareOp::Is: return "is";
+  case CompareOp::IsNot: return "is not";
+  case CompareOp::In: return "in";
+  case CompareOp::NotIn: return "not in";
+  }
+  return "?";
+}
+
 namespace {
 
 class Dumper {
@@ -32,7 +48,8 @@ public:
   }
 
   void definition(const Definition &def) {
-    line(0, fmt::format("{} {}", def.isModel ? "Model" : "Module", def.name), def.range);
+    line(0, fmt::format("{} {}", def.isModel ? "Model" : def.isDef ? "Def" : "Module", def.name),
+         def.range);
     for (const DefParam &p : def.params) {
       line(1, fmt::format("Param {}: {}", p.name, typeText(p.type)), p.nameRange);
       if (p.defaultValue)
@@ -46,8 +63,23 @@ public:
 
   void stmt(int indent, const Stmt &s) {
     if (auto *a = s.as<AssignStmt>()) {
-      line(indent, fmt::format("Assign {}", a->target), s.range);
+      std::string targets = a->target;
+      for (const AssignTarget &t : a->unpack)
+        targets += (targets.empty() ? "" : ", ") + t.name;
+      if (a->targetExpr)
+        targets = std::string(sources_.text(a->targetExpr->range));
+      line(indent, fmt::format("Assign{} {}", a->augOp ? std::string(" ") + spelling(*a->augOp) + "=" : "",
+                               targets), s.range);
       expr(indent + 1, *a->value);
+    } else if (auto *i = s.as<IfStmt>()) {
+      line(indent, "If", s.range);
+      expr(indent + 1, *i->cond);
+      for (const StmtPtr &b : i->then)
+        stmt(indent + 1, *b);
+      if (!i->orElse.empty())
+        line(indent, "Else", s.range);
+      for (const StmtPtr &b : i->orElse)
+        stmt(indent + 1, *b);
     } else if (auto *e = s.as<ExprStmt>()) {
       line(indent, "ExprStmt", s.range);
       expr(indent + 1, *e->expr);
@@ -130,6 +162,45 @@ public:
         expr(indent + 1, *el);
       break;
     }
+    case ExprKind::Compare: {
+      auto *c = e.as<CompareExpr>();
+      std::string ops;
+      for (CompareOp op : c->ops)
+        ops += std::string(" ") + spelling(op);
+      line(indent, "Compare" + ops, e.range);
+      for (const ExprPtr &x : c->operands)
+        expr(indent + 1, *x);
+      break;
+    }
+    case ExprKind::Not:
+      line(indent, "Not", e.range);
+      expr(indent + 1, *e.as<NotExpr>()->operand);
+      break;
+    case ExprKind::BoolOp: {
+      auto *b = e.as<BoolOpExpr>();
+      line(indent, b->isAnd ? "And" : "Or", e.range);
+      expr(indent + 1, *b->lhs);
+      expr(indent + 1, *b->rhs);
+      break;
+    }
+    case ExprKind::Ternary: {
+      auto *t = e.as<TernaryExpr>();
+      line(indent, "Ternary", e.range);
+      expr(indent + 1, *t->then);
+      expr(indent + 1, *t->cond);
+      expr(indent + 1, *t->otherwise);
+      break;
+    }
+    case ExprKind::FString:
+      line(indent, "FString", e.range);
+      for (const FStringPart &p : e.as<FStringExpr>()->parts)
+        if (p.field)
+          expr(indent + 1, *p.field);
+      break;
+    case ExprKind::Star:
+      line(indent, "Star", e.range);
+      expr(indent + 1, *e.as<StarExpr>()->operand);
+      break;
     case ExprKind::Comprehension: {
       auto *c = e.as<ComprehensionExpr>();
       line(indent, fmt::format("Comprehension for {}", c->var), e.range);
@@ -143,6 +214,7 @@ public:
   std::string typeText(const TypeExpr &t) const {
     switch (t.kind) {
     case TypeExpr::Kind::Named: return t.name;
+    case TypeExpr::Kind::None: return "any";
     case TypeExpr::Kind::Tuple: {
       std::string out;
       for (const TypeExpr &el : t.elements)

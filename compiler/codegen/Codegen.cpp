@@ -6,11 +6,14 @@
 #include "codegen/LlvmGen.h"
 #include "codegen/ModelGlobal.h"
 #include "codegen/ModuleBuilder.h"
+#include "codegen/StageTiming.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Support/raw_ostream.h>
+
+#include <optional>
 
 namespace seq::codegen {
 
@@ -62,24 +65,23 @@ Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMCon
                                                  const ModuleRequest &request) {
   if (Error e = checkGraph(graph, request))
     return e;
-  auto desc = ModelDesc::create(graph);
-  if (!desc)
-    return desc.takeError();
-
   auto module = std::make_unique<Module>(graph.symbolPrefix, context);
   module->setTargetTriple(target.triple.str());
   module->setDataLayout(machine.createDataLayout());
+  auto desc = ModelDesc::create(graph, module->getDataLayout().getPointerSizeInBits());
+  if (!desc)
+    return desc.takeError();
   if (Error e = linkKernelLibrary(*module, target.triple))
     return e;
 
   try {
     GlobalVariable *weights = request.embeddedWeights ? emitWeights(*module, graph, *request.embeddedWeights)
                                                       : nullptr;
-    LlvmGen gen(graph, *module, weights);
+    GlobalVariable *model = emitModelGlobal(*module, (*desc)->model(), graph.symbolPrefix + "_model");
+    LlvmGen gen(graph, *module, model, weights);
     Function *forward = gen.emitForward();
     if (request.jitWrapper)
       gen.emitJitWrapper(forward);
-    emitModelGlobal(*module, (*desc)->model(), graph.symbolPrefix + "_model");
   } catch (const CodegenError &e) {
     return internalError(e.what());
   }
@@ -113,10 +115,13 @@ Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kin
   if (!machine)
     return machine.takeError();
   LLVMContext context;
+  std::optional<StageScope> stage(std::in_place, "codegen");
   auto module = buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false});
   if (!module)
     return module.takeError();
+  stage.emplace("LLVM optimise");
   optimizeModule(**module, **machine, target.optLevel);
+  stage.emplace("emit");
   return writeModule(**module, **machine, kind, path);
 }
 

@@ -25,8 +25,8 @@ namespace seq::codegen {
 // The unoptimised module for `graph`: the kernel library linked in, one
 // `<prefix>_forward` and `<prefix>_model`, triple and data layout set for
 // `target`. With `embeddedWeights` (the packed buffer, graph.packedSize
-// floats) the weights become an internal constant and the forward function
-// takes no weights argument.
+// floats) the weights become an internal constant, which the forward
+// function uses when its weights argument is NULL.
 llvm::Expected<std::unique_ptr<llvm::Module>>
 buildModule(const ir::Graph &graph, llvm::LLVMContext &context, const TargetOptions &target,
             const std::vector<float> *embeddedWeights);

@@ -48,6 +48,7 @@ std::vector<EpilogueOp> epilogueOps(const ir::Node &node) {
     EpilogueOp op{Kind::Unary};
     op.unary = a.unary;
     op.alpha = a.alpha;
+    op.beta = a.beta;
     ops.push_back(op);
     break;
   }
@@ -109,33 +110,14 @@ Value *emitBinaryOp(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
 
 namespace {
 
-// ReLU-like functions compare with ordered predicates, false for NaN, so
-// that NaN falls through to the `x` arm and propagates, as in PyTorch.
-Value *emitUnary(LlvmGen &gen, IRBuilder<> &b, ir::UnaryKind kind, float alpha, Value *x) {
-  Constant *zero = ConstantFP::get(gen.f32(), 0.0);
-  auto call = [&](StringRef name) { return b.CreateCall(gen.kernel(name), {x}); };
-  switch (kind) {
-  case ir::UnaryKind::Relu:
-    return b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x, "relu");
-  case ir::UnaryKind::Relu6: {
-    Constant *six = ConstantFP::get(gen.f32(), 6.0);
-    Value *low = b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x);
-    return b.CreateSelect(b.CreateFCmpOGT(low, six), six, low, "relu6");
-  }
-  case ir::UnaryKind::LeakyRelu: {
-    Value *scaled = b.CreateFMul(x, ConstantFP::get(gen.f32(), alpha));
-    return b.CreateSelect(b.CreateFCmpOLT(x, zero), scaled, x, "leaky_relu");
-  }
-  case ir::UnaryKind::Sigmoid: return call("seqk_sigmoidf");
-  case ir::UnaryKind::Tanh: return call("seqk_tanhf");
-  case ir::UnaryKind::GeluErf: return call("seqk_gelu_erf");
-  case ir::UnaryKind::GeluTanh: return call("seqk_gelu_tanh");
-  case ir::UnaryKind::Silu: return call("seqk_siluf");
-  case ir::UnaryKind::Hardswish: return call("seqk_hardswishf");
-  case ir::UnaryKind::Elu:
-    return b.CreateCall(gen.kernel("seqk_eluf"), {x, ConstantFP::get(gen.f32(), alpha)});
-  }
-  fail("unknown unary function");
+// An activation is a call of its kernel (Activations.def) with its float
+// arguments; the kernel is inlined and its selects and constants fold.
+Value *emitUnary(LlvmGen &gen, IRBuilder<> &b, const EpilogueOp &op, Value *x) {
+  std::vector<Value *> args{x};
+  const float values[] = {op.alpha, op.beta};
+  for (int i = 0; i < ir::unaryArity(op.unary); ++i)
+    args.push_back(ConstantFP::get(gen.f32(), values[i]));
+  return b.CreateCall(gen.kernel(ir::unaryKernel(op.unary)), args);
 }
 
 // A per-channel table read by a Bias or ChannelAffine.
@@ -274,7 +256,7 @@ Value *Epilogue::applyOps(IRBuilder<> &b, Value *x, Value *j, const std::vector<
       x = b.CreateFAdd(b.CreateFMul(x, s.table.at(b, j)), s.table2.at(b, j));
       break;
     case Kind::Unary:
-      x = emitUnary(gen_, b, op.unary, op.alpha, x);
+      x = emitUnary(gen_, b, op, x);
       break;
     case Kind::AddTensor:
     case Kind::MulTensor: {

@@ -6,6 +6,7 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ObjectEmitter.h"
+#include "codegen/StageTiming.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -14,6 +15,8 @@
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
+
+#include <optional>
 
 namespace seq::codegen {
 
@@ -29,6 +32,7 @@ namespace {
 Error defineRuntimeSymbols(LLJIT &jit) {
   auto symbol = [](auto *fn) { return ExecutorSymbolDef(ExecutorAddr::fromPtr(fn), JITSymbolFlags::Exported); };
   SymbolMap symbols;
+  symbols[jit.mangleAndIntern("seqrt_forward_begin")] = symbol(&seqrt_forward_begin);
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
@@ -50,10 +54,13 @@ Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, co
   if (!machine)
     return machine.takeError();
   LLVMContext context;
+  std::optional<StageScope> stage(std::in_place, "codegen");
   auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true});
   if (!module)
     return module.takeError();
+  stage.emplace("LLVM optimise");
   optimizeModule(**module, **machine, optLevel);
+  stage.emplace("machine code");
   SmallVector<char, 0> object;
   raw_svector_ostream out(object);
   legacy::PassManager passes;
@@ -137,7 +144,7 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   return model;
 }
 
-seqrt_status JitModel::forward(const float *weights, const float *const *inputs, float *output, int64_t batch,
+seqrt_status JitModel::forward(const seqrt_weights *weights, const float *const *inputs, float *output, int64_t batch,
                                seqrt_context *ctx) const {
   return static_cast<seqrt_status>(forward_(weights, inputs, output, batch, ctx));
 }

@@ -37,9 +37,9 @@ public:
   JitModel(const JitModel &) = delete;
   JitModel &operator=(const JitModel &) = delete;
 
-  // The forward function: `inputs[i]` is model input i; `weights` the
-  // packed buffer (seqrt_weights_data of weights loaded for model()).
-  seqrt_status forward(const float *weights, const float *const *inputs, float *output, int64_t batch,
+  // The forward function: `inputs[i]` is model input i; `weights` a
+  // handle loaded for model() (or NULL for a model without parameters).
+  seqrt_status forward(const seqrt_weights *weights, const float *const *inputs, float *output, int64_t batch,
                        seqrt_context *ctx) const;
 
   // The model's description, for seqrt_weights_load and workspace sizes.
@@ -51,7 +51,7 @@ public:
   bool fromCache() const { return fromCache_; }
 
   // What linking a compiled object yields (Jit.cpp).
-  using ForwardFn = int32_t (*)(const float *, const float *const *, float *, int64_t, seqrt_context *);
+  using ForwardFn = int32_t (*)(const seqrt_weights *, const float *const *, float *, int64_t, seqrt_context *);
   struct Linked {
     std::unique_ptr<llvm::orc::LLJIT> jit;
     ForwardFn forward = nullptr;

@@ -20,8 +20,15 @@ std::string availableArchitectures() {
   return list.empty() ? "none" : list;
 }
 
+// The GEMM kernels whose speed does not depend on constant shapes (their
+// register tile is fixed; K, N and the strides are only loop bounds): one
+// shared copy per model instead of one per call site, which is what keeps
+// the build of a model with many Linear layers fast.
+bool sharedKernel(StringRef name) { return name == "seqk_gemm" || name == "seqk_gemm_packed"; }
+
 // The kernels are plain C compiled without target attributes; after
-// linking they are internal and always-inline, and nothing may stop that.
+// linking they are internal and always-inline (specialised to each call's
+// constant shapes), except the shared ones, and nothing may stop that.
 void prepareKernel(Function &fn) {
   fn.removeFnAttr("target-cpu");
   fn.removeFnAttr("target-features");
@@ -31,7 +38,7 @@ void prepareKernel(Function &fn) {
   fn.setLinkage(GlobalValue::InternalLinkage);
   fn.removeFnAttr(Attribute::NoInline);
   fn.removeFnAttr(Attribute::OptimizeNone);
-  fn.addFnAttr(Attribute::AlwaysInline);
+  fn.addFnAttr(sharedKernel(fn.getName()) ? Attribute::NoInline : Attribute::AlwaysInline);
 }
 
 } // namespace

@@ -6,7 +6,6 @@
 #include "codegen/NodeGen.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace seq::codegen {
 
@@ -20,8 +19,9 @@ constexpr int64_t kParallelWork = 1 << 16;
 // Nodes per function of a long forward pass (emitSegment).
 constexpr size_t kSegmentNodes = 64;
 
-LlvmGen::LlvmGen(const ir::Graph &graph, Module &module, GlobalVariable *weightsGlobal)
-    : graph_(graph), module_(module), weightsGlobal_(weightsGlobal), fwd_(module.getContext()) {}
+LlvmGen::LlvmGen(const ir::Graph &graph, Module &module, GlobalVariable *modelGlobal, GlobalVariable *weightsGlobal)
+    : graph_(graph), module_(module), modelGlobal_(modelGlobal), weightsGlobal_(weightsGlobal),
+      fwd_(module.getContext()) {}
 
 // ---- Addresses ------------------------------------------------------------
 
@@ -105,7 +105,10 @@ FunctionCallee LlvmGen::runtimeFn(StringRef name) {
   LLVMContext &ctx = context();
   Type *sizeT = module_.getDataLayout().getIntPtrType(ctx);
   FunctionType *type = nullptr;
-  if (name == "seqrt_context_workspace")
+  if (name == "seqrt_forward_begin")
+    type = FunctionType::get(Type::getInt32Ty(ctx), {ptr(), ptr(), ptr(), ptr(), ptr(), i64(), ptr(), ptr(), ptr()},
+                             false);
+  else if (name == "seqrt_context_workspace")
     type = FunctionType::get(ptr(), {ptr(), sizeT}, false);
   else if (name == "seqrt_parallel_for")
     type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr()}, false);
@@ -123,71 +126,44 @@ std::string LlvmGen::nodeSymbol(int node, StringRef suffix) const {
 
 // ---- The forward function ------------------------------------------------
 
-// The largest batch whose sizes all fit: every tensor, scratch and the
-// workspace must stay below the largest size_t/int64_t offset, so that no
-// size computed in the generated code overflows.
-int64_t LlvmGen::maxBatch() const {
-  unsigned pointerBits = module_.getDataLayout().getPointerSizeInBits();
-  int64_t limit = pointerBits >= 64 ? std::numeric_limits<int64_t>::max()
-                                    : (int64_t(1) << (pointerBits - 1)) - 1;
-  int64_t perBatch = std::max<int64_t>(1, graph_.workspacePerBatch);
-  for (const ir::Value &v : graph_.values)
-    perBatch = std::max(perBatch, v.shape.elementsPerBatch() * int64_t(sizeof(float)));
-  for (const ir::Scratch &s : graph_.scratch)
-    perBatch = std::max(perBatch, s.bytesPerBatch);
-  return std::max<int64_t>(0, (limit - graph_.workspaceFixed) / perBatch);
-}
-
-// Returns `code` from the forward function when `cond` holds.
-static void returnIf(IRBuilder<> &b, Value *cond, int32_t code, const Twine &name) {
+// Returns `status` from the forward function when `cond` holds.
+static void returnStatusIf(IRBuilder<> &b, Value *cond, Value *status, const Twine &name) {
   Function *fn = b.GetInsertBlock()->getParent();
   BasicBlock *ret = BasicBlock::Create(b.getContext(), name, fn);
   BasicBlock *next = BasicBlock::Create(b.getContext(), name + ".ok", fn);
   b.CreateCondBr(cond, ret, next);
   b.SetInsertPoint(ret);
-  b.CreateRet(b.getInt32(code));
+  b.CreateRet(status);
   b.SetInsertPoint(next);
 }
 
+// The forward function begins with one call to the runtime,
+// seqrt_forward_begin, which checks every argument, sets the last error
+// when one is wrong, and hands back the weights and the workspace to use.
 void LlvmGen::emitChecks() {
   IRBuilder<> &b = fwd_;
-  returnIf(b, b.CreateICmpEQ(batch_, b.getInt64(0)), kStatusOk, "empty_batch");
-  bool batched = !graph_.inputs.empty() && graph_.value(graph_.inputs[0]).shape.batched();
-  Value *badBatch;
-  if (batched)
-    badBatch = b.CreateICmpUGT(batch_, b.getInt64(maxBatch())); // negative: huge unsigned
-  else if (graph_.fixedBatch > 0)
-    badBatch = b.CreateICmpNE(batch_, b.getInt64(graph_.fixedBatch));
-  else
-    badBatch = b.CreateICmpSLT(batch_, b.getInt64(0));
-  returnIf(b, badBatch, kStatusBatch, "bad_batch");
-
-  Value *null = b.CreateIsNull(output_);
-  for (Value *in : inputs_)
-    null = b.CreateOr(null, b.CreateIsNull(in));
-  // A model without parameters may be given no weights.
-  if (!weightsGlobal_ && graph_.packedSize > 0)
-    null = b.CreateOr(null, b.CreateIsNull(weights_));
-  returnIf(b, null, kStatusInvalidArgument, "null_argument");
-
-  if (graph_.workspacePerBatch == 0 && graph_.workspaceFixed == 0)
-    return;
-  Value *bytes = b.CreateAdd(b.CreateMul(batch_, b.getInt64(graph_.workspacePerBatch)),
-                             b.getInt64(graph_.workspaceFixed), "workspace_bytes");
-  Type *sizeT = module_.getDataLayout().getIntPtrType(context());
-  workspace_ = b.CreateCall(runtimeFn("seqrt_context_workspace"),
-                            {ctx_, b.CreateTrunc(bytes, sizeT)}, "workspace");
-  returnIf(b, b.CreateIsNull(workspace_), kStatusWorkspace, "no_workspace");
+  IRBuilder<> entry(&forward_->getEntryBlock(), forward_->getEntryBlock().begin());
+  Value *inputs = entry.CreateAlloca(ArrayType::get(ptr(), std::max<size_t>(1, inputs_.size())), nullptr, "inputs");
+  Value *packedSlot = entry.CreateAlloca(ptr(), nullptr, "packed.slot");
+  Value *workspaceSlot = entry.CreateAlloca(ptr(), nullptr, "workspace.slot");
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    b.CreateStore(inputs_[i], b.CreateConstInBoundsGEP1_64(ptr(), inputs, i));
+  Value *embedded = weightsGlobal_ ? static_cast<Value *>(weightsGlobal_) : ConstantPointerNull::get(ptr());
+  Value *status = b.CreateCall(runtimeFn("seqrt_forward_begin"),
+                               {modelGlobal_, weightsArg_, embedded, inputs, output_, batch_, ctx_, packedSlot,
+                                workspaceSlot},
+                               "status");
+  returnStatusIf(b, b.CreateICmpNE(status, b.getInt32(kStatusOk)), status, "bad_call");
+  returnStatusIf(b, b.CreateICmpEQ(batch_, b.getInt64(0)), b.getInt32(kStatusOk), "empty_batch");
+  weights_ = b.CreateLoad(ptr(), packedSlot, "weights");
+  if (graph_.workspacePerBatch != 0 || graph_.workspaceFixed != 0)
+    workspace_ = b.CreateLoad(ptr(), workspaceSlot, "workspace");
 }
 
 Function *LlvmGen::emitForward() {
   LLVMContext &ctx = context();
-  std::vector<Type *> params;
-  std::vector<std::string> names;
-  if (!weightsGlobal_) {
-    params.push_back(ptr());
-    names.push_back("weights");
-  }
+  std::vector<Type *> params = {ptr()};
+  std::vector<std::string> names = {"weights"};
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     params.push_back(ptr());
     names.push_back(i < graph_.inputNames.size() ? graph_.inputNames[i] : "in" + std::to_string(i));
@@ -202,7 +178,7 @@ Function *LlvmGen::emitForward() {
     forward_->getArg(i)->setName(names[i]);
 
   unsigned arg = 0;
-  weights_ = weightsGlobal_ ? static_cast<Value *>(weightsGlobal_) : forward_->getArg(arg++);
+  weightsArg_ = forward_->getArg(arg++);
   for (size_t i = 0; i < graph_.inputs.size(); ++i)
     inputs_.push_back(forward_->getArg(arg++));
   output_ = forward_->getArg(arg++);
@@ -279,7 +255,11 @@ void LlvmGen::emitNode(size_t index) {
   case ir::OpKind::Pad: return genPad(*this, i);
   case ir::OpKind::MaxPool2d:
   case ir::OpKind::AvgPool2d:
-  case ir::OpKind::AdaptiveAvgPool2d: return genPool(*this, i);
+  case ir::OpKind::AdaptiveAvgPool2d:
+  case ir::OpKind::AdaptiveMaxPool2d: return genPool(*this, i);
+  case ir::OpKind::Permute: return genPermute(*this, i);
+  case ir::OpKind::Slice: return genSlice(*this, i);
+  case ir::OpKind::Reduce: return genReduce(*this, i);
   case ir::OpKind::LayerNorm: return genLayerNorm(*this, i);
   case ir::OpKind::Softmax: return genSoftmax(*this, i);
   case ir::OpKind::Unary:
@@ -330,9 +310,7 @@ void LlvmGen::emitJitWrapper(Function *forward) {
   Function *fn = Function::Create(type, GlobalValue::ExternalLinkage,
                                   graph_.symbolPrefix + "_jit_forward", module_);
   IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn));
-  std::vector<Value *> args;
-  if (!weightsGlobal_)
-    args.push_back(fn->getArg(0));
+  std::vector<Value *> args = {fn->getArg(0)};
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     Value *slot = b.CreateConstInBoundsGEP1_64(ptr(), fn->getArg(1), i);
     args.push_back(b.CreateLoad(ptr(), slot));

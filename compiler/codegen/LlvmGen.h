@@ -40,16 +40,19 @@ struct Work {
   int64_t fixed = 0;
 };
 
-// seqrt_status values the forward function returns.
-enum StatusCode : int32_t { kStatusOk = 0, kStatusInvalidArgument = 1, kStatusBatch = 8, kStatusWorkspace = 9 };
+// The seqrt_status of success; seqrt_forward_begin returns the others.
+constexpr int32_t kStatusOk = 0;
 
 class LlvmGen {
 public:
-  // `weightsGlobal`: the embedded packed buffer, or null when the forward
-  // function takes the weights as its first argument.
-  LlvmGen(const ir::Graph &graph, llvm::Module &module, llvm::GlobalVariable *weightsGlobal);
+  // `modelGlobal`: the `<prefix>_model` constant; `weightsGlobal`: the
+  // embedded packed buffer (used when the weights argument is NULL), or
+  // null.
+  LlvmGen(const ir::Graph &graph, llvm::Module &module, llvm::GlobalVariable *modelGlobal,
+          llvm::GlobalVariable *weightsGlobal);
 
-  // Emits `<prefix>_forward`: argument checks, the workspace, every node.
+  // Emits `<prefix>_forward(weights, inputs..., output, batch, ctx)`:
+  // argument checks (seqrt_forward_begin), every node.
   llvm::Function *emitForward();
   // Emits `<prefix>_jit_forward(weights, const float *const *inputs,
   // output, batch, ctx)`, which calls the forward function.
@@ -97,15 +100,16 @@ public:
 
 private:
   void emitChecks();
-  int64_t maxBatch() const;
   void emitNode(size_t index);
   void emitSegment(size_t first, size_t last);
 
   const ir::Graph &graph_;
   llvm::Module &module_;
+  llvm::GlobalVariable *modelGlobal_;
   llvm::GlobalVariable *weightsGlobal_;
   llvm::IRBuilder<> fwd_;
   llvm::Function *forward_ = nullptr;
+  llvm::Value *weightsArg_ = nullptr; // the seqrt_weights handle
   llvm::Value *weights_ = nullptr, *output_ = nullptr, *batch_ = nullptr, *ctx_ = nullptr;
   llvm::Value *workspace_ = nullptr;
   llvm::Function *runTask_ = nullptr;

@@ -2,6 +2,9 @@
 // as a seqrt_model.
 #include "codegen/ModelDesc.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace seq::codegen {
 
 using llvm::createStringError;
@@ -36,9 +39,33 @@ llvm::Expected<int64_t> packedOffset(const ir::Graph &graph, int packed) {
   return graph.packed[size_t(packed)].offset;
 }
 
+// a * b, saturated at INT64_MAX for non-negative operands.
+int64_t saturatingMul(int64_t a, int64_t b) {
+  int64_t product;
+  return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<int64_t>::max() : product;
+}
+
 } // namespace
 
-llvm::Expected<std::unique_ptr<ModelDesc>> ModelDesc::create(const ir::Graph &graph) {
+int64_t maxBatch(const ir::Graph &graph, unsigned pointerBits) {
+  int64_t limit = pointerBits >= 64 ? std::numeric_limits<int64_t>::max() : (int64_t(1) << (pointerBits - 1)) - 1;
+  int64_t perBatch = std::max<int64_t>(1, graph.workspacePerBatch), fixed = std::max<int64_t>(0, graph.workspaceFixed);
+  for (const ir::Value &v : graph.values)
+    if (v.shape.batched())
+      perBatch = std::max(perBatch, saturatingMul(v.shape.elementsPerBatch(), int64_t(sizeof(float))));
+    else
+      fixed = std::max(fixed, saturatingMul(v.shape.elementsPerBatch(), int64_t(sizeof(float))));
+  for (const ir::Scratch &s : graph.scratch) {
+    perBatch = std::max(perBatch, s.bytesPerBatch);
+    fixed = std::max(fixed, s.bytesFixed);
+  }
+  int64_t batches = fixed >= limit ? 0 : (limit - fixed) / perBatch;
+  if (graph.fixedBatch > 0)
+    return graph.fixedBatch <= batches ? graph.fixedBatch : 0;
+  return batches;
+}
+
+llvm::Expected<std::unique_ptr<ModelDesc>> ModelDesc::create(const ir::Graph &graph, unsigned pointerBits) {
   std::unique_ptr<ModelDesc> desc(new ModelDesc());
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     std::string name = i < graph.inputNames.size() ? graph.inputNames[i] : graph.value(graph.inputs[i]).name;
@@ -77,7 +104,9 @@ llvm::Expected<std::unique_ptr<ModelDesc>> ModelDesc::create(const ir::Graph &gr
   }
 
   seqrt_model &m = desc->model_;
+  m.abi_version = SEQRT_ABI_VERSION;
   m.name = desc->intern(graph.modelName);
+  m.prefix = desc->intern(graph.symbolPrefix);
   m.num_inputs = int32_t(desc->inputs_.size());
   m.inputs = desc->inputs_.empty() ? nullptr : desc->inputs_.data();
   m.output = &desc->output_;
@@ -88,6 +117,9 @@ llvm::Expected<std::unique_ptr<ModelDesc>> ModelDesc::create(const ir::Graph &gr
   m.pack_steps = desc->steps_.empty() ? nullptr : desc->steps_.data();
   m.workspace_fixed = graph.workspaceFixed;
   m.workspace_per_batch = graph.workspacePerBatch;
+  m.max_batch = maxBatch(graph, pointerBits);
+  m.fixed_batch = graph.fixedBatch;
+  m.fingerprint = seqrt_model_fingerprint(&m);
   return desc;
 }
 

@@ -18,11 +18,19 @@
 
 namespace seq::codegen {
 
+// The largest batch for which every size of the model stays in range: each
+// tensor's and scratch's bytes, the workspace, the header's size macros
+// (<PREFIX>_MAX_BATCH). Sizes must fit int64_t, and a target's size_t when
+// it has `pointerBits` below 64. For a fixed-batch model, that batch (or 0
+// when even it does not fit).
+int64_t maxBatch(const ir::Graph &graph, unsigned pointerBits = 64);
+
 class ModelDesc {
 public:
   // Fails when the graph cannot be described: a rank above
   // SEQRT_MAX_RANK, or a packed tensor without a place in the buffer.
-  static llvm::Expected<std::unique_ptr<ModelDesc>> create(const ir::Graph &graph);
+  // `pointerBits`: the target's, for max_batch.
+  static llvm::Expected<std::unique_ptr<ModelDesc>> create(const ir::Graph &graph, unsigned pointerBits = 64);
 
   // Points into this object: neither copied nor moved.
   ModelDesc(const ModelDesc &) = delete;

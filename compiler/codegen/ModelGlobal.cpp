@@ -22,9 +22,10 @@ StructType *packStepType(LLVMContext &ctx) {
 
 StructType *modelType(LLVMContext &ctx) {
   Type *ptr = PointerType::getUnqual(ctx), *i32 = Type::getInt32Ty(ctx), *i64 = Type::getInt64Ty(ctx);
-  // name, num_inputs, inputs, output, num_params, params, packed_size,
-  // num_pack_steps, pack_steps, workspace_fixed, workspace_per_batch
-  return StructType::get(ctx, {ptr, i32, ptr, ptr, i32, ptr, i64, i32, ptr, i64, i64});
+  // abi_version, name, prefix, fingerprint, num_inputs, inputs, output,
+  // num_params, params, packed_size, num_pack_steps, pack_steps,
+  // workspace_fixed, workspace_per_batch, max_batch, fixed_batch
+  return StructType::get(ctx, {i32, ptr, ptr, i64, i32, ptr, ptr, i32, ptr, i64, i32, ptr, i64, i64, i64, i64});
 }
 
 namespace {
@@ -97,10 +98,11 @@ GlobalVariable *emitModelGlobal(Module &module, const seqrt_model &model, String
 
   Constant *init = ConstantStruct::get(
       modelType(ctx),
-      {e.string(model.name), e.i32(model.num_inputs), e.array(tensorDescType(ctx), inputs, ".inputs"), output,
+      {e.i32(model.abi_version), e.string(model.name), e.string(model.prefix), e.i64(int64_t(model.fingerprint)),
+       e.i32(model.num_inputs), e.array(tensorDescType(ctx), inputs, ".inputs"), output,
        e.i32(model.num_params), e.array(tensorDescType(ctx), params, ".params"), e.i64(model.packed_size),
        e.i32(model.num_pack_steps), e.array(packStepType(ctx), steps, ".pack_steps"), e.i64(model.workspace_fixed),
-       e.i64(model.workspace_per_batch)});
+       e.i64(model.workspace_per_batch), e.i64(model.max_batch), e.i64(model.fixed_batch)});
   auto *gv = new GlobalVariable(module, init->getType(), /*isConstant=*/true, GlobalValue::ExternalLinkage, init,
                                 symbol);
   gv->setAlignment(Align(8));

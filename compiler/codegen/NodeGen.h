@@ -5,6 +5,7 @@
 //   NodeGenWindow.cpp       Pad, pools, Softmax, LayerNorm
 //   NodeGenElementwise.cpp  Map (Unary, Scalar, lowered BatchNorm), Binary,
 //                           Concat, Copy/Reshape
+//   NodeGenShape.cpp        Permute, Slice, Reduce
 // Epilogues: Linear, Conv2d and Map (what FuseElementwise fuses into) run
 // theirs inside the kernel; the other kinds apply theirs to the rows a
 // task produced, right after the op (applyEpilogueToRows).
@@ -24,5 +25,8 @@ void genMap(LlvmGen &gen, int node);
 void genBinary(LlvmGen &gen, int node);
 void genConcat(LlvmGen &gen, int node);
 void genCopy(LlvmGen &gen, int node);
+void genPermute(LlvmGen &gen, int node);
+void genSlice(LlvmGen &gen, int node);
+void genReduce(LlvmGen &gen, int node);
 
 } // namespace seq::codegen

@@ -75,8 +75,10 @@ void genPool(LlvmGen &gen, int index) {
                  {x, y, c(H), c(W), c(a.kernel[0]), c(a.kernel[1]), c(a.stride[0]), c(a.stride[1]),
                   c(a.pad[0]), c(a.pad[1]), c(OH), c(OW), b.getInt32(a.countIncludePad ? 1 : 0), p0, p1});
     break;
-  default: // AdaptiveAvgPool2d: windows of about H/OH x W/OW
-    b.CreateCall(gen.kernel("seqk_adaptive_avgpool2d"), {x, y, c(H), c(W), c(OH), c(OW), p0, p1});
+  default: // adaptive pools: windows of about H/OH x W/OW
+    b.CreateCall(gen.kernel(node.kind == ir::OpKind::AdaptiveMaxPool2d ? "seqk_adaptive_maxpool2d"
+                                                                       : "seqk_adaptive_avgpool2d"),
+                 {x, y, c(H), c(W), c(OH), c(OW), p0, p1});
     window = ((H + OH - 1) / OH + 1) * ((W + OW - 1) / OW + 1);
     break;
   }

@@ -3,6 +3,10 @@
 // share.
 #include "driver/Pipeline.h"
 
+#include "driver/RunSupport.h"
+#include "driver/StageTimer.h"
+#include "driver/WeightsLoad.h"
+
 #include "codegen/Codegen.h"
 #include "ir/Verifier.h"
 #include "lower/AstToIr.h"
@@ -14,6 +18,7 @@
 #include <fmt/format.h>
 #include <llvm/Support/Error.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,10 +29,14 @@ namespace seq::driver {
 
 namespace fs = std::filesystem;
 
-ir::Graph loweredGraph(const sema::CheckedModel &model) { return lower::lowerModel(model); }
+ir::Graph loweredGraph(const sema::CheckedModel &model) {
+  ScopedStage stage("lower");
+  return lower::lowerModel(model);
+}
 
 ir::Graph optimizedGraph(const sema::CheckedModel &model) {
-  ir::Graph graph = lower::lowerModel(model);
+  ir::Graph graph = loweredGraph(model);
+  ScopedStage stage("passes");
   passes::runPipeline(graph);
   std::vector<std::string> problems = ir::verify(graph);
   if (!problems.empty())
@@ -68,46 +77,6 @@ bool writeAtomically(const std::string &path, const std::string &text) {
   if (ec)
     fs::remove(tmp, ec);
   return !ec;
-}
-
-// Loads weights for `desc`; on failure reports and returns null with the
-// exit code in `status`.
-seqrt_weights *loadWeights(Frontend &frontend, const seqrt_model &desc, const std::string &path,
-                           const sema::CheckedModel &model, int &status) {
-  std::error_code ec;
-  if (!fs::exists(path, ec) || fs::is_directory(path, ec)) {
-    printError(fmt::format("cannot open weights '{}': {}", path,
-                           fs::is_directory(path, ec) ? "it is a directory" : "no such file"));
-    status = kUsage;
-    return nullptr;
-  }
-  // Every problem first, errors and warnings (an unexpected tensor), each as
-  // its own diagnostic; then the load itself.
-  struct Report {
-    Diagnostics &diags;
-    SourceRange where;
-    const std::string &path;
-  } report{frontend.diagnostics(), model.definition->nameRange, path};
-  seqrt_status s = seqrt_weights_check(&desc, path.c_str(),
-      [](void *user, seqrt_problem_kind kind, const char *, const char *message) {
-        auto *r = static_cast<Report *>(user);
-        std::string text = fmt::format("weights '{}': {}", r->path, message);
-        if (kind == SEQRT_PROBLEM_UNEXPECTED)
-          r->diags.warning(r->where, text);
-        else
-          r->diags.error(r->where, text);
-      },
-      &report);
-  seqrt_weights *weights = nullptr;
-  if (s == SEQRT_OK)
-    s = seqrt_weights_load(&desc, path.c_str(), &weights);
-  if (s == SEQRT_OK)
-    return weights;
-  status = s == SEQRT_ERR_IO ? kUsage : kInputErrors;
-  if (!frontend.diagnostics().hasErrors())
-    frontend.diagnostics().error(model.definition->nameRange,
-                                 fmt::format("weights '{}': {}", path, seqrt_last_error()));
-  return nullptr;
 }
 
 std::string headerPathFor(const BuildCommand &build) {
@@ -160,13 +129,16 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
   if (!model)
     return status;
   ir::Graph graph = optimizedGraph(*model);
+  if (!build.prefix.empty())
+    graph.symbolPrefix = build.prefix;
 
   std::vector<float> packed;
   if (!build.weights.empty()) {
     llvm::Expected<std::unique_ptr<codegen::ModelDesc>> desc = codegen::ModelDesc::create(graph);
     if (!desc)
       return codegenError(desc.takeError());
-    seqrt_weights *weights = loadWeights(frontend, (*desc)->model(), build.weights, *model, status);
+    seqrt_weights *weights =
+        loadWeights(frontend, (*desc)->model(), {build.weights, build.stripPrefix}, *model, status);
     if (!weights) {
       int diagnostics = frontend.finish();
       return status == kUsage ? kUsage : diagnostics;
@@ -198,61 +170,36 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   sema::CheckedModel *model = frontend.loadModel(run.file, run.model, status);
   if (!model)
     return status;
-  if (run.inputs.size() != model->inputs.size()) {
-    std::string names;
-    for (const sema::ModelInput &in : model->inputs)
-      names += (names.empty() ? "" : ", ") + in.name;
-    printError(fmt::format("model '{}' takes {} input{} ({}), but {} --input {} given", model->name,
-                           model->inputs.size(), model->inputs.size() == 1 ? "" : "s", names,
-                           run.inputs.size(), run.inputs.size() == 1 ? "was" : "were"));
-    return kUsage;
-  }
-
   // Inputs first: they fix the batch, and a bad one needs no compilation.
-  std::vector<tools::NpyArray> inputs;
-  int64_t batch = -1;
-  for (size_t i = 0; i < run.inputs.size(); ++i) {
-    std::error_code ec;
-    if (!fs::is_regular_file(run.inputs[i], ec)) {
-      printError(fmt::format("cannot open input '{}'", run.inputs[i]));
-      return kUsage;
-    }
-    std::string error;
-    std::optional<tools::NpyArray> array = tools::readNpy(run.inputs[i], error);
-    if (!array) {
-      frontend.diagnostics().error(std::nullopt, error);
-      return frontend.finish();
-    }
-    const sema::ModelInput &declared = model->inputs[i];
-    bool ok = array->shape.size() == declared.shape.size();
-    for (size_t d = 0; ok && d < declared.shape.size(); ++d)
-      ok = declared.shape[d].isConstant() ? array->shape[d] == declared.shape[d].constant
-                                          : (batch < 0 || array->shape[d] == batch);
-    if (ok && !declared.shape[0].isConstant())
-      batch = array->shape[0];
-    if (ok && declared.shape[0].isConstant())
-      batch = declared.shape[0].constant;
-    if (!ok) {
-      frontend.diagnostics().error(declared.range, fmt::format(
-          "input '{}' must have shape {}{}, but '{}' has shape [{}]", declared.name,
-          sema::shapeStr(declared.shape, declared.batchName.empty() ? "N" : declared.batchName),
-          batch >= 0 && !declared.shape[0].isConstant() ? fmt::format(" with batch {}", batch) : "",
-          run.inputs[i], fmt::join(array->shape, ", ")));
-      return frontend.finish();
-    }
-    inputs.push_back(std::move(*array));
-  }
+  RunInputs inputs;
+  if (!prepareInputs(frontend, *model, run, inputs, status))
+    return status;
+  const int64_t batch = inputs.batch;
 
   ir::Graph graph = optimizedGraph(*model);
+  const auto compileStart = std::chrono::steady_clock::now();
   std::optional<codegen::JitCacheRequest> cache = jitCacheFor(frontend, *model, run);
   llvm::Expected<std::unique_ptr<codegen::JitModel>> jit =
       codegen::JitModel::create(graph, {}, cache ? &*cache : nullptr);
   if (!jit)
     return codegenError(jit.takeError());
-  seqrt_weights *weights = loadWeights(frontend, (*jit)->model(), run.weights, *model, status);
-  if (!weights) {
-    int diagnostics = frontend.finish();
-    return status == kUsage ? kUsage : diagnostics;
+  const double compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - compileStart).count();
+  seqrt_weights *weights = nullptr;
+  if (run.weights.empty()) {
+    std::cerr << fmt::format("seqc: note: no --weights: random weights as PyTorch initialises them "
+                             "(seed {})\n", run.seed);
+    ScopedStage stage("random weights");
+    if (seqrt_weights_random(&(*jit)->model(), run.seed, &weights) != SEQRT_OK) {
+      frontend.diagnostics().error(std::nullopt, fmt::format("random weights: {}", seqrt_last_error()));
+      return frontend.finish();
+    }
+  } else {
+    weights = loadWeights(frontend, (*jit)->model(), {run.weights, run.stripPrefix}, *model, status);
+    if (!weights) {
+      int diagnostics = frontend.finish();
+      return status == kUsage ? kUsage : diagnostics;
+    }
   }
 
   const ir::Shape &outShape = graph.value(graph.output).shape;
@@ -261,19 +208,26 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
     shape[0] = batch;
   std::vector<float> output(size_t(outShape.elements(batch)));
   std::vector<const float *> pointers;
-  for (const tools::NpyArray &in : inputs)
+  for (const tools::NpyArray &in : inputs.arrays)
     pointers.push_back(in.data.data());
   seqrt_context *ctx = nullptr;
   int64_t workspace = seqrt_workspace_size(&(*jit)->model(), batch);
   seqrt_status s = workspace < 0 ? SEQRT_ERR_BATCH : seqrt_context_new(run.threads, size_t(workspace), &ctx);
+  ScopedStage runStage("run");
   if (s == SEQRT_OK)
-    s = (*jit)->forward(seqrt_weights_data(weights), pointers.data(), output.data(), batch, ctx);
+    s = (*jit)->forward(weights, pointers.data(), output.data(), batch, ctx);
+  const double forwardSeconds = runStage.stop();
+  const int threads = ctx ? seqrt_context_threads(ctx) : 0;
   seqrt_context_free(ctx);
   seqrt_weights_free(weights);
   if (s != SEQRT_OK) {
     frontend.diagnostics().error(std::nullopt, fmt::format("running '{}' failed: {}{}", model->name,
                                                            seqrt_status_string(s),
                                                            *seqrt_last_error() ? fmt::format(" ({})", seqrt_last_error()) : ""));
+    return frontend.finish();
+  }
+  if (run.output.empty()) {
+    printRunSummary(std::cout, {model->name, shape, &output, forwardSeconds, compileSeconds, threads});
     return frontend.finish();
   }
   std::string error;

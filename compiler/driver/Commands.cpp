@@ -3,52 +3,16 @@
 
 #include "ast/AstDump.h"
 #include "driver/Pipeline.h"
+#include "driver/WeightsLoad.h"
 #include "ir/Printer.h"
 #include "tools/Print.h"
 #include "tools/Summary.h"
-
-#include <seqrt.h>
 
 #include <fmt/format.h>
 
 #include <iostream>
 
 namespace seq::driver {
-
-namespace {
-
-// seqc check --weights: every problem of the file against the model, at once.
-void checkWeights(Frontend &frontend, const sema::CheckedModel &model, const std::string &path) {
-  std::vector<sema::ParamEntry> params = sema::stateDict(*model.root);
-  std::vector<seqrt_tensor_desc> descs;
-  for (const sema::ParamEntry &p : params) {
-    seqrt_tensor_desc d{};
-    d.name = p.name.c_str();
-    d.rank = int32_t(p.shape.size());
-    for (size_t i = 0; i < p.shape.size() && i < SEQRT_MAX_RANK; ++i)
-      d.dims[i] = p.shape[i];
-    descs.push_back(d);
-  }
-  seqrt_model desc{};
-  desc.name = model.name.c_str();
-  desc.num_params = int32_t(descs.size());
-  desc.params = descs.data();
-  struct Context {
-    Diagnostics &diags;
-    SourceRange where;
-  } context{frontend.diagnostics(), model.definition->nameRange};
-  seqrt_weights_check(&desc, path.c_str(),
-                      [](void *user, seqrt_problem_kind kind, const char *, const char *message) {
-                        auto *c = static_cast<Context *>(user);
-                        if (kind == SEQRT_PROBLEM_UNEXPECTED)
-                          c->diags.warning(c->where, message);
-                        else
-                          c->diags.error(c->where, message);
-                      },
-                      &context);
-}
-
-} // namespace
 
 int runCheck(const CheckCommand &command, const CommonOptions &common) {
   Frontend frontend(common);
@@ -63,8 +27,8 @@ int runCheck(const CheckCommand &command, const CommonOptions &common) {
       return kUsage;
     }
     if (sema::CheckedModel *model = frontend.selectModel(command.files[0], command.model))
-      if (model->valid)
-        checkWeights(frontend, *model, command.weights);
+      if (model->valid && checkWeights(frontend, *model, {command.weights, command.stripPrefix}) != kSuccess)
+        status = kUsage;
   }
   int diagnostics = frontend.finish();
   return status != kSuccess ? status : diagnostics;

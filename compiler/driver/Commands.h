@@ -12,6 +12,7 @@ struct CheckCommand {
   std::vector<std::string> files;
   std::string model;
   std::string weights;
+  std::string stripPrefix;
 };
 
 struct PrintCommand {
@@ -26,14 +27,19 @@ struct SummaryCommand {
 
 struct BuildCommand {
   std::string file, model, output, header, weights, target, cpu, emit = "obj";
+  std::string stripPrefix;
+  std::string prefix; // empty: the model's name in lower case
   int optLevel = 3;
 };
 
+// Without --weights: random weights from --seed; without --input: random
+// inputs of batch 1 from --seed; without --output: a summary on stdout.
 struct RunCommand {
-  std::string file, model, weights, output;
+  std::string file, model, weights, stripPrefix, output;
   std::vector<std::string> inputs;
   int threads = 0;
   bool noCache = false; // --no-cache: compile, and store nothing
+  uint64_t seed = 0;
 };
 
 // `seqc dump ast|ir|ir-opt|llvm|asm FILE` (also `seqc --emit=...`).

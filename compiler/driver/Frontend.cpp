@@ -2,6 +2,8 @@
 // checking, model selection and the final rendering of diagnostics.
 #include "driver/Frontend.h"
 
+#include "driver/StageTimer.h"
+
 #include "parse/Parser.h"
 #include "sema/Sema.h"
 
@@ -65,9 +67,12 @@ int Frontend::load(const std::string &path, bool warnIfNoModel) {
     return kSuccess;
   }
   FileId id = sources_.addFile(path, std::move(text));
+  ScopedStage parseStage("parse");
   std::unique_ptr<ast::File> file = parse::parseFile(sources_, id, diags_);
+  parseStage.stop();
   std::vector<sema::CheckedModel *> loaded;
   if (file) {
+    ScopedStage semaStage("sema");
     for (auto &model : sema::check(*file, sources_, diags_)) {
       loaded.push_back(model.get());
       models_.push_back(std::move(model));

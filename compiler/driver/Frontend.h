@@ -21,6 +21,7 @@ struct CommonOptions {
   DiagFormat format = DiagFormat::Text;
   std::string color = "auto";
   unsigned errorLimit = 20;
+  bool timePasses = false; // -v / --time-passes
 };
 
 class Frontend {

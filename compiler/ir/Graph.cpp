@@ -61,6 +61,7 @@ const char *name(OpKind kind) {
   case OpKind::MaxPool2d: return "max_pool2d";
   case OpKind::AvgPool2d: return "avg_pool2d";
   case OpKind::AdaptiveAvgPool2d: return "adaptive_avg_pool2d";
+  case OpKind::AdaptiveMaxPool2d: return "adaptive_max_pool2d";
   case OpKind::BatchNorm: return "batch_norm";
   case OpKind::LayerNorm: return "layer_norm";
   case OpKind::Softmax: return "softmax";
@@ -69,6 +70,9 @@ const char *name(OpKind kind) {
   case OpKind::Scalar: return "scalar";
   case OpKind::Reshape: return "reshape";
   case OpKind::Concat: return "concat";
+  case OpKind::Slice: return "slice";
+  case OpKind::Permute: return "permute";
+  case OpKind::Reduce: return "reduce";
   case OpKind::Identity: return "identity";
   case OpKind::Map: return "map";
   case OpKind::Copy: return "copy";
@@ -76,18 +80,52 @@ const char *name(OpKind kind) {
   return "?";
 }
 
-const char *name(UnaryKind kind) {
+namespace {
+
+// One row of Activations.def as data.
+struct ActivationRow {
+  const char *name;
+  const char *kernel;
+  std::vector<const char *> args;                // kernel arguments, in order
+  std::vector<std::vector<std::string>> choices; // per argument; empty for numbers
+};
+
+const std::vector<ActivationRow> &activationRows() {
+  static const std::vector<ActivationRow> rows = {
+#define SEQ_KARG(NAME, DEFAULT) {#NAME, {}},
+#define SEQ_KCHOICE(NAME, ...) {#NAME, {__VA_ARGS__}},
+#define SEQ_ACTIVATION(LAYER, KIND, NAME, FORMS, KERNEL, REPR, ...)                                \
+  [] {                                                                                             \
+    ActivationRow row{NAME, #KERNEL, {}, {}};                                                      \
+    for (auto &[arg, choices] : std::vector<std::pair<const char *, std::vector<std::string>>>{    \
+             __VA_ARGS__}) {                                                                       \
+      row.args.push_back(arg);                                                                     \
+      row.choices.push_back(choices);                                                              \
+    }                                                                                              \
+    return row;                                                                                    \
+  }(),
+#include "ir/Activations.def"
+  };
+  return rows;
+}
+
+const ActivationRow &row(UnaryKind kind) { return activationRows().at(size_t(kind)); }
+
+} // namespace
+
+const char *name(UnaryKind kind) { return row(kind).name; }
+const char *unaryKernel(UnaryKind kind) { return row(kind).kernel; }
+int unaryArity(UnaryKind kind) { return int(row(kind).args.size()); }
+const char *unaryArgName(UnaryKind kind, int index) { return row(kind).args.at(size_t(index)); }
+std::vector<std::string> unaryArgChoices(UnaryKind kind, int index) {
+  return row(kind).choices.at(size_t(index));
+}
+
+const char *name(ReduceKind kind) {
   switch (kind) {
-  case UnaryKind::Relu: return "relu";
-  case UnaryKind::Relu6: return "relu6";
-  case UnaryKind::LeakyRelu: return "leaky_relu";
-  case UnaryKind::Sigmoid: return "sigmoid";
-  case UnaryKind::Tanh: return "tanh";
-  case UnaryKind::GeluErf: return "gelu";
-  case UnaryKind::GeluTanh: return "gelu_tanh";
-  case UnaryKind::Silu: return "silu";
-  case UnaryKind::Hardswish: return "hardswish";
-  case UnaryKind::Elu: return "elu";
+  case ReduceKind::Sum: return "sum";
+  case ReduceKind::Mean: return "mean";
+  case ReduceKind::Max: return "amax";
   }
   return "?";
 }

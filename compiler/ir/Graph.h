@@ -95,6 +95,7 @@ enum class OpKind {
   MaxPool2d,    // x [B, C, H, W] -> [B, C, OH, OW]
   AvgPool2d,
   AdaptiveAvgPool2d,
+  AdaptiveMaxPool2d,
   BatchNorm,    // inference BatchNorm on channel dim 1; scale/shift after lowering
   LayerNorm,    // over the last `normSize` elements; gamma/beta packed or absent
   Softmax,      // over `dim`; LogSoftmax when attrs.log
@@ -103,17 +104,37 @@ enum class OpKind {
   Scalar,       // element-wise with a constant: x op attrs.scalar (or reversed)
   Reshape,      // view/reshape/flatten: metadata only, aliases its input
   Concat,       // cat along attrs.dim
+  Slice,        // elements start, start+step, ... of attrs.dim (chunk, split, indexing)
+  Permute,      // output dim d is input dim attrs.perm[d] (transpose, permute)
+  Reduce,       // attrs.reduce over dims [dim, dim+span), kept as size 1
   Identity,     // Identity, Dropout: removed by EliminateIdentity
   Map,          // a standalone element-wise chain: output = epilogue(input)
   Copy,         // output = input (when the model's output is an input or alias)
 };
 const char *name(OpKind kind);
 
-enum class UnaryKind { Relu, Relu6, LeakyRelu, Sigmoid, Tanh, GeluErf, GeluTanh, Silu, Hardswish, Elu };
+// The element-wise activations, one per row of Activations.def.
+enum class UnaryKind {
+#define SEQ_ACTIVATION(LAYER, KIND, ...) KIND,
+#include "ir/Activations.def"
+};
 const char *name(UnaryKind kind);
+// How many float arguments its kernel takes after x (EpilogueOp::alpha,
+// then beta), and their parameter names ("negative_slope").
+int unaryArity(UnaryKind kind);
+const char *unaryArgName(UnaryKind kind, int index);
+// For an argument given as a string choice (GELU's approximate): the
+// choices in index order, else empty.
+std::vector<std::string> unaryArgChoices(UnaryKind kind, int index);
+// The seqk kernel computing one element ("seqk_reluf").
+const char *unaryKernel(UnaryKind kind);
 
 enum class BinaryKind { Add, Sub, Mul, Div };
 const char *name(BinaryKind kind);
+
+// The reductions of Reduce; values as seqk_reduce's op.
+enum class ReduceKind { Sum = 0, Mean = 1, Max = 2 };
+const char *name(ReduceKind kind);
 
 enum class PadMode { Zeros, Reflect, Replicate, Circular };
 
@@ -131,7 +152,8 @@ struct EpilogueOp {
   int packed = -1;   // Bias: the bias; ChannelAffine: the scale
   int packed2 = -1;  // ChannelAffine: the shift
   UnaryKind unary = UnaryKind::Relu;
-  float alpha = 0;   // LeakyRelu slope, Elu alpha
+  float alpha = 0;   // Unary: the kernel's arguments (Activations.def)
+  float beta = 0;
   int tensor = -1;   // AddTensor / MulTensor: a value id
   BinaryKind scalarOp = BinaryKind::Add;
   float scalar = 0;
@@ -156,12 +178,19 @@ struct Attrs {
   float eps = 1e-5f;
   // LayerNorm
   int64_t normSize = 0;
-  // Softmax / Concat: a non-negative dim.
+  // Softmax / Concat / Slice / Reduce: a non-negative dim.
   int64_t dim = 0;
+  // Slice: the first element and the step along dim (the output's dim
+  // size says how many); Reduce: how many dims from dim on.
+  int64_t start = 0, step = 1, span = 1;
+  ReduceKind reduce = ReduceKind::Sum;
+  // Permute: output dim d is input dim perm[d] (perm[0] == 0 when batched).
+  std::vector<int64_t> perm;
   bool log = false;
-  // Unary
+  // Unary: the kernel's arguments, in Activations.def's order
   UnaryKind unary = UnaryKind::Relu;
   float alpha = 0;
+  float beta = 0;
   // Binary / Scalar
   BinaryKind binary = BinaryKind::Add;
   float scalar = 0;

@@ -33,7 +33,22 @@ const char *name(PackOp op) {
   return "?";
 }
 
-bool hasAlpha(UnaryKind kind) { return kind == UnaryKind::LeakyRelu || kind == UnaryKind::Elu; }
+// A kernel argument of an activation as written: 0.1, or a choice's name.
+std::string unaryArg(UnaryKind kind, int index, float value) {
+  std::vector<std::string> choices = unaryArgChoices(kind, index);
+  if (!choices.empty() && value >= 0 && size_t(value) < choices.size())
+    return choices[size_t(value)];
+  return fmt::format("{}", value);
+}
+
+// "negative_slope=0.1", or "" for an activation without arguments.
+std::string unaryAttributes(UnaryKind kind, float alpha, float beta) {
+  std::vector<std::string> parts;
+  const float values[] = {alpha, beta};
+  for (int i = 0; i < unaryArity(kind); ++i)
+    parts.push_back(fmt::format("{}={}", unaryArgName(kind, i), unaryArg(kind, i, values[i])));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
 
 // "x op 2" as a call: mul(x, 2), or sub(2, x) when reversed.
 std::string scalarCall(BinaryKind op, const std::string &x, float scalar, bool reversed) {
@@ -64,10 +79,12 @@ std::string attributes(const Node &node) {
   case OpKind::LayerNorm: text = fmt::format("size={}, eps={}", a.normSize, a.eps); break;
   case OpKind::Softmax:
   case OpKind::Concat: text = fmt::format("dim={}", a.dim); break;
-  case OpKind::Unary:
-    if (hasAlpha(a.unary))
-      text = fmt::format("alpha={}", a.alpha);
+  case OpKind::Slice: text = fmt::format("dim={}, start={}, step={}", a.dim, a.start, a.step); break;
+  case OpKind::Permute: text = fmt::format("perm=[{}]", fmt::join(a.perm, ",")); break;
+  case OpKind::Reduce:
+    text = fmt::format("{}, dims=[{}..{}]", name(a.reduce), a.dim, a.dim + a.span - 1);
     break;
+  case OpKind::Unary: text = unaryAttributes(a.unary, a.alpha, a.beta); break;
   default: break;
   }
   return text.empty() ? "" : " {" + text + "}";
@@ -183,8 +200,14 @@ std::string print(const EpilogueOp &op) {
   switch (op.kind) {
   case EpilogueOp::Kind::Bias: return fmt::format("bias(#{})", op.packed);
   case EpilogueOp::Kind::ChannelAffine: return fmt::format("affine(#{}, #{})", op.packed, op.packed2);
-  case EpilogueOp::Kind::Unary:
-    return hasAlpha(op.unary) ? fmt::format("{}({})", name(op.unary), op.alpha) : name(op.unary);
+  case EpilogueOp::Kind::Unary: {
+    if (unaryArity(op.unary) == 0)
+      return name(op.unary);
+    std::string args = unaryArg(op.unary, 0, op.alpha);
+    if (unaryArity(op.unary) > 1)
+      args += ", " + unaryArg(op.unary, 1, op.beta);
+    return fmt::format("{}({})", name(op.unary), args);
+  }
   case EpilogueOp::Kind::AddTensor: return fmt::format("add(%{})", op.tensor);
   case EpilogueOp::Kind::MulTensor: return fmt::format("mul(%{})", op.tensor);
   case EpilogueOp::Kind::Scalar: return scalarCall(op.scalarOp, "x", op.scalar, op.reversed);

@@ -83,6 +83,7 @@ private:
   void checkBinary(int i);
   void checkReshape(int i);
   void checkConcat(int i);
+  void checkShapeOp(int i);
   void checkEpilogue(int i);
   int64_t channelsOf(int i) const;
   void expectPackedSize(int i, const char *what, int packed, int64_t size);
@@ -221,7 +222,11 @@ void Verifier::checkNodeShapes(int i) {
   case OpKind::Pad:
   case OpKind::MaxPool2d:
   case OpKind::AvgPool2d:
-  case OpKind::AdaptiveAvgPool2d: return checkPool(i);
+  case OpKind::AdaptiveAvgPool2d:
+  case OpKind::AdaptiveMaxPool2d: return checkPool(i);
+  case OpKind::Slice:
+  case OpKind::Permute:
+  case OpKind::Reduce: return checkShapeOp(i);
   case OpKind::BatchNorm:
   case OpKind::LayerNorm: return checkNorm(i);
   case OpKind::Binary: return checkBinary(i);
@@ -386,6 +391,39 @@ void Verifier::checkConcat(int i) {
   }
   if (total != out.dims[dim])
     error("{}: inputs add up to {} along dim {}, output has {}", where(i), total, dim, out.dims[dim]);
+}
+
+// Slice, Permute, Reduce: the output shape follows from the input's and
+// the attributes; the batch dim never moves or changes.
+void Verifier::checkShapeOp(int i) {
+  const Node &node = g_.nodes[size_t(i)];
+  const Attrs &a = node.attrs;
+  const Shape &in = shapeOf(node.inputs[0]), &out = shapeOf(node.output);
+  std::vector<int64_t> expected = in.dims;
+  size_t rank = in.rank();
+  bool ok = out.rank() == rank && a.dim >= 0 && size_t(a.dim) < rank;
+  if (ok && node.kind == OpKind::Slice) {
+    int64_t last = a.start + (out.dims[size_t(a.dim)] - 1) * a.step;
+    ok = in.dims[size_t(a.dim)] != kBatch && a.step > 0 && a.start >= 0 &&
+         last < in.dims[size_t(a.dim)];
+    expected[size_t(a.dim)] = out.dims[size_t(a.dim)];
+  } else if (ok && node.kind == OpKind::Permute) {
+    std::vector<int64_t> sorted = a.perm;
+    std::sort(sorted.begin(), sorted.end());
+    ok = a.perm.size() == rank && (!in.batched() || a.perm[0] == 0);
+    for (size_t d = 0; ok && d < rank; ++d) {
+      ok = sorted[d] == int64_t(d);
+      expected[d] = in.dims[size_t(a.perm[d])];
+    }
+  } else if (ok && node.kind == OpKind::Reduce) {
+    ok = a.span >= 1 && size_t(a.dim + a.span) <= rank;
+    for (int64_t d = a.dim; ok && d < a.dim + a.span; ++d) {
+      ok = in.dims[size_t(d)] != kBatch;
+      expected[size_t(d)] = 1;
+    }
+  }
+  if (!ok || expected != out.dims)
+    error("{}: output {} does not follow from input {}", where(i), out.str(), in.str());
 }
 
 int64_t Verifier::channelsOf(int i) const {

@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <map>
 
 namespace seq::lower {
@@ -141,6 +143,19 @@ private:
     case TraceNode::Kind::Layer:
       lowerLayer(t, inputs[0], out);
       return;
+    case TraceNode::Kind::Slice:
+      a.dim = t.dim;
+      a.start = t.start;
+      a.step = t.step;
+      emit(OpKind::Slice, inputs, out, t, a);
+      return;
+    case TraceNode::Kind::Permute:
+      a.perm = t.dims;
+      emit(OpKind::Permute, inputs, out, t, a);
+      return;
+    case TraceNode::Kind::Reduce:
+      lowerReduce(t, inputs[0], out);
+      return;
     }
   }
 
@@ -181,8 +196,16 @@ private:
       }
       a.ceilMode = args.getBool("ceil_mode");
       emit(name == "MaxPool2d" ? OpKind::MaxPool2d : OpKind::AvgPool2d, {in}, out, t, a);
-    } else if (name == "AdaptiveAvgPool2d") {
-      emit(OpKind::AdaptiveAvgPool2d, {in}, out, t, a);
+    } else if (name == "AdaptiveAvgPool2d" || name == "AdaptiveMaxPool2d") {
+      emit(name == "AdaptiveAvgPool2d" ? OpKind::AdaptiveAvgPool2d : OpKind::AdaptiveMaxPool2d, {in},
+           out, t, a);
+    } else if (name == "MaxPool1d" || name == "AvgPool1d" || name == "AdaptiveAvgPool1d") {
+      lowerPool1d(t, in, out);
+    } else if (name == "ZeroPad2d") {
+      std::vector<int64_t> p = args.getInts("padding", 4); // left, right, top, bottom
+      a.pad[0] = p[2], a.pad[1] = p[0], a.pad[2] = p[3], a.pad[3] = p[1];
+      a.padMode = ir::PadMode::Zeros;
+      emit(OpKind::Pad, {in}, out, t, a);
     } else if (name == "BatchNorm1d" || name == "BatchNorm2d") {
       a.bnGamma = param(m, "weight");
       a.bnBeta = param(m, "bias");
@@ -208,31 +231,84 @@ private:
       emit(OpKind::Softmax, {in}, out, t, a);
     } else if (name == "Flatten") {
       emit(OpKind::Reshape, {in}, out, t);
-    } else if (name == "Dropout" || name == "Dropout2d" || name == "Identity") {
+    } else if (name == "Dropout" || name == "Dropout2d" || name == "Identity" ||
+               name == "StochasticDepth") {
       emit(OpKind::Identity, {in}, out, t);
+    } else if (t.layer->unary) {
+      lowerActivation(t, *t.layer->unary, in, out);
     } else {
-      a.unary = unaryKind(name, args, a.alpha);
-      emit(OpKind::Unary, {in}, out, t, a);
+      throw std::logic_error("no lowering for layer " + std::string(name));
     }
   }
 
-  static ir::UnaryKind unaryKind(std::string_view name, const BoundArgs &args, float &alpha) {
-    if (name == "ReLU6") return ir::UnaryKind::Relu6;
-    if (name == "LeakyReLU") {
-      alpha = float(args.getFloat("negative_slope"));
-      return ir::UnaryKind::LeakyRelu;
+  // Unary with the kernel arguments of Activations.def, read from the
+  // layer's arguments of the same names (a choice as its index).
+  void lowerActivation(const TraceNode &t, ir::UnaryKind kind, int in, int out) {
+    ir::Attrs a;
+    a.unary = kind;
+    float *values[] = {&a.alpha, &a.beta};
+    for (int i = 0; i < ir::unaryArity(kind); ++i) {
+      const Value &v = t.args.get(ir::unaryArgName(kind, i));
+      std::vector<std::string> choices = ir::unaryArgChoices(kind, i);
+      auto at = std::find(choices.begin(), choices.end(), v.str);
+      *values[i] = choices.empty() ? float(v.asDouble()) : float(at - choices.begin());
     }
-    if (name == "Sigmoid") return ir::UnaryKind::Sigmoid;
-    if (name == "Tanh") return ir::UnaryKind::Tanh;
-    if (name == "GELU")
-      return args.getStr("approximate") == "tanh" ? ir::UnaryKind::GeluTanh : ir::UnaryKind::GeluErf;
-    if (name == "SiLU") return ir::UnaryKind::Silu;
-    if (name == "Hardswish") return ir::UnaryKind::Hardswish;
-    if (name == "ELU") {
-      alpha = float(args.getFloat("alpha"));
-      return ir::UnaryKind::Elu;
+    emit(OpKind::Unary, {in}, out, t, a);
+  }
+
+  // A 1-d pool runs as its 2-d form over [N, C, 1, L] between two reshapes.
+  void lowerPool1d(const TraceNode &t, int in, int out) {
+    std::string_view name = t.layer->name;
+    const BoundArgs &args = t.args;
+    ir::Attrs a;
+    OpKind kind = OpKind::AdaptiveAvgPool2d;
+    if (name != "AdaptiveAvgPool1d") {
+      int64_t k = args.getInts("kernel_size", 1)[0];
+      int64_t s = args.get("stride").kind == Value::Kind::None ? k : args.getInts("stride", 1)[0];
+      int64_t p = args.getInts("padding", 1)[0];
+      a.kernel[1] = k, a.stride[1] = s, a.pad[1] = a.pad[3] = p;
+      a.ceilMode = args.getBool("ceil_mode");
+      if (name == "MaxPool1d") {
+        a.dilation[1] = args.getInts("dilation", 1)[0];
+        kind = OpKind::MaxPool2d;
+      } else {
+        a.countIncludePad = args.getBool("count_include_pad");
+        kind = OpKind::AvgPool2d;
+      }
     }
-    return ir::UnaryKind::Relu;
+    ir::Shape s4 = graph_.value(in).shape, o4 = graph_.value(out).shape;
+    s4.dims.insert(s4.dims.begin() + 2, 1);
+    o4.dims.insert(o4.dims.begin() + 2, 1);
+    int x = temporary(s4), y = temporary(o4);
+    emit(OpKind::Reshape, {in}, x, t);
+    emit(kind, {x}, y, t, a);
+    emit(OpKind::Reshape, {y}, out, t);
+  }
+
+  // A reduction over sorted dims: one Reduce per run of neighbouring dims,
+  // the innermost first (each keeps its dims as size 1). A mean over
+  // several runs is a mean of means, equal up to rounding.
+  void lowerReduce(const TraceNode &t, int in, int out) {
+    std::vector<std::pair<int64_t, int64_t>> runs; // [dim, span)
+    for (int64_t d : t.dims) {
+      if (!runs.empty() && runs.back().first + runs.back().second == d)
+        ++runs.back().second;
+      else
+        runs.push_back({d, 1});
+    }
+    int x = in;
+    for (size_t r = runs.size(); r-- > 0;) {
+      ir::Attrs a;
+      a.reduce = t.reduce;
+      a.dim = runs[r].first;
+      a.span = runs[r].second;
+      ir::Shape shape = graph_.value(x).shape;
+      for (int64_t d = a.dim; d < a.dim + a.span; ++d)
+        shape.dims[size_t(d)] = 1;
+      int y = r == 0 ? out : temporary(shape);
+      emit(OpKind::Reduce, {x}, y, t, a);
+      x = y;
+    }
   }
 
   // Conv1d runs as a Conv2d of height 1 between two reshapes; a padding

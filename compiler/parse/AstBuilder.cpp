@@ -3,12 +3,15 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
 namespace seq::parse {
 
 using namespace seq::ast;
+
+BinaryOp binaryOp(const std::string &text);
 
 std::unique_ptr<File> AstBuilder::buildFile(P::FileContext *ctx) {
   auto file = std::make_unique<File>();
@@ -21,6 +24,7 @@ std::unique_ptr<File> AstBuilder::buildFile(P::FileContext *ctx) {
 std::unique_ptr<Definition> AstBuilder::buildDefinition(P::DefinitionContext *ctx) {
   auto def = std::make_unique<Definition>();
   def->isModel = ctx->kind->getType() == P::MODEL;
+  def->isDef = ctx->kind->getType() == P::DEF;
   def->name = ctx->name->getText();
   def->nameRange = range(ctx->name);
   def->range = range(ctx);
@@ -29,7 +33,12 @@ std::unique_ptr<Definition> AstBuilder::buildDefinition(P::DefinitionContext *ct
       DefParam param;
       param.name = p->name->getText();
       param.nameRange = range(p->name);
-      param.type = buildType(p->typeExpr());
+      if (p->typeExpr()) {
+        param.type = buildType(p->typeExpr());
+      } else {
+        param.type.kind = TypeExpr::Kind::None;
+        param.type.range = param.nameRange;
+      }
       if (p->defaultValue)
         param.defaultValue = buildExpr(p->defaultValue);
       def->params.push_back(std::move(param));
@@ -37,6 +46,8 @@ std::unique_ptr<Definition> AstBuilder::buildDefinition(P::DefinitionContext *ct
   }
   if (ctx->body) {
     def->expr = buildExpr(ctx->body);
+    if (ctx->block())
+      def->body = buildBlock(ctx->block()); // a container subclass's forward
   } else {
     def->hasBody = true;
     def->body = buildBlock(ctx->block());
@@ -53,7 +64,7 @@ TypeExpr AstBuilder::buildType(P::TypeExprContext *ctx) {
     type.dims = buildExprs(shape->expr());
   } else if (auto *named = dynamic_cast<P::NamedTypeContext *>(ctx)) {
     type.kind = TypeExpr::Kind::Named;
-    type.name = named->NAME()->getText();
+    type.name = named->getText();
   } else if (auto *tuple = dynamic_cast<P::TupleTypeContext *>(ctx)) {
     type.kind = TypeExpr::Kind::Tuple;
     for (P::TypeExprContext *element : tuple->typeExpr())
@@ -69,16 +80,81 @@ std::vector<StmtPtr> AstBuilder::buildBlock(P::BlockContext *ctx) {
   return stmts;
 }
 
+StmtPtr AstBuilder::buildIf(SourceRange r, P::ExprContext *cond, P::BlockContext *then,
+                            P::ElseClauseContext *orElse) {
+  std::vector<StmtPtr> elseBody;
+  if (orElse && orElse->expr()) {
+    SourceRange er = SourceRange::cover(range(orElse->expr()), range(orElse->block()));
+    elseBody.push_back(buildIf(er, orElse->expr(), orElse->block(), orElse->elseClause()));
+  } else if (orElse) {
+    elseBody = buildBlock(orElse->block());
+  }
+  return std::make_unique<IfStmt>(r, buildExpr(cond), buildBlock(then), std::move(elseBody));
+}
+
+// An assignment target: a name, or an expression the checker reports.
+static bool targetName(const ExprPtr &e, std::string &name) {
+  if (auto *n = e->as<NameExpr>()) {
+    name = n->name;
+    return true;
+  }
+  return false;
+}
+
 StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   SourceRange r = range(ctx);
-  if (auto *assign = dynamic_cast<P::AssignStmtContext *>(ctx))
-    return std::make_unique<AssignStmt>(r, assign->target->getText(), range(assign->target),
-                                        buildExpr(assign->expr()));
+  if (auto *assign = dynamic_cast<P::AssignStmtContext *>(ctx)) {
+    ExprPtr target = buildExpr(assign->target);
+    std::string name;
+    auto stmt = std::make_unique<AssignStmt>(r, "", target->range, buildExpr(assign->value));
+    if (targetName(target, name))
+      stmt->target = name;
+    else
+      stmt->targetExpr = std::move(target);
+    return stmt;
+  }
+  if (auto *aug = dynamic_cast<P::AugAssignStmtContext *>(ctx)) {
+    ExprPtr target = buildExpr(aug->target);
+    std::string name;
+    auto stmt = std::make_unique<AssignStmt>(r, "", target->range, buildExpr(aug->value));
+    stmt->augOp = binaryOp(aug->op->getText().substr(0, aug->op->getText().size() - 1));
+    if (targetName(target, name))
+      stmt->target = name;
+    else
+      stmt->targetExpr = std::move(target);
+    return stmt;
+  }
+  if (auto *unpack = dynamic_cast<P::UnpackStmtContext *>(ctx)) {
+    std::vector<P::ExprContext *> targets = unpack->expr();
+    targets.pop_back(); // the value
+    SourceRange all = SourceRange::cover(range(targets.front()), range(targets.back()));
+    auto stmt = std::make_unique<AssignStmt>(r, "", all, buildExpr(unpack->value));
+    for (P::ExprContext *t : targets) {
+      ExprPtr e = buildExpr(t);
+      std::string name;
+      if (!targetName(e, name)) {
+        diags_.error(e->range, "only names can be unpacked into: 'a, b = x.chunk(2, dim=1)'");
+        name = "";
+      }
+      stmt->unpack.push_back({name, e->range});
+    }
+    return stmt;
+  }
+  if (auto *branch = dynamic_cast<P::IfStmtContext *>(ctx))
+    return buildIf(r, branch->expr(), branch->block(), branch->elseClause());
   if (auto *ret = dynamic_cast<P::ReturnStmtContext *>(ctx))
     return std::make_unique<ReturnStmt>(r, buildExpr(ret->expr()));
-  if (auto *loop = dynamic_cast<P::ForStmtContext *>(ctx))
-    return std::make_unique<ForStmt>(r, loop->var->getText(), range(loop->var),
-                                     buildExpr(loop->expr()), buildBlock(loop->block()));
+  if (auto *loop = dynamic_cast<P::ForStmtContext *>(ctx)) {
+    auto stmt = std::make_unique<ForStmt>(r, loop->var->getText(), range(loop->var),
+                                          buildExpr(loop->expr()), buildBlock(loop->block()));
+    if (!loop->more.empty()) {
+      stmt->unpack.push_back({stmt->var, stmt->varRange});
+      for (antlr4::Token *name : loop->more)
+        stmt->unpack.push_back({name->getText(), range(name)});
+      stmt->varRange = SourceRange::cover(stmt->varRange, range(loop->more.back()));
+    }
+    return stmt;
+  }
   if (auto *forward = dynamic_cast<P::ForwardStmtContext *>(ctx)) {
     std::vector<Param> params;
     for (antlr4::tree::TerminalNode *name : forward->NAME())
@@ -89,7 +165,7 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   return std::make_unique<ExprStmt>(r, buildExpr(exprStmt->expr()));
 }
 
-static BinaryOp binaryOp(const std::string &text) {
+BinaryOp binaryOp(const std::string &text) {
   if (text == "+") return BinaryOp::Add;
   if (text == "-") return BinaryOp::Sub;
   if (text == "*") return BinaryOp::Mul;
@@ -110,6 +186,16 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
     return std::make_unique<UnaryExpr>(r, unary->op->getText()[0], buildExpr(unary->expr()));
   if (auto *call = dynamic_cast<P::CallExprContext *>(ctx))
     return std::make_unique<CallExpr>(r, buildExpr(call->expr()), buildArgs(call->argList()));
+  if (auto *cmp = dynamic_cast<P::CompareExprContext *>(ctx))
+    return buildCompare(cmp);
+  if (auto *n = dynamic_cast<P::NotExprContext *>(ctx))
+    return std::make_unique<NotExpr>(r, buildExpr(n->expr()));
+  if (auto *b = dynamic_cast<P::BoolExprContext *>(ctx))
+    return std::make_unique<BoolOpExpr>(r, b->op->getType() == P::AND, buildExpr(b->expr(0)),
+                                        buildExpr(b->expr(1)));
+  if (auto *t = dynamic_cast<P::TernaryExprContext *>(ctx))
+    return std::make_unique<TernaryExpr>(r, buildExpr(t->expr(0)), buildExpr(t->expr(1)),
+                                         buildExpr(t->expr(2)));
   if (auto *attr = dynamic_cast<P::AttrExprContext *>(ctx))
     return std::make_unique<AttributeExpr>(r, buildExpr(attr->expr()), attr->NAME()->getText(),
                                            tokens_.range(attr->NAME()));
@@ -127,6 +213,8 @@ ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
     return floatLiteral(f->FLOAT()->getSymbol());
   if (auto *s = dynamic_cast<P::StringAtomContext *>(ctx))
     return stringLiteral(s->STRING()->getSymbol());
+  if (auto *f = dynamic_cast<P::FstringAtomContext *>(ctx))
+    return fstringLiteral(f->FSTRING()->getSymbol());
   if (auto *b = dynamic_cast<P::BoolAtomContext *>(ctx))
     return std::make_unique<BoolExpr>(r, b->TRUE() != nullptr);
   if (dynamic_cast<P::NoneAtomContext *>(ctx))
@@ -172,6 +260,8 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
       arg.name = kw->NAME()->getText();
       arg.nameRange = tokens_.range(kw->NAME());
       arg.value = buildExpr(kw->expr());
+    } else if (auto *star = dynamic_cast<P::StarArgContext *>(a)) {
+      arg.value = std::make_unique<StarExpr>(arg.range, buildExpr(star->expr()));
     } else if (auto *gen = dynamic_cast<P::GeneratorArgContext *>(a)) {
       arg.value = buildComprehension(arg.range, gen->expr(), gen->compFor());
     } else {
@@ -235,6 +325,210 @@ ExprPtr AstBuilder::stringLiteral(antlr4::Token *token) {
     }
   }
   return std::make_unique<StringExpr>(range(token), std::move(value));
+}
+
+} // namespace seq::parse
+
+namespace seq::parse {
+
+static CompareOp compareOp(antlr::SeqParser::CompOpContext *ctx) {
+  std::string t = ctx->getText();
+  if (t == "<") return CompareOp::Lt;
+  if (t == ">") return CompareOp::Gt;
+  if (t == "==") return CompareOp::Eq;
+  if (t == ">=") return CompareOp::Ge;
+  if (t == "<=") return CompareOp::Le;
+  if (t == "!=") return CompareOp::Ne;
+  if (t == "is") return CompareOp::Is;
+  if (t == "isnot") return CompareOp::IsNot;
+  if (t == "in") return CompareOp::In;
+  return CompareOp::NotIn;
+}
+
+// `a < b < c` is one chain, as in Python; a parenthesised comparison on the
+// left is an operand.
+ExprPtr AstBuilder::buildCompare(P::CompareExprContext *ctx) {
+  std::vector<CompareOp> ops;
+  std::vector<ExprPtr> operands;
+  P::CompareExprContext *lhs = dynamic_cast<P::CompareExprContext *>(ctx->expr(0));
+  if (lhs) {
+    ExprPtr inner = buildCompare(lhs);
+    auto *chain = static_cast<CompareExpr *>(inner.get());
+    ops = std::move(chain->ops);
+    operands = std::move(chain->operands);
+  } else {
+    operands.push_back(buildExpr(ctx->expr(0)));
+  }
+  ops.push_back(compareOp(ctx->compOp()));
+  operands.push_back(buildExpr(ctx->expr(1)));
+  return std::make_unique<CompareExpr>(range(ctx), std::move(ops), std::move(operands));
+}
+
+// f-string fields are small expressions (names, integers, attributes,
+// + - * // % and parentheses), parsed here by recursive descent.
+namespace {
+
+class FieldParser {
+public:
+  FieldParser(std::string_view text, SourceRange at) : text_(text), at_(at) {}
+
+  ExprPtr parse() {
+    ExprPtr e = additive();
+    skipSpace();
+    if (!e || pos_ != text_.size())
+      return nullptr;
+    return e;
+  }
+
+private:
+  SourceRange here(size_t begin) const {
+    return {at_.file, at_.begin + uint32_t(begin), at_.begin + uint32_t(pos_)};
+  }
+  void skipSpace() {
+    while (pos_ < text_.size() && text_[pos_] == ' ')
+      ++pos_;
+  }
+  bool eat(std::string_view op) {
+    skipSpace();
+    if (text_.substr(pos_, op.size()) != op)
+      return false;
+    if (op == "/" && text_.substr(pos_, 2) == "//")
+      return false;
+    pos_ += op.size();
+    return true;
+  }
+  ExprPtr additive() {
+    size_t begin = pos_;
+    ExprPtr lhs = multiplicative();
+    while (lhs) {
+      BinaryOp op;
+      if (eat("+")) op = BinaryOp::Add;
+      else if (eat("-")) op = BinaryOp::Sub;
+      else break;
+      ExprPtr rhs = multiplicative();
+      if (!rhs)
+        return nullptr;
+      lhs = std::make_unique<BinaryExpr>(here(begin), op, std::move(lhs), std::move(rhs));
+    }
+    return lhs;
+  }
+  ExprPtr multiplicative() {
+    size_t begin = pos_;
+    ExprPtr lhs = unary();
+    while (lhs) {
+      BinaryOp op;
+      if (eat("//")) op = BinaryOp::FloorDiv;
+      else if (eat("*")) op = BinaryOp::Mul;
+      else if (eat("%")) op = BinaryOp::Mod;
+      else if (eat("/")) op = BinaryOp::Div;
+      else break;
+      ExprPtr rhs = unary();
+      if (!rhs)
+        return nullptr;
+      lhs = std::make_unique<BinaryExpr>(here(begin), op, std::move(lhs), std::move(rhs));
+    }
+    return lhs;
+  }
+  ExprPtr unary() {
+    skipSpace();
+    size_t begin = pos_;
+    if (eat("-")) {
+      ExprPtr operand = unary();
+      return operand ? std::make_unique<UnaryExpr>(here(begin), '-', std::move(operand)) : nullptr;
+    }
+    return postfix();
+  }
+  ExprPtr postfix() {
+    skipSpace();
+    size_t begin = pos_;
+    ExprPtr e;
+    if (eat("(")) {
+      e = additive();
+      if (!e || !eat(")"))
+        return nullptr;
+    } else if (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
+      int64_t v = 0;
+      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_])))
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, text_[pos_++] - '0', &v))
+          return nullptr;
+      e = std::make_unique<IntExpr>(here(begin), v);
+    } else if (std::string name = identifier(); !name.empty()) {
+      e = std::make_unique<NameExpr>(here(begin), name);
+    } else {
+      return nullptr;
+    }
+    while (pos_ < text_.size() && text_[pos_] == '.') {
+      ++pos_;
+      size_t nameBegin = pos_;
+      std::string name = identifier();
+      if (name.empty())
+        return nullptr;
+      e = std::make_unique<AttributeExpr>(here(begin), std::move(e), name, here(nameBegin));
+    }
+    return e;
+  }
+  std::string identifier() {
+    size_t begin = pos_;
+    while (pos_ < text_.size() &&
+           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
+      ++pos_;
+    if (begin == pos_ || std::isdigit(static_cast<unsigned char>(text_[begin]))) {
+      pos_ = begin;
+      return "";
+    }
+    return std::string(text_.substr(begin, pos_ - begin));
+  }
+
+  std::string_view text_;
+  SourceRange at_;
+  size_t pos_ = 0;
+};
+
+} // namespace
+
+ExprPtr AstBuilder::fstringLiteral(antlr4::Token *token) {
+  SourceRange r = range(token);
+  std::string text = token->getText();
+  std::vector<FStringPart> parts;
+  std::string literal;
+  auto flush = [&] {
+    if (!literal.empty())
+      parts.push_back({std::move(literal), nullptr});
+    literal.clear();
+  };
+  for (size_t i = 2; i + 1 < text.size(); ++i) {
+    char c = text[i];
+    if ((c == '{' || c == '}') && i + 2 < text.size() && text[i + 1] == c) {
+      literal += c; // {{ and }}
+      ++i;
+      continue;
+    }
+    if (c == '}') {
+      diags_.error(SourceRange{r.file, r.begin + uint32_t(i), r.begin + uint32_t(i + 1)},
+                   "single '}' in an f-string (write '}}' for a brace)");
+      return std::make_unique<StringExpr>(r, "");
+    }
+    if (c != '{') {
+      literal += c;
+      continue;
+    }
+    size_t close = text.find('}', i);
+    SourceRange fieldRange{r.file, r.begin + uint32_t(i + 1),
+                           r.begin + uint32_t(close == std::string::npos ? text.size() - 1 : close)};
+    ExprPtr field;
+    if (close != std::string::npos && close + 1 < text.size())
+      field = FieldParser(std::string_view(text).substr(i + 1, close - i - 1), fieldRange).parse();
+    if (!field) {
+      diags_.error(fieldRange, "an f-string field must be a name or an integer expression such as "
+                               "'{i + 1}'");
+      return std::make_unique<StringExpr>(r, "");
+    }
+    flush();
+    parts.push_back({"", std::move(field)});
+    i = close;
+  }
+  flush();
+  return std::make_unique<FStringExpr>(r, std::move(parts));
 }
 
 } // namespace seq::parse

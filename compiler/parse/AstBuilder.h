@@ -34,6 +34,10 @@ private:
   ast::ExprPtr intLiteral(antlr4::Token *token);
   ast::ExprPtr floatLiteral(antlr4::Token *token);
   ast::ExprPtr stringLiteral(antlr4::Token *token);
+  ast::ExprPtr fstringLiteral(antlr4::Token *token);
+  ast::ExprPtr buildCompare(P::CompareExprContext *ctx);
+  ast::StmtPtr buildIf(SourceRange r, P::ExprContext *cond, P::BlockContext *then,
+                       P::ElseClauseContext *orElse);
 
   SourceRange range(antlr4::ParserRuleContext *ctx) const { return tokens_.range(ctx); }
   SourceRange range(antlr4::Token *token) const { return tokens_.range(token); }

@@ -3,6 +3,7 @@
 #include "parse/Parser.h"
 
 #include "parse/AstBuilder.h"
+#include "parse/PastedPython.h"
 #include "parse/TokenMap.h"
 
 #include "SeqLexer.h"
@@ -186,6 +187,10 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
     tree = nullptr;
   }
   ErrorListener listener(map, diags);
+  // Lines pasted from PyTorch are reported with their .seq form rather
+  // than as the parser's unexpected tokens.
+  if (!tree && reportPastedPython(text, file, diags) > 0)
+    return nullptr;
   if (!tree) {
     stream.seek(0);
     parser.reset();

@@ -49,6 +49,7 @@ void turnElementwiseIntoMaps(Graph &g) {
     if (node.kind == OpKind::Unary) {
       op.unary = node.attrs.unary;
       op.alpha = node.attrs.alpha;
+      op.beta = node.attrs.beta;
     } else if (node.kind == OpKind::Scalar) {
       op.kind = EpilogueOp::Kind::Scalar;
       op.scalarOp = node.attrs.binary;

@@ -22,11 +22,71 @@ static std::optional<int64_t> power(int64_t base, int64_t exponent) {
   return result;
 }
 
+// Strings and lists: `+` joins, `*` repeats, `"block%d" % i` formats.
+std::optional<Value> Checker::sequenceArithmetic(BinaryOp op, const Value &lhs, const Value &rhs,
+                                                 SourceRange range) {
+  bool lseq = lhs.kind == Value::Kind::List || lhs.kind == Value::Kind::Tuple;
+  bool rseq = rhs.kind == Value::Kind::List || rhs.kind == Value::Kind::Tuple;
+  if (op == BinaryOp::Add && lhs.kind == Value::Kind::Str && rhs.kind == Value::Kind::Str)
+    return Value::string(lhs.str + rhs.str, range);
+  if (op == BinaryOp::Add && lseq && rseq && lhs.kind == rhs.kind) {
+    Value out = lhs;
+    out.items.insert(out.items.end(), rhs.items.begin(), rhs.items.end());
+    out.range = range;
+    out.str.clear();
+    return out;
+  }
+  if (op == BinaryOp::Mul && (lseq || lhs.kind == Value::Kind::Str) && rhs.isConstInt()) {
+    Value out = lhs;
+    out.items.clear();
+    out.str.clear();
+    for (int64_t i = 0; i < std::min<int64_t>(rhs.asInt(), 100000); ++i) {
+      out.items.insert(out.items.end(), lhs.items.begin(), lhs.items.end());
+      if (lhs.kind == Value::Kind::Str)
+        out.str += lhs.str;
+    }
+    out.range = range;
+    return out;
+  }
+  if (op == BinaryOp::Mod && lhs.kind == Value::Kind::Str) {
+    std::vector<Value> fields = rhs.kind == Value::Kind::Tuple ? rhs.items : std::vector<Value>{rhs};
+    std::string out;
+    size_t next = 0;
+    for (size_t i = 0; i < lhs.str.size(); ++i) {
+      if (lhs.str[i] != '%' || i + 1 == lhs.str.size()) {
+        out += lhs.str[i];
+        continue;
+      }
+      char spec = lhs.str[++i];
+      if (spec == '%') {
+        out += '%';
+        continue;
+      }
+      if ((spec != 'd' && spec != 's') || next >= fields.size() ||
+          (spec == 'd' && !fields[next].isConstInt())) {
+        error(range, "only '%d' with ints and '%s' are supported in '%' formatting; an f-string "
+                     "is clearer");
+        return Value::invalid();
+      }
+      out += pythonStr(fields[next++]);
+    }
+    return Value::string(std::move(out), range);
+  }
+  return std::nullopt;
+}
+
 Value Checker::arithmetic(BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range) {
   if (lhs.isInvalid() || rhs.isInvalid())
     return Value::invalid();
   if (lhs.kind == Value::Kind::Tensor || rhs.kind == Value::Kind::Tensor)
     return binaryTensor(op, lhs, rhs, range);
+  if (std::optional<Value> v = sequenceArithmetic(op, lhs, rhs, range))
+    return *v;
+  auto asNumber = [](const Value &v) {
+    return v.kind == Value::Kind::Bool ? Value::integer_(v.boolean ? 1 : 0, v.range) : v;
+  };
+  if (lhs.kind == Value::Kind::Bool || rhs.kind == Value::Kind::Bool)
+    return arithmetic(op, asNumber(lhs), asNumber(rhs), range);
   if (!lhs.isNumber() || !rhs.isNumber()) {
     error(range, fmt::format("unsupported operand types for '{}': {} and {}", ast::spelling(op),
                              describe(lhs), describe(rhs)));

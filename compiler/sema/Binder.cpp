@@ -131,6 +131,15 @@ bool Checker::convert(std::string_view what, const ParamSpec &param, BoundArg &a
                                  expected(param.type), describe(arg.value)));
     return false;
   }
+  if (!param.choices.empty() &&
+      std::find(param.choices.begin(), param.choices.end(), arg.value.str) == param.choices.end()) {
+    std::string expected;
+    for (size_t i = 0; i < param.choices.size(); ++i)
+      expected += (i == 0 ? "'" : i + 1 == param.choices.size() ? " or '" : ", '") +
+                  param.choices[i] + "'";
+    error(arg.range, fmt::format("unknown {} '{}': expected {}", param.name, arg.value.str, expected));
+    return false;
+  }
   auto constant = [&](const Value &v) { return v.kind != Value::Kind::Int || v.integer.isConstant(); };
   bool allConstant = constant(arg.value);
   for (const Value &item : arg.value.items)
@@ -157,9 +166,18 @@ bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, Bo
       ok = v.kind == Value::Kind::Bool;
     else if (type.name == "str")
       ok = v.kind == Value::Kind::Str;
-    else {
-      error(type.range, fmt::format("unknown parameter type '{}': expected int, float, bool, str "
-                                    "or a tuple such as (int, int)", type.name));
+    else if (type.name == "list" || type.name == "tuple") {
+      ok = v.kind == Value::Kind::List || v.kind == Value::Kind::Tuple;
+      want = "a list";
+    } else if (type.name == "module") {
+      // A layer by name (BatchNorm2d), a partial of one, or a module built
+      // by the caller (torchvision passes `downsample` so).
+      ok = v.kind == Value::Kind::Callable || v.kind == Value::Kind::Module;
+      want = "a layer or module (such as 'BatchNorm2d' or 'partial(BatchNorm2d, eps=0.001)')";
+    } else {
+      error(type.range, fmt::format("unknown parameter type '{}': expected int, float, bool, str, "
+                                    "module, a tuple such as (int, int) or a list such as [int]",
+                                    type.name));
       return false;
     }
     if (ok && type.name == "float" && v.kind == Value::Kind::Int)
@@ -167,6 +185,12 @@ bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, Bo
   } else if (type.kind == ast::TypeExpr::Kind::Tuple) {
     want = "a tuple of " + std::to_string(type.elements.size());
     ok = v.isIntTuple(type.elements.size());
+  } else if (type.kind == ast::TypeExpr::Kind::Shape) {
+    // `[int]`, `[str]`, `[(int, int)]`: a list (or tuple) of constants.
+    want = "a list";
+    ok = v.kind == Value::Kind::List || v.kind == Value::Kind::Tuple;
+  } else {
+    return true; // untyped: a helper's parameter
   }
   if (!ok)
     error(arg.range, fmt::format("argument '{}' of {} must be {}, not {}", arg.name, what,

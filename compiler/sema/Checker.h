@@ -2,17 +2,22 @@
 // files of sema/ (internal header).
 //
 //   Resolve.cpp     definitions, cycles, models, construction-time expressions
-//   Construct.cpp   layers, containers, user modules and their bodies
+//   Construct.cpp   layers, containers, user modules, container methods
+//   Body.cpp        module bodies and helpers: statements at construction time
+//   Logic.cpp       conditions, comparisons, f-strings, built-in functions
+//   Callables.cpp   layers as values, partial(...), calls of helpers
 //   Binder.cpp      Python's argument binding and argument types
 //   Arithmetic.cpp  compile-time arithmetic
 //   Names.cpp       names in messages, suggestions, error notes
 //   Forward.cpp     the forward pass: statements, names, calls
+//   Functions.cpp   tensor functions and methods: the Functions.def table
 //   TensorOps.cpp   layer application, broadcasting, view, cat
 #pragma once
 
 #include "sema/Layers.h"
 #include "sema/Sema.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,13 +34,34 @@ struct EvalArg {
   Value value;
 };
 
+// A call of a tensor function or method (Functions.def), its tensor first:
+// `x.flatten(1)` and `torch.flatten(x, 1)` both have args (x, 1).
+struct FunctionCall {
+  std::string name;             // as the table names it: "view"
+  std::string spelled;          // as written, without a namespace: "reshape"
+  std::string self;             // the tensor as written: "x"
+  bool method = false;          // x.NAME(...)
+  const ast::CallExpr &call;
+  std::vector<EvalArg> args;
+};
+
 // Names visible while a module is constructed.
 struct Scope {
   const Scope *parent = nullptr;
   std::map<std::string, Value> names;
   ModuleInst *owner = nullptr; // the module whose body runs: its children are visible
+  // The variables a body assigns (a module's constants, a helper's locals),
+  // looked up after `names`.
+  std::map<std::string, Value> *vars = nullptr;
 
   const Value *lookup(const std::string &name) const;
+};
+
+// A body being run at construction time: a module's or a helper's.
+struct BodyState {
+  ModuleInst *module = nullptr;        // null in a helper
+  const ast::Definition *def = nullptr;
+  std::optional<Value> returned;       // a helper's `return`
 };
 
 // The state of one forward pass being traced.
@@ -44,7 +70,17 @@ struct Frame {
   std::map<std::string, Value> locals;
   std::map<std::string, SourceRange> assignedLater; // assigned somewhere in this forward
   std::optional<Value> returned;
+  bool helper = false;  // an inlined `def` helper: the module's children are not its names
 };
+
+// Names.cpp: whether `object` in `object.Layer(...)` names a module
+// namespace of PyTorch or MindSpore ("nn", "torch.nn").
+bool isModuleNamespace(std::string_view object);
+
+// Functions.cpp: whether `name` may be called bare, as `relu(x)`.
+bool isBareFunction(std::string_view name);
+// "F" for torch.nn.functional under its spellings, "torch" for torch, else "".
+std::string_view functionSpace(std::string_view object);
 
 class Checker {
 public:
@@ -74,10 +110,45 @@ private:
                        const ast::CallExpr &call);
   Value instantiate(const ast::Definition &def, const std::vector<EvalArg> &args,
                     const ast::CallExpr &call);
-  void runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
-               const ast::Definition &def);
   void containerMethod(ModuleInst *target, const std::string &method,
                        const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  void addModule(ModuleInst *target, const std::vector<EvalArg> &args, const ast::CallExpr &call);
+
+  // ---- Body.cpp -------------------------------------------------------------
+  void runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
+               const ast::Definition &def);
+  void execBody(const std::vector<ast::StmtPtr> &body, Scope &scope, BodyState &state);
+  void execBodyStmt(const ast::Stmt &stmt, Scope &scope, BodyState &state);
+  void assignBody(const std::string &name, SourceRange range, Value v, Scope &scope,
+                  BodyState &state);
+  void bodyExprStmt(const ast::ExprStmt &stmt, Scope &scope, BodyState &state);
+  void markAbsent(ModuleInst *module, const std::vector<ast::StmtPtr> &skipped, SourceRange cond);
+  bool bindLoopVars(const ast::ForStmt &loop, const Value &item,
+                    const std::function<void(const std::string &, Value)> &store);
+  bool unpackInto(const ast::AssignStmt &assign, const Value &v,
+                  const std::function<void(const ast::AssignTarget &, Value)> &store);
+  void reportTargetExpr(const ast::AssignStmt &assign, bool inForward);
+
+  // ---- Logic.cpp ------------------------------------------------------------
+  using SubEval = std::function<Value(const ast::Expr &)>;
+  // Compare, Not, BoolOp, Ternary, FString and Star, in either context.
+  Value evalLogic(const ast::Expr &e, const SubEval &sub);
+  std::optional<bool> truth(const Value &v, SourceRange range);
+  Value compareValues(ast::CompareOp op, const Value &lhs, const Value &rhs, SourceRange range);
+  std::optional<Value> callBuiltin(std::string_view name, const std::vector<EvalArg> &args,
+                                   const ast::CallExpr &call);
+
+  // ---- Callables.cpp --------------------------------------------------------
+  bool isCallableName(const std::string &name) const;
+  Value construct(const Value &callable, std::vector<EvalArg> args, const ast::CallExpr &call);
+  Value callNone(const Value &none, const ast::CallExpr &call);
+  Value makePartial(const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  Value callHelper(const ast::Definition &def, const std::vector<EvalArg> &args,
+                   const ast::CallExpr &call);
+  Value callHelperF(const ast::Definition &def, const std::vector<EvalArg> &args,
+                    const ast::CallExpr &call, Frame &frame);
+  std::optional<BoundArgs> bindDefinition(const ast::Definition &def,
+                                          const std::vector<EvalArg> &args, const ast::CallExpr &call);
   void assignPaths(ModuleInst *module, const std::string &path);
 
   // ---- Binder.cpp -------------------------------------------------------------
@@ -95,11 +166,34 @@ private:
   Value evalAttributeF(const ast::AttributeExpr &attr, Frame &frame);
   Value evalIndexF(const ast::IndexExpr &index, Frame &frame);
   Value callF(const ast::CallExpr &call, Frame &frame);
-  Value callFunction(std::string_view name, const ast::CallExpr &call, Frame &frame);
-  Value callMethod(const Value &tensor, const std::string &method, const ast::CallExpr &call,
-                   Frame &frame);
   std::vector<EvalArg> evalArgsF(const std::vector<ast::Arg> &args, Frame &frame);
   Value iterate(const Value &iterable, SourceRange range, std::vector<Value> &items);
+  std::optional<Value> callBuiltinF(const std::string &name, const ast::CallExpr &call, Frame &frame);
+  Value getSubmodule(const Value &object, const ast::CallExpr &call, Frame &frame);
+  Value listMethod(Value &list, const ast::AttributeExpr &attr, const ast::CallExpr &call,
+                   Frame &frame);
+
+  // ---- Functions.cpp: tensor functions and methods (Functions.def) -----------
+  // `space` is "F", "torch", or "" for a bare name.
+  Value callFunction(std::string_view space, std::string_view name, const ast::CallExpr &call,
+                     Frame &frame);
+  Value callMethod(const Value &tensor, const std::string &method, const ast::CallExpr &call,
+                   Frame &frame);
+  Value dispatchFunction(FunctionCall &fc);
+  Value applyFunctionLayer(const LayerSpec &spec, FunctionCall &fc);
+  Value unknownFunction(std::string_view space, std::string_view name, SourceRange range);
+  // ShapeFunctions.cpp: a Slice/Permute/Reduce/View node of `fc` making `out`.
+  Value shapeNode(TraceNode node, SymShape out, const FunctionCall &fc);
+  // A dim of a `rank`-d tensor, negative counting from the end; nullopt
+  // (reported at `range`) when out of range.
+  std::optional<int64_t> normalizeDim(int64_t dim, int64_t rank, SourceRange range);
+  // Reports that `fc` would move, split or reduce the symbolic batch.
+  Value batchError(const FunctionCall &fc, int input, std::string_view what);
+  std::optional<BoundArgs> bindTensorFunction(FunctionCall &fc, std::vector<ParamSpec> params);
+  Value reduceFunction(FunctionCall &fc, ir::ReduceKind kind);
+  Value binaryFunction(FunctionCall &fc, ast::BinaryOp op);
+#define SEQ_TENSOR_FUNCTION(NAME, HANDLER, FORMS) Value HANDLER(FunctionCall &fc);
+#include "sema/Functions.def"
 
   // ---- TensorOps.cpp ------------------------------------------------------------
   int newValue(SymShape shape, std::string origin, SourceRange originRange);
@@ -109,7 +203,7 @@ private:
   int applyLayer(const LayerSpec &spec, const ModuleInst *module, const BoundArgs &args,
                  int input, SourceRange callSite, const std::string &who);
   Value binaryTensor(ast::BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range);
-  Value view(const Value &tensor, const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  Value view(const Value &tensor, const std::vector<EvalArg> &args, const FunctionCall &fc);
   Value flatten(const Value &tensor, int64_t start, int64_t end, const ast::CallExpr &call);
   Value concat(const std::vector<Value> &tensors, int64_t dim, const ast::CallExpr &call);
   void noteOrigin(Diagnostic &d, int value);
@@ -117,6 +211,8 @@ private:
   // ---- Shared helpers (Resolve.cpp) -------------------------------------------
 public:
   Value arithmetic(ast::BinaryOp op, const Value &lhs, const Value &rhs, SourceRange range);
+  std::optional<Value> sequenceArithmetic(ast::BinaryOp op, const Value &lhs, const Value &rhs,
+                                          SourceRange range);
   Diagnostic &error(std::optional<SourceRange> range, std::string message);
   std::string text(SourceRange range) const; // whitespace collapsed
   std::string display(SourceRange call) const { return displayOf(std::string(sources_.text(call))); }
@@ -127,6 +223,7 @@ public:
   // A user's name as messages quote it: cut to 40 characters.
   static std::string shortened(std::string_view name);
   static std::string calleeName(const ast::Expr &callee); // "nn.Conv2d" -> "Conv2d"
+  Value unknownLayer(const ast::CallExpr &call, const std::string &callee);
   static std::optional<std::string> suggest(const std::string &name,
                                             const std::vector<std::string> &candidates);
 
@@ -141,6 +238,7 @@ private:
   std::vector<std::pair<const ast::Definition *, SourceRange>> instantiating_;
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
+  std::map<const ast::Expr *, Value> defaults_; // parameter defaults, evaluated once
 };
 
 } // namespace seq::sema

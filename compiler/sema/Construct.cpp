@@ -61,6 +61,13 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
   std::set<std::string> names;
   bool positional = false, named = false;
   auto addChild = [&](std::string name, const Value &v, SourceRange range) {
+    if (v.kind == Value::Kind::None)
+      return true; // skipped: takes no index or name
+    if (v.kind == Value::Kind::Callable) {
+      error(range, fmt::format("{} holds modules, but this is {}; call it to make one: '{}(...)'",
+                               module->className, describe(v), v.str));
+      return false;
+    }
     if (v.kind != Value::Kind::Module) {
       error(range, fmt::format("{} holds modules, but this is {}", module->className, describe(v)));
       return false;
@@ -101,7 +108,8 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
                 a.value.items[0].kind == Value::Kind::Module)) {
       positional = true;
       for (const Value &item : a.value.items)
-        addChild(std::to_string(module->children.size()), item, a.range);
+        addChild(std::to_string(module->children.size()), item,
+                 item.range.valid() ? item.range : a.range);
     } else if (isDict) {
       error(a.range, "ModuleDict takes named modules: ModuleDict(a = M1, b = M2)");
     } else {
@@ -119,38 +127,34 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
                            const CallExpr &call) {
   if (inCycle_.count(&def))
     return Value::invalid();
-  std::vector<ParamSpec> params;
-  for (const DefParam &p : def.params) {
-    std::optional<Value> defaultValue;
-    if (p.defaultValue)
-      defaultValue = eval(*p.defaultValue, Scope{});
-    params.push_back({p.name.c_str(), ArgType::Any, defaultValue});
-  }
-  std::optional<BoundArgs> bound = bind(def.name, params, args, call.range);
+  std::optional<BoundArgs> bound = bindDefinition(def, args, call);
   if (!bound)
-    return Value::invalid();
-  Scope scope;
-  bool ok = true;
-  for (size_t i = 0; i < def.params.size(); ++i) {
-    if (def.params[i].type.kind == TypeExpr::Kind::Shape) {
-      error(def.params[i].type.range, "a module's parameters are constants; its tensor input "
-                                      "is the parameter of its forward");
-      ok = false;
-      continue;
-    }
-    ok &= convertToType(def.name, def.params[i].type, bound->args[i]);
-    scope.names[def.params[i].name] = bound->args[i].value;
-  }
-  if (!ok)
     return Value::invalid();
 
   instantiating_.push_back({&def, call.range});
   Value result;
   if (def.expr) {
+    Scope scope;
+    for (const BoundArg &a : bound->args)
+      scope.names[a.name] = a.value;
     result = eval(*def.expr, scope);
     if (result.kind == Value::Kind::Module) {
       result.module->className = def.name;
       result.module->range = call.range;
+      if (!def.body.empty()) {
+        // A container subclass with its own forward.
+        result.module->definition = &def;
+        for (const BoundArg &a : bound->args)
+          result.module->constants[a.name] = a.value;
+        for (const StmtPtr &stmt : def.body) {
+          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module->forward)
+            result.module->forward = forward;
+          else
+            error(stmt->range, fmt::format("the body of a container subclass holds only its "
+                                           "forward; build its children in '{}'s expression",
+                                           def.name));
+        }
+      }
     } else if (!result.isInvalid()) {
       error(def.expr->range, fmt::format("module '{}' must be a module expression, but this is {}",
                                          def.name, describe(result)));
@@ -159,75 +163,14 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
   } else {
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, call.range);
     module->definition = &def;
-    for (const auto &[name, value] : scope.names)
-      module->constants[name] = value;
+    for (const BoundArg &a : bound->args)
+      module->constants[a.name] = a.value;
+    Scope scope;
     runBody(module, def.body, scope, def);
     result = Value::moduleRef(module, call.range);
   }
   instantiating_.pop_back();
   return result;
-}
-
-void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scope &scope,
-                      const Definition &def) {
-  scope.owner = module;
-  for (const StmtPtr &stmt : body) {
-    if (auto *assign = stmt->as<AssignStmt>()) {
-      Value v = eval(*assign->value, scope);
-      if (v.kind == Value::Kind::Module) {
-        auto it = std::find_if(module->children.begin(), module->children.end(),
-                               [&](auto &c) { return c.first == assign->target; });
-        if (it != module->children.end())
-          it->second = v.module; // as Python: reassignment replaces, in place
-        else
-          module->children.push_back({assign->target, v.module});
-      } else {
-        module->constants[assign->target] = v; // Invalid keeps later uses silent
-      }
-    } else if (auto *exprStmt = stmt->as<ExprStmt>()) {
-      auto *call = exprStmt->expr->as<CallExpr>();
-      auto *method = call ? call->callee->as<AttributeExpr>() : nullptr;
-      if (!method) {
-        error(stmt->range, "expected a child ('name = Layer(...)'), a container method such as "
-                           "'blocks.append(...)', or 'forward'");
-        continue;
-      }
-      Value target = eval(*method->object, scope);
-      if (target.isInvalid())
-        continue;
-      if (target.kind != Value::Kind::Module) {
-        error(method->object->range, fmt::format("'{}' is {}, not a container",
-                                                 text(method->object->range), describe(target)));
-        continue;
-      }
-      std::vector<EvalArg> args = evalArgs(call->args, scope);
-      if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
-        containerMethod(target.module, method->name, args, *call);
-    } else if (auto *loop = stmt->as<ForStmt>()) {
-      Value iterable = eval(*loop->iterable, scope);
-      if (iterable.isInvalid())
-        continue;
-      if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
-        error(loop->iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
-        continue;
-      }
-      for (const Value &item : iterable.items) {
-        Scope inner{&scope, {{loop->var, item}}, module};
-        runBody(module, loop->body, inner, def);
-      }
-    } else if (auto *forward = stmt->as<ForwardStmt>()) {
-      if (module->forward) {
-        error(stmt->range, fmt::format("'{}' has two forward definitions", def.name))
-            .notes.push_back({"the first is here", module->forward->range});
-        continue;
-      }
-      module->forward = forward;
-    } else {
-      error(stmt->range, "'return' is only allowed inside forward");
-    }
-  }
-  if (scope.parent == nullptr && !module->forward && &body == &def.body)
-    error(def.nameRange, fmt::format("'{}' has a body but no forward", def.name));
 }
 
 void Checker::containerMethod(ModuleInst *target, const std::string &method,
@@ -268,8 +211,9 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
       for (auto &[n, c] : args[0].value.module->children)
         items.push_back(Value::moduleRef(c, args[0].range));
     for (const Value &item : items)
-      if (ModuleInst *m = moduleArg({"", {}, args[0].range, item}))
-        target->children.push_back({std::to_string(target->children.size()), m});
+      if (item.kind != Value::Kind::None)
+        if (ModuleInst *m = moduleArg({"", {}, args[0].range, item}))
+          target->children.push_back({std::to_string(target->children.size()), m});
   } else if (method == "insert" || method == "pop") {
     if (!arity(method == "insert" ? 2 : 1))
       return;
@@ -291,12 +235,57 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
     }
     renumber();
   } else if (method == "add_module" || method == "register_module") {
-    if (arity(2) && args[0].value.kind == Value::Kind::Str)
-      if (ModuleInst *m = moduleArg(args[1]))
-        target->children.push_back({args[0].value.str, m});
+    if (arity(2))
+      addModule(target, args, call);
   } else {
     error(call.callee->range, fmt::format("{} has no method '{}'", target->className, method));
   }
+}
+
+} // namespace seq::sema
+
+namespace seq::sema {
+
+// add_module(name, module), with the checks of PyTorch's add_module: a
+// string, not empty, no '.', not an attribute that is not a child. A name
+// already used by a child replaces it in place; None registers nothing.
+void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, const CallExpr &call) {
+  const EvalArg &name = args[0];
+  if (name.value.kind != Value::Kind::Str) {
+    error(name.range, fmt::format("a module name must be a string, not {}", describe(name.value)));
+    return;
+  }
+  const std::string &n = name.value.str;
+  if (n.empty()) {
+    error(name.range, "a module name cannot be empty (PyTorch's add_module refuses it)");
+    return;
+  }
+  if (n.find('.') != std::string::npos) {
+    error(name.range, fmt::format("module name '{}' contains '.', which PyTorch's add_module "
+                                  "refuses (dots separate the levels of state_dict names)", n))
+        .fixes.push_back({"use '_' or '-' instead", std::nullopt, ""});
+    return;
+  }
+  bool isChild = target->child(n) != nullptr;
+  if (!isChild && (target->constants.count(n) || n == "forward" || n == "training")) {
+    error(name.range, fmt::format("'{}' is already an attribute of '{}' that is not a module; "
+                                  "PyTorch's add_module refuses it", n, target->className));
+    return;
+  }
+  const Value &m = args[1].value;
+  if (m.kind == Value::Kind::None)
+    return;
+  if (m.kind != Value::Kind::Module) {
+    error(args[1].range, fmt::format("'{}' takes a module, not {}", calleeName(*call.callee), describe(m)));
+    return;
+  }
+  for (auto &[childName, child] : target->children)
+    if (childName == n) {
+      child = m.module;
+      return;
+    }
+  target->children.push_back({n, m.module});
+  target->absent.erase(n);
 }
 
 } // namespace seq::sema

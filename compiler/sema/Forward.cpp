@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 namespace seq::sema {
@@ -13,40 +14,40 @@ using namespace seq::ast;
 
 namespace {
 
-// Functions of torch and torch.nn.functional that are built-in layers
-// applied once: relu(x) is ReLU()(x). Their arguments after the tensor bind
-// like the layer's.
-const char *functionLayer(std::string_view name) {
-  static const std::pair<const char *, const char *> table[] = {
-      {"relu", "ReLU"},       {"relu6", "ReLU6"},          {"sigmoid", "Sigmoid"},
-      {"tanh", "Tanh"},       {"gelu", "GELU"},            {"silu", "SiLU"},
-      {"hardswish", "Hardswish"}, {"elu", "ELU"},          {"leaky_relu", "LeakyReLU"},
-      {"softmax", "Softmax"}, {"log_softmax", "LogSoftmax"}, {"max_pool2d", "MaxPool2d"},
-      {"avg_pool2d", "AvgPool2d"}, {"adaptive_avg_pool2d", "AdaptiveAvgPool2d"},
-  };
-  for (const auto &[function, layer] : table)
-    if (name == function)
-      return layer;
-  return nullptr;
-}
-
-bool isFunction(std::string_view name) {
-  return functionLayer(name) || name == "flatten" || name == "cat" || name == "concat";
-}
-
 void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, SourceRange> &out) {
   for (const StmtPtr &s : body) {
-    if (auto *a = s->as<AssignStmt>())
-      out.emplace(a->target, a->targetRange);
-    else if (auto *f = s->as<ForStmt>())
+    if (auto *a = s->as<AssignStmt>()) {
+      if (!a->target.empty())
+        out.emplace(a->target, a->targetRange);
+      for (const AssignTarget &t : a->unpack)
+        out.emplace(t.name, t.range);
+    } else if (auto *f = s->as<ForStmt>()) {
+      for (const AssignTarget &t : f->unpack)
+        out.emplace(t.name, t.range);
       collectAssignments(f->body, out);
+    } else if (auto *i = s->as<IfStmt>()) {
+      collectAssignments(i->then, out);
+      collectAssignments(i->orElse, out);
+    }
   }
+}
+
+// None standing for a child this instantiation did not create.
+Value absentChild(const ModuleInst &module, const std::string &name, SourceRange range) {
+  auto it = module.absent.find(name);
+  if (it == module.absent.end())
+    return Value::invalid();
+  Value none = Value::none(range);
+  none.origin = it->second;
+  none.originNote = fmt::format("'{}' was not created in this instantiation: this condition was "
+                                "false", name);
+  return none;
 }
 
 } // namespace
 
 int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite) {
-  if (module->kind != ModuleInst::Kind::User) {
+  if (module->kind != ModuleInst::Kind::User && !module->forward) {
     if (inputs.size() != 1)
       return invalidValue();
     return callModule(module, Value::tensorRef(inputs[0], callSite), callSite);
@@ -106,14 +107,27 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
     if (frame.returned)
       return;
     if (auto *assign = stmt->as<AssignStmt>()) {
-      if (ModuleInst *child = frame.module->child(assign->target)) {
-        error(assign->targetRange, fmt::format("cannot assign to '{}': it is a child module of '{}'",
-                                               assign->target, frame.module->className))
-            .notes.push_back({fmt::format("'{}' is defined here", assign->target), child->range});
-        frame.locals[assign->target] = Value::invalid(); // later uses stay silent
+      // A local may take a child's name: from there on the bare name is
+      // the local, and `self.NAME` the child.
+      Value v = evalF(*assign->value, frame);
+      if (assign->isUnpack()) {
+        unpackInto(*assign, v, [&](const AssignTarget &t, Value item) {
+          if (!t.name.empty())
+            frame.locals[t.name] = std::move(item);
+        });
         continue;
       }
-      frame.locals[assign->target] = evalF(*assign->value, frame);
+      if (assign->targetExpr) {
+        reportTargetExpr(*assign, true);
+        continue;
+      }
+      if (assign->augOp) {
+        NameExpr current(assign->targetRange, assign->target);
+        Value lhs = evalF(current, frame);
+        // Out of place, as PyTorch computes `out += identity` for autograd.
+        v = arithmetic(*assign->augOp, lhs, v, assign->range);
+      }
+      frame.locals[assign->target] = v;
     } else if (auto *ret = stmt->as<ReturnStmt>()) {
       frame.returned = evalF(*ret->value, frame);
     } else if (auto *loop = stmt->as<ForStmt>()) {
@@ -122,11 +136,16 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
       if (iterate(iterable, loop->iterable->range, items).isInvalid())
         continue;
       for (const Value &item : items) {
-        frame.locals[loop->var] = item;
+        if (!bindLoopVars(*loop, item, [&](const std::string &n, Value v) { frame.locals[n] = std::move(v); }))
+          break;
         exec(loop->body, frame);
         if (frame.returned)
           return;
       }
+    } else if (auto *branch = stmt->as<IfStmt>()) {
+      std::optional<bool> taken = truth(evalF(*branch->cond, frame), branch->cond->range);
+      if (taken)
+        exec(*taken ? branch->then : branch->orElse, frame);
     } else if (auto *e = stmt->as<ExprStmt>()) {
       evalF(*e->expr, frame);
     } else {
@@ -140,8 +159,7 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
 Value Checker::iterate(const Value &iterable, SourceRange range, std::vector<Value> &items) {
   if (iterable.isInvalid())
     return iterable;
-  if (iterable.kind == Value::Kind::Module && iterable.module->kind != ModuleInst::Kind::Layer &&
-      iterable.module->kind != ModuleInst::Kind::User) {
+  if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
     if (iterable.module->kind == ModuleInst::Kind::ModuleDict) {
       error(range, "iterating a ModuleDict gives its keys; iterate over its values() instead");
       return Value::invalid();
@@ -201,6 +219,13 @@ Value Checker::evalExprF(const Expr &e, Frame &frame) {
     return e.kind == ExprKind::Tuple ? Value::tuple(std::move(items), e.range)
                                      : Value::list(std::move(items), e.range);
   }
+  case ExprKind::Compare:
+  case ExprKind::Not:
+  case ExprKind::BoolOp:
+  case ExprKind::Ternary:
+  case ExprKind::FString:
+  case ExprKind::Star:
+    return evalLogic(e, [&](const Expr &x) { return evalF(x, frame); });
   case ExprKind::Comprehension:
     error(e.range, "comprehensions build modules in a body; in forward, use a for loop");
     return Value::invalid();
@@ -219,17 +244,22 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
     v.range = name.range;
     return v;
   }
-  if (ModuleInst *child = frame.module->child(name.name))
+  // An inlined helper sees its parameters and locals, not the caller's
+  // children and constants.
+  if (ModuleInst *child = frame.helper ? nullptr : frame.module->child(name.name))
     return Value::moduleRef(child, name.range);
   auto constant = frame.module->constants.find(name.name);
-  if (constant != frame.module->constants.end())
+  if (!frame.helper && constant != frame.module->constants.end())
     return constant->second;
+  if (Value absent = absentChild(*frame.module, name.name, name.range);
+      !frame.helper && !absent.isInvalid())
+    return absent;
   for (const ModelInput &in : model_->inputs)
     if (!in.batchName.empty() && in.batchName == name.name)
       return Value::symInt(SymInt::batch(), name.range);
   if (name.name == "self")
     return Value::moduleRef(frame.module, name.range);
-  if (isFunction(name.name)) {
+  if (isBareFunction(name.name)) {
     error(name.range, fmt::format("'{}' is a function; call it, as in '{}(x)'", name.name, name.name));
     return Value::invalid();
   }
@@ -268,6 +298,10 @@ Value Checker::evalAttributeF(const AttributeExpr &attr, Frame &frame) {
     auto it = object.module->constants.find(attr.name);
     if (it != object.module->constants.end())
       return it->second;
+    if (Value absent = absentChild(*object.module, attr.name, attr.range); !absent.isInvalid())
+      return absent;
+    if (attr.name == "training")
+      return Value::boolean_(false, attr.range); // seqc compiles inference
     std::vector<std::string> candidates;
     for (const auto &[n, c] : object.module->children)
       candidates.push_back(n);
@@ -287,7 +321,7 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
   if (object.isInvalid())
     return object;
   if (object.kind == Value::Kind::Tensor) {
-    error(index.range, "indexing a tensor is not supported; use view, flatten or a layer");
+    error(index.range, "indexing a tensor is not supported yet; use view, flatten, chunk or a layer");
     return Value::invalid();
   }
   auto *slice = index.index->as<SliceExpr>();
@@ -305,8 +339,7 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
   std::vector<Value> items;
   bool sequential = object.kind == Value::Kind::Module &&
                     object.module->kind == ModuleInst::Kind::Sequential;
-  if (object.kind == Value::Kind::Module && object.module->kind != ModuleInst::Kind::Layer &&
-      object.module->kind != ModuleInst::Kind::User) {
+  if (object.kind == Value::Kind::Module && object.module->isContainer()) {
     for (auto &[n, c] : object.module->children)
       items.push_back(Value::moduleRef(c, index.range));
   } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
@@ -362,22 +395,43 @@ std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &fra
 
 Value Checker::callF(const CallExpr &call, Frame &frame) {
   const Expr &callee = *call.callee;
-  std::string name = calleeName(callee);
   auto *attr = callee.as<AttributeExpr>();
   if (attr) {
-    // torch.cat(...), F.relu(...), nn.functional.gelu(...)
     std::string space = text(attr->object->range);
-    if (space == "F" || space == "torch" || space == "functional" || space == "nn.functional" ||
-        space == "torch.nn.functional")
-      return callFunction(name, call, frame);
+    if (space == "torch.jit" && attr->name == "is_scripting")
+      return Value::boolean_(false, call.range);
+    // torch.cat(...), F.relu(...), nn.functional.gelu(...)
+    if (std::string_view fspace = functionSpace(space); !fspace.empty())
+      return callFunction(fspace, attr->name, call, frame);
+    if (space == "math")
+      if (std::optional<Value> v = callBuiltinF(calleeName(callee), call, frame))
+        return *v;
+    // A list of tensors: feats.append(y).
+    if (auto *listName = attr->object->as<NameExpr>()) {
+      auto local = frame.locals.find(listName->name);
+      if (local != frame.locals.end() && local->second.kind == Value::Kind::List)
+        return listMethod(local->second, *attr, call, frame);
+    }
   }
 
   Value target;
   if (auto *n = callee.as<NameExpr>()) {
     bool shadowed = frame.locals.count(n->name) || frame.module->child(n->name) ||
                     frame.module->constants.count(n->name);
-    if (!shadowed && isFunction(n->name))
-      return callFunction(n->name, call, frame);
+    if (!shadowed && isBareFunction(n->name))
+      return callFunction("", n->name, call, frame);
+    if (!shadowed) {
+      auto def = definitions_.find(n->name);
+      if (def != definitions_.end() && def->second->isDef) {
+        std::vector<EvalArg> args = evalArgsF(call.args, frame);
+        for (const EvalArg &a : args)
+          if (a.value.isInvalid())
+            return Value::invalid();
+        return callHelperF(*def->second, args, call, frame);
+      }
+      if (std::optional<Value> v = callBuiltinF(n->name, call, frame))
+        return *v;
+    }
     if (!shadowed && (findLayer(n->name) || definitions_.count(n->name) ||
                       n->name == "Sequential" || n->name == "ModuleList")) {
       error(call.range, fmt::format("'{}' creates a module; create it in the body ('name = {}') and "
@@ -391,15 +445,19 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
       return object;
     if (object.kind == Value::Kind::Tensor)
       return callMethod(object, attr->name, call, frame);
-    if (object.kind == Value::Kind::Module && attr->name == "values" &&
-        object.module->kind == ModuleInst::Kind::ModuleDict) {
+    if (object.kind == Value::Kind::Module && attr->name == "get_submodule")
+      return getSubmodule(object, call, frame);
+    if (object.kind == Value::Kind::Module && object.module->isContainer() &&
+        (attr->name == "values" || attr->name == "children")) {
       std::vector<Value> items;
       for (auto &[n, c] : object.module->children)
         items.push_back(Value::moduleRef(c, call.range));
       return Value::list(std::move(items), call.range);
     }
     target = evalAttributeF(*attr, frame);
-  } else if (auto *inner = callee.as<CallExpr>()) {
+  } else if (auto *inner = callee.as<CallExpr>();
+             inner && !(inner->callee->as<AttributeExpr>() &&
+                        inner->callee->as<AttributeExpr>()->name == "get_submodule")) {
     // `ReLU()(x)`: a layer without parameters, made and applied at once.
     Scope scope;
     scope.owner = frame.module;
@@ -415,6 +473,8 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
   }
   if (target.isInvalid())
     return target;
+  if (target.kind == Value::Kind::None)
+    return callNone(target, call);
 
   std::vector<EvalArg> args = evalArgsF(call.args, frame);
   for (const EvalArg &a : args)
@@ -430,6 +490,13 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
     }
     return x;
   }
+  if (target.kind == Value::Kind::Callable) {
+    // A layer class from a `module` parameter: modules are made in the body.
+    error(callee.range, fmt::format("'{}' is {}: create the layer in the body ('name = {}(...)') "
+                                    "and call that in forward", text(callee.range),
+                                    describe(target), text(callee.range)));
+    return Value::invalid();
+  }
   if (target.kind != Value::Kind::Module) {
     error(callee.range, fmt::format("'{}' is {}, which cannot be called", text(callee.range),
                                     describe(target)));
@@ -443,115 +510,73 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
   return Value::tensorRef(callModule(target.module, args[0].value, call.range), call.range);
 }
 
-Value Checker::callFunction(std::string_view name, const CallExpr &call, Frame &frame) {
+std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallExpr &call,
+                                           Frame &frame) {
+  static const char *const names[] = {"int", "float", "round", "min", "max", "abs", "len",
+                                      "str", "bool", "math.ceil", "math.floor", "math.sqrt"};
+  if (std::find(std::begin(names), std::end(names), name) == std::end(names))
+    return std::nullopt;
   std::vector<EvalArg> args = evalArgsF(call.args, frame);
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
-  if (name == "cat" || name == "concat") {
-    std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
-    std::optional<BoundArgs> bound = bind(name, params, args, call.range);
-    if (!bound)
-      return Value::invalid();
-    const Value &tensors = bound->get("tensors");
-    if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
-      error(bound->rangeOf("tensors"), fmt::format("cat takes a tuple or list of tensors, not {}",
-                                                   describe(tensors)));
-      return Value::invalid();
-    }
-    return concat(tensors.items, bound->getInt("dim"), call);
-  }
-  // The tensor is the first argument, positional or `input=`.
-  auto input = std::find_if(args.begin(), args.end(),
-                            [](const EvalArg &a) { return a.name.empty() || a.name == "input"; });
-  if (input == args.end() || input->value.kind != Value::Kind::Tensor) {
-    error(call.range, fmt::format("{}() takes a tensor as its first argument", name));
-    return Value::invalid();
-  }
-  Value x = input->value;
-  args.erase(input);
-  if (name == "flatten") {
-    std::vector<ParamSpec> params{{"start_dim", ArgType::Int, Value::integer_(0)},
-                                  {"end_dim", ArgType::Int, Value::integer_(-1)}};
-    std::optional<BoundArgs> bound = bind(name, params, args, call.range);
-    if (!bound)
-      return Value::invalid();
-    return flatten(x, bound->getInt("start_dim"), bound->getInt("end_dim"), call);
-  }
-  const LayerSpec *spec = findLayer(functionLayer(name));
-  std::vector<ParamSpec> params = spec->params;
-  params.erase(std::remove_if(params.begin(), params.end(),
-                              [](const ParamSpec &p) { return std::string_view(p.name) == "return_indices"; }),
-               params.end());
-  std::optional<BoundArgs> bound = bind(name, params, args, call.range);
-  if (!bound)
-    return Value::invalid();
-  if (spec->validate) {
-    unsigned before = diags_.errorCount();
-    spec->validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
-    if (diags_.errorCount() != before)
-      return Value::invalid();
-  }
-  return Value::tensorRef(applyLayer(*spec, nullptr, *bound, x.tensor, call.range,
-                                     fmt::format("'{}'", display(call.range))),
-                          call.range);
+  return callBuiltin(name, args, call);
 }
 
-Value Checker::callMethod(const Value &tensor, const std::string &method, const CallExpr &call,
-                          Frame &frame) {
+// module.get_submodule("block1-0") or ("features.denseblock1"): a child
+// whose name is no identifier.
+Value Checker::getSubmodule(const Value &object, const CallExpr &call, Frame &frame) {
+  std::vector<EvalArg> args = evalArgsF(call.args, frame);
+  if (args.size() != 1 || args[0].value.kind != Value::Kind::Str) {
+    if (args.size() != 1 || !args[0].value.isInvalid())
+      error(call.range, "get_submodule() takes one string, the child's name");
+    return Value::invalid();
+  }
+  ModuleInst *m = object.module;
+  const std::string &path = args[0].value.str;
+  size_t begin = 0;
+  while (m && begin <= path.size()) {
+    size_t dot = path.find('.', begin);
+    std::string part = path.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin);
+    ModuleInst *child = m->child(part);
+    if (!child) {
+      std::vector<std::string> names;
+      for (auto &[n, c] : m->children)
+        names.push_back(n);
+      Diagnostic &d = error(args[0].range, fmt::format("'{}' has no child '{}'", m->className, part));
+      if (auto s = suggest(part, names))
+        d.fixes.push_back({fmt::format("did you mean '{}'?", *s), std::nullopt, ""});
+      return Value::invalid();
+    }
+    m = child;
+    if (dot == std::string::npos)
+      break;
+    begin = dot + 1;
+  }
+  return Value::moduleRef(m, call.range);
+}
+
+// append, extend and insert on a local list (of tensors, usually).
+Value Checker::listMethod(Value &list, const AttributeExpr &attr, const CallExpr &call, Frame &frame) {
   std::vector<EvalArg> args = evalArgsF(call.args, frame);
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
-  if (method == "view" || method == "reshape")
-    return view(tensor, args, call);
-  if (method == "contiguous")
-    return tensor;
-  if (method == "size" || method == "dim") {
-    const SymShape &shape = tv(tensor.tensor).shape;
-    if (method == "dim")
-      return Value::integer_(int64_t(shape.size()), call.range);
-    if (args.empty()) {
-      std::vector<Value> dims;
-      for (const SymInt &d : shape)
-        dims.push_back(Value::symInt(d, call.range));
-      return Value::tuple(std::move(dims), call.range);
-    }
-    if (args.size() != 1 || !args[0].value.isConstInt()) {
-      error(call.range, "size() takes one integer dimension");
-      return Value::invalid();
-    }
-    int64_t rank = int64_t(shape.size()), d = args[0].value.asInt();
-    if (d < -rank || d >= rank) {
-      error(args[0].range, fmt::format("dimension {} is out of range for a {}-d tensor", d, rank));
-      return Value::invalid();
-    }
-    return Value::symInt(shape[size_t(d < 0 ? d + rank : d)], call.range);
+  if (attr.name == "append" && args.size() == 1 && args[0].name.empty()) {
+    list.items.push_back(args[0].value);
+  } else if (attr.name == "extend" && args.size() == 1 &&
+             (args[0].value.kind == Value::Kind::List || args[0].value.kind == Value::Kind::Tuple)) {
+    list.items.insert(list.items.end(), args[0].value.items.begin(), args[0].value.items.end());
+  } else if (attr.name == "insert" && args.size() == 2 && args[0].value.isConstInt()) {
+    int64_t n = int64_t(list.items.size()), i = args[0].value.asInt();
+    i = std::clamp<int64_t>(i < 0 ? i + n : i, 0, n);
+    list.items.insert(list.items.begin() + i, args[1].value);
+  } else {
+    error(attr.nameRange, fmt::format("lists support append(x), extend(list) and insert(i, x) in "
+                                      "forward, not this call of '{}'", attr.name));
+    return Value::invalid();
   }
-  if (method == "flatten") {
-    std::vector<ParamSpec> params{{"start_dim", ArgType::Int, Value::integer_(0)},
-                                  {"end_dim", ArgType::Int, Value::integer_(-1)}};
-    std::optional<BoundArgs> bound = bind("flatten", params, args, call.range);
-    return bound ? flatten(tensor, bound->getInt("start_dim"), bound->getInt("end_dim"), call)
-                 : Value::invalid();
-  }
-  if (functionLayer(method)) {
-    // x.relu(), x.softmax(1): the function with x first.
-    const LayerSpec *spec = findLayer(functionLayer(method));
-    std::optional<BoundArgs> bound = bind(method, spec->params, args, call.range);
-    if (!bound)
-      return Value::invalid();
-    return Value::tensorRef(applyLayer(*spec, nullptr, *bound, tensor.tensor, call.range,
-                                       fmt::format("'{}'", display(call.range))),
-                            call.range);
-  }
-  std::vector<std::string> methods{"view", "reshape", "flatten", "size", "dim", "contiguous",
-                                   "relu", "sigmoid", "tanh", "softmax", "log_softmax"};
-  auto *attr = call.callee->as<AttributeExpr>();
-  Diagnostic &d = error(attr->nameRange, fmt::format("tensors have no method '{}'", method));
-  if (auto s = suggest(method, methods))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), attr->nameRange, *s});
-  return Value::invalid();
+  return Value::none(call.range);
 }
 
 } // namespace seq::sema

@@ -2,11 +2,11 @@
 // PyTorch 1.13's signatures, checks, shape rules, parameters and reprs.
 #include "sema/Layers.h"
 
+#include "sema/LayerRules.h"
+
 #include <fmt/format.h>
 
-namespace seq::sema {
-
-namespace {
+namespace seq::sema::rules {
 
 using A = ArgType;
 
@@ -30,7 +30,7 @@ std::string tupleStr(const std::vector<int64_t> &v) {
 
 // ---- Argument checks -------------------------------------------------------
 
-void positive(const ArgCheck &c, std::string_view arg, size_t n = 1) {
+void positive(const ArgCheck &c, std::string_view arg, size_t n) {
   for (int64_t v : c.args.getInts(arg, n))
     if (v <= 0) {
       c.error(arg, fmt::format("'{}' must be positive, got {}", arg, v));
@@ -38,7 +38,7 @@ void positive(const ArgCheck &c, std::string_view arg, size_t n = 1) {
     }
 }
 
-void nonNegative(const ArgCheck &c, std::string_view arg, size_t n = 1) {
+void nonNegative(const ArgCheck &c, std::string_view arg, size_t n) {
   for (int64_t v : c.args.getInts(arg, n))
     if (v < 0) {
       c.error(arg, fmt::format("'{}' must not be negative, got {}", arg, v));
@@ -124,7 +124,7 @@ bool requireRank(ShapeCheck &s, size_t lo, size_t hi, const char *form) {
 // One spatial dimension of a convolution or pooling window.
 std::optional<int64_t> slide(ShapeCheck &s, const char *dim, SymInt inSym, int64_t kernel,
                              int64_t stride, int64_t padBegin, int64_t padEnd, int64_t dilation,
-                             bool ceilMode = false) {
+                             bool ceilMode) {
   if (!inSym.isConstant()) {
     s.fail(fmt::format("{} slides over the batch dimension of its input {}", s.display,
                        shapeStr(s.input)));
@@ -362,8 +362,6 @@ std::string strideOrKernel(const BoundArgs &a) {
   return a.get("stride").kind == Value::Kind::None ? str(a, "kernel_size") : str(a, "stride");
 }
 
-std::string inplace(const BoundArgs &a) { return a.getBool("inplace") ? "inplace=True" : ""; }
-std::string commaInplace(const BoundArgs &a) { return a.getBool("inplace") ? ", inplace=True" : ""; }
 
 std::vector<ParamSpec> convSignature(ArgType intOr, ArgType padding) {
   return {{"in_channels", A::Int, {}},         {"out_channels", A::Int, {}},
@@ -381,7 +379,33 @@ std::vector<ParamSpec> batchNormSignature() {
           {"dtype", A::Any, None()}};
 }
 
-std::vector<ParamSpec> inplaceOnly() { return {{"inplace", A::Bool, B(false)}}; }
+
+// PyTorch's extra_repr of an activation: its arguments as name=value in
+// order, inplace=True only when set.
+std::string activationRepr(const BoundArgs &a) {
+  std::string out;
+  for (const BoundArg &arg : a.args) {
+    if (arg.name == "inplace" && !arg.value.boolean)
+      continue;
+    out += (out.empty() ? "" : ", ") + arg.name + "=" + pythonRepr(arg.value);
+  }
+  return out;
+}
+
+// The rows of ir/Activations.def as layers.
+void addActivations(std::vector<LayerSpec> &t) {
+  constexpr bool Args = true, Empty = false;
+#define SEQ_KARG(NAME, DEFAULT) ParamSpec{#NAME, A::Float, DEFAULT},
+#define SEQ_KCHOICE(NAME, FIRST, ...) ParamSpec{#NAME, A::Str, S(FIRST), {FIRST, __VA_ARGS__}},
+#define SEQ_INPLACE ParamSpec{"inplace", A::Bool, B(false)},
+#define SEQ_ACTIVATION(LAYER, KIND, NAME, FORMS, KERNEL, REPR, ...)                                \
+  t.push_back({.name = #LAYER,                                                                     \
+               .params = {__VA_ARGS__},                                                            \
+               .shapePreserving = true,                                                            \
+               .extraRepr = REPR ? activationRepr : nullptr,                                       \
+               .unary = ir::UnaryKind::KIND});
+#include "ir/Activations.def"
+}
 
 std::vector<LayerSpec> makeTable() {
   std::vector<LayerSpec> t;
@@ -505,27 +529,7 @@ std::vector<LayerSpec> makeTable() {
                  return fmt::format("{}, eps={}, elementwise_affine={}", tupleStr(normalizedShape(a)),
                                     str(a, "eps"), str(a, "elementwise_affine"));
                }});
-  auto elementwise = [&](const char *name, std::vector<ParamSpec> params,
-                         std::string (*repr)(const BoundArgs &)) {
-    t.push_back({.name = name, .params = std::move(params), .shapePreserving = true, .extraRepr = repr});
-  };
-  elementwise("ReLU", inplaceOnly(), inplace);
-  elementwise("ReLU6", inplaceOnly(), inplace);
-  elementwise("LeakyReLU", {{"negative_slope", A::Float, F(0.01)}, {"inplace", A::Bool, B(false)}},
-              [](const BoundArgs &a) { return "negative_slope=" + str(a, "negative_slope") + commaInplace(a); });
-  elementwise("Sigmoid", {}, nullptr);
-  elementwise("Tanh", {}, nullptr);
-  elementwise("GELU", {{"approximate", A::Str, S("none")}},
-              [](const BoundArgs &a) { return "approximate=" + pythonRepr(a.get("approximate")); });
-  t.back().validate = [](const ArgCheck &c) {
-    const std::string &mode = c.args.getStr("approximate");
-    if (mode != "none" && mode != "tanh")
-      c.error("approximate", fmt::format("unknown approximate '{}': expected 'none' or 'tanh'", mode));
-  };
-  elementwise("SiLU", inplaceOnly(), inplace);
-  elementwise("Hardswish", inplaceOnly(), nullptr);
-  elementwise("ELU", {{"alpha", A::Float, F(1.0)}, {"inplace", A::Bool, B(false)}},
-              [](const BoundArgs &a) { return "alpha=" + str(a, "alpha") + commaInplace(a); });
+  addActivations(t);
   for (const char *name : {"Softmax", "LogSoftmax"}) {
     t.push_back({.name = name, .params = {{"dim", A::Int, {}}}, .shapePreserving = true,
                  .infer = inferSoftmax,
@@ -551,17 +555,20 @@ std::vector<LayerSpec> makeTable() {
                  }});
   }
   t.push_back({.name = "Identity", .params = {}, .acceptsAnything = true, .shapePreserving = true});
+  addVersion2Layers(t);
   return t;
 }
 
-} // namespace
+} // namespace seq::sema::rules
+
+namespace seq::sema {
 
 void ArgCheck::error(std::string_view arg, std::string message) const {
   report(args.rangeOf(arg), std::move(message));
 }
 
 const std::vector<LayerSpec> &allLayers() {
-  static const std::vector<LayerSpec> table = makeTable();
+  static const std::vector<LayerSpec> table = rules::makeTable();
   return table;
 }
 
@@ -577,6 +584,29 @@ std::vector<std::string> layerNames() {
   for (const LayerSpec &spec : allLayers())
     names.push_back(spec.name);
   return names;
+}
+
+bool isUnsupportedLayer(std::string_view name) {
+  static const char *const layers[] = {
+      "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding", "EmbeddingBag",
+      "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+      "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv3d", "ConvTranspose1d",
+      "ConvTranspose2d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "BatchNorm3d",
+      "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LocalResponseNorm",
+      "Bilinear", "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingNearest2d",
+      "UpsamplingBilinear2d", "Fold", "Unfold", "ReflectionPad2d", "ReplicationPad2d",
+      "ConstantPad2d", "PReLU", "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
+      "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid",
+      "AlphaDropout", "FeatureAlphaDropout", "Dropout1d", "Dropout3d", "ChannelShuffle",
+      "CosineSimilarity", "PairwiseDistance", "Unflatten", "LazyLinear", "LazyConv2d"};
+  for (const char *layer : layers)
+    if (name == layer)
+      return true;
+  return false;
+}
+
+const char *supportedLayersSummary() {
+  return "docs/language.md lists the layers seqc compiles";
 }
 
 std::vector<int64_t> convPadding(const BoundArgs &args, size_t n) {

@@ -1,10 +1,12 @@
 // Layers: the one table of built-in layers. Each entry has PyTorch's
 // signature and defaults, its argument checks, its shape rule, its
 // parameters (state_dict entries) and its repr. Adding a layer is one entry
-// here, one lowering case and one kernel.
+// here, one lowering case and one kernel; adding an activation is one row
+// of ir/Activations.def and its kernel.
 #pragma once
 
 #include "basic/Diagnostics.h"
+#include "ir/Graph.h"
 #include "sema/Module.h"
 
 #include <functional>
@@ -31,6 +33,7 @@ struct ParamSpec {
   const char *name;
   ArgType type;
   std::optional<Value> defaultValue; // nullopt: required
+  std::vector<std::string> choices = {}; // Str: the values allowed (empty: any)
 };
 
 // Reports argument errors of a layer at the argument.
@@ -78,6 +81,9 @@ struct LayerSpec {
   std::string (*extraRepr)(const BoundArgs &) = nullptr;
   // Multiply-accumulates per output element (Linear: in_features).
   int64_t (*macsPerOutput)(const BoundArgs &) = nullptr;
+  // An activation of ir/Activations.def: lowered to a Unary node whose
+  // kernel arguments are the parameters of the same names.
+  std::optional<ir::UnaryKind> unary = std::nullopt;
 };
 
 // The layer named `name` (without an `nn.` prefix), or null.
@@ -86,6 +92,11 @@ const std::vector<LayerSpec> &allLayers();
 
 // Names of every layer, for "did you mean" suggestions.
 std::vector<std::string> layerNames();
+
+// A layer of torch.nn 1.13 that seqc does not compile yet (LSTM, Embedding).
+bool isUnsupportedLayer(std::string_view name);
+// Where the supported layers are listed, for that message.
+const char *supportedLayersSummary();
 
 // The four paddings [top, left, bottom, right] of a Conv2d/Conv1d
 // (1-d: top/bottom 0) from its bound arguments, resolving 'same'/'valid'.

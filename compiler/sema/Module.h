@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ast/Ast.h"
+#include "ir/Graph.h"
 #include "sema/SymInt.h"
 #include "sema/Value.h"
 
@@ -51,9 +52,12 @@ struct ModuleInst {
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
   std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
-  const ast::ForwardStmt *forward = nullptr; // User
+  const ast::ForwardStmt *forward = nullptr; // User, or a container subclass
   const ast::Definition *definition = nullptr; // User: the module it instantiates
   std::map<std::string, Value> constants;    // User: parameters and constant attributes
+  // Children this instantiation did not create: assigned only in a branch
+  // not taken (the range of its condition) or assigned None.
+  std::map<std::string, SourceRange> absent;
   SourceRange range;                 // where it was constructed
   std::string path;                  // from the model: "layer1.0"; "" for the model
   // Shapes of its first call, for the summary.
@@ -74,7 +78,7 @@ struct TraceValue {
 };
 
 struct TraceNode {
-  enum class Kind { Layer, Binary, Scalar, View, Concat };
+  enum class Kind { Layer, Binary, Scalar, View, Concat, Slice, Permute, Reduce };
   Kind kind = Kind::Layer;
   // Layer: a built-in layer, from the module tree or from a function call
   // such as relu(x) (then `module` is null and `args` holds its arguments).
@@ -84,7 +88,13 @@ struct TraceNode {
   ast::BinaryOp op = ast::BinaryOp::Add; // Binary, Scalar
   double scalar = 0;                     // Scalar
   bool scalarOnLeft = false;             // Scalar: `scalar op x`
-  int64_t dim = 0;                       // Concat (non-negative)
+  int64_t dim = 0;                       // Concat, Slice (non-negative)
+  // Slice: elements start, start+step, ... of `dim` (the output's size
+  // there says how many); Permute: `dims` is the permutation; Reduce:
+  // `reduce` over `dims` (sorted), each kept as size 1.
+  std::vector<int64_t> dims;
+  int64_t start = 0, step = 1;
+  ir::ReduceKind reduce = ir::ReduceKind::Sum;
   std::vector<int> inputs;               // TraceValue ids
   int output = -1;
   SourceRange range;

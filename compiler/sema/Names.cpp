@@ -16,7 +16,9 @@ using namespace seq::ast;
 Diagnostic &Checker::error(std::optional<SourceRange> range, std::string message) {
   Diagnostic &d = diags_.error(range, std::move(message));
   for (auto it = instantiating_.rbegin(); it != instantiating_.rend(); ++it)
-    d.notes.push_back({fmt::format("in '{}' instantiated here", it->first->name), it->second});
+    d.notes.push_back({it->first->isDef ? fmt::format("in helper '{}' called here", it->first->name)
+                                         : fmt::format("in '{}' instantiated here", it->first->name),
+                       it->second});
   return d;
 }
 
@@ -94,10 +96,44 @@ std::string Checker::calleeName(const Expr &callee) {
     return "";
   }
   for (const char *prefix : {"torch.nn.functional.", "nn.functional.", "torch.nn.", "mindspore.nn.",
-                             "ms.nn.", "nn.", "collections.", "F.", "torch."})
+                             "ms.nn.", "nn.", "collections.", "F.", "torchvision.ops.", "ops.", "torch."})
     if (name.rfind(prefix, 0) == 0)
       return name.substr(std::string(prefix).size());
   return name;
+}
+
+bool isModuleNamespace(std::string_view object) {
+  for (const char *space : {"nn", "torch.nn", "mindspore.nn", "ms.nn", "collections", "torchvision.ops",
+                            "ops"})
+    if (object == space)
+      return true;
+  return false;
+}
+
+// An unknown callee in a body: a PyTorch layer seqc does not compile yet,
+// or a name with a suggestion (written with the prefix it was written with).
+Value Checker::unknownLayer(const CallExpr &call, const std::string &callee) {
+  SourceRange where = call.callee->range;
+  std::string prefix;
+  if (auto *attr = call.callee->as<AttributeExpr>()) {
+    where = attr->nameRange;
+    prefix = text(attr->object->range) + ".";
+  }
+  if (isUnsupportedLayer(callee)) {
+    error(call.callee->range, fmt::format("'{}{}' is not supported yet ({})", prefix, callee,
+                                          supportedLayersSummary()));
+    return Value::invalid();
+  }
+  std::vector<std::string> candidates = layerNames();
+  for (const auto &[n, d] : definitions_)
+    candidates.push_back(n);
+  for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
+    candidates.push_back(c);
+  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}{}'", prefix,
+                                                        shortened(callee)));
+  if (auto s = suggest(callee, candidates))
+    d.fixes.push_back({fmt::format("did you mean '{}{}'?", prefix, *s), where, *s});
+  return Value::invalid();
 }
 
 static size_t editDistance(const std::string &a, const std::string &b) {

@@ -17,8 +17,48 @@ const Value *Scope::lookup(const std::string &name) const {
     auto it = s->names.find(name);
     if (it != s->names.end())
       return &it->second;
+    if (s->vars) {
+      auto var = s->vars->find(name);
+      if (var != s->vars->end())
+        return &var->second;
+    }
   }
   return nullptr;
+}
+
+// Calls `fn` on each direct subexpression of `e`.
+static void forEachSubexpr(const Expr &e, const std::function<void(const Expr &)> &fn) {
+  auto each = [&](const std::vector<ExprPtr> &xs) {
+    for (const ExprPtr &x : xs)
+      fn(*x);
+  };
+  switch (e.kind) {
+  case ExprKind::Unary: fn(*e.as<UnaryExpr>()->operand); break;
+  case ExprKind::Binary: fn(*e.as<BinaryExpr>()->lhs); fn(*e.as<BinaryExpr>()->rhs); break;
+  case ExprKind::Call:
+    fn(*e.as<CallExpr>()->callee);
+    for (const Arg &a : e.as<CallExpr>()->args)
+      fn(*a.value);
+    break;
+  case ExprKind::Attribute: fn(*e.as<AttributeExpr>()->object); break;
+  case ExprKind::Index: fn(*e.as<IndexExpr>()->object); fn(*e.as<IndexExpr>()->index); break;
+  case ExprKind::Tuple: each(e.as<TupleExpr>()->elements); break;
+  case ExprKind::List: each(e.as<ListExpr>()->elements); break;
+  case ExprKind::Comprehension:
+    fn(*e.as<ComprehensionExpr>()->element);
+    fn(*e.as<ComprehensionExpr>()->iterable);
+    break;
+  case ExprKind::Compare: each(e.as<CompareExpr>()->operands); break;
+  case ExprKind::Not: fn(*e.as<NotExpr>()->operand); break;
+  case ExprKind::BoolOp: fn(*e.as<BoolOpExpr>()->lhs); fn(*e.as<BoolOpExpr>()->rhs); break;
+  case ExprKind::Ternary:
+    fn(*e.as<TernaryExpr>()->then);
+    fn(*e.as<TernaryExpr>()->cond);
+    fn(*e.as<TernaryExpr>()->otherwise);
+    break;
+  case ExprKind::Star: fn(*e.as<StarExpr>()->operand); break;
+  default: break;
+  }
 }
 
 std::vector<std::unique_ptr<CheckedModel>> check(const File &file, const SourceManager &sources,
@@ -62,30 +102,29 @@ void Checker::reportCycles() {
       auto it = definitions_.find(calleeName(*call->callee));
       if (it != definitions_.end())
         uses[&owner].push_back({it->second, call->callee->range});
-      scanExpr(*call->callee, owner);
-      for (const Arg &a : call->args)
-        scanExpr(*a.value, owner);
-    } else if (auto *b = e.as<BinaryExpr>()) {
-      scanExpr(*b->lhs, owner);
-      scanExpr(*b->rhs, owner);
-    } else if (auto *c = e.as<ComprehensionExpr>()) {
-      scanExpr(*c->element, owner);
-    } else if (auto *t = e.as<TupleExpr>()) {
-      for (const ExprPtr &x : t->elements)
-        scanExpr(*x, owner);
-    } else if (auto *l = e.as<ListExpr>()) {
-      for (const ExprPtr &x : l->elements)
-        scanExpr(*x, owner);
     }
+    forEachSubexpr(e, [&](const Expr &x) { scanExpr(x, owner); });
   };
   scanStmt = [&](const Stmt &s, const Definition &owner) {
     if (auto *a = s.as<AssignStmt>())
       scanExpr(*a->value, owner);
     else if (auto *x = s.as<ExprStmt>())
       scanExpr(*x->expr, owner);
+    else if (auto *r = s.as<ReturnStmt>())
+      scanExpr(*r->value, owner);
     else if (auto *f = s.as<ForStmt>())
       for (const StmtPtr &b : f->body)
         scanStmt(*b, owner);
+    else if (auto *i = s.as<IfStmt>()) {
+      scanExpr(*i->cond, owner);
+      for (const StmtPtr &b : i->then)
+        scanStmt(*b, owner);
+      for (const StmtPtr &b : i->orElse)
+        scanStmt(*b, owner);
+    } else if (auto *fw = s.as<ForwardStmt>()) {
+      for (const StmtPtr &b : fw->body)
+        scanStmt(*b, owner);
+    }
   };
   for (const auto &def : file_.definitions) {
     if (def->expr)
@@ -296,6 +335,13 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
   }
   case ExprKind::Comprehension: return evalComprehension(*e.as<ComprehensionExpr>(), scope);
   case ExprKind::Call: return evalCall(*e.as<CallExpr>(), scope);
+  case ExprKind::Compare:
+  case ExprKind::Not:
+  case ExprKind::BoolOp:
+  case ExprKind::Ternary:
+  case ExprKind::FString:
+  case ExprKind::Star:
+    return evalLogic(e, [&](const Expr &x) { return eval(x, scope); });
   case ExprKind::Index: {
     auto *index = e.as<IndexExpr>();
     return evalIndex(eval(*index->object, scope), *index, scope);
@@ -311,7 +357,18 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
       auto it = object.module->constants.find(attr->name);
       if (it != object.module->constants.end())
         return it->second;
+      auto absent = object.module->absent.find(attr->name);
+      if (absent != object.module->absent.end()) {
+        Value none = Value::none(e.range);
+        none.origin = absent->second;
+        none.originNote = fmt::format("'{}' was not created: this condition was false", attr->name);
+        return none;
+      }
+      if (attr->name == "training")
+        return Value::boolean_(false, e.range);
     }
+    if (object.kind == Value::Kind::Callable && text(attr->object->range) == "math")
+      return Value::invalid();
     error(attr->nameRange, fmt::format("{} has no attribute '{}'", describe(object), attr->name));
     return Value::invalid();
   }
@@ -329,21 +386,31 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
   }
   for (const Scope *s = &scope; s; s = s->parent)
     if (s->owner) {
-      if (ModuleInst *child = s->owner->child(name.name))
-        return Value::moduleRef(child, name.range);
       auto it = s->owner->constants.find(name.name);
       if (it != s->owner->constants.end())
         return it->second;
+      if (ModuleInst *child = s->owner->child(name.name))
+        return Value::moduleRef(child, name.range);
+      if (name.name == "self")
+        return Value::moduleRef(s->owner, name.range);
+      auto absent = s->owner->absent.find(name.name);
+      if (absent != s->owner->absent.end()) {
+        Value none = Value::none(name.range);
+        none.origin = absent->second;
+        none.originNote = fmt::format("'{}' was not created: this condition was false", name.name);
+        return none;
+      }
     }
-  if (findLayer(name.name) || definitions_.count(name.name)) {
-    error(name.range, fmt::format("'{}' is a module; call it to create one, as in '{}(...)'",
-                                  name.name, name.name));
-    return Value::invalid();
-  }
+  // A layer, container, module or helper by name: a value to call later.
+  if (isCallableName(name.name))
+    return Value::callable(name.name, name.range);
   std::vector<std::string> candidates;
   for (const Scope *s = &scope; s; s = s->parent) {
     for (const auto &[n, v] : s->names)
       candidates.push_back(n);
+    if (s->vars)
+      for (const auto &[n, v] : *s->vars)
+        candidates.push_back(n);
     if (s->owner)
       for (const auto &[n, c] : s->owner->children)
         candidates.push_back(n);
@@ -357,9 +424,45 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
 Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scope &scope) {
   if (object.isInvalid())
     return object;
-  if (index.index->as<SliceExpr>()) {
-    error(index.range, "slices of modules are only supported in forward");
-    return Value::invalid();
+  if (auto *slice = index.index->as<SliceExpr>()) {
+    // A slice of a list or tuple: cfg[1:], channels[::-1].
+    if (object.kind != Value::Kind::List && object.kind != Value::Kind::Tuple) {
+      error(index.range, "slices of modules are only supported in forward");
+      return Value::invalid();
+    }
+    auto bound = [&](const ExprPtr &e) -> std::optional<std::optional<int64_t>> {
+      if (!e)
+        return std::optional<int64_t>();
+      Value v = eval(*e, scope);
+      if (v.isInvalid())
+        return std::nullopt;
+      if (!v.isConstInt()) {
+        error(e->range, fmt::format("a slice bound must be an integer constant, not {}", describe(v)));
+        return std::nullopt;
+      }
+      return std::optional<int64_t>(v.asInt());
+    };
+    auto lo = bound(slice->lo), hi = bound(slice->hi), step = bound(slice->step);
+    if (!lo || !hi || !step)
+      return Value::invalid();
+    int64_t n = int64_t(object.items.size()), st = step->value_or(1);
+    if (st == 0) {
+      error(slice->step->range, "slice step cannot be zero");
+      return Value::invalid();
+    }
+    auto clampIndex = [&](int64_t i) {
+      if (i < 0)
+        i += n;
+      return st < 0 ? std::clamp<int64_t>(i, -1, n - 1) : std::clamp<int64_t>(i, 0, n);
+    };
+    int64_t begin = lo->has_value() ? clampIndex(**lo) : (st < 0 ? n - 1 : 0);
+    int64_t end = hi->has_value() ? clampIndex(**hi) : (st < 0 ? -1 : n);
+    Value result = object;
+    result.items.clear();
+    for (int64_t i = begin; st > 0 ? i < end : i > end; i += st)
+      result.items.push_back(object.items[size_t(i)]);
+    result.range = index.range;
+    return result;
   }
   Value key = eval(*index.index, scope);
   if (key.isInvalid())
@@ -399,12 +502,17 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
   Value iterable = eval(*comp.iterable, scope);
   if (iterable.isInvalid())
     return iterable;
-  if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
+  std::vector<Value> elements = iterable.items;
+  if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
+    elements.clear();
+    for (auto &[n, c] : iterable.module->children)
+      elements.push_back(Value::moduleRef(c, comp.iterable->range));
+  } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
     error(comp.iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
     return Value::invalid();
   }
   std::vector<Value> items;
-  for (const Value &item : iterable.items) {
+  for (const Value &item : elements) {
     Scope inner{&scope, {{comp.var, item}}, nullptr};
     Value v = eval(*comp.element, inner);
     if (v.isInvalid())
@@ -419,6 +527,14 @@ std::vector<EvalArg> Checker::evalArgs(const std::vector<Arg> &args, const Scope
   for (const Arg &a : args)
     out.push_back({a.name, a.nameRange, a.value->range, eval(*a.value, scope)});
   return out;
+}
+
+bool Checker::isCallableName(const std::string &name) const {
+  if (findLayer(name) || name == "Sequential" || name == "ModuleList" || name == "ModuleDict" ||
+      name == "SequentialCell" || name == "CellList")
+    return true;
+  auto def = definitions_.find(name);
+  return def != definitions_.end() && !def->second->isModel;
 }
 
 Value Checker::evalRange(const std::vector<EvalArg> &args, const CallExpr &call) {
@@ -458,15 +574,26 @@ Value Checker::evalRange(const std::vector<EvalArg> &args, const CallExpr &call)
 }
 
 Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
-  // A method of a container being built: `blocks.append(Block())`.
   std::string callee = calleeName(*call.callee);
   std::vector<EvalArg> args = evalArgs(call.args, scope);
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
 
+  // A name bound to a value: a `module` parameter, a partial, a constant.
+  if (auto *n = call.callee->as<NameExpr>())
+    if (const Value *bound = scope.lookup(n->name)) {
+      if (bound->kind == Value::Kind::Callable)
+        return construct(*bound, std::move(args), call);
+      if (bound->kind == Value::Kind::None)
+        return callNone(*bound, call);
+    }
   if (callee == "range")
     return evalRange(args, call);
+  if (callee == "partial" || callee == "functools.partial")
+    return makePartial(args, call);
+  if (std::optional<Value> builtin = callBuiltin(callee, args, call))
+    return *builtin;
   if (callee == "OrderedDict") {
     if (args.size() != 1 || (args[0].value.kind != Value::Kind::List &&
                              args[0].value.kind != Value::Kind::Tuple)) {
@@ -490,26 +617,26 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
                                             "other definitions", callee));
       return Value::invalid();
     }
+    if (def->second->isDef)
+      return callHelper(*def->second, args, call);
     return instantiate(*def->second, args, call);
   }
   if (auto *attr = call.callee->as<AttributeExpr>()) {
-    if (callee.find('.') == std::string::npos) {
+    auto *selfName = attr->object->as<NameExpr>();
+    if ((callee.find('.') == std::string::npos && !isModuleNamespace(text(attr->object->range))) ||
+        (selfName && selfName->name == "self")) {
       Value object = eval(*attr->object, scope);
       if (object.isInvalid())
         return object;
+      if (object.kind == Value::Kind::Callable)
+        return construct(object, std::move(args), call);
+      if (object.kind == Value::Kind::None)
+        return callNone(object, call);
       error(attr->nameRange, fmt::format("{} has no method '{}' here", describe(object), attr->name));
       return Value::invalid();
     }
   }
-  std::vector<std::string> candidates = layerNames();
-  for (const auto &[n, d] : definitions_)
-    candidates.push_back(n);
-  for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
-    candidates.push_back(c);
-  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}'", shortened(callee)));
-  if (auto s = suggest(callee, candidates))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), call.callee->range, *s});
-  return Value::invalid();
+  return unknownLayer(call, callee);
 }
 
 } // namespace seq::sema

@@ -37,6 +37,16 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
   }
   std::string who = module->path.empty() ? module->className : module->path;
   int out = -1;
+  if (module->forward && module->kind != ModuleInst::Kind::User) {
+    // A container subclass with its own forward.
+    out = traceForward(module, {input.tensor}, callSite);
+    if (!module->called && tv(out).valid) {
+      module->called = true;
+      module->inputShape = tv(input.tensor).shape;
+      module->outputShape = tv(out).shape;
+    }
+    return out;
+  }
   switch (module->kind) {
   case ModuleInst::Kind::Layer:
     out = applyLayer(*module->layer, module, module->args, input.tensor, callSite,
@@ -199,7 +209,8 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
 
 // ---- view / reshape / flatten ----------------------------------------------------------
 
-Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const CallExpr &call) {
+Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const FunctionCall &fc) {
+  const CallExpr &call = fc.call;
   if (!tv(tensor.tensor).valid)
     return Value::tensorRef(invalidValue(), call.range);
   const SymShape &in = tv(tensor.tensor).shape;
@@ -243,7 +254,7 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
   }
   auto mismatch = [&](std::string detail) {
     Diagnostic &d = error(call.range, fmt::format("{} cannot {} a tensor of shape {} ({} elements){}",
-                                                  what, static_cast<const AttributeExpr *>(call.callee.get())->name,
+                                                  what, fc.spelled,
                                                   shapeStr(in), total->str(), detail));
     noteOrigin(d, tensor.tensor);
     return Value::tensorRef(invalidValue(), call.range);
@@ -272,8 +283,7 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
           "{} turns {} into {}, which changes the batch dimension", what, shapeStr(in), shapeStr(out)));
       noteOrigin(d, tensor.tensor);
       std::optional<SymInt> rest = product(SymShape(in.begin() + 1, in.end()));
-      std::string object = text(static_cast<const AttributeExpr *>(call.callee.get())->object->range);
-      std::string method = static_cast<const AttributeExpr *>(call.callee.get())->name;
+      const std::string &object = fc.self, &method = fc.spelled;
       std::string replacement = fmt::format("{}.{}({}.shape[0], -1)", object, method, object);
       d.fixes.push_back({fmt::format("{} keeps the batch and gives [N, {}]", replacement,
                                      rest ? rest->str() : "?"),

@@ -80,6 +80,14 @@ Value Value::tensorRef(int id, SourceRange r) {
   return v;
 }
 
+Value Value::callable(std::string name, SourceRange r) {
+  Value v;
+  v.kind = Kind::Callable;
+  v.str = std::move(name);
+  v.range = r;
+  return v;
+}
+
 bool Value::isIntTuple(size_t size) const {
   if ((kind != Kind::Tuple && kind != Kind::List) || items.size() != size)
     return false;
@@ -101,6 +109,8 @@ std::string describe(const Value &v) {
   case Value::Kind::List: return "a list";
   case Value::Kind::Module: return fmt::format("module '{}'", v.module->className);
   case Value::Kind::Tensor: return "a tensor";
+  case Value::Kind::Callable:
+    return fmt::format("{} '{}'", v.items.empty() ? "the class" : "a partial of", v.str);
   }
   return "a value";
 }

@@ -16,16 +16,24 @@ namespace seq::sema {
 struct ModuleInst;
 
 struct Value {
-  enum class Kind { Invalid, None, Bool, Int, Float, Str, Tuple, List, Module, Tensor };
+  // Callable: a layer, container, user module or helper by name,
+  // unconstructed (`norm_layer=BatchNorm2d`), or a partial(...) of one.
+  enum class Kind { Invalid, None, Bool, Int, Float, Str, Tuple, List, Module, Tensor, Callable };
   Kind kind = Kind::Invalid;
   bool boolean = false;
   SymInt integer;
   double number = 0;
   std::string str;
-  std::vector<Value> items; // Tuple, List
+  std::vector<Value> items; // Tuple, List; Callable: partial's arguments
+  std::vector<std::string> keys; // Callable: partial's keywords ("" for positional)
   ModuleInst *module = nullptr;
   int tensor = -1;          // a TraceValue id
   SourceRange range;        // where it was written, for diagnostics
+  // None: where it came from (the argument that gave a `module` parameter
+  // None, the `if` that skipped a child) and a note saying so; kept when
+  // the value is copied to another place.
+  SourceRange origin;
+  std::string originNote;
 
   static Value invalid() { return {}; }
   static Value none(SourceRange r = {});
@@ -38,6 +46,7 @@ struct Value {
   static Value list(std::vector<Value> items, SourceRange r = {});
   static Value moduleRef(ModuleInst *m, SourceRange r = {});
   static Value tensorRef(int id, SourceRange r = {});
+  static Value callable(std::string name, SourceRange r = {});
 
   bool isInvalid() const { return kind == Kind::Invalid; }
   bool isConstInt() const { return kind == Kind::Int && integer.isConstant(); }

@@ -46,14 +46,14 @@ int main(int argc, char **argv) {
       for (int j = 8; j < 20; ++j)
         x[n * 784 + (i + (int)n) * 28 + j] = 1.0f;
 
-  status = lenet5_forward(seqrt_weights_data(weights), x, y, batch, ctx);
+  status = lenet5_forward(weights, x, y, batch, ctx);
   if (status != SEQRT_OK)
     return fail("forward", status);
 
   int runs = 200;
   double start = seconds();
   for (int r = 0; r < runs; ++r)
-    lenet5_forward(seqrt_weights_data(weights), x, y, batch, ctx);
+    lenet5_forward(weights, x, y, batch, ctx);
   double per = (seconds() - start) / runs;
 
   printf("LeNet5, batch %lld, %d threads: %.1f us per forward\n", (long long)batch,

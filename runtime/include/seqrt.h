@@ -11,7 +11,13 @@
  *     `seqrt_last_error`).
  *
  * Every call returns a status; nothing here aborts, prints or throws.
- * Compiles as C99 and as C++.
+ * Every failing call, of the runtime or of generated code, sets
+ * seqrt_last_error() on the calling thread. Compiles as C99 and as C++.
+ *
+ * Threads: a `seqrt_weights` handle is immutable once loaded and may be
+ * shared by any number of threads, calling any number of forward functions
+ * at once. A `seqrt_context` is used by one call at a time (give each
+ * thread its own). Descriptions (`seqrt_model`) are constants.
  */
 #ifndef SEQRT_H
 #define SEQRT_H
@@ -24,23 +30,36 @@ extern "C" {
 #endif
 
 #define SEQRT_VERSION_MAJOR 0
-#define SEQRT_VERSION_MINOR 1
+#define SEQRT_VERSION_MINOR 2
+/* The version of the interface between generated objects and libseqrt:
+ * the layout of seqrt_model and the functions generated code calls. An
+ * object records the version it was compiled for (seqrt_model.abi_version)
+ * and libseqrt refuses a model of another version. */
+#define SEQRT_ABI_VERSION 2
 #define SEQRT_MAX_RANK 8
 /* Alignment, in bytes, of the packed weight buffer and of the workspace. */
 #define SEQRT_ALIGNMENT 64
 
 typedef enum seqrt_status {
   SEQRT_OK = 0,
-  SEQRT_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a bad thread count */
+  SEQRT_ERR_ARGUMENT = 1,         /* a NULL pointer, a negative batch, a bad
+                                     thread count */
+  SEQRT_ERR_INVALID_ARGUMENT = SEQRT_ERR_ARGUMENT, /* its version-1 name */
   SEQRT_ERR_IO = 2,               /* a file that cannot be opened or read */
-  SEQRT_ERR_FORMAT = 3,           /* a malformed safetensors file */
+  SEQRT_ERR_FORMAT = 3,           /* a malformed weights file, or a
+                                     pickle the restricted unpickler refuses */
   SEQRT_ERR_MISSING_TENSOR = 4,   /* a parameter the model needs is absent */
   SEQRT_ERR_SHAPE = 5,            /* a tensor of the wrong shape */
   SEQRT_ERR_DTYPE = 6,            /* a dtype other than F32, F16, BF16, F64 */
   SEQRT_ERR_OUT_OF_MEMORY = 7,
-  SEQRT_ERR_BATCH = 8,            /* a negative or overflowing batch size */
+  SEQRT_ERR_BATCH = 8,            /* a batch above the model's maximum, or
+                                     other than its fixed batch */
   SEQRT_ERR_WORKSPACE = 9,        /* the context's workspace is too small */
-  SEQRT_ERR_INTERNAL = 10
+  SEQRT_ERR_INTERNAL = 10,
+  SEQRT_ERR_WEIGHTS = 11,         /* weights loaded for another model, or for
+                                     a build with another parameter table */
+  SEQRT_ERR_ABI = 12              /* a model compiled for another
+                                     SEQRT_ABI_VERSION */
 } seqrt_status;
 
 /* A short, static description of a status ("missing tensor"). */
@@ -104,7 +123,14 @@ typedef struct seqrt_pack_step {
 } seqrt_pack_step;
 
 typedef struct seqrt_model {
-  const char *name;
+  /* SEQRT_ABI_VERSION of the seqc that compiled the model. Always the
+   * first member, in every version. */
+  int32_t abi_version;
+  const char *name;   /* the model's name: "MLP" */
+  const char *prefix; /* its symbols' prefix: "mlp" for mlp_forward */
+  /* seqrt_model_fingerprint(): identifies the parameter table and the
+   * packed layout; weights know the fingerprint they were packed for. */
+  uint64_t fingerprint;
   int32_t num_inputs;
   const seqrt_tensor_desc *inputs;
   const seqrt_tensor_desc *output;
@@ -119,10 +145,23 @@ typedef struct seqrt_model {
   /* Workspace bytes a forward call needs: fixed + per_batch * batch. */
   int64_t workspace_fixed;
   int64_t workspace_per_batch;
+  /* The largest batch the forward function accepts (<PREFIX>_MAX_BATCH):
+   * every size in the generated header and in the call fits in int64_t
+   * and size_t for it. */
+  int64_t max_batch;
+  /* > 0 for a model declared with a fixed batch: the only batch accepted. */
+  int64_t fixed_batch;
 } seqrt_model;
 
-/* Workspace bytes `model` needs for `batch`, or -1 when that overflows. */
+/* Workspace bytes `model` needs for `batch`; -1 (and seqrt_last_error()
+ * set) for a NULL model, a negative batch or a size that overflows. A
+ * query: success leaves the last error as it was. */
 int64_t seqrt_workspace_size(const seqrt_model *model, int64_t batch);
+
+/* A 64-bit FNV-1a hash of the model's parameter table (names, ranks,
+ * shapes), packed size and pack steps: what weights must agree on to be
+ * used by the model. 0 for a NULL model. */
+uint64_t seqrt_model_fingerprint(const seqrt_model *model);
 
 /* ---------------------------------------------------------------------- */
 /* Weights                                                                 */
@@ -130,7 +169,13 @@ int64_t seqrt_workspace_size(const seqrt_model *model, int64_t batch);
 
 typedef struct seqrt_weights seqrt_weights;
 
-/* Opens `path`, validates it completely (header length, JSON, dtypes,
+/* `path` (and an image in memory) is a safetensors file or the zip file
+ * torch.save(model.state_dict(), path) writes, told apart by its first
+ * bytes. A torch file is read by a restricted unpickler that, like
+ * torch.load(weights_only=True), accepts what a state_dict holds and
+ * refuses every other global and call by name, executing nothing.
+ *
+ * Opens `path`, validates it completely (header length, JSON, dtypes,
  * shapes, offsets within the file, no overlaps, gaps or duplicate keys,
  * overflow-checked sizes), matches it against `model->params`, converts to
  * float32 and runs the pack steps. An extra tensor is not an error.
@@ -138,7 +183,8 @@ typedef struct seqrt_weights seqrt_weights;
 seqrt_status seqrt_weights_load(const seqrt_model *model, const char *path,
                                 seqrt_weights **out);
 
-/* The same from a safetensors image in memory (not copied, not kept). */
+/* The same from an image in memory (safetensors or torch.save; not copied,
+ * not kept). */
 seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
                                        const void *data, size_t size,
                                        seqrt_weights **out);
@@ -149,8 +195,17 @@ seqrt_status seqrt_weights_load_memory(const seqrt_model *model,
 seqrt_status seqrt_weights_random(const seqrt_model *model, uint64_t seed,
                                   seqrt_weights **out);
 
-/* The packed buffer to pass to the model's forward function. */
+/* A handle holding a copy of `packed` (`model->packed_size` floats, laid
+ * out as seqrt_weights_data returns them), e.g. weights packed earlier
+ * and cached. `count` must equal model->packed_size. */
+seqrt_status seqrt_weights_from_packed(const seqrt_model *model,
+                                       const float *packed, size_t count,
+                                       seqrt_weights **out);
+
+/* The packed buffer (model->packed_size floats, read-only). */
 const float *seqrt_weights_data(const seqrt_weights *weights);
+/* The name of the model the weights were loaded for; "" for NULL. */
+const char *seqrt_weights_model_name(const seqrt_weights *weights);
 void seqrt_weights_free(seqrt_weights *weights);
 
 /* One problem found while matching a file against a model. */
@@ -159,7 +214,10 @@ typedef enum seqrt_problem_kind {
   SEQRT_PROBLEM_SHAPE = 1,      /* error: both shapes are in the message */
   SEQRT_PROBLEM_DTYPE = 2,      /* error */
   SEQRT_PROBLEM_UNEXPECTED = 3, /* warning: the file has it, the model not */
-  SEQRT_PROBLEM_FORMAT = 4      /* error: the file itself is malformed */
+  SEQRT_PROBLEM_FORMAT = 4,     /* error: the file itself is malformed */
+  SEQRT_PROBLEM_PREFIX = 5      /* error: every name in the file carries a
+                                   prefix the model's names lack (DDP's
+                                   "module."); `tensor` is that prefix */
 } seqrt_problem_kind;
 
 /* `tensor` is "" when the problem concerns the whole file; `message`
@@ -172,6 +230,19 @@ typedef void (*seqrt_problem_fn)(void *user, seqrt_problem_kind kind,
  * (warnings allowed) was found. */
 seqrt_status seqrt_weights_check(const seqrt_model *model, const char *path,
                                  seqrt_problem_fn report, void *user);
+
+/* seqrt_weights_load and seqrt_weights_check with `strip_prefix` removed
+ * from the front of every tensor name in the file that starts with it
+ * (e.g. "module." for a checkpoint saved from DistributedDataParallel).
+ * NULL or "" strips nothing. */
+seqrt_status seqrt_weights_load_strip(const seqrt_model *model,
+                                      const char *path,
+                                      const char *strip_prefix,
+                                      seqrt_weights **out);
+seqrt_status seqrt_weights_check_strip(const seqrt_model *model,
+                                       const char *path,
+                                       const char *strip_prefix,
+                                       seqrt_problem_fn report, void *user);
 
 /* Runs the model's pack steps on float32 state_dict tensors (`params[i]`
  * for `model->params[i]`, in PyTorch layout) into `packed`
@@ -201,8 +272,33 @@ int seqrt_context_threads(const seqrt_context *ctx);
 
 /* ---- used by generated code ---- */
 
+/* The checks at the start of every generated forward function. Checks,
+ * in this order and setting seqrt_last_error() on failure:
+ *   - `ctx`, `output` and each of `model->num_inputs` `inputs` are not
+ *     NULL, `ctx` is a live context, `batch` is not negative
+ *     (SEQRT_ERR_ARGUMENT);
+ *   - `weights`, when not NULL, is a live handle (SEQRT_ERR_ARGUMENT: e.g.
+ *     seqrt_weights_data(), what version-1 forward functions took);
+ *   - `weights` is a handle for this model (SEQRT_ERR_WEIGHTS), or NULL
+ *     when `embedded` holds compiled-in weights or the model has none
+ *     (otherwise SEQRT_ERR_ARGUMENT);
+ *   - `batch` is at most `model->max_batch` and equals a fixed batch
+ *     (SEQRT_ERR_BATCH);
+ *   - the context's workspace holds what `batch` needs
+ *     (SEQRT_ERR_WORKSPACE).
+ * On success clears the last error and sets *packed to the weights to
+ * use, *workspace to the workspace (NULL when batch is 0). */
+seqrt_status seqrt_forward_begin(const seqrt_model *model,
+                                 const seqrt_weights *weights,
+                                 const float *embedded,
+                                 const float *const *inputs,
+                                 const float *output, int64_t batch,
+                                 seqrt_context *ctx, const float **packed,
+                                 void **workspace);
+
 /* The workspace, aligned to SEQRT_ALIGNMENT, when it holds at least `bytes`;
- * NULL otherwise. Never allocates. */
+ * NULL otherwise. Never allocates. (Version-1 generated code called it;
+ * seqrt_forward_begin now hands the workspace over.) */
 void *seqrt_context_workspace(seqrt_context *ctx, size_t bytes);
 
 /* Runs fn(arg, begin, end) over [0, n) split in chunks across the context's

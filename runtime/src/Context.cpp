@@ -1,21 +1,13 @@
 // Context.cpp: seqrt_context, a thread pool and a workspace that one
 // thread at a time uses for forward calls.
-#include "AlignedBuffer.h"
+#include "Context.h"
+
 #include "Status.h"
-#include "ThreadPool.h"
 
 #include <algorithm>
 #include <string>
 #include <system_error>
 #include <thread>
-
-struct seqrt_context {
-  explicit seqrt_context(int threads, std::size_t workspaceBytes)
-      : pool(threads), workspace(workspaceBytes) {}
-
-  seq::rt::ThreadPool pool;
-  seq::rt::AlignedBuffer workspace;
-};
 
 namespace {
 
@@ -25,7 +17,7 @@ constexpr int kMaxThreads = 4096;
 int resolveThreadCount(int threads) {
   using seq::rt::Error;
   if (threads < 0 || threads > kMaxThreads)
-    throw Error(SEQRT_ERR_INVALID_ARGUMENT,
+    throw Error(SEQRT_ERR_ARGUMENT,
                 "thread count " + std::to_string(threads) +
                     " is outside [0, " + std::to_string(kMaxThreads) + "]");
   if (threads > 0)

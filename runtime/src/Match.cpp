@@ -6,6 +6,7 @@
 #include "Text.h"
 
 #include <algorithm>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,6 +30,7 @@ seqrt_status statusOf(seqrt_problem_kind kind) {
   case SEQRT_PROBLEM_SHAPE: return SEQRT_ERR_SHAPE;
   case SEQRT_PROBLEM_DTYPE: return SEQRT_ERR_DTYPE;
   case SEQRT_PROBLEM_FORMAT: return SEQRT_ERR_FORMAT;
+  case SEQRT_PROBLEM_PREFIX: return SEQRT_ERR_MISSING_TENSOR;
   case SEQRT_PROBLEM_UNEXPECTED: return SEQRT_OK;
   }
   return SEQRT_ERR_INTERNAL;
@@ -36,19 +38,28 @@ seqrt_status statusOf(seqrt_problem_kind kind) {
 
 class Matcher {
 public:
-  Matcher(const seqrt_model &model, const SafetensorsFile &file)
+  Matcher(const seqrt_model &model, const WeightsFile &file)
       : model_(model), file_(file) {
-    for (const TensorEntry &tensor : file.tensors())
+    for (const WeightsTensor &tensor : file.tensors())
       fileTensors_.emplace(tensor.name, &tensor);
   }
 
   std::vector<Problem> run() {
+    if (auto prefix = extraPrefix()) {
+      const auto &[text, param] = *prefix;
+      problems_.push_back({SEQRT_PROBLEM_PREFIX, text,
+                           quoted(file_.name()) + ": every key has the prefix " + quoted(text) +
+                               ", which the parameter names of " + modelText() +
+                               " lack (the file has " + quoted(text + std::string(param)) +
+                               " for " + quoted(param) + ")"});
+      return std::move(problems_);
+    }
     std::unordered_set<std::string_view> modelNames;
     for (const seqrt_tensor_desc &param : paramsOf(model_)) {
       modelNames.insert(param.name);
       checkParam(param);
     }
-    for (const TensorEntry &tensor : file_.tensors())
+    for (const WeightsTensor &tensor : file_.tensors())
       if (!modelNames.contains(tensor.name) && !tensor.name.ends_with(kIgnoredSuffix))
         report(SEQRT_PROBLEM_UNEXPECTED, tensor.name,
                "is not a parameter of " + modelText() + "; it is ignored");
@@ -56,6 +67,31 @@ public:
   }
 
 private:
+  // The prefix every name in the file carries in front of the model's
+  // names, when no name of the model is in the file as it is; with the
+  // parameter it was found for.
+  std::optional<std::pair<std::string, std::string_view>> extraPrefix() const {
+    std::span<const seqrt_tensor_desc> params = paramsOf(model_);
+    for (const seqrt_tensor_desc &param : params)
+      if (fileTensors_.contains(param.name))
+        return std::nullopt;
+    for (const seqrt_tensor_desc &param : params) {
+      const std::string_view name = param.name;
+      for (const WeightsTensor &tensor : file_.tensors()) {
+        if (tensor.name.size() <= name.size() || !tensor.name.ends_with(name) ||
+            tensor.name[tensor.name.size() - name.size() - 1] != '.')
+          continue;
+        std::string prefix = tensor.name.substr(0, tensor.name.size() - name.size());
+        bool everyKey = std::all_of(file_.tensors().begin(), file_.tensors().end(),
+                                    [&](const WeightsTensor &other) {
+                                      return other.name.starts_with(prefix);
+                                    });
+        return everyKey ? std::optional(std::pair(prefix, name)) : std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
   void checkParam(const seqrt_tensor_desc &param) {
     const std::string expected = formatShape(dimsOf(param));
     auto found = fileTensors_.find(param.name);
@@ -64,7 +100,7 @@ private:
              "is missing; " + modelText() + " expects shape " + expected);
       return;
     }
-    const TensorEntry &tensor = *found->second;
+    const WeightsTensor &tensor = *found->second;
     if (!sameShape(tensor.shape, dimsOf(param)))
       report(SEQRT_PROBLEM_SHAPE, param.name,
              "has shape " + formatShape(tensor.shape) +
@@ -87,15 +123,15 @@ private:
   }
 
   const seqrt_model &model_;
-  const SafetensorsFile &file_;
-  std::unordered_map<std::string_view, const TensorEntry *> fileTensors_;
+  const WeightsFile &file_;
+  std::unordered_map<std::string_view, const WeightsTensor *> fileTensors_;
   std::vector<Problem> problems_;
 };
 
 } // namespace
 
 std::vector<Problem> matchModel(const seqrt_model &model,
-                                const SafetensorsFile &file) {
+                                const WeightsFile &file) {
   return Matcher(model, file).run();
 }
 

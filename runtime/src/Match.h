@@ -1,7 +1,7 @@
-// Match.h: matching a safetensors file against a model's parameter table.
+// Match.h: matching a weights file against a model's parameter table.
 #pragma once
 
-#include "Safetensors.h"
+#include "WeightsFile.h"
 #include "Status.h"
 #include "seqrt.h"
 
@@ -21,9 +21,12 @@ struct Problem {
 // Every problem with `file` as the weights of `model` (validated): the
 // missing tensors and those of the wrong shape or dtype, in the order of
 // the model's parameters, then the tensors the model does not have (but
-// not `*num_batches_tracked`), in the order of the file.
+// not `*num_batches_tracked`), in the order of the file. When none of the
+// model's names is in the file but every name in the file carries one
+// prefix (DDP's "module.") that, stripped, gives the model's names: that
+// one SEQRT_PROBLEM_PREFIX problem instead, its `tensor` the prefix.
 std::vector<Problem> matchModel(const seqrt_model &model,
-                                const SafetensorsFile &file);
+                                const WeightsFile &file);
 
 // The problem that a failure to parse a file (`error`) amounts to.
 Problem problemFromError(const Error &error);

@@ -261,7 +261,7 @@ void requireSourceData(const seqrt_model &model, const float *const *params) {
   for (int32_t i = 0; i < model.num_pack_steps; ++i)
     for (int32_t index : model.pack_steps[i].src)
       if (index >= 0 && params[index] == nullptr)
-        throw Error(SEQRT_ERR_INVALID_ARGUMENT,
+        throw Error(SEQRT_ERR_ARGUMENT,
                     "no data for parameter " +
                         quoted(model.params[index].name) +
                         ", which pack step " + std::to_string(i) + " reads");

@@ -139,7 +139,7 @@ extern "C" seqrt_status seqrt_weights_random(const seqrt_model *model,
       tensors.push_back(drawTensor(param, initializer.initFor(param), seed));
       pointers.push_back(tensors.back().data());
     }
-    publishWeights(packWeights(*model, pointers.data()), out);
+    publishWeights(*model, packWeights(*model, pointers.data()), out);
     return SEQRT_OK;
   });
 }

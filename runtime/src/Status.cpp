@@ -31,7 +31,7 @@ extern "C" const char *seqrt_status_string(seqrt_status status) {
   switch (status) {
   case SEQRT_OK:
     return "success";
-  case SEQRT_ERR_INVALID_ARGUMENT:
+  case SEQRT_ERR_ARGUMENT:
     return "invalid argument";
   case SEQRT_ERR_IO:
     return "input/output error";
@@ -51,6 +51,10 @@ extern "C" const char *seqrt_status_string(seqrt_status status) {
     return "workspace too small";
   case SEQRT_ERR_INTERNAL:
     return "internal error";
+  case SEQRT_ERR_WEIGHTS:
+    return "weights of another model";
+  case SEQRT_ERR_ABI:
+    return "model compiled for another runtime ABI version";
   }
   return "unknown status";
 }

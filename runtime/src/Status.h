@@ -58,10 +58,10 @@ template <class Body> seqrt_status guarded(Body &&body) noexcept {
   }
 }
 
-// Throws INVALID_ARGUMENT when `pointer` is NULL.
+// Throws ARGUMENT when `pointer` is NULL.
 inline void requireArgument(const void *pointer, const char *name) {
   if (pointer == nullptr)
-    throw Error(SEQRT_ERR_INVALID_ARGUMENT,
+    throw Error(SEQRT_ERR_ARGUMENT,
                 std::string("argument '") + name + "' is NULL");
 }
 

@@ -13,8 +13,8 @@ Then the same inputs go through
       at most EMBED_LIMIT parameters;
 and every output must satisfy |expected - actual| <= 1e-4 + 1e-4 * |expected|.
 The C program also checks the header's macros against PyTorch's shapes and
-the forward function's status for batch 0, a negative batch and a workspace
-that is too small.
+the forward function's status for batch 0, a negative batch, a batch above
+<PREFIX>_MAX_BATCH, a NULL context and a workspace that is too small.
 """
 import os
 import subprocess
@@ -88,14 +88,12 @@ int main(int argc, char **argv) {
   printf("\nbatch_fixed %lld\n", (long long)@PFX@_BATCH_FIXED);
   printf("output_elems %lld\n", (long long)@PFX@_OUTPUT_ELEMS(batch));
 @READ_INPUTS@
-  const float *weights = NULL;
+  const seqrt_weights *weights = NULL; /* an embedded build: its own weights */
   seqrt_weights *loaded = NULL;
-#if @EMBEDDED@
-  (void)weights; (void)loaded;
-#else
+#if !@EMBEDDED@
   CHECK(seqrt_weights_load(&@LPFX@_model, argv[1], &loaded), "seqrt_weights_load");
-  weights = seqrt_weights_data(loaded);
-  if (!weights) { fprintf(stderr, "seqrt_weights_data returned NULL\n"); return 1; }
+  weights = loaded;
+  if (!seqrt_weights_data(loaded)) { fprintf(stderr, "seqrt_weights_data returned NULL\n"); return 1; }
 #endif
 
   const size_t ws = (size_t)@PFX@_WORKSPACE_SIZE(batch);
@@ -118,10 +116,19 @@ int main(int argc, char **argv) {
     st = @LPFX@_forward(@WEIGHTS_ARG@@INPUT_ARGS@, out, 0, ctx);
     if (st != SEQRT_OK) { fprintf(stderr, "batch 0: status %d, expected SEQRT_OK\n", (int)st); ++failures; }
     st = @LPFX@_forward(@WEIGHTS_ARG@@INPUT_ARGS@, out, -1, ctx);
-    if (st != SEQRT_ERR_BATCH) { fprintf(stderr, "batch -1: status %d, expected SEQRT_ERR_BATCH\n", (int)st); ++failures; }
+    if (st != SEQRT_ERR_ARGUMENT) { fprintf(stderr, "batch -1: status %d, expected SEQRT_ERR_ARGUMENT\n", (int)st); ++failures; }
+    if (@PFX@_MAX_BATCH < INT64_MAX) {
+      st = @LPFX@_forward(@WEIGHTS_ARG@@INPUT_ARGS@, out, @PFX@_MAX_BATCH + 1, ctx);
+      if (st != SEQRT_ERR_BATCH) { fprintf(stderr, "batch MAX_BATCH + 1: status %d, expected SEQRT_ERR_BATCH\n", (int)st); ++failures; }
+    }
   } else {
     st = @LPFX@_forward(@WEIGHTS_ARG@@INPUT_ARGS@, out, (int64_t)@PFX@_BATCH_FIXED + 1, ctx);
     if (st == SEQRT_OK) { fprintf(stderr, "a batch other than the fixed one was accepted\n"); ++failures; }
+  }
+  st = @LPFX@_forward(@WEIGHTS_ARG@@INPUT_ARGS@, out, batch, NULL);
+  if (st != SEQRT_ERR_ARGUMENT || !*seqrt_last_error()) {
+    fprintf(stderr, "NULL context: status %d (%s), expected SEQRT_ERR_ARGUMENT and a message\n", (int)st, seqrt_last_error());
+    ++failures;
   }
   if (ws > 0) {
     seqrt_context *small = NULL;
@@ -151,7 +158,7 @@ def c_source(name, header, input_names, embedded):
         "@NAME@": name, "@HEADER@": header, "@PFX@": pfx, "@LPFX@": lpfx,
         "@NUM_INPUTS@": str(len(input_names)), "@EMBEDDED@": "1" if embedded else "0",
         "@READ_INPUTS@": reads, "@FREE_INPUTS@": frees, "@INPUT_ARGS@": args,
-        "@WEIGHTS_ARG@": "" if embedded else "weights, ",
+        "@WEIGHTS_ARG@": "weights, ",
     }
     src = C_TEMPLATE
     for k, v in subs.items():

@@ -3,33 +3,67 @@
 // memory (ModelDesc) and as compiled (`<prefix>_model`).
 #include "codegen_test_support.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
 
 namespace codegen_test {
 namespace {
+
+struct ContextFree {
+  void operator()(seqrt_context *ctx) const { seqrt_context_free(ctx); }
+};
+using ContextPtr = std::unique_ptr<seqrt_context, ContextFree>;
+
+ContextPtr newContext(size_t workspace = 1 << 20) {
+  seqrt_context *ctx = nullptr;
+  EXPECT_EQ(seqrt_context_new(1, workspace, &ctx), SEQRT_OK);
+  return ContextPtr(ctx);
+}
+
+bool mentions(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
 
 TEST(CodegenForward, BatchZeroReturnsAtOnce) {
   TestModel m = mlpModel();
   auto jit = compile(m);
   ASSERT_TRUE(jit);
-  float output = 42.0f;
-  const float *inputs[] = {nullptr};
-  EXPECT_EQ(jit->forward(m.packed.data(), inputs, &output, 0, nullptr), SEQRT_OK);
+  WeightsPtr weights = packedWeights(*jit, m);
+  ContextPtr ctx = newContext(0);
+  float x = 1.0f, output = 42.0f;
+  const float *inputs[] = {&x};
+  EXPECT_EQ(jit->forward(weights.get(), inputs, &output, 0, ctx.get()), SEQRT_OK);
   EXPECT_EQ(output, 42.0f);
 }
 
+// A negative batch is a bad argument; a batch above the model's maximum
+// (where a size would overflow) is a bad batch; the maximum itself passes
+// the batch check (and then needs more workspace than there is).
 TEST(CodegenForward, RejectsBadBatches) {
   TestModel m = mlpModel();
   auto jit = compile(m);
   ASSERT_TRUE(jit);
-  seqrt_context *ctx = nullptr;
-  ASSERT_EQ(seqrt_context_new(1, 1 << 20, &ctx), SEQRT_OK);
+  WeightsPtr weights = packedWeights(*jit, m);
+  ContextPtr ctx = newContext();
   std::vector<float> x(8), y(4);
   const float *inputs[] = {x.data()};
-  for (int64_t batch : {int64_t(-1), std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-                        std::numeric_limits<int64_t>::max() / 32})
-    EXPECT_EQ(jit->forward(m.packed.data(), inputs, y.data(), batch, ctx), SEQRT_ERR_BATCH) << batch;
-  seqrt_context_free(ctx);
+  for (int64_t batch : {int64_t(-1), std::numeric_limits<int64_t>::min()}) {
+    EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), batch, ctx.get()), SEQRT_ERR_ARGUMENT) << batch;
+    EXPECT_TRUE(mentions(seqrt_last_error(), "negative")) << seqrt_last_error();
+  }
+  int64_t maxBatch = jit->model().max_batch;
+  ASSERT_GT(maxBatch, 1000);
+  ASSERT_EQ(jit->compiledModel()->max_batch, maxBatch);
+  // Every size of the model stays in range up to the maximum.
+  int64_t largest = std::max(m.g.workspacePerBatch, int64_t(16 * sizeof(float)));
+  EXPECT_LE(maxBatch, std::numeric_limits<int64_t>::max() / largest);
+  for (int64_t batch : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max() / 32, maxBatch + 1}) {
+    EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), batch, ctx.get()), SEQRT_ERR_BATCH) << batch;
+    EXPECT_TRUE(mentions(seqrt_last_error(), "above its maximum " + std::to_string(maxBatch))) << seqrt_last_error();
+  }
+  EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), maxBatch, ctx.get()), SEQRT_ERR_WORKSPACE);
 }
 
 TEST(CodegenForward, NeedsWorkspace) {
@@ -37,29 +71,146 @@ TEST(CodegenForward, NeedsWorkspace) {
   ASSERT_GT(m.g.workspacePerBatch, 0);
   auto jit = compile(m);
   ASSERT_TRUE(jit);
+  WeightsPtr weights = packedWeights(*jit, m);
   std::vector<float> x(16), y(8);
   const float *inputs[] = {x.data()};
-  EXPECT_EQ(jit->forward(m.packed.data(), inputs, y.data(), 2, nullptr), SEQRT_ERR_WORKSPACE);
-  seqrt_context *ctx = nullptr;
-  ASSERT_EQ(seqrt_context_new(1, size_t(m.g.workspacePerBatch * 2 - 1), &ctx), SEQRT_OK);
-  EXPECT_EQ(jit->forward(m.packed.data(), inputs, y.data(), 2, ctx), SEQRT_ERR_WORKSPACE);
-  ASSERT_EQ(seqrt_context_reserve(ctx, size_t(m.g.workspacePerBatch * 2)), SEQRT_OK);
-  EXPECT_EQ(jit->forward(m.packed.data(), inputs, y.data(), 2, ctx), SEQRT_OK);
-  seqrt_context_free(ctx);
+  ContextPtr ctx = newContext(size_t(m.g.workspacePerBatch * 2 - 1));
+  EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), 2, ctx.get()), SEQRT_ERR_WORKSPACE);
+  EXPECT_TRUE(mentions(seqrt_last_error(), std::to_string(m.g.workspacePerBatch * 2) + " bytes of workspace"))
+      << seqrt_last_error();
+  ASSERT_EQ(seqrt_context_reserve(ctx.get(), size_t(m.g.workspacePerBatch * 2)), SEQRT_OK);
+  EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), 2, ctx.get()), SEQRT_OK);
+  EXPECT_STREQ(seqrt_last_error(), "");
 }
 
+// NULL arguments are SEQRT_ERR_ARGUMENT, each named in the last error; a
+// NULL context is not "workspace too small".
 TEST(CodegenForward, RejectsNullPointers) {
   TestModel m = mlpModel();
   auto jit = compile(m);
   ASSERT_TRUE(jit);
-  seqrt_context *ctx = nullptr;
-  ASSERT_EQ(seqrt_context_new(1, 1 << 20, &ctx), SEQRT_OK);
+  WeightsPtr weights = packedWeights(*jit, m);
+  ContextPtr ctx = newContext();
   std::vector<float> x(8), y(4);
   const float *inputs[] = {x.data()}, *noInputs[] = {nullptr};
-  EXPECT_EQ(jit->forward(nullptr, inputs, y.data(), 1, ctx), SEQRT_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(jit->forward(m.packed.data(), noInputs, y.data(), 1, ctx), SEQRT_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(jit->forward(m.packed.data(), inputs, nullptr, 1, ctx), SEQRT_ERR_INVALID_ARGUMENT);
-  seqrt_context_free(ctx);
+  struct Case {
+    const seqrt_weights *weights;
+    const float *const *inputs;
+    float *output;
+    seqrt_context *ctx;
+    const char *named;
+  } cases[] = {{nullptr, inputs, y.data(), ctx.get(), "the weights are NULL"},
+               {weights.get(), noInputs, y.data(), ctx.get(), "the input 'x' is NULL"},
+               {weights.get(), inputs, nullptr, ctx.get(), "the output is NULL"},
+               {weights.get(), inputs, y.data(), nullptr, "the context 'ctx' is NULL"}};
+  for (const Case &c : cases) {
+    for (int64_t batch : {1, 0}) {
+      EXPECT_EQ(jit->forward(c.weights, c.inputs, c.output, batch, c.ctx), SEQRT_ERR_ARGUMENT) << c.named;
+      std::string error = seqrt_last_error();
+      EXPECT_TRUE(mentions(error, c.named)) << error;
+      EXPECT_TRUE(mentions(error, "model 'MLP' (mlp_forward)")) << error;
+      EXPECT_FALSE(mentions(error, "workspace")) << error;
+    }
+  }
+  EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), 1, ctx.get()), SEQRT_OK);
+  EXPECT_STREQ(seqrt_last_error(), "");
+}
+
+// x [N, 8] -> Linear(8, 3): another parameter table than mlpModel's.
+TestModel otherModel(const std::string &name) {
+  TestModel m("other");
+  m.g.modelName = name;
+  int x = m.input("x", {kBatch, 8});
+  int w = m.g.addParam("fc.weight", {3, 8});
+  ir::Node fc = makeNode(ir::OpKind::Linear, {x});
+  fc.attrs.weight = m.weight("fc.weight", 8 * 3);
+  m.finish(m.add(fc, {kBatch, 3}));
+  ir::PackStep step;
+  step.src[0] = w;
+  step.out = fc.attrs.weight;
+  step.rows = 3;
+  step.cols = 8;
+  step.transpose = true;
+  m.g.packSteps.push_back(step);
+  return m;
+}
+
+// Weights of another model, or of a model of the same name with another
+// parameter table, are refused with both models named; weights loaded
+// for another build with the same table are accepted.
+TEST(CodegenForward, RejectsForeignWeights) {
+  TestModel mlp = mlpModel(), other = otherModel("Other"), sameName = otherModel("MLP");
+  auto mlpJit = compile(mlp), otherJit = compile(other), mlpJit2 = compile(mlp);
+  ASSERT_TRUE(mlpJit && otherJit && mlpJit2);
+  ASSERT_NE(mlpJit->model().fingerprint, otherJit->model().fingerprint);
+  WeightsPtr mlpWeights = packedWeights(*mlpJit, mlp), otherWeights = packedWeights(*otherJit, other);
+  ContextPtr ctx = newContext();
+  std::vector<float> x(8), y(4);
+  const float *inputs[] = {x.data()};
+
+  EXPECT_EQ(mlpJit->forward(otherWeights.get(), inputs, y.data(), 1, ctx.get()), SEQRT_ERR_WEIGHTS);
+  std::string error = seqrt_last_error();
+  EXPECT_TRUE(mentions(error, "'Other'") && mentions(error, "'MLP'")) << error;
+  EXPECT_EQ(otherJit->forward(mlpWeights.get(), inputs, y.data(), 1, ctx.get()), SEQRT_ERR_WEIGHTS);
+
+  seqrt_weights *raw = nullptr;
+  auto sameNameJit = compile(sameName);
+  ASSERT_TRUE(sameNameJit);
+  ASSERT_EQ(seqrt_weights_from_packed(&sameNameJit->model(), sameName.packed.data(), sameName.packed.size(), &raw),
+            SEQRT_OK);
+  WeightsPtr sameNameWeights(raw);
+  EXPECT_EQ(mlpJit->forward(sameNameWeights.get(), inputs, y.data(), 1, ctx.get()), SEQRT_ERR_WEIGHTS);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "another parameter table")) << seqrt_last_error();
+
+  EXPECT_EQ(mlpJit2->forward(mlpWeights.get(), inputs, y.data(), 1, ctx.get()), SEQRT_OK) << seqrt_last_error();
+}
+
+// The last error is per thread: a failing call on one thread leaves
+// another's untouched, and a successful call clears it.
+TEST(CodegenForward, LastErrorPerThread) {
+  TestModel m = mlpModel();
+  auto jit = compile(m);
+  ASSERT_TRUE(jit);
+  WeightsPtr weights = packedWeights(*jit, m);
+  ContextPtr ctx = newContext();
+  std::vector<float> x(8), y(4);
+  const float *inputs[] = {x.data()};
+  ASSERT_EQ(jit->forward(weights.get(), inputs, y.data(), -3, ctx.get()), SEQRT_ERR_ARGUMENT);
+  std::string mine = seqrt_last_error(), theirs = "unset";
+  std::thread other([&] {
+    ContextPtr own = newContext();
+    std::vector<float> out(4);
+    seqrt_status status = jit->forward(weights.get(), inputs, out.data(), 1, own.get());
+    theirs = status == SEQRT_OK ? seqrt_last_error() : "failed";
+  });
+  other.join();
+  EXPECT_EQ(theirs, "");
+  EXPECT_EQ(seqrt_last_error(), mine);
+}
+
+// The checks cost a few compares: a whole forward call of a small model at
+// batch 1 stays far below a microsecond (about 20 ns measured; the median
+// of many rounds, so that a loaded machine does not fail the test).
+TEST(CodegenForward, ChecksAreCheap) {
+  TestModel m = otherModel("Small");
+  auto jit = compile(m);
+  ASSERT_TRUE(jit);
+  WeightsPtr weights = packedWeights(*jit, m);
+  ContextPtr ctx = newContext();
+  std::vector<float> x(8), y(3);
+  const float *inputs[] = {x.data()};
+  constexpr int kCalls = 2000;
+  std::vector<double> perCall;
+  for (int round = 0; round < 25; ++round) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i)
+      if (jit->forward(weights.get(), inputs, y.data(), 1, ctx.get()) != SEQRT_OK)
+        FAIL() << seqrt_last_error();
+    std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
+    perCall.push_back(elapsed.count() / kCalls);
+  }
+  std::sort(perCall.begin(), perCall.end());
+  EXPECT_LT(perCall[perCall.size() / 2], 1000.0) << "ns per call";
 }
 
 // A model declared with a fixed batch has no batched values and accepts
@@ -73,11 +224,13 @@ TEST(CodegenForward, FixedBatch) {
   m.finish(m.add(node, {2, 5}));
   auto jit = compile(m);
   ASSERT_TRUE(jit);
+  ContextPtr ctx = newContext(0);
   std::vector<float> in = randomVector(10, 3), out(10);
   const float *inputs[] = {in.data()};
-  EXPECT_EQ(jit->forward(nullptr, inputs, out.data(), 3, nullptr), SEQRT_ERR_BATCH);
-  EXPECT_EQ(jit->forward(nullptr, inputs, out.data(), 1, nullptr), SEQRT_ERR_BATCH);
-  ASSERT_EQ(jit->forward(nullptr, inputs, out.data(), 2, nullptr), SEQRT_OK);
+  EXPECT_EQ(jit->forward(nullptr, inputs, out.data(), 3, ctx.get()), SEQRT_ERR_BATCH);
+  EXPECT_TRUE(mentions(seqrt_last_error(), "fixed batch 2, not 3")) << seqrt_last_error();
+  EXPECT_EQ(jit->forward(nullptr, inputs, out.data(), 1, ctx.get()), SEQRT_ERR_BATCH);
+  ASSERT_EQ(jit->forward(nullptr, inputs, out.data(), 2, ctx.get()), SEQRT_OK);
   for (size_t i = 0; i < 10; ++i)
     EXPECT_NEAR(out[i], refSigmoid(in[i]), 1e-6) << i;
 }
@@ -182,6 +335,12 @@ TEST(CodegenForward, ModelDescription) {
   EXPECT_EQ(compiled->packed_size, model.packed_size);
   EXPECT_EQ(compiled->workspace_fixed, model.workspace_fixed);
   EXPECT_EQ(compiled->workspace_per_batch, model.workspace_per_batch);
+  EXPECT_EQ(compiled->abi_version, SEQRT_ABI_VERSION);
+  EXPECT_STREQ(compiled->prefix, "mlp");
+  EXPECT_EQ(compiled->fingerprint, model.fingerprint);
+  EXPECT_EQ(compiled->fingerprint, seqrt_model_fingerprint(compiled));
+  EXPECT_EQ(compiled->max_batch, model.max_batch);
+  EXPECT_EQ(compiled->fixed_batch, 0);
 }
 
 // Every optimisation level computes the same (at -O0 nothing is inlined

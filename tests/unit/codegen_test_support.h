@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -146,6 +147,19 @@ inline TestModel mlpModel() {
   return m;
 }
 
+struct WeightsFree {
+  void operator()(seqrt_weights *weights) const { seqrt_weights_free(weights); }
+};
+using WeightsPtr = std::unique_ptr<seqrt_weights, WeightsFree>;
+
+// A weights handle for the compiled model holding m.packed.
+inline WeightsPtr packedWeights(const seq::codegen::JitModel &jit, const TestModel &m) {
+  seqrt_weights *weights = nullptr;
+  EXPECT_EQ(seqrt_weights_from_packed(&jit.model(), m.packed.data(), m.packed.size(), &weights), SEQRT_OK)
+      << seqrt_last_error();
+  return WeightsPtr(weights);
+}
+
 // Runs a compiled model on `inputs`; the output (or an empty vector when
 // the call fails, with the status in `status`).
 inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel &m,
@@ -158,7 +172,8 @@ inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel
   for (const auto &in : inputs)
     pointers.push_back(in.data());
   std::vector<float> output(size_t(m.g.value(m.g.output).shape.elements(batch)), NAN);
-  seqrt_status s = jit.forward(m.packed.data(), pointers.data(), output.data(), batch, ctx);
+  WeightsPtr weights = packedWeights(jit, m);
+  seqrt_status s = jit.forward(weights.get(), pointers.data(), output.data(), batch, ctx);
   seqrt_context_free(ctx);
   if (status)
     *status = s;

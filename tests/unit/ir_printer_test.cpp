@@ -88,8 +88,13 @@ TEST(IrPrinter, EpilogueOps) {
   op.unary = UnaryKind::LeakyRelu;
   op.alpha = 0.125f;
   EXPECT_EQ(print(op), "leaky_relu(0.125)");
-  op.unary = UnaryKind::GeluTanh;
-  EXPECT_EQ(print(op), "gelu_tanh");
+  op.unary = UnaryKind::Gelu;
+  op.alpha = 1; // approximate='tanh', the second choice
+  EXPECT_EQ(print(op), "gelu(tanh)");
+  op.unary = UnaryKind::Softplus;
+  op.alpha = 2;
+  op.beta = 20;
+  EXPECT_EQ(print(op), "softplus(2, 20)");
   op = EpilogueOp{EpilogueOp::Kind::Scalar};
   op.scalarOp = BinaryKind::Sub;
   op.scalar = 2;

@@ -130,6 +130,39 @@ TEST(KernelsMath, GeluTanhOverTheWholeRange) {
 TEST(KernelsMath, EluOverTheWholeRange) { EXPECT_SWEEP(elu07, eluRef, 4e-7); }
 TEST(KernelsMath, HardswishOverTheWholeRange) { EXPECT_SWEEP(seqk_hardswishf, hardswishRef, 2.5e-7); }
 
+// The activations added with ir/Activations.def.
+double hardsigmoidRef(double x) { return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; }
+double softplusRef(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+float softplus1(float x) { return seqk_softplusf(x, 1.0f, 20.0f); }
+double mishRef(double x) { return x * std::tanh(std::log1p(std::exp(x))); }
+double leakyRef(double x) { return x < 0 ? 0.125 * x : x; }
+float leaky0125(float x) { return seqk_leaky_reluf(x, 0.125f); }
+double hardtanhRef(double x) { return std::min(std::max(x, -2.0), 2.5); }
+float hardtanh(float x) { return seqk_hardtanhf(x, -2.0f, 2.5f); }
+// At the threshold the two pieces differ by log1p(e^-20) ~ 2e-9 relative.
+double softplusCond(double x) { return 1.0 + std::fabs(x); }
+
+TEST(KernelsMath, HardsigmoidOverTheWholeRange) { EXPECT_SWEEP(seqk_hardsigmoidf, hardsigmoidRef, 2.5e-7); }
+TEST(KernelsMath, SoftplusOverTheWholeRange) { EXPECT_SWEEP(softplus1, softplusRef, 5e-7, 2 * kDenormMin, softplusCond); }
+TEST(KernelsMath, MishOverTheWholeRange) { EXPECT_SWEEP(seqk_mishf, mishRef, 1e-6, kProductAbs); }
+TEST(KernelsMath, LeakyReluOverTheWholeRange) { EXPECT_SWEEP(leaky0125, leakyRef, 0); }
+TEST(KernelsMath, HardtanhOverTheWholeRange) { EXPECT_SWEEP(hardtanh, hardtanhRef, 0); }
+
+TEST(KernelsMath, ClampActivationsPropagateNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (float y : {seqk_reluf(nan), seqk_relu6f(nan), seqk_hardtanhf(nan, -1, 1), seqk_leaky_reluf(nan, 0.1f),
+                  seqk_hardsigmoidf(nan), seqk_softplusf(nan, 1, 20), seqk_mishf(nan)})
+    EXPECT_TRUE(std::isnan(y));
+  EXPECT_EQ(seqk_relu6f(7.0f), 6.0f);
+  EXPECT_EQ(seqk_reluf(-2.0f), 0.0f);
+  EXPECT_EQ(seqk_mishf(std::numeric_limits<float>::infinity()), std::numeric_limits<float>::infinity());
+  // Below the threshold PyTorch computes log1p(exp(x)) in float: inf once exp overflows.
+  EXPECT_EQ(seqk_softplusf(100.0f, 1, 200), std::numeric_limits<float>::infinity());
+  EXPECT_EQ(seqk_softplusf(100.0f, 1, 20), 100.0f);
+  EXPECT_EQ(seqk_gelu(1.5f, 0), seqk_gelu_erf(1.5f));
+  EXPECT_EQ(seqk_gelu(1.5f, 1), seqk_gelu_tanh(1.5f));
+}
+
 bool same(float a, float b) {
   if (std::isnan(a) || std::isnan(b))
     return std::isnan(a) && std::isnan(b);

@@ -129,12 +129,14 @@ public:
     for (std::size_t i = 0; i < params_.size(); ++i)
       params_[i].name = names_[i].c_str();
     model_ = seqrt_model{};
+    model_.abi_version = SEQRT_ABI_VERSION;
     model_.name = name_.c_str();
     model_.num_params = static_cast<std::int32_t>(params_.size());
     model_.params = params_.data();
     model_.packed_size = packedSize_;
     model_.num_pack_steps = static_cast<std::int32_t>(steps_.size());
     model_.pack_steps = steps_.data();
+    model_.fingerprint = seqrt_model_fingerprint(&model_);
     return &model_;
   }
 

@@ -174,11 +174,13 @@ void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
                         const void *env) {
   int64_t K = C * KH * KW, plane = Hp * Wp;
   q1 = seqkMin(q1, (OH - 1) * Wp + OW);
-  for (int64_t ir = m0; ir < m1; ir += TILE_MR) {
-    int64_t mr = seqkMin(TILE_MR, m1 - ir);
-    const float *a[TILE_MR];
-    tileRows(w + ir * K, K, mr, a);
-    for (int64_t q = q0; q < q1; q += TILE_NR) {
+  /* positions outer: the B rows of a tile of positions (C*KH rows of
+   * NR + (KW-1)*DW floats) stay in L1 across the row blocks */
+  for (int64_t q = q0; q < q1; q += TILE_NR)
+    for (int64_t ir = m0; ir < m1; ir += TILE_MR) {
+      int64_t mr = seqkMin(TILE_MR, m1 - ir);
+      const float *a[TILE_MR];
+      tileRows(w + ir * K, K, mr, a);
       Tile t;
       tileZero(&t);
       const float *restrict xc = xp + q;
@@ -190,7 +192,6 @@ void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
       scatterTile(&t, y, ir, mr, q, seqkMin(TILE_NR, q1 - q), Wp, OH, OW, epi,
                   env);
     }
-  }
 }
 
 /* Depthwise stride-1 convolution on the padded copy, in the same padded

@@ -266,3 +266,49 @@ float seqk_hardswishf(float x) {
   t = t > 6.0f ? 6.0f : t;
   return x * t / 6.0f;
 }
+
+/* PyTorch's clamp-style activations: a NaN input fails every ordered
+ * comparison and falls through to x, so it propagates. */
+float seqk_reluf(float x) { return x < 0.0f ? 0.0f : x; }
+
+float seqk_relu6f(float x) { return seqk_hardtanhf(x, 0.0f, 6.0f); }
+
+float seqk_hardtanhf(float x, float lo, float hi) {
+  float t = x < lo ? lo : x;
+  return t > hi ? hi : t;
+}
+
+float seqk_leaky_reluf(float x, float slope) { return x < 0.0f ? x * slope : x; }
+
+/* GELU's two forms, chosen by approximate ('none' = 0, 'tanh' = 1); the
+ * choice is a constant in the generated code, so the select folds. */
+float seqk_gelu(float x, float approximate) {
+  return approximate != 0.0f ? seqk_gelu_tanh(x) : seqk_gelu_erf(x);
+}
+
+/* relu6(x + 3) / 6, in PyTorch's order of operations. */
+float seqk_hardsigmoidf(float x) {
+  float t = x + 3.0f;
+  t = t < 0.0f ? 0.0f : t;
+  t = t > 6.0f ? 6.0f : t;
+  return t / 6.0f;
+}
+
+/* log(1 + e) for e = exp(z) >= 0, accurate for tiny e: with u = 1 + e
+ * rounded, log(u) * e / (u - 1) cancels the rounding of u (Goldberg). */
+static inline float log1pOfExp(float z) {
+  float e = seqk_expf(z);
+  float u = 1.0f + e;
+  float r = seqk_logf(u) * (e / (u - 1.0f));
+  r = u == 1.0f ? e : r;
+  return u == SEQK_INF ? SEQK_INF : r;
+}
+
+/* PyTorch: x if x * beta > threshold, else log1p(exp(x * beta)) / beta. */
+float seqk_softplusf(float x, float beta, float threshold) {
+  float z = x * beta;
+  return z > threshold ? x : log1pOfExp(z) / beta;
+}
+
+/* x * tanh(softplus(x)), PyTorch's mish (no threshold). */
+float seqk_mishf(float x) { return x * seqk_tanhf(log1pOfExp(x)); }

@@ -139,3 +139,24 @@ void seqk_adaptive_avgpool2d(const float *restrict x, float *restrict y,
     }
   }
 }
+
+/* Adaptive max pooling over the windows of seqk_adaptive_avgpool2d, with
+ * max pooling's NaN rule. */
+void seqk_adaptive_maxpool2d(const float *restrict x, float *restrict y,
+                             int64_t H, int64_t W, int64_t OH, int64_t OW,
+                             int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *restrict xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      int64_t ih0 = oh * H / OH, ih1 = ((oh + 1) * H + OH - 1) / OH;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t iw0 = ow * W / OW, iw1 = ((ow + 1) * W + OW - 1) / OW;
+        float m = -__builtin_inff();
+        for (int64_t ih = ih0; ih < ih1; ++ih)
+          for (int64_t iw = iw0; iw < iw1; ++iw)
+            m = maxTap(xp[ih * W + iw], m);
+        y[(p * OH + oh) * OW + ow] = m;
+      }
+    }
+  }
+}

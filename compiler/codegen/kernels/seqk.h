@@ -145,6 +145,26 @@ void seqk_avgpool2d(const float *x, float *y, int64_t H, int64_t W,
 void seqk_adaptive_avgpool2d(const float *x, float *y, int64_t H, int64_t W,
                              int64_t OH, int64_t OW, int64_t p0, int64_t p1);
 
+/* Adaptive max pooling over the same windows, NaN propagating. */
+void seqk_adaptive_maxpool2d(const float *x, float *y, int64_t H, int64_t W,
+                             int64_t OH, int64_t OW, int64_t p0, int64_t p1);
+
+/* ---- Moving and reducing (shape.c) ------------------------------------ */
+
+/* y = a permutation of x, written row by row: y is row-major with dims
+ * sizes[0..rank) (sizes[0], the outermost, is not read), and its element
+ * (i0, ..., i_{rank-1}) is x[sum_d i_d * strides[d]]. Output rows (all
+ * dims but the last) [r0, r1). */
+void seqk_permute(const float *x, float *y, int64_t rank, const int64_t *sizes,
+                  const int64_t *strides, int64_t r0, int64_t r1);
+
+/* x viewed as [outer, R, inner]; y[o, i] = op over r of x[o, r, i], for
+ * outer rows [o0, o1). Sum and mean accumulate in double; max propagates
+ * NaN. */
+enum { SEQK_REDUCE_SUM = 0, SEQK_REDUCE_MEAN = 1, SEQK_REDUCE_MAX = 2 };
+void seqk_reduce(const float *x, float *y, int64_t R, int64_t inner, int32_t op,
+                 int64_t o0, int64_t o1);
+
 /* ---- Normalisation and softmax --------------------------------------- */
 
 /* x viewed as [outer, D, inner]; softmax (or log-softmax when `log`) over
@@ -175,5 +195,14 @@ float seqk_gelu_tanh(float x); /* x/2 * (1 + tanh(sqrt(2/pi)*(x + 0.044715 x^3))
 float seqk_siluf(float x);     /* x * sigmoid(x) */
 float seqk_eluf(float x, float alpha);
 float seqk_hardswishf(float x);
+/* The activations of compiler/ir/Activations.def, one element each. */
+float seqk_reluf(float x);
+float seqk_relu6f(float x);
+float seqk_hardtanhf(float x, float lo, float hi);
+float seqk_leaky_reluf(float x, float slope);
+float seqk_gelu(float x, float approximate); /* 0: erf, 1: tanh */
+float seqk_hardsigmoidf(float x);
+float seqk_softplusf(float x, float beta, float threshold);
+float seqk_mishf(float x);
 
 #endif /* SEQK_H */

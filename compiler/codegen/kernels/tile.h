@@ -78,10 +78,10 @@ SEQK_INLINE void tileStep(Tile *t, const float *const a[TILE_MR], int64_t k,
 }
 
 /* The kc steps k0 .. k0+kc-1 over B rows b, b + ldb, ... With `ahead`,
- * each step also prefetches B's row TILE_PREFETCH steps ahead: B streams
- * from memory (a packed weight panel read for the first time), and the
- * out-of-order window covers too few steps to hide that latency. */
-#define TILE_PREFETCH 64
+ * each step also prefetches (into L2) B's row TILE_PREFETCH steps ahead:
+ * B streams from memory (a packed weight panel read for the first time),
+ * and the out-of-order window covers too few steps to hide that latency. */
+#define TILE_PREFETCH 32
 SEQK_INLINE void tileSteps(Tile *t, const float *const a[TILE_MR], int64_t k0,
                            int64_t kc, const float *b, int64_t ldb,
                            int ahead) {
@@ -89,55 +89,72 @@ SEQK_INLINE void tileSteps(Tile *t, const float *const a[TILE_MR], int64_t k0,
     if (ahead) {
       SEQK_UNROLL
       for (int v = 0; v < TILE_NV; ++v)
-        __builtin_prefetch(b + (k + TILE_PREFETCH) * ldb + 16 * v);
+        __builtin_prefetch(b + (k + TILE_PREFETCH) * ldb + 16 * v, 0, 1);
     }
     tileStep(t, a, k0 + k, b + k * ldb);
   }
 }
 
+/* Edge loops, kept rolled and scalar: they run once per tile at most,
+ * and unrolled they would cost compile time at every call site. */
+#if defined(__clang__)
+#define SEQK_ROLLED _Pragma("clang loop unroll(disable) vectorize(disable)")
+#else
+#define SEQK_ROLLED
+#endif
+
 /* tile = C[0:mr, 0:nr] (rows past mr repeat row mr-1, columns past nr
  * are 0): a K loop that continues a previous block's sums. */
 SEQK_INLINE void tileLoad(Tile *t, const float *C, int64_t ldc, int64_t mr,
                           int64_t nr) {
-  SEQK_UNROLL
-  for (int i = 0; i < TILE_MR; ++i) {
-    const float *c = C + (i < mr ? i : mr - 1) * ldc;
-    if (nr == TILE_NR) {
+  if (nr == TILE_NR) {
+    SEQK_UNROLL
+    for (int i = 0; i < TILE_MR; ++i) {
+      const float *c = C + (i < mr ? i : mr - 1) * ldc;
       SEQK_UNROLL
       for (int v = 0; v < TILE_NV; ++v)
         t->acc[i][v] = *(const seqkVecU *)(c + 16 * v);
-    } else {
-      float row[TILE_NR];
-      for (int64_t j = 0; j < TILE_NR; ++j)
-        row[j] = j < nr ? c[j] : 0.0f;
-      SEQK_UNROLL
-      for (int v = 0; v < TILE_NV; ++v)
-        t->acc[i][v] = *(const seqkVecU *)(row + 16 * v);
     }
+    return;
+  }
+  float rows[TILE_MR][TILE_NR];
+  SEQK_ROLLED
+  for (int64_t i = 0; i < TILE_MR; ++i)
+    SEQK_ROLLED
+    for (int64_t j = 0; j < TILE_NR; ++j)
+      rows[i][j] = j < nr ? C[(i < mr ? i : mr - 1) * ldc + j] : 0.0f;
+  SEQK_UNROLL
+  for (int i = 0; i < TILE_MR; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      t->acc[i][v] = *(const seqkVecU *)(rows[i] + 16 * v);
   }
 }
 
 /* C[0:mr, 0:nr] = tile, C with row stride ldc. */
 SEQK_INLINE void tileStore(const Tile *t, float *C, int64_t ldc, int64_t mr,
                            int64_t nr) {
+  if (nr == TILE_NR && mr == TILE_MR) {
+    SEQK_UNROLL
+    for (int i = 0; i < TILE_MR; ++i) {
+      SEQK_UNROLL
+      for (int v = 0; v < TILE_NV; ++v)
+        *(seqkVecU *)(C + i * ldc + 16 * v) = t->acc[i][v];
+    }
+    return;
+  }
+  float rows[TILE_MR][TILE_NR];
   SEQK_UNROLL
   for (int i = 0; i < TILE_MR; ++i) {
-    if (i >= mr)
-      break;
-    float *c = C + i * ldc;
-    if (nr == TILE_NR) {
-      SEQK_UNROLL
-      for (int v = 0; v < TILE_NV; ++v)
-        *(seqkVecU *)(c + 16 * v) = t->acc[i][v];
-    } else {
-      float row[TILE_NR];
-      SEQK_UNROLL
-      for (int v = 0; v < TILE_NV; ++v)
-        *(seqkVecU *)(row + 16 * v) = t->acc[i][v];
-      for (int64_t j = 0; j < nr; ++j)
-        c[j] = row[j];
-    }
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      *(seqkVecU *)(rows[i] + 16 * v) = t->acc[i][v];
   }
+  SEQK_ROLLED
+  for (int64_t i = 0; i < mr; ++i)
+    SEQK_ROLLED
+    for (int64_t j = 0; j < nr; ++j)
+      C[i * ldc + j] = rows[i][j];
 }
 
 #endif /* SEQK_TILE_H */

@@ -1,0 +1,289 @@
+// Body: the statements of a module body or a helper, run at construction
+// time as nn.Module.__init__ runs: children registered in the order their
+// assignments run, constants bound and rebound, `if` decided (a child
+// assigned only in the branch not taken does not exist), loops unrolled,
+// container methods and add_module, unpacking, and a helper's `return`.
+#include "sema/Checker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace seq::sema {
+
+using namespace seq::ast;
+
+void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scope &scope,
+                      const Definition &def) {
+  scope.owner = module;
+  scope.vars = &module->constants;
+  BodyState state;
+  state.module = module;
+  state.def = &def;
+  execBody(body, scope, state);
+  if (!module->forward)
+    error(def.nameRange, fmt::format("'{}' has a body but no forward", def.name));
+}
+
+void Checker::execBody(const std::vector<StmtPtr> &body, Scope &scope, BodyState &state) {
+  for (const StmtPtr &stmt : body) {
+    if (state.returned)
+      return;
+    execBodyStmt(*stmt, scope, state);
+  }
+}
+
+// Binds a name in a body: a module becomes a child (keeping the first
+// place of a name assigned twice, as PyTorch's __setattr__ does); anything
+// else is a constant. In a helper, everything is a local.
+void Checker::assignBody(const std::string &name, SourceRange range, Value v, Scope &scope,
+                         BodyState &state) {
+  ModuleInst *module = state.module;
+  if (!module) {
+    (*scope.vars)[name] = std::move(v);
+    return;
+  }
+  if (v.kind == Value::Kind::Module) {
+    if (v.module == module) {
+      error(range, "a module cannot be its own child");
+      return;
+    }
+    auto it = std::find_if(module->children.begin(), module->children.end(),
+                           [&](auto &c) { return c.first == name; });
+    if (it != module->children.end())
+      it->second = v.module;
+    else
+      module->children.push_back({name, v.module});
+    module->absent.erase(name);
+    module->constants.erase(name);
+    return;
+  }
+  if (module->child(name) && v.kind == Value::Kind::None) {
+    // PyTorch keeps None in _modules; seqc drops the child.
+    auto &children = module->children;
+    children.erase(std::find_if(children.begin(), children.end(), [&](auto &c) { return c.first == name; }));
+  }
+  if (v.kind == Value::Kind::None && !v.origin.valid()) {
+    v.origin = range;
+    v.originNote = fmt::format("'{}' is None: assigned here", name);
+  }
+  module->constants[name] = std::move(v); // Invalid keeps later uses silent
+}
+
+// Names assigned in a branch not taken: children this instantiation does
+// not create. `NAME is None` is true for them in forward.
+void Checker::markAbsent(ModuleInst *module, const std::vector<StmtPtr> &skipped, SourceRange cond) {
+  if (!module)
+    return;
+  for (const StmtPtr &s : skipped) {
+    if (auto *a = s->as<AssignStmt>()) {
+      if (!a->target.empty() && !module->child(a->target) && !module->constants.count(a->target))
+        module->absent.emplace(a->target, cond);
+    } else if (auto *i = s->as<IfStmt>()) {
+      markAbsent(module, i->then, cond);
+      markAbsent(module, i->orElse, cond);
+    } else if (auto *f = s->as<ForStmt>()) {
+      markAbsent(module, f->body, cond);
+    }
+  }
+}
+
+bool Checker::bindLoopVars(const ForStmt &loop, const Value &item,
+                           const std::function<void(const std::string &, Value)> &store) {
+  if (loop.unpack.empty()) {
+    store(loop.var, item);
+    return true;
+  }
+  if ((item.kind != Value::Kind::Tuple && item.kind != Value::Kind::List) ||
+      item.items.size() != loop.unpack.size()) {
+    error(loop.varRange, fmt::format("cannot unpack {} into {} loop variables",
+                                     item.kind == Value::Kind::Tuple || item.kind == Value::Kind::List
+                                         ? fmt::format("{} values", item.items.size())
+                                         : describe(item),
+                                     loop.unpack.size()));
+    return false;
+  }
+  for (size_t i = 0; i < loop.unpack.size(); ++i)
+    store(loop.unpack[i].name, item.items[i]);
+  return true;
+}
+
+bool Checker::unpackInto(const AssignStmt &assign, const Value &v,
+                         const std::function<void(const AssignTarget &, Value)> &store) {
+  if (v.isInvalid()) {
+    for (const AssignTarget &t : assign.unpack)
+      store(t, Value::invalid());
+    return false;
+  }
+  size_t want = assign.unpack.size();
+  if (v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List) {
+    error(assign.value->range, fmt::format("cannot unpack {} into {} names: unpacking takes a "
+                                           "tuple or list, such as x.chunk(2, dim=1) or x.size()",
+                                           describe(v), want));
+    for (const AssignTarget &t : assign.unpack)
+      store(t, Value::invalid());
+    return false;
+  }
+  if (v.items.size() != want) {
+    error(assign.targetRange, fmt::format("{} values to unpack into {} names", v.items.size(), want))
+        .notes.push_back({fmt::format("this gives {} value{}", v.items.size(), v.items.size() == 1 ? "" : "s"),
+                          assign.value->range});
+    for (const AssignTarget &t : assign.unpack)
+      store(t, Value::invalid());
+    return false;
+  }
+  for (size_t i = 0; i < want; ++i)
+    store(assign.unpack[i], v.items[i]);
+  return true;
+}
+
+// `self.fc = Linear(...)` pasted from PyTorch: the .seq form drops `self.`.
+void Checker::reportTargetExpr(const AssignStmt &assign, bool inForward) {
+  const Expr &target = *assign.targetExpr;
+  auto *attr = target.as<AttributeExpr>();
+  auto *self = attr ? attr->object->as<NameExpr>() : nullptr;
+  if (self && self->name == "self" && !inForward) {
+    Diagnostic &d = error(target.range, "a body assigns children by name, without 'self.'");
+    d.fixes.push_back({fmt::format("write '{} = {}'", attr->name, displayOf(text(assign.value->range))),
+                       target.range, attr->name});
+    return;
+  }
+  error(target.range, inForward ? "forward assigns only to local names ('x = ...')"
+                                : "only a name can be assigned here ('name = ...')");
+}
+
+void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state) {
+  auto *call = stmt.expr->as<CallExpr>();
+  auto *method = call ? call->callee->as<AttributeExpr>() : nullptr;
+  auto *bare = call ? call->callee->as<NameExpr>() : nullptr;
+  if (bare && state.module && (bare->name == "add_module" || bare->name == "register_module")) {
+    std::vector<EvalArg> args = evalArgs(call->args, scope);
+    if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
+      containerMethod(state.module, bare->name, args, *call);
+    return;
+  }
+  if (!method) {
+    if (call && !state.module) {
+      eval(*call, scope); // a helper may call for effect (an error, if anything)
+      return;
+    }
+    error(stmt.range, "expected a child ('name = Layer(...)'), a container method such as "
+                      "'blocks.append(...)', or 'forward'");
+    return;
+  }
+  // A list constant: `layers.append(M)`, `layers.extend([...])`.
+  if (auto *name = method->object->as<NameExpr>()) {
+    Value *var = nullptr;
+    if (scope.vars) {
+      auto it = scope.vars->find(name->name);
+      if (it != scope.vars->end())
+        var = &it->second;
+    }
+    if (var && var->kind == Value::Kind::List) {
+      std::vector<EvalArg> args = evalArgs(call->args, scope);
+      if (std::any_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); })) {
+        *var = Value::invalid(); // the list is incomplete: what is built from it stays silent
+        return;
+      }
+      if (method->name == "append" && args.size() == 1) {
+        var->items.push_back(args[0].value);
+      } else if (method->name == "extend" && args.size() == 1 &&
+                 (args[0].value.kind == Value::Kind::List || args[0].value.kind == Value::Kind::Tuple)) {
+        var->items.insert(var->items.end(), args[0].value.items.begin(), args[0].value.items.end());
+      } else if (method->name == "insert" && args.size() == 2 && args[0].value.isConstInt()) {
+        int64_t n = int64_t(var->items.size()), i = args[0].value.asInt();
+        i = std::clamp<int64_t>(i < 0 ? i + n : i, 0, n);
+        var->items.insert(var->items.begin() + i, args[1].value);
+      } else {
+        error(method->nameRange, fmt::format("lists support append(x), extend(list) and "
+                                             "insert(i, x) here, not this call of '{}'", method->name));
+      }
+      return;
+    }
+  }
+  Value target = eval(*method->object, scope);
+  if (target.isInvalid())
+    return;
+  if (target.kind != Value::Kind::Module) {
+    error(method->object->range, fmt::format("'{}' is {}, not a container",
+                                             text(method->object->range), describe(target)));
+    return;
+  }
+  std::vector<EvalArg> args = evalArgs(call->args, scope);
+  if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
+    containerMethod(target.module, method->name, args, *call);
+}
+
+void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
+  if (auto *assign = stmt.as<AssignStmt>()) {
+    Value v = eval(*assign->value, scope);
+    if (assign->isUnpack()) {
+      unpackInto(*assign, v, [&](const AssignTarget &t, Value item) {
+        if (!t.name.empty())
+          assignBody(t.name, t.range, std::move(item), scope, state);
+      });
+      return;
+    }
+    std::string name = assign->target;
+    if (assign->targetExpr) {
+      reportTargetExpr(*assign, false);
+      auto *attr = assign->targetExpr->as<AttributeExpr>();
+      if (!attr)
+        return;
+      name = attr->name; // go on as if written without `self.`
+    }
+    if (assign->augOp) {
+      NameExpr current(assign->targetRange, name);
+      v = arithmetic(*assign->augOp, eval(current, scope), v, assign->range);
+    }
+    assignBody(name, assign->targetRange, std::move(v), scope, state);
+  } else if (auto *exprStmt = stmt.as<ExprStmt>()) {
+    bodyExprStmt(*exprStmt, scope, state);
+  } else if (auto *loop = stmt.as<ForStmt>()) {
+    Value iterable = eval(*loop->iterable, scope);
+    if (iterable.isInvalid())
+      return;
+    std::vector<Value> items = iterable.items;
+    if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
+      items.clear();
+      for (auto &[n, c] : iterable.module->children)
+        items.push_back(Value::moduleRef(c, loop->iterable->range));
+    } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
+      error(loop->iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
+      return;
+    }
+    for (const Value &item : items) {
+      // A loop variable is a variable, as in Python.
+      if (!bindLoopVars(*loop, item, [&](const std::string &n, Value v) { (*scope.vars)[n] = std::move(v); }))
+        return;
+      execBody(loop->body, scope, state);
+      if (state.returned)
+        return;
+    }
+  } else if (auto *branch = stmt.as<IfStmt>()) {
+    std::optional<bool> taken = truth(eval(*branch->cond, scope), branch->cond->range);
+    if (!taken)
+      return;
+    execBody(*taken ? branch->then : branch->orElse, scope, state);
+    markAbsent(state.module, *taken ? branch->orElse : branch->then, branch->cond->range);
+  } else if (auto *forward = stmt.as<ForwardStmt>()) {
+    if (!state.module) {
+      error(stmt.range, "a helper has no forward; a 'def' with tensors is itself inlined in forward");
+      return;
+    }
+    if (state.module->forward) {
+      error(stmt.range, fmt::format("'{}' has two forward definitions", state.def->name))
+          .notes.push_back({"the first is here", state.module->forward->range});
+      return;
+    }
+    state.module->forward = forward;
+  } else if (auto *ret = stmt.as<ReturnStmt>()) {
+    if (state.module) {
+      error(stmt.range, "'return' is only allowed inside forward and helpers");
+      return;
+    }
+    state.returned = eval(*ret->value, scope);
+  }
+}
+
+} // namespace seq::sema

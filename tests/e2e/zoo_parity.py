@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""zoo_parity.py: each examples/zoo/ model against torchvision 0.14.
+
+For one zoo file (--zoo NAME, the basename without .seq) the model is built
+by torchvision with its default arguments (no download: random weights,
+torch.manual_seed per model, BatchNorm running statistics and affine
+parameters randomised), in eval() mode. Then:
+  1. `seqc print` equals print(model);
+  2. the state_dict() names, order and shapes equal `seqc summary --params`;
+  3. torchvision's state_dict, saved as safetensors (num_batches_tracked
+     included), loads into `seqc run` without renaming, and the outputs at
+     batch 1 and 2 satisfy |y - y'| <= 1e-4 + 1e-4 * max|y|;
+  4. for the models in NATIVE, the same through `seqc build` and a linked C
+     program (run_parity.py's).
+Exits 0 on success, 1 on any failure, 77 when torch or torchvision is missing.
+"""
+import json
+import os
+import sys
+import zlib
+
+import numpy as np
+
+import e2e_common as common
+
+# zoo file -> (model name in the file, torchvision builder)
+ZOO = {
+    "alexnet": ("AlexNet", "alexnet"),
+    "vgg11_bn": ("VGG", "vgg11_bn"),
+    "resnet18": ("ResNet", "resnet18"),
+    "resnet50": ("ResNet", "resnet50"),
+    "resnext50_32x4d": ("ResNet", "resnext50_32x4d"),
+    "squeezenet1_1": ("SqueezeNet", "squeezenet1_1"),
+    "densenet121": ("DenseNet", "densenet121"),
+    "googlenet": ("GoogLeNet", "googlenet"),
+    "mobilenet_v2": ("MobileNetV2", "mobilenet_v2"),
+    "mobilenet_v3_small": ("MobileNetV3", "mobilenet_v3_small"),
+    "efficientnet_b0": ("EfficientNet", "efficientnet_b0"),
+    "shufflenet_v2_x1_0": ("ShuffleNetV2", "shufflenet_v2_x1_0"),
+    "regnet_y_400mf": ("RegNet", "regnet_y_400mf"),
+}
+NATIVE = {"resnet18", "mobilenet_v2"}
+BATCHES = [1, 2]
+
+
+def build_torchvision(builder, seed):
+    import warnings
+    import torch
+    import torchvision.models as models
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GoogLeNet's note on its initialisation
+        model = getattr(models, builder)()
+    g = torch.Generator().manual_seed(seed + 1000003)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                c = m.num_features
+                m.running_mean.copy_(torch.randn(c, generator=g) * 0.5)
+                m.running_var.copy_(torch.rand(c, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(c, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(c, generator=g) * 0.2)
+                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=g)))
+    return model.eval()
+
+
+class Case:
+    """What run_parity.run_jit and run_native expect of a model."""
+
+    def __init__(self, key, model, d, seed):
+        import torch
+        import safetensors_io
+        self.key, self.dir = key, d
+        self.weights = os.path.join(d, "w.safetensors")
+        safetensors_io.save_state_dict(model, self.weights)
+        self.input_names = ["x"]
+        self.batches = BATCHES
+        self.inputs, self.expected = {}, {}
+        for b in self.batches:
+            x = torch.randn(b, 3, 224, 224, generator=torch.Generator().manual_seed(seed + b))
+            with torch.no_grad():
+                self.expected[b] = model(x).numpy()
+            npy, raw = os.path.join(d, f"x_b{b}.npy"), os.path.join(d, f"x_b{b}.f32")
+            np.save(npy, x.numpy().astype(np.float32))
+            x.numpy().astype("<f4").tofile(raw)
+            self.inputs[b] = [(npy, raw)]
+
+
+def check_print(args, report, path, name, model):
+    cp = common.seqc(args, "print", path, "--model", name, timeout=60)
+    expected = str(model) + "\n"
+    if cp.returncode != 0:
+        report.fail("print", f"$ {common.show_cmd(cp)}\nexit {cp.returncode}\n{cp.stderr}")
+    elif cp.stdout != expected:
+        report.fail("print", common.unified_diff(expected, cp.stdout, "print(model)"))
+    else:
+        report.ok("print")
+
+
+def check_params(args, report, path, name, model):
+    cp = common.seqc(args, "summary", path, "--model", name, "--params", timeout=60)
+    if cp.returncode != 0:
+        report.fail("state_dict", f"$ {common.show_cmd(cp)}\nexit {cp.returncode}\n{cp.stderr}")
+        return
+    got = [(p["name"], list(p["shape"])) for p in json.loads(cp.stdout)["params"]]
+    want = [(n, list(t.shape)) for n, t in model.state_dict().items()
+            if not n.endswith("num_batches_tracked")]
+    if got != want:
+        fmt = lambda ps: "".join(f"{n} {s}\n" for n, s in ps)
+        report.fail("state_dict", common.unified_diff(fmt(want), fmt(got), "state_dict"))
+    else:
+        report.ok("state_dict", f"{len(want)} tensors, names, order and shapes")
+
+
+def main():
+    common.import_torch_models()
+    try:
+        import torchvision  # noqa: F401
+    except ImportError as e:
+        print(f"skipped: {e} (install python3-torchvision)")
+        sys.exit(common.SKIP)
+    sys.argv, zoo = strip_zoo_option(sys.argv)
+    args = common.parse_args(__doc__, need_build=True)
+    import run_parity
+    report = common.Report(f"zoo parity {zoo}")
+    name, builder = ZOO[zoo]
+    rel = os.path.join("examples", "zoo", zoo + ".seq")
+    path = os.path.join(args.root, rel)
+    seed = zlib.crc32(zoo.encode()) % (2 ** 31)
+    model = build_torchvision(builder, seed)
+    check_print(args, report, path, name, model)
+    check_params(args, report, path, name, model)
+    with common.tempdir(args, f"seqc-zoo-{zoo}-") as d:
+        case = Case((rel, name), model, d, seed)
+        del model
+        run_parity.run_jit(args, report, case)
+        if zoo in NATIVE:
+            run_parity.run_native(args, report, case, embedded=False)
+    report.finish()
+
+
+def strip_zoo_option(argv):
+    out, zoo = [], None
+    it = iter(argv)
+    for a in it:
+        if a == "--zoo":
+            zoo = next(it)
+        else:
+            out.append(a)
+    if zoo not in ZOO:
+        print(f"error: --zoo must be one of {', '.join(ZOO)}")
+        sys.exit(1)
+    return out, zoo
+
+
+if __name__ == "__main__":
+    main()
