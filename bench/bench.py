@@ -1,25 +1,35 @@
 #!/usr/bin/python3
 """bench.py: seqc against PyTorch (OpenBLAS) and ONNX Runtime, per call.
 
-For each model of twins.BENCH_MODELS, each batch and each thread count, the
-median latency of one forward call (and p10/p90) in:
+First a probe (probe.c) measures this machine's FMA peak and read bandwidth
+on 1..T threads, in the same run. Then, for each model of twins.all_models()
+(the bench models, and examples/zoo's as they appear), each of its batches
+and each thread count, the median latency of one forward call (and p10/p90)
+in:
   - seqc: `seqc build`, linked with seqc_bench.c against libseqrt, random
     weights (seqrt_weights_random);
   - PyTorch (/usr/bin/python3, eval, inference_mode, torch.set_num_threads),
     with Debian's OpenBLAS (LD_LIBRARY_PATH) and OPENBLAS_CORETYPE=SkylakeX;
   - ONNX Runtime (onnxruntime-node, ort_bench.js) on the model exported by
     torch.onnx.export (opset 13, dynamic batch).
-Prints a table with ratios torch/seqc and ort/seqc (> 1: seqc is faster)
-and writes results.json. Run it through run.sh, which installs what it needs.
-Not a test: nothing here is asserted.
+Prints, per row, seqc's GFLOP/s (2 flops per multiply-add of the Conv2d
+and Linear layers) as a share of the probed FMA peak of the threads used;
+for batch-1 rows bound by their weights (under 4 flops per weight byte,
+over 16 MB of them)
+the GB/s of weights read against the probed read bandwidth; the ratio of
+the best peer's time to seqc's (> 1: seqc is faster) and its geomean; then
+seqc's speed-up from 1 to 2 threads. Writes results.json. Run it through
+run.sh, which installs what it needs. Not a test: nothing is asserted.
 
   /usr/bin/python3 bench/bench.py [--build build] [--models lenet5,mlp_big]
       [--batches 1,16] [--threads 1,2] [--min-time 1.0] [--out FILE]
+(--batches overrides every model's own batches.)
 """
 
 import argparse
 import ctypes
 import json
+import math
 import os
 import platform
 import statistics
@@ -84,7 +94,8 @@ def torch_worker(spec):
     import torch
     import twins
     torch.manual_seed(0)
-    model = next(m for m in twins.BENCH_MODELS if m.label == spec["label"]).build().eval()
+    model = next(m for m in twins.all_models() if m.label == spec["label"]).build().eval()
+    model_stats = twins.model_stats(model, spec["shape"])
     example = torch.randn(1, *spec["shape"])
     torch.onnx.export(model, example, spec["onnx"], opset_version=13,
                       input_names=["x"], output_names=["y"],
@@ -97,7 +108,8 @@ def torch_worker(spec):
             with torch.inference_mode():
                 stats = time_calls(lambda: model(x), spec["min_time"])
             rows.append({"batch": batch, "threads": threads, **stats})
-    print(json.dumps({"torch": torch.__version__, "blas": blas_in_use(), "rows": rows}))
+    print(json.dumps({"torch": torch.__version__, "blas": blas_in_use(), "rows": rows,
+                      "stats": model_stats}))
 
 
 # ---------------------------------------------------------------------------
@@ -113,7 +125,7 @@ def run_torch(bm, args, onnx_path):
                LD_LIBRARY_PATH=":".join(filter(None, [OPENBLAS_DIR,
                                                       os.environ.get("LD_LIBRARY_PATH")])))
     spec = {"label": bm.label, "shape": list(bm.input_shape), "onnx": onnx_path,
-            "batches": args.batches, "threads": args.threads, "min_time": args.min_time}
+            "batches": batches_of(bm, args), "threads": args.threads, "min_time": args.min_time}
     proc = subprocess.run([sys.executable, __file__, "--torch-worker", json.dumps(spec)],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -122,7 +134,7 @@ def run_torch(bm, args, onnx_path):
 
 
 def run_ort(bm, args, onnx_path):
-    config = {"shape": list(bm.input_shape), "batches": args.batches,
+    config = {"shape": list(bm.input_shape), "batches": batches_of(bm, args),
               "threads": args.threads, "min_time": args.min_time}
     proc = subprocess.run(["node", os.path.join(HERE, "ort_bench.js"), onnx_path,
                            json.dumps(config)], capture_output=True, text=True, cwd=HERE)
@@ -131,7 +143,26 @@ def run_ort(bm, args, onnx_path):
     return json_lines(proc.stdout)
 
 
-def build_seqc_bench(bm, args, work):
+def batches_of(bm, args):
+    return args.batches or list(bm.batches)
+
+
+def run_probe(args, work):
+    """probe.c's peaks: {"fma_gflops": [per thread count], "read_gbs": [...]}."""
+    exe = os.path.join(work, "probe")
+    cmd = [args.cc, "-O2", "-march=native", "-ffp-contract=fast", "-pthread",
+           os.path.join(HERE, "probe.c"), "-o", exe]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    proc = subprocess.run([exe, str(max(args.threads)), str(args.probe_mb)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"probe failed:\n{proc.stderr[-3000:]}")
+    return json_lines(proc.stdout)[-1]
+
+
+def build_seqc_bench(bm, args, work, meta):
     """seqc build + cc: the path of the timing executable."""
     prefix = bm.model.lower()
     obj, header = os.path.join(work, prefix + ".o"), os.path.join(work, prefix + ".h")
@@ -147,7 +178,10 @@ def build_seqc_bench(bm, args, work):
          "-lm", "-lpthread", "-o", exe],
     ]
     for cmd in commands:
+        start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
+        if cmd[0] == args.seqc:
+            meta.setdefault("seqc_build_s", {})[bm.label] = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr[-3000:]}")
         for path in (obj, header) if cmd[0] == args.seqc else (exe,):
@@ -156,9 +190,9 @@ def build_seqc_bench(bm, args, work):
     return exe
 
 
-def run_seqc(bm, args, work):
-    exe = build_seqc_bench(bm, args, work)
-    proc = subprocess.run([exe, ",".join(map(str, args.batches)),
+def run_seqc(bm, args, work, meta):
+    exe = build_seqc_bench(bm, args, work, meta)
+    proc = subprocess.run([exe, ",".join(map(str, batches_of(bm, args))),
                            ",".join(map(str, args.threads)), str(args.min_time)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -188,18 +222,19 @@ def bench_model(bm, args, work, meta):
     print(f"== {bm.label} ({bm.seq_file}, model {bm.model})", flush=True)
     onnx_path = os.path.join(work, bm.label + ".onnx")
     torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path)
+    stats = torch_out["stats"] if torch_out else {}
     if torch_out:
         meta.setdefault("torch", torch_out["torch"])
         meta.setdefault("blas", torch_out["blas"])
     ort_rows = attempt("ONNX Runtime", bm.label, run_ort, bm, args, onnx_path) \
         if torch_out else None
-    seqc_rows = attempt("seqc", bm.label, run_seqc, bm, args, work) if args.seqc_ok else None
+    seqc_rows = attempt("seqc", bm.label, run_seqc, bm, args, work, meta) if args.seqc_ok else None
     columns = {"seqc": index_rows(seqc_rows), "torch": index_rows(torch_out and torch_out["rows"]),
                "ort": index_rows(ort_rows)}
     rows = []
     for threads in args.threads:
-        for batch in args.batches:
-            row = {"model": bm.label, "batch": batch, "threads": threads}
+        for batch in batches_of(bm, args):
+            row = {"model": bm.label, "batch": batch, "threads": threads, **stats}
             for name, col in columns.items():
                 r = col.get((batch, threads))
                 row[name] = {k: v for k, v in r.items() if k not in ("batch", "threads")} if r else None
@@ -213,20 +248,86 @@ def ratio(row, peer):
     return None
 
 
+# Batch-1 rows with fewer flops per weight byte than this, and weights
+# larger than the caches, stream their weights from memory.
+WEIGHT_BOUND_FLOPS_PER_BYTE = 4.0
+WEIGHT_BOUND_MIN_BYTES = 16 << 20
+
+
+def derive(row, probe):
+    """Adds GFLOP/s, % of the FMA peak, GB/s and % of the read bandwidth
+    (weight-bound batch-1 rows), and best peer / seqc to a row."""
+    seqc = row["seqc"] and row["seqc"]["median_ms"]
+    peers = [row[p]["median_ms"] for p in ("torch", "ort") if row[p]]
+    row["best_over_seqc"] = min(peers) / seqc if seqc and peers else None
+    row["torch_over_seqc"], row["ort_over_seqc"] = ratio(row, "torch"), ratio(row, "ort")
+    macs, weights = row.get("macs_per_sample"), row.get("weight_bytes")
+    if not seqc or not macs:
+        return
+    t = row["threads"]
+    row["gflops"] = 2.0 * macs * row["batch"] / (seqc * 1e-3) * 1e-9
+    if probe and t <= len(probe["fma_gflops"]):
+        row["pct_peak"] = 100.0 * row["gflops"] / probe["fma_gflops"][t - 1]
+    if (row["batch"] == 1 and weights and weights >= WEIGHT_BOUND_MIN_BYTES
+            and 2.0 * macs / weights < WEIGHT_BOUND_FLOPS_PER_BYTE):
+        row["gbs"] = weights / (seqc * 1e-3) * 1e-9
+        if probe and t <= len(probe["read_gbs"]):
+            row["pct_bw"] = 100.0 * row["gbs"] / probe["read_gbs"][t - 1]
+
+
 def fmt(v, spec=".3f"):
-    return "-" if v is None else format(v, spec)
+    if v is None:
+        return "-"
+    if spec == ".3f" and v < 0.1:
+        return format(v, ".4f")
+    return format(v, spec)
 
 
-def print_table(rows):
-    head = f"{'model':<14}{'batch':>6}{'thr':>4}{'seqc ms':>11}{'torch ms':>11}" \
-           f"{'ort ms':>11}{'torch/seqc':>12}{'ort/seqc':>10}"
+def geomean(values):
+    values = [v for v in values if v]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def print_table(rows, probe):
+    if probe:
+        print(f"\nprobe: FMA peak {probe['fma_gflops']} GFLOP/s, read bandwidth "
+              f"{probe['read_gbs']} GB/s ({probe['buffer_mb']} MB) on 1..T threads")
+    head = f"{'model':<16}{'batch':>6}{'thr':>4}{'seqc ms':>10}{'torch ms':>10}{'ort ms':>10}" \
+           f"{'GFLOP/s':>9}{'%peak':>7}{'GB/s':>7}{'%bw':>6}{'best/seqc':>10}"
     print("\n" + head + "\n" + "-" * len(head))
     for r in rows:
         med = {k: r[k] and r[k]["median_ms"] for k in ("seqc", "torch", "ort")}
-        print(f"{r['model']:<14}{r['batch']:>6}{r['threads']:>4}{fmt(med['seqc']):>11}"
-              f"{fmt(med['torch']):>11}{fmt(med['ort']):>11}"
-              f"{fmt(ratio(r, 'torch'), '.2f'):>12}{fmt(ratio(r, 'ort'), '.2f'):>10}")
-    print("medians of single calls; ratios > 1 mean seqc is faster")
+        print(f"{r['model']:<16}{r['batch']:>6}{r['threads']:>4}{fmt(med['seqc']):>10}"
+              f"{fmt(med['torch']):>10}{fmt(med['ort']):>10}"
+              f"{fmt(r.get('gflops'), '.1f'):>9}{fmt(r.get('pct_peak'), '.0f'):>7}"
+              f"{fmt(r.get('gbs'), '.1f'):>7}{fmt(r.get('pct_bw'), '.0f'):>6}"
+              f"{fmt(r.get('best_over_seqc'), '.2f'):>10}")
+    g = geomean(r.get("best_over_seqc") for r in rows)
+    print(f"geomean best peer / seqc over {sum(1 for r in rows if r.get('best_over_seqc'))} "
+          f"rows: {fmt(g, '.2f')}   (medians of single calls; > 1: seqc is faster)")
+    return g
+
+
+def scaling(rows):
+    """seqc's 1 -> 2 thread speed-up for every model and batch timed on both."""
+    by = {(r["model"], r["batch"], r["threads"]): r["seqc"] for r in rows if r["seqc"]}
+    out = []
+    for (model, batch, threads), one in by.items():
+        two = by.get((model, batch, 2))
+        if threads == 1 and two:
+            out.append({"model": model, "batch": batch, "ms_1": one["median_ms"],
+                        "ms_2": two["median_ms"], "speedup": one["median_ms"] / two["median_ms"]})
+    return out
+
+
+def print_scaling(scale):
+    if not scale:
+        return
+    print(f"\n{'seqc scaling':<16}{'batch':>6}{'1 thr ms':>10}{'2 thr ms':>10}{'speed-up':>10}")
+    for s in scale:
+        flag = "  < 1.8" if s["ms_1"] > 1.0 and s["speedup"] < 1.8 else ""
+        print(f"{s['model']:<16}{s['batch']:>6}{s['ms_1']:>10.3f}{s['ms_2']:>10.3f}"
+              f"{s['speedup']:>10.2f}{flag}")
 
 
 def ort_version():
@@ -266,7 +367,9 @@ def parse_args():
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--seqc", help="default: BUILD/compiler/seqc")
     p.add_argument("--models", help="comma-separated labels (default: all)")
-    p.add_argument("--batches", default="1,16")
+    p.add_argument("--batches", help="comma-separated (default: each model's own)")
+    p.add_argument("--probe-mb", type=int, default=512,
+                   help="the read-bandwidth probe's buffer, in MB")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--min-time", type=float, default=1.0,
                    help="seconds of timed calls per configuration")
@@ -274,7 +377,7 @@ def parse_args():
     p.add_argument("--out", default=os.path.join(HERE, "results.json"))
     p.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = p.parse_args()
-    args.batches = [int(b) for b in args.batches.split(",")]
+    args.batches = [int(b) for b in args.batches.split(",")] if args.batches else None
     args.threads = [int(t) for t in args.threads.split(",")]
     args.seqc = args.seqc or os.path.join(args.build, "compiler", "seqc")
     return args
@@ -283,7 +386,7 @@ def parse_args():
 def selected_models(args):
     import twins
     wanted = set(args.models.split(",")) if args.models else None
-    for bm in twins.BENCH_MODELS:
+    for bm in twins.all_models():
         if wanted and bm.label not in wanted:
             continue
         if not os.path.exists(os.path.join(ROOT, bm.seq_file)):
@@ -305,14 +408,20 @@ def main():
     warn_if_busy(meta)
     rows = []
     with tempfile.TemporaryDirectory(prefix="seqc-bench-") as work:
+        probe = attempt("the probe", "probe", run_probe, args, work)
+        meta["probe"] = probe
         for bm in selected_models(args):
             rows += bench_model(bm, args, work, meta)
-    print_table(rows)
-    print(describe_blas(meta))
     for r in rows:
-        r["torch_over_seqc"], r["ort_over_seqc"] = ratio(r, "torch"), ratio(r, "ort")
+        derive(r, probe)
+    meta["geomean_best_over_seqc"] = print_table(rows, probe)
+    scale = scaling(rows)
+    print_scaling(scale)
+    print(describe_blas(meta))
+    if meta.get("seqc_build_s"):
+        print("seqc build (s): " + ", ".join(f"{k} {v:.2f}" for k, v in meta["seqc_build_s"].items()))
     with open(args.out, "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+        json.dump({"meta": meta, "rows": rows, "scaling": scale}, f, indent=1)
     print(f"wrote {os.path.relpath(args.out)}")
     return 0
 

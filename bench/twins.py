@@ -2,7 +2,13 @@
 benchmarked .seq model, built the same way (same layers, same shapes).
 
 BENCH_MODELS lists them: label, .seq file (relative to the repository), the
-model's name in it, the per-sample input shape, and the PyTorch builder.
+model's name in it, the per-sample input shape, the PyTorch builder and the
+batches to time (1 and 16; 1 and 64 for the small models).
+
+The zoo hook: ZOO_MODELS names models of examples/zoo (ResNet-18,
+MobileNetV2, EfficientNet-B0); each joins the benchmark as soon as its .seq
+file exists and the parity tests register its PyTorch builder in
+tests/e2e/torch_models.py (MODELS[(path, name)]) -- nothing else to edit.
 """
 
 import os
@@ -17,12 +23,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "tests", "e2e"))
 import torch_models  # noqa: E402  (the examples' PyTorch builders)
 
-BenchModel = namedtuple("BenchModel", "label seq_file model input_shape build")
+BenchModel = namedtuple("BenchModel", "label seq_file model input_shape build batches",
+                        defaults=[(1, 16)])
+SMALL = (1, 64)
 
 
 def example(path, name):
     """The builder of an example's PyTorch twin: the parity tests' own."""
     return lambda: torch_models.MODELS[(path, name)]()
+
+
+def has_twin(path, name):
+    return (path, name) in torch_models.MODELS
 
 
 def conv_bn(c_in, c_out, k, stride=1):
@@ -75,16 +87,90 @@ def mlp_big():
                          nn.ReLU(), nn.Linear(4096, 1000))
 
 
+class Separable(nn.Module):
+    """bench/models/mobilenet_block.seq's Separable."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.dw = nn.Conv2d(c_in, c_in, 3, stride=stride, padding=1, groups=c_in, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.pw = nn.Conv2d(c_in, c_out, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+
+    def forward(self, x):
+        x = F.relu6(self.bn1(self.dw(x)))
+        return F.relu6(self.bn2(self.pw(x)))
+
+
+def mobilenet_block():
+    """bench/models/mobilenet_block.seq, model MobileNetBlock."""
+    return nn.Sequential(Separable(32, 64, 1), Separable(64, 128, 1),
+                         Separable(128, 128, 2), Separable(128, 256, 1))
+
+
+def vgg_block():
+    """bench/models/vgg_block.seq, model VggBlock."""
+    layers = []
+    for _ in range(3):
+        layers += [nn.Conv2d(64, 64, 3, padding=1), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
 BENCH_MODELS = [
+    BenchModel("mlp_tiny", "examples/seed003_mlp.seq", "Tiny", (128,),
+               example("examples/seed003_mlp.seq", "Tiny"), SMALL),
+    BenchModel("seed000_conv", "examples/seed000_sequential.seq", "Seed000", (1, 28, 28),
+               example("examples/seed000_sequential.seq", "Seed000"), SMALL),
     BenchModel("lenet5", "examples/lenet5.seq", "LeNet5", (1, 28, 28),
-               example("examples/lenet5.seq", "LeNet5")),
+               example("examples/lenet5.seq", "LeNet5"), SMALL),
     BenchModel("seed003_mlp", "examples/seed003_mlp.seq", "MLP", (3, 32, 32),
-               example("examples/seed003_mlp.seq", "MLP")),
-    BenchModel("seed002_net", "examples/net.seq", "Net", (1, 28, 28),
-               example("examples/net.seq", "Net")),
+               example("examples/seed003_mlp.seq", "MLP"), SMALL),
+    BenchModel("seed002_net", "examples/net_sequential.seq", "NetSequential", (1, 28, 28),
+               example("examples/net_sequential.seq", "NetSequential")),
     BenchModel("resnet_small", "examples/resnet_small.seq", "ResNetSmall",
                (3, 32, 32), example("examples/resnet_small.seq", "ResNetSmall")),
     BenchModel("resnet64", "bench/models/resnet64.seq", "ResNet64", (3, 64, 64),
                ResNet64),
     BenchModel("mlp_big", "bench/models/mlp_big.seq", "MlpBig", (1024,), mlp_big),
+    BenchModel("vgg_block", "bench/models/vgg_block.seq", "VggBlock", (64, 56, 56),
+               vgg_block, (1, 8)),
+    BenchModel("mobilenet_block", "bench/models/mobilenet_block.seq", "MobileNetBlock",
+               (32, 56, 56), mobilenet_block),
 ]
+
+
+def zoo_models():
+    """Every model of examples/zoo whose PyTorch twin the parity tests
+    register (tests/e2e/torch_models.py), with a single batched input:
+    ResNet-18, MobileNetV2 and EfficientNet-B0 once they exist."""
+    for (path, name), inputs in sorted(torch_models.INPUTS.items()):
+        if not path.startswith("examples/zoo/") or len(inputs) != 1 or inputs[0][1][0] != "N":
+            continue
+        label = os.path.splitext(os.path.basename(path))[0] + "_" + name.lower()
+        yield BenchModel(label, path, name, tuple(inputs[0][1][1:]), example(path, name))
+
+
+def all_models():
+    return BENCH_MODELS + list(zoo_models())
+
+
+def model_stats(model, shape):
+    """Per sample: multiply-adds of the Conv2d and Linear layers, and the
+    bytes of all parameters (float32)."""
+    macs = [0]
+
+    def count(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            k = module.weight.shape[1] * module.weight.shape[2] * module.weight.shape[3]
+            macs[0] += output[0].numel() * k
+        elif isinstance(module, nn.Linear):
+            macs[0] += output[0].numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()
+             if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.inference_mode():
+        model(torch.randn(1, *shape))
+    for h in hooks:
+        h.remove()
+    weight_bytes = sum(p.numel() * 4 for p in model.parameters())
+    return {"macs_per_sample": macs[0], "weight_bytes": weight_bytes}

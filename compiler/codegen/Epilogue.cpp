@@ -157,12 +157,16 @@ Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, Epilogue
     : gen_(gen), ops_(std::move(ops)), layout_(layout) {
   if (ops_.empty())
     return;
-  std::vector<Type *> fields = {gen.ptr(), gen.i64()};
-  for (const EpilogueOp &op : ops_)
-    if (op.kind == Kind::AddTensor || op.kind == Kind::MulTensor) {
+  std::vector<Type *> fields = {gen.i64()};
+  for (const EpilogueOp &op : ops_) {
+    if (op.kind == Kind::AddTensor || op.kind == Kind::MulTensor)
       tensors_.push_back(op.tensor);
-      fields.push_back(gen.ptr());
-    }
+    if (op.kind == Kind::Bias || op.kind == Kind::ChannelAffine)
+      tables_.push_back(op.packed);
+    if (op.kind == Kind::ChannelAffine)
+      tables_.push_back(op.packed2);
+  }
+  fields.insert(fields.end(), tables_.size() + tensors_.size(), gen.ptr());
   envType_ = StructType::get(gen.context(), fields);
 
   Type *i64 = gen.i64();
@@ -172,6 +176,8 @@ Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, Epilogue
                          gen.module());
   fn_->addFnAttr(Attribute::AlwaysInline);
   fn_->addFnAttr(Attribute::NoUnwind);
+  // Its address means nothing: equal epilogues of equal layers merge.
+  fn_->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
   const char *names[] = {"env", "row", "col", "src", "dst", "n"};
   for (unsigned i = 0; i < 6; ++i)
     fn_->getArg(i)->setName(names[i]);
@@ -185,17 +191,19 @@ Value *Epilogue::channelIndex(IRBuilder<> &b, const ChannelRule &rule, Value *R)
 
 std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, Value *row,
                                                     Value *col) {
-  Value *weights = b.CreateLoad(gen_.ptr(), b.CreateStructGEP(envType_, env, 0), "weights");
-  Value *rowBase = b.CreateLoad(gen_.i64(), b.CreateStructGEP(envType_, env, 1), "row_base");
+  Value *rowBase = b.CreateLoad(gen_.i64(), b.CreateStructGEP(envType_, env, 0), "row_base");
   Value *R = b.CreateAdd(rowBase, row, "R");
   Value *flat0 = b.CreateAdd(b.CreateMul(R, b.getInt64(layout_.rowStride)), col, "flat0");
 
-  auto table = [&](int packed, const ChannelRule &rule) {
+  // The tables' addresses come from the env (not as constant offsets in
+  // the weights), so that layers of equal shapes have equal epilogues.
+  unsigned tableField = 1;
+  auto table = [&](const ChannelRule &rule) {
     TableRead read;
     read.mode = rule.mode;
     read.inner = rule.inner;
     read.count = rule.count;
-    Value *base = LlvmGen::floatGep(b, weights, gen_.packedOffset(packed));
+    Value *base = b.CreateLoad(gen_.ptr(), b.CreateStructGEP(envType_, env, tableField++), "table");
     switch (rule.mode) {
     case ChannelRule::Mode::PerRow:
       read.scalar = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, base, channelIndex(b, rule, R)));
@@ -212,16 +220,16 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
   };
 
   std::vector<OpState> states(ops_.size());
-  unsigned tensorField = 2;
+  unsigned tensorField = 1 + unsigned(tables_.size());
   for (size_t i = 0; i < ops_.size(); ++i) {
     const EpilogueOp &op = ops_[i];
     switch (op.kind) {
     case Kind::Bias:
-      states[i].table = table(op.packed, layout_.bias);
+      states[i].table = table(layout_.bias);
       break;
     case Kind::ChannelAffine:
-      states[i].table = table(op.packed, layout_.affine);
-      states[i].table2 = table(op.packed2, layout_.affine);
+      states[i].table = table(layout_.affine);
+      states[i].table2 = table(layout_.affine);
       break;
     case Kind::AddTensor:
     case Kind::MulTensor: {
@@ -304,9 +312,12 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
   env_ = task.entryAlloca(type, "env");
   // Filled once at the task's entry, after the captured values are loaded.
   IRBuilder<> b(task.entryEnd());
-  b.CreateStore(task.weights(), b.CreateStructGEP(type, env_, 0));
-  b.CreateStore(b.getInt64(0), b.CreateStructGEP(type, env_, 1));
-  unsigned field = 2;
+  b.CreateStore(b.getInt64(0), b.CreateStructGEP(type, env_, 0));
+  unsigned field = 1;
+  for (int packed : epilogue.tables()) {
+    Value *pointer = task.capture(gen.packedPtr(packed), "table");
+    b.CreateStore(pointer, b.CreateStructGEP(type, env_, field++));
+  }
   for (int tensor : epilogue.tensors()) {
     Value *pointer = task.capture(gen.valuePtr(tensor), "tensor");
     b.CreateStore(pointer, b.CreateStructGEP(type, env_, field++));
@@ -315,7 +326,7 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
 
 void EpilogueEnv::setRowBase(IRBuilder<> &b, Value *rowBase) {
   if (env_)
-    b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, 1));
+    b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, 0));
 }
 
 Value *EpilogueEnv::fn() const {

@@ -28,8 +28,12 @@
 // element; correct, slow, not produced for the views above).
 //
 // The env, filled by the task (EpilogueEnv):
-//   struct { const float *weights; int64_t rowBase; const float *tensors[k]; }
-// with one tensor per AddTensor/MulTensor op, in op order.
+//   struct { int64_t rowBase; const float *tables[t]; const float *tensors[k]; }
+// with one table per Bias and two per ChannelAffine (scale, shift), then
+// one tensor per AddTensor/MulTensor op, in op order. Nothing about a
+// node's place in the weights is a constant of the function, so layers of
+// equal shapes get equal epilogues (and tasks), which merge before the
+// module is optimised (compile time stays linear in distinct shapes).
 #pragma once
 
 #include "codegen/LlvmGen.h"
@@ -76,6 +80,8 @@ public:
   llvm::Function *function() const { return fn_; }
   // The AddTensor/MulTensor value ids, in env order.
   const std::vector<int> &tensors() const { return tensors_; }
+  // The packed tables (Bias, ChannelAffine scale and shift), in env order.
+  const std::vector<int> &tables() const { return tables_; }
   llvm::StructType *envType() const { return envType_; }
 
 private:
@@ -91,12 +97,13 @@ private:
   std::vector<ir::EpilogueOp> ops_;
   EpilogueLayout layout_;
   std::vector<int> tensors_;
+  std::vector<int> tables_;
   llvm::Function *fn_ = nullptr;
   llvm::StructType *envType_ = nullptr;
 };
 
 // The env of an epilogue inside one task: an alloca in the task's entry
-// block holding the weights and the tensors (captured from the forward
+// block holding the tables and the tensors (captured from the forward
 // function); the task sets rowBase before each kernel call.
 class EpilogueEnv {
 public:

@@ -1,4 +1,5 @@
-// Jit: LLJIT for the host, the module optimised before it is added, the
+// Jit: LLJIT for the host, the module optimised and compiled to an object
+// in memory (or that object read from the cache) before it is added, the
 // runtime's entry points resolved to this process's (statically linked)
 // libseqrt, everything else (memcpy, memset) from the process.
 #include "codegen/Jit.h"
@@ -10,7 +11,9 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Support/SmallVectorMemoryBuffer.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
 
 #include <optional>
@@ -44,36 +47,38 @@ JITTargetMachineBuilder machineBuilder(const ResolvedTarget &target, int optLeve
   return builder;
 }
 
-} // namespace
-
-Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, const TargetOptions &options) {
-  if (!options.triple.empty())
-    return createStringError(inconvertibleErrorCode(), "the JIT compiles for the host only, not '%s'",
-                             options.triple.c_str());
-  auto target = resolveTarget(options);
-  if (!target)
-    return target.takeError();
-  JITTargetMachineBuilder builder = machineBuilder(*target, options.optLevel);
-  auto machine = builder.createTargetMachine();
+// The module compiled to a host object file, in memory.
+Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, const ResolvedTarget &target,
+                                                      int optLevel) {
+  auto machine = createTargetMachine(target, optLevel);
   if (!machine)
     return machine.takeError();
-
-  std::unique_ptr<JitModel> model(new JitModel());
-  auto desc = ModelDesc::create(graph);
-  if (!desc)
-    return desc.takeError();
-  model->desc_ = std::move(*desc);
-
-  auto context = std::make_unique<LLVMContext>();
+  LLVMContext context;
   std::optional<StageScope> stage(std::in_place, "codegen");
-  auto module = buildModuleFor(graph, *context, **machine, *target, {nullptr, /*jitWrapper=*/true});
+  auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true});
   if (!module)
     return module.takeError();
   stage.emplace("LLVM optimise");
-  optimizeModule(**module, **machine, options.optLevel);
-  stage.emplace("JIT"); // machine code, when the symbols are looked up
+  optimizeModule(**module, **machine, optLevel);
+  stage.emplace("machine code");
+  SmallVector<char, 0> object;
+  raw_svector_ostream out(object);
+  legacy::PassManager passes;
+  if ((*machine)->addPassesToEmitFile(passes, out, nullptr, CodeGenFileType::ObjectFile))
+    return createStringError(inconvertibleErrorCode(), "the host target cannot emit an object file");
+  passes.run(**module);
+  return std::make_unique<SmallVectorMemoryBuffer>(std::move(object), graph.symbolPrefix + ".o",
+                                                   /*RequiresNullTerminator=*/false);
+}
 
-  auto jit = LLJITBuilder().setJITTargetMachineBuilder(std::move(builder)).create();
+// An LLJIT holding `object`; the forward function and the model's
+// description looked up into `model`.
+Error link(JitModel::Linked &model, const ResolvedTarget &target, int optLevel, std::unique_ptr<MemoryBuffer> object,
+           const std::string &prefix) {
+  // A damaged object is refused here rather than by the linker.
+  if (auto parsed = object::ObjectFile::createObjectFile(object->getMemBufferRef()); !parsed)
+    return parsed.takeError();
+  auto jit = LLJITBuilder().setJITTargetMachineBuilder(machineBuilder(target, optLevel)).create();
   if (!jit)
     return jit.takeError();
   if (Error e = defineRuntimeSymbols(**jit))
@@ -82,17 +87,60 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   if (!process)
     return process.takeError();
   (*jit)->getMainJITDylib().addGenerator(std::move(*process));
-  if (Error e = (*jit)->addIRModule(ThreadSafeModule(std::move(*module), std::move(context))))
+  if (Error e = (*jit)->addObjectFile(std::move(object)))
     return e;
-  auto forward = (*jit)->lookup(graph.symbolPrefix + "_jit_forward");
+  auto forward = (*jit)->lookup(prefix + "_jit_forward");
   if (!forward)
     return forward.takeError();
-  model->forward_ = forward->toPtr<ForwardFn>();
-  auto compiled = (*jit)->lookup(graph.symbolPrefix + "_model");
+  auto compiled = (*jit)->lookup(prefix + "_model");
   if (!compiled)
     return compiled.takeError();
-  model->compiledModel_ = compiled->toPtr<const seqrt_model *>();
-  model->jit_ = std::move(*jit);
+  model.forward = forward->toPtr<JitModel::ForwardFn>();
+  model.compiledModel = compiled->toPtr<const seqrt_model *>();
+  model.jit = std::move(*jit);
+  return Error::success();
+}
+
+} // namespace
+
+Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, const TargetOptions &options,
+                                                     const JitCacheRequest *cacheRequest) {
+  if (!options.triple.empty())
+    return createStringError(inconvertibleErrorCode(), "the JIT compiles for the host only, not '%s'",
+                             options.triple.c_str());
+  auto target = resolveTarget(options);
+  if (!target)
+    return target.takeError();
+  std::unique_ptr<JitModel> model(new JitModel());
+  auto desc = ModelDesc::create(graph);
+  if (!desc)
+    return desc.takeError();
+  model->desc_ = std::move(*desc);
+
+  std::optional<JitCache> cache;
+  if (cacheRequest)
+    cache.emplace(cacheRequest->directory, cacheRequest->identity, *target, options.optLevel);
+  Linked linked;
+  // A cached object that does not link is ignored and compiled again.
+  if (cache)
+    if (std::unique_ptr<MemoryBuffer> object = cache->load()) {
+      if (Error e = link(linked, *target, options.optLevel, std::move(object), graph.symbolPrefix))
+        consumeError(std::move(e));
+      else
+        model->fromCache_ = true;
+    }
+  if (!model->fromCache_) {
+    auto object = compileObject(graph, *target, options.optLevel);
+    if (!object)
+      return object.takeError();
+    if (cache)
+      cache->store((*object)->getBuffer());
+    if (Error e = link(linked, *target, options.optLevel, std::move(*object), graph.symbolPrefix))
+      return e;
+  }
+  model->jit_ = std::move(linked.jit);
+  model->forward_ = linked.forward;
+  model->compiledModel_ = linked.compiledModel;
   return model;
 }
 

@@ -16,6 +16,8 @@ void fail(const std::string &message) { throw CodegenError(message); }
 // Loops below this many steps run on the calling thread: handing work to
 // the pool costs a few microseconds, about this much work on one core.
 constexpr int64_t kParallelWork = 1 << 16;
+// Nodes per function of a long forward pass (emitSegment).
+constexpr size_t kSegmentNodes = 64;
 
 LlvmGen::LlvmGen(const ir::Graph &graph, Module &module, GlobalVariable *modelGlobal, GlobalVariable *weightsGlobal)
     : graph_(graph), module_(module), modelGlobal_(modelGlobal), weightsGlobal_(weightsGlobal),
@@ -185,10 +187,63 @@ Function *LlvmGen::emitForward() {
 
   fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", forward_));
   emitChecks();
-  for (size_t i = 0; i < graph_.nodes.size(); ++i)
-    emitNode(i);
+  size_t count = graph_.nodes.size();
+  if (count <= kSegmentNodes) {
+    for (size_t i = 0; i < count; ++i)
+      emitNode(i);
+  } else {
+    for (size_t i = 0; i < count; i += kSegmentNodes)
+      emitSegment(i, std::min(count, i + kSegmentNodes));
+  }
   fwd_.CreateRet(fwd_.getInt32(kStatusOk));
   return forward_;
+}
+
+// Nodes [first, last) in a function of their own, called from the
+// forward function with the values every node may use. Keeps each function
+// small: the register allocator's cost grows faster than linearly with the
+// size of one function, and a deep model's forward function is long.
+void LlvmGen::emitSegment(size_t first, size_t last) {
+  LLVMContext &ctx = context();
+  std::vector<Value *> args = {weights_, output_, batch_, ctx_,
+                               workspace_ ? workspace_ : ConstantPointerNull::get(ptr())};
+  args.insert(args.end(), inputs_.begin(), inputs_.end());
+  std::vector<Type *> types;
+  for (Value *v : args)
+    types.push_back(v->getType());
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), types, false);
+  Function *fn = Function::Create(type, GlobalValue::InternalLinkage,
+                                  graph_.symbolPrefix + ".nodes." + std::to_string(first), module_);
+  fn->addFnAttr(Attribute::NoUnwind);
+  fn->addFnAttr(Attribute::NoInline);
+  fwd_.CreateCall(fn, args);
+
+  struct Saved {
+    Value *weights, *output, *batch, *ctx, *workspace;
+    std::vector<Value *> inputs;
+    BasicBlock *block;
+  } saved{weights_, output_, batch_, ctx_, workspace_, inputs_, fwd_.GetInsertBlock()};
+  if (!weightsGlobal_)
+    weights_ = fn->getArg(0);
+  output_ = fn->getArg(1);
+  batch_ = fn->getArg(2);
+  ctx_ = fn->getArg(3);
+  if (workspace_)
+    workspace_ = fn->getArg(4);
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs_[i] = fn->getArg(unsigned(5 + i));
+  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", fn));
+  for (size_t i = first; i < last; ++i)
+    emitNode(i);
+  fwd_.CreateRetVoid();
+
+  weights_ = saved.weights;
+  output_ = saved.output;
+  batch_ = saved.batch;
+  ctx_ = saved.ctx;
+  workspace_ = saved.workspace;
+  inputs_ = saved.inputs;
+  fwd_.SetInsertPoint(saved.block);
 }
 
 void LlvmGen::emitNode(size_t index) {
@@ -221,6 +276,33 @@ void LlvmGen::emitNode(size_t index) {
   fail(std::string("a node of kind '") + ir::name(node.kind) + "' cannot be generated");
 }
 
+// void run_task(ctx, count, fn, closure, i1 inline): fn over [0, count)
+// on this thread when `inline`, else through seqrt_parallel_for.
+Function *LlvmGen::runTaskFn() {
+  if (runTask_)
+    return runTask_;
+  LLVMContext &ctx = context();
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr(), Type::getInt1Ty(ctx)}, false);
+  runTask_ = Function::Create(type, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".run_task", module_);
+  runTask_->addFnAttr(Attribute::NoUnwind);
+  runTask_->addFnAttr(Attribute::NoInline);
+  Argument *context = runTask_->getArg(0), *count = runTask_->getArg(1), *fn = runTask_->getArg(2),
+           *closure = runTask_->getArg(3), *small = runTask_->getArg(4);
+  BasicBlock *entry = BasicBlock::Create(ctx, "entry", runTask_);
+  BasicBlock *here = BasicBlock::Create(ctx, "inline", runTask_);
+  BasicBlock *pool = BasicBlock::Create(ctx, "parallel", runTask_);
+  IRBuilder<> b(entry);
+  b.CreateCondBr(small, here, pool);
+  b.SetInsertPoint(here);
+  auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
+  b.CreateCall(taskType, fn, {closure, b.getInt64(0), count});
+  b.CreateRetVoid();
+  b.SetInsertPoint(pool);
+  b.CreateCall(runtimeFn("seqrt_parallel_for"), {context, count, fn, closure});
+  b.CreateRetVoid();
+  return runTask_;
+}
+
 void LlvmGen::emitJitWrapper(Function *forward) {
   LLVMContext &ctx = context();
   std::vector<Type *> params = {ptr(), ptr(), ptr(), i64(), ptr()};
@@ -245,6 +327,9 @@ Task::Task(LlvmGen &gen, int node, StringRef suffix) : gen_(gen), body_(gen.cont
   fn_ = Function::Create(type, GlobalValue::InternalLinkage, gen.nodeSymbol(node, suffix.str() + ".task"),
                          gen.module());
   fn_->addFnAttr(Attribute::NoUnwind);
+  // Its address means nothing: the tasks of equal layers are equal
+  // functions, and MergeFunctions keeps one (optimizeModule).
+  fn_->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
   closureArg_ = fn_->getArg(0);
   begin_ = fn_->getArg(1);
   end_ = fn_->getArg(2);
@@ -309,17 +394,10 @@ void Task::run(Value *count, Work work) {
     known->isOne() ? callInline() : callParallel();
     return;
   }
-  BasicBlock *inlineBlock = BasicBlock::Create(f.getContext(), "inline", forward);
-  BasicBlock *parallelBlock = BasicBlock::Create(f.getContext(), "parallel", forward);
-  BasicBlock *done = BasicBlock::Create(f.getContext(), "done", forward);
-  f.CreateCondBr(small, inlineBlock, parallelBlock);
-  f.SetInsertPoint(inlineBlock);
-  callInline();
-  f.CreateBr(done);
-  f.SetInsertPoint(parallelBlock);
-  callParallel();
-  f.CreateBr(done);
-  f.SetInsertPoint(done);
+  // Decided at run time, in one shared function: a branch per node in
+  // the forward function would let jump threading duplicate the chain of
+  // equal conditions of a deep model, quadratically.
+  f.CreateCall(gen_.runTaskFn(), {gen_.contextArg(), count, fn_, closure, small});
 }
 
 } // namespace seq::codegen

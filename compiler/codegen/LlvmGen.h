@@ -83,6 +83,9 @@ public:
   // A function of the linked kernel library (seqk_*) or the runtime.
   llvm::Function *kernel(llvm::StringRef name);
   llvm::FunctionCallee runtimeFn(llvm::StringRef name);
+  // The shared function that runs a task inline or on the pool, as an i1
+  // computed at run time says (Task::run).
+  llvm::Function *runTaskFn();
   // "<prefix>.<node>.<kind>.<suffix>", for the functions of a node.
   std::string nodeSymbol(int node, llvm::StringRef suffix) const;
 
@@ -98,6 +101,7 @@ public:
 private:
   void emitChecks();
   void emitNode(size_t index);
+  void emitSegment(size_t first, size_t last);
 
   const ir::Graph &graph_;
   llvm::Module &module_;
@@ -108,6 +112,7 @@ private:
   llvm::Value *weightsArg_ = nullptr; // the seqrt_weights handle
   llvm::Value *weights_ = nullptr, *output_ = nullptr, *batch_ = nullptr, *ctx_ = nullptr;
   llvm::Value *workspace_ = nullptr;
+  llvm::Function *runTask_ = nullptr;
   std::vector<llvm::Value *> inputs_;
 };
 

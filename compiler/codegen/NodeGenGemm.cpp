@@ -17,8 +17,14 @@ namespace {
 // Linear tiles (see genLinear). 256 columns: at batch 1 the kernel
 // streams rows of W, and longer runs of a row stream measurably faster
 // (10 vs 6 GFLOP/s for 1024x1024 on one core) than 64-column blocks.
+// Rows per tile: at most kLinearTileRows, fewer when the rows are few,
+// so that there are about kTasksWanted tiles; never under
+// kLinearMinTileRows.
 constexpr int64_t kLinearTileRows = 128;
+constexpr int64_t kLinearMinTileRows = 16;
 constexpr int64_t kLinearTileCols = 256;
+// Tiles a parallel op aims for: enough to balance 2 to 4 threads.
+constexpr int64_t kTasksWanted = 8;
 // Conv2d GEMM tiles: rows of the output plane (output channels of a
 // group) and columns (output positions) per task. Each kernel call packs
 // its K x columns block of B once and reuses it for all its rows, so tiles
@@ -26,6 +32,11 @@ constexpr int64_t kLinearTileCols = 256;
 constexpr int64_t kConvTileRows = 64;
 constexpr int64_t kConvMaxFullRows = 128;
 constexpr int64_t kConvTileCols = 256;
+constexpr int64_t kConvMinTileCols = 64;
+// Images from which a scratch-buffer convolution runs as slot tasks (one
+// image a task, kConvScratchSlots buffers) rather than image by image with
+// each image's work split: 4 images keep 2 threads evenly busy.
+constexpr int64_t kSlotMinImages = 4;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -44,6 +55,48 @@ void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *r
   }
   b.CreateCall(gen.kernel("seqk_gemm"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
                                          b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
+}
+
+// Rows per Linear tile for M rows (an i64 in the forward function):
+// ceil(M / wanted row blocks) rounded up to 8, within
+// [kLinearMinTileRows, kLinearTileRows].
+Value *linearTileRows(IRBuilder<> &f, Value *M, int64_t colBlocks) {
+  int64_t wantedRowBlocks = std::max<int64_t>(1, ceilDiv(kTasksWanted, colBlocks));
+  Value *rows = f.CreateUDiv(f.CreateAdd(M, f.getInt64(wantedRowBlocks - 1)), f.getInt64(wantedRowBlocks));
+  rows = f.CreateAnd(f.CreateAdd(rows, f.getInt64(7)), f.getInt64(~int64_t(7)));
+  rows = f.CreateBinaryIntrinsic(Intrinsic::smax, rows, f.getInt64(kLinearMinTileRows));
+  return f.CreateBinaryIntrinsic(Intrinsic::smin, rows, f.getInt64(kLinearTileRows), nullptr, "tile_rows");
+}
+
+// Columns (output positions) per conv tile: at most kConvTileCols, tiles
+// of nearly equal width (a multiple of 16, an even count), and narrower,
+// down to kConvMinTileCols, when an image would make fewer than
+// kTasksWanted tiles, so that one image keeps the threads busy.
+int64_t convTileCols(int64_t positions, int64_t tilesPerColumn) {
+  int64_t tiles = ceilDiv(positions, kConvTileCols);
+  int64_t wanted = ceilDiv(kTasksWanted, tilesPerColumn);
+  tiles = std::max(tiles, std::min(wanted, ceilDiv(positions, kConvMinTileCols)));
+  if (tiles > 1)
+    tiles += tiles % 2;
+  int64_t cols = ceilDiv(ceilDiv(positions, tiles), 16) * 16;
+  return std::min(cols, positions);
+}
+
+// if (cond) then() else otherwise(), in the forward function.
+void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
+            function_ref<void()> otherwise) {
+  Function *fn = f.GetInsertBlock()->getParent();
+  BasicBlock *thenBlock = BasicBlock::Create(f.getContext(), name, fn);
+  BasicBlock *elseBlock = BasicBlock::Create(f.getContext(), name + ".else", fn);
+  BasicBlock *done = BasicBlock::Create(f.getContext(), name + ".done", fn);
+  f.CreateCondBr(cond, thenBlock, elseBlock);
+  f.SetInsertPoint(thenBlock);
+  then();
+  f.CreateBr(done);
+  f.SetInsertPoint(elseBlock);
+  otherwise();
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
 }
 
 // Whether the packed tensor `packed` is laid out in panels (the layout of
@@ -65,9 +118,9 @@ bool inPanels(const ir::Graph &g, int packed) {
 // all but the last dim (the batch included). Tasks are tiles of up to
 // kLinearTileRows rows x kLinearTileCols columns, column blocks of a row
 // block adjacent: a batch-1 MLP splits its columns, so each thread streams
-// its own part of W; a large batch splits rows too. Every tile packs its
-// K x columns block of W once, so small tiles do not multiply that work
-// (rows-only chunks of a large batch would each pack all of W).
+// its own part of W; a larger batch splits rows too, into as many row
+// blocks as make about kTasksWanted tiles (linearTileRows, at run time:
+// a batch of 64 on 120 columns is 4 tiles of 16 rows, not one of 64).
 void genLinear(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
@@ -86,7 +139,8 @@ void genLinear(LlvmGen &gen, int index) {
   IRBuilder<> &f = gen.fwd();
   Value *M = gen.leadingExtent(out, out.rank() - 1);
   int64_t colBlocks = ceilDiv(N, kLinearTileCols);
-  Value *rowBlocks = f.CreateUDiv(f.CreateAdd(M, f.getInt64(kLinearTileRows - 1)), f.getInt64(kLinearTileRows));
+  Value *tileRows = linearTileRows(f, M, colBlocks);
+  Value *rowBlocks = f.CreateUDiv(f.CreateAdd(M, f.CreateSub(tileRows, f.getInt64(1))), tileRows);
 
   Task task(gen, index, "gemm");
   IRBuilder<> &b = task.b();
@@ -94,11 +148,12 @@ void genLinear(LlvmGen &gen, int index) {
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
   Value *rows = task.capture(M, "M");
+  Value *tRows = task.capture(tileRows, "tile_rows");
   EpilogueEnv env(task, epilogue);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
-    Value *m0 = b.CreateMul(b.CreateUDiv(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileRows));
+    Value *m0 = b.CreateMul(b.CreateUDiv(t, b.getInt64(colBlocks)), tRows);
     Value *n0 = b.CreateMul(b.CreateURem(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileCols));
-    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, b.getInt64(kLinearTileRows)), rows);
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, tRows), rows);
     Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, b.getInt64(kLinearTileCols)), b.getInt64(N));
     emitGemm(gen, b, {0, N, K}, rows, x, K, w, panels ? 0 : N, y, N, {m0, m1, n0, n1}, env);
   });
@@ -193,8 +248,9 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   const ir::Shape &out = gen.graph().value(node.output).shape;
   int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
   int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
-  int64_t tileCols = std::min(OHW, kConvTileCols);
-  int64_t tilesM = ceilDiv(OCg, tileRows), tilesN = ceilDiv(OHW, tileCols);
+  int64_t tilesM = ceilDiv(OCg, tileRows);
+  int64_t tileCols = convTileCols(OHW, s.G * tilesM);
+  int64_t tilesN = ceilDiv(OHW, tileCols);
   int64_t perGroup = tilesM * tilesN, perImage = s.G * perGroup;
 
   Task task(gen, index, "gemm");
@@ -289,8 +345,9 @@ void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
   int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
   int64_t positions = (s.OH - 1) * Wp + s.OW, OCg = s.OCg(), Kc = s.Kc();
   int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
-  int64_t tileCols = std::min(positions, kConvTileCols);
-  int64_t tilesM = ceilDiv(OCg, tileRows), tilesN = ceilDiv(positions, tileCols);
+  int64_t tilesM = ceilDiv(OCg, tileRows);
+  int64_t tileCols = convTileCols(positions, s.G * tilesM);
+  int64_t tilesN = ceilDiv(positions, tileCols);
   int64_t perGroup = tilesM * tilesN;
 
   Task task(gen, index, "direct");
@@ -320,6 +377,85 @@ void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
   task.run(gen.fwd().getInt64(s.G * perGroup), Work{0, s.OC * s.OHW() * Kc});
 }
 
+// One image of a scratch-buffer convolution, whole, in the task: its
+// im2col or padded copy in `buf`, then every output channel and position.
+void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                   ir::ConvAlgorithm algorithm, std::array<Value *, 4> xwyBuf, Value *n, EpilogueEnv &env) {
+  auto [x, w, y, buf] = xwyBuf;
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  if (algorithm == ir::ConvAlgorithm::DepthwiseDirect || algorithm == ir::ConvAlgorithm::Direct) {
+    int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+    b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                            c(0), c(s.C)});
+    if (algorithm == ir::ConvAlgorithm::DepthwiseDirect) {
+      env.setRowBase(b, b.CreateMul(n, c(s.C)));
+      Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * OHW)));
+      b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {buf, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH),
+                                                           c(s.DW), c(s.OH), c(s.OW), c(0), c(s.C), env.fn(),
+                                                           env.env()});
+      return;
+    }
+    int64_t positions = (s.OH - 1) * Wp + s.OW;
+    emitLoop(b, c(s.G), "group", [&](Value *grp) {
+      Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+      env.setRowBase(b, rowBase);
+      b.CreateCall(gen.kernel("seqk_conv2d_direct"),
+                   {LlvmGen::floatGep(b, buf, b.CreateMul(grp, c(s.Cg() * Hp * Wp))),
+                    LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc))),
+                    LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW))), c(s.Cg()), c(Hp), c(Wp), c(s.KH),
+                    c(s.KW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(0), c(OCg), c(0), c(positions), env.fn(),
+                    env.env()});
+    });
+    return;
+  }
+  emitLoop(b, c(s.G), "group", [&](Value *grp) { // Im2col
+    Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, buf, b.CreateMul(grp, c(Kc * OHW)));
+    b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                                              c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, c(0), c(Kc)});
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    env.setRowBase(b, rowBase);
+    emitGemm(gen, b, {OCg, OHW, Kc}, nullptr, LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc))), Kc, cg, OHW,
+             LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW))), OHW, {c(0), c(OCg), c(0), c(OHW)}, env);
+  });
+}
+
+// A scratch-buffer convolution of `images` images (a forward-side i64):
+// min(images, kConvScratchSlots) tasks, task `slot` computing images
+// [slot*B/slots, (slot+1)*B/slots) one after the other in slot `slot` of
+// the scratch buffer. No barrier per image, and every thread streams its
+// own images.
+void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
+                  ir::ConvAlgorithm algorithm, Value *scratch, Value *images) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
+  IRBuilder<> &f = gen.fwd();
+  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(ir::kConvScratchSlots));
+
+  Task task(gen, index, "slots");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *tscratch = task.capture(scratch, "scratch");
+  Value *B = task.capture(images, "images");
+  Value *tslots = task.capture(slots, "slots");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
+    Value *first = b.CreateUDiv(b.CreateMul(slot, B), tslots);
+    Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), B), tslots);
+    Value *buf = LlvmGen::floatGep(b, tscratch, b.CreateMul(slot, b.getInt64(slotFloats)));
+    emitLoop(b, first, last, "image", [&](Value *n) {
+      emitConvImage(gen, b, s, node.attrs, algorithm, {x, w, y, buf}, n, env);
+    });
+  });
+  const ir::Shape &out = g.value(node.output).shape;
+  task.run(slots, LlvmGen::workOf(out, s.Kc()));
+}
+
 } // namespace
 
 // Conv2d as GEMMs, NCHW in and out: per image and group, A = the group's
@@ -347,23 +483,31 @@ void genConv2d(LlvmGen &gen, int index) {
   case ir::ConvAlgorithm::DepthwiseDirect:
   case ir::ConvAlgorithm::Im2col: break;
   }
-  // Image by image, through the scratch buffer (the planner reserved one
-  // image's worth): each padded copy or im2col followed at once by the
-  // tiles reading it, so that it is still in cache.
+  // Image by image, through the scratch buffer: each padded copy or im2col
+  // followed at once by the tiles reading it, so that it is still in
+  // cache. Several images: slot tasks, each with its own buffer
+  // (genConvSlots), no barrier per image. Fewer: each image's steps split
+  // over the threads, one after the other, in the first buffer.
   Value *scratch = gen.scratchPtr(index);
   const ir::Shape &in = g.value(node.inputs[0]).shape;
-  emitLoop(gen.fwd(), gen.leadingExtent(in, 1), "image", [&](Value *image) {
-    if (algorithm == ir::ConvAlgorithm::Im2col) {
-      genIm2col(gen, index, s, scratch, image);
-      genConvGemm(gen, index, s, epilogue, false, scratch, image);
-      return;
-    }
-    genPadInput(gen, index, s, scratch, image);
-    if (algorithm == ir::ConvAlgorithm::Direct)
-      genConvDirect(gen, index, s, epilogue, scratch, image);
-    else
-      genDepthwiseDirect(gen, index, s, epilogue, scratch, image);
-  });
+  IRBuilder<> &f = gen.fwd();
+  Value *images = gen.leadingExtent(in, 1);
+  emitIf(f, f.CreateICmpSGE(images, f.getInt64(kSlotMinImages)), "image_slots",
+         [&] { genConvSlots(gen, index, s, epilogue, algorithm, scratch, images); },
+         [&] {
+           emitLoop(f, images, "image", [&](Value *image) {
+             if (algorithm == ir::ConvAlgorithm::Im2col) {
+               genIm2col(gen, index, s, scratch, image);
+               genConvGemm(gen, index, s, epilogue, false, scratch, image);
+               return;
+             }
+             genPadInput(gen, index, s, scratch, image);
+             if (algorithm == ir::ConvAlgorithm::Direct)
+               genConvDirect(gen, index, s, epilogue, scratch, image);
+             else
+               genDepthwiseDirect(gen, index, s, epilogue, scratch, image);
+           });
+         });
 }
 
 } // namespace seq::codegen

@@ -14,6 +14,7 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/Transforms/IPO/MergeFunctions.h>
 
 #include <algorithm>
 #include <mutex>
@@ -134,11 +135,16 @@ void optimizeModule(Module &module, TargetMachine &machine, int optLevel) {
   builder.crossRegisterProxies(lam, fam, cgam, mam);
 
   ModulePassManager passes;
+  // First, equal functions become one: the tasks and epilogues of layers
+  // with equal shapes (LlvmGen.h), before the kernels are inlined into
+  // them, so that a deep stack of equal layers costs the optimiser one.
+  if (optLevel > 0)
+    passes.addPass(MergeFunctionsPass());
   switch (optLevel) {
-  case 0: passes = builder.buildO0DefaultPipeline(OptimizationLevel::O0); break;
-  case 1: passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O1); break;
-  case 2: passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2); break;
-  default: passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O3); break;
+  case 0: passes.addPass(builder.buildO0DefaultPipeline(OptimizationLevel::O0)); break;
+  case 1: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O1)); break;
+  case 2: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2)); break;
+  default: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O3)); break;
   }
   passes.run(module, mam);
 }

@@ -97,6 +97,18 @@ int codegenError(llvm::Error error) {
   return usage ? kUsage : kInputErrors;
 }
 
+// Where `seqc run` caches the model's code, keyed by the source text and
+// the model's name (JitCache adds the target and seqc's identity); none
+// with --no-cache or without a cache directory.
+std::optional<codegen::JitCacheRequest> jitCacheFor(Frontend &frontend, const sema::CheckedModel &model,
+                                                    const RunCommand &run) {
+  std::optional<std::string> directory = codegen::JitCache::defaultDirectory();
+  if (run.noCache || !directory)
+    return std::nullopt;
+  std::string_view source = frontend.sources().text(model.definition->nameRange.file);
+  return codegen::JitCacheRequest{*directory, fmt::format("run\n{}\n{}", model.name, source)};
+}
+
 } // namespace
 
 bool workspaceWithinLimit(const ir::Graph &graph, const sema::CheckedModel &model, Diagnostics &diags) {
@@ -185,7 +197,9 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   if (!workspaceWithinLimit(graph, *model, frontend.diagnostics()))
     return frontend.finish();
   const auto compileStart = std::chrono::steady_clock::now();
-  llvm::Expected<std::unique_ptr<codegen::JitModel>> jit = codegen::JitModel::create(graph, {});
+  std::optional<codegen::JitCacheRequest> cache = jitCacheFor(frontend, *model, run);
+  llvm::Expected<std::unique_ptr<codegen::JitModel>> jit =
+      codegen::JitModel::create(graph, {}, cache ? &*cache : nullptr);
   if (!jit)
     return codegenError(jit.takeError());
   const double compileSeconds =

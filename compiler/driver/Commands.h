@@ -38,6 +38,7 @@ struct RunCommand {
   std::string file, model, weights, stripPrefix, output;
   std::vector<std::string> inputs;
   int threads = 0;
+  bool noCache = false; // --no-cache: compile, and store nothing
   uint64_t seed = 0;
 };
 

@@ -164,6 +164,8 @@ int main(int argc, char **argv) {
   runApp->add_option("--seed", run.seed, "Seed of the random weights and inputs (default 0)");
   runApp->add_option("--threads", run.threads, "Threads (default: one per core)")
       ->check(CLI::Range(0, 4096));
+  runApp->add_flag("--no-cache", run.noCache,
+                   "Compile afresh; neither read nor write the cache ($XDG_CACHE_HOME/seqc or ~/.cache/seqc)");
   addCommon(*runApp, common);
 
   ConvertCommand convert;

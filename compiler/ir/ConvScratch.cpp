@@ -46,4 +46,8 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   }
 }
 
+int64_t convScratchSlotBytes(const Graph &g, const Node &conv) {
+  return (convScratchBytes(g, conv) + 63) / 64 * 64;
+}
+
 } // namespace seq::ir

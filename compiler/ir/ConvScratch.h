@@ -18,6 +18,15 @@ enum class ConvAlgorithm {
 
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
 
+// The planner reserves kConvScratchSlots of these buffers: several images
+// run as that many tasks, each converting and computing its run of images
+// in a buffer of its own, so that the threads work on different images
+// at once (codegen/NodeGenGemm.cpp).
+constexpr int64_t kConvScratchSlots = 8;
+// A slot's bytes: convScratchBytes rounded up to 64, so every slot is as
+// aligned as the first.
+int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
+
 // Bytes of one image's scratch buffer, reused image after image: the
 // padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct or
 // DepthwiseDirect convolution, the [groups][C/g*KH*KW][OH*OW] im2col of an Im2col one,

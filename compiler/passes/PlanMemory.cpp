@@ -6,7 +6,7 @@
 //     a model input, or an alias of one, gets a Copy node writing a new
 //     output value;
 //  2. scratch: each Conv2d computed through an im2col or padded-input buffer
-//     (ir/ConvScratch.h decides which) gets one image's worth, reused image
+//     (ir/ConvScratch.h decides which) gets kConvScratchSlots images' worth, each reused image
 //     after image, live only while it runs;
 //  3. offsets, Glow-style: the workspace buffers (ir/Liveness) live from the
 //     node writing them to their last reader (epilogues and aliases count).
@@ -58,12 +58,12 @@ void addIm2colScratch(Graph &g) {
   g.scratch.clear();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node &conv = g.nodes[i];
-    int64_t bytes = conv.kind == OpKind::Conv2d ? convScratchBytes(g, conv) : 0;
+    int64_t bytes = conv.kind == OpKind::Conv2d ? convScratchSlotBytes(g, conv) : 0;
     if (bytes == 0)
       continue;
     Scratch s;
     s.node = int(i);
-    s.bytesFixed = bytes; // one image, reused image after image
+    s.bytesFixed = kConvScratchSlots * bytes; // a buffer per slot, each reused image after image
     g.scratch.push_back(s);
   }
 }

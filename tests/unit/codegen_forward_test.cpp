@@ -245,6 +245,41 @@ TEST(CodegenForward, ThreadCountsAgree) {
   expectNear(many, one, "7 threads vs 1");
 }
 
+// 150 Linear(8, 8) + ReLU layers: more nodes than one function of the
+// forward pass holds (LlvmGen::emitSegment), equal layers whose tasks
+// merge; the same on 1 and 3 threads and as a naive reference computes.
+TEST(CodegenForward, DeepModelInSegments) {
+  TestModel m("deep");
+  const int64_t D = 8, layers = 150;
+  int h = m.input("x", {kBatch, D});
+  std::vector<std::pair<int, int>> params;
+  for (int64_t i = 0; i < layers; ++i) {
+    ir::Node fc = makeNode(ir::OpKind::Linear, {h});
+    fc.attrs.weight = m.weight("w" + std::to_string(i), D * D, -0.6f, 0.6f);
+    fc.attrs.bias = m.weight("b" + std::to_string(i), D);
+    ir::EpilogueOp bias{ir::EpilogueOp::Kind::Bias};
+    bias.packed = fc.attrs.bias;
+    fc.epilogue = {bias, ir::EpilogueOp{ir::EpilogueOp::Kind::Unary}};
+    params.emplace_back(fc.attrs.weight, fc.attrs.bias);
+    h = m.add(fc, {kBatch, D});
+  }
+  m.finish(h);
+  auto reference = [&](const std::vector<std::vector<float>> &in, int64_t batch) {
+    std::vector<float> y = in[0];
+    for (auto [w, b] : params) {
+      y = refLinear(y, batch, D, D, m.weightData(w), m.weightData(b));
+      for (float &v : y)
+        v = refRelu(v);
+    }
+    return y;
+  };
+  checkModel(m, reference, "deep", {1, 5});
+  auto jit = compile(m);
+  ASSERT_TRUE(jit);
+  std::vector<float> x = randomVector(5 * D, 9, -2, 2);
+  expectNear(run(*jit, m, {x}, 5, 3), run(*jit, m, {x}, 5, 1), "3 threads vs 1");
+}
+
 void expectSameTensor(const seqrt_tensor_desc &a, const seqrt_tensor_desc &b) {
   EXPECT_STREQ(a.name, b.name);
   ASSERT_EQ(a.rank, b.rank) << a.name;

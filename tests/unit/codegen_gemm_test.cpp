@@ -49,6 +49,22 @@ TEST(CodegenGemm, LinearBiasRelu) {
   }, "linear");
 }
 
+// Row tiles sized at run time: a few rows (one tile), 19 and 70 rows
+// (tiles of 16 rows and a short last one), N = 300 (two column blocks).
+TEST(CodegenGemm, LinearRowTilesAtRunTime) {
+  TestModel m("linear_rows");
+  const int64_t K = 23, N = 300;
+  int x = m.input("x", {kBatch, K});
+  ir::Node node = makeNode(ir::OpKind::Linear, {x});
+  node.attrs.weight = m.weight("fc.weight", K * N);
+  node.attrs.bias = m.weight("fc.bias", N);
+  node.epilogue = {biasOp(node.attrs.bias)};
+  m.finish(m.add(node, {kBatch, N}));
+  checkModel(m, [&](const auto &in, int64_t batch) {
+    return refLinear(in[0], batch, K, N, m.weightData(node.attrs.weight), m.weightData(node.attrs.bias));
+  }, "linear rows", {1, 3, 19, 70});
+}
+
 // A Linear over the last dim of a rank-3 tensor (150 rows at batch 3: two
 // row tiles); the bias not seeded into the epilogue (a graph that skipped
 // FuseElementwise) is still applied.
@@ -68,6 +84,7 @@ struct ConvCase {
   ConvParams p;
   bool affine = false, residual = false;
   ir::UnaryKind act = ir::UnaryKind::Relu;
+  std::vector<int64_t> batches = {1, 3};
 };
 
 void checkConv(const std::string &name, const ConvCase &c) {
@@ -112,7 +129,7 @@ void checkConv(const std::string &name, const ConvCase &c) {
       y[i] = c.act == ir::UnaryKind::Relu ? refRelu(v) : refSigmoid(v);
     }
     return y;
-  }, name);
+  }, name, c.batches);
 }
 
 TEST(CodegenGemm, ConvGroupsStridePadAffineResidual) {
@@ -131,12 +148,35 @@ TEST(CodegenGemm, ConvAsymmetricPadDilation) {
   checkConv("conv_dilated", c);
 }
 
+// A narrow plane (im2col into scratch, then seqk_gemm): several images run
+// as slot tasks, each image run in its own buffer; 11 images over 8
+// slots, so the runs are uneven; groups, affine and residual epilogues.
+TEST(CodegenGemm, ConvIm2colSlots) {
+  ConvCase c;
+  c.p = {.C = 4, .H = 9, .W = 7, .OC = 6, .KH = 3, .KW = 3, .PT = 1, .PL = 1, .PB = 1, .PR = 1, .G = 2};
+  c.affine = c.residual = true;
+  c.batches = {1, 2, 11};
+  checkConv("conv_slots", c);
+}
+
+// A stride-1 grouped convolution with asymmetric padding (a padded copy,
+// then seqk_conv2d_direct): image by image at batches 1 and 3, as slot
+// tasks at 4 and 13 images (uneven runs over 8 slots).
+TEST(CodegenGemm, ConvDirectSlots) {
+  ConvCase c;
+  c.p = {.C = 6, .H = 9, .W = 10, .OC = 4, .KH = 3, .KW = 2, .PT = 2, .PL = 0, .PB = 1, .PR = 1, .G = 2};
+  c.affine = c.residual = true;
+  c.batches = {1, 3, 4, 13};
+  checkConv("conv_direct_slots", c);
+}
+
 // More output channels than one tile of rows and more positions than one
 // tile of columns.
 TEST(CodegenGemm, ConvManyTiles) {
   ConvCase c;
   c.p = {.C = 8, .H = 20, .W = 20, .OC = 160, .KH = 3, .KW = 3, .PT = 1, .PL = 1, .PB = 1, .PR = 1};
   c.residual = true;
+  c.batches = {1, 5}; // 5 images: slot tasks (codegen's genConvSlots)
   checkConv("conv_tiles", c);
 }
 
@@ -159,6 +199,7 @@ TEST(CodegenGemm, ConvDepthwise) {
          .G = 5};
   c.affine = c.residual = true;
   c.act = ir::UnaryKind::Sigmoid;
+  c.batches = {1, 3, 6}; // 6 images: slot tasks
   checkConv("conv_depthwise", c);
 }
 

@@ -1,5 +1,6 @@
 // Tests of PlanMemory: output storage, convolution scratch, and the interval
 // allocator (live values never share bytes; dead ones do).
+#include "ir/ConvScratch.h"
 #include "ir/Liveness.h"
 #include "ir/Verifier.h"
 #include "ir_test_builder.h"
@@ -92,7 +93,7 @@ TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
   ASSERT_EQ(t.g.scratch.size(), 1u);
   EXPECT_EQ(t.g.scratch[0].node, 2);
   EXPECT_EQ(t.g.scratch[0].bytesPerBatch, 0);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, 2 * (4 * 9) * (3 * 3) * 4);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kConvScratchSlots * ((2 * (4 * 9) * (3 * 3) * 4 + 63) / 64 * 64));
   EXPECT_VALID(t.g);
 }
 
@@ -116,7 +117,7 @@ TEST(PlanMemory, StrideOneConvolutionsGetAPaddedImage) {
 
   // [C, H + 4, W + 4] and the kernel's slack after it, one image
   ASSERT_EQ(t.g.scratch.size(), 1u);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, (4 * 36 * 34 + 64) * 4);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kConvScratchSlots * (4 * 36 * 34 + 64) * 4); // 64-byte slots
   EXPECT_EQ(t.g.scratch[0].bytesPerBatch, 0);
   EXPECT_VALID(t.g);
 }
@@ -131,7 +132,7 @@ TEST(PlanMemory, FixedBatchUsesFixedOffsets) {
   EXPECT_EQ(t.g.workspacePerBatch, 0);
   EXPECT_GT(t.g.workspaceFixed, 0);
   ASSERT_EQ(t.g.scratch.size(), 2u);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, (2 * 8 * 8 + 64) * 4); // one padded image
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, ir::kConvScratchSlots * (2 * 8 * 8 + 64) * 4); // a padded image a slot
   for (const Value &v : t.g.values)
     EXPECT_EQ(v.offsetPerBatch, 0);
   EXPECT_VALID(t.g);

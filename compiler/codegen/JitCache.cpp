@@ -1,0 +1,132 @@
+// JitCache: keys, the entry format and atomic writes (see the header).
+//
+// An entry file: the 8-byte magic "SEQCJIT1", the payload's length and its
+// xxh3 checksum (little-endian uint64 each), then the payload (an object
+// file). Anything else is treated as absent.
+#include "codegen/JitCache.h"
+
+#include "codegen/ObjectEmitter.h"
+
+#include <llvm/ADT/SmallString.h>
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/Support/Endian.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/Process.h>
+#include <llvm/Support/SHA256.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Support/xxhash.h>
+
+#include <cstdlib>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'E', 'Q', 'C', 'J', 'I', 'T', '1'};
+constexpr size_t kHeaderBytes = sizeof(kMagic) + 2 * sizeof(uint64_t);
+
+// Size and modification time of the running executable: a rebuilt seqc
+// (or test binary) gets new keys even when its version string is the same.
+std::string executableIdentity() {
+  static int anchor;
+  std::string exe = sys::fs::getMainExecutable(nullptr, &anchor);
+  sys::fs::file_status status;
+  if (exe.empty() || sys::fs::status(exe, status))
+    return "unknown-executable";
+  return exe + ":" + std::to_string(status.getSize()) + ":" +
+         std::to_string(status.getLastModificationTime().time_since_epoch().count());
+}
+
+void append(SHA256 &hash, StringRef field) {
+  // Length-prefixed, so that no two field lists hash the same bytes.
+  uint64_t length = field.size();
+  hash.update(ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(&length), sizeof(length)));
+  hash.update(field);
+}
+
+} // namespace
+
+std::optional<std::string> JitCache::defaultDirectory() {
+  SmallString<256> dir;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    dir = xdg;
+  } else if (const char *home = std::getenv("HOME"); home && *home) {
+    dir = home;
+    sys::path::append(dir, ".cache");
+  } else {
+    return std::nullopt;
+  }
+  sys::path::append(dir, "seqc");
+  return std::string(dir);
+}
+
+JitCache::JitCache(std::string directory, const std::string &identity, const ResolvedTarget &target,
+                   int optLevel)
+    : directory_(std::move(directory)) {
+  SHA256 hash;
+  append(hash, SEQC_VERSION_STRING);
+  append(hash, executableIdentity());
+  append(hash, identity);
+  append(hash, target.triple.str());
+  append(hash, target.cpu);
+  append(hash, target.features);
+  append(hash, std::to_string(optLevel));
+  std::array<uint8_t, 32> digest = hash.final();
+  key_ = toHex(ArrayRef<uint8_t>(digest.data(), 16), /*LowerCase=*/true);
+  SmallString<256> path(directory_);
+  sys::path::append(path, key_ + ".o");
+  path_ = std::string(path);
+}
+
+std::unique_ptr<MemoryBuffer> JitCache::load() const {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> file =
+      MemoryBuffer::getFile(path_, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return nullptr;
+  StringRef data = (*file)->getBuffer();
+  if (data.size() < kHeaderBytes || !data.starts_with(StringRef(kMagic, sizeof(kMagic))))
+    return nullptr;
+  uint64_t length = support::endian::read64le(data.data() + sizeof(kMagic));
+  uint64_t checksum = support::endian::read64le(data.data() + sizeof(kMagic) + 8);
+  StringRef payload = data.drop_front(kHeaderBytes);
+  if (payload.size() != length || xxh3_64bits(payload) != checksum)
+    return nullptr;
+  return MemoryBuffer::getMemBufferCopy(payload, path_);
+}
+
+bool JitCache::store(StringRef object) const {
+  if (sys::fs::create_directories(directory_))
+    return false;
+  SmallString<256> model(directory_);
+  sys::path::append(model, key_ + ".tmp-%%%%%%");
+  Expected<sys::fs::TempFile> temp = sys::fs::TempFile::create(model);
+  if (!temp) {
+    consumeError(temp.takeError());
+    return false;
+  }
+  bool written = [&] {
+    raw_fd_ostream out(temp->FD, /*shouldClose=*/false);
+    char header[kHeaderBytes];
+    std::memcpy(header, kMagic, sizeof(kMagic));
+    support::endian::write64le(header + sizeof(kMagic), object.size());
+    support::endian::write64le(header + sizeof(kMagic) + 8, xxh3_64bits(object));
+    out.write(header, sizeof(header));
+    out << object;
+    out.flush();
+    return !out.has_error();
+  }();
+  if (!written) {
+    consumeError(temp->discard());
+    return false;
+  }
+  if (Error e = temp->keep(path_)) {
+    consumeError(std::move(e));
+    return false;
+  }
+  return true;
+}
+
+} // namespace seq::codegen
