@@ -334,6 +334,23 @@ private:
         parts.push_back(in(i));
       return fmt::format("torch.cat([{}], dim={})", fmt::join(parts, ", "), node.dim);
     }
+    case TraceNode::Kind::Slice: {
+      // Elements start, start+step, ... of `dim`; the output's size there says how many.
+      int64_t count = model.trace.values[size_t(node.output)].shape[size_t(node.dim)].constant;
+      std::string leading;
+      for (int64_t d = 0; d < node.dim; ++d)
+        leading += ":, ";
+      return fmt::format("{}[{}{}:{}:{}]", in(0), leading, node.start, node.start + count * node.step,
+                         node.step);
+    }
+    case TraceNode::Kind::Permute: return fmt::format("{}.permute({})", in(0), fmt::join(node.dims, ", "));
+    case TraceNode::Kind::Reduce: {
+      // Every reduced dimension is kept (size 1); a later view drops it where the source did.
+      const char *method = node.reduce == ir::ReduceKind::Sum    ? "sum"
+                           : node.reduce == ir::ReduceKind::Mean ? "mean"
+                                                                 : "amax";
+      return fmt::format("{}.{}(dim=({},), keepdim=True)", in(0), method, fmt::join(node.dims, ", "));
+    }
     }
     // A kind of tensor operation this exporter does not know yet.
     unsupported_.push_back(fmt::format("trace node kind {} of model '{}'", int(node.kind), model.name));

@@ -144,6 +144,10 @@ private:
                                : fmt::format("x {} {}", binarySymbol(node.op), node.scalar);
     case TraceNode::Kind::View: return "view";
     case TraceNode::Kind::Concat: return fmt::format("cat(dim={})", node.dim);
+    case TraceNode::Kind::Slice: return fmt::format("slice(dim={}, start={}, step={})", node.dim, node.start, node.step);
+    case TraceNode::Kind::Permute: return fmt::format("permute({})", fmt::join(node.dims, ", "));
+    case TraceNode::Kind::Reduce:
+      return fmt::format("{}(dim=({}))", ir::name(node.reduce), fmt::join(node.dims, ", "));
     }
     return "?";
   }
