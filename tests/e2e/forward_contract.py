@@ -17,7 +17,7 @@ MODELS = {
     "net_a": "model Net(x: [N, 4]) = nn.Sequential(nn.Linear(4, 3))\n",
     "net_b": "model Net(x: [N, 4]) = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))\n",
     "other": "model Other(x: [N, 4]) = nn.Sequential(nn.Linear(4, 3))\n",
-    "big": "model Big(x: [N, 1000000, 1000000, 10000]) = nn.Sequential(nn.ReLU())\n",
+    "big": "model Big(x: [N, 4000, 1024, 1024]) = nn.Sequential(nn.ReLU())\n",  # 15.6 GiB a sample: within the tensor limit
 }
 
 
