@@ -3,6 +3,8 @@
 // share.
 #include "driver/Pipeline.h"
 
+#include "driver/FileOutput.h"
+
 #include "driver/RunSupport.h"
 #include "driver/StageTimer.h"
 #include "driver/WeightsLoad.h"
@@ -59,25 +61,6 @@ codegen::TargetOptions targetOf(const BuildCommand &build) {
 codegen::EmitKind emitKindOf(const std::string &emit) {
   return emit == "asm" ? codegen::EmitKind::Assembly
          : emit == "llvm" ? codegen::EmitKind::LlvmIr : codegen::EmitKind::Object;
-}
-
-// Writes `text` to `path` through a temporary file renamed into place.
-bool writeAtomically(const std::string &path, const std::string &text) {
-  std::string tmp = path + ".tmp-seqc";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    fs::remove(tmp, ec);
-  return !ec;
 }
 
 std::string headerPathFor(const BuildCommand &build) {
@@ -171,7 +154,7 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
     return codegenError(std::move(e));
   if (kind == codegen::EmitKind::Object || !build.header.empty()) {
     std::string header = headerPathFor(build);
-    if (!writeAtomically(header, codegen::emitHeader(graph, !build.weights.empty()))) {
+    if (!writeFileAtomically(header, codegen::emitHeader(graph, !build.weights.empty()))) {
       std::error_code ec;
       fs::remove(build.output, ec); // no partial output: the pair or nothing
       printError(fmt::format("cannot write '{}'", header));

@@ -3,6 +3,8 @@
 // written to a temporary file and renamed, so nothing partial is left.
 #include "driver/ToolCommands.h"
 
+#include "driver/FileOutput.h"
+
 #include "driver/Pipeline.h"
 #include "tools/ExportTorch.h"
 #include "tools/Graph.h"
@@ -44,20 +46,10 @@ bool writeFile(const std::string &path, const std::string &text) {
 
 // Writes `text` to `path` through a temporary file; prints why on failure.
 bool writeAtomically(const std::string &path, const std::string &text) {
-  std::string tmp = temporaryBeside(path);
-  std::error_code ec;
-  if (!writeFile(tmp, text)) {
-    fs::remove(tmp, ec);
-    printError(fmt::format("cannot write '{}'", path));
-    return false;
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    printError(fmt::format("cannot write '{}': {}", path, ec.message()));
-    return false;
-  }
-  return true;
+  if (writeFileAtomically(path, text))
+    return true;
+  printError(fmt::format("cannot write '{}'", path));
+  return false;
 }
 
 // Renders DOT text to SVG at `path` with Graphviz's `dot`.

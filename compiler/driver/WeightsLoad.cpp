@@ -4,6 +4,8 @@
 // which uses the runtime's reader directly.
 #include "driver/WeightsLoad.h"
 
+#include "driver/FileOutput.h"
+
 #include "driver/StageTimer.h"
 #include "sema/Module.h"
 
@@ -59,24 +61,6 @@ bool readable(const std::string &path) {
     return false;
   }
   return true;
-}
-
-bool writeFileAtomically(const std::string &path, const std::string &bytes) {
-  std::string tmp = fmt::format("{}.tmp-seqc-{}", path, getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    fs::remove(tmp, ec);
-  return !ec;
 }
 
 } // namespace
