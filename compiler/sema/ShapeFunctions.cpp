@@ -169,6 +169,24 @@ std::vector<std::pair<int64_t, int64_t>> pieces(const std::vector<int64_t> &size
 
 } // namespace
 
+// The consecutive pieces of `dim` of tensor `x` (shape `in`) of the given
+// sizes, as a tuple of Slice nodes (chunk and split).
+Value Checker::slices(int x, const SymShape &in, int64_t dim, const std::vector<int64_t> &sizes,
+                      const FunctionCall &fc) {
+  std::vector<Value> outs;
+  for (auto [start, length] : pieces(sizes)) {
+    TraceNode node;
+    node.kind = TraceNode::Kind::Slice;
+    node.dim = dim;
+    node.start = start;
+    node.inputs = {x};
+    SymShape out = in;
+    out[size_t(dim)] = SymInt::of(length);
+    outs.push_back(shapeNode(std::move(node), out, fc));
+  }
+  return Value::tuple(std::move(outs), fc.call.range);
+}
+
 // torch.chunk: pieces of ceil(D / chunks), the last one smaller; fewer
 // pieces than asked when D is small (torch's rule).
 Value Checker::fnChunk(FunctionCall &fc) {
@@ -193,18 +211,7 @@ Value Checker::fnChunk(FunctionCall &fc) {
     sizes.push_back(std::min(size, left));
   if (sizes.empty())
     sizes.push_back(0);
-  std::vector<Value> outs;
-  for (auto [start, length] : pieces(sizes)) {
-    TraceNode node;
-    node.kind = TraceNode::Kind::Slice;
-    node.dim = *dim;
-    node.start = start;
-    node.inputs = {x};
-    SymShape out = in;
-    out[size_t(*dim)] = SymInt::of(length);
-    outs.push_back(shapeNode(std::move(node), out, fc));
-  }
-  return Value::tuple(std::move(outs), fc.call.range);
+  return slices(x, in, *dim, sizes, fc);
 }
 
 // torch.split: pieces of split_size (the last one smaller), or of the
@@ -256,22 +263,11 @@ Value Checker::fnSplit(FunctionCall &fc) {
       return Value::invalid();
     }
   }
-  std::vector<Value> outs;
-  for (auto [start, length] : pieces(*sizes)) {
-    if (length == 0) {
-      error(where, "split(): a piece of size 0 is not supported");
-      return Value::invalid();
-    }
-    TraceNode node;
-    node.kind = TraceNode::Kind::Slice;
-    node.dim = *dim;
-    node.start = start;
-    node.inputs = {x};
-    SymShape out = in;
-    out[size_t(*dim)] = SymInt::of(length);
-    outs.push_back(shapeNode(std::move(node), out, fc));
+  if (std::find(sizes->begin(), sizes->end(), 0) != sizes->end()) {
+    error(where, "split(): a piece of size 0 is not supported");
+    return Value::invalid();
   }
-  return Value::tuple(std::move(outs), fc.call.range);
+  return slices(x, in, *dim, *sizes, fc);
 }
 
 // ---- Adding and removing dims of size 1 ----------------------------------------
