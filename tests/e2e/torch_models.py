@@ -6,9 +6,9 @@ same name), user modules are classes named as the .seq module, children are
 registered in the same order and under the same names. So str(model),
 state_dict() names and shapes, and outputs must all match what seqc makes.
 
-MODELS maps (example path relative to the repository, model name) to a
-builder taking no arguments; INPUTS maps the same keys to the declared inputs,
-[(name, shape)], where the string "N" in a shape is the batch.
+The registry (MODELS, INPUTS) and the helpers the parity scripts use
+(build, make_inputs, run, ...) live in torch_registry.py and are re-exported
+here; the version-2 twins (examples/layers_v2.seq) are in torch_models_v2.py.
 
 Runs under /usr/bin/python3 (Debian's python3-torch 1.13).
 """
@@ -18,36 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = {}
-INPUTS = {}
-
-
-def register(path, name, inputs):
-    """Decorator: registers a builder for model `name` of `path`."""
-    def wrap(fn):
-        key = (path, name)
-        assert key not in MODELS, key
-        MODELS[key] = fn
-        INPUTS[key] = [(n, tuple(s)) for n, s in inputs]
-        return fn
-    return wrap
-
-
-def sequential_model(name, *args):
-    """`model NAME(...) = Sequential(...)`: a subclass of Sequential named NAME."""
-    return type(name, (nn.Sequential,), {})(*args)
-
-
-def input_shapes(key, batch):
-    """The concrete input shapes of a model for `batch` (a fixed batch wins)."""
-    return [tuple(batch if d == "N" else d for d in shape)
-            for _, shape in INPUTS[key]]
-
-
-def fixed_batch(key):
-    """The model's fixed batch, or None when the batch is chosen at run time."""
-    first = INPUTS[key][0][1][0]
-    return None if first == "N" else first
+from torch_registry import (INPUTS, MODELS, build, fixed_batch, input_shapes,  # noqa: F401
+                            make_inputs, randomize, register, run, sequential_model)
 
 
 # ---------------------------------------------------------------------------
@@ -518,176 +490,7 @@ register("examples/activations.seq", "Conv1dNet", [("x", ("N", 4, 32))])(Conv1dN
 register("examples/activations.seq", "Pools", [("x", ("N", 3, 16, 16))])(Pools)
 
 
-# ---------------------------------------------------------------------------
-# examples/layers_v2.seq
-# ---------------------------------------------------------------------------
-LAYERS_V2 = "examples/layers_v2.seq"
-
-
-class StochasticDepth(nn.Module):
-    """torchvision.ops.StochasticDepth as torchvision 0.14 prints it (the
-    identity in eval mode); defined here so that torchvision is optional."""
-
-    def __init__(self, p, mode):
-        super().__init__()
-        self.p, self.mode = p, mode
-
-    def forward(self, x):
-        return x
-
-    def __repr__(self):
-        return f"{self.__class__.__name__}(p={self.p}, mode={self.mode})"
-
-
-class ShuffleUnit(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.branch = nn.Sequential(
-            nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
-            nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), nn.BatchNorm2d(8))
-
-    def forward(self, x):
-        halves = x.chunk(2, dim=1)
-        y = torch.cat((halves[0], self.branch(halves[1])), dim=1)
-        n = y.size(0)
-        y = y.view(n, 2, 8, 8, 8)
-        y = torch.transpose(y, 1, 2).contiguous()
-        return y.view(n, -1, 8, 8)
-
-
-class SqueezeExcitation(nn.Module):
-    def __init__(self, c, squeeze):
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(c, squeeze, 1)
-        self.fc2 = nn.Conv2d(squeeze, c, 1)
-        self.activation = nn.ReLU()
-        self.scale_activation = nn.Hardsigmoid()
-
-    def forward(self, x):
-        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
-        return scale * x
-
-
-class SqueezeExcite(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(16, 16, 3, padding=1)
-        self.se = SqueezeExcitation(16, 4)
-        self.sd = StochasticDepth(0.2, "row")
-        self.head = nn.Linear(16, 5)
-
-    def forward(self, x):
-        y = F.silu(self.conv(x))
-        y = self.sd(self.se(y)) + x
-        s = torch.sigmoid(y.mean([2, 3], keepdim=True))
-        y = y.mul(s)
-        return self.head(torch.flatten(F.adaptive_avg_pool2d(y, (1, 1)), 1))
-
-
-class Reductions(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4 + 5 + 4 + 6 + 5, 7)
-
-    def forward(self, x):
-        a = x.mean([2, 3])
-        b = torch.sum(x, dim=(1, 3))
-        c = x.amax(dim=-1).amax(-1)
-        d = x.permute(0, 3, 1, 2).mean(dim=(2, 3))
-        e = x.transpose(1, 2).sum(-1, keepdim=True).squeeze(-1).mean(2)
-        f = torch.unsqueeze(a, 1).squeeze(1)
-        return self.fc(torch.cat([f + 0 * a, b, c, d, e], 1))
-
-
-class Pools1d(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv1d(6, 8, 3, padding=1)
-        self.bn = nn.BatchNorm1d(8)
-        self.pool = nn.MaxPool1d(3, stride=2, padding=1)
-        self.avg = nn.AvgPool1d(2)
-        self.adaptive = nn.AdaptiveAvgPool1d(3)
-
-    def forward(self, x):
-        y = self.pool(F.relu(self.bn(self.conv(x))))
-        y = self.avg(y) + F.avg_pool1d(y, 2)
-        z = self.adaptive(y)
-        w = F.max_pool1d(y, 2, ceil_mode=True)
-        return torch.cat([z, w, y.mean(-1, keepdim=True)], -1)
-
-
-class MoreLayers(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.pad = nn.ZeroPad2d((1, 2, 0, 3))
-        self.conv = nn.Conv2d(3, 12, 3)
-        self.acts = nn.ModuleList([
-            nn.Hardsigmoid(), nn.Hardtanh(-2.0, 2.0), nn.Mish(),
-            nn.Softplus(beta=2, threshold=5), nn.Hardswish(inplace=True), nn.SiLU()])
-        self.pool = nn.AdaptiveMaxPool2d((3, 2))
-        self.drop = nn.Dropout(p=0.3)
-
-    def forward(self, x):
-        y = self.conv(self.pad(x)) * 3.0
-        parts = torch.split(y, [2, 2, 2, 2, 2, 2], dim=1)
-        z = torch.cat([a(p) for a, p in zip(self.acts, parts)], 1)
-        z = F.dropout(z, 0.5, training=False) + F.softplus(z) - F.hardsigmoid(z)
-        z = F.gelu(z, approximate="tanh") + F.adaptive_max_pool2d(z, 1) * F.leaky_relu(z, 0.2)
-        return self.drop(self.pool(z)).flatten(1)
-
-
-register(LAYERS_V2, "ShuffleUnit", [("x", ("N", 16, 8, 8))])(ShuffleUnit)
-register(LAYERS_V2, "SqueezeExcite", [("x", ("N", 16, 8, 8))])(SqueezeExcite)
-register(LAYERS_V2, "Reductions", [("x", ("N", 4, 5, 6))])(Reductions)
-register(LAYERS_V2, "Pools1d", [("x", ("N", 6, 20))])(Pools1d)
-register(LAYERS_V2, "MoreLayers", [("x", ("N", 3, 10, 10))])(MoreLayers)
-
-
-# ---------------------------------------------------------------------------
-# Helpers shared by the parity scripts
-# ---------------------------------------------------------------------------
-def randomize(model, seed):
-    """Seeds torch, builds nothing: gives every BatchNorm random running
-    statistics and affine parameters and every LayerNorm a random affine, so
-    that folding and normalisation are really exercised. Call on a model
-    built right after torch.manual_seed(seed)."""
-    g = torch.Generator().manual_seed(seed + 1000003)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                c = m.num_features
-                m.running_mean.copy_(torch.randn(c, generator=g) * 0.5)
-                m.running_var.copy_(torch.rand(c, generator=g) * 1.5 + 0.5)
-                if m.affine:
-                    m.weight.copy_(torch.rand(c, generator=g) + 0.5)
-                    m.bias.copy_(torch.randn(c, generator=g) * 0.2)
-                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=g)))
-            elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
-                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
-    return model
-
-
-def build(key, seed=None):
-    """Builds the model for `key` in eval() mode; with `seed`, its weights are
-    drawn from that seed and its normalisation statistics randomised."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = MODELS[key]()
-    if seed is not None:
-        randomize(model, seed)
-    return model.eval()
-
-
-def make_inputs(key, batch, seed):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(shape, generator=g) for shape in input_shapes(key, batch)]
-
-
-def run(model, inputs):
-    with torch.no_grad():
-        return model(*[t.clone() for t in inputs])
+import torch_models_v2  # noqa: E402,F401  (registers examples/layers_v2.seq)
 
 
 if __name__ == "__main__":
