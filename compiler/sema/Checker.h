@@ -185,6 +185,7 @@ private:
   Value unknownFunction(std::string_view space, std::string_view name, SourceRange range);
   // ShapeFunctions.cpp: a Slice/Permute/Reduce/View node of `fc` making `out`.
   Value shapeNode(TraceNode node, SymShape out, const FunctionCall &fc);
+  Value permuted(int x, const SymShape &in, const std::vector<int64_t> &perm, const FunctionCall &fc);
   Value slices(int x, const SymShape &in, int64_t dim, const std::vector<int64_t> &sizes,
                const FunctionCall &fc);
   // A dim of a `rank`-d tensor, negative counting from the end; nullopt

@@ -93,16 +93,7 @@ Value Checker::fnTranspose(FunctionCall &fc) {
   for (int64_t d = 0; d < rank; ++d)
     perm[size_t(d)] = d;
   std::swap(perm[size_t(*d0)], perm[size_t(*d1)]);
-  if (symbolicBatch(in) && perm[0] != 0)
-    return batchError(fc, x, "move");
-  TraceNode node;
-  node.kind = TraceNode::Kind::Permute;
-  node.dims = perm;
-  node.inputs = {x};
-  SymShape out(in.size());
-  for (size_t d = 0; d < in.size(); ++d)
-    out[d] = in[size_t(perm[d])];
-  return shapeNode(std::move(node), out, fc);
+  return permuted(x, in, perm, fc);
 }
 
 // x.permute(0, 2, 1), x.permute((0, 2, 1)), torch.permute(x, (0, 2, 1))
@@ -140,16 +131,7 @@ Value Checker::fnPermute(FunctionCall &fc) {
     seen[size_t(*n)] = true;
     d = *n;
   }
-  if (symbolicBatch(in) && perm[0] != 0)
-    return batchError(fc, x, "move");
-  TraceNode node;
-  node.kind = TraceNode::Kind::Permute;
-  node.dims = perm;
-  node.inputs = {x};
-  SymShape out(in.size());
-  for (size_t d = 0; d < in.size(); ++d)
-    out[d] = in[size_t(perm[d])];
-  return shapeNode(std::move(node), out, fc);
+  return permuted(x, in, perm, fc);
 }
 
 // ---- Splitting -------------------------------------------------------------------
@@ -168,6 +150,22 @@ std::vector<std::pair<int64_t, int64_t>> pieces(const std::vector<int64_t> &size
 }
 
 } // namespace
+
+// Tensor `x` (shape `in`) with its dims reordered by `perm` (transpose and
+// permute); moving a symbolic batch is an error.
+Value Checker::permuted(int x, const SymShape &in, const std::vector<int64_t> &perm,
+                        const FunctionCall &fc) {
+  if (symbolicBatch(in) && perm[0] != 0)
+    return batchError(fc, x, "move");
+  TraceNode node;
+  node.kind = TraceNode::Kind::Permute;
+  node.dims = perm;
+  node.inputs = {x};
+  SymShape out(in.size());
+  for (size_t d = 0; d < in.size(); ++d)
+    out[d] = in[size_t(perm[d])];
+  return shapeNode(std::move(node), out, fc);
+}
 
 // The consecutive pieces of `dim` of tensor `x` (shape `in`) of the given
 // sizes, as a tuple of Slice nodes (chunk and split).
