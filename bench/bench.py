@@ -1,25 +1,27 @@
 #!/usr/bin/python3
 """bench.py: seqc against PyTorch (OpenBLAS) and ONNX Runtime, per call.
 
-First a probe (probe.c) measures this machine's FMA peak and read bandwidth
-on 1..T threads, in the same run. Then, for each model of twins.all_models()
-(the bench models, and examples/zoo's as they appear), each of its batches
-and each thread count, the median latency of one forward call (and p10/p90)
-in:
+For each model of twins.all_models() (the bench models, and examples/zoo's
+ResNet-18, MobileNetV2 and EfficientNet-B0), each of its batches and each
+thread count, the median latency of one forward call (and p10/p90) in:
   - seqc: `seqc build`, linked with seqc_bench.c against libseqrt, random
-    weights (seqrt_weights_random);
+    weights (seqrt_weights_random), or for the zoo the PyTorch model's own
+    state_dict, saved as safetensors by the PyTorch worker;
   - PyTorch (/usr/bin/python3, eval, inference_mode, torch.set_num_threads),
     with Debian's OpenBLAS (LD_LIBRARY_PATH) and OPENBLAS_CORETYPE=SkylakeX;
   - ONNX Runtime (onnxruntime-node, ort_bench.js) on the model exported by
     torch.onnx.export (opset 13, dynamic batch).
-Prints, per row, seqc's GFLOP/s (2 flops per multiply-add of the Conv2d
-and Linear layers) as a share of the probed FMA peak of the threads used;
-for batch-1 rows bound by their weights (under 4 flops per weight byte,
-over 16 MB of them)
-the GB/s of weights read against the probed read bandwidth; the ratio of
-the best peer's time to seqc's (> 1: seqc is faster) and its geomean; then
-seqc's speed-up from 1 to 2 threads. Writes results.json. Run it through
-run.sh, which installs what it needs. Not a test: nothing is asserted.
+Then a probe (probe.c) measures this machine's FMA peak and read bandwidth
+on 1..T threads, in the same run (the read bandwidth over a buffer larger
+than the caches, and over buffers the size of the weight-bound models'
+weights). Prints, per row, seqc's GFLOP/s (2 flops per multiply-add of the
+Conv2d and Linear layers) as a share of the probed FMA peak of the threads
+used; for batch-1 rows bound by their weights (under 4 flops per weight
+byte, over 16 MB of them) the GB/s of weights read against the probed read
+bandwidths; the ratio of the best peer's time to seqc's (> 1: seqc is
+faster) and its geomean; then seqc's speed-up from 1 to 2 threads. Writes
+results.json. Run it through run.sh, which installs what it needs. Not a
+test: nothing is asserted.
 
   /usr/bin/python3 bench/bench.py [--build build] [--models lenet5,mlp_big]
       [--batches 1,16] [--threads 1,2] [--min-time 1.0] [--out FILE]
@@ -45,19 +47,20 @@ sys.path.insert(0, HERE)
 OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 WARMUP_S = 0.2
 MIN_ITERS = 10
+ZOO_MIN_ITERS = 5
 
 
 # ---------------------------------------------------------------------------
 # PyTorch worker (a child process, started with the OpenBLAS environment)
 # ---------------------------------------------------------------------------
 
-def time_calls(fn, min_time):
+def time_calls(fn, min_time, min_iters):
     """Median, p10, p90 (ms) of single calls, after a warm-up."""
     end = time.perf_counter() + WARMUP_S
     while time.perf_counter() < end:
         fn()
     samples, start = [], time.perf_counter()
-    while time.perf_counter() - start < min_time or len(samples) < MIN_ITERS:
+    while time.perf_counter() - start < min_time or len(samples) < min_iters:
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1e3)
@@ -96,6 +99,9 @@ def torch_worker(spec):
     torch.manual_seed(0)
     model = next(m for m in twins.all_models() if m.label == spec["label"]).build().eval()
     model_stats = twins.model_stats(model, spec["shape"])
+    if spec.get("weights"):
+        import safetensors_io  # tests/e2e, on the path twins.py set
+        safetensors_io.save_state_dict(model, spec["weights"])
     example = torch.randn(1, *spec["shape"])
     torch.onnx.export(model, example, spec["onnx"], opset_version=13,
                       input_names=["x"], output_names=["y"],
@@ -106,7 +112,7 @@ def torch_worker(spec):
         for batch in spec["batches"]:
             x = torch.randn(batch, *spec["shape"])
             with torch.inference_mode():
-                stats = time_calls(lambda: model(x), spec["min_time"])
+                stats = time_calls(lambda: model(x), spec["min_time"], spec["min_iters"])
             rows.append({"batch": batch, "threads": threads, **stats})
     print(json.dumps({"torch": torch.__version__, "blas": blas_in_use(), "rows": rows,
                       "stats": model_stats}))
@@ -120,12 +126,25 @@ def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def run_torch(bm, args, onnx_path):
+def weights_path(bm, work):
+    """The safetensors file the PyTorch worker writes for seqc, or None
+    (seqc then draws random weights)."""
+    return os.path.join(work, bm.label + ".safetensors") if bm.weights else None
+
+
+def min_iters(bm):
+    """Timed calls at least: fewer for the 224x224 models, whose batch-16
+    calls take up to a second."""
+    return ZOO_MIN_ITERS if bm.weights else MIN_ITERS
+
+
+def run_torch(bm, args, onnx_path, work):
     env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX",
                LD_LIBRARY_PATH=":".join(filter(None, [OPENBLAS_DIR,
                                                       os.environ.get("LD_LIBRARY_PATH")])))
     spec = {"label": bm.label, "shape": list(bm.input_shape), "onnx": onnx_path,
-            "batches": batches_of(bm, args), "threads": args.threads, "min_time": args.min_time}
+            "batches": batches_of(bm, args), "threads": args.threads, "min_time": args.min_time,
+            "min_iters": min_iters(bm), "weights": weights_path(bm, work)}
     proc = subprocess.run([sys.executable, __file__, "--torch-worker", json.dumps(spec)],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -135,7 +154,7 @@ def run_torch(bm, args, onnx_path):
 
 def run_ort(bm, args, onnx_path):
     config = {"shape": list(bm.input_shape), "batches": batches_of(bm, args),
-              "threads": args.threads, "min_time": args.min_time}
+              "threads": args.threads, "min_time": args.min_time, "min_iters": min_iters(bm)}
     proc = subprocess.run(["node", os.path.join(HERE, "ort_bench.js"), onnx_path,
                            json.dumps(config)], capture_output=True, text=True, cwd=HERE)
     if proc.returncode != 0:
@@ -147,15 +166,18 @@ def batches_of(bm, args):
     return args.batches or list(bm.batches)
 
 
-def run_probe(args, work):
-    """probe.c's peaks: {"fma_gflops": [per thread count], "read_gbs": [...]}."""
+def run_probe(args, work, sizes_mb):
+    """probe.c's peaks: {"fma_gflops": [per thread count], "read_gbs": [...],
+    "read_gbs_at_mb": {"MB": [...]}} (the read bandwidth over a buffer of
+    each of sizes_mb, the weight-bound models' weights)."""
     exe = os.path.join(work, "probe")
     cmd = [args.cc, "-O2", "-march=native", "-ffp-contract=fast", "-pthread",
            os.path.join(HERE, "probe.c"), "-o", exe]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    proc = subprocess.run([exe, str(max(args.threads)), str(args.probe_mb)],
+    proc = subprocess.run([exe, str(max(args.threads)), str(args.probe_mb)]
+                          + ([",".join(map(str, sizes_mb))] if sizes_mb else []),
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"probe failed:\n{proc.stderr[-3000:]}")
@@ -192,8 +214,10 @@ def build_seqc_bench(bm, args, work, meta):
 
 def run_seqc(bm, args, work, meta):
     exe = build_seqc_bench(bm, args, work, meta)
+    weights = weights_path(bm, work)
     proc = subprocess.run([exe, ",".join(map(str, batches_of(bm, args))),
-                           ",".join(map(str, args.threads)), str(args.min_time)],
+                           ",".join(map(str, args.threads)), str(args.min_time),
+                           str(min_iters(bm))] + ([weights] if weights else []),
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"seqc harness failed:\n{proc.stderr[-3000:]}")
@@ -221,7 +245,7 @@ def bench_model(bm, args, work, meta):
     """Rows {model, batch, threads, seqc, torch, ort} for one model."""
     print(f"== {bm.label} ({bm.seq_file}, model {bm.model})", flush=True)
     onnx_path = os.path.join(work, bm.label + ".onnx")
-    torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path)
+    torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path, work)
     stats = torch_out["stats"] if torch_out else {}
     if torch_out:
         meta.setdefault("torch", torch_out["torch"])
@@ -254,6 +278,16 @@ WEIGHT_BOUND_FLOPS_PER_BYTE = 4.0
 WEIGHT_BOUND_MIN_BYTES = 16 << 20
 
 
+def weight_bound(row):
+    macs, weights = row.get("macs_per_sample"), row.get("weight_bytes")
+    return bool(row["batch"] == 1 and macs and weights and weights >= WEIGHT_BOUND_MIN_BYTES
+                and 2.0 * macs / weights < WEIGHT_BOUND_FLOPS_PER_BYTE)
+
+
+def weights_mb(row):
+    return -(-row["weight_bytes"] // (1 << 20))
+
+
 def derive(row, probe):
     """Adds GFLOP/s, % of the FMA peak, GB/s and % of the read bandwidth
     (weight-bound batch-1 rows), and best peer / seqc to a row."""
@@ -268,11 +302,13 @@ def derive(row, probe):
     row["gflops"] = 2.0 * macs * row["batch"] / (seqc * 1e-3) * 1e-9
     if probe and t <= len(probe["fma_gflops"]):
         row["pct_peak"] = 100.0 * row["gflops"] / probe["fma_gflops"][t - 1]
-    if (row["batch"] == 1 and weights and weights >= WEIGHT_BOUND_MIN_BYTES
-            and 2.0 * macs / weights < WEIGHT_BOUND_FLOPS_PER_BYTE):
+    if weight_bound(row):
         row["gbs"] = weights / (seqc * 1e-3) * 1e-9
         if probe and t <= len(probe["read_gbs"]):
             row["pct_bw"] = 100.0 * row["gbs"] / probe["read_gbs"][t - 1]
+        same_size = (probe or {}).get("read_gbs_at_mb", {}).get(str(weights_mb(row)))
+        if same_size and t <= len(same_size):
+            row["pct_bw_same_size"] = 100.0 * row["gbs"] / same_size[t - 1]
 
 
 def fmt(v, spec=".3f"):
@@ -290,10 +326,17 @@ def geomean(values):
 
 def print_table(rows, probe):
     if probe:
-        print(f"\nprobe: FMA peak {probe['fma_gflops']} GFLOP/s, read bandwidth "
-              f"{probe['read_gbs']} GB/s ({probe['buffer_mb']} MB) on 1..T threads")
+        print(f"\nprobe: FMA peak {probe['fma_gflops']} GFLOP/s "
+              f"({probe.get('fma_chains')} chains of {probe['vector_bits']}-bit FMAs), "
+              f"read bandwidth {probe['read_gbs']} GB/s ({probe['buffer_mb']} MB buffer, "
+              f"LLC {probe.get('llc_mb')} MB) on 1..T pinned threads")
+        for mb, gbs in (probe.get("read_gbs_at_mb") or {}).items():
+            print(f"       read bandwidth over {mb} MB (a weight-bound model's weights, "
+                  f"read again and again): {gbs} GB/s")
+        print("%bw: of the read bandwidth over the big buffer (memory); %ws: over a buffer "
+              "the size of the model's weights")
     head = f"{'model':<16}{'batch':>6}{'thr':>4}{'seqc ms':>10}{'torch ms':>10}{'ort ms':>10}" \
-           f"{'GFLOP/s':>9}{'%peak':>7}{'GB/s':>7}{'%bw':>6}{'best/seqc':>10}"
+           f"{'GFLOP/s':>9}{'%peak':>7}{'GB/s':>7}{'%bw':>6}{'%ws':>6}{'best/seqc':>10}"
     print("\n" + head + "\n" + "-" * len(head))
     for r in rows:
         med = {k: r[k] and r[k]["median_ms"] for k in ("seqc", "torch", "ort")}
@@ -301,6 +344,7 @@ def print_table(rows, probe):
               f"{fmt(med['torch']):>10}{fmt(med['ort']):>10}"
               f"{fmt(r.get('gflops'), '.1f'):>9}{fmt(r.get('pct_peak'), '.0f'):>7}"
               f"{fmt(r.get('gbs'), '.1f'):>7}{fmt(r.get('pct_bw'), '.0f'):>6}"
+              f"{fmt(r.get('pct_bw_same_size'), '.0f'):>6}"
               f"{fmt(r.get('best_over_seqc'), '.2f'):>10}")
     g = geomean(r.get("best_over_seqc") for r in rows)
     print(f"geomean best peer / seqc over {sum(1 for r in rows if r.get('best_over_seqc'))} "
@@ -368,8 +412,9 @@ def parse_args():
     p.add_argument("--seqc", help="default: BUILD/compiler/seqc")
     p.add_argument("--models", help="comma-separated labels (default: all)")
     p.add_argument("--batches", help="comma-separated (default: each model's own)")
-    p.add_argument("--probe-mb", type=int, default=512,
-                   help="the read-bandwidth probe's buffer, in MB")
+    p.add_argument("--probe-mb", type=int, default=0,
+                   help="the read-bandwidth probe's buffer, in MB (0: 4x the LLC, "
+                        "512 to 4096)")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--min-time", type=float, default=1.0,
                    help="seconds of timed calls per configuration")
@@ -408,10 +453,13 @@ def main():
     warn_if_busy(meta)
     rows = []
     with tempfile.TemporaryDirectory(prefix="seqc-bench-") as work:
-        probe = attempt("the probe", "probe", run_probe, args, work)
-        meta["probe"] = probe
         for bm in selected_models(args):
             rows += bench_model(bm, args, work, meta)
+        # after the models: the read bandwidth over their weights' sizes too
+        sizes = sorted({weights_mb(r) for r in rows if weight_bound(r)})
+        print("== the probe", flush=True)
+        probe = attempt("the probe", "probe", run_probe, args, work, sizes)
+        meta["probe"] = probe
     for r in rows:
         derive(r, probe)
     meta["geomean_best_over_seqc"] = print_table(rows, probe)

@@ -2,7 +2,7 @@
 // the benchmark's third column.
 //
 //   node ort_bench.js MODEL.onnx '{"shape": [3, 32, 32], "batches": [1, 16],
-//                                  "threads": [1, 2], "min_time": 1.0}'
+//                                  "threads": [1, 2], "min_time": 1.0, "min_iters": 10}'
 //
 // For each thread count it opens one session (intraOpNumThreads = threads,
 // sequential execution, all graph optimisations), and for each batch it warms
@@ -13,7 +13,7 @@
 const ort = require('onnxruntime-node');
 
 const WARMUP_S = 0.2;
-const MIN_ITERS = 10;
+const MIN_ITERS = 10; // unless the config gives min_iters
 const MAX_ITERS = 100000;
 
 function percentile(sorted, q) {
@@ -31,14 +31,14 @@ function nowS() {
   return Number(process.hrtime.bigint()) / 1e9;
 }
 
-async function timeRuns(session, feeds, minTime) {
+async function timeRuns(session, feeds, minTime, minIters) {
   const warmEnd = nowS() + WARMUP_S;
   do {
     await session.run(feeds);
   } while (nowS() < warmEnd);
   const samples = [];
   const start = nowS();
-  while ((nowS() - start < minTime || samples.length < MIN_ITERS) && samples.length < MAX_ITERS) {
+  while ((nowS() - start < minTime || samples.length < minIters) && samples.length < MAX_ITERS) {
     const t0 = process.hrtime.bigint();
     await session.run(feeds);
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -69,7 +69,7 @@ async function main() {
     const inputName = session.inputNames[0];
     for (const batch of config.batches) {
       const feeds = { [inputName]: randomInput([batch, ...config.shape]) };
-      const stats = await timeRuns(session, feeds, config.min_time);
+      const stats = await timeRuns(session, feeds, config.min_time, config.min_iters || MIN_ITERS);
       console.log(JSON.stringify({ batch, threads, ...stats }));
     }
     if (session.release) await session.release();

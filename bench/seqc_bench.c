@@ -10,10 +10,11 @@
  * (seqrt_weights_random); input and output sizes come from the model's
  * description, so the harness needs nothing else from the header.
  *
- *   ./bench BATCHES THREADS MIN_TIME      e.g. ./bench 1,16 1,2 1.0
+ *   ./bench BATCHES THREADS MIN_TIME [MIN_ITERS [WEIGHTS]]
+ *   e.g. ./bench 1,16 1,2 1.0 5 resnet18.safetensors
  *
  * For each thread count (one context) and batch: warm up, then time single
- * forward calls for at least MIN_TIME seconds. Prints one JSON object a line:
+ * forward calls for at least MIN_TIME seconds and MIN_ITERS calls (10). Prints one JSON object a line:
  * {"batch", "threads", "median_ms", "p10_ms", "p90_ms", "iters"}.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -31,7 +32,7 @@
 #define MODEL CAT(SEQ_PREFIX, _model)
 #define FORWARD CAT(SEQ_PREFIX, _forward)
 
-enum { MIN_ITERS = 10, MAX_ITERS = 100000, MAX_LIST = 16 };
+enum { DEFAULT_MIN_ITERS = 10, MAX_ITERS = 100000, MAX_LIST = 16 };
 static const double WARMUP_S = 0.2;
 
 static double now_s(void) {
@@ -85,7 +86,7 @@ static void call(const seqrt_weights *w, const float *x, float *y, int64_t batch
 
 /* Warm up, then time single calls; prints the JSON line. */
 static void bench(const seqrt_weights *w, int batch, seqrt_context *ctx, double min_time,
-                  double *samples) {
+                  int min_iters, double *samples) {
   const seqrt_model *m = &MODEL;
   float *x = alloc_floats(elems(&m->inputs[0], batch));
   float *y = alloc_floats(elems(m->output, batch));
@@ -96,7 +97,7 @@ static void bench(const seqrt_weights *w, int batch, seqrt_context *ctx, double 
 
   for (double end = now_s() + WARMUP_S; now_s() < end;) call(w, x, y, batch, ctx);
   int n = 0;
-  for (double start = now_s(); (now_s() - start < min_time || n < MIN_ITERS) && n < MAX_ITERS;) {
+  for (double start = now_s(); (now_s() - start < min_time || n < min_iters) && n < MAX_ITERS;) {
     double t0 = now_s();
     call(w, x, y, batch, ctx);
     samples[n++] = (now_s() - t0) * 1e3;
@@ -112,24 +113,29 @@ static void bench(const seqrt_weights *w, int batch, seqrt_context *ctx, double 
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s BATCHES THREADS MIN_TIME  (e.g. 1,16 1,2 1.0)\n", argv[0]);
+  if (argc < 4 || argc > 6) {
+    fprintf(stderr,
+            "usage: %s BATCHES THREADS MIN_TIME [MIN_ITERS [WEIGHTS]]  (e.g. 1,16 1,2 1.0)\n",
+            argv[0]);
     return 2;
   }
   int batches[MAX_LIST], threads[MAX_LIST];
   int nb = parse_list(argv[1], batches), nt = parse_list(argv[2], threads);
   double min_time = atof(argv[3]);
+  int min_iters = argc > 4 ? atoi(argv[4]) : DEFAULT_MIN_ITERS;
+  if (min_iters < 1) min_iters = 1;
   double *samples = malloc(sizeof(double) * MAX_ITERS);
 
   seqrt_weights *weights;
-  seqrt_status st = seqrt_weights_random(&MODEL, 42, &weights);
-  if (st != SEQRT_OK) die("random weights", st);
+  seqrt_status st = argc > 5 ? seqrt_weights_load(&MODEL, argv[5], &weights)
+                              : seqrt_weights_random(&MODEL, 42, &weights);
+  if (st != SEQRT_OK) die(argc > 5 ? argv[5] : "random weights", st);
   for (int t = 0; t < nt; ++t) {
     seqrt_context *ctx;
     st = seqrt_context_new(threads[t], 0, &ctx);
     if (st != SEQRT_OK) die("creating a context", st);
     for (int b = 0; b < nb; ++b)
-      bench(weights, batches[b], ctx, min_time, samples);
+      bench(weights, batches[b], ctx, min_time, min_iters, samples);
     seqrt_context_free(ctx);
   }
   seqrt_weights_free(weights);
