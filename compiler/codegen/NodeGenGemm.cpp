@@ -17,12 +17,16 @@ namespace {
 // Linear tiles (see genLinear). 256 columns: at batch 1 the kernel
 // streams rows of W, and longer runs of a row stream measurably faster
 // (10 vs 6 GFLOP/s for 1024x1024 on one core) than 64-column blocks.
+// On packed weights, down to 128 columns (the row path's four panels)
+// when that makes kTasksWanted column blocks: then every row of a batch
+// up to kLinearTileRows shares one tile, which reads its weights once.
 // Rows per tile: at most kLinearTileRows, fewer when the rows are few,
 // so that there are about kTasksWanted tiles; never under
 // kLinearMinTileRows.
 constexpr int64_t kLinearTileRows = 128;
 constexpr int64_t kLinearMinTileRows = 16;
 constexpr int64_t kLinearTileCols = 256;
+constexpr int64_t kLinearMinTileCols = 128;
 // Tiles a parallel op aims for: enough to balance 2 to 4 threads.
 constexpr int64_t kTasksWanted = 8;
 // Conv2d GEMM tiles: rows of the output plane (output channels of a
@@ -55,6 +59,14 @@ void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *r
   }
   b.CreateCall(gen.kernel("seqk_gemm"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, b.getInt64(ldb), C,
                                          b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(), env.env()});
+}
+
+// Columns per Linear tile for N columns (a multiple of the panel width).
+int64_t linearTileCols(int64_t N, bool panels) {
+  if (!panels)
+    return kLinearTileCols;
+  int64_t cols = ceilDiv(ceilDiv(N, kTasksWanted), kLinearMinTileCols) * kLinearMinTileCols;
+  return std::clamp(cols, kLinearMinTileCols, kLinearTileCols);
 }
 
 // Rows per Linear tile for M rows (an i64 in the forward function):
@@ -116,7 +128,7 @@ bool inPanels(const ir::Graph &g, int packed) {
 // kPackPanelWidth columns as the pack steps of a lowered model lay it out,
 // or as one [K, N] matrix), M = the product of
 // all but the last dim (the batch included). Tasks are tiles of up to
-// kLinearTileRows rows x kLinearTileCols columns, column blocks of a row
+// kLinearTileRows rows x linearTileCols columns, column blocks of a row
 // block adjacent: a batch-1 MLP splits its columns, so each thread streams
 // its own part of W; a larger batch splits rows too, into as many row
 // blocks as make about kTasksWanted tiles (linearTileRows, at run time:
@@ -134,11 +146,13 @@ void genLinear(LlvmGen &gen, int index) {
     layout.affine = dim1Rule(out, N);
   Epilogue epilogue(gen, index, epilogueOps(node), layout);
   bool panels = inPanels(g, node.attrs.weight);
-  static_assert(kLinearTileCols % ir::kPackPanelWidth == 0, "tiles start at a panel");
+  static_assert(kLinearTileCols % ir::kPackPanelWidth == 0 && kLinearMinTileCols % ir::kPackPanelWidth == 0,
+                "tiles start at a panel");
+  int64_t tileCols = linearTileCols(N, panels);
 
   IRBuilder<> &f = gen.fwd();
   Value *M = gen.leadingExtent(out, out.rank() - 1);
-  int64_t colBlocks = ceilDiv(N, kLinearTileCols);
+  int64_t colBlocks = ceilDiv(N, tileCols);
   Value *tileRows = linearTileRows(f, M, colBlocks);
   Value *rowBlocks = f.CreateUDiv(f.CreateAdd(M, f.CreateSub(tileRows, f.getInt64(1))), tileRows);
 
@@ -152,9 +166,9 @@ void genLinear(LlvmGen &gen, int index) {
   EpilogueEnv env(task, epilogue);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     Value *m0 = b.CreateMul(b.CreateUDiv(t, b.getInt64(colBlocks)), tRows);
-    Value *n0 = b.CreateMul(b.CreateURem(t, b.getInt64(colBlocks)), b.getInt64(kLinearTileCols));
+    Value *n0 = b.CreateMul(b.CreateURem(t, b.getInt64(colBlocks)), b.getInt64(tileCols));
     Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, tRows), rows);
-    Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, b.getInt64(kLinearTileCols)), b.getInt64(N));
+    Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, b.getInt64(tileCols)), b.getInt64(N));
     emitGemm(gen, b, {0, N, K}, rows, x, K, w, panels ? 0 : N, y, N, {m0, m1, n0, n1}, env);
   });
   task.run(f.CreateMul(rowBlocks, f.getInt64(colBlocks)), LlvmGen::workOf(out, K));

@@ -1,7 +1,8 @@
 // Unit tests of seqk_gemm_packed, the GEMM on B packed in panels of
 // SEQK_PANEL_WIDTH columns (Linear weights): against a double-precision
 // reference at awkward sizes (1, primes, one past each tile edge: MR = 8
-// rows, NR = 32 columns, KC = 256, the 4-panel row path), on sub-ranges
+// rows, NR = 32 columns, KC = 256, the 4-panel row path; 2..65 rows of the
+// batched path), on sub-ranges
 // that compose to the whole, with the epilogue contract.
 #include <gtest/gtest.h>
 
@@ -92,6 +93,23 @@ TEST(KernelsPacked, MatchesReference) {
     p.run(0, s.M, 0, s.N);
     p.check(0, s.M, 0, s.N);
   }
+}
+
+// Linear at batch 2..65: every count of 8-row blocks (1..9, powers of two
+// and not: the next-block prefetch splits unevenly), whole and partial
+// row blocks, a K of one block, one past it and three blocks short of a
+// row, N one past a panel; rows starting anywhere (m0 > 0).
+TEST(KernelsPacked, BatchRowsMatchReference) {
+  unsigned seed = 300;
+  for (int64_t M : {2, 3, 8, 9, 16, 17, 23, 24, 25, 40, 41, 63, 64, 65})
+    for (Size s : {Size{M, 33, 256}, Size{M, 97, 257}, Size{M, 65, 767}}) {
+      Packed p(s.M, s.N, s.K, seed++);
+      p.run(0, s.M, 0, s.N);
+      p.check(0, s.M, 0, s.N);
+      Packed q(s.M, s.N, s.K, seed++);
+      q.run(1, s.M, kW, s.N);
+      q.check(1, s.M, kW, s.N);
+    }
 }
 
 // Column ranges start at a panel; row ranges anywhere.
