@@ -1,6 +1,7 @@
 // Commands: what each subcommand of seqc does, given its parsed options.
 #pragma once
 
+#include "codegen/TargetOptions.h"
 #include "driver/Frontend.h"
 
 #include <string>
@@ -29,7 +30,7 @@ struct BuildCommand {
   std::string file, model, output, header, weights, target, cpu, emit = "obj";
   std::string stripPrefix;
   std::string prefix; // empty: the model's name in lower case
-  int optLevel = 3;
+  int optLevel = codegen::TargetOptions::kDefaultOptLevel;
 };
 
 // Without --weights: random weights from --seed; without --input: random
@@ -45,7 +46,7 @@ struct RunCommand {
 // `seqc dump ast|ir|ir-opt|llvm|asm FILE` (also `seqc --emit=...`).
 struct DumpCommand {
   std::string what, file, model, target, cpu;
-  int optLevel = 3;
+  int optLevel = codegen::TargetOptions::kDefaultOptLevel;
 };
 
 int runCheck(const CheckCommand &command, const CommonOptions &common);

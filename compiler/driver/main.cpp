@@ -145,7 +145,7 @@ int main(int argc, char **argv) {
   buildApp->add_option("--cpu", build.cpu, "Target CPU (default: the host's)");
   buildApp->add_option("--emit", build.emit, "obj, asm or llvm")
       ->check(CLI::IsMember({"obj", "asm", "llvm"}));
-  buildApp->add_option("-O", build.optLevel, "Optimisation level: -O0, -O1, -O2 or -O3 (default)")
+  buildApp->add_option("-O", build.optLevel, "Optimisation level: -O0, -O1, -O2 (default) or -O3")
       ->check(CLI::Range(0, 3));
   addCommon(*buildApp, common);
 

@@ -88,7 +88,7 @@ TEST(CodegenEmit, LlvmIrParsesBack) {
   llvm::Function *forward = module->getFunction("mlp_forward");
   ASSERT_TRUE(forward && !forward->isDeclaration());
   EXPECT_EQ(forward->arg_size(), 5u); // weights, x, output, batch, ctx
-  // After O3 every kernel is inlined, none left as a function, except the
+  // After -O2 every kernel is inlined, none left as a function, except the
   // Linear GEMM shared by all call sites (KernelLink's sharedKernel).
   for (const llvm::Function &fn : *module) {
     bool shared = fn.getName() == "seqk_gemm_packed";
