@@ -11,7 +11,7 @@
  *     (plain loads, no non-temporal hints), on 1..T pinned threads (GB/s);
  *   - optionally the same over smaller working sets, read again and again
  *     as a model's weights are (which the LLC may partly hold).
- * Each figure is the best of REPEATS passes (a peak, not a median).
+ * Each figure is the best of several passes (a peak, not a median).
  *
  *   cc -O2 -march=native -ffp-contract=fast -pthread probe.c -o probe
  *   ./probe THREADS MEGABYTES [MB,MB,...]
@@ -42,8 +42,8 @@
 #endif
 typedef float vec __attribute__((vector_size(LANES * 4)));
 
-enum { REPEATS = 5, MAX_THREADS = 64, STREAMS = 4, MAX_SIZES = 16 };
-static const int64_t FMA_ITERS = 10 * 1000 * 1000;
+enum { REPEATS = 5, FMA_REPEATS = 40, MAX_THREADS = 64, STREAMS = 4, MAX_SIZES = 16 };
+static const int64_t FMA_ITERS = 2 * 1000 * 1000; /* ~8 ms a pass */
 /* Bytes ahead of each stream that a read pass prefetches. */
 static const int64_t PREFETCH_BYTES = 1024;
 
@@ -158,12 +158,14 @@ static void place(Job *jobs, int threads, const int *cpus, int ncpus) {
     jobs[t].cpu = threads <= ncpus ? cpus[t] : -1;
 }
 
+/* Many short passes: on a shared machine the best of them is the one
+ * that ran undisturbed. */
 static double fma_gflops(int threads, const int *cpus, int ncpus) {
   Job jobs[MAX_THREADS];
   memset(jobs, 0, sizeof jobs);
   place(jobs, threads, cpus, ncpus);
   double best = 1e30;
-  for (int r = 0; r < REPEATS; ++r) {
+  for (int r = 0; r < FMA_REPEATS; ++r) {
     double s = run(threads, fma_job, jobs);
     if (s < best)
       best = s;
