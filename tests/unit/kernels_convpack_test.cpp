@@ -4,7 +4,8 @@
 // one past each tile edge: 14 positions, 16 and 32 channels), strides 1
 // and 2, dilation, asymmetric padding, with every tile shape the kernel
 // has; tasks of panels and rows that compose to the whole, each output
-// once through the epilogue; NaN propagation; and the compiler's tile
+// once through the epilogue; channel blocks and tile groups; NaN
+// propagation; and the compiler's tile
 // choice (ir::packedConvTile) always being a shape the kernel has.
 #include <gtest/gtest.h>
 
@@ -44,6 +45,10 @@ const Conv kConvs[] = {
     {3, 7, 4, 4, 3, 3, 1, 1, 4, 4, 4, 4, 1, 1},     {2, 20, 3, 40, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1},
     {6, 64, 11, 29, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  {3, 40, 13, 13, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1},
     {16, 18, 8, 8, 2, 2, 2, 1, 1, 0, 0, 1, 1, 2},   {2, 5, 9, 17, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1},
+    // more channels than a block's taps hold (14 for 3x3, 2 for 7x7, 128
+    // for 1x1), and more tiles than a group (32), with dilation
+    {30, 40, 9, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  {5, 33, 12, 12, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1},
+    {200, 20, 6, 9, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  {29, 64, 20, 41, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},
 };
 
 std::vector<float> randomVector(size_t n, unsigned seed) {

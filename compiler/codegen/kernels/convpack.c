@@ -43,24 +43,19 @@ typedef struct {
   const void *env;
 } PackedConv;
 
-/* The tile of R rows x TW columns whose top-left input element (tap 0)
- * is x0 (rowStep floats between its rows): acc[r*TW + j][v] = the sums
- * for channels 16v .. 16v+15 of panel wp at position (r, j); the
- * positions past R*TW are 0. */
+/* Channels [0, nc) of the tile of R rows x TW columns whose top-left
+ * input element (tap 0 of its first channel) is x0 (rowStep floats
+ * between its rows), added to acc: acc[r*TW + j][v] += the taps of
+ * channels 16v .. 16v+15 of the panel wp (at that first channel) at
+ * position (r, j), in order. */
 SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
                             const float *restrict x0, int64_t rowStep,
-                            seqkVec acc[16][2], int R, int TW, int SW,
-                            int V) {
-  SEQK_UNROLL
-  for (int i = 0; i < 16; ++i) {
-    SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
-      acc[i][v] = (seqkVec){0};
-  }
+                            int64_t nc, seqkVec acc[16][2], int R, int TW,
+                            int SW, int V) {
   const int64_t plane = a->Hp * a->Wp, KH = a->KH, KW = a->KW;
   const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
   const float *restrict wk = wp;
-  for (int64_t c = 0; c < a->C; ++c)
+  for (int64_t c = 0; c < nc; ++c)
     for (int64_t kh = 0; kh < KH; ++kh) {
       const float *restrict xr = x0 + c * plane + kh * rowTap;
       for (int64_t kw = 0; kw < KW; ++kw, wk += PACK_W) {
@@ -146,6 +141,14 @@ SEQK_INLINE void storeTile(seqkVec acc[16][2], float *restrict yp,
         y0[ch * OHW + r * OW + j] = lanes[ch][r * TW + j];
 }
 
+/* Channel blocks: the 32-channel weights of a block's taps take at most
+ * PACK_BLOCK_TAPS * 128 bytes (16 KB), so they stay in L1 while every
+ * tile of a group (at most PACK_GROUP_TILES, whole rows of tiles) adds
+ * the block's taps to its sums, kept in `part` between blocks. Storing and
+ * reloading a sum is exact: each output still adds its taps in order. */
+#define PACK_BLOCK_TAPS 128
+#define PACK_GROUP_TILES 32
+
 /* Output rows [r0, r1) of panel p: tiles of R rows (the last one moved up
  * to end at r1, its rows already stored skipped) by TW columns (the last
  * one moved left to end at OW, likewise), then the epilogue on each new
@@ -153,28 +156,56 @@ SEQK_INLINE void storeTile(seqkVec acc[16][2], float *restrict yp,
  * outside [r0, r1) only to drop them. */
 SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
                             int64_t r1, int R, int TW, int SW, int V) {
-  const int64_t K = a->C * a->KH * a->KW, OW = a->OW, OHW = a->OH * OW;
+  const int64_t taps = a->KH * a->KW, C = a->C, K = C * taps;
+  const int64_t OW = a->OW, OHW = a->OH * OW, plane = a->Hp * a->Wp;
   const int64_t m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
   const int64_t rowStep = a->SH * a->Wp;
   const float *restrict wp = a->w + p * K * PACK_W;
   float *restrict yp = a->y + m0 * OHW;
+  const int64_t colTiles = (OW + TW - 1) / TW, rowTiles = (r1 - r0 + R - 1) / R;
+  int64_t block = seqkMax(1, PACK_BLOCK_TAPS / taps);
+  if (colTiles > PACK_GROUP_TILES)
+    block = C;
+  const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
+  seqkVec part[PACK_GROUP_TILES][PACK_MAX_POS][2];
   seqkVec acc[16][2];
-  for (int64_t oh = r0; oh < r1; oh += R) {
-    int64_t top = seqkMax(0, seqkMin(oh, r1 - R));
-    int64_t rowEnd = seqkMin(top + R, r1);
-    for (int64_t ow = 0; ow < OW; ow += TW) {
-      int64_t left = seqkMin(ow, OW - TW);
-      const float *x0 = a->x + top * rowStep + left * SW;
-      packedTile(a, wp, x0, rowStep, acc, R, TW, SW, V);
-      storeTile(acc, yp, OHW, OW, top, left, oh - top, rowEnd - top, ow - left,
-                mr, R, TW, V);
-    }
-    if (a->epi)
-      for (int64_t r = oh; r < rowEnd; ++r)
-        for (int64_t m = 0; m < mr; ++m) {
-          float *row = yp + m * OHW + r * OW;
-          a->epi(a->env, m0 + m, r * OW, row, row, OW);
+  for (int64_t g0 = 0; g0 < rowTiles; g0 += groupRows) {
+    int64_t g1 = seqkMin(rowTiles, g0 + groupRows);
+    for (int64_t c0 = 0; c0 < C; c0 += block) {
+      int64_t nc = seqkMin(block, C - c0);
+      int first = c0 == 0, last = c0 + nc == C;
+      for (int64_t t = 0; t < (g1 - g0) * colTiles; ++t) {
+        int64_t oh = r0 + (g0 + t / colTiles) * R, ow = t % colTiles * TW;
+        int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
+        SEQK_UNROLL
+        for (int i = 0; i < 16; ++i) {
+          SEQK_UNROLL
+          for (int v = 0; v < V; ++v)
+            acc[i][v] = first || i >= R * TW ? (seqkVec){0} : part[t][i][v];
         }
+        packedTile(a, wp + c0 * taps * PACK_W,
+                   a->x + c0 * plane + top * rowStep + left * SW, rowStep, nc,
+                   acc, R, TW, SW, V);
+        if (last) {
+          storeTile(acc, yp, OHW, OW, top, left, oh - top,
+                    seqkMin(top + R, r1) - top, ow - left, mr, R, TW, V);
+          continue;
+        }
+        SEQK_UNROLL
+        for (int i = 0; i < R * TW; ++i) {
+          SEQK_UNROLL
+          for (int v = 0; v < V; ++v)
+            part[t][i][v] = acc[i][v];
+        }
+      }
+    }
+    if (!a->epi)
+      continue;
+    for (int64_t r = r0 + g0 * R; r < seqkMin(r1, r0 + g1 * R); ++r)
+      for (int64_t m = 0; m < mr; ++m) {
+        float *row = yp + m * OHW + r * OW;
+        a->epi(a->env, m0 + m, r * OW, row, row, OW);
+      }
   }
 }
 
