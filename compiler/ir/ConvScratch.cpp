@@ -34,8 +34,9 @@ bool convPads(const Node &conv) { return padsAny(conv.attrs); }
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
+  bool smallPlane = out.dims.at(2) * out.dims.at(3) <= kPackedPointwiseMaxPositions;
   return a.groups == 1 && out.dims.at(1) >= kPackedMinChannels && (a.stride[1] == 1 || a.stride[1] == 2) &&
-         !pointwise(a);
+         (!pointwise(a) || smallPlane);
 }
 
 bool weightInPanels(const Graph &g, const Node &conv) {
@@ -74,10 +75,10 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   bool unitStride = a.stride[0] == 1 && a.stride[1] == 1;
   if (a.groups == channels && a.groups == outChannels)
     return unitStride ? ConvAlgorithm::DepthwiseDirect : ConvAlgorithm::Depthwise;
-  if (pointwise(a))
-    return ConvAlgorithm::Pointwise;
   if (packedConvFits(g, conv) && weightInPanels(g, conv))
     return ConvAlgorithm::Packed;
+  if (pointwise(a))
+    return ConvAlgorithm::Pointwise;
   if (unitStride)
     return ConvAlgorithm::Direct;
   bool gathered = out.dims.at(3) >= kConvImplicitMinWidth || im2colBytes(g, conv) > kConvIm2colCacheBytes;
