@@ -213,19 +213,26 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
 }
 
 // A depthwise stride-1 convolution of image `image` on its padded copy
-// xp (seqk_depthwise2d_direct), channels split.
+// xp (seqk_depthwise2d_direct), channels split: each task pads its own
+// channels (all a channel reads) and convolves them, with no barrier
+// between, while they are in cache.
 void genDepthwiseDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
                         Value *image) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
   int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
   Task task(gen, index, "depthwise");
   IRBuilder<> &b = task.b();
   auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
   Value *txp = task.capture(xp, "xp");
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
   Value *n = task.capture(image, "image");
   EpilogueEnv env(task, epilogue);
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                          task.begin(), task.end()});
   Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
   env.setRowBase(b, b.CreateMul(n, c(s.C)));
   b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {txp, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW),
@@ -510,13 +517,13 @@ void genConv2d(LlvmGen &gen, int index) {
                genConvGemm(gen, index, s, epilogue, false, scratch, image);
                return;
              }
+             if (algorithm == ir::ConvAlgorithm::DepthwiseDirect)
+               return genDepthwiseDirect(gen, index, s, epilogue, scratch, image); // pads too
              genPadInput(gen, index, s, scratch, image);
              if (algorithm == ir::ConvAlgorithm::Packed)
                genConvPacked(gen, index, s, epilogue, scratch, image);
-             else if (algorithm == ir::ConvAlgorithm::Direct)
-               genConvDirect(gen, index, s, epilogue, scratch, image);
              else
-               genDepthwiseDirect(gen, index, s, epilogue, scratch, image);
+               genConvDirect(gen, index, s, epilogue, scratch, image);
            });
          });
 }
