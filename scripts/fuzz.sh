@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh TARGET SECONDS [libFuzzer args...]: runs one fuzz target
-# (frontend, npy, safetensors, models; tests/fuzz) for SECONDS with
+# (frontend, npy, safetensors, torch, models; tests/fuzz) for SECONDS with
 # libFuzzer, ASan and UBSan, in the instrumented build scripts/sanitize.sh
 # asan uses (build-asan/, configured here with -DSEQ_FUZZ=ON). New inputs
 # go to build-asan/fuzz-corpus/TARGET (the committed seeds in
@@ -10,12 +10,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ $# -lt 2 ]; then
-  echo "usage: fuzz.sh frontend|npy|safetensors|models SECONDS [libFuzzer args...]" >&2
+  echo "usage: fuzz.sh frontend|npy|safetensors|torch|models SECONDS [libFuzzer args...]" >&2
   exit 2
 fi
 target="$1" seconds="$2"
 shift 2
-case "$target" in frontend|npy|safetensors|models) ;; *)
+case "$target" in frontend|npy|safetensors|torch|models) ;; *)
   echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
 esac
 build="${BUILD_DIR:-$root/build-asan}"
