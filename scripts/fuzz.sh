@@ -33,11 +33,15 @@ dict=()
 export LD_LIBRARY_PATH="$(clang-19 -print-resource-dir)/lib/linux${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Inputs are capped per target: a longer .seq file only repeats what short
+# ones reach, and each byte costs parse time (later arguments override).
+extra=()
+[ "$target" = frontend ] && extra=(-max_len=2048)
 # A hang is an input that takes minutes of wall time; the models target
 # JIT-compiles each input (and a loaded machine runs nice'd fuzzers slowly).
 timeout=120
 [ "$target" = models ] && timeout=600
 timeout="${SEQ_FUZZ_TIMEOUT:-$timeout}"
 exec "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
-  -artifact_prefix="$crashes/" -timeout="$timeout" -rss_limit_mb=4096 "${dict[@]}" "$@" \
+  -artifact_prefix="$crashes/" -timeout="$timeout" -rss_limit_mb=4096 "${dict[@]}" "${extra[@]}" "$@" \
   "$corpus" "$root/tests/fuzz/corpus/$target"
