@@ -12,8 +12,8 @@ namespace seq::limits {
 // input (docs/robustness.md has the measurements):
 //
 // Bytes of one source file: the file itself, comments and white space cost
-// about 9 bytes of memory per byte (the text, its code points for the lexer,
-// the line and code-point maps): at most about 300 MB.
+// 9 to 14 bytes of memory per byte (the text, its code points for the lexer,
+// the line and code-point maps): at most about 500 MB.
 constexpr uint64_t kSourceBytes = uint64_t(32) << 20;
 
 // Tokens of one source file. Parsing keeps every token and a tree over them,
