@@ -2,8 +2,8 @@
 // writes), through libseqrt's reader: the zip directory, the restricted
 // unpickler and the views. Each input is read three ways:
 //   - as it is (parseTorchZip);
-//   - with the CRC-32 of its data.pkl entry recomputed in the central
-//     directory, so that a mutated pickle inside a valid zip reaches the
+//   - with the CRC-32 of every entry recomputed in the central directory,
+//     so that a mutated pickle or storage inside a valid zip reaches the
 //     unpickler and the views instead of stopping at the checksum;
 //   - as a bare pickle (unpickleStateDict).
 // Each either fails with a format error and a message or gives tensors whose
@@ -58,9 +58,9 @@ void readZip(std::span<const std::byte> image) {
   }
 }
 
-// The central directory records of entries named */data.pkl, with their
-// CRC-32 set to that of the entry's data (when the directory reads).
-std::vector<std::byte> withPickleCrcFixed(std::span<const std::byte> image) {
+// The image with the CRC-32 of every central directory record set to that
+// of its entry's data (when the directory reads and a CRC was wrong).
+std::vector<std::byte> withCrcsFixed(std::span<const std::byte> image) {
   std::vector<ZipEntry> entries;
   try {
     entries = readZipDirectory(image, "fuzz.pth");
@@ -78,7 +78,7 @@ std::vector<std::byte> withPickleCrcFixed(std::span<const std::byte> image) {
       continue;
     std::string_view name(reinterpret_cast<const char *>(fixed.data() + i + 46), nameLength);
     for (const ZipEntry &entry : entries) {
-      if (entry.name != name || !name.ends_with("/data.pkl"))
+      if (entry.name != name)
         continue;
       std::uint32_t crc = crc32Of(entry.data);
       for (int b = 0; b < 4; ++b)
@@ -94,7 +94,7 @@ std::vector<std::byte> withPickleCrcFixed(std::span<const std::byte> image) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::span<const std::byte> image(reinterpret_cast<const std::byte *>(data), size);
   readZip(image);
-  std::vector<std::byte> fixed = withPickleCrcFixed(image);
+  std::vector<std::byte> fixed = withCrcsFixed(image);
   if (!fixed.empty())
     readZip(fixed); // the CRC fields are no longer read from `image`
   try {

@@ -4,7 +4,8 @@
 # (state_dicts of a few layers, every dtype the reader takes, shared
 # storages, non-contiguous and offset views, the DDP "module." prefix, an
 # empty dict) and a few hostile ones (a pickle calling os.system, a
-# compressed entry, a TorchScript archive, a truncated zip, a bare pickle).
+# compressed entry, a TorchScript archive, a truncated zip, a storage that
+# fails its CRC-32, a bare pickle).
 # Needs PyTorch: run it with /usr/bin/python3.
 import collections
 import io
@@ -70,6 +71,9 @@ def seeds():
     yield "hostile-big-endian", rezip(good, lambda n, d: (n, b"big" if n.endswith("byteorder") else d, False))
     yield "hostile-short-storage", rezip(good, lambda n, d: (n, d[:-4] if "/data/" in n else d, False))
     yield "hostile-truncated", good[: len(good) // 2]
+    weight = linear.weight.detach().numpy().tobytes()
+    at = good.index(weight)  # a storage's bytes, changed under its CRC-32
+    yield "hostile-storage-crc", good[:at] + bytes([good[at] ^ 1]) + good[at + 1:]
     yield "hostile-bare-pickle", [d for n, d in unzip(good) if n.endswith("data.pkl")][0]
 
 
