@@ -19,13 +19,16 @@ case "$kind" in
     # JIT-compiled code do not carry: they would only give false reports.
     # fuzzer-no-link: the same build links the libFuzzer targets (fuzz.sh).
     flags="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize=vptr,function -fno-sanitize-recover=all"
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0}"
+    # allocator_may_return_null: malloc of a huge size fails as it does in a
+    # normal build (the runtime reports SEQRT_ERR_OUT_OF_MEMORY); a failing
+    # operator new still aborts with a report.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0:allocator_may_return_null=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
     export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/scripts/lsan.supp:print_suppressions=0}"
     ;;
   tsan)
     flags="-fsanitize=thread"
-    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:allocator_may_return_null=1}"
     ;;
   *)
     echo "usage: sanitize.sh [asan|tsan] [ctest args...]" >&2
