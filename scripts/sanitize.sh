@@ -60,6 +60,11 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 ninja -C "$build" ${SEQ_SANITIZE_TARGETS:-}
 built=$(date +%s)
 cd "$build"
+# Instrumented code runs 2 to 5 times slower (more on a loaded machine): the
+# tests' own timeouts are scaled, by 4 unless SEQ_SANITIZE_TIMEOUT_SCALE says.
+scale="${SEQ_SANITIZE_TIMEOUT_SCALE:-4}"
+find . -name CTestTestfile.cmake -exec perl -pi -e \
+  "s/TIMEOUT \"(\\d+)\"/'TIMEOUT \"' . (\$1 * $scale) . '\"'/ge" {} +
 status=0
 ctest --output-on-failure -j "$(nproc)" "$@" || status=$?
 echo "sanitize.sh $kind: build $((built - start)) s, tests $(( $(date +%s) - built )) s"
