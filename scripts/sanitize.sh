@@ -46,9 +46,11 @@ start=$(date +%s)
 # The end-to-end tests link C programs against the instrumented libseqrt:
 # they use this compiler (tests/e2e reads $CC).
 mkdir -p "$build"
+# So do the install tests' CMake consumers, in C and C++ alike.
 printf '#!/bin/sh\nexec clang-19 %s "$@"\n' "$link" > "$build/cc-sanitized"
-chmod +x "$build/cc-sanitized"
-export CC="$build/cc-sanitized"
+printf '#!/bin/sh\nexec clang++-19 %s "$@"\n' "$link" > "$build/cxx-sanitized"
+chmod +x "$build/cc-sanitized" "$build/cxx-sanitized"
+export CC="$build/cc-sanitized" CXX="$build/cxx-sanitized"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
   -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
