@@ -53,7 +53,7 @@ elseClause : NEWLINE? (ELSE IF | ELIF) expr block elseClause?
 
 expr       : expr '.' NAME                                    # attrExpr
            | expr LPAREN argList? RPAREN                            # callExpr
-           | expr LBRACK subscript RBRACK                           # indexExpr
+           | expr LBRACK subscript (',' subscript)* ','? RBRACK     # indexExpr
            | <assoc=right> expr op='**' expr                  # binaryExpr
            | op=('-' | '+') expr                              # unaryExpr
            | expr op=('*' | '/' | '//' | '%') expr            # binaryExpr
@@ -92,6 +92,7 @@ arg        : NAME '=' expr                                    # keywordArg
            ;
 
 subscript  : expr                                             # indexSubscript
+           | ELLIPSIS                                         # ellipsisSubscript
            | lo=expr? ':' hi=expr? (':' step=expr?)?          # sliceSubscript
            ;
 
@@ -114,6 +115,7 @@ OR      : 'or' ;
 NOT     : 'not' ;
 IS      : 'is' ;
 DEF     : 'def' ;
+ELLIPSIS : '...' ;
 
 NAME    : [A-Za-z_] [A-Za-z0-9_]* ;
 FLOAT   : DIGITS '.' DIGITS? EXPONENT?

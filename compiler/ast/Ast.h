@@ -16,7 +16,7 @@ namespace seq::ast {
 
 enum class ExprKind {
   Name, Int, Float, String, Bool, None, Unary, Binary, Call, Attribute, Index, Slice,
-  Tuple, List, Comprehension, Compare, Not, BoolOp, Ternary, FString, Star
+  Ellipsis, Tuple, List, Comprehension, Compare, Not, BoolOp, Ternary, FString, Star
 };
 
 struct Expr {
@@ -177,7 +177,9 @@ struct IndexExpr : Expr {
   IndexExpr(SourceRange r, ExprPtr object, ExprPtr index)
       : Expr(Kind, r), object(std::move(object)), index(std::move(index)) {}
   ExprPtr object;
-  ExprPtr index; // an expression or a SliceExpr
+  // An expression, a SliceExpr or an EllipsisExpr; several subscripts
+  // (x[:, 0]) are a TupleExpr of them, as in Python.
+  ExprPtr index;
 };
 
 struct SliceExpr : Expr {
@@ -185,6 +187,12 @@ struct SliceExpr : Expr {
   SliceExpr(SourceRange r, ExprPtr lo, ExprPtr hi, ExprPtr step)
       : Expr(Kind, r), lo(std::move(lo)), hi(std::move(hi)), step(std::move(step)) {}
   ExprPtr lo, hi, step; // each may be null
+};
+
+// `...` in a subscript (x[..., 0]).
+struct EllipsisExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Ellipsis;
+  explicit EllipsisExpr(SourceRange r) : Expr(Kind, r) {}
 };
 
 struct TupleExpr : Expr {

@@ -200,7 +200,15 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
     return std::make_unique<AttributeExpr>(r, buildExpr(attr->expr()), attr->NAME()->getText(),
                                            tokens_.range(attr->NAME()));
   auto *index = dynamic_cast<P::IndexExprContext *>(ctx);
-  return std::make_unique<IndexExpr>(r, buildExpr(index->expr()), buildSubscript(index->subscript()));
+  std::vector<P::SubscriptContext *> subs = index->subscript();
+  if (subs.size() == 1 && index->children.size() == 4) // x[i], no trailing comma
+    return std::make_unique<IndexExpr>(r, buildExpr(index->expr()), buildSubscript(subs[0]));
+  std::vector<ExprPtr> parts;
+  for (P::SubscriptContext *sub : subs)
+    parts.push_back(buildSubscript(sub));
+  SourceRange all = SourceRange::cover(range(subs.front()), range(subs.back()));
+  return std::make_unique<IndexExpr>(r, buildExpr(index->expr()),
+                                     std::make_unique<TupleExpr>(all, std::move(parts)));
 }
 
 ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
@@ -243,6 +251,8 @@ ExprPtr AstBuilder::buildComprehension(SourceRange r, P::ExprContext *element,
 ExprPtr AstBuilder::buildSubscript(P::SubscriptContext *ctx) {
   if (auto *index = dynamic_cast<P::IndexSubscriptContext *>(ctx))
     return buildExpr(index->expr());
+  if (dynamic_cast<P::EllipsisSubscriptContext *>(ctx))
+    return std::make_unique<EllipsisExpr>(range(ctx));
   auto *slice = dynamic_cast<P::SliceSubscriptContext *>(ctx);
   auto optional = [&](P::ExprContext *e) { return e ? buildExpr(e) : nullptr; };
   return std::make_unique<SliceExpr>(range(ctx), optional(slice->lo), optional(slice->hi),

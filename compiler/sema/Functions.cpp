@@ -127,7 +127,7 @@ Value Checker::callFunction(std::string_view space, std::string_view name, const
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
-  FunctionCall fc{resolve(e)->name, std::string(name), "", false, call, std::move(args)};
+  FunctionCall fc{resolve(e)->name, std::string(name), "", false, call, std::move(args), space};
   if (!fc.args.empty())
     fc.self = text(fc.args[0].range);
   return dispatchFunction(fc);
@@ -238,6 +238,59 @@ Value Checker::fnCat(FunctionCall &fc) {
     return Value::invalid();
   }
   return concat(tensors.items, bound->getInt("dim"), fc.call);
+}
+
+// torch.stack(tensors, dim=0): tensors of one shape, each viewed with a
+// new dim of size 1 at `dim`, then concatenated along it. A new dim before
+// a symbolic batch would move it.
+Value Checker::fnStack(FunctionCall &fc) {
+  std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
+  std::optional<BoundArgs> bound = bind(fc.spelled, params, fc.args, fc.call.range);
+  if (!bound)
+    return Value::invalid();
+  const Value &tensors = bound->get("tensors");
+  if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
+    error(bound->rangeOf("tensors"), fmt::format("stack takes a tuple or list of tensors, not {}",
+                                                 describe(tensors)));
+    return Value::invalid();
+  }
+  if (tensors.items.empty()) {
+    error(bound->rangeOf("tensors"), "stack expects a non-empty list of tensors");
+    return Value::invalid();
+  }
+  for (const Value &t : tensors.items) {
+    if (t.kind != Value::Kind::Tensor) {
+      error(t.range, fmt::format("stack takes tensors, but this is {}", describe(t)));
+      return Value::invalid();
+    }
+    if (!tv(t.tensor).valid)
+      return Value::tensorRef(invalidValue(), fc.call.range);
+  }
+  SymShape first = tv(tensors.items[0].tensor).shape; // a copy: new values move the trace
+  for (size_t k = 1; k < tensors.items.size(); ++k)
+    if (tv(tensors.items[k].tensor).shape != first) {
+      Diagnostic &d = error(fc.call.range, fmt::format("stack expects each tensor to be equal size, but got {} "
+                                                       "at entry 0 and {} at entry {}", shapeStr(first),
+                                                       shapeStr(tv(tensors.items[k].tensor).shape), k));
+      noteOrigin(d, tensors.items[0].tensor);
+      noteOrigin(d, tensors.items[k].tensor);
+      return Value::invalid();
+    }
+  auto dim = normalizeDim(bound->getInt("dim"), int64_t(first.size()) + 1, bound->rangeOf("dim"));
+  if (!dim)
+    return Value::invalid();
+  if (*dim == 0 && !first.empty() && !first[0].isConstant())
+    return batchError(fc, tensors.items[0].tensor, "move");
+  SymShape unsqueezed = first;
+  unsqueezed.insert(unsqueezed.begin() + *dim, SymInt::of(1));
+  std::vector<Value> views;
+  for (const Value &t : tensors.items) {
+    TraceNode node;
+    node.kind = TraceNode::Kind::View;
+    node.inputs = {t.tensor};
+    views.push_back(shapeNode(std::move(node), unsqueezed, fc));
+  }
+  return concat(views, *dim, fc.call);
 }
 
 // x.view(a, b), x.view((a, b)), x.reshape(...), torch.reshape(x, (a, b)).
