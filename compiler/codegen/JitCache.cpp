@@ -17,7 +17,10 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Support/xxhash.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <vector>
 
 namespace seq::codegen {
 
@@ -48,6 +51,18 @@ void append(SHA256 &hash, StringRef field) {
 }
 
 } // namespace
+
+uint64_t JitCache::maxBytes() {
+  constexpr uint64_t kDefaultMiB = 1024;
+  uint64_t mib = kDefaultMiB;
+  if (const char *text = std::getenv("SEQC_CACHE_MAX_MB"); text && *text) {
+    char *end = nullptr;
+    unsigned long long value = std::strtoull(text, &end, 10);
+    if (*end == '\0' && value < (uint64_t(1) << 40))
+      mib = value;
+  }
+  return mib << 20;
+}
 
 std::optional<std::string> JitCache::defaultDirectory() {
   SmallString<256> dir;
@@ -94,6 +109,12 @@ std::unique_ptr<MemoryBuffer> JitCache::load() const {
   StringRef payload = data.drop_front(kHeaderBytes);
   if (payload.size() != length || xxh3_64bits(payload) != checksum)
     return nullptr;
+  // Mark the entry as used, for prune(); its contents stay as they are.
+  int fd;
+  if (!sys::fs::openFileForWrite(path_, fd, sys::fs::CD_OpenExisting, sys::fs::OF_Append)) {
+    (void)sys::fs::setLastAccessAndModificationTime(fd, sys::TimePoint<>(std::chrono::system_clock::now()));
+    (void)sys::Process::SafelyCloseFileDescriptor(fd);
+  }
   return MemoryBuffer::getMemBufferCopy(payload, path_);
 }
 
@@ -126,7 +147,51 @@ bool JitCache::store(StringRef object) const {
     consumeError(std::move(e));
     return false;
   }
+  prune();
   return true;
+}
+
+// Entries (*.o) oldest first are removed until the rest fit in maxBytes();
+// a temporary file (*.tmp-*) older than a day is a killed run's leftover.
+// Races with a concurrent run are harmless: a removed entry is a miss.
+void JitCache::prune() const {
+  struct Entry {
+    std::string path;
+    uint64_t bytes;
+    sys::TimePoint<> used;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  auto dayAgo = std::chrono::system_clock::now() - std::chrono::hours(24);
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(directory_, ec), end; it != end && !ec; it.increment(ec)) {
+    StringRef name = sys::path::filename(it->path());
+    sys::fs::file_status status;
+    if (sys::fs::status(it->path(), status) || status.type() != sys::fs::file_type::regular_file)
+      continue;
+    if (name.contains(".tmp-")) {
+      if (status.getLastModificationTime() < dayAgo)
+        (void)sys::fs::remove(it->path());
+      continue;
+    }
+    if (!name.ends_with(".o") || it->path() == path_)
+      continue;
+    entries.push_back({it->path(), status.getSize(), status.getLastModificationTime()});
+    total += status.getSize();
+  }
+  uint64_t limit = maxBytes();
+  uint64_t own = 0;
+  if (sys::fs::file_size(path_, own))
+    own = 0;
+  if (total + own <= limit)
+    return;
+  std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) { return a.used < b.used; });
+  for (const Entry &entry : entries) {
+    if (total + own <= limit)
+      break;
+    if (!sys::fs::remove(entry.path))
+      total -= entry.bytes;
+  }
 }
 
 } // namespace seq::codegen

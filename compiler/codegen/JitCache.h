@@ -10,11 +10,17 @@
 // written to a temporary file and renamed into place, so concurrent runs
 // never see a partial entry; each carries a header with its length and a
 // checksum, and an entry that fails the check is ignored (and rewritten).
+//
+// The cache is bounded: a hit marks its entry as used (its modification
+// time), and each store removes the least recently used entries until the
+// directory holds at most maxBytes() of them, and temporary files that a
+// killed run left behind.
 #pragma once
 
 #include <llvm/ADT/StringRef.h>
 #include <llvm/Support/MemoryBuffer.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +40,9 @@ class JitCache {
 public:
   // $XDG_CACHE_HOME/seqc or $HOME/.cache/seqc; nullopt when neither is set.
   static std::optional<std::string> defaultDirectory();
+  // The bound on the entries' total size: $SEQC_CACHE_MAX_MB mebibytes
+  // when that is a number, else 1 GiB.
+  static uint64_t maxBytes();
 
   JitCache(std::string directory, const std::string &identity, const ResolvedTarget &target, int optLevel);
 
@@ -41,11 +50,14 @@ public:
   const std::string &path() const { return path_; }
   // The entry's object file, or null when there is none or it is damaged.
   std::unique_ptr<llvm::MemoryBuffer> load() const;
-  // Stores `object` as the entry; false (and nothing left behind) when the
-  // directory cannot be written. A failure to cache is not an error.
+  // Stores `object` as the entry, then prunes the directory to maxBytes();
+  // false (and nothing left behind) when the directory cannot be written.
+  // A failure to cache is not an error.
   bool store(llvm::StringRef object) const;
 
 private:
+  void prune() const;
+
   std::string directory_, key_, path_;
 };
 

@@ -2,7 +2,8 @@
 // data.pkl, unpickles it (restricted), checks each storage entry's size
 // against the pickle, and turns each tensor's view (offset, sizes,
 // strides) into C-order bytes: borrowed when the view is contiguous,
-// gathered otherwise.
+// gathered otherwise. Every entry it reads must pass its CRC-32, as
+// torch.load demands.
 #include "TorchZip.h"
 
 #include "Status.h"
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace seq::rt {
 namespace {
@@ -79,7 +81,7 @@ private:
            "-endian; only little-endian files are read");
   }
 
-  std::span<const std::byte> storageBytes(const PickledTensor &tensor) const {
+  std::span<const std::byte> storageBytes(const PickledTensor &tensor) {
     const std::string entryName = archive_ + "/data/" + tensor.storageKey;
     auto found = entries_.find(entryName);
     if (found == entries_.end())
@@ -93,6 +95,11 @@ private:
                " should hold " + std::to_string(tensor.storageNumel) + " elements of " +
                std::string(dtypeName(tensor.dtype)) + ", but its entry has " +
                std::to_string(found->second.data.size()) + " bytes",
+           tensor.name);
+    if (verified_.insert(tensor.storageKey).second &&
+        crc32Of(found->second.data) != found->second.crc32)
+      fail("storage entry " + quoted(entryName) + " of tensor " + quoted(tensor.name) +
+               " fails its CRC-32 check; the file is corrupt",
            tensor.name);
     return found->second.data;
   }
@@ -158,6 +165,7 @@ private:
   std::string archive_;
   std::unordered_map<std::string, ZipEntry> entries_;
   std::vector<std::vector<std::byte>> owned_;
+  std::unordered_set<std::string> verified_; // storage keys whose CRC-32 passed
 };
 
 } // namespace

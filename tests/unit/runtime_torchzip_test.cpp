@@ -334,6 +334,28 @@ TEST(RuntimeTorchZip, ChecksStoragesAgainstThePickle) {
   corrupt[50] ^= 1; // inside data.pkl, so its CRC fails
   EXPECT_EQ(loadImage(model, corrupt, weights), SEQRT_ERR_FORMAT);
   EXPECT_CONTAINS(std::string(seqrt_last_error()), "CRC-32");
+  // A flipped bit in a tensor's storage fails its CRC too, named.
+  std::string damaged = torchZip(pickle, {{"0", std::string(24, '\x11')}});
+  damaged[damaged.find(std::string(24, '\x11')) + 7] ^= 4;
+  EXPECT_EQ(loadImage(model, damaged, weights), SEQRT_ERR_FORMAT);
+  EXPECT_CONTAINS(std::string(seqrt_last_error()),
+                  "storage entry 'archive/data/0' of tensor 'w' fails its CRC-32 check");
+}
+
+TEST(RuntimeTorchZip, Crc32MatchesTheBytewiseDefinition) {
+  EXPECT_EQ(crcOf("123456789"), 0xCBF43926u); // the standard check value
+  EXPECT_EQ(crcOf(""), 0u);
+  std::string bytes;
+  for (int n = 0; n < 70; ++n) { // every length across the 8-byte steps
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (unsigned char b : bytes) {
+      crc ^= b;
+      for (int k = 0; k < 8; ++k)
+        crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+    }
+    EXPECT_EQ(crcOf(bytes), crc ^ 0xFFFFFFFFu) << "length " << n;
+    bytes += static_cast<char>(n * 37 + 11);
+  }
 }
 
 TEST(RuntimeTorchZip, NamesTheCommonPrefixAndStripsIt) {
