@@ -35,7 +35,7 @@ sep        : (NEWLINE | ';')+ ;
 
 stmt       : FORWARD LPAREN (NAME (',' NAME)* ','?)? RPAREN block   # forwardStmt
            | RETURN expr                                      # returnStmt
-           | FOR var=NAME (',' more+=NAME)* IN expr block     # forStmt
+           | FOR loopTarget (',' loopTarget)* IN expr block    # forStmt
            | IF expr block elseClause?                        # ifStmt
            | expr (',' expr)+ ','? '=' value=expr             # unpackStmt
            | target=expr '=' value=expr                       # assignStmt
@@ -83,6 +83,12 @@ atom       : NAME                                             # nameAtom
            ;
 
 compFor    : FOR var=NAME IN expr ;
+
+// A loop variable, or a parenthesised group that unpacks an element:
+// `for i, (cin, cout) in enumerate(cfg)`.
+loopTarget : NAME                                             # nameTarget
+           | LPAREN loopTarget (',' loopTarget)* ','? RPAREN  # groupTarget
+           ;
 
 argList    : arg (',' arg)* ','? ;
 arg        : NAME '=' expr                                    # keywordArg

@@ -243,6 +243,9 @@ using StmtPtr = std::unique_ptr<Stmt>;
 struct AssignTarget {
   std::string name;
   SourceRange range;
+  // A `for` loop's parenthesised group (`(cin, cout)`): name is empty and
+  // the element unpacks into these.
+  std::vector<AssignTarget> nested;
 };
 
 struct AssignStmt : Stmt {
@@ -292,7 +295,9 @@ struct ForStmt : Stmt {
   SourceRange varRange;
   ExprPtr iterable;
   std::vector<StmtPtr> body;
-  std::vector<AssignTarget> unpack; // `for t, c, n, s in cfg`: all the names (var is the first)
+  // `for t, c, n, s in cfg` or `for i, (a, b) in ...`: the targets (var is
+  // the first name, for dumps); empty for a single name.
+  std::vector<AssignTarget> unpack;
 };
 
 struct Param {

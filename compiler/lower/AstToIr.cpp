@@ -235,7 +235,7 @@ private:
                name == "StochasticDepth") {
       emit(OpKind::Identity, {in}, out, t);
     } else if (name == "GroupNorm" || name == "PReLU" || name == "ConvTranspose2d" ||
-               name == "Upsample") {
+               name.starts_with("Upsampl")) {
       lowerVersion2Layer(t, in, out);
     } else if (t.layer->unary) {
       lowerActivation(t, *t.layer->unary, in, out);
@@ -277,7 +277,8 @@ private:
       a.bias = copy(param(m, "bias"), args.getInt("out_channels"), 1, ir::kLayoutRows);
       emit(OpKind::ConvTranspose2d, {in}, out, t, a);
     } else {
-      std::optional<UpsampleGeometry> g = upsampleGeometry(args, shape.dims[2], shape.dims[3]);
+      std::optional<UpsampleGeometry> g =
+          upsampleGeometry(upsampleArgs(*t.layer, args), shape.dims[2], shape.dims[3]);
       if (!g)
         throw std::logic_error("an empty Upsample reached the lowering");
       a.bilinear = g->bilinear;

@@ -526,13 +526,23 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
 std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallExpr &call,
                                            Frame &frame) {
   static const char *const names[] = {"int", "float", "round", "min", "max", "abs", "len",
-                                      "str", "bool", "math.ceil", "math.floor", "math.sqrt"};
+                                      "str", "bool", "math.ceil", "math.floor", "math.sqrt",
+                                      "enumerate", "zip"};
   if (std::find(std::begin(names), std::end(names), name) == std::end(names))
     return std::nullopt;
   std::vector<EvalArg> args = evalArgsF(call.args, frame);
-  for (const EvalArg &a : args)
+  for (EvalArg &a : args) {
     if (a.value.isInvalid())
       return Value::invalid();
+    // zip(self.blocks, feats): a container iterates as the list of its children.
+    if ((name == "enumerate" || name == "zip") && a.value.kind == Value::Kind::Module &&
+        a.value.module->isContainer()) {
+      std::vector<Value> children;
+      for (auto &[n, c] : a.value.module->children)
+        children.push_back(Value::moduleRef(c, a.range));
+      a.value = Value::list(std::move(children), a.range);
+    }
+  }
   return callBuiltin(name, args, call);
 }
 

@@ -113,6 +113,9 @@ struct UpsampleGeometry {
   bool alignCorners = false;
 };
 std::optional<UpsampleGeometry> upsampleGeometry(const BoundArgs &args, int64_t H, int64_t W);
+// The arguments of an Upsample, UpsamplingNearest2d or UpsamplingBilinear2d
+// as the Upsample they make (mode and align_corners filled in).
+BoundArgs upsampleArgs(const LayerSpec &layer, const BoundArgs &args);
 
 // PyTorch's pooling output size (ceil_mode included); may be < 1.
 int64_t poolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,

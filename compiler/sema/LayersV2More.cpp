@@ -1,5 +1,6 @@
 // LayersV2More: the built-in layers of version 2 that carry weights or
-// resample: GroupNorm, PReLU, ConvTranspose2d and Upsample, with torch
+// resample: GroupNorm, PReLU, ConvTranspose2d and Upsample (with its
+// subclasses UpsamplingNearest2d and UpsamplingBilinear2d), with torch
 // 1.13's signatures, argument checks, shape rules, state_dict entries and
 // reprs. Upsample's output size and source scales (upsampleGeometry) are
 // shared with the lowering, so both follow PyTorch's arithmetic.
@@ -231,6 +232,16 @@ std::optional<SymShape> inferUpsample(ShapeCheck &s) {
   return out;
 }
 
+// UpsamplingNearest2d and UpsamplingBilinear2d take only size and
+// scale_factor; the rules above see them as the Upsample they construct.
+template <bool Bilinear> BoundArgs asUpsample(const BoundArgs &a) {
+  BoundArgs full = a;
+  full.args.push_back({"mode", S(Bilinear ? "bilinear" : "nearest"), false, a.call});
+  full.args.push_back({"align_corners", Bilinear ? B(true) : None(), false, a.call});
+  full.args.push_back({"recompute_scale_factor", None(), false, a.call});
+  return full;
+}
+
 // Upsample.extra_repr: the scale factor as floats, else the size as given.
 std::string upsampleRepr(const BoundArgs &a) {
   std::string what;
@@ -250,7 +261,29 @@ std::string upsampleRepr(const BoundArgs &a) {
   return what + ", mode=" + a.getStr("mode");
 }
 
+template <bool Bilinear> void validateUpsampling(const ArgCheck &c) {
+  BoundArgs full = asUpsample<Bilinear>(c.args);
+  validateUpsample(ArgCheck{full, c.report});
+}
+
+template <bool Bilinear> std::optional<SymShape> inferUpsampling(ShapeCheck &s) {
+  BoundArgs full = asUpsample<Bilinear>(s.args);
+  ShapeCheck inner{full, s.input, s.display, {}};
+  std::optional<SymShape> out = inferUpsample(inner);
+  s.problems = std::move(inner.problems);
+  return out;
+}
+
 } // namespace
+
+BoundArgs upsampleArgs(const LayerSpec &layer, const BoundArgs &args) {
+  std::string_view name = layer.name;
+  if (name == "UpsamplingNearest2d")
+    return asUpsample<false>(args);
+  if (name == "UpsamplingBilinear2d")
+    return asUpsample<true>(args);
+  return args;
+}
 
 std::optional<UpsampleGeometry> upsampleGeometry(const BoundArgs &a, int64_t H, int64_t W) {
   UpsampleGeometry g;
@@ -330,6 +363,16 @@ void addVersion2WeightedLayers(std::vector<LayerSpec> &t) {
                .validate = validateUpsample,
                .infer = inferUpsample,
                .extraRepr = upsampleRepr});
+  t.push_back({.name = "UpsamplingNearest2d",
+               .params = {{"size", A::Any, None()}, {"scale_factor", A::Any, None()}},
+               .validate = validateUpsampling<false>,
+               .infer = inferUpsampling<false>,
+               .extraRepr = [](const BoundArgs &a) { return upsampleRepr(asUpsample<false>(a)); }});
+  t.push_back({.name = "UpsamplingBilinear2d",
+               .params = {{"size", A::Any, None()}, {"scale_factor", A::Any, None()}},
+               .validate = validateUpsampling<true>,
+               .infer = inferUpsampling<true>,
+               .extraRepr = [](const BoundArgs &a) { return upsampleRepr(asUpsample<true>(a)); }});
 }
 
 } // namespace rules

@@ -56,7 +56,9 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
     if (v.isInvalid())
       return std::nullopt;
     if (!v.isConstInt()) {
-      error(e->range, fmt::format("a tensor index must be an integer constant, not {}", describe(v)));
+      error(e->range, v.kind == Value::Kind::Int
+                          ? std::string("a tensor index must be a constant, but this depends on the batch size")
+                          : fmt::format("a tensor index must be an integer constant, not {}", describe(v)));
       return std::nullopt;
     }
     return v.asInt();
@@ -74,19 +76,19 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
       s.kind = Subscript::Kind::NewAxis;
     } else if (auto *slice = part->as<SliceExpr>()) {
       s.kind = Subscript::Kind::Slice;
-      std::optional<int64_t> v;
       if (slice->lo && !(s.lo = constant(slice->lo)))
         return Value::invalid();
       if (slice->hi && !(s.hi = constant(slice->hi)))
         return Value::invalid();
       if (slice->step) {
-        if (!(v = constant(slice->step)))
+        std::optional<int64_t> step = constant(slice->step);
+        if (!step)
           return Value::invalid();
-        if (*v <= 0) {
-          error(slice->step->range, fmt::format("slice step must be positive, got {}", *v));
+        if (*step <= 0) {
+          error(slice->step->range, fmt::format("slice step must be positive, got {}", *step));
           return Value::invalid();
         }
-        s.step = *v;
+        s.step = *step;
       }
       ++indexed;
     } else {
@@ -95,6 +97,10 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
         return Value::invalid();
       if (v.kind == Value::Kind::Tensor) {
         error(part->range, "indexing with a tensor (advanced indexing) is not supported; use integers and slices");
+        return Value::invalid();
+      }
+      if (v.kind == Value::Kind::Int && !v.isConstInt()) {
+        error(part->range, "a tensor index must be a constant, but this depends on the batch size");
         return Value::invalid();
       }
       if (!v.isConstInt()) {

@@ -1,6 +1,7 @@
-"""torch_models_v2_more.py: the PyTorch twins of examples/layers_v2_more.seq:
+"""torch_models_v2_more.py: the PyTorch twins of examples/layers_v2_more.seq
+and examples/layers_v2_edges.seq:
 indexing, stack, amin, GroupNorm, PReLU, ConvTranspose2d, Upsample and
-F.interpolate (see torch_models.py for what a twin must match). Importing
+its subclasses, F.interpolate, nested loop unpacking (see torch_models.py for what a twin must match). Importing
 this module registers them.
 """
 import torch
@@ -79,3 +80,50 @@ class Decoder(nn.Module):
 register(LAYERS_V2_MORE, "Indexing", [("x", ("N", 4, 6, 8))])(Indexing)
 register(LAYERS_V2_MORE, "GroupNorms", [("x", ("N", 8, 10, 10))])(GroupNorms)
 register(LAYERS_V2_MORE, "Decoder", [("x", ("N", 8, 5, 6))])(Decoder)
+
+
+class Resample(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Upsample(scale_factor=0.5)
+        self.odd = nn.Upsample(scale_factor=(1.7, 0.6), mode="bilinear", align_corners=True)
+        self.again = nn.Upsample(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True)
+        self.gn = nn.GroupNorm(2, 4)
+        self.act = nn.PReLU(4, init=-0.5)
+        self.fc = nn.Linear(4 * 4 * 5, 6)
+        self.gn1 = nn.GroupNorm(3, 6, affine=False)
+        self.act1 = nn.PReLU(6)
+        self.twice = nn.UpsamplingBilinear2d(scale_factor=2)
+
+    def forward(self, x):
+        a = self.down(x)
+        b = self.odd(x)
+        c = self.again(x)
+        d = F.interpolate(x, size=5, mode="bilinear", align_corners=False)
+        seq = self.act(self.gn(torch.cat([b.flatten(2), c.flatten(2), d.flatten(2)], 2)))
+        e = self.twice(F.upsample_nearest(x, size=(3, 4)))
+        return (self.act1(self.gn1(self.fc(a.flatten(1)))) + seq.mean(2).sum(1, keepdim=True)
+                + e.amax((1, 2, 3)).unsqueeze(1))
+
+
+class FixedBatch(nn.Module):
+    def forward(self, x):
+        return torch.stack([x[0], x[-1, :, ::-1 + 2]], 0)[:, 1:, 0] + x[:, 0, 0, None]
+
+
+class LoopUnpack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for i, (cin, cout) in enumerate([(4, 6), (6, 4)]):
+            self.add_module("c" + str(i), nn.Conv2d(cin, cout, 1))
+
+    def forward(self, x):
+        for i, (m, n) in enumerate(zip(self.children(), [1, 2])):
+            x = m(x) * float(n + i)
+        return x
+
+
+LAYERS_V2_EDGES = "examples/layers_v2_edges.seq"
+register(LAYERS_V2_EDGES, "Resample", [("x", ("N", 4, 9, 11))])(Resample)
+register(LAYERS_V2_EDGES, "FixedBatch", [("x", (2, 3, 4))])(FixedBatch)
+register(LAYERS_V2_EDGES, "LoopUnpack", [("x", ("N", 4, 5, 5))])(LoopUnpack)
