@@ -174,6 +174,7 @@ struct Attrs {
   bool ceilMode = false;
   bool countIncludePad = true;
   PadMode padMode = PadMode::Zeros;
+  float padValue = 0; // Pad of PadMode::Zeros: the constant (ConstantPad2d)
   // Linear / Conv2d / LayerNorm / BatchNorm: packed tensor ids (-1: none).
   int weight = -1;
   int bias = -1;

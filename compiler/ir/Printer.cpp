@@ -74,7 +74,10 @@ std::string attributes(const Node &node) {
     text += a.ceilMode ? ", ceil_mode" : "";
     text += node.kind == OpKind::AvgPool2d && !a.countIncludePad ? ", exclude_pad" : "";
     break;
-  case OpKind::Pad: text = fmt::format("pad={}, mode={}", quad(a.pad), name(a.padMode)); break;
+  case OpKind::Pad:
+    text = fmt::format("pad={}, mode={}", quad(a.pad), name(a.padMode));
+    text += a.padValue != 0 ? fmt::format(", value={}", a.padValue) : "";
+    break;
   case OpKind::BatchNorm: text = fmt::format("eps={}", a.eps); break;
   case OpKind::LayerNorm: text = fmt::format("size={}, eps={}", a.normSize, a.eps); break;
   case OpKind::Softmax:

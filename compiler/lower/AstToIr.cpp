@@ -201,10 +201,13 @@ private:
            out, t, a);
     } else if (name == "MaxPool1d" || name == "AvgPool1d" || name == "AdaptiveAvgPool1d") {
       lowerPool1d(t, in, out);
-    } else if (name == "ZeroPad2d") {
+    } else if (name.ends_with("Pad2d")) {
       std::vector<int64_t> p = args.getInts("padding", 4); // left, right, top, bottom
       a.pad[0] = p[2], a.pad[1] = p[0], a.pad[2] = p[3], a.pad[3] = p[1];
-      a.padMode = ir::PadMode::Zeros;
+      a.padMode = name == "ReflectionPad2d"    ? ir::PadMode::Reflect
+                  : name == "ReplicationPad2d" ? ir::PadMode::Replicate
+                                               : ir::PadMode::Zeros;
+      a.padValue = name == "ConstantPad2d" ? float(args.getFloat("value")) : 0.0f;
       emit(OpKind::Pad, {in}, out, t, a);
     } else if (name == "BatchNorm1d" || name == "BatchNorm2d") {
       a.bnGamma = param(m, "weight");

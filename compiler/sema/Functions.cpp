@@ -293,6 +293,65 @@ Value Checker::fnStack(FunctionCall &fc) {
   return concat(views, *dim, fc.call);
 }
 
+// F.pad(x, pad, mode='constant', value=None) of a 4-d input: the padding
+// layer of that mode (ConstantPad2d, ReflectionPad2d, ReplicationPad2d)
+// applied once. `pad` is (left, right) or (left, right, top, bottom).
+Value Checker::fnPad(FunctionCall &fc) {
+  std::vector<ParamSpec> params{{"input", ArgType::Any, {}}, {"pad", ArgType::Any, {}},
+                                {"mode", ArgType::Str, Value::string("constant")},
+                                {"value", ArgType::OptFloat, Value::none()}};
+  std::optional<BoundArgs> bound = bind(fc.spelled, params, fc.args, fc.call.range);
+  if (!bound)
+    return Value::invalid();
+  const Value &x = bound->get("input"), &pad = bound->get("pad");
+  if (x.kind != Value::Kind::Tensor) {
+    error(bound->rangeOf("input"), fmt::format("pad() takes a tensor as its first argument, not {}", describe(x)));
+    return Value::invalid();
+  }
+  if (!pad.isIntTuple(2) && !pad.isIntTuple(4)) {
+    error(bound->rangeOf("pad"), fmt::format("pad() takes a tuple of 2 or 4 ints here (left, right[, top, "
+                                             "bottom]), not {}", pad.kind == Value::Kind::Tuple ||
+                                             pad.kind == Value::Kind::List ? pythonStr(pad) : describe(pad)));
+    return Value::invalid();
+  }
+  std::vector<Value> sizes = pad.items;
+  for (const Value &v : sizes)
+    if (v.asInt() < 0) {
+      error(bound->rangeOf("pad"), "negative padding (cropping) is not supported yet");
+      return Value::invalid();
+    }
+  sizes.resize(4, Value::integer_(0));
+  const std::string &mode = bound->getStr("mode");
+  const char *layer = mode == "constant" ? "ConstantPad2d" : mode == "reflect" ? "ReflectionPad2d"
+                      : mode == "replicate" ? "ReplicationPad2d" : nullptr;
+  if (!layer) {
+    error(bound->rangeOf("mode"), mode == "circular"
+                                      ? std::string("pad() with mode 'circular' is not supported yet")
+                                      : fmt::format("unknown padding mode '{}': expected 'constant', "
+                                                    "'reflect' or 'replicate'", mode));
+    return Value::invalid();
+  }
+  const Value &value = bound->get("value");
+  if (mode != "constant" && value.kind != Value::Kind::None && value.asDouble() != 0) {
+    error(bound->rangeOf("value"), fmt::format("padding mode \"{}\" doesn't take in value argument", mode));
+    return Value::invalid();
+  }
+  if (int64_t(tv(x.tensor).shape.size()) != 4) {
+    error(fc.call.range, fmt::format("pad() is supported for 4-d inputs [N, C, H, W] here, not {}",
+                                     shapeStr(tv(x.tensor).shape)));
+    return Value::invalid();
+  }
+  BoundArgs args;
+  args.call = fc.call.range;
+  args.args.push_back({"padding", Value::tuple(std::move(sizes), pad.range), true, bound->rangeOf("pad")});
+  if (mode == "constant")
+    args.args.push_back({"value", value.kind == Value::Kind::None ? Value::integer_(0) : value, true,
+                         bound->rangeOf("value")});
+  return Value::tensorRef(applyLayer(*findLayer(layer), nullptr, args, x.tensor, fc.call.range,
+                                     fmt::format("'{}'", display(fc.call.range))),
+                          fc.call.range);
+}
+
 // x.view(a, b), x.view((a, b)), x.reshape(...), torch.reshape(x, (a, b)).
 Value Checker::fnView(FunctionCall &fc) {
   if (fc.args.empty() || fc.args[0].value.kind != Value::Kind::Tensor || !fc.args[0].name.empty()) {

@@ -598,8 +598,8 @@ bool isUnsupportedLayer(std::string_view name) {
       "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv3d", "ConvTranspose1d",
       "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "BatchNorm3d",
       "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
-      "Bilinear", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold", "ReflectionPad2d", "ReplicationPad2d",
-      "ConstantPad2d", "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
+      "Bilinear", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold", 
+      "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
       "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid",
       "AlphaDropout", "FeatureAlphaDropout", "Dropout1d", "Dropout3d", "ChannelShuffle",
       "CosineSimilarity", "PairwiseDistance", "Unflatten", "LazyLinear", "LazyConv2d"};

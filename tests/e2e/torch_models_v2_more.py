@@ -123,7 +123,27 @@ class LoopUnpack(nn.Module):
         return x
 
 
+class Paddings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.reflect = nn.ReflectionPad2d((1, 2, 0, 3))
+        self.replicate = nn.ReplicationPad2d(2)
+        self.constant = nn.ConstantPad2d((1, 0, 2, 1), -1.5)
+        self.zero = nn.ConstantPad2d(1, 0.0)
+
+    def forward(self, x):
+        a = self.reflect(x)
+        b = self.replicate(x)
+        c = self.constant(self.zero(x))
+        d = F.pad(x, (2, 2, 1, 1), mode="reflect")
+        e = F.pad(x, (1, 3), value=2.0)
+        f = F.pad(x, [0, 1, 1, 0], mode="replicate")
+        return torch.cat([a.flatten(1), b.flatten(1), c.flatten(1), d.flatten(1),
+                          e.flatten(1), f.flatten(1)], 1)
+
+
 LAYERS_V2_EDGES = "examples/layers_v2_edges.seq"
 register(LAYERS_V2_EDGES, "Resample", [("x", ("N", 4, 9, 11))])(Resample)
 register(LAYERS_V2_EDGES, "FixedBatch", [("x", (2, 3, 4))])(FixedBatch)
 register(LAYERS_V2_EDGES, "LoopUnpack", [("x", ("N", 4, 5, 5))])(LoopUnpack)
+register(LAYERS_V2_EDGES, "Paddings", [("x", ("N", 3, 5, 6))])(Paddings)
