@@ -1,7 +1,8 @@
 // NodeGen: code for each node kind, called by LlvmGen::emitForward in
 // execution order. Each emits its task function(s) and, in the forward
 // function, the calls that run them. One file per op family:
-//   NodeGenGemm.cpp         Linear, Conv2d (GEMM, im2col, depthwise)
+//   NodeGenGemm.cpp         Linear
+//   NodeGenConv.cpp         Conv2d (packed, direct, GEMM, im2col, depthwise)
 //   NodeGenWindow.cpp       Pad, pools, Softmax, LayerNorm
 //   NodeGenElementwise.cpp  Map (Unary, Scalar, lowered BatchNorm), Binary,
 //                           Concat, Copy/Reshape

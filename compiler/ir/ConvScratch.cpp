@@ -1,6 +1,8 @@
 // ConvScratch: the convolution algorithm decision (see the header).
 #include "ir/ConvScratch.h"
 
+#include <algorithm>
+
 namespace seq::ir {
 
 namespace {
@@ -13,7 +15,57 @@ int64_t im2colBytes(const Graph &g, const Node &conv) {
   return a.groups * patch * out.dims.at(2) * out.dims.at(3) * int64_t(sizeof(float));
 }
 
+bool padsAny(const Attrs &a) { return a.pad[0] != 0 || a.pad[1] != 0 || a.pad[2] != 0 || a.pad[3] != 0; }
+
+bool pointwise(const Attrs &a) {
+  return a.kernel[0] == 1 && a.kernel[1] == 1 && a.stride[0] == 1 && a.stride[1] == 1 && a.groups == 1 &&
+         !padsAny(a);
+}
+
+// seqk_conv2d_packed_supports: R*TW <= 14, R <= 3, and R == 1 or TW >= 2.
+bool packedTileExists(int64_t R, int64_t TW) {
+  return R >= 1 && R <= 3 && TW >= 1 && R * TW <= 14 && (R == 1 || TW >= 2);
+}
+
 } // namespace
+
+bool convPads(const Node &conv) { return padsAny(conv.attrs); }
+
+bool packedConvFits(const Graph &g, const Node &conv) {
+  const Attrs &a = conv.attrs;
+  const Shape &out = g.value(conv.output).shape;
+  bool smallPlane = out.dims.at(2) * out.dims.at(3) <= kPackedPointwiseMaxPositions;
+  return a.groups == 1 && out.dims.at(1) >= kPackedMinChannels && (a.stride[1] == 1 || a.stride[1] == 2) &&
+         (!pointwise(a) || smallPlane);
+}
+
+bool weightInPanels(const Graph &g, const Node &conv) {
+  for (const PackStep &step : g.packSteps)
+    if (step.out == conv.attrs.weight)
+      return step.transpose == kLayoutPanels;
+  return false;
+}
+
+PackedTile packedConvTile(int64_t OH, int64_t OW) {
+  PackedTile best;
+  int64_t bestCost = -1;
+  for (int64_t R = 1; R <= 3; ++R)
+    for (int64_t TW = 1; TW <= 14; ++TW) {
+      if (!packedTileExists(R, TW) || R > OH || TW > OW)
+        continue;
+      int64_t tiles = (OH + R - 1) / R * ((OW + TW - 1) / TW);
+      // cycles per tap: the multiply-adds, 2 weight loads; a tile of
+      // several rows stores element by element (3 more, as measured)
+      int64_t cost = tiles * (std::max<int64_t>(R * TW + 2, 8) + (R > 1 ? 3 : 0));
+      bool better = bestCost < 0 || cost < bestCost ||
+                    (cost == bestCost && R * TW > best.rows * best.cols);
+      if (better) {
+        best = {R, TW};
+        bestCost = cost;
+      }
+    }
+  return best;
+}
 
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
@@ -21,10 +73,11 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   const Shape &out = g.value(conv.output).shape;
   int64_t channels = in.dims.at(1), outChannels = out.dims.at(1);
   bool unitStride = a.stride[0] == 1 && a.stride[1] == 1;
-  bool noPad = a.pad[0] == 0 && a.pad[1] == 0 && a.pad[2] == 0 && a.pad[3] == 0;
   if (a.groups == channels && a.groups == outChannels)
     return unitStride ? ConvAlgorithm::DepthwiseDirect : ConvAlgorithm::Depthwise;
-  if (a.kernel[0] == 1 && a.kernel[1] == 1 && unitStride && noPad && a.groups == 1)
+  if (packedConvFits(g, conv) && weightInPanels(g, conv))
+    return ConvAlgorithm::Packed;
+  if (pointwise(a))
     return ConvAlgorithm::Pointwise;
   if (unitStride)
     return ConvAlgorithm::Direct;
@@ -42,6 +95,14 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
     return (in.dims.at(1) * Hp * Wp + kConvPadSlackFloats) * int64_t(sizeof(float));
   }
   case ConvAlgorithm::Im2col: return im2colBytes(g, conv);
+  case ConvAlgorithm::Packed: {
+    if (!convPads(conv))
+      return 0;
+    const Attrs &a = conv.attrs;
+    const Shape &in = g.value(conv.inputs.at(0)).shape;
+    int64_t Hp = in.dims.at(2) + a.pad[0] + a.pad[2], Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
+    return (in.dims.at(1) * Hp * Wp + kConvPadSlackFloats) * int64_t(sizeof(float));
+  }
   default: return 0;
   }
 }

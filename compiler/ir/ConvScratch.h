@@ -14,9 +14,37 @@ enum class ConvAlgorithm {
   Direct,    // stride 1: seqk_conv2d_direct on a zero-padded copy
   Im2col,    // im2col into the scratch buffer, then seqk_gemm
   Gathered,  // seqk_conv2d_gemm gathers im2col blocks as it packs them
+  Packed,    // seqk_conv2d_packed on panel-packed weights (on a zero-padded copy when it pads)
 };
 
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
+
+// Whether seqk_conv2d_packed suits the convolution's shape: one group, at
+// least kPackedMinChannels output channels, column stride 1 or 2, and,
+// when pointwise (1x1, stride 1, no padding), at most
+// kPackedPointwiseMaxPositions output positions: on larger planes a GEMM
+// on the input was faster (180 vs 145 GFLOP/s for 64 -> 128 channels at
+// 56 x 56), on smaller ones slower (160 vs 185 at 14 x 14, 256 channels;
+// 118 vs 162 at 7 x 7, 512 -> 128). The pipeline
+// (passes::packConvWeights) then packs its weight in panels, and
+// convAlgorithm says Packed once it is.
+bool packedConvFits(const Graph &g, const Node &conv);
+constexpr int64_t kPackedMinChannels = 16;
+constexpr int64_t kPackedPointwiseMaxPositions = 256;
+// Whether the convolution's weight is packed in panels (kLayoutPanels).
+bool weightInPanels(const Graph &g, const Node &conv);
+// Whether the convolution pads (Packed then reads a zero-padded copy).
+bool convPads(const Node &conv);
+
+// The tile of seqk_conv2d_packed for an OH x OW output: R rows x TW
+// columns, R <= 3, R*TW <= 14, R <= OH, TW <= OW, of the fewest cycles by
+// a simple count: tiles x (positions + 2 weight loads, at least 8: narrow
+// tiles stream their weights faster than FMAs use them; 3 more for a tile
+// of several rows, which cannot store whole vectors).
+struct PackedTile {
+  int64_t rows = 1, cols = 1;
+};
+PackedTile packedConvTile(int64_t OH, int64_t OW);
 
 // The planner reserves kConvScratchSlots of these buffers: several images
 // run as that many tasks, each converting and computing its run of images
@@ -29,8 +57,8 @@ int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 
 // Bytes of one image's scratch buffer, reused image after image: the
 // padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct or
-// DepthwiseDirect convolution, the [groups][C/g*KH*KW][OH*OW] im2col of an Im2col one,
-// 0 for the others.
+// DepthwiseDirect convolution or of a Packed one that pads, the
+// [groups][C/g*KH*KW][OH*OW] im2col of an Im2col one, 0 for the others.
 int64_t convScratchBytes(const Graph &g, const Node &conv);
 
 // A strided convolution gathers (Gathered) when its output rows are at

@@ -24,6 +24,10 @@ void foldBatchNorm(ir::Graph &g);
 // operand; the Unary and Scalar ops left become Map nodes.
 void fuseElementwise(ir::Graph &g);
 
+// Lays out the weights of the convolutions seqk_conv2d_packed computes in
+// panels of output channels.
+void packConvWeights(ir::Graph &g);
+
 // Gives the output its storage, sizes im2col scratch, and places every
 // workspace buffer with an interval allocator.
 void planMemory(ir::Graph &g);

@@ -21,6 +21,7 @@ constexpr Pass kPipeline[] = {
     {"eliminate-identity", eliminateIdentity},
     {"fold-batch-norm", foldBatchNorm},
     {"fuse-elementwise", fuseElementwise},
+    {"pack-conv-weights", packConvWeights},
     {"plan-memory", planMemory},
     {"plan-weights", planWeights},
 };

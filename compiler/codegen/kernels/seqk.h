@@ -104,6 +104,25 @@ void seqk_conv2d_direct(const float *xp, const float *w, float *y, int64_t C,
                         int64_t m0, int64_t m1, int64_t q0, int64_t q1,
                         seqk_epilogue epi, const void *env);
 
+/* Conv2d of one image and one group on packed weights (convpack.c): x
+ * the input [C, Hp, Wp] (zero-padded when the convolution pads: output
+ * (oh, ow) reads x[c, oh*SH + kh*DH, ow*SW + kw*DW]), w the weights
+ * [OC, C*KH*KW] in panels of SEQK_PANEL_WIDTH output channels (the
+ * layout of seqk_gemm_packed's B), y the output [OC, OH, OW]. Computes
+ * panels [p0, p1) (output channels [32*p0, min(32*p1, OC))) on output
+ * rows [r0, r1), in tiles of R rows x TW columns (R <= OH, TW <= OW, a
+ * shape seqk_conv2d_packed_supports), then epi(env, m, oh*OW, row, row,
+ * OW) on each finished output row of channel m. */
+void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
+                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                        int64_t SH, int64_t SW, int64_t DH, int64_t DW,
+                        int64_t OC, int64_t OH, int64_t OW, int64_t R,
+                        int64_t TW, int64_t p0, int64_t p1, int64_t r0,
+                        int64_t r1, seqk_epilogue epi, const void *env);
+/* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
+ * stride SW. */
+int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW);
+
 /* Depthwise convolution of stride 1 of one image on its zero-padded
  * input xp [C, Hp, Wp] (as seqk_conv2d_direct), w [C, KH, KW], y [C, OH,
  * OW], channels [c0, c1); then epi(env, c, oh*OW + ow, ...) on each run

@@ -1,0 +1,531 @@
+// NodeGenConv: Conv2d. ir::convAlgorithm picks the kernel: packed weights
+// with output channels in the vector lanes (seqk_conv2d_packed, on a
+// zero-padded copy when the convolution pads), a GEMM on the input
+// (pointwise), a stride-1 direct convolution on a padded copy, im2col (or
+// gathered im2col) + GEMM, or the depthwise kernels. Epilogues run inside
+// the kernels, on each finished run of outputs.
+#include "codegen/Epilogue.h"
+#include "codegen/LoopBuilder.h"
+#include "codegen/NodeGen.h"
+#include "ir/ConvScratch.h"
+
+#include <algorithm>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+namespace {
+
+// Tiles a parallel op aims for: enough to balance 2 to 4 threads.
+constexpr int64_t kTasksWanted = 8;
+// Conv2d GEMM tiles: rows of the output plane (output channels of a
+// group) and columns (output positions) per task. Each kernel call packs
+// its K x columns block of B once and reuses it for all its rows, so tiles
+// keep many rows; 256 columns are two of the kernel's column blocks.
+constexpr int64_t kConvTileRows = 64;
+constexpr int64_t kConvMaxFullRows = 128;
+constexpr int64_t kConvTileCols = 256;
+constexpr int64_t kConvMinTileCols = 64;
+// Images from which a scratch-buffer convolution runs as slot tasks (one
+// image a task, kConvScratchSlots buffers) rather than image by image with
+// each image's work split: 4 images keep 2 threads evenly busy.
+constexpr int64_t kSlotMinImages = 4;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// seqk_gemm on C[m0:m1, n0:n1] (`range`) of the M x N x K product `MNK`.
+void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *A, int64_t lda, Value *B,
+              int64_t ldb, Value *C, int64_t ldc, std::array<Value *, 4> range, const EpilogueEnv &env) {
+  auto [M, N, K] = MNK;
+  b.CreateCall(gen.kernel("seqk_gemm"), {b.getInt64(M), b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B,
+                                         b.getInt64(ldb), C, b.getInt64(ldc), range[0], range[1], range[2],
+                                         range[3], env.fn(), env.env()});
+}
+
+// Columns (output positions) per conv tile: at most kConvTileCols, tiles
+// of nearly equal width (a multiple of 16, an even count), and narrower,
+// down to kConvMinTileCols, when an image would make fewer than
+// kTasksWanted tiles, so that one image keeps the threads busy.
+int64_t convTileCols(int64_t positions, int64_t tilesPerColumn) {
+  int64_t tiles = ceilDiv(positions, kConvTileCols);
+  int64_t wanted = ceilDiv(kTasksWanted, tilesPerColumn);
+  tiles = std::max(tiles, std::min(wanted, ceilDiv(positions, kConvMinTileCols)));
+  if (tiles > 1)
+    tiles += tiles % 2;
+  int64_t cols = ceilDiv(ceilDiv(positions, tiles), 16) * 16;
+  return std::min(cols, positions);
+}
+
+// if (cond) then() else otherwise(), in the forward function.
+void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
+            function_ref<void()> otherwise) {
+  Function *fn = f.GetInsertBlock()->getParent();
+  BasicBlock *thenBlock = BasicBlock::Create(f.getContext(), name, fn);
+  BasicBlock *elseBlock = BasicBlock::Create(f.getContext(), name + ".else", fn);
+  BasicBlock *done = BasicBlock::Create(f.getContext(), name + ".done", fn);
+  f.CreateCondBr(cond, thenBlock, elseBlock);
+  f.SetInsertPoint(thenBlock);
+  then();
+  f.CreateBr(done);
+  f.SetInsertPoint(elseBlock);
+  otherwise();
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
+}
+
+} // namespace
+
+// ---- Conv2d ---------------------------------------------------------------------
+
+namespace {
+
+struct ConvShape {
+  int64_t B = 0; // dims[0] when fixed; unused when batched
+  int64_t C, H, W, OC, OH, OW, G, KH, KW, SH, SW, PH, PW, DH, DW;
+  int64_t Cg() const { return C / G; }
+  int64_t OCg() const { return OC / G; }
+  int64_t Kc() const { return Cg() * KH * KW; } // GEMM depth: one group's patch
+  int64_t OHW() const { return OH * OW; }
+  bool depthwise() const { return G == C && G == OC; }
+  // A 1x1 convolution that reads its input as the GEMM's B directly.
+  bool pointwise(const ir::Attrs &a) const {
+    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && a.pad[0] == 0 && a.pad[1] == 0 &&
+           a.pad[2] == 0 && a.pad[3] == 0;
+  }
+};
+
+ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
+  const ir::Shape &in = g.value(node.inputs.at(0)).shape;
+  const ir::Shape &out = g.value(node.output).shape;
+  if (in.rank() != 4 || out.rank() != 4)
+    fail("Conv2d '" + node.name + "' is not 4-d: " + in.str() + " -> " + out.str());
+  const ir::Attrs &a = node.attrs;
+  ConvShape s{in.dims[0], in.dims[1], in.dims[2], in.dims[3], out.dims[1], out.dims[2], out.dims[3],
+              a.groups, a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], a.pad[0], a.pad[1],
+              a.dilation[0], a.dilation[1]};
+  if (s.G <= 0 || s.C % s.G != 0 || s.OC % s.G != 0)
+    fail("Conv2d '" + node.name + "' has " + std::to_string(s.G) + " groups for " +
+         std::to_string(s.C) + " -> " + std::to_string(s.OC) + " channels");
+  return s;
+}
+
+// Each image's planes of a depthwise convolution, channels split.
+void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Shape &out = gen.graph().value(node.output).shape;
+  Task task(gen, index, "depthwise");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  EpilogueEnv env(task, epilogue);
+  emitSegments(b, task.begin(), task.end(), b.getInt64(s.C), "plane", [&](Value *n, Value *c0, Value *c1) {
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, b.getInt64(s.C * s.H * s.W)));
+    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, b.getInt64(s.C * s.OHW())));
+    env.setRowBase(b, b.CreateMul(n, b.getInt64(s.C)));
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    b.CreateCall(gen.kernel("seqk_depthwise2d"),
+                 {xn, w, yn, c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.PH), c(s.PW),
+                  c(s.DH), c(s.DW), c(s.OH), c(s.OW), c0, c1, env.fn(), env.env()});
+  });
+  task.run(gen.leadingExtent(out, 2), LlvmGen::workOf(out, s.KH * s.KW));
+}
+
+// col[g] = im2col of group g of image `image` (a forward-side i64): the
+// rows of all groups split over the threads.
+void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col, Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  Task task(gen, index, "im2col");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *tcol = task.capture(col, "col");
+  Value *n = task.capture(image, "image");
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  emitSegments(b, task.begin(), task.end(), c(s.Kc()), "patch", [&](Value *grp, Value *r0, Value *r1) {
+    Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, tcol, b.CreateMul(grp, c(s.Kc() * s.OHW())));
+    b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                                              c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, r0, r1});
+  });
+  task.run(gen.fwd().getInt64(s.G * s.Kc()), Work{0, s.G * s.Kc() * s.OHW()});
+}
+
+// y[n, g*OCg:(g+1)*OCg] = W[g] * B[n][g] in tiles of (image, group, rows,
+// columns), all images' tiles split over the threads. B is the input
+// itself for a pointwise convolution (seqk_gemm), else its im2col, which
+// seqk_conv2d_gemm gathers block by block into the GEMM's packed panels;
+// or, given `col` (image `image`'s im2col, a forward-side i64), the tiles
+// of that one image, by seqk_gemm on `col`.
+void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, bool pointwise,
+                 Value *col = nullptr, Value *image = nullptr) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Shape &out = gen.graph().value(node.output).shape;
+  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
+  int64_t tilesM = ceilDiv(OCg, tileRows);
+  int64_t tileCols = convTileCols(OHW, s.G * tilesM);
+  int64_t tilesN = ceilDiv(OHW, tileCols);
+  int64_t perGroup = tilesM * tilesN, perImage = s.G * perGroup;
+
+  Task task(gen, index, "gemm");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *tcol = col ? task.capture(col, "col") : nullptr;
+  Value *fixedImage = image ? task.capture(image, "image") : nullptr;
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(perImage));
+    Value *inImage = fixedImage ? t : b.CreateURem(t, c(perImage));
+    Value *grp = b.CreateUDiv(inImage, c(perGroup));
+    Value *tile = b.CreateURem(inImage, c(perGroup));
+    Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
+    Value *n0 = b.CreateMul(b.CreateURem(tile, c(tilesN)), c(tileCols));
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, c(tileRows)), c(OCg));
+    Value *n1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(n0, c(tileCols)), c(OHW));
+    // The group's input planes start at plane n*C + g*Cg (pointwise: they
+    // are B itself, [Kc = Cg, OHW = H*W]).
+    Value *slot = b.CreateAdd(b.CreateMul(n, c(s.G)), grp);
+    Value *X = LlvmGen::floatGep(b, x, b.CreateMul(slot, c(s.Cg() * s.H * s.W)));
+    Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW)));
+    env.setRowBase(b, rowBase);
+    if (pointwise || tcol) {
+      Value *B = tcol ? LlvmGen::floatGep(b, tcol, b.CreateMul(grp, c(Kc * OHW))) : X;
+      emitGemm(gen, b, {OCg, OHW, Kc}, A, Kc, B, OHW, C, OHW, {m0, m1, n0, n1}, env);
+      return;
+    }
+    b.CreateCall(gen.kernel("seqk_conv2d_gemm"),
+                 {X, A, C, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.PH), c(s.PW),
+                  c(s.DH), c(s.DW), c(s.OH), c(s.OW), m0, m1, n0, n1, env.fn(), env.env()});
+  });
+  if (image) {
+    task.run(gen.fwd().getInt64(perImage), Work{0, s.OC * OHW * Kc});
+    return;
+  }
+  Value *tiles = gen.fwd().CreateMul(gen.leadingExtent(out, 1), gen.fwd().getInt64(perImage));
+  task.run(tiles, LlvmGen::workOf(out, Kc));
+}
+
+// A depthwise stride-1 convolution of image `image` on its padded copy
+// xp (seqk_depthwise2d_direct), channels split: each task pads its own
+// channels (all a channel reads) and convolves them, with no barrier
+// between, while they are in cache.
+void genDepthwiseDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                        Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
+  Task task(gen, index, "depthwise");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *n = task.capture(image, "image");
+  EpilogueEnv env(task, epilogue);
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                          task.begin(), task.end()});
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
+  env.setRowBase(b, b.CreateMul(n, c(s.C)));
+  b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {txp, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW),
+                                                       c(s.OH), c(s.OW), task.begin(), task.end(), env.fn(),
+                                                       env.env()});
+  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * s.OHW() * s.KH * s.KW});
+}
+
+// Image `image`'s input zero-padded into `xp` (seqk_pad2d), its channels
+// split over the threads.
+void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  Task task(gen, index, "pad_input");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *txp = task.capture(xp, "xp");
+  Value *n = task.capture(image, "image");
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                          task.begin(), task.end()});
+  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * Hp * Wp});
+}
+
+// A stride-1 convolution of image `image` on its padded copy xp
+// (seqk_conv2d_direct): tasks of (group, rows of output channels, runs of
+// padded positions q = oh*Wp + ow).
+void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                   Value *image) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
+  int64_t positions = (s.OH - 1) * Wp + s.OW, OCg = s.OCg(), Kc = s.Kc();
+  int64_t tileRows = OCg <= kConvMaxFullRows ? OCg : kConvTileRows;
+  int64_t tilesM = ceilDiv(OCg, tileRows);
+  int64_t tileCols = convTileCols(positions, s.G * tilesM);
+  int64_t tilesN = ceilDiv(positions, tileCols);
+  int64_t perGroup = tilesM * tilesN;
+
+  Task task(gen, index, "direct");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *n = task.capture(image, "image");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    Value *grp = b.CreateUDiv(t, c(perGroup));
+    Value *tile = b.CreateURem(t, c(perGroup));
+    Value *m0 = b.CreateMul(b.CreateUDiv(tile, c(tilesN)), c(tileRows));
+    Value *q0 = b.CreateMul(b.CreateURem(tile, c(tilesN)), c(tileCols));
+    Value *m1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(m0, c(tileRows)), c(OCg));
+    Value *q1 = b.CreateAdd(q0, c(tileCols)); // the kernel clips it
+    Value *X = LlvmGen::floatGep(b, txp, b.CreateMul(grp, c(s.Cg() * Hp * Wp)));
+    Value *A = LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc)));
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    Value *C = LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(s.OHW())));
+    env.setRowBase(b, rowBase);
+    b.CreateCall(gen.kernel("seqk_conv2d_direct"),
+                 {X, A, C, c(s.Cg()), c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), m0, m1,
+                  q0, q1, env.fn(), env.env()});
+  });
+  task.run(gen.fwd().getInt64(s.G * perGroup), Work{0, s.OC * s.OHW() * Kc});
+}
+
+// ---- Packed weights, output channels in the vector lanes --------------------
+
+// How a packed convolution's image is split: tasks of one panel of 32
+// output channels and a block of output rows (a multiple of the tile's),
+// about kTasksWanted per image, so that even one image keeps the threads
+// busy.
+struct PackedSplit {
+  ir::PackedTile tile;
+  int64_t panels = 1, rowsPerTask = 1, rowBlocks = 1;
+  int64_t tasks() const { return panels * rowBlocks; }
+};
+
+PackedSplit packedSplit(const ConvShape &s) {
+  PackedSplit p;
+  p.tile = ir::packedConvTile(s.OH, s.OW);
+  p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
+  int64_t rowTiles = ceilDiv(s.OH, p.tile.rows);
+  int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
+  p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
+  p.rowBlocks = ceilDiv(s.OH, p.rowsPerTask);
+  return p;
+}
+
+// seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
+// and rows `range` = {p0, p1, r0, r1}.
+void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
+                std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
+                const EpilogueEnv &env) {
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  b.CreateCall(gen.kernel("seqk_conv2d_packed"),
+               {xwy[0], xwy[1], xwy[2], c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), range[0],
+                range[1], range[2], range[3], env.fn(), env.env()});
+}
+
+// The panels and rows of task `t` (< split.tasks()) of an image.
+std::array<Value *, 4> packedRange(IRBuilder<> &b, const ConvShape &s, const PackedSplit &split, Value *t) {
+  Value *panel = b.CreateUDiv(t, b.getInt64(split.rowBlocks));
+  Value *r0 = b.CreateMul(b.CreateURem(t, b.getInt64(split.rowBlocks)), b.getInt64(split.rowsPerTask));
+  Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, b.getInt64(split.rowsPerTask)),
+                                      b.getInt64(s.OH));
+  return {panel, b.CreateAdd(panel, b.getInt64(1)), r0, r1};
+}
+
+// A packed convolution of `xp` (a forward-side pointer): with `image`, the
+// zero-padded copy of that image, whose tasks are split over the threads;
+// without, the input itself (the convolution does not pad), the tasks of
+// every image split.
+void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                   Value *image) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  PackedSplit split = packedSplit(s);
+  Task task(gen, index, "packed");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(xp, "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(a.weight), "w");
+  Value *fixedImage = image ? task.capture(image, "image") : nullptr;
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(split.tasks()));
+    Value *inImage = fixedImage ? t : b.CreateURem(t, c(split.tasks()));
+    Value *xn = fixedImage ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
+    env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+    emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env);
+  });
+  if (image) {
+    task.run(gen.fwd().getInt64(split.tasks()), Work{0, s.OC * s.OHW() * s.Kc()});
+    return;
+  }
+  Value *images = gen.leadingExtent(g.value(node.output).shape, 1);
+  task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
+           LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
+}
+
+// One image of a scratch-buffer convolution, whole, in the task: its
+// im2col or padded copy in `buf`, then every output channel and position.
+void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                   ir::ConvAlgorithm algorithm, std::array<Value *, 4> xwyBuf, Value *n, EpilogueEnv &env) {
+  auto [x, w, y, buf] = xwyBuf;
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  if (algorithm != ir::ConvAlgorithm::Im2col) { // a padded copy
+    int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+    b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+                                            c(0), c(s.C)});
+    if (algorithm == ir::ConvAlgorithm::Packed) {
+      env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+      Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW)));
+      PackedSplit split = packedSplit(s);
+      emitPacked(gen, b, s, split, {Hp, Wp}, {buf, w, yn}, {c(0), c(split.panels), c(0), c(s.OH)}, env);
+      return;
+    }
+    if (algorithm == ir::ConvAlgorithm::DepthwiseDirect) {
+      env.setRowBase(b, b.CreateMul(n, c(s.C)));
+      Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * OHW)));
+      b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {buf, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH),
+                                                           c(s.DW), c(s.OH), c(s.OW), c(0), c(s.C), env.fn(),
+                                                           env.env()});
+      return;
+    }
+    int64_t positions = (s.OH - 1) * Wp + s.OW;
+    emitLoop(b, c(s.G), "group", [&](Value *grp) {
+      Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+      env.setRowBase(b, rowBase);
+      b.CreateCall(gen.kernel("seqk_conv2d_direct"),
+                   {LlvmGen::floatGep(b, buf, b.CreateMul(grp, c(s.Cg() * Hp * Wp))),
+                    LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc))),
+                    LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW))), c(s.Cg()), c(Hp), c(Wp), c(s.KH),
+                    c(s.KW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(0), c(OCg), c(0), c(positions), env.fn(),
+                    env.env()});
+    });
+    return;
+  }
+  emitLoop(b, c(s.G), "group", [&](Value *grp) { // Im2col
+    Value *xg = LlvmGen::floatGep(b, xn, b.CreateMul(grp, c(s.Cg() * s.H * s.W)));
+    Value *cg = LlvmGen::floatGep(b, buf, b.CreateMul(grp, c(Kc * OHW)));
+    b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                                              c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, c(0), c(Kc)});
+    Value *rowBase = b.CreateAdd(b.CreateMul(n, c(s.OC)), b.CreateMul(grp, c(OCg)));
+    env.setRowBase(b, rowBase);
+    emitGemm(gen, b, {OCg, OHW, Kc}, LlvmGen::floatGep(b, w, b.CreateMul(grp, c(OCg * Kc))), Kc, cg, OHW,
+             LlvmGen::floatGep(b, y, b.CreateMul(rowBase, c(OHW))), OHW, {c(0), c(OCg), c(0), c(OHW)}, env);
+  });
+}
+
+// A scratch-buffer convolution of `images` images (a forward-side i64):
+// min(images, kConvScratchSlots) tasks, task `slot` computing images
+// [slot*B/slots, (slot+1)*B/slots) one after the other in slot `slot` of
+// the scratch buffer. No barrier per image, and every thread streams its
+// own images.
+void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
+                  ir::ConvAlgorithm algorithm, Value *scratch, Value *images) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
+  IRBuilder<> &f = gen.fwd();
+  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(ir::kConvScratchSlots));
+
+  Task task(gen, index, "slots");
+  IRBuilder<> &b = task.b();
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  Value *tscratch = task.capture(scratch, "scratch");
+  Value *B = task.capture(images, "images");
+  Value *tslots = task.capture(slots, "slots");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
+    Value *first = b.CreateUDiv(b.CreateMul(slot, B), tslots);
+    Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), B), tslots);
+    Value *buf = LlvmGen::floatGep(b, tscratch, b.CreateMul(slot, b.getInt64(slotFloats)));
+    emitLoop(b, first, last, "image", [&](Value *n) {
+      emitConvImage(gen, b, s, node.attrs, algorithm, {x, w, y, buf}, n, env);
+    });
+  });
+  const ir::Shape &out = g.value(node.output).shape;
+  task.run(slots, LlvmGen::workOf(out, s.Kc()));
+}
+
+} // namespace
+
+// Conv2d, NCHW in and out. Packed (one group, a shape that suits it, its
+// weight in panels): seqk_conv2d_packed, on a zero-padded copy of each
+// image when the convolution pads. The others as GEMMs: per image and group, A = the group's
+// packed weight rows [OC/g, C/g*KH*KW], B = the im2col of the group's
+// input channels [C/g*KH*KW, OH*OW], C = the group's output planes
+// [OC/g, OH*OW]. ir::convAlgorithm picks how B is read: a pointwise
+// convolution reads its input as B; a stride-1 one reads B's rows as runs
+// of a zero-padded copy of the image (seqk_conv2d_direct); a strided one
+// gathers B's blocks as the GEMM packs them (seqk_conv2d_gemm), or, on
+// narrow planes with a small im2col, writes the im2col to the scratch
+// buffer for seqk_gemm. A depthwise convolution uses its own kernels (of
+// stride 1 on a padded copy as well).
+void genConv2d(LlvmGen &gen, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  ConvShape s = convShape(g, node);
+  const ir::Shape &out = g.value(node.output).shape;
+  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
+  ir::ConvAlgorithm algorithm = ir::convAlgorithm(g, node);
+  switch (algorithm) {
+  case ir::ConvAlgorithm::Depthwise: return genDepthwise(gen, index, s, epilogue);
+  case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
+  case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);
+  case ir::ConvAlgorithm::Packed:
+    if (!ir::convPads(node))
+      return genConvPacked(gen, index, s, epilogue, gen.valuePtr(node.inputs[0]), nullptr);
+    break;
+  case ir::ConvAlgorithm::Direct:
+  case ir::ConvAlgorithm::DepthwiseDirect:
+  case ir::ConvAlgorithm::Im2col: break;
+  }
+  // Image by image, through the scratch buffer: each padded copy or im2col
+  // followed at once by the tiles reading it, so that it is still in
+  // cache. Several images: slot tasks, each with its own buffer
+  // (genConvSlots), no barrier per image. Fewer: each image's steps split
+  // over the threads, one after the other, in the first buffer.
+  Value *scratch = gen.scratchPtr(index);
+  const ir::Shape &in = g.value(node.inputs[0]).shape;
+  IRBuilder<> &f = gen.fwd();
+  Value *images = gen.leadingExtent(in, 1);
+  emitIf(f, f.CreateICmpSGE(images, f.getInt64(kSlotMinImages)), "image_slots",
+         [&] { genConvSlots(gen, index, s, epilogue, algorithm, scratch, images); },
+         [&] {
+           emitLoop(f, images, "image", [&](Value *image) {
+             if (algorithm == ir::ConvAlgorithm::Im2col) {
+               genIm2col(gen, index, s, scratch, image);
+               genConvGemm(gen, index, s, epilogue, false, scratch, image);
+               return;
+             }
+             if (algorithm == ir::ConvAlgorithm::DepthwiseDirect)
+               return genDepthwiseDirect(gen, index, s, epilogue, scratch, image); // pads too
+             genPadInput(gen, index, s, scratch, image);
+             if (algorithm == ir::ConvAlgorithm::Packed)
+               genConvPacked(gen, index, s, epilogue, scratch, image);
+             else
+               genConvDirect(gen, index, s, epilogue, scratch, image);
+           });
+         });
+}
+
+} // namespace seq::codegen

@@ -1,0 +1,274 @@
+/* convpack.c: the convolution on packed weights, output channels in the
+ * vector lanes (seqk_conv2d_packed; the scheme of oneDNN's and MLAS's
+ * direct convolutions, on NCHW activations).
+ *
+ * The weights [OC, C*KH*KW] are packed in panels of 32 output channels
+ * (seqrt's SEQRT_PACK_PANELS layout): panel p is [C*KH*KW][32], so one
+ * tap (c, kh, kw) of 32 output channels is two aligned vectors. A tile
+ * is R output rows x TW output columns (R*TW <= 14 positions) of one
+ * panel: 28 accumulators, one vector of 16 channels per position and
+ * half-panel. Each tap loads the two weight vectors once and broadcasts
+ * the input element of each position once, from the NCHW input (a
+ * zero-padded copy when the convolution pads), so the inner loop is
+ * 2 loads + R*TW broadcasts for 2*R*TW multiply-adds and any stride or
+ * dilation reads the input in place. Every output sums its taps in the
+ * order k = (c*KH + kh)*KW + kw, one multiply-add each, as
+ * seqk_conv2d_direct and the GEMMs do.
+ *
+ * The finished tile is transposed in registers into the output planes
+ * (one vector of positions per channel), and the epilogue runs on each whole output row of each channel
+ * once all its tiles are stored (the row is still in L1).
+ *
+ * The tile shape (R, TW), the column stride SW (1 or 2) and the vectors
+ * per position V (2, or 1 for a last panel of at most 16 channels) are
+ * compile-time constants of one function per combination
+ * (convRows_R_TW_SW_V), which is shared by every call of that
+ * combination in a model and never inlined: the loops over channels and
+ * taps take the shapes at run time, which costs nothing measurable and
+ * keeps a model with many convolutions quick to build. */
+#include <stdint.h>
+
+#include "seqk.h"
+#include "tile.h"
+#include "window.h"
+
+#define PACK_W 32 /* SEQK_PANEL_WIDTH: output channels per panel */
+#define PACK_MAX_POS 14 /* positions per tile: R*TW */
+
+typedef struct {
+  const float *x, *w;
+  float *y;
+  int64_t C, Hp, Wp, KH, KW, SH, DH, DW, OC, OH, OW;
+  seqk_epilogue epi;
+  const void *env;
+} PackedConv;
+
+/* Channels [0, nc) of the tile of R rows x TW columns whose top-left
+ * input element (tap 0 of its first channel) is x0 (rowStep floats
+ * between its rows), added to acc: acc[r*TW + j][v] += the taps of
+ * channels 16v .. 16v+15 of the panel wp (at that first channel) at
+ * position (r, j), in order. */
+SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
+                            const float *restrict x0, int64_t rowStep,
+                            int64_t nc, seqkVec acc[16][2], int R, int TW,
+                            int SW, int V) {
+  const int64_t plane = a->Hp * a->Wp, KH = a->KH, KW = a->KW;
+  const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
+  const float *restrict wk = wp;
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const float *restrict xr = x0 + c * plane + kh * rowTap;
+      for (int64_t kw = 0; kw < KW; ++kw, wk += PACK_W) {
+        const float *restrict xk = xr + kw * colTap;
+        seqkVec w0 = *(const seqkVecU *)wk, w1 = w0;
+        if (V == 2)
+          w1 = *(const seqkVecU *)(wk + 16);
+        SEQK_UNROLL
+        for (int r = 0; r < R; ++r) {
+          SEQK_UNROLL
+          for (int j = 0; j < TW; ++j) {
+            float s = xk[r * rowStep + j * SW];
+            acc[r * TW + j][0] = acc[r * TW + j][0] + s * w0;
+            if (V == 2)
+              acc[r * TW + j][1] = acc[r * TW + j][1] + s * w1;
+          }
+        }
+      }
+    }
+}
+
+/* m[r] lane c becomes m[c] lane r: four stages, stage D exchanging bit
+ * log2(D) of the vector's and the lane's index, 16 two-source shuffles
+ * each. */
+#define T1_LO 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define T1_HI 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define T2_LO 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define T2_HI 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define T4_LO 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define T4_HI 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define T8_LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define T8_HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define TRANSPOSE_STAGE(D, LO, HI)                                           \
+  SEQK_UNROLL                                                                \
+  for (int r = 0; r < 16; ++r)                                               \
+    if (!(r & (D))) {                                                        \
+      seqkVec lo = m[r], hi = m[r + (D)];                                    \
+      m[r] = __builtin_shufflevector(lo, hi, LO);                            \
+      m[r + (D)] = __builtin_shufflevector(lo, hi, HI);                      \
+    }
+SEQK_INLINE void transpose16(seqkVec m[16]) {
+  TRANSPOSE_STAGE(1, T1_LO, T1_HI)
+  TRANSPOSE_STAGE(2, T2_LO, T2_HI)
+  TRANSPOSE_STAGE(4, T4_LO, T4_HI)
+  TRANSPOSE_STAGE(8, T8_LO, T8_HI)
+}
+
+/* Stores channels [0, mr) of the tile at output (top, left), its rows
+ * [rs, re) and columns [cs, TW) (those not stored before): transposed in
+ * registers to one vector of positions per channel, stored whole when
+ * the tile is one row and 16 columns fit in the output row (the columns
+ * past TW are the next tile's, which rewrites them), else lane by lane. */
+SEQK_INLINE void storeTile(seqkVec acc[16][2], float *restrict yp,
+                           int64_t OHW, int64_t OW, int64_t top, int64_t left,
+                           int64_t rs, int64_t re, int64_t cs, int64_t mr,
+                           int R, int TW, int V) {
+  int whole = R == 1 && left + 16 <= OW && mr == 16 * V;
+  float lanes[32][16] __attribute__((aligned(64)));
+  SEQK_UNROLL
+  for (int v = 0; v < V; ++v) {
+    seqkVec m[16];
+    SEQK_UNROLL
+    for (int i = 0; i < 16; ++i)
+      m[i] = acc[i][v];
+    transpose16(m);
+    SEQK_UNROLL
+    for (int c = 0; c < 16; ++c) {
+      if (whole)
+        *(seqkVecU *)(yp + (16 * v + c) * OHW + top * OW + left) = m[c];
+      else
+        *(seqkVec *)lanes[16 * v + c] = m[c];
+    }
+  }
+  if (whole)
+    return;
+  float *restrict y0 = yp + top * OW + left;
+  SEQK_ROLLED
+  for (int64_t ch = 0; ch < mr; ++ch)
+    SEQK_ROLLED
+    for (int64_t r = rs; r < re; ++r)
+      SEQK_ROLLED
+      for (int64_t j = cs; j < TW; ++j)
+        y0[ch * OHW + r * OW + j] = lanes[ch][r * TW + j];
+}
+
+/* Channel blocks: the 32-channel weights of a block's taps take at most
+ * PACK_BLOCK_TAPS * 128 bytes (16 KB), so they stay in L1 while every
+ * tile of a group (at most PACK_GROUP_TILES, whole rows of tiles) adds
+ * the block's taps to its sums, kept in `part` between blocks. Storing and
+ * reloading a sum is exact: each output still adds its taps in order. */
+#define PACK_BLOCK_TAPS 128
+#define PACK_GROUP_TILES 32
+
+/* Output rows [r0, r1) of panel p: tiles of R rows (the last one moved up
+ * to end at r1, its rows already stored skipped) by TW columns (the last
+ * one moved left to end at OW, likewise), then the epilogue on each new
+ * row of each channel. Needs R <= OH and TW <= OW; a tile computes rows
+ * outside [r0, r1) only to drop them. */
+SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
+                            int64_t r1, int R, int TW, int SW, int V) {
+  const int64_t taps = a->KH * a->KW, C = a->C, K = C * taps;
+  const int64_t OW = a->OW, OHW = a->OH * OW, plane = a->Hp * a->Wp;
+  const int64_t m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
+  const int64_t rowStep = a->SH * a->Wp;
+  const float *restrict wp = a->w + p * K * PACK_W;
+  float *restrict yp = a->y + m0 * OHW;
+  const int64_t colTiles = (OW + TW - 1) / TW, rowTiles = (r1 - r0 + R - 1) / R;
+  int64_t block = seqkMax(1, PACK_BLOCK_TAPS / taps);
+  if (colTiles > PACK_GROUP_TILES)
+    block = C;
+  const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
+  seqkVec part[PACK_GROUP_TILES][PACK_MAX_POS][2];
+  seqkVec acc[16][2];
+  for (int64_t g0 = 0; g0 < rowTiles; g0 += groupRows) {
+    int64_t g1 = seqkMin(rowTiles, g0 + groupRows);
+    for (int64_t c0 = 0; c0 < C; c0 += block) {
+      int64_t nc = seqkMin(block, C - c0);
+      int first = c0 == 0, last = c0 + nc == C;
+      for (int64_t t = 0; t < (g1 - g0) * colTiles; ++t) {
+        int64_t oh = r0 + (g0 + t / colTiles) * R, ow = t % colTiles * TW;
+        int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
+        SEQK_UNROLL
+        for (int i = 0; i < 16; ++i) {
+          SEQK_UNROLL
+          for (int v = 0; v < V; ++v)
+            acc[i][v] = first || i >= R * TW ? (seqkVec){0} : part[t][i][v];
+        }
+        packedTile(a, wp + c0 * taps * PACK_W,
+                   a->x + c0 * plane + top * rowStep + left * SW, rowStep, nc,
+                   acc, R, TW, SW, V);
+        if (last) {
+          storeTile(acc, yp, OHW, OW, top, left, oh - top,
+                    seqkMin(top + R, r1) - top, ow - left, mr, R, TW, V);
+          continue;
+        }
+        SEQK_UNROLL
+        for (int i = 0; i < R * TW; ++i) {
+          SEQK_UNROLL
+          for (int v = 0; v < V; ++v)
+            part[t][i][v] = acc[i][v];
+        }
+      }
+    }
+    if (!a->epi)
+      continue;
+    for (int64_t r = r0 + g0 * R; r < seqkMin(r1, r0 + g1 * R); ++r)
+      for (int64_t m = 0; m < mr; ++m) {
+        float *row = yp + m * OHW + r * OW;
+        a->epi(a->env, m0 + m, r * OW, row, row, OW);
+      }
+  }
+}
+
+/* One function per (R, TW, SW, V), never inlined (see the top). */
+#define PACKED_VARIANT(R, TW, SW, V)                                         \
+  static __attribute__((noinline)) void convRows_##R##_##TW##_##SW##_##V(    \
+      const PackedConv *a, int64_t p, int64_t r0, int64_t r1) {              \
+    packedRows(a, p, r0, r1, R, TW, SW, V);                                  \
+  }
+#define PACKED_VARIANTS(R, TW)                                               \
+  PACKED_VARIANT(R, TW, 1, 1)                                                \
+  PACKED_VARIANT(R, TW, 1, 2)                                                \
+  PACKED_VARIANT(R, TW, 2, 1)                                                \
+  PACKED_VARIANT(R, TW, 2, 2)
+/* The tile shapes: R*TW <= 14, R <= 3. */
+#define PACKED_SHAPES(X)                                                     \
+  X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(1, 8) X(1, 9)    \
+  X(1, 10) X(1, 11) X(1, 12) X(1, 13) X(1, 14) X(2, 2) X(2, 3) X(2, 4)       \
+  X(2, 5) X(2, 6) X(2, 7) X(3, 2) X(3, 3) X(3, 4)
+PACKED_SHAPES(PACKED_VARIANTS)
+
+#define PACKED_CASE(R, TW)                                                   \
+  case (R) * 16 + (TW):                                                      \
+    if (SW == 1)                                                             \
+      (V == 2 ? convRows_##R##_##TW##_1_2 : convRows_##R##_##TW##_1_1)(      \
+          a, p, r0, r1);                                                     \
+    else                                                                     \
+      (V == 2 ? convRows_##R##_##TW##_2_2 : convRows_##R##_##TW##_2_1)(      \
+          a, p, r0, r1);                                                     \
+    return 1;
+
+/* Runs the variant of (R, TW, SW, V); 0 when there is none. */
+SEQK_INLINE int packedDispatch(const PackedConv *a, int64_t p, int64_t r0,
+                               int64_t r1, int64_t R, int64_t TW, int64_t SW,
+                               int V) {
+  switch (R * 16 + TW) {
+    PACKED_SHAPES(PACKED_CASE)
+  default: return 0;
+  }
+}
+
+int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW) {
+  if (SW != 1 && SW != 2)
+    return 0;
+  switch (R * 16 + TW) {
+#define PACKED_SUPPORTED(R_, TW_) case (R_) * 16 + (TW_): return 1;
+    PACKED_SHAPES(PACKED_SUPPORTED)
+#undef PACKED_SUPPORTED
+  default: return 0;
+  }
+}
+
+void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
+                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                        int64_t SH, int64_t SW, int64_t DH, int64_t DW,
+                        int64_t OC, int64_t OH, int64_t OW, int64_t R,
+                        int64_t TW, int64_t p0, int64_t p1, int64_t r0,
+                        int64_t r1, seqk_epilogue epi, const void *env) {
+  PackedConv a = {x, w, y, C, Hp, Wp, KH, KW, SH, DH, DW, OC, OH, OW, epi,
+                  env};
+  /* every panel but the last is full; the last is 2 vectors unless it
+   * has 16 channels or fewer (a constant once OC is) */
+  int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
+  for (int64_t p = p0; p < p1; ++p)
+    packedDispatch(&a, p, r0, r1, R, TW, SW, p < last || tail > 16 ? 2 : 1);
+}

@@ -1,0 +1,53 @@
+// PackConvWeights: lays out the weights of the convolutions that
+// seqk_conv2d_packed computes in panels of kPackPanelWidth output
+// channels (the kLayoutPanels layout Linear weights use), so that the
+// kernel reads each tap of 32 output channels as two aligned vectors.
+//
+// Algorithm: a Conv2d whose shape suits the kernel (ir::packedConvFits)
+// and whose weight is a [OC, C*KH*KW] matrix written by one Copy or
+// FoldBatchNorm step, read by no node of another kind or shape that
+// needs it as it is, gets that step's layout switched to panels and the
+// packed tensor resized (the last panel zero-padded). Runs before
+// PlanMemory, which sizes scratch by the algorithm ir::convAlgorithm
+// picks from the layout, and before PlanWeights, which places the
+// tensors.
+#include "ir/ConvScratch.h"
+#include "passes/GraphEdit.h"
+#include "passes/Passes.h"
+
+#include <vector>
+
+namespace seq::passes {
+
+void packConvWeights(ir::Graph &g) {
+  PackedIndex packs(g);
+  // Per packed tensor: 1 while every reader is a fitting Conv2d, -1 once
+  // another reader is seen.
+  std::vector<int> verdict(g.packed.size(), 0);
+  for (const ir::Node &node : g.nodes) {
+    auto note = [&](int packed, bool fits) {
+      if (packed >= 0)
+        verdict[size_t(packed)] = fits && verdict[size_t(packed)] >= 0 ? 1 : -1;
+    };
+    bool fits = node.kind == ir::OpKind::Conv2d && ir::packedConvFits(g, node);
+    note(node.attrs.weight, fits);
+    note(node.attrs.bias, false);
+    for (const ir::EpilogueOp &op : node.epilogue) {
+      note(op.packed, false);
+      note(op.packed2, false);
+    }
+  }
+  for (size_t p = 0; p < g.packed.size(); ++p) {
+    int step = verdict[p] == 1 ? packs.stepWriting(int(p)) : -1;
+    if (step < 0)
+      continue;
+    ir::PackStep &s = g.packSteps[size_t(step)];
+    bool matrix = s.op == ir::PackOp::Copy || s.op == ir::PackOp::FoldBatchNorm;
+    if (!matrix || s.transpose != ir::kLayoutRows || s.out != int(p))
+      continue;
+    s.transpose = ir::kLayoutPanels;
+    g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, ir::kLayoutPanels);
+  }
+}
+
+} // namespace seq::passes

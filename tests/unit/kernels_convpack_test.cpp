@@ -1,0 +1,234 @@
+// Unit tests of seqk_conv2d_packed (convpack.c), the convolution on
+// weights packed in panels of 32 output channels: against a
+// double-precision direct convolution at awkward sizes (1 channel, primes,
+// one past each tile edge: 14 positions, 16 and 32 channels), strides 1
+// and 2, dilation, asymmetric padding, with every tile shape the kernel
+// has; tasks of panels and rows that compose to the whole, each output
+// once through the epilogue; channel blocks and tile groups; NaN
+// propagation; and the compiler's tile
+// choice (ir::packedConvTile) always being a shape the kernel has.
+#include <gtest/gtest.h>
+
+#include "ir/ConvScratch.h"
+
+#include <array>
+#include <cfloat>
+#include <cmath>
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "seqk.h"
+}
+
+namespace {
+
+namespace ir = seq::ir;
+
+constexpr int64_t kPanel = SEQK_PANEL_WIDTH;
+
+struct Conv {
+  int64_t C, OC, H, W, KH, KW, SH, SW, top, left, bottom, right, DH, DW;
+  int64_t Hp() const { return H + top + bottom; }
+  int64_t Wp() const { return W + left + right; }
+  int64_t OH() const { return (Hp() - DH * (KH - 1) - 1) / SH + 1; }
+  int64_t OW() const { return (Wp() - DW * (KW - 1) - 1) / SW + 1; }
+  int64_t K() const { return C * KH * KW; }
+  int64_t panels() const { return (OC + kPanel - 1) / kPanel; }
+};
+
+const Conv kConvs[] = {
+    {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},     {3, 16, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    {1, 17, 28, 28, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1},  {4, 32, 9, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 33, 6, 31, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   {5, 48, 7, 30, 3, 5, 1, 2, 0, 2, 1, 0, 1, 1},
+    {2, 31, 12, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},  {7, 65, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    {3, 7, 4, 4, 3, 3, 1, 1, 4, 4, 4, 4, 1, 1},     {2, 20, 3, 40, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1},
+    {6, 64, 11, 29, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  {3, 40, 13, 13, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1},
+    {16, 18, 8, 8, 2, 2, 2, 1, 1, 0, 0, 1, 1, 2},   {2, 5, 9, 17, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1},
+    // more channels than a block's taps hold (14 for 3x3, 2 for 7x7, 128
+    // for 1x1), and more tiles than a group (32), with dilation
+    {30, 40, 9, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  {5, 33, 12, 12, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1},
+    {200, 20, 6, 9, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  {29, 64, 20, 41, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},
+};
+
+std::vector<float> randomVector(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &f : v) f = dist(rng);
+  return v;
+}
+
+// The input zero-padded (what seqk_pad2d makes), or as it is unpadded.
+std::vector<float> padded(const Conv &c, const std::vector<float> &x) {
+  std::vector<float> xp(c.C * c.Hp() * c.Wp(), 0.0f);
+  for (int64_t ch = 0; ch < c.C; ++ch)
+    for (int64_t h = 0; h < c.H; ++h)
+      for (int64_t w = 0; w < c.W; ++w)
+        xp[(ch * c.Hp() + h + c.top) * c.Wp() + w + c.left] = x[(ch * c.H + h) * c.W + w];
+  return xp;
+}
+
+// w [OC, K] in panels of 32 rows, transposed: panel p is [K][32] (SEQRT_PACK_PANELS).
+std::vector<float> panels(const Conv &c, const std::vector<float> &w) {
+  std::vector<float> wp(c.panels() * c.K() * kPanel, 0.0f);
+  for (int64_t m = 0; m < c.OC; ++m)
+    for (int64_t k = 0; k < c.K(); ++k)
+      wp[(m / kPanel * c.K() + k) * kPanel + m % kPanel] = w[m * c.K() + k];
+  return wp;
+}
+
+struct Reference {
+  std::vector<double> y, absSum;
+};
+
+Reference reference(const Conv &c, const std::vector<float> &x, const std::vector<float> &w) {
+  int64_t OH = c.OH(), OW = c.OW();
+  Reference r{std::vector<double>(c.OC * OH * OW), std::vector<double>(c.OC * OH * OW)};
+  for (int64_t oc = 0; oc < c.OC; ++oc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        double s = 0, a = 0;
+        for (int64_t ch = 0; ch < c.C; ++ch)
+          for (int64_t kh = 0; kh < c.KH; ++kh)
+            for (int64_t kw = 0; kw < c.KW; ++kw) {
+              int64_t ih = oh * c.SH + kh * c.DH - c.top, iw = ow * c.SW + kw * c.DW - c.left;
+              if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
+                continue;
+              double t = double(w[oc * c.K() + (ch * c.KH + kh) * c.KW + kw]) * x[(ch * c.H + ih) * c.W + iw];
+              s += t;
+              a += std::fabs(t);
+            }
+        r.y[(oc * OH + oh) * OW + ow] = s;
+        r.absSum[(oc * OH + oh) * OW + ow] = a;
+      }
+  return r;
+}
+
+struct EpiLog {
+  float *y;
+  int64_t OC, OW, OHW;
+  std::vector<int> count;
+  bool bad = false;
+};
+
+// The epilogue contract: whole output rows of one channel, in place.
+void record(const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t n) {
+  auto *log = static_cast<EpiLog *>(const_cast<void *>(env));
+  if (dst != log->y + row * log->OHW + col || src != dst || n != log->OW || col % log->OW != 0 ||
+      col + n > log->OHW || row < 0 || row >= log->OC)
+    log->bad = true;
+  for (int64_t j = 0; j < n; ++j) {
+    ++log->count[row * log->OHW + col + j];
+    dst[j] = 2.0f * src[j] + 1.0f;
+  }
+}
+
+void expectConv(const Conv &c, const Reference &ref, const std::vector<float> &y, double scale, double shift,
+                const char *what) {
+  for (size_t i = 0; i < y.size(); ++i) {
+    double want = scale * ref.y[i] + shift;
+    double tol = scale * (0.5 * double(c.K()) * FLT_EPSILON * ref.absSum[i]) + 1e-6 * std::fabs(want) + 1e-6;
+    ASSERT_NEAR(y[i], want, tol) << what << ": conv " << (&c - kConvs) << " at " << i;
+  }
+}
+
+void run(const Conv &c, const std::vector<float> &xp, const std::vector<float> &wp, std::vector<float> &y,
+         ir::PackedTile t, std::array<int64_t, 4> range, seqk_epilogue epi = nullptr, void *env = nullptr) {
+  seqk_conv2d_packed(xp.data(), wp.data(), y.data(), c.C, c.Hp(), c.Wp(), c.KH, c.KW, c.SH, c.SW, c.DH, c.DW,
+                     c.OC, c.OH(), c.OW(), t.rows, t.cols, range[0], range[1], range[2], range[3], epi, env);
+}
+
+TEST(KernelsConvPack, EveryTileShapeMatchesDirectConvolution) {
+  unsigned seed = 10;
+  for (const Conv &c : kConvs) {
+    auto x = randomVector(c.C * c.H * c.W, seed++);
+    auto w = randomVector(c.OC * c.K(), seed++);
+    auto xp = padded(c, x);
+    auto wp = panels(c, w);
+    Reference ref = reference(c, x, w);
+    int shapes = 0;
+    for (int64_t R = 1; R <= 3; ++R)
+      for (int64_t TW = 1; TW <= 14; ++TW) {
+        if (R > c.OH() || TW > c.OW() || !seqk_conv2d_packed_supports(R, TW, c.SW))
+          continue;
+        std::vector<float> y(c.OC * c.OH() * c.OW(), -5.0f);
+        ir::PackedTile tile;
+        tile.rows = R;
+        tile.cols = TW;
+        run(c, xp, wp, y, tile, {0, c.panels(), 0, c.OH()});
+        std::string what = "tile " + std::to_string(R) + "x" + std::to_string(TW);
+        expectConv(c, ref, y, 1, 0, what.c_str());
+        ++shapes;
+      }
+    if (c.SW <= 2) {
+      EXPECT_GT(shapes, 0) << "conv " << (&c - kConvs);
+    }
+  }
+}
+
+// Tasks of single panels and uneven row blocks (shorter than the tile
+// too), as the generated code splits an image: each output once through
+// the epilogue, in whole rows, and nothing outside a task written.
+TEST(KernelsConvPack, TasksComposeAndEpilogueSeesEachOutputOnce) {
+  unsigned seed = 50;
+  for (const Conv &c : kConvs) {
+    if (c.SW > 2)
+      continue;
+    auto x = randomVector(c.C * c.H * c.W, seed++);
+    auto w = randomVector(c.OC * c.K(), seed++);
+    auto xp = padded(c, x);
+    auto wp = panels(c, w);
+    int64_t OH = c.OH(), OHW = OH * c.OW();
+    ir::PackedTile tile = ir::packedConvTile(OH, c.OW());
+    std::vector<float> y(c.OC * OHW, -5.0f);
+    EpiLog log{y.data(), c.OC, c.OW(), OHW, std::vector<int>(c.OC * OHW, 0)};
+    int64_t split = OH / 3;
+    for (int64_t p = c.panels() - 1; p >= 0; --p) {
+      run(c, xp, wp, y, tile, {p, p + 1, split, OH}, record, &log);
+      if (p == c.panels() - 1) {
+        for (int64_t i = 0; i < (c.OC * OHW); ++i) {
+          if (i / OHW < p * kPanel || i % OHW < split * c.OW()) {
+            ASSERT_EQ(y[i], -5.0f) << "wrote outside the task";
+          }
+        }
+      }
+      for (int64_t r = 0; r < split; ++r)
+        run(c, xp, wp, y, tile, {p, p + 1, r, r + 1}, record, &log);
+    }
+    EXPECT_FALSE(log.bad) << "conv " << (&c - kConvs);
+    for (int n : log.count)
+      ASSERT_EQ(n, 1) << "conv " << (&c - kConvs);
+    expectConv(c, reference(c, x, w), y, 2, 1, "tasks");
+  }
+}
+
+TEST(KernelsConvPack, NanPropagates) {
+  Conv c{2, 40, 6, 35, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1};
+  auto x = randomVector(c.C * c.H * c.W, 3);
+  auto w = randomVector(c.OC * c.K(), 4);
+  x[(1 * c.H + 2) * c.W + 20] = NAN;
+  std::vector<float> y(c.OC * c.OH() * c.OW());
+  run(c, padded(c, x), panels(c, w), y, ir::packedConvTile(c.OH(), c.OW()), {0, c.panels(), 0, c.OH()});
+  for (int64_t oc = 0; oc < c.OC; ++oc)
+    for (int64_t oh = 0; oh < c.OH(); ++oh)
+      for (int64_t ow = 0; ow < c.OW(); ++ow) {
+        // input (2, 20) is tap (kh, kw) of output (oh, ow) when oh + kh - 1 == 2 and
+        // 2*ow + kw - 1 == 20: kw == 1, ow == 10
+        bool reads = std::abs(oh - 2) <= 1 && ow == 10;
+        EXPECT_EQ(std::isnan(y[(oc * c.OH() + oh) * c.OW() + ow]), reads) << oc << "," << oh << "," << ow;
+      }
+}
+
+TEST(KernelsConvPack, CompilerTileChoiceIsAKernelShape) {
+  for (int64_t OH = 1; OH <= 60; ++OH)
+    for (int64_t OW = 1; OW <= 120; ++OW) {
+      ir::PackedTile t = ir::packedConvTile(OH, OW);
+      ASSERT_TRUE(t.rows <= OH && t.cols <= OW) << OH << "x" << OW;
+      for (int64_t SW = 1; SW <= 2; ++SW)
+        ASSERT_TRUE(seqk_conv2d_packed_supports(t.rows, t.cols, SW)) << OH << "x" << OW;
+    }
+  EXPECT_EQ(ir::packedConvTile(56, 56).cols * ir::packedConvTile(56, 56).rows, 14);
+}
+
+} // namespace
