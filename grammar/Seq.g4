@@ -35,7 +35,7 @@ sep        : (NEWLINE | ';')+ ;
 
 stmt       : FORWARD LPAREN (NAME (',' NAME)* ','?)? RPAREN block   # forwardStmt
            | RETURN expr                                      # returnStmt
-           | FOR var=NAME (',' more+=NAME)* IN expr block     # forStmt
+           | FOR loopTarget (',' loopTarget)* IN expr block    # forStmt
            | IF expr block elseClause?                        # ifStmt
            | expr (',' expr)+ ','? '=' value=expr             # unpackStmt
            | target=expr '=' value=expr                       # assignStmt
@@ -53,7 +53,7 @@ elseClause : NEWLINE? (ELSE IF | ELIF) expr block elseClause?
 
 expr       : expr '.' NAME                                    # attrExpr
            | expr LPAREN argList? RPAREN                            # callExpr
-           | expr LBRACK subscript RBRACK                           # indexExpr
+           | expr LBRACK subscript (',' subscript)* ','? RBRACK     # indexExpr
            | <assoc=right> expr op='**' expr                  # binaryExpr
            | op=('-' | '+') expr                              # unaryExpr
            | expr op=('*' | '/' | '//' | '%') expr            # binaryExpr
@@ -84,6 +84,12 @@ atom       : NAME                                             # nameAtom
 
 compFor    : FOR var=NAME IN expr ;
 
+// A loop variable, or a parenthesised group that unpacks an element:
+// `for i, (cin, cout) in enumerate(cfg)`.
+loopTarget : NAME                                             # nameTarget
+           | LPAREN loopTarget (',' loopTarget)* ','? RPAREN  # groupTarget
+           ;
+
 argList    : arg (',' arg)* ','? ;
 arg        : NAME '=' expr                                    # keywordArg
            | '*' expr                                         # starArg
@@ -92,6 +98,7 @@ arg        : NAME '=' expr                                    # keywordArg
            ;
 
 subscript  : expr                                             # indexSubscript
+           | ELLIPSIS                                         # ellipsisSubscript
            | lo=expr? ':' hi=expr? (':' step=expr?)?          # sliceSubscript
            ;
 
@@ -114,6 +121,7 @@ OR      : 'or' ;
 NOT     : 'not' ;
 IS      : 'is' ;
 DEF     : 'def' ;
+ELLIPSIS : '...' ;
 
 NAME    : [A-Za-z_] [A-Za-z0-9_]* ;
 FLOAT   : DIGITS '.' DIGITS? EXPONENT?

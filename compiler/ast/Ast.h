@@ -16,7 +16,7 @@ namespace seq::ast {
 
 enum class ExprKind {
   Name, Int, Float, String, Bool, None, Unary, Binary, Call, Attribute, Index, Slice,
-  Tuple, List, Comprehension, Compare, Not, BoolOp, Ternary, FString, Star
+  Ellipsis, Tuple, List, Comprehension, Compare, Not, BoolOp, Ternary, FString, Star
 };
 
 struct Expr {
@@ -177,7 +177,9 @@ struct IndexExpr : Expr {
   IndexExpr(SourceRange r, ExprPtr object, ExprPtr index)
       : Expr(Kind, r), object(std::move(object)), index(std::move(index)) {}
   ExprPtr object;
-  ExprPtr index; // an expression or a SliceExpr
+  // An expression, a SliceExpr or an EllipsisExpr; several subscripts
+  // (x[:, 0]) are a TupleExpr of them, as in Python.
+  ExprPtr index;
 };
 
 struct SliceExpr : Expr {
@@ -185,6 +187,12 @@ struct SliceExpr : Expr {
   SliceExpr(SourceRange r, ExprPtr lo, ExprPtr hi, ExprPtr step)
       : Expr(Kind, r), lo(std::move(lo)), hi(std::move(hi)), step(std::move(step)) {}
   ExprPtr lo, hi, step; // each may be null
+};
+
+// `...` in a subscript (x[..., 0]).
+struct EllipsisExpr : Expr {
+  static constexpr ExprKind Kind = ExprKind::Ellipsis;
+  explicit EllipsisExpr(SourceRange r) : Expr(Kind, r) {}
 };
 
 struct TupleExpr : Expr {
@@ -235,6 +243,9 @@ using StmtPtr = std::unique_ptr<Stmt>;
 struct AssignTarget {
   std::string name;
   SourceRange range;
+  // A `for` loop's parenthesised group (`(cin, cout)`): name is empty and
+  // the element unpacks into these.
+  std::vector<AssignTarget> nested;
 };
 
 struct AssignStmt : Stmt {
@@ -284,7 +295,9 @@ struct ForStmt : Stmt {
   SourceRange varRange;
   ExprPtr iterable;
   std::vector<StmtPtr> body;
-  std::vector<AssignTarget> unpack; // `for t, c, n, s in cfg`: all the names (var is the first)
+  // `for t, c, n, s in cfg` or `for i, (a, b) in ...`: the targets (var is
+  // the first name, for dumps); empty for a single name.
+  std::vector<AssignTarget> unpack;
 };
 
 struct Param {

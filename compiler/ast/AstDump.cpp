@@ -154,6 +154,7 @@ public:
           expr(indent + 1, **part);
       break;
     }
+    case ExprKind::Ellipsis: line(indent, "Ellipsis", e.range); break;
     case ExprKind::Tuple:
     case ExprKind::List: {
       bool tuple = e.kind == ExprKind::Tuple;

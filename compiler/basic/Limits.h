@@ -8,21 +8,28 @@
 
 namespace seq::limits {
 
+// These bound the memory `seqc check` needs to about 1.3 GB whatever the
+// input (docs/robustness.md has the measurements):
+//
 // Bytes of one source file: the file itself, comments and white space cost
-// about 10 bytes of memory per byte (bench/scaling.py measures it).
+// 9 to 14 bytes of memory per byte (the text, its code points for the lexer,
+// the line and code-point maps): at most about 500 MB.
 constexpr uint64_t kSourceBytes = uint64_t(32) << 20;
 
 // Tokens of one source file. Parsing keeps every token and a tree over them,
-// 200 to 500 bytes of memory per token: this bounds parsing to about 1 GB.
+// 450 to 650 bytes of memory per token: at most about 1.3 GB.
 constexpr uint64_t kSourceTokens = 2'000'000;
 
 // Module instances built while checking one file (layers, containers and
-// user modules, every comprehension item counted).
-constexpr uint64_t kModuleInstances = 2'000'000;
+// user modules, every comprehension item counted). A short comprehension
+// builds many: about 1.5 KB each (a convolution), 300 MB at most.
+constexpr uint64_t kModuleInstances = 150'000;
 
 // Operations in one model's traced forward pass (each layer application,
-// arithmetic, view or cat; loops unrolled).
-constexpr uint64_t kForwardOps = 2'000'000;
+// arithmetic, view or cat; loops unrolled). Nested loops over a few modules
+// make many: about 600 bytes (a ReLU) to 2.9 KB (a convolution, its shapes
+// and arguments) each, 750 MB at most.
+constexpr uint64_t kForwardOps = 200'000;
 
 // Bytes of one model's parameters (float32), and of one layer's: 16 GiB.
 constexpr int64_t kParameterBytes = int64_t(16) << 30;

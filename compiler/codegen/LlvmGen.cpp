@@ -271,6 +271,10 @@ void LlvmGen::emitNode(size_t index) {
   case ir::OpKind::Copy:
   case ir::OpKind::Identity:
   case ir::OpKind::Reshape: return genCopy(*this, i);
+  case ir::OpKind::GroupNorm: return genGroupNorm(*this, i);
+  case ir::OpKind::PRelu: return genPRelu(*this, i);
+  case ir::OpKind::Upsample: return genUpsample(*this, i);
+  case ir::OpKind::ConvTranspose2d: return genConvTranspose(*this, i);
   case ir::OpKind::Input: break;
   }
   fail(std::string("a node of kind '") + ir::name(node.kind) + "' cannot be generated");

@@ -7,6 +7,7 @@
 //   NodeGenElementwise.cpp  Map (Unary, Scalar, lowered BatchNorm), Binary,
 //                           Concat, Copy/Reshape
 //   NodeGenShape.cpp        Permute, Slice, Reduce
+//   NodeGenLayersV2.cpp     GroupNorm, PRelu, Upsample, ConvTranspose2d
 // Epilogues: Linear, Conv2d and Map (what FuseElementwise fuses into) run
 // theirs inside the kernel; the other kinds apply theirs to the rows a
 // task produced, right after the op (applyEpilogueToRows).
@@ -29,5 +30,9 @@ void genCopy(LlvmGen &gen, int node);
 void genPermute(LlvmGen &gen, int node);
 void genSlice(LlvmGen &gen, int node);
 void genReduce(LlvmGen &gen, int node);
+void genGroupNorm(LlvmGen &gen, int node);
+void genPRelu(LlvmGen &gen, int node);
+void genUpsample(LlvmGen &gen, int node);
+void genConvTranspose(LlvmGen &gen, int node);
 
 } // namespace seq::codegen

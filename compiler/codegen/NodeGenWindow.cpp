@@ -178,14 +178,26 @@ Value *mapPadIndex(IRBuilder<> &b, ir::PadMode mode, Value *i, int64_t n) {
 struct PadGeometry {
   int64_t H, W, OH, OW, top, left;
   ir::PadMode mode;
+  float value; // the constant of PadMode::Zeros (ConstantPad2d)
 };
+
+// `count` floats at `to` set to the pad constant (a memset for zero).
+void fillConstant(IRBuilder<> &b, const PadGeometry &p, Value *to, int64_t count) {
+  if (p.value == 0.0f) {
+    b.CreateMemSet(to, b.getInt8(0), count * 4, MaybeAlign(4));
+    return;
+  }
+  emitLoop(b, b.getInt64(count), "fill", [&](Value *i) {
+    b.CreateStore(ConstantFP::get(b.getFloatTy(), p.value), LlvmGen::floatGep(b, to, i));
+  });
+}
 
 // Output columns [from, to) of a border, read from input row `xrow`.
 void emitBorder(IRBuilder<> &b, const PadGeometry &p, Value *xrow, Value *yrow, int64_t from, int64_t to) {
   if (from >= to)
     return;
   if (p.mode == ir::PadMode::Zeros) {
-    b.CreateMemSet(LlvmGen::floatGep(b, yrow, from), b.getInt8(0), (to - from) * 4, MaybeAlign(4));
+    fillConstant(b, p, LlvmGen::floatGep(b, yrow, from), to - from);
     return;
   }
   emitLoop(b, b.getInt64(from), b.getInt64(to), "ow", [&](Value *ow) {
@@ -221,7 +233,7 @@ void emitPaddedPlane(IRBuilder<> &b, const PadGeometry &p, Value *xp, Value *yp)
     emitPaddedRow(b, p, LlvmGen::floatGep(b, xp, b.CreateMul(ih, b.getInt64(p.W))), yrow);
     b.CreateBr(next);
     b.SetInsertPoint(border);
-    b.CreateMemSet(yrow, b.getInt8(0), p.OW * 4, MaybeAlign(4));
+    fillConstant(b, p, yrow, p.OW);
     b.CreateBr(next);
     b.SetInsertPoint(next);
   });
@@ -234,7 +246,7 @@ void genPad(LlvmGen &gen, int index) {
   const ir::Shape &in = inShape(gen, node), &out = outShape(gen, node);
   require4d(node, in, out);
   const ir::Attrs &a = node.attrs;
-  PadGeometry p{in.dims[2], in.dims[3], out.dims[2], out.dims[3], a.pad[0], a.pad[1], a.padMode};
+  PadGeometry p{in.dims[2], in.dims[3], out.dims[2], out.dims[3], a.pad[0], a.pad[1], a.padMode, a.padValue};
   bool consistent = p.OH == p.H + a.pad[0] + a.pad[2] && p.OW == p.W + a.pad[1] + a.pad[3];
   bool inRange = a.pad[0] >= 0 && a.pad[1] >= 0 && a.pad[2] >= 0 && a.pad[3] >= 0;
   // Reflection needs pad < n, circular pad <= n (as PyTorch checks).

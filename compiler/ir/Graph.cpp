@@ -76,6 +76,10 @@ const char *name(OpKind kind) {
   case OpKind::Identity: return "identity";
   case OpKind::Map: return "map";
   case OpKind::Copy: return "copy";
+  case OpKind::GroupNorm: return "group_norm";
+  case OpKind::PRelu: return "prelu";
+  case OpKind::ConvTranspose2d: return "conv_transpose2d";
+  case OpKind::Upsample: return "upsample";
   }
   return "?";
 }
@@ -126,6 +130,7 @@ const char *name(ReduceKind kind) {
   case ReduceKind::Sum: return "sum";
   case ReduceKind::Mean: return "mean";
   case ReduceKind::Max: return "amax";
+  case ReduceKind::Min: return "amin";
   }
   return "?";
 }

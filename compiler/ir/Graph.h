@@ -110,6 +110,10 @@ enum class OpKind {
   Identity,     // Identity, Dropout: removed by EliminateIdentity
   Map,          // a standalone element-wise chain: output = epilogue(input)
   Copy,         // output = input (when the model's output is an input or alias)
+  GroupNorm,    // x [B, C, *]: normalised per `groups` groups of channels; gamma/beta [C] or absent
+  PRelu,        // x [B, C, *]: x > 0 ? x : weight[c] * x; weight [C] or [1]
+  ConvTranspose2d, // x [B, C, H, W] -> [B, OC, OH, OW]; weight packed [OC/g*KH*KW, C] (transposed), bias [OC]
+  Upsample,     // x [B, C, H, W] -> [B, C, OH, OW]: nearest or bilinear, attrs.scale per dim
 };
 const char *name(OpKind kind);
 
@@ -133,7 +137,7 @@ enum class BinaryKind { Add, Sub, Mul, Div };
 const char *name(BinaryKind kind);
 
 // The reductions of Reduce; values as seqk_reduce's op.
-enum class ReduceKind { Sum = 0, Mean = 1, Max = 2 };
+enum class ReduceKind { Sum = 0, Mean = 1, Max = 2, Min = 3 };
 const char *name(ReduceKind kind);
 
 enum class PadMode { Zeros, Reflect, Replicate, Circular };
@@ -170,6 +174,7 @@ struct Attrs {
   bool ceilMode = false;
   bool countIncludePad = true;
   PadMode padMode = PadMode::Zeros;
+  float padValue = 0; // Pad of PadMode::Zeros: the constant (ConstantPad2d)
   // Linear / Conv2d / LayerNorm / BatchNorm: packed tensor ids (-1: none).
   int weight = -1;
   int bias = -1;
@@ -184,6 +189,14 @@ struct Attrs {
   // size says how many); Reduce: how many dims from dim on.
   int64_t start = 0, step = 1, span = 1;
   ReduceKind reduce = ReduceKind::Sum;
+  // ConvTranspose2d: extra rows and columns at the bottom and right
+  // (pad[0], pad[1] are its padding).
+  int64_t outputPadding[2] = {0, 0};
+  // Upsample: bilinear or nearest; the output-to-source scale per dim, as
+  // PyTorch computes it (sema::upsampleGeometry).
+  bool bilinear = false;
+  bool alignCorners = false;
+  float scale[2] = {0, 0};
   // Permute: output dim d is input dim perm[d] (perm[0] == 0 when batched).
   std::vector<int64_t> perm;
   bool log = false;

@@ -74,7 +74,10 @@ std::string attributes(const Node &node) {
     text += a.ceilMode ? ", ceil_mode" : "";
     text += node.kind == OpKind::AvgPool2d && !a.countIncludePad ? ", exclude_pad" : "";
     break;
-  case OpKind::Pad: text = fmt::format("pad={}, mode={}", quad(a.pad), name(a.padMode)); break;
+  case OpKind::Pad:
+    text = fmt::format("pad={}, mode={}", quad(a.pad), name(a.padMode));
+    text += a.padValue != 0 ? fmt::format(", value={}", a.padValue) : "";
+    break;
   case OpKind::BatchNorm: text = fmt::format("eps={}", a.eps); break;
   case OpKind::LayerNorm: text = fmt::format("size={}, eps={}", a.normSize, a.eps); break;
   case OpKind::Softmax:
@@ -85,6 +88,16 @@ std::string attributes(const Node &node) {
     text = fmt::format("{}, dims=[{}..{}]", name(a.reduce), a.dim, a.dim + a.span - 1);
     break;
   case OpKind::Unary: text = unaryAttributes(a.unary, a.alpha, a.beta); break;
+  case OpKind::GroupNorm: text = fmt::format("groups={}, eps={}", a.groups, a.eps); break;
+  case OpKind::ConvTranspose2d:
+    text = fmt::format("kernel={}, stride={}, pad={}, output_padding={}, groups={}", pair(a.kernel),
+                       pair(a.stride), pair(a.pad), pair(a.outputPadding), a.groups);
+    text += dilated ? ", dilation=" + pair(a.dilation) : "";
+    break;
+  case OpKind::Upsample:
+    text = fmt::format("{}{}, scale=[{}, {}]", a.bilinear ? "bilinear" : "nearest",
+                       a.alignCorners ? ", align_corners" : "", a.scale[0], a.scale[1]);
+    break;
   default: break;
   }
   return text.empty() ? "" : " {" + text + "}";

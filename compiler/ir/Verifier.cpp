@@ -84,6 +84,8 @@ private:
   void checkReshape(int i);
   void checkConcat(int i);
   void checkShapeOp(int i);
+  void checkChannelOp(int i);      // GroupNorm, PRelu
+  void checkConvTranspose(int i);
   void checkEpilogue(int i);
   int64_t channelsOf(int i) const;
   void expectPackedSize(int i, const char *what, int packed, int64_t size);
@@ -241,6 +243,10 @@ void Verifier::checkNodeShapes(int i) {
   case OpKind::Identity:
   case OpKind::Map:
   case OpKind::Copy: return expectSameShape(i, g_.nodes[size_t(i)].inputs[0]);
+  case OpKind::GroupNorm:
+  case OpKind::PRelu: return checkChannelOp(i);
+  case OpKind::ConvTranspose2d: return checkConvTranspose(i);
+  case OpKind::Upsample: return checkPool(i);
   case OpKind::Input: return;
   }
 }
@@ -307,6 +313,42 @@ void Verifier::checkConv(int i) {
   int w = a.weight;
   bool panels = validPacked(w) && g_.packed[size_t(w)].size == packedMatrixSize(out.dims[1], patch, kLayoutPanels);
   expectPackedSize(i, "weight", w, panels ? packedMatrixSize(out.dims[1], patch, kLayoutPanels) : out.dims[1] * patch);
+  expectPackedSize(i, "bias", a.bias, out.dims[1]);
+}
+
+void Verifier::checkChannelOp(int i) {
+  const Node &node = g_.nodes[size_t(i)];
+  expectSameShape(i, node.inputs[0]);
+  const Shape &shape = shapeOf(node.output);
+  int64_t channels = shape.rank() >= 2 ? shape.dims[1] : 1;
+  if (node.kind == OpKind::GroupNorm) {
+    if (shape.rank() < 2 || node.attrs.groups <= 0 || channels % node.attrs.groups)
+      return error("{}: {} groups do not divide the channels of {}", where(i), node.attrs.groups, shape.str());
+    expectPackedSize(i, "weight", node.attrs.weight, channels);
+    expectPackedSize(i, "bias", node.attrs.bias, channels);
+    return;
+  }
+  int w = node.attrs.weight;
+  if (!validPacked(w) || (g_.packed[size_t(w)].size != 1 && g_.packed[size_t(w)].size != channels))
+    error("{}: needs a weight of 1 or {} floats", where(i), channels);
+}
+
+void Verifier::checkConvTranspose(int i) {
+  const Node &node = g_.nodes[size_t(i)];
+  const Attrs &a = node.attrs;
+  const Shape &in = shapeOf(node.inputs[0]), &out = shapeOf(node.output);
+  if (in.rank() != 4 || out.rank() != 4 || in.dims[0] != out.dims[0])
+    return error("{}: needs [B, C, H, W] tensors, has {} -> {}", where(i), in.str(), out.str());
+  if (a.groups <= 0 || in.dims[1] % a.groups || out.dims[1] % a.groups)
+    return error("{}: {} groups do not divide {} -> {} channels", where(i), a.groups, in.dims[1],
+                 out.dims[1]);
+  for (int d = 0; d < 2; ++d)
+    if (out.dims[2 + d] != (in.dims[2 + d] - 1) * a.stride[d] - 2 * a.pad[d] +
+                               a.dilation[d] * (a.kernel[d] - 1) + a.outputPadding[d] + 1)
+      error("{}: output {} does not follow from input {}", where(i), out.str(), in.str());
+  if (a.weight < 0)
+    return error("{}: has no weight", where(i));
+  expectPackedSize(i, "weight", a.weight, in.dims[1] * out.dims[1] / a.groups * a.kernel[0] * a.kernel[1]);
   expectPackedSize(i, "bias", a.bias, out.dims[1]);
 }
 

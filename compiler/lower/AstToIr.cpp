@@ -201,10 +201,13 @@ private:
            out, t, a);
     } else if (name == "MaxPool1d" || name == "AvgPool1d" || name == "AdaptiveAvgPool1d") {
       lowerPool1d(t, in, out);
-    } else if (name == "ZeroPad2d") {
+    } else if (name.ends_with("Pad2d")) {
       std::vector<int64_t> p = args.getInts("padding", 4); // left, right, top, bottom
       a.pad[0] = p[2], a.pad[1] = p[0], a.pad[2] = p[3], a.pad[3] = p[1];
-      a.padMode = ir::PadMode::Zeros;
+      a.padMode = name == "ReflectionPad2d"    ? ir::PadMode::Reflect
+                  : name == "ReplicationPad2d" ? ir::PadMode::Replicate
+                                               : ir::PadMode::Zeros;
+      a.padValue = name == "ConstantPad2d" ? float(args.getFloat("value")) : 0.0f;
       emit(OpKind::Pad, {in}, out, t, a);
     } else if (name == "BatchNorm1d" || name == "BatchNorm2d") {
       a.bnGamma = param(m, "weight");
@@ -234,10 +237,57 @@ private:
     } else if (name == "Dropout" || name == "Dropout2d" || name == "Identity" ||
                name == "StochasticDepth") {
       emit(OpKind::Identity, {in}, out, t);
+    } else if (name == "GroupNorm" || name == "PReLU" || name == "ConvTranspose2d" ||
+               name.starts_with("Upsampl")) {
+      lowerVersion2Layer(t, in, out);
     } else if (t.layer->unary) {
       lowerActivation(t, *t.layer->unary, in, out);
     } else {
       throw std::logic_error("no lowering for layer " + std::string(name));
+    }
+  }
+
+  // GroupNorm, PReLU, ConvTranspose2d and Upsample: one node each. The
+  // transposed convolution's weight [C, OC/g, KH, KW] is packed transposed,
+  // [OC/g*KH*KW, C], the A of its GEMM.
+  void lowerVersion2Layer(const TraceNode &t, int in, int out) {
+    std::string_view name = t.layer->name;
+    const BoundArgs &args = t.args;
+    const ModuleInst *m = t.module;
+    ir::Attrs a;
+    const ir::Shape &shape = graph_.value(in).shape;
+    if (name == "GroupNorm") {
+      int64_t c = args.getInt("num_channels");
+      a.groups = args.getInt("num_groups");
+      a.eps = float(args.getFloat("eps"));
+      a.weight = copy(param(m, "weight"), c, 1, ir::kLayoutRows);
+      a.bias = copy(param(m, "bias"), c, 1, ir::kLayoutRows);
+      emit(OpKind::GroupNorm, {in}, out, t, a);
+    } else if (name == "PReLU") {
+      a.weight = copy(param(m, "weight"), args.getInt("num_parameters"), 1, ir::kLayoutRows);
+      emit(OpKind::PRelu, {in}, out, t, a);
+    } else if (name == "ConvTranspose2d") {
+      std::vector<int64_t> k = args.getInts("kernel_size", 2), s = args.getInts("stride", 2),
+                           p = args.getInts("padding", 2), d = args.getInts("dilation", 2),
+                           op = args.getInts("output_padding", 2);
+      for (size_t i = 0; i < 2; ++i) {
+        a.kernel[i] = k[i], a.stride[i] = s[i], a.dilation[i] = d[i], a.outputPadding[i] = op[i];
+        a.pad[i] = a.pad[i + 2] = p[i];
+      }
+      a.groups = args.getInt("groups");
+      int64_t c = args.getInt("in_channels"), ocPerGroup = args.getInt("out_channels") / a.groups;
+      a.weight = copy(param(m, "weight"), c, ocPerGroup * k[0] * k[1], ir::kLayoutTransposed);
+      a.bias = copy(param(m, "bias"), args.getInt("out_channels"), 1, ir::kLayoutRows);
+      emit(OpKind::ConvTranspose2d, {in}, out, t, a);
+    } else {
+      std::optional<UpsampleGeometry> g =
+          upsampleGeometry(upsampleArgs(*t.layer, args), shape.dims[2], shape.dims[3]);
+      if (!g)
+        throw std::logic_error("an empty Upsample reached the lowering");
+      a.bilinear = g->bilinear;
+      a.alignCorners = g->alignCorners;
+      a.scale[0] = g->scale[0], a.scale[1] = g->scale[1];
+      emit(OpKind::Upsample, {in}, out, t, a);
     }
   }
 

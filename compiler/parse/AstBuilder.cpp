@@ -136,7 +136,7 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
         diags_.error(e->range, "only names can be unpacked into: 'a, b = x.chunk(2, dim=1)'");
         name = "";
       }
-      stmt->unpack.push_back({name, e->range});
+      stmt->unpack.push_back({name, e->range, {}});
     }
     return stmt;
   }
@@ -145,14 +145,18 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   if (auto *ret = dynamic_cast<P::ReturnStmtContext *>(ctx))
     return std::make_unique<ReturnStmt>(r, buildExpr(ret->expr()));
   if (auto *loop = dynamic_cast<P::ForStmtContext *>(ctx)) {
-    auto stmt = std::make_unique<ForStmt>(r, loop->var->getText(), range(loop->var),
-                                          buildExpr(loop->expr()), buildBlock(loop->block()));
-    if (!loop->more.empty()) {
-      stmt->unpack.push_back({stmt->var, stmt->varRange});
-      for (antlr4::Token *name : loop->more)
-        stmt->unpack.push_back({name->getText(), range(name)});
-      stmt->varRange = SourceRange::cover(stmt->varRange, range(loop->more.back()));
-    }
+    std::vector<P::LoopTargetContext *> targets = loop->loopTarget();
+    std::vector<AssignTarget> unpack;
+    for (P::LoopTargetContext *t : targets)
+      unpack.push_back(buildLoopTarget(t));
+    const AssignTarget *first = &unpack.front();
+    while (!first->nested.empty())
+      first = &first->nested.front();
+    SourceRange vars = SourceRange::cover(range(targets.front()), range(targets.back()));
+    auto stmt = std::make_unique<ForStmt>(r, first->name, vars, buildExpr(loop->expr()),
+                                          buildBlock(loop->block()));
+    if (unpack.size() > 1 || !unpack.front().nested.empty())
+      stmt->unpack = std::move(unpack);
     return stmt;
   }
   if (auto *forward = dynamic_cast<P::ForwardStmtContext *>(ctx)) {
@@ -200,7 +204,15 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
     return std::make_unique<AttributeExpr>(r, buildExpr(attr->expr()), attr->NAME()->getText(),
                                            tokens_.range(attr->NAME()));
   auto *index = dynamic_cast<P::IndexExprContext *>(ctx);
-  return std::make_unique<IndexExpr>(r, buildExpr(index->expr()), buildSubscript(index->subscript()));
+  std::vector<P::SubscriptContext *> subs = index->subscript();
+  if (subs.size() == 1 && index->children.size() == 4) // x[i], no trailing comma
+    return std::make_unique<IndexExpr>(r, buildExpr(index->expr()), buildSubscript(subs[0]));
+  std::vector<ExprPtr> parts;
+  for (P::SubscriptContext *sub : subs)
+    parts.push_back(buildSubscript(sub));
+  SourceRange all = SourceRange::cover(range(subs.front()), range(subs.back()));
+  return std::make_unique<IndexExpr>(r, buildExpr(index->expr()),
+                                     std::make_unique<TupleExpr>(all, std::move(parts)));
 }
 
 ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
@@ -240,9 +252,20 @@ ExprPtr AstBuilder::buildComprehension(SourceRange r, P::ExprContext *element,
                                              range(compFor->var), buildExpr(compFor->expr()));
 }
 
+AssignTarget AstBuilder::buildLoopTarget(P::LoopTargetContext *ctx) {
+  if (auto *name = dynamic_cast<P::NameTargetContext *>(ctx))
+    return {name->NAME()->getText(), range(ctx), {}};
+  AssignTarget group{"", range(ctx), {}};
+  for (P::LoopTargetContext *t : dynamic_cast<P::GroupTargetContext *>(ctx)->loopTarget())
+    group.nested.push_back(buildLoopTarget(t));
+  return group;
+}
+
 ExprPtr AstBuilder::buildSubscript(P::SubscriptContext *ctx) {
   if (auto *index = dynamic_cast<P::IndexSubscriptContext *>(ctx))
     return buildExpr(index->expr());
+  if (dynamic_cast<P::EllipsisSubscriptContext *>(ctx))
+    return std::make_unique<EllipsisExpr>(range(ctx));
   auto *slice = dynamic_cast<P::SliceSubscriptContext *>(ctx);
   auto optional = [&](P::ExprContext *e) { return e ? buildExpr(e) : nullptr; };
   return std::make_unique<SliceExpr>(range(ctx), optional(slice->lo), optional(slice->hi),

@@ -28,6 +28,7 @@ private:
   ast::ExprPtr buildComprehension(SourceRange range, P::ExprContext *element,
                                   P::CompForContext *compFor);
   ast::ExprPtr buildSubscript(P::SubscriptContext *ctx);
+  ast::AssignTarget buildLoopTarget(P::LoopTargetContext *ctx);
   std::vector<ast::Arg> buildArgs(P::ArgListContext *ctx);
   std::vector<ast::ExprPtr> buildExprs(const std::vector<P::ExprContext *> &ctxs);
 

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <optional>
 
 namespace seq::parse {
 
@@ -155,23 +156,76 @@ std::optional<uint32_t> findTooDeep(std::string_view text) {
   return std::nullopt;
 }
 
+// The lexer's input: the file's code points, decoded once into exactly as
+// many 32-bit units. ANTLR's own conversion (std::wstring_convert) needs
+// about 20 bytes per byte of source on the way. The text is valid UTF-8
+// (the driver checks); should it not be, each byte that is not a
+// continuation byte still starts one code point (U+FFFD when malformed), as
+// TokenMap counts them.
+class Utf32Input : public antlr4::ANTLRInputStream {
+public:
+  explicit Utf32Input(std::string_view text) {
+    auto byteAt = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+    auto continuation = [&](size_t i) { return i < text.size() && (byteAt(i) & 0xC0) == 0x80; };
+    size_t codePoints = 0;
+    for (size_t i = 0; i < text.size(); ++i)
+      codePoints += (byteAt(i) & 0xC0) != 0x80;
+    _data.reserve(codePoints);
+    for (size_t i = 0; i < text.size();) {
+      unsigned char lead = byteAt(i);
+      if ((lead & 0xC0) == 0x80) { // a stray continuation byte
+        ++i;
+        continue;
+      }
+      size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+      char32_t value = length == 1 ? lead : lead & (0x7F >> length);
+      size_t taken = 1;
+      for (; taken < length && continuation(i + taken); ++taken)
+        value = (value << 6) | (byteAt(i + taken) & 0x3F);
+      bool malformed = taken < length || lead >= 0xF8 || (lead >= 0x80 && lead < 0xC0);
+      _data.push_back(malformed ? char32_t(0xFFFD) : value);
+      i += taken;
+      while (continuation(i)) // only in malformed text
+        ++i;
+    }
+  }
+};
+
 // Parsing keeps every token and a tree over them: memory grows with the
 // number of tokens (a few hundred bytes each), not with the bytes of the
-// file. This counts them without keeping them, before the real parse.
-std::optional<SourceRange> findTooManyTokens(antlr4::ANTLRInputStream &input, const TokenMap &map) {
-  SeqLexer counter(&input);
-  counter.removeErrorListeners();
-  std::optional<SourceRange> past;
-  size_t count = 0;
-  for (std::unique_ptr<antlr4::Token> token = counter.nextToken(); token->getType() != antlr4::Token::EOF;
-       token = counter.nextToken())
-    if (++count > limits::kSourceTokens) {
-      past = map.range(token.get());
-      break;
+// file. The lexer runs once, through this counter: past the limit it ends
+// the stream, and the parse does not start.
+class CountingTokenSource : public antlr4::TokenSource {
+public:
+  CountingTokenSource(SeqLexer &lexer, const TokenMap &map) : lexer_(lexer), map_(map) {}
+
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    if (past_)
+      return std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF);
+    std::unique_ptr<antlr4::Token> token = lexer_.nextToken();
+    if (token->getType() != antlr4::Token::EOF && ++count_ > limits::kSourceTokens) {
+      past_ = map_.range(token.get());
+      return std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF);
     }
-  input.reset();
-  return past;
-}
+    return token;
+  }
+  size_t getLine() const override { return lexer_.getLine(); }
+  size_t getCharPositionInLine() override { return lexer_.getCharPositionInLine(); }
+  antlr4::CharStream *getInputStream() override { return lexer_.getInputStream(); }
+  std::string getSourceName() override { return lexer_.getSourceName(); }
+  antlr4::TokenFactory<antlr4::CommonToken> *getTokenFactory() override {
+    return lexer_.getTokenFactory();
+  }
+
+  // The first token past the limit, if the file has one.
+  const std::optional<SourceRange> &past() const { return past_; }
+
+private:
+  SeqLexer &lexer_;
+  const TokenMap &map_;
+  size_t count_ = 0;
+  std::optional<SourceRange> past_;
+};
 
 } // namespace
 
@@ -184,16 +238,17 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
     return nullptr;
   }
   TokenMap map(file, text);
-  antlr4::ANTLRInputStream input(text.data(), text.size());
-  if (std::optional<SourceRange> past = findTooManyTokens(input, map)) {
+  Utf32Input input(text);
+  SeqLexer lexer(&input);
+  lexer.removeErrorListeners();
+  CountingTokenSource counted(lexer, map);
+  antlr4::CommonTokenStream stream(&counted);
+  stream.fill();
+  if (const std::optional<SourceRange> &past = counted.past()) {
     diags.error(*past, fmt::format("this file has more than {} tokens, seqc's limit (parsing needs "
                                    "memory in proportion)", limits::kSourceTokens));
     return nullptr;
   }
-  SeqLexer lexer(&input);
-  lexer.removeErrorListeners();
-  antlr4::CommonTokenStream stream(&lexer);
-  stream.fill();
 
   // Two stages, as ANTLR recommends: the fast SLL prediction with errors
   // bailing out, which parses every valid file; only a file it rejects is

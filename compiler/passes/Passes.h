@@ -7,6 +7,10 @@
 
 namespace seq::passes {
 
+// Removes the nodes whose values never reach the output (unused chunk
+// pieces, values overwritten before they are read).
+void eliminateDeadCode(ir::Graph &g);
+
 // Removes Identity nodes (Identity, Dropout): their readers read the input.
 void eliminateIdentity(ir::Graph &g);
 

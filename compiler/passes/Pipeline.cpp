@@ -17,6 +17,7 @@ struct Pass {
 };
 
 constexpr Pass kPipeline[] = {
+    {"eliminate-dead-code", eliminateDeadCode},
     {"eliminate-identity", eliminateIdentity},
     {"fold-batch-norm", foldBatchNorm},
     {"fuse-elementwise", fuseElementwise},

@@ -54,10 +54,29 @@ void giveOutputStorage(Graph &g) {
   g.addNode(std::move(copy));
 }
 
+// A ConvTranspose2d's GEMM result, [groups][OC/g*KH*KW][H*W] per image,
+// for every image at once (its two loops split over different dims).
+void addConvTransposeScratch(Graph &g, int node) {
+  const Node &n = g.nodes[size_t(node)];
+  const Shape &in = g.value(n.inputs.at(0)).shape, &out = g.value(n.output).shape;
+  int64_t bytes = out.dims[1] * n.attrs.kernel[0] * n.attrs.kernel[1] * in.dims[2] * in.dims[3] * 4;
+  Scratch s;
+  s.node = node;
+  if (in.batched())
+    s.bytesPerBatch = bytes;
+  else
+    s.bytesFixed = bytes * in.dims[0];
+  g.scratch.push_back(s);
+}
+
 void addIm2colScratch(Graph &g) {
   g.scratch.clear();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node &conv = g.nodes[i];
+    if (conv.kind == OpKind::ConvTranspose2d) {
+      addConvTransposeScratch(g, int(i));
+      continue;
+    }
     int64_t bytes = conv.kind == OpKind::Conv2d ? convScratchSlotBytes(g, conv) : 0;
     if (bytes == 0)
       continue;

@@ -88,24 +88,34 @@ void Checker::markAbsent(ModuleInst *module, const std::vector<StmtPtr> &skipped
   }
 }
 
+// Binds `item` to `targets`, a group unpacking it (nested groups recurse).
+static bool bindTargets(Checker &checker, const std::vector<AssignTarget> &targets, const Value &item,
+                        SourceRange range, const std::function<void(const std::string &, Value)> &store) {
+  if ((item.kind != Value::Kind::Tuple && item.kind != Value::Kind::List) ||
+      item.items.size() != targets.size()) {
+    checker.error(range, fmt::format("cannot unpack {} into {} loop variables",
+                                     item.kind == Value::Kind::Tuple || item.kind == Value::Kind::List
+                                         ? fmt::format("{} values", item.items.size())
+                                         : describe(item),
+                                     targets.size()));
+    return false;
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].nested.empty())
+      store(targets[i].name, item.items[i]);
+    else if (!bindTargets(checker, targets[i].nested, item.items[i], targets[i].range, store))
+      return false;
+  }
+  return true;
+}
+
 bool Checker::bindLoopVars(const ForStmt &loop, const Value &item,
                            const std::function<void(const std::string &, Value)> &store) {
   if (loop.unpack.empty()) {
     store(loop.var, item);
     return true;
   }
-  if ((item.kind != Value::Kind::Tuple && item.kind != Value::Kind::List) ||
-      item.items.size() != loop.unpack.size()) {
-    error(loop.varRange, fmt::format("cannot unpack {} into {} loop variables",
-                                     item.kind == Value::Kind::Tuple || item.kind == Value::Kind::List
-                                         ? fmt::format("{} values", item.items.size())
-                                         : describe(item),
-                                     loop.unpack.size()));
-    return false;
-  }
-  for (size_t i = 0; i < loop.unpack.size(); ++i)
-    store(loop.unpack[i].name, item.items[i]);
-  return true;
+  return bindTargets(*this, loop.unpack, item, loop.varRange, store);
 }
 
 bool Checker::unpackInto(const AssignStmt &assign, const Value &v,

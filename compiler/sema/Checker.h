@@ -12,6 +12,7 @@
 //   Forward.cpp     the forward pass: statements, names, calls
 //   Functions.cpp   tensor functions and methods: the Functions.def table
 //   TensorOps.cpp   layer application, broadcasting, view, cat
+//   TensorIndex.cpp indexing a tensor
 #pragma once
 
 #include "basic/Limits.h"
@@ -44,6 +45,7 @@ struct FunctionCall {
   bool method = false;          // x.NAME(...)
   const ast::CallExpr &call;
   std::vector<EvalArg> args;
+  std::string_view space = {};  // "F", "torch", or "" (bare or a method)
 };
 
 // Names visible while a module is constructed.
@@ -166,6 +168,8 @@ private:
   Value evalNameF(const ast::NameExpr &name, Frame &frame);
   Value evalAttributeF(const ast::AttributeExpr &attr, Frame &frame);
   Value evalIndexF(const ast::IndexExpr &index, Frame &frame);
+  // TensorIndex.cpp: x[:, 0], x[..., 1:3], x[:, None].
+  Value indexTensor(const Value &tensor, const ast::IndexExpr &index, Frame &frame);
   Value callF(const ast::CallExpr &call, Frame &frame);
   std::vector<EvalArg> evalArgsF(const std::vector<ast::Arg> &args, Frame &frame);
   Value iterate(const Value &iterable, SourceRange range, std::vector<Value> &items);

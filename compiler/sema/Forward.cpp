@@ -239,6 +239,9 @@ Value Checker::evalExprF(const Expr &e, Frame &frame) {
   case ExprKind::Slice:
     error(e.range, "a slice is only allowed inside '[ ]'");
     return Value::invalid();
+  case ExprKind::Ellipsis:
+    error(e.range, "'...' is only allowed inside '[ ]'");
+    return Value::invalid();
   default:
     return eval(e, Scope{}); // literals
   }
@@ -327,8 +330,10 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
   Value object = evalF(*index.object, frame);
   if (object.isInvalid())
     return object;
-  if (object.kind == Value::Kind::Tensor) {
-    error(index.range, "indexing a tensor is not supported yet; use view, flatten, chunk or a layer");
+  if (object.kind == Value::Kind::Tensor)
+    return indexTensor(object, index, frame);
+  if (index.index->kind == ExprKind::Tuple || index.index->kind == ExprKind::Ellipsis) {
+    error(index.index->range, fmt::format("{} takes one index or slice", describe(object)));
     return Value::invalid();
   }
   auto *slice = index.index->as<SliceExpr>();
@@ -454,8 +459,9 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
       return callMethod(object, attr->name, call, frame);
     if (object.kind == Value::Kind::Module && attr->name == "get_submodule")
       return getSubmodule(object, call, frame);
-    if (object.kind == Value::Kind::Module && object.module->isContainer() &&
-        (attr->name == "values" || attr->name == "children")) {
+    // self.children() of any module (nn.Module.children), values() of a container.
+    if (object.kind == Value::Kind::Module &&
+        ((object.module->isContainer() && attr->name == "values") || attr->name == "children")) {
       std::vector<Value> items;
       for (auto &[n, c] : object.module->children)
         items.push_back(Value::moduleRef(c, call.range));
@@ -520,13 +526,23 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
 std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallExpr &call,
                                            Frame &frame) {
   static const char *const names[] = {"int", "float", "round", "min", "max", "abs", "len",
-                                      "str", "bool", "math.ceil", "math.floor", "math.sqrt"};
+                                      "str", "bool", "math.ceil", "math.floor", "math.sqrt",
+                                      "enumerate", "zip"};
   if (std::find(std::begin(names), std::end(names), name) == std::end(names))
     return std::nullopt;
   std::vector<EvalArg> args = evalArgsF(call.args, frame);
-  for (const EvalArg &a : args)
+  for (EvalArg &a : args) {
     if (a.value.isInvalid())
       return Value::invalid();
+    // zip(self.blocks, feats): a container iterates as the list of its children.
+    if ((name == "enumerate" || name == "zip") && a.value.kind == Value::Kind::Module &&
+        a.value.module->isContainer()) {
+      std::vector<Value> children;
+      for (auto &[n, c] : a.value.module->children)
+        children.push_back(Value::moduleRef(c, a.range));
+      a.value = Value::list(std::move(children), a.range);
+    }
+  }
   return callBuiltin(name, args, call);
 }
 

@@ -127,7 +127,7 @@ Value Checker::callFunction(std::string_view space, std::string_view name, const
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
-  FunctionCall fc{resolve(e)->name, std::string(name), "", false, call, std::move(args)};
+  FunctionCall fc{resolve(e)->name, std::string(name), "", false, call, std::move(args), space};
   if (!fc.args.empty())
     fc.self = text(fc.args[0].range);
   return dispatchFunction(fc);
@@ -238,6 +238,118 @@ Value Checker::fnCat(FunctionCall &fc) {
     return Value::invalid();
   }
   return concat(tensors.items, bound->getInt("dim"), fc.call);
+}
+
+// torch.stack(tensors, dim=0): tensors of one shape, each viewed with a
+// new dim of size 1 at `dim`, then concatenated along it. A new dim before
+// a symbolic batch would move it.
+Value Checker::fnStack(FunctionCall &fc) {
+  std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
+  std::optional<BoundArgs> bound = bind(fc.spelled, params, fc.args, fc.call.range);
+  if (!bound)
+    return Value::invalid();
+  const Value &tensors = bound->get("tensors");
+  if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
+    error(bound->rangeOf("tensors"), fmt::format("stack takes a tuple or list of tensors, not {}",
+                                                 describe(tensors)));
+    return Value::invalid();
+  }
+  if (tensors.items.empty()) {
+    error(bound->rangeOf("tensors"), "stack expects a non-empty list of tensors");
+    return Value::invalid();
+  }
+  for (const Value &t : tensors.items) {
+    if (t.kind != Value::Kind::Tensor) {
+      error(t.range, fmt::format("stack takes tensors, but this is {}", describe(t)));
+      return Value::invalid();
+    }
+    if (!tv(t.tensor).valid)
+      return Value::tensorRef(invalidValue(), fc.call.range);
+  }
+  SymShape first = tv(tensors.items[0].tensor).shape; // a copy: new values move the trace
+  for (size_t k = 1; k < tensors.items.size(); ++k)
+    if (tv(tensors.items[k].tensor).shape != first) {
+      Diagnostic &d = error(fc.call.range, fmt::format("stack expects each tensor to be equal size, but got {} "
+                                                       "at entry 0 and {} at entry {}", shapeStr(first),
+                                                       shapeStr(tv(tensors.items[k].tensor).shape), k));
+      noteOrigin(d, tensors.items[0].tensor);
+      noteOrigin(d, tensors.items[k].tensor);
+      return Value::invalid();
+    }
+  auto dim = normalizeDim(bound->getInt("dim"), int64_t(first.size()) + 1, bound->rangeOf("dim"));
+  if (!dim)
+    return Value::invalid();
+  if (*dim == 0 && !first.empty() && !first[0].isConstant())
+    return batchError(fc, tensors.items[0].tensor, "move");
+  SymShape unsqueezed = first;
+  unsqueezed.insert(unsqueezed.begin() + *dim, SymInt::of(1));
+  std::vector<Value> views;
+  for (const Value &t : tensors.items) {
+    TraceNode node;
+    node.kind = TraceNode::Kind::View;
+    node.inputs = {t.tensor};
+    views.push_back(shapeNode(std::move(node), unsqueezed, fc));
+  }
+  return concat(views, *dim, fc.call);
+}
+
+// F.pad(x, pad, mode='constant', value=None) of a 4-d input: the padding
+// layer of that mode (ConstantPad2d, ReflectionPad2d, ReplicationPad2d)
+// applied once. `pad` is (left, right) or (left, right, top, bottom).
+Value Checker::fnPad(FunctionCall &fc) {
+  std::vector<ParamSpec> params{{"input", ArgType::Any, {}}, {"pad", ArgType::Any, {}},
+                                {"mode", ArgType::Str, Value::string("constant")},
+                                {"value", ArgType::OptFloat, Value::none()}};
+  std::optional<BoundArgs> bound = bind(fc.spelled, params, fc.args, fc.call.range);
+  if (!bound)
+    return Value::invalid();
+  const Value &x = bound->get("input"), &pad = bound->get("pad");
+  if (x.kind != Value::Kind::Tensor) {
+    error(bound->rangeOf("input"), fmt::format("pad() takes a tensor as its first argument, not {}", describe(x)));
+    return Value::invalid();
+  }
+  if (!pad.isIntTuple(2) && !pad.isIntTuple(4)) {
+    error(bound->rangeOf("pad"), fmt::format("pad() takes a tuple of 2 or 4 ints here (left, right[, top, "
+                                             "bottom]), not {}", pad.kind == Value::Kind::Tuple ||
+                                             pad.kind == Value::Kind::List ? pythonStr(pad) : describe(pad)));
+    return Value::invalid();
+  }
+  std::vector<Value> sizes = pad.items;
+  for (const Value &v : sizes)
+    if (v.asInt() < 0) {
+      error(bound->rangeOf("pad"), "negative padding (cropping) is not supported yet");
+      return Value::invalid();
+    }
+  sizes.resize(4, Value::integer_(0));
+  const std::string &mode = bound->getStr("mode");
+  const char *layer = mode == "constant" ? "ConstantPad2d" : mode == "reflect" ? "ReflectionPad2d"
+                      : mode == "replicate" ? "ReplicationPad2d" : nullptr;
+  if (!layer) {
+    error(bound->rangeOf("mode"), mode == "circular"
+                                      ? std::string("pad() with mode 'circular' is not supported yet")
+                                      : fmt::format("unknown padding mode '{}': expected 'constant', "
+                                                    "'reflect' or 'replicate'", mode));
+    return Value::invalid();
+  }
+  const Value &value = bound->get("value");
+  if (mode != "constant" && value.kind != Value::Kind::None && value.asDouble() != 0) {
+    error(bound->rangeOf("value"), fmt::format("padding mode \"{}\" doesn't take in value argument", mode));
+    return Value::invalid();
+  }
+  if (int64_t(tv(x.tensor).shape.size()) != 4) {
+    error(fc.call.range, fmt::format("pad() is supported for 4-d inputs [N, C, H, W] here, not {}",
+                                     shapeStr(tv(x.tensor).shape)));
+    return Value::invalid();
+  }
+  BoundArgs args;
+  args.call = fc.call.range;
+  args.args.push_back({"padding", Value::tuple(std::move(sizes), pad.range), true, bound->rangeOf("pad")});
+  if (mode == "constant")
+    args.args.push_back({"value", value.kind == Value::Kind::None ? Value::integer_(0) : value, true,
+                         bound->rangeOf("value")});
+  return Value::tensorRef(applyLayer(*findLayer(layer), nullptr, args, x.tensor, fc.call.range,
+                                     fmt::format("'{}'", display(fc.call.range))),
+                          fc.call.range);
 }
 
 // x.view(a, b), x.view((a, b)), x.reshape(...), torch.reshape(x, (a, b)).

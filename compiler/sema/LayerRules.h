@@ -37,5 +37,7 @@ std::optional<SymShape> inferAdaptivePool(ShapeCheck &s);
 std::vector<LayerSpec> makeTable();
 // LayersV2.cpp: the layers version 2 of the language adds.
 void addVersion2Layers(std::vector<LayerSpec> &t);
+// LayersV2More.cpp: GroupNorm, PReLU, ConvTranspose2d, Upsample.
+void addVersion2WeightedLayers(std::vector<LayerSpec> &t);
 
 } // namespace seq::sema::rules

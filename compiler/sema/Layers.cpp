@@ -560,6 +560,7 @@ std::vector<LayerSpec> makeTable() {
   }
   t.push_back({.name = "Identity", .params = {}, .acceptsAnything = true, .shapePreserving = true});
   addVersion2Layers(t);
+  addVersion2WeightedLayers(t);
   return t;
 }
 
@@ -595,11 +596,10 @@ bool isUnsupportedLayer(std::string_view name) {
       "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Embedding", "EmbeddingBag",
       "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
       "TransformerEncoderLayer", "TransformerDecoderLayer", "Conv3d", "ConvTranspose1d",
-      "ConvTranspose2d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "BatchNorm3d",
-      "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LocalResponseNorm",
-      "Bilinear", "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingNearest2d",
-      "UpsamplingBilinear2d", "Fold", "Unfold", "ReflectionPad2d", "ReplicationPad2d",
-      "ConstantPad2d", "PReLU", "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
+      "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "BatchNorm3d",
+      "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
+      "Bilinear", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold", 
+      "RReLU", "SELU", "CELU", "GLU", "Softmin", "Softmax2d",
       "Softsign", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "LogSigmoid",
       "AlphaDropout", "FeatureAlphaDropout", "Dropout1d", "Dropout3d", "ChannelShuffle",
       "CosineSimilarity", "PairwiseDistance", "Unflatten", "LazyLinear", "LazyConv2d"};

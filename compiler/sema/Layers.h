@@ -102,6 +102,21 @@ const char *supportedLayersSummary();
 // (1-d: top/bottom 0) from its bound arguments, resolving 'same'/'valid'.
 std::vector<int64_t> convPadding(const BoundArgs &args, size_t spatialDims);
 
+// An Upsample (or F.interpolate) of an [H, W] plane: its output size and,
+// per dim, the scale from output to source coordinates PyTorch's kernels
+// use (1/scale_factor when given, else in/out; (in-1)/(out-1) for
+// align_corners), as float. nullopt when the output would be empty.
+struct UpsampleGeometry {
+  int64_t out[2] = {0, 0};
+  float scale[2] = {0, 0};
+  bool bilinear = false;
+  bool alignCorners = false;
+};
+std::optional<UpsampleGeometry> upsampleGeometry(const BoundArgs &args, int64_t H, int64_t W);
+// The arguments of an Upsample, UpsamplingNearest2d or UpsamplingBilinear2d
+// as the Upsample they make (mode and align_corners filled in).
+BoundArgs upsampleArgs(const LayerSpec &layer, const BoundArgs &args);
+
 // PyTorch's pooling output size (ceil_mode included); may be < 1.
 int64_t poolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
                        bool ceilMode);

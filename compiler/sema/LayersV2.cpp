@@ -1,6 +1,7 @@
 // LayersV2: the built-in layers version 2 of the language adds (besides
 // the activations of ir/Activations.def): 1-d pooling, adaptive max
-// pooling, ZeroPad2d and torchvision's StochasticDepth, with torch 1.13's
+// pooling, ZeroPad2d, ConstantPad2d, ReplicationPad2d, ReflectionPad2d
+// and torchvision's StochasticDepth, with torch 1.13's
 // signatures, checks and reprs.
 #include "sema/LayerRules.h"
 
@@ -72,7 +73,9 @@ std::optional<SymShape> inferAdaptivePool1d(ShapeCheck &s) {
 // ZeroPad2d's padding as (left, right, top, bottom).
 std::vector<int64_t> zeroPadding(const BoundArgs &a) { return a.getInts("padding", 4); }
 
-std::optional<SymShape> inferZeroPad2d(ShapeCheck &s) {
+// ZeroPad2d, ConstantPad2d, ReplicationPad2d and ReflectionPad2d (whose
+// padding must stay below the dim it pads, as torch checks).
+std::optional<SymShape> inferPad2d(ShapeCheck &s, bool reflect) {
   if (!requireRank(s, 4, 4, "[N, C, H, W]"))
     return std::nullopt;
   std::vector<int64_t> p = zeroPadding(s.args);
@@ -82,9 +85,23 @@ std::optional<SymShape> inferZeroPad2d(ShapeCheck &s) {
       s.fail(fmt::format("{} pads the batch dimension of {}", s.display, shapeStr(s.input)));
       return std::nullopt;
     }
-    out[2 + i] = SymInt::of(s.input[2 + i].constant + p[2 * (1 - i)] + p[2 * (1 - i) + 1]);
+    int64_t n = s.input[2 + i].constant, lo = p[2 * (1 - i)], hi = p[2 * (1 - i) + 1];
+    if (reflect && (lo >= n || hi >= n)) {
+      s.fail(fmt::format("{} pads dimension {} of {} by ({}, {}), but reflection padding must be "
+                         "less than the dimension it pads", s.display, 2 + i, shapeStr(s.input), lo, hi));
+      return std::nullopt;
+    }
+    out[2 + i] = SymInt::of(n + lo + hi);
   }
   return out;
+}
+
+void validatePadding4(const ArgCheck &c) {
+  const Value &v = c.args.get("padding");
+  if (!v.isConstInt() && !v.isIntTuple(4))
+    c.error("padding", fmt::format("'padding' must be an int or a tuple of 4 ints, not {}", describe(v)));
+  else
+    nonNegative(c, "padding", 4);
 }
 
 } // namespace
@@ -126,16 +143,21 @@ void addVersion2Layers(std::vector<LayerSpec> &t) {
                .extraRepr = [](const BoundArgs &a) { return "output_size=" + str(a, "output_size"); }});
   t.push_back({.name = "ZeroPad2d",
                .params = {{"padding", A::Any, {}}},
-               .validate = [](const ArgCheck &c) {
-                 const Value &v = c.args.get("padding");
-                 if (!v.isConstInt() && !v.isIntTuple(4))
-                   c.error("padding", fmt::format("'padding' must be an int or a tuple of 4 ints, not {}",
-                                                  describe(v)));
-                 else
-                   nonNegative(c, "padding", 4);
-               },
-               .infer = inferZeroPad2d,
+               .validate = validatePadding4,
+               .infer = [](ShapeCheck &s) { return inferPad2d(s, false); },
                .extraRepr = [](const BoundArgs &a) { return tupleStr(zeroPadding(a)); }});
+  t.push_back(t.back());
+  t.back().name = "ReplicationPad2d";
+  t.push_back(t.back());
+  t.back().name = "ReflectionPad2d";
+  t.back().infer = [](ShapeCheck &s) { return inferPad2d(s, true); };
+  t.push_back({.name = "ConstantPad2d",
+               .params = {{"padding", A::Any, {}}, {"value", A::Float, {}}},
+               .validate = validatePadding4,
+               .infer = [](ShapeCheck &s) { return inferPad2d(s, false); },
+               .extraRepr = [](const BoundArgs &a) {
+                 return fmt::format("padding={}, value={}", tupleStr(zeroPadding(a)), str(a, "value"));
+               }});
   // torchvision.ops.StochasticDepth: the identity in inference.
   t.push_back({.name = "StochasticDepth",
                .params = {{"p", A::Float, {}}, {"mode", A::Str, {}}},

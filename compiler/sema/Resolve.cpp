@@ -402,6 +402,9 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
     return Value::invalid();
   }
   case ExprKind::Slice: break;
+  case ExprKind::Ellipsis:
+    error(e.range, "'...' only indexes a tensor, in forward");
+    return Value::invalid();
   }
   error(e.range, "a slice is only allowed inside '[ ]'");
   return Value::invalid();

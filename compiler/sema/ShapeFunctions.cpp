@@ -328,14 +328,14 @@ Value Checker::fnSqueeze(FunctionCall &fc) {
 // ---- Reductions ------------------------------------------------------------------
 
 Value Checker::reduceFunction(FunctionCall &fc, ir::ReduceKind kind) {
-  bool amax = kind == ir::ReduceKind::Max;
+  bool amax = kind == ir::ReduceKind::Max || kind == ir::ReduceKind::Min;
   auto bound = bindTensorFunction(fc, {{"dim", ArgType::Any, amax ? Value::tuple({}) : Value::none()},
                                        {"keepdim", ArgType::Bool, Value::boolean_(false)},
                                        {"dtype", ArgType::Any, Value::none()}});
   if (!bound)
     return Value::invalid();
   if (amax && bound->find("dtype")->given) {
-    error(bound->rangeOf("dtype"), "amax() got an unexpected keyword argument 'dtype'");
+    error(bound->rangeOf("dtype"), fmt::format("{}() got an unexpected keyword argument 'dtype'", fc.spelled));
     return Value::invalid();
   }
   if (bound->get("dtype").kind != Value::Kind::None) {
@@ -397,6 +397,7 @@ Value Checker::reduceFunction(FunctionCall &fc, ir::ReduceKind kind) {
 Value Checker::fnMean(FunctionCall &fc) { return reduceFunction(fc, ir::ReduceKind::Mean); }
 Value Checker::fnSum(FunctionCall &fc) { return reduceFunction(fc, ir::ReduceKind::Sum); }
 Value Checker::fnAmax(FunctionCall &fc) { return reduceFunction(fc, ir::ReduceKind::Max); }
+Value Checker::fnAmin(FunctionCall &fc) { return reduceFunction(fc, ir::ReduceKind::Min); }
 
 // ---- Arithmetic and dropout --------------------------------------------------------
 
@@ -420,14 +421,21 @@ Value Checker::fnSub(FunctionCall &fc) { return binaryFunction(fc, BinaryOp::Sub
 Value Checker::fnMul(FunctionCall &fc) { return binaryFunction(fc, BinaryOp::Mul); }
 Value Checker::fnDiv(FunctionCall &fc) { return binaryFunction(fc, BinaryOp::Div); }
 
-// F.dropout(x, p=0.5, training=True, inplace=False): the identity when
-// training is false, as in inference; with training true, random dropout
-// is not inference, so it is an error (torch.dropout's third is `train`).
+// F.dropout(x, p=0.5, training=True, inplace=False) and torch.dropout(x,
+// p, train), both required: the identity when training is false, as in
+// inference; with training true, random dropout is not inference, so it
+// is an error.
 Value Checker::fnDropout(FunctionCall &fc) {
-  const char *training = "training";
-  auto bound = bindTensorFunction(fc, {{"p", ArgType::Float, Value::float_(0.5)},
-                                       {training, ArgType::Bool, Value::boolean_(true)},
-                                       {"inplace", ArgType::Bool, Value::boolean_(false)}});
+  bool torchForm = fc.space == "torch";
+  const char *training = torchForm ? "train" : "training";
+  std::vector<ParamSpec> params{{"p", ArgType::Float, Value::float_(0.5)},
+                                {training, ArgType::Bool, Value::boolean_(true)},
+                                {"inplace", ArgType::Bool, Value::boolean_(false)}};
+  if (torchForm) {
+    params.pop_back();
+    params[0].defaultValue = params[1].defaultValue = std::nullopt;
+  }
+  auto bound = bindTensorFunction(fc, params);
   if (!bound)
     return Value::invalid();
   double p = bound->getFloat("p");
@@ -439,7 +447,7 @@ Value Checker::fnDropout(FunctionCall &fc) {
   if (bound->getBool(training)) {
     Diagnostic &d = error(fc.call.range, fmt::format("'{}' drops at random in training mode; seqc "
                                                      "compiles inference", display(fc.call.range)));
-    d.fixes.push_back({"pass training=self.training (false when compiled) or training=False",
+    d.fixes.push_back({fmt::format("pass {0}=self.training (false when compiled) or {0}=False", training),
                        std::nullopt, ""});
     return Value::invalid();
   }

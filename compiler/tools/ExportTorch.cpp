@@ -348,7 +348,8 @@ private:
       // Every reduced dimension is kept (size 1); a later view drops it where the source did.
       const char *method = node.reduce == ir::ReduceKind::Sum    ? "sum"
                            : node.reduce == ir::ReduceKind::Mean ? "mean"
-                                                                 : "amax";
+                           : node.reduce == ir::ReduceKind::Max  ? "amax"
+                                                                 : "amin";
       return fmt::format("{}.{}(dim=({},), keepdim=True)", in(0), method, fmt::join(node.dims, ", "));
     }
     }

@@ -205,6 +205,11 @@ std::string irAttributes(const ir::Node &node) {
   case ir::OpKind::MaxPool2d:
   case ir::OpKind::AvgPool2d:
     return fmt::format("k={} s={} p={}", pairText(a.kernel), pairText(a.stride), pairText(a.pad));
+  case ir::OpKind::ConvTranspose2d:
+    return fmt::format("k={} s={} p={}{}", pairText(a.kernel), pairText(a.stride), pairText(a.pad),
+                       a.groups != 1 ? fmt::format(" g={}", a.groups) : "");
+  case ir::OpKind::GroupNorm: return fmt::format("groups={}", a.groups);
+  case ir::OpKind::Upsample: return a.bilinear ? "bilinear" : "nearest";
   case ir::OpKind::Softmax: return fmt::format("dim={}{}", a.dim, a.log ? " log" : "");
   case ir::OpKind::Concat: return fmt::format("dim={}", a.dim);
   case ir::OpKind::Unary: return ir::name(a.unary);

@@ -491,6 +491,7 @@ register("examples/activations.seq", "Pools", [("x", ("N", 3, 16, 16))])(Pools)
 
 
 import torch_models_v2  # noqa: E402,F401  (registers examples/layers_v2.seq)
+import torch_models_v2_more  # noqa: E402,F401  (registers examples/layers_v2_more.seq)
 
 
 if __name__ == "__main__":

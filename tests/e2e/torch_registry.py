@@ -44,7 +44,8 @@ def fixed_batch(key):
 
 def randomize(model, seed):
     """Seeds torch, builds nothing: gives every BatchNorm random running
-    statistics and affine parameters and every LayerNorm a random affine, so
+    statistics and affine parameters, every LayerNorm and GroupNorm a random
+    affine and every PReLU random slopes, so
     that folding and normalisation are really exercised. Call on a model
     built right after torch.manual_seed(seed)."""
     g = torch.Generator().manual_seed(seed + 1000003)
@@ -58,9 +59,12 @@ def randomize(model, seed):
                     m.weight.copy_(torch.rand(c, generator=g) + 0.5)
                     m.bias.copy_(torch.randn(c, generator=g) * 0.2)
                 m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=g)))
-            elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
+            elif isinstance(m, (nn.LayerNorm, nn.GroupNorm)) and getattr(
+                    m, "elementwise_affine", getattr(m, "affine", False)):
                 m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
                 m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
+            elif isinstance(m, nn.PReLU):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 0.6 - 0.1)
     return model
 
 

@@ -44,6 +44,17 @@ std::vector<float> paramValues(const std::string &name, int64_t count, int64_t f
   return uniform(-bound, bound);
 }
 
+// Within 1e-4 + 1e-4 * |want|; an infinity must be the same infinity (a max
+// pool window that covers only padding is -inf, as in PyTorch) and NaN must
+// stay NaN.
+bool matches(float got, double want) {
+  if (std::isnan(want))
+    return std::isnan(got);
+  if (std::isinf(want))
+    return double(got) == want;
+  return std::fabs(double(got) - want) <= 1e-4 + 1e-4 * std::fabs(want);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -119,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (want.size() != y.size())
     finding(m, "the reference and the model disagree on the output size");
   for (size_t i = 0; i < y.size(); ++i)
-    if (!(std::fabs(double(y[i]) - want[i]) <= 1e-4 + 1e-4 * std::fabs(want[i])))
+    if (!matches(y[i], want[i]))
       finding(m, "miscompile: output " + std::to_string(i) + " is " + std::to_string(y[i]) + ", the reference " +
                      std::to_string(want[i]) + " (batch " + std::to_string(batch) + ")");
   return 0;

@@ -12,3 +12,7 @@ config.substitutions.append(("%seqc", config.seqc))
 config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
+# Sanitized builds (scripts/sanitize.sh) multiply memory use: the memory
+# budget tests do not apply to them.
+if os.environ.get("ASAN_OPTIONS") or os.environ.get("TSAN_OPTIONS"):
+    config.available_features.add("sanitizer")

@@ -94,6 +94,9 @@ run_link_lines() { # FILE
   hand="$work/hand-${doc//\//_}"
   mkdir -p "$hand"
   cp "$src/examples/cmake-consumer/app.c" "$src/examples/cmake-consumer/mlp.seq" "$hand/"
+  # $CC, when set, stands in for `cc` (scripts/sanitize.sh sets it: an
+  # instrumented libseqrt links only with the sanitizer's runtime).
+  echo 'if [ -n "${CC:-}" ]; then cc() { $CC "$@"; }; fi' >"$hand/script.sh"
   while IFS= read -r line; do
     case "$line" in "" | \#* | "cmake --install "*) continue ;; P=*) line="P=$P" ;; esac
     n=$((n + 1))

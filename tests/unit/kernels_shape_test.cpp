@@ -84,14 +84,19 @@ std::vector<float> naiveReduce(const std::vector<float> &x, int64_t outer, int64
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       double s = 0;
-      float m = -std::numeric_limits<float>::infinity();
+      float m = -std::numeric_limits<float>::infinity(), lo = std::numeric_limits<float>::infinity();
       for (int64_t r = 0; r < R; ++r) {
         float v = x[size_t((o * R + r) * inner + i)];
         s += v;
         if (v > m || std::isnan(v))
           m = v;
+        if (v < lo || std::isnan(v))
+          lo = v;
       }
-      y[size_t(o * inner + i)] = op == SEQK_REDUCE_MAX ? m : op == SEQK_REDUCE_MEAN ? float(s / double(R)) : float(s);
+      y[size_t(o * inner + i)] = op == SEQK_REDUCE_MAX    ? m
+                                 : op == SEQK_REDUCE_MIN  ? lo
+                                 : op == SEQK_REDUCE_MEAN ? float(s / double(R))
+                                                          : float(s);
     }
   return y;
 }
@@ -99,7 +104,7 @@ std::vector<float> naiveReduce(const std::vector<float> &x, int64_t outer, int64
 TEST(KernelsShape, ReduceMatchesNaive) {
   const int64_t shapes[][3] = {{3, 49, 1}, {2, 7, 300}, {1, 1, 5}, {5, 3136, 1}, {4, 13, 257}, {1, 1, 1}};
   for (auto [outer, R, inner] : shapes)
-    for (int op : {SEQK_REDUCE_SUM, SEQK_REDUCE_MEAN, SEQK_REDUCE_MAX}) {
+    for (int op : {SEQK_REDUCE_SUM, SEQK_REDUCE_MEAN, SEQK_REDUCE_MAX, SEQK_REDUCE_MIN}) {
       std::vector<float> x = randomData(size_t(outer * R * inner), unsigned(R + op));
       std::vector<float> y(size_t(outer * inner), -7.0f);
       seqk_reduce(x.data(), y.data(), R, inner, op, 0, outer / 2);
@@ -111,7 +116,7 @@ TEST(KernelsShape, ReduceMatchesNaive) {
 TEST(KernelsShape, ReducePropagatesNaN) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> x = {1, nan, 3, 4, 5, 6}, y(2);
-  for (int op : {SEQK_REDUCE_SUM, SEQK_REDUCE_MEAN, SEQK_REDUCE_MAX}) {
+  for (int op : {SEQK_REDUCE_SUM, SEQK_REDUCE_MEAN, SEQK_REDUCE_MAX, SEQK_REDUCE_MIN}) {
     seqk_reduce(x.data(), y.data(), 3, 1, op, 0, 2);
     EXPECT_TRUE(std::isnan(y[0])) << op;
     EXPECT_FALSE(std::isnan(y[1])) << op;

@@ -1,5 +1,5 @@
-/* norm.c: softmax and log-softmax, LayerNorm, and the standalone
- * element-wise map.
+/* norm.c: softmax and log-softmax, LayerNorm, GroupNorm, PReLU and the
+ * standalone element-wise map.
  *
  * Reductions along a contiguous row (the max and sum of a softmax over the
  * last dimension, the moments of a LayerNorm) are split over LANES partial
@@ -221,5 +221,52 @@ void seqk_map(const float *x, float *y, int64_t D, int64_t r0, int64_t r1,
       for (int64_t i = 0; i < D; ++i)
         y[r * D + i] = x[r * D + i];
     }
+  }
+}
+
+/* GroupNorm: row r of x is group g = r % G of its image, Cg channels of
+ * `inner` elements each (D = Cg * inner contiguous floats); its moments
+ * as LayerNorm's, then each channel scaled and shifted. */
+static inline void groupnormRange(const float *x, float *y, int64_t G,
+                                  int64_t Cg, int64_t inner,
+                                  const float *gamma, const float *beta,
+                                  float eps, int64_t r0, int64_t r1) {
+  int64_t D = Cg * inner;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *xr = x + r * D;
+    float *yr = y + r * D;
+    float mean = rowSum(xr, D) / (float)D;
+    float var = rowSumSquares(xr, D, mean) / (float)D;
+    float rstd = 1.0f / __builtin_sqrtf(var + eps);
+    int64_t c0 = (r % G) * Cg;
+    for (int64_t c = 0; c < Cg; ++c) {
+      float scale = gamma ? rstd * gamma[c0 + c] : rstd;
+      float shift = (beta ? beta[c0 + c] : 0.0f) - mean * scale;
+      const float *xc = xr + c * inner;
+      float *yc = yr + c * inner;
+      for (int64_t i = 0; i < inner; ++i)
+        yc[i] = xc[i] * scale + shift;
+    }
+  }
+}
+
+void seqk_groupnorm(const float *x, float *y, int64_t G, int64_t Cg,
+                    int64_t inner, const float *gamma, const float *beta,
+                    float eps, int64_t r0, int64_t r1) {
+  if (x == y)
+    groupnormRange(y, y, G, Cg, inner, gamma, beta, eps, r0, r1);
+  else
+    groupnormRange(x, y, G, Cg, inner, gamma, beta, eps, r0, r1);
+}
+
+/* PReLU: row r is channel r % C; x > 0 ? x : slope * x (NaN stays NaN). */
+void seqk_prelu(const float *x, float *y, int64_t C, int64_t inner,
+                const float *w, int64_t nw, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    float slope = w[nw == 1 ? 0 : r % C];
+    const float *xr = x + r * inner;
+    float *yr = y + r * inner;
+    for (int64_t i = 0; i < inner; ++i)
+      yr[i] = xr[i] > 0.0f ? xr[i] : slope * xr[i];
   }
 }

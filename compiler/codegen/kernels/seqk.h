@@ -178,9 +178,9 @@ void seqk_permute(const float *x, float *y, int64_t rank, const int64_t *sizes,
                   const int64_t *strides, int64_t r0, int64_t r1);
 
 /* x viewed as [outer, R, inner]; y[o, i] = op over r of x[o, r, i], for
- * outer rows [o0, o1). Sum and mean accumulate in double; max propagates
- * NaN. */
-enum { SEQK_REDUCE_SUM = 0, SEQK_REDUCE_MEAN = 1, SEQK_REDUCE_MAX = 2 };
+ * outer rows [o0, o1). Sum and mean accumulate in double; max and min
+ * propagate NaN. */
+enum { SEQK_REDUCE_SUM = 0, SEQK_REDUCE_MEAN = 1, SEQK_REDUCE_MAX = 2, SEQK_REDUCE_MIN = 3 };
 void seqk_reduce(const float *x, float *y, int64_t R, int64_t inner, int32_t op,
                  int64_t o0, int64_t o1);
 
@@ -201,6 +201,44 @@ void seqk_layernorm(const float *x, float *y, int64_t D, const float *gamma,
  * standalone element-wise op, its chain in the epilogue. */
 void seqk_map(const float *x, float *y, int64_t D, int64_t r0, int64_t r1,
               seqk_epilogue epi, const void *env);
+
+/* GroupNorm: x [rows, Cg*inner], row r being group r % G of its image
+ * (channels [(r % G)*Cg, +Cg), `inner` elements each); normalised over the
+ * row (biased variance), then channel c scaled by gamma[c] and shifted by
+ * beta[c] (either may be NULL). Rows [r0, r1); y may be x. */
+void seqk_groupnorm(const float *x, float *y, int64_t G, int64_t Cg,
+                    int64_t inner, const float *gamma, const float *beta,
+                    float eps, int64_t r0, int64_t r1);
+
+/* PReLU: x [rows, inner], row r being channel r % C; y = x > 0 ? x :
+ * w[c] * x (w[0] for every channel when nw == 1). Rows [r0, r1). */
+void seqk_prelu(const float *x, float *y, int64_t C, int64_t inner,
+                const float *w, int64_t nw, int64_t r0, int64_t r1);
+
+/* ---- Resampling (upsample.c): x [P, H, W] -> y [P, OH, OW], planes
+ * [p0, p1); sh, sw: output-to-source scales as PyTorch computes them --- */
+
+void seqk_upsample_nearest2d(const float *x, float *y, int64_t H, int64_t W,
+                             int64_t OH, int64_t OW, float sh, float sw,
+                             int64_t p0, int64_t p1);
+void seqk_upsample_bilinear2d(const float *x, float *y, int64_t H, int64_t W,
+                              int64_t OH, int64_t OW, float sh, float sw,
+                              int32_t align, int64_t p0, int64_t p1);
+
+/* ---- Transposed convolution (convtranspose.c) ------------------------- */
+
+/* Rows [r0, r1) of the B*G stacked matrices col[n][g] [M, HW] =
+ * wT[:, g*C/G ..][M, C/G] (row stride C) x x[n][g] [C/G, HW]. */
+void seqk_convtranspose_cols(const float *x, const float *wT, float *col,
+                             int64_t C, int64_t G, int64_t M, int64_t HW,
+                             int64_t r0, int64_t r1);
+/* Output planes [p0, p1) of y [B*OC, OH, OW]: bias[oc] (or 0 when bias is
+ * NULL) plus the col rows of (n, oc) scattered to their taps. */
+void seqk_convtranspose_col2im(const float *col, float *y, const float *bias,
+                               int64_t OC, int64_t G, int64_t H, int64_t W,
+                               int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                               int64_t PH, int64_t PW, int64_t DH, int64_t DW,
+                               int64_t OH, int64_t OW, int64_t p0, int64_t p1);
 
 /* ---- Scalar math, called from generated epilogues -------------------- */
 

@@ -38,15 +38,17 @@ static void reduceRow(const float *restrict x, float *restrict y, int64_t R,
                       int64_t inner, int32_t op) {
   for (int64_t c0 = 0; c0 < inner; c0 += SEQK_REDUCE_CHUNK) {
     int64_t n = inner - c0 < SEQK_REDUCE_CHUNK ? inner - c0 : SEQK_REDUCE_CHUNK;
-    if (op == SEQK_REDUCE_MAX) {
+    if (op == SEQK_REDUCE_MAX || op == SEQK_REDUCE_MIN) {
+      /* min(x) = -max(-x): negation is exact and keeps NaN a NaN. */
+      float sign = op == SEQK_REDUCE_MIN ? -1.0f : 1.0f;
       float m[SEQK_REDUCE_CHUNK];
       for (int64_t j = 0; j < n; ++j)
         m[j] = -__builtin_inff();
       for (int64_t r = 0; r < R; ++r)
         for (int64_t j = 0; j < n; ++j)
-          m[j] = maxOf(x[r * inner + c0 + j], m[j]);
+          m[j] = maxOf(sign * x[r * inner + c0 + j], m[j]);
       for (int64_t j = 0; j < n; ++j)
-        y[c0 + j] = m[j];
+        y[c0 + j] = sign * m[j];
       continue;
     }
     double s[SEQK_REDUCE_CHUNK];

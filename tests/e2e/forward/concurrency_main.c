@@ -1,0 +1,74 @@
+/* concurrency_main.c: 8 threads call one compiled forward at once, sharing
+ * one weights handle, each with its own context of 2 workers; every thread's
+ * output must equal a lone call's, bit for bit. concurrency_tsan.py builds
+ * it, with libseqrt, under ThreadSanitizer. The model is net.h (NET_*). */
+#include "net.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { kThreads = 8, kCalls = 5, kBatch = 4 };
+
+static seqrt_weights *weights;
+static float *x;
+
+struct Job {
+  float *y;
+  seqrt_status status;
+};
+
+static seqrt_status forward(float *y, int calls) {
+  seqrt_context *ctx = NULL;
+  seqrt_status status = seqrt_context_new(2, (size_t)NET_WORKSPACE_SIZE(kBatch), &ctx);
+  for (int i = 0; i < calls && status == SEQRT_OK; ++i)
+    status = net_forward(weights, x, y, kBatch, ctx);
+  if (status != SEQRT_OK)
+    fprintf(stderr, "forward: %s: %s\n", seqrt_status_string(status), seqrt_last_error());
+  seqrt_context_free(ctx);
+  return status;
+}
+
+static void *run(void *arg) {
+  struct Job *job = arg;
+  job->status = forward(job->y, kCalls);
+  return NULL;
+}
+
+int main(void) {
+  if (seqrt_weights_random(&net_model, 7, &weights) != SEQRT_OK) {
+    fprintf(stderr, "weights: %s\n", seqrt_last_error());
+    return 1;
+  }
+  size_t in = (size_t)NET_X_ELEMS(kBatch), out = (size_t)NET_OUTPUT_ELEMS(kBatch);
+  x = malloc(in * sizeof(float));
+  for (size_t i = 0; i < in; ++i)
+    x[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+  float *want = calloc(out, sizeof(float));
+  if (forward(want, 1) != SEQRT_OK)
+    return 1;
+
+  pthread_t threads[kThreads];
+  struct Job jobs[kThreads];
+  for (int t = 0; t < kThreads; ++t) {
+    jobs[t].y = calloc(out, sizeof(float));
+    if (pthread_create(&threads[t], NULL, run, &jobs[t]) != 0)
+      return 1;
+  }
+  int bad = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    pthread_join(threads[t], NULL);
+    if (jobs[t].status != SEQRT_OK || memcmp(jobs[t].y, want, out * sizeof(float)) != 0) {
+      fprintf(stderr, "thread %d computed a different output\n", t);
+      bad = 1;
+    }
+    free(jobs[t].y);
+  }
+  free(want);
+  free(x);
+  seqrt_weights_free(weights);
+  if (!bad)
+    printf("%d threads x %d calls agree with a lone call\n", kThreads, kCalls);
+  return bad;
+}
