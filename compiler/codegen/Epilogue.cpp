@@ -350,4 +350,14 @@ void applyEpilogueToRows(Task &task, const Epilogue &epilogue, Value *y, int64_t
   b.CreateCall(task.gen().kernel("seqk_map"), {y, y, b.getInt64(D), r0, r1, env.fn(), env.env()});
 }
 
+Epilogue rowEpilogue(LlvmGen &gen, int index, int64_t rowLength) {
+  const ir::Node &node = gen.graph().nodes[size_t(index)];
+  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
+  EpilogueLayout layout;
+  layout.rowStride = rowLength;
+  if (needsChannel(ops))
+    layout = channelLayout(gen.graph().value(node.output).shape, rowLength);
+  return Epilogue(gen, index, std::move(ops), layout);
+}
+
 } // namespace seq::codegen

@@ -125,4 +125,8 @@ private:
 void applyEpilogueToRows(Task &task, const Epilogue &epilogue, llvm::Value *y, int64_t D,
                          llvm::Value *r0, llvm::Value *r1);
 
+// The epilogue of node `node` whose output is laid out as rows of
+// `rowLength` elements (per-channel tables by the dim-1 channel).
+Epilogue rowEpilogue(LlvmGen &gen, int node, int64_t rowLength);
+
 } // namespace seq::codegen

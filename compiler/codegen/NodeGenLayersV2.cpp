@@ -23,16 +23,6 @@ int64_t innerSize(const ir::Shape &shape, size_t from) {
   return p;
 }
 
-Epilogue rowEpilogue(LlvmGen &gen, int index, int64_t rowLength) {
-  const ir::Node &node = gen.graph().nodes[size_t(index)];
-  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
-  EpilogueLayout layout;
-  layout.rowStride = rowLength;
-  if (needsChannel(ops))
-    layout = channelLayout(outShape(gen, node), rowLength);
-  return Epilogue(gen, index, std::move(ops), layout);
-}
-
 } // namespace
 
 // Rows of one group of channels, (B*G) of them, split over the threads.

@@ -19,17 +19,6 @@ int64_t product(const std::vector<int64_t> &dims, size_t from, size_t to) {
   return p;
 }
 
-// The epilogue of a node whose output rows are [rows, rowLength].
-Epilogue rowEpilogue(LlvmGen &gen, int index, int64_t rowLength) {
-  const ir::Node &node = gen.graph().nodes[size_t(index)];
-  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
-  EpilogueLayout layout;
-  layout.rowStride = rowLength;
-  if (needsChannel(ops))
-    layout = channelLayout(gen.graph().value(node.output).shape, rowLength);
-  return Epilogue(gen, index, std::move(ops), layout);
-}
-
 // An array of i64 constants in the module, for a kernel's loop bounds:
 // after inlining, its loads fold to constants.
 Value *constantArray(LlvmGen &gen, int index, const char *what, const std::vector<int64_t> &values) {

@@ -32,17 +32,6 @@ void require4d(const ir::Node &node, const ir::Shape &in, const ir::Shape &out) 
          out.str());
 }
 
-// The epilogue of a node whose output rows are [rows, rowLength].
-Epilogue rowEpilogue(LlvmGen &gen, int index, int64_t rowLength) {
-  const ir::Node &node = gen.graph().nodes[size_t(index)];
-  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
-  EpilogueLayout layout;
-  layout.rowStride = rowLength;
-  if (needsChannel(ops))
-    layout = channelLayout(outShape(gen, node), rowLength);
-  return Epilogue(gen, index, std::move(ops), layout);
-}
-
 } // namespace
 
 // ---- Pools ---------------------------------------------------------------------

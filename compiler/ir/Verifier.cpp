@@ -78,6 +78,9 @@ private:
   bool checkArity(int i);
   void checkLinear(int i);
   void checkConv(int i);
+  // [B, C, H, W] -> [B, OC, OH, OW], groups dividing C and OC; false (an
+  // error reported) otherwise.
+  bool convChannelsValid(int i, const Shape &in, const Shape &out);
   void checkPool(int i);
   void checkNorm(int i);
   void checkBinary(int i);
@@ -291,15 +294,25 @@ void Verifier::checkLinear(int i) {
   expectPackedSize(i, "bias", node.attrs.bias, n);
 }
 
+bool Verifier::convChannelsValid(int i, const Shape &in, const Shape &out) {
+  int64_t groups = g_.nodes[size_t(i)].attrs.groups;
+  if (in.rank() != 4 || out.rank() != 4 || in.dims[0] != out.dims[0]) {
+    error("{}: needs [B, C, H, W] tensors, has {} -> {}", where(i), in.str(), out.str());
+    return false;
+  }
+  if (groups <= 0 || in.dims[1] % groups || out.dims[1] % groups) {
+    error("{}: {} groups do not divide {} -> {} channels", where(i), groups, in.dims[1], out.dims[1]);
+    return false;
+  }
+  return true;
+}
+
 void Verifier::checkConv(int i) {
   const Node &node = g_.nodes[size_t(i)];
   const Attrs &a = node.attrs;
   const Shape &in = shapeOf(node.inputs[0]), &out = shapeOf(node.output);
-  if (in.rank() != 4 || out.rank() != 4 || in.dims[0] != out.dims[0])
-    return error("{}: needs [B, C, H, W] tensors, has {} -> {}", where(i), in.str(), out.str());
-  if (a.groups <= 0 || in.dims[1] % a.groups || out.dims[1] % a.groups)
-    return error("{}: {} groups do not divide {} -> {} channels", where(i), a.groups, in.dims[1],
-                 out.dims[1]);
+  if (!convChannelsValid(i, in, out))
+    return;
   for (int d = 0; d < 2; ++d) {
     int64_t span = in.dims[2 + d] + a.pad[d] + a.pad[d + 2] - a.dilation[d] * (a.kernel[d] - 1) - 1;
     int64_t expected = a.stride[d] > 0 && span >= 0 ? span / a.stride[d] + 1 : -1;
@@ -337,11 +350,8 @@ void Verifier::checkConvTranspose(int i) {
   const Node &node = g_.nodes[size_t(i)];
   const Attrs &a = node.attrs;
   const Shape &in = shapeOf(node.inputs[0]), &out = shapeOf(node.output);
-  if (in.rank() != 4 || out.rank() != 4 || in.dims[0] != out.dims[0])
-    return error("{}: needs [B, C, H, W] tensors, has {} -> {}", where(i), in.str(), out.str());
-  if (a.groups <= 0 || in.dims[1] % a.groups || out.dims[1] % a.groups)
-    return error("{}: {} groups do not divide {} -> {} channels", where(i), a.groups, in.dims[1],
-                 out.dims[1]);
+  if (!convChannelsValid(i, in, out))
+    return;
   for (int d = 0; d < 2; ++d)
     if (out.dims[2 + d] != (in.dims[2 + d] - 1) * a.stride[d] - 2 * a.pad[d] +
                                a.dilation[d] * (a.kernel[d] - 1) + a.outputPadding[d] + 1)

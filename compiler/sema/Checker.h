@@ -198,6 +198,8 @@ private:
   // Reports that `fc` would move, split or reduce the symbolic batch.
   Value batchError(const FunctionCall &fc, int input, std::string_view what);
   std::optional<BoundArgs> bindTensorFunction(FunctionCall &fc, std::vector<ParamSpec> params);
+  // cat's and stack's (tensors, dim=0), `tensors` a tuple or list.
+  std::optional<BoundArgs> bindTensorSequence(FunctionCall &fc, std::string_view function);
   Value reduceFunction(FunctionCall &fc, ir::ReduceKind kind);
   Value binaryFunction(FunctionCall &fc, ast::BinaryOp op);
 #define SEQ_TENSOR_FUNCTION(NAME, HANDLER, FORMS) Value HANDLER(FunctionCall &fc);

@@ -226,34 +226,35 @@ Value Checker::fnFlatten(FunctionCall &fc) {
   return flatten(*x, bound->getInt("start_dim"), bound->getInt("end_dim"), fc.call);
 }
 
-Value Checker::fnCat(FunctionCall &fc) {
+std::optional<BoundArgs> Checker::bindTensorSequence(FunctionCall &fc, std::string_view function) {
   std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
   std::optional<BoundArgs> bound = bind(fc.spelled, params, fc.args, fc.call.range);
   if (!bound)
-    return Value::invalid();
+    return std::nullopt;
   const Value &tensors = bound->get("tensors");
   if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
-    error(bound->rangeOf("tensors"), fmt::format("cat takes a tuple or list of tensors, not {}",
-                                                 describe(tensors)));
-    return Value::invalid();
+    error(bound->rangeOf("tensors"),
+          fmt::format("{} takes a tuple or list of tensors, not {}", function, describe(tensors)));
+    return std::nullopt;
   }
-  return concat(tensors.items, bound->getInt("dim"), fc.call);
+  return bound;
+}
+
+Value Checker::fnCat(FunctionCall &fc) {
+  std::optional<BoundArgs> bound = bindTensorSequence(fc, "cat");
+  if (!bound)
+    return Value::invalid();
+  return concat(bound->get("tensors").items, bound->getInt("dim"), fc.call);
 }
 
 // torch.stack(tensors, dim=0): tensors of one shape, each viewed with a
 // new dim of size 1 at `dim`, then concatenated along it. A new dim before
 // a symbolic batch would move it.
 Value Checker::fnStack(FunctionCall &fc) {
-  std::vector<ParamSpec> params{{"tensors", ArgType::Any, {}}, {"dim", ArgType::Int, Value::integer_(0)}};
-  std::optional<BoundArgs> bound = bind(fc.spelled, params, fc.args, fc.call.range);
+  std::optional<BoundArgs> bound = bindTensorSequence(fc, "stack");
   if (!bound)
     return Value::invalid();
   const Value &tensors = bound->get("tensors");
-  if (tensors.kind != Value::Kind::Tuple && tensors.kind != Value::Kind::List) {
-    error(bound->rangeOf("tensors"), fmt::format("stack takes a tuple or list of tensors, not {}",
-                                                 describe(tensors)));
-    return Value::invalid();
-  }
   if (tensors.items.empty()) {
     error(bound->rangeOf("tensors"), "stack expects a non-empty list of tensors");
     return Value::invalid();

@@ -9,6 +9,8 @@
 // choice (ir::packedConvTile) always being a shape the kernel has.
 #include <gtest/gtest.h>
 
+#include "conv_reference.h"
+
 #include "ir/ConvScratch.h"
 
 #include <array>
@@ -78,31 +80,10 @@ std::vector<float> panels(const Conv &c, const std::vector<float> &w) {
   return wp;
 }
 
-struct Reference {
-  std::vector<double> y, absSum;
-};
+using Reference = seqk_test::ConvReference;
 
 Reference reference(const Conv &c, const std::vector<float> &x, const std::vector<float> &w) {
-  int64_t OH = c.OH(), OW = c.OW();
-  Reference r{std::vector<double>(c.OC * OH * OW), std::vector<double>(c.OC * OH * OW)};
-  for (int64_t oc = 0; oc < c.OC; ++oc)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        double s = 0, a = 0;
-        for (int64_t ch = 0; ch < c.C; ++ch)
-          for (int64_t kh = 0; kh < c.KH; ++kh)
-            for (int64_t kw = 0; kw < c.KW; ++kw) {
-              int64_t ih = oh * c.SH + kh * c.DH - c.top, iw = ow * c.SW + kw * c.DW - c.left;
-              if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
-                continue;
-              double t = double(w[oc * c.K() + (ch * c.KH + kh) * c.KW + kw]) * x[(ch * c.H + ih) * c.W + iw];
-              s += t;
-              a += std::fabs(t);
-            }
-        r.y[(oc * OH + oh) * OW + ow] = s;
-        r.absSum[(oc * OH + oh) * OW + ow] = a;
-      }
-  return r;
+  return seqk_test::referenceConv({c.C, c.OC, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.top, c.left, c.OH(), c.OW()}, x, w);
 }
 
 struct EpiLog {
