@@ -1,13 +1,25 @@
-// conv_reference.h: the double-precision direct convolution that the
-// convolution kernels' tests compare against: each output's sum, and the
-// sum of its terms' magnitudes (which scales the tolerance).
+// conv_reference.h: what the convolution kernels' tests share: seeded
+// random inputs, and the double-precision direct convolution they compare
+// against (each output's sum, and the sum of its terms' magnitudes, which
+// scales the tolerance).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 namespace seqk_test {
+
+// n floats uniform in [-1, 1), the same for the same seed.
+inline std::vector<float> randomVector(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &f : v)
+    f = dist(rng);
+  return v;
+}
 
 // One group; x [C, H, W], w [OC, C, KH, KW], y [OC, OH, OW]; the padding
 // given by its top and left sides (the bottom and right ones only set OH

@@ -53,13 +53,7 @@ const Conv kConvs[] = {
     {200, 20, 6, 9, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  {29, 64, 20, 41, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},
 };
 
-std::vector<float> randomVector(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &f : v) f = dist(rng);
-  return v;
-}
+using seqk_test::randomVector;
 
 // The input zero-padded (what seqk_pad2d makes), or as it is unpadded.
 std::vector<float> padded(const Conv &c, const std::vector<float> &x) {

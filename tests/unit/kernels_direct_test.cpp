@@ -39,13 +39,7 @@ const Conv kConvs[] = {
     {7, 1, 11, 5, 2, 2, 1, 0, 0, 1, 1, 1},   {30, 33, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1},
 };
 
-std::vector<float> randomVector(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &f : v) f = dist(rng);
-  return v;
-}
+using seqk_test::randomVector;
 
 // The padded copy, as seqk_pad2d makes it over two channel ranges.
 std::vector<float> padded(const Conv &c, const std::vector<float> &x) {
