@@ -277,7 +277,8 @@ Value *Epilogue::applyOps(IRBuilder<> &b, Value *x, Value *j, const std::vector<
 // Two copies of the loop: kernels mostly call epilogues in place (src ==
 // dst), and a loop reading src and writing dst whose pointers might
 // overlap would only vectorise behind a run-time check that fails exactly
-// when they are equal.
+// when they are equal. Runs are often short (a 7-wide output row), so the
+// last partial vector is masked rather than left to a scalar loop.
 void Epilogue::emitBody() {
   LLVMContext &ctx = gen_.context();
   IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn_));
@@ -291,10 +292,13 @@ void Epilogue::emitBody() {
   b.CreateCondBr(b.CreateICmpEQ(src, dst), inPlace, copy);
   for (auto [block, from] : {std::pair{inPlace, dst}, std::pair{copy, src}}) {
     b.SetInsertPoint(block);
-    emitLoop(b, n, "j", [&](Value *j) {
-      Value *x = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, from, j), "x");
-      b.CreateStore(applyOps(b, x, j, states), LlvmGen::floatGep(b, dst, j));
-    });
+    emitLoop(
+        b, n, "j",
+        [&](Value *j) {
+          Value *x = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, from, j), "x");
+          b.CreateStore(applyOps(b, x, j, states), LlvmGen::floatGep(b, dst, j));
+        },
+        LoopTail::MaskedTail);
     b.CreateBr(done);
   }
   b.SetInsertPoint(done);

@@ -380,6 +380,61 @@ void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
            LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
 }
 
+// A pointwise convolution on packed weights (seqk_conv2d_pointwise): each
+// image's plane of HW positions in `chunks` runs of nearly equal length,
+// every run computed for every panel of 32 output channels. Runs are at
+// most kPointwiseMaxRun positions (the tiles that reuse a block of
+// weights while it is in L1), and there are enough of them for about
+// kTasksWanted tasks an image. Tasks go run-major, so the tasks a thread
+// takes in a row read the same run of the input while it is in L2.
+constexpr int64_t kPointwiseMaxRun = 448;
+
+struct PointwiseSplit {
+  int64_t panels = 1, chunks = 1, tileCols = 1;
+  int64_t tasks() const { return panels * chunks; }
+};
+
+PointwiseSplit pointwiseSplit(const ConvShape &s) {
+  PointwiseSplit p;
+  int64_t HW = s.OHW(), widest = ir::packedConvTile(1, 14).cols;
+  p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
+  p.chunks = std::max(ceilDiv(HW, kPointwiseMaxRun), ceilDiv(kTasksWanted, p.panels));
+  p.chunks = std::clamp<int64_t>(p.chunks, 1, std::max<int64_t>(1, HW / widest));
+  p.tileCols = ir::packedConvTile(1, HW / p.chunks).cols; // fits the shortest run
+  return p;
+}
+
+void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  PointwiseSplit split = pointwiseSplit(s);
+  int64_t HW = s.OHW();
+  Task task(gen, index, "pointwise");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
+  EpilogueEnv env(task, epilogue);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    Value *n = b.CreateUDiv(t, c(split.tasks()));
+    Value *inImage = b.CreateURem(t, c(split.tasks()));
+    Value *chunk = b.CreateUDiv(inImage, c(split.panels));
+    Value *panel = b.CreateURem(inImage, c(split.panels));
+    Value *q0 = b.CreateUDiv(b.CreateMul(chunk, c(HW)), c(split.chunks));
+    Value *q1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(chunk, c(1)), c(HW)), c(split.chunks));
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * HW)));
+    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * HW)));
+    env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+    b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
+                 {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), panel, b.CreateAdd(panel, c(1)), q0, q1,
+                  env.fn(), env.env()});
+  });
+  Value *images = gen.leadingExtent(g.value(node.output).shape, 1);
+  task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
+           LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
+}
+
 // One image of a scratch-buffer convolution, whole, in the task: its
 // im2col or padded copy in `buf`, then every output channel and position.
 void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
@@ -492,6 +547,8 @@ void genConv2d(LlvmGen &gen, int index) {
   case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
   case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);
   case ir::ConvAlgorithm::Packed:
+    if (s.pointwise(node.attrs))
+      return genConvPointwise(gen, index, s, epilogue);
     if (!ir::convPads(node))
       return genConvPacked(gen, index, s, epilogue, gen.valuePtr(node.inputs[0]), nullptr);
     break;

@@ -34,9 +34,7 @@ bool convPads(const Node &conv) { return padsAny(conv.attrs); }
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
-  bool smallPlane = out.dims.at(2) * out.dims.at(3) <= kPackedPointwiseMaxPositions;
-  return a.groups == 1 && out.dims.at(1) >= kPackedMinChannels && (a.stride[1] == 1 || a.stride[1] == 2) &&
-         (!pointwise(a) || smallPlane);
+  return a.groups == 1 && out.dims.at(1) >= kPackedMinChannels && (a.stride[1] == 1 || a.stride[1] == 2);
 }
 
 bool weightInPanels(const Graph &g, const Node &conv) {

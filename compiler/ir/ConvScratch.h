@@ -20,17 +20,13 @@ enum class ConvAlgorithm {
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
 
 // Whether seqk_conv2d_packed suits the convolution's shape: one group, at
-// least kPackedMinChannels output channels, column stride 1 or 2, and,
-// when pointwise (1x1, stride 1, no padding), at most
-// kPackedPointwiseMaxPositions output positions: on larger planes a GEMM
-// on the input was faster (180 vs 145 GFLOP/s for 64 -> 128 channels at
-// 56 x 56), on smaller ones slower (160 vs 185 at 14 x 14, 256 channels;
-// 118 vs 162 at 7 x 7, 512 -> 128). The pipeline
+// least kPackedMinChannels output channels, column stride 1 or 2. A
+// pointwise one (1x1, stride 1, no padding) runs as seqk_conv2d_pointwise,
+// in runs of positions across rows, on any plane. The pipeline
 // (passes::packConvWeights) then packs its weight in panels, and
 // convAlgorithm says Packed once it is.
 bool packedConvFits(const Graph &g, const Node &conv);
 constexpr int64_t kPackedMinChannels = 16;
-constexpr int64_t kPackedPointwiseMaxPositions = 256;
 // Whether the convolution's weight is packed in panels (kLayoutPanels).
 bool weightInPanels(const Graph &g, const Node &conv);
 // Whether the convolution pads (Packed then reads a zero-padded copy).

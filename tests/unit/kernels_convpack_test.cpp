@@ -5,8 +5,9 @@
 // and 2, dilation, asymmetric padding, with every tile shape the kernel
 // has; tasks of panels and rows that compose to the whole, each output
 // once through the epilogue; channel blocks and tile groups; NaN
-// propagation; and the compiler's tile
-// choice (ir::packedConvTile) always being a shape the kernel has.
+// propagation; the compiler's tile choice (ir::packedConvTile) always
+// being a shape the kernel has; and seqk_conv2d_pointwise, the 1x1
+// convolution in runs of positions across rows.
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
@@ -87,10 +88,10 @@ struct EpiLog {
   bool bad = false;
 };
 
-// The epilogue contract: whole output rows of one channel, in place.
+// The epilogue contract: runs of whole output rows of one channel, in place.
 void record(const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t n) {
   auto *log = static_cast<EpiLog *>(const_cast<void *>(env));
-  if (dst != log->y + row * log->OHW + col || src != dst || n != log->OW || col % log->OW != 0 ||
+  if (dst != log->y + row * log->OHW + col || src != dst || n <= 0 || n % log->OW != 0 || col % log->OW != 0 ||
       col + n > log->OHW || row < 0 || row >= log->OC)
     log->bad = true;
   for (int64_t j = 0; j < n; ++j) {
@@ -204,6 +205,54 @@ TEST(KernelsConvPack, CompilerTileChoiceIsAKernelShape) {
         ASSERT_TRUE(seqk_conv2d_packed_supports(t.rows, t.cols, SW)) << OH << "x" << OW;
     }
   EXPECT_EQ(ir::packedConvTile(56, 56).cols * ir::packedConvTile(56, 56).rows, 14);
+}
+
+} // namespace
+
+namespace {
+
+// seqk_conv2d_pointwise: a 1x1 convolution [C, HW] -> [OC, HW] in runs of
+// positions. Every tile width, runs that split the plane unevenly (down to
+// one tile), single panels; each output once through the epilogue, which
+// sees each channel's whole run; nothing outside a task written.
+struct Pointwise {
+  int64_t C, OC, HW;
+};
+
+TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
+  const Pointwise cases[] = {{1, 1, 1},    {3, 16, 7},   {1, 17, 13},  {5, 32, 14},  {2, 33, 15},
+                             {7, 31, 49},  {16, 48, 29}, {13, 65, 197}, {130, 20, 30}, {29, 64, 450}};
+  unsigned seed = 90;
+  for (const Pointwise &pc : cases) {
+    Conv c{pc.C, pc.OC, 1, pc.HW, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
+    auto x = randomVector(c.C * pc.HW, seed++);
+    auto w = randomVector(c.OC * c.C, seed++);
+    auto wp = panels(c, w);
+    Reference ref = reference(c, x, w);
+    for (int64_t TW = 1; TW <= std::min<int64_t>(14, pc.HW); ++TW)
+      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}}) {
+        if (pc.HW / runs < TW)
+          continue;
+        std::vector<float> y(c.OC * pc.HW, -5.0f);
+        EpiLog log{y.data(), c.OC, 1, pc.HW, std::vector<int>(c.OC * pc.HW, 0)};
+        for (int64_t p = c.panels() - 1; p >= 0; --p)
+          for (int64_t r = 0; r < runs; ++r) {
+            int64_t q0 = r * pc.HW / runs, q1 = (r + 1) * pc.HW / runs;
+            seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, p, p + 1, q0, q1,
+                                  record, &log);
+            if (p == c.panels() - 1 && r == 0)
+              for (int64_t i = 0; i < c.OC * pc.HW; ++i)
+                if (i / pc.HW < p * kPanel || i % pc.HW >= q1) {
+                  ASSERT_EQ(y[i], -5.0f) << "wrote outside the task";
+                }
+          }
+        EXPECT_FALSE(log.bad) << pc.C << "x" << pc.OC << "x" << pc.HW;
+        for (int n : log.count)
+          ASSERT_EQ(n, 1) << pc.C << "x" << pc.OC << "x" << pc.HW << " TW " << TW;
+        std::string what = "pointwise TW " + std::to_string(TW) + " runs " + std::to_string(runs);
+        expectConv(c, ref, y, 2, 1, what.c_str());
+      }
+  }
 }
 
 } // namespace

@@ -39,6 +39,10 @@ typedef struct {
   const float *x, *w;
   float *y;
   int64_t C, Hp, Wp, KH, KW, SH, DH, DW, OC, OH, OW;
+  /* floats between two channels' planes of x and of y, and the column
+   * the epilogue numbers y[m][0][0] (0, but for a pointwise convolution
+   * computed in runs of positions: the run's first position) */
+  int64_t xPlane, yPlane, col0;
   seqk_epilogue epi;
   const void *env;
 } PackedConv;
@@ -51,8 +55,10 @@ typedef struct {
 SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
                             const float *restrict x0, int64_t rowStep,
                             int64_t nc, seqkVec acc[16][2], int R, int TW,
-                            int SW, int V) {
-  const int64_t plane = a->Hp * a->Wp, KH = a->KH, KW = a->KW;
+                            int SW, int V, int PW) {
+  /* PW: a 1x1 kernel, known here, so that the tap loops vanish and the
+   * channel loop is the only one (it unrolls) */
+  const int64_t plane = a->xPlane, KH = PW ? 1 : a->KH, KW = PW ? 1 : a->KW;
   const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
   const float *restrict wk = wp;
   for (int64_t c = 0; c < nc; ++c)
@@ -155,9 +161,10 @@ SEQK_INLINE void storeTile(seqkVec acc[16][2], float *restrict yp,
  * row of each channel. Needs R <= OH and TW <= OW; a tile computes rows
  * outside [r0, r1) only to drop them. */
 SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
-                            int64_t r1, int R, int TW, int SW, int V) {
-  const int64_t taps = a->KH * a->KW, C = a->C, K = C * taps;
-  const int64_t OW = a->OW, OHW = a->OH * OW, plane = a->Hp * a->Wp;
+                            int64_t r1, int R, int TW, int SW, int V,
+                            int PW) {
+  const int64_t taps = PW ? 1 : a->KH * a->KW, C = a->C, K = C * taps;
+  const int64_t OW = a->OW, OHW = a->yPlane, plane = a->xPlane;
   const int64_t m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
   const int64_t rowStep = a->SH * a->Wp;
   const float *restrict wp = a->w + p * K * PACK_W;
@@ -185,7 +192,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         }
         packedTile(a, wp + c0 * taps * PACK_W,
                    a->x + c0 * plane + top * rowStep + left * SW, rowStep, nc,
-                   acc, R, TW, SW, V);
+                   acc, R, TW, SW, V, PW);
         if (last) {
           storeTile(acc, yp, OHW, OW, top, left, oh - top,
                     seqkMin(top + R, r1) - top, ow - left, mr, R, TW, V);
@@ -201,11 +208,12 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
     }
     if (!a->epi)
       continue;
-    for (int64_t r = r0 + g0 * R; r < seqkMin(r1, r0 + g1 * R); ++r)
-      for (int64_t m = 0; m < mr; ++m) {
-        float *row = yp + m * OHW + r * OW;
-        a->epi(a->env, m0 + m, r * OW, row, row, OW);
-      }
+    /* the group's rows of a channel are one contiguous run */
+    int64_t rs = r0 + g0 * R, re = seqkMin(r1, r0 + g1 * R);
+    for (int64_t m = 0; m < mr; ++m) {
+      float *run = yp + m * OHW + rs * OW;
+      a->epi(a->env, m0 + m, a->col0 + rs * OW, run, run, (re - rs) * OW);
+    }
   }
 }
 
@@ -213,7 +221,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
 #define PACKED_VARIANT(R, TW, SW, V)                                         \
   static __attribute__((noinline)) void convRows_##R##_##TW##_##SW##_##V(    \
       const PackedConv *a, int64_t p, int64_t r0, int64_t r1) {              \
-    packedRows(a, p, r0, r1, R, TW, SW, V);                                  \
+    packedRows(a, p, r0, r1, R, TW, SW, V, 0);                               \
   }
 #define PACKED_VARIANTS(R, TW)                                               \
   PACKED_VARIANT(R, TW, 1, 1)                                                \
@@ -264,11 +272,55 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env) {
-  PackedConv a = {x, w, y, C, Hp, Wp, KH, KW, SH, DH, DW, OC, OH, OW, epi,
-                  env};
+  PackedConv a = {x,  w,  y,  C,  Hp, Wp,      KH,      KW, SH, DH,
+                  DW, OC, OH, OW, Hp * Wp, OH * OW, 0,  epi, env};
   /* every panel but the last is full; the last is 2 vectors unless it
    * has 16 channels or fewer (a constant once OC is) */
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
   for (int64_t p = p0; p < p1; ++p)
     packedDispatch(&a, p, r0, r1, R, TW, SW, p < last || tail > 16 ? 2 : 1);
+}
+
+/* ---- Pointwise: a 1x1 convolution of stride 1 without padding ----------
+ *
+ * Its output position p reads only input position p, so a run of
+ * positions [q0, q1) of the plane, across output rows, is a one-row
+ * image of q1 - q0 columns whose channel planes are HW floats apart:
+ * tiles of TW consecutive positions whatever the plane's width (a 7 x 7
+ * plane is 3 tiles of 14 and one of 7, not 7 tiles of 7), and the
+ * epilogue runs once per channel on the whole run. The tile variants know
+ * the kernel is 1x1 (convPoint_TW_V). */
+#define POINT_VARIANT(TW, V)                                                 \
+  static __attribute__((noinline)) void convPoint_##TW##_##V(                \
+      const PackedConv *a, int64_t p) {                                      \
+    packedRows(a, p, 0, 1, 1, TW, 1, V, 1);                                  \
+  }
+#define POINT_VARIANTS(TW) POINT_VARIANT(TW, 1) POINT_VARIANT(TW, 2)
+#define POINT_WIDTHS(X)                                                      \
+  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
+POINT_WIDTHS(POINT_VARIANTS)
+
+#define POINT_CASE(TW)                                                       \
+  case TW:                                                                   \
+    (V == 2 ? convPoint_##TW##_2 : convPoint_##TW##_1)(a, p);                \
+    return;
+
+SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
+                               int V) {
+  switch (TW) {
+    POINT_WIDTHS(POINT_CASE)
+  default: return;
+  }
+}
+
+void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
+                           int64_t C, int64_t HW, int64_t OC, int64_t TW,
+                           int64_t p0, int64_t p1, int64_t q0, int64_t q1,
+                           seqk_epilogue epi, const void *env) {
+  int64_t n = q1 - q0;
+  PackedConv a = {x + q0, w, y + q0, C, 1, n, 1, 1, 1, 1, 1,
+                  OC,     1, n,      HW, HW, q0, epi, env};
+  int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
+  for (int64_t p = p0; p < p1; ++p)
+    pointDispatch(&a, p, TW, p < last || tail > 16 ? 2 : 1);
 }

@@ -119,6 +119,15 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env);
+/* A pointwise convolution (1x1, stride 1, no padding, one group) of one
+ * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
+ * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)
+ * in tiles of TW consecutive positions, then epi(env, m, q0, run, run,
+ * q1 - q0) once per channel m. */
+void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
+                           int64_t C, int64_t HW, int64_t OC, int64_t TW,
+                           int64_t p0, int64_t p1, int64_t q0, int64_t q1,
+                           seqk_epilogue epi, const void *env);
 /* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
  * stride SW. */
 int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW);
