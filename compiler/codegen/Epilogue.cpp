@@ -277,8 +277,9 @@ Value *Epilogue::applyOps(IRBuilder<> &b, Value *x, Value *j, const std::vector<
 // Two copies of the loop: kernels mostly call epilogues in place (src ==
 // dst), and a loop reading src and writing dst whose pointers might
 // overlap would only vectorise behind a run-time check that fails exactly
-// when they are equal. Runs are often short (a 7-wide output row), so the
-// last partial vector is masked rather than left to a scalar loop.
+// when they are equal. Runs are often short (a 7-wide output row): the
+// whole vectors run unmasked (masked stores are slow on some cores), the
+// last partial one masked, never a scalar loop.
 void Epilogue::emitBody() {
   LLVMContext &ctx = gen_.context();
   IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn_));
@@ -292,13 +293,17 @@ void Epilogue::emitBody() {
   b.CreateCondBr(b.CreateICmpEQ(src, dst), inPlace, copy);
   for (auto [block, from] : {std::pair{inPlace, dst}, std::pair{copy, src}}) {
     b.SetInsertPoint(block);
-    emitLoop(
-        b, n, "j",
-        [&](Value *j) {
-          Value *x = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, from, j), "x");
-          b.CreateStore(applyOps(b, x, j, states), LlvmGen::floatGep(b, dst, j));
-        },
-        LoopTail::MaskedTail);
+    auto body = [&](Value *j) {
+      Value *x = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, from, j), "x");
+      b.CreateStore(applyOps(b, x, j, states), LlvmGen::floatGep(b, dst, j));
+    };
+    // vectors of 16, then the rest (< 16) masked
+    emitLoop(b, b.CreateLShr(n, 4), "v", [&](Value *v) {
+      Value *base = b.CreateShl(v, 4);
+      emitLoop(
+          b, b.getInt64(16), "lane", [&](Value *lane) { body(b.CreateAdd(base, lane)); }, LoopTail::OneVector);
+    });
+    emitLoop(b, b.CreateAnd(n, b.getInt64(~int64_t{15})), n, "tail", body, LoopTail::MaskedTail);
     b.CreateBr(done);
   }
   b.SetInsertPoint(done);

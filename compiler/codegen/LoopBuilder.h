@@ -6,25 +6,40 @@
 #include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/IR/IRBuilder.h>
 
+#include <vector>
+
 namespace seq::codegen {
 
-// How LoopVectorize should treat a loop's last, partial vector.
-// MaskedTail asks it to fold the tail into the vector loop with masked
-// loads and stores (llvm.loop.vectorize.predicate.enable) instead of a
-// scalar remainder loop: for loops that run over short runs (an
-// epilogue over a 7- or 14-wide output row would otherwise run mostly in
-// its scalar remainder). Targets without masked memory ops ignore it.
-enum class LoopTail { Scalar, MaskedTail };
+// How LoopVectorize should treat a loop's iterations past its last whole
+// vector. Scalar: its default (a scalar remainder loop). MaskedTail: fold
+// them into the vector loop with masked loads and stores
+// (llvm.loop.vectorize.predicate.enable), for a loop of fewer iterations
+// than a vector, which would otherwise run entirely in its scalar
+// remainder (targets without masked memory ops ignore it). OneVector: a
+// loop of exactly 16 iterations becomes one vector of 16 lanes (width 16,
+// no unrolling before the vectoriser sees it), with no remainder at all.
+enum class LoopTail { Scalar, MaskedTail, OneVector };
 
-// Marks the loop whose latch is `latch` with the MaskedTail hints.
-inline void hintMaskedTail(llvm::BranchInst *latch) {
+// Marks the loop whose latch is `latch` with the hints of `tail`.
+inline void hintLoopTail(llvm::BranchInst *latch, LoopTail tail) {
+  if (tail == LoopTail::Scalar)
+    return;
   llvm::LLVMContext &ctx = latch->getContext();
-  auto flag = [&](const char *name) {
-    return llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, name),
-                                   llvm::ConstantAsMetadata::get(llvm::ConstantInt::getTrue(ctx))});
+  auto hint = [&](const char *name, llvm::Constant *value) -> llvm::Metadata * {
+    llvm::Metadata *ops[] = {llvm::MDString::get(ctx, name), llvm::ConstantAsMetadata::get(value)};
+    return llvm::MDNode::get(ctx, ops);
   };
-  llvm::MDNode *id = llvm::MDNode::getDistinct(
-      ctx, {nullptr, flag("llvm.loop.vectorize.enable"), flag("llvm.loop.vectorize.predicate.enable")});
+  llvm::Constant *yes = llvm::ConstantInt::getTrue(ctx);
+  auto i32 = [&](int v) { return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), v); };
+  std::vector<llvm::Metadata *> ops{nullptr, hint("llvm.loop.vectorize.enable", yes)};
+  if (tail == LoopTail::MaskedTail) {
+    ops.push_back(hint("llvm.loop.vectorize.predicate.enable", yes));
+  } else {
+    ops.push_back(hint("llvm.loop.vectorize.width", i32(16)));
+    ops.push_back(hint("llvm.loop.interleave.count", i32(1)));
+    ops.push_back(llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")}));
+  }
+  llvm::MDNode *id = llvm::MDNode::getDistinct(ctx, ops);
   id->replaceOperandWith(0, id);
   latch->setMetadata(llvm::LLVMContext::MD_loop, id);
 }
@@ -50,8 +65,7 @@ inline void emitLoop(llvm::IRBuilder<> &b, llvm::Value *begin, llvm::Value *end,
   llvm::Value *next = b.CreateAdd(i, b.getInt64(1), name + ".next", /*HasNUW=*/true, /*HasNSW=*/true);
   i->addIncoming(next, b.GetInsertBlock());
   llvm::BranchInst *latch = b.CreateCondBr(b.CreateICmpSLT(next, end), loop, exit);
-  if (tail == LoopTail::MaskedTail)
-    hintMaskedTail(latch);
+  hintLoopTail(latch, tail);
   b.SetInsertPoint(exit);
 }
 
