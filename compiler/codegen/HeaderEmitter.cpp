@@ -87,8 +87,9 @@ std::string descriptionComment(const ir::Graph &g, bool embedded) {
     text += " *   (none)\n";
   text += fmt::format(" *\n * Packed weights: {} floats{}.\n", g.packedSize,
                       embedded ? ", compiled into the object" : "");
-  text += fmt::format(" * Workspace: {} bytes per batch item + {} bytes.\n */\n", g.workspacePerBatch,
-                      g.workspaceFixed);
+  text += fmt::format(" * Workspace: {} bytes per batch item + {} bytes{}.\n */\n", g.callWorkspacePerBatch(),
+                      g.callWorkspaceFixed(),
+                      g.imageSlotBytes ? " (the forward pass runs image by image, each in its own slot)" : "");
   return text;
 }
 
@@ -109,7 +110,7 @@ std::string macros(const ir::Graph &g, bool embedded) {
   }
   tensorMacros("OUTPUT", g.value(g.output).shape);
   text += fmt::format("#define {}_WORKSPACE_SIZE(batch) ((int64_t)(batch) * {} + {})\n", P,
-                      g.workspacePerBatch, g.workspaceFixed);
+                      g.callWorkspacePerBatch(), g.callWorkspaceFixed());
   text += "/* The largest batch the forward function accepts; for batches up to it\n"
           " * every size macro above stays within int64_t (in bytes too). */\n";
   text += fmt::format("#define {}_MAX_BATCH INT64_C({})\n", P, maxBatch(g));

@@ -2,6 +2,7 @@
 // node) and the helpers node generators share; Task, the parallel loop of a
 // node.
 #include "codegen/LlvmGen.h"
+#include "codegen/LoopBuilder.h"
 
 #include "codegen/NodeGen.h"
 
@@ -110,6 +111,8 @@ FunctionCallee LlvmGen::runtimeFn(StringRef name) {
                              false);
   else if (name == "seqrt_context_workspace")
     type = FunctionType::get(ptr(), {ptr(), sizeT}, false);
+  else if (name == "seqrt_context_threads")
+    type = FunctionType::get(Type::getInt32Ty(ctx), {ptr()}, false);
   else if (name == "seqrt_parallel_for")
     type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr()}, false);
   else
@@ -187,6 +190,15 @@ Function *LlvmGen::emitForward() {
 
   fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", forward_));
   emitChecks();
+  if (graph_.imageSlotBytes)
+    emitImageByImage();
+  else
+    emitNodes();
+  fwd_.CreateRet(fwd_.getInt32(kStatusOk));
+  return forward_;
+}
+
+void LlvmGen::emitNodes() {
   size_t count = graph_.nodes.size();
   if (count <= kSegmentNodes) {
     for (size_t i = 0; i < count; ++i)
@@ -195,8 +207,120 @@ Function *LlvmGen::emitForward() {
     for (size_t i = 0; i < count; i += kSegmentNodes)
       emitSegment(i, std::min(count, i + kSegmentNodes));
   }
-  fwd_.CreateRet(fwd_.getInt32(kStatusOk));
-  return forward_;
+}
+
+// The forward pass image by image (ir/ImageParallel.h). Every node goes
+// into `<prefix>.image(weights, output, ctx, slot, inputs...)`, which
+// computes one image with the batch a constant 1 in a workspace slot of
+// imageSlotBytes. A batch of one calls it once, its nodes split over the
+// threads as usual. A larger batch runs min(batch, threads) tasks on the
+// pool: task t computes images t, t + tasks, ... one after the other in
+// slot t, so each thread keeps its image's activations in its caches and
+// never waits for the other; the nodes' own loops then run inline (the
+// pool is busy).
+void LlvmGen::emitImageByImage() {
+  LLVMContext &ctx = context();
+  Value *null = ConstantPointerNull::get(ptr());
+  std::vector<Type *> types(4 + inputs_.size(), ptr());
+  Function *image = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
+                                     GlobalValue::InternalLinkage, graph_.symbolPrefix + ".image", module_);
+  image->addFnAttr(Attribute::NoUnwind);
+  image->addFnAttr(Attribute::NoInline);
+
+  // Per image: floats of each input and of the output.
+  std::vector<int64_t> inputFloats;
+  for (int id : graph_.inputs)
+    inputFloats.push_back(graph_.value(id).shape.elementsPerBatch());
+  int64_t outputFloats = graph_.value(graph_.output).shape.elementsPerBatch();
+
+  struct Saved {
+    Value *weights, *output, *batch, *workspace;
+    std::vector<Value *> inputs;
+    BasicBlock *block;
+  } saved{weights_, output_, batch_, workspace_, inputs_, fwd_.GetInsertBlock()};
+  Value *forwardWorkspace = workspace_ ? workspace_ : null;
+  Value *forwardCtx = ctx_;
+  weights_ = image->getArg(0);
+  output_ = image->getArg(1);
+  ctx_ = image->getArg(2);
+  workspace_ = workspace_ ? image->getArg(3) : nullptr;
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs_[i] = image->getArg(unsigned(4 + i));
+  batch_ = fwd_.getInt64(1);
+  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", image));
+  emitNodes();
+  fwd_.CreateRetVoid();
+  weights_ = saved.weights;
+  output_ = saved.output;
+  batch_ = saved.batch;
+  ctx_ = forwardCtx;
+  workspace_ = saved.workspace;
+  inputs_ = saved.inputs;
+  fwd_.SetInsertPoint(saved.block);
+
+  // The task over slots: closure {weights, output, ctx, workspace, batch,
+  // tasks, inputs...}, 8 bytes each.
+  auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
+  Function *task = Function::Create(taskType, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".images.task",
+                                    module_);
+  task->addFnAttr(Attribute::NoUnwind);
+  {
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", task));
+    Value *closure = task->getArg(0);
+    auto field = [&](unsigned i, Type *type) {
+      return b.CreateLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), closure, i));
+    };
+    Value *w = field(0, ptr()), *out = field(1, ptr()), *context = field(2, ptr()), *ws = field(3, ptr());
+    Value *batch = field(4, i64()), *tasks = field(5, i64());
+    std::vector<Value *> in;
+    for (size_t i = 0; i < inputs_.size(); ++i)
+      in.push_back(field(unsigned(6 + i), ptr()));
+    emitLoop(b, task->getArg(1), task->getArg(2), "slot", [&](Value *t) {
+      Value *slot = b.CreateInBoundsGEP(b.getInt8Ty(), ws, b.CreateMul(t, b.getInt64(graph_.imageSlotBytes)));
+      // for (n = t; n < batch; n += tasks)
+      Function *fn = b.GetInsertBlock()->getParent();
+      BasicBlock *pre = b.GetInsertBlock();
+      BasicBlock *loop = BasicBlock::Create(ctx, "image", fn), *done = BasicBlock::Create(ctx, "images.done", fn);
+      b.CreateCondBr(b.CreateICmpSLT(t, batch), loop, done);
+      b.SetInsertPoint(loop);
+      PHINode *n = b.CreatePHI(i64(), 2, "n");
+      n->addIncoming(t, pre);
+      std::vector<Value *> args = {w, floatGep(b, out, b.CreateMul(n, b.getInt64(outputFloats))), context,
+                                   workspace_ ? slot : null};
+      for (size_t i = 0; i < in.size(); ++i)
+        args.push_back(floatGep(b, in[i], b.CreateMul(n, b.getInt64(inputFloats[i]))));
+      b.CreateCall(image, args);
+      Value *next = b.CreateAdd(n, tasks, "n.next");
+      n->addIncoming(next, b.GetInsertBlock());
+      b.CreateCondBr(b.CreateICmpSLT(next, batch), loop, done);
+      b.SetInsertPoint(done);
+    });
+    b.CreateRetVoid();
+  }
+
+  IRBuilder<> &f = fwd_;
+  std::vector<Value *> direct = {weights_, output_, ctx_, forwardWorkspace};
+  direct.insert(direct.end(), inputs_.begin(), inputs_.end());
+  Function *forward = f.GetInsertBlock()->getParent();
+  BasicBlock *one = BasicBlock::Create(ctx, "one_image", forward);
+  BasicBlock *many = BasicBlock::Create(ctx, "images", forward);
+  BasicBlock *done = BasicBlock::Create(ctx, "images.done", forward);
+  f.CreateCondBr(f.CreateICmpEQ(batch_, f.getInt64(1)), one, many);
+  f.SetInsertPoint(one);
+  f.CreateCall(image, direct);
+  f.CreateBr(done);
+  f.SetInsertPoint(many);
+  Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
+  Value *tasks = f.CreateBinaryIntrinsic(Intrinsic::smin, batch_, threads, nullptr, "tasks");
+  IRBuilder<> entry(&forward->getEntryBlock(), forward->getEntryBlock().begin());
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 6 + inputs_.size()), nullptr, "images.closure");
+  std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, tasks};
+  fields.insert(fields.end(), inputs_.begin(), inputs_.end());
+  for (size_t i = 0; i < fields.size(); ++i)
+    f.CreateStore(fields[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
+  f.CreateCall(runtimeFn("seqrt_parallel_for"), {ctx_, tasks, task, closure});
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
 }
 
 // Nodes [first, last) in a function of their own, called from the
@@ -223,8 +347,7 @@ void LlvmGen::emitSegment(size_t first, size_t last) {
     std::vector<Value *> inputs;
     BasicBlock *block;
   } saved{weights_, output_, batch_, ctx_, workspace_, inputs_, fwd_.GetInsertBlock()};
-  if (!weightsGlobal_)
-    weights_ = fn->getArg(0);
+  weights_ = fn->getArg(0);
   output_ = fn->getArg(1);
   batch_ = fn->getArg(2);
   ctx_ = fn->getArg(3);

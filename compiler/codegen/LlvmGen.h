@@ -101,7 +101,9 @@ public:
 private:
   void emitChecks();
   void emitNode(size_t index);
+  void emitNodes();
   void emitSegment(size_t first, size_t last);
+  void emitImageByImage();
 
   const ir::Graph &graph_;
   llvm::Module &module_;

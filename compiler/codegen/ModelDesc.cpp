@@ -49,7 +49,8 @@ int64_t saturatingMul(int64_t a, int64_t b) {
 
 int64_t maxBatch(const ir::Graph &graph, unsigned pointerBits) {
   int64_t limit = pointerBits >= 64 ? std::numeric_limits<int64_t>::max() : (int64_t(1) << (pointerBits - 1)) - 1;
-  int64_t perBatch = std::max<int64_t>(1, graph.workspacePerBatch), fixed = std::max<int64_t>(0, graph.workspaceFixed);
+  int64_t perBatch = std::max<int64_t>(1, graph.callWorkspacePerBatch()),
+          fixed = std::max<int64_t>(0, graph.callWorkspaceFixed());
   for (const ir::Value &v : graph.values)
     if (v.shape.batched())
       perBatch = std::max(perBatch, saturatingMul(v.shape.elementsPerBatch(), int64_t(sizeof(float))));
@@ -115,8 +116,8 @@ llvm::Expected<std::unique_ptr<ModelDesc>> ModelDesc::create(const ir::Graph &gr
   m.packed_size = graph.packedSize;
   m.num_pack_steps = int32_t(desc->steps_.size());
   m.pack_steps = desc->steps_.empty() ? nullptr : desc->steps_.data();
-  m.workspace_fixed = graph.workspaceFixed;
-  m.workspace_per_batch = graph.workspacePerBatch;
+  m.workspace_fixed = graph.callWorkspaceFixed();
+  m.workspace_per_batch = graph.callWorkspacePerBatch();
   m.max_batch = maxBatch(graph, pointerBits);
   m.fixed_batch = graph.fixedBatch;
   m.fingerprint = seqrt_model_fingerprint(&m);

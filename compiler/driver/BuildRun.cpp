@@ -95,13 +95,13 @@ std::optional<codegen::JitCacheRequest> jitCacheFor(Frontend &frontend, const se
 } // namespace
 
 bool workspaceWithinLimit(const ir::Graph &graph, const sema::CheckedModel &model, Diagnostics &diags) {
-  int64_t worst = std::max(graph.workspaceFixed, graph.workspacePerBatch);
+  int64_t worst = std::max(graph.callWorkspaceFixed(), graph.callWorkspacePerBatch());
   if (worst <= limits::kWorkspaceBytes)
     return true;
   diags.error(model.definition->nameRange,
               fmt::format("model '{}' needs {:.1f} GiB of workspace {}; seqc's limit is {} GiB", model.name,
                           double(worst) / (1 << 30),
-                          worst == graph.workspacePerBatch ? "per sample of the batch" : "in all",
+                          worst == graph.callWorkspacePerBatch() ? "per sample of the batch" : "in all",
                           limits::kWorkspaceBytes >> 30));
   return false;
 }

@@ -67,7 +67,7 @@ int runSummary(const SummaryCommand &command, const CommonOptions &common) {
   ir::Graph graph = optimizedGraph(*model);
   if (!workspaceWithinLimit(graph, *model, frontend.diagnostics()))
     return frontend.finish();
-  options.plannedWorkspace = graph.workspaceFixed + graph.workspacePerBatch * command.batch;
+  options.plannedWorkspace = graph.callWorkspaceFixed() + graph.callWorkspacePerBatch() * command.batch;
   std::cout << tools::summarize(*model, options);
   return frontend.finish();
 }

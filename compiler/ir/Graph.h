@@ -270,6 +270,15 @@ struct Graph {
   int64_t fixedBatch = 0;       // 0 when the batch is chosen at run time
   int64_t workspacePerBatch = 0; // bytes; set by PlanMemory
   int64_t workspaceFixed = 0;
+  // Set by PlanMemory when the forward pass runs image by image
+  // (ir/ImageParallel.h): the bytes of one image's slot, which is laid
+  // out as the workspace of batch 1 (workspaceFixed + workspacePerBatch,
+  // rounded up to 64). 0 otherwise.
+  int64_t imageSlotBytes = 0;
+  // The workspace a forward call of batch B needs: callWorkspaceFixed() +
+  // B * callWorkspacePerBatch() bytes (a slot per image when image by image).
+  int64_t callWorkspaceFixed() const { return imageSlotBytes ? 0 : workspaceFixed; }
+  int64_t callWorkspacePerBatch() const { return imageSlotBytes ? imageSlotBytes : workspacePerBatch; }
 
   int addValue(Shape shape, std::string name);
   int addNode(Node node); // sets the output value's producer

@@ -196,6 +196,8 @@ std::string workspaceSection(const Graph &g) {
     out += fmt::format(" {} bytes", g.workspaceFixed);
   if (g.workspacePerBatch)
     out += fmt::format("{} {} bytes per batch item", g.workspaceFixed ? " +" : "", g.workspacePerBatch);
+  if (g.imageSlotBytes)
+    out += fmt::format(", image by image: a slot of {} bytes per image", g.imageSlotBytes);
   out += "\n";
   for (const Buffer &b : workspaceBuffers(g)) {
     std::string what = b.value >= 0 ? fmt::format("%{}", b.value)

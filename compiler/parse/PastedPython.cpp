@@ -17,12 +17,28 @@ struct Pattern {
   std::string (*help)(const std::smatch &);
 };
 
+// The first ',' at or after `from` outside brackets ("x: Tensor[N, 3]"
+// is one parameter), or npos.
+size_t topLevelComma(const std::string &text, size_t from) {
+  int depth = 0;
+  for (size_t i = from; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '[' || c == '(' || c == '{')
+      ++depth;
+    else if ((c == ']' || c == ')' || c == '}') && depth > 0)
+      --depth;
+    else if (c == ',' && depth == 0)
+      return i;
+  }
+  return std::string::npos;
+}
+
 std::string trimParams(std::string params) {
-  // "self, x: Tensor" -> "x"; "self" -> "".
+  // "self, x: Tensor[N, 3]" -> "x"; "self" -> "".
   std::string out;
   size_t start = 0;
   while (start <= params.size()) {
-    size_t comma = params.find(',', start);
+    size_t comma = topLevelComma(params, start);
     std::string p = params.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t b = p.find_first_not_of(" \t"), e = p.find_first_of(":=");
     p = b == std::string::npos ? "" : p.substr(b, (e == std::string::npos ? p.size() : e) - b);

@@ -18,8 +18,11 @@
 //     workspace size is the peak. The buffers placed are indexed by live
 //     span (LiveSpans), so each placement visits only the buffers live with
 //     it: O(n log n) for a model of n nodes unless many buffers are live at
-//     once.
+//     once;
+//  4. image by image (ir/ImageParallel.h): the layout above, for batch 1,
+//     is one image's slot; a forward call of batch B gets B slots.
 #include "ir/ConvScratch.h"
+#include "ir/ImageParallel.h"
 #include "ir/Liveness.h"
 #include "passes/GraphEdit.h"
 #include "passes/Passes.h"
@@ -82,7 +85,9 @@ void addIm2colScratch(Graph &g) {
       continue;
     Scratch s;
     s.node = int(i);
-    s.bytesFixed = kConvScratchSlots * bytes; // a buffer per slot, each reused image after image
+    // a buffer per slot, each reused image after image; one when the
+    // forward pass runs image by image (its convolutions see one image)
+    s.bytesFixed = (g.imageSlotBytes ? 1 : kConvScratchSlots) * bytes;
     g.scratch.push_back(s);
   }
 }
@@ -182,8 +187,11 @@ void assignOffsets(Graph &g) {
 
 void planMemory(Graph &g) {
   giveOutputStorage(g);
+  g.imageSlotBytes = runsImageByImage(g) ? 1 : 0; // a flag until the size is known
   addIm2colScratch(g);
   assignOffsets(g);
+  if (g.imageSlotBytes)
+    g.imageSlotBytes = std::max<int64_t>(64, (g.workspaceFixed + g.workspacePerBatch + 63) / 64 * 64);
 }
 
 } // namespace seq::passes

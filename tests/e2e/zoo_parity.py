@@ -11,7 +11,9 @@ parameters randomised), in eval() mode. Then:
      included), loads into `seqc run` without renaming, and the outputs at
      batch 1 and 2 satisfy |y - y'| <= 1e-4 + 1e-4 * max|y|;
   4. for the models in NATIVE, the same through `seqc build` and a linked C
-     program (run_parity.py's).
+     program (run_parity.py's); for those in EMBEDDED, also with the weights
+     compiled into the object (EfficientNet-B0: a forward pass long enough
+     to be split into several functions).
 Exits 0 on success, 1 on any failure, 77 when torch or torchvision is missing.
 """
 import json
@@ -40,6 +42,7 @@ ZOO = {
     "regnet_y_400mf": ("RegNet", "regnet_y_400mf"),
 }
 NATIVE = {"resnet18", "mobilenet_v2"}
+EMBEDDED = {"efficientnet_b0"}
 BATCHES = [1, 2]
 
 
@@ -136,6 +139,8 @@ def main():
         run_parity.run_jit(args, report, case)
         if zoo in NATIVE:
             run_parity.run_native(args, report, case, embedded=False)
+        if zoo in EMBEDDED:
+            run_parity.run_native(args, report, case, embedded=True)
     report.finish()
 
 

@@ -166,7 +166,7 @@ inline std::vector<float> run(const seq::codegen::JitModel &jit, const TestModel
                               const std::vector<std::vector<float>> &inputs, int64_t batch, int threads = 2,
                               seqrt_status *status = nullptr) {
   seqrt_context *ctx = nullptr;
-  int64_t workspace = m.g.workspacePerBatch * batch + m.g.workspaceFixed;
+  int64_t workspace = m.g.callWorkspacePerBatch() * batch + m.g.callWorkspaceFixed();
   EXPECT_EQ(seqrt_context_new(threads, size_t(workspace), &ctx), SEQRT_OK);
   std::vector<const float *> pointers;
   for (const auto &in : inputs)

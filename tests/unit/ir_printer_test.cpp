@@ -76,9 +76,9 @@ TEST(IrPrinter, OptimisedGraphWithLocations) {
   %2 = reshape(%1) : [N, 64]  // flatten
   %3 = linear(%2) weight=#2 bias=#3 epilogue=[bias(#3)] : [N, 2]  // fc
   return %3
-  workspace 5632 bytes + 256 bytes per batch item
+  workspace 704 bytes + 256 bytes per batch item, image by image: a slot of 960 bytes per image
     %1 at 0 of the per-batch region, 256 bytes, nodes 0..2
-    scratch(node 0) at 0, 5632 bytes, nodes 0..0
+    scratch(node 0) at 0, 704 bytes, nodes 0..0
 }
 )");
 }

@@ -1,0 +1,108 @@
+// ImageParallel: the image-by-image decision (see the header).
+#include "ir/ImageParallel.h"
+
+#include <algorithm>
+
+namespace seq::ir {
+
+namespace {
+
+bool batchFirstOnly(const Shape &s) {
+  return s.batched() && std::count(s.dims.begin(), s.dims.end(), kBatch) == 1;
+}
+
+// Whether `node` keeps the images apart, its values batched in dim 0.
+bool perImage(const Graph &g, const Node &node) {
+  const Attrs &a = node.attrs;
+  switch (node.kind) {
+  case OpKind::Softmax:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::Reduce:
+    return a.dim >= 1;
+  case OpKind::Permute:
+    return !a.perm.empty() && a.perm[0] == 0;
+  case OpKind::LayerNorm:
+    return a.normSize >= 1 && a.normSize <= g.value(node.inputs.at(0)).shape.elementsPerBatch();
+  case OpKind::Input:
+    return false;
+  case OpKind::Linear:
+  case OpKind::Conv2d:
+  case OpKind::Pad:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::AdaptiveAvgPool2d:
+  case OpKind::AdaptiveMaxPool2d:
+  case OpKind::BatchNorm:
+  case OpKind::Unary:
+  case OpKind::Binary:
+  case OpKind::Scalar:
+  case OpKind::Reshape:
+  case OpKind::Identity:
+  case OpKind::Map:
+  case OpKind::Copy:
+  case OpKind::GroupNorm:
+  case OpKind::PRelu:
+  case OpKind::ConvTranspose2d:
+  case OpKind::Upsample:
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+bool imagesIndependent(const Graph &g) {
+  if (g.fixedBatch != 0 || g.nodes.empty())
+    return false;
+  for (const Value &v : g.values)
+    if (!batchFirstOnly(v.shape))
+      return false;
+  for (const Node &node : g.nodes) {
+    if (!perImage(g, node))
+      return false;
+    // element-wise ops broadcast: every operand must be a whole image
+    for (int in : node.inputs)
+      if (g.value(in).shape.rank() != g.value(node.output).shape.rank() && node.kind == OpKind::Binary)
+        return false;
+  }
+  return true;
+}
+
+ImageMacs macsPerImage(const Graph &g) {
+  ImageMacs macs;
+  for (const Node &node : g.nodes) {
+    const Shape &in = g.value(node.inputs.at(0)).shape, &out = g.value(node.output).shape;
+    switch (node.kind) {
+    case OpKind::Conv2d:
+      macs.conv += out.elementsPerBatch() * (in.dims.at(1) / node.attrs.groups) * node.attrs.kernel[0] *
+                   node.attrs.kernel[1];
+      break;
+    case OpKind::ConvTranspose2d:
+      macs.conv += in.elementsPerBatch() * (out.dims.at(1) / node.attrs.groups) * node.attrs.kernel[0] *
+                   node.attrs.kernel[1];
+      break;
+    case OpKind::Linear:
+      macs.linear += out.elementsPerBatch() * in.dims.back();
+      break;
+    default:
+      break;
+    }
+  }
+  return macs;
+}
+
+bool runsImageByImage(const Graph &g) {
+  if (!imagesIndependent(g))
+    return false;
+  int64_t weightBytes = 0;
+  for (const Packed &p : g.packed)
+    weightBytes += p.size * int64_t(sizeof(float));
+  ImageMacs macs = macsPerImage(g);
+  if (macs.conv < macs.linear)
+    return false; // rows of Linear layers: one GEMM over the batch reuses each weight
+  return weightBytes <= kImageParallelMaxL2Weights ||
+         2 * (macs.conv + macs.linear) >= kImageParallelMinFlopsPerByte * weightBytes;
+}
+
+} // namespace seq::ir

@@ -1,0 +1,40 @@
+// ImageParallel: whether a model's forward pass runs image by image.
+//
+// At batch B > 1 a forward pass that runs each node over the whole batch
+// streams B images' activations through memory between every two nodes:
+// MobileNetV2's 75 MB per image, 1.2 GB at batch 16, where one image's
+// fits in the caches. When every node computes each image from the same
+// image only, the forward pass instead runs the whole network on one
+// image at a time, each thread on its own images in its own slot of the
+// workspace (no barrier between nodes, every activation in cache), and
+// each image reads every weight again. So it does where that costs
+// little, in convolutional networks whose weights fit in a core's L2 or
+// which do at least kImageParallelMinFlopsPerByte flops per weight byte
+// and image.
+#pragma once
+
+#include "ir/Graph.h"
+
+namespace seq::ir {
+
+constexpr int64_t kImageParallelMaxL2Weights = 512 * 1024;
+constexpr int64_t kImageParallelMinFlopsPerByte = 8;
+
+// Every value is batched with the batch as its first dim only, and every
+// node computes each image of its output from the same image of its
+// inputs (no node reduces, slices, concatenates, permutes or normalises
+// over dim 0).
+bool imagesIndependent(const Graph &g);
+
+// imagesIndependent, mostly convolutions (a network mostly of Linear
+// layers runs each as one GEMM over the batch, which reuses every weight
+// for all rows), and the weights cheap to read once per image (above).
+bool runsImageByImage(const Graph &g);
+
+// Multiply-adds of one image: of Conv2d and ConvTranspose2d, of Linear.
+struct ImageMacs {
+  int64_t conv = 0, linear = 0;
+};
+ImageMacs macsPerImage(const Graph &g);
+
+} // namespace seq::ir

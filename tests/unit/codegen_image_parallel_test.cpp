@@ -1,0 +1,129 @@
+// The forward pass image by image (ir/ImageParallel.h): which graphs run
+// so, and that they compute the same as node by node over the batch, for
+// every batch and thread count (batches smaller and larger than the
+// threads, odd ones), each image exactly as at batch 1.
+#include "codegen_test_support.h"
+
+#include "ir/ImageParallel.h"
+#include "ir_test_builder.h"
+#include "passes/Passes.h"
+
+#include <cstring>
+
+namespace codegen_test {
+namespace {
+
+// x [N, 3, 10, 12] -> Conv2d(3, 16, 3, pad 1) + ReLU -> Conv2d(16, 8, 3,
+// stride 2) -> flatten -> Linear(8*4*5, 6): a scratch buffer (the padded
+// copy), the workspace, a Reshape alias, and an output of another size
+// than the input.
+TestModel convModel(bool imageByImage) {
+  TestModel m("imgs");
+  int x = m.input("x", {kBatch, 3, 10, 12});
+  ir::Node c1 = makeNode(ir::OpKind::Conv2d, {x});
+  c1.attrs.kernel[0] = c1.attrs.kernel[1] = 3;
+  std::fill(c1.attrs.pad, c1.attrs.pad + 4, 1);
+  c1.attrs.weight = m.weight("c1.w", 16 * 3 * 9);
+  c1.attrs.bias = m.weight("c1.b", 16);
+  ir::EpilogueOp bias{ir::EpilogueOp::Kind::Bias};
+  bias.packed = c1.attrs.bias;
+  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
+  relu.unary = ir::UnaryKind::Relu;
+  c1.epilogue = {bias, relu};
+  int h = m.add(c1, {kBatch, 16, 10, 12});
+  ir::Node c2 = makeNode(ir::OpKind::Conv2d, {h});
+  c2.attrs.kernel[0] = c2.attrs.kernel[1] = 3;
+  c2.attrs.stride[0] = c2.attrs.stride[1] = 2;
+  c2.attrs.weight = m.weight("c2.w", 8 * 16 * 9);
+  int h2 = m.add(c2, {kBatch, 8, 4, 5});
+  ir::Node flat = makeNode(ir::OpKind::Reshape, {h2});
+  int f = m.add(flat, {kBatch, 160});
+  m.g.value(f).storage = ir::Storage::Alias;
+  m.g.value(f).aliasOf = h2;
+  ir::Node fc = makeNode(ir::OpKind::Linear, {f});
+  fc.attrs.weight = m.weight("fc.w", 160 * 6);
+  m.finish(m.add(fc, {kBatch, 6}));
+  if (imageByImage) // the per-batch layout of one image is one image's slot
+    m.g.imageSlotBytes = (m.g.workspacePerBatch + m.g.workspaceFixed + 63) / 64 * 64;
+  return m;
+}
+
+TEST(CodegenImageParallel, EveryBatchAndThreadCountMatchesNodeByNode) {
+  TestModel images = convModel(true), nodes = convModel(false);
+  ASSERT_GT(images.g.imageSlotBytes, 0);
+  auto byImage = compile(images), byNode = compile(nodes);
+  ASSERT_TRUE(byImage && byNode);
+  const int64_t inPerImage = 3 * 10 * 12, outPerImage = 6;
+  for (int64_t batch : {1, 2, 3, 5, 8}) {
+    std::vector<float> x = randomVector(size_t(batch * inPerImage), uint32_t(100 + batch));
+    std::vector<float> want = run(*byNode, nodes, {x}, batch, 2);
+    for (int threads : {1, 2, 3}) {
+      std::string what = "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads";
+      std::vector<float> got = run(*byImage, images, {x}, batch, threads);
+      expectNear(got, want, what);
+      // each image exactly as when it is alone
+      for (int64_t n = 0; n < batch; ++n) {
+        std::vector<float> one(x.begin() + n * inPerImage, x.begin() + (n + 1) * inPerImage);
+        std::vector<float> alone = run(*byImage, images, {one}, 1, threads);
+        EXPECT_EQ(std::memcmp(alone.data(), got.data() + n * outPerImage, sizeof(float) * outPerImage), 0)
+            << what << ", image " << n;
+      }
+    }
+  }
+}
+
+// A forward call needs a slot per image; one slot fewer is refused.
+TEST(CodegenImageParallel, NeedsASlotPerImage) {
+  TestModel m = convModel(true);
+  auto jit = compile(m);
+  ASSERT_TRUE(jit);
+  EXPECT_EQ(jit->model().workspace_fixed, 0);
+  EXPECT_EQ(jit->model().workspace_per_batch, m.g.imageSlotBytes);
+  WeightsPtr weights = packedWeights(*jit, m);
+  std::vector<float> x = randomVector(3 * 3 * 10 * 12, 7), y(3 * 6);
+  const float *inputs[] = {x.data()};
+  seqrt_context *ctx = nullptr;
+  ASSERT_EQ(seqrt_context_new(2, size_t(2 * m.g.imageSlotBytes), &ctx), SEQRT_OK);
+  EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), 3, ctx), SEQRT_ERR_WORKSPACE);
+  EXPECT_EQ(jit->forward(weights.get(), inputs, y.data(), 2, ctx), SEQRT_OK);
+  seqrt_context_free(ctx);
+}
+
+} // namespace
+} // namespace codegen_test
+
+namespace seq::ir::testing {
+namespace {
+
+// Convolutional networks run image by image; Linear stacks and graphs that
+// mix images (a concatenation along the batch) do not.
+TEST(ImageParallel, ConvolutionsYesLinearRowsAndBatchMixingNo) {
+  TestGraph conv;
+  int x = conv.input({3, 32, 32});
+  conv.output(conv.relu(conv.conv(conv.relu(conv.conv(x, 16, 3, 1, 1)), 16, 3, 1, 1)));
+  passes::runPipeline(conv.g);
+  EXPECT_TRUE(imagesIndependent(conv.g));
+  EXPECT_TRUE(runsImageByImage(conv.g));
+  EXPECT_GT(conv.g.imageSlotBytes, 0);
+  EXPECT_EQ(conv.g.callWorkspaceFixed(), 0);
+  EXPECT_EQ(conv.g.callWorkspacePerBatch(), conv.g.imageSlotBytes);
+  EXPECT_GE(conv.g.imageSlotBytes, conv.g.workspaceFixed + conv.g.workspacePerBatch);
+
+  TestGraph mlp;
+  int h = mlp.input({64});
+  mlp.output(mlp.linear(mlp.relu(mlp.linear(h, 128)), 10));
+  passes::runPipeline(mlp.g);
+  EXPECT_TRUE(imagesIndependent(mlp.g));
+  EXPECT_FALSE(runsImageByImage(mlp.g));
+  EXPECT_EQ(mlp.g.imageSlotBytes, 0);
+
+  TestGraph mixed;
+  int a = mixed.input({3, 8, 8});
+  int c = mixed.conv(a, 8, 3, 1, 1);
+  mixed.output(mixed.concat({c, c}, 0));
+  EXPECT_FALSE(imagesIndependent(mixed.g));
+  EXPECT_FALSE(runsImageByImage(mixed.g));
+}
+
+} // namespace
+} // namespace seq::ir::testing
