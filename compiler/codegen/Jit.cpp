@@ -34,6 +34,7 @@ Error defineRuntimeSymbols(LLJIT &jit) {
   SymbolMap symbols;
   symbols[jit.mangleAndIntern("seqrt_forward_begin")] = symbol(&seqrt_forward_begin);
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
+  symbols[jit.mangleAndIntern("seqrt_context_threads")] = symbol(&seqrt_context_threads);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
 }
