@@ -25,9 +25,11 @@
  *
  * A single row (Linear at batch 1) takes a matrix-vector path instead:
  * on packed B, four panels at a time stream from memory (eight
- * independent accumulator vectors), each stream prefetched GEMV_PREFETCH
- * bytes ahead; on an in-place B, rows of B stream with the inner loop
- * over columns. */
+ * independent accumulator vectors); on an in-place B, rows of B stream
+ * with the inner loop over columns. The streams have no software
+ * prefetch: with the weights on 2 MB pages (AlignedBuffer) the hardware
+ * prefetcher keeps them fed, and a prefetch 1 KB ahead of each stream
+ * measured 5-15% slower (seed002_net's 206 MB Linear, 1 and 2 threads). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,12 +41,6 @@
 #define CONV_NC 128 /* columns of a gathered im2col block (128 KB of stack) */
 #define GEMV_NB 256 /* columns per accumulator block of the row path */
 #define GEMV_PANELS 4
-/* Bytes ahead of each panel stream that the row path prefetches (into
- * L1, as bench/probe.c's read probe does): the hardware prefetcher alone
- * keeps one core's streams fed, but with both cores streaming the loaded
- * memory latency grows past what it covers (seed002_net's 206 MB Linear
- * read at 67% of the probed 2-thread bandwidth without it). */
-#define GEMV_PREFETCH 1024
 
 _Static_assert(TILE_NR == SEQK_PANEL_WIDTH, "the packed layout is the tile's");
 
@@ -211,13 +207,6 @@ static void gemvRow(int64_t K, const float *restrict a,
   }
 }
 
-/* Prefetches the two cache lines of panel row `row` GEMV_PREFETCH bytes
- * ahead (past the panel's end: the next panel's start, read next). */
-SEQK_INLINE void gemvAhead(const float *row) {
-  __builtin_prefetch((const char *)row + GEMV_PREFETCH, 0, 3);
-  __builtin_prefetch((const char *)row + GEMV_PREFETCH + 64, 0, 3);
-}
-
 /* y[0:np*NR] = a B over np (1..GEMV_PANELS) consecutive packed panels p,
  * each read as one contiguous stream. */
 SEQK_INLINE void gemvPanelGroup(int64_t K, const float *restrict a,
@@ -233,9 +222,6 @@ SEQK_INLINE void gemvPanelGroup(int64_t K, const float *restrict a,
     }
     for (int64_t k = 0; k < K; ++k) {
       float s = a[k];
-      SEQK_UNROLL
-      for (int q = 0; q < GEMV_PANELS; ++q)
-        gemvAhead(p + q * K * TILE_NR + k * TILE_NR);
       SEQK_UNROLL
       for (int q = 0; q < GEMV_PANELS; ++q) {
         SEQK_UNROLL
@@ -259,7 +245,6 @@ SEQK_INLINE void gemvPanelGroup(int64_t K, const float *restrict a,
       one[v] = (seqkVec){0};
     for (int64_t k = 0; k < K; ++k) {
       float s = a[k];
-      gemvAhead(p + q * K * TILE_NR + k * TILE_NR);
       SEQK_UNROLL
       for (int v = 0; v < TILE_NV; ++v)
         one[v] = one[v] + s * *(const seqkVecU *)(p + q * K * TILE_NR +
