@@ -5,8 +5,10 @@
 #include "codegen/LoopBuilder.h"
 
 #include "codegen/NodeGen.h"
+#include "ir/Liveness.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace seq::codegen {
 
@@ -19,6 +21,86 @@ void fail(const std::string &message) { throw CodegenError(message); }
 constexpr int64_t kParallelWork = 1 << 16;
 // Nodes per function of a long forward pass (emitSegment).
 constexpr size_t kSegmentNodes = 64;
+
+// ---- Batch slices ----------------------------------------------------------
+//
+// A small model at a large batch (LeNet-5 at 64 images) spends its time in
+// many short parallel loops, one per layer, and every loop ends in a join
+// that waits for the slowest thread. Its weights stay in each core's L2
+// and its samples are independent, so the forward function instead cuts
+// the batch into slices, one parallel loop over them, each slice running
+// every node on its own samples (their parallel loops run inline: the
+// pool is busy), in its own part of the workspace: the per-batch region
+// of its samples, and a copy of the fixed region on its stack.
+//
+// A graph is sliced when every value is batched (dims[0] is the batch),
+// no node mixes samples (softmax, cat, slice or reduction along dim 0),
+// its packed weights fit kSliceMaxWeights and its fixed workspace
+// kSliceMaxFixed; at run time when the pool has two threads or more, the
+// batch holds two slices of kSliceImages and the work is worth a loop.
+constexpr int64_t kSliceMaxWeights = 1 << 20;    // bytes
+constexpr int64_t kSliceMaxFixed = 64 << 10;     // bytes of stack
+constexpr int64_t kSliceImages = 8;              // samples per slice, at least
+constexpr int64_t kSlicesPerThread = 2;          // for balance
+constexpr int64_t kSliceAlignment = 64;          // bytes: slices start on cache lines
+
+namespace {
+
+// Multiply-adds (Linear, Conv2d) or elements (other nodes) per sample.
+int64_t perSampleWork(const ir::Graph &g) {
+  int64_t work = 0;
+  for (const ir::Node &node : g.nodes) {
+    const ir::Shape &out = g.value(node.output).shape;
+    int64_t inner = 1;
+    if (node.kind == ir::OpKind::Linear)
+      inner = g.value(node.inputs.at(0)).shape.dims.back();
+    else if (node.kind == ir::OpKind::Conv2d)
+      inner = g.value(node.inputs.at(0)).shape.dims.at(1) / std::max<int64_t>(1, node.attrs.groups) *
+              node.attrs.kernel[0] * node.attrs.kernel[1];
+    work += out.elementsPerBatch() * inner;
+  }
+  return work;
+}
+
+// Samples per granule of a slice (its first sample is a multiple of it,
+// so that every input, output and per-batch workspace slice starts on a
+// cache line), or 0 when the graph cannot be sliced.
+int64_t sliceGranule(const ir::Graph &g) {
+  if (g.fixedBatch != 0 || !ir::isBatched(g) || g.packedSize * int64_t(sizeof(float)) > kSliceMaxWeights ||
+      g.workspaceFixed > kSliceMaxFixed || g.workspacePerBatch % kSliceAlignment != 0)
+    return 0;
+  for (const ir::Value &v : g.values)
+    if (!v.shape.batched())
+      return 0;
+  for (const ir::Node &node : g.nodes) {
+    switch (node.kind) {
+    case ir::OpKind::Softmax:
+    case ir::OpKind::Concat:
+    case ir::OpKind::Slice:
+    case ir::OpKind::Reduce:
+      if (node.attrs.dim == 0)
+        return 0;
+      break;
+    case ir::OpKind::Permute:
+      if (node.attrs.perm.empty() || node.attrs.perm[0] != 0)
+        return 0;
+      break;
+    default:
+      break;
+    }
+  }
+  int64_t granule = 1;
+  auto align = [&](int64_t bytesPerSample) {
+    int64_t step = kSliceAlignment / std::gcd(kSliceAlignment, bytesPerSample);
+    granule = std::lcm(granule, step);
+  };
+  for (int input : g.inputs)
+    align(ir::valueBytes(g, input));
+  align(ir::valueBytes(g, g.output));
+  return granule;
+}
+
+} // namespace
 
 LlvmGen::LlvmGen(const ir::Graph &graph, Module &module, GlobalVariable *modelGlobal, GlobalVariable *weightsGlobal)
     : graph_(graph), module_(module), modelGlobal_(modelGlobal), weightsGlobal_(weightsGlobal),
@@ -74,6 +156,8 @@ Value *LlvmGen::packedPtr(int packedId) {
 Value *LlvmGen::scratchPtr(int node) {
   for (const ir::Scratch &s : graph_.scratch)
     if (s.node == node && workspace_) {
+      if (s.bytesPerBatch == 0) // in the fixed region
+        return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), fixed_, fwd_.getInt64(s.offsetFixed), "scratch");
       Value *offset = fwd_.CreateAdd(fwd_.CreateMul(batch_, fwd_.getInt64(s.offsetPerBatch)),
                                      fwd_.getInt64(s.offsetFixed));
       return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), workspace_, offset, "scratch");
@@ -161,6 +245,7 @@ void LlvmGen::emitChecks() {
   weights_ = b.CreateLoad(ptr(), packedSlot, "weights");
   if (graph_.workspacePerBatch != 0 || graph_.workspaceFixed != 0)
     workspace_ = b.CreateLoad(ptr(), workspaceSlot, "workspace");
+  fixed_ = workspace_;
 }
 
 Function *LlvmGen::emitForward() {
@@ -192,6 +277,8 @@ Function *LlvmGen::emitForward() {
   emitChecks();
   if (graph_.imageSlotBytes)
     emitImageByImage();
+  else if (int64_t granule = sliceGranule(graph_))
+    emitSliced(granule);
   else
     emitNodes();
   fwd_.CreateRet(fwd_.getInt32(kStatusOk));
@@ -234,16 +321,17 @@ void LlvmGen::emitImageByImage() {
   int64_t outputFloats = graph_.value(graph_.output).shape.elementsPerBatch();
 
   struct Saved {
-    Value *weights, *output, *batch, *workspace;
+    Value *weights, *output, *batch, *workspace, *fixed;
     std::vector<Value *> inputs;
     BasicBlock *block;
-  } saved{weights_, output_, batch_, workspace_, inputs_, fwd_.GetInsertBlock()};
+  } saved{weights_, output_, batch_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
   Value *forwardWorkspace = workspace_ ? workspace_ : null;
   Value *forwardCtx = ctx_;
   weights_ = image->getArg(0);
   output_ = image->getArg(1);
   ctx_ = image->getArg(2);
   workspace_ = workspace_ ? image->getArg(3) : nullptr;
+  fixed_ = workspace_; // the slot holds the fixed region too
   for (size_t i = 0; i < inputs_.size(); ++i)
     inputs_[i] = image->getArg(unsigned(4 + i));
   batch_ = fwd_.getInt64(1);
@@ -255,6 +343,7 @@ void LlvmGen::emitImageByImage() {
   batch_ = saved.batch;
   ctx_ = forwardCtx;
   workspace_ = saved.workspace;
+  fixed_ = saved.fixed;
   inputs_ = saved.inputs;
   fwd_.SetInsertPoint(saved.block);
 
@@ -323,14 +412,145 @@ void LlvmGen::emitImageByImage() {
   f.SetInsertPoint(done);
 }
 
+// The forward function calls body(weights, output, batch, ctx, workspace,
+// fixed, inputs...) once on the whole batch, or runs the slice task over
+// the slices in parallel (see "Batch slices" above).
+void LlvmGen::emitSliced(int64_t granule) {
+  LLVMContext &ctx = context();
+  std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr(), ptr()};
+  types.insert(types.end(), inputs_.size(), ptr());
+  Function *body = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
+                                    GlobalValue::InternalLinkage, graph_.symbolPrefix + ".body", module_);
+  body->addFnAttr(Attribute::NoUnwind);
+  body->addFnAttr(Attribute::NoInline);
+  Function *sliceTask = emitSliceTask(body, granule);
+
+  IRBuilder<> &f = fwd_;
+  Value *workspace = workspace_ ? workspace_ : ConstantPointerNull::get(ptr());
+  int64_t unit = (kSliceImages + granule - 1) / granule * granule;
+  Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
+  Value *slices = f.CreateBinaryIntrinsic(Intrinsic::umin, f.CreateMul(threads, f.getInt64(kSlicesPerThread)),
+                                          f.CreateUDiv(batch_, f.getInt64(unit)), nullptr, "slices");
+  int64_t work = std::max<int64_t>(1, perSampleWork(graph_));
+  int64_t minBatch = (4 * kParallelWork + work - 1) / work;
+  Value *sliced = f.CreateAnd(f.CreateAnd(f.CreateICmpSGE(threads, f.getInt64(2)), f.CreateICmpUGE(slices, f.getInt64(2))),
+                              f.CreateICmpSGE(batch_, f.getInt64(minBatch)));
+  BasicBlock *whole = BasicBlock::Create(ctx, "whole_batch", forward_);
+  BasicBlock *parallel = BasicBlock::Create(ctx, "batch_slices", forward_);
+  BasicBlock *done = BasicBlock::Create(ctx, "nodes_done", forward_);
+  f.CreateCondBr(sliced, parallel, whole);
+
+  f.SetInsertPoint(whole);
+  std::vector<Value *> args = {weights_, output_, batch_, ctx_, workspace, workspace};
+  args.insert(args.end(), inputs_.begin(), inputs_.end());
+  f.CreateCall(body, args);
+  f.CreateBr(done);
+
+  // The closure: weights, output, batch, ctx, workspace, slices, inputs.
+  f.SetInsertPoint(parallel);
+  std::vector<Value *> captured = {weights_, output_, batch_, ctx_, workspace, slices};
+  captured.insert(captured.end(), inputs_.begin(), inputs_.end());
+  IRBuilder<> entry(&forward_->getEntryBlock(), forward_->getEntryBlock().begin());
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), captured.size()), nullptr, "slices.closure");
+  for (size_t i = 0; i < captured.size(); ++i)
+    f.CreateStore(captured[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
+  f.CreateCall(runtimeFn("seqrt_parallel_for"), {ctx_, slices, sliceTask, closure});
+  f.CreateBr(done);
+
+  // The nodes, in the body, on its arguments.
+  struct Saved {
+    Value *weights, *output, *batch, *ctx, *workspace, *fixed;
+    std::vector<Value *> inputs;
+  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_};
+  weights_ = body->getArg(0);
+  output_ = body->getArg(1);
+  batch_ = body->getArg(2);
+  ctx_ = body->getArg(3);
+  if (workspace_) {
+    workspace_ = body->getArg(4);
+    fixed_ = body->getArg(5);
+  }
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs_[i] = body->getArg(unsigned(6 + i));
+  f.SetInsertPoint(BasicBlock::Create(ctx, "entry", body));
+  emitNodes();
+  f.CreateRetVoid();
+  weights_ = saved.weights;
+  output_ = saved.output;
+  batch_ = saved.batch;
+  ctx_ = saved.ctx;
+  workspace_ = saved.workspace;
+  fixed_ = saved.fixed;
+  inputs_ = saved.inputs;
+  f.SetInsertPoint(done);
+}
+
+// void slices(closure, begin, end): body on slices [begin, end) of
+// `slices`. Slice s holds units [s * units / slices, (s + 1) * units /
+// slices) of `unit` samples (the last slice also the remainder): its
+// output and inputs start at its first sample, its workspace at its part
+// of the per-batch region; its fixed region is on this task's stack.
+Function *LlvmGen::emitSliceTask(Function *body, int64_t granule) {
+  LLVMContext &ctx = context();
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
+  Function *fn = Function::Create(type, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".slices.task", module_);
+  fn->addFnAttr(Attribute::NoUnwind);
+  Argument *closure = fn->getArg(0), *begin = fn->getArg(1), *end = fn->getArg(2);
+  BasicBlock *entry = BasicBlock::Create(ctx, "entry", fn);
+  BasicBlock *loop = BasicBlock::Create(ctx, "slice", fn);
+  BasicBlock *exit = BasicBlock::Create(ctx, "exit", fn);
+  IRBuilder<> b(entry);
+  auto slot = [&](size_t i, Type *t) { return b.CreateLoad(t, b.CreateConstInBoundsGEP1_64(i64(), closure, i)); };
+  Value *weights = slot(0, ptr()), *output = slot(1, ptr()), *batch = slot(2, i64()), *context = slot(3, ptr());
+  Value *workspace = slot(4, ptr()), *slices = slot(5, i64());
+  std::vector<Value *> inputs;
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs.push_back(slot(6 + i, ptr()));
+  Value *fixed = ConstantPointerNull::get(ptr());
+  if (graph_.workspaceFixed > 0) {
+    AllocaInst *stack = b.CreateAlloca(ArrayType::get(b.getInt8Ty(), uint64_t(graph_.workspaceFixed)), nullptr,
+                                       "fixed_region");
+    stack->setAlignment(Align(kSliceAlignment));
+    fixed = stack;
+  }
+  int64_t unit = (kSliceImages + granule - 1) / granule * granule;
+  Value *units = b.CreateUDiv(batch, b.getInt64(unit));
+  b.CreateCondBr(b.CreateICmpULT(begin, end), loop, exit);
+
+  b.SetInsertPoint(loop);
+  PHINode *s = b.CreatePHI(i64(), 2, "s");
+  s->addIncoming(begin, entry);
+  Value *next = b.CreateAdd(s, b.getInt64(1));
+  auto firstSample = [&](Value *index) {
+    return b.CreateMul(b.CreateUDiv(b.CreateMul(index, units), slices), b.getInt64(unit));
+  };
+  Value *b0 = firstSample(s);
+  Value *b1 = b.CreateSelect(b.CreateICmpEQ(next, slices), batch, firstSample(next));
+  auto at = [&](Value *base, int64_t bytesPerSample) {
+    return b.CreateGEP(b.getInt8Ty(), base, b.CreateMul(b0, b.getInt64(bytesPerSample)));
+  };
+  std::vector<Value *> args = {weights, at(output, ir::valueBytes(graph_, graph_.output)), b.CreateSub(b1, b0),
+                               context, at(workspace, graph_.workspacePerBatch), fixed};
+  for (size_t i = 0; i < inputs.size(); ++i)
+    args.push_back(at(inputs[i], ir::valueBytes(graph_, graph_.inputs[i])));
+  b.CreateCall(body, args);
+  s->addIncoming(next, loop);
+  b.CreateCondBr(b.CreateICmpULT(next, end), loop, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+  return fn;
+}
+
 // Nodes [first, last) in a function of their own, called from the
 // forward function with the values every node may use. Keeps each function
 // small: the register allocator's cost grows faster than linearly with the
 // size of one function, and a deep model's forward function is long.
 void LlvmGen::emitSegment(size_t first, size_t last) {
   LLVMContext &ctx = context();
-  std::vector<Value *> args = {weights_, output_, batch_, ctx_,
-                               workspace_ ? workspace_ : ConstantPointerNull::get(ptr())};
+  Value *null = ConstantPointerNull::get(ptr());
+  std::vector<Value *> args = {weights_, output_, batch_, ctx_, workspace_ ? workspace_ : null,
+                               fixed_ ? fixed_ : null};
   args.insert(args.end(), inputs_.begin(), inputs_.end());
   std::vector<Type *> types;
   for (Value *v : args)
@@ -343,18 +563,21 @@ void LlvmGen::emitSegment(size_t first, size_t last) {
   fwd_.CreateCall(fn, args);
 
   struct Saved {
-    Value *weights, *output, *batch, *ctx, *workspace;
+    Value *weights, *output, *batch, *ctx, *workspace, *fixed;
     std::vector<Value *> inputs;
     BasicBlock *block;
-  } saved{weights_, output_, batch_, ctx_, workspace_, inputs_, fwd_.GetInsertBlock()};
+  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
+  // Always the argument: a value of the caller is not visible here.
   weights_ = fn->getArg(0);
   output_ = fn->getArg(1);
   batch_ = fn->getArg(2);
   ctx_ = fn->getArg(3);
-  if (workspace_)
+  if (workspace_) {
     workspace_ = fn->getArg(4);
+    fixed_ = fn->getArg(5);
+  }
   for (size_t i = 0; i < inputs_.size(); ++i)
-    inputs_[i] = fn->getArg(unsigned(5 + i));
+    inputs_[i] = fn->getArg(unsigned(6 + i));
   fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", fn));
   for (size_t i = first; i < last; ++i)
     emitNode(i);
@@ -365,6 +588,7 @@ void LlvmGen::emitSegment(size_t first, size_t last) {
   batch_ = saved.batch;
   ctx_ = saved.ctx;
   workspace_ = saved.workspace;
+  fixed_ = saved.fixed;
   inputs_ = saved.inputs;
   fwd_.SetInsertPoint(saved.block);
 }

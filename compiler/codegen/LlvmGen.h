@@ -104,6 +104,11 @@ private:
   void emitNodes();
   void emitSegment(size_t first, size_t last);
   void emitImageByImage();
+  // Batch slices (see LlvmGen.cpp): the nodes in a function of their own,
+  // called on the whole batch or, for a large enough batch, on slices of
+  // it in parallel.
+  void emitSliced(int64_t granule);
+  llvm::Function *emitSliceTask(llvm::Function *body, int64_t granule);
 
   const ir::Graph &graph_;
   llvm::Module &module_;
@@ -114,6 +119,9 @@ private:
   llvm::Value *weightsArg_ = nullptr; // the seqrt_weights handle
   llvm::Value *weights_ = nullptr, *output_ = nullptr, *batch_ = nullptr, *ctx_ = nullptr;
   llvm::Value *workspace_ = nullptr;
+  // The base of the workspace's fixed region (scratch with no per-batch
+  // part): workspace_, or a batch slice's own copy of it.
+  llvm::Value *fixed_ = nullptr;
   llvm::Function *runTask_ = nullptr;
   std::vector<llvm::Value *> inputs_;
 };

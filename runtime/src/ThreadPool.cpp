@@ -21,9 +21,17 @@ namespace {
 constexpr std::int64_t kChunksPerThread = 4;
 // The chunk count must fit its 16 bits of claim_.
 constexpr std::int64_t kMaxChunks = 0xFFFF;
-// How long a waiting thread spins before it sleeps: enough to bridge the
-// gap between two loops of a forward pass.
-constexpr std::chrono::microseconds kSpinTime{10};
+// How long a waiting thread spins before it sleeps on the futex. Waking a
+// sleeping thread costs tens of microseconds on a virtual machine (the
+// host must reschedule a halted vCPU), as much as a whole small loop: a
+// worker spins across the gaps between the loops of a forward pass, and
+// the caller across the imbalance of a loop's last chunks (a chunk of a
+// batch-64 LeNet layer is 20-50 us), so neither sleeps inside a forward
+// call. An idle pool still costs nothing after kSpinTime.
+constexpr std::chrono::microseconds kSpinTime{200};
+// While spinning, yield the CPU this often: when the machine has more
+// runnable threads than cores, the thread we wait for may need this one.
+constexpr std::chrono::microseconds kYieldEvery{20};
 
 constexpr std::uint64_t claimWord(std::uint32_t generation, std::int64_t chunks,
                                   std::int64_t next) {
@@ -41,16 +49,23 @@ void cpuRelax() {
 }
 
 // Returns the value of `word` once it differs from `old`: spins for
-// kSpinTime, then sleeps until notified.
+// kSpinTime (yielding every kYieldEvery), then sleeps until notified.
 std::uint32_t awaitChange(const std::atomic<std::uint32_t> &word,
                           std::uint32_t old) {
-  auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start = Clock::now(), yieldAt = start + kYieldEvery;
   std::uint32_t value;
   while ((value = word.load(std::memory_order_acquire)) == old) {
-    if (std::chrono::steady_clock::now() < deadline)
-      cpuRelax();
-    else
+    Clock::time_point now = Clock::now();
+    if (now - start >= kSpinTime) {
       word.wait(old, std::memory_order_acquire);
+    } else if (now >= yieldAt) {
+      std::this_thread::yield();
+      yieldAt = now + kYieldEvery;
+    } else {
+      for (int i = 0; i < 8; ++i) // fewer clock reads
+        cpuRelax();
+    }
   }
   return value;
 }

@@ -3,7 +3,7 @@
 
 From one seed, generates --count random valid models (differential_gen.py),
 each as .seq text and as the equivalent PyTorch module; saves random weights
-(safetensors) and inputs of batch 1 and 2 (.npy); computes the expected
+(safetensors) and inputs of batch 1, 2 and 37 (.npy); computes the expected
 outputs in PyTorch (in float64, from the same float32 weights and inputs);
 runs `seqc run` on each and compares within |e - a| <= 1e-4 + 1e-4 * |e|.
 Then checks a few deliberately invalid variants: `seqc check --diagnostics
@@ -40,7 +40,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import differential_gen as gen  # noqa: E402
 
 ATOL = RTOL = 1e-4
-BATCHES = (1, 2)
+# 37 (on 2 threads): a batch large enough for the forward function to cut
+# small models into batch slices run in parallel (LlvmGen.cpp), with a
+# remainder: 37 is no multiple of a slice.
+BATCHES = (1, 2, 37)
+THREADS = 2
 INVALID_PER_KIND = 2
 TIMEOUT = 120  # seconds per seqc call
 
@@ -125,7 +129,8 @@ def run_case(seqc, case):
     for batch in BATCHES:
         out = case.path("actual", batch)
         cmd = [seqc, "run", case.seq_path, "--weights", case.weights,
-               "--input", case.path("x", batch), "--output", out]
+               "--input", case.path("x", batch), "--output", out,
+               "--threads", str(THREADS)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True,
                                   timeout=TIMEOUT)

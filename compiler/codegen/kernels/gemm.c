@@ -26,7 +26,10 @@
  * A single row (Linear at batch 1) takes a matrix-vector path instead:
  * on packed B, four panels at a time stream from memory (eight
  * independent accumulator vectors); on an in-place B, rows of B stream
- * with the inner loop over columns. */
+ * with the inner loop over columns. The streams have no software
+ * prefetch: with the weights on 2 MB pages (AlignedBuffer) the hardware
+ * prefetcher keeps them fed, and a prefetch 1 KB ahead of each stream
+ * measured 5-15% slower (seed002_net's 206 MB Linear, 1 and 2 threads). */
 #include <stddef.h>
 #include <stdint.h>
 
