@@ -40,6 +40,14 @@ struct Work {
   int64_t fixed = 0;
 };
 
+// Loops below this many steps run on the calling thread: handing work to
+// the pool costs a few microseconds, about this much work on one core.
+constexpr int64_t kParallelWork = 1 << 16;
+
+// Samples per granule of a batch slice, or 0 when the graph does not run
+// in slices of its batch (BatchSchedule.cpp).
+int64_t sliceGranule(const ir::Graph &g);
+
 // The seqrt_status of success; seqrt_forward_begin returns the others.
 constexpr int32_t kStatusOk = 0;
 

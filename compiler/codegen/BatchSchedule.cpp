@@ -1,0 +1,328 @@
+// BatchSchedule: how the forward function spreads a batch over the
+// threads when it does not simply split each node's loop: image by image
+// (ir/ImageParallel.h), or in slices of the batch. Both run every node
+// on a part of the batch inside one task, the nodes' own loops then
+// inline (the pool is busy), so no thread waits for another between
+// layers. docs/generated-code.md describes them for users.
+#include "codegen/LlvmGen.h"
+#include "codegen/LoopBuilder.h"
+
+#include "ir/ImageParallel.h"
+#include "ir/Liveness.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+// ---- Batch slices ----------------------------------------------------------
+//
+// A small model at a large batch (LeNet-5 at 64 images) spends its time in
+// many short parallel loops, one per layer, and every loop ends in a join
+// that waits for the slowest thread. Its weights stay in each core's L2
+// and its samples are independent, so the forward function instead cuts
+// the batch into slices, one parallel loop over them, each slice running
+// every node on its own samples (their parallel loops run inline: the
+// pool is busy), in its own part of the workspace: the per-batch region
+// of its samples, and a copy of the fixed region on its stack.
+//
+// A graph is sliced when every value is batched (dims[0] is the batch),
+// no node mixes samples (softmax, cat, slice or reduction along dim 0),
+// its packed weights fit kSliceMaxWeights and its fixed workspace
+// kSliceMaxFixed; at run time when the pool has two threads or more, the
+// batch holds two slices of kSliceImages and the work is worth a loop.
+constexpr int64_t kSliceMaxWeights = 1 << 20;    // bytes
+constexpr int64_t kSliceMaxFixed = 64 << 10;     // bytes of stack
+constexpr int64_t kSliceImages = 8;              // samples per slice, at least
+constexpr int64_t kSlicesPerThread = 2;          // for balance
+constexpr int64_t kSliceAlignment = 64;          // bytes: slices start on cache lines
+
+namespace {
+
+// Multiply-adds (Linear, Conv2d) or elements (other nodes) per sample.
+int64_t perSampleWork(const ir::Graph &g) {
+  int64_t work = 0;
+  for (const ir::Node &node : g.nodes) {
+    const ir::Shape &out = g.value(node.output).shape;
+    int64_t inner = 1;
+    if (node.kind == ir::OpKind::Linear)
+      inner = g.value(node.inputs.at(0)).shape.dims.back();
+    else if (node.kind == ir::OpKind::Conv2d)
+      inner = g.value(node.inputs.at(0)).shape.dims.at(1) / std::max<int64_t>(1, node.attrs.groups) *
+              node.attrs.kernel[0] * node.attrs.kernel[1];
+    work += out.elementsPerBatch() * inner;
+  }
+  return work;
+}
+
+} // namespace
+
+// Samples per granule of a slice (its first sample is a multiple of it,
+// so that every input, output and per-batch workspace slice starts on a
+// cache line), or 0 when the graph cannot be sliced.
+int64_t sliceGranule(const ir::Graph &g) {
+  if (g.fixedBatch != 0 || !ir::isBatched(g) || g.packedSize * int64_t(sizeof(float)) > kSliceMaxWeights ||
+      g.workspaceFixed > kSliceMaxFixed || g.workspacePerBatch % kSliceAlignment != 0)
+    return 0;
+  if (!ir::imagesIndependent(g)) // every sample computed from itself only
+    return 0;
+  int64_t granule = 1;
+  auto align = [&](int64_t bytesPerSample) {
+    int64_t step = kSliceAlignment / std::gcd(kSliceAlignment, bytesPerSample);
+    granule = std::lcm(granule, step);
+  };
+  for (int input : g.inputs)
+    align(ir::valueBytes(g, input));
+  align(ir::valueBytes(g, g.output));
+  return granule;
+}
+
+// The forward pass image by image (ir/ImageParallel.h). Every node goes
+// into `<prefix>.image(weights, output, ctx, slot, inputs...)`, which
+// computes one image with the batch a constant 1 in a workspace slot of
+// imageSlotBytes. A batch of one calls it once, its nodes split over the
+// threads as usual. A larger batch runs min(batch, threads) tasks on the
+// pool: task t computes images t, t + tasks, ... one after the other in
+// slot t, so each thread keeps its image's activations in its caches and
+// never waits for the other; the nodes' own loops then run inline (the
+// pool is busy).
+void LlvmGen::emitImageByImage() {
+  LLVMContext &ctx = context();
+  Value *null = ConstantPointerNull::get(ptr());
+  std::vector<Type *> types(4 + inputs_.size(), ptr());
+  Function *image = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
+                                     GlobalValue::InternalLinkage, graph_.symbolPrefix + ".image", module_);
+  image->addFnAttr(Attribute::NoUnwind);
+  image->addFnAttr(Attribute::NoInline);
+
+  // Per image: floats of each input and of the output.
+  std::vector<int64_t> inputFloats;
+  for (int id : graph_.inputs)
+    inputFloats.push_back(graph_.value(id).shape.elementsPerBatch());
+  int64_t outputFloats = graph_.value(graph_.output).shape.elementsPerBatch();
+
+  struct Saved {
+    Value *weights, *output, *batch, *workspace, *fixed;
+    std::vector<Value *> inputs;
+    BasicBlock *block;
+  } saved{weights_, output_, batch_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
+  Value *forwardWorkspace = workspace_ ? workspace_ : null;
+  Value *forwardCtx = ctx_;
+  weights_ = image->getArg(0);
+  output_ = image->getArg(1);
+  ctx_ = image->getArg(2);
+  workspace_ = workspace_ ? image->getArg(3) : nullptr;
+  fixed_ = workspace_; // the slot holds the fixed region too
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs_[i] = image->getArg(unsigned(4 + i));
+  batch_ = fwd_.getInt64(1);
+  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", image));
+  emitNodes();
+  fwd_.CreateRetVoid();
+  weights_ = saved.weights;
+  output_ = saved.output;
+  batch_ = saved.batch;
+  ctx_ = forwardCtx;
+  workspace_ = saved.workspace;
+  fixed_ = saved.fixed;
+  inputs_ = saved.inputs;
+  fwd_.SetInsertPoint(saved.block);
+
+  // The task over slots: closure {weights, output, ctx, workspace, batch,
+  // tasks, inputs...}, 8 bytes each.
+  auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
+  Function *task = Function::Create(taskType, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".images.task",
+                                    module_);
+  task->addFnAttr(Attribute::NoUnwind);
+  {
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", task));
+    Value *closure = task->getArg(0);
+    auto field = [&](unsigned i, Type *type) {
+      return b.CreateLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), closure, i));
+    };
+    Value *w = field(0, ptr()), *out = field(1, ptr()), *context = field(2, ptr()), *ws = field(3, ptr());
+    Value *batch = field(4, i64()), *tasks = field(5, i64());
+    std::vector<Value *> in;
+    for (size_t i = 0; i < inputs_.size(); ++i)
+      in.push_back(field(unsigned(6 + i), ptr()));
+    emitLoop(b, task->getArg(1), task->getArg(2), "slot", [&](Value *t) {
+      Value *slot = b.CreateInBoundsGEP(b.getInt8Ty(), ws, b.CreateMul(t, b.getInt64(graph_.imageSlotBytes)));
+      // for (n = t; n < batch; n += tasks)
+      Function *fn = b.GetInsertBlock()->getParent();
+      BasicBlock *pre = b.GetInsertBlock();
+      BasicBlock *loop = BasicBlock::Create(ctx, "image", fn), *done = BasicBlock::Create(ctx, "images.done", fn);
+      b.CreateCondBr(b.CreateICmpSLT(t, batch), loop, done);
+      b.SetInsertPoint(loop);
+      PHINode *n = b.CreatePHI(i64(), 2, "n");
+      n->addIncoming(t, pre);
+      std::vector<Value *> args = {w, floatGep(b, out, b.CreateMul(n, b.getInt64(outputFloats))), context,
+                                   workspace_ ? slot : null};
+      for (size_t i = 0; i < in.size(); ++i)
+        args.push_back(floatGep(b, in[i], b.CreateMul(n, b.getInt64(inputFloats[i]))));
+      b.CreateCall(image, args);
+      Value *next = b.CreateAdd(n, tasks, "n.next");
+      n->addIncoming(next, b.GetInsertBlock());
+      b.CreateCondBr(b.CreateICmpSLT(next, batch), loop, done);
+      b.SetInsertPoint(done);
+    });
+    b.CreateRetVoid();
+  }
+
+  IRBuilder<> &f = fwd_;
+  std::vector<Value *> direct = {weights_, output_, ctx_, forwardWorkspace};
+  direct.insert(direct.end(), inputs_.begin(), inputs_.end());
+  Function *forward = f.GetInsertBlock()->getParent();
+  BasicBlock *one = BasicBlock::Create(ctx, "one_image", forward);
+  BasicBlock *many = BasicBlock::Create(ctx, "images", forward);
+  BasicBlock *done = BasicBlock::Create(ctx, "images.done", forward);
+  f.CreateCondBr(f.CreateICmpEQ(batch_, f.getInt64(1)), one, many);
+  f.SetInsertPoint(one);
+  f.CreateCall(image, direct);
+  f.CreateBr(done);
+  f.SetInsertPoint(many);
+  Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
+  Value *tasks = f.CreateBinaryIntrinsic(Intrinsic::smin, batch_, threads, nullptr, "tasks");
+  IRBuilder<> entry(&forward->getEntryBlock(), forward->getEntryBlock().begin());
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 6 + inputs_.size()), nullptr, "images.closure");
+  std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, tasks};
+  fields.insert(fields.end(), inputs_.begin(), inputs_.end());
+  for (size_t i = 0; i < fields.size(); ++i)
+    f.CreateStore(fields[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
+  f.CreateCall(runtimeFn("seqrt_parallel_for"), {ctx_, tasks, task, closure});
+  f.CreateBr(done);
+  f.SetInsertPoint(done);
+}
+
+// The forward function calls body(weights, output, batch, ctx, workspace,
+// fixed, inputs...) once on the whole batch, or runs the slice task over
+// the slices in parallel (see "Batch slices" above).
+void LlvmGen::emitSliced(int64_t granule) {
+  LLVMContext &ctx = context();
+  std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr(), ptr()};
+  types.insert(types.end(), inputs_.size(), ptr());
+  Function *body = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
+                                    GlobalValue::InternalLinkage, graph_.symbolPrefix + ".body", module_);
+  body->addFnAttr(Attribute::NoUnwind);
+  body->addFnAttr(Attribute::NoInline);
+  Function *sliceTask = emitSliceTask(body, granule);
+
+  IRBuilder<> &f = fwd_;
+  Value *workspace = workspace_ ? workspace_ : ConstantPointerNull::get(ptr());
+  int64_t unit = (kSliceImages + granule - 1) / granule * granule;
+  Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
+  Value *slices = f.CreateBinaryIntrinsic(Intrinsic::umin, f.CreateMul(threads, f.getInt64(kSlicesPerThread)),
+                                          f.CreateUDiv(batch_, f.getInt64(unit)), nullptr, "slices");
+  int64_t work = std::max<int64_t>(1, perSampleWork(graph_));
+  int64_t minBatch = (4 * kParallelWork + work - 1) / work;
+  Value *sliced = f.CreateAnd(f.CreateAnd(f.CreateICmpSGE(threads, f.getInt64(2)), f.CreateICmpUGE(slices, f.getInt64(2))),
+                              f.CreateICmpSGE(batch_, f.getInt64(minBatch)));
+  BasicBlock *whole = BasicBlock::Create(ctx, "whole_batch", forward_);
+  BasicBlock *parallel = BasicBlock::Create(ctx, "batch_slices", forward_);
+  BasicBlock *done = BasicBlock::Create(ctx, "nodes_done", forward_);
+  f.CreateCondBr(sliced, parallel, whole);
+
+  f.SetInsertPoint(whole);
+  std::vector<Value *> args = {weights_, output_, batch_, ctx_, workspace, workspace};
+  args.insert(args.end(), inputs_.begin(), inputs_.end());
+  f.CreateCall(body, args);
+  f.CreateBr(done);
+
+  // The closure: weights, output, batch, ctx, workspace, slices, inputs.
+  f.SetInsertPoint(parallel);
+  std::vector<Value *> captured = {weights_, output_, batch_, ctx_, workspace, slices};
+  captured.insert(captured.end(), inputs_.begin(), inputs_.end());
+  IRBuilder<> entry(&forward_->getEntryBlock(), forward_->getEntryBlock().begin());
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), captured.size()), nullptr, "slices.closure");
+  for (size_t i = 0; i < captured.size(); ++i)
+    f.CreateStore(captured[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
+  f.CreateCall(runtimeFn("seqrt_parallel_for"), {ctx_, slices, sliceTask, closure});
+  f.CreateBr(done);
+
+  // The nodes, in the body, on its arguments.
+  struct Saved {
+    Value *weights, *output, *batch, *ctx, *workspace, *fixed;
+    std::vector<Value *> inputs;
+  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_};
+  weights_ = body->getArg(0);
+  output_ = body->getArg(1);
+  batch_ = body->getArg(2);
+  ctx_ = body->getArg(3);
+  if (workspace_) {
+    workspace_ = body->getArg(4);
+    fixed_ = body->getArg(5);
+  }
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs_[i] = body->getArg(unsigned(6 + i));
+  f.SetInsertPoint(BasicBlock::Create(ctx, "entry", body));
+  emitNodes();
+  f.CreateRetVoid();
+  weights_ = saved.weights;
+  output_ = saved.output;
+  batch_ = saved.batch;
+  ctx_ = saved.ctx;
+  workspace_ = saved.workspace;
+  fixed_ = saved.fixed;
+  inputs_ = saved.inputs;
+  f.SetInsertPoint(done);
+}
+
+// void slices(closure, begin, end): body on slices [begin, end) of
+// `slices`. Slice s holds units [s * units / slices, (s + 1) * units /
+// slices) of `unit` samples (the last slice also the remainder): its
+// output and inputs start at its first sample, its workspace at its part
+// of the per-batch region; its fixed region is on this task's stack.
+Function *LlvmGen::emitSliceTask(Function *body, int64_t granule) {
+  LLVMContext &ctx = context();
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
+  Function *fn = Function::Create(type, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".slices.task", module_);
+  fn->addFnAttr(Attribute::NoUnwind);
+  Argument *closure = fn->getArg(0), *begin = fn->getArg(1), *end = fn->getArg(2);
+  BasicBlock *entry = BasicBlock::Create(ctx, "entry", fn);
+  BasicBlock *loop = BasicBlock::Create(ctx, "slice", fn);
+  BasicBlock *exit = BasicBlock::Create(ctx, "exit", fn);
+  IRBuilder<> b(entry);
+  auto slot = [&](size_t i, Type *t) { return b.CreateLoad(t, b.CreateConstInBoundsGEP1_64(i64(), closure, i)); };
+  Value *weights = slot(0, ptr()), *output = slot(1, ptr()), *batch = slot(2, i64()), *context = slot(3, ptr());
+  Value *workspace = slot(4, ptr()), *slices = slot(5, i64());
+  std::vector<Value *> inputs;
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    inputs.push_back(slot(6 + i, ptr()));
+  Value *fixed = ConstantPointerNull::get(ptr());
+  if (graph_.workspaceFixed > 0) {
+    AllocaInst *stack = b.CreateAlloca(ArrayType::get(b.getInt8Ty(), uint64_t(graph_.workspaceFixed)), nullptr,
+                                       "fixed_region");
+    stack->setAlignment(Align(kSliceAlignment));
+    fixed = stack;
+  }
+  int64_t unit = (kSliceImages + granule - 1) / granule * granule;
+  Value *units = b.CreateUDiv(batch, b.getInt64(unit));
+  b.CreateCondBr(b.CreateICmpULT(begin, end), loop, exit);
+
+  b.SetInsertPoint(loop);
+  PHINode *s = b.CreatePHI(i64(), 2, "s");
+  s->addIncoming(begin, entry);
+  Value *next = b.CreateAdd(s, b.getInt64(1));
+  auto firstSample = [&](Value *index) {
+    return b.CreateMul(b.CreateUDiv(b.CreateMul(index, units), slices), b.getInt64(unit));
+  };
+  Value *b0 = firstSample(s);
+  Value *b1 = b.CreateSelect(b.CreateICmpEQ(next, slices), batch, firstSample(next));
+  auto at = [&](Value *base, int64_t bytesPerSample) {
+    return b.CreateGEP(b.getInt8Ty(), base, b.CreateMul(b0, b.getInt64(bytesPerSample)));
+  };
+  std::vector<Value *> args = {weights, at(output, ir::valueBytes(graph_, graph_.output)), b.CreateSub(b1, b0),
+                               context, at(workspace, graph_.workspacePerBatch), fixed};
+  for (size_t i = 0; i < inputs.size(); ++i)
+    args.push_back(at(inputs[i], ir::valueBytes(graph_, graph_.inputs[i])));
+  b.CreateCall(body, args);
+  s->addIncoming(next, loop);
+  b.CreateCondBr(b.CreateICmpULT(next, end), loop, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+  return fn;
+}
+
+} // namespace seq::codegen
