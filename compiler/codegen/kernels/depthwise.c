@@ -59,18 +59,20 @@ SEQK_INLINE void phaseRow2(const float *restrict src, float *restrict even,
   /* j with 0 <= 2j - left and 2j + 1 - left < W */
   int64_t lo = seqkMin((left + 1) / 2, Wq);
   int64_t hi = src ? seqkMax(lo, seqkMin((W + left) / 2, Wq)) : lo;
-  for (int64_t j = 0; j < lo; ++j) {
-    even[j] = paddedAt(src, W, 2 * j, left);
-    odd[j] = paddedAt(src, W, 2 * j + 1, left);
-  }
+  for (int64_t j = 0; j < lo; ++j)
+    even[j] = odd[j] = 0.0f;
   for (int64_t j = lo; j < hi; ++j) {
     even[j] = src[2 * j - left];
     odd[j] = src[2 * j + 1 - left];
   }
-  for (int64_t j = hi; j < Wq; ++j) {
-    even[j] = paddedAt(src, W, 2 * j, left);
-    odd[j] = paddedAt(src, W, 2 * j + 1, left);
-  }
+  for (int64_t j = hi; j < Wq; ++j)
+    even[j] = odd[j] = 0.0f;
+  /* the only columns outside [lo, hi) that can hold input: the odd one
+   * before lo and the even one at hi */
+  if (lo > 0)
+    odd[lo - 1] = paddedAt(src, W, 2 * lo - 1, left);
+  if (hi < Wq)
+    even[hi] = paddedAt(src, W, 2 * hi, left);
 }
 
 /* Rows [r0, r1) of channel xc's padded, phase-split copy. */
