@@ -202,7 +202,7 @@ void emitDepthwise(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::A
   Value *plane = LlvmGen::floatGep(b, buf, b.CreateMul(c0, c(ir::depthwisePlaneFloats(a, s.OH, s.OW))));
   b.CreateCall(gen.kernel("seqk_depthwise2d_phased"),
                {xn, plane, w, yn, c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(a.pad[0]), c(a.pad[1]),
-                c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(ir::depthwisePhaseWidth(a, s.OW)), c0, c1, env.fn(),
+                c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(ir::depthwisePhaseWidth(a, s.OH, s.OW)), c0, c1, env.fn(),
                 env.env()});
 }
 

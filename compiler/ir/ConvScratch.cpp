@@ -111,13 +111,20 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   }
 }
 
-int64_t depthwisePhaseWidth(const Attrs &a, int64_t OW) {
+// seqk_depthwise2d_phased_width and seqk_depthwise2d_phased_plane (seqk.h).
+int64_t depthwisePhaseWidth(const Attrs &a, int64_t OH, int64_t OW) {
+  int64_t padded = OW + (a.kernel[1] - 1) * a.dilation[1];
+  int64_t positions = (OH - 1) * padded + OW;
+  bool linear = a.stride[0] == 1 && a.stride[1] == 1 && positions <= kDepthwiseLinearMax &&
+                (positions + 15) / 16 < OH * ((OW + 15) / 16);
+  if (linear)
+    return padded;
   return (OW + 15) / 16 * 16 + (a.kernel[1] - 1) * a.dilation[1] / a.stride[1];
 }
 
 int64_t depthwisePlaneFloats(const Attrs &a, int64_t OH, int64_t OW) {
   int64_t rows = (OH - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1;
-  return rows * a.stride[1] * depthwisePhaseWidth(a, OW);
+  return rows * a.stride[1] * depthwisePhaseWidth(a, OH, OW) + kDepthwiseSlackFloats;
 }
 
 int64_t convScratchSlotBytes(const Graph &g, const Node &conv) {

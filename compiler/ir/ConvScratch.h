@@ -62,9 +62,12 @@ int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 int64_t convScratchBytes(const Graph &g, const Node &conv);
 
 // seqk_depthwise2d_phased's copy of one channel: its row of Wq floats per
-// column phase (seqk_depthwise2d_phased_width), and all its floats.
-int64_t depthwisePhaseWidth(const Attrs &conv, int64_t OW);
+// column phase (seqk_depthwise2d_phased_width), and all its floats
+// (seqk_depthwise2d_phased_plane).
+int64_t depthwisePhaseWidth(const Attrs &conv, int64_t OH, int64_t OW);
 int64_t depthwisePlaneFloats(const Attrs &conv, int64_t OH, int64_t OW);
+constexpr int64_t kDepthwiseSlackFloats = 64; // SEQK_DW_SLACK
+constexpr int64_t kDepthwiseLinearMax = 256;  // SEQK_DW_LINEAR_MAX
 
 // A strided convolution gathers (Gathered) when its output rows are at
 // least kConvImplicitMinWidth wide or its im2col is too large to stay in

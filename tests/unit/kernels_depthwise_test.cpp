@@ -27,8 +27,8 @@ struct Depthwise {
   int64_t OH() const { return (H + top + bottom - DH * (KH - 1) - 1) / SH + 1; }
   int64_t OW() const { return (W + left + right - DW * (KW - 1) - 1) / SW + 1; }
   bool valid() const { return H + top + bottom - DH * (KH - 1) >= 1 && W + left + right - DW * (KW - 1) >= 1; }
-  int64_t Wq() const { return seqk_depthwise2d_phased_width(KW, SW, DW, OW()); }
-  int64_t planeFloats() const { return ((OH() - 1) * SH + (KH - 1) * DH + 1) * SW * Wq(); }
+  int64_t Wq() const { return seqk_depthwise2d_phased_width(KW, SH, SW, DW, OH(), OW()); }
+  int64_t planeFloats() const { return seqk_depthwise2d_phased_plane(KH, SH, SW, DH, OH(), Wq()); }
 };
 
 struct EpiLog {

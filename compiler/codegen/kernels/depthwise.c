@@ -173,6 +173,38 @@ SEQK_INLINE void dwRows(const float *restrict buf, const float *restrict wc,
     epi(env, c, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW, R * OW);
 }
 
+/* A stride-1 plane in padded positions (seqk_depthwise2d_phased_linear),
+ * 64 positions at a time into `lin`, then its rows into yc and the
+ * epilogue on the whole plane. Reads up to 63 floats past the copy's
+ * rows (the buffer's slack), for dropped positions only. */
+SEQK_INLINE void dwLinear(const float *restrict buf, const float *restrict wc,
+                          float *restrict yc, int64_t c, int64_t KH,
+                          int64_t KW, int64_t DH, int64_t DW, int64_t Wq,
+                          int64_t OH, int64_t OW, seqk_epilogue epi,
+                          const void *env) {
+  float lin[SEQK_DW_LINEAR_MAX + 64];
+  int64_t positions = (OH - 1) * Wq + OW;
+  for (int64_t q = 0; q < positions; q += 64) {
+    seqkVec acc[4] = {{0}, {0}, {0}, {0}};
+    for (int64_t kh = 0; kh < KH; ++kh)
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        float s = wc[kh * KW + kw];
+        const float *restrict b = buf + q + kh * DH * Wq + kw * DW;
+        SEQK_UNROLL
+        for (int v = 0; v < 4; ++v)
+          acc[v] = acc[v] + s * *(const seqkVecU *)(b + 16 * v);
+      }
+    SEQK_UNROLL
+    for (int v = 0; v < 4; ++v)
+      *(seqkVecU *)(lin + q + 16 * v) = acc[v];
+  }
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow)
+      yc[oh * OW + ow] = lin[oh * Wq + ow];
+  if (epi)
+    epi(env, c, 0, yc, yc, OH * OW);
+}
+
 void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
                              const float *restrict w, float *restrict y,
                              int64_t H, int64_t W, int64_t KH, int64_t KW,
@@ -184,6 +216,12 @@ void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
     const float *restrict xc = x + c * H * W;
     const float *restrict wc = w + c * KH * KW;
     float *restrict yc = y + c * OH * OW;
+    if (seqk_depthwise2d_phased_linear(SH, SW, OH, OW, Wq)) {
+      phaseCopy(xc, buf, 0, (OH - 1) + (KH - 1) * DH + 1, H, W, 1, Wq, top,
+                left);
+      dwLinear(buf, wc, yc, c, KH, KW, DH, DW, Wq, OH, OW, epi, env);
+      continue;
+    }
     /* the copy's rows just before the block that first reads them, so
      * they are still in L1 when read */
     int64_t copied = 0;

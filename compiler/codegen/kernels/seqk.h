@@ -128,9 +128,10 @@ int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW);
  * top and left sides given (the others only set OH and OW); channels
  * [c0, c1). Each channel is first copied into `buf`, zero-padded and
  * split by column phase: (OH-1)*SH + (KH-1)*DH + 1 rows of SW phases of
- * Wq floats, Wq >= seqk_depthwise2d_phased_width(...); buf is the task's
- * own and reused channel after channel. Then epi(env, c, oh*OW, run, run,
- * R*OW) on each finished block of R output rows of channel c. */
+ * Wq = seqk_depthwise2d_phased_width(...) floats, then SEQK_DW_SLACK
+ * floats (seqk_depthwise2d_phased_plane in all); buf is the task's own and
+ * reused channel after channel. Then epi(env, c, oh*OW, run, run, n) on
+ * each finished block of output rows of channel c (n = their R*OW). */
 void seqk_depthwise2d_phased(const float *x, float *buf, const float *w,
                              float *y, int64_t H, int64_t W, int64_t KH,
                              int64_t KW, int64_t SH, int64_t SW, int64_t top,
@@ -138,11 +139,39 @@ void seqk_depthwise2d_phased(const float *x, float *buf, const float *w,
                              int64_t OW, int64_t Wq, int64_t c0, int64_t c1,
                              seqk_epilogue epi, const void *env);
 
-/* The smallest Wq of seqk_depthwise2d_phased: OW rounded up to 16 (the
- * kernel reads whole vectors) plus the farthest tap's offset in its phase. */
-static inline int64_t seqk_depthwise2d_phased_width(int64_t KW, int64_t SW,
-                                                    int64_t DW, int64_t OW) {
+#define SEQK_DW_SLACK 64
+#define SEQK_DW_LINEAR_MAX 256
+
+/* Whether a stride-1 plane is computed in padded positions q = oh*Wq + ow
+ * (16 consecutive q a vector, the KW-1 padding columns of each row
+ * computed and dropped) rather than row by row (a row's OW outputs
+ * rounded up to 16): on small planes, where that wastes fewer lanes
+ * (7 x 7: 4 vectors rather than 7). */
+static inline int seqk_depthwise2d_phased_linear(int64_t SH, int64_t SW,
+                                                 int64_t OH, int64_t OW,
+                                                 int64_t Wq) {
+  int64_t positions = (OH - 1) * Wq + OW;
+  return SH == 1 && SW == 1 && positions <= SEQK_DW_LINEAR_MAX &&
+         (positions + 15) / 16 < OH * ((OW + 15) / 16);
+}
+
+/* Wq: for a plane computed row by row, OW rounded up to 16 (the kernel
+ * reads whole vectors) plus the farthest tap's offset in its phase; in
+ * padded positions, the padded row. */
+static inline int64_t seqk_depthwise2d_phased_width(int64_t KW, int64_t SH,
+                                                    int64_t SW, int64_t DW,
+                                                    int64_t OH, int64_t OW) {
+  int64_t padded = OW + (KW - 1) * DW;
+  if (seqk_depthwise2d_phased_linear(SH, SW, OH, OW, padded))
+    return padded;
   return (OW + 15) / 16 * 16 + (KW - 1) * DW / SW;
+}
+
+/* The floats of one channel's copy in `buf`. */
+static inline int64_t seqk_depthwise2d_phased_plane(int64_t KH, int64_t SH,
+                                                    int64_t SW, int64_t DH,
+                                                    int64_t OH, int64_t Wq) {
+  return ((OH - 1) * SH + (KH - 1) * DH + 1) * SW * Wq + SEQK_DW_SLACK;
 }
 
 /* ---- Pooling (x [P, H, W] planes -> y [P, OH, OW], planes [p0, p1)) --- */
