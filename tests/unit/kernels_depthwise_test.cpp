@@ -4,8 +4,8 @@
 // block, one past the 4-row block), kernels 1x1 to 5x5 and 3x5, strides 1
 // to 3 (and unequal ones), dilations 1 and 2, and symmetric, asymmetric
 // and absent padding; on two channel ranges with buffers of exactly the
-// documented size, with the epilogue contract (each output once, in
-// place, runs inside the channel's plane), and NaN propagation.
+// documented size, with the epilogue contract (each output once, runs
+// inside the channel's plane, dst at its place), and NaN propagation.
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
@@ -40,7 +40,7 @@ struct EpiLog {
 
 void record(const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t n) {
   auto *log = static_cast<EpiLog *>(const_cast<void *>(env));
-  if (src != dst || dst != log->y + row * log->plane + col || col < 0 || col + n > log->plane)
+  if (dst != log->y + row * log->plane + col || col < 0 || col + n > log->plane)
     log->bad = true;
   for (int64_t j = 0; j < n; ++j) {
     ++log->count[size_t(row * log->plane + col + j)];

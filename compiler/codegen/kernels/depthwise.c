@@ -17,8 +17,10 @@
  * registers: each tap broadcasts its weight once for the whole block, and
  * LLVM loads an input row once for every output row of the block that
  * reads it. Each output sums its taps in order (kh outer, kw inner, the
- * padding's taps adding w * 0), as seqk_depthwise2d does. The epilogue
- * runs on each finished block of rows: R*OW contiguous outputs. */
+ * padding's taps adding w * 0), as the reference convolution does. The
+ * epilogue runs on each finished block of rows (R*OW contiguous outputs,
+ * in place), or row by row from a copy when rows are narrower than a
+ * vector; a small stride-1 plane is computed whole (dwLinear). */
 #include <stdint.h>
 
 #include "seqk.h"
@@ -26,6 +28,12 @@
 #include "window.h"
 
 #define DW_ROWS 4
+
+#if defined(__clang__)
+#define SEQK_NO_VECTORIZE _Pragma("clang loop vectorize(disable)")
+#else
+#define SEQK_NO_VECTORIZE
+#endif
 
 /* Padded column pc of a row (src NULL: a row of the padding). */
 SEQK_INLINE float paddedAt(const float *restrict src, int64_t W, int64_t pc,
@@ -61,7 +69,20 @@ SEQK_INLINE void phaseRow2(const float *restrict src, float *restrict even,
   int64_t hi = src ? seqkMax(lo, seqkMin((W + left) / 2, Wq)) : lo;
   for (int64_t j = 0; j < lo; ++j)
     even[j] = odd[j] = 0.0f;
-  for (int64_t j = lo; j < hi; ++j) {
+  /* 16 pairs a step by explicit shuffles: left to itself, the vectoriser
+   * gathers the stride-2 loads of short rows (the 14-wide input of a 7x7
+   * output spent most of its time in gathers) */
+  int64_t j = lo;
+  for (; j + 16 <= hi; j += 16) {
+    seqkVec a = *(const seqkVecU *)(src + 2 * j - left);
+    seqkVec b = *(const seqkVecU *)(src + 2 * j - left + 16);
+    *(seqkVecU *)(even + j) = __builtin_shufflevector(
+        a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *(seqkVecU *)(odd + j) = __builtin_shufflevector(
+        a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  }
+  SEQK_NO_VECTORIZE
+  for (; j < hi; ++j) {
     even[j] = src[2 * j - left];
     odd[j] = src[2 * j + 1 - left];
   }
@@ -102,7 +123,8 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
                         float *restrict yc, int64_t oh0, int64_t col, int R,
                         int V, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                         int64_t DH, int64_t DW, int64_t Wq, int64_t OH,
-                        int64_t OW) {
+                        int64_t OW, int64_t ch, seqk_epilogue epi,
+                        const void *env) {
   seqkVec acc[DW_ROWS][2];
   SEQK_UNROLL
   for (int i = 0; i < R; ++i) {
@@ -138,6 +160,25 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
       }
     }
   }
+  if (OW < 16) {
+    /* Rows narrower than a vector: overlapping stores would leave the
+     * epilogue loads that span two stores, which cannot be forwarded
+     * from the store queue and wait (the 7-wide planes spent most of
+     * their time there). So each row through the epilogue from a copy. */
+    SEQK_UNROLL
+    for (int i = 0; i < R; ++i) {
+      float row[16];
+      *(seqkVecU *)row = acc[i][0];
+      float *restrict dst = yc + (oh0 + i) * OW;
+      if (epi) {
+        epi(env, ch, (oh0 + i) * OW, row, dst, OW);
+        continue;
+      }
+      for (int64_t e = 0; e < OW; ++e)
+        dst[e] = row[e];
+    }
+    return;
+  }
   SEQK_UNROLL
   for (int i = 0; i < R; ++i) {
     SEQK_UNROLL
@@ -166,10 +207,11 @@ SEQK_INLINE void dwRows(const float *restrict buf, const float *restrict wc,
   int64_t width = (OW + 15) / 16 * 16, pairs = width / 32;
   if (width % 32)
     dwTile(buf, wc, yc, oh0, width - 16, R, 1, KH, KW, SH, SW, DH, DW, Wq, OH,
-           OW);
+           OW, c, epi, env);
   for (int64_t k = pairs - 1; k >= 0; --k)
-    dwTile(buf, wc, yc, oh0, 32 * k, R, 2, KH, KW, SH, SW, DH, DW, Wq, OH, OW);
-  if (epi)
+    dwTile(buf, wc, yc, oh0, 32 * k, R, 2, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+           c, epi, env);
+  if (epi && OW >= 16) /* narrower rows had theirs in dwTile */
     epi(env, c, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW, R * OW);
 }
 

@@ -130,8 +130,9 @@ int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW);
  * split by column phase: (OH-1)*SH + (KH-1)*DH + 1 rows of SW phases of
  * Wq = seqk_depthwise2d_phased_width(...) floats, then SEQK_DW_SLACK
  * floats (seqk_depthwise2d_phased_plane in all); buf is the task's own and
- * reused channel after channel. Then epi(env, c, oh*OW, run, run, n) on
- * each finished block of output rows of channel c (n = their R*OW). */
+ * reused channel after channel. Then epi(env, c, oh*OW, src, dst, n) on
+ * each finished block of output rows of channel c: dst = &y[c, oh, 0],
+ * n = R*OW for R rows; src is dst, or a copy for rows narrower than 16. */
 void seqk_depthwise2d_phased(const float *x, float *buf, const float *w,
                              float *y, int64_t H, int64_t W, int64_t KH,
                              int64_t KW, int64_t SH, int64_t SW, int64_t top,
