@@ -123,8 +123,7 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
                         float *restrict yc, int64_t oh0, int64_t col, int R,
                         int V, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                         int64_t DH, int64_t DW, int64_t Wq, int64_t OH,
-                        int64_t OW, int64_t ch, seqk_epilogue epi,
-                        const void *env) {
+                        int64_t OW, float narrow[DW_ROWS][16]) {
   seqkVec acc[DW_ROWS][2];
   SEQK_UNROLL
   for (int i = 0; i < R; ++i) {
@@ -164,19 +163,10 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
     /* Rows narrower than a vector: overlapping stores would leave the
      * epilogue loads that span two stores, which cannot be forwarded
      * from the store queue and wait (the 7-wide planes spent most of
-     * their time there). So each row through the epilogue from a copy. */
+     * their time there). So each row goes to the epilogue from a copy. */
     SEQK_UNROLL
-    for (int i = 0; i < R; ++i) {
-      float row[16];
-      *(seqkVecU *)row = acc[i][0];
-      float *restrict dst = yc + (oh0 + i) * OW;
-      if (epi) {
-        epi(env, ch, (oh0 + i) * OW, row, dst, OW);
-        continue;
-      }
-      for (int64_t e = 0; e < OW; ++e)
-        dst[e] = row[e];
-    }
+    for (int i = 0; i < R; ++i)
+      *(seqkVecU *)narrow[i] = acc[i][0];
     return;
   }
   SEQK_UNROLL
@@ -198,21 +188,20 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
 
 /* Output rows [oh0, oh0 + R) of one channel, every column, right to left
  * (see dwTile): the last 16 columns alone when the rounded-up width is
- * not a multiple of 32, then blocks of 32. Then the epilogue on them. */
+ * not a multiple of 32, then blocks of 32. Rows narrower than 16 go to
+ * `narrow` instead. */
 SEQK_INLINE void dwRows(const float *restrict buf, const float *restrict wc,
-                        float *restrict yc, int64_t c, int64_t oh0, int R,
-                        int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                        int64_t DH, int64_t DW, int64_t Wq, int64_t OH,
-                        int64_t OW, seqk_epilogue epi, const void *env) {
+                        float *restrict yc, int64_t oh0, int R, int64_t KH,
+                        int64_t KW, int64_t SH, int64_t SW, int64_t DH,
+                        int64_t DW, int64_t Wq, int64_t OH, int64_t OW,
+                        float narrow[DW_ROWS][16]) {
   int64_t width = (OW + 15) / 16 * 16, pairs = width / 32;
   if (width % 32)
     dwTile(buf, wc, yc, oh0, width - 16, R, 1, KH, KW, SH, SW, DH, DW, Wq, OH,
-           OW, c, epi, env);
+           OW, narrow);
   for (int64_t k = pairs - 1; k >= 0; --k)
     dwTile(buf, wc, yc, oh0, 32 * k, R, 2, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
-           c, epi, env);
-  if (epi && OW >= 16) /* narrower rows had theirs in dwTile */
-    epi(env, c, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW, R * OW);
+           narrow);
 }
 
 /* A stride-1 plane in padded positions (seqk_depthwise2d_phased_linear),
@@ -265,22 +254,34 @@ void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
       continue;
     }
     /* the copy's rows just before the block that first reads them, so
-     * they are still in L1 when read */
+     * they are still in L1 when read. Blocks of DW_ROWS rows, the last
+     * rows one by one; one epilogue call site (it is inlined: SiLU's
+     * code once, not once per block shape). */
     int64_t copied = 0;
     for (int64_t oh = 0; oh < OH;) {
-      int R = oh + DW_ROWS <= OH ? DW_ROWS : oh + 2 <= OH ? 2 : 1;
+      int R = oh + DW_ROWS <= OH ? DW_ROWS : 1;
       int64_t need = (oh + R - 1) * SH + (KH - 1) * DH + 1;
       phaseCopy(xc, buf, copied, need, H, W, SW, Wq, top, left);
       copied = need;
+      float narrow[DW_ROWS][16];
       if (R == DW_ROWS)
-        dwRows(buf, wc, yc, c, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH,
-               OW, epi, env);
-      else if (R == 2)
-        dwRows(buf, wc, yc, c, oh, 2, KH, KW, SH, SW, DH, DW, Wq, OH, OW, epi,
-               env);
+        dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+               narrow);
       else
-        dwRows(buf, wc, yc, c, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW, epi,
-               env);
+        dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW, narrow);
+      if (OW >= 16) {
+        if (epi)
+          epi(env, c, oh * OW, yc + oh * OW, yc + oh * OW, R * OW);
+      } else {
+        for (int i = 0; i < R; ++i) {
+          float *restrict dst = yc + (oh + i) * OW;
+          if (epi)
+            epi(env, c, (oh + i) * OW, narrow[i], dst, OW);
+          else
+            for (int64_t e = 0; e < OW; ++e)
+              dst[e] = narrow[i][e];
+        }
+      }
       oh += R;
     }
   }
