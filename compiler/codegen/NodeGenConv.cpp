@@ -110,28 +110,6 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
   return s;
 }
 
-// Each image's planes of a depthwise convolution, channels split.
-void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue) {
-  const ir::Node &node = gen.graph().nodes[size_t(index)];
-  const ir::Shape &out = gen.graph().value(node.output).shape;
-  Task task(gen, index, "depthwise");
-  IRBuilder<> &b = task.b();
-  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
-  Value *y = task.capture(gen.valuePtr(node.output), "y");
-  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
-  EpilogueEnv env(task, epilogue);
-  emitSegments(b, task.begin(), task.end(), b.getInt64(s.C), "plane", [&](Value *n, Value *c0, Value *c1) {
-    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, b.getInt64(s.C * s.H * s.W)));
-    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, b.getInt64(s.C * s.OHW())));
-    env.setRowBase(b, b.CreateMul(n, b.getInt64(s.C)));
-    auto c = [&](int64_t v) { return b.getInt64(v); };
-    b.CreateCall(gen.kernel("seqk_depthwise2d"),
-                 {xn, w, yn, c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.PH), c(s.PW),
-                  c(s.DH), c(s.DW), c(s.OH), c(s.OW), c0, c1, env.fn(), env.env()});
-  });
-  task.run(gen.leadingExtent(out, 2), LlvmGen::workOf(out, s.KH * s.KW));
-}
-
 // col[g] = im2col of group g of image `image` (a forward-side i64): the
 // rows of all groups split over the threads.
 void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col, Value *image) {
@@ -212,32 +190,38 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
 
-// A depthwise stride-1 convolution of image `image` on its padded copy
-// xp (seqk_depthwise2d_direct), channels split: each task pads its own
-// channels (all a channel reads) and convolves them, with no barrier
-// between, while they are in cache.
-void genDepthwiseDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
-                        Value *image) {
+// seqk_depthwise2d_phased on image n's channels [c0, c1), copying each
+// channel into the plane of `buf` (a float pointer) of channel c0.
+void emitDepthwise(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                   std::array<Value *, 4> xwyBuf, std::array<Value *, 3> nc0c1, const EpilogueEnv &env) {
+  auto [x, w, y, buf] = xwyBuf;
+  auto [n, c0, c1] = nc0c1;
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
+  Value *plane = LlvmGen::floatGep(b, buf, b.CreateMul(c0, c(ir::depthwisePlaneFloats(a, s.OH, s.OW))));
+  b.CreateCall(gen.kernel("seqk_depthwise2d_phased"),
+               {xn, plane, w, yn, c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(a.pad[0]), c(a.pad[1]),
+                c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(ir::depthwisePhaseWidth(a, s.OH, s.OW)), c0, c1, env.fn(),
+                env.env()});
+}
+
+// A depthwise convolution of image `image`, its channels split over the
+// threads: each task copies and convolves its channels one by one, in
+// the scratch plane of its first channel.
+void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *scratch,
+                  Value *image) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
-  const ir::Attrs &a = node.attrs;
-  int64_t Hp = s.OH + (s.KH - 1) * s.DH, Wp = s.OW + (s.KW - 1) * s.DW;
   Task task(gen, index, "depthwise");
   IRBuilder<> &b = task.b();
-  auto c = [&](int64_t v) { return b.getInt64(v); };
   Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
-  Value *txp = task.capture(xp, "xp");
+  Value *buf = task.capture(scratch, "buf");
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
   Value *n = task.capture(image, "image");
   EpilogueEnv env(task, epilogue);
-  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
-  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
-                                          task.begin(), task.end()});
-  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
-  env.setRowBase(b, b.CreateMul(n, c(s.C)));
-  b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {txp, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH), c(s.DW),
-                                                       c(s.OH), c(s.OW), task.begin(), task.end(), env.fn(),
-                                                       env.env()});
+  env.setRowBase(b, b.CreateMul(n, b.getInt64(s.C)));
+  emitDepthwise(gen, b, s, node.attrs, {x, w, y, buf}, {n, task.begin(), task.end()}, env);
   task.run(gen.fwd().getInt64(s.C), Work{0, s.C * s.OHW() * s.KH * s.KW});
 }
 
@@ -442,6 +426,11 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::A
   auto [x, w, y, buf] = xwyBuf;
   auto c = [&](int64_t v) { return b.getInt64(v); };
   int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
+  if (algorithm == ir::ConvAlgorithm::Depthwise) {
+    env.setRowBase(b, b.CreateMul(n, c(s.C)));
+    emitDepthwise(gen, b, s, a, xwyBuf, {n, c(0), c(s.C)}, env);
+    return;
+  }
   Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
   if (algorithm != ir::ConvAlgorithm::Im2col) { // a padded copy
     int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
@@ -452,14 +441,6 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::A
       Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW)));
       PackedSplit split = packedSplit(s);
       emitPacked(gen, b, s, split, {Hp, Wp}, {buf, w, yn}, {c(0), c(split.panels), c(0), c(s.OH)}, env);
-      return;
-    }
-    if (algorithm == ir::ConvAlgorithm::DepthwiseDirect) {
-      env.setRowBase(b, b.CreateMul(n, c(s.C)));
-      Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * OHW)));
-      b.CreateCall(gen.kernel("seqk_depthwise2d_direct"), {buf, w, yn, c(Hp), c(Wp), c(s.KH), c(s.KW), c(s.DH),
-                                                           c(s.DW), c(s.OH), c(s.OW), c(0), c(s.C), env.fn(),
-                                                           env.env()});
       return;
     }
     int64_t positions = (s.OH - 1) * Wp + s.OW;
@@ -543,7 +524,6 @@ void genConv2d(LlvmGen &gen, int index) {
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
   ir::ConvAlgorithm algorithm = ir::convAlgorithm(g, node);
   switch (algorithm) {
-  case ir::ConvAlgorithm::Depthwise: return genDepthwise(gen, index, s, epilogue);
   case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
   case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);
   case ir::ConvAlgorithm::Packed:
@@ -553,7 +533,7 @@ void genConv2d(LlvmGen &gen, int index) {
       return genConvPacked(gen, index, s, epilogue, gen.valuePtr(node.inputs[0]), nullptr);
     break;
   case ir::ConvAlgorithm::Direct:
-  case ir::ConvAlgorithm::DepthwiseDirect:
+  case ir::ConvAlgorithm::Depthwise:
   case ir::ConvAlgorithm::Im2col: break;
   }
   // Image by image, through the scratch buffer: each padded copy or im2col
@@ -574,8 +554,8 @@ void genConv2d(LlvmGen &gen, int index) {
                genConvGemm(gen, index, s, epilogue, false, scratch, image);
                return;
              }
-             if (algorithm == ir::ConvAlgorithm::DepthwiseDirect)
-               return genDepthwiseDirect(gen, index, s, epilogue, scratch, image); // pads too
+             if (algorithm == ir::ConvAlgorithm::Depthwise)
+               return genDepthwise(gen, index, s, epilogue, scratch, image); // copies too
              genPadInput(gen, index, s, scratch, image);
              if (algorithm == ir::ConvAlgorithm::Packed)
                genConvPacked(gen, index, s, epilogue, scratch, image);

@@ -72,7 +72,7 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   int64_t channels = in.dims.at(1), outChannels = out.dims.at(1);
   bool unitStride = a.stride[0] == 1 && a.stride[1] == 1;
   if (a.groups == channels && a.groups == outChannels)
-    return unitStride ? ConvAlgorithm::DepthwiseDirect : ConvAlgorithm::Depthwise;
+    return ConvAlgorithm::Depthwise;
   if (packedConvFits(g, conv) && weightInPanels(g, conv))
     return ConvAlgorithm::Packed;
   if (pointwise(a))
@@ -85,8 +85,12 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
 
 int64_t convScratchBytes(const Graph &g, const Node &conv) {
   switch (convAlgorithm(g, conv)) {
-  case ConvAlgorithm::Direct:
-  case ConvAlgorithm::DepthwiseDirect: {
+  case ConvAlgorithm::Depthwise: {
+    const Shape &out = g.value(conv.output).shape;
+    int64_t plane = depthwisePlaneFloats(conv.attrs, out.dims.at(2), out.dims.at(3));
+    return out.dims.at(1) * plane * int64_t(sizeof(float));
+  }
+  case ConvAlgorithm::Direct: {
     const Attrs &a = conv.attrs;
     const Shape &in = g.value(conv.inputs.at(0)).shape;
     int64_t Hp = in.dims.at(2) + a.pad[0] + a.pad[2], Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
@@ -103,6 +107,22 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   }
   default: return 0;
   }
+}
+
+// seqk_depthwise2d_phased_width and seqk_depthwise2d_phased_plane (seqk.h).
+int64_t depthwisePhaseWidth(const Attrs &a, int64_t OH, int64_t OW) {
+  int64_t padded = OW + (a.kernel[1] - 1) * a.dilation[1];
+  int64_t positions = (OH - 1) * padded + OW;
+  bool linear = a.stride[0] == 1 && a.stride[1] == 1 && positions <= kDepthwiseLinearMax &&
+                (positions + 15) / 16 < OH * ((OW + 15) / 16);
+  if (linear)
+    return padded;
+  return (OW + 15) / 16 * 16 + (a.kernel[1] - 1) * a.dilation[1] / a.stride[1];
+}
+
+int64_t depthwisePlaneFloats(const Attrs &a, int64_t OH, int64_t OW) {
+  int64_t rows = (OH - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1;
+  return rows * a.stride[1] * depthwisePhaseWidth(a, OH, OW) + kDepthwiseSlackFloats;
 }
 
 int64_t convScratchSlotBytes(const Graph &g, const Node &conv) {

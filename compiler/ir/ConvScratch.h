@@ -8,8 +8,7 @@
 namespace seq::ir {
 
 enum class ConvAlgorithm {
-  Depthwise,       // groups == C == OC, strided: seqk_depthwise2d
-  DepthwiseDirect, // the same of stride 1: seqk_depthwise2d_direct on a zero-padded copy
+  Depthwise, // groups == C == OC: seqk_depthwise2d_phased on a per-channel padded copy
   Pointwise, // 1x1, stride 1, no padding, one group: a GEMM on the input
   Direct,    // stride 1: seqk_conv2d_direct on a zero-padded copy
   Im2col,    // im2col into the scratch buffer, then seqk_gemm
@@ -52,10 +51,19 @@ constexpr int64_t kConvScratchSlots = 8;
 int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 
 // Bytes of one image's scratch buffer, reused image after image: the
-// padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct or
-// DepthwiseDirect convolution or of a Packed one that pads, the
-// [groups][C/g*KH*KW][OH*OW] im2col of an Im2col one, 0 for the others.
+// padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct
+// convolution or of a Packed one that pads, the [groups][C/g*KH*KW][OH*OW]
+// im2col of an Im2col one, C depthwisePlaneFloats of a Depthwise one (each
+// task uses the plane of its first channel), 0 for the others.
 int64_t convScratchBytes(const Graph &g, const Node &conv);
+
+// seqk_depthwise2d_phased's copy of one channel: its row of Wq floats per
+// column phase (seqk_depthwise2d_phased_width), and all its floats
+// (seqk_depthwise2d_phased_plane).
+int64_t depthwisePhaseWidth(const Attrs &conv, int64_t OH, int64_t OW);
+int64_t depthwisePlaneFloats(const Attrs &conv, int64_t OH, int64_t OW);
+constexpr int64_t kDepthwiseSlackFloats = 64; // SEQK_DW_SLACK
+constexpr int64_t kDepthwiseLinearMax = 256;  // SEQK_DW_LINEAR_MAX
 
 // A strided convolution gathers (Gathered) when its output rows are at
 // least kConvImplicitMinWidth wide or its im2col is too large to stay in

@@ -17,7 +17,7 @@
 namespace {
 
 const char *const kKernelFunctions[] = {
-    "seqk_gemm",     "seqk_im2col",    "seqk_conv2d_gemm", "seqk_depthwise2d",
+    "seqk_gemm",     "seqk_im2col",    "seqk_conv2d_gemm", "seqk_depthwise2d_phased",
     "seqk_maxpool2d", "seqk_avgpool2d", "seqk_adaptive_avgpool2d",
     "seqk_softmax",  "seqk_layernorm", "seqk_map",
     "seqk_expf",     "seqk_logf",      "seqk_tanhf",

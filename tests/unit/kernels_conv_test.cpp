@@ -1,7 +1,7 @@
 // Unit tests of the convolution kernels: seqk_im2col (exact, against a
-// direct gather; and im2col + seqk_gemm against a direct convolution) and
-// seqk_depthwise2d (against a double-precision direct convolution, with
-// the epilogue contract), over strides, paddings, dilations and odd sizes.
+// direct gather; and im2col + seqk_gemm against a direct convolution),
+// over strides, paddings, dilations and odd sizes (the depthwise kernel:
+// kernels_depthwise_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -143,66 +143,6 @@ TEST(KernelsConv, ImplicitGemmDeepAndWide) {
                    nullptr, nullptr);
   for (int64_t i = 0; i < OC * N; ++i)
     ASSERT_EQ(got[i], want[i]) << "at " << i;
-}
-
-struct DwLog {
-  int64_t C, OH, OW;
-  float *y;
-  std::vector<int> count;
-  bool bad = false;
-};
-
-void recordDepthwise(const void *env, int64_t row, int64_t col,
-                     const float *src, float *dst, int64_t n) {
-  auto *log = static_cast<DwLog *>(const_cast<void *>(env));
-  if (src != dst || dst != log->y + row * log->OH * log->OW + col ||
-      col + n > log->OH * log->OW)
-    log->bad = true;
-  for (int64_t j = 0; j < n; ++j) {
-    ++log->count[row * log->OH * log->OW + col + j];
-    dst[j] = dst[j] * 3.0f - 1.0f;
-  }
-}
-
-TEST(KernelsConv, DepthwiseMatchesDirectConvolution) {
-  unsigned seed = 100;
-  for (const Conv &c : kConvs) {
-    int64_t OH = c.OH(), OW = c.OW();
-    auto x = randomVector(c.C * c.H * c.W, seed++);
-    auto w = randomVector(c.C * c.KH * c.KW, seed++);
-    std::vector<float> y(c.C * OH * OW, -9.0f);
-    DwLog log{c.C, OH, OW, y.data(), std::vector<int>(c.C * OH * OW, 0)};
-    int64_t half = c.C / 2;
-    seqk_depthwise2d(x.data(), w.data(), y.data(), c.C, c.H, c.W, c.KH, c.KW,
-                     c.SH, c.SW, c.PH, c.PW, c.DH, c.DW, OH, OW, half, c.C,
-                     recordDepthwise, &log);
-    for (int64_t i = 0; i < half * OH * OW; ++i)
-      ASSERT_EQ(y[i], -9.0f) << "wrote outside the channel range";
-    seqk_depthwise2d(x.data(), w.data(), y.data(), c.C, c.H, c.W, c.KH, c.KW,
-                     c.SH, c.SW, c.PH, c.PW, c.DH, c.DW, OH, OW, 0, half,
-                     recordDepthwise, &log);
-    EXPECT_FALSE(log.bad);
-    for (int n : log.count)
-      ASSERT_EQ(n, 1);
-    for (int64_t ch = 0; ch < c.C; ++ch)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          double s = 0;
-          for (int64_t kh = 0; kh < c.KH; ++kh)
-            for (int64_t kw = 0; kw < c.KW; ++kw)
-              s += double(w[(ch * c.KH + kh) * c.KW + kw]) *
-                   c.at(x, ch, oh * c.SH - c.PH + kh * c.DH,
-                        ow * c.SW - c.PW + kw * c.DW);
-          ASSERT_NEAR(y[(ch * OH + oh) * OW + ow], 3.0 * s - 1.0, 2e-5);
-        }
-    // without an epilogue: the plain convolution
-    std::vector<float> y2(c.C * OH * OW);
-    seqk_depthwise2d(x.data(), w.data(), y2.data(), c.C, c.H, c.W, c.KH, c.KW,
-                     c.SH, c.SW, c.PH, c.PW, c.DH, c.DW, OH, OW, 0, c.C,
-                     nullptr, nullptr);
-    for (size_t i = 0; i < y2.size(); ++i)
-      ASSERT_FLOAT_EQ(y2[i] * 3.0f - 1.0f, y[i]);
-  }
 }
 
 } // namespace

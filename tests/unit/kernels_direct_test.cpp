@@ -1,6 +1,6 @@
 // Unit tests of the stride-1 convolutions on a padded copy: seqk_pad2d
 // (exact), seqk_conv2d_direct against a double-precision direct
-// convolution and seqk_depthwise2d_direct against seqk_depthwise2d, at awkward sizes (1 channel, primes, one past the tile's
+// convolution, at awkward sizes (1 channel, primes, one past the tile's
 // 8 rows and 32 positions, asymmetric padding, dilation), on tiles of
 // channels and positions that compose to the whole, with the epilogue
 // contract.
@@ -141,39 +141,6 @@ TEST(KernelsDirect, TilesComposeAndEpilogueSeesEachOutputOnce) {
     for (int n : log.count)
       ASSERT_EQ(n, 1) << "conv " << (&c - kConvs);
     expectConv(c, reference(c, x, w), y, 2, 1);
-  }
-}
-
-// The depthwise kernel on the padded copy computes what seqk_depthwise2d
-// computes (the same taps in the same order, the padding's zeros added),
-// on two channel ranges, each output once through the epilogue.
-TEST(KernelsDirect, DepthwiseMatchesDepthwise2d) {
-  unsigned seed = 90;
-  for (const Conv &conv : kConvs) {
-    Conv c = conv;
-    c.OC = c.C;
-    if (c.top != c.bottom || c.left != c.right)
-      continue; // seqk_depthwise2d pads symmetrically
-    auto x = randomVector(c.C * c.H * c.W, seed++);
-    auto w = randomVector(c.C * c.KH * c.KW, seed++);
-    auto xp = padded(c, x);
-    int64_t OH = c.OH(), OW = c.OW(), OHW = OH * OW;
-    std::vector<float> want(c.C * OHW), got(c.C * OHW, -5.0f);
-    seqk_depthwise2d(x.data(), w.data(), want.data(), c.C, c.H, c.W, c.KH, c.KW, 1, 1, c.top,
-                     c.left, c.DH, c.DW, OH, OW, 0, c.C, nullptr, nullptr);
-    EpiLog log{got.data(), c.C, OHW, std::vector<int>(c.C * OHW, 0)};
-    int64_t half = c.C / 2;
-    seqk_depthwise2d_direct(xp.data(), w.data(), got.data(), c.Hp(), c.Wp(), c.KH, c.KW, c.DH,
-                            c.DW, OH, OW, half, c.C, record, &log);
-    for (int64_t i = 0; i < half * OHW; ++i)
-      ASSERT_EQ(got[i], -5.0f) << "wrote outside the channel range";
-    seqk_depthwise2d_direct(xp.data(), w.data(), got.data(), c.Hp(), c.Wp(), c.KH, c.KW, c.DH,
-                            c.DW, OH, OW, 0, half, record, &log);
-    EXPECT_FALSE(log.bad);
-    for (int n : log.count)
-      ASSERT_EQ(n, 1);
-    for (int64_t i = 0; i < c.C * OHW; ++i)
-      ASSERT_NEAR(got[i], 2.0f * want[i] + 1.0f, 1e-5) << "conv " << (&conv - kConvs) << " at " << i;
   }
 }
 

@@ -188,7 +188,51 @@ TEST(KernelsPool, AdaptiveAvgPoolMatchesPyTorchRule) {
         }
     seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, OH, OW, 0, 2);
     seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, OH, OW, 2, P);
+    if (OH == 1 && OW == 1) // a mean in another order: GlobalAvgPoolIsTheMean
+      continue;
+    SCOPED_TRACE(std::to_string(H) + "x" + std::to_string(W) + " -> " + std::to_string(OH) + "x" + std::to_string(OW));
     expectSame(y, want);
+  }
+}
+
+// The 1x1 output (the global average pool, vectorised sums) is the mean
+// of the plane within float rounding, at sizes around its 16- and
+// 64-float steps; each plane of a range alone; NaN and Inf propagate.
+TEST(KernelsPool, GlobalAvgPoolIsTheMean) {
+  const int64_t sizes[][2] = {{1, 1}, {1, 15}, {4, 4}, {1, 17}, {3, 21}, {8, 8}, {5, 13},
+                              {7, 7}, {14, 14}, {56, 56}, {112, 113}, {1, 127}, {2, 64}};
+  unsigned seed = 300;
+  for (auto &s : sizes) {
+    int64_t H = s[0], W = s[1], P = 5, n = H * W;
+    auto x = randomPlanes(size_t(P * n), seed++);
+    for (float &v : x)
+      v += 2.0f; // a mean far from 0, so its relative error shows
+    std::vector<float> y(size_t(P + 1), -3.0f);
+    seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, 1, 1, 1, P);
+    EXPECT_EQ(y[0], -3.0f);
+    seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, 1, 1, 0, 1);
+    EXPECT_EQ(y[size_t(P)], -3.0f);
+    for (int64_t p = 0; p < P; ++p) {
+      double sum = 0, abs = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        sum += x[size_t(p * n + i)];
+        abs += std::fabs(x[size_t(p * n + i)]);
+      }
+      EXPECT_NEAR(y[size_t(p)], sum / double(n), 1e-6 * abs / double(n) + 1e-7) << H << "x" << W;
+    }
+    if (n >= 3) {
+      x[size_t(n + n / 2)] = kNaN;
+      x[size_t(2 * n + n - 1)] = kInf;
+      x[size_t(3 * n)] = -kInf;
+      x[size_t(4 * n + 1)] = kInf;
+      x[size_t(4 * n + 2)] = -kInf;
+      seqk_adaptive_avgpool2d(x.data(), y.data(), H, W, 1, 1, 0, P);
+      EXPECT_FALSE(std::isnan(y[0]));
+      EXPECT_TRUE(std::isnan(y[1]));
+      EXPECT_EQ(y[2], kInf);
+      EXPECT_EQ(y[3], -kInf);
+      EXPECT_TRUE(std::isnan(y[4]));
+    }
   }
 }
 

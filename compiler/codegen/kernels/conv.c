@@ -1,10 +1,10 @@
 /* conv.c: the convolution kernels besides the GEMMs of gemm.c: the
  * direct convolution of stride 1 on a zero-padded copy of the input, with
  * its padding kernel; im2col, which turns a (grouped) Conv2d into a GEMM
- * (seqk_gemm); and the depthwise convolution, which has too little reuse
- * for a GEMM.
+ * (seqk_gemm). (The depthwise convolution, which has too little reuse
+ * for a GEMM, is in depthwise.c.)
  *
- * Both walk output rows and split each row into the outputs whose window
+ * im2col walks output rows and split each row into the outputs whose window
  * tap falls in the left padding, inside the image, and in the right
  * padding (seqkValidRange), so that the inner loop over output columns is
  * a plain strided copy or multiply-add that vectorises. */
@@ -41,50 +41,6 @@ void seqk_im2col(const float *restrict x, int64_t C, int64_t H, int64_t W,
         out[ow] = row[ow * SW];
       for (int64_t ow = hi; ow < OW; ++ow)
         out[ow] = 0.0f;
-    }
-  }
-}
-
-/* One output row of one channel: out[ow] = sum over taps (kh, kw) inside
- * the image of w[kh, kw] x[ih, ow*SW + kw*DW - PW], taps in order. */
-static void depthwiseRow(const float *restrict xc, const float *restrict wc,
-                         float *restrict out, int64_t oh, int64_t H,
-                         int64_t W, int64_t KH, int64_t KW, int64_t SH,
-                         int64_t SW, int64_t PH, int64_t PW, int64_t DH,
-                         int64_t DW, int64_t OW) {
-  for (int64_t ow = 0; ow < OW; ++ow)
-    out[ow] = 0.0f;
-  for (int64_t kh = 0; kh < KH; ++kh) {
-    int64_t ih = oh * SH - PH + kh * DH;
-    if (ih < 0 || ih >= H)
-      continue;
-    for (int64_t kw = 0; kw < KW; ++kw) {
-      int64_t offW = kw * DW - PW, lo, hi;
-      seqkValidRange(offW, SW, W, OW, &lo, &hi);
-      const float *restrict row = xc + ih * W + offW;
-      float wv = wc[kh * KW + kw];
-      for (int64_t ow = lo; ow < hi; ++ow)
-        out[ow] += wv * row[ow * SW];
-    }
-  }
-}
-
-void seqk_depthwise2d(const float *restrict x, const float *restrict w,
-                      float *restrict y, int64_t C, int64_t H, int64_t W,
-                      int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                      int64_t PH, int64_t PW, int64_t DH, int64_t DW,
-                      int64_t OH, int64_t OW, int64_t c0, int64_t c1,
-                      seqk_epilogue epi, const void *env) {
-  (void)C;
-  for (int64_t c = c0; c < c1; ++c) {
-    const float *restrict xc = x + c * H * W;
-    const float *restrict wc = w + c * KH * KW;
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      float *restrict out = y + (c * OH + oh) * OW;
-      depthwiseRow(xc, wc, out, oh, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
-                   OW);
-      if (epi)
-        epi(env, c, oh * OW, out, out, OW);
     }
   }
 }
@@ -192,43 +148,4 @@ void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
       scatterTile(&t, y, ir, mr, q, seqkMin(TILE_NR, q1 - q), Wp, OH, OW, epi,
                   env);
     }
-}
-
-/* Depthwise stride-1 convolution on the padded copy, in the same padded
- * positions: channel c's outputs at q are sum over taps of
- * w[c, kh, kw] * xp[c, q + kh*DH*Wp + kw*DW], DW_VECTORS vectors of
- * positions at a time with every tap's sum in registers (the taps in
- * order, as seqk_depthwise2d takes them). */
-#define DW_VECTORS 4
-void seqk_depthwise2d_direct(const float *restrict xp,
-                             const float *restrict w, float *restrict y,
-                             int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
-                             int64_t DH, int64_t DW, int64_t OH, int64_t OW,
-                             int64_t c0, int64_t c1, seqk_epilogue epi,
-                             const void *env) {
-  int64_t plane = Hp * Wp, positions = (OH - 1) * Wp + OW;
-  for (int64_t c = c0; c < c1; ++c) {
-    const float *restrict xc = xp + c * plane;
-    const float *restrict wc = w + c * KH * KW;
-    for (int64_t q = 0; q < positions; q += 16 * DW_VECTORS) {
-      seqkVec acc[DW_VECTORS];
-      SEQK_UNROLL
-      for (int v = 0; v < DW_VECTORS; ++v)
-        acc[v] = (seqkVec){0};
-      for (int64_t kh = 0; kh < KH; ++kh)
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          float s = wc[kh * KW + kw];
-          const float *restrict b = xc + q + kh * DH * Wp + kw * DW;
-          SEQK_UNROLL
-          for (int v = 0; v < DW_VECTORS; ++v)
-            acc[v] = acc[v] + s * *(const seqkVecU *)(b + 16 * v);
-        }
-      float out[16 * DW_VECTORS];
-      SEQK_UNROLL
-      for (int v = 0; v < DW_VECTORS; ++v)
-        *(seqkVecU *)(out + 16 * v) = acc[v];
-      scatterRun(out, y + c * OH * OW, c, q,
-                 seqkMin(16 * DW_VECTORS, positions - q), Wp, OW, epi, env);
-    }
-  }
 }

@@ -81,7 +81,7 @@ void seqk_conv2d_gemm(const float *x, const float *w, float *y, int64_t C,
                       seqk_epilogue epi, const void *env);
 
 /* Floats a padded image needs after its last plane (read, never used,
- * by the last tile of seqk_conv2d_direct or seqk_depthwise2d_direct). */
+ * by the last tile of seqk_conv2d_direct). */
 #define SEQK_CONV_SLACK 64
 
 /* xp [C, Hp, Wp] = x [C, H, W] zero-padded, the image at row `top` and
@@ -132,26 +132,57 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
  * stride SW. */
 int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW);
 
-/* Depthwise convolution of stride 1 of one image on its zero-padded
- * input xp [C, Hp, Wp] (as seqk_conv2d_direct), w [C, KH, KW], y [C, OH,
- * OW], channels [c0, c1); then epi(env, c, oh*OW + ow, ...) on each run
- * of one output row (src a scratch row, dst in y). */
-void seqk_depthwise2d_direct(const float *xp, const float *w, float *y,
-                             int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
-                             int64_t DH, int64_t DW, int64_t OH, int64_t OW,
-                             int64_t c0, int64_t c1, seqk_epilogue epi,
-                             const void *env);
+/* Depthwise convolution of one image, any stride, padding and dilation
+ * (depthwise.c): x [C, H, W], w [C, KH, KW], y [C, OH, OW], the padding's
+ * top and left sides given (the others only set OH and OW); channels
+ * [c0, c1). Each channel is first copied into `buf`, zero-padded and
+ * split by column phase: (OH-1)*SH + (KH-1)*DH + 1 rows of SW phases of
+ * Wq = seqk_depthwise2d_phased_width(...) floats, then SEQK_DW_SLACK
+ * floats (seqk_depthwise2d_phased_plane in all); buf is the task's own and
+ * reused channel after channel. Then epi(env, c, oh*OW, src, dst, n) on
+ * each finished block of output rows of channel c: dst = &y[c, oh, 0],
+ * n = R*OW for R rows; src is dst, or a copy for rows narrower than 16. */
+void seqk_depthwise2d_phased(const float *x, float *buf, const float *w,
+                             float *y, int64_t H, int64_t W, int64_t KH,
+                             int64_t KW, int64_t SH, int64_t SW, int64_t top,
+                             int64_t left, int64_t DH, int64_t DW, int64_t OH,
+                             int64_t OW, int64_t Wq, int64_t c0, int64_t c1,
+                             seqk_epilogue epi, const void *env);
 
-/* Depthwise convolution of one image: x [C, H, W], w [C, KH, KW],
- * y [C, OH, OW], channels [c0, c1); y = conv without bias, then
- * epi(env, c, oh*OW, ...) on each output row of each channel (or on the
- * whole channel plane at once, col 0, n = OH*OW). */
-void seqk_depthwise2d(const float *x, const float *w, float *y,
-                      int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
-                      int64_t SH, int64_t SW, int64_t PH, int64_t PW,
-                      int64_t DH, int64_t DW, int64_t OH, int64_t OW,
-                      int64_t c0, int64_t c1, seqk_epilogue epi,
-                      const void *env);
+#define SEQK_DW_SLACK 64
+#define SEQK_DW_LINEAR_MAX 256
+
+/* Whether a stride-1 plane is computed in padded positions q = oh*Wq + ow
+ * (16 consecutive q a vector, the KW-1 padding columns of each row
+ * computed and dropped) rather than row by row (a row's OW outputs
+ * rounded up to 16): on small planes, where that wastes fewer lanes
+ * (7 x 7: 4 vectors rather than 7). */
+static inline int seqk_depthwise2d_phased_linear(int64_t SH, int64_t SW,
+                                                 int64_t OH, int64_t OW,
+                                                 int64_t Wq) {
+  int64_t positions = (OH - 1) * Wq + OW;
+  return SH == 1 && SW == 1 && positions <= SEQK_DW_LINEAR_MAX &&
+         (positions + 15) / 16 < OH * ((OW + 15) / 16);
+}
+
+/* Wq: for a plane computed row by row, OW rounded up to 16 (the kernel
+ * reads whole vectors) plus the farthest tap's offset in its phase; in
+ * padded positions, the padded row. */
+static inline int64_t seqk_depthwise2d_phased_width(int64_t KW, int64_t SH,
+                                                    int64_t SW, int64_t DW,
+                                                    int64_t OH, int64_t OW) {
+  int64_t padded = OW + (KW - 1) * DW;
+  if (seqk_depthwise2d_phased_linear(SH, SW, OH, OW, padded))
+    return padded;
+  return (OW + 15) / 16 * 16 + (KW - 1) * DW / SW;
+}
+
+/* The floats of one channel's copy in `buf`. */
+static inline int64_t seqk_depthwise2d_phased_plane(int64_t KH, int64_t SH,
+                                                    int64_t SW, int64_t DH,
+                                                    int64_t OH, int64_t Wq) {
+  return ((OH - 1) * SH + (KH - 1) * DH + 1) * SW * Wq + SEQK_DW_SLACK;
+}
 
 /* ---- Pooling (x [P, H, W] planes -> y [P, OH, OW], planes [p0, p1)) --- */
 
