@@ -4,6 +4,7 @@
 
 #include "basic/Limits.h"
 #include "parse/AstBuilder.h"
+#include "parse/LeanToken.h"
 #include "parse/PastedPython.h"
 #include "parse/TokenMap.h"
 
@@ -194,10 +195,12 @@ public:
 // Parsing keeps every token and a tree over them: memory grows with the
 // number of tokens (a few hundred bytes each), not with the bytes of the
 // file. The lexer runs once, through this counter: past the limit it ends
-// the stream, and the parse does not start.
+// the stream, and the parse does not start. Each token is kept as a
+// LeanToken (40 bytes, not CommonToken's 112).
 class CountingTokenSource : public antlr4::TokenSource {
 public:
-  CountingTokenSource(SeqLexer &lexer, const TokenMap &map) : lexer_(lexer), map_(map) {}
+  CountingTokenSource(SeqLexer &lexer, const TokenMap &map)
+      : lexer_(lexer), map_(map), source_{this, lexer.getInputStream()} {}
 
   std::unique_ptr<antlr4::Token> nextToken() override {
     if (past_)
@@ -207,7 +210,7 @@ public:
       past_ = map_.range(token.get());
       return std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF);
     }
-    return token;
+    return std::make_unique<LeanToken>(*token, &source_);
   }
   size_t getLine() const override { return lexer_.getLine(); }
   size_t getCharPositionInLine() override { return lexer_.getCharPositionInLine(); }
@@ -223,6 +226,7 @@ public:
 private:
   SeqLexer &lexer_;
   const TokenMap &map_;
+  LeanToken::Source source_;
   size_t count_ = 0;
   std::optional<SourceRange> past_;
 };
