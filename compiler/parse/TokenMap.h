@@ -60,6 +60,8 @@ public:
   }
 
   FileId file() const { return file_; }
+  // Every character is one byte.
+  bool ascii() const { return byteOfCodePoint_.empty(); }
 
 private:
   FileId file_;
