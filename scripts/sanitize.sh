@@ -22,8 +22,9 @@ case "$kind" in
     # allocator_may_return_null: malloc of a huge size fails as it does in a
     # normal build (the runtime reports SEQRT_ERR_OUT_OF_MEMORY); a failing
     # operator new still aborts with a report.
-    # use_sigaltstack=0: LLVM's signal handlers (registered when seqc writes
-    # an object file) replace a thread's alternate signal stack with one of
+    # use_sigaltstack=0: LLVM's signal handlers (registered on the thread
+    # that builds; seen with --target aarch64-linux-gnu) replace a thread's
+    # alternate signal stack with one of
     # their own, from malloc, when ASan's is smaller than MINSIGSTKSZ + 64 KiB
     # (79,040 bytes with AVX-512's signal frame); at thread exit ASan then
     # munmaps that malloc'd stack and dies ("failed to deallocate 0x134c0
