@@ -29,7 +29,7 @@ case "$kind" in
     # (79,040 bytes with AVX-512's signal frame); at thread exit ASan then
     # munmaps that malloc'd stack and dies ("failed to deallocate 0x134c0
     # bytes ... error code: 22": parity.cross.aarch64 and
-    # parity.differential, every seqc build and run). LLVM's stack is
+    # parity.differential on this AMD EPYC machine). LLVM's stack is
     # enough for ASan's reports.
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0:allocator_may_return_null=1:use_sigaltstack=0}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
