@@ -22,7 +22,16 @@ case "$kind" in
     # allocator_may_return_null: malloc of a huge size fails as it does in a
     # normal build (the runtime reports SEQRT_ERR_OUT_OF_MEMORY); a failing
     # operator new still aborts with a report.
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0:allocator_may_return_null=1}"
+    # use_sigaltstack=0: LLVM's signal handlers (registered on the thread
+    # that builds or JIT-runs a model) replace a thread's
+    # alternate signal stack with one of
+    # their own, from malloc, when ASan's is smaller than MINSIGSTKSZ + 64 KiB
+    # (79,040 bytes with AVX-512's signal frame); at thread exit ASan then
+    # munmaps that malloc'd stack and dies ("failed to deallocate 0x134c0
+    # bytes ... error code: 22": parity.cross.aarch64 and
+    # parity.differential on this AMD EPYC machine). LLVM's stack is
+    # enough for ASan's reports.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0:allocator_may_return_null=1:use_sigaltstack=0}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
     export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/scripts/lsan.supp:print_suppressions=0}"
     ;;

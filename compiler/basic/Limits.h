@@ -8,16 +8,17 @@
 
 namespace seq::limits {
 
-// These bound the memory `seqc check` needs to about 1.3 GB whatever the
+// These bound the memory `seqc check` needs to about 1.25 GB whatever the
 // input (docs/robustness.md has the measurements):
 //
 // Bytes of one source file: the file itself, comments and white space cost
-// 9 to 14 bytes of memory per byte (the text, its code points for the lexer,
-// the line and code-point maps): at most about 500 MB.
+// 1 to 6 bytes of memory per byte in an ASCII file (the text, 4 bytes per
+// line for the line map), up to 14 in any other (its code points for the
+// lexer, the code-point map): at most about 250 MB, 500 MB if not ASCII.
 constexpr uint64_t kSourceBytes = uint64_t(32) << 20;
 
 // Tokens of one source file. Parsing keeps every token and a tree over them,
-// 450 to 650 bytes of memory per token: at most about 1.3 GB.
+// 450 to 540 bytes of memory per token: at most about 1.1 GB.
 constexpr uint64_t kSourceTokens = 2'000'000;
 
 // Module instances built while checking one file (layers, containers and

@@ -170,7 +170,7 @@ private:
 
   void lowerLayer(const TraceNode &t, int in, int out) {
     std::string_view name = t.layer->name;
-    const BoundArgs &args = t.args;
+    const BoundArgs &args = t.layerArgs();
     const ModuleInst *m = t.module;
     ir::Attrs a;
     if (name == "Linear") {
@@ -252,7 +252,7 @@ private:
   // [OC/g*KH*KW, C], the A of its GEMM.
   void lowerVersion2Layer(const TraceNode &t, int in, int out) {
     std::string_view name = t.layer->name;
-    const BoundArgs &args = t.args;
+    const BoundArgs &args = t.layerArgs();
     const ModuleInst *m = t.module;
     ir::Attrs a;
     const ir::Shape &shape = graph_.value(in).shape;
@@ -298,7 +298,7 @@ private:
     a.unary = kind;
     float *values[] = {&a.alpha, &a.beta};
     for (int i = 0; i < ir::unaryArity(kind); ++i) {
-      const Value &v = t.args.get(ir::unaryArgName(kind, i));
+      const Value &v = t.layerArgs().get(ir::unaryArgName(kind, i));
       std::vector<std::string> choices = ir::unaryArgChoices(kind, i);
       auto at = std::find(choices.begin(), choices.end(), v.str);
       *values[i] = choices.empty() ? float(v.asDouble()) : float(at - choices.begin());
@@ -309,7 +309,7 @@ private:
   // A 1-d pool runs as its 2-d form over [N, C, 1, L] between two reshapes.
   void lowerPool1d(const TraceNode &t, int in, int out) {
     std::string_view name = t.layer->name;
-    const BoundArgs &args = t.args;
+    const BoundArgs &args = t.layerArgs();
     ir::Attrs a;
     OpKind kind = OpKind::AdaptiveAvgPool2d;
     if (name != "AdaptiveAvgPool1d") {
@@ -364,7 +364,7 @@ private:
   // Conv1d runs as a Conv2d of height 1 between two reshapes; a padding
   // mode other than zeros becomes an explicit Pad before the convolution.
   void lowerConv(const TraceNode &t, int in, int out, size_t dims) {
-    const BoundArgs &args = t.args;
+    const BoundArgs &args = t.layerArgs();
     const ModuleInst *m = t.module;
     std::vector<int64_t> k = args.getInts("kernel_size", dims), s = args.getInts("stride", dims),
                          d = args.getInts("dilation", dims), pad = convPadding(args, dims);

@@ -276,7 +276,9 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
   std::vector<Arg> args;
   if (!ctx)
     return args;
-  for (P::ArgContext *a : ctx->arg()) {
+  std::vector<P::ArgContext *> ctxs = ctx->arg();
+  args.reserve(ctxs.size()); // exactly: a Sequential may have 100,000 children
+  for (P::ArgContext *a : ctxs) {
     Arg arg;
     arg.range = range(a);
     if (auto *kw = dynamic_cast<P::KeywordArgContext *>(a)) {
@@ -297,6 +299,7 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
 
 std::vector<ExprPtr> AstBuilder::buildExprs(const std::vector<P::ExprContext *> &ctxs) {
   std::vector<ExprPtr> exprs;
+  exprs.reserve(ctxs.size());
   for (P::ExprContext *e : ctxs)
     exprs.push_back(buildExpr(e));
   return exprs;

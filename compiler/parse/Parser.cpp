@@ -4,6 +4,7 @@
 
 #include "basic/Limits.h"
 #include "parse/AstBuilder.h"
+#include "parse/LeanToken.h"
 #include "parse/PastedPython.h"
 #include "parse/TokenMap.h"
 
@@ -191,13 +192,56 @@ public:
   }
 };
 
+// The lexer's input for an ASCII file (most are): its bytes are its code
+// points, read in place, as ANTLRInputStream reads its own copy of them
+// (which Utf32Input makes for any other file, 4 bytes per character).
+class AsciiInput : public antlr4::CharStream {
+public:
+  explicit AsciiInput(std::string_view text) : text_(text) {}
+
+  void consume() override {
+    if (p_ >= text_.size())
+      throw antlr4::IllegalStateException("cannot consume EOF");
+    ++p_;
+  }
+  size_t LA(ssize_t i) override {
+    if (i == 0)
+      return 0; // undefined, as in ANTLRInputStream
+    ssize_t at = ssize_t(p_) + (i < 0 ? i : i - 1);
+    if (at < 0 || size_t(at) >= text_.size())
+      return size_t(antlr4::IntStream::EOF);
+    return static_cast<unsigned char>(text_[size_t(at)]);
+  }
+  ssize_t mark() override { return -1; }
+  void release(ssize_t) override {}
+  size_t index() override { return p_; }
+  void seek(size_t index) override { p_ = std::min(index, text_.size()); }
+  size_t size() override { return text_.size(); }
+  std::string getSourceName() const override { return antlr4::IntStream::UNKNOWN_SOURCE_NAME; }
+  std::string getText(const antlr4::misc::Interval &interval) override {
+    if (interval.a < 0 || interval.b < 0)
+      return "";
+    size_t start = size_t(interval.a), stop = std::min(size_t(interval.b), text_.size() - 1);
+    if (start >= text_.size())
+      return "";
+    return std::string(text_.substr(start, stop - start + 1)); // as ANTLRInputStream counts
+  }
+  std::string toString() const override { return std::string(text_); }
+
+private:
+  std::string_view text_;
+  size_t p_ = 0;
+};
+
 // Parsing keeps every token and a tree over them: memory grows with the
 // number of tokens (a few hundred bytes each), not with the bytes of the
 // file. The lexer runs once, through this counter: past the limit it ends
-// the stream, and the parse does not start.
+// the stream, and the parse does not start. Each token is kept as a
+// LeanToken (40 bytes, not CommonToken's 112).
 class CountingTokenSource : public antlr4::TokenSource {
 public:
-  CountingTokenSource(SeqLexer &lexer, const TokenMap &map) : lexer_(lexer), map_(map) {}
+  CountingTokenSource(SeqLexer &lexer, const TokenMap &map)
+      : lexer_(lexer), map_(map), source_{this, lexer.getInputStream()} {}
 
   std::unique_ptr<antlr4::Token> nextToken() override {
     if (past_)
@@ -207,7 +251,7 @@ public:
       past_ = map_.range(token.get());
       return std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF);
     }
-    return token;
+    return std::make_unique<LeanToken>(*token, &source_);
   }
   size_t getLine() const override { return lexer_.getLine(); }
   size_t getCharPositionInLine() override { return lexer_.getCharPositionInLine(); }
@@ -223,6 +267,7 @@ public:
 private:
   SeqLexer &lexer_;
   const TokenMap &map_;
+  LeanToken::Source source_;
   size_t count_ = 0;
   std::optional<SourceRange> past_;
 };
@@ -238,8 +283,14 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
     return nullptr;
   }
   TokenMap map(file, text);
-  Utf32Input input(text);
-  SeqLexer lexer(&input);
+  std::optional<AsciiInput> ascii;
+  std::optional<Utf32Input> utf32;
+  antlr4::CharStream *input = nullptr;
+  if (map.ascii())
+    input = &ascii.emplace(text);
+  else
+    input = &utf32.emplace(text);
+  SeqLexer lexer(input);
   lexer.removeErrorListeners();
   CountingTokenSource counted(lexer, map);
   antlr4::CommonTokenStream stream(&counted);

@@ -13,15 +13,28 @@ namespace seq::parse {
 
 class TokenMap {
 public:
-  TokenMap(FileId file, std::string_view text) : file_(file) {
-    byteOfCodePoint_.reserve(text.size() + 1);
+  // An ASCII file (most are) needs no map: code point i is byte i. Any
+  // other keeps 4 bytes per code point.
+  TokenMap(FileId file, std::string_view text) : file_(file), size_(uint32_t(text.size())) {
+    bool ascii = true;
+    for (char c : text)
+      ascii &= static_cast<unsigned char>(c) < 0x80;
+    if (ascii)
+      return;
+    size_t codePoints = 0;
+    for (char c : text)
+      codePoints += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    byteOfCodePoint_.reserve(codePoints + 1);
     for (uint32_t i = 0; i < text.size(); ++i)
       if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
         byteOfCodePoint_.push_back(i);
-    byteOfCodePoint_.push_back(uint32_t(text.size()));
+    byteOfCodePoint_.push_back(size_);
   }
 
+  // Past the end (EOF, or ANTLR's INVALID_INDEX): the end of the file.
   uint32_t byte(size_t codePoint) const {
+    if (byteOfCodePoint_.empty())
+      return codePoint < size_ ? uint32_t(codePoint) : size_;
     return codePoint < byteOfCodePoint_.size() ? byteOfCodePoint_[codePoint]
                                                : byteOfCodePoint_.back();
   }
@@ -47,10 +60,13 @@ public:
   }
 
   FileId file() const { return file_; }
+  // Every character is one byte.
+  bool ascii() const { return byteOfCodePoint_.empty(); }
 
 private:
   FileId file_;
-  std::vector<uint32_t> byteOfCodePoint_;
+  uint32_t size_;                         // bytes of the file
+  std::vector<uint32_t> byteOfCodePoint_; // empty for an ASCII file
 };
 
 } // namespace seq::parse

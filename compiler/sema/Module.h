@@ -84,7 +84,11 @@ struct TraceNode {
   // such as relu(x) (then `module` is null and `args` holds its arguments).
   const LayerSpec *layer = nullptr;
   const ModuleInst *module = nullptr;
-  BoundArgs args;
+  // A function call's arguments; a module's stay in the module (a copy per
+  // call would cost about 1 KB per layer of a deep model): read layerArgs().
+  BoundArgs callArgs;
+  bool argsInModule = false; // module->args, not callArgs
+  const BoundArgs &layerArgs() const { return argsInModule ? module->args : callArgs; }
   ast::BinaryOp op = ast::BinaryOp::Add; // Binary, Scalar
   double scalar = 0;                     // Scalar
   bool scalarOnLeft = false;             // Scalar: `scalar op x`

@@ -143,7 +143,9 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
   node.kind = TraceNode::Kind::Layer;
   node.layer = &spec;
   node.module = module;
-  node.args = args;
+  node.argsInModule = module && &args == &module->args;
+  if (!node.argsInModule)
+    node.callArgs = args;
   node.inputs = {input};
   node.output = id;
   node.range = callSite;

@@ -316,7 +316,7 @@ private:
     {
       std::string written(sources_.text(node.range));
       std::replace(written.begin(), written.end(), '\n', ' ');
-      return fmt::format("{}({})  # {}", layerCall(*node.layer, node.args), in(0), written);
+      return fmt::format("{}({})  # {}", layerCall(*node.layer, node.layerArgs()), in(0), written);
     }
     case TraceNode::Kind::Binary: return fmt::format("{} {} {}", in(0), pyOperator(node.op), in(1));
     case TraceNode::Kind::Scalar:

@@ -127,7 +127,7 @@ private:
   std::string label(const TraceNode &node) const {
     switch (node.kind) {
     case TraceNode::Kind::Layer: {
-      std::string extra = node.layer->extraRepr ? node.layer->extraRepr(node.args) : "";
+      std::string extra = node.layer->extraRepr ? node.layer->extraRepr(node.layerArgs()) : "";
       if (!node.module) {
         // A functional call: its name as written (relu, F.log_softmax, x.softmax).
         std::string text(sources_.text(node.range));

@@ -72,7 +72,7 @@ public:
   Summarizer(const CheckedModel &model, int64_t batch) : model_(model), batch_(batch) {
     for (const TraceNode &node : model.trace.nodes)
       if (node.kind == TraceNode::Kind::Layer && node.module && node.layer->macsPerOutput)
-        macs_[node.module] += node.layer->macsPerOutput(node.args) *
+        macs_[node.module] += node.layer->macsPerOutput(node.layerArgs()) *
                               elements(model.trace.values[size_t(node.output)].shape, batch);
   }
 
@@ -197,7 +197,7 @@ std::optional<std::string> batchTooLarge(const CheckedModel &model, int64_t batc
     if (node.kind != TraceNode::Kind::Layer || !node.layer->macsPerOutput)
       continue;
     int64_t macs;
-    if (__builtin_mul_overflow(node.layer->macsPerOutput(node.args),
+    if (__builtin_mul_overflow(node.layer->macsPerOutput(node.layerArgs()),
                                elements(model.trace.values[size_t(node.output)].shape, batch), &macs) ||
         macs > (int64_t(1) << 62))
       return fmt::format("with batch {}, the model's MACs would not fit in 64 bits", batch);

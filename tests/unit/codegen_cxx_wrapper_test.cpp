@@ -78,15 +78,20 @@ int main() {
 )";
 
 TEST(CodegenCxxWrapper, ModelRunsThroughSeqrtHpp) {
-  if (std::system("command -v c++ >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "c++ is not installed";
+  // $CXX when set: a sanitizer build's libseqrt needs a program built with
+  // the same sanitizer (scripts/sanitize.sh exports it); under
+  // ThreadSanitizer a plain c++ program crashes on loading it.
+  const char *cxxEnv = std::getenv("CXX");
+  std::string cxx = cxxEnv && *cxxEnv ? cxxEnv : "c++";
+  if (std::system(("command -v " + cxx + " >/dev/null 2>&1").c_str()) != 0)
+    GTEST_SKIP() << cxx << " is not installed";
   TestModel m = mlpModel();
   TempDir dir;
   ASSERT_FALSE(bool(seq::codegen::emitFile(m.g, {}, seq::codegen::EmitKind::Object, dir / "mlp.o", nullptr)));
   std::ofstream(dir / "mlp.h") << seq::codegen::emitHeader(m.g, false);
   std::ofstream(dir / "main.cpp") << kProgram;
   std::string lib = SEQ_RUNTIME_LIB_DIR;
-  std::string command = "c++ -std=c++17 -Wall -Wextra -Werror -I" + std::string(SEQ_RUNTIME_INCLUDE_DIR) + " -I" +
+  std::string command = cxx + " -std=c++17 -Wall -Wextra -Werror -I" + std::string(SEQ_RUNTIME_INCLUDE_DIR) + " -I" +
                         dir.path.string() + " " + (dir / "main.cpp") + " " + (dir / "mlp.o") + " -L" + lib +
                         " -lseqrt -Wl,-rpath," + lib + " -o " + (dir / "main") + " 2>" + (dir / "cc.txt");
   ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << readFile(dir / "cc.txt");
