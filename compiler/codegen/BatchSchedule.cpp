@@ -79,23 +79,34 @@ int64_t sliceGranule(const ir::Graph &g) {
   return granule;
 }
 
-// The forward pass image by image (ir/ImageParallel.h). Every node goes
-// into `<prefix>.image(weights, output, ctx, slot, inputs...)`, which
-// computes one image with the batch a constant 1 in a workspace slot of
-// imageSlotBytes. A batch of one calls it once, its nodes split over the
-// threads as usual. A larger batch runs min(batch, threads) tasks on the
-// pool: task t computes images t, t + tasks, ... one after the other in
-// slot t, so each thread keeps its image's activations in its caches and
-// never waits for the other; the nodes' own loops then run inline (the
-// pool is busy).
+// The forward pass image by image (ir/ImageParallel.h), in groups of
+// images. Every node goes into `<prefix>.images(weights, output, batch,
+// ctx, slot, inputs...)`, which computes `batch` images in a workspace
+// slot laid out for that batch. The forward function picks the group G
+// at run time: the batch split evenly over the threads, at most
+// kImageGroupBytes of activations a group (so that a group's activations
+// stay in the caches while each weight is read once per group), and runs
+// min(threads, batch / G) tasks on the pool: task t computes groups t,
+// t + tasks, ... one after the other in slot t, so no thread waits for
+// another between layers; the nodes' own loops then run inline (the pool
+// is busy). One task (a batch of one, or one thread) runs inline and its
+// nodes' loops use the pool as usual.
+//
+// The workspace: a call of batch B has B * imageSlotBytes bytes (the
+// model's description says so), and the tasks need tasks * (G *
+// workspacePerBatch + workspaceFixed) <= B * (workspacePerBatch +
+// workspaceFixed) as tasks * G <= B.
+constexpr int64_t kImageGroupBytes = 8 << 20;
+
 void LlvmGen::emitImageByImage() {
   LLVMContext &ctx = context();
   Value *null = ConstantPointerNull::get(ptr());
-  std::vector<Type *> types(4 + inputs_.size(), ptr());
-  Function *image = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
-                                     GlobalValue::InternalLinkage, graph_.symbolPrefix + ".image", module_);
-  image->addFnAttr(Attribute::NoUnwind);
-  image->addFnAttr(Attribute::NoInline);
+  std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr()};
+  types.insert(types.end(), inputs_.size(), ptr());
+  Function *images = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
+                                      GlobalValue::InternalLinkage, graph_.symbolPrefix + ".images", module_);
+  images->addFnAttr(Attribute::NoUnwind);
+  images->addFnAttr(Attribute::NoInline);
 
   // Per image: floats of each input and of the output.
   std::vector<int64_t> inputFloats;
@@ -104,34 +115,33 @@ void LlvmGen::emitImageByImage() {
   int64_t outputFloats = graph_.value(graph_.output).shape.elementsPerBatch();
 
   struct Saved {
-    Value *weights, *output, *batch, *workspace, *fixed;
+    Value *weights, *output, *batch, *ctx, *workspace, *fixed;
     std::vector<Value *> inputs;
     BasicBlock *block;
-  } saved{weights_, output_, batch_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
-  Value *forwardWorkspace = workspace_ ? workspace_ : null;
-  Value *forwardCtx = ctx_;
-  weights_ = image->getArg(0);
-  output_ = image->getArg(1);
-  ctx_ = image->getArg(2);
-  workspace_ = workspace_ ? image->getArg(3) : nullptr;
+  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
+  weights_ = images->getArg(0);
+  output_ = images->getArg(1);
+  batch_ = images->getArg(2);
+  ctx_ = images->getArg(3);
+  workspace_ = workspace_ ? images->getArg(4) : nullptr;
   fixed_ = workspace_; // the slot holds the fixed region too
   for (size_t i = 0; i < inputs_.size(); ++i)
-    inputs_[i] = image->getArg(unsigned(4 + i));
-  batch_ = fwd_.getInt64(1);
-  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", image));
+    inputs_[i] = images->getArg(unsigned(5 + i));
+  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", images));
   emitNodes();
   fwd_.CreateRetVoid();
   weights_ = saved.weights;
   output_ = saved.output;
   batch_ = saved.batch;
-  ctx_ = forwardCtx;
+  ctx_ = saved.ctx;
   workspace_ = saved.workspace;
   fixed_ = saved.fixed;
   inputs_ = saved.inputs;
   fwd_.SetInsertPoint(saved.block);
+  Value *forwardWorkspace = workspace_ ? workspace_ : null;
 
   // The task over slots: closure {weights, output, ctx, workspace, batch,
-  // tasks, inputs...}, 8 bytes each.
+  // tasks, group, slot bytes, inputs...}, 8 bytes each.
   auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
   Function *task = Function::Create(taskType, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".images.task",
                                     module_);
@@ -143,56 +153,55 @@ void LlvmGen::emitImageByImage() {
       return b.CreateLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), closure, i));
     };
     Value *w = field(0, ptr()), *out = field(1, ptr()), *context = field(2, ptr()), *ws = field(3, ptr());
-    Value *batch = field(4, i64()), *tasks = field(5, i64());
+    Value *batch = field(4, i64()), *tasks = field(5, i64()), *group = field(6, i64());
+    Value *slotBytes = field(7, i64());
     std::vector<Value *> in;
     for (size_t i = 0; i < inputs_.size(); ++i)
-      in.push_back(field(unsigned(6 + i), ptr()));
+      in.push_back(field(unsigned(8 + i), ptr()));
     emitLoop(b, task->getArg(1), task->getArg(2), "slot", [&](Value *t) {
-      Value *slot = b.CreateInBoundsGEP(b.getInt8Ty(), ws, b.CreateMul(t, b.getInt64(graph_.imageSlotBytes)));
-      // for (n = t; n < batch; n += tasks)
+      Value *slot = b.CreateInBoundsGEP(b.getInt8Ty(), ws, b.CreateMul(t, slotBytes));
+      // for (first = t * group; first < batch; first += tasks * group)
       Function *fn = b.GetInsertBlock()->getParent();
       BasicBlock *pre = b.GetInsertBlock();
-      BasicBlock *loop = BasicBlock::Create(ctx, "image", fn), *done = BasicBlock::Create(ctx, "images.done", fn);
-      b.CreateCondBr(b.CreateICmpSLT(t, batch), loop, done);
+      BasicBlock *loop = BasicBlock::Create(ctx, "group", fn), *done = BasicBlock::Create(ctx, "groups.done", fn);
+      Value *start = b.CreateMul(t, group);
+      b.CreateCondBr(b.CreateICmpSLT(start, batch), loop, done);
       b.SetInsertPoint(loop);
-      PHINode *n = b.CreatePHI(i64(), 2, "n");
-      n->addIncoming(t, pre);
-      std::vector<Value *> args = {w, floatGep(b, out, b.CreateMul(n, b.getInt64(outputFloats))), context,
-                                   workspace_ ? slot : null};
+      PHINode *first = b.CreatePHI(i64(), 2, "first");
+      first->addIncoming(start, pre);
+      Value *count = b.CreateBinaryIntrinsic(Intrinsic::smin, group, b.CreateSub(batch, first));
+      std::vector<Value *> args = {w, floatGep(b, out, b.CreateMul(first, b.getInt64(outputFloats))), count,
+                                   context, workspace_ ? slot : null};
       for (size_t i = 0; i < in.size(); ++i)
-        args.push_back(floatGep(b, in[i], b.CreateMul(n, b.getInt64(inputFloats[i]))));
-      b.CreateCall(image, args);
-      Value *next = b.CreateAdd(n, tasks, "n.next");
-      n->addIncoming(next, b.GetInsertBlock());
+        args.push_back(floatGep(b, in[i], b.CreateMul(first, b.getInt64(inputFloats[i]))));
+      b.CreateCall(images, args);
+      Value *next = b.CreateAdd(first, b.CreateMul(tasks, group), "first.next");
+      first->addIncoming(next, b.GetInsertBlock());
       b.CreateCondBr(b.CreateICmpSLT(next, batch), loop, done);
       b.SetInsertPoint(done);
     });
     b.CreateRetVoid();
   }
 
+  // group = clamp(batch / threads, 1, maxGroup); tasks = min(threads, batch / group)
   IRBuilder<> &f = fwd_;
-  std::vector<Value *> direct = {weights_, output_, ctx_, forwardWorkspace};
-  direct.insert(direct.end(), inputs_.begin(), inputs_.end());
   Function *forward = f.GetInsertBlock()->getParent();
-  BasicBlock *one = BasicBlock::Create(ctx, "one_image", forward);
-  BasicBlock *many = BasicBlock::Create(ctx, "images", forward);
-  BasicBlock *done = BasicBlock::Create(ctx, "images.done", forward);
-  f.CreateCondBr(f.CreateICmpEQ(batch_, f.getInt64(1)), one, many);
-  f.SetInsertPoint(one);
-  f.CreateCall(image, direct);
-  f.CreateBr(done);
-  f.SetInsertPoint(many);
+  int64_t maxGroup = std::max<int64_t>(1, kImageGroupBytes / std::max<int64_t>(1, graph_.workspacePerBatch));
   Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
-  Value *tasks = f.CreateBinaryIntrinsic(Intrinsic::smin, batch_, threads, nullptr, "tasks");
+  Value *group = f.CreateBinaryIntrinsic(
+      Intrinsic::smax, f.getInt64(1),
+      f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateSDiv(batch_, threads), f.getInt64(maxGroup)), nullptr,
+      "group");
+  Value *tasks = f.CreateBinaryIntrinsic(Intrinsic::smin, threads, f.CreateSDiv(batch_, group), nullptr, "tasks");
+  Value *slotBytes = f.CreateAdd(f.CreateMul(group, f.getInt64(graph_.workspacePerBatch)),
+                                 f.getInt64(graph_.workspaceFixed), "slot.bytes");
   IRBuilder<> entry(&forward->getEntryBlock(), forward->getEntryBlock().begin());
-  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 6 + inputs_.size()), nullptr, "images.closure");
-  std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, tasks};
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 8 + inputs_.size()), nullptr, "images.closure");
+  std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, tasks, group, slotBytes};
   fields.insert(fields.end(), inputs_.begin(), inputs_.end());
   for (size_t i = 0; i < fields.size(); ++i)
     f.CreateStore(fields[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
   f.CreateCall(runtimeFn("seqrt_parallel_for"), {ctx_, tasks, task, closure});
-  f.CreateBr(done);
-  f.SetInsertPoint(done);
 }
 
 // The forward function calls body(weights, output, batch, ctx, workspace,

@@ -10,6 +10,7 @@
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace seq::codegen {
 
@@ -545,7 +546,9 @@ void genConv2d(LlvmGen &gen, int index) {
   const ir::Shape &in = g.value(node.inputs[0]).shape;
   IRBuilder<> &f = gen.fwd();
   Value *images = gen.leadingExtent(in, 1);
-  emitIf(f, f.CreateICmpSGE(images, f.getInt64(kSlotMinImages)), "image_slots",
+  // (Image by image, the planner gave the convolution one buffer: no slots.)
+  int64_t slotMinImages = g.imageSlotBytes ? std::numeric_limits<int64_t>::max() : kSlotMinImages;
+  emitIf(f, f.CreateICmpSGE(images, f.getInt64(slotMinImages)), "image_slots",
          [&] { genConvSlots(gen, index, s, epilogue, algorithm, scratch, images); },
          [&] {
            emitLoop(f, images, "image", [&](Value *image) {
