@@ -101,43 +101,16 @@ constexpr int64_t kImageGroupBytes = 8 << 20;
 void LlvmGen::emitImageByImage() {
   LLVMContext &ctx = context();
   Value *null = ConstantPointerNull::get(ptr());
-  std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr()};
-  types.insert(types.end(), inputs_.size(), ptr());
-  Function *images = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
-                                      GlobalValue::InternalLinkage, graph_.symbolPrefix + ".images", module_);
-  images->addFnAttr(Attribute::NoUnwind);
-  images->addFnAttr(Attribute::NoInline);
+  // images(weights, output, batch, ctx, slot, slot, inputs...): the slot
+  // holds the fixed region too
+  Function *images = nodesFunction(graph_.symbolPrefix + ".images");
+  emitInto(images, [&] { emitNodes(); });
 
   // Per image: floats of each input and of the output.
   std::vector<int64_t> inputFloats;
   for (int id : graph_.inputs)
     inputFloats.push_back(graph_.value(id).shape.elementsPerBatch());
   int64_t outputFloats = graph_.value(graph_.output).shape.elementsPerBatch();
-
-  struct Saved {
-    Value *weights, *output, *batch, *ctx, *workspace, *fixed;
-    std::vector<Value *> inputs;
-    BasicBlock *block;
-  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
-  weights_ = images->getArg(0);
-  output_ = images->getArg(1);
-  batch_ = images->getArg(2);
-  ctx_ = images->getArg(3);
-  workspace_ = workspace_ ? images->getArg(4) : nullptr;
-  fixed_ = workspace_; // the slot holds the fixed region too
-  for (size_t i = 0; i < inputs_.size(); ++i)
-    inputs_[i] = images->getArg(unsigned(5 + i));
-  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", images));
-  emitNodes();
-  fwd_.CreateRetVoid();
-  weights_ = saved.weights;
-  output_ = saved.output;
-  batch_ = saved.batch;
-  ctx_ = saved.ctx;
-  workspace_ = saved.workspace;
-  fixed_ = saved.fixed;
-  inputs_ = saved.inputs;
-  fwd_.SetInsertPoint(saved.block);
   Value *forwardWorkspace = workspace_ ? workspace_ : null;
 
   // The task over slots: closure {weights, output, ctx, workspace, batch,
@@ -170,8 +143,9 @@ void LlvmGen::emitImageByImage() {
       PHINode *first = b.CreatePHI(i64(), 2, "first");
       first->addIncoming(start, pre);
       Value *count = b.CreateBinaryIntrinsic(Intrinsic::smin, group, b.CreateSub(batch, first));
+      Value *slotOrNull = workspace_ ? slot : null;
       std::vector<Value *> args = {w, floatGep(b, out, b.CreateMul(first, b.getInt64(outputFloats))), count,
-                                   context, workspace_ ? slot : null};
+                                   context, slotOrNull, slotOrNull};
       for (size_t i = 0; i < in.size(); ++i)
         args.push_back(floatGep(b, in[i], b.CreateMul(first, b.getInt64(inputFloats[i]))));
       b.CreateCall(images, args);
@@ -209,12 +183,7 @@ void LlvmGen::emitImageByImage() {
 // the slices in parallel (see "Batch slices" above).
 void LlvmGen::emitSliced(int64_t granule) {
   LLVMContext &ctx = context();
-  std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr(), ptr()};
-  types.insert(types.end(), inputs_.size(), ptr());
-  Function *body = Function::Create(FunctionType::get(Type::getVoidTy(ctx), types, false),
-                                    GlobalValue::InternalLinkage, graph_.symbolPrefix + ".body", module_);
-  body->addFnAttr(Attribute::NoUnwind);
-  body->addFnAttr(Attribute::NoInline);
+  Function *body = nodesFunction(graph_.symbolPrefix + ".body");
   Function *sliceTask = emitSliceTask(body, granule);
 
   IRBuilder<> &f = fwd_;
@@ -250,30 +219,7 @@ void LlvmGen::emitSliced(int64_t granule) {
   f.CreateBr(done);
 
   // The nodes, in the body, on its arguments.
-  struct Saved {
-    Value *weights, *output, *batch, *ctx, *workspace, *fixed;
-    std::vector<Value *> inputs;
-  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_};
-  weights_ = body->getArg(0);
-  output_ = body->getArg(1);
-  batch_ = body->getArg(2);
-  ctx_ = body->getArg(3);
-  if (workspace_) {
-    workspace_ = body->getArg(4);
-    fixed_ = body->getArg(5);
-  }
-  for (size_t i = 0; i < inputs_.size(); ++i)
-    inputs_[i] = body->getArg(unsigned(6 + i));
-  f.SetInsertPoint(BasicBlock::Create(ctx, "entry", body));
-  emitNodes();
-  f.CreateRetVoid();
-  weights_ = saved.weights;
-  output_ = saved.output;
-  batch_ = saved.batch;
-  ctx_ = saved.ctx;
-  workspace_ = saved.workspace;
-  fixed_ = saved.fixed;
-  inputs_ = saved.inputs;
+  emitInto(body, [&] { emitNodes(); });
   f.SetInsertPoint(done);
 }
 

@@ -210,32 +210,36 @@ void LlvmGen::emitNodes() {
   }
 }
 
-// Nodes [first, last) in a function of their own, called from the
-// forward function with the values every node may use. Keeps each function
-// small: the register allocator's cost grows faster than linearly with the
-// size of one function, and a deep model's forward function is long.
-void LlvmGen::emitSegment(size_t first, size_t last) {
-  LLVMContext &ctx = context();
+// A function of the nodes' arguments: (weights, output, batch, ctx,
+// workspace, fixed, inputs...), internal and never inlined.
+Function *LlvmGen::nodesFunction(const Twine &name) {
+  std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr(), ptr()};
+  types.insert(types.end(), inputs_.size(), ptr());
+  Function *fn = Function::Create(FunctionType::get(Type::getVoidTy(context()), types, false),
+                                  GlobalValue::InternalLinkage, name, module_);
+  fn->addFnAttr(Attribute::NoUnwind);
+  fn->addFnAttr(Attribute::NoInline);
+  return fn;
+}
+
+// The arguments to call a nodesFunction with the forward side's values.
+std::vector<Value *> LlvmGen::nodesArgs() {
   Value *null = ConstantPointerNull::get(ptr());
   std::vector<Value *> args = {weights_, output_, batch_, ctx_, workspace_ ? workspace_ : null,
                                fixed_ ? fixed_ : null};
   args.insert(args.end(), inputs_.begin(), inputs_.end());
-  std::vector<Type *> types;
-  for (Value *v : args)
-    types.push_back(v->getType());
-  auto *type = FunctionType::get(Type::getVoidTy(ctx), types, false);
-  Function *fn = Function::Create(type, GlobalValue::InternalLinkage,
-                                  graph_.symbolPrefix + ".nodes." + std::to_string(first), module_);
-  fn->addFnAttr(Attribute::NoUnwind);
-  fn->addFnAttr(Attribute::NoInline);
-  fwd_.CreateCall(fn, args);
+  return args;
+}
 
+// Runs `emit` with the builder in the body of `fn` (a nodesFunction) and
+// every value the node generators use rebound to its arguments (a value
+// of the caller is not visible there); then restores them.
+void LlvmGen::emitInto(Function *fn, function_ref<void()> emit) {
   struct Saved {
     Value *weights, *output, *batch, *ctx, *workspace, *fixed;
     std::vector<Value *> inputs;
     BasicBlock *block;
   } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
-  // Always the argument: a value of the caller is not visible here.
   weights_ = fn->getArg(0);
   output_ = fn->getArg(1);
   batch_ = fn->getArg(2);
@@ -246,11 +250,9 @@ void LlvmGen::emitSegment(size_t first, size_t last) {
   }
   for (size_t i = 0; i < inputs_.size(); ++i)
     inputs_[i] = fn->getArg(unsigned(6 + i));
-  fwd_.SetInsertPoint(BasicBlock::Create(ctx, "entry", fn));
-  for (size_t i = first; i < last; ++i)
-    emitNode(i);
+  fwd_.SetInsertPoint(BasicBlock::Create(context(), "entry", fn));
+  emit();
   fwd_.CreateRetVoid();
-
   weights_ = saved.weights;
   output_ = saved.output;
   batch_ = saved.batch;
@@ -259,6 +261,19 @@ void LlvmGen::emitSegment(size_t first, size_t last) {
   fixed_ = saved.fixed;
   inputs_ = saved.inputs;
   fwd_.SetInsertPoint(saved.block);
+}
+
+// Nodes [first, last) in a function of their own, called from the
+// forward function with the values every node may use. Keeps each function
+// small: the register allocator's cost grows faster than linearly with the
+// size of one function, and a deep model's forward function is long.
+void LlvmGen::emitSegment(size_t first, size_t last) {
+  Function *fn = nodesFunction(graph_.symbolPrefix + ".nodes." + std::to_string(first));
+  fwd_.CreateCall(fn, nodesArgs());
+  emitInto(fn, [&] {
+    for (size_t i = first; i < last; ++i)
+      emitNode(i);
+  });
 }
 
 void LlvmGen::emitNode(size_t index) {

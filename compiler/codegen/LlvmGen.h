@@ -15,6 +15,7 @@
 
 #include "ir/Graph.h"
 
+#include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
@@ -111,6 +112,9 @@ private:
   void emitNode(size_t index);
   void emitNodes();
   void emitSegment(size_t first, size_t last);
+  llvm::Function *nodesFunction(const llvm::Twine &name);
+  std::vector<llvm::Value *> nodesArgs();
+  void emitInto(llvm::Function *fn, llvm::function_ref<void()> emit);
   void emitImageByImage();
   // Batch slices (see LlvmGen.cpp): the nodes in a function of their own,
   // called on the whole batch or, for a large enough batch, on slices of

@@ -4,10 +4,11 @@
 // streams B images' activations through memory between every two nodes:
 // MobileNetV2's 75 MB per image, 1.2 GB at batch 16, where one image's
 // fits in the caches. When every node computes each image from the same
-// image only, the forward pass instead runs the whole network on one
-// image at a time, each thread on its own images in its own slot of the
-// workspace (no barrier between nodes, every activation in cache), and
-// each image reads every weight again. So it does where that costs
+// image only, the forward pass instead runs the whole network on a small
+// group of images at a time, each thread on its own groups in its own
+// slot of the workspace (no barrier between nodes, every activation in
+// cache; codegen/BatchSchedule.cpp), and each group reads every weight
+// again. So it does where that costs
 // little, in convolutional networks whose weights fit in a core's L2 or
 // which do at least kImageParallelMinFlopsPerByte flops per weight byte
 // and image.

@@ -20,7 +20,9 @@
 //     it: O(n log n) for a model of n nodes unless many buffers are live at
 //     once;
 //  4. image by image (ir/ImageParallel.h): the layout above, for batch 1,
-//     is one image's slot; a forward call of batch B gets B slots.
+//     is one image's slot; a forward call of batch B gets B of them, and
+//     runs its groups of G images each in G slots' worth
+//     (codegen/BatchSchedule.cpp).
 #include "ir/ConvScratch.h"
 #include "ir/ImageParallel.h"
 #include "ir/Liveness.h"
@@ -86,7 +88,8 @@ void addIm2colScratch(Graph &g) {
     Scratch s;
     s.node = int(i);
     // a buffer per slot, each reused image after image; one when the
-    // forward pass runs image by image (its convolutions see one image)
+    // forward pass runs image by image (its convolutions then take a
+    // group's images one after the other, NodeGenConv.cpp)
     s.bytesFixed = (g.imageSlotBytes ? 1 : kConvScratchSlots) * bytes;
     g.scratch.push_back(s);
   }
