@@ -81,8 +81,9 @@ int64_t sliceGranule(const ir::Graph &g) {
 
 // The forward pass image by image (ir/ImageParallel.h), in groups of
 // images. Every node goes into `<prefix>.images(weights, output, batch,
-// ctx, slot, inputs...)`, which computes `batch` images in a workspace
-// slot laid out for that batch. The forward function picks the group G
+// ctx, slot, slot, inputs...)` (a nodesFunction whose workspace and fixed
+// region are the slot), which computes `batch` images in a workspace slot
+// laid out for that batch. The forward function picks the group G
 // at run time: the batch split evenly over the threads, at most
 // kImageGroupBytes of activations a group (so that a group's activations
 // stay in the caches while each weight is read once per group), and runs
