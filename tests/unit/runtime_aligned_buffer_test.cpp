@@ -28,8 +28,9 @@ TEST(RuntimeAlignedBuffer, ZeroedAndAlignedAtEverySize) {
     EXPECT_EQ(b.size(), bytes);
     auto address = reinterpret_cast<std::uintptr_t>(b.data());
     EXPECT_EQ(address % SEQRT_ALIGNMENT, 0u) << bytes;
-    if (bytes >= 8 * kMB)
+    if (bytes >= 8 * kMB) {
       EXPECT_EQ(address % (2 * kMB), 0u) << bytes;
+    }
     EXPECT_TRUE(allZero(b)) << bytes;
     if (bytes > 0) { // writable to the last byte
       b.data()[0] = std::byte{1};
