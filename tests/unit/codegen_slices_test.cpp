@@ -117,9 +117,10 @@ TEST(CodegenSlices, SlicedBatchesMatchTheWholeBatch) {
       for (size_t i = 0; i < got.size(); ++i) {
         bool nanSample = int64_t(i / 10) == batch / 2;
         ASSERT_EQ(std::isnan(got[i]), nanSample) << "batch " << batch << ", element " << i;
-        if (!nanSample)
+        if (!nanSample) {
           ASSERT_NEAR(got[i], want[i], 1e-5f + 1e-5f * std::fabs(want[i]))
               << "batch " << batch << ", " << threads << " threads, element " << i;
+        }
       }
     }
   }
