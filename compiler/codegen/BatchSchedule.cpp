@@ -41,19 +41,15 @@ constexpr int64_t kSliceAlignment = 64;          // bytes: slices start on cache
 
 namespace {
 
-// Multiply-adds (Linear, Conv2d) or elements (other nodes) per sample.
+// Multiply-adds (ir::macsPerImage) plus one step per output element of
+// every other node, per sample.
 int64_t perSampleWork(const ir::Graph &g) {
-  int64_t work = 0;
-  for (const ir::Node &node : g.nodes) {
-    const ir::Shape &out = g.value(node.output).shape;
-    int64_t inner = 1;
-    if (node.kind == ir::OpKind::Linear)
-      inner = g.value(node.inputs.at(0)).shape.dims.back();
-    else if (node.kind == ir::OpKind::Conv2d)
-      inner = g.value(node.inputs.at(0)).shape.dims.at(1) / std::max<int64_t>(1, node.attrs.groups) *
-              node.attrs.kernel[0] * node.attrs.kernel[1];
-    work += out.elementsPerBatch() * inner;
-  }
+  ir::ImageMacs macs = ir::macsPerImage(g);
+  int64_t work = macs.conv + macs.linear;
+  for (const ir::Node &node : g.nodes)
+    if (node.kind != ir::OpKind::Linear && node.kind != ir::OpKind::Conv2d &&
+        node.kind != ir::OpKind::ConvTranspose2d)
+      work += g.value(node.output).shape.elementsPerBatch();
   return work;
 }
 

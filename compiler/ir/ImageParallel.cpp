@@ -22,6 +22,11 @@ bool perImage(const Graph &g, const Node &node) {
     return a.dim >= 1;
   case OpKind::Permute:
     return !a.perm.empty() && a.perm[0] == 0;
+  case OpKind::Binary: // broadcasting aligns trailing dims: a lower-rank operand would meet the batch
+    for (int in : node.inputs)
+      if (g.value(in).shape.rank() != g.value(node.output).shape.rank())
+        return false;
+    return true;
   case OpKind::LayerNorm:
     return a.normSize >= 1 && a.normSize <= g.value(node.inputs.at(0)).shape.elementsPerBatch();
   case OpKind::Input:
@@ -35,7 +40,6 @@ bool perImage(const Graph &g, const Node &node) {
   case OpKind::AdaptiveMaxPool2d:
   case OpKind::BatchNorm:
   case OpKind::Unary:
-  case OpKind::Binary:
   case OpKind::Scalar:
   case OpKind::Reshape:
   case OpKind::Identity:
@@ -58,14 +62,9 @@ bool imagesIndependent(const Graph &g) {
   for (const Value &v : g.values)
     if (!batchFirstOnly(v.shape))
       return false;
-  for (const Node &node : g.nodes) {
+  for (const Node &node : g.nodes)
     if (!perImage(g, node))
       return false;
-    // element-wise ops broadcast: every operand must be a whole image
-    for (int in : node.inputs)
-      if (g.value(in).shape.rank() != g.value(node.output).shape.rank() && node.kind == OpKind::Binary)
-        return false;
-  }
   return true;
 }
 
