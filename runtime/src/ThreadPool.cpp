@@ -1,10 +1,11 @@
 // ThreadPool.cpp: dispatch, chunking and the spin-then-sleep waits.
 //
 // Protocol for one loop: the caller writes loop_, sets pendingChunks_,
-// publishes the loop in claim_ (release) and bumps generation_ to wake the
-// workers. Every thread, the caller included, claims chunks by
-// compare-and-swap on claim_, which succeeds only for the generation it
-// woke for, runs them and counts them off pendingChunks_. The caller
+// publishes each thread's share of the chunks in shares_ (release) and
+// bumps generation_ to wake the workers. Every thread, the caller
+// included, claims chunks by compare-and-swap on a share, its own from the
+// front and then the others' from the back, which succeeds only for the
+// generation it woke for, runs them and counts them off pendingChunks_. The caller
 // returns when that reaches 0. A worker that wakes late finds the loop
 // over and claims nothing, so it neither delays the caller nor reads a
 // loop_ that the next loop is rewriting.
@@ -19,7 +20,7 @@ namespace {
 // About this many chunks per thread balance uneven work without making
 // chunks too small.
 constexpr std::int64_t kChunksPerThread = 4;
-// The chunk count must fit its 16 bits of claim_.
+// The chunk count must fit the 16 bits of a share's positions.
 constexpr std::int64_t kMaxChunks = 0xFFFF;
 // How long a waiting thread spins before it sleeps on the futex. Waking a
 // sleeping thread costs tens of microseconds on a virtual machine (the
@@ -33,11 +34,9 @@ constexpr std::chrono::microseconds kSpinTime{200};
 // runnable threads than cores, the thread we wait for may need this one.
 constexpr std::chrono::microseconds kYieldEvery{20};
 
-constexpr std::uint64_t claimWord(std::uint32_t generation, std::int64_t chunks,
-                                  std::int64_t next) {
-  return std::uint64_t{generation} << 32 |
-         static_cast<std::uint64_t>(chunks) << 16 |
-         static_cast<std::uint64_t>(next);
+constexpr std::uint64_t shareWord(std::uint32_t generation, std::uint64_t front,
+                                  std::uint64_t back) {
+  return std::uint64_t{generation} << 32 | front << 16 | back;
 }
 
 void cpuRelax() {
@@ -82,11 +81,12 @@ std::pair<std::int64_t, std::int64_t> chunkRange(std::int64_t n,
 
 } // namespace
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads)
+    : shares_(static_cast<std::size_t>(std::max(threads, 1))) {
   workers_.reserve(static_cast<std::size_t>(std::max(threads - 1, 0)));
   try {
     for (int i = 1; i < threads; ++i)
-      workers_.emplace_back([this] { workerMain(); });
+      workers_.emplace_back([this, i] { workerMain(i); });
   } catch (...) {
     stopWorkers();
     throw;
@@ -104,31 +104,39 @@ void ThreadPool::stopWorkers() {
   workers_.clear();
 }
 
-void ThreadPool::workerMain() {
+void ThreadPool::workerMain(int self) {
   // Workers start before the first loop, at generation 0.
   std::uint32_t seen = 0;
   for (;;) {
     seen = awaitChange(generation_, seen);
     if (stopping_.load(std::memory_order_relaxed))
       return;
-    runChunks(seen);
+    runChunks(seen, self);
   }
 }
 
-std::optional<std::int64_t> ThreadPool::claimChunk(std::uint32_t generation) {
-  std::uint64_t word = claim_.load(std::memory_order_acquire);
-  for (;;) {
-    std::int64_t chunks = static_cast<std::int64_t>((word >> 16) & 0xFFFF);
-    std::int64_t next = static_cast<std::int64_t>(word & 0xFFFF);
-    if (word >> 32 != generation || next >= chunks)
-      return std::nullopt;
-    if (claim_.compare_exchange_weak(word, word + 1, std::memory_order_acquire))
-      return next;
+std::optional<std::int64_t> ThreadPool::claimChunk(std::uint32_t generation, int self) {
+  const int threads = static_cast<int>(shares_.size());
+  for (int i = 0; i < threads; ++i) {
+    int k = (self + i) % threads;
+    bool own = i == 0;
+    std::atomic<std::uint64_t> &share = shares_[static_cast<std::size_t>(k)].word;
+    std::uint64_t word = share.load(std::memory_order_acquire);
+    for (;;) {
+      std::uint64_t front = (word >> 16) & 0xFFFF, back = word & 0xFFFF;
+      if (word >> 32 != generation || front >= back)
+        break;
+      std::uint64_t next = own ? shareWord(generation, front + 1, back)
+                               : shareWord(generation, front, back - 1);
+      if (share.compare_exchange_weak(word, next, std::memory_order_acquire))
+        return static_cast<std::int64_t>(own ? front : back - 1);
+    }
   }
+  return std::nullopt;
 }
 
-void ThreadPool::runChunks(std::uint32_t generation) {
-  while (std::optional<std::int64_t> chunk = claimChunk(generation)) {
+void ThreadPool::runChunks(std::uint32_t generation, int self) {
+  while (std::optional<std::int64_t> chunk = claimChunk(generation, self)) {
     auto [begin, end] = chunkRange(loop_.n, loop_.chunks, *chunk);
     loop_.fn(loop_.arg, begin, end);
     if (pendingChunks_.fetch_sub(1, std::memory_order_acq_rel) == 1)
@@ -151,11 +159,17 @@ void ThreadPool::parallelFor(std::int64_t n, seqrt_task_fn fn, void *arg) {
   loop_ = {fn, arg, n, chunks};
   pendingChunks_.store(static_cast<std::uint32_t>(chunks),
                        std::memory_order_relaxed);
-  claim_.store(claimWord(generation, chunks, 0), std::memory_order_release);
+  const std::int64_t threads = static_cast<std::int64_t>(shares_.size());
+  for (std::int64_t k = 0; k < threads; ++k) {
+    auto [front, back] = chunkRange(chunks, threads, k);
+    shares_[static_cast<std::size_t>(k)].word.store(
+        shareWord(generation, static_cast<std::uint64_t>(front), static_cast<std::uint64_t>(back)),
+        std::memory_order_release);
+  }
   generation_.store(generation, std::memory_order_release);
   generation_.notify_all();
 
-  runChunks(generation);
+  runChunks(generation, 0);
   for (std::uint32_t pending = pendingChunks_.load(std::memory_order_acquire);
        pending != 0;)
     pending = awaitChange(pendingChunks_, pending);

@@ -28,8 +28,14 @@ public:
 
   // Runs fn(arg, begin, end) over contiguous chunks covering [0, n) on
   // the threads of the pool, the caller included; returns when all are
-  // done. A call made while another runs on this pool (from a task, or
-  // another thread) runs inline instead.
+  // done. Thread k (the caller is 0) first runs the chunks of its own
+  // share, the k-th of T contiguous parts of [0, n), in order, and only
+  // then takes chunks from the end of another's: two loops over the same
+  // n give each thread the same part of [0, n) when the threads keep
+  // pace, so what one layer's task wrote is still in the cache of the
+  // core whose task of the next layer reads it. A call made while
+  // another runs on this pool (from a task, or another thread) runs
+  // inline instead.
   void parallelFor(std::int64_t n, seqrt_task_fn fn, void *arg);
 
 private:
@@ -40,19 +46,27 @@ private:
     std::int64_t chunks = 0;
   };
 
-  void workerMain();
-  // Claims and runs chunks of loop `generation` until none is left.
-  void runChunks(std::uint32_t generation);
-  std::optional<std::int64_t> claimChunk(std::uint32_t generation);
+  // A thread's share of the current loop's chunks: the loop's generation
+  // (high 32 bits), the next chunk its owner runs (next 16 bits) and the
+  // end of the chunks not yet taken (low 16 bits). The owner takes from
+  // the front, the others from the back, both by compare-and-swap, and
+  // only for the generation they woke for.
+  struct alignas(64) Share {
+    std::atomic<std::uint64_t> word{0};
+  };
+
+  void workerMain(int self);
+  // Claims and runs chunks of loop `generation` until none is left:
+  // thread `self`'s share first, then the others'.
+  void runChunks(std::uint32_t generation, int self);
+  std::optional<std::int64_t> claimChunk(std::uint32_t generation, int self);
   void stopWorkers();
 
-  // Written by the caller before it publishes a loop in claim_; read only
+  // Written by the caller before it publishes a loop in shares_; read only
   // by a thread that has claimed one of the loop's chunks.
   Loop loop_;
-  // The loop's generation (high 32 bits), its chunk count (next 16 bits)
-  // and its next unclaimed chunk (low 16 bits): a thread claims a chunk of
-  // the loop it woke for, or nothing.
-  alignas(64) std::atomic<std::uint64_t> claim_{0};
+  // One share per thread, thread k's at k.
+  std::vector<Share> shares_;
   // Chunks of the current loop not yet finished; the caller waits for 0.
   alignas(64) std::atomic<std::uint32_t> pendingChunks_{0};
   // The current loop's generation; sleeping workers wait for it to change.

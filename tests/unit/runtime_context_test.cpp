@@ -4,6 +4,7 @@
 #include "runtime_test_support.h"
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -115,6 +116,56 @@ TEST(RuntimeContext, ParallelForChunking) {
   Coverage one(1);
   seqrt_parallel_for(ctx.get(), 1, Coverage::visit, &one);
   EXPECT_EQ(one.chunks.load(), 1);
+}
+
+// The caller owns the first share of the chunks: it starts at index 0 and
+// runs its share front to back; what it takes of another thread's share
+// it takes from the back of that share. (Which chunks the worker gets depends on when
+// it wakes; these orders do not.)
+TEST(RuntimeContext, ParallelForCallerRunsItsShareFirstInOrder) {
+  for (int threads : {2, 3, 4}) {
+    ContextPtr ctx = newContext(threads);
+    for (int repeat = 0; repeat < 50; ++repeat) {
+      struct Order {
+        std::thread::id caller = std::this_thread::get_id();
+        std::mutex mutex;
+        std::vector<std::int64_t> callerBegins;
+      } order;
+      seqrt_parallel_for(ctx.get(), 1000, [](void *arg, std::int64_t begin, std::int64_t) {
+        auto *o = static_cast<Order *>(arg);
+        if (std::this_thread::get_id() != o->caller)
+          return;
+        std::lock_guard<std::mutex> lock(o->mutex);
+        o->callerBegins.push_back(begin);
+      }, &order);
+      // threads * 4 chunks whose sizes differ by at most one; 4 a share
+      const std::int64_t chunks = threads * 4, base = 1000 / chunks, extra = 1000 % chunks;
+      auto chunkBegin = [&](std::int64_t i) { return i * base + std::min(i, extra); };
+      auto shareOf = [&](std::int64_t begin) {
+        std::int64_t i = 0;
+        while (i < chunks && chunkBegin(i + 1) <= begin)
+          ++i;
+        return i / 4;
+      };
+      const std::int64_t shareEnd = chunkBegin(4);
+      ASSERT_FALSE(order.callerBegins.empty());
+      EXPECT_EQ(order.callerBegins.front(), 0);
+      std::int64_t lastOwn = -1, lastStolen = 1000;
+      for (std::int64_t begin : order.callerBegins) {
+        if (begin < shareEnd) {
+          EXPECT_GT(begin, lastOwn) << "own share out of order";
+          lastOwn = begin;
+        } else {
+          EXPECT_EQ(lastOwn, chunkBegin(3)) << "stole before finishing its own share";
+          // from the back of each other share, one share after another
+          if (shareOf(begin) == shareOf(lastStolen)) {
+            EXPECT_LT(begin, lastStolen);
+          }
+          lastStolen = begin;
+        }
+      }
+    }
+  }
 }
 
 TEST(RuntimeContext, ParallelForWithNothingToDo) {
