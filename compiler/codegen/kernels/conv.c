@@ -143,6 +143,7 @@ void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
       int64_t k = 0;
       for (int64_t c = 0; c < C; ++c, xc += plane)
         for (int64_t kh = 0; kh < KH; ++kh)
+SEQK_NO_UNROLL
           for (int64_t kw = 0; kw < KW; ++kw)
             tileStep(&t, a, k++, xc + kh * DH * Wp + kw * DW);
       scatterTile(&t, y, ir, mr, q, seqkMin(TILE_NR, q1 - q), Wp, OH, OW, epi,

@@ -26,8 +26,13 @@
 
 #if defined(__clang__)
 #define SEQK_UNROLL _Pragma("clang loop unroll(full)")
+/* A loop whose body is already a whole tile step: unrolling it (when the
+ * call site makes its trip count constant) only makes the register
+ * allocator spill the tile's accumulators. */
+#define SEQK_NO_UNROLL _Pragma("clang loop unroll(disable)")
 #else
 #define SEQK_UNROLL _Pragma("GCC unroll 32")
+#define SEQK_NO_UNROLL _Pragma("GCC unroll 1")
 #endif
 
 /* For the helpers that must see the caller's constant shapes to be
