@@ -392,12 +392,31 @@ def ort_version():
         return None
 
 
+def autogroup_enabled():
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
 def warn_if_busy(meta):
-    """Records the load average; warns when other work shares the cores."""
+    """Records the load average; warns when other work shares the cores.
+    With the kernel's autogroup scheduling on (Debian's default), a
+    background job started from another session (a build under nice -n 19)
+    gets as much CPU as the benchmark: nice orders processes only within a
+    session. Measured on the 2-core VM with a nice'd build running: the
+    probe's 2-thread FMA peak fell from 399 to 193 GFLOP/s, and seqc's
+    batch-1 VGG block from 4.0 to 8.4 ms; with autogroup off, 4.0 ms."""
     meta["loadavg_at_start"] = os.getloadavg()[0]
+    meta["sched_autogroup"] = autogroup_enabled()
     if meta["loadavg_at_start"] > 0.5 * (os.cpu_count() or 1):
         print(f"warning: load average {meta['loadavg_at_start']:.1f} on "
               f"{os.cpu_count()} cores: timings (2 threads above all) will be noisy")
+        if meta["sched_autogroup"]:
+            print("warning: autogroup scheduling is on, so nice'd work of another session takes "
+                  "an equal share of the cores; as root, `echo 0 > "
+                  "/proc/sys/kernel/sched_autogroup_enabled` lets the benchmark come first")
 
 
 def cpu_name():
