@@ -1,7 +1,7 @@
 // NodeGen: code for each node kind, called by LlvmGen::emitForward in
 // execution order. Each emits its task function(s) and, in the forward
 // function, the calls that run them. One file per op family:
-//   NodeGenGemm.cpp         Linear
+//   NodeGenGemm.cpp         Linear (and 1x1 convolutions of 1x1 images)
 //   NodeGenConv.cpp         Conv2d (packed, direct, GEMM, im2col, depthwise)
 //   NodeGenWindow.cpp       Pad, pools, Softmax, LayerNorm
 //   NodeGenElementwise.cpp  Map (Unary, Scalar, lowered BatchNorm), Binary,
@@ -18,6 +18,11 @@
 namespace seq::codegen {
 
 void genLinear(LlvmGen &gen, int node);
+// M rows of K inputs -> rows of N outputs, on the node's weight [N, K]
+// (packed in panels, or transposed): a Linear, or a 1x1 convolution of
+// 1x1 images (a squeeze-and-excitation block's), whose [M, C, 1, 1]
+// tensors are M rows of C. Its epilogue runs once per row of outputs.
+void genRowsGemm(LlvmGen &gen, int node, int64_t K, int64_t N, llvm::Value *M);
 void genConv2d(LlvmGen &gen, int node);
 void genPad(LlvmGen &gen, int node);
 void genPool(LlvmGen &gen, int node);

@@ -522,8 +522,14 @@ void genConv2d(LlvmGen &gen, int index) {
   const ir::Node &node = g.nodes[size_t(index)];
   ConvShape s = convShape(g, node);
   const ir::Shape &out = g.value(node.output).shape;
-  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
   ir::ConvAlgorithm algorithm = ir::convAlgorithm(g, node);
+  // On 1x1 images a pointwise convolution is a Linear over the batch's
+  // rows of channels: one GEMM call and one epilogue call per image, not
+  // one per output channel (an SE block's at batch 1 was 1152 calls of one
+  // element each).
+  if (algorithm == ir::ConvAlgorithm::Packed && s.pointwise(node.attrs) && s.H == 1 && s.W == 1)
+    return genRowsGemm(gen, index, s.C, s.OC, gen.leadingExtent(out, 1));
+  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()));
   switch (algorithm) {
   case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
   case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);

@@ -94,6 +94,13 @@ void genLinear(LlvmGen &gen, int index) {
   const ir::Node &node = g.nodes[size_t(index)];
   const ir::Shape &out = g.value(node.output).shape;
   int64_t K = g.value(node.inputs.at(0)).shape.dims.back(), N = out.dims.back();
+  genRowsGemm(gen, index, K, N, gen.leadingExtent(out, out.rank() - 1));
+}
+
+void genRowsGemm(LlvmGen &gen, int index, int64_t K, int64_t N, Value *M) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Shape &out = g.value(node.output).shape;
 
   EpilogueLayout layout;
   layout.rowStride = N;
@@ -107,7 +114,6 @@ void genLinear(LlvmGen &gen, int index) {
   int64_t tileCols = linearTileCols(N, panels);
 
   IRBuilder<> &f = gen.fwd();
-  Value *M = gen.leadingExtent(out, out.rank() - 1);
   int64_t colBlocks = ceilDiv(N, tileCols);
   Value *tileRows = linearTileRows(f, M, colBlocks);
   Value *rowBlocks = f.CreateUDiv(f.CreateAdd(M, f.CreateSub(tileRows, f.getInt64(1))), tileRows);
