@@ -81,7 +81,7 @@ int64_t sliceGranule(const ir::Graph &g) {
 // region are the slot), which computes `batch` images in a workspace slot
 // laid out for that batch. The forward function picks the group G
 // at run time: the batch split evenly over the threads, at most
-// kImageGroupBytes of activations a group (so that a group's activations
+// ir::imageGroupBytes of activations a group (so that a group's activations
 // stay in the caches while each weight is read once per group), and runs
 // min(threads, batch / G) tasks on the pool: task t computes groups t,
 // t + tasks, ... one after the other in slot t, so no thread waits for
@@ -93,8 +93,6 @@ int64_t sliceGranule(const ir::Graph &g) {
 // model's description says so), and the tasks need tasks * (G *
 // workspacePerBatch + workspaceFixed) <= B * (workspacePerBatch +
 // workspaceFixed) as tasks * G <= B.
-constexpr int64_t kImageGroupBytes = 8 << 20;
-
 void LlvmGen::emitImageByImage() {
   LLVMContext &ctx = context();
   Value *null = ConstantPointerNull::get(ptr());
@@ -157,7 +155,7 @@ void LlvmGen::emitImageByImage() {
   // group = clamp(batch / threads, 1, maxGroup); tasks = min(threads, batch / group)
   IRBuilder<> &f = fwd_;
   Function *forward = f.GetInsertBlock()->getParent();
-  int64_t maxGroup = std::max<int64_t>(1, kImageGroupBytes / std::max<int64_t>(1, graph_.workspacePerBatch));
+  int64_t maxGroup = std::max<int64_t>(1, ir::imageGroupBytes(graph_) / std::max<int64_t>(1, graph_.workspacePerBatch));
   Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
   Value *group = f.CreateBinaryIntrinsic(
       Intrinsic::smax, f.getInt64(1),

@@ -91,12 +91,25 @@ ImageMacs macsPerImage(const Graph &g) {
   return macs;
 }
 
+namespace {
+
+int64_t packedWeightBytes(const Graph &g) {
+  int64_t bytes = 0;
+  for (const Packed &p : g.packed)
+    bytes += p.size * int64_t(sizeof(float));
+  return bytes;
+}
+
+} // namespace
+
+int64_t imageGroupBytes(const Graph &g) {
+  return packedWeightBytes(g) <= kImageParallelMaxL2Weights ? kImageGroupL2Bytes : kImageGroupBytes;
+}
+
 bool runsImageByImage(const Graph &g) {
   if (!imagesIndependent(g))
     return false;
-  int64_t weightBytes = 0;
-  for (const Packed &p : g.packed)
-    weightBytes += p.size * int64_t(sizeof(float));
+  int64_t weightBytes = packedWeightBytes(g);
   ImageMacs macs = macsPerImage(g);
   if (macs.conv < macs.linear)
     return false; // rows of Linear layers: one GEMM over the batch reuses each weight
