@@ -181,7 +181,16 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
     for (int64_t c0 = 0; c0 < C; c0 += block) {
       int64_t nc = seqkMin(block, C - c0);
       int first = c0 == 0, last = c0 + nc == C;
-      for (int64_t t = 0; t < (g1 - g0) * colTiles; ++t) {
+      /* the next block's weights, a share of their lines per tile, into
+       * L2 while this block's are read from L1 */
+      const int64_t groupTiles = (g1 - g0) * colTiles;
+      const int64_t nextTaps = seqkMin(block, C - c0 - nc) * taps;
+      const char *next = (const char *)(wp + (c0 + nc) * taps * PACK_W);
+      const int64_t nextLines = nextTaps * PACK_W * 4 / 64;
+      const int64_t linesPerTile = seqkMin(16, (nextLines + groupTiles - 1) / groupTiles);
+      for (int64_t t = 0; t < groupTiles; ++t) {
+        for (int64_t l = t * linesPerTile; l < seqkMin(nextLines, (t + 1) * linesPerTile); ++l)
+          __builtin_prefetch(next + l * 64, 0, 2);
         int64_t oh = r0 + (g0 + t / colTiles) * R, ow = t % colTiles * TW;
         int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
         SEQK_UNROLL
