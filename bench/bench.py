@@ -24,7 +24,7 @@ results.json. Run it through run.sh, which installs what it needs. Not a
 test: nothing is asserted.
 
   /usr/bin/python3 bench/bench.py [--build build] [--models lenet5,mlp_big]
-      [--batches 1,16] [--threads 1,2] [--min-time 1.0] [--out FILE]
+      [--batches 1,16] [--threads 1,2] [--min-time 1.0] [--rounds 1] [--out FILE]
 (--batches overrides every model's own batches.)
 """
 
@@ -222,8 +222,8 @@ def build_seqc_bench(bm, args, work, meta):
     return exe
 
 
-def run_seqc(bm, args, work, meta):
-    exe = build_seqc_bench(bm, args, work, meta)
+def run_seqc(bm, args, work, meta, exe=None):
+    exe = exe or build_seqc_bench(bm, args, work, meta)
     weights = weights_path(bm, work)
     proc = subprocess.run([exe, ",".join(map(str, batches_of(bm, args))),
                            ",".join(map(str, args.threads)), str(args.min_time),
@@ -231,7 +231,7 @@ def run_seqc(bm, args, work, meta):
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"seqc harness failed:\n{proc.stderr[-3000:]}")
-    return json_lines(proc.stdout)
+    return [dict(r, exe=exe) for r in json_lines(proc.stdout)]
 
 
 # ---------------------------------------------------------------------------
@@ -251,20 +251,46 @@ def index_rows(rows):
     return {(r["batch"], r["threads"]): r for r in rows or []}
 
 
+def median_rounds(rounds):
+    """The row of each (batch, threads) whose median_ms is the median of its
+    rounds' (the lower middle one of an even count), with the rounds' medians
+    as "rounds_ms"."""
+    by_key = {}
+    for rows in rounds:
+        for key, row in index_rows(rows).items():
+            by_key.setdefault(key, []).append(row)
+    out = []
+    for key, rows in by_key.items():
+        rows = sorted(rows, key=lambda r: r["median_ms"])
+        out.append(dict(rows[(len(rows) - 1) // 2], rounds_ms=[r["median_ms"] for r in rows]))
+    return out
+
+
 def bench_model(bm, args, work, meta):
-    """Rows {model, batch, threads, seqc, torch, ort} for one model."""
+    """Rows {model, batch, threads, seqc, torch, ort} for one model. With
+    --rounds N the three are timed N times, one after the other (seqc
+    compiled once), and each row keeps the median of its N medians: the
+    machine's noise moves a round, not the ratio."""
     print(f"== {bm.label} ({bm.seq_file}, model {bm.model})", flush=True)
     onnx_path = os.path.join(work, bm.label + ".onnx")
-    torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path, work)
-    stats = torch_out["stats"] if torch_out else {}
-    if torch_out:
-        meta.setdefault("torch", torch_out["torch"])
-        meta.setdefault("blas", torch_out["blas"])
-    ort_rows = attempt("ONNX Runtime", bm.label, run_ort, bm, args, onnx_path) \
-        if torch_out else None
-    seqc_rows = attempt("seqc", bm.label, run_seqc, bm, args, work, meta) if args.seqc_ok else None
-    columns = {"seqc": index_rows(seqc_rows), "torch": index_rows(torch_out and torch_out["rows"]),
-               "ort": index_rows(ort_rows)}
+    torch_rounds, ort_rounds, seqc_rounds = [], [], []
+    stats, exe = {}, None
+    for _ in range(args.rounds):
+        torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path, work)
+        if torch_out:
+            stats = torch_out["stats"]
+            meta.setdefault("torch", torch_out["torch"])
+            meta.setdefault("blas", torch_out["blas"])
+            torch_rounds.append(torch_out["rows"])
+            ort_rounds.append(attempt("ONNX Runtime", bm.label, run_ort, bm, args, onnx_path))
+        if args.seqc_ok:
+            seqc_rows = attempt("seqc", bm.label, run_seqc, bm, args, work, meta, exe)
+            exe = (seqc_rows or [{}])[0].get("exe")
+            seqc_rounds.append(seqc_rows)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "exe"} for r in rows]
+    columns = {"seqc": index_rows(strip(median_rounds(seqc_rounds))),
+               "torch": index_rows(median_rounds(torch_rounds)),
+               "ort": index_rows(median_rounds(ort_rounds))}
     rows = []
     for threads in args.threads:
         for batch in batches_of(bm, args):
@@ -445,6 +471,9 @@ def parse_args():
                    help="the read-bandwidth probe's buffer, in MB (0: 4x the LLC, "
                         "512 to 4096)")
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="time seqc, PyTorch and ONNX Runtime this many times in turn; "
+                        "each row keeps the median of the rounds' medians")
     p.add_argument("--min-time", type=float, default=1.0,
                    help="seconds of timed calls per configuration")
     p.add_argument("--cc", default=os.environ.get("CC", "cc"))
