@@ -68,7 +68,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 # fuzz.sh configures through here (SEQ_CONFIGURE_ONLY=1) and builds one target.
 [ "${SEQ_CONFIGURE_ONLY:-0}" = 1 ] && exit 0
 # shellcheck disable=SC2086 # a list of targets
-ninja -C "$build" ${SEQ_SANITIZE_TARGETS:-}
+ninja -C "$build" -j "$(nproc)" ${SEQ_SANITIZE_TARGETS:-}
 built=$(date +%s)
 cd "$build"
 # Instrumented code runs 2 to 5 times slower (more on a loaded machine): the
