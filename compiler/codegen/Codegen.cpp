@@ -6,6 +6,7 @@
 #include "codegen/LlvmGen.h"
 #include "codegen/ModelGlobal.h"
 #include "codegen/ModuleBuilder.h"
+#include "codegen/SanitizeThread.h"
 #include "codegen/StageTiming.h"
 
 #include <llvm/IR/Constants.h>
@@ -92,6 +93,8 @@ Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMCon
   raw_string_ostream out(problems);
   if (verifyModule(*module, &out))
     return internalError("the generated module is invalid:\n" + out.str());
+  if (request.sanitizeThread)
+    instrumentForThreadSanitizer(*module);
   return module;
 }
 
@@ -103,7 +106,7 @@ Expected<std::unique_ptr<Module>> buildModule(const ir::Graph &graph, LLVMContex
   auto machine = createTargetMachine(*resolved, target.optLevel);
   if (!machine)
     return machine.takeError();
-  return buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false});
+  return buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false, target.sanitizeThread});
 }
 
 Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kind, const std::string &path,
@@ -116,7 +119,7 @@ Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kin
     return machine.takeError();
   LLVMContext context;
   std::optional<StageScope> stage(std::in_place, "codegen");
-  auto module = buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false});
+  auto module = buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false, target.sanitizeThread});
   if (!module)
     return module.takeError();
   stage.emplace("LLVM optimise");

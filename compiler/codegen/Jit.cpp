@@ -6,6 +6,7 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ObjectEmitter.h"
+#include "codegen/SanitizeThread.h"
 #include "codegen/StageTiming.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
@@ -50,13 +51,13 @@ JITTargetMachineBuilder machineBuilder(const ResolvedTarget &target, int optLeve
 
 // The module compiled to a host object file, in memory.
 Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, const ResolvedTarget &target,
-                                                      int optLevel) {
+                                                      int optLevel, bool sanitizeThread) {
   auto machine = createTargetMachine(target, optLevel);
   if (!machine)
     return machine.takeError();
   LLVMContext context;
   std::optional<StageScope> stage(std::in_place, "codegen");
-  auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true});
+  auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true, sanitizeThread});
   if (!module)
     return module.takeError();
   stage.emplace("LLVM optimise");
@@ -109,6 +110,11 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   if (!options.triple.empty())
     return createStringError(inconvertibleErrorCode(), "the JIT compiles for the host only, not '%s'",
                              options.triple.c_str());
+  // Instrumented code calls __tsan_*, which only a ThreadSanitizer process has.
+  if (options.sanitizeThread && !processHasThreadSanitizer())
+    return createStringError(inconvertibleErrorCode(),
+                             "'--sanitize thread' needs a ThreadSanitizer build of seqc to run the model "
+                             "(scripts/sanitize.sh tsan); 'seqc build --sanitize thread' works in any build");
   auto target = resolveTarget(options);
   if (!target)
     return target.takeError();
@@ -120,7 +126,9 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
 
   std::optional<JitCache> cache;
   if (cacheRequest)
-    cache.emplace(cacheRequest->directory, cacheRequest->identity, *target, options.optLevel);
+    cache.emplace(cacheRequest->directory,
+                  cacheRequest->identity + (options.sanitizeThread ? "\nsanitize=thread" : ""), *target,
+                  options.optLevel);
   Linked linked;
   // A cached object that does not link is ignored and compiled again.
   if (cache)
@@ -131,7 +139,7 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
         model->fromCache_ = true;
     }
   if (!model->fromCache_) {
-    auto object = compileObject(graph, *target, options.optLevel);
+    auto object = compileObject(graph, *target, options.optLevel, options.sanitizeThread);
     if (!object)
       return object.takeError();
     if (cache)

@@ -18,9 +18,10 @@ namespace seq::codegen {
 struct ModuleRequest {
   const std::vector<float> *embeddedWeights = nullptr; // packed, or null
   bool jitWrapper = false; // also emit <prefix>_jit_forward (Jit.cpp)
+  bool sanitizeThread = false; // instrumented for ThreadSanitizer (SanitizeThread.h)
 };
 
-// The unoptimised, verified module: kernels linked in, the forward
+// The unoptimised (but, with sanitizeThread, instrumented), verified module: kernels linked in, the forward
 // function, `<prefix>_model`, every function compiled for `target`.
 llvm::Expected<std::unique_ptr<llvm::Module>> buildModuleFor(const ir::Graph &graph, llvm::LLVMContext &context,
                                                              llvm::TargetMachine &machine,

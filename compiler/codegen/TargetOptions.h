@@ -21,6 +21,11 @@ struct TargetOptions {
   // of CPU), so -O2 is what `seqc build` and `seqc run` use.
   static constexpr int kDefaultOptLevel = 2;
   int optLevel = kDefaultOptLevel;
+  // A developer option (--sanitize thread): the module instrumented for
+  // ThreadSanitizer (SanitizeThread.h). Its code then calls __tsan_*: link
+  // it into a -fsanitize=thread program; the JIT needs a ThreadSanitizer
+  // build of seqc.
+  bool sanitizeThread = false;
 };
 
 enum class EmitKind { Object, Assembly, LlvmIr };

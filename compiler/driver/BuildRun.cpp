@@ -11,6 +11,7 @@
 
 #include "basic/Limits.h"
 #include "codegen/Codegen.h"
+#include "codegen/SanitizeThread.h"
 #include "ir/Verifier.h"
 #include "lower/AstToIr.h"
 #include "passes/Passes.h"
@@ -55,6 +56,13 @@ codegen::TargetOptions targetOf(const BuildCommand &build) {
   target.triple = build.target;
   target.cpu = build.cpu;
   target.optLevel = build.optLevel;
+  target.sanitizeThread = build.sanitize == "thread";
+  return target;
+}
+
+codegen::TargetOptions runTarget(const RunCommand &run) {
+  codegen::TargetOptions target;
+  target.sanitizeThread = run.sanitize == "thread";
   return target;
 }
 
@@ -165,6 +173,12 @@ int runBuild(const BuildCommand &build, const CommonOptions &common) {
 }
 
 int runRun(const RunCommand &run, const CommonOptions &common) {
+  // Instrumented code calls __tsan_*, which only a ThreadSanitizer seqc has.
+  if (run.sanitize == "thread" && !codegen::processHasThreadSanitizer()) {
+    printError("'--sanitize thread' runs only in a ThreadSanitizer build of seqc (scripts/sanitize.sh tsan); "
+               "'seqc build --sanitize thread' works in any build");
+    return kUsage;
+  }
   Frontend frontend(common);
   int status = kSuccess;
   sema::CheckedModel *model = frontend.loadModel(run.file, run.model, status);
@@ -182,7 +196,7 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   const auto compileStart = std::chrono::steady_clock::now();
   std::optional<codegen::JitCacheRequest> cache = jitCacheFor(frontend, *model, run);
   llvm::Expected<std::unique_ptr<codegen::JitModel>> jit =
-      codegen::JitModel::create(graph, {}, cache ? &*cache : nullptr);
+      codegen::JitModel::create(graph, runTarget(run), cache ? &*cache : nullptr);
   if (!jit)
     return codegenError(jit.takeError());
   const double compileSeconds =

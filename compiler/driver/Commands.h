@@ -31,6 +31,7 @@ struct BuildCommand {
   std::string stripPrefix;
   std::string prefix; // empty: the model's name in lower case
   int optLevel = codegen::TargetOptions::kDefaultOptLevel;
+  std::string sanitize; // --sanitize thread (a developer option), or empty
 };
 
 // Without --weights: random weights from --seed; without --input: random
@@ -40,6 +41,7 @@ struct RunCommand {
   std::vector<std::string> inputs;
   int threads = 0;
   bool noCache = false; // --no-cache: compile, and store nothing
+  std::string sanitize; // --sanitize thread: needs a ThreadSanitizer seqc
   uint64_t seed = 0;
 };
 

@@ -22,6 +22,18 @@ namespace {
 
 const char *kVersion = "seqc 0.1.0 (LLVM " LLVM_VERSION_STRING ")";
 
+// --sanitize thread, a developer option (docs/robustness.md): the generated
+// code instrumented for ThreadSanitizer. SEQC_SANITIZE=thread sets it for
+// every build and run (scripts/sanitize.sh tsan does).
+void addSanitize(CLI::App &command, std::string &sanitize) {
+  command.add_option("--sanitize", sanitize,
+                     "Instrument the generated code: thread (ThreadSanitizer; link into a -fsanitize=thread "
+                     "program, or run in a ThreadSanitizer build of seqc)")
+      ->check(CLI::IsMember({"thread"}))
+      ->envname("SEQC_SANITIZE")
+      ->group("Developer options");
+}
+
 // --prefix: a C identifier that cannot collide with the runtime's and the
 // kernels' symbols (seqrt_*, seqk_*) or with names reserved to C.
 CLI::Validator prefixValidator() {
@@ -147,6 +159,7 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"obj", "asm", "llvm"}));
   buildApp->add_option("-O", build.optLevel, "Optimisation level: -O0, -O1, -O2 (default) or -O3")
       ->check(CLI::Range(0, 3));
+  addSanitize(*buildApp, build.sanitize);
   addCommon(*buildApp, common);
 
   RunCommand run;
@@ -166,6 +179,7 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(0, 4096));
   runApp->add_flag("--no-cache", run.noCache,
                    "Compile afresh; neither read nor write the cache ($XDG_CACHE_HOME/seqc or ~/.cache/seqc)");
+  addSanitize(*runApp, run.sanitize);
   addCommon(*runApp, common);
 
   ConvertCommand convert;

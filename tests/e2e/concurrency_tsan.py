@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """concurrency_tsan.py: one compiled forward called by 8 threads at once,
 sharing one weights handle, each thread with its own context, under
-ThreadSanitizer, in every ctest run. Builds a small conv net with seqc
-(generated code is never instrumented), compiles libseqrt's sources and
-tests/e2e/forward/concurrency_main.c with clang-19 -fsanitize=thread, and
-runs the program: every thread must agree bit for bit with a lone call, and
-ThreadSanitizer must report nothing. Skipped (77) without clang-19.
+ThreadSanitizer, in every ctest run. Builds a small conv net with
+`seqc build --sanitize thread` (the forward and its kernels instrumented),
+compiles libseqrt's sources and tests/e2e/forward/concurrency_main.c with
+clang-19 -fsanitize=thread, and runs the program: every thread must agree
+bit for bit with a lone call, and ThreadSanitizer must report nothing.
+Then the program's race mode (2 threads, one output buffer) must be
+reported as a data race in the forward: the instrumentation works.
+Skipped (77) without clang-19.
 """
 import concurrent.futures
 import glob
@@ -23,6 +26,7 @@ MODEL = """model Net(x: [N, 3, 16, 16]) {
 }
 """
 TSAN = ["-fsanitize=thread", "-O1", "-g", "-fno-omit-frame-pointer"]
+SYMBOLIZER = "/usr/lib/llvm-19/bin/llvm-symbolizer"
 
 
 def run(report, what, cmd, **kw):
@@ -44,7 +48,8 @@ def main():
         seq = os.path.join(d, "net.seq")
         with open(seq, "w") as f:
             f.write(MODEL)
-        cp = common.seqc(args, "build", seq, "-o", os.path.join(d, "net.o"), "--prefix", "net")
+        cp = common.seqc(args, "build", seq, "-o", os.path.join(d, "net.o"), "--prefix", "net",
+                         "--sanitize", "thread")
         if cp.returncode != 0:
             report.fail("seqc build", common.show_cmd(cp) + "\n" + cp.stdout + cp.stderr)
             report.finish()
@@ -65,7 +70,12 @@ def main():
              os.path.join(common.HERE, "forward", "concurrency_main.c"), os.path.join(d, "net.o"),
              *objects, "-I", os.path.join(runtime, "include"), "-I", d,
              "-lstdc++", "-lpthread", "-lm", "-o", exe])
-        env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1")
+        options = "halt_on_error=1:exitcode=66:second_deadlock_stack=1"
+        if os.path.exists(SYMBOLIZER):
+            options += ":external_symbolizer_path=" + SYMBOLIZER
+        env = dict(os.environ, TSAN_OPTIONS=options)
+        # ThreadSanitizer reads UBSAN_OPTIONS too (an ASan build's exitcode).
+        env.pop("UBSAN_OPTIONS", None)
         cp = subprocess.run([exe], capture_output=True, text=True, timeout=600, env=env)
         if cp.returncode != 0 or "ThreadSanitizer" in cp.stderr:
             report.fail("8 threads, one forward, one weights handle",
@@ -73,6 +83,16 @@ def main():
         else:
             report.ok("8 threads, one forward, one weights handle, no ThreadSanitizer report",
                       cp.stdout.strip())
+        # The forward's own stores are visible: one output buffer for two
+        # threads is a data race, reported in the generated code.
+        cp = subprocess.run([exe, "race"], capture_output=True, text=True, timeout=600, env=env)
+        what = "2 threads, one output buffer: a data race in the forward"
+        if cp.returncode != 66 or "ThreadSanitizer: data race" not in cp.stderr:
+            report.fail(what, f"exit code {cp.returncode} (66 expected)\n{cp.stdout}{cp.stderr[-6000:]}")
+        elif "net_forward" not in cp.stderr:
+            report.fail(what, "the report names no function of the forward\n" + cp.stderr[-6000:])
+        else:
+            report.ok(what, "reported")
     report.finish()
 
 

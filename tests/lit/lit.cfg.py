@@ -16,3 +16,6 @@ config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.envi
 # budget tests do not apply to them.
 if os.environ.get("ASAN_OPTIONS") or os.environ.get("TSAN_OPTIONS"):
     config.available_features.add("sanitizer")
+# A ThreadSanitizer seqc runs instrumented forwards (seqc run --sanitize thread).
+if os.environ.get("TSAN_OPTIONS"):
+    config.available_features.add("tsan")

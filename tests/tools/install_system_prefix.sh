@@ -4,7 +4,9 @@
 # into the default prefix (/usr/local): the install refreshes the loader's
 # cache. Run in a private mount namespace, with a tmpfs on /usr/local and a
 # copy of /etc, so that the machine is left as it was. Needs root and
-# unshare; skipped (77) otherwise.
+# unshare; skipped (77) otherwise. $CC, when set, stands in for `cc`
+# (scripts/sanitize.sh sets it: under tsan, `seqc build` instruments mlp.o,
+# which then links only into a -fsanitize=thread program).
 set -uo pipefail
 build="$1"
 src="$2"
@@ -23,7 +25,7 @@ unshare -m bash -euc '
   cmake --install "$2" >/dev/null
   cd "$1"
   seqc build mlp.seq -o mlp.o
-  cc app.c mlp.o -lseqrt -o app
+  ${CC:-cc} app.c mlp.o -lseqrt -o app
   ./app
 ' _ "$work" "$build"
 status=$?

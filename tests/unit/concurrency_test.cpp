@@ -1,8 +1,11 @@
 // Concurrency: one compiled forward called by 8 threads at once, sharing
 // one weights handle, each thread with its own context (of 2 worker threads),
 // must give every thread the same output, bit for bit, as a lone call.
-// scripts/sanitize.sh tsan runs this under ThreadSanitizer.
+// scripts/sanitize.sh tsan runs this under ThreadSanitizer, with the
+// forward itself instrumented (--sanitize thread, SanitizeThread.h), so
+// that its own loads and stores are checked too.
 #include "codegen/Jit.h"
+#include "codegen/SanitizeThread.h"
 #include "lower/AstToIr.h"
 #include "parse/Parser.h"
 #include "passes/Passes.h"
@@ -41,7 +44,9 @@ std::unique_ptr<codegen::JitModel> compileNet() {
     return nullptr;
   ir::Graph graph = lower::lowerModel(*models[0]);
   passes::runPipeline(graph);
-  auto jit = codegen::JitModel::create(graph, {});
+  codegen::TargetOptions options;
+  options.sanitizeThread = codegen::processHasThreadSanitizer();
+  auto jit = codegen::JitModel::create(graph, options);
   if (!jit) {
     ADD_FAILURE() << llvm::toString(jit.takeError());
     return nullptr;
