@@ -235,7 +235,7 @@ private:
   size_t p_ = 0;
 };
 
-// Parsing keeps every token and a tree over them: memory grows with the
+// ANTLR's parse keeps every token and a tree over them: memory grows with the
 // number of tokens (a few hundred bytes each), not with the bytes of the
 // file. The lexer runs once, through this counter: past the limit it ends
 // the stream, and the parse does not start. Each token is kept as a
