@@ -17,8 +17,11 @@ namespace seq::limits {
 // lexer, the code-point map): at most about 250 MB, 500 MB if not ASCII.
 constexpr uint64_t kSourceBytes = uint64_t(32) << 20;
 
-// Tokens of one source file. Parsing keeps every token and a tree over them,
-// 450 to 540 bytes of memory per token: at most about 1.1 GB.
+// Tokens of one source file. A valid file is parsed without keeping its
+// tokens (the direct parser keeps its AST, about 80 bytes per token); a
+// file with a syntax error is parsed again by ANTLR to report it, which
+// keeps every token and a tree over them, 450 to 540 bytes of memory per
+// token: at most about 1.1 GB.
 constexpr uint64_t kSourceTokens = 2'000'000;
 
 // Module instances built while checking one file (layers, containers and

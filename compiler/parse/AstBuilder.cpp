@@ -1,6 +1,8 @@
 // AstBuilder: ANTLR parse tree -> AST.
 #include "parse/AstBuilder.h"
 
+#include "parse/Literals.h"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -82,6 +84,8 @@ std::vector<StmtPtr> AstBuilder::buildBlock(P::BlockContext *ctx) {
 
 StmtPtr AstBuilder::buildIf(SourceRange r, P::ExprContext *cond, P::BlockContext *then,
                             P::ElseClauseContext *orElse) {
+  ExprPtr condition = buildExpr(cond);
+  std::vector<StmtPtr> thenBody = buildBlock(then);
   std::vector<StmtPtr> elseBody;
   if (orElse && orElse->expr()) {
     SourceRange er = SourceRange::cover(range(orElse->expr()), range(orElse->block()));
@@ -89,7 +93,7 @@ StmtPtr AstBuilder::buildIf(SourceRange r, P::ExprContext *cond, P::BlockContext
   } else if (orElse) {
     elseBody = buildBlock(orElse->block());
   }
-  return std::make_unique<IfStmt>(r, buildExpr(cond), buildBlock(then), std::move(elseBody));
+  return std::make_unique<IfStmt>(r, std::move(condition), std::move(thenBody), std::move(elseBody));
 }
 
 // An assignment target: a name, or an expression the checker reports.
@@ -105,8 +109,9 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   SourceRange r = range(ctx);
   if (auto *assign = dynamic_cast<P::AssignStmtContext *>(ctx)) {
     ExprPtr target = buildExpr(assign->target);
+    ExprPtr value = buildExpr(assign->value);
     std::string name;
-    auto stmt = std::make_unique<AssignStmt>(r, "", target->range, buildExpr(assign->value));
+    auto stmt = std::make_unique<AssignStmt>(r, "", target->range, std::move(value));
     if (targetName(target, name))
       stmt->target = name;
     else
@@ -115,8 +120,9 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   }
   if (auto *aug = dynamic_cast<P::AugAssignStmtContext *>(ctx)) {
     ExprPtr target = buildExpr(aug->target);
+    ExprPtr value = buildExpr(aug->value);
     std::string name;
-    auto stmt = std::make_unique<AssignStmt>(r, "", target->range, buildExpr(aug->value));
+    auto stmt = std::make_unique<AssignStmt>(r, "", target->range, std::move(value));
     stmt->augOp = binaryOp(aug->op->getText().substr(0, aug->op->getText().size() - 1));
     if (targetName(target, name))
       stmt->target = name;
@@ -128,7 +134,7 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
     std::vector<P::ExprContext *> targets = unpack->expr();
     targets.pop_back(); // the value
     SourceRange all = SourceRange::cover(range(targets.front()), range(targets.back()));
-    auto stmt = std::make_unique<AssignStmt>(r, "", all, buildExpr(unpack->value));
+    std::vector<AssignTarget> names;
     for (P::ExprContext *t : targets) {
       ExprPtr e = buildExpr(t);
       std::string name;
@@ -136,8 +142,10 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
         diags_.error(e->range, "only names can be unpacked into: 'a, b = x.chunk(2, dim=1)'");
         name = "";
       }
-      stmt->unpack.push_back({name, e->range, {}});
+      names.push_back({name, e->range, {}});
     }
+    auto stmt = std::make_unique<AssignStmt>(r, "", all, buildExpr(unpack->value));
+    stmt->unpack = std::move(names);
     return stmt;
   }
   if (auto *branch = dynamic_cast<P::IfStmtContext *>(ctx))
@@ -153,7 +161,8 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
     while (!first->nested.empty())
       first = &first->nested.front();
     SourceRange vars = SourceRange::cover(range(targets.front()), range(targets.back()));
-    auto stmt = std::make_unique<ForStmt>(r, first->name, vars, buildExpr(loop->expr()),
+    ExprPtr iterable = buildExpr(loop->expr());
+    auto stmt = std::make_unique<ForStmt>(r, first->name, vars, std::move(iterable),
                                           buildBlock(loop->block()));
     if (unpack.size() > 1 || !unpack.front().nested.empty())
       stmt->unpack = std::move(unpack);
@@ -183,35 +192,44 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
   SourceRange r = range(ctx);
   if (auto *atom = dynamic_cast<P::AtomExprContext *>(ctx))
     return buildAtom(atom->atom());
-  if (auto *binary = dynamic_cast<P::BinaryExprContext *>(ctx))
-    return std::make_unique<BinaryExpr>(r, binaryOp(binary->op->getText()),
-                                        buildExpr(binary->expr(0)), buildExpr(binary->expr(1)));
+  if (auto *binary = dynamic_cast<P::BinaryExprContext *>(ctx)) {
+    ExprPtr lhs = buildExpr(binary->expr(0));
+    return std::make_unique<BinaryExpr>(r, binaryOp(binary->op->getText()), std::move(lhs),
+                                        buildExpr(binary->expr(1)));
+  }
   if (auto *unary = dynamic_cast<P::UnaryExprContext *>(ctx))
     return std::make_unique<UnaryExpr>(r, unary->op->getText()[0], buildExpr(unary->expr()));
-  if (auto *call = dynamic_cast<P::CallExprContext *>(ctx))
-    return std::make_unique<CallExpr>(r, buildExpr(call->expr()), buildArgs(call->argList()));
+  if (auto *call = dynamic_cast<P::CallExprContext *>(ctx)) {
+    ExprPtr callee = buildExpr(call->expr());
+    return std::make_unique<CallExpr>(r, std::move(callee), buildArgs(call->argList()));
+  }
   if (auto *cmp = dynamic_cast<P::CompareExprContext *>(ctx))
     return buildCompare(cmp);
   if (auto *n = dynamic_cast<P::NotExprContext *>(ctx))
     return std::make_unique<NotExpr>(r, buildExpr(n->expr()));
-  if (auto *b = dynamic_cast<P::BoolExprContext *>(ctx))
-    return std::make_unique<BoolOpExpr>(r, b->op->getType() == P::AND, buildExpr(b->expr(0)),
+  if (auto *b = dynamic_cast<P::BoolExprContext *>(ctx)) {
+    ExprPtr lhs = buildExpr(b->expr(0));
+    return std::make_unique<BoolOpExpr>(r, b->op->getType() == P::AND, std::move(lhs),
                                         buildExpr(b->expr(1)));
-  if (auto *t = dynamic_cast<P::TernaryExprContext *>(ctx))
-    return std::make_unique<TernaryExpr>(r, buildExpr(t->expr(0)), buildExpr(t->expr(1)),
-                                         buildExpr(t->expr(2)));
+  }
+  if (auto *t = dynamic_cast<P::TernaryExprContext *>(ctx)) {
+    ExprPtr then = buildExpr(t->expr(0));
+    ExprPtr cond = buildExpr(t->expr(1));
+    return std::make_unique<TernaryExpr>(r, std::move(then), std::move(cond), buildExpr(t->expr(2)));
+  }
   if (auto *attr = dynamic_cast<P::AttrExprContext *>(ctx))
     return std::make_unique<AttributeExpr>(r, buildExpr(attr->expr()), attr->NAME()->getText(),
                                            tokens_.range(attr->NAME()));
   auto *index = dynamic_cast<P::IndexExprContext *>(ctx);
   std::vector<P::SubscriptContext *> subs = index->subscript();
+  ExprPtr object = buildExpr(index->expr());
   if (subs.size() == 1 && index->children.size() == 4) // x[i], no trailing comma
-    return std::make_unique<IndexExpr>(r, buildExpr(index->expr()), buildSubscript(subs[0]));
+    return std::make_unique<IndexExpr>(r, std::move(object), buildSubscript(subs[0]));
   std::vector<ExprPtr> parts;
   for (P::SubscriptContext *sub : subs)
     parts.push_back(buildSubscript(sub));
   SourceRange all = SourceRange::cover(range(subs.front()), range(subs.back()));
-  return std::make_unique<IndexExpr>(r, buildExpr(index->expr()),
+  return std::make_unique<IndexExpr>(r, std::move(object),
                                      std::make_unique<TupleExpr>(all, std::move(parts)));
 }
 
@@ -220,13 +238,13 @@ ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
   if (auto *name = dynamic_cast<P::NameAtomContext *>(ctx))
     return std::make_unique<NameExpr>(r, name->getText());
   if (auto *i = dynamic_cast<P::IntAtomContext *>(ctx))
-    return intLiteral(i->INT()->getSymbol());
+    return intLiteral(i->getText(), r, diags_);
   if (auto *f = dynamic_cast<P::FloatAtomContext *>(ctx))
-    return floatLiteral(f->FLOAT()->getSymbol());
+    return floatLiteral(f->getText(), r, diags_);
   if (auto *s = dynamic_cast<P::StringAtomContext *>(ctx))
-    return stringLiteral(s->STRING()->getSymbol());
+    return stringLiteral(s->getText(), r);
   if (auto *f = dynamic_cast<P::FstringAtomContext *>(ctx))
-    return fstringLiteral(f->FSTRING()->getSymbol());
+    return fstringLiteral(f->getText(), r, diags_);
   if (auto *b = dynamic_cast<P::BoolAtomContext *>(ctx))
     return std::make_unique<BoolExpr>(r, b->TRUE() != nullptr);
   if (dynamic_cast<P::NoneAtomContext *>(ctx))
@@ -248,7 +266,8 @@ ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
 
 ExprPtr AstBuilder::buildComprehension(SourceRange r, P::ExprContext *element,
                                        P::CompForContext *compFor) {
-  return std::make_unique<ComprehensionExpr>(r, buildExpr(element), compFor->var->getText(),
+  ExprPtr elementExpr = buildExpr(element);
+  return std::make_unique<ComprehensionExpr>(r, std::move(elementExpr), compFor->var->getText(),
                                              range(compFor->var), buildExpr(compFor->expr()));
 }
 
@@ -268,8 +287,9 @@ ExprPtr AstBuilder::buildSubscript(P::SubscriptContext *ctx) {
     return std::make_unique<EllipsisExpr>(range(ctx));
   auto *slice = dynamic_cast<P::SliceSubscriptContext *>(ctx);
   auto optional = [&](P::ExprContext *e) { return e ? buildExpr(e) : nullptr; };
-  return std::make_unique<SliceExpr>(range(ctx), optional(slice->lo), optional(slice->hi),
-                                     optional(slice->step));
+  ExprPtr lo = optional(slice->lo);
+  ExprPtr hi = optional(slice->hi);
+  return std::make_unique<SliceExpr>(range(ctx), std::move(lo), std::move(hi), optional(slice->step));
 }
 
 std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
@@ -303,54 +323,6 @@ std::vector<ExprPtr> AstBuilder::buildExprs(const std::vector<P::ExprContext *> 
   for (P::ExprContext *e : ctxs)
     exprs.push_back(buildExpr(e));
   return exprs;
-}
-
-ExprPtr AstBuilder::intLiteral(antlr4::Token *token) {
-  std::string text = token->getText();
-  int64_t value = 0;
-  bool tooLarge = false;
-  for (char c : text) {
-    if (__builtin_mul_overflow(value, int64_t(10), &value) ||
-        __builtin_add_overflow(value, int64_t(c - '0'), &value)) {
-      diags_.error(range(token), fmt::format("integer literal '{}' is too large (the largest is "
-                                             "9223372036854775807)",
-                                             text.size() > 40 ? text.substr(0, 40) + "..." : text));
-      tooLarge = true;
-      break;
-    }
-  }
-  return std::make_unique<IntExpr>(range(token), value, tooLarge);
-}
-
-ExprPtr AstBuilder::floatLiteral(antlr4::Token *token) {
-  std::string text = token->getText();
-  double value = std::strtod(text.c_str(), nullptr);
-  bool outOfRange = std::isinf(value);
-  if (outOfRange)
-    diags_.error(range(token), fmt::format("float literal '{}' is out of range",
-                                           text.size() > 40 ? text.substr(0, 40) + "..." : text));
-  return std::make_unique<FloatExpr>(range(token), value, outOfRange);
-}
-
-ExprPtr AstBuilder::stringLiteral(antlr4::Token *token) {
-  std::string text = token->getText();
-  std::string value;
-  for (size_t i = 1; i + 1 < text.size(); ++i) {
-    char c = text[i];
-    if (c != '\\' || i + 2 >= text.size()) {
-      value += c;
-      continue;
-    }
-    char next = text[++i];
-    switch (next) {
-    case 'n': value += '\n'; break;
-    case 't': value += '\t'; break;
-    case 'r': value += '\r'; break;
-    case '0': value += '\0'; break;
-    default: value += next; break;
-    }
-  }
-  return std::make_unique<StringExpr>(range(token), std::move(value));
 }
 
 } // namespace seq::parse
@@ -388,173 +360,6 @@ ExprPtr AstBuilder::buildCompare(P::CompareExprContext *ctx) {
   ops.push_back(compareOp(ctx->compOp()));
   operands.push_back(buildExpr(ctx->expr(1)));
   return std::make_unique<CompareExpr>(range(ctx), std::move(ops), std::move(operands));
-}
-
-// f-string fields are small expressions (names, integers, attributes,
-// + - * // % and parentheses), parsed here by recursive descent.
-namespace {
-
-class FieldParser {
-public:
-  FieldParser(std::string_view text, SourceRange at) : text_(text), at_(at) {}
-
-  ExprPtr parse() {
-    ExprPtr e = additive();
-    skipSpace();
-    if (!e || pos_ != text_.size())
-      return nullptr;
-    return e;
-  }
-
-private:
-  SourceRange here(size_t begin) const {
-    return {at_.file, at_.begin + uint32_t(begin), at_.begin + uint32_t(pos_)};
-  }
-  void skipSpace() {
-    while (pos_ < text_.size() && text_[pos_] == ' ')
-      ++pos_;
-  }
-  bool eat(std::string_view op) {
-    skipSpace();
-    if (text_.substr(pos_, op.size()) != op)
-      return false;
-    if (op == "/" && text_.substr(pos_, 2) == "//")
-      return false;
-    pos_ += op.size();
-    return true;
-  }
-  ExprPtr additive() {
-    size_t begin = pos_;
-    ExprPtr lhs = multiplicative();
-    while (lhs) {
-      BinaryOp op;
-      if (eat("+")) op = BinaryOp::Add;
-      else if (eat("-")) op = BinaryOp::Sub;
-      else break;
-      ExprPtr rhs = multiplicative();
-      if (!rhs)
-        return nullptr;
-      lhs = std::make_unique<BinaryExpr>(here(begin), op, std::move(lhs), std::move(rhs));
-    }
-    return lhs;
-  }
-  ExprPtr multiplicative() {
-    size_t begin = pos_;
-    ExprPtr lhs = unary();
-    while (lhs) {
-      BinaryOp op;
-      if (eat("//")) op = BinaryOp::FloorDiv;
-      else if (eat("*")) op = BinaryOp::Mul;
-      else if (eat("%")) op = BinaryOp::Mod;
-      else if (eat("/")) op = BinaryOp::Div;
-      else break;
-      ExprPtr rhs = unary();
-      if (!rhs)
-        return nullptr;
-      lhs = std::make_unique<BinaryExpr>(here(begin), op, std::move(lhs), std::move(rhs));
-    }
-    return lhs;
-  }
-  ExprPtr unary() {
-    skipSpace();
-    size_t begin = pos_;
-    if (eat("-")) {
-      ExprPtr operand = unary();
-      return operand ? std::make_unique<UnaryExpr>(here(begin), '-', std::move(operand)) : nullptr;
-    }
-    return postfix();
-  }
-  ExprPtr postfix() {
-    skipSpace();
-    size_t begin = pos_;
-    ExprPtr e;
-    if (eat("(")) {
-      e = additive();
-      if (!e || !eat(")"))
-        return nullptr;
-    } else if (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
-      int64_t v = 0;
-      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_])))
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, text_[pos_++] - '0', &v))
-          return nullptr;
-      e = std::make_unique<IntExpr>(here(begin), v);
-    } else if (std::string name = identifier(); !name.empty()) {
-      e = std::make_unique<NameExpr>(here(begin), name);
-    } else {
-      return nullptr;
-    }
-    while (pos_ < text_.size() && text_[pos_] == '.') {
-      ++pos_;
-      size_t nameBegin = pos_;
-      std::string name = identifier();
-      if (name.empty())
-        return nullptr;
-      e = std::make_unique<AttributeExpr>(here(begin), std::move(e), name, here(nameBegin));
-    }
-    return e;
-  }
-  std::string identifier() {
-    size_t begin = pos_;
-    while (pos_ < text_.size() &&
-           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
-      ++pos_;
-    if (begin == pos_ || std::isdigit(static_cast<unsigned char>(text_[begin]))) {
-      pos_ = begin;
-      return "";
-    }
-    return std::string(text_.substr(begin, pos_ - begin));
-  }
-
-  std::string_view text_;
-  SourceRange at_;
-  size_t pos_ = 0;
-};
-
-} // namespace
-
-ExprPtr AstBuilder::fstringLiteral(antlr4::Token *token) {
-  SourceRange r = range(token);
-  std::string text = token->getText();
-  std::vector<FStringPart> parts;
-  std::string literal;
-  auto flush = [&] {
-    if (!literal.empty())
-      parts.push_back({std::move(literal), nullptr});
-    literal.clear();
-  };
-  for (size_t i = 2; i + 1 < text.size(); ++i) {
-    char c = text[i];
-    if ((c == '{' || c == '}') && i + 2 < text.size() && text[i + 1] == c) {
-      literal += c; // {{ and }}
-      ++i;
-      continue;
-    }
-    if (c == '}') {
-      diags_.error(SourceRange{r.file, r.begin + uint32_t(i), r.begin + uint32_t(i + 1)},
-                   "single '}' in an f-string (write '}}' for a brace)");
-      return std::make_unique<StringExpr>(r, "");
-    }
-    if (c != '{') {
-      literal += c;
-      continue;
-    }
-    size_t close = text.find('}', i);
-    SourceRange fieldRange{r.file, r.begin + uint32_t(i + 1),
-                           r.begin + uint32_t(close == std::string::npos ? text.size() - 1 : close)};
-    ExprPtr field;
-    if (close != std::string::npos && close + 1 < text.size())
-      field = FieldParser(std::string_view(text).substr(i + 1, close - i - 1), fieldRange).parse();
-    if (!field) {
-      diags_.error(fieldRange, "an f-string field must be a name or an integer expression such as "
-                               "'{i + 1}'");
-      return std::make_unique<StringExpr>(r, "");
-    }
-    flush();
-    parts.push_back({"", std::move(field)});
-    i = close;
-  }
-  flush();
-  return std::make_unique<FStringExpr>(r, std::move(parts));
 }
 
 } // namespace seq::parse

@@ -1,5 +1,7 @@
 // AstBuilder: ANTLR parse tree -> AST, with byte-accurate source ranges.
-// Literal errors (an integer too large for 64 bits) are reported here.
+// Literal errors (an integer too large for 64 bits) are reported here, in
+// source order (parse/Literals.h). The DirectParser builds the same AST
+// without a parse tree; this is the reference it is tested against.
 #pragma once
 
 #include "ast/Ast.h"
@@ -32,10 +34,6 @@ private:
   std::vector<ast::Arg> buildArgs(P::ArgListContext *ctx);
   std::vector<ast::ExprPtr> buildExprs(const std::vector<P::ExprContext *> &ctxs);
 
-  ast::ExprPtr intLiteral(antlr4::Token *token);
-  ast::ExprPtr floatLiteral(antlr4::Token *token);
-  ast::ExprPtr stringLiteral(antlr4::Token *token);
-  ast::ExprPtr fstringLiteral(antlr4::Token *token);
   ast::ExprPtr buildCompare(P::CompareExprContext *ctx);
   ast::StmtPtr buildIf(SourceRange r, P::ExprContext *cond, P::BlockContext *then,
                        P::ElseClauseContext *orElse);

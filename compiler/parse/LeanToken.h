@@ -1,9 +1,10 @@
-// LeanToken: the token the parser keeps for every token of a file, in 40
+// LeanToken: the token ANTLR's parser keeps for every token of a file, in 40
 // bytes instead of the 112 of ANTLR's CommonToken (whose text string, 64-bit
 // fields and two source pointers are mostly unused here: the text is read
-// back from the input, as CommonToken does when it has none). Parsing keeps
-// every token until the AST is built, so this is most of what a file dense
-// in tokens costs (docs/robustness.md, "Memory of seqc check").
+// back from the input, as CommonToken does when it has none). ANTLR parses
+// only a file the direct parser gives up on (one with a syntax error); it
+// keeps every token until the AST is built, so this is most of what such a
+// file dense in tokens costs (docs/robustness.md, "Memory of seqc check").
 #pragma once
 
 #include <antlr4-runtime.h>

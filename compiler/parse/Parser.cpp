@@ -1,9 +1,11 @@
-// Parser: runs the ANTLR lexer and parser over a file, reports syntax errors
-// through Diagnostics, and hands a clean parse tree to the AstBuilder.
+// Parser: parses a file with the direct parser; when that gives up, runs the
+// ANTLR lexer and parser over it, reports syntax errors through
+// Diagnostics, and hands a clean parse tree to the AstBuilder.
 #include "parse/Parser.h"
 
 #include "basic/Limits.h"
 #include "parse/AstBuilder.h"
+#include "parse/DirectParser.h"
 #include "parse/LeanToken.h"
 #include "parse/PastedPython.h"
 #include "parse/TokenMap.h"
@@ -233,7 +235,7 @@ private:
   size_t p_ = 0;
 };
 
-// Parsing keeps every token and a tree over them: memory grows with the
+// ANTLR's parse keeps every token and a tree over them: memory grows with the
 // number of tokens (a few hundred bytes each), not with the bytes of the
 // file. The lexer runs once, through this counter: past the limit it ends
 // the stream, and the parse does not start. Each token is kept as a
@@ -275,12 +277,20 @@ private:
 } // namespace
 
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
-                                     Diagnostics &diags) {
+                                     Diagnostics &diags, ParserStages stages) {
   std::string_view text = sources.text(file);
   if (std::optional<uint32_t> deep = findTooDeep(text)) {
     diags.error(SourceRange{file, *deep, *deep + 1},
                 fmt::format("expression is nested too deeply (more than {} levels)", kMaxNestingDepth));
     return nullptr;
+  }
+  // Stage 0: the direct parser, no tokens kept and no tree. It takes every
+  // valid file, and gives up silently on anything else.
+  if (stages != ParserStages::AntlrOnly) {
+    if (std::optional<std::unique_ptr<ast::File>> direct = parseDirect(sources, file, diags))
+      return std::move(*direct);
+    if (stages == ParserStages::DirectOnly)
+      return nullptr;
   }
   TokenMap map(file, text);
   std::optional<AsciiInput> ascii;

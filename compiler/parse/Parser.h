@@ -14,10 +14,18 @@ namespace seq::parse {
 // error instead of a stack overflow.
 constexpr unsigned kMaxNestingDepth = 256;
 
+// Which parsers run. By default the direct parser (parse/DirectParser.h)
+// parses every valid file, and ANTLR's two stages run only when it gives up
+// (they report the syntax errors). The other two are for the tests that
+// compare the parsers: ANTLR's stages alone (the reference), or the direct
+// parser alone (nullptr and no diagnostic when it gives up).
+enum class ParserStages { Default, AntlrOnly, DirectOnly };
+
 // Parses `file`. Returns the AST, or nullptr when the file has syntax errors
 // (all of them reported). An integer literal too large for 64 bits is
 // reported and kept in the AST as an IntExpr marked `tooLarge`.
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
-                                     Diagnostics &diags);
+                                     Diagnostics &diags,
+                                     ParserStages stages = ParserStages::Default);
 
 } // namespace seq::parse
