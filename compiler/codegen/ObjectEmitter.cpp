@@ -2,6 +2,8 @@
 // output files.
 #include "codegen/ObjectEmitter.h"
 
+#include "codegen/AnalysisManagers.h"
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -118,21 +120,13 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarge
 }
 
 void optimizeModule(Module &module, TargetMachine &machine, int optLevel) {
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
   PipelineTuningOptions tuning;
   tuning.LoopVectorization = optLevel >= 2;
   tuning.SLPVectorization = optLevel >= 2;
   // With the target machine, registerFunctionAnalyses installs its
   // TargetIRAnalysis: the vectorisers see the CPU's real vector width.
   PassBuilder builder(&machine, tuning);
-  builder.registerModuleAnalyses(mam);
-  builder.registerCGSCCAnalyses(cgam);
-  builder.registerFunctionAnalyses(fam);
-  builder.registerLoopAnalyses(lam);
-  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  AnalysisManagers analyses(builder);
 
   ModulePassManager passes;
   // First, equal functions become one: the tasks and epilogues of layers
@@ -146,7 +140,7 @@ void optimizeModule(Module &module, TargetMachine &machine, int optLevel) {
   case 2: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2)); break;
   default: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O3)); break;
   }
-  passes.run(module, mam);
+  passes.run(module, analyses.module);
 }
 
 namespace {

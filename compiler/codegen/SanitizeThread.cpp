@@ -1,6 +1,8 @@
 // SanitizeThread: see SanitizeThread.h.
 #include "codegen/SanitizeThread.h"
 
+#include "codegen/AnalysisManagers.h"
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/CaptureTracking.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
@@ -74,20 +76,12 @@ void instrumentForThreadSanitizer(Module &module) {
   }
   announceWideAccesses(module);
 
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
   PassBuilder builder;
-  builder.registerModuleAnalyses(mam);
-  builder.registerCGSCCAnalyses(cgam);
-  builder.registerFunctionAnalyses(fam);
-  builder.registerLoopAnalyses(lam);
-  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  AnalysisManagers analyses(builder);
   ModulePassManager passes;
   passes.addPass(ModuleThreadSanitizerPass());
   passes.addPass(createModuleToFunctionPassAdaptor(ThreadSanitizerPass()));
-  passes.run(module, mam);
+  passes.run(module, analyses.module);
 }
 
 bool processHasThreadSanitizer() {
