@@ -13,6 +13,7 @@ Skipped (77) without clang-19.
 import concurrent.futures
 import glob
 import os
+import re
 import shutil
 import subprocess
 
@@ -89,7 +90,9 @@ def main():
         what = "2 threads, one output buffer: a data race in the forward"
         if cp.returncode != 66 or "ThreadSanitizer: data race" not in cp.stderr:
             report.fail(what, f"exit code {cp.returncode} (66 expected)\n{cp.stdout}{cp.stderr[-6000:]}")
-        elif "net_forward" not in cp.stderr:
+        elif not re.search(r"#\d+ net[._]", cp.stderr):
+            # a frame of the generated code: net_forward, or net.images,
+            # net.run_task... when the racing store ran in a pool worker
             report.fail(what, "the report names no function of the forward\n" + cp.stderr[-6000:])
         else:
             report.ok(what, "reported")
