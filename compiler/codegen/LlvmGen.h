@@ -44,6 +44,12 @@ struct Work {
 // Loops below this many steps run on the calling thread: handing work to
 // the pool costs a few microseconds, about this much work on one core.
 constexpr int64_t kParallelWork = 1 << 16;
+// The steps of work one float copied through the cache counts for (a
+// padded copy, an im2col): a load and a store cost about as much as 8
+// multiply-adds (ResNet64's 32 x 34 x 34 padded copies took 15 us on one
+// core), so that such a copy is split over the threads instead of holding
+// the others at the next layer.
+constexpr int64_t kCopyStepsPerFloat = 8;
 
 // Samples per granule of a batch slice, or 0 when the graph does not run
 // in slices of its batch (BatchSchedule.cpp).

@@ -128,7 +128,7 @@ void genIm2col(LlvmGen &gen, int index, const ConvShape &s, Value *col, Value *i
     b.CreateCall(gen.kernel("seqk_im2col"), {xg, c(s.Cg()), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                                               c(s.PH), c(s.PW), c(s.DH), c(s.DW), c(s.OH), c(s.OW), cg, r0, r1});
   });
-  task.run(gen.fwd().getInt64(s.G * s.Kc()), Work{0, s.G * s.Kc() * s.OHW()});
+  task.run(gen.fwd().getInt64(s.G * s.Kc()), Work{0, kCopyStepsPerFloat * s.G * s.Kc() * s.OHW()});
 }
 
 // y[n, g*OCg:(g+1)*OCg] = W[g] * B[n][g] in tiles of (image, group, rows,
@@ -241,11 +241,7 @@ void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *
   Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
   b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
                                           task.begin(), task.end()});
-  // A padded float costs a load and a store through the cache (about 0.4 ns
-  // each measured, ResNet64's 32 x 34 x 34 copies taking 15 us on one
-  // core): counted as 8 steps of work, so that such a copy is split over
-  // the threads instead of holding the others at the next layer.
-  task.run(gen.fwd().getInt64(s.C), Work{0, 8 * s.C * Hp * Wp});
+  task.run(gen.fwd().getInt64(s.C), Work{0, kCopyStepsPerFloat * s.C * Hp * Wp});
 }
 
 // A stride-1 convolution of image `image` on its padded copy xp
