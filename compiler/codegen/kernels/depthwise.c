@@ -273,6 +273,9 @@ void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
         if (epi)
           epi(env, c, oh * OW, yc + oh * OW, yc + oh * OW, R * OW);
       } else {
+        /* one row at a time: vectorised across the rows, the epilogue
+         * became gathers and scatters (most of a 14 x 14 plane's time) */
+        SEQK_NO_VECTORIZE
         for (int i = 0; i < R; ++i) {
           float *restrict dst = yc + (oh + i) * OW;
           if (epi)
