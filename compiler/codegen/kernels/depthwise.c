@@ -256,23 +256,35 @@ void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
     /* the copy's rows just before the block that first reads them, so
      * they are still in L1 when read. Blocks of DW_ROWS rows, the last
      * rows one by one; one epilogue call site (it is inlined: SiLU's
-     * code once, not once per block shape). */
-    int64_t copied = 0;
-    for (int64_t oh = 0; oh < OH;) {
+     * code once, not once per block shape). Wide rows get their epilogue
+     * one block late, rows [done, oh) after block oh is computed: right
+     * after their stores, its vector loads each spanned two overlapping
+     * stores still in the store queue, which cannot forward, and waited
+     * (a 28-wide plane spent a third of its time there). */
+    int64_t copied = 0, done = 0;
+    for (int64_t oh = 0;;) {
       int R = oh + DW_ROWS <= OH ? DW_ROWS : 1;
-      int64_t need = (oh + R - 1) * SH + (KH - 1) * DH + 1;
-      phaseCopy(xc, buf, copied, need, H, W, SW, Wq, top, left);
-      copied = need;
       float narrow[DW_ROWS][16];
-      if (R == DW_ROWS)
-        dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
-               narrow);
-      else
-        dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW, narrow);
+      if (oh < OH) {
+        int64_t need = (oh + R - 1) * SH + (KH - 1) * DH + 1;
+        phaseCopy(xc, buf, copied, need, H, W, SW, Wq, top, left);
+        copied = need;
+        if (R == DW_ROWS)
+          dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH,
+                 OW, narrow);
+        else
+          dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+                 narrow);
+      }
       if (OW >= 16) {
-        if (epi)
-          epi(env, c, oh * OW, yc + oh * OW, yc + oh * OW, R * OW);
-      } else {
+        if (epi && done < oh)
+          epi(env, c, done * OW, yc + done * OW, yc + done * OW,
+              (oh - done) * OW);
+        done = oh;
+      }
+      if (oh >= OH)
+        break;
+      if (OW < 16) {
         /* one row at a time: vectorised across the rows, the epilogue
          * became gathers and scatters (most of a 14 x 14 plane's time) */
         SEQK_NO_VECTORIZE
