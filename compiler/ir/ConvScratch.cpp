@@ -88,6 +88,8 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   case ConvAlgorithm::Depthwise: {
     const Shape &out = g.value(conv.output).shape;
     int64_t plane = depthwisePlaneFloats(conv.attrs, out.dims.at(2), out.dims.at(3));
+    if (fusedExpansion(g, conv))
+      return (expandDepthwisePlan(g, conv).bandFloats + plane) * int64_t(sizeof(float));
     return out.dims.at(1) * plane * int64_t(sizeof(float));
   }
   case ConvAlgorithm::Direct: {
@@ -109,15 +111,45 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   }
 }
 
-// seqk_depthwise2d_phased_width and seqk_depthwise2d_phased_plane (seqk.h).
-int64_t depthwisePhaseWidth(const Attrs &a, int64_t OH, int64_t OW) {
+// seqk_depthwise2d_phased_linear, seqk_depthwise2d_phased_width and
+// seqk_depthwise2d_phased_plane (seqk.h).
+bool depthwiseLinear(const Attrs &a, int64_t OH, int64_t OW) {
   int64_t padded = OW + (a.kernel[1] - 1) * a.dilation[1];
   int64_t positions = (OH - 1) * padded + OW;
-  bool linear = a.stride[0] == 1 && a.stride[1] == 1 && positions <= kDepthwiseLinearMax &&
-                (positions + 15) / 16 < OH * ((OW + 15) / 16);
-  if (linear)
-    return padded;
+  return a.stride[0] == 1 && a.stride[1] == 1 && positions <= kDepthwiseLinearMax &&
+         (positions + 15) / 16 < OH * ((OW + 15) / 16);
+}
+
+int64_t depthwisePhaseWidth(const Attrs &a, int64_t OH, int64_t OW) {
+  if (depthwiseLinear(a, OH, OW))
+    return OW + (a.kernel[1] - 1) * a.dilation[1];
   return (OW + 15) / 16 * 16 + (a.kernel[1] - 1) * a.dilation[1] / a.stride[1];
+}
+
+const Node *fusedExpansion(const Graph &g, const Node &depthwise) {
+  int producer = g.value(depthwise.inputs.at(0)).producer;
+  if (producer < 0)
+    return nullptr;
+  const Node &expand = g.nodes[size_t(producer)];
+  return expand.fusedInto >= 0 && &g.nodes[size_t(expand.fusedInto)] == &depthwise ? &expand : nullptr;
+}
+
+ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &dw) {
+  const Attrs &a = dw.attrs;
+  const Shape &in = g.value(dw.inputs.at(0)).shape, &out = g.value(dw.output).shape;
+  int64_t W = in.dims.at(3), OH = out.dims.at(2), C = out.dims.at(1);
+  auto rowsRead = [&](int64_t rows) { return (rows - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1; };
+  int64_t rowBytes = kPackPanelWidth * W * int64_t(sizeof(float));
+  int64_t most = 1;
+  while (most < OH && rowsRead(most + 1) * rowBytes <= kExpandBandBytes)
+    ++most;
+  ExpandDepthwisePlan p;
+  p.bands = (OH + most - 1) / most;
+  p.bandRows = (OH + p.bands - 1) / p.bands;
+  p.inputRows = std::min(rowsRead(p.bandRows), in.dims.at(2));
+  p.panels = (C + kPackPanelWidth - 1) / kPackPanelWidth;
+  p.bandFloats = kPackPanelWidth * p.inputRows * W;
+  return p;
 }
 
 int64_t depthwisePlaneFloats(const Attrs &a, int64_t OH, int64_t OW) {

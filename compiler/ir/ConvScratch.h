@@ -41,6 +41,32 @@ struct PackedTile {
 };
 PackedTile packedConvTile(int64_t OH, int64_t OW);
 
+// A 1x1 expansion convolution fused into the depthwise convolution that
+// reads it (passes::fuseExpandDepthwise): the pair runs in tasks of one
+// band of the depthwise's output rows and one panel of 32 channels, each
+// computing the expansion's rows the band reads into the scratch buffer
+// (recomputing the few rows two bands share), then the band, while those
+// rows are in L2: the expanded tensor, the largest of MobileNetV2 and
+// EfficientNet, never goes to memory. A band is as many output rows as
+// keep its expanded rows within kExpandBandBytes, split evenly.
+struct ExpandDepthwisePlan {
+  int64_t bandRows = 1;  // output rows a band (the last may have fewer)
+  int64_t bands = 1;
+  int64_t inputRows = 1; // expanded rows a band reads, at most
+  int64_t panels = 1;    // of kPackPanelWidth channels
+  int64_t bandFloats = 0; // one panel's expanded rows: panel width x inputRows x W
+  int64_t tasks() const { return bands * panels; }
+};
+constexpr int64_t kExpandBandBytes = 256 * 1024;
+// Expansions of smaller planes stay separate (their output stays in L2).
+constexpr int64_t kExpandMinPlane = 28 * 28;
+ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &depthwise);
+// The expansion fused into a depthwise convolution, or null.
+const Node *fusedExpansion(const Graph &g, const Node &depthwise);
+// Whether seqk_depthwise2d_phased computes the plane in padded positions
+// (small stride-1 planes) rather than row by row.
+bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);
+
 // The planner reserves kConvScratchSlots of these buffers: several images
 // run as that many tasks, each converting and computing its run of images
 // in a buffer of its own, so that the threads work on different images
@@ -54,7 +80,9 @@ int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 // padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct
 // convolution or of a Packed one that pads, the [groups][C/g*KH*KW][OH*OW]
 // im2col of an Im2col one, C depthwisePlaneFloats of a Depthwise one (each
-// task uses the plane of its first channel), 0 for the others.
+// task uses the plane of its first channel), or with an expansion fused
+// into it one band of expanded rows and one depthwisePlaneFloats (a slot
+// task's), 0 for the others.
 int64_t convScratchBytes(const Graph &g, const Node &conv);
 
 // seqk_depthwise2d_phased's copy of one channel: its row of Wq floats per

@@ -218,6 +218,10 @@ struct Node {
   std::vector<EpilogueOp> epilogue;
   std::string name;        // the module path or expression it came from: "layer1.0"
   SourceRange loc;
+  // A node computed inside another's task (passes::fuseExpandDepthwise):
+  // that node's index, else -1. It emits no code of its own, its inputs
+  // stay live until that node, and its output is never written.
+  int fusedInto = -1;
 };
 
 // Where a value's elements live at run time.

@@ -58,10 +58,13 @@ static std::vector<int> lastReads(const Graph &g) {
     last[size_t(owner)] = std::max(last[size_t(owner)], node);
   };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    for (int in : g.nodes[i].inputs)
-      read(in, int(i));
-    for (const EpilogueOp &op : g.nodes[i].epilogue)
-      read(op.tensor, int(i));
+    // a node fused into a later one reads its inputs when that one runs
+    const Node &node = g.nodes[i];
+    int at = node.fusedInto >= 0 ? std::max(node.fusedInto, int(i)) : int(i);
+    for (int in : node.inputs)
+      read(in, at);
+    for (const EpilogueOp &op : node.epilogue)
+      read(op.tensor, at);
   }
   return last;
 }

@@ -156,6 +156,8 @@ std::string nodeLine(const Graph &g, const Node &node, const SourceManager *sour
       ops.push_back(print(op));
     line += fmt::format(" epilogue=[{}]", fmt::join(ops, ", "));
   }
+  if (node.fusedInto >= 0 && size_t(node.fusedInto) < g.nodes.size())
+    line += fmt::format(" fused_into=%{}", g.nodes[size_t(node.fusedInto)].output);
   return line + " : " + g.value(node.output).shape.str() + location(node, sources) + "\n";
 }
 

@@ -311,6 +311,14 @@ void Verifier::checkConv(int i) {
   const Node &node = g_.nodes[size_t(i)];
   const Attrs &a = node.attrs;
   const Shape &in = shapeOf(node.inputs[0]), &out = shapeOf(node.output);
+  if (node.fusedInto >= 0) {
+    // fused into the depthwise convolution after it, its only reader
+    const Node *into = size_t(node.fusedInto) < g_.nodes.size() ? &g_.nodes[size_t(node.fusedInto)] : nullptr;
+    if (node.fusedInto != i + 1 || !into || into->kind != OpKind::Conv2d || into->inputs.empty() ||
+        into->inputs[0] != node.output)
+      error("{}: fused into node {}, which is not the convolution right after it reading its output", where(i),
+            node.fusedInto);
+  }
   if (!convChannelsValid(i, in, out))
     return;
   for (int d = 0; d < 2; ++d) {

@@ -28,6 +28,10 @@ void fuseElementwise(ir::Graph &g);
 // panels of output channels.
 void packConvWeights(ir::Graph &g);
 
+// Computes each 1x1 expansion convolution inside the depthwise convolution
+// reading it, band by band, where that keeps the expanded tensor in L2.
+void fuseExpandDepthwise(ir::Graph &g);
+
 // Gives the output its storage, sizes im2col scratch, and places every
 // workspace buffer with an interval allocator.
 void planMemory(ir::Graph &g);

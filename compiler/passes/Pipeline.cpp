@@ -22,6 +22,7 @@ constexpr Pass kPipeline[] = {
     {"fold-batch-norm", foldBatchNorm},
     {"fuse-elementwise", fuseElementwise},
     {"pack-conv-weights", packConvWeights},
+    {"fuse-expand-depthwise", fuseExpandDepthwise},
     {"plan-memory", planMemory},
     {"plan-weights", planWeights},
 };

@@ -89,8 +89,10 @@ void addIm2colScratch(Graph &g) {
     s.node = int(i);
     // a buffer per slot, each reused image after image; one when the
     // forward pass runs image by image (its convolutions then take a
-    // group's images one after the other, NodeGenConv.cpp)
-    s.bytesFixed = (g.imageSlotBytes ? 1 : kConvScratchSlots) * bytes;
+    // group's images one after the other, NodeGenConv.cpp), but for a
+    // fused expansion and depthwise, whose slot tasks split every image
+    bool slots = !g.imageSlotBytes || fusedExpansion(g, conv);
+    s.bytesFixed = (slots ? kConvScratchSlots : 1) * bytes;
     g.scratch.push_back(s);
   }
 }

@@ -150,6 +150,20 @@ def st_down(g):
     return apply_child(g.name("down"), Use(t, values, rng))
 
 
+def st_inverted(g):
+    """An inverted residual block (MobileNetV2's): a 1x1 expansion to 16-48
+    channels, a depthwise 3x3 or 5x5 convolution of stride 1 or 2, a 1x1
+    projection, BatchNorm and an activation after the first two. On planes
+    of 28 x 28 or more seqc computes the expansion inside the depthwise
+    convolution, band by band (FuseExpandDepthwise)."""
+    rng, c = g.rng, g.shape[0]
+    e, k = rng.randint(16, 48), rng.choice([3, 3, 5])
+    items = [conv2d(rng, c, e, 1, bias=False), batchnorm(rng, 2, e), activation(rng),
+             conv2d(rng, e, e, k, rng.choice([1, 2]), k // 2, groups=e, bias=rng.random() < 0.3),
+             batchnorm(rng, 2, e), activation(rng), conv2d(rng, e, rng.randint(2, 16), 1, bias=False)]
+    return apply_child(g.name("inv"), Container("Sequential", [("", i) for i in items], rng))
+
+
 def st_convbnact(g):
     rng, c = g.rng, g.shape[0]
     t = g.template("ConvBNAct", make_convbnact_template)
@@ -316,7 +330,7 @@ def st_mlp_residual(g):
 # (stage, weight) per rank of the per-sample shape
 STAGES = {
     3: [(st_chain, 6), (st_residual, 3), (st_down, 1.5), (st_convbnact, 1),
-        (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7),
+        (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_inverted, 0.8),
         (st_module_dict, 0.5), (st_functional, 1.5), (st_functional_pool, 1),
         (st_softmax, 0.4), (st_flatten, 1.2), (st_to_seq, 0.6)],
     2: [(st_chain, 5), (st_functional, 1), (st_softmax, 0.5),
@@ -416,6 +430,8 @@ class ModelGen:
 
     def pick_input(self):
         rng, r = self.rng, self.rng.random()
+        if r < 0.08:  # planes an expansion is fused on (st_inverted)
+            return (rng.randint(1, 4), rng.randint(28, 36), rng.randint(28, 36))
         if r < 0.6:
             return (rng.randint(1, 16), rng.randint(5, 32), rng.randint(5, 32))
         if r < 0.8:

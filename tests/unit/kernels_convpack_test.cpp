@@ -255,4 +255,62 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
   }
 }
 
+// seqk_conv2d_pointwise_rows: one panel's run of positions into a buffer
+// of its own (a fused expansion's band), rows yPlane floats apart, each
+// output once through the epilogue, nothing written past the run or the
+// panel's channels.
+TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
+  const Pointwise cases[] = {{1, 1, 14},  {3, 16, 29},  {1, 17, 30},  {5, 32, 56},
+                             {2, 33, 61}, {16, 48, 97}, {13, 65, 197}, {130, 40, 113}};
+  unsigned seed = 300;
+  for (const Pointwise &pc : cases) {
+    Conv c{pc.C, pc.OC, 1, pc.HW, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
+    auto x = randomVector(c.C * pc.HW, seed++);
+    auto w = randomVector(c.OC * c.C, seed++);
+    auto wp = panels(c, w);
+    Reference ref = reference(c, x, w);
+    for (int64_t p = 0; p < c.panels(); ++p)
+      for (std::array<int64_t, 2> q : {std::array<int64_t, 2>{0, pc.HW}, {pc.HW / 3, pc.HW - pc.HW / 5}}) {
+        int64_t n = q[1] - q[0], yPlane = n + 3, TW = std::min<int64_t>(14, n);
+        std::vector<float> band(kPanel * yPlane, -5.0f);
+        std::vector<int> count(kPanel * yPlane, 0);
+        struct Log {
+          float *band;
+          int64_t yPlane, p, q0, n;
+          std::vector<int> *count;
+          bool bad;
+        } log{band.data(), yPlane, p, q[0], n, &count, false};
+        auto epi = [](const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t len) {
+          auto *l = static_cast<Log *>(const_cast<void *>(env));
+          int64_t m = row - l->p * kPanel;
+          if (m < 0 || m >= kPanel || col != l->q0 || len != l->n || src != dst || dst != l->band + m * l->yPlane)
+            l->bad = true;
+          for (int64_t j = 0; j < len; ++j) {
+            ++(*l->count)[size_t(m * l->yPlane + j)];
+            dst[j] = 2.0f * src[j] + 1.0f;
+          }
+        };
+        seqk_conv2d_pointwise_rows(x.data(), wp.data(), band.data(), yPlane, c.C, pc.HW, c.OC, TW, p, q[0], q[1],
+                                   epi, &log);
+        std::string what = std::to_string(pc.C) + "x" + std::to_string(pc.OC) + "x" + std::to_string(pc.HW) +
+                           " panel " + std::to_string(p) + " from " + std::to_string(q[0]);
+        ASSERT_FALSE(log.bad) << what;
+        int64_t channels = std::min(kPanel, c.OC - p * kPanel);
+        for (int64_t m = 0; m < kPanel; ++m)
+          for (int64_t j = 0; j < yPlane; ++j) {
+            float got = band[size_t(m * yPlane + j)];
+            if (m >= channels || j >= n) {
+              ASSERT_EQ(got, -5.0f) << what << ": wrote outside the run at " << m << "," << j;
+              continue;
+            }
+            ASSERT_EQ(count[size_t(m * yPlane + j)], 1) << what;
+            size_t at = size_t((p * kPanel + m) * pc.HW + q[0] + j);
+            double want = 2.0 * ref.y[at] + 1.0;
+            double tol = 2.0 * (0.5 * double(c.K()) * FLT_EPSILON * ref.absSum[at]) + 1e-6 * std::fabs(want) + 1e-6;
+            ASSERT_NEAR(got, want, tol) << what << " at " << m << "," << j;
+          }
+      }
+  }
+}
+
 } // namespace

@@ -107,6 +107,64 @@ void check(const Depthwise &d, unsigned seed) {
   }
 }
 
+// seqk_depthwise2d_phased_rows, as a fused expansion calls it: bands of
+// output rows, each from a plane holding only the input rows the band reads
+// (the image's rows [row0, ...)), channels [c0, c1) of it; the bands
+// compose to the whole convolution, each output once through the epilogue.
+void checkRows(const Depthwise &d, int64_t bandRows, unsigned seed) {
+  auto x = randomVector(size_t(d.C * d.H * d.W), seed);
+  auto w = randomVector(size_t(d.C * d.KH * d.KW), seed + 1);
+  int64_t OH = d.OH(), OW = d.OW(), OHW = OH * OW;
+  int64_t Wq = (OW + 15) / 16 * 16 + (d.KW - 1) * d.DW / d.SW; // row by row, never linear
+  int64_t plane = seqk_depthwise2d_phased_plane(d.KH, d.SH, d.SW, d.DH, OH, Wq);
+  std::vector<float> y(size_t(d.C * OHW), -7.0f);
+  std::vector<float> buf(static_cast<size_t>(plane));
+  EpiLog log{y.data(), OHW, std::vector<int>(size_t(d.C * OHW), 0)};
+  int64_t c0 = d.C / 3, c1 = d.C;
+  for (int64_t oh0 = 0; oh0 < OH; oh0 += bandRows) {
+    int64_t oh1 = std::min(OH, oh0 + bandRows);
+    int64_t ih0 = std::max<int64_t>(0, oh0 * d.SH - d.top);
+    int64_t ih1 = std::min(d.H, (oh1 - 1) * d.SH - d.top + (d.KH - 1) * d.DH + 1);
+    // the band's rows of channels [c0, c1), planes 2 rows longer than needed
+    int64_t bandPlane = (ih1 - ih0 + 2) * d.W;
+    std::vector<float> band(size_t((c1 - c0) * bandPlane), std::nanf(""));
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t r = ih0; r < ih1; ++r)
+        for (int64_t j = 0; j < d.W; ++j)
+          band[size_t((c - c0) * bandPlane + (r - ih0) * d.W + j)] = x[size_t((c * d.H + r) * d.W + j)];
+    seqk_depthwise2d_phased_rows(band.data(), bandPlane, ih0, buf.data(), w.data(), y.data(), d.H, d.W, d.KH, d.KW,
+                                 d.SH, d.SW, d.top, d.left, d.DH, d.DW, OH, OW, Wq, c0, c1, oh0, oh1, record, &log);
+  }
+  ASSERT_FALSE(log.bad) << describe(d);
+  for (int64_t c = 0; c < d.C; ++c) {
+    auto ref = reference(d, x, w, c);
+    for (int64_t i = 0; i < OHW; ++i) {
+      size_t at = size_t(c * OHW + i);
+      if (c < c0) {
+        ASSERT_EQ(y[at], -7.0f) << describe(d) << ": wrote outside the channels";
+        continue;
+      }
+      ASSERT_EQ(log.count[at], 1) << describe(d) << " band " << bandRows;
+      double tol = 2e-6 * (1 + ref.absSum[size_t(i)]);
+      ASSERT_NEAR(y[at], 2.0 * ref.y[size_t(i)] + 1.0, tol) << describe(d) << " band " << bandRows << " at " << c
+                                                            << "," << i;
+    }
+  }
+}
+
+TEST(KernelsDepthwise, RowBandsFromPartialPlanesComposeToTheConvolution) {
+  // C, H, W, KH, KW, SH, SW, DH, DW, top, left, bottom, right
+  const Depthwise cases[] = {
+      {3, 29, 31, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {5, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+      {2, 33, 17, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2}, {4, 30, 45, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},
+      {1, 13, 16, 3, 3, 1, 2, 1, 1, 1, 1, 0, 1}, {7, 9, 33, 3, 5, 2, 1, 1, 1, 0, 2, 1, 2},
+  };
+  unsigned seed = 700;
+  for (const Depthwise &d : cases)
+    for (int64_t bandRows : {int64_t{1}, int64_t{4}, int64_t{5}, int64_t{7}, d.OH()})
+      checkRows(d, bandRows, seed++);
+}
+
 TEST(KernelsDepthwise, MatchesDirectConvolutionEverywhere) {
   const int64_t sizes[][2] = {{1, 1}, {2, 3}, {5, 7}, {7, 16}, {8, 17}, {13, 31}, {9, 32}, {6, 33}, {4, 49}, {3, 65}};
   const int64_t kernels[][2] = {{1, 1}, {2, 2}, {3, 3}, {5, 5}, {3, 5}};

@@ -34,6 +34,7 @@
 
 #define PACK_W 32 /* SEQK_PANEL_WIDTH: output channels per panel */
 #define PACK_MAX_POS 14 /* positions per tile: R*TW */
+#define PREFETCH_AHEAD 32 /* floats: a pointwise tile's prefetch distance */
 
 typedef struct {
   const float *x, *w;
@@ -43,6 +44,9 @@ typedef struct {
    * the epilogue numbers y[m][0][0] (0, but for a pointwise convolution
    * computed in runs of positions: the run's first position) */
   int64_t xPlane, yPlane, col0;
+  /* floats between the outputs of two panels: 32 planes of y, or 0 when
+   * y is one panel's buffer (seqk_conv2d_pointwise_rows) */
+  int64_t yPanel;
   seqk_epilogue epi;
   const void *env;
 } PackedConv;
@@ -61,7 +65,12 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
   const int64_t plane = a->xPlane, KH = PW ? 1 : a->KH, KW = PW ? 1 : a->KW;
   const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
   const float *restrict wk = wp;
-  for (int64_t c = 0; c < nc; ++c)
+  for (int64_t c = 0; c < nc; ++c) {
+    /* a pointwise tile reads one run of each of its channels' planes, a
+     * stream per channel, more than the hardware prefetcher follows: the
+     * lines two tiles ahead, into L1 */
+    if (PW)
+      __builtin_prefetch(x0 + c * plane + PREFETCH_AHEAD, 0, 3);
     for (int64_t kh = 0; kh < KH; ++kh) {
       const float *restrict xr = x0 + c * plane + kh * rowTap;
       for (int64_t kw = 0; kw < KW; ++kw, wk += PACK_W) {
@@ -81,6 +90,7 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
         }
       }
     }
+  }
 }
 
 /* m[r] lane c becomes m[c] lane r: four stages, stage D exchanging bit
@@ -168,7 +178,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
   const int64_t m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
   const int64_t rowStep = a->SH * a->Wp;
   const float *restrict wp = a->w + p * K * PACK_W;
-  float *restrict yp = a->y + m0 * OHW;
+  float *restrict yp = a->y + p * a->yPanel;
   const int64_t colTiles = (OW + TW - 1) / TW, rowTiles = (r1 - r0 + R - 1) / R;
   int64_t block = seqkMax(1, PACK_BLOCK_TAPS / taps);
   if (colTiles > PACK_GROUP_TILES)
@@ -281,8 +291,11 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env) {
-  PackedConv a = {x,  w,  y,  C,  Hp, Wp,      KH,      KW, SH, DH,
-                  DW, OC, OH, OW, Hp * Wp, OH * OW, 0,  epi, env};
+  PackedConv a = {.x = x, .w = w, .y = y, .C = C, .Hp = Hp, .Wp = Wp,
+                  .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
+                  .OH = OH, .OW = OW, .xPlane = Hp * Wp, .yPlane = OH * OW,
+                  .col0 = 0, .yPanel = PACK_W * OH * OW, .epi = epi,
+                  .env = env};
   /* every panel but the last is full; the last is 2 vectors unless it
    * has 16 channels or fewer (a constant once OC is) */
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
@@ -327,9 +340,25 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
                            seqk_epilogue epi, const void *env) {
   int64_t n = q1 - q0;
-  PackedConv a = {x + q0, w, y + q0, C, 1, n, 1, 1, 1, 1, 1,
-                  OC,     1, n,      HW, HW, q0, epi, env};
+  PackedConv a = {.x = x + q0, .w = w, .y = y + q0, .C = C, .Hp = 1,
+                  .Wp = n, .KH = 1, .KW = 1, .SH = 1, .DH = 1, .DW = 1,
+                  .OC = OC, .OH = 1, .OW = n, .xPlane = HW, .yPlane = HW,
+                  .col0 = q0, .yPanel = PACK_W * HW, .epi = epi, .env = env};
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
   for (int64_t p = p0; p < p1; ++p)
     pointDispatch(&a, p, TW, p < last || tail > 16 ? 2 : 1);
+}
+
+void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
+                                int64_t yPlane, int64_t C, int64_t HW,
+                                int64_t OC, int64_t TW, int64_t p, int64_t q0,
+                                int64_t q1, seqk_epilogue epi,
+                                const void *env) {
+  int64_t n = q1 - q0;
+  PackedConv a = {.x = x + q0, .w = w, .y = y, .C = C, .Hp = 1, .Wp = n,
+                  .KH = 1, .KW = 1, .SH = 1, .DH = 1, .DW = 1, .OC = OC,
+                  .OH = 1, .OW = n, .xPlane = HW, .yPlane = yPlane,
+                  .col0 = q0, .yPanel = 0, .epi = epi, .env = env};
+  int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
+  pointDispatch(&a, p, TW, p < last || tail > 16 ? 2 : 1);
 }

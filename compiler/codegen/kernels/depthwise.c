@@ -96,14 +96,15 @@ SEQK_INLINE void phaseRow2(const float *restrict src, float *restrict even,
     even[hi] = paddedAt(src, W, 2 * hi, left);
 }
 
-/* Rows [r0, r1) of channel xc's padded, phase-split copy. */
-SEQK_INLINE void phaseCopy(const float *restrict xc, float *restrict buf,
-                           int64_t r0, int64_t r1, int64_t H, int64_t W,
-                           int64_t SW, int64_t Wq, int64_t top,
-                           int64_t left) {
+/* Rows [r0, r1) of a channel's padded, phase-split copy; xc holds the
+ * channel's input rows from row0 on. */
+SEQK_INLINE void phaseCopy(const float *restrict xc, int64_t row0,
+                           float *restrict buf, int64_t r0, int64_t r1,
+                           int64_t H, int64_t W, int64_t SW, int64_t Wq,
+                           int64_t top, int64_t left) {
   for (int64_t r = r0; r < r1; ++r) {
     int64_t ih = r - top;
-    const float *src = ih >= 0 && ih < H ? xc + ih * W : 0;
+    const float *src = ih >= 0 && ih < H ? xc + (ih - row0) * W : 0;
     float *row = buf + r * SW * Wq;
     if (SW == 2) {
       phaseRow2(src, row, row + Wq, W, Wq, left);
@@ -236,6 +237,69 @@ SEQK_INLINE void dwLinear(const float *restrict buf, const float *restrict wc,
     epi(env, c, 0, yc, yc, OH * OW);
 }
 
+/* Output rows [oh0, oh1) of channels [c0, c1), row by row (not dwLinear):
+ * channel c's input plane at x + (c - c0) * xPlane, holding input rows
+ * [xRow0, ...) of W floats each (the rows the output rows read). */
+SEQK_INLINE void dwChannelRows(const float *restrict x, int64_t xPlane,
+                               int64_t xRow0, float *restrict buf,
+                               const float *restrict w, float *restrict y,
+                               int64_t H, int64_t W, int64_t KH, int64_t KW,
+                               int64_t SH, int64_t SW, int64_t top,
+                               int64_t left, int64_t DH, int64_t DW,
+                               int64_t OH, int64_t OW, int64_t Wq, int64_t c,
+                               int64_t c0, int64_t oh0, int64_t oh1,
+                               seqk_epilogue epi, const void *env) {
+  const float *restrict xc = x + (c - c0) * xPlane;
+  const float *restrict wc = w + c * KH * KW;
+  float *restrict yc = y + c * OH * OW;
+  /* the copy's rows just before the block that first reads them, so
+   * they are still in L1 when read. Blocks of DW_ROWS rows, the last
+   * rows one by one; one epilogue call site (it is inlined: SiLU's
+   * code once, not once per block shape). Wide rows get their epilogue
+   * one block late, rows [done, oh) after block oh is computed: right
+   * after their stores, its vector loads each spanned two overlapping
+   * stores still in the store queue, which cannot forward, and waited
+   * (a 28-wide plane spent a third of its time there). */
+  int64_t copied = oh0 * SH, done = oh0;
+  for (int64_t oh = oh0;;) {
+    int R = oh + DW_ROWS <= oh1 ? DW_ROWS : 1;
+    float narrow[DW_ROWS][16];
+    if (oh < oh1) {
+      int64_t need = (oh + R - 1) * SH + (KH - 1) * DH + 1;
+      phaseCopy(xc, xRow0, buf, copied, need, H, W, SW, Wq, top, left);
+      copied = need;
+      if (R == DW_ROWS)
+        dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+               narrow);
+      else
+        dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+               narrow);
+    }
+    if (OW >= 16) {
+      if (epi && done < oh)
+        epi(env, c, done * OW, yc + done * OW, yc + done * OW,
+            (oh - done) * OW);
+      done = oh;
+    }
+    if (oh >= oh1)
+      break;
+    if (OW < 16) {
+      /* one row at a time: vectorised across the rows, the epilogue
+       * became gathers and scatters (most of a 14 x 14 plane's time) */
+      SEQK_NO_VECTORIZE
+      for (int i = 0; i < R; ++i) {
+        float *restrict dst = yc + (oh + i) * OW;
+        if (epi)
+          epi(env, c, (oh + i) * OW, narrow[i], dst, OW);
+        else
+          for (int64_t e = 0; e < OW; ++e)
+            dst[e] = narrow[i][e];
+      }
+    }
+    oh += R;
+  }
+}
+
 void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
                              const float *restrict w, float *restrict y,
                              int64_t H, int64_t W, int64_t KH, int64_t KW,
@@ -244,60 +308,29 @@ void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
                              int64_t OW, int64_t Wq, int64_t c0, int64_t c1,
                              seqk_epilogue epi, const void *env) {
   for (int64_t c = c0; c < c1; ++c) {
-    const float *restrict xc = x + c * H * W;
-    const float *restrict wc = w + c * KH * KW;
-    float *restrict yc = y + c * OH * OW;
     if (seqk_depthwise2d_phased_linear(SH, SW, OH, OW, Wq)) {
-      phaseCopy(xc, buf, 0, (OH - 1) + (KH - 1) * DH + 1, H, W, 1, Wq, top,
-                left);
-      dwLinear(buf, wc, yc, c, KH, KW, DH, DW, Wq, OH, OW, epi, env);
+      phaseCopy(x + c * H * W, 0, buf, 0, (OH - 1) + (KH - 1) * DH + 1, H, W, 1,
+                Wq, top, left);
+      dwLinear(buf, w + c * KH * KW, y + c * OH * OW, c, KH, KW, DH, DW, Wq,
+               OH, OW, epi, env);
       continue;
     }
-    /* the copy's rows just before the block that first reads them, so
-     * they are still in L1 when read. Blocks of DW_ROWS rows, the last
-     * rows one by one; one epilogue call site (it is inlined: SiLU's
-     * code once, not once per block shape). Wide rows get their epilogue
-     * one block late, rows [done, oh) after block oh is computed: right
-     * after their stores, its vector loads each spanned two overlapping
-     * stores still in the store queue, which cannot forward, and waited
-     * (a 28-wide plane spent a third of its time there). */
-    int64_t copied = 0, done = 0;
-    for (int64_t oh = 0;;) {
-      int R = oh + DW_ROWS <= OH ? DW_ROWS : 1;
-      float narrow[DW_ROWS][16];
-      if (oh < OH) {
-        int64_t need = (oh + R - 1) * SH + (KH - 1) * DH + 1;
-        phaseCopy(xc, buf, copied, need, H, W, SW, Wq, top, left);
-        copied = need;
-        if (R == DW_ROWS)
-          dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH,
-                 OW, narrow);
-        else
-          dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
-                 narrow);
-      }
-      if (OW >= 16) {
-        if (epi && done < oh)
-          epi(env, c, done * OW, yc + done * OW, yc + done * OW,
-              (oh - done) * OW);
-        done = oh;
-      }
-      if (oh >= OH)
-        break;
-      if (OW < 16) {
-        /* one row at a time: vectorised across the rows, the epilogue
-         * became gathers and scatters (most of a 14 x 14 plane's time) */
-        SEQK_NO_VECTORIZE
-        for (int i = 0; i < R; ++i) {
-          float *restrict dst = yc + (oh + i) * OW;
-          if (epi)
-            epi(env, c, (oh + i) * OW, narrow[i], dst, OW);
-          else
-            for (int64_t e = 0; e < OW; ++e)
-              dst[e] = narrow[i][e];
-        }
-      }
-      oh += R;
-    }
+    dwChannelRows(x + c0 * H * W, H * W, 0, buf, w, y, H, W, KH, KW, SH, SW,
+                  top, left, DH, DW, OH, OW, Wq, c, c0, 0, OH, epi, env);
   }
+}
+
+void seqk_depthwise2d_phased_rows(const float *restrict x, int64_t xPlane,
+                                  int64_t xRow0, float *restrict buf,
+                                  const float *restrict w, float *restrict y,
+                                  int64_t H, int64_t W, int64_t KH,
+                                  int64_t KW, int64_t SH, int64_t SW,
+                                  int64_t top, int64_t left, int64_t DH,
+                                  int64_t DW, int64_t OH, int64_t OW,
+                                  int64_t Wq, int64_t c0, int64_t c1,
+                                  int64_t oh0, int64_t oh1, seqk_epilogue epi,
+                                  const void *env) {
+  for (int64_t c = c0; c < c1; ++c)
+    dwChannelRows(x, xPlane, xRow0, buf, w, y, H, W, KH, KW, SH, SW, top,
+                  left, DH, DW, OH, OW, Wq, c, c0, oh0, oh1, epi, env);
 }

@@ -128,6 +128,16 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
                            seqk_epilogue epi, const void *env);
+/* Panel p alone of the same at positions [q0, q1) (at least TW), into a
+ * buffer of its own: output channel 32p + m at position q goes to
+ * y[m * yPlane + q - q0] (yPlane >= q1 - q0), then epi(env, 32p + m, q0,
+ * run, run, q1 - q0) once per channel. A fused expansion convolution
+ * computes the rows its depthwise convolution reads this way. */
+void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
+                                int64_t yPlane, int64_t C, int64_t HW,
+                                int64_t OC, int64_t TW, int64_t p, int64_t q0,
+                                int64_t q1, seqk_epilogue epi,
+                                const void *env);
 /* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
  * stride SW. */
 int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW);
@@ -148,6 +158,20 @@ void seqk_depthwise2d_phased(const float *x, float *buf, const float *w,
                              int64_t left, int64_t DH, int64_t DW, int64_t OH,
                              int64_t OW, int64_t Wq, int64_t c0, int64_t c1,
                              seqk_epilogue epi, const void *env);
+
+/* The same on output rows [oh0, oh1) only, row by row (never in padded
+ * positions): channel c's input is the plane at x + (c - c0) * xPlane,
+ * holding the image's input rows from xRow0 on (at least the rows those
+ * output rows read), W floats each. */
+void seqk_depthwise2d_phased_rows(const float *x, int64_t xPlane,
+                                  int64_t xRow0, float *buf, const float *w,
+                                  float *y, int64_t H, int64_t W, int64_t KH,
+                                  int64_t KW, int64_t SH, int64_t SW,
+                                  int64_t top, int64_t left, int64_t DH,
+                                  int64_t DW, int64_t OH, int64_t OW,
+                                  int64_t Wq, int64_t c0, int64_t c1,
+                                  int64_t oh0, int64_t oh1, seqk_epilogue epi,
+                                  const void *env);
 
 #define SEQK_DW_SLACK 64
 #define SEQK_DW_LINEAR_MAX 256
