@@ -257,8 +257,9 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
 
 // seqk_conv2d_pointwise_rows: one panel's run of positions into a buffer
 // of its own (a fused expansion's band), rows yPlane floats apart, each
-// output once through the epilogue, nothing written past the run or the
-// panel's channels.
+// output once through the epilogue (in runs inside its channel's row),
+// nothing written past the run or the panel's channels; with few and with
+// many input channels (positions or channels in the lanes).
 TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
   const Pointwise cases[] = {{1, 1, 14},  {3, 16, 29},  {1, 17, 30},  {5, 32, 56},
                              {2, 33, 61}, {16, 48, 97}, {13, 65, 197}, {130, 40, 113}};
@@ -282,11 +283,12 @@ TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
         } log{band.data(), yPlane, p, q[0], n, &count, false};
         auto epi = [](const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t len) {
           auto *l = static_cast<Log *>(const_cast<void *>(env));
-          int64_t m = row - l->p * kPanel;
-          if (m < 0 || m >= kPanel || col != l->q0 || len != l->n || src != dst || dst != l->band + m * l->yPlane)
+          int64_t m = row - l->p * kPanel, j0 = col - l->q0;
+          if (m < 0 || m >= kPanel || j0 < 0 || len <= 0 || j0 + len > l->n || src != dst ||
+              dst != l->band + m * l->yPlane + j0)
             l->bad = true;
           for (int64_t j = 0; j < len; ++j) {
-            ++(*l->count)[size_t(m * l->yPlane + j)];
+            ++(*l->count)[size_t(m * l->yPlane + j0 + j)];
             dst[j] = 2.0f * src[j] + 1.0f;
           }
         };

@@ -335,6 +335,107 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
   }
 }
 
+/* ---- Pointwise of few input channels: positions in the lanes ----------
+ *
+ * With few input channels the tile above spends as long transposing and
+ * storing as computing (C = 16: 16 steps of 28 multiply-adds, then 128
+ * shuffles on the port the multiply-adds share). Here the lanes hold
+ * positions: a tile is LANE_CH output channels x V vectors of 16
+ * consecutive positions; each step loads V vectors of one input channel's
+ * run and broadcasts LANE_CH consecutive weights of the panel's row, so
+ * each output channel's positions are stored as they are. The epilogue
+ * runs on each channel's stretch of LANE_RUN positions once all its tiles
+ * are stored (from L1, its loads matching the stores). Each output still
+ * sums its channels in order, one multiply-add each. */
+#define LANE_CH 8
+#define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
+#define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
+
+/* LANE_CH channels of the panel (weights wp, at the first) at positions
+ * [at, at + 16V) of the run, the first `nch` stored from position `from`
+ * on (those before are done: V is 1 then). */
+SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
+                          float *restrict yp, int64_t nch, int64_t at,
+                          int64_t from, int V) {
+  seqkVec acc[LANE_CH][3];
+  SEQK_UNROLL
+  for (int i = 0; i < LANE_CH; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = (seqkVec){0};
+  }
+  const float *restrict x = a->x + at;
+  SEQK_NO_UNROLL
+  for (int64_t c = 0; c < a->C; ++c) {
+    seqkVec xv[3];
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      xv[v] = *(const seqkVecU *)(x + c * a->xPlane + 16 * v);
+    SEQK_UNROLL
+    for (int i = 0; i < LANE_CH; ++i) {
+      float s = wp[c * PACK_W + i];
+      SEQK_UNROLL
+      for (int v = 0; v < V; ++v)
+        acc[i][v] = acc[i][v] + s * xv[v];
+    }
+  }
+  SEQK_UNROLL
+  for (int i = 0; i < LANE_CH; ++i) {
+    if (i >= nch)
+      break;
+    float *restrict row = yp + i * a->yPlane;
+    if (from > at) {
+      float lanes[16];
+      *(seqkVecU *)lanes = acc[i][0];
+      for (int64_t e = from - at; e < 16; ++e)
+        row[at + e] = lanes[e];
+      continue;
+    }
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      *(seqkVecU *)(row + at + 16 * v) = acc[i][v];
+  }
+}
+
+/* Panel p on the run of a->OW >= 16 positions, in stretches of LANE_RUN:
+ * blocks of 48 positions, then of 16, the last moved left to end with the
+ * run (its positions already done recomputed, not stored again), then the
+ * epilogue on the stretch of each channel. */
+static __attribute__((noinline)) void pointLanes(const PackedConv *a,
+                                                 int64_t p) {
+  const int64_t n = a->OW, m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
+  const float *restrict wp = a->w + p * a->C * PACK_W;
+  float *restrict yp = a->y + p * a->yPanel;
+  for (int64_t s0 = 0; s0 < n; s0 += LANE_RUN) {
+    int64_t s1 = seqkMin(n, s0 + LANE_RUN), q = s0;
+    for (; q + 48 <= s1; q += 48)
+      for (int64_t g = 0; g < mr; g += LANE_CH)
+        laneTile(a, wp + g, yp + g * a->yPlane, seqkMin(LANE_CH, mr - g), q, q,
+                 3);
+    for (; q < s1; q += 16) {
+      int64_t at = seqkMin(q, n - 16);
+      for (int64_t g = 0; g < mr; g += LANE_CH)
+        laneTile(a, wp + g, yp + g * a->yPlane, seqkMin(LANE_CH, mr - g), at,
+                 q, 1);
+    }
+    if (a->epi)
+      for (int64_t m = 0; m < mr; ++m) {
+        float *run = yp + m * a->yPlane + s0;
+        a->epi(a->env, m0 + m, a->col0 + s0, run, run, s1 - s0);
+      }
+  }
+}
+
+/* Panel p of the run in a: positions in the lanes for few input channels,
+ * else output channels (the tiles of packedRows). */
+SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
+                            int V) {
+  if (a->C <= LANE_MAX_C && a->OW >= 16)
+    pointLanes(a, p);
+  else
+    pointDispatch(a, p, TW, V);
+}
+
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
@@ -346,7 +447,7 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                   .col0 = q0, .yPanel = PACK_W * HW, .epi = epi, .env = env};
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
   for (int64_t p = p0; p < p1; ++p)
-    pointDispatch(&a, p, TW, p < last || tail > 16 ? 2 : 1);
+    pointPanel(&a, p, TW, p < last || tail > 16 ? 2 : 1);
 }
 
 void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
@@ -360,5 +461,5 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                   .OH = 1, .OW = n, .xPlane = HW, .yPlane = yPlane,
                   .col0 = q0, .yPanel = 0, .epi = epi, .env = env};
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
-  pointDispatch(&a, p, TW, p < last || tail > 16 ? 2 : 1);
+  pointPanel(&a, p, TW, p < last || tail > 16 ? 2 : 1);
 }

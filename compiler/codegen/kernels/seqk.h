@@ -122,16 +122,18 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
  * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)
- * in tiles of TW consecutive positions, then epi(env, m, q0, run, run,
- * q1 - q0) once per channel m. */
+ * in tiles of TW consecutive positions (or, with few input channels, of
+ * 8 channels x 16 to 48 positions), then epi(env, m, q, run, run, n) on
+ * runs of each channel m's positions, each position once. */
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
                            seqk_epilogue epi, const void *env);
 /* Panel p alone of the same at positions [q0, q1) (at least TW), into a
  * buffer of its own: output channel 32p + m at position q goes to
- * y[m * yPlane + q - q0] (yPlane >= q1 - q0), then epi(env, 32p + m, q0,
- * run, run, q1 - q0) once per channel. A fused expansion convolution
+ * y[m * yPlane + q - q0] (yPlane >= q1 - q0), then epi(env, 32p + m, q,
+ * run, run, n) on runs of each channel's positions, each position once
+ * (q the run's first position). A fused expansion convolution
  * computes the rows its depthwise convolution reads this way. */
 void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                                 int64_t yPlane, int64_t C, int64_t HW,
