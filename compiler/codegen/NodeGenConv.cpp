@@ -7,6 +7,7 @@
 #include "codegen/Epilogue.h"
 #include "codegen/LoopBuilder.h"
 #include "codegen/NodeGen.h"
+#include "codegen/NodeGenConv.h"
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
@@ -58,7 +59,12 @@ int64_t convTileCols(int64_t positions, int64_t tilesPerColumn) {
   return std::min(cols, positions);
 }
 
-// if (cond) then() else otherwise(), in the forward function.
+} // namespace
+
+// ---- Conv2d ---------------------------------------------------------------------
+
+// The helpers NodeGenConv.h declares.
+
 void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
             function_ref<void()> otherwise) {
   Function *fn = f.GetInsertBlock()->getParent();
@@ -75,26 +81,6 @@ void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()>
   f.SetInsertPoint(done);
 }
 
-} // namespace
-
-// ---- Conv2d ---------------------------------------------------------------------
-
-namespace {
-
-struct ConvShape {
-  int64_t B = 0; // dims[0] when fixed; unused when batched
-  int64_t C, H, W, OC, OH, OW, G, KH, KW, SH, SW, PH, PW, DH, DW;
-  int64_t Cg() const { return C / G; }
-  int64_t OCg() const { return OC / G; }
-  int64_t Kc() const { return Cg() * KH * KW; } // GEMM depth: one group's patch
-  int64_t OHW() const { return OH * OW; }
-  bool depthwise() const { return G == C && G == OC; }
-  // A 1x1 convolution that reads its input as the GEMM's B directly.
-  bool pointwise(const ir::Attrs &a) const {
-    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && a.pad[0] == 0 && a.pad[1] == 0 &&
-           a.pad[2] == 0 && a.pad[3] == 0;
-  }
-};
 
 ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
   const ir::Shape &in = g.value(node.inputs.at(0)).shape;
@@ -110,6 +96,21 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
          std::to_string(s.C) + " -> " + std::to_string(s.OC) + " channels");
   return s;
 }
+
+
+PackedSplit packedSplit(const ConvShape &s) {
+  PackedSplit p;
+  p.tile = ir::packedConvTile(s.OH, s.OW);
+  p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
+  int64_t rowTiles = ceilDiv(s.OH, p.tile.rows);
+  int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
+  p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
+  p.rowBlocks = ceilDiv(s.OH, p.rowsPerTask);
+  return p;
+}
+
+
+namespace {
 
 // col[g] = im2col of group g of image `image` (a forward-side i64): the
 // rows of all groups split over the threads.
@@ -287,27 +288,6 @@ void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
 
 // ---- Packed weights, output channels in the vector lanes --------------------
 
-// How a packed convolution's image is split: tasks of one panel of 32
-// output channels and a block of output rows (a multiple of the tile's),
-// about kTasksWanted per image, so that even one image keeps the threads
-// busy.
-struct PackedSplit {
-  ir::PackedTile tile;
-  int64_t panels = 1, rowsPerTask = 1, rowBlocks = 1;
-  int64_t tasks() const { return panels * rowBlocks; }
-};
-
-PackedSplit packedSplit(const ConvShape &s) {
-  PackedSplit p;
-  p.tile = ir::packedConvTile(s.OH, s.OW);
-  p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
-  int64_t rowTiles = ceilDiv(s.OH, p.tile.rows);
-  int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
-  p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
-  p.rowBlocks = ceilDiv(s.OH, p.rowsPerTask);
-  return p;
-}
-
 // seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
 // and rows `range` = {p0, p1, r0, r1}.
 void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
@@ -473,14 +453,24 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::A
 // min(images, kConvScratchSlots) tasks, task `slot` computing images
 // [slot*B/slots, (slot+1)*B/slots) one after the other in slot `slot` of
 // the scratch buffer. No barrier per image, and every thread streams its
-// own images.
+// own images. A Packed convolution of small images computes them
+// ir::packedImageGroup at a time, in fewer slots of more images each (as
+// few as keep kSlotMinImages tasks), so that its weights are read once per
+// group of images rather than once per image.
 void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
                   ir::ConvAlgorithm algorithm, Value *scratch, Value *images) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
   IRBuilder<> &f = gen.fwd();
+  int64_t group = ir::packedImageGroup(g, node);
   Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(ir::kConvScratchSlots));
+  if (group > 1) {
+    Value *groups = f.CreateUDiv(f.CreateAdd(images, f.getInt64(group - 1)), f.getInt64(group));
+    Value *fewest = f.CreateBinaryIntrinsic(Intrinsic::smin, images, f.getInt64(kSlotMinImages));
+    slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateBinaryIntrinsic(Intrinsic::smax, groups, fewest),
+                                    f.getInt64(ir::kConvScratchSlots));
+  }
 
   Task task(gen, index, "slots");
   IRBuilder<> &b = task.b();
@@ -495,6 +485,15 @@ void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
     Value *first = b.CreateUDiv(b.CreateMul(slot, B), tslots);
     Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), B), tslots);
     Value *buf = LlvmGen::floatGep(b, tscratch, b.CreateMul(slot, b.getInt64(slotFloats)));
+    if (group > 1) {
+      Value *runs = b.CreateUDiv(b.CreateAdd(b.CreateSub(last, first), b.getInt64(group - 1)), b.getInt64(group));
+      emitLoop(b, runs, "images", [&](Value *k) {
+        Value *n = b.CreateAdd(first, b.CreateMul(k, b.getInt64(group)));
+        Value *count = b.CreateBinaryIntrinsic(Intrinsic::smin, b.getInt64(group), b.CreateSub(last, n));
+        emitPackedImages(gen, b, s, node.attrs, {x, w, y, buf}, {n, count}, ir::paddedImageStride(g, node), env);
+      });
+      return;
+    }
     emitLoop(b, first, last, "image", [&](Value *n) {
       emitConvImage(gen, b, s, node.attrs, algorithm, {x, w, y, buf}, n, env);
     });
@@ -503,79 +502,41 @@ void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
   task.run(slots, LlvmGen::workOf(out, s.Kc()));
 }
 
-// A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution
-// `index` reading it (ir::ExpandDepthwisePlan), image by image: each image's
-// tasks of (band of output rows, panel of 32 channels), band-major, go to
-// slot tasks in contiguous runs (two a thread, at most kConvScratchSlots:
-// few buffers, each reused while it is in L2), each with its own scratch:
-// the panel's expanded rows the band reads
-// (seqk_conv2d_pointwise_rows, with the expansion's epilogue), then the
-// band (seqk_depthwise2d_phased_rows). A slot's consecutive tasks read the
-// same input rows while they are in cache; the expansion's output value
-// is never written.
-void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
-  const ir::Graph &g = gen.graph();
-  const ir::Node &expand = g.nodes[size_t(expandIndex)], &node = g.nodes[size_t(index)];
-  ConvShape e = convShape(g, expand), s = convShape(g, node);
-  const ir::Attrs &a = node.attrs;
-  ir::ExpandDepthwisePlan plan = ir::expandDepthwisePlan(g, node);
-  int64_t HW = s.H * s.W, Wq = ir::depthwisePhaseWidth(a, s.OH, s.OW);
-  int64_t bandPlane = plan.inputRows * s.W;
-  int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
-  int64_t tileCols = ir::packedConvTile(1, s.W).cols;
-  Epilogue expandEpilogue(gen, expandIndex, epilogueOps(expand), channelLayout(g.value(expand.output).shape, HW));
-  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()));
-  Value *scratch = gen.scratchPtr(index);
+// A scratch-buffer convolution of `images` images (a forward-side i64)
+// image by image, each image's steps split over the threads: its padded
+// copy or im2col in `scratch`, then its tiles. A Packed convolution of
+// small images takes ir::packedImageGroup of them at a time instead.
+void genConvImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
+                   ir::ConvAlgorithm algorithm, Value *scratch, Value *images) {
   IRBuilder<> &f = gen.fwd();
-  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
-                                f.getInt64Ty());
-  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateMul(threads, f.getInt64(2)),
-                                         f.getInt64(std::min(ir::kConvScratchSlots, plan.tasks())));
-  slots = f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
-  emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
-    Task task(gen, index, "expand_depthwise");
-    IRBuilder<> &b = task.b();
-    auto c = [&](int64_t v) { return b.getInt64(v); };
-    Value *x = task.capture(gen.valuePtr(expand.inputs[0]), "x");
-    Value *we = task.capture(gen.packedPtr(expand.attrs.weight), "we");
-    Value *w = task.capture(gen.packedPtr(a.weight), "w");
-    Value *y = task.capture(gen.valuePtr(node.output), "y");
-    Value *buf0 = task.capture(scratch, "scratch");
-    Value *n = task.capture(image, "image");
-    Value *tslots = task.capture(slots, "slots");
-    EpilogueEnv expandEnv(task, expandEpilogue), env(task, epilogue);
-    expandEnv.setRowBase(b, b.CreateMul(n, c(s.C)));
-    env.setRowBase(b, b.CreateMul(n, c(s.C)));
-    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(e.C * HW)));
-    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
-    emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
-      Value *band = LlvmGen::floatGep(b, buf0, b.CreateMul(slot, c(slotFloats)));
-      Value *plane = LlvmGen::floatGep(b, band, c(plan.bandFloats));
-      Value *t0 = b.CreateUDiv(b.CreateMul(slot, c(plan.tasks())), tslots);
-      Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), c(plan.tasks())), tslots);
-      emitLoop(b, t0, t1, "part", [&](Value *t) {
-        Value *panel = b.CreateURem(t, c(plan.panels));
-        Value *oh0 = b.CreateMul(b.CreateUDiv(t, c(plan.panels)), c(plan.bandRows));
-        Value *oh1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(oh0, c(plan.bandRows)), c(s.OH));
-        // the input rows output rows [oh0, oh1) read, within the image
-        Value *ih0 = b.CreateBinaryIntrinsic(Intrinsic::smax, b.CreateSub(b.CreateMul(oh0, c(s.SH)), c(a.pad[0])),
-                                             c(0));
-        Value *ih1 = b.CreateBinaryIntrinsic(
-            Intrinsic::smin,
-            b.CreateAdd(b.CreateMul(b.CreateSub(oh1, c(1)), c(s.SH)), c(s.KH - a.pad[0])), c(s.H));
-        b.CreateCall(gen.kernel("seqk_conv2d_pointwise_rows"),
-                     {xn, we, band, c(bandPlane), c(e.C), c(HW), c(e.OC), c(tileCols), panel,
-                      b.CreateMul(ih0, c(s.W)), b.CreateMul(ih1, c(s.W)), expandEnv.fn(), expandEnv.env()});
-        Value *c0 = b.CreateMul(panel, c(ir::kPackPanelWidth));
-        Value *c1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(c0, c(ir::kPackPanelWidth)), c(s.C));
-        b.CreateCall(gen.kernel("seqk_depthwise2d_phased_rows"),
-                     {band, c(bandPlane), ih0, plane, w, yn, c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
-                      c(a.pad[0]), c(a.pad[1]), c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(Wq), c0, c1, oh0, oh1,
-                      env.fn(), env.env()});
-      });
+  auto oneByOne = [&] {
+    emitLoop(f, images, "image", [&](Value *image) {
+      if (algorithm == ir::ConvAlgorithm::Im2col) {
+        genIm2col(gen, index, s, scratch, image);
+        genConvGemm(gen, index, s, epilogue, false, scratch, image);
+        return;
+      }
+      if (algorithm == ir::ConvAlgorithm::Depthwise)
+        return genDepthwise(gen, index, s, epilogue, scratch, image); // copies too
+      genPadInput(gen, index, s, scratch, image);
+      if (algorithm == ir::ConvAlgorithm::Packed)
+        genConvPacked(gen, index, s, epilogue, scratch, image);
+      else
+        genConvDirect(gen, index, s, epilogue, scratch, image);
     });
-    task.run(slots, Work{0, e.OC * HW * e.C + s.C * s.OHW() * s.KH * s.KW});
-  });
+  };
+  int64_t group = ir::packedImageGroup(gen.graph(), gen.graph().nodes[size_t(index)]);
+  if (group == 1)
+    return oneByOne();
+  auto grouped = [&] {
+    Value *runs = f.CreateUDiv(f.CreateAdd(images, f.getInt64(group - 1)), f.getInt64(group));
+    emitLoop(f, runs, "images", [&](Value *k) {
+      Value *first = f.CreateMul(k, f.getInt64(group));
+      Value *count = f.CreateBinaryIntrinsic(Intrinsic::smin, f.getInt64(group), f.CreateSub(images, first));
+      genPackedImages(gen, index, s, epilogue, scratch, {first, count}, group);
+    });
+  };
+  emitIf(f, f.CreateICmpSGT(images, f.getInt64(1)), "image_groups", grouped, oneByOne);
 }
 
 } // namespace
@@ -636,20 +597,7 @@ void genConv2d(LlvmGen &gen, int index) {
   emitIf(f, f.CreateICmpSGE(images, f.getInt64(slotMinImages)), "image_slots",
          [&] { genConvSlots(gen, index, s, epilogue, algorithm, scratch, images); },
          [&] {
-           emitLoop(f, images, "image", [&](Value *image) {
-             if (algorithm == ir::ConvAlgorithm::Im2col) {
-               genIm2col(gen, index, s, scratch, image);
-               genConvGemm(gen, index, s, epilogue, false, scratch, image);
-               return;
-             }
-             if (algorithm == ir::ConvAlgorithm::Depthwise)
-               return genDepthwise(gen, index, s, epilogue, scratch, image); // copies too
-             genPadInput(gen, index, s, scratch, image);
-             if (algorithm == ir::ConvAlgorithm::Packed)
-               genConvPacked(gen, index, s, epilogue, scratch, image);
-             else
-               genConvDirect(gen, index, s, epilogue, scratch, image);
-           });
+           genConvImages(gen, index, s, epilogue, algorithm, scratch, images);
          });
 }
 

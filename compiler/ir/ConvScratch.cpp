@@ -102,13 +102,32 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   case ConvAlgorithm::Packed: {
     if (!convPads(conv))
       return 0;
-    const Attrs &a = conv.attrs;
-    const Shape &in = g.value(conv.inputs.at(0)).shape;
-    int64_t Hp = in.dims.at(2) + a.pad[0] + a.pad[2], Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
-    return (in.dims.at(1) * Hp * Wp + kConvPadSlackFloats) * int64_t(sizeof(float));
+    return packedImageGroup(g, conv) * paddedImageStride(g, conv) * int64_t(sizeof(float));
   }
   default: return 0;
   }
+}
+
+int64_t paddedImageFloats(const Graph &g, const Node &conv) {
+  const Attrs &a = conv.attrs;
+  const Shape &in = g.value(conv.inputs.at(0)).shape;
+  int64_t Hp = in.dims.at(2) + a.pad[0] + a.pad[2], Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
+  return in.dims.at(1) * Hp * Wp;
+}
+
+int64_t paddedImageStride(const Graph &g, const Node &conv) {
+  return paddedImageFloats(g, conv) + kConvPadSlackFloats;
+}
+
+int64_t packedImageGroup(const Graph &g, const Node &conv) {
+  if (convAlgorithm(g, conv) != ConvAlgorithm::Packed || !convPads(conv))
+    return 1;
+  const Shape &out = g.value(conv.output).shape;
+  int64_t OH = out.dims.at(2), OW = out.dims.at(3);
+  PackedTile tile = packedConvTile(OH, OW);
+  int64_t tiles = (OH + tile.rows - 1) / tile.rows * ((OW + tile.cols - 1) / tile.cols);
+  int64_t byBytes = kPackedImagesBytes / (paddedImageFloats(g, conv) * int64_t(sizeof(float)));
+  return std::clamp<int64_t>(std::min(kPackGroupTiles / tiles, byBytes), 1, kPackedMaxImages);
 }
 
 // seqk_depthwise2d_phased_linear, seqk_depthwise2d_phased_width and

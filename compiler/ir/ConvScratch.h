@@ -67,6 +67,21 @@ const Node *fusedExpansion(const Graph &g, const Node &depthwise);
 // (small stride-1 planes) rather than row by row.
 bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);
 
+// Images a padded Packed convolution computes in one kernel call
+// (seqk_conv2d_packed_images) when a batch runs as slot tasks, or image
+// by image (ir::runsImageByImage). An image
+// of a late, small plane has few tiles, and its convolution has the
+// largest weights (512 x 512 x 3 x 3 is 9.4 MB): image by image, every
+// image would stream them all again for little work. So the tiles of
+// several images share each block of weights: as many images as fill a
+// group of the kernel's tiles (kPackGroupTiles, PACK_GROUP_TILES), at most
+// kPackedMaxImages, their padded copies at most kPackedImagesBytes. 1 for
+// every other convolution.
+int64_t packedImageGroup(const Graph &g, const Node &conv);
+constexpr int64_t kPackGroupTiles = 32;
+constexpr int64_t kPackedMaxImages = 8;
+constexpr int64_t kPackedImagesBytes = 512 * 1024;
+
 // The planner reserves kConvScratchSlots of these buffers: several images
 // run as that many tasks, each converting and computing its run of images
 // in a buffer of its own, so that the threads work on different images
@@ -78,12 +93,17 @@ int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 
 // Bytes of one image's scratch buffer, reused image after image: the
 // padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct
-// convolution or of a Packed one that pads, the [groups][C/g*KH*KW][OH*OW]
+// convolution or of a Packed one that pads (packedImageGroup of them), the [groups][C/g*KH*KW][OH*OW]
 // im2col of an Im2col one, C depthwisePlaneFloats of a Depthwise one (each
 // task uses the plane of its first channel), or with an expansion fused
 // into it one band of expanded rows and one depthwisePlaneFloats (a slot
 // task's), 0 for the others.
 int64_t convScratchBytes(const Graph &g, const Node &conv);
+// Floats of one image's zero-padded input [C, Hp, Wp], and between two
+// images' padded copies in the scratch buffer (each with the
+// SEQK_CONV_SLACK floats seqk_pad2d zeroes after it).
+int64_t paddedImageFloats(const Graph &g, const Node &conv);
+int64_t paddedImageStride(const Graph &g, const Node &conv);
 
 // seqk_depthwise2d_phased's copy of one channel: its row of Wq floats per
 // column phase (seqk_depthwise2d_phased_width), and all its floats

@@ -179,6 +179,64 @@ TEST(KernelsConvPack, TasksComposeAndEpilogueSeesEachOutputOnce) {
   }
 }
 
+// seqk_conv2d_packed_images: 1 to 5 images in one call, their padded
+// inputs and outputs apart by more than an image (canaries between them
+// survive), each image equal to its own convolution, every output once
+// through the epilogue as row image * OC + m; panels split into tasks.
+TEST(KernelsConvPack, ImagesShareTheCallAndMatchOneByOne) {
+  unsigned seed = 500;
+  for (const Conv &c : kConvs) {
+    if (c.SW > 2)
+      continue;
+    int64_t OH = c.OH(), OHW = OH * c.OW(), xStride = c.C * c.Hp() * c.Wp() + 64 + 7, yStride = c.OC * OHW + 5;
+    ir::PackedTile tile = ir::packedConvTile(OH, c.OW());
+    auto w = randomVector(c.OC * c.K(), seed++);
+    auto wp = panels(c, w);
+    for (int64_t images : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{5}}) {
+      std::vector<float> xs(images * xStride, 9.0f), y(images * yStride, -5.0f);
+      std::vector<std::vector<float>> x(images);
+      for (int64_t i = 0; i < images; ++i) {
+        x[i] = randomVector(c.C * c.H * c.W, seed++);
+        auto xp = padded(c, x[i]);
+        std::copy(xp.begin(), xp.end(), xs.begin() + i * xStride);
+      }
+      struct Log {
+        float *y;
+        int64_t OC, OHW, yStride;
+        std::vector<int> count;
+        bool bad;
+      } log{y.data(), c.OC, OHW, yStride, std::vector<int>(y.size(), 0), false};
+      auto epi = [](const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t n) {
+        auto *l = static_cast<Log *>(const_cast<void *>(env));
+        int64_t image = row / l->OC, m = row % l->OC, at = image * l->yStride + m * l->OHW + col;
+        if (src != dst || dst != l->y + at || col < 0 || col + n > l->OHW)
+          l->bad = true;
+        for (int64_t j = 0; j < n && !l->bad; ++j) {
+          ++l->count[size_t(at + j)];
+          dst[j] = 2.0f * src[j] + 1.0f;
+        }
+      };
+      for (int64_t p = c.panels() - 1; p >= 0; --p)
+        seqk_conv2d_packed_images(xs.data(), xStride, wp.data(), y.data(), yStride, images, c.C, c.Hp(), c.Wp(), c.KH,
+                                  c.KW, c.SH, c.SW, c.DH, c.DW, c.OC, OH, c.OW(), tile.rows, tile.cols, p, p + 1, 0,
+                                  OH, epi, &log);
+      std::string what = "conv " + std::to_string(&c - kConvs) + ", " + std::to_string(images) + " images";
+      ASSERT_FALSE(log.bad) << what;
+      for (int64_t i = 0; i < images; ++i) {
+        for (int64_t j = c.OC * OHW; j < yStride; ++j)
+          ASSERT_EQ(y[size_t(i * yStride + j)], -5.0f) << what << ": wrote between images";
+        for (int64_t j = 0; j < c.OC * OHW; ++j)
+          ASSERT_EQ(log.count[size_t(i * yStride + j)], 1) << what;
+        std::vector<float> yi(y.begin() + i * yStride, y.begin() + i * yStride + c.OC * OHW);
+        expectConv(c, reference(c, x[i], w), yi, 2, 1, what.c_str());
+      }
+      for (int64_t i = 0; i < images; ++i)
+        for (int64_t j = c.C * c.Hp() * c.Wp(); j < xStride; ++j)
+          ASSERT_EQ(xs[size_t(i * xStride + j)], 9.0f) << what << ": wrote the input";
+    }
+  }
+}
+
 TEST(KernelsConvPack, NanPropagates) {
   Conv c{2, 40, 6, 35, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1};
   auto x = randomVector(c.C * c.H * c.W, 3);

@@ -47,6 +47,10 @@ typedef struct {
   /* floats between the outputs of two panels: 32 planes of y, or 0 when
    * y is one panel's buffer (seqk_conv2d_pointwise_rows) */
   int64_t yPanel;
+  /* images computed in one call, and the floats between two images of x
+   * and of y: the tiles of several small images share each block of
+   * weights while it is in L1 */
+  int64_t images, xImage, yImage;
   seqk_epilogue epi;
   const void *env;
 } PackedConv;
@@ -165,11 +169,13 @@ SEQK_INLINE void storeTile(seqkVec acc[16][2], float *restrict yp,
 #define PACK_BLOCK_TAPS 128
 #define PACK_GROUP_TILES 32
 
-/* Output rows [r0, r1) of panel p: tiles of R rows (the last one moved up
- * to end at r1, its rows already stored skipped) by TW columns (the last
- * one moved left to end at OW, likewise), then the epilogue on each new
- * row of each channel. Needs R <= OH and TW <= OW; a tile computes rows
- * outside [r0, r1) only to drop them. */
+/* Output rows [r0, r1) of panel p in each image: tiles of R rows (the
+ * last one moved up to end at r1, its rows already stored skipped) by TW
+ * columns (the last one moved left to end at OW, likewise), then the
+ * epilogue on each new row of each channel. Needs R <= OH and TW <= OW; a
+ * tile computes rows outside [r0, r1) only to drop them. The groups of
+ * tiles sharing a block of weights are rows of tiles of the images in
+ * turn, so a group spans several images when one has few tiles. */
 SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
                             int64_t r1, int R, int TW, int SW, int V,
                             int PW) {
@@ -180,14 +186,15 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
   const float *restrict wp = a->w + p * K * PACK_W;
   float *restrict yp = a->y + p * a->yPanel;
   const int64_t colTiles = (OW + TW - 1) / TW, rowTiles = (r1 - r0 + R - 1) / R;
+  const int64_t units = a->images * rowTiles; /* rows of tiles, all images */
   int64_t block = seqkMax(1, PACK_BLOCK_TAPS / taps);
   if (colTiles > PACK_GROUP_TILES)
     block = C;
   const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
   seqkVec part[PACK_GROUP_TILES][PACK_MAX_POS][2];
   seqkVec acc[16][2];
-  for (int64_t g0 = 0; g0 < rowTiles; g0 += groupRows) {
-    int64_t g1 = seqkMin(rowTiles, g0 + groupRows);
+  for (int64_t g0 = 0; g0 < units; g0 += groupRows) {
+    int64_t g1 = seqkMin(units, g0 + groupRows);
     for (int64_t c0 = 0; c0 < C; c0 += block) {
       int64_t nc = seqkMin(block, C - c0);
       int first = c0 == 0, last = c0 + nc == C;
@@ -201,7 +208,8 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
       for (int64_t t = 0; t < groupTiles; ++t) {
         for (int64_t l = t * linesPerTile; l < seqkMin(nextLines, (t + 1) * linesPerTile); ++l)
           __builtin_prefetch(next + l * 64, 0, 2);
-        int64_t oh = r0 + (g0 + t / colTiles) * R, ow = t % colTiles * TW;
+        int64_t unit = g0 + t / colTiles, image = unit / rowTiles;
+        int64_t oh = r0 + unit % rowTiles * R, ow = t % colTiles * TW;
         int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
         SEQK_UNROLL
         for (int i = 0; i < 16; ++i) {
@@ -210,10 +218,11 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
             acc[i][v] = first || i >= R * TW ? (seqkVec){0} : part[t][i][v];
         }
         packedTile(a, wp + c0 * taps * PACK_W,
-                   a->x + c0 * plane + top * rowStep + left * SW, rowStep, nc,
-                   acc, R, TW, SW, V, PW);
+                   a->x + image * a->xImage + c0 * plane + top * rowStep +
+                       left * SW,
+                   rowStep, nc, acc, R, TW, SW, V, PW);
         if (last) {
-          storeTile(acc, yp, OHW, OW, top, left, oh - top,
+          storeTile(acc, yp + image * a->yImage, OHW, OW, top, left, oh - top,
                     seqkMin(top + R, r1) - top, ow - left, mr, R, TW, V);
           continue;
         }
@@ -227,11 +236,16 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
     }
     if (!a->epi)
       continue;
-    /* the group's rows of a channel are one contiguous run */
-    int64_t rs = r0 + g0 * R, re = seqkMin(r1, r0 + g1 * R);
-    for (int64_t m = 0; m < mr; ++m) {
-      float *run = yp + m * OHW + rs * OW;
-      a->epi(a->env, m0 + m, a->col0 + rs * OW, run, run, (re - rs) * OW);
+    /* in each image, the group's rows of a channel are one contiguous run */
+    for (int64_t image = g0 / rowTiles; image * rowTiles < g1; ++image) {
+      int64_t u0 = seqkMax(g0 - image * rowTiles, 0);
+      int64_t u1 = seqkMin(g1 - image * rowTiles, rowTiles);
+      int64_t rs = r0 + u0 * R, re = seqkMin(r1, r0 + u1 * R);
+      for (int64_t m = 0; m < mr; ++m) {
+        float *run = yp + image * a->yImage + m * OHW + rs * OW;
+        a->epi(a->env, image * a->OC + m0 + m, a->col0 + rs * OW, run, run,
+               (re - rs) * OW);
+      }
     }
   }
 }
@@ -285,22 +299,34 @@ int seqk_conv2d_packed_supports(int64_t R, int64_t TW, int64_t SW) {
   }
 }
 
+void seqk_conv2d_packed_images(const float *x, int64_t xImage,
+                               const float *w, float *y, int64_t yImage,
+                               int64_t images, int64_t C, int64_t Hp,
+                               int64_t Wp, int64_t KH, int64_t KW, int64_t SH,
+                               int64_t SW, int64_t DH, int64_t DW, int64_t OC,
+                               int64_t OH, int64_t OW, int64_t R, int64_t TW,
+                               int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                               seqk_epilogue epi, const void *env) {
+  PackedConv a = {.x = x, .w = w, .y = y, .C = C, .Hp = Hp, .Wp = Wp,
+                  .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
+                  .OH = OH, .OW = OW, .xPlane = Hp * Wp, .yPlane = OH * OW,
+                  .col0 = 0, .yPanel = PACK_W * OH * OW, .images = images,
+                  .xImage = xImage, .yImage = yImage, .epi = epi, .env = env};
+  /* every panel but the last is full; the last is 2 vectors unless it
+   * has 16 channels or fewer (a constant once OC is) */
+  int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
+  for (int64_t p = p0; p < p1; ++p)
+    packedDispatch(&a, p, r0, r1, R, TW, SW, p < last || tail > 16 ? 2 : 1);
+}
+
 void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
                         int64_t SH, int64_t SW, int64_t DH, int64_t DW,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env) {
-  PackedConv a = {.x = x, .w = w, .y = y, .C = C, .Hp = Hp, .Wp = Wp,
-                  .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
-                  .OH = OH, .OW = OW, .xPlane = Hp * Wp, .yPlane = OH * OW,
-                  .col0 = 0, .yPanel = PACK_W * OH * OW, .epi = epi,
-                  .env = env};
-  /* every panel but the last is full; the last is 2 vectors unless it
-   * has 16 channels or fewer (a constant once OC is) */
-  int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
-  for (int64_t p = p0; p < p1; ++p)
-    packedDispatch(&a, p, r0, r1, R, TW, SW, p < last || tail > 16 ? 2 : 1);
+  seqk_conv2d_packed_images(x, 0, w, y, 0, 1, C, Hp, Wp, KH, KW, SH, SW, DH,
+                            DW, OC, OH, OW, R, TW, p0, p1, r0, r1, epi, env);
 }
 
 /* ---- Pointwise: a 1x1 convolution of stride 1 without padding ----------
@@ -444,7 +470,8 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
   PackedConv a = {.x = x + q0, .w = w, .y = y + q0, .C = C, .Hp = 1,
                   .Wp = n, .KH = 1, .KW = 1, .SH = 1, .DH = 1, .DW = 1,
                   .OC = OC, .OH = 1, .OW = n, .xPlane = HW, .yPlane = HW,
-                  .col0 = q0, .yPanel = PACK_W * HW, .epi = epi, .env = env};
+                  .col0 = q0, .yPanel = PACK_W * HW, .images = 1, .xImage = 0,
+                  .yImage = 0, .epi = epi, .env = env};
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
   for (int64_t p = p0; p < p1; ++p)
     pointPanel(&a, p, TW, p < last || tail > 16 ? 2 : 1);
@@ -459,7 +486,8 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
   PackedConv a = {.x = x + q0, .w = w, .y = y, .C = C, .Hp = 1, .Wp = n,
                   .KH = 1, .KW = 1, .SH = 1, .DH = 1, .DW = 1, .OC = OC,
                   .OH = 1, .OW = n, .xPlane = HW, .yPlane = yPlane,
-                  .col0 = q0, .yPanel = 0, .epi = epi, .env = env};
+                  .col0 = q0, .yPanel = 0, .images = 1, .xImage = 0, .yImage = 0,
+                  .epi = epi, .env = env};
   int64_t last = (OC - 1) / PACK_W, tail = OC - last * PACK_W;
   pointPanel(&a, p, TW, p < last || tail > 16 ? 2 : 1);
 }

@@ -119,6 +119,18 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env);
+/* The same on `images` images at once: image i's input at x + i*xImage,
+ * its output at y + i*yImage, and epi(env, i*OC + m, ...) on its rows. The
+ * tiles of several small images share each block of weights while it is
+ * in L1, so the weights are read once per call, not once per image. */
+void seqk_conv2d_packed_images(const float *x, int64_t xImage,
+                               const float *w, float *y, int64_t yImage,
+                               int64_t images, int64_t C, int64_t Hp,
+                               int64_t Wp, int64_t KH, int64_t KW, int64_t SH,
+                               int64_t SW, int64_t DH, int64_t DW, int64_t OC,
+                               int64_t OH, int64_t OW, int64_t R, int64_t TW,
+                               int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                               seqk_epilogue epi, const void *env);
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
  * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)

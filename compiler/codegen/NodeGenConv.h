@@ -1,0 +1,59 @@
+// NodeGenConv.h: what the Conv2d code generator's files share, internal to
+// codegen/: NodeGenConv.cpp (genConv2d and the per-algorithm tasks) and
+// NodeGenConvFused.cpp (tasks that span two nodes or several images).
+#pragma once
+
+#include "codegen/Epilogue.h"
+#include "codegen/NodeGen.h"
+#include "ir/ConvScratch.h"
+
+#include <array>
+
+namespace seq::codegen {
+
+// if (cond) then() else otherwise(), in the forward function.
+void emitIf(llvm::IRBuilder<> &f, llvm::Value *cond, const llvm::Twine &name, llvm::function_ref<void()> then,
+            llvm::function_ref<void()> otherwise);
+
+// A Conv2d's dims and attributes, checked (an internal error otherwise).
+struct ConvShape {
+  int64_t B = 0; // dims[0] when fixed; unused when batched
+  int64_t C, H, W, OC, OH, OW, G, KH, KW, SH, SW, PH, PW, DH, DW;
+  int64_t Cg() const { return C / G; }
+  int64_t OCg() const { return OC / G; }
+  int64_t Kc() const { return Cg() * KH * KW; } // GEMM depth: one group's patch
+  int64_t OHW() const { return OH * OW; }
+  bool depthwise() const { return G == C && G == OC; }
+  // A 1x1 convolution that reads its input as the GEMM's B directly.
+  bool pointwise(const ir::Attrs &a) const {
+    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && a.pad[0] == 0 && a.pad[1] == 0 &&
+           a.pad[2] == 0 && a.pad[3] == 0;
+  }
+};
+ConvShape convShape(const ir::Graph &g, const ir::Node &node);
+
+// How a packed convolution's image is split: tasks of one panel of 32
+// output channels and a block of output rows (a multiple of the tile's),
+// about kTasksWanted per image, so that even one image keeps the threads
+// busy.
+struct PackedSplit {
+  ir::PackedTile tile;
+  int64_t panels = 1, rowsPerTask = 1, rowBlocks = 1;
+  int64_t tasks() const { return panels * rowBlocks; }
+};
+PackedSplit packedSplit(const ConvShape &s);
+
+// A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution
+// `index` reading it (passes::fuseExpandDepthwise).
+void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
+
+// `count` images from image `n` (task-side i64s) of a padded Packed
+// convolution in one kernel call, inside a slot task (its buffer `buf`).
+void emitPackedImages(LlvmGen &gen, llvm::IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                      std::array<llvm::Value *, 4> xwyBuf, std::array<llvm::Value *, 2> nCount, int64_t imageStride,
+                      EpilogueEnv &env);
+// The same from the forward function, its steps split over the threads.
+void genPackedImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, llvm::Value *xp,
+                     std::array<llvm::Value *, 2> firstCount, int64_t group);
+
+} // namespace seq::codegen

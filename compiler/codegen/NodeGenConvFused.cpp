@@ -1,0 +1,164 @@
+// NodeGenConvFused: convolution tasks that span more than one node or
+// image: a 1x1 expansion computed inside the depthwise convolution reading
+// it, band by band (ir::ExpandDepthwisePlan), and several small images of
+// a padded Packed convolution in one kernel call (ir::packedImageGroup).
+#include "codegen/LoopBuilder.h"
+#include "codegen/NodeGenConv.h"
+
+#include <algorithm>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+// `count` images from image `n` of a padded Packed convolution in one
+// kernel call (ir::packedImageGroup): their padded copies one after the
+// other in `buf`, then seqk_conv2d_packed_images on all of them.
+void emitPackedImages(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                      std::array<Value *, 4> xwyBuf, std::array<Value *, 2> nCount, int64_t imageStride,
+                      EpilogueEnv &env) {
+  auto [x, w, y, buf] = xwyBuf;
+  auto [n, count] = nCount;
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  emitLoop(b, count, "pad", [&](Value *i) {
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(b.CreateAdd(n, i), c(s.C * s.H * s.W)));
+    Value *xp = LlvmGen::floatGep(b, buf, b.CreateMul(i, c(imageStride)));
+    b.CreateCall(gen.kernel("seqk_pad2d"), {xn, xp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]),
+                                            c(a.pad[1]), c(0), c(s.C)});
+  });
+  env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
+  PackedSplit split = packedSplit(s);
+  b.CreateCall(gen.kernel("seqk_conv2d_packed_images"),
+               {buf, c(imageStride), w, yn, c(s.OC * s.OHW()), count, c(s.C), c(Hp), c(Wp), c(s.KH), c(s.KW),
+                c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows),
+                c(split.tile.cols), c(0), c(split.panels), c(0), c(s.OH), env.fn(), env.env()});
+}
+
+// `count` images from image `first` (forward-side i64s, count <= group)
+// of a padded Packed convolution, their steps split over the threads:
+// their padded copies one after the other in `xp` (tasks of one channel of
+// one image), then seqk_conv2d_packed_images on all of them (tasks of one
+// panel).
+void genPackedImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                     std::array<Value *, 2> firstCount, int64_t group) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  int64_t imageStride = ir::paddedImageStride(g, node);
+  IRBuilder<> &f = gen.fwd();
+  {
+    Task task(gen, index, "pad_images");
+    IRBuilder<> &b = task.b();
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+    Value *txp = task.capture(xp, "xp");
+    Value *first = task.capture(firstCount[0], "first");
+    emitLoop(b, task.begin(), task.end(), "plane", [&](Value *t) {
+      Value *i = b.CreateUDiv(t, c(s.C)), *ch = b.CreateURem(t, c(s.C));
+      Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(b.CreateAdd(first, i), c(s.C * s.H * s.W)));
+      Value *xpi = LlvmGen::floatGep(b, txp, b.CreateMul(i, c(imageStride)));
+      b.CreateCall(gen.kernel("seqk_pad2d"), {xn, xpi, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]),
+                                              c(a.pad[1]), ch, b.CreateAdd(ch, c(1))});
+    });
+    task.run(f.CreateMul(firstCount[1], f.getInt64(s.C)), Work{0, kCopyStepsPerFloat * group * imageStride});
+  }
+  PackedSplit split = packedSplit(s);
+  Task task(gen, index, "packed_images");
+  IRBuilder<> &b = task.b();
+  Value *txp = task.capture(xp, "xp");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(a.weight), "w");
+  Value *first = task.capture(firstCount[0], "first");
+  Value *count = task.capture(firstCount[1], "count");
+  EpilogueEnv env(task, epilogue);
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  env.setRowBase(b, b.CreateMul(first, c(s.OC)));
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(first, c(s.OC * s.OHW())));
+  emitLoop(b, task.begin(), task.end(), "panel", [&](Value *p) {
+    b.CreateCall(gen.kernel("seqk_conv2d_packed_images"),
+                 {txp, c(imageStride), w, yn, c(s.OC * s.OHW()), count, c(s.C), c(Hp), c(Wp), c(s.KH), c(s.KW),
+                  c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows),
+                  c(split.tile.cols), p, b.CreateAdd(p, c(1)), c(0), c(s.OH), env.fn(), env.env()});
+  });
+  task.run(f.getInt64(split.panels), Work{0, group * s.OC * s.OHW() * s.Kc()});
+}
+
+// A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution
+// `index` reading it (ir::ExpandDepthwisePlan), image by image: each image's
+// tasks of (band of output rows, panel of 32 channels), band-major, go to
+// slot tasks in contiguous runs (two a thread, at most kConvScratchSlots:
+// few buffers, each reused while it is in L2), each with its own scratch:
+// the panel's expanded rows the band reads
+// (seqk_conv2d_pointwise_rows, with the expansion's epilogue), then the
+// band (seqk_depthwise2d_phased_rows). A slot's consecutive tasks read the
+// same input rows while they are in cache; the expansion's output value
+// is never written.
+void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &expand = g.nodes[size_t(expandIndex)], &node = g.nodes[size_t(index)];
+  ConvShape e = convShape(g, expand), s = convShape(g, node);
+  const ir::Attrs &a = node.attrs;
+  ir::ExpandDepthwisePlan plan = ir::expandDepthwisePlan(g, node);
+  int64_t HW = s.H * s.W, Wq = ir::depthwisePhaseWidth(a, s.OH, s.OW);
+  int64_t bandPlane = plan.inputRows * s.W;
+  int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
+  int64_t tileCols = ir::packedConvTile(1, s.W).cols;
+  Epilogue expandEpilogue(gen, expandIndex, epilogueOps(expand), channelLayout(g.value(expand.output).shape, HW));
+  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()));
+  Value *scratch = gen.scratchPtr(index);
+  IRBuilder<> &f = gen.fwd();
+  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
+                                f.getInt64Ty());
+  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateMul(threads, f.getInt64(2)),
+                                         f.getInt64(std::min(ir::kConvScratchSlots, plan.tasks())));
+  slots = f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
+  emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
+    Task task(gen, index, "expand_depthwise");
+    IRBuilder<> &b = task.b();
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    Value *x = task.capture(gen.valuePtr(expand.inputs[0]), "x");
+    Value *we = task.capture(gen.packedPtr(expand.attrs.weight), "we");
+    Value *w = task.capture(gen.packedPtr(a.weight), "w");
+    Value *y = task.capture(gen.valuePtr(node.output), "y");
+    Value *buf0 = task.capture(scratch, "scratch");
+    Value *n = task.capture(image, "image");
+    Value *tslots = task.capture(slots, "slots");
+    EpilogueEnv expandEnv(task, expandEpilogue), env(task, epilogue);
+    expandEnv.setRowBase(b, b.CreateMul(n, c(s.C)));
+    env.setRowBase(b, b.CreateMul(n, c(s.C)));
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(e.C * HW)));
+    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
+    emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
+      Value *band = LlvmGen::floatGep(b, buf0, b.CreateMul(slot, c(slotFloats)));
+      Value *plane = LlvmGen::floatGep(b, band, c(plan.bandFloats));
+      Value *t0 = b.CreateUDiv(b.CreateMul(slot, c(plan.tasks())), tslots);
+      Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), c(plan.tasks())), tslots);
+      emitLoop(b, t0, t1, "part", [&](Value *t) {
+        Value *panel = b.CreateURem(t, c(plan.panels));
+        Value *oh0 = b.CreateMul(b.CreateUDiv(t, c(plan.panels)), c(plan.bandRows));
+        Value *oh1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(oh0, c(plan.bandRows)), c(s.OH));
+        // the input rows output rows [oh0, oh1) read, within the image
+        Value *ih0 = b.CreateBinaryIntrinsic(Intrinsic::smax, b.CreateSub(b.CreateMul(oh0, c(s.SH)), c(a.pad[0])),
+                                             c(0));
+        Value *ih1 = b.CreateBinaryIntrinsic(
+            Intrinsic::smin,
+            b.CreateAdd(b.CreateMul(b.CreateSub(oh1, c(1)), c(s.SH)), c(s.KH - a.pad[0])), c(s.H));
+        b.CreateCall(gen.kernel("seqk_conv2d_pointwise_rows"),
+                     {xn, we, band, c(bandPlane), c(e.C), c(HW), c(e.OC), c(tileCols), panel,
+                      b.CreateMul(ih0, c(s.W)), b.CreateMul(ih1, c(s.W)), expandEnv.fn(), expandEnv.env()});
+        Value *c0 = b.CreateMul(panel, c(ir::kPackPanelWidth));
+        Value *c1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(c0, c(ir::kPackPanelWidth)), c(s.C));
+        b.CreateCall(gen.kernel("seqk_depthwise2d_phased_rows"),
+                     {band, c(bandPlane), ih0, plane, w, yn, c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                      c(a.pad[0]), c(a.pad[1]), c(s.DH), c(s.DW), c(s.OH), c(s.OW), c(Wq), c0, c1, oh0, oh1,
+                      env.fn(), env.env()});
+      });
+    });
+    task.run(slots, Work{0, e.OC * HW * e.C + s.C * s.OHW() * s.KH * s.KW});
+  });
+}
+
+} // namespace seq::codegen
