@@ -13,7 +13,7 @@ const BoundArg *BoundArgs::find(std::string_view name) const {
 }
 
 const Value &BoundArgs::get(std::string_view name) const {
-  static const Value invalid;
+  static const Value invalid{};
   const BoundArg *arg = find(name);
   return arg ? arg->value : invalid;
 }
@@ -23,7 +23,7 @@ std::vector<int64_t> BoundArgs::getInts(std::string_view name, size_t n) const {
   if (v.kind == Value::Kind::Int)
     return std::vector<int64_t>(n, v.asInt());
   std::vector<int64_t> out;
-  for (const Value &item : v.items)
+  for (const Value &item : v.items())
     out.push_back(item.kind == Value::Kind::Int ? item.asInt() : 0);
   out.resize(n, out.empty() ? 0 : out.back());
   return out;

@@ -184,7 +184,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   if (def.expr) {
     root = eval(*def.expr, scope);
     if (root.kind == Value::Kind::Module) {
-      root.module->className = def.name;
+      root.module()->className = def.name;
     } else if (!root.isInvalid()) {
       error(def.expr->range, fmt::format("a model must be a module, but this is {}", describe(root)));
       root = Value::invalid();
@@ -200,7 +200,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   }
 
   if (root.kind == Value::Kind::Module) {
-    model->root = root.module;
+    model->root = root.module();
     assignPaths(model->root, "");
     checkParameterBytes(def, *model->root);
     bool inputsOk = diags_.errorCount() == errorsBefore;
@@ -263,7 +263,7 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
         error(dim.range, fmt::format("a dimension must be at least 1, got {}", v.asInt()));
         ok = false;
       } else {
-        input.shape.push_back(v.integer);
+        input.shape.push_back(v.integer());
       }
     }
     if (ok && input.batchName.empty() && !model.inputs.empty() && !model.inputs[0].batchName.empty())
@@ -381,16 +381,16 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
     if (object.isInvalid())
       return object;
     if (object.kind == Value::Kind::Module) {
-      if (ModuleInst *child = object.module->child(attr->name))
+      if (ModuleInst *child = object.module()->child(attr->name))
         return Value::moduleRef(child, e.range);
-      auto it = object.module->constants.find(attr->name);
-      if (it != object.module->constants.end())
+      auto it = object.module()->constants.find(attr->name);
+      if (it != object.module()->constants.end())
         return it->second;
-      auto absent = object.module->absent.find(attr->name);
-      if (absent != object.module->absent.end()) {
+      auto absent = object.module()->absent.find(attr->name);
+      if (absent != object.module()->absent.end()) {
         Value none = Value::none(e.range);
-        none.origin = absent->second;
-        none.originNote = fmt::format("'{}' was not created: this condition was false", attr->name);
+        none.setOrigin(absent->second,
+                       fmt::format("'{}' was not created: this condition was false", attr->name));
         return none;
       }
       if (attr->name == "training")
@@ -428,8 +428,8 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
       auto absent = s->owner->absent.find(name.name);
       if (absent != s->owner->absent.end()) {
         Value none = Value::none(name.range);
-        none.origin = absent->second;
-        none.originNote = fmt::format("'{}' was not created: this condition was false", name.name);
+        none.setOrigin(absent->second,
+                       fmt::format("'{}' was not created: this condition was false", name.name));
         return none;
       }
     }
@@ -477,7 +477,7 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
     auto lo = bound(slice->lo), hi = bound(slice->hi), step = bound(slice->step);
     if (!lo || !hi || !step)
       return Value::invalid();
-    int64_t n = int64_t(object.items.size()), st = step->value_or(1);
+    int64_t n = int64_t(object.items().size()), st = step->value_or(1);
     if (st == 0) {
       error(slice->step->range, "slice step cannot be zero");
       return Value::invalid();
@@ -490,9 +490,10 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
     int64_t begin = lo->has_value() ? clampIndex(**lo) : (st < 0 ? n - 1 : 0);
     int64_t end = hi->has_value() ? clampIndex(**hi) : (st < 0 ? -1 : n);
     Value result = object;
-    result.items.clear();
+    std::vector<Value> &items = result.mutableItems();
+    items.clear();
     for (int64_t i = begin; st > 0 ? i < end : i > end; i += st)
-      result.items.push_back(object.items[size_t(i)]);
+      items.push_back(object.items()[size_t(i)]);
     result.range = index.range;
     return result;
   }
@@ -502,15 +503,15 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
   std::vector<Value> items;
   if (object.kind == Value::Kind::Module) {
     if (key.kind == Value::Kind::Str) {
-      if (ModuleInst *child = object.module->child(key.str))
+      if (ModuleInst *child = object.module()->child(key.str()))
         return Value::moduleRef(child, index.range);
-      error(index.index->range, fmt::format("{} has no child '{}'", describe(object), key.str));
+      error(index.index->range, fmt::format("{} has no child '{}'", describe(object), key.str()));
       return Value::invalid();
     }
-    for (auto &[n, c] : object.module->children)
+    for (auto &[n, c] : object.module()->children)
       items.push_back(Value::moduleRef(c, index.range));
   } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
-    items = object.items;
+    items = object.items();
   } else {
     error(index.range, fmt::format("{} cannot be indexed", describe(object)));
     return Value::invalid();
@@ -534,10 +535,10 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
   Value iterable = eval(*comp.iterable, scope);
   if (iterable.isInvalid())
     return iterable;
-  std::vector<Value> elements = iterable.items;
-  if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
+  std::vector<Value> elements = iterable.items();
+  if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
     elements.clear();
-    for (auto &[n, c] : iterable.module->children)
+    for (auto &[n, c] : iterable.module()->children)
       elements.push_back(Value::moduleRef(c, comp.iterable->range));
   } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
     error(comp.iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
@@ -634,7 +635,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     }
     Value pairs = args[0].value;
     pairs.kind = Value::Kind::List;
-    pairs.str = "OrderedDict";
+    pairs.setStr("OrderedDict");
     return pairs;
   }
   if (callee == "Sequential" || callee == "SequentialCell" || callee == "ModuleList" ||

@@ -38,7 +38,7 @@ std::pair<int64_t, int64_t> sliceIndices(std::optional<int64_t> lo, std::optiona
 } // namespace
 
 Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &frame) {
-  int x = tensor.tensor;
+  int x = tensor.tensor();
   if (!tv(x).valid)
     return Value::tensorRef(invalidValue(), index.range);
   SymShape in = tv(x).shape; // a copy: new values move the trace
