@@ -12,6 +12,7 @@
 #include "sema/SymInt.h"
 #include "sema/Value.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,9 +62,9 @@ struct ModuleInst {
   std::map<std::string, SourceRange> absent;
   SourceRange range;                 // where it was constructed
   std::string path;                  // from the model: "layer1.0"; "" for the model
-  // Shapes of its first call, for the summary.
-  std::optional<SymShape> inputShape, outputShape;
-  bool called = false;
+  // The trace value its first call produced (the summary shows its
+  // shape), or -1.
+  int output = -1;
 
   ModuleInst *child(std::string_view name) const;
   bool isContainer() const { return kind != Kind::Layer && kind != Kind::User; }
@@ -105,9 +106,11 @@ struct TraceNode {
   SourceRange range;
 };
 
+// Values and nodes grow without moving (a deque): a vector doubling would
+// hold 1.5 to 3 times a deep model's trace while it reallocates.
 struct Trace {
-  std::vector<TraceValue> values;
-  std::vector<TraceNode> nodes;
+  std::deque<TraceValue> values;
+  std::deque<TraceNode> nodes;
   std::vector<int> inputs;   // one per model input
   int output = -1;
 };

@@ -211,11 +211,8 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
       model->trace.inputs = inputs;
       if (model->inputs.size() == def.params.size())
         model->trace.output = traceForward(model->root, inputs, SourceRange{def.nameRange.file, 0, 0});
-      if (model->trace.output >= 0 && tv(model->trace.output).valid && !inputs.empty()) {
-        model->root->called = true;
-        model->root->inputShape = tv(inputs[0]).shape;
-        model->root->outputShape = tv(model->trace.output).shape;
-      }
+      if (model->trace.output >= 0 && tv(model->trace.output).valid && !inputs.empty())
+        model->root->output = model->trace.output;
     }
   }
   model->valid = model->root && diags_.errorCount() == errorsBefore && model->trace.output >= 0 &&

@@ -61,11 +61,8 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
   if (module->forward && module->kind != ModuleInst::Kind::User) {
     // A container subclass with its own forward.
     out = traceForward(module, {input.tensor()}, callSite);
-    if (!module->called && tv(out).valid) {
-      module->called = true;
-      module->inputShape = tv(input.tensor()).shape;
-      module->outputShape = tv(out).shape;
-    }
+    if (module->output < 0 && tv(out).valid)
+      module->output = out;
     return out;
   }
   switch (module->kind) {
@@ -96,11 +93,8 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
     out = traceForward(module, {input.tensor()}, callSite);
     break;
   }
-  if (!module->called && tv(out).valid) {
-    module->called = true;
-    module->inputShape = tv(input.tensor()).shape;
-    module->outputShape = tv(out).shape;
-  }
+  if (module->output < 0 && tv(out).valid)
+    module->output = out;
   return out;
 }
 
