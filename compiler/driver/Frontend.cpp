@@ -31,7 +31,7 @@ Frontend::Frontend(const CommonOptions &options) : options_(options), diags_(sou
 
 Frontend::~Frontend() = default;
 
-int Frontend::load(const std::string &path, bool warnIfNoModel) {
+int Frontend::load(const std::string &path, bool warnIfNoModel, bool keepTraceNodes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     printError(fmt::format("'{}' is a directory, not a .seq file", path));
@@ -78,7 +78,7 @@ int Frontend::load(const std::string &path, bool warnIfNoModel) {
   std::vector<sema::CheckedModel *> loaded;
   if (file) {
     ScopedStage semaStage("sema");
-    for (auto &model : sema::check(*file, sources_, diags_)) {
+    for (auto &model : sema::check(*file, sources_, diags_, {.keepTraceNodes = keepTraceNodes})) {
       loaded.push_back(model.get());
       models_.push_back(std::move(model));
     }

@@ -16,7 +16,7 @@ using namespace seq::ast;
 void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scope &scope,
                       const Definition &def) {
   scope.owner = module;
-  scope.vars = &module->constants;
+  scope.vars = &module->mutableConstants();
   BodyState state;
   state.module = module;
   state.def = &def;
@@ -54,8 +54,8 @@ void Checker::assignBody(const std::string &name, SourceRange range, Value v, Sc
       it->second = v.module();
     else
       module->children.push_back({name, v.module()});
-    module->absent.erase(name);
-    module->constants.erase(name);
+    module->mutableAbsent().erase(name);
+    module->mutableConstants().erase(name);
     return;
   }
   if (module->child(name) && v.kind == Value::Kind::None) {
@@ -65,7 +65,7 @@ void Checker::assignBody(const std::string &name, SourceRange range, Value v, Sc
   }
   if (v.kind == Value::Kind::None && !v.origin().valid())
     v.setOrigin(range, fmt::format("'{}' is None: assigned here", name));
-  module->constants[name] = std::move(v); // Invalid keeps later uses silent
+  module->mutableConstants()[name] = std::move(v); // Invalid keeps later uses silent
 }
 
 // Names assigned in a branch not taken: children this instantiation does
@@ -75,8 +75,8 @@ void Checker::markAbsent(ModuleInst *module, const std::vector<StmtPtr> &skipped
     return;
   for (const StmtPtr &s : skipped) {
     if (auto *a = s->as<AssignStmt>()) {
-      if (!a->target.empty() && !module->child(a->target) && !module->constants.count(a->target))
-        module->absent.emplace(a->target, cond);
+      if (!a->target.empty() && !module->child(a->target) && !module->constants().count(a->target))
+        module->mutableAbsent().emplace(a->target, cond);
     } else if (auto *i = s->as<IfStmt>()) {
       markAbsent(module, i->then, cond);
       markAbsent(module, i->orElse, cond);

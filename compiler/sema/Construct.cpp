@@ -66,6 +66,7 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
                                           : ModuleInst::Kind::Sequential,
                                  isDict ? "ModuleDict" : isList ? "ModuleList" : "Sequential",
                                  call.range);
+  module->children.reserve(args.size()); // exact for one module per argument: a deep Sequential
   std::set<std::string> names;
   bool positional = false, named = false;
   auto addChild = [&](std::string name, const Value &v, SourceRange range) {
@@ -153,7 +154,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
         // A container subclass with its own forward.
         result.module()->definition = &def;
         for (const BoundArg &a : bound->args)
-          result.module()->constants[std::string(a.name)] = a.value;
+          result.module()->mutableConstants()[std::string(a.name)] = a.value;
         for (const StmtPtr &stmt : def.body) {
           if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward)
             result.module()->forward = forward;
@@ -172,7 +173,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, call.range);
     module->definition = &def;
     for (const BoundArg &a : bound->args)
-      module->constants[std::string(a.name)] = a.value;
+      module->mutableConstants()[std::string(a.name)] = a.value;
     Scope scope;
     runBody(module, def.body, scope, def);
     result = Value::moduleRef(module, call.range);
@@ -275,7 +276,7 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
     return;
   }
   bool isChild = target->child(n) != nullptr;
-  if (!isChild && (target->constants.count(n) || n == "forward" || n == "training")) {
+  if (!isChild && (target->constants().count(n) || n == "forward" || n == "training")) {
     error(name.range, fmt::format("'{}' is already an attribute of '{}' that is not a module; "
                                   "PyTorch's add_module refuses it", n, target->className));
     return;
@@ -293,7 +294,7 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
       return;
     }
   target->children.push_back({n, m.module()});
-  target->absent.erase(n);
+  target->mutableAbsent().erase(n);
 }
 
 } // namespace seq::sema

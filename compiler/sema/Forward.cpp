@@ -34,8 +34,8 @@ void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, 
 
 // None standing for a child this instantiation did not create.
 Value absentChild(const ModuleInst &module, const std::string &name, SourceRange range) {
-  auto it = module.absent.find(name);
-  if (it == module.absent.end())
+  auto it = module.absent().find(name);
+  if (it == module.absent().end())
     return Value::invalid();
   Value none = Value::none(range);
   none.setOrigin(it->second, fmt::format("'{}' was not created in this instantiation: this "
@@ -257,8 +257,8 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
   // children and constants.
   if (ModuleInst *child = frame.helper ? nullptr : frame.module->child(name.name))
     return Value::moduleRef(child, name.range);
-  auto constant = frame.module->constants.find(name.name);
-  if (!frame.helper && constant != frame.module->constants.end())
+  auto constant = frame.module->constants().find(name.name);
+  if (!frame.helper && constant != frame.module->constants().end())
     return constant->second;
   if (Value absent = absentChild(*frame.module, name.name, name.range);
       !frame.helper && !absent.isInvalid())
@@ -283,7 +283,7 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
     candidates.push_back(n);
   for (const auto &[n, c] : frame.module->children)
     candidates.push_back(n);
-  for (const auto &[n, c] : frame.module->constants)
+  for (const auto &[n, c] : frame.module->constants())
     candidates.push_back(n);
   Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", shortened(name.name)));
   if (auto s = suggest(name.name, candidates))
@@ -304,8 +304,8 @@ Value Checker::evalAttributeF(const AttributeExpr &attr, Frame &frame) {
   if (object.kind == Value::Kind::Module) {
     if (ModuleInst *child = object.module()->child(attr.name))
       return Value::moduleRef(child, attr.range);
-    auto it = object.module()->constants.find(attr.name);
-    if (it != object.module()->constants.end())
+    auto it = object.module()->constants().find(attr.name);
+    if (it != object.module()->constants().end())
       return it->second;
     if (Value absent = absentChild(*object.module(), attr.name, attr.range); !absent.isInvalid())
       return absent;
@@ -342,7 +342,7 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
     for (const auto &[n, v] : frame.locals)
       if (v.kind == Value::Kind::Int || v.kind == Value::Kind::Str)
         scope.names[n] = v;
-    for (const auto &[n, v] : frame.module->constants)
+    for (const auto &[n, v] : frame.module->constants())
       scope.names.emplace(n, v);
     return evalIndex(object, index, scope);
   }
@@ -428,7 +428,7 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
   Value target;
   if (auto *n = callee.as<NameExpr>()) {
     bool shadowed = frame.locals.count(n->name) || frame.module->child(n->name) ||
-                    frame.module->constants.count(n->name);
+                    frame.module->constants().count(n->name);
     if (!shadowed && isBareFunction(n->name))
       return callFunction("", n->name, call, frame);
     if (!shadowed) {

@@ -34,6 +34,31 @@ SourceRange BoundArgs::rangeOf(std::string_view name) const {
   return arg && arg->given ? arg->range : call;
 }
 
+const BoundArgs &TraceNode::layerArgs() const {
+  static const BoundArgs none;
+  return args ? *args : none;
+}
+
+ModuleInst::Attributes &ModuleInst::attributes() {
+  if (!attributes_)
+    attributes_ = std::make_unique<Attributes>();
+  return *attributes_;
+}
+
+const std::map<std::string, Value> &ModuleInst::constants() const {
+  static const std::map<std::string, Value> none;
+  return attributes_ ? attributes_->constants : none;
+}
+
+std::map<std::string, Value> &ModuleInst::mutableConstants() { return attributes().constants; }
+
+const std::map<std::string, SourceRange> &ModuleInst::absent() const {
+  static const std::map<std::string, SourceRange> none;
+  return attributes_ ? attributes_->absent : none;
+}
+
+std::map<std::string, SourceRange> &ModuleInst::mutableAbsent() { return attributes().absent; }
+
 ModuleInst *ModuleInst::child(std::string_view name) const {
   for (const auto &[childName, module] : children)
     if (childName == name)

@@ -62,8 +62,8 @@ static void forEachSubexpr(const Expr &e, const std::function<void(const Expr &)
 }
 
 std::vector<std::unique_ptr<CheckedModel>> check(const File &file, const SourceManager &sources,
-                                                 Diagnostics &diags) {
-  return Checker(file, sources, diags).run();
+                                                 Diagnostics &diags, CheckOptions options) {
+  return Checker(file, sources, diags, options).run();
 }
 
 std::vector<std::unique_ptr<CheckedModel>> Checker::run() {
@@ -309,12 +309,11 @@ ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, Sou
     limitReached(range, fmt::format("more than {} module instances are built here, seqc's limit "
                                     "(a comprehension multiplies the modules it builds)",
                                     limits::kModuleInstances));
-  auto module = std::make_unique<ModuleInst>();
-  module->kind = kind;
-  module->className = std::move(className);
-  module->range = range;
-  model_->arena.push_back(std::move(module));
-  return model_->arena.back().get();
+  ModuleInst &module = model_->arena.emplace_back();
+  module.kind = kind;
+  module.className = std::move(className);
+  module.range = range;
+  return &module;
 }
 
 // ---- Expressions at construction time -----------------------------------------------
@@ -380,11 +379,11 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
     if (object.kind == Value::Kind::Module) {
       if (ModuleInst *child = object.module()->child(attr->name))
         return Value::moduleRef(child, e.range);
-      auto it = object.module()->constants.find(attr->name);
-      if (it != object.module()->constants.end())
+      auto it = object.module()->constants().find(attr->name);
+      if (it != object.module()->constants().end())
         return it->second;
-      auto absent = object.module()->absent.find(attr->name);
-      if (absent != object.module()->absent.end()) {
+      auto absent = object.module()->absent().find(attr->name);
+      if (absent != object.module()->absent().end()) {
         Value none = Value::none(e.range);
         none.setOrigin(absent->second,
                        fmt::format("'{}' was not created: this condition was false", attr->name));
@@ -415,15 +414,15 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
   }
   for (const Scope *s = &scope; s; s = s->parent)
     if (s->owner) {
-      auto it = s->owner->constants.find(name.name);
-      if (it != s->owner->constants.end())
+      auto it = s->owner->constants().find(name.name);
+      if (it != s->owner->constants().end())
         return it->second;
       if (ModuleInst *child = s->owner->child(name.name))
         return Value::moduleRef(child, name.range);
       if (name.name == "self")
         return Value::moduleRef(s->owner, name.range);
-      auto absent = s->owner->absent.find(name.name);
-      if (absent != s->owner->absent.end()) {
+      auto absent = s->owner->absent().find(name.name);
+      if (absent != s->owner->absent().end()) {
         Value none = Value::none(name.range);
         none.setOrigin(absent->second,
                        fmt::format("'{}' was not created: this condition was false", name.name));

@@ -58,7 +58,7 @@ Value Checker::shapeNode(TraceNode node, SymShape out, const FunctionCall &fc) {
                     fc.call.range);
   node.output = id;
   node.range = fc.call.range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, fc.call.range);
 }
 

@@ -191,7 +191,7 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
       current = newValue(shape, fmt::format("'{}' produces {}", display(index.range), shapeStr(shape)),
                          index.range);
       node.output = current;
-      model_->trace.nodes.push_back(std::move(node));
+      addNode(std::move(node));
     }
     if (s.kind == Subscript::Kind::Slice)
       out.push_back(SymInt::of(count));
@@ -206,7 +206,7 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
   view.output = newValue(out, fmt::format("'{}' produces {}", display(index.range), shapeStr(out)),
                          index.range);
   int result = view.output;
-  model_->trace.nodes.push_back(std::move(view));
+  addNode(std::move(view));
   return Value::tensorRef(result, index.range);
 }
 

@@ -32,12 +32,17 @@ int Checker::newValue(SymShape shape, std::string origin, SourceRange originRang
                                           "limit (loops are unrolled)", limits::kForwardOps));
   if (overLimit_ || tensorTooLarge(shape, originRange))
     return invalidValue();
-  model_->trace.values.push_back({std::move(shape), true, std::move(origin), originRange});
+  model_->trace.values.push_back({std::move(shape), std::move(origin), originRange, true});
   return int(model_->trace.values.size() - 1);
 }
 
+void Checker::addNode(TraceNode node) {
+  if (options_.keepTraceNodes)
+    model_->trace.nodes.push_back(std::move(node));
+}
+
 int Checker::invalidValue() {
-  model_->trace.values.push_back({{}, false, "", {}});
+  model_->trace.values.push_back({{}, "", {}, false});
   return int(model_->trace.values.size() - 1);
 }
 
@@ -137,13 +142,16 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
   node.kind = TraceNode::Kind::Layer;
   node.layer = &spec;
   node.module = module;
-  node.argsInModule = module && &args == &module->args;
-  if (!node.argsInModule)
-    node.callArgs = args;
+  if (module && &args == &module->args) {
+    node.args = &module->args;
+  } else if (options_.keepTraceNodes) {
+    model_->trace.callArgs.push_back(args);
+    node.args = &model_->trace.callArgs.back();
+  }
   node.inputs = {input};
   node.output = id;
   node.range = callSite;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return id;
 }
 
@@ -185,7 +193,7 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
     node.inputs = {t.tensor()};
     node.output = id;
     node.range = range;
-    model_->trace.nodes.push_back(std::move(node));
+    addNode(std::move(node));
     return Value::tensorRef(id, range);
   }
   if (!tv(lhs.tensor()).valid || !tv(rhs.tensor()).valid)
@@ -220,7 +228,7 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
   node.inputs = {lhs.tensor(), rhs.tensor()};
   node.output = id;
   node.range = range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, range);
 }
 
@@ -314,7 +322,7 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
   node.inputs = {tensor.tensor()};
   node.output = id;
   node.range = call.range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, call.range);
 }
 
@@ -388,7 +396,7 @@ Value Checker::concat(const std::vector<Value> &tensors, int64_t dim, const Call
     node.inputs.push_back(t.tensor());
   node.output = id;
   node.range = call.range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, call.range);
 }
 

@@ -66,7 +66,9 @@ Value Value::integer_(int64_t i, SourceRange r) { return symInt(SymInt::of(i), r
 Value Value::symInt(SymInt i, SourceRange r) {
   Value v;
   v.kind = Kind::Int;
-  v.payload_.integer = i;
+  v.payload_.constant = i.constant;
+  if (i.coeff != 0)
+    v.extra().batchCoeff = i.coeff;
   v.range = r;
   return v;
 }

@@ -4,12 +4,13 @@
 // operation on it yields Invalid again, silently, so one mistake is
 // reported once.
 //
-// A Value is small (40 bytes; tests/unit/sema_value_test.cpp holds it to
+// A Value is small (32 bytes; tests/unit/sema_value_test.cpp holds it to
 // that): a layer keeps one per argument for the life of the model, so a
 // deep model holds hundreds of thousands. The kind, the range and a scalar
 // payload (bool, int, float, module or tensor) are inline; the rarer parts
-// (a string, items, keywords, a None's origin) live in one block behind a
-// pointer, made when first set and copied with the value.
+// (a string, items, keywords, a None's origin, the batch coefficient of an
+// int such as 2*N) live in one block behind a pointer, made when first set
+// and copied with the value.
 #pragma once
 
 #include "basic/SourceManager.h"
@@ -56,7 +57,7 @@ public:
   // The payload of each kind; a value of another kind gives false, 0,
   // 0.0, null, -1 or empty.
   bool boolean() const { return boolean_value_; }
-  SymInt integer() const { return kind == Kind::Int ? payload_.integer : SymInt{}; }
+  SymInt integer() const;
   double number() const { return kind == Kind::Float ? payload_.number : 0; }
   ModuleInst *module() const { return kind == Kind::Module ? payload_.module : nullptr; }
   int tensor() const { return kind == Kind::Tensor ? payload_.tensor : -1; }
@@ -77,10 +78,10 @@ public:
   void setOrigin(SourceRange origin, std::string note);
 
   bool isInvalid() const { return kind == Kind::Invalid; }
-  bool isConstInt() const { return kind == Kind::Int && payload_.integer.isConstant(); }
+  bool isConstInt() const { return kind == Kind::Int && integer().isConstant(); }
   int64_t asInt() const { return integer().constant; }
   bool isNumber() const { return kind == Kind::Int || kind == Kind::Float; }
-  double asDouble() const { return kind == Kind::Int ? double(payload_.integer.constant) : number(); }
+  double asDouble() const { return kind == Kind::Int ? double(payload_.constant) : number(); }
   // A tuple or list whose elements are all constant ints.
   bool isIntTuple(size_t size) const;
 
@@ -91,7 +92,7 @@ private:
 
   bool boolean_value_ = false;
   union Payload {
-    SymInt integer = {};
+    int64_t constant = 0; // Int: its constant term
     double number;
     ModuleInst *module;
     int tensor;
@@ -100,12 +101,19 @@ private:
 };
 
 struct Value::Extra {
+  int64_t batchCoeff = 0; // Int: N's coefficient
   std::string str;
   std::vector<Value> items;
   std::vector<std::string> keys;
   SourceRange origin;
   std::string originNote;
 };
+
+inline SymInt Value::integer() const {
+  if (kind != Kind::Int)
+    return {};
+  return {extra_ ? extra_->batchCoeff : 0, payload_.constant};
+}
 
 // "int", "float", "tuple", "module 'Conv2d'", "tensor": for messages.
 std::string describe(const Value &v);

@@ -1,9 +1,11 @@
 // sema::Value and the per-layer structures of the checked model: their
 // sizes (a deep model keeps one BoundArg per layer argument and one
 // ModuleInst, TraceNode and TraceValue per layer, so a few bytes more each
-// is megabytes more for `seqc check`), and Value's copies, accessors and
-// out-of-line parts.
+// is megabytes more for `seqc check`), Value's copies, accessors and
+// out-of-line parts, and a check that keeps no trace nodes.
+#include "parse/Parser.h"
 #include "sema/Module.h"
+#include "sema/Sema.h"
 
 #include <gtest/gtest.h>
 
@@ -13,11 +15,11 @@ using namespace seq::sema;
 // The bounds the memory of `seqc check` was measured with
 // (docs/robustness.md, "Memory of `seqc check`"): growing one of these
 // grows it in proportion.
-static_assert(sizeof(Value) <= 40, "sema::Value: keep rare parts behind its pointer");
-static_assert(sizeof(BoundArg) <= 72, "a layer keeps one BoundArg per parameter");
-static_assert(sizeof(ModuleInst) <= 280, "a layer is one ModuleInst");
-static_assert(sizeof(TraceNode) <= 184, "a layer call is one TraceNode");
-static_assert(sizeof(TraceValue) <= 80, "a layer call makes one TraceValue");
+static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
+static_assert(sizeof(BoundArg) <= 64, "a layer keeps one BoundArg per parameter");
+static_assert(sizeof(ModuleInst) <= 184, "a layer is one ModuleInst");
+static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
+static_assert(sizeof(TraceValue) <= 72, "a layer call makes one TraceValue");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
   Value i = Value::integer_(7, {0, 1, 2});
@@ -79,4 +81,51 @@ TEST(SemaValue, PartialKeepsItsKeywords) {
   EXPECT_EQ(copy.keys()[0], "eps");
   EXPECT_EQ(describe(copy), "a partial of 'BatchNorm2d'");
   EXPECT_EQ(describe(Value::callable("ReLU")), "the class 'ReLU'");
+}
+
+namespace {
+
+struct Checked {
+  std::string diagnostics;
+  size_t nodes = 0, values = 0, callArgs = 0;
+};
+
+Checked checkSource(const std::string &text, sema::CheckOptions options) {
+  SourceManager sources;
+  FileId id = sources.addFile("m.seq", text);
+  Diagnostics diags(sources);
+  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
+  Checked out;
+  if (file)
+    for (const auto &model : sema::check(*file, sources, diags, options)) {
+      out.nodes += model->trace.nodes.size();
+      out.values += model->trace.values.size();
+      out.callArgs += model->trace.callArgs.size();
+    }
+  out.diagnostics = diags.render({});
+  return out;
+}
+
+} // namespace
+
+TEST(SemaCheckOptions, WithoutTraceNodesTheDiagnosticsAreTheSame) {
+  const std::string good = "model M(x: [N, 8]) {\n"
+                           "    fc = Linear(8, 4)\n"
+                           "    forward(x) { return relu(fc(x)).view(-1, 2) + 1.0 }\n"
+                           "}\n";
+  const std::string bad = "model M(x: [N, 8]) {\n"
+                          "    fc = Linear(4, 4)\n"
+                          "    forward(x) { return fc(relu(x)) }\n"
+                          "}\n";
+  for (const std::string &text : {good, bad}) {
+    Checked kept = checkSource(text, {});
+    Checked dropped = checkSource(text, {.keepTraceNodes = false});
+    EXPECT_EQ(kept.diagnostics, dropped.diagnostics) << text;
+    EXPECT_EQ(kept.values, dropped.values) << text;
+    EXPECT_GT(kept.nodes, 0u) << text;
+    EXPECT_EQ(dropped.nodes, 0u) << text;
+    EXPECT_EQ(dropped.callArgs, 0u) << text;
+  }
+  EXPECT_EQ(checkSource(good, {}).callArgs, 1u); // relu(...)'s arguments
+  EXPECT_NE(checkSource(bad, {}).diagnostics.find("error"), std::string::npos);
 }
