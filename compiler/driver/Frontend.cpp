@@ -51,6 +51,7 @@ int Frontend::load(const std::string &path, bool warnIfNoModel, bool keepTraceNo
     printError(fmt::format("cannot read '{}'", path));
     return kUsage;
   }
+  text.shrink_to_fit(); // kept for the whole run: not the up to 2x of its growth
   if (text.size() > limits::kSourceBytes) {
     diags_.error(std::nullopt, fmt::format("'{}' is larger than {} MiB, seqc's limit for a source file "
                                            "(checking needs memory in proportion)",

@@ -284,15 +284,25 @@ void Checker::assignPaths(ModuleInst *module, const std::string &path) {
 
 // The whole model's parameters against the limit (each layer's is checked
 // when it is built).
+// Adds the bytes of the parameters of `m` and its children (the entries of
+// its state_dict, which is not built: a deep model's would be the largest
+// structure of its check).
+static void addParameterBytes(const ModuleInst &m, int64_t &total) {
+  if (m.kind == ModuleInst::Kind::Layer && m.layer->parameters)
+    for (const LayerParam &p : m.layer->parameters(m.args)) {
+      int64_t bytes = 4;
+      for (int64_t d : p.shape)
+        __builtin_mul_overflow(bytes, d, &bytes);
+      if (__builtin_add_overflow(total, bytes, &total))
+        total = INT64_MAX;
+    }
+  for (const auto &[name, child] : m.children)
+    addParameterBytes(*child, total);
+}
+
 void Checker::checkParameterBytes(const Definition &def, const ModuleInst &root) {
   int64_t total = 0;
-  for (const ParamEntry &p : stateDict(root)) {
-    int64_t bytes = 4;
-    for (int64_t d : p.shape)
-      __builtin_mul_overflow(bytes, d, &bytes);
-    if (__builtin_add_overflow(total, bytes, &total))
-      total = INT64_MAX;
-  }
+  addParameterBytes(root, total);
   if (total > limits::kParameterBytes)
     error(def.nameRange, fmt::format("model '{}' has {:.1f} GiB of parameters; seqc's limit is {} GiB",
                                      def.name, double(total) / (1 << 30), limits::kParameterBytes >> 30));
