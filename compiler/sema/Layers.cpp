@@ -389,7 +389,7 @@ std::vector<ParamSpec> batchNormSignature() {
 std::string activationRepr(const BoundArgs &a) {
   std::string out;
   for (const BoundArg &arg : a.args) {
-    if (arg.name == "inplace" && !arg.value.boolean())
+    if (std::string_view(arg.name) == "inplace" && !arg.value.boolean())
       continue;
     out += fmt::format("{}{}={}", out.empty() ? "" : ", ", arg.name, pythonRepr(arg.value));
   }

@@ -23,10 +23,12 @@ namespace seq::sema {
 
 struct LayerSpec;
 
-// One argument of a built-in layer or function after binding (64 bytes: a
+// One argument of a built-in layer or function after binding (56 bytes: a
 // deep model keeps hundreds of thousands).
 struct BoundArg {
-  std::string_view name;  // the parameter's: a ParamSpec's static name or the AST's
+  // The parameter's, as ParamSpec::name: a static name or the AST's.
+  // Compare it with a std::string or string_view, not a literal.
+  const char *name;
   Value value;
   bool given = false;     // written by the user (not a default)
   SourceRange range;      // the argument's value, or the call for defaults

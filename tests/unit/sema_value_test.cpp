@@ -16,7 +16,7 @@ using namespace seq::sema;
 // (docs/robustness.md, "Memory of `seqc check`"): growing one of these
 // grows it in proportion.
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
-static_assert(sizeof(BoundArg) <= 64, "a layer keeps one BoundArg per parameter");
+static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
 static_assert(sizeof(ModuleInst) <= 184, "a layer is one ModuleInst");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 72, "a layer call makes one TraceValue");
