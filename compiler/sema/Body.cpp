@@ -134,7 +134,8 @@ bool Checker::unpackInto(const AssignStmt &assign, const Value &v,
   }
   if (v.items().size() != want) {
     error(assign.targetRange, fmt::format("{} values to unpack into {} names", v.items().size(), want))
-        .notes.push_back({fmt::format("this gives {} value{}", v.items().size(), v.items().size() == 1 ? "" : "s"),
+        .notes.push_back({fmt::format("this gives {} value{}", v.items().size(),
+                                      v.items().size() == 1 ? "" : "s"),
                           assign.value->range});
     for (const AssignTarget &t : assign.unpack)
       store(t, Value::invalid());
@@ -197,7 +198,8 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
         var->mutableItems().push_back(args[0].value);
       } else if (method->name == "extend" && args.size() == 1 &&
                  (args[0].value.kind == Value::Kind::List || args[0].value.kind == Value::Kind::Tuple)) {
-        var->mutableItems().insert(var->items().end(), args[0].value.items().begin(), args[0].value.items().end());
+        const std::vector<Value> &more = args[0].value.items();
+        var->mutableItems().insert(var->items().end(), more.begin(), more.end());
       } else if (method->name == "insert" && args.size() == 2 && args[0].value.isConstInt()) {
         int64_t n = int64_t(var->items().size()), i = args[0].value.asInt();
         i = std::clamp<int64_t>(i < 0 ? i + n : i, 0, n);

@@ -474,8 +474,9 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
     Scope scope;
     scope.owner = frame.module;
     target = evalCall(*inner, scope);
-    if (target.kind == Value::Kind::Module && target.module()->kind == ModuleInst::Kind::Layer &&
-        target.module()->layer->parameters && !target.module()->layer->parameters(target.module()->args).empty()) {
+    const ModuleInst *m = target.module();
+    if (m && m->kind == ModuleInst::Kind::Layer && m->layer->parameters &&
+        !m->layer->parameters(m->args).empty()) {
       error(inner->range, fmt::format("'{}' has parameters; create it in the body and call it by "
                                       "name in forward", text(inner->range)));
       return Value::invalid();
