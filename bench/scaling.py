@@ -8,7 +8,10 @@ its own process, with its peak resident memory:
   lower   ... + lowering + passes  (seqc dump ir-opt, output discarded)
   build   ... + code generation    (seqc build -o, only up to --build-max layers)
 and prints a table with the CPU time per layer, so that a linear stage shows
-a flat column (wall time is shown too; it depends on the machine's load). usage: bench/scaling.py [--seqc build/compiler/seqc]
+a flat column (wall time is shown too; it depends on the machine's load),
+and the peak memory per source byte, in all and above the peak of a bare
+one-layer model (the libraries: about 54 MiB), which is what grows with
+the input. usage: bench/scaling.py [--seqc build/compiler/seqc]
 [--sizes 1000,10000,100000] [--build-max 10000] [--timeout 900]
 """
 import argparse
@@ -59,8 +62,13 @@ def main():
     p.add_argument("--timeout", type=float, default=900)
     args = p.parse_args()
     print(f"{'layers':>8} {'bytes':>10} {'stage':>6} {'CPU s':>8} {'us/layer':>9} {'wall s':>8}"
-          f" {'peak MiB':>9} {'B/src B':>8}")
+          f" {'peak MiB':>9} {'B/src B':>8} {'>bare':>6}")
     with tempfile.TemporaryDirectory() as tmp:
+        bare_path = os.path.join(tmp, "bare.seq")
+        with open(bare_path, "w") as f:
+            f.write("model Bare(x: [N, 8]) = Linear(8, 8)\n")
+        bare = measure([args.seqc, "check", bare_path], args.timeout)
+        bare_mib = bare[2] if bare else 0
         for n in [int(s) for s in args.sizes.split(",")]:
             path = os.path.join(tmp, f"deep{n}.seq")
             with open(path, "w") as f:
@@ -78,7 +86,7 @@ def main():
                 cpu, wall, mib, code = r
                 flag = "" if code == 0 else f"  (exit {code})"
                 print(f"{n:>8} {size:>10} {stage:>6} {cpu:>8.2f} {cpu / n * 1e6:>9.1f} {wall:>8.2f} {mib:>9.0f}"
-                      f" {mib * 2**20 / size:>8.0f}{flag}", flush=True)
+                      f" {mib * 2**20 / size:>8.0f} {(mib - bare_mib) * 2**20 / size:>6.0f}{flag}", flush=True)
 
 
 if __name__ == "__main__":

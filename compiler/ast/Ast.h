@@ -150,8 +150,8 @@ struct StarExpr : Expr {
 // One argument of a call: positional (`name` empty) or keyword.
 struct Arg {
   SourceRange range;     // the whole argument, `name=value` included
-  std::string name;      // keyword, or empty
   SourceRange nameRange; // the keyword
+  std::string name;      // keyword, or empty
   ExprPtr value;
 };
 

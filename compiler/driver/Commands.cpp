@@ -19,7 +19,8 @@ int runCheck(const CheckCommand &command, const CommonOptions &common) {
   // Every file is checked, even after one that cannot be read.
   int status = kSuccess;
   for (const std::string &file : command.files)
-    if (int loaded = frontend.load(file, /*warnIfNoModel=*/true); loaded != kSuccess)
+    if (int loaded = frontend.load(file, /*warnIfNoModel=*/true, /*keepTraceNodes=*/false);
+        loaded != kSuccess)
       status = loaded;
   if (!command.weights.empty()) {
     if (command.files.size() != 1) {

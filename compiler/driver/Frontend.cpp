@@ -31,7 +31,7 @@ Frontend::Frontend(const CommonOptions &options) : options_(options), diags_(sou
 
 Frontend::~Frontend() = default;
 
-int Frontend::load(const std::string &path, bool warnIfNoModel) {
+int Frontend::load(const std::string &path, bool warnIfNoModel, bool keepTraceNodes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     printError(fmt::format("'{}' is a directory, not a .seq file", path));
@@ -51,6 +51,7 @@ int Frontend::load(const std::string &path, bool warnIfNoModel) {
     printError(fmt::format("cannot read '{}'", path));
     return kUsage;
   }
+  text.shrink_to_fit(); // kept for the whole run: not the up to 2x of its growth
   if (text.size() > limits::kSourceBytes) {
     diags_.error(std::nullopt, fmt::format("'{}' is larger than {} MiB, seqc's limit for a source file "
                                            "(checking needs memory in proportion)",
@@ -78,7 +79,7 @@ int Frontend::load(const std::string &path, bool warnIfNoModel) {
   std::vector<sema::CheckedModel *> loaded;
   if (file) {
     ScopedStage semaStage("sema");
-    for (auto &model : sema::check(*file, sources_, diags_)) {
+    for (auto &model : sema::check(*file, sources_, diags_, {.keepTraceNodes = keepTraceNodes})) {
       loaded.push_back(model.get());
       models_.push_back(std::move(model));
     }

@@ -33,8 +33,9 @@ public:
   // read (the message is printed at once), kSuccess otherwise; errors in the
   // file are collected in diagnostics().
   // `check` warns about a file with no model; the other commands need one
-  // and say so in selectModel instead.
-  int load(const std::string &path, bool warnIfNoModel = false);
+  // and say so in selectModel instead. `check` also keeps no trace nodes
+  // (sema::CheckOptions): it reads no more than the diagnostics.
+  int load(const std::string &path, bool warnIfNoModel = false, bool keepTraceNodes = true);
 
   // The model named `name`, or the only model when `name` is empty; reports
   // an error (and returns null) when there is none or the choice is unclear.

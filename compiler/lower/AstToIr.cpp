@@ -220,7 +220,7 @@ private:
       int64_t size = 1;
       for (const Value &d : args.get("normalized_shape").kind == Value::Kind::Int
                                 ? std::vector<Value>{args.get("normalized_shape")}
-                                : args.get("normalized_shape").items)
+                                : args.get("normalized_shape").items())
         size *= d.asInt();
       a.normSize = size;
       a.weight = copy(param(m, "weight"), size, 1, false);
@@ -300,7 +300,7 @@ private:
     for (int i = 0; i < ir::unaryArity(kind); ++i) {
       const Value &v = t.layerArgs().get(ir::unaryArgName(kind, i));
       std::vector<std::string> choices = ir::unaryArgChoices(kind, i);
-      auto at = std::find(choices.begin(), choices.end(), v.str);
+      auto at = std::find(choices.begin(), choices.end(), v.str());
       *values[i] = choices.empty() ? float(v.asDouble()) : float(at - choices.begin());
     }
     emit(OpKind::Unary, {in}, out, t, a);

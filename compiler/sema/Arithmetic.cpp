@@ -28,36 +28,38 @@ std::optional<Value> Checker::sequenceArithmetic(BinaryOp op, const Value &lhs, 
   bool lseq = lhs.kind == Value::Kind::List || lhs.kind == Value::Kind::Tuple;
   bool rseq = rhs.kind == Value::Kind::List || rhs.kind == Value::Kind::Tuple;
   if (op == BinaryOp::Add && lhs.kind == Value::Kind::Str && rhs.kind == Value::Kind::Str)
-    return Value::string(lhs.str + rhs.str, range);
+    return Value::string(lhs.str() + rhs.str(), range);
   if (op == BinaryOp::Add && lseq && rseq && lhs.kind == rhs.kind) {
     Value out = lhs;
-    out.items.insert(out.items.end(), rhs.items.begin(), rhs.items.end());
+    out.mutableItems().insert(out.items().end(), rhs.items().begin(), rhs.items().end());
     out.range = range;
-    out.str.clear();
+    out.setStr("");
     return out;
   }
   if (op == BinaryOp::Mul && (lseq || lhs.kind == Value::Kind::Str) && rhs.isConstInt()) {
-    Value out = lhs;
-    out.items.clear();
-    out.str.clear();
+    std::vector<Value> items;
+    std::string text;
     for (int64_t i = 0; i < std::min<int64_t>(rhs.asInt(), 100000); ++i) {
-      out.items.insert(out.items.end(), lhs.items.begin(), lhs.items.end());
+      items.insert(items.end(), lhs.items().begin(), lhs.items().end());
       if (lhs.kind == Value::Kind::Str)
-        out.str += lhs.str;
+        text += lhs.str();
     }
+    Value out = lhs;
+    out.mutableItems() = std::move(items);
+    out.setStr(std::move(text));
     out.range = range;
     return out;
   }
   if (op == BinaryOp::Mod && lhs.kind == Value::Kind::Str) {
-    std::vector<Value> fields = rhs.kind == Value::Kind::Tuple ? rhs.items : std::vector<Value>{rhs};
+    std::vector<Value> fields = rhs.kind == Value::Kind::Tuple ? rhs.items() : std::vector<Value>{rhs};
     std::string out;
     size_t next = 0;
-    for (size_t i = 0; i < lhs.str.size(); ++i) {
-      if (lhs.str[i] != '%' || i + 1 == lhs.str.size()) {
-        out += lhs.str[i];
+    for (size_t i = 0; i < lhs.str().size(); ++i) {
+      if (lhs.str()[i] != '%' || i + 1 == lhs.str().size()) {
+        out += lhs.str()[i];
         continue;
       }
-      char spec = lhs.str[++i];
+      char spec = lhs.str()[++i];
       if (spec == '%') {
         out += '%';
         continue;
@@ -83,7 +85,7 @@ Value Checker::arithmetic(BinaryOp op, const Value &lhs, const Value &rhs, Sourc
   if (std::optional<Value> v = sequenceArithmetic(op, lhs, rhs, range))
     return *v;
   auto asNumber = [](const Value &v) {
-    return v.kind == Value::Kind::Bool ? Value::integer_(v.boolean ? 1 : 0, v.range) : v;
+    return v.kind == Value::Kind::Bool ? Value::integer_(v.boolean() ? 1 : 0, v.range) : v;
   };
   if (lhs.kind == Value::Kind::Bool || rhs.kind == Value::Kind::Bool)
     return arithmetic(op, asNumber(lhs), asNumber(rhs), range);
@@ -93,8 +95,8 @@ Value Checker::arithmetic(BinaryOp op, const Value &lhs, const Value &rhs, Sourc
     return Value::invalid();
   }
   if (lhs.kind == Value::Kind::Float || rhs.kind == Value::Kind::Float || op == BinaryOp::Div) {
-    if ((!lhs.integer.isConstant() && lhs.kind == Value::Kind::Int) ||
-        (!rhs.integer.isConstant() && rhs.kind == Value::Kind::Int)) {
+    if ((!lhs.integer().isConstant() && lhs.kind == Value::Kind::Int) ||
+        (!rhs.integer().isConstant() && rhs.kind == Value::Kind::Int)) {
       error(range, "the batch size can only be added, subtracted or multiplied by a constant");
       return Value::invalid();
     }
@@ -114,7 +116,7 @@ Value Checker::arithmetic(BinaryOp op, const Value &lhs, const Value &rhs, Sourc
     }
   }
 
-  SymInt a = lhs.integer, b = rhs.integer;
+  SymInt a = lhs.integer(), b = rhs.integer();
   auto overflow = [&] {
     error(range, fmt::format("integer overflow: '{}' does not fit in 64 bits", text(range)));
     return Value::invalid();

@@ -54,7 +54,7 @@ std::optional<BoundArgs> Checker::bind(std::string_view what, const std::vector<
           .notes.push_back({"first given here", std::optional<SourceRange>(it->range)});
       ok = false;
     } else {
-      *it = {arg.name, arg.value, true, arg.range};
+      *it = {it->name, arg.value, true, arg.range};
     }
   }
   for (size_t i = 0; i < params.size(); ++i) {
@@ -111,13 +111,13 @@ bool matches(ArgType type, const Value &v) {
   case ArgType::OptIntOrPair: return v.kind == Value::Kind::None || isInt(v) || isIntTuple(v, 2);
   case ArgType::OptFloat: return v.kind == Value::Kind::None || v.isNumber();
   case ArgType::IntOrInts:
-    return isInt(v) || (!v.items.empty() && isIntTuple(v, v.items.size()));
+    return isInt(v) || (!v.items().empty() && isIntTuple(v, v.items().size()));
   case ArgType::OutputSize2d:
     if (isInt(v))
       return true;
-    if ((v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List) || v.items.size() != 2)
+    if ((v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List) || v.items().size() != 2)
       return false;
-    for (const Value &item : v.items)
+    for (const Value &item : v.items())
       if (!item.isConstInt() && item.kind != Value::Kind::None)
         return false;
     return true;
@@ -135,17 +135,17 @@ bool Checker::convert(std::string_view what, const ParamSpec &param, BoundArg &a
     return false;
   }
   if (!param.choices.empty() &&
-      std::find(param.choices.begin(), param.choices.end(), arg.value.str) == param.choices.end()) {
+      std::find(param.choices.begin(), param.choices.end(), arg.value.str()) == param.choices.end()) {
     std::string expected;
     for (size_t i = 0; i < param.choices.size(); ++i)
       expected += (i == 0 ? "'" : i + 1 == param.choices.size() ? " or '" : ", '") +
                   param.choices[i] + "'";
-    error(arg.range, fmt::format("unknown {} '{}': expected {}", param.name, arg.value.str, expected));
+    error(arg.range, fmt::format("unknown {} '{}': expected {}", param.name, arg.value.str(), expected));
     return false;
   }
-  auto constant = [&](const Value &v) { return v.kind != Value::Kind::Int || v.integer.isConstant(); };
+  auto constant = [&](const Value &v) { return v.kind != Value::Kind::Int || v.integer().isConstant(); };
   bool allConstant = constant(arg.value);
-  for (const Value &item : arg.value.items)
+  for (const Value &item : arg.value.items())
     allConstant &= constant(item);
   if (!allConstant && param.type != ArgType::Any) {
     error(arg.range, fmt::format("argument '{}' of {} must be a constant, but it depends on the "
@@ -164,7 +164,7 @@ bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, Bo
     if (type.name == "int")
       ok = v.isConstInt();
     else if (type.name == "float")
-      ok = v.isNumber() && (v.kind != Value::Kind::Int || v.integer.isConstant());
+      ok = v.isNumber() && (v.kind != Value::Kind::Int || v.integer().isConstant());
     else if (type.name == "bool")
       ok = v.kind == Value::Kind::Bool;
     else if (type.name == "str")

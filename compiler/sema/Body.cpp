@@ -16,7 +16,7 @@ using namespace seq::ast;
 void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scope &scope,
                       const Definition &def) {
   scope.owner = module;
-  scope.vars = &module->constants;
+  scope.vars = &module->mutableConstants();
   BodyState state;
   state.module = module;
   state.def = &def;
@@ -44,18 +44,18 @@ void Checker::assignBody(const std::string &name, SourceRange range, Value v, Sc
     return;
   }
   if (v.kind == Value::Kind::Module) {
-    if (v.module == module) {
+    if (v.module() == module) {
       error(range, "a module cannot be its own child");
       return;
     }
     auto it = std::find_if(module->children.begin(), module->children.end(),
                            [&](auto &c) { return c.first == name; });
     if (it != module->children.end())
-      it->second = v.module;
+      it->second = v.module();
     else
-      module->children.push_back({name, v.module});
-    module->absent.erase(name);
-    module->constants.erase(name);
+      module->children.push_back({name, v.module()});
+    module->mutableAbsent().erase(name);
+    module->mutableConstants().erase(name);
     return;
   }
   if (module->child(name) && v.kind == Value::Kind::None) {
@@ -63,11 +63,9 @@ void Checker::assignBody(const std::string &name, SourceRange range, Value v, Sc
     auto &children = module->children;
     children.erase(std::find_if(children.begin(), children.end(), [&](auto &c) { return c.first == name; }));
   }
-  if (v.kind == Value::Kind::None && !v.origin.valid()) {
-    v.origin = range;
-    v.originNote = fmt::format("'{}' is None: assigned here", name);
-  }
-  module->constants[name] = std::move(v); // Invalid keeps later uses silent
+  if (v.kind == Value::Kind::None && !v.origin().valid())
+    v.setOrigin(range, fmt::format("'{}' is None: assigned here", name));
+  module->mutableConstants()[name] = std::move(v); // Invalid keeps later uses silent
 }
 
 // Names assigned in a branch not taken: children this instantiation does
@@ -77,8 +75,8 @@ void Checker::markAbsent(ModuleInst *module, const std::vector<StmtPtr> &skipped
     return;
   for (const StmtPtr &s : skipped) {
     if (auto *a = s->as<AssignStmt>()) {
-      if (!a->target.empty() && !module->child(a->target) && !module->constants.count(a->target))
-        module->absent.emplace(a->target, cond);
+      if (!a->target.empty() && !module->child(a->target) && !module->constants().count(a->target))
+        module->mutableAbsent().emplace(a->target, cond);
     } else if (auto *i = s->as<IfStmt>()) {
       markAbsent(module, i->then, cond);
       markAbsent(module, i->orElse, cond);
@@ -92,18 +90,18 @@ void Checker::markAbsent(ModuleInst *module, const std::vector<StmtPtr> &skipped
 static bool bindTargets(Checker &checker, const std::vector<AssignTarget> &targets, const Value &item,
                         SourceRange range, const std::function<void(const std::string &, Value)> &store) {
   if ((item.kind != Value::Kind::Tuple && item.kind != Value::Kind::List) ||
-      item.items.size() != targets.size()) {
+      item.items().size() != targets.size()) {
     checker.error(range, fmt::format("cannot unpack {} into {} loop variables",
                                      item.kind == Value::Kind::Tuple || item.kind == Value::Kind::List
-                                         ? fmt::format("{} values", item.items.size())
+                                         ? fmt::format("{} values", item.items().size())
                                          : describe(item),
                                      targets.size()));
     return false;
   }
   for (size_t i = 0; i < targets.size(); ++i) {
     if (targets[i].nested.empty())
-      store(targets[i].name, item.items[i]);
-    else if (!bindTargets(checker, targets[i].nested, item.items[i], targets[i].range, store))
+      store(targets[i].name, item.items()[i]);
+    else if (!bindTargets(checker, targets[i].nested, item.items()[i], targets[i].range, store))
       return false;
   }
   return true;
@@ -134,16 +132,17 @@ bool Checker::unpackInto(const AssignStmt &assign, const Value &v,
       store(t, Value::invalid());
     return false;
   }
-  if (v.items.size() != want) {
-    error(assign.targetRange, fmt::format("{} values to unpack into {} names", v.items.size(), want))
-        .notes.push_back({fmt::format("this gives {} value{}", v.items.size(), v.items.size() == 1 ? "" : "s"),
+  if (v.items().size() != want) {
+    error(assign.targetRange, fmt::format("{} values to unpack into {} names", v.items().size(), want))
+        .notes.push_back({fmt::format("this gives {} value{}", v.items().size(),
+                                      v.items().size() == 1 ? "" : "s"),
                           assign.value->range});
     for (const AssignTarget &t : assign.unpack)
       store(t, Value::invalid());
     return false;
   }
   for (size_t i = 0; i < want; ++i)
-    store(assign.unpack[i], v.items[i]);
+    store(assign.unpack[i], v.items()[i]);
   return true;
 }
 
@@ -196,14 +195,15 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
         return;
       }
       if (method->name == "append" && args.size() == 1) {
-        var->items.push_back(args[0].value);
+        var->mutableItems().push_back(args[0].value);
       } else if (method->name == "extend" && args.size() == 1 &&
                  (args[0].value.kind == Value::Kind::List || args[0].value.kind == Value::Kind::Tuple)) {
-        var->items.insert(var->items.end(), args[0].value.items.begin(), args[0].value.items.end());
+        const std::vector<Value> &more = args[0].value.items();
+        var->mutableItems().insert(var->items().end(), more.begin(), more.end());
       } else if (method->name == "insert" && args.size() == 2 && args[0].value.isConstInt()) {
-        int64_t n = int64_t(var->items.size()), i = args[0].value.asInt();
+        int64_t n = int64_t(var->items().size()), i = args[0].value.asInt();
         i = std::clamp<int64_t>(i < 0 ? i + n : i, 0, n);
-        var->items.insert(var->items.begin() + i, args[1].value);
+        var->mutableItems().insert(var->items().begin() + i, args[1].value);
       } else {
         error(method->nameRange, fmt::format("lists support append(x), extend(list) and "
                                              "insert(i, x) here, not this call of '{}'", method->name));
@@ -221,7 +221,7 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   }
   std::vector<EvalArg> args = evalArgs(call->args, scope);
   if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
-    containerMethod(target.module, method->name, args, *call);
+    containerMethod(target.module(), method->name, args, *call);
 }
 
 void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
@@ -253,10 +253,10 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
     Value iterable = eval(*loop->iterable, scope);
     if (iterable.isInvalid())
       return;
-    std::vector<Value> items = iterable.items;
-    if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
+    std::vector<Value> items = iterable.items();
+    if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
       items.clear();
-      for (auto &[n, c] : iterable.module->children)
+      for (auto &[n, c] : iterable.module()->children)
         items.push_back(Value::moduleRef(c, loop->iterable->range));
     } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
       error(loop->iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));

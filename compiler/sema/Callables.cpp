@@ -14,25 +14,25 @@ using namespace seq::ast;
 // arguments come first; a keyword given again at the call wins.
 Value Checker::construct(const Value &callable, std::vector<EvalArg> args, const CallExpr &call) {
   std::vector<EvalArg> merged;
-  for (size_t i = 0; i < callable.items.size(); ++i)
-    if (callable.keys[i].empty())
-      merged.push_back({"", {}, callable.items[i].range, callable.items[i]});
+  for (size_t i = 0; i < callable.items().size(); ++i)
+    if (callable.keys()[i].empty())
+      merged.push_back({"", {}, callable.items()[i].range, callable.items()[i]});
   for (const EvalArg &a : args)
     if (a.name.empty())
       merged.push_back(a);
-  for (size_t i = 0; i < callable.items.size(); ++i) {
-    const std::string &key = callable.keys[i];
+  for (size_t i = 0; i < callable.items().size(); ++i) {
+    const std::string &key = callable.keys()[i];
     if (key.empty())
       continue;
     bool overridden = std::any_of(args.begin(), args.end(), [&](const EvalArg &a) { return a.name == key; });
     if (!overridden)
-      merged.push_back({key, callable.items[i].range, callable.items[i].range, callable.items[i]});
+      merged.push_back({key, callable.items()[i].range, callable.items()[i].range, callable.items()[i]});
   }
   for (const EvalArg &a : args)
     if (!a.name.empty())
       merged.push_back(a);
 
-  const std::string &name = callable.str;
+  const std::string &name = callable.str();
   if (name == "Sequential" || name == "SequentialCell" || name == "ModuleList" ||
       name == "CellList" || name == "ModuleDict")
     return buildContainer(name, merged, call);
@@ -47,14 +47,14 @@ Value Checker::construct(const Value &callable, std::vector<EvalArg> args, const
 }
 
 Value Checker::callNone(const Value &none, const CallExpr &call) {
-  bool absent = none.originNote.find("was not created") != std::string::npos;
+  bool absent = none.originNote().find("was not created") != std::string::npos;
   Diagnostic &d = error(call.callee->range,
                         absent ? fmt::format("'{}' is used, but this instantiation did not create it",
                                              text(call.callee->range))
                                : fmt::format("'{}' is None here and cannot be called",
                                              text(call.callee->range)));
-  if (none.origin.valid())
-    d.notes.push_back({none.originNote.empty() ? "None was given here" : none.originNote, none.origin});
+  if (none.origin().valid())
+    d.notes.push_back({none.originNote().empty() ? "None was given here" : none.originNote(), none.origin()});
   d.fixes.push_back({fmt::format("test it first: 'if {} is not None {{ ... }}'", text(call.callee->range)),
                      std::nullopt, ""});
   return Value::invalid();
@@ -69,8 +69,8 @@ Value Checker::makePartial(const std::vector<EvalArg> &args, const CallExpr &cal
   Value result = args[0].value;
   result.range = call.range;
   for (size_t i = 1; i < args.size(); ++i) {
-    result.items.push_back(args[i].value);
-    result.keys.push_back(args[i].name);
+    result.mutableItems().push_back(args[i].value);
+    result.mutableKeys().push_back(args[i].name);
   }
   return result;
 }
@@ -113,9 +113,9 @@ std::optional<BoundArgs> Checker::bindDefinition(const Definition &def, const st
       continue;
     }
     if (arg.value.kind == Value::Kind::None) {
-      arg.value.origin = arg.given ? arg.range : def.params[i].defaultValue->range;
-      arg.value.originNote = fmt::format("'{}' is None: {}", def.params[i].name,
-                                         arg.given ? "given here" : "its default");
+      arg.value.setOrigin(arg.given ? arg.range : def.params[i].defaultValue->range,
+                          fmt::format("'{}' is None: {}", def.params[i].name,
+                                      arg.given ? "given here" : "its default"));
       continue; // None is allowed for a parameter of any type
     }
     if (def.params[i].type.kind != TypeExpr::Kind::None)
@@ -134,7 +134,7 @@ Value Checker::callHelper(const Definition &def, const std::vector<EvalArg> &arg
     return Value::invalid();
   std::map<std::string, Value> locals;
   for (const BoundArg &a : bound->args)
-    locals[a.name] = a.value;
+    locals[std::string(a.name)] = a.value;
   Scope scope;
   scope.vars = &locals;
   instantiating_.push_back({&def, call.range});
@@ -167,7 +167,7 @@ Value Checker::callHelperF(const Definition &def, const std::vector<EvalArg> &ar
     // A value helper: its expression sees only its parameters.
     Scope scope;
     for (const BoundArg &a : bound->args)
-      scope.names[a.name] = a.value;
+      scope.names[std::string(a.name)] = a.value;
     if (std::none_of(bound->args.begin(), bound->args.end(),
                      [](const BoundArg &a) { return a.value.kind == Value::Kind::Tensor; }))
       return eval(*def.expr, scope);
@@ -181,7 +181,7 @@ Value Checker::callHelperF(const Definition &def, const std::vector<EvalArg> &ar
   inner.module = frame.module;
   inner.helper = true;
   for (const BoundArg &a : bound->args)
-    inner.locals[a.name] = a.value;
+    inner.locals[std::string(a.name)] = a.value;
   instantiating_.push_back({&def, call.range});
   if (def.expr) {
     inner.returned = evalF(*def.expr, inner);

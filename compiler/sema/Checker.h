@@ -87,8 +87,9 @@ std::string_view functionSpace(std::string_view object);
 
 class Checker {
 public:
-  Checker(const ast::File &file, const SourceManager &sources, Diagnostics &diags)
-      : file_(file), sources_(sources), diags_(diags) {}
+  Checker(const ast::File &file, const SourceManager &sources, Diagnostics &diags,
+          CheckOptions options = {})
+      : file_(file), sources_(sources), diags_(diags), options_(options) {}
 
   std::vector<std::unique_ptr<CheckedModel>> run();
 
@@ -207,6 +208,8 @@ private:
 
   // ---- TensorOps.cpp ------------------------------------------------------------
   int newValue(SymShape shape, std::string origin, SourceRange originRange);
+  // Records a node of the trace (unless options_ say not to keep them).
+  void addNode(TraceNode node);
   int invalidValue();
   const TraceValue &tv(int id) const { return model_->trace.values[size_t(id)]; }
   int callModule(ModuleInst *module, const Value &input, SourceRange callSite);
@@ -241,6 +244,7 @@ private:
   const ast::File &file_;
   const SourceManager &sources_;
   Diagnostics &diags_;
+  CheckOptions options_;
   std::map<std::string, const ast::Definition *> definitions_;
   std::set<const ast::Definition *> inCycle_;
   // Module instantiations under way, innermost last: their calls become

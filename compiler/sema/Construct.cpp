@@ -66,6 +66,7 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
                                           : ModuleInst::Kind::Sequential,
                                  isDict ? "ModuleDict" : isList ? "ModuleList" : "Sequential",
                                  call.range);
+  module->children.reserve(args.size()); // exact for one module per argument: a deep Sequential
   std::set<std::string> names;
   bool positional = false, named = false;
   auto addChild = [&](std::string name, const Value &v, SourceRange range) {
@@ -73,7 +74,7 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
       return true; // skipped: takes no index or name
     if (v.kind == Value::Kind::Callable) {
       error(range, fmt::format("{} holds modules, but this is {}; call it to make one: '{}(...)'",
-                               module->className, describe(v), v.str));
+                               module->className, describe(v), v.str()));
       return false;
     }
     if (v.kind != Value::Kind::Module) {
@@ -85,18 +86,18 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
       error(range, fmt::format("{} already has a child named '{}'", module->className, name));
       return false;
     }
-    module->children.push_back({std::move(name), v.module});
+    module->children.push_back({std::move(name), v.module()});
     return true;
   };
   // Named pairs: OrderedDict([...]) or ModuleDict([...]).
   auto addPairs = [&](const Value &pairs, SourceRange range) {
-    for (const Value &pair : pairs.items) {
+    for (const Value &pair : pairs.items()) {
       if ((pair.kind != Value::Kind::Tuple && pair.kind != Value::Kind::List) ||
-          pair.items.size() != 2 || pair.items[0].kind != Value::Kind::Str) {
+          pair.items().size() != 2 || pair.items()[0].kind != Value::Kind::Str) {
         error(pair.range.valid() ? pair.range : range, "expected a ('name', module) pair");
         return;
       }
-      addChild(pair.items[0].str, pair.items[1], pair.range);
+      addChild(pair.items()[0].str(), pair.items()[1], pair.range);
     }
   };
 
@@ -108,14 +109,14 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
       }
       named = true;
       addChild(a.name, a.value, a.range);
-    } else if (a.value.str == "OrderedDict" || (isDict && a.value.kind == Value::Kind::List)) {
+    } else if (a.value.str() == "OrderedDict" || (isDict && a.value.kind == Value::Kind::List)) {
       named = true;
       addPairs(a.value, a.range);
     } else if ((a.value.kind == Value::Kind::List || a.value.kind == Value::Kind::Tuple) &&
-               (isList || args.size() == 1 || a.value.items.empty() ||
-                a.value.items[0].kind == Value::Kind::Module)) {
+               (isList || args.size() == 1 || a.value.items().empty() ||
+                a.value.items()[0].kind == Value::Kind::Module)) {
       positional = true;
-      for (const Value &item : a.value.items)
+      for (const Value &item : a.value.items())
         addChild(std::to_string(module->children.size()), item,
                  item.range.valid() ? item.range : a.range);
     } else if (isDict) {
@@ -144,19 +145,19 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
   if (def.expr) {
     Scope scope;
     for (const BoundArg &a : bound->args)
-      scope.names[a.name] = a.value;
+      scope.names[std::string(a.name)] = a.value;
     result = eval(*def.expr, scope);
     if (result.kind == Value::Kind::Module) {
-      result.module->className = def.name;
-      result.module->range = call.range;
+      result.module()->className = def.name;
+      result.module()->range = call.range;
       if (!def.body.empty()) {
         // A container subclass with its own forward.
-        result.module->definition = &def;
+        result.module()->definition = &def;
         for (const BoundArg &a : bound->args)
-          result.module->constants[a.name] = a.value;
+          result.module()->mutableConstants()[std::string(a.name)] = a.value;
         for (const StmtPtr &stmt : def.body) {
-          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module->forward)
-            result.module->forward = forward;
+          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward)
+            result.module()->forward = forward;
           else
             error(stmt->range, fmt::format("the body of a container subclass holds only its "
                                            "forward; build its children in '{}'s expression",
@@ -172,7 +173,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, call.range);
     module->definition = &def;
     for (const BoundArg &a : bound->args)
-      module->constants[a.name] = a.value;
+      module->mutableConstants()[std::string(a.name)] = a.value;
     Scope scope;
     runBody(module, def.body, scope, def);
     result = Value::moduleRef(module, call.range);
@@ -191,7 +192,7 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
   };
   auto moduleArg = [&](const EvalArg &a) -> ModuleInst * {
     if (a.value.kind == Value::Kind::Module)
-      return a.value.module;
+      return a.value.module();
     error(a.range, fmt::format("'{}' takes a module, not {}", method, describe(a.value)));
     return nullptr;
   };
@@ -214,9 +215,9 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
   } else if (method == "extend") {
     if (!arity(1))
       return;
-    std::vector<Value> items = args[0].value.items;
+    std::vector<Value> items = args[0].value.items();
     if (args[0].value.kind == Value::Kind::Module)
-      for (auto &[n, c] : args[0].value.module->children)
+      for (auto &[n, c] : args[0].value.module()->children)
         items.push_back(Value::moduleRef(c, args[0].range));
     for (const Value &item : items)
       if (item.kind != Value::Kind::None)
@@ -263,7 +264,7 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
     error(name.range, fmt::format("a module name must be a string, not {}", describe(name.value)));
     return;
   }
-  const std::string &n = name.value.str;
+  const std::string &n = name.value.str();
   if (n.empty()) {
     error(name.range, "a module name cannot be empty (PyTorch's add_module refuses it)");
     return;
@@ -275,7 +276,7 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
     return;
   }
   bool isChild = target->child(n) != nullptr;
-  if (!isChild && (target->constants.count(n) || n == "forward" || n == "training")) {
+  if (!isChild && (target->constants().count(n) || n == "forward" || n == "training")) {
     error(name.range, fmt::format("'{}' is already an attribute of '{}' that is not a module; "
                                   "PyTorch's add_module refuses it", n, target->className));
     return;
@@ -289,11 +290,11 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
   }
   for (auto &[childName, child] : target->children)
     if (childName == n) {
-      child = m.module;
+      child = m.module();
       return;
     }
-  target->children.push_back({n, m.module});
-  target->absent.erase(n);
+  target->children.push_back({n, m.module()});
+  target->mutableAbsent().erase(n);
 }
 
 } // namespace seq::sema

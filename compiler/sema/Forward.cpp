@@ -34,13 +34,12 @@ void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, 
 
 // None standing for a child this instantiation did not create.
 Value absentChild(const ModuleInst &module, const std::string &name, SourceRange range) {
-  auto it = module.absent.find(name);
-  if (it == module.absent.end())
+  auto it = module.absent().find(name);
+  if (it == module.absent().end())
     return Value::invalid();
   Value none = Value::none(range);
-  none.origin = it->second;
-  none.originNote = fmt::format("'{}' was not created in this instantiation: this condition was "
-                                "false", name);
+  none.setOrigin(it->second, fmt::format("'{}' was not created in this instantiation: this "
+                                        "condition was false", name));
   return none;
 }
 
@@ -103,7 +102,7 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
     error(result.range, fmt::format("forward must return a tensor, but this is {}", describe(result)));
     return invalidValue();
   }
-  return result.tensor;
+  return result.tensor();
 }
 
 void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
@@ -164,17 +163,17 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
 Value Checker::iterate(const Value &iterable, SourceRange range, std::vector<Value> &items) {
   if (iterable.isInvalid())
     return iterable;
-  if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
-    if (iterable.module->kind == ModuleInst::Kind::ModuleDict) {
+  if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
+    if (iterable.module()->kind == ModuleInst::Kind::ModuleDict) {
       error(range, "iterating a ModuleDict gives its keys; iterate over its values() instead");
       return Value::invalid();
     }
-    for (auto &[name, child] : iterable.module->children)
+    for (auto &[name, child] : iterable.module()->children)
       items.push_back(Value::moduleRef(child, range));
     return iterable;
   }
   if (iterable.kind == Value::Kind::List || iterable.kind == Value::Kind::Tuple) {
-    items = iterable.items;
+    items = iterable.items();
     return iterable;
   }
   error(range, fmt::format("cannot iterate over {}", describe(iterable)));
@@ -187,10 +186,10 @@ Value Checker::evalF(const Expr &e, Frame &frame) {
   if (overLimit_)
     return Value::invalid();
   Value v = evalExprF(e, frame);
-  if (v.kind == Value::Kind::Tensor && !tv(v.tensor).valid)
+  if (v.kind == Value::Kind::Tensor && !tv(v.tensor()).valid)
     return Value::invalid();
   if (v.kind == Value::Kind::Tuple || v.kind == Value::Kind::List)
-    for (const Value &item : v.items)
+    for (const Value &item : v.items())
       if (item.isInvalid())
         return Value::invalid();
   return v;
@@ -258,8 +257,8 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
   // children and constants.
   if (ModuleInst *child = frame.helper ? nullptr : frame.module->child(name.name))
     return Value::moduleRef(child, name.range);
-  auto constant = frame.module->constants.find(name.name);
-  if (!frame.helper && constant != frame.module->constants.end())
+  auto constant = frame.module->constants().find(name.name);
+  if (!frame.helper && constant != frame.module->constants().end())
     return constant->second;
   if (Value absent = absentChild(*frame.module, name.name, name.range);
       !frame.helper && !absent.isInvalid())
@@ -284,7 +283,7 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
     candidates.push_back(n);
   for (const auto &[n, c] : frame.module->children)
     candidates.push_back(n);
-  for (const auto &[n, c] : frame.module->constants)
+  for (const auto &[n, c] : frame.module->constants())
     candidates.push_back(n);
   Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", shortened(name.name)));
   if (auto s = suggest(name.name, candidates))
@@ -298,25 +297,25 @@ Value Checker::evalAttributeF(const AttributeExpr &attr, Frame &frame) {
     return object;
   if (object.kind == Value::Kind::Tensor && attr.name == "shape") {
     std::vector<Value> dims;
-    for (const SymInt &d : tv(object.tensor).shape)
+    for (const SymInt &d : tv(object.tensor()).shape)
       dims.push_back(Value::symInt(d, attr.range));
     return Value::tuple(std::move(dims), attr.range);
   }
   if (object.kind == Value::Kind::Module) {
-    if (ModuleInst *child = object.module->child(attr.name))
+    if (ModuleInst *child = object.module()->child(attr.name))
       return Value::moduleRef(child, attr.range);
-    auto it = object.module->constants.find(attr.name);
-    if (it != object.module->constants.end())
+    auto it = object.module()->constants().find(attr.name);
+    if (it != object.module()->constants().end())
       return it->second;
-    if (Value absent = absentChild(*object.module, attr.name, attr.range); !absent.isInvalid())
+    if (Value absent = absentChild(*object.module(), attr.name, attr.range); !absent.isInvalid())
       return absent;
     if (attr.name == "training")
       return Value::boolean_(false, attr.range); // seqc compiles inference
     std::vector<std::string> candidates;
-    for (const auto &[n, c] : object.module->children)
+    for (const auto &[n, c] : object.module()->children)
       candidates.push_back(n);
     Diagnostic &d = error(attr.nameRange, fmt::format("'{}' has no child '{}'",
-        object.module == frame.module ? object.module->className : text(attr.object->range),
+        object.module() == frame.module ? object.module()->className : text(attr.object->range),
         attr.name));
     if (auto s = suggest(attr.name, candidates))
       d.fixes.push_back({fmt::format("did you mean '{}'?", *s), attr.nameRange, *s});
@@ -343,19 +342,19 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
     for (const auto &[n, v] : frame.locals)
       if (v.kind == Value::Kind::Int || v.kind == Value::Kind::Str)
         scope.names[n] = v;
-    for (const auto &[n, v] : frame.module->constants)
+    for (const auto &[n, v] : frame.module->constants())
       scope.names.emplace(n, v);
     return evalIndex(object, index, scope);
   }
   // A slice: of a container's children, or of a tuple (x.shape[1:]).
   std::vector<Value> items;
   bool sequential = object.kind == Value::Kind::Module &&
-                    object.module->kind == ModuleInst::Kind::Sequential;
-  if (object.kind == Value::Kind::Module && object.module->isContainer()) {
-    for (auto &[n, c] : object.module->children)
+                    object.module()->kind == ModuleInst::Kind::Sequential;
+  if (object.kind == Value::Kind::Module && object.module()->isContainer()) {
+    for (auto &[n, c] : object.module()->children)
       items.push_back(Value::moduleRef(c, index.range));
   } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
-    items = object.items;
+    items = object.items();
   } else {
     error(index.range, fmt::format("{} cannot be sliced", describe(object)));
     return Value::invalid();
@@ -394,7 +393,7 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
   Value result = object.kind == Value::Kind::Tuple ? Value::tuple(std::move(picked), index.range)
                                                    : Value::list(std::move(picked), index.range);
   if (sequential)
-    result.str = "Sequential"; // a slice of a Sequential can be called
+    result.setStr("Sequential"); // a slice of a Sequential can be called
   return result;
 }
 
@@ -429,7 +428,7 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
   Value target;
   if (auto *n = callee.as<NameExpr>()) {
     bool shadowed = frame.locals.count(n->name) || frame.module->child(n->name) ||
-                    frame.module->constants.count(n->name);
+                    frame.module->constants().count(n->name);
     if (!shadowed && isBareFunction(n->name))
       return callFunction("", n->name, call, frame);
     if (!shadowed) {
@@ -461,9 +460,9 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
       return getSubmodule(object, call, frame);
     // self.children() of any module (nn.Module.children), values() of a container.
     if (object.kind == Value::Kind::Module &&
-        ((object.module->isContainer() && attr->name == "values") || attr->name == "children")) {
+        ((object.module()->isContainer() && attr->name == "values") || attr->name == "children")) {
       std::vector<Value> items;
-      for (auto &[n, c] : object.module->children)
+      for (auto &[n, c] : object.module()->children)
         items.push_back(Value::moduleRef(c, call.range));
       return Value::list(std::move(items), call.range);
     }
@@ -475,8 +474,9 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
     Scope scope;
     scope.owner = frame.module;
     target = evalCall(*inner, scope);
-    if (target.kind == Value::Kind::Module && target.module->kind == ModuleInst::Kind::Layer &&
-        target.module->layer->parameters && !target.module->layer->parameters(target.module->args).empty()) {
+    const ModuleInst *m = target.module();
+    if (m && m->kind == ModuleInst::Kind::Layer && m->layer->parameters &&
+        !m->layer->parameters(m->args).empty()) {
       error(inner->range, fmt::format("'{}' has parameters; create it in the body and call it by "
                                       "name in forward", text(inner->range)));
       return Value::invalid();
@@ -493,12 +493,12 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
-  if (target.kind == Value::Kind::List && target.str == "Sequential") {
+  if (target.kind == Value::Kind::List && target.str() == "Sequential") {
     if (args.size() != 1)
       return Value::invalid();
     Value x = args[0].value;
-    for (const Value &m : target.items) {
-      int out = callModule(m.module, x, call.range);
+    for (const Value &m : target.items()) {
+      int out = callModule(m.module(), x, call.range);
       x = Value::tensorRef(out, call.range);
     }
     return x;
@@ -520,7 +520,7 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
                                   text(callee.range), args.size(), args.size() == 1 ? " was" : "s were"));
     return Value::invalid();
   }
-  return Value::tensorRef(callModule(target.module, args[0].value, call.range), call.range);
+  return Value::tensorRef(callModule(target.module(), args[0].value, call.range), call.range);
 }
 
 std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallExpr &call,
@@ -536,9 +536,9 @@ std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallEx
       return Value::invalid();
     // zip(self.blocks, feats): a container iterates as the list of its children.
     if ((name == "enumerate" || name == "zip") && a.value.kind == Value::Kind::Module &&
-        a.value.module->isContainer()) {
+        a.value.module()->isContainer()) {
       std::vector<Value> children;
-      for (auto &[n, c] : a.value.module->children)
+      for (auto &[n, c] : a.value.module()->children)
         children.push_back(Value::moduleRef(c, a.range));
       a.value = Value::list(std::move(children), a.range);
     }
@@ -555,8 +555,8 @@ Value Checker::getSubmodule(const Value &object, const CallExpr &call, Frame &fr
       error(call.range, "get_submodule() takes one string, the child's name");
     return Value::invalid();
   }
-  ModuleInst *m = object.module;
-  const std::string &path = args[0].value.str;
+  ModuleInst *m = object.module();
+  const std::string &path = args[0].value.str();
   size_t begin = 0;
   while (m && begin <= path.size()) {
     size_t dot = path.find('.', begin);
@@ -586,14 +586,15 @@ Value Checker::listMethod(Value &list, const AttributeExpr &attr, const CallExpr
     if (a.value.isInvalid())
       return Value::invalid();
   if (attr.name == "append" && args.size() == 1 && args[0].name.empty()) {
-    list.items.push_back(args[0].value);
+    list.mutableItems().push_back(args[0].value);
   } else if (attr.name == "extend" && args.size() == 1 &&
              (args[0].value.kind == Value::Kind::List || args[0].value.kind == Value::Kind::Tuple)) {
-    list.items.insert(list.items.end(), args[0].value.items.begin(), args[0].value.items.end());
+    list.mutableItems().insert(list.items().end(), args[0].value.items().begin(),
+                               args[0].value.items().end());
   } else if (attr.name == "insert" && args.size() == 2 && args[0].value.isConstInt()) {
-    int64_t n = int64_t(list.items.size()), i = args[0].value.asInt();
+    int64_t n = int64_t(list.items().size()), i = args[0].value.asInt();
     i = std::clamp<int64_t>(i < 0 ? i + n : i, 0, n);
-    list.items.insert(list.items.begin() + i, args[1].value);
+    list.mutableItems().insert(list.items().begin() + i, args[1].value);
   } else {
     error(attr.nameRange, fmt::format("lists support append(x), extend(list) and insert(i, x) in "
                                       "forward, not this call of '{}'", attr.name));

@@ -194,7 +194,7 @@ Value Checker::applyFunctionLayer(const LayerSpec &spec, FunctionCall &fc) {
     if (diags_.errorCount() != before)
       return Value::invalid();
   }
-  return Value::tensorRef(applyLayer(spec, nullptr, *bound, x.tensor, fc.call.range,
+  return Value::tensorRef(applyLayer(spec, nullptr, *bound, x.tensor(), fc.call.range,
                                      fmt::format("'{}'", display(fc.call.range))),
                           fc.call.range);
 }
@@ -244,7 +244,7 @@ Value Checker::fnCat(FunctionCall &fc) {
   std::optional<BoundArgs> bound = bindTensorSequence(fc, "cat");
   if (!bound)
     return Value::invalid();
-  return concat(bound->get("tensors").items, bound->getInt("dim"), fc.call);
+  return concat(bound->get("tensors").items(), bound->getInt("dim"), fc.call);
 }
 
 // torch.stack(tensors, dim=0): tensors of one shape, each viewed with a
@@ -255,40 +255,40 @@ Value Checker::fnStack(FunctionCall &fc) {
   if (!bound)
     return Value::invalid();
   const Value &tensors = bound->get("tensors");
-  if (tensors.items.empty()) {
+  if (tensors.items().empty()) {
     error(bound->rangeOf("tensors"), "stack expects a non-empty list of tensors");
     return Value::invalid();
   }
-  for (const Value &t : tensors.items) {
+  for (const Value &t : tensors.items()) {
     if (t.kind != Value::Kind::Tensor) {
       error(t.range, fmt::format("stack takes tensors, but this is {}", describe(t)));
       return Value::invalid();
     }
-    if (!tv(t.tensor).valid)
+    if (!tv(t.tensor()).valid)
       return Value::tensorRef(invalidValue(), fc.call.range);
   }
-  SymShape first = tv(tensors.items[0].tensor).shape; // a copy: new values move the trace
-  for (size_t k = 1; k < tensors.items.size(); ++k)
-    if (tv(tensors.items[k].tensor).shape != first) {
+  SymShape first = tv(tensors.items()[0].tensor()).shape; // a copy: new values move the trace
+  for (size_t k = 1; k < tensors.items().size(); ++k)
+    if (tv(tensors.items()[k].tensor()).shape != first) {
       Diagnostic &d = error(fc.call.range, fmt::format("stack expects each tensor to be equal size, but got {} "
                                                        "at entry 0 and {} at entry {}", shapeStr(first),
-                                                       shapeStr(tv(tensors.items[k].tensor).shape), k));
-      noteOrigin(d, tensors.items[0].tensor);
-      noteOrigin(d, tensors.items[k].tensor);
+                                                       shapeStr(tv(tensors.items()[k].tensor()).shape), k));
+      noteOrigin(d, tensors.items()[0].tensor());
+      noteOrigin(d, tensors.items()[k].tensor());
       return Value::invalid();
     }
   auto dim = normalizeDim(bound->getInt("dim"), int64_t(first.size()) + 1, bound->rangeOf("dim"));
   if (!dim)
     return Value::invalid();
   if (*dim == 0 && !first.empty() && !first[0].isConstant())
-    return batchError(fc, tensors.items[0].tensor, "move");
+    return batchError(fc, tensors.items()[0].tensor(), "move");
   SymShape unsqueezed = first;
   unsqueezed.insert(unsqueezed.begin() + *dim, SymInt::of(1));
   std::vector<Value> views;
-  for (const Value &t : tensors.items) {
+  for (const Value &t : tensors.items()) {
     TraceNode node;
     node.kind = TraceNode::Kind::View;
-    node.inputs = {t.tensor};
+    node.inputs = {t.tensor()};
     views.push_back(shapeNode(std::move(node), unsqueezed, fc));
   }
   return concat(views, *dim, fc.call);
@@ -315,7 +315,7 @@ Value Checker::fnPad(FunctionCall &fc) {
                                              pad.kind == Value::Kind::List ? pythonStr(pad) : describe(pad)));
     return Value::invalid();
   }
-  std::vector<Value> sizes = pad.items;
+  std::vector<Value> sizes = pad.items();
   for (const Value &v : sizes)
     if (v.asInt() < 0) {
       error(bound->rangeOf("pad"), "negative padding (cropping) is not supported yet");
@@ -337,9 +337,9 @@ Value Checker::fnPad(FunctionCall &fc) {
     error(bound->rangeOf("value"), fmt::format("padding mode \"{}\" doesn't take in value argument", mode));
     return Value::invalid();
   }
-  if (int64_t(tv(x.tensor).shape.size()) != 4) {
+  if (int64_t(tv(x.tensor()).shape.size()) != 4) {
     error(fc.call.range, fmt::format("pad() is supported for 4-d inputs [N, C, H, W] here, not {}",
-                                     shapeStr(tv(x.tensor).shape)));
+                                     shapeStr(tv(x.tensor()).shape)));
     return Value::invalid();
   }
   BoundArgs args;
@@ -348,7 +348,7 @@ Value Checker::fnPad(FunctionCall &fc) {
   if (mode == "constant")
     args.args.push_back({"value", value.kind == Value::Kind::None ? Value::integer_(0) : value, true,
                          bound->rangeOf("value")});
-  return Value::tensorRef(applyLayer(*findLayer(layer), nullptr, args, x.tensor, fc.call.range,
+  return Value::tensorRef(applyLayer(*findLayer(layer), nullptr, args, x.tensor(), fc.call.range,
                                      fmt::format("'{}'", display(fc.call.range))),
                           fc.call.range);
 }
@@ -366,11 +366,11 @@ Value Checker::fnView(FunctionCall &fc) {
 Value Checker::fnContiguous(FunctionCall &fc) { return fc.args[0].value; }
 
 Value Checker::fnDim(FunctionCall &fc) {
-  return Value::integer_(int64_t(tv(fc.args[0].value.tensor).shape.size()), fc.call.range);
+  return Value::integer_(int64_t(tv(fc.args[0].value.tensor()).shape.size()), fc.call.range);
 }
 
 Value Checker::fnSize(FunctionCall &fc) {
-  const SymShape &shape = tv(fc.args[0].value.tensor).shape;
+  const SymShape &shape = tv(fc.args[0].value.tensor()).shape;
   std::vector<EvalArg> args(fc.args.begin() + 1, fc.args.end());
   if (args.empty()) {
     std::vector<Value> dims;

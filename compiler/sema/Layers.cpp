@@ -55,10 +55,10 @@ template <size_t N> void validateConv(const ArgCheck &c) {
   positive(c, "groups");
   const Value &padding = c.args.get("padding");
   if (padding.kind == Value::Kind::Str) {
-    if (padding.str != "same" && padding.str != "valid")
+    if (padding.str() != "same" && padding.str() != "valid")
       c.error("padding", fmt::format("invalid padding string '{}': expected 'same' or 'valid'",
-                                     padding.str));
-    else if (padding.str == "same")
+                                     padding.str()));
+    else if (padding.str() == "same")
       for (int64_t s : c.args.getInts("stride", N))
         if (s != 1) {
           c.error("padding", "padding='same' is not supported for strided convolutions");
@@ -221,7 +221,7 @@ std::vector<int64_t> normalizedShape(const BoundArgs &args) {
   if (v.kind == Value::Kind::Int)
     return {v.asInt()};
   std::vector<int64_t> dims;
-  for (const Value &item : v.items)
+  for (const Value &item : v.items())
     dims.push_back(item.asInt());
   return dims;
 }
@@ -250,9 +250,9 @@ std::optional<SymShape> inferAdaptivePool(ShapeCheck &s) {
   const Value &size = s.args.get("output_size");
   SymShape out = s.input;
   for (size_t i = 0; i < 2; ++i) {
-    const Value &item = size.kind == Value::Kind::Int ? size : size.items[i];
+    const Value &item = size.kind == Value::Kind::Int ? size : size.items()[i];
     if (item.kind != Value::Kind::None)
-      out[out.size() - 2 + i] = item.integer;
+      out[out.size() - 2 + i] = item.integer();
   }
   return out;
 }
@@ -348,7 +348,7 @@ template <size_t N> std::string convRepr(const BoundArgs &a) {
                               tupleStr(a.getInts("stride", N)));
   const Value &padding = a.get("padding");
   if (padding.kind == Value::Kind::Str)
-    s += ", padding=" + padding.str;
+    s += ", padding=" + padding.str();
   else if (a.getInts("padding", N) != std::vector<int64_t>(N, 0))
     s += ", padding=" + tupleStr(a.getInts("padding", N));
   if (a.getInts("dilation", N) != std::vector<int64_t>(N, 1))
@@ -389,9 +389,9 @@ std::vector<ParamSpec> batchNormSignature() {
 std::string activationRepr(const BoundArgs &a) {
   std::string out;
   for (const BoundArg &arg : a.args) {
-    if (arg.name == "inplace" && !arg.value.boolean)
+    if (std::string_view(arg.name) == "inplace" && !arg.value.boolean())
       continue;
-    out += (out.empty() ? "" : ", ") + arg.name + "=" + pythonRepr(arg.value);
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", arg.name, pythonRepr(arg.value));
   }
   return out;
 }
@@ -493,7 +493,7 @@ std::vector<LayerSpec> makeTable() {
                .params = {{"output_size", A::OutputSize2d, {}}},
                .validate = [](const ArgCheck &c) {
                  const Value &v = c.args.get("output_size");
-                 for (const Value &item : v.kind == Value::Kind::Int ? std::vector<Value>{v} : v.items)
+                 for (const Value &item : v.kind == Value::Kind::Int ? std::vector<Value>{v} : v.items())
                    if (item.kind == Value::Kind::Int && item.asInt() <= 0) {
                      c.error("output_size", fmt::format("'output_size' must be positive, got {}", item.asInt()));
                      break;
@@ -619,7 +619,7 @@ std::vector<int64_t> convPadding(const BoundArgs &args, size_t n) {
   const Value &padding = args.get("padding");
   std::vector<int64_t> begin(n, 0), end(n, 0);
   if (padding.kind == Value::Kind::Str) {
-    if (padding.str == "same")
+    if (padding.str() == "same")
       for (size_t i = 0; i < n; ++i) {
         int64_t total = dilation[i] * (kernel[i] - 1);
         begin[i] = total / 2;

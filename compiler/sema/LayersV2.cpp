@@ -15,7 +15,7 @@ using A = ArgType;
 
 void validateOutputSize(const ArgCheck &c) {
   const Value &v = c.args.get("output_size");
-  for (const Value &item : v.kind == Value::Kind::Int ? std::vector<Value>{v} : v.items)
+  for (const Value &item : v.kind == Value::Kind::Int ? std::vector<Value>{v} : v.items())
     if (item.kind == Value::Kind::Int && item.asInt() <= 0) {
       c.error("output_size", fmt::format("'output_size' must be positive, got {}", item.asInt()));
       return;

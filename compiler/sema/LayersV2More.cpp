@@ -167,9 +167,9 @@ bool hasScale(const BoundArgs &a) {
 std::optional<std::array<double, 2>> pairOf(const Value &v) {
   if (v.isNumber())
     return std::array<double, 2>{v.asDouble(), v.asDouble()};
-  if ((v.kind == Value::Kind::Tuple || v.kind == Value::Kind::List) && v.items.size() == 2 &&
-      v.items[0].isNumber() && v.items[1].isNumber())
-    return std::array<double, 2>{v.items[0].asDouble(), v.items[1].asDouble()};
+  if ((v.kind == Value::Kind::Tuple || v.kind == Value::Kind::List) && v.items().size() == 2 &&
+      v.items()[0].isNumber() && v.items()[1].isNumber())
+    return std::array<double, 2>{v.items()[0].asDouble(), v.items()[1].asDouble()};
   return std::nullopt;
 }
 
@@ -251,7 +251,7 @@ std::string upsampleRepr(const BoundArgs &a) {
       what = "scale_factor=" + pythonFloat(v.asDouble());
     } else {
       std::vector<std::string> parts;
-      for (const Value &item : v.items)
+      for (const Value &item : v.items())
         parts.push_back(pythonFloat(item.asDouble()));
       what = fmt::format("scale_factor=({})", fmt::join(parts, ", "));
     }
@@ -297,7 +297,7 @@ std::optional<UpsampleGeometry> upsampleGeometry(const BoundArgs &a, int64_t H, 
   if (!scale && !size)
     return std::nullopt;
   const Value &recompute = a.get("recompute_scale_factor");
-  bool passScale = scale && !(recompute.kind == Value::Kind::Bool && recompute.boolean);
+  bool passScale = scale && !(recompute.kind == Value::Kind::Bool && recompute.boolean());
   for (int i = 0; i < 2; ++i) {
     g.out[i] = size ? int64_t((*size)[i]) : int64_t(std::floor(double(in[i]) * (*scale)[i]));
     if (g.out[i] < 1)

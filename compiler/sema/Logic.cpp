@@ -17,22 +17,22 @@ std::optional<bool> Checker::truth(const Value &v, SourceRange range) {
   switch (v.kind) {
   case Value::Kind::Invalid: return std::nullopt;
   case Value::Kind::None: return false;
-  case Value::Kind::Bool: return v.boolean;
+  case Value::Kind::Bool: return v.boolean();
   case Value::Kind::Int:
-    if (!v.integer.isConstant())
+    if (!v.integer().isConstant())
       return true; // the batch is at least 1
     return v.asInt() != 0;
-  case Value::Kind::Float: return v.number != 0;
-  case Value::Kind::Str: return !v.str.empty();
+  case Value::Kind::Float: return v.number() != 0;
+  case Value::Kind::Str: return !v.str().empty();
   case Value::Kind::Tuple:
-  case Value::Kind::List: return !v.items.empty();
+  case Value::Kind::List: return !v.items().empty();
   case Value::Kind::Module:
   case Value::Kind::Callable: return true;
   case Value::Kind::Tensor: {
     Diagnostic &d = error(range, "a condition on a tensor value: control flow is decided when the "
                                  "model is compiled, so a condition must be a compile-time value "
                                  "(an int, float, string, bool, 'is None' test or module argument)");
-    noteOrigin(d, v.tensor);
+    noteOrigin(d, v.tensor());
     return std::nullopt;
   }
   }
@@ -42,29 +42,29 @@ std::optional<bool> Checker::truth(const Value &v, SourceRange range) {
 static bool sameValue(const Value &a, const Value &b) {
   if (a.isNumber() && b.isNumber()) {
     if (a.kind == Value::Kind::Int && b.kind == Value::Kind::Int)
-      return a.integer.isConstant() && b.integer.isConstant() ? a.asInt() == b.asInt()
-                                                               : a.integer.str() == b.integer.str();
+      return a.integer().isConstant() && b.integer().isConstant() ? a.asInt() == b.asInt()
+                                                               : a.integer().str() == b.integer().str();
     return a.asDouble() == b.asDouble();
   }
   if (a.kind == Value::Kind::Bool && b.isNumber())
-    return double(a.boolean) == b.asDouble();
+    return double(a.boolean()) == b.asDouble();
   if (b.kind == Value::Kind::Bool && a.isNumber())
-    return double(b.boolean) == a.asDouble();
+    return double(b.boolean()) == a.asDouble();
   if (a.kind != b.kind)
     return false;
   switch (a.kind) {
   case Value::Kind::None: return true;
-  case Value::Kind::Bool: return a.boolean == b.boolean;
-  case Value::Kind::Str: return a.str == b.str;
-  case Value::Kind::Module: return a.module == b.module;
-  case Value::Kind::Tensor: return a.tensor == b.tensor;
-  case Value::Kind::Callable: return a.str == b.str && a.items.empty() && b.items.empty();
+  case Value::Kind::Bool: return a.boolean() == b.boolean();
+  case Value::Kind::Str: return a.str() == b.str();
+  case Value::Kind::Module: return a.module() == b.module();
+  case Value::Kind::Tensor: return a.tensor() == b.tensor();
+  case Value::Kind::Callable: return a.str() == b.str() && a.items().empty() && b.items().empty();
   case Value::Kind::Tuple:
   case Value::Kind::List:
-    if (a.items.size() != b.items.size())
+    if (a.items().size() != b.items().size())
       return false;
-    for (size_t i = 0; i < a.items.size(); ++i)
-      if (!sameValue(a.items[i], b.items[i]))
+    for (size_t i = 0; i < a.items().size(); ++i)
+      if (!sameValue(a.items()[i], b.items()[i]))
         return false;
     return true;
   default: return false;
@@ -92,12 +92,12 @@ Value Checker::compareValues(CompareOp op, const Value &lhs, const Value &rhs, S
   case CompareOp::NotIn: {
     bool found = false;
     if (rhs.kind == Value::Kind::Str && lhs.kind == Value::Kind::Str)
-      found = rhs.str.find(lhs.str) != std::string::npos;
+      found = rhs.str().find(lhs.str()) != std::string::npos;
     else if (rhs.kind == Value::Kind::List || rhs.kind == Value::Kind::Tuple)
-      found = std::any_of(rhs.items.begin(), rhs.items.end(),
+      found = std::any_of(rhs.items().begin(), rhs.items().end(),
                           [&](const Value &item) { return sameValue(lhs, item); });
     else if (rhs.kind == Value::Kind::Module && lhs.kind == Value::Kind::Str)
-      found = rhs.module->child(lhs.str) != nullptr;
+      found = rhs.module()->child(lhs.str()) != nullptr;
     else {
       error(range, fmt::format("'in' needs a list, a tuple, a string or a container on its right, "
                                "not {}", describe(rhs)));
@@ -108,10 +108,10 @@ Value Checker::compareValues(CompareOp op, const Value &lhs, const Value &rhs, S
   default: break;
   }
   auto numeric = [](const Value &v) {
-    return (v.isNumber() && (v.kind != Value::Kind::Int || v.integer.isConstant())) ||
+    return (v.isNumber() && (v.kind != Value::Kind::Int || v.integer().isConstant())) ||
            v.kind == Value::Kind::Bool;
   };
-  auto number = [](const Value &v) { return v.kind == Value::Kind::Bool ? double(v.boolean) : v.asDouble(); };
+  auto number = [](const Value &v) { return v.kind == Value::Kind::Bool ? double(v.boolean()) : v.asDouble(); };
   int order = 0;
   if (numeric(lhs) && numeric(rhs)) {
     if (lhs.kind == Value::Kind::Int && rhs.kind == Value::Kind::Int)
@@ -119,7 +119,7 @@ Value Checker::compareValues(CompareOp op, const Value &lhs, const Value &rhs, S
     else
       order = number(lhs) < number(rhs) ? -1 : number(lhs) > number(rhs);
   } else if (lhs.kind == Value::Kind::Str && rhs.kind == Value::Kind::Str) {
-    order = lhs.str.compare(rhs.str) < 0 ? -1 : lhs.str.compare(rhs.str) > 0;
+    order = lhs.str().compare(rhs.str()) < 0 ? -1 : lhs.str().compare(rhs.str()) > 0;
   } else {
     error(range, fmt::format("'{}' is not supported between {} and {}", spelling(op), describe(lhs),
                              describe(rhs)));
@@ -139,7 +139,7 @@ Value Checker::evalLogic(const Expr &e, const SubEval &sub) {
     for (size_t i = 0; i < c->ops.size(); ++i) {
       Value rhs = sub(*c->operands[i + 1]);
       result = compareValues(c->ops[i], lhs, rhs, e.range);
-      if (result.isInvalid() || !result.boolean)
+      if (result.isInvalid() || !result.boolean())
         return result; // Python stops at the first false link
       lhs = rhs;
     }
@@ -185,7 +185,7 @@ Value Checker::evalLogic(const Expr &e, const SubEval &sub) {
       if (v.isConstInt())
         out += std::to_string(v.asInt());
       else if (v.kind == Value::Kind::Str)
-        out += v.str;
+        out += v.str();
       else {
         error(part.field->range, fmt::format("an f-string field must be an int or a str, but this "
                                              "is {}", describe(v)));
@@ -229,13 +229,13 @@ std::optional<Value> Checker::callBuiltin(std::string_view name, const std::vect
     return false;
   };
   auto constNumber = [&](const Value &v, SourceRange r) {
-    if ((v.isNumber() && (v.kind != Value::Kind::Int || v.integer.isConstant())) ||
+    if ((v.isNumber() && (v.kind != Value::Kind::Int || v.integer().isConstant())) ||
         v.kind == Value::Kind::Bool)
       return true;
     error(r, fmt::format("{}() takes a number here, not {}", name, describe(v)));
     return false;
   };
-  auto asDouble = [](const Value &v) { return v.kind == Value::Kind::Bool ? double(v.boolean) : v.asDouble(); };
+  auto asDouble = [](const Value &v) { return v.kind == Value::Kind::Bool ? double(v.boolean()) : v.asDouble(); };
   auto toInt = [&](double d) -> Value {
     if (!std::isfinite(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18) {
       error(call.range, fmt::format("{}() of {} does not fit in a 64-bit int", name, pythonFloat(d)));
@@ -247,12 +247,12 @@ std::optional<Value> Checker::callBuiltin(std::string_view name, const std::vect
     if (!want(1, 1))
       return Value::invalid();
     const Value &v = args[0].value;
-    if (v.kind == Value::Kind::Module && v.module->isContainer())
-      return Value::integer_(int64_t(v.module->children.size()), call.range);
+    if (v.kind == Value::Kind::Module && v.module()->isContainer())
+      return Value::integer_(int64_t(v.module()->children.size()), call.range);
     if (v.kind == Value::Kind::Str)
-      return Value::integer_(int64_t(v.str.size()), call.range);
+      return Value::integer_(int64_t(v.str().size()), call.range);
     if (v.kind == Value::Kind::List || v.kind == Value::Kind::Tuple)
-      return Value::integer_(int64_t(v.items.size()), call.range);
+      return Value::integer_(int64_t(v.items().size()), call.range);
     error(args[0].range, fmt::format("len() of {} is not defined", describe(v)));
     return Value::invalid();
   }
@@ -270,16 +270,16 @@ std::optional<Value> Checker::callBuiltin(std::string_view name, const std::vect
       error(call.range, fmt::format("{}() takes {}", name, name == "enumerate" ? "one list" : "lists"));
       return Value::invalid();
     }
-    size_t n = seqs[0]->items.size();
+    size_t n = seqs[0]->items().size();
     for (const Value *s : seqs)
-      n = std::min(n, s->items.size());
+      n = std::min(n, s->items().size());
     std::vector<Value> out;
     for (size_t i = 0; i < n; ++i) {
       std::vector<Value> row;
       if (name == "enumerate")
         row.push_back(Value::integer_(int64_t(i), call.range));
       for (const Value *s : seqs)
-        row.push_back(s->items[i]);
+        row.push_back(s->items()[i]);
       out.push_back(Value::tuple(std::move(row), call.range));
     }
     return Value::list(std::move(out), call.range);
@@ -300,7 +300,7 @@ std::optional<Value> Checker::callBuiltin(std::string_view name, const std::vect
     for (const EvalArg &a : args)
       items.push_back(a.value);
     if (args.size() == 1 && (args[0].value.kind == Value::Kind::List || args[0].value.kind == Value::Kind::Tuple))
-      items = args[0].value.items;
+      items = args[0].value.items();
     if (items.empty()) {
       error(call.range, fmt::format("{}() of nothing", name));
       return Value::invalid();

@@ -13,7 +13,7 @@ const BoundArg *BoundArgs::find(std::string_view name) const {
 }
 
 const Value &BoundArgs::get(std::string_view name) const {
-  static const Value invalid;
+  static const Value invalid{};
   const BoundArg *arg = find(name);
   return arg ? arg->value : invalid;
 }
@@ -23,7 +23,7 @@ std::vector<int64_t> BoundArgs::getInts(std::string_view name, size_t n) const {
   if (v.kind == Value::Kind::Int)
     return std::vector<int64_t>(n, v.asInt());
   std::vector<int64_t> out;
-  for (const Value &item : v.items)
+  for (const Value &item : v.items())
     out.push_back(item.kind == Value::Kind::Int ? item.asInt() : 0);
   out.resize(n, out.empty() ? 0 : out.back());
   return out;
@@ -33,6 +33,31 @@ SourceRange BoundArgs::rangeOf(std::string_view name) const {
   const BoundArg *arg = find(name);
   return arg && arg->given ? arg->range : call;
 }
+
+const BoundArgs &TraceNode::layerArgs() const {
+  static const BoundArgs none;
+  return args ? *args : none;
+}
+
+ModuleInst::Attributes &ModuleInst::attributes() {
+  if (!attributes_)
+    attributes_ = std::make_unique<Attributes>();
+  return *attributes_;
+}
+
+const std::map<std::string, Value> &ModuleInst::constants() const {
+  static const std::map<std::string, Value> none;
+  return attributes_ ? attributes_->constants : none;
+}
+
+std::map<std::string, Value> &ModuleInst::mutableConstants() { return attributes().constants; }
+
+const std::map<std::string, SourceRange> &ModuleInst::absent() const {
+  static const std::map<std::string, SourceRange> none;
+  return attributes_ ? attributes_->absent : none;
+}
+
+std::map<std::string, SourceRange> &ModuleInst::mutableAbsent() { return attributes().absent; }
 
 ModuleInst *ModuleInst::child(std::string_view name) const {
   for (const auto &[childName, module] : children)

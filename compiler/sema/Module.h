@@ -12,6 +12,7 @@
 #include "sema/SymInt.h"
 #include "sema/Value.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,9 +23,12 @@ namespace seq::sema {
 
 struct LayerSpec;
 
-// One argument of a built-in layer or function after binding.
+// One argument of a built-in layer or function after binding (56 bytes: a
+// deep model keeps hundreds of thousands).
 struct BoundArg {
-  std::string name;
+  // The parameter's, as ParamSpec::name: a static name or the AST's.
+  // Compare it with a std::string or string_view, not a literal.
+  const char *name;
   Value value;
   bool given = false;     // written by the user (not a default)
   SourceRange range;      // the argument's value, or the call for defaults
@@ -38,60 +42,76 @@ struct BoundArgs {
   const Value &get(std::string_view name) const;
   int64_t getInt(std::string_view name) const { return get(name).asInt(); }
   double getFloat(std::string_view name) const { return get(name).asDouble(); }
-  bool getBool(std::string_view name) const { return get(name).boolean; }
-  const std::string &getStr(std::string_view name) const { return get(name).str; }
+  bool getBool(std::string_view name) const { return get(name).boolean(); }
+  const std::string &getStr(std::string_view name) const { return get(name).str(); }
   // An int or a tuple of `n` ints, as a vector of `n`.
   std::vector<int64_t> getInts(std::string_view name, size_t n) const;
   SourceRange rangeOf(std::string_view name) const;
 };
 
+// One module instance (184 bytes: one per layer of a deep model).
 struct ModuleInst {
-  enum class Kind { Layer, Sequential, ModuleList, ModuleDict, User };
+  enum class Kind : uint8_t { Layer, Sequential, ModuleList, ModuleDict, User };
   Kind kind = Kind::User;
+  // The trace value its first call produced (the summary shows its
+  // shape), or -1.
+  int output = -1;
   std::string className;             // as print(model) names it
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
   std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
   const ast::ForwardStmt *forward = nullptr; // User, or a container subclass
   const ast::Definition *definition = nullptr; // User: the module it instantiates
-  std::map<std::string, Value> constants;    // User: parameters and constant attributes
-  // Children this instantiation did not create: assigned only in a branch
-  // not taken (the range of its condition) or assigned None.
-  std::map<std::string, SourceRange> absent;
   SourceRange range;                 // where it was constructed
   std::string path;                  // from the model: "layer1.0"; "" for the model
-  // Shapes of its first call, for the summary.
-  std::optional<SymShape> inputShape, outputShape;
-  bool called = false;
+
+  // User: parameters and constant attributes.
+  const std::map<std::string, Value> &constants() const;
+  std::map<std::string, Value> &mutableConstants();
+  // Children this instantiation did not create: assigned only in a branch
+  // not taken (the range of its condition) or assigned None.
+  const std::map<std::string, SourceRange> &absent() const;
+  std::map<std::string, SourceRange> &mutableAbsent();
 
   ModuleInst *child(std::string_view name) const;
   bool isContainer() const { return kind != Kind::Layer && kind != Kind::User; }
+
+private:
+  // A user module's constants and absent children, made when first set:
+  // a layer has neither, and two empty maps would cost it 96 bytes.
+  struct Attributes {
+    std::map<std::string, Value> constants;
+    std::map<std::string, SourceRange> absent;
+  };
+  std::unique_ptr<Attributes> attributes_;
+  Attributes &attributes();
 };
 
 // A tensor of the traced forward pass.
 struct TraceValue {
   SymShape shape;
-  bool valid = true;       // false after an error: later checks stay silent
   // Where its shape came from, for notes: "'conv2' produces [N, 64, 28, 28]".
   std::string origin;
   SourceRange originRange;
+  bool valid = true;       // false after an error: later checks stay silent
 };
 
+// A node of the trace (136 bytes: one per layer call of a deep model).
 struct TraceNode {
-  enum class Kind { Layer, Binary, Scalar, View, Concat, Slice, Permute, Reduce };
+  enum class Kind : uint8_t { Layer, Binary, Scalar, View, Concat, Slice, Permute, Reduce };
   Kind kind = Kind::Layer;
+  bool scalarOnLeft = false;             // Scalar: `scalar op x`
+  ast::BinaryOp op = ast::BinaryOp::Add; // Binary, Scalar
   // Layer: a built-in layer, from the module tree or from a function call
-  // such as relu(x) (then `module` is null and `args` holds its arguments).
+  // such as relu(x) (then `module` is null).
   const LayerSpec *layer = nullptr;
   const ModuleInst *module = nullptr;
-  // A function call's arguments; a module's stay in the module (a copy per
-  // call would cost about 1 KB per layer of a deep model): read layerArgs().
-  BoundArgs callArgs;
-  bool argsInModule = false; // module->args, not callArgs
-  const BoundArgs &layerArgs() const { return argsInModule ? module->args : callArgs; }
-  ast::BinaryOp op = ast::BinaryOp::Add; // Binary, Scalar
+  // Layer: its arguments, the module's own or (a function call) kept in
+  // Trace::callArgs; a copy per call would cost a deep model a BoundArgs
+  // per layer. Read layerArgs().
+  const BoundArgs *args = nullptr;
+  const BoundArgs &layerArgs() const;
   double scalar = 0;                     // Scalar
-  bool scalarOnLeft = false;             // Scalar: `scalar op x`
   int64_t dim = 0;                       // Concat, Slice (non-negative)
   // Slice: elements start, start+step, ... of `dim` (the output's size
   // there says how many); Permute: `dims` is the permutation; Reduce:
@@ -99,16 +119,26 @@ struct TraceNode {
   std::vector<int64_t> dims;
   int64_t start = 0, step = 1;
   ir::ReduceKind reduce = ir::ReduceKind::Sum;
-  std::vector<int> inputs;               // TraceValue ids
   int output = -1;
+  std::vector<int> inputs;               // TraceValue ids
   SourceRange range;
 };
 
+// Values and nodes grow without moving (a deque): a vector doubling would
+// hold 1.5 to 3 times a deep model's trace while it reallocates, and the
+// nodes' `args` point into callArgs. Not copyable, for that reason.
 struct Trace {
-  std::vector<TraceValue> values;
-  std::vector<TraceNode> nodes;
+  std::deque<TraceValue> values;
+  std::deque<TraceNode> nodes;
+  std::deque<BoundArgs> callArgs; // of layers called as functions: relu(x)
   std::vector<int> inputs;   // one per model input
   int output = -1;
+
+  Trace() = default;
+  Trace(const Trace &) = delete;
+  Trace &operator=(const Trace &) = delete;
+  Trace(Trace &&) = default;
+  Trace &operator=(Trace &&) = default;
 };
 
 struct ModelInput {
@@ -124,7 +154,7 @@ struct CheckedModel {
   std::vector<ModelInput> inputs;
   ModuleInst *root = nullptr;
   Trace trace;
-  std::vector<std::unique_ptr<ModuleInst>> arena; // owns every ModuleInst
+  std::deque<ModuleInst> arena;   // owns every ModuleInst (a deque: they never move)
   bool valid = true;                              // false when errors were found
 };
 

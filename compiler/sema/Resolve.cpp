@@ -62,8 +62,8 @@ static void forEachSubexpr(const Expr &e, const std::function<void(const Expr &)
 }
 
 std::vector<std::unique_ptr<CheckedModel>> check(const File &file, const SourceManager &sources,
-                                                 Diagnostics &diags) {
-  return Checker(file, sources, diags).run();
+                                                 Diagnostics &diags, CheckOptions options) {
+  return Checker(file, sources, diags, options).run();
 }
 
 std::vector<std::unique_ptr<CheckedModel>> Checker::run() {
@@ -184,7 +184,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   if (def.expr) {
     root = eval(*def.expr, scope);
     if (root.kind == Value::Kind::Module) {
-      root.module->className = def.name;
+      root.module()->className = def.name;
     } else if (!root.isInvalid()) {
       error(def.expr->range, fmt::format("a model must be a module, but this is {}", describe(root)));
       root = Value::invalid();
@@ -200,7 +200,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   }
 
   if (root.kind == Value::Kind::Module) {
-    model->root = root.module;
+    model->root = root.module();
     assignPaths(model->root, "");
     checkParameterBytes(def, *model->root);
     bool inputsOk = diags_.errorCount() == errorsBefore;
@@ -211,11 +211,8 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
       model->trace.inputs = inputs;
       if (model->inputs.size() == def.params.size())
         model->trace.output = traceForward(model->root, inputs, SourceRange{def.nameRange.file, 0, 0});
-      if (model->trace.output >= 0 && tv(model->trace.output).valid && !inputs.empty()) {
-        model->root->called = true;
-        model->root->inputShape = tv(inputs[0]).shape;
-        model->root->outputShape = tv(model->trace.output).shape;
-      }
+      if (model->trace.output >= 0 && tv(model->trace.output).valid && !inputs.empty())
+        model->root->output = model->trace.output;
     }
   }
   model->valid = model->root && diags_.errorCount() == errorsBefore && model->trace.output >= 0 &&
@@ -263,7 +260,7 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
         error(dim.range, fmt::format("a dimension must be at least 1, got {}", v.asInt()));
         ok = false;
       } else {
-        input.shape.push_back(v.integer);
+        input.shape.push_back(v.integer());
       }
     }
     if (ok && input.batchName.empty() && !model.inputs.empty() && !model.inputs[0].batchName.empty())
@@ -287,15 +284,25 @@ void Checker::assignPaths(ModuleInst *module, const std::string &path) {
 
 // The whole model's parameters against the limit (each layer's is checked
 // when it is built).
+// Adds the bytes of the parameters of `m` and its children (the entries of
+// its state_dict, which is not built: a deep model's would be the largest
+// structure of its check).
+static void addParameterBytes(const ModuleInst &m, int64_t &total) {
+  if (m.kind == ModuleInst::Kind::Layer && m.layer->parameters)
+    for (const LayerParam &p : m.layer->parameters(m.args)) {
+      int64_t bytes = 4;
+      for (int64_t d : p.shape)
+        __builtin_mul_overflow(bytes, d, &bytes);
+      if (__builtin_add_overflow(total, bytes, &total))
+        total = INT64_MAX;
+    }
+  for (const auto &[name, child] : m.children)
+    addParameterBytes(*child, total);
+}
+
 void Checker::checkParameterBytes(const Definition &def, const ModuleInst &root) {
   int64_t total = 0;
-  for (const ParamEntry &p : stateDict(root)) {
-    int64_t bytes = 4;
-    for (int64_t d : p.shape)
-      __builtin_mul_overflow(bytes, d, &bytes);
-    if (__builtin_add_overflow(total, bytes, &total))
-      total = INT64_MAX;
-  }
+  addParameterBytes(root, total);
   if (total > limits::kParameterBytes)
     error(def.nameRange, fmt::format("model '{}' has {:.1f} GiB of parameters; seqc's limit is {} GiB",
                                      def.name, double(total) / (1 << 30), limits::kParameterBytes >> 30));
@@ -312,12 +319,11 @@ ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, Sou
     limitReached(range, fmt::format("more than {} module instances are built here, seqc's limit "
                                     "(a comprehension multiplies the modules it builds)",
                                     limits::kModuleInstances));
-  auto module = std::make_unique<ModuleInst>();
-  module->kind = kind;
-  module->className = std::move(className);
-  module->range = range;
-  model_->arena.push_back(std::move(module));
-  return model_->arena.back().get();
+  ModuleInst &module = model_->arena.emplace_back();
+  module.kind = kind;
+  module.className = std::move(className);
+  module.range = range;
+  return &module;
 }
 
 // ---- Expressions at construction time -----------------------------------------------
@@ -381,16 +387,16 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
     if (object.isInvalid())
       return object;
     if (object.kind == Value::Kind::Module) {
-      if (ModuleInst *child = object.module->child(attr->name))
+      if (ModuleInst *child = object.module()->child(attr->name))
         return Value::moduleRef(child, e.range);
-      auto it = object.module->constants.find(attr->name);
-      if (it != object.module->constants.end())
+      auto it = object.module()->constants().find(attr->name);
+      if (it != object.module()->constants().end())
         return it->second;
-      auto absent = object.module->absent.find(attr->name);
-      if (absent != object.module->absent.end()) {
+      auto absent = object.module()->absent().find(attr->name);
+      if (absent != object.module()->absent().end()) {
         Value none = Value::none(e.range);
-        none.origin = absent->second;
-        none.originNote = fmt::format("'{}' was not created: this condition was false", attr->name);
+        none.setOrigin(absent->second,
+                       fmt::format("'{}' was not created: this condition was false", attr->name));
         return none;
       }
       if (attr->name == "training")
@@ -418,18 +424,18 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
   }
   for (const Scope *s = &scope; s; s = s->parent)
     if (s->owner) {
-      auto it = s->owner->constants.find(name.name);
-      if (it != s->owner->constants.end())
+      auto it = s->owner->constants().find(name.name);
+      if (it != s->owner->constants().end())
         return it->second;
       if (ModuleInst *child = s->owner->child(name.name))
         return Value::moduleRef(child, name.range);
       if (name.name == "self")
         return Value::moduleRef(s->owner, name.range);
-      auto absent = s->owner->absent.find(name.name);
-      if (absent != s->owner->absent.end()) {
+      auto absent = s->owner->absent().find(name.name);
+      if (absent != s->owner->absent().end()) {
         Value none = Value::none(name.range);
-        none.origin = absent->second;
-        none.originNote = fmt::format("'{}' was not created: this condition was false", name.name);
+        none.setOrigin(absent->second,
+                       fmt::format("'{}' was not created: this condition was false", name.name));
         return none;
       }
     }
@@ -477,7 +483,7 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
     auto lo = bound(slice->lo), hi = bound(slice->hi), step = bound(slice->step);
     if (!lo || !hi || !step)
       return Value::invalid();
-    int64_t n = int64_t(object.items.size()), st = step->value_or(1);
+    int64_t n = int64_t(object.items().size()), st = step->value_or(1);
     if (st == 0) {
       error(slice->step->range, "slice step cannot be zero");
       return Value::invalid();
@@ -490,9 +496,10 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
     int64_t begin = lo->has_value() ? clampIndex(**lo) : (st < 0 ? n - 1 : 0);
     int64_t end = hi->has_value() ? clampIndex(**hi) : (st < 0 ? -1 : n);
     Value result = object;
-    result.items.clear();
+    std::vector<Value> &items = result.mutableItems();
+    items.clear();
     for (int64_t i = begin; st > 0 ? i < end : i > end; i += st)
-      result.items.push_back(object.items[size_t(i)]);
+      items.push_back(object.items()[size_t(i)]);
     result.range = index.range;
     return result;
   }
@@ -502,15 +509,15 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
   std::vector<Value> items;
   if (object.kind == Value::Kind::Module) {
     if (key.kind == Value::Kind::Str) {
-      if (ModuleInst *child = object.module->child(key.str))
+      if (ModuleInst *child = object.module()->child(key.str()))
         return Value::moduleRef(child, index.range);
-      error(index.index->range, fmt::format("{} has no child '{}'", describe(object), key.str));
+      error(index.index->range, fmt::format("{} has no child '{}'", describe(object), key.str()));
       return Value::invalid();
     }
-    for (auto &[n, c] : object.module->children)
+    for (auto &[n, c] : object.module()->children)
       items.push_back(Value::moduleRef(c, index.range));
   } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
-    items = object.items;
+    items = object.items();
   } else {
     error(index.range, fmt::format("{} cannot be indexed", describe(object)));
     return Value::invalid();
@@ -534,10 +541,10 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
   Value iterable = eval(*comp.iterable, scope);
   if (iterable.isInvalid())
     return iterable;
-  std::vector<Value> elements = iterable.items;
-  if (iterable.kind == Value::Kind::Module && iterable.module->isContainer()) {
+  std::vector<Value> elements = iterable.items();
+  if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
     elements.clear();
-    for (auto &[n, c] : iterable.module->children)
+    for (auto &[n, c] : iterable.module()->children)
       elements.push_back(Value::moduleRef(c, comp.iterable->range));
   } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
     error(comp.iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
@@ -634,7 +641,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     }
     Value pairs = args[0].value;
     pairs.kind = Value::Kind::List;
-    pairs.str = "OrderedDict";
+    pairs.setStr("OrderedDict");
     return pairs;
   }
   if (callee == "Sequential" || callee == "SequentialCell" || callee == "ModuleList" ||

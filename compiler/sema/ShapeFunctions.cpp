@@ -25,7 +25,7 @@ std::optional<std::vector<int64_t>> intList(const Value &v) {
   if (v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List)
     return std::nullopt;
   std::vector<int64_t> out;
-  for (const Value &item : v.items) {
+  for (const Value &item : v.items()) {
     if (!item.isConstInt())
       return std::nullopt;
     out.push_back(item.asInt());
@@ -58,7 +58,7 @@ Value Checker::shapeNode(TraceNode node, SymShape out, const FunctionCall &fc) {
                     fc.call.range);
   node.output = id;
   node.range = fc.call.range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, fc.call.range);
 }
 
@@ -82,7 +82,7 @@ Value Checker::fnTranspose(FunctionCall &fc) {
   auto bound = bindTensorFunction(fc, {{"dim0", ArgType::Int, {}}, {"dim1", ArgType::Int, {}}});
   if (!bound)
     return Value::invalid();
-  int x = bound->get("input").tensor;
+  int x = bound->get("input").tensor();
   SymShape in = tv(x).shape; // a copy: new values move the trace
   int64_t rank = int64_t(in.size());
   auto d0 = normalizeDim(bound->getInt("dim0"), rank, bound->rangeOf("dim0"));
@@ -102,7 +102,7 @@ Value Checker::fnPermute(FunctionCall &fc) {
     error(fc.call.range, fmt::format("{}() takes a tensor as its first argument", fc.spelled));
     return Value::invalid();
   }
-  int x = fc.args[0].value.tensor;
+  int x = fc.args[0].value.tensor();
   SymShape in = tv(x).shape; // a copy: new values move the trace
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> perm;
@@ -191,7 +191,7 @@ Value Checker::fnChunk(FunctionCall &fc) {
   auto bound = bindTensorFunction(fc, {{"chunks", ArgType::Int, {}}, {"dim", ArgType::Int, Value::integer_(0)}});
   if (!bound)
     return Value::invalid();
-  int x = bound->get("input").tensor;
+  int x = bound->get("input").tensor();
   SymShape in = tv(x).shape; // a copy: new values move the trace
   int64_t chunks = bound->getInt("chunks");
   if (chunks <= 0) {
@@ -219,7 +219,7 @@ Value Checker::fnSplit(FunctionCall &fc) {
                                        {"dim", ArgType::Int, Value::integer_(0)}});
   if (!bound)
     return Value::invalid();
-  int x = bound->get("input").tensor;
+  int x = bound->get("input").tensor();
   SymShape in = tv(x).shape; // a copy: new values move the trace
   auto dim = normalizeDim(bound->getInt("dim"), int64_t(in.size()), bound->rangeOf("dim"));
   if (!dim)
@@ -274,7 +274,7 @@ Value Checker::fnUnsqueeze(FunctionCall &fc) {
   auto bound = bindTensorFunction(fc, {{"dim", ArgType::Int, {}}});
   if (!bound)
     return Value::invalid();
-  int x = bound->get("input").tensor;
+  int x = bound->get("input").tensor();
   SymShape out = tv(x).shape;
   auto dim = normalizeDim(bound->getInt("dim"), int64_t(out.size()) + 1, bound->rangeOf("dim"));
   if (!dim)
@@ -292,7 +292,7 @@ Value Checker::fnSqueeze(FunctionCall &fc) {
   auto bound = bindTensorFunction(fc, {{"dim", ArgType::Any, Value::none()}});
   if (!bound)
     return Value::invalid();
-  int x = bound->get("input").tensor;
+  int x = bound->get("input").tensor();
   SymShape in = tv(x).shape; // a copy: new values move the trace
   SymShape out;
   const Value &dimArg = bound->get("dim");
@@ -342,12 +342,12 @@ Value Checker::reduceFunction(FunctionCall &fc, ir::ReduceKind kind) {
     error(bound->rangeOf("dtype"), "dtype= is not supported: seqc computes in float32");
     return Value::invalid();
   }
-  int x = bound->get("input").tensor;
+  int x = bound->get("input").tensor();
   SymShape in = tv(x).shape; // a copy: new values move the trace
   int64_t rank = int64_t(in.size());
   const Value &dimArg = bound->get("dim");
   std::vector<int64_t> dims;
-  if (dimArg.kind == Value::Kind::None || (dimArg.items.empty() && dimArg.kind != Value::Kind::Int)) {
+  if (dimArg.kind == Value::Kind::None || (dimArg.items().empty() && dimArg.kind != Value::Kind::Int)) {
     for (int64_t d = 0; d < rank; ++d)
       dims.push_back(d); // every dim, as torch reduces for dim=None or ()
   } else {
@@ -390,7 +390,7 @@ Value Checker::reduceFunction(FunctionCall &fc, ir::ReduceKind kind) {
     return reduced;
   TraceNode view;
   view.kind = TraceNode::Kind::View;
-  view.inputs = {reduced.tensor};
+  view.inputs = {reduced.tensor()};
   return shapeNode(std::move(view), out, fc);
 }
 

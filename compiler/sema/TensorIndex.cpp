@@ -38,7 +38,7 @@ std::pair<int64_t, int64_t> sliceIndices(std::optional<int64_t> lo, std::optiona
 } // namespace
 
 Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &frame) {
-  int x = tensor.tensor;
+  int x = tensor.tensor();
   if (!tv(x).valid)
     return Value::tensorRef(invalidValue(), index.range);
   SymShape in = tv(x).shape; // a copy: new values move the trace
@@ -191,7 +191,7 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
       current = newValue(shape, fmt::format("'{}' produces {}", display(index.range), shapeStr(shape)),
                          index.range);
       node.output = current;
-      model_->trace.nodes.push_back(std::move(node));
+      addNode(std::move(node));
     }
     if (s.kind == Subscript::Kind::Slice)
       out.push_back(SymInt::of(count));
@@ -206,7 +206,7 @@ Value Checker::indexTensor(const Value &tensor, const IndexExpr &index, Frame &f
   view.output = newValue(out, fmt::format("'{}' produces {}", display(index.range), shapeStr(out)),
                          index.range);
   int result = view.output;
-  model_->trace.nodes.push_back(std::move(view));
+  addNode(std::move(view));
   return Value::tensorRef(result, index.range);
 }
 

@@ -32,12 +32,17 @@ int Checker::newValue(SymShape shape, std::string origin, SourceRange originRang
                                           "limit (loops are unrolled)", limits::kForwardOps));
   if (overLimit_ || tensorTooLarge(shape, originRange))
     return invalidValue();
-  model_->trace.values.push_back({std::move(shape), true, std::move(origin), originRange});
+  model_->trace.values.push_back({std::move(shape), std::move(origin), originRange, true});
   return int(model_->trace.values.size() - 1);
 }
 
+void Checker::addNode(TraceNode node) {
+  if (options_.keepTraceNodes)
+    model_->trace.nodes.push_back(std::move(node));
+}
+
 int Checker::invalidValue() {
-  model_->trace.values.push_back({{}, false, "", {}});
+  model_->trace.values.push_back({{}, "", {}, false});
   return int(model_->trace.values.size() - 1);
 }
 
@@ -60,21 +65,18 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
   int out = -1;
   if (module->forward && module->kind != ModuleInst::Kind::User) {
     // A container subclass with its own forward.
-    out = traceForward(module, {input.tensor}, callSite);
-    if (!module->called && tv(out).valid) {
-      module->called = true;
-      module->inputShape = tv(input.tensor).shape;
-      module->outputShape = tv(out).shape;
-    }
+    out = traceForward(module, {input.tensor()}, callSite);
+    if (module->output < 0 && tv(out).valid)
+      module->output = out;
     return out;
   }
   switch (module->kind) {
   case ModuleInst::Kind::Layer:
-    out = applyLayer(*module->layer, module, module->args, input.tensor, callSite,
+    out = applyLayer(*module->layer, module, module->args, input.tensor(), callSite,
                      fmt::format("'{}'", who));
     break;
   case ModuleInst::Kind::Sequential: {
-    int x = input.tensor;
+    int x = input.tensor();
     for (auto &[name, child] : module->children)
       x = callModule(child, Value::tensorRef(x, callSite), callSite);
     out = x;
@@ -93,14 +95,11 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
     return invalidValue();
   }
   case ModuleInst::Kind::User:
-    out = traceForward(module, {input.tensor}, callSite);
+    out = traceForward(module, {input.tensor()}, callSite);
     break;
   }
-  if (!module->called && tv(out).valid) {
-    module->called = true;
-    module->inputShape = tv(input.tensor).shape;
-    module->outputShape = tv(out).shape;
-  }
+  if (module->output < 0 && tv(out).valid)
+    module->output = out;
   return out;
 }
 
@@ -143,13 +142,16 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
   node.kind = TraceNode::Kind::Layer;
   node.layer = &spec;
   node.module = module;
-  node.argsInModule = module && &args == &module->args;
-  if (!node.argsInModule)
-    node.callArgs = args;
+  if (module && &args == &module->args) {
+    node.args = &module->args;
+  } else if (options_.keepTraceNodes) {
+    model_->trace.callArgs.push_back(args);
+    node.args = &model_->trace.callArgs.back();
+  }
   node.inputs = {input};
   node.output = id;
   node.range = callSite;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return id;
 }
 
@@ -176,29 +178,29 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
   if (lhs.kind != Value::Kind::Tensor || rhs.kind != Value::Kind::Tensor) {
     const Value &t = lhs.kind == Value::Kind::Tensor ? lhs : rhs;
     const Value &s = lhs.kind == Value::Kind::Tensor ? rhs : lhs;
-    if (!s.isNumber() || (s.kind == Value::Kind::Int && !s.integer.isConstant())) {
+    if (!s.isNumber() || (s.kind == Value::Kind::Int && !s.integer().isConstant())) {
       error(range, fmt::format("cannot {} a tensor and {}", verb(op), describe(s)));
       return Value::tensorRef(invalidValue(), range);
     }
-    if (!tv(t.tensor).valid)
+    if (!tv(t.tensor()).valid)
       return Value::tensorRef(invalidValue(), range);
-    int id = newValue(tv(t.tensor).shape, tv(t.tensor).origin, tv(t.tensor).originRange);
+    int id = newValue(tv(t.tensor()).shape, tv(t.tensor()).origin, tv(t.tensor()).originRange);
     TraceNode node;
     node.kind = TraceNode::Kind::Scalar;
     node.op = op;
     node.scalar = s.asDouble();
     node.scalarOnLeft = lhs.kind != Value::Kind::Tensor;
-    node.inputs = {t.tensor};
+    node.inputs = {t.tensor()};
     node.output = id;
     node.range = range;
-    model_->trace.nodes.push_back(std::move(node));
+    addNode(std::move(node));
     return Value::tensorRef(id, range);
   }
-  if (!tv(lhs.tensor).valid || !tv(rhs.tensor).valid)
+  if (!tv(lhs.tensor()).valid || !tv(rhs.tensor()).valid)
     return Value::tensorRef(invalidValue(), range);
   // PyTorch's broadcasting: align the trailing dims; each pair is equal or
   // one of them is 1.
-  const SymShape &a = tv(lhs.tensor).shape, &b = tv(rhs.tensor).shape;
+  const SymShape &a = tv(lhs.tensor()).shape, &b = tv(rhs.tensor()).shape;
   size_t rank = std::max(a.size(), b.size());
   SymShape out(rank);
   for (size_t i = 0; i < rank; ++i) {
@@ -212,21 +214,21 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
       Diagnostic &d = error(range, fmt::format(
           "cannot {} tensors of shapes {} and {}: dimension {} is {} in one and {} in the other",
           verb(op), shapeStr(a), shapeStr(b), i, da->str(), db->str()));
-      noteOrigin(d, lhs.tensor);
-      noteOrigin(d, rhs.tensor);
+      noteOrigin(d, lhs.tensor());
+      noteOrigin(d, rhs.tensor());
       return Value::tensorRef(invalidValue(), range);
     }
   }
-  int id = newValue(out, out == a ? tv(lhs.tensor).origin : out == b ? tv(rhs.tensor).origin
+  int id = newValue(out, out == a ? tv(lhs.tensor()).origin : out == b ? tv(rhs.tensor()).origin
                                                                       : fmt::format("'{}' produces {}", display(range), shapeStr(out)),
-                    out == a ? tv(lhs.tensor).originRange : out == b ? tv(rhs.tensor).originRange : range);
+                    out == a ? tv(lhs.tensor()).originRange : out == b ? tv(rhs.tensor()).originRange : range);
   TraceNode node;
   node.kind = TraceNode::Kind::Binary;
   node.op = op;
-  node.inputs = {lhs.tensor, rhs.tensor};
+  node.inputs = {lhs.tensor(), rhs.tensor()};
   node.output = id;
   node.range = range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, range);
 }
 
@@ -234,14 +236,14 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
 
 Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const FunctionCall &fc) {
   const CallExpr &call = fc.call;
-  if (!tv(tensor.tensor).valid)
+  if (!tv(tensor.tensor()).valid)
     return Value::tensorRef(invalidValue(), call.range);
-  const SymShape &in = tv(tensor.tensor).shape;
+  const SymShape &in = tv(tensor.tensor()).shape;
   std::string what = display(call.range);
   // view(a, b, c) or view((a, b, c))
   std::vector<Value> dims;
   if (args.size() == 1 && (args[0].value.kind == Value::Kind::Tuple || args[0].value.kind == Value::Kind::List))
-    dims = args[0].value.items;
+    dims = args[0].value.items();
   else
     for (const EvalArg &a : args)
       dims.push_back(a.value);
@@ -254,17 +256,17 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
             fmt::format("a view size must be an int, not {}", describe(d)));
       return Value::tensorRef(invalidValue(), call.range);
     }
-    if (d.integer == SymInt::of(-1)) {
+    if (d.integer() == SymInt::of(-1)) {
       if (inferred >= 0) {
         error(call.range, "only one dimension of a view can be -1");
         return Value::tensorRef(invalidValue(), call.range);
       }
       inferred = int(i);
-    } else if (d.integer.isConstant() && d.integer.constant < 0) {
-      error(call.range, fmt::format("invalid view size {}", d.integer.constant));
+    } else if (d.integer().isConstant() && d.integer().constant < 0) {
+      error(call.range, fmt::format("invalid view size {}", d.integer().constant));
       return Value::tensorRef(invalidValue(), call.range);
     }
-    out.push_back(d.integer);
+    out.push_back(d.integer());
   }
   std::optional<SymInt> total = product(in);
   SymShape known = out;
@@ -279,7 +281,7 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
     Diagnostic &d = error(call.range, fmt::format("{} cannot {} a tensor of shape {} ({} elements){}",
                                                   what, fc.spelled,
                                                   shapeStr(in), total->str(), detail));
-    noteOrigin(d, tensor.tensor);
+    noteOrigin(d, tensor.tensor());
     return Value::tensorRef(invalidValue(), call.range);
   };
   if (inferred >= 0) {
@@ -304,7 +306,7 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
     if (!keepsBatch) {
       Diagnostic &d = error(call.range, fmt::format(
           "{} turns {} into {}, which changes the batch dimension", what, shapeStr(in), shapeStr(out)));
-      noteOrigin(d, tensor.tensor);
+      noteOrigin(d, tensor.tensor());
       std::optional<SymInt> rest = product(SymShape(in.begin() + 1, in.end()));
       const std::string &object = fc.self, &method = fc.spelled;
       std::string replacement = fmt::format("{}.{}({}.shape[0], -1)", object, method, object);
@@ -317,10 +319,10 @@ Value Checker::view(const Value &tensor, const std::vector<EvalArg> &args, const
   int id = newValue(out, fmt::format("'{}' produces {}", what, shapeStr(out)), call.range);
   TraceNode node;
   node.kind = TraceNode::Kind::View;
-  node.inputs = {tensor.tensor};
+  node.inputs = {tensor.tensor()};
   node.output = id;
   node.range = call.range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, call.range);
 }
 
@@ -329,7 +331,7 @@ Value Checker::flatten(const Value &tensor, int64_t start, int64_t end, const Ca
   args.call = call.range;
   args.args = {{"start_dim", Value::integer_(start), true, call.range},
                {"end_dim", Value::integer_(end), true, call.range}};
-  return Value::tensorRef(applyLayer(*findLayer("Flatten"), nullptr, args, tensor.tensor, call.range,
+  return Value::tensorRef(applyLayer(*findLayer("Flatten"), nullptr, args, tensor.tensor(), call.range,
                                      fmt::format("'{}'", display(call.range))),
                           call.range);
 }
@@ -346,10 +348,10 @@ Value Checker::concat(const std::vector<Value> &tensors, int64_t dim, const Call
       error(t.range, fmt::format("cat takes tensors, but this is {}", describe(t)));
       return Value::tensorRef(invalidValue(), call.range);
     }
-    if (!tv(t.tensor).valid)
+    if (!tv(t.tensor()).valid)
       return Value::tensorRef(invalidValue(), call.range);
   }
-  const SymShape &first = tv(tensors[0].tensor).shape;
+  const SymShape &first = tv(tensors[0].tensor()).shape;
   int64_t rank = int64_t(first.size());
   if (dim < -rank || dim >= rank) {
     error(call.range, fmt::format("cat dimension {} is out of range for {}-d tensors", dim, rank));
@@ -358,7 +360,7 @@ Value Checker::concat(const std::vector<Value> &tensors, int64_t dim, const Call
   size_t d = size_t(dim < 0 ? dim + rank : dim);
   SymShape out = first;
   for (size_t k = 1; k < tensors.size(); ++k) {
-    const SymShape &shape = tv(tensors[k].tensor).shape;
+    const SymShape &shape = tv(tensors[k].tensor()).shape;
     bool ok = shape.size() == first.size();
     size_t bad = 0;
     for (size_t i = 0; ok && i < shape.size(); ++i)
@@ -371,8 +373,8 @@ Value Checker::concat(const std::vector<Value> &tensors, int64_t dim, const Call
           ? fmt::format("cannot cat tensors of shapes {} and {}: their ranks differ", shapeStr(first), shapeStr(shape))
           : fmt::format("cannot cat tensors of shapes {} and {} along dimension {}: dimension {} is {} "
                         "and {}", shapeStr(first), shapeStr(shape), d, bad, first[bad].str(), shape[bad].str()));
-      noteOrigin(d2, tensors[0].tensor);
-      noteOrigin(d2, tensors[k].tensor);
+      noteOrigin(d2, tensors[0].tensor());
+      noteOrigin(d2, tensors[k].tensor());
       return Value::tensorRef(invalidValue(), call.range);
     }
     std::optional<SymInt> sum = SymInt::add(out[d], shape[d]);
@@ -391,10 +393,10 @@ Value Checker::concat(const std::vector<Value> &tensors, int64_t dim, const Call
   node.kind = TraceNode::Kind::Concat;
   node.dim = int64_t(d);
   for (const Value &t : tensors)
-    node.inputs.push_back(t.tensor);
+    node.inputs.push_back(t.tensor());
   node.output = id;
   node.range = call.range;
-  model_->trace.nodes.push_back(std::move(node));
+  addNode(std::move(node));
   return Value::tensorRef(id, call.range);
 }
 

@@ -66,16 +66,16 @@ std::string pyFloat(double d) {
 
 std::string pyValue(const Value &v) {
   switch (v.kind) {
-  case Value::Kind::Float: return pyFloat(v.number);
-  case Value::Kind::Str: return pyString(v.str);
+  case Value::Kind::Float: return pyFloat(v.number());
+  case Value::Kind::Str: return pyString(v.str());
   case Value::Kind::Tuple:
   case Value::Kind::List: {
     std::string items;
-    for (size_t i = 0; i < v.items.size(); ++i)
-      items += (i ? ", " : "") + pyValue(v.items[i]);
+    for (size_t i = 0; i < v.items().size(); ++i)
+      items += (i ? ", " : "") + pyValue(v.items()[i]);
     if (v.kind == Value::Kind::List)
       return "[" + items + "]";
-    return "(" + items + (v.items.size() == 1 ? ",)" : ")");
+    return "(" + items + (v.items().size() == 1 ? ",)" : ")");
   }
   default: return pythonStr(v); // None, True/False, ints
   }

@@ -94,7 +94,7 @@ private:
   // nearest ancestor, of the last layer called before it, whose definition
   // holds its source.
   std::string clusterOf(size_t index) const {
-    const std::vector<TraceNode> &nodes = model_.trace.nodes;
+    const std::deque<TraceNode> &nodes = model_.trace.nodes;
     if (const ModuleInst *m = nodes[index].module)
       return parentPath(m->path);
     const SourceRange &at = nodes[index].range;

@@ -56,7 +56,7 @@ std::string mindsporeExtra(const ModuleInst &m) {
   std::string_view name = m.layer->name;
   if (name == "Conv2d") {
     const sema::Value &padding = a.get("padding");
-    std::string padMode = padding.kind == sema::Value::Kind::Str ? padding.str : "pad";
+    std::string padMode = padding.kind == sema::Value::Kind::Str ? padding.str() : "pad";
     std::vector<int64_t> k = a.getInts("kernel_size", 2), s = a.getInts("stride", 2),
                          d = a.getInts("dilation", 2);
     std::string pad = padding.kind == sema::Value::Kind::Str ? "0" : sema::pythonStr(padding);

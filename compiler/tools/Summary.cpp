@@ -88,7 +88,9 @@ private:
                                     std::vector<Row> &rows) {
     size_t at = rows.size();
     std::string label = name.empty() ? m.className : fmt::format("{} ({})", name, m.className);
-    rows.push_back({label, depth, m.outputShape ? shapeAt(*m.outputShape, batch_) : "--", 0, 0});
+    rows.push_back({label, depth,
+                    m.output >= 0 ? shapeAt(model_.trace.values[size_t(m.output)].shape, batch_) : "--",
+                    0, 0});
     int64_t params = 0, macs = macs_[&m];
     if (m.kind == ModuleInst::Kind::Layer && m.layer->parameters)
       for (const LayerParam &p : m.layer->parameters(m.args)) {

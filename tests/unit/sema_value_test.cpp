@@ -1,0 +1,131 @@
+// sema::Value and the per-layer structures of the checked model: their
+// sizes (a deep model keeps one BoundArg per layer argument and one
+// ModuleInst, TraceNode and TraceValue per layer, so a few bytes more each
+// is megabytes more for `seqc check`), Value's copies, accessors and
+// out-of-line parts, and a check that keeps no trace nodes.
+#include "parse/Parser.h"
+#include "sema/Module.h"
+#include "sema/Sema.h"
+
+#include <gtest/gtest.h>
+
+using namespace seq;
+using namespace seq::sema;
+
+// The bounds the memory of `seqc check` was measured with
+// (docs/robustness.md, "Memory of `seqc check`"): growing one of these
+// grows it in proportion.
+static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
+static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
+static_assert(sizeof(ModuleInst) <= 184, "a layer is one ModuleInst");
+static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
+static_assert(sizeof(TraceValue) <= 72, "a layer call makes one TraceValue");
+
+TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
+  Value i = Value::integer_(7, {0, 1, 2});
+  EXPECT_EQ(i.kind, Value::Kind::Int);
+  EXPECT_TRUE(i.isConstInt());
+  EXPECT_EQ(i.asInt(), 7);
+  EXPECT_EQ(i.range.begin, 1u);
+  EXPECT_TRUE(i.str().empty());
+  EXPECT_TRUE(i.items().empty());
+  EXPECT_FALSE(i.origin().valid());
+  // Another kind's payload reads as empty.
+  EXPECT_EQ(i.number(), 0);
+  EXPECT_EQ(i.module(), nullptr);
+  EXPECT_EQ(i.tensor(), -1);
+  EXPECT_FALSE(i.boolean());
+
+  Value f = Value::float_(0.5);
+  EXPECT_EQ(f.number(), 0.5);
+  EXPECT_EQ(f.asDouble(), 0.5);
+  EXPECT_EQ(f.asInt(), 0);
+  EXPECT_EQ(f.integer(), SymInt{});
+  EXPECT_TRUE(Value::boolean_(true).boolean());
+  EXPECT_EQ(Value::tensorRef(3).tensor(), 3);
+
+  Value n = Value::symInt(SymInt{2, 1});
+  EXPECT_FALSE(n.isConstInt());
+  EXPECT_EQ(n.integer(), (SymInt{2, 1}));
+}
+
+TEST(SemaValue, CopiesOwnTheirParts) {
+  Value list = Value::list({Value::integer_(1), Value::string("a")});
+  Value copy = list;
+  copy.mutableItems().push_back(Value::none());
+  copy.setStr("OrderedDict");
+  EXPECT_EQ(list.items().size(), 2u);
+  EXPECT_TRUE(list.str().empty());
+  EXPECT_EQ(copy.items().size(), 3u);
+  EXPECT_EQ(copy.str(), "OrderedDict");
+  EXPECT_EQ(copy.items()[1].str(), "a");
+  EXPECT_EQ(pythonRepr(list), "[1, 'a']");
+
+  Value none = Value::none();
+  none.setOrigin({0, 4, 9}, "'x' is None: assigned here");
+  Value moved = std::move(none);
+  Value assigned;
+  assigned = moved;
+  EXPECT_EQ(assigned.origin().end, 9u);
+  EXPECT_EQ(assigned.originNote(), "'x' is None: assigned here");
+  EXPECT_EQ(moved.originNote(), "'x' is None: assigned here");
+}
+
+TEST(SemaValue, PartialKeepsItsKeywords) {
+  Value partial = Value::callable("BatchNorm2d");
+  partial.mutableItems().push_back(Value::float_(0.001));
+  partial.mutableKeys().push_back("eps");
+  Value copy = partial;
+  EXPECT_EQ(copy.str(), "BatchNorm2d");
+  ASSERT_EQ(copy.keys().size(), 1u);
+  EXPECT_EQ(copy.keys()[0], "eps");
+  EXPECT_EQ(describe(copy), "a partial of 'BatchNorm2d'");
+  EXPECT_EQ(describe(Value::callable("ReLU")), "the class 'ReLU'");
+}
+
+namespace {
+
+struct Checked {
+  std::string diagnostics;
+  size_t nodes = 0, values = 0, callArgs = 0;
+};
+
+Checked checkSource(const std::string &text, sema::CheckOptions options) {
+  SourceManager sources;
+  FileId id = sources.addFile("m.seq", text);
+  Diagnostics diags(sources);
+  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
+  Checked out;
+  if (file)
+    for (const auto &model : sema::check(*file, sources, diags, options)) {
+      out.nodes += model->trace.nodes.size();
+      out.values += model->trace.values.size();
+      out.callArgs += model->trace.callArgs.size();
+    }
+  out.diagnostics = diags.render({});
+  return out;
+}
+
+} // namespace
+
+TEST(SemaCheckOptions, WithoutTraceNodesTheDiagnosticsAreTheSame) {
+  const std::string good = "model M(x: [N, 8]) {\n"
+                           "    fc = Linear(8, 4)\n"
+                           "    forward(x) { return relu(fc(x)).view(-1, 2) + 1.0 }\n"
+                           "}\n";
+  const std::string bad = "model M(x: [N, 8]) {\n"
+                          "    fc = Linear(4, 4)\n"
+                          "    forward(x) { return fc(relu(x)) }\n"
+                          "}\n";
+  for (const std::string &text : {good, bad}) {
+    Checked kept = checkSource(text, {});
+    Checked dropped = checkSource(text, {.keepTraceNodes = false});
+    EXPECT_EQ(kept.diagnostics, dropped.diagnostics) << text;
+    EXPECT_EQ(kept.values, dropped.values) << text;
+    EXPECT_GT(kept.nodes, 0u) << text;
+    EXPECT_EQ(dropped.nodes, 0u) << text;
+    EXPECT_EQ(dropped.callArgs, 0u) << text;
+  }
+  EXPECT_EQ(checkSource(good, {}).callArgs, 1u); // relu(...)'s arguments
+  EXPECT_NE(checkSource(bad, {}).diagnostics.find("error"), std::string::npos);
+}
