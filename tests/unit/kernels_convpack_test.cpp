@@ -277,16 +277,28 @@ struct Pointwise {
   int64_t C, OC, HW;
 };
 
+// A pointwise case's convolution, random input and weights (seed, seed+1),
+// the weights in panels, and the reference.
+struct PointwiseCase {
+  Conv c;
+  std::vector<float> x, wp;
+  Reference ref;
+};
+
+PointwiseCase pointwiseCase(const Pointwise &pc, unsigned seed) {
+  Conv c{pc.C, pc.OC, 1, pc.HW, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
+  auto x = randomVector(c.C * pc.HW, seed);
+  auto w = randomVector(c.OC * c.C, seed + 1);
+  return {c, x, panels(c, w), reference(c, x, w)};
+}
+
 TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
   const Pointwise cases[] = {{1, 1, 1},    {3, 16, 7},   {1, 17, 13},  {5, 32, 14},  {2, 33, 15},
                              {7, 31, 49},  {16, 48, 29}, {13, 65, 197}, {130, 20, 30}, {29, 64, 450}};
   unsigned seed = 90;
   for (const Pointwise &pc : cases) {
-    Conv c{pc.C, pc.OC, 1, pc.HW, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
-    auto x = randomVector(c.C * pc.HW, seed++);
-    auto w = randomVector(c.OC * c.C, seed++);
-    auto wp = panels(c, w);
-    Reference ref = reference(c, x, w);
+    auto [c, x, wp, ref] = pointwiseCase(pc, seed);
+    seed += 2;
     for (int64_t TW = 1; TW <= std::min<int64_t>(14, pc.HW); ++TW)
       for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}}) {
         if (pc.HW / runs < TW)
@@ -323,11 +335,8 @@ TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
                              {2, 33, 61}, {16, 48, 97}, {13, 65, 197}, {130, 40, 113}};
   unsigned seed = 300;
   for (const Pointwise &pc : cases) {
-    Conv c{pc.C, pc.OC, 1, pc.HW, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1};
-    auto x = randomVector(c.C * pc.HW, seed++);
-    auto w = randomVector(c.OC * c.C, seed++);
-    auto wp = panels(c, w);
-    Reference ref = reference(c, x, w);
+    auto [c, x, wp, ref] = pointwiseCase(pc, seed);
+    seed += 2;
     for (int64_t p = 0; p < c.panels(); ++p)
       for (std::array<int64_t, 2> q : {std::array<int64_t, 2>{0, pc.HW}, {pc.HW / 3, pc.HW - pc.HW / 5}}) {
         int64_t n = q[1] - q[0], yPlane = n + 3, TW = std::min<int64_t>(14, n);
