@@ -5,7 +5,10 @@
  * ThreadSanitizer. The model is net.h (NET_*).
  * `concurrency race`: 2 threads give the forward ONE output buffer, a data
  * race that only the forward's own stores make, which ThreadSanitizer must
- * report (it cannot when the forward is not instrumented). */
+ * report (it cannot when the forward is not instrumented).
+ * CONCURRENCY_THREADS and CONCURRENCY_BATCH (-D) change the 8 threads and
+ * the batch of 4: one thread at batch 2 leaves the context's 2 workers to
+ * the forward's own parallel loops. */
 #include "net.h"
 
 #include <pthread.h>
@@ -13,7 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { kThreads = 8, kCalls = 5, kBatch = 4 };
+#ifndef CONCURRENCY_THREADS
+#define CONCURRENCY_THREADS 8
+#endif
+#ifndef CONCURRENCY_BATCH
+#define CONCURRENCY_BATCH 4
+#endif
+enum { kThreads = CONCURRENCY_THREADS, kCalls = 5, kBatch = CONCURRENCY_BATCH };
 
 static seqrt_weights *weights;
 static float *x;
