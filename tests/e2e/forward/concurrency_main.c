@@ -9,6 +9,7 @@
  * CONCURRENCY_THREADS and CONCURRENCY_BATCH (-D) change the 8 threads and
  * the batch of 4: one thread at batch 2 leaves the context's 2 workers to
  * the forward's own parallel loops. */
+#define _POSIX_C_SOURCE 200809L /* pthread barriers */
 #include "net.h"
 
 #include <pthread.h>
@@ -32,11 +33,22 @@ struct Job {
   seqrt_status status;
 };
 
+/* Race mode: both threads wait here once their context exists and again
+ * before freeing it, so that their forwards overlap and neither thread's
+ * workers end (and are recycled) before the other's stores: on a loaded
+ * machine one thread could otherwise finish before the other began, and
+ * ThreadSanitizer, recycling the finished workers' slots, saw no race. */
+static pthread_barrier_t *overlap;
+
 static seqrt_status forward(float *y, int calls) {
   seqrt_context *ctx = NULL;
   seqrt_status status = seqrt_context_new(2, (size_t)NET_WORKSPACE_SIZE(kBatch), &ctx);
+  if (overlap)
+    pthread_barrier_wait(overlap);
   for (int i = 0; i < calls && status == SEQRT_OK; ++i)
     status = net_forward(weights, x, y, kBatch, ctx);
+  if (overlap)
+    pthread_barrier_wait(overlap);
   if (status != SEQRT_OK)
     fprintf(stderr, "forward: %s: %s\n", seqrt_status_string(status), seqrt_last_error());
   seqrt_context_free(ctx);
@@ -54,11 +66,15 @@ static int race(void) {
   float *y = calloc((size_t)NET_OUTPUT_ELEMS(kBatch), sizeof(float));
   pthread_t threads[2];
   struct Job jobs[2] = {{y, SEQRT_OK}, {y, SEQRT_OK}};
+  static pthread_barrier_t barrier;
+  pthread_barrier_init(&barrier, NULL, 2);
+  overlap = &barrier;
   for (int t = 0; t < 2; ++t)
     if (pthread_create(&threads[t], NULL, run, &jobs[t]) != 0)
       return 1;
   for (int t = 0; t < 2; ++t)
     pthread_join(threads[t], NULL);
+  pthread_barrier_destroy(&barrier);
   free(y);
   printf("2 threads wrote one output buffer and ThreadSanitizer said nothing\n");
   return 0;
