@@ -485,15 +485,10 @@ void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
     Value *first = b.CreateUDiv(b.CreateMul(slot, B), tslots);
     Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), B), tslots);
     Value *buf = LlvmGen::floatGep(b, tscratch, b.CreateMul(slot, b.getInt64(slotFloats)));
-    if (group > 1) {
-      Value *runs = b.CreateUDiv(b.CreateAdd(b.CreateSub(last, first), b.getInt64(group - 1)), b.getInt64(group));
-      emitLoop(b, runs, "images", [&](Value *k) {
-        Value *n = b.CreateAdd(first, b.CreateMul(k, b.getInt64(group)));
-        Value *count = b.CreateBinaryIntrinsic(Intrinsic::smin, b.getInt64(group), b.CreateSub(last, n));
+    if (group > 1)
+      return emitImageRuns(b, first, last, group, [&](Value *n, Value *count) {
         emitPackedImages(gen, b, s, node.attrs, {x, w, y, buf}, {n, count}, ir::paddedImageStride(g, node), env);
       });
-      return;
-    }
     emitLoop(b, first, last, "image", [&](Value *n) {
       emitConvImage(gen, b, s, node.attrs, algorithm, {x, w, y, buf}, n, env);
     });
@@ -529,10 +524,7 @@ void genConvImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
   if (group == 1)
     return oneByOne();
   auto grouped = [&] {
-    Value *runs = f.CreateUDiv(f.CreateAdd(images, f.getInt64(group - 1)), f.getInt64(group));
-    emitLoop(f, runs, "images", [&](Value *k) {
-      Value *first = f.CreateMul(k, f.getInt64(group));
-      Value *count = f.CreateBinaryIntrinsic(Intrinsic::smin, f.getInt64(group), f.CreateSub(images, first));
+    emitImageRuns(f, f.getInt64(0), images, group, [&](Value *first, Value *count) {
       genPackedImages(gen, index, s, epilogue, scratch, {first, count}, group);
     });
   };

@@ -47,6 +47,11 @@ PackedSplit packedSplit(const ConvShape &s);
 // `index` reading it (passes::fuseExpandDepthwise).
 void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
 
+// Images [first, last) in runs of at most `group`: body(n, count) for each
+// run's first image and length.
+void emitImageRuns(llvm::IRBuilder<> &b, llvm::Value *first, llvm::Value *last, int64_t group,
+                   llvm::function_ref<void(llvm::Value *, llvm::Value *)> body);
+
 // `count` images from image `n` (task-side i64s) of a padded Packed
 // convolution in one kernel call, inside a slot task (its buffer `buf`).
 void emitPackedImages(LlvmGen &gen, llvm::IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,

@@ -11,6 +11,41 @@ namespace seq::codegen {
 
 using namespace llvm;
 
+void emitImageRuns(IRBuilder<> &b, Value *first, Value *last, int64_t group,
+                   function_ref<void(Value *, Value *)> body) {
+  Value *runs = b.CreateUDiv(b.CreateAdd(b.CreateSub(last, first), b.getInt64(group - 1)), b.getInt64(group));
+  emitLoop(b, runs, "images", [&](Value *k) {
+    Value *n = b.CreateAdd(first, b.CreateMul(k, b.getInt64(group)));
+    body(n, b.CreateBinaryIntrinsic(Intrinsic::smin, b.getInt64(group), b.CreateSub(last, n)));
+  });
+}
+
+namespace {
+
+// Channels [c0, c1) of the input image at xn zero-padded into xp.
+void emitPad(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a, Value *xn, Value *xp, Value *c0,
+             Value *c1) {
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, xp, c(s.C), c(s.H), c(s.W), c(s.H + a.pad[0] + a.pad[2]),
+                                          c(s.W + a.pad[1] + a.pad[3]), c(a.pad[0]), c(a.pad[1]), c0, c1});
+}
+
+// seqk_conv2d_packed_images on `count` padded images, imageStride floats
+// apart from xp, into image-major yn: panels [p0, p1), every row.
+void emitPackedImagesCall(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+                          std::array<Value *, 3> xpWYn, Value *count, int64_t imageStride,
+                          std::array<Value *, 2> panels, const EpilogueEnv &env) {
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  PackedSplit split = packedSplit(s);
+  b.CreateCall(gen.kernel("seqk_conv2d_packed_images"),
+               {xpWYn[0], c(imageStride), xpWYn[1], xpWYn[2], c(s.OC * s.OHW()), count, c(s.C),
+                c(s.H + a.pad[0] + a.pad[2]), c(s.W + a.pad[1] + a.pad[3]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), panels[0],
+                panels[1], c(0), c(s.OH), env.fn(), env.env()});
+}
+
+} // namespace
+
 // `count` images from image `n` of a padded Packed convolution in one
 // kernel call (ir::packedImageGroup): their padded copies one after the
 // other in `buf`, then seqk_conv2d_packed_images on all of them.
@@ -20,20 +55,13 @@ void emitPackedImages(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir
   auto [x, w, y, buf] = xwyBuf;
   auto [n, count] = nCount;
   auto c = [&](int64_t v) { return b.getInt64(v); };
-  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
   emitLoop(b, count, "pad", [&](Value *i) {
     Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(b.CreateAdd(n, i), c(s.C * s.H * s.W)));
-    Value *xp = LlvmGen::floatGep(b, buf, b.CreateMul(i, c(imageStride)));
-    b.CreateCall(gen.kernel("seqk_pad2d"), {xn, xp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]),
-                                            c(a.pad[1]), c(0), c(s.C)});
+    emitPad(gen, b, s, a, xn, LlvmGen::floatGep(b, buf, b.CreateMul(i, c(imageStride))), c(0), c(s.C));
   });
   env.setRowBase(b, b.CreateMul(n, c(s.OC)));
   Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
-  PackedSplit split = packedSplit(s);
-  b.CreateCall(gen.kernel("seqk_conv2d_packed_images"),
-               {buf, c(imageStride), w, yn, c(s.OC * s.OHW()), count, c(s.C), c(Hp), c(Wp), c(s.KH), c(s.KW),
-                c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows),
-                c(split.tile.cols), c(0), c(split.panels), c(0), c(s.OH), env.fn(), env.env()});
+  emitPackedImagesCall(gen, b, s, a, {buf, w, yn}, count, imageStride, {c(0), c(packedSplit(s).panels)}, env);
 }
 
 // `count` images from image `first` (forward-side i64s, count <= group)
@@ -46,7 +74,6 @@ void genPackedImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   const ir::Attrs &a = node.attrs;
-  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
   int64_t imageStride = ir::paddedImageStride(g, node);
   IRBuilder<> &f = gen.fwd();
   {
@@ -59,13 +86,11 @@ void genPackedImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
     emitLoop(b, task.begin(), task.end(), "plane", [&](Value *t) {
       Value *i = b.CreateUDiv(t, c(s.C)), *ch = b.CreateURem(t, c(s.C));
       Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(b.CreateAdd(first, i), c(s.C * s.H * s.W)));
-      Value *xpi = LlvmGen::floatGep(b, txp, b.CreateMul(i, c(imageStride)));
-      b.CreateCall(gen.kernel("seqk_pad2d"), {xn, xpi, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]),
-                                              c(a.pad[1]), ch, b.CreateAdd(ch, c(1))});
+      emitPad(gen, b, s, a, xn, LlvmGen::floatGep(b, txp, b.CreateMul(i, c(imageStride))), ch,
+              b.CreateAdd(ch, c(1)));
     });
     task.run(f.CreateMul(firstCount[1], f.getInt64(s.C)), Work{0, kCopyStepsPerFloat * group * imageStride});
   }
-  PackedSplit split = packedSplit(s);
   Task task(gen, index, "packed_images");
   IRBuilder<> &b = task.b();
   Value *txp = task.capture(xp, "xp");
@@ -74,16 +99,12 @@ void genPackedImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
   Value *first = task.capture(firstCount[0], "first");
   Value *count = task.capture(firstCount[1], "count");
   EpilogueEnv env(task, epilogue);
-  auto c = [&](int64_t v) { return b.getInt64(v); };
-  env.setRowBase(b, b.CreateMul(first, c(s.OC)));
-  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(first, c(s.OC * s.OHW())));
+  env.setRowBase(b, b.CreateMul(first, b.getInt64(s.OC)));
+  Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(first, b.getInt64(s.OC * s.OHW())));
   emitLoop(b, task.begin(), task.end(), "panel", [&](Value *p) {
-    b.CreateCall(gen.kernel("seqk_conv2d_packed_images"),
-                 {txp, c(imageStride), w, yn, c(s.OC * s.OHW()), count, c(s.C), c(Hp), c(Wp), c(s.KH), c(s.KW),
-                  c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows),
-                  c(split.tile.cols), p, b.CreateAdd(p, c(1)), c(0), c(s.OH), env.fn(), env.env()});
+    emitPackedImagesCall(gen, b, s, a, {txp, w, yn}, count, imageStride, {p, b.CreateAdd(p, b.getInt64(1))}, env);
   });
-  task.run(f.getInt64(split.panels), Work{0, group * s.OC * s.OHW() * s.Kc()});
+  task.run(f.getInt64(packedSplit(s).panels), Work{0, group * s.OC * s.OHW() * s.Kc()});
 }
 
 // A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution

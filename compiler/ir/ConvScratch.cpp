@@ -17,10 +17,6 @@ int64_t im2colBytes(const Graph &g, const Node &conv) {
 
 bool padsAny(const Attrs &a) { return a.pad[0] != 0 || a.pad[1] != 0 || a.pad[2] != 0 || a.pad[3] != 0; }
 
-bool pointwise(const Attrs &a) {
-  return a.kernel[0] == 1 && a.kernel[1] == 1 && a.stride[0] == 1 && a.stride[1] == 1 && a.groups == 1 &&
-         !padsAny(a);
-}
 
 // seqk_conv2d_packed_supports: R*TW <= 14, R <= 3, and R == 1 or TW >= 2.
 bool packedTileExists(int64_t R, int64_t TW) {
@@ -30,6 +26,12 @@ bool packedTileExists(int64_t R, int64_t TW) {
 } // namespace
 
 bool convPads(const Node &conv) { return padsAny(conv.attrs); }
+
+bool isPointwise(const Attrs &a) {
+  return a.kernel[0] == 1 && a.kernel[1] == 1 && a.stride[0] == 1 && a.stride[1] == 1 && a.groups == 1 &&
+         !padsAny(a);
+}
+
 
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
@@ -75,7 +77,7 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
     return ConvAlgorithm::Depthwise;
   if (packedConvFits(g, conv) && weightInPanels(g, conv))
     return ConvAlgorithm::Packed;
-  if (pointwise(a))
+  if (isPointwise(a))
     return ConvAlgorithm::Pointwise;
   if (unitStride)
     return ConvAlgorithm::Direct;
@@ -92,12 +94,7 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
       return (expandDepthwisePlan(g, conv).bandFloats + plane) * int64_t(sizeof(float));
     return out.dims.at(1) * plane * int64_t(sizeof(float));
   }
-  case ConvAlgorithm::Direct: {
-    const Attrs &a = conv.attrs;
-    const Shape &in = g.value(conv.inputs.at(0)).shape;
-    int64_t Hp = in.dims.at(2) + a.pad[0] + a.pad[2], Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
-    return (in.dims.at(1) * Hp * Wp + kConvPadSlackFloats) * int64_t(sizeof(float));
-  }
+  case ConvAlgorithm::Direct: return paddedImageStride(g, conv) * int64_t(sizeof(float));
   case ConvAlgorithm::Im2col: return im2colBytes(g, conv);
   case ConvAlgorithm::Packed: {
     if (!convPads(conv))

@@ -30,6 +30,9 @@ constexpr int64_t kPackedMinChannels = 16;
 bool weightInPanels(const Graph &g, const Node &conv);
 // Whether the convolution pads (Packed then reads a zero-padded copy).
 bool convPads(const Node &conv);
+// 1x1, stride 1, no padding, one group: output position p reads input
+// position p only.
+bool isPointwise(const Attrs &conv);
 
 // The tile of seqk_conv2d_packed for an OH x OW output: R rows x TW
 // columns, R <= 3, R*TW <= 14, R <= OH, TW <= OW, of the fewest cycles by

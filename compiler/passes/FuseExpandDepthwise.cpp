@@ -24,11 +24,6 @@ namespace seq::passes {
 
 namespace {
 
-bool isPointwise(const ir::Attrs &a) {
-  return a.kernel[0] == 1 && a.kernel[1] == 1 && a.stride[0] == 1 && a.stride[1] == 1 && a.groups == 1 &&
-         a.pad[0] == 0 && a.pad[1] == 0 && a.pad[2] == 0 && a.pad[3] == 0;
-}
-
 bool bandable(const ir::Graph &g, const ir::Node &dw) {
   const ir::Attrs &a = dw.attrs;
   const ir::Shape &in = g.value(dw.inputs[0]).shape, &out = g.value(dw.output).shape;
@@ -60,7 +55,7 @@ void fuseExpandDepthwise(ir::Graph &g) {
     if (readers[size_t(v.id)] != 1 || v.id == g.output || v.storage != ir::Storage::Workspace)
       continue;
     if (ir::convAlgorithm(g, dw) != ir::ConvAlgorithm::Depthwise ||
-        ir::convAlgorithm(g, expand) != ir::ConvAlgorithm::Packed || !isPointwise(expand.attrs) ||
+        ir::convAlgorithm(g, expand) != ir::ConvAlgorithm::Packed || !ir::isPointwise(expand.attrs) ||
         !bandable(g, dw))
       continue;
     expand.fusedInto = int(i);

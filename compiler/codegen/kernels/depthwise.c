@@ -237,19 +237,18 @@ SEQK_INLINE void dwLinear(const float *restrict buf, const float *restrict wc,
     epi(env, c, 0, yc, yc, OH * OW);
 }
 
-/* Output rows [oh0, oh1) of channels [c0, c1), row by row (not dwLinear):
- * channel c's input plane at x + (c - c0) * xPlane, holding input rows
- * [xRow0, ...) of W floats each (the rows the output rows read). */
-SEQK_INLINE void dwChannelRows(const float *restrict x, int64_t xPlane,
-                               int64_t xRow0, float *restrict buf,
+/* Output rows [oh0, oh1) of channel c, row by row (not dwLinear): xc holds
+ * the channel's input rows from xRow0 on, W floats each (at least the rows
+ * the output rows read). */
+SEQK_INLINE void dwChannelRows(const float *restrict xc, int64_t xRow0,
+                               float *restrict buf,
                                const float *restrict w, float *restrict y,
                                int64_t H, int64_t W, int64_t KH, int64_t KW,
                                int64_t SH, int64_t SW, int64_t top,
                                int64_t left, int64_t DH, int64_t DW,
                                int64_t OH, int64_t OW, int64_t Wq, int64_t c,
-                               int64_t c0, int64_t oh0, int64_t oh1,
-                               seqk_epilogue epi, const void *env) {
-  const float *restrict xc = x + (c - c0) * xPlane;
+                               int64_t oh0, int64_t oh1, seqk_epilogue epi,
+                               const void *env) {
   const float *restrict wc = w + c * KH * KW;
   float *restrict yc = y + c * OH * OW;
   /* the copy's rows just before the block that first reads them, so
@@ -315,8 +314,8 @@ void seqk_depthwise2d_phased(const float *restrict x, float *restrict buf,
                OH, OW, epi, env);
       continue;
     }
-    dwChannelRows(x + c0 * H * W, H * W, 0, buf, w, y, H, W, KH, KW, SH, SW,
-                  top, left, DH, DW, OH, OW, Wq, c, c0, 0, OH, epi, env);
+    dwChannelRows(x + c * H * W, 0, buf, w, y, H, W, KH, KW, SH, SW, top, left,
+                  DH, DW, OH, OW, Wq, c, 0, OH, epi, env);
   }
 }
 
@@ -331,6 +330,6 @@ void seqk_depthwise2d_phased_rows(const float *restrict x, int64_t xPlane,
                                   int64_t oh0, int64_t oh1, seqk_epilogue epi,
                                   const void *env) {
   for (int64_t c = c0; c < c1; ++c)
-    dwChannelRows(x, xPlane, xRow0, buf, w, y, H, W, KH, KW, SH, SW, top,
-                  left, DH, DW, OH, OW, Wq, c, c0, oh0, oh1, epi, env);
+    dwChannelRows(x + (c - c0) * xPlane, xRow0, buf, w, y, H, W, KH, KW, SH,
+                  SW, top, left, DH, DW, OH, OW, Wq, c, oh0, oh1, epi, env);
 }
