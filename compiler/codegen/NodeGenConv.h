@@ -47,6 +47,10 @@ PackedSplit packedSplit(const ConvShape &s);
 // `index` reading it (passes::fuseExpandDepthwise).
 void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
 
+// A 3x3 stride-1 convolution by Winograd's F(2x2, 3x3)
+// (ir::ConvAlgorithm::Winograd), image by image.
+void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue);
+
 // Images [first, last) in runs of at most `group`: body(n, count) for each
 // run's first image and length.
 void emitImageRuns(llvm::IRBuilder<> &b, llvm::Value *first, llvm::Value *last, int64_t group,

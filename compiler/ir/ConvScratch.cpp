@@ -39,11 +39,51 @@ bool packedConvFits(const Graph &g, const Node &conv) {
   return a.groups == 1 && out.dims.at(1) >= kPackedMinChannels && (a.stride[1] == 1 || a.stride[1] == 2);
 }
 
-bool weightInPanels(const Graph &g, const Node &conv) {
+namespace {
+
+int weightLayout(const Graph &g, const Node &conv) {
   for (const PackStep &step : g.packSteps)
     if (step.out == conv.attrs.weight)
-      return step.transpose == kLayoutPanels;
-  return false;
+      return step.transpose;
+  return -1;
+}
+
+} // namespace
+
+bool weightInPanels(const Graph &g, const Node &conv) { return weightLayout(g, conv) == kLayoutPanels; }
+
+bool winogradFits(const Graph &g, const Node &conv) {
+  const Attrs &a = conv.attrs;
+  const Shape &in = g.value(conv.inputs.at(0)).shape;
+  const Shape &out = g.value(conv.output).shape;
+  return a.kernel[0] == 3 && a.kernel[1] == 3 && a.stride[0] == 1 && a.stride[1] == 1 && a.dilation[0] == 1 &&
+         a.dilation[1] == 1 && a.groups == 1 && in.dims.at(1) >= kWinogradMinChannels &&
+         out.dims.at(1) >= kWinogradMinChannels && out.dims.at(2) >= kWinogradMinPlane &&
+         out.dims.at(3) >= kWinogradMinPlane;
+}
+
+WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
+  const Shape &in = g.value(conv.inputs.at(0)).shape;
+  const Shape &out = g.value(conv.output).shape;
+  int64_t C = in.dims.at(1);
+  WinogradPlan p;
+  p.tileRows = (out.dims.at(2) + 1) / 2;
+  p.tileCols = (out.dims.at(3) + 1) / 2;
+  p.Hp = 2 * p.tileRows + 2; // at least H + the padding: OH + 2
+  p.Wp = 2 * p.tileCols + 2;
+  int64_t tileBytes = 16 * C * int64_t(sizeof(float));
+  int64_t most = std::clamp<int64_t>(kWinogradBlockBytes / (tileBytes * p.tileCols), 1, p.tileRows);
+  p.panels = (out.dims.at(1) + kPackPanelWidth - 1) / kPackPanelWidth;
+  int64_t wanted = std::min(p.tileRows, (kWinogradTasks + p.panels - 1) / p.panels);
+  p.blocks = std::max((p.tileRows + most - 1) / most, wanted);
+  p.blockRows = (p.tileRows + p.blocks - 1) / p.blocks;
+  p.blocks = (p.tileRows + p.blockRows - 1) / p.blockRows;
+  p.panelGroups = std::clamp<int64_t>((kWinogradTasks + p.blocks - 1) / p.blocks, 1, p.panels);
+  int64_t fewest = (p.tileRows - (p.blocks - 1) * p.blockRows) * p.tileCols;
+  p.pointTile = packedConvTile(1, fewest).cols;
+  p.paddedFloats = (C * p.Hp * p.Wp + kConvPadSlackFloats + 15) / 16 * 16;
+  p.workFloats = (16 * ((C + kPackPanelWidth) * p.blockRows * p.tileCols + 16) + 16 + 15) / 16 * 16;
+  return p;
 }
 
 PackedTile packedConvTile(int64_t OH, int64_t OW) {
@@ -75,6 +115,8 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   bool unitStride = a.stride[0] == 1 && a.stride[1] == 1;
   if (a.groups == channels && a.groups == outChannels)
     return ConvAlgorithm::Depthwise;
+  if (weightLayout(g, conv) == kLayoutWinograd)
+    return ConvAlgorithm::Winograd;
   if (packedConvFits(g, conv) && weightInPanels(g, conv))
     return ConvAlgorithm::Packed;
   if (isPointwise(a))
@@ -96,6 +138,10 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   }
   case ConvAlgorithm::Direct: return paddedImageStride(g, conv) * int64_t(sizeof(float));
   case ConvAlgorithm::Im2col: return im2colBytes(g, conv);
+  case ConvAlgorithm::Winograd: {
+    WinogradPlan p = winogradPlan(g, conv);
+    return (p.paddedFloats + kConvScratchSlots * p.workFloats) * int64_t(sizeof(float));
+  }
   case ConvAlgorithm::Packed: {
     if (!convPads(conv))
       return 0;

@@ -14,6 +14,7 @@ enum class ConvAlgorithm {
   Im2col,    // im2col into the scratch buffer, then seqk_gemm
   Gathered,  // seqk_conv2d_gemm gathers im2col blocks as it packs them
   Packed,    // seqk_conv2d_packed on panel-packed weights (on a zero-padded copy when it pads)
+  Winograd,  // 3x3, stride 1: seqk_conv2d_winograd on a zero-padded copy and transformed weights
 };
 
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
@@ -28,6 +29,39 @@ bool packedConvFits(const Graph &g, const Node &conv);
 constexpr int64_t kPackedMinChannels = 16;
 // Whether the convolution's weight is packed in panels (kLayoutPanels).
 bool weightInPanels(const Graph &g, const Node &conv);
+
+// Whether Winograd's F(2x2, 3x3) suits the convolution
+// (seqk_conv2d_winograd): 3x3, stride 1, dilation 1, one group, at least
+// kWinogradMinChannels channels in and out (fewer input channels leave
+// its GEMMs too short to pay for the transforms) and an output plane of
+// at least kWinogradMinPlane rows and columns (a tile of 2x2 outputs
+// computes 4x4 of products, wasted past the plane's edge). The pipeline
+// (passes::packConvWeights) then transforms its weight (kLayoutWinograd),
+// and convAlgorithm says Winograd once it has.
+bool winogradFits(const Graph &g, const Node &conv);
+constexpr int64_t kWinogradMinChannels = 16;
+constexpr int64_t kWinogradMinPlane = 8;
+
+// How seqk_conv2d_winograd computes one image: tiles of 2x2 outputs,
+// `tileRows` rows of `tileCols`, on a padded copy of Hp x Wp (the
+// convolution's padding on top and left, zeros to 2*tileRows + 2 rows and
+// 2*tileCols + 2 columns). Its tasks: blocks of blockRows rows of tiles,
+// whose transformed tiles (16 x C x tiles) take at most
+// kWinogradBlockBytes, times groups of panels of 32 output channels, about
+// kWinogradTasks of them (more blocks first: each task transforms its
+// block's input tiles). pointTile: the pointwise tile width for the
+// fewest tiles a block has.
+struct WinogradPlan {
+  int64_t tileRows = 1, tileCols = 1, Hp = 4, Wp = 4;
+  int64_t blockRows = 1, blocks = 1, pointTile = 1;
+  int64_t panels = 1, panelGroups = 1;
+  int64_t paddedFloats = 0; // C x Hp x Wp, then SEQK_CONV_SLACK
+  int64_t workFloats = 0;   // one task's work buffer, rounded to 64 bytes
+  int64_t tasks() const { return blocks * panelGroups; }
+};
+WinogradPlan winogradPlan(const Graph &g, const Node &conv);
+constexpr int64_t kWinogradBlockBytes = 512 * 1024;
+constexpr int64_t kWinogradTasks = 2;
 // Whether the convolution pads (Packed then reads a zero-padded copy).
 bool convPads(const Node &conv);
 // 1x1, stride 1, no padding, one group: output position p reads input
@@ -84,6 +118,10 @@ int64_t packedImageGroup(const Graph &g, const Node &conv);
 constexpr int64_t kPackGroupTiles = 32;
 constexpr int64_t kPackedMaxImages = 8;
 constexpr int64_t kPackedImagesBytes = 512 * 1024;
+
+// A Winograd convolution runs image by image: the padded copy, then
+// kConvScratchSlots tasks, each with a work buffer of its own; its
+// scratch holds all of them (convScratchBytes).
 
 // The planner reserves kConvScratchSlots of these buffers: several images
 // run as that many tasks, each converting and computing its run of images

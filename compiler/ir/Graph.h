@@ -63,14 +63,19 @@ enum class PackOp { Copy = 0, FoldBatchNorm = 1, BatchNormScaleShift = 2, Zero =
 // values of seqrt_pack_step.transpose): as it is; transposed to
 // [cols, rows]; or transposed and cut into panels of kPackPanelWidth
 // columns, each [cols, kPackPanelWidth] contiguous, the last zero-padded
-// (the layout seqk_gemm_packed reads; Linear weights).
-enum PackLayout : int { kLayoutRows = 0, kLayoutTransposed = 1, kLayoutPanels = 2 };
+// (the layout seqk_gemm_packed reads; Linear weights); or, for the
+// [OC, C*9] weights of a 3x3 convolution, Winograd's transformed kernels:
+// 16 matrices [OC, C] in panels (SEQRT_PACK_WINOGRAD, the layout
+// seqk_conv2d_winograd reads).
+enum PackLayout : int { kLayoutRows = 0, kLayoutTransposed = 1, kLayoutPanels = 2, kLayoutWinograd = 3 };
 constexpr int64_t kPackPanelWidth = 32; // SEQK_PANEL_WIDTH
 
 // Floats a [rows, cols] matrix takes in `layout`.
 inline int64_t packedMatrixSize(int64_t rows, int64_t cols, int layout) {
-  if (layout == kLayoutPanels)
+  if (layout == kLayoutPanels || layout == kLayoutWinograd)
     rows = (rows + kPackPanelWidth - 1) / kPackPanelWidth * kPackPanelWidth;
+  if (layout == kLayoutWinograd)
+    return 16 * rows * (cols / 9);
   return rows * cols;
 }
 

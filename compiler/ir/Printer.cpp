@@ -180,7 +180,10 @@ std::string weightsSection(const Graph &g) {
     std::string dst = s.out2 >= 0 ? fmt::format("#{}, #{}", s.out, s.out2) : fmt::format("#{}", s.out);
     out += fmt::format("  pack {} = {}({}) {{rows={}, cols={}", dst, name(s.op), fmt::join(srcs, ", "),
                        s.rows, s.cols);
-    out += s.transpose == kLayoutTransposed ? ", transpose" : s.transpose == kLayoutPanels ? ", panels" : "";
+    out += s.transpose == kLayoutTransposed ? ", transpose"
+           : s.transpose == kLayoutPanels   ? ", panels"
+           : s.transpose == kLayoutWinograd ? ", winograd"
+                                            : "";
     out += s.op == PackOp::FoldBatchNorm || s.op == PackOp::BatchNormScaleShift
                ? fmt::format(", eps={}}}\n", s.eps)
                : "}\n";

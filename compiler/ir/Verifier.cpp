@@ -177,8 +177,11 @@ void Verifier::checkPackStep(size_t s) {
   };
   int64_t rows = step.rows, matrix = step.rows * step.cols;
   int64_t laidOut = packedMatrixSize(step.rows, step.cols, step.transpose);
-  if (step.transpose < kLayoutRows || step.transpose > kLayoutPanels)
+  if (step.transpose < kLayoutRows || step.transpose > kLayoutWinograd)
     return error("pack step {}: unknown layout {}", s, step.transpose);
+  if (step.transpose == kLayoutWinograd && (step.cols % 9 != 0 || (step.op != PackOp::Copy &&
+                                                                   step.op != PackOp::FoldBatchNorm)))
+    return error("pack step {}: the Winograd layout needs a matrix of 3x3 kernels", s);
   switch (step.op) {
   case PackOp::Copy:
     expectParamElements(s, 0, matrix, true);

@@ -120,10 +120,13 @@ void Verifier::checkConv(int i) {
   if (a.weight < 0)
     return error("{}: has no weight", where(i));
   int64_t patch = in.dims[1] / a.groups * a.kernel[0] * a.kernel[1];
-  // [OC, patch], as it is or in panels (the pack step's layout says which)
-  int w = a.weight;
-  bool panels = validPacked(w) && g_.packed[size_t(w)].size == packedMatrixSize(out.dims[1], patch, kLayoutPanels);
-  expectPackedSize(i, "weight", w, panels ? packedMatrixSize(out.dims[1], patch, kLayoutPanels) : out.dims[1] * patch);
+  // [OC, patch], as it is, in panels, or Winograd's (the pack step's
+  // layout says which)
+  int w = a.weight, layout = kLayoutRows;
+  for (int candidate : {kLayoutPanels, kLayoutWinograd})
+    if (validPacked(w) && g_.packed[size_t(w)].size == packedMatrixSize(out.dims[1], patch, candidate))
+      layout = candidate;
+  expectPackedSize(i, "weight", w, packedMatrixSize(out.dims[1], patch, layout));
   expectPackedSize(i, "bias", a.bias, out.dims[1]);
 }
 

@@ -1,12 +1,15 @@
 // PackConvWeights: lays out the weights of the convolutions that
 // seqk_conv2d_packed computes in panels of kPackPanelWidth output
 // channels (the kLayoutPanels layout Linear weights use), so that the
-// kernel reads each tap of 32 output channels as two aligned vectors.
+// kernel reads each tap of 32 output channels as two aligned vectors;
+// and those of the 3x3 convolutions seqk_conv2d_winograd computes as
+// Winograd's transformed kernels (kLayoutWinograd), in panels as well.
 //
 // Algorithm: a Conv2d whose shape suits the kernel (ir::packedConvFits)
 // and whose weight is a [OC, C*KH*KW] matrix written by one Copy or
 // FoldBatchNorm step, read by no node of another kind or shape that
-// needs it as it is, gets that step's layout switched to panels and the
+// needs it as it is, gets that step's layout switched to panels, or to
+// Winograd's when every reader suits it (ir::winogradFits), and the
 // packed tensor resized (the last panel zero-padded). Runs before
 // PlanMemory, which sizes scratch by the algorithm ir::convAlgorithm
 // picks from the layout, and before PlanWeights, which places the
@@ -22,15 +25,18 @@ namespace seq::passes {
 void packConvWeights(ir::Graph &g) {
   PackedIndex packs(g);
   // Per packed tensor: 1 while every reader is a fitting Conv2d, -1 once
-  // another reader is seen.
+  // another reader is seen; and whether every reader suits Winograd.
   std::vector<int> verdict(g.packed.size(), 0);
+  std::vector<bool> winograd(g.packed.size(), true);
   for (const ir::Node &node : g.nodes) {
     auto note = [&](int packed, bool fits) {
       if (packed >= 0)
         verdict[size_t(packed)] = fits && verdict[size_t(packed)] >= 0 ? 1 : -1;
     };
-    bool fits = node.kind == ir::OpKind::Conv2d && ir::packedConvFits(g, node);
-    note(node.attrs.weight, fits);
+    bool conv = node.kind == ir::OpKind::Conv2d;
+    note(node.attrs.weight, conv && ir::packedConvFits(g, node));
+    if (node.attrs.weight >= 0 && !(conv && ir::winogradFits(g, node)))
+      winograd[size_t(node.attrs.weight)] = false;
     note(node.attrs.bias, false);
     for (const ir::EpilogueOp &op : node.epilogue) {
       note(op.packed, false);
@@ -45,8 +51,8 @@ void packConvWeights(ir::Graph &g) {
     bool matrix = s.op == ir::PackOp::Copy || s.op == ir::PackOp::FoldBatchNorm;
     if (!matrix || s.transpose != ir::kLayoutRows || s.out != int(p))
       continue;
-    s.transpose = ir::kLayoutPanels;
-    g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, ir::kLayoutPanels);
+    s.transpose = winograd[p] ? ir::kLayoutWinograd : ir::kLayoutPanels;
+    g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, s.transpose);
   }
 }
 

@@ -92,10 +92,19 @@ typedef struct seqrt_tensor_desc {
 #define SEQRT_PACK_TRANSPOSED 1
 #define SEQRT_PACK_PANELS 2
 #define SEQRT_PACK_PANEL_WIDTH 32
+/* The weights of a 3x3 convolution ([rows = OC, cols = C*9]) for
+ * Winograd's F(2x2, 3x3): each 3x3 kernel g becomes U = G g G^T (4x4;
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]), computed in double and
+ * rounded once (after the BatchNorm fold, for FOLD_BN); element
+ * xi = 4*i + j of every U forms an [OC, C] matrix, laid out in panels as
+ * SEQRT_PACK_PANELS lays out a matrix, and the 16 matrices follow one
+ * another: 16 * ceil(OC / WIDTH) * WIDTH * C floats in all. */
+#define SEQRT_PACK_WINOGRAD 3
 
 typedef enum seqrt_pack_op {
   /* dst = src[0] viewed as [rows, cols], laid out as `transpose` says
-   * (0: as it is, or SEQRT_PACK_TRANSPOSED, SEQRT_PACK_PANELS). */
+   * (0: as it is, or SEQRT_PACK_TRANSPOSED, SEQRT_PACK_PANELS,
+   * SEQRT_PACK_WINOGRAD). */
   SEQRT_PACK_COPY = 0,
   /* Fold an inference BatchNorm into the Conv/Linear before it:
    *   A[r]   = gamma[r] / sqrt(var[r] + eps)        (gamma = 1 when absent)
@@ -115,7 +124,7 @@ typedef enum seqrt_pack_op {
 
 typedef struct seqrt_pack_step {
   int32_t op; /* seqrt_pack_op */
-  int32_t transpose; /* the layout of dst: 0, SEQRT_PACK_TRANSPOSED or SEQRT_PACK_PANELS */
+  int32_t transpose; /* the layout of dst: 0, SEQRT_PACK_TRANSPOSED, SEQRT_PACK_PANELS or SEQRT_PACK_WINOGRAD */
   int32_t src[6];
   int64_t dst, dst2;
   int64_t rows, cols;

@@ -45,8 +45,12 @@ public:
       if (step_.src[slot] < -1 || step_.src[slot] >= model_.num_params)
         fail("names parameter " + std::to_string(step_.src[slot]) +
              ", which does not exist");
-    if (step_.transpose < 0 || step_.transpose > SEQRT_PACK_PANELS)
+    if (step_.transpose < 0 || step_.transpose > SEQRT_PACK_WINOGRAD)
       fail("has unknown layout " + std::to_string(step_.transpose));
+    if (step_.transpose == SEQRT_PACK_WINOGRAD &&
+        (step_.cols % 9 != 0 || step_.op == SEQRT_PACK_BN_SCALE_SHIFT ||
+         step_.op == SEQRT_PACK_ZERO))
+      fail("has the Winograd layout, which needs a matrix of 3x3 kernels");
     const int64_t rows = step_.rows, area = matrixSize();
     switch (step_.op) {
     case SEQRT_PACK_COPY:
@@ -88,11 +92,15 @@ private:
 
   // Floats the matrix takes in its layout (panels round rows up).
   int64_t laidOutSize() const {
-    if (step_.transpose != SEQRT_PACK_PANELS)
+    if (step_.transpose != SEQRT_PACK_PANELS &&
+        step_.transpose != SEQRT_PACK_WINOGRAD)
       return matrixSize();
     int64_t rows = step_.rows + SEQRT_PACK_PANEL_WIDTH - 1, area = 0;
     rows -= rows % SEQRT_PACK_PANEL_WIDTH;
-    if (__builtin_mul_overflow(rows, step_.cols, &area))
+    bool winograd = step_.transpose == SEQRT_PACK_WINOGRAD;
+    int64_t cols = winograd ? step_.cols / 9 : step_.cols;
+    if (__builtin_mul_overflow(rows, cols, &area) ||
+        (winograd && __builtin_mul_overflow(area, 16, &area)))
       fail("has a size that overflows");
     return area;
   }
@@ -174,6 +182,34 @@ void copyMatrix(const float *src, int64_t rows, int64_t cols, int32_t layout,
           dst[c * rows + r] = src[r * cols + c];
 }
 
+// dst = the [rows, cols = C*9] matrix of 3x3 kernels at src, each row
+// scaled by scale[r] (when given), in SEQRT_PACK_WINOGRAD: U = G g G^T in
+// double, rounded once, element xi of each U in panel-packed matrix xi.
+void winogradMatrix(const float *src, int64_t rows, int64_t cols,
+                    const std::vector<double> *scale, float *dst) {
+  static constexpr double kG[4][3] = {
+      {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  constexpr int64_t kWidth = SEQRT_PACK_PANEL_WIDTH;
+  const int64_t C = cols / 9;
+  const int64_t matrix = (rows + kWidth - 1) / kWidth * kWidth * C;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) {
+      const float *g = src + r * cols + c * 9;
+      double s = scale ? (*scale)[r] : 1.0, gG[3][4]; // g G^T
+      for (int k = 0; k < 3; ++k)
+        for (int j = 0; j < 4; ++j)
+          gG[k][j] = kG[j][0] * g[k * 3] + kG[j][1] * g[k * 3 + 1] +
+                     kG[j][2] * g[k * 3 + 2];
+      int64_t at = (r / kWidth * C + c) * kWidth + r % kWidth;
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+          double u = kG[i][0] * gG[0][j] + kG[i][1] * gG[1][j] +
+                     kG[i][2] * gG[2][j];
+          dst[(i * 4 + j) * matrix + at] = static_cast<float>(u * s);
+        }
+    }
+}
+
 // Multiplies row r of the [rows, cols] matrix at `matrix` (in `layout`)
 // by scale[r], rounding once.
 void scaleRows(float *matrix, int64_t rows, int64_t cols, int32_t layout,
@@ -194,8 +230,12 @@ public:
   void run() const {
     switch (step_.op) {
     case SEQRT_PACK_COPY:
-      copyMatrix(source(kWeight), step_.rows, step_.cols, step_.transpose,
-                 packed_ + step_.dst);
+      if (step_.transpose == SEQRT_PACK_WINOGRAD)
+        winogradMatrix(source(kWeight), step_.rows, step_.cols, nullptr,
+                       packed_ + step_.dst);
+      else
+        copyMatrix(source(kWeight), step_.rows, step_.cols, step_.transpose,
+                   packed_ + step_.dst);
       return;
     case SEQRT_PACK_FOLD_BN:
       foldBatchNorm();
@@ -232,8 +272,12 @@ private:
     const int64_t rows = step_.rows, cols = step_.cols;
     std::vector<double> scale = batchNormScale();
     float *weight = packed_ + step_.dst;
-    copyMatrix(source(kWeight), rows, cols, step_.transpose, weight);
-    scaleRows(weight, rows, cols, step_.transpose, scale);
+    if (step_.transpose == SEQRT_PACK_WINOGRAD) {
+      winogradMatrix(source(kWeight), rows, cols, &scale, weight);
+    } else {
+      copyMatrix(source(kWeight), rows, cols, step_.transpose, weight);
+      scaleRows(weight, rows, cols, step_.transpose, scale);
+    }
     const float *bias = source(kBias), *beta = source(kBeta);
     const float *mean = source(kMean);
     for (int64_t r = 0; r < rows; ++r)

@@ -1,5 +1,5 @@
-// Tests of the pack steps' numerics (COPY as is, transposed and in panels,
-// FOLD_BN in each layout,
+// Tests of the pack steps' numerics (COPY as is, transposed, in panels and
+// as Winograd's transformed kernels, FOLD_BN in each layout,
 // BN_SCALE_SHIFT, ZERO) and of their validation: a bad step must fail
 // before anything is written.
 #include "runtime_test_support.h"
@@ -124,6 +124,42 @@ TEST(RuntimePack, FoldsBatchNormIntoPanels) {
       ASSERT_EQ(panels[(cols + c) * width + j], 0.0f);
 }
 
+// SEQRT_PACK_WINOGRAD: U = G g G^T for every (row, 3x3 kernel), element
+// xi of each U in the panel-packed [rows, C] matrix xi, the panels'
+// padding zero; FOLD_BN scales each U by its row's factor, rounding once.
+TEST(RuntimePack, TransformsKernelsForWinograd) {
+  const std::int64_t rows = 33, C = 2, cols = C * 9, width = SEQRT_PACK_PANEL_WIDTH;
+  const std::int64_t matrix = 2 * width * C, size = 16 * matrix;
+  std::vector<float> w = iota(rows * cols, -300.0f), mean = iota(rows), var = iota(rows, 0.5f);
+  for (float &v : w)
+    v *= 0.01f;
+  ModelBuilder builder;
+  builder.param("w", {rows, cols}).param("mean", {rows}).param("var", {rows})
+      .step(inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, rows, cols), SEQRT_PACK_WINOGRAD))
+      .step(inLayout(packStep(SEQRT_PACK_FOLD_BN, {0, -1, -1, -1, 1, 2}, size, 2 * size, rows, cols, false, 0.5f),
+                     SEQRT_PACK_WINOGRAD))
+      .packedSize(2 * size + rows);
+  PackRun run(builder.model(), {w.data(), mean.data(), var.data()});
+  ASSERT_EQ(run.status, SEQRT_OK) << seqrt_last_error();
+  EXPECT_TRUE(run.guardsIntact());
+  std::vector<float> packed = run.packed();
+  const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  for (std::int64_t r = 0; r < 2 * width; ++r)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+          double u = 0;
+          for (int k = 0; k < 3 && r < rows; ++k)
+            for (int l = 0; l < 3; ++l)
+              u += G[i][k] * w[r * cols + c * 9 + k * 3 + l] * G[j][l];
+          double scale = r < rows ? 1 / std::sqrt(double(var[r]) + 0.5) : 0;
+          std::int64_t at = (i * 4 + j) * matrix + (r / width * C + c) * width + r % width;
+          ASSERT_NEAR(packed[at], u, 1e-6 * (1 + std::fabs(u))) << r << "," << c << "," << i << "," << j;
+          ASSERT_NEAR(packed[size + at], u * scale, 1e-6 * (1 + std::fabs(u))) << r << "," << c;
+        }
+  EXPECT_EQ(packed[2 * size], static_cast<float>(-mean[0] / std::sqrt(double(var[0]) + 0.5)));
+}
+
 class RuntimeFoldBatchNorm : public ::testing::TestWithParam<bool> {};
 
 TEST_P(RuntimeFoldBatchNorm, MatchesAHandComputation) {
@@ -244,8 +280,10 @@ const BadStep kBadSteps[] = {
      "has unknown op 9"},
     {"PanelsPastEnd", inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3), SEQRT_PACK_PANELS), 64,
      "outside the packed buffer of 64"},
-    {"UnknownLayout", inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3), 3), 6,
-     "has unknown layout 3"},
+    {"UnknownLayout", inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3), 4), 6,
+     "has unknown layout 4"},
+    {"WinogradOfNot3x3", inLayout(packStep(SEQRT_PACK_COPY, {0}, 0, 0, 2, 3), SEQRT_PACK_WINOGRAD), 4096,
+     "has the Winograd layout, which needs a matrix of 3x3 kernels"},
     {"NegativeEps", packStep(SEQRT_PACK_BN_SCALE_SHIFT, {-1, -1, -1, -1, 1, 1}, 0, 2, 2, 1,
                              false, -1.0f), 6,
      "has an invalid eps"},

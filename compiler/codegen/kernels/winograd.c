@@ -1,0 +1,168 @@
+/* winograd.c: 3x3 convolutions of stride 1 by Winograd's minimal filtering
+ * F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2016).
+ *
+ * Each 2x2 block of outputs (a tile) reads a 4x4 patch d of the padded
+ * input; with the weights of each (output, input) channel pair
+ * transformed once, at load time, into U = G g G^T (seqrt's
+ * SEQRT_PACK_WINOGRAD layout), the tile is
+ *
+ *   Y = A^T [ sum_c U[m, c] (.) (B^T d_c B) ] A
+ *
+ * 16 multiply-adds per tile and channel pair where the direct convolution
+ * takes 36. The sum over channels is, for each of the 16 elements xi of a
+ * transformed tile, a GEMM: M_xi [OC, T] = U_xi [OC, C] x V_xi [C, T],
+ * computed by the pointwise convolution kernel (convpack.c) on panel-packed
+ * U_xi, the transformed tiles V_xi standing for a plane of T positions.
+ *
+ *   B^T = | 1  0 -1  0 |   G = |  1    0    0  |   A^T = | 1  1  1  0 |
+ *         | 0  1  1  0 |       | 1/2  1/2  1/2 |         | 0  1 -1 -1 |
+ *         | 0 -1  1  0 |       | 1/2 -1/2  1/2 |
+ *         | 0  1  0 -1 |       |  0    0    1  |
+ *
+ * The input and output transforms only add and subtract. The products
+ * are those of the direct convolution regrouped, so outputs differ from
+ * it by rounding alone (well within seqc's 1e-4 + 1e-4 |y| parity bound
+ * for the channel counts it is used at), and a NaN in the input reaches
+ * only the outputs whose window holds it: B^T's columns and A^T's rows
+ * pair up so that each output reads exactly its 3x3 window. */
+#include "seqk.h"
+#include "tile.h"
+#include "window.h"
+
+#define WG_XI 16   /* elements of a transformed tile */
+#define WG_LANES 16 /* tiles per vector */
+
+#define WG_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define WG_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define WG_ZIP_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define WG_ZIP_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+
+/* Stores the first n (<= 16) lanes of *v at dst, lane by lane from the
+ * register when n < 16 (a copy through memory would reload parts of a
+ * whole-vector store, which store forwarding cannot serve). By pointer: a
+ * vector argument's ABI would depend on the target's features. */
+SEQK_INLINE void wgStore(float *restrict dst, const seqkVec *v, int64_t n) {
+  seqkVec x = *v;
+  if (n >= WG_LANES) {
+    *(seqkVecU *)dst = x;
+    return;
+  }
+  SEQK_UNROLL
+  for (int e = 0; e < WG_LANES; ++e)
+    if (e < n)
+      dst[e] = x[e];
+}
+
+/* The transformed tiles j0 .. j0+15 of one row of tiles of one channel:
+ * in[i] is padded input row 2*row + i, tile j reads its columns 2j ..
+ * 2j+3. Element xi of tile j goes to v[xi * xiStride + j - j0], all 16
+ * lanes: past the row's last tile they hold garbage (up to 34 floats past
+ * it are read) that the next row's or channel's tiles overwrite, or that
+ * lands in the 16 floats after each element's matrix. */
+SEQK_INLINE void wgInputTiles(const float *const in[4], int64_t j0,
+                              float *restrict v, int64_t xiStride) {
+  seqkVec e[4][4];
+  SEQK_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    const float *p = in[i] + 2 * j0;
+    seqkVec a = *(const seqkVecU *)p, b = *(const seqkVecU *)(p + 16);
+    seqkVec c = *(const seqkVecU *)(p + 2), d = *(const seqkVecU *)(p + 18);
+    seqkVec x0 = __builtin_shufflevector(a, b, WG_EVEN);
+    seqkVec x1 = __builtin_shufflevector(a, b, WG_ODD);
+    seqkVec x2 = __builtin_shufflevector(c, d, WG_EVEN);
+    seqkVec x3 = __builtin_shufflevector(c, d, WG_ODD);
+    e[i][0] = x0 - x2; /* d B, row by row */
+    e[i][1] = x1 + x2;
+    e[i][2] = x2 - x1;
+    e[i][3] = x1 - x3;
+  }
+  SEQK_UNROLL
+  for (int j = 0; j < 4; ++j) { /* B^T (d B), column by column */
+    seqkVec col[4] = {e[0][j] - e[2][j], e[1][j] + e[2][j], e[2][j] - e[1][j],
+                      e[1][j] - e[3][j]};
+    SEQK_UNROLL
+    for (int i = 0; i < 4; ++i)
+      *(seqkVecU *)(v + (i * 4 + j) * xiStride) = col[i];
+  }
+}
+
+/* Output rows 2*row and 2*row + 1 (the second when below OH) of one
+ * channel, from its products m (element xi of tile j at
+ * m[xi * xiStride + j]) of the row of TWt tiles. */
+SEQK_INLINE void wgOutputRow(const float *restrict m, int64_t xiStride,
+                             int64_t TWt, float *restrict y, int64_t OW,
+                             int both) {
+  for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES) {
+    seqkVec t[2][4];
+    SEQK_UNROLL
+    for (int j = 0; j < 4; ++j) { /* A^T M, column by column */
+      seqkVec m0 = *(const seqkVecU *)(m + (0 * 4 + j) * xiStride + j0);
+      seqkVec m1 = *(const seqkVecU *)(m + (1 * 4 + j) * xiStride + j0);
+      seqkVec m2 = *(const seqkVecU *)(m + (2 * 4 + j) * xiStride + j0);
+      seqkVec m3 = *(const seqkVecU *)(m + (3 * 4 + j) * xiStride + j0);
+      t[0][j] = m0 + m1 + m2;
+      t[1][j] = m1 - m2 - m3;
+    }
+    int64_t n = seqkMin(2 * WG_LANES, OW - 2 * j0);
+    SEQK_UNROLL
+    for (int r = 0; r < 2; ++r) { /* (A^T M) A, row by row */
+      if (r == 1 && !both)
+        break;
+      seqkVec even = t[r][0] + t[r][1] + t[r][2];
+      seqkVec odd = t[r][1] - t[r][2] - t[r][3];
+      seqkVec zip[2] = {__builtin_shufflevector(even, odd, WG_ZIP_LO),
+                        __builtin_shufflevector(even, odd, WG_ZIP_HI)};
+      float *row = y + r * OW + 2 * j0;
+      wgStore(row, &zip[0], n);
+      if (n > WG_LANES)
+        wgStore(row + WG_LANES, &zip[1], n - WG_LANES);
+    }
+  }
+}
+
+void seqk_conv2d_winograd(const float *xp, const float *u, float *y,
+                          float *work, int64_t C, int64_t Hp, int64_t Wp,
+                          int64_t OC, int64_t OH, int64_t OW,
+                          int64_t blockRows, int64_t TW, int64_t r0,
+                          int64_t r1, int64_t p0, int64_t p1,
+                          seqk_epilogue epi, const void *env) {
+  const int64_t TWt = (OW + 1) / 2, plane = Hp * Wp;
+  const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
+                          SEQK_PANEL_WIDTH * C;
+  /* element xi's matrix of transformed tiles, then 16 floats of spill */
+  const int64_t vStride = C * blockRows * TWt + WG_LANES;
+  float *restrict V = work;
+  float *restrict M = work + WG_XI * vStride;
+  for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
+    const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
+    /* V[xi][c][t]: the block's transformed tiles, channel by channel */
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t row = b0; row < b1; ++row) {
+        const float *base = xp + c * plane + 2 * row * Wp;
+        const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
+        float *v = V + c * T + (row - b0) * TWt;
+        for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
+          wgInputTiles(in, j0, v + j0, vStride);
+      }
+    const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
+    for (int64_t p = p0; p < p1; ++p) {
+      /* M[xi][m][t] for the panel's 32 channels m */
+      for (int xi = 0; xi < WG_XI; ++xi)
+        seqk_conv2d_pointwise_rows(V + xi * vStride, u + xi * uStride,
+                                   M + xi * SEQK_PANEL_WIDTH * T, T, C, T, OC,
+                                   TW, p, 0, T, 0, 0);
+      const int64_t m0 = p * SEQK_PANEL_WIDTH;
+      const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
+      for (int64_t m = 0; m < mr; ++m) {
+        float *yc = y + (m0 + m) * OH * OW;
+        for (int64_t row = b0; row < b1; ++row)
+          wgOutputRow(M + m * T + (row - b0) * TWt, SEQK_PANEL_WIDTH * T, TWt,
+                      yc + 2 * row * OW, OW, 2 * row + 1 < OH);
+        if (epi)
+          epi(env, m0 + m, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW,
+              (oh1 - oh0) * OW);
+      }
+    }
+  }
+}

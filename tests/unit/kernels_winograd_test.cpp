@@ -1,0 +1,183 @@
+// Unit tests of seqk_conv2d_winograd (winograd.c), the 3x3 stride-1
+// convolution by Winograd's F(2x2, 3x3): against a double-precision direct
+// convolution at awkward sizes (1 channel, primes, one past each edge: 16
+// and 32 channels, 64 and 65 input channels (the pointwise kernel's two
+// paths), 16 and 17 tiles a row (one vector of tiles, and one past), odd
+// planes whose last tile is half outside, 1x1 planes), every padding from
+// 0 to 2 and asymmetric ones; tasks of tile rows and panels that compose
+// to the whole, each output once through the epilogue; blocks of every
+// size; NaN reaching exactly the outputs whose window holds it.
+#include <gtest/gtest.h>
+
+#include "conv_reference.h"
+
+#include "ir/ConvScratch.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+extern "C" {
+#include "seqk.h"
+}
+
+namespace {
+
+namespace ir = seq::ir;
+
+constexpr int64_t kPanel = SEQK_PANEL_WIDTH;
+
+struct Case {
+  int64_t C, OC, H, W, top, left, bottom, right;
+  int64_t OH() const { return H + top + bottom - 2; }
+  int64_t OW() const { return W + left + right - 2; }
+  int64_t tileRows() const { return (OH() + 1) / 2; }
+  int64_t tileCols() const { return (OW() + 1) / 2; }
+  int64_t Hp() const { return 2 * tileRows() + 2; }
+  int64_t Wp() const { return 2 * tileCols() + 2; }
+  int64_t panels() const { return (OC + kPanel - 1) / kPanel; }
+};
+
+const Case kCases[] = {
+    {1, 1, 1, 1, 1, 1, 1, 1},     {3, 16, 5, 7, 1, 1, 1, 1},    {1, 17, 3, 3, 0, 0, 0, 0},
+    {4, 32, 9, 15, 1, 1, 1, 1},   {2, 33, 6, 31, 1, 1, 1, 1},   {5, 48, 7, 30, 0, 2, 1, 0},
+    {17, 31, 12, 10, 2, 2, 2, 2}, {64, 64, 14, 14, 1, 1, 1, 1}, {65, 33, 8, 8, 1, 1, 1, 1},
+    {13, 7, 32, 32, 1, 1, 1, 1},  {7, 20, 34, 34, 1, 1, 1, 1},  {130, 40, 7, 7, 1, 1, 1, 1},
+    {16, 65, 2, 40, 1, 1, 1, 1},  {3, 5, 1, 1, 2, 2, 2, 2},
+};
+
+// U = G g G^T for each (output, input) channel pair, element xi of the
+// 4x4 result at panel-packed [OC, C] matrix xi (SEQRT_PACK_WINOGRAD).
+std::vector<float> transformed(const Case &c, const std::vector<float> &w) {
+  const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  int64_t matrix = c.panels() * kPanel * c.C;
+  std::vector<float> u(16 * matrix, 0.0f);
+  for (int64_t m = 0; m < c.OC; ++m)
+    for (int64_t ch = 0; ch < c.C; ++ch) {
+      const float *g = &w[(m * c.C + ch) * 9];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+          double s = 0;
+          for (int k = 0; k < 3; ++k)
+            for (int l = 0; l < 3; ++l)
+              s += G[i][k] * g[k * 3 + l] * G[j][l];
+          u[(i * 4 + j) * matrix + (m / kPanel * c.C + ch) * kPanel + m % kPanel] = float(s);
+        }
+    }
+  return u;
+}
+
+// The input zero-padded to Hp x Wp (what seqk_pad2d makes), the slack
+// after it filled with NaN: read, never used.
+std::vector<float> padded(const Case &c, const std::vector<float> &x) {
+  std::vector<float> xp(c.C * c.Hp() * c.Wp() + SEQK_CONV_SLACK, 0.0f);
+  for (int64_t j = 0; j < SEQK_CONV_SLACK; ++j)
+    xp[c.C * c.Hp() * c.Wp() + j] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t ch = 0; ch < c.C; ++ch)
+    for (int64_t h = 0; h < c.H; ++h)
+      for (int64_t w = 0; w < c.W; ++w)
+        xp[(ch * c.Hp() + h + c.top) * c.Wp() + w + c.left] = x[(ch * c.H + h) * c.W + w];
+  return xp;
+}
+
+// Counts each output's epilogue calls; adds 1 to check it runs after the
+// output is final.
+struct Seen {
+  const Case *c;
+  std::vector<int> calls;
+};
+
+void countingEpilogue(const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t n) {
+  auto *seen = static_cast<Seen *>(const_cast<void *>(env));
+  for (int64_t i = 0; i < n; ++i) {
+    seen->calls[size_t(row * seen->c->OH() * seen->c->OW() + col + i)] += 1;
+    dst[i] = src[i] + 1.0f;
+  }
+}
+
+// Runs the convolution as `rowTasks` x `panelTasks` tasks with blocks of
+// blockRows rows of tiles, every task with its own work buffer.
+std::vector<float> run(const Case &c, const std::vector<float> &xp, const std::vector<float> &u,
+                       int64_t blockRows, int64_t rowTasks, int64_t panelTasks, Seen *seen) {
+  int64_t TWt = c.tileCols(), blocks = (c.tileRows() + blockRows - 1) / blockRows;
+  int64_t fewest = (c.tileRows() - (blocks - 1) * blockRows) * TWt;
+  int64_t TW = ir::packedConvTile(1, std::min(fewest, blockRows * TWt)).cols;
+  std::vector<float> y(c.OC * c.OH() * c.OW(), std::numeric_limits<float>::quiet_NaN());
+  for (int64_t rt = 0; rt < rowTasks; ++rt)
+    for (int64_t pt = 0; pt < panelTasks; ++pt) {
+      int64_t b0 = blocks * rt / rowTasks, b1 = blocks * (rt + 1) / rowTasks;
+      int64_t p0 = c.panels() * pt / panelTasks, p1 = c.panels() * (pt + 1) / panelTasks;
+      std::vector<float> work(16 * ((c.C + kPanel) * blockRows * TWt + 16) + 16,
+                              std::numeric_limits<float>::quiet_NaN());
+      seqk_conv2d_winograd(xp.data(), u.data(), y.data(), work.data(), c.C, c.Hp(), c.Wp(), c.OC, c.OH(),
+                           c.OW(), blockRows, TW, b0 * blockRows, std::min(c.tileRows(), b1 * blockRows), p0,
+                           p1, seen ? countingEpilogue : nullptr, seen);
+    }
+  return y;
+}
+
+seqk_test::ConvReference reference(const Case &c, const std::vector<float> &x, const std::vector<float> &w) {
+  return seqk_test::referenceConv({c.C, c.OC, c.H, c.W, 3, 3, 1, 1, 1, 1, c.top, c.left, c.OH(), c.OW()}, x, w);
+}
+
+void expectNear(const Case &c, const std::vector<float> &y, const seqk_test::ConvReference &r, float shift) {
+  for (size_t i = 0; i < y.size(); ++i)
+    ASSERT_NEAR(y[i], r.y[i] + shift, 1e-5 * (1 + r.absSum[i]))
+        << "C=" << c.C << " OC=" << c.OC << " " << c.H << "x" << c.W << " output " << i;
+}
+
+TEST(KernelsWinograd, MatchesTheDirectConvolution) {
+  unsigned seed = 1;
+  for (const Case &c : kCases) {
+    std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
+    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
+    std::vector<float> xp = padded(c, x), u = transformed(c, w);
+    auto r = reference(c, x, w);
+    for (int64_t blockRows : {int64_t(1), int64_t(2), c.tileRows()})
+      expectNear(c, run(c, xp, u, blockRows, 1, 1, nullptr), r, 0.0f);
+  }
+}
+
+TEST(KernelsWinograd, TasksComposeAndEachOutputPassesTheEpilogueOnce) {
+  unsigned seed = 100;
+  for (const Case &c : kCases) {
+    std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
+    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
+    std::vector<float> xp = padded(c, x), u = transformed(c, w);
+    auto r = reference(c, x, w);
+    int64_t blockRows = std::max<int64_t>(1, c.tileRows() / 3);
+    int64_t blocks = (c.tileRows() + blockRows - 1) / blockRows;
+    for (int64_t rowTasks : {int64_t(1), std::min<int64_t>(2, blocks), blocks})
+      for (int64_t panelTasks : {int64_t(1), c.panels()}) {
+        Seen seen{&c, std::vector<int>(size_t(c.OC * c.OH() * c.OW()), 0)};
+        expectNear(c, run(c, xp, u, blockRows, rowTasks, panelTasks, &seen), r, 1.0f);
+        for (size_t i = 0; i < seen.calls.size(); ++i)
+          ASSERT_EQ(seen.calls[i], 1) << "output " << i << " of C=" << c.C << " OC=" << c.OC;
+      }
+  }
+}
+
+// A NaN input reaches the outputs whose 3x3 window holds it, and only
+// those (as in the direct convolution and PyTorch), wherever it sits in
+// its tile.
+TEST(KernelsWinograd, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
+  const Case c{3, 5, 9, 10, 1, 1, 1, 1};
+  std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), 7);
+  std::vector<float> u = transformed(c, w);
+  for (int64_t h = 0; h < c.H; ++h)
+    for (int64_t wpos = 0; wpos < c.W; ++wpos) {
+      std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), 8);
+      x[size_t((1 * c.H + h) * c.W + wpos)] = std::numeric_limits<float>::quiet_NaN();
+      std::vector<float> y = run(c, padded(c, x), u, 2, 1, 1, nullptr);
+      for (int64_t m = 0; m < c.OC; ++m)
+        for (int64_t oh = 0; oh < c.OH(); ++oh)
+          for (int64_t ow = 0; ow < c.OW(); ++ow) {
+            bool inWindow = h + c.top - oh >= 0 && h + c.top - oh < 3 && wpos + c.left - ow >= 0 &&
+                            wpos + c.left - ow < 3;
+            ASSERT_EQ(std::isnan(y[size_t((m * c.OH() + oh) * c.OW() + ow)]), inWindow)
+                << "NaN at " << h << "," << wpos << "; output " << m << "," << oh << "," << ow;
+          }
+    }
+}
+
+} // namespace
