@@ -164,6 +164,18 @@ def st_inverted(g):
     return apply_child(g.name("inv"), Container("Sequential", [("", i) for i in items], rng))
 
 
+def st_winograd(g):
+    """Two 3x3 convolutions of stride 1, the second of 16 to 40 channels in
+    and out: on planes of 8 x 8 or more seqc computes it by Winograd's
+    F(2x2, 3x3) (seqk_conv2d_winograd), whatever its padding."""
+    rng, (c, h, w) = g.rng, g.shape
+    e = rng.randint(16, 40)
+    pad = rng.choice([0, 1, 1, 2]) if min(h, w) >= 3 else 1
+    items = [conv2d(rng, c, e, 3, 1, 1, bias=False), batchnorm(rng, 2, e), activation(rng),
+             conv2d(rng, e, rng.randint(16, 40), 3, 1, pad, bias=rng.random() < 0.5)]
+    return apply_child(g.name("wino"), Container("Sequential", [("", i) for i in items], rng))
+
+
 def st_convbnact(g):
     rng, c = g.rng, g.shape[0]
     t = g.template("ConvBNAct", make_convbnact_template)
@@ -330,7 +342,7 @@ def st_mlp_residual(g):
 # (stage, weight) per rank of the per-sample shape
 STAGES = {
     3: [(st_chain, 6), (st_residual, 3), (st_down, 1.5), (st_convbnact, 1),
-        (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_inverted, 0.8),
+        (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_inverted, 0.8), (st_winograd, 4),
         (st_module_dict, 0.5), (st_functional, 1.5), (st_functional_pool, 1),
         (st_softmax, 0.4), (st_flatten, 1.2), (st_to_seq, 0.6)],
     2: [(st_chain, 5), (st_functional, 1), (st_softmax, 0.5),
