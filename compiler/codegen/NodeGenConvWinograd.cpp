@@ -1,7 +1,7 @@
 // NodeGenConvWinograd: a 3x3 convolution of stride 1 by Winograd's
 // F(2x2, 3x3) (ir::ConvAlgorithm::Winograd, seqk_conv2d_winograd), image
-// by image: the image zero-padded into the scratch buffer (tasks of
-// channels), then its tasks of (block of tile rows, group of panels),
+// by image: its tasks of (block of tile rows, group of panels), each
+// padding its block's input rows itself,
 // block-major (ir::WinogradPlan), in slot tasks that each take a
 // contiguous run of them and a work buffer of their own (two a thread, at
 // most kConvScratchSlots).
@@ -14,65 +14,51 @@ namespace seq::codegen {
 
 using namespace llvm;
 
-namespace {
-
-// Image `image`'s input zero-padded to the plan's Hp x Wp in `xp`, its
-// channels split over the threads.
-void genWinogradPad(LlvmGen &gen, int index, const ConvShape &s, const ir::WinogradPlan &plan, Value *xp,
-                    Value *image) {
-  const ir::Node &node = gen.graph().nodes[size_t(index)];
-  Task task(gen, index, "pad_input");
-  IRBuilder<> &b = task.b();
-  auto c = [&](int64_t v) { return b.getInt64(v); };
-  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
-  Value *txp = task.capture(xp, "xp");
-  Value *n = task.capture(image, "image");
-  Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
-  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(plan.Hp), c(plan.Wp),
-                                          c(node.attrs.pad[0]), c(node.attrs.pad[1]), task.begin(), task.end()});
-  task.run(gen.fwd().getInt64(s.C), Work{0, kCopyStepsPerFloat * s.C * plan.Hp * plan.Wp});
-}
-
-} // namespace
-
 void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   ir::WinogradPlan plan = ir::winogradPlan(g, node);
-  int64_t panels = plan.panels, panelGroups = plan.panelGroups, tasks = plan.tasks();
+  int64_t panels = plan.panels;
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
   Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
                                 f.getInt64Ty());
+  Value *groups = f.getInt64(plan.panelGroups);
+  Value *tasks = f.CreateMul(groups, f.getInt64(plan.blocks));
   Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateMul(threads, f.getInt64(2)),
-                                         f.getInt64(std::min(ir::kConvScratchSlots, tasks)));
+                                         f.CreateBinaryIntrinsic(Intrinsic::smin, tasks,
+                                                                 f.getInt64(ir::kConvScratchSlots)));
   slots = f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
   emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
-    genWinogradPad(gen, index, s, plan, scratch, image);
     Task task(gen, index, "winograd");
     IRBuilder<> &b = task.b();
     auto c = [&](int64_t v) { return b.getInt64(v); };
-    Value *xp = task.capture(scratch, "scratch");
+    Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+    Value *buf = task.capture(scratch, "scratch");
     Value *y = task.capture(gen.valuePtr(node.output), "y");
     Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
     Value *n = task.capture(image, "image");
     Value *tslots = task.capture(slots, "slots");
+    Value *ttasks = task.capture(tasks, "tasks");
+    Value *panelGroups = task.capture(groups, "groups");
     EpilogueEnv env(task, epilogue);
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
-      Value *work = LlvmGen::floatGep(b, xp, b.CreateAdd(c(plan.paddedFloats), b.CreateMul(slot, c(plan.workFloats))));
-      Value *t0 = b.CreateUDiv(b.CreateMul(slot, c(tasks)), tslots);
-      Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), c(tasks)), tslots);
+      Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(plan.workFloats)));
+      Value *t0 = b.CreateUDiv(b.CreateMul(slot, ttasks), tslots);
+      Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), ttasks), tslots);
       emitLoop(b, t0, t1, "part", [&](Value *t) {
-        Value *block = b.CreateUDiv(t, c(panelGroups)), *group = b.CreateURem(t, c(panelGroups));
+        Value *block = b.CreateUDiv(t, panelGroups), *group = b.CreateURem(t, panelGroups);
         Value *r0 = b.CreateMul(block, c(plan.blockRows));
         Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, c(plan.blockRows)), c(plan.tileRows));
-        Value *p0 = b.CreateUDiv(b.CreateMul(group, c(panels)), c(panelGroups));
-        Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(panels)), c(panelGroups));
+        Value *p0 = b.CreateUDiv(b.CreateMul(group, c(panels)), panelGroups);
+        Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(panels)), panelGroups);
         b.CreateCall(gen.kernel("seqk_conv2d_winograd"),
-                     {xp, w, yn, work, c(s.C), c(plan.Hp), c(plan.Wp), c(s.OC), c(s.OH), c(s.OW),
-                      c(plan.blockRows), c(plan.pointTile), r0, r1, p0, p1, env.fn(), env.env()});
+                     {xn, w, yn, work, c(s.C), c(s.H), c(s.W), c(node.attrs.pad[0]), c(node.attrs.pad[1]), c(s.OC),
+                      c(s.OH), c(s.OW), c(plan.blockRows), c(plan.pointTile), r0, r1, p0, p1, env.fn(),
+                      env.env()});
       });
     });
     task.run(slots, Work{0, s.OC * s.OHW() * s.Kc()});

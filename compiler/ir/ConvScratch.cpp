@@ -69,8 +69,6 @@ WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   WinogradPlan p;
   p.tileRows = (out.dims.at(2) + 1) / 2;
   p.tileCols = (out.dims.at(3) + 1) / 2;
-  p.Hp = 2 * p.tileRows + 2; // at least H + the padding: OH + 2
-  p.Wp = 2 * p.tileCols + 2;
   int64_t tileBytes = 16 * C * int64_t(sizeof(float));
   int64_t most = std::clamp<int64_t>(kWinogradBlockBytes / (tileBytes * p.tileCols), 1, p.tileRows);
   p.panels = (out.dims.at(1) + kPackPanelWidth - 1) / kPackPanelWidth;
@@ -81,8 +79,12 @@ WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   p.panelGroups = std::clamp<int64_t>((kWinogradTasks + p.blocks - 1) / p.blocks, 1, p.panels);
   int64_t fewest = (p.tileRows - (p.blocks - 1) * p.blockRows) * p.tileCols;
   p.pointTile = packedConvTile(1, fewest).cols;
-  p.paddedFloats = (C * p.Hp * p.Wp + kConvPadSlackFloats + 15) / 16 * 16;
-  p.workFloats = (16 * ((C + kPackPanelWidth) * p.blockRows * p.tileCols + 16) + 16 + 15) / 16 * 16;
+  // seqk_conv2d_winograd_work: the padded rows (and their slack), the
+  // transformed tiles (16 floats of spill each), the products
+  int64_t Wp = 2 * p.tileCols + 2, tiles = p.blockRows * p.tileCols;
+  int64_t floats = C * (2 * p.blockRows + 2) * Wp + kConvPadSlackFloats + 16 * (C * tiles + 16) +
+                   16 * kPackPanelWidth * tiles + 16;
+  p.workFloats = (floats + 15) / 16 * 16;
   return p;
 }
 
@@ -139,8 +141,7 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   case ConvAlgorithm::Direct: return paddedImageStride(g, conv) * int64_t(sizeof(float));
   case ConvAlgorithm::Im2col: return im2colBytes(g, conv);
   case ConvAlgorithm::Winograd: {
-    WinogradPlan p = winogradPlan(g, conv);
-    return (p.paddedFloats + kConvScratchSlots * p.workFloats) * int64_t(sizeof(float));
+    return kConvScratchSlots * winogradPlan(g, conv).workFloats * int64_t(sizeof(float));
   }
   case ConvAlgorithm::Packed: {
     if (!convPads(conv))

@@ -43,20 +43,22 @@ constexpr int64_t kWinogradMinChannels = 16;
 constexpr int64_t kWinogradMinPlane = 8;
 
 // How seqk_conv2d_winograd computes one image: tiles of 2x2 outputs,
-// `tileRows` rows of `tileCols`, on a padded copy of Hp x Wp (the
-// convolution's padding on top and left, zeros to 2*tileRows + 2 rows and
-// 2*tileCols + 2 columns). Its tasks: blocks of blockRows rows of tiles,
-// whose transformed tiles (16 x C x tiles) take at most
-// kWinogradBlockBytes, times groups of panels of 32 output channels, about
-// kWinogradTasks of them (more blocks first: each task transforms its
-// block's input tiles). pointTile: the pointwise tile width for the
-// fewest tiles a block has.
+// `tileRows` rows of `tileCols`. Its tasks: blocks of blockRows rows of
+// tiles (the last may have fewer), whose transformed tiles (16 x C x
+// tiles) take at most kWinogradBlockBytes, times groups of panels of 32
+// output channels, about kWinogradTasks of them, more blocks first: each
+// task transforms its block's input tiles again. (Splitting ResNet's 7
+// blocks at 56x56 into 14 tasks of one panel, for 2 threads to share
+// evenly, measured slower: the VGG block on 2 threads went 1.25 -> 1.29 ms
+// at batch 1, 22 -> 26 ms at batch 16.) pointTile: the pointwise tile
+// width for the fewest tiles a block has. Each task pads its block's input
+// rows itself, in its work buffer (seqk_conv2d_winograd_work floats,
+// rounded up to 64 bytes).
 struct WinogradPlan {
-  int64_t tileRows = 1, tileCols = 1, Hp = 4, Wp = 4;
+  int64_t tileRows = 1, tileCols = 1;
   int64_t blockRows = 1, blocks = 1, pointTile = 1;
   int64_t panels = 1, panelGroups = 1;
-  int64_t paddedFloats = 0; // C x Hp x Wp, then SEQK_CONV_SLACK
-  int64_t workFloats = 0;   // one task's work buffer, rounded to 64 bytes
+  int64_t workFloats = 0;
   int64_t tasks() const { return blocks * panelGroups; }
 };
 WinogradPlan winogradPlan(const Graph &g, const Node &conv);
@@ -119,9 +121,9 @@ constexpr int64_t kPackGroupTiles = 32;
 constexpr int64_t kPackedMaxImages = 8;
 constexpr int64_t kPackedImagesBytes = 512 * 1024;
 
-// A Winograd convolution runs image by image: the padded copy, then
-// kConvScratchSlots tasks, each with a work buffer of its own; its
-// scratch holds all of them (convScratchBytes).
+// A Winograd convolution runs image by image, in at most kConvScratchSlots
+// tasks, each with a work buffer of its own; its scratch holds all of them
+// (convScratchBytes).
 
 // The planner reserves kConvScratchSlots of these buffers: several images
 // run as that many tasks, each converting and computing its run of images

@@ -33,8 +33,6 @@ struct Case {
   int64_t OW() const { return W + left + right - 2; }
   int64_t tileRows() const { return (OH() + 1) / 2; }
   int64_t tileCols() const { return (OW() + 1) / 2; }
-  int64_t Hp() const { return 2 * tileRows() + 2; }
-  int64_t Wp() const { return 2 * tileCols() + 2; }
   int64_t panels() const { return (OC + kPanel - 1) / kPanel; }
 };
 
@@ -67,19 +65,6 @@ std::vector<float> transformed(const Case &c, const std::vector<float> &w) {
   return u;
 }
 
-// The input zero-padded to Hp x Wp (what seqk_pad2d makes), the slack
-// after it filled with NaN: read, never used.
-std::vector<float> padded(const Case &c, const std::vector<float> &x) {
-  std::vector<float> xp(c.C * c.Hp() * c.Wp() + SEQK_CONV_SLACK, 0.0f);
-  for (int64_t j = 0; j < SEQK_CONV_SLACK; ++j)
-    xp[c.C * c.Hp() * c.Wp() + j] = std::numeric_limits<float>::quiet_NaN();
-  for (int64_t ch = 0; ch < c.C; ++ch)
-    for (int64_t h = 0; h < c.H; ++h)
-      for (int64_t w = 0; w < c.W; ++w)
-        xp[(ch * c.Hp() + h + c.top) * c.Wp() + w + c.left] = x[(ch * c.H + h) * c.W + w];
-  return xp;
-}
-
 // Counts each output's epilogue calls; adds 1 to check it runs after the
 // output is final.
 struct Seen {
@@ -96,8 +81,9 @@ void countingEpilogue(const void *env, int64_t row, int64_t col, const float *sr
 }
 
 // Runs the convolution as `rowTasks` x `panelTasks` tasks with blocks of
-// blockRows rows of tiles, every task with its own work buffer.
-std::vector<float> run(const Case &c, const std::vector<float> &xp, const std::vector<float> &u,
+// blockRows rows of tiles, every task with its own work buffer (filled
+// with NaN: what the kernel reads of it, it wrote first).
+std::vector<float> run(const Case &c, const std::vector<float> &x, const std::vector<float> &u,
                        int64_t blockRows, int64_t rowTasks, int64_t panelTasks, Seen *seen) {
   int64_t TWt = c.tileCols(), blocks = (c.tileRows() + blockRows - 1) / blockRows;
   int64_t fewest = (c.tileRows() - (blocks - 1) * blockRows) * TWt;
@@ -107,11 +93,11 @@ std::vector<float> run(const Case &c, const std::vector<float> &xp, const std::v
     for (int64_t pt = 0; pt < panelTasks; ++pt) {
       int64_t b0 = blocks * rt / rowTasks, b1 = blocks * (rt + 1) / rowTasks;
       int64_t p0 = c.panels() * pt / panelTasks, p1 = c.panels() * (pt + 1) / panelTasks;
-      std::vector<float> work(16 * ((c.C + kPanel) * blockRows * TWt + 16) + 16,
+      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), blockRows)),
                               std::numeric_limits<float>::quiet_NaN());
-      seqk_conv2d_winograd(xp.data(), u.data(), y.data(), work.data(), c.C, c.Hp(), c.Wp(), c.OC, c.OH(),
-                           c.OW(), blockRows, TW, b0 * blockRows, std::min(c.tileRows(), b1 * blockRows), p0,
-                           p1, seen ? countingEpilogue : nullptr, seen);
+      seqk_conv2d_winograd(x.data(), u.data(), y.data(), work.data(), c.C, c.H, c.W, c.top, c.left, c.OC,
+                           c.OH(), c.OW(), blockRows, TW, b0 * blockRows, std::min(c.tileRows(), b1 * blockRows),
+                           p0, p1, seen ? countingEpilogue : nullptr, seen);
     }
   return y;
 }
@@ -131,10 +117,10 @@ TEST(KernelsWinograd, MatchesTheDirectConvolution) {
   for (const Case &c : kCases) {
     std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
     std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
-    std::vector<float> xp = padded(c, x), u = transformed(c, w);
+    std::vector<float> u = transformed(c, w);
     auto r = reference(c, x, w);
     for (int64_t blockRows : {int64_t(1), int64_t(2), c.tileRows()})
-      expectNear(c, run(c, xp, u, blockRows, 1, 1, nullptr), r, 0.0f);
+      expectNear(c, run(c, x, u, blockRows, 1, 1, nullptr), r, 0.0f);
   }
 }
 
@@ -143,14 +129,14 @@ TEST(KernelsWinograd, TasksComposeAndEachOutputPassesTheEpilogueOnce) {
   for (const Case &c : kCases) {
     std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
     std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
-    std::vector<float> xp = padded(c, x), u = transformed(c, w);
+    std::vector<float> u = transformed(c, w);
     auto r = reference(c, x, w);
     int64_t blockRows = std::max<int64_t>(1, c.tileRows() / 3);
     int64_t blocks = (c.tileRows() + blockRows - 1) / blockRows;
     for (int64_t rowTasks : {int64_t(1), std::min<int64_t>(2, blocks), blocks})
       for (int64_t panelTasks : {int64_t(1), c.panels()}) {
         Seen seen{&c, std::vector<int>(size_t(c.OC * c.OH() * c.OW()), 0)};
-        expectNear(c, run(c, xp, u, blockRows, rowTasks, panelTasks, &seen), r, 1.0f);
+        expectNear(c, run(c, x, u, blockRows, rowTasks, panelTasks, &seen), r, 1.0f);
         for (size_t i = 0; i < seen.calls.size(); ++i)
           ASSERT_EQ(seen.calls[i], 1) << "output " << i << " of C=" << c.C << " OC=" << c.OC;
       }
@@ -168,7 +154,7 @@ TEST(KernelsWinograd, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
     for (int64_t wpos = 0; wpos < c.W; ++wpos) {
       std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), 8);
       x[size_t((1 * c.H + h) * c.W + wpos)] = std::numeric_limits<float>::quiet_NaN();
-      std::vector<float> y = run(c, padded(c, x), u, 2, 1, 1, nullptr);
+      std::vector<float> y = run(c, x, u, 2, 1, 1, nullptr);
       for (int64_t m = 0; m < c.OC; ++m)
         for (int64_t oh = 0; oh < c.OH(); ++oh)
           for (int64_t ow = 0; ow < c.OW(); ++ow) {
@@ -178,6 +164,29 @@ TEST(KernelsWinograd, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
                 << "NaN at " << h << "," << wpos << "; output " << m << "," << oh << "," << ow;
           }
     }
+}
+
+// The compiler reserves each task's work buffer from its plan
+// (ir::winogradPlan); it must hold what the kernel uses.
+TEST(KernelsWinograd, ThePlansWorkBufferHoldsWhatTheKernelUses) {
+  for (int64_t C : {16, 17, 64, 130, 512})
+    for (int64_t OH : {8, 9, 14, 28, 56, 113})
+      for (int64_t OW : {8, 15, 16, 33, 56, 224}) {
+        seq::ir::Graph g;
+        // a graph of one Conv2d: [1, C, OH, OW] -> [1, 32, OH, OW], padding 1
+        int in = g.addValue(seq::ir::Shape{{1, C, OH, OW}}, "x");
+        int out = g.addValue(seq::ir::Shape{{1, 32, OH, OW}}, "y");
+        seq::ir::Node conv;
+        conv.kind = seq::ir::OpKind::Conv2d;
+        conv.inputs = {in};
+        conv.output = out;
+        conv.attrs.kernel[0] = conv.attrs.kernel[1] = 3;
+        for (int64_t &p : conv.attrs.pad)
+          p = 1;
+        ir::WinogradPlan plan = ir::winogradPlan(g, conv);
+        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows)) << C << " " << OH << "x" << OW;
+        ASSERT_EQ(plan.workFloats % 16, 0);
+      }
 }
 
 } // namespace

@@ -153,25 +153,25 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                                 int64_t q1, seqk_epilogue epi,
                                 const void *env);
 /* A 3x3 convolution of stride 1 and dilation 1 by Winograd's F(2x2, 3x3)
- * (winograd.c), one image: xp [C, Hp, Wp] is the input zero-padded, the
- * padding's top rows and left columns first, with Hp >= 2*ceil(OH/2) + 2
- * and Wp >= 2*ceil(OW/2) + 2 (zeros below and right of the image) and the
- * SEQK_CONV_SLACK floats after it readable; u holds the weights in
- * seqrt's SEQRT_PACK_WINOGRAD layout: for each of the 16 elements of a
- * transformed tile, the [OC, C] matrix in panels of SEQK_PANEL_WIDTH
- * output channels. Computes the rows of 2x2 output tiles [r0, r1) (output
- * rows [2*r0, min(2*r1, OH))) for the panels [p0, p1), blockRows rows of
- * tiles at a time (TW: the pointwise tile width for the fewest tiles a
- * block has, see seqk_conv2d_pointwise), in `work`: 16 x (C*blockRows*
- * ceil(OW/2) + 16) floats of transformed tiles, then 16*SEQK_PANEL_WIDTH*
- * blockRows*ceil(OW/2) products and 16 floats read, never used. y [OC, OH*OW]; epi(env, m, oh*OW, run, run, n) on each
- * channel's rows of a block once they are done. */
-void seqk_conv2d_winograd(const float *xp, const float *u, float *y,
-                          float *work, int64_t C, int64_t Hp, int64_t Wp,
-                          int64_t OC, int64_t OH, int64_t OW,
-                          int64_t blockRows, int64_t TW, int64_t r0,
-                          int64_t r1, int64_t p0, int64_t p1,
+ * (winograd.c), one image: x [C, H, W], padded by `top` rows and `left`
+ * columns (and zeros below and right of it as far as the tiles reach);
+ * u holds the weights in seqrt's SEQRT_PACK_WINOGRAD layout: for each of
+ * the 16 elements of a transformed tile, the [OC, C] matrix in panels of
+ * SEQK_PANEL_WIDTH output channels. Computes the rows of 2x2 output tiles
+ * [r0, r1) (output rows [2*r0, min(2*r1, OH))) for the panels [p0, p1),
+ * blockRows rows of tiles at a time (TW: the pointwise tile width for the
+ * fewest tiles a block has, see seqk_conv2d_pointwise), in `work`
+ * (seqk_conv2d_winograd_work floats): the block's padded input rows, its
+ * transformed tiles, the products. y [OC, OH*OW]; epi(env, m, oh*OW, run,
+ * run, n) on each channel's rows of a block once they are done. */
+void seqk_conv2d_winograd(const float *x, const float *u, float *y,
+                          float *work, int64_t C, int64_t H, int64_t W,
+                          int64_t top, int64_t left, int64_t OC, int64_t OH,
+                          int64_t OW, int64_t blockRows, int64_t TW,
+                          int64_t r0, int64_t r1, int64_t p0, int64_t p1,
                           seqk_epilogue epi, const void *env);
+/* The floats of seqk_conv2d_winograd's work buffer. */
+int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows);
 
 /* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
  * stride SW. */

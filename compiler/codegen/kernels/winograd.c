@@ -121,25 +121,29 @@ SEQK_INLINE void wgOutputRow(const float *restrict m, int64_t xiStride,
   }
 }
 
-void seqk_conv2d_winograd(const float *xp, const float *u, float *y,
-                          float *work, int64_t C, int64_t Hp, int64_t Wp,
-                          int64_t OC, int64_t OH, int64_t OW,
-                          int64_t blockRows, int64_t TW, int64_t r0,
-                          int64_t r1, int64_t p0, int64_t p1,
+void seqk_conv2d_winograd(const float *x, const float *u, float *y,
+                          float *work, int64_t C, int64_t H, int64_t W,
+                          int64_t top, int64_t left, int64_t OC, int64_t OH,
+                          int64_t OW, int64_t blockRows, int64_t TW,
+                          int64_t r0, int64_t r1, int64_t p0, int64_t p1,
                           seqk_epilogue epi, const void *env) {
-  const int64_t TWt = (OW + 1) / 2, plane = Hp * Wp;
+  const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
                           SEQK_PANEL_WIDTH * C;
-  /* element xi's matrix of transformed tiles, then 16 floats of spill */
+  /* the block's input rows, zero-padded; then each element xi's matrix of
+   * transformed tiles and 16 floats of spill; then the products */
   const int64_t vStride = C * blockRows * TWt + WG_LANES;
-  float *restrict V = work;
-  float *restrict M = work + WG_XI * vStride;
+  float *restrict xp = work;
+  float *restrict V = work + C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK;
+  float *restrict M = V + WG_XI * vStride;
   for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
     const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
+    const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
+    seqk_pad2d(x, xp, C, H, W, rows, Wp, top - 2 * b0, left, 0, C);
     /* V[xi][c][t]: the block's transformed tiles, channel by channel */
     for (int64_t c = 0; c < C; ++c)
       for (int64_t row = b0; row < b1; ++row) {
-        const float *base = xp + c * plane + 2 * row * Wp;
+        const float *base = xp + c * plane + 2 * (row - b0) * Wp;
         const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
         float *v = V + c * T + (row - b0) * TWt;
         for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
@@ -165,4 +169,11 @@ void seqk_conv2d_winograd(const float *xp, const float *u, float *y,
       }
     }
   }
+}
+
+int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows) {
+  const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
+  return C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK +
+         WG_XI * (C * blockRows * TWt + WG_LANES) +
+         WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES;
 }
