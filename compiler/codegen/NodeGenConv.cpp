@@ -192,15 +192,31 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
   task.run(tiles, LlvmGen::workOf(out, Kc));
 }
 
-// seqk_depthwise2d_phased on image n's channels [c0, c1), copying each
-// channel into the plane of `buf` (a float pointer) of channel c0.
-void emitDepthwise(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+// The units a depthwise convolution's channels are split in: blocks of 16
+// channels in the vector lanes (ir::depthwiseLanes), or channels.
+int64_t depthwiseUnits(const ir::Graph &g, const ir::Node &node, const ConvShape &s) {
+  return ir::depthwiseLanes(g, node) ? (s.C + 15) / 16 : s.C;
+}
+
+// Image n's depthwise units [c0, c1) (depthwiseUnits): with 16 channels
+// in the lanes (seqk_depthwise2d_lanes) in the scratch block of unit c0,
+// or seqk_depthwise2d_phased, copying each channel into the plane of
+// `buf` (a float pointer) of channel c0.
+void emitDepthwise(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Node &node,
                    std::array<Value *, 4> xwyBuf, std::array<Value *, 3> nc0c1, const EpilogueEnv &env) {
   auto [x, w, y, buf] = xwyBuf;
   auto [n, c0, c1] = nc0c1;
+  const ir::Attrs &a = node.attrs;
   auto c = [&](int64_t v) { return b.getInt64(v); };
   Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
   Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
+  if (ir::depthwiseLanes(gen.graph(), node)) {
+    Value *block = LlvmGen::floatGep(b, buf, b.CreateMul(c0, c(ir::depthwiseLanesBlockFloats(gen.graph(), node))));
+    b.CreateCall(gen.kernel("seqk_depthwise2d_lanes"),
+                 {xn, block, w, yn, c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(a.pad[0]),
+                  c(a.pad[1]), c(s.DH), c(s.DW), c(s.OH), c(s.OW), c0, c1, env.fn(), env.env()});
+    return;
+  }
   Value *plane = LlvmGen::floatGep(b, buf, b.CreateMul(c0, c(ir::depthwisePlaneFloats(a, s.OH, s.OW))));
   b.CreateCall(gen.kernel("seqk_depthwise2d_phased"),
                {xn, plane, w, yn, c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(a.pad[0]), c(a.pad[1]),
@@ -223,8 +239,8 @@ void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
   Value *n = task.capture(image, "image");
   EpilogueEnv env(task, epilogue);
   env.setRowBase(b, b.CreateMul(n, b.getInt64(s.C)));
-  emitDepthwise(gen, b, s, node.attrs, {x, w, y, buf}, {n, task.begin(), task.end()}, env);
-  task.run(gen.fwd().getInt64(s.C), Work{0, s.C * s.OHW() * s.KH * s.KW});
+  emitDepthwise(gen, b, s, node, {x, w, y, buf}, {n, task.begin(), task.end()}, env);
+  task.run(gen.fwd().getInt64(depthwiseUnits(gen.graph(), node, s)), Work{0, s.C * s.OHW() * s.KH * s.KW});
 }
 
 // Image `image`'s input zero-padded into `xp` (seqk_pad2d), its channels
@@ -408,14 +424,15 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
 
 // One image of a scratch-buffer convolution, whole, in the task: its
 // im2col or padded copy in `buf`, then every output channel and position.
-void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Attrs &a,
+void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::Node &node,
                    ir::ConvAlgorithm algorithm, std::array<Value *, 4> xwyBuf, Value *n, EpilogueEnv &env) {
+  const ir::Attrs &a = node.attrs;
   auto [x, w, y, buf] = xwyBuf;
   auto c = [&](int64_t v) { return b.getInt64(v); };
   int64_t OCg = s.OCg(), OHW = s.OHW(), Kc = s.Kc();
   if (algorithm == ir::ConvAlgorithm::Depthwise) {
     env.setRowBase(b, b.CreateMul(n, c(s.C)));
-    emitDepthwise(gen, b, s, a, xwyBuf, {n, c(0), c(s.C)}, env);
+    emitDepthwise(gen, b, s, node, xwyBuf, {n, c(0), c(depthwiseUnits(gen.graph(), node, s))}, env);
     return;
   }
   Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
@@ -496,7 +513,7 @@ void genConvSlots(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
         emitPackedImages(gen, b, s, node.attrs, {x, w, y, buf}, {n, count}, ir::paddedImageStride(g, node), env);
       });
     emitLoop(b, first, last, "image", [&](Value *n) {
-      emitConvImage(gen, b, s, node.attrs, algorithm, {x, w, y, buf}, n, env);
+      emitConvImage(gen, b, s, node, algorithm, {x, w, y, buf}, n, env);
     });
   });
   const ir::Shape &out = g.value(node.output).shape;

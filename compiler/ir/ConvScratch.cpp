@@ -136,6 +136,8 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
     int64_t plane = depthwisePlaneFloats(conv.attrs, out.dims.at(2), out.dims.at(3));
     if (fusedExpansion(g, conv))
       return (expandDepthwisePlan(g, conv).bandFloats + plane) * int64_t(sizeof(float));
+    if (depthwiseLanes(g, conv))
+      return (out.dims.at(1) + 15) / 16 * depthwiseLanesBlockFloats(g, conv) * int64_t(sizeof(float));
     return out.dims.at(1) * plane * int64_t(sizeof(float));
   }
   case ConvAlgorithm::Direct: return paddedImageStride(g, conv) * int64_t(sizeof(float));
@@ -181,6 +183,25 @@ bool depthwiseLinear(const Attrs &a, int64_t OH, int64_t OW) {
   int64_t positions = (OH - 1) * padded + OW;
   return a.stride[0] == 1 && a.stride[1] == 1 && positions <= kDepthwiseLinearMax &&
          (positions + 15) / 16 < OH * ((OW + 15) / 16);
+}
+
+bool depthwiseLanes(const Graph &g, const Node &conv) {
+  const Shape &in = g.value(conv.inputs.at(0)).shape;
+  const Shape &out = g.value(conv.output).shape;
+  int64_t OHW = out.dims.at(2) * out.dims.at(3);
+  return in.dims.at(2) * in.dims.at(3) >= 16 && OHW >= 16 && OHW <= kDepthwiseLanesMaxPlane &&
+         !fusedExpansion(g, conv);
+}
+
+int64_t depthwiseLanesBlockFloats(const Graph &g, const Node &conv) {
+  // seqk_depthwise2d_lanes_block: the padded positions, the outputs and
+  // the taps, 16 lanes each
+  const Attrs &a = conv.attrs;
+  const Shape &out = g.value(conv.output).shape;
+  int64_t OH = out.dims.at(2), OW = out.dims.at(3);
+  int64_t Hp = (OH - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1;
+  int64_t Wp = (OW - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1;
+  return (Hp * Wp + OH * OW + a.kernel[0] * a.kernel[1]) * 16;
 }
 
 int64_t depthwisePhaseWidth(const Attrs &a, int64_t OH, int64_t OW) {

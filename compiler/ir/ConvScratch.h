@@ -105,6 +105,14 @@ const Node *fusedExpansion(const Graph &g, const Node &depthwise);
 // Whether seqk_depthwise2d_phased computes the plane in padded positions
 // (small stride-1 planes) rather than row by row.
 bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);
+// Whether a depthwise convolution runs with 16 channels in the vector
+// lanes (seqk_depthwise2d_lanes): output planes of 16 to
+// kDepthwiseLanesMaxPlane positions, input planes of at least 16. Its
+// tasks are blocks of 16 channels, each with depthwiseLanesBlockFloats of
+// scratch.
+bool depthwiseLanes(const Graph &g, const Node &conv);
+constexpr int64_t kDepthwiseLanesMaxPlane = 14 * 14;
+int64_t depthwiseLanesBlockFloats(const Graph &g, const Node &conv);
 
 // Images a padded Packed convolution computes in one kernel call
 // (seqk_conv2d_packed_images) when a batch runs as slot tasks, or image

@@ -83,19 +83,20 @@ TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
   TestGraph t;
   int x = t.input({8, 10, 10});
   int a = t.conv(x, 8, 1);                    // pointwise: none
-  int b = t.conv(a, 8, 3, 2, 1, true, 8);      // strided depthwise: a phase-split plane per channel
+  int b = t.conv(a, 8, 3, 2, 1, true, 8);      // strided depthwise, small plane: channels in the lanes
   int c = t.conv(b, 16, 3, 2, 1, true, 2);     // grouped 3x3: groups*(C/g*9)*(OH*OW)
   t.output(c);
 
   passes::runPipeline(t.g);
 
   // One image's buffer, reused image after image: a fixed size, once (the
-  // forward pass runs image by image). The depthwise one: 5x5 outputs read
-  // 11 padded rows of 2 phases of 16 + 1 floats, and the slack.
+  // forward pass runs image by image). The depthwise one: a block of 16
+  // channels in the lanes, its 5x5 outputs reading 11x11 padded positions,
+  // and 9 taps.
   ASSERT_EQ(t.g.scratch.size(), 2u);
   ASSERT_GT(t.g.imageSlotBytes, 0);
   EXPECT_EQ(t.g.scratch[0].node, 1);
-  EXPECT_EQ(t.g.scratch[0].bytesFixed, 8 * (11 * 2 * 17 + 64) * 4);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, (11 * 11 + 5 * 5 + 9) * 16 * 4);
   EXPECT_EQ(t.g.scratch[1].node, 2);
   EXPECT_EQ(t.g.scratch[1].bytesPerBatch, 0);
   EXPECT_EQ(t.g.scratch[1].bytesFixed, (2 * (4 * 9) * (3 * 3) * 4 + 63) / 64 * 64);

@@ -98,32 +98,6 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
   }
 }
 
-/* m[r] lane c becomes m[c] lane r: four stages, stage D exchanging bit
- * log2(D) of the vector's and the lane's index, 16 two-source shuffles
- * each. */
-#define T1_LO 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define T1_HI 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-#define T2_LO 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define T2_HI 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define T4_LO 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define T4_HI 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define T8_LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define T8_HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-#define TRANSPOSE_STAGE(D, LO, HI)                                           \
-  SEQK_UNROLL                                                                \
-  for (int r = 0; r < 16; ++r)                                               \
-    if (!(r & (D))) {                                                        \
-      seqkVec lo = m[r], hi = m[r + (D)];                                    \
-      m[r] = __builtin_shufflevector(lo, hi, LO);                            \
-      m[r + (D)] = __builtin_shufflevector(lo, hi, HI);                      \
-    }
-SEQK_INLINE void transpose16(seqkVec m[16]) {
-  TRANSPOSE_STAGE(1, T1_LO, T1_HI)
-  TRANSPOSE_STAGE(2, T2_LO, T2_HI)
-  TRANSPOSE_STAGE(4, T4_LO, T4_HI)
-  TRANSPOSE_STAGE(8, T8_LO, T8_HI)
-}
-
 /* Stores channels [0, mr) of the tile at output (top, left), its rows
  * [rs, re) and columns [cs, TW) (those not stored before): transposed in
  * registers to one vector of positions per channel, stored whole when

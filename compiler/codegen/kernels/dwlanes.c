@@ -1,0 +1,123 @@
+/* dwlanes.c: depthwise convolutions of small planes (7x7 and 14x14 in
+ * MobileNetV2 and EfficientNet) with 16 channels in the vector lanes.
+ *
+ * seqk_depthwise2d_phased (depthwise.c) puts a channel's positions in the
+ * lanes: on a 7x7 plane a row is less than half a vector, so it computes
+ * in padded positions (80 for 49 outputs) after copying each channel,
+ * and every channel pays a copy and an epilogue setup. Here a block of
+ * 16 channels is transposed (16 x 16 in registers) into a zero-padded
+ * buffer of positions x 16 channels, so that every multiply-add computes
+ * 16 useful outputs: each output position sums its taps in order, one
+ * multiply-add each (as the phased kernel and PyTorch do). The outputs
+ * are transposed back to the channels' planes, then each channel's
+ * epilogue runs once on its whole plane. */
+#include "seqk.h"
+#include "tile.h"
+#include "window.h"
+
+#define DWL_LANES 16
+#define DWL_COLS 8 /* output positions of a row per register block */
+
+int64_t seqk_depthwise2d_lanes_block(int64_t KH, int64_t KW, int64_t SH,
+                                     int64_t SW, int64_t DH, int64_t DW,
+                                     int64_t OH, int64_t OW) {
+  const int64_t Hp = (OH - 1) * SH + (KH - 1) * DH + 1;
+  const int64_t Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
+  return (Hp * Wp + OH * OW + KH * KW) * DWL_LANES;
+}
+
+/* The 16 lanes of block `b`'s channels at 16 consecutive positions
+ * [p, p + 16) of their planes (plane floats apart), transposed: m[i] holds
+ * position p + i, lane l channel 16b + l (0 past the last channel). */
+SEQK_INLINE void dwlGather(const float *restrict x, int64_t plane, int64_t nc,
+                           int64_t p, seqkVec m[16]) {
+  SEQK_UNROLL
+  for (int l = 0; l < DWL_LANES; ++l)
+    m[l] = (seqkVec){0};
+  SEQK_UNROLL
+  for (int l = 0; l < DWL_LANES; ++l)
+    if (l < nc)
+      m[l] = *(const seqkVecU *)(x + l * plane + p);
+  transpose16(m);
+}
+
+void seqk_depthwise2d_lanes(const float *restrict x, float *restrict buf,
+                            const float *restrict w, float *restrict y,
+                            int64_t C, int64_t H, int64_t W, int64_t KH,
+                            int64_t KW, int64_t SH, int64_t SW, int64_t top,
+                            int64_t left, int64_t DH, int64_t DW, int64_t OH,
+                            int64_t OW, int64_t b0, int64_t b1,
+                            seqk_epilogue epi, const void *env) {
+  const int64_t Hp = (OH - 1) * SH + (KH - 1) * DH + 1;
+  const int64_t Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
+  const int64_t HW = H * W, OHW = OH * OW, taps = KH * KW;
+  float *restrict xt = buf;                        /* [Hp][Wp][16] */
+  float *restrict ot = xt + Hp * Wp * DWL_LANES;   /* [OHW][16] */
+  float *restrict wt = ot + OHW * DWL_LANES;       /* [taps][16] */
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t c0 = b * DWL_LANES, nc = seqkMin(DWL_LANES, C - c0);
+    for (int64_t t = 0; t < taps; ++t)
+      SEQK_UNROLL
+      for (int l = 0; l < DWL_LANES; ++l)
+        wt[t * DWL_LANES + l] = l < nc ? w[(c0 + l) * taps + t] : 0.0f;
+    for (int64_t q = 0; q < Hp * Wp; ++q)
+      *(seqkVecU *)(xt + q * DWL_LANES) = (seqkVec){0};
+    /* the planes' positions 16 at a time, the last run moved back to end
+     * at HW (its first positions stored twice, the same values) */
+    for (int64_t p0 = 0; p0 < HW; p0 += DWL_LANES) {
+      const int64_t p = seqkMin(p0, HW - DWL_LANES);
+      seqkVec m[16];
+      dwlGather(x + c0 * HW, HW, nc, p, m);
+      int64_t ih = p / W, iw = p % W;
+      SEQK_UNROLL
+      for (int i = 0; i < DWL_LANES; ++i) {
+        const int64_t r = ih + top, col = iw + left;
+        if (r < Hp && col < Wp)
+          *(seqkVecU *)(xt + (r * Wp + col) * DWL_LANES) = m[i];
+        if (++iw == W)
+          iw = 0, ++ih;
+      }
+    }
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow0 = 0; ow0 < OW; ow0 += DWL_COLS) {
+        const int64_t n = seqkMin(DWL_COLS, OW - ow0);
+        seqkVec acc[DWL_COLS];
+        SEQK_UNROLL
+        for (int j = 0; j < DWL_COLS; ++j)
+          acc[j] = (seqkVec){0};
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const float *restrict row = xt + ((oh * SH + kh * DH) * Wp + ow0 * SW) * DWL_LANES;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const seqkVec wv = *(const seqkVecU *)(wt + (kh * KW + kw) * DWL_LANES);
+            const float *restrict at = row + kw * DW * DWL_LANES;
+            SEQK_UNROLL
+            for (int j = 0; j < DWL_COLS; ++j)
+              if (j < n)
+                acc[j] = acc[j] + *(const seqkVecU *)(at + j * SW * DWL_LANES) * wv;
+          }
+        }
+        SEQK_UNROLL
+        for (int j = 0; j < DWL_COLS; ++j)
+          if (j < n)
+            *(seqkVecU *)(ot + (oh * OW + ow0 + j) * DWL_LANES) = acc[j];
+      }
+    /* back to the channels' planes, 16 positions at a time (the last run
+     * moved back: its first positions stored twice, the same values) */
+    float *restrict yb = y + c0 * OHW;
+    for (int64_t q0 = 0; q0 < OHW; q0 += DWL_LANES) {
+      const int64_t q = seqkMin(q0, OHW - DWL_LANES);
+      seqkVec m[16];
+      SEQK_UNROLL
+      for (int i = 0; i < DWL_LANES; ++i)
+        m[i] = *(const seqkVecU *)(ot + (q + i) * DWL_LANES);
+      transpose16(m);
+      SEQK_UNROLL
+      for (int l = 0; l < DWL_LANES; ++l)
+        if (l < nc)
+          *(seqkVecU *)(yb + l * OHW + q) = m[l];
+    }
+    if (epi)
+      for (int64_t l = 0; l < nc; ++l)
+        epi(env, c0 + l, 0, yb + l * OHW, yb + l * OHW, OHW);
+  }
+}

@@ -1,0 +1,137 @@
+// Unit tests of seqk_depthwise2d_lanes (dwlanes.c), the depthwise
+// convolution of small planes with 16 channels in the vector lanes:
+// against a double-precision reference at awkward sizes (1 channel, 15,
+// 16, 17 and 33: a block and one past, primes), planes from 16 positions
+// (the least it takes) to 14x14, kernels 3x3, 5x5 and 3x5, strides 1 and
+// 2, paddings 0 to 2 on any side, dilation 2; tasks of channel blocks that
+// compose to the whole, each output once through the epilogue; NaN
+// reaching exactly the outputs whose window holds it.
+#include <gtest/gtest.h>
+
+#include "ir/ConvScratch.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "seqk.h"
+}
+
+namespace {
+
+struct Case {
+  int64_t C, H, W, KH, KW, SH, SW, top, left, bottom, right, DH, DW;
+  int64_t OH() const { return (H + top + bottom - DH * (KH - 1) - 1) / SH + 1; }
+  int64_t OW() const { return (W + left + right - DW * (KW - 1) - 1) / SW + 1; }
+  int64_t blocks() const { return (C + 15) / 16; }
+};
+
+const Case kCases[] = {
+    {1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    {15, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    {16, 7, 7, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},   {17, 14, 14, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1},
+    {33, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {20, 5, 9, 3, 5, 1, 1, 0, 2, 1, 0, 1, 1},
+    {18, 9, 9, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2},   {48, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    {7, 11, 13, 5, 3, 2, 1, 0, 0, 0, 0, 1, 1},
+};
+
+std::vector<float> randomVector(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &f : v)
+    f = dist(rng);
+  return v;
+}
+
+struct Reference {
+  std::vector<double> y, absSum;
+};
+
+Reference reference(const Case &c, const std::vector<float> &x, const std::vector<float> &w) {
+  Reference r{std::vector<double>(c.C * c.OH() * c.OW()), std::vector<double>(c.C * c.OH() * c.OW())};
+  for (int64_t ch = 0; ch < c.C; ++ch)
+    for (int64_t oh = 0; oh < c.OH(); ++oh)
+      for (int64_t ow = 0; ow < c.OW(); ++ow) {
+        double s = 0, a = 0;
+        for (int64_t kh = 0; kh < c.KH; ++kh)
+          for (int64_t kw = 0; kw < c.KW; ++kw) {
+            int64_t ih = oh * c.SH + kh * c.DH - c.top, iw = ow * c.SW + kw * c.DW - c.left;
+            if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
+              continue;
+            double t = double(w[(ch * c.KH + kh) * c.KW + kw]) * x[(ch * c.H + ih) * c.W + iw];
+            s += t;
+            a += std::fabs(t);
+          }
+        r.y[(ch * c.OH() + oh) * c.OW() + ow] = s;
+        r.absSum[(ch * c.OH() + oh) * c.OW() + ow] = a;
+      }
+  return r;
+}
+
+struct Seen {
+  int64_t plane;
+  std::vector<int> calls;
+};
+
+void countingEpilogue(const void *env, int64_t row, int64_t col, const float *src, float *dst, int64_t n) {
+  auto *seen = static_cast<Seen *>(const_cast<void *>(env));
+  for (int64_t i = 0; i < n; ++i) {
+    seen->calls[size_t(row * seen->plane + col + i)] += 1;
+    dst[i] = src[i] + 1.0f;
+  }
+}
+
+// The blocks in `tasks` tasks, each with its own buffer (filled with NaN).
+std::vector<float> run(const Case &c, const std::vector<float> &x, const std::vector<float> &w, int64_t tasks,
+                       Seen *seen) {
+  std::vector<float> y(c.C * c.OH() * c.OW(), std::numeric_limits<float>::quiet_NaN());
+  int64_t block = seqk_depthwise2d_lanes_block(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.OH(), c.OW());
+  for (int64_t t = 0; t < tasks; ++t) {
+    std::vector<float> buf(size_t(block), std::numeric_limits<float>::quiet_NaN());
+    seqk_depthwise2d_lanes(x.data(), buf.data(), w.data(), y.data(), c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.top,
+                           c.left, c.DH, c.DW, c.OH(), c.OW(), c.blocks() * t / tasks,
+                           c.blocks() * (t + 1) / tasks, seen ? countingEpilogue : nullptr, seen);
+  }
+  return y;
+}
+
+TEST(KernelsDepthwiseLanes, MatchesTheReferenceInTasksWithEachOutputOnceThroughTheEpilogue) {
+  unsigned seed = 1;
+  for (const Case &c : kCases) {
+    ASSERT_GE(c.OH() * c.OW(), 16);
+    std::vector<float> x = randomVector(size_t(c.C * c.H * c.W), seed++);
+    std::vector<float> w = randomVector(size_t(c.C * c.KH * c.KW), seed++);
+    Reference r = reference(c, x, w);
+    for (int64_t tasks : {int64_t(1), c.blocks()}) {
+      Seen seen{c.OH() * c.OW(), std::vector<int>(size_t(c.C * c.OH() * c.OW()), 0)};
+      std::vector<float> y = run(c, x, w, tasks, &seen);
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_NEAR(y[i], r.y[i] + 1.0, 1e-6 * (1 + r.absSum[i])) << "C=" << c.C << " " << c.H << "x" << c.W
+                                                                   << " output " << i;
+        ASSERT_EQ(seen.calls[i], 1) << "output " << i;
+      }
+    }
+  }
+}
+
+TEST(KernelsDepthwiseLanes, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
+  const Case c{17, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::vector<float> w = randomVector(size_t(c.C * 9), 3);
+  for (int64_t h = 0; h < c.H; ++h)
+    for (int64_t wp = 0; wp < c.W; ++wp) {
+      std::vector<float> x = randomVector(size_t(c.C * c.H * c.W), 4);
+      x[size_t((16 * c.H + h) * c.W + wp)] = std::numeric_limits<float>::quiet_NaN();
+      std::vector<float> y = run(c, x, w, 1, nullptr);
+      for (int64_t ch = 0; ch < c.C; ++ch)
+        for (int64_t oh = 0; oh < c.OH(); ++oh)
+          for (int64_t ow = 0; ow < c.OW(); ++ow) {
+            bool hit = ch == 16 && std::abs(h - oh) <= 1 && std::abs(wp - ow) <= 1;
+            ASSERT_EQ(std::isnan(y[size_t((ch * c.OH() + oh) * c.OW() + ow)]), hit)
+                << "NaN at " << h << "," << wp << "; output " << ch << "," << oh << "," << ow;
+          }
+    }
+}
+
+} // namespace
