@@ -176,7 +176,10 @@ float seqk_sigmoidf(float x) {
   return x >= 0.0f ? s : e * s;
 }
 
-float seqk_siluf(float x) { return x * seqk_sigmoidf(x); }
+/* PyTorch's formula, x / (1 + e^-x): once e^-x overflows (x < -88.72,
+ * where silu is above -2.7e-37) it gives -0 as PyTorch does, and it costs
+ * a third less than x * sigmoid(x) (EfficientNet's epilogues). */
+float seqk_siluf(float x) { return x / (1.0f + expHiLo(-x, -0.0f)); }
 
 /* ---- erf ------------------------------------------------------------- */
 
