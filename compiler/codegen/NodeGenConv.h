@@ -47,6 +47,17 @@ PackedSplit packedSplit(const ConvShape &s);
 // `index` reading it (passes::fuseExpandDepthwise).
 void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
 
+// Slot tasks of an image: `tasks` units of work (a compile-time count)
+// in min(2 x the context's threads, kConvScratchSlots, tasks) slot tasks,
+// slot `slot` taking the contiguous run [slot*tasks/slots,
+// (slot+1)*tasks/slots) in a scratch buffer of its own; two a thread, so
+// that a thread done early takes over half a share, with few buffers.
+llvm::Value *emitSlotCount(LlvmGen &gen, int64_t tasks);
+// body(t) for each task t of slot `slot` (task-side i64s; `slots` is the
+// task's capture of emitSlotCount's value).
+void emitSlotRun(llvm::IRBuilder<> &b, llvm::Value *slot, llvm::Value *slots, int64_t tasks,
+                 llvm::function_ref<void(llvm::Value *)> body);
+
 // A 3x3 stride-1 convolution by Winograd's F(2x2, 3x3)
 // (ir::ConvAlgorithm::Winograd), image by image.
 void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue);

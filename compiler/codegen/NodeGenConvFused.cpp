@@ -20,6 +20,21 @@ void emitImageRuns(IRBuilder<> &b, Value *first, Value *last, int64_t group,
   });
 }
 
+Value *emitSlotCount(LlvmGen &gen, int64_t tasks) {
+  IRBuilder<> &f = gen.fwd();
+  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
+                                f.getInt64Ty());
+  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateMul(threads, f.getInt64(2)),
+                                         f.getInt64(std::min(ir::kConvScratchSlots, tasks)));
+  return f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
+}
+
+void emitSlotRun(IRBuilder<> &b, Value *slot, Value *slots, int64_t tasks, function_ref<void(Value *)> body) {
+  Value *t0 = b.CreateUDiv(b.CreateMul(slot, b.getInt64(tasks)), slots);
+  Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), b.getInt64(tasks)), slots);
+  emitLoop(b, t0, t1, "part", body);
+}
+
 namespace {
 
 // Channels [c0, c1) of the input image at xn zero-padded into xp.
@@ -131,11 +146,7 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()));
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
-  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
-                                f.getInt64Ty());
-  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateMul(threads, f.getInt64(2)),
-                                         f.getInt64(std::min(ir::kConvScratchSlots, plan.tasks())));
-  slots = f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
+  Value *slots = emitSlotCount(gen, plan.tasks());
   emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
     Task task(gen, index, "expand_depthwise");
     IRBuilder<> &b = task.b();
@@ -155,9 +166,7 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
       Value *band = LlvmGen::floatGep(b, buf0, b.CreateMul(slot, c(slotFloats)));
       Value *plane = LlvmGen::floatGep(b, band, c(plan.bandFloats));
-      Value *t0 = b.CreateUDiv(b.CreateMul(slot, c(plan.tasks())), tslots);
-      Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), c(plan.tasks())), tslots);
-      emitLoop(b, t0, t1, "part", [&](Value *t) {
+      emitSlotRun(b, slot, tslots, plan.tasks(), [&](Value *t) {
         Value *panel = b.CreateURem(t, c(plan.panels));
         Value *oh0 = b.CreateMul(b.CreateUDiv(t, c(plan.panels)), c(plan.bandRows));
         Value *oh1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(oh0, c(plan.bandRows)), c(s.OH));

@@ -18,17 +18,9 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   ir::WinogradPlan plan = ir::winogradPlan(g, node);
-  int64_t panels = plan.panels;
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
-  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
-                                f.getInt64Ty());
-  Value *groups = f.getInt64(plan.panelGroups);
-  Value *tasks = f.CreateMul(groups, f.getInt64(plan.blocks));
-  Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateMul(threads, f.getInt64(2)),
-                                         f.CreateBinaryIntrinsic(Intrinsic::smin, tasks,
-                                                                 f.getInt64(ir::kConvScratchSlots)));
-  slots = f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
+  Value *slots = emitSlotCount(gen, plan.tasks());
   emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
     Task task(gen, index, "winograd");
     IRBuilder<> &b = task.b();
@@ -39,22 +31,18 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
     Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
     Value *n = task.capture(image, "image");
     Value *tslots = task.capture(slots, "slots");
-    Value *ttasks = task.capture(tasks, "tasks");
-    Value *panelGroups = task.capture(groups, "groups");
     EpilogueEnv env(task, epilogue);
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
       Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(plan.workFloats)));
-      Value *t0 = b.CreateUDiv(b.CreateMul(slot, ttasks), tslots);
-      Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, c(1)), ttasks), tslots);
-      emitLoop(b, t0, t1, "part", [&](Value *t) {
-        Value *block = b.CreateUDiv(t, panelGroups), *group = b.CreateURem(t, panelGroups);
+      emitSlotRun(b, slot, tslots, plan.tasks(), [&](Value *t) {
+        Value *block = b.CreateUDiv(t, c(plan.panelGroups)), *group = b.CreateURem(t, c(plan.panelGroups));
         Value *r0 = b.CreateMul(block, c(plan.blockRows));
         Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, c(plan.blockRows)), c(plan.tileRows));
-        Value *p0 = b.CreateUDiv(b.CreateMul(group, c(panels)), panelGroups);
-        Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(panels)), panelGroups);
+        Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), c(plan.panelGroups));
+        Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), c(plan.panelGroups));
         b.CreateCall(gen.kernel("seqk_conv2d_winograd"),
                      {xn, w, yn, work, c(s.C), c(s.H), c(s.W), c(node.attrs.pad[0]), c(node.attrs.pad[1]), c(s.OC),
                       c(s.OH), c(s.OW), c(plan.blockRows), c(plan.pointTile), r0, r1, p0, p1, env.fn(),

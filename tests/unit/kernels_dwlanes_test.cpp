@@ -8,11 +8,10 @@
 // reaching exactly the outputs whose window holds it.
 #include <gtest/gtest.h>
 
-#include "ir/ConvScratch.h"
+#include "conv_reference.h"
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <vector>
 
 extern "C" {
@@ -36,14 +35,7 @@ const Case kCases[] = {
     {7, 11, 13, 5, 3, 2, 1, 0, 0, 0, 0, 1, 1},
 };
 
-std::vector<float> randomVector(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &f : v)
-    f = dist(rng);
-  return v;
-}
+using seqk_test::randomVector;
 
 struct Reference {
   std::vector<double> y, absSum;
