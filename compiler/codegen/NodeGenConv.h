@@ -54,8 +54,8 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
 // that a thread done early takes over half a share, with few buffers.
 llvm::Value *emitSlotCount(LlvmGen &gen, int64_t tasks);
 // body(t) for each task t of slot `slot` (task-side i64s; `slots` is the
-// task's capture of emitSlotCount's value).
-void emitSlotRun(llvm::IRBuilder<> &b, llvm::Value *slot, llvm::Value *slots, int64_t tasks,
+// task's capture of emitSlotCount's value; `tasks` at most emitSlotCount's).
+void emitSlotRun(llvm::IRBuilder<> &b, llvm::Value *slot, llvm::Value *slots, llvm::Value *tasks,
                  llvm::function_ref<void(llvm::Value *)> body);
 
 // A 3x3 stride-1 convolution by Winograd's F(2x2, 3x3)

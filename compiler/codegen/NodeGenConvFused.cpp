@@ -29,9 +29,9 @@ Value *emitSlotCount(LlvmGen &gen, int64_t tasks) {
   return f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
 }
 
-void emitSlotRun(IRBuilder<> &b, Value *slot, Value *slots, int64_t tasks, function_ref<void(Value *)> body) {
-  Value *t0 = b.CreateUDiv(b.CreateMul(slot, b.getInt64(tasks)), slots);
-  Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), b.getInt64(tasks)), slots);
+void emitSlotRun(IRBuilder<> &b, Value *slot, Value *slots, Value *tasks, function_ref<void(Value *)> body) {
+  Value *t0 = b.CreateUDiv(b.CreateMul(slot, tasks), slots);
+  Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), tasks), slots);
   emitLoop(b, t0, t1, "part", body);
 }
 
@@ -166,7 +166,7 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
       Value *band = LlvmGen::floatGep(b, buf0, b.CreateMul(slot, c(slotFloats)));
       Value *plane = LlvmGen::floatGep(b, band, c(plan.bandFloats));
-      emitSlotRun(b, slot, tslots, plan.tasks(), [&](Value *t) {
+      emitSlotRun(b, slot, tslots, c(plan.tasks()), [&](Value *t) {
         Value *panel = b.CreateURem(t, c(plan.panels));
         Value *oh0 = b.CreateMul(b.CreateUDiv(t, c(plan.panels)), c(plan.bandRows));
         Value *oh1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(oh0, c(plan.bandRows)), c(s.OH));

@@ -21,6 +21,13 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
   Value *slots = emitSlotCount(gen, plan.tasks());
+  // the last block split in two only for several threads (on one it would
+  // only transform that block's input twice)
+  Value *tasks = f.getInt64(plan.tasks());
+  if (plan.splitLast) {
+    Value *threads = f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()});
+    tasks = f.CreateSelect(f.CreateICmpSGT(threads, f.getInt32(1)), tasks, f.getInt64(plan.blocks));
+  }
   emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
     Task task(gen, index, "winograd");
     IRBuilder<> &b = task.b();
@@ -31,18 +38,31 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
     Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
     Value *n = task.capture(image, "image");
     Value *tslots = task.capture(slots, "slots");
+    Value *ttasks = task.capture(tasks, "tasks");
     EpilogueEnv env(task, epilogue);
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
       Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(plan.workFloats)));
-      emitSlotRun(b, slot, tslots, plan.tasks(), [&](Value *t) {
+      emitSlotRun(b, slot, tslots, ttasks, [&](Value *t) {
         Value *block = b.CreateUDiv(t, c(plan.panelGroups)), *group = b.CreateURem(t, c(plan.panelGroups));
+        Value *groups = c(plan.panelGroups);
+        if (plan.splitLast) { // blocks = 2k + 1: tasks k and 2k + 1 are the last block's halves
+          int64_t k = plan.blocks / 2;
+          Value *split = b.CreateICmpEQ(ttasks, c(plan.tasks()));
+          Value *first = b.CreateAnd(split, b.CreateICmpEQ(t, c(k)));
+          Value *second = b.CreateAnd(split, b.CreateICmpEQ(t, c(2 * k + 1)));
+          Value *half = b.CreateOr(first, second);
+          Value *shifted = b.CreateAnd(split, b.CreateICmpUGT(t, c(k)));
+          block = b.CreateSelect(half, c(2 * k), b.CreateSelect(shifted, b.CreateSub(t, c(1)), t));
+          group = b.CreateSelect(second, c(1), c(0));
+          groups = b.CreateSelect(half, c(2), c(1));
+        }
         Value *r0 = b.CreateMul(block, c(plan.blockRows));
         Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, c(plan.blockRows)), c(plan.tileRows));
-        Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), c(plan.panelGroups));
-        Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), c(plan.panelGroups));
+        Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), groups);
+        Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), groups);
         b.CreateCall(gen.kernel("seqk_conv2d_winograd"),
                      {xn, w, yn, work, c(s.C), c(s.H), c(s.W), c(node.attrs.pad[0]), c(node.attrs.pad[1]), c(s.OC),
                       c(s.OH), c(s.OW), c(plan.blockRows), c(plan.pointTile), r0, r1, p0, p1, env.fn(),

@@ -77,6 +77,7 @@ WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   p.blockRows = (p.tileRows + p.blocks - 1) / p.blocks;
   p.blocks = (p.tileRows + p.blockRows - 1) / p.blockRows;
   p.panelGroups = std::clamp<int64_t>((kWinogradTasks + p.blocks - 1) / p.blocks, 1, p.panels);
+  p.splitLast = p.panelGroups == 1 && p.blocks % 2 == 1 && p.blocks > 1 && p.panels >= 2;
   int64_t fewest = (p.tileRows - (p.blocks - 1) * p.blockRows) * p.tileCols;
   p.pointTile = packedConvTile(1, fewest).cols;
   // seqk_conv2d_winograd_work: the padded rows (and their slack), the

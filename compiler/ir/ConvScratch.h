@@ -47,10 +47,14 @@ constexpr int64_t kWinogradMinPlane = 8;
 // tiles (the last may have fewer), whose transformed tiles (16 x C x
 // tiles) take at most kWinogradBlockBytes, times groups of panels of 32
 // output channels, about kWinogradTasks of them, more blocks first: each
-// task transforms its block's input tiles again. (Splitting ResNet's 7
-// blocks at 56x56 into 14 tasks of one panel, for 2 threads to share
-// evenly, measured slower: the VGG block on 2 threads went 1.25 -> 1.29 ms
-// at batch 1, 22 -> 26 ms at batch 16.) pointTile: the pointwise tile
+// task transforms its block's input tiles again. An odd number of whole
+// blocks (7 at ResNet's 56x56) would give one of 2 threads a block more:
+// the last block is split in two halves of its panels instead
+// (splitLast), the halves in the middle and at the end of the tasks, so
+// that each thread's contiguous half of them holds one. (Splitting every
+// block into one task per panel measured slower: the VGG block on 2
+// threads went 1.25 -> 1.29 ms at batch 1, 22 -> 26 ms at batch 16.)
+// pointTile: the pointwise tile
 // width for the fewest tiles a block has. Each task pads its block's input
 // rows itself, in its work buffer (seqk_conv2d_winograd_work floats,
 // rounded up to 64 bytes).
@@ -58,8 +62,9 @@ struct WinogradPlan {
   int64_t tileRows = 1, tileCols = 1;
   int64_t blockRows = 1, blocks = 1, pointTile = 1;
   int64_t panels = 1, panelGroups = 1;
+  bool splitLast = false;
   int64_t workFloats = 0;
-  int64_t tasks() const { return blocks * panelGroups; }
+  int64_t tasks() const { return blocks * panelGroups + (splitLast ? 1 : 0); }
 };
 WinogradPlan winogradPlan(const Graph &g, const Node &conv);
 constexpr int64_t kWinogradBlockBytes = 512 * 1024;

@@ -165,14 +165,16 @@ def st_inverted(g):
 
 
 def st_winograd(g):
-    """Two 3x3 convolutions of stride 1, the second of 16 to 40 channels in
+    """Two 3x3 convolutions of stride 1, the second of 16 to 64 channels in
     and out: on planes of 8 x 8 or more seqc computes it by Winograd's
-    F(2x2, 3x3) (seqk_conv2d_winograd), whatever its padding."""
+    F(2x2, 3x3) (seqk_conv2d_winograd), whatever its padding; on the large
+    planes (28 to 36) with more than 32 output channels, in blocks of tile
+    rows whose last one two threads share by halves of its panels."""
     rng, (c, h, w) = g.rng, g.shape
-    e = rng.randint(16, 40)
+    e = rng.randint(16, 64)
     pad = rng.choice([0, 1, 1, 2]) if min(h, w) >= 3 else 1
     items = [conv2d(rng, c, e, 3, 1, 1, bias=False), batchnorm(rng, 2, e), activation(rng),
-             conv2d(rng, e, rng.randint(16, 40), 3, 1, pad, bias=rng.random() < 0.5)]
+             conv2d(rng, e, rng.randint(16, 64), 3, 1, pad, bias=rng.random() < 0.5)]
     return apply_child(g.name("wino"), Container("Sequential", [("", i) for i in items], rng))
 
 
