@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace seq::ast {
@@ -147,12 +148,27 @@ struct StarExpr : Expr {
   ExprPtr operand;
 };
 
-// One argument of a call: positional (`name` empty) or keyword.
+// One argument of a call: positional (`name()` empty) or keyword. 40
+// bytes: a Sequential of 100,000 layers has as many arguments.
 struct Arg {
   SourceRange range;     // the whole argument, `name=value` included
   SourceRange nameRange; // the keyword
-  std::string name;      // keyword, or empty
   ExprPtr value;
+
+  // The keyword, or "".
+  std::string_view name() const {
+    return keyword_ ? std::string_view(keyword_, nameRange.end - nameRange.begin) : std::string_view();
+  }
+  // `name` must be the file's own text at `range` (SourceManager keeps a
+  // file's text at one address for as long as the AST lives).
+  void setName(std::string_view name, SourceRange range) {
+    keyword_ = name.data();
+    nameRange = range;
+    nameRange.end = nameRange.begin + uint32_t(name.size());
+  }
+
+private:
+  const char *keyword_ = nullptr;
 };
 
 struct CallExpr : Expr {

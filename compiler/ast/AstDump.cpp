@@ -127,9 +127,9 @@ public:
       line(indent, "Call", e.range);
       expr(indent + 1, *c->callee);
       for (const Arg &a : c->args) {
-        if (!a.name.empty())
-          line(indent + 1, fmt::format("Keyword {}", a.name), a.range);
-        expr(indent + (a.name.empty() ? 1 : 2), *a.value);
+        if (!a.name().empty())
+          line(indent + 1, fmt::format("Keyword {}", a.name()), a.range);
+        expr(indent + (a.name().empty() ? 1 : 2), *a.value);
       }
       break;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,7 +57,8 @@ private:
     std::vector<uint32_t> lineStarts;
     bool ascii = true; // columns are byte offsets: no scan per query
   };
-  std::vector<File> files_;
+  // A deque: a file's text stays at one address (the AST points into it).
+  std::deque<File> files_;
 };
 
 } // namespace seq

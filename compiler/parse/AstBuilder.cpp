@@ -302,8 +302,8 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
     Arg arg;
     arg.range = range(a);
     if (auto *kw = dynamic_cast<P::KeywordArgContext *>(a)) {
-      arg.name = kw->NAME()->getText();
-      arg.nameRange = tokens_.range(kw->NAME());
+      SourceRange keyword = tokens_.range(kw->NAME());
+      arg.setName(text_.substr(keyword.begin, keyword.end - keyword.begin), keyword);
       arg.value = buildExpr(kw->expr());
     } else if (auto *star = dynamic_cast<P::StarArgContext *>(a)) {
       arg.value = std::make_unique<StarExpr>(arg.range, buildExpr(star->expr()));

@@ -14,7 +14,9 @@ namespace seq::parse {
 
 class AstBuilder {
 public:
-  AstBuilder(const TokenMap &tokens, Diagnostics &diags) : tokens_(tokens), diags_(diags) {}
+  // `text` is the file's text, as the SourceManager keeps it.
+  AstBuilder(const TokenMap &tokens, std::string_view text, Diagnostics &diags)
+      : tokens_(tokens), text_(text), diags_(diags) {}
 
   std::unique_ptr<ast::File> buildFile(antlr::SeqParser::FileContext *ctx);
 
@@ -42,6 +44,7 @@ private:
   SourceRange range(antlr4::Token *token) const { return tokens_.range(token); }
 
   const TokenMap &tokens_;
+  std::string_view text_;
   Diagnostics &diags_;
 };
 

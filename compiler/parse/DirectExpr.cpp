@@ -241,7 +241,8 @@ ExprPtr DirectParser::call(uint32_t begin, ExprPtr callee) {
     Arg arg;
     uint32_t argBegin = cur_.begin;
     if (cur_.kind == Tok::Name && next_.kind == Tok::Assign) {
-      std::tie(arg.name, arg.nameRange) = name();
+      arg.setName(text(cur_), range(cur_));
+      advance();
       advance(); // =
       arg.value = expr(0);
       arg.range = from(argBegin);

@@ -1,6 +1,7 @@
 // Parser: parses a file with the direct parser; when that gives up, runs the
-// ANTLR lexer and parser over it, reports syntax errors through
-// Diagnostics, and hands a clean parse tree to the AstBuilder.
+// ANTLR lexer and parser over it without a parse tree and reports its
+// syntax errors through Diagnostics. Only a file ANTLR takes gets a parse
+// tree, which the AstBuilder turns into the AST.
 #include "parse/Parser.h"
 
 #include "basic/Limits.h"
@@ -9,12 +10,14 @@
 #include "parse/LeanToken.h"
 #include "parse/PastedPython.h"
 #include "parse/TokenMap.h"
+#include "parse/WindowTokenStream.h"
 
 #include "SeqLexer.h"
 #include "SeqParser.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -235,11 +238,11 @@ private:
   size_t p_ = 0;
 };
 
-// ANTLR's parse keeps every token and a tree over them: memory grows with the
-// number of tokens (a few hundred bytes each), not with the bytes of the
-// file. The lexer runs once, through this counter: past the limit it ends
-// the stream, and the parse does not start. Each token is kept as a
-// LeanToken (40 bytes, not CommonToken's 112).
+// ANTLR's parse with a tree keeps every token and a tree over them: memory
+// grows with the number of tokens (a few hundred bytes each), not with the
+// bytes of the file. The lexer runs through this counter: past the limit it
+// ends the stream, and the error is the limit's, not the parse's. Each
+// token is a LeanToken (40 bytes, not CommonToken's 112).
 class CountingTokenSource : public antlr4::TokenSource {
 public:
   CountingTokenSource(SeqLexer &lexer, const TokenMap &map)
@@ -274,47 +277,100 @@ private:
   std::optional<SourceRange> past_;
 };
 
-} // namespace
+// ANTLR 4.9's parser keeps every rule context it makes (in its
+// ParseTreeTracker) until it is reset, parse tree or not: hundreds of bytes
+// per token. The list is private; an explicit instantiation may name a
+// private member, which is how this reaches it.
+using TrackedTrees = std::vector<antlr4::tree::ParseTree *>;
+TrackedTrees &trackedTrees(antlr4::tree::ParseTreeTracker &tracker);
+template <TrackedTrees antlr4::tree::ParseTreeTracker::*List>
+struct TrackerAccess {
+  friend TrackedTrees &trackedTrees(antlr4::tree::ParseTreeTracker &tracker) { return tracker.*List; }
+};
+template struct TrackerAccess<&antlr4::tree::ParseTreeTracker::_allocated>;
 
-std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
-                                     Diagnostics &diags, ParserStages stages) {
-  std::string_view text = sources.text(file);
-  if (std::optional<uint32_t> deep = findTooDeep(text)) {
-    diags.error(SourceRange{file, *deep, *deep + 1},
-                fmt::format("expression is nested too deeply (more than {} levels)", kMaxNestingDepth));
-    return nullptr;
+// ANTLR's parser for a file with a syntax error, only to report it: no
+// parse tree, and the contexts of rules it has left are freed as it goes.
+// Without a tree nothing points at a finished context but the generated
+// code's own variables, which it only writes (the grammar has no actions):
+// the contexts still in use are exactly the chain from the current one to
+// the root. The sweep runs as a rule is entered (when no frame is between
+// making a context and entering it), and when the tracker has doubled
+// since the last sweep, so it costs a constant per context.
+class TreelessParser : public SeqParser {
+public:
+  explicit TreelessParser(antlr4::TokenStream *input) : SeqParser(input) {
+    setBuildParseTree(false);
   }
-  // Stage 0: the direct parser, no tokens kept and no tree. It takes every
-  // valid file, and gives up silently on anything else.
-  if (stages != ParserStages::AntlrOnly) {
-    if (std::optional<std::unique_ptr<ast::File>> direct = parseDirect(sources, file, diags))
-      return std::move(*direct);
-    if (stages == ParserStages::DirectOnly)
-      return nullptr;
+  void enterRule(antlr4::ParserRuleContext *localctx, size_t state, size_t ruleIndex) override {
+    SeqParser::enterRule(localctx, state, ruleIndex);
+    sweep();
   }
-  TokenMap map(file, text);
+  void enterRecursionRule(antlr4::ParserRuleContext *localctx, size_t state, size_t ruleIndex,
+                          int precedence) override {
+    SeqParser::enterRecursionRule(localctx, state, ruleIndex, precedence);
+    sweep();
+  }
+
+private:
+  void sweep() {
+    TrackedTrees &all = trackedTrees(getTreeTracker());
+    if (all.size() < nextSweep_)
+      return;
+    live_.clear();
+    for (antlr4::tree::ParseTree *ctx = getContext(); ctx; ctx = ctx->parent)
+      live_.push_back(ctx);
+    std::sort(live_.begin(), live_.end());
+    size_t kept = 0;
+    for (antlr4::tree::ParseTree *tree : all) {
+      if (std::binary_search(live_.begin(), live_.end(), tree))
+        all[kept++] = tree;
+      else
+        delete tree;
+    }
+    all.resize(kept);
+    nextSweep_ = 2 * kept + kSweepMin;
+  }
+
+  std::vector<antlr4::tree::ParseTree *> live_;
+  // Small enough that the tests' files of a few hundred tokens sweep.
+  static constexpr size_t kSweepMin = 256;
+  size_t nextSweep_ = kSweepMin;
+};
+
+// The lexer's input for `text`, decoded as TokenMap counts it.
+antlr4::CharStream *makeInput(const TokenMap &map, std::string_view text, std::optional<AsciiInput> &ascii,
+                              std::optional<Utf32Input> &utf32) {
+  if (map.ascii())
+    return &ascii.emplace(text);
+  return &utf32.emplace(text);
+}
+
+void reportTooManyTokens(const SourceRange &past, Diagnostics &diags) {
+  diags.error(past, fmt::format("this file has more than {} tokens, seqc's limit (parsing needs "
+                                "memory in proportion)", limits::kSourceTokens));
+}
+
+// ANTLR's two stages, as ANTLR recommends: the fast SLL prediction with
+// errors bailing out, which parses every valid file; only a file it rejects
+// is parsed again with full LL prediction and error recovery, so that its
+// errors are reported exactly and all of them. Every token and the parse
+// tree are kept: the reference parse (ParserStages::AntlrOnly), and the AST
+// of the rare file that ANTLR takes and the direct parser does not.
+std::unique_ptr<ast::File> parseWithTree(std::string_view text, const TokenMap &map, FileId file,
+                                         Diagnostics &diags) {
   std::optional<AsciiInput> ascii;
   std::optional<Utf32Input> utf32;
-  antlr4::CharStream *input = nullptr;
-  if (map.ascii())
-    input = &ascii.emplace(text);
-  else
-    input = &utf32.emplace(text);
-  SeqLexer lexer(input);
+  SeqLexer lexer(makeInput(map, text, ascii, utf32));
   lexer.removeErrorListeners();
   CountingTokenSource counted(lexer, map);
   antlr4::CommonTokenStream stream(&counted);
   stream.fill();
   if (const std::optional<SourceRange> &past = counted.past()) {
-    diags.error(*past, fmt::format("this file has more than {} tokens, seqc's limit (parsing needs "
-                                   "memory in proportion)", limits::kSourceTokens));
+    reportTooManyTokens(*past, diags);
     return nullptr;
   }
 
-  // Two stages, as ANTLR recommends: the fast SLL prediction with errors
-  // bailing out, which parses every valid file; only a file it rejects is
-  // parsed again with full LL prediction and error recovery, so that its
-  // errors are reported exactly and all of them.
   SeqParser parser(&stream);
   parser.removeErrorListeners();
   parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
@@ -348,8 +404,90 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
     return nullptr;
   // Literal errors (an integer too large) are reported by the builder; the
   // AST is still checked, the bad literal an invalid value.
-  AstBuilder builder(map, diags);
+  AstBuilder builder(map, text, diags);
   return builder.buildFile(tree);
+}
+
+// The same two stages for a file the direct parser gave up on, which has a
+// syntax error (or, rarely, is one ANTLR takes): the same diagnostics in
+// memory that does not grow with the file. Neither stage keeps a tree or
+// more tokens than a window (WindowTokenStream); the second lexes again.
+// Returns false when ANTLR takes the file after all: then parseWithTree
+// must parse it, and nothing has been reported.
+bool reportSyntaxErrors(std::string_view text, const TokenMap &map, FileId file, Diagnostics &diags) {
+  std::optional<AsciiInput> ascii;
+  std::optional<Utf32Input> utf32;
+  antlr4::CharStream *input = makeInput(map, text, ascii, utf32);
+  bool accepted = true;
+  {
+    SeqLexer lexer(input);
+    lexer.removeErrorListeners();
+    CountingTokenSource counted(lexer, map);
+    WindowTokenStream stream(&counted);
+    TreelessParser parser(&stream);
+    parser.removeErrorListeners();
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    try {
+      parser.file();
+    } catch (const antlr4::ParseCancellationException &) {
+      accepted = false;
+    }
+    // The token limit comes first, as when the stream is filled before
+    // the parse: count the tokens the parse did not reach.
+    while (!counted.past() && counted.nextToken()->getType() != antlr4::Token::EOF) {
+    }
+    if (const std::optional<SourceRange> &past = counted.past()) {
+      reportTooManyTokens(*past, diags);
+      return true;
+    }
+  }
+  if (accepted)
+    return false;
+  if (reportPastedPython(text, file, diags) > 0)
+    return true;
+  input->seek(0);
+  SeqLexer lexer(input);
+  lexer.removeErrorListeners();
+  CountingTokenSource counted(lexer, map);
+  WindowTokenStream stream(&counted);
+  TreelessParser parser(&stream);
+  parser.removeErrorListeners();
+  ErrorListener listener(map, diags);
+  parser.addErrorListener(&listener);
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+      antlr4::atn::PredictionMode::LL);
+  try {
+    parser.file();
+  } catch (const TooManyErrors &) {
+    return true;
+  }
+  return listener.errors() > 0;
+}
+
+} // namespace
+
+std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file,
+                                     Diagnostics &diags, ParserStages stages) {
+  std::string_view text = sources.text(file);
+  if (std::optional<uint32_t> deep = findTooDeep(text)) {
+    diags.error(SourceRange{file, *deep, *deep + 1},
+                fmt::format("expression is nested too deeply (more than {} levels)", kMaxNestingDepth));
+    return nullptr;
+  }
+  // Stage 0: the direct parser, no tokens kept and no tree. It takes every
+  // valid file, and gives up silently on anything else.
+  if (stages == ParserStages::AntlrOnly)
+    return parseWithTree(text, TokenMap(file, text), file, diags);
+  if (std::optional<std::unique_ptr<ast::File>> direct = parseDirect(sources, file, diags))
+    return std::move(*direct);
+  if (stages == ParserStages::DirectOnly)
+    return nullptr;
+  TokenMap map(file, text);
+  if (reportSyntaxErrors(text, map, file, diags))
+    return nullptr;
+  return parseWithTree(text, map, file, diags);
 }
 
 } // namespace seq::parse

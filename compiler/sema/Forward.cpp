@@ -400,7 +400,7 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
 std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &frame) {
   std::vector<EvalArg> out;
   for (const Arg &a : args)
-    out.push_back({a.name, a.nameRange, a.value->range, evalF(*a.value, frame)});
+    out.push_back({std::string(a.name()), a.nameRange, a.value->range, evalF(*a.value, frame)});
   return out;
 }
 

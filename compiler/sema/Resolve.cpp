@@ -564,7 +564,7 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
 std::vector<EvalArg> Checker::evalArgs(const std::vector<Arg> &args, const Scope &scope) {
   std::vector<EvalArg> out;
   for (const Arg &a : args)
-    out.push_back({a.name, a.nameRange, a.value->range, eval(*a.value, scope)});
+    out.push_back({std::string(a.name()), a.nameRange, a.value->range, eval(*a.value, scope)});
   return out;
 }
 

@@ -154,7 +154,7 @@ public:
       auto *c = e.as<CallExpr>();
       expr(*c->callee);
       for (const Arg &a : c->args) {
-        out += fmt::format(" (Arg '{}' ", a.name);
+        out += fmt::format(" (Arg '{}' ", a.name());
         range(a.range);
         range(a.nameRange);
         expr(*a.value);

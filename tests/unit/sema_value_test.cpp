@@ -20,6 +20,7 @@ static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter"
 static_assert(sizeof(ModuleInst) <= 184, "a layer is one ModuleInst");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 72, "a layer call makes one TraceValue");
+static_assert(sizeof(ast::Arg) <= 40, "a Sequential keeps one ast::Arg per layer");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
   Value i = Value::integer_(7, {0, 1, 2});
