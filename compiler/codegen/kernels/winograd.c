@@ -25,7 +25,9 @@
  * it by rounding alone (well within seqc's 1e-4 + 1e-4 |y| parity bound
  * for the channel counts it is used at), and a NaN in the input reaches
  * only the outputs whose window holds it: B^T's columns and A^T's rows
- * pair up so that each output reads exactly its 3x3 window. */
+ * pair up so that each output reads exactly its 3x3 window. (An infinite
+ * input is another matter: the transforms subtract, so an output of its
+ * window may be NaN where the direct convolution gives +-inf.) */
 #include "seqk.h"
 #include "tile.h"
 #include "window.h"
