@@ -87,8 +87,9 @@ public:
     plan.globalPart.assign(globals_.size(), 0);
     plan.functionShared.assign(functions_.size(), false);
     plan.globalShared.assign(globals_.size(), false);
-    // Groups: a function with every (non-noinline) function it calls,
-    // directly or through copied kernels.
+    // Groups: a function with every (non-noinline) function it calls or
+    // may call once inlining makes the call direct (an epilogue passed to
+    // a kernel), itself or through copied kernels.
     EquivalenceClasses<size_t> groups;
     for (size_t i = 0; i < functions_.size(); ++i)
       if (isNode(*functions_[i])) {
@@ -98,7 +99,7 @@ public:
         while (!stack.empty()) {
           const Function *f = stack.back();
           stack.pop_back();
-          for (const Function *callee : directCallees(*f))
+          for (const Function *callee : inlinable(*f))
             if (!seen.insert(callee).second)
               continue;
             else if (isCopied(*callee))
@@ -175,6 +176,33 @@ private:
   bool isCopiedConstant(const GlobalVariable &g) const {
     return g.isConstant() && g.hasInitializer() && g.hasLocalLinkage() && g.hasAtLeastLocalUnnamedAddr() &&
            module_.getDataLayout().getTypeAllocSize(g.getValueType()) <= kCopiedConstantBytes;
+  }
+
+  // The defined functions `f` calls, or whose address it passes where
+  // inlining or function specialisation may turn it into a call: to a
+  // kernel (an epilogue), to a function neither a declaration nor
+  // noinline, or stores. (A task's address handed to the thread pool, or
+  // to the noinline run_task, is not.)
+  std::vector<const Function *> inlinable(const Function &f) const {
+    std::vector<const Function *> found;
+    auto add = [&](const Value *v) {
+      if (const auto *g = dyn_cast<Function>(v->stripPointerCasts()); g && !g->isDeclaration())
+        found.push_back(g);
+    };
+    for (const BasicBlock &block : f)
+      for (const Instruction &inst : block) {
+        const auto *call = dyn_cast<CallBase>(&inst);
+        const Function *callee = call ? call->getCalledFunction() : nullptr;
+        if (callee)
+          add(callee);
+        if (call && callee &&
+            (callee->isDeclaration() || (callee->hasFnAttribute(Attribute::NoInline) && !isCopied(*callee))))
+          continue;
+        for (const Use &operand : inst.operands())
+          if (!call || &operand != &call->getCalledOperandUse())
+            add(operand.get());
+      }
+    return found;
   }
 
   static std::vector<const Function *> directCallees(const Function &f) {
