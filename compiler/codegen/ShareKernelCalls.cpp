@@ -18,8 +18,10 @@ namespace {
 // A kernel smaller than this once inlined (instructions before
 // optimisation) costs little to compile twice.
 constexpr int64_t kMinSharedSize = 300;
-// At most this many constants of one call become arguments.
+// At most this many constants of one call become arguments, and at least
+// this many stay constants (the shapes the specialisation is for).
 constexpr size_t kMaxDroppedConstants = 2;
+constexpr size_t kMinKeptConstants = 4;
 
 struct Cluster {
   Function *callee = nullptr;
@@ -106,7 +108,8 @@ private:
           clash = cluster.pattern[i] != args[i];
           ++kept;
         }
-      if (clash || std::max(cluster.mostConstants, constants) - kept > kMaxDroppedConstants)
+      if (clash || kept < kMinKeptConstants ||
+          std::max(cluster.mostConstants, constants) - kept > kMaxDroppedConstants)
         continue;
       for (size_t i = 0; i < args.size(); ++i)
         if (!args[i])

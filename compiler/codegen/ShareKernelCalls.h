@@ -13,8 +13,9 @@
 // Only calls to kernels of at least kMinSharedSize instructions once
 // inlined are shared (a whole layer's or image's work per call: the
 // elementwise functions that run per vector are far smaller), and only
-// with at most kMaxDroppedConstants constants turned into arguments;
-// constants that differ (shapes, epilogues) never are. A call costs a few
+// with at most kMaxDroppedConstants constants turned into arguments and
+// at least kMinKeptConstants kept; constants that differ (shapes,
+// epilogues) never are. A call costs a few
 // nanoseconds against a kernel's microseconds.
 #pragma once
 

@@ -1,17 +1,22 @@
 // ElfMerge and ParallelEmit: two objects joined into one that links and
 // runs (a call across the parts, a table in each, the shared symbol made
-// local again), what is refused, and small models left whole. (The zoo's
-// e2e tests build and run models large enough to be split.)
+// local again), what is refused; ShareKernelCalls' clusters; small models
+// left whole. (The zoo's e2e tests build and run models large enough to
+// be split, through `seqc build` and `seqc run`.)
 #include "codegen_test_support.h"
 
 #include "codegen/ElfMerge.h"
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ObjectEmitter.h"
 #include "codegen/ParallelEmit.h"
+#include "codegen/ShareKernelCalls.h"
 
 #include <llvm/AsmParser/Parser.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Instructions.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Verifier.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/SourceMgr.h>
@@ -132,6 +137,65 @@ TEST(ElfMerge, RefusesWhatIsNotAnObject) {
   Error e = seq::codegen::mergeElfObjects(parts, {}, joined);
   EXPECT_TRUE(bool(e));
   consumeError(std::move(e));
+}
+
+// A kernel `k(ptr, four shapes, begin, end)` large enough to be shared,
+// and tasks calling it as a layer's slot and channel tasks do.
+std::string shareModule() {
+  std::string ir = "define internal void @k(ptr %p, i64 %shape, i64 %h, i64 %w, i64 %c, i64 %b, i64 %e) "
+                   "alwaysinline {\n"
+                   "  %u = add i64 %shape, %h\n  %t = add i64 %w, %c\n  %s = add i64 %u, %t\n"
+                   "  %v0 = add i64 %s, %b\n";
+  for (int i = 1; i < 320; ++i)
+    ir += "  %v" + std::to_string(i) + " = mul i64 %v" + std::to_string(i - 1) + ", %e\n";
+  ir += "  store i64 %v319, ptr %p\n  ret void\n}\n";
+  ir += "define void @slots(ptr %p) {\n"
+        "  call void @k(ptr %p, i64 7, i64 3, i64 3, i64 1, i64 0, i64 32)\n  ret void\n}\n"
+        "define void @channels(ptr %p, i64 %b, i64 %e) {\n"
+        "  call void @k(ptr %p, i64 7, i64 3, i64 3, i64 1, i64 %b, i64 %e)\n  ret void\n}\n"
+        "define void @other(ptr %p, i64 %b, i64 %e) {\n"
+        "  call void @k(ptr %p, i64 9, i64 3, i64 3, i64 1, i64 %b, i64 %e)\n  ret void\n}\n"
+        "define void @loose(ptr %p, i64 %s, i64 %b, i64 %e) {\n"
+        "  call void @k(ptr %p, i64 %s, i64 %s, i64 %s, i64 %s, i64 %b, i64 %e)\n  ret void\n}\n"
+        "define void @few(ptr %p, i64 %b, i64 %e) {\n"
+        "  call void @k(ptr %p, i64 9, i64 %b, i64 %b, i64 %b, i64 %b, i64 %e)\n  ret void\n}\n";
+  return ir;
+}
+
+TEST(ShareKernelCalls, SharesCallsThatDifferOnlyInRuntimeValues) {
+  LLVMContext context;
+  SMDiagnostic error;
+  std::unique_ptr<Module> module = parseAssemblyString(shareModule(), error, context);
+  ASSERT_TRUE(module) << error.getMessage().str();
+  StringSet<> kernels;
+  kernels.insert("k");
+  // slots (0..32) and channels (b..e) share, the shapes 7, 3, 3, 1 kept
+  // constants; other (shape 9) has its own; loose (no constant) and few
+  // (one) would keep fewer than four constants and share with nothing.
+  EXPECT_EQ(seq::codegen::shareKernelCalls(*module, kernels), 2);
+  Function *shared = module->getFunction("seqk.share.k");
+  ASSERT_NE(shared, nullptr);
+  EXPECT_EQ(shared->arg_size(), 3u); // p, begin, end
+  EXPECT_TRUE(shared->hasFnAttribute(Attribute::NoInline));
+  EXPECT_FALSE(shared->hasFnAttribute(Attribute::AlwaysInline));
+  auto calledIn = [&](const char *name) {
+    for (Instruction &inst : module->getFunction(name)->getEntryBlock())
+      if (auto *call = dyn_cast<CallInst>(&inst))
+        return call->getCalledFunction()->getName().str();
+    return std::string();
+  };
+  EXPECT_EQ(calledIn("slots"), "seqk.share.k");
+  EXPECT_EQ(calledIn("channels"), "seqk.share.k");
+  EXPECT_EQ(calledIn("other"), "k");
+  EXPECT_EQ(calledIn("loose"), "k");
+  EXPECT_EQ(calledIn("few"), "k");
+  bool passesShape = false;
+  for (Instruction &inst : shared->getEntryBlock())
+    if (auto *call = dyn_cast<CallInst>(&inst))
+      if (auto *shape = dyn_cast<ConstantInt>(call->getArgOperand(1)))
+        passesShape = shape->getSExtValue() == 7;
+  EXPECT_TRUE(passesShape);
+  EXPECT_FALSE(verifyModule(*module, &errs()));
 }
 
 TEST(ParallelEmit, SmallModelsAreNotSplit) {
