@@ -6,6 +6,7 @@
 #include "codegen/LlvmGen.h"
 #include "codegen/ModelGlobal.h"
 #include "codegen/ModuleBuilder.h"
+#include "codegen/ParallelEmit.h"
 #include "codegen/SanitizeThread.h"
 #include "codegen/StageTiming.h"
 
@@ -122,6 +123,13 @@ Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kin
   auto module = buildModuleFor(graph, context, **machine, *resolved, {embeddedWeights, false, target.sanitizeThread});
   if (!module)
     return module.takeError();
+  if (kind == EmitKind::Object) {
+    stage.reset();
+    SmallVector<char, 0> object;
+    if (Error e = compileModule(**module, **machine, *resolved, target.optLevel, object))
+      return e;
+    return writeBytes(StringRef(object.data(), object.size()), path);
+  }
   stage.emplace("LLVM optimise");
   optimizeModule(**module, **machine, target.optLevel);
   stage.emplace("emit");

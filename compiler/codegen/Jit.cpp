@@ -5,6 +5,7 @@
 #include "codegen/Jit.h"
 
 #include "codegen/ModuleBuilder.h"
+#include "codegen/ParallelEmit.h"
 #include "codegen/ObjectEmitter.h"
 #include "codegen/SanitizeThread.h"
 #include "codegen/StageTiming.h"
@@ -12,7 +13,6 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
@@ -60,15 +60,10 @@ Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, co
   auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true, sanitizeThread});
   if (!module)
     return module.takeError();
-  stage.emplace("LLVM optimise");
-  optimizeModule(**module, **machine, optLevel);
-  stage.emplace("machine code");
+  stage.reset();
   SmallVector<char, 0> object;
-  raw_svector_ostream out(object);
-  legacy::PassManager passes;
-  if ((*machine)->addPassesToEmitFile(passes, out, nullptr, CodeGenFileType::ObjectFile))
-    return createStringError(inconvertibleErrorCode(), "the host target cannot emit an object file");
-  passes.run(**module);
+  if (Error e = compileModule(**module, **machine, target, optLevel, object, "machine code"))
+    return e;
   return std::make_unique<SmallVectorMemoryBuffer>(std::move(object), graph.symbolPrefix + ".o",
                                                    /*RequiresNullTerminator=*/false);
 }

@@ -7,6 +7,10 @@
 #include <llvm/Linker/Linker.h>
 #include <llvm/Support/MemoryBuffer.h>
 
+#include <map>
+#include <mutex>
+#include <string>
+
 namespace seq::codegen {
 
 using namespace llvm;
@@ -71,6 +75,31 @@ Error linkKernelLibrary(Module &module, const Triple &triple) {
   for (Function &fn : module)
     prepareKernel(fn);
   return Error::success();
+}
+
+const StringSet<> &kernelFunctionNames(const Triple &triple) {
+  static std::mutex mutex;
+  static std::map<std::string, StringSet<>> byArch;
+  StringRef arch = Triple::getArchTypeName(triple.getArch());
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [it, inserted] = byArch.try_emplace(arch.str());
+  if (!inserted)
+    return it->second;
+  std::string_view bitcode = kernelBitcode(std::string_view(arch.data(), arch.size()));
+  if (bitcode.empty())
+    return it->second;
+  // Lazily: the function headers only, not their bodies.
+  LLVMContext context;
+  MemoryBufferRef buffer(StringRef(bitcode.data(), bitcode.size()), "seqk.bc");
+  Expected<std::unique_ptr<Module>> kernels = getLazyBitcodeModule(buffer, context);
+  if (!kernels) {
+    consumeError(kernels.takeError());
+    return it->second;
+  }
+  for (Function &fn : **kernels)
+    if (!fn.isDeclaration())
+      it->second.insert(fn.getName());
+  return it->second;
 }
 
 void setTargetAttributes(Module &module, StringRef cpu, StringRef features) {

@@ -3,6 +3,7 @@
 // function the target's CPU and features.
 #pragma once
 
+#include <llvm/ADT/StringSet.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
 #include <llvm/TargetParser/Triple.h>
@@ -14,6 +15,10 @@ namespace seq::codegen {
 // function internal and always-inline, so that each call is specialised
 // to its constant shapes and unused kernels disappear.
 llvm::Error linkKernelLibrary(llvm::Module &module, const llvm::Triple &triple);
+
+// The names of the functions the kernel library for `triple`'s
+// architecture defines (empty without one); read once per architecture.
+const llvm::StringSet<> &kernelFunctionNames(const llvm::Triple &triple);
 
 // Sets target-cpu and target-features on every function definition and
 // drops tune-cpu, so kernels and generated code are compiled alike.

@@ -3,6 +3,8 @@
 #include "codegen/ObjectEmitter.h"
 
 #include "codegen/AnalysisManagers.h"
+#include "codegen/KernelLink.h"
+#include "codegen/ShareKernelCalls.h"
 
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
@@ -119,7 +121,26 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarge
   return machine;
 }
 
-void optimizeModule(Module &module, TargetMachine &machine, int optLevel) {
+void mergeEqualFunctions(Module &module, int optLevel) {
+  if (optLevel == 0)
+    return;
+  PassBuilder builder;
+  AnalysisManagers analyses(builder);
+  ModulePassManager passes;
+  passes.addPass(MergeFunctionsPass());
+  passes.run(module, analyses.module);
+}
+
+void prepareModule(Module &module, int optLevel) {
+  if (optLevel == 0)
+    return;
+  mergeEqualFunctions(module, optLevel);
+  shareKernelCalls(module, kernelFunctionNames(Triple(module.getTargetTriple())));
+}
+
+void optimizeModule(Module &module, TargetMachine &machine, int optLevel, bool prepare) {
+  if (prepare)
+    prepareModule(module, optLevel);
   PipelineTuningOptions tuning;
   tuning.LoopVectorization = optLevel >= 2;
   tuning.SLPVectorization = optLevel >= 2;
@@ -129,11 +150,6 @@ void optimizeModule(Module &module, TargetMachine &machine, int optLevel) {
   AnalysisManagers analyses(builder);
 
   ModulePassManager passes;
-  // First, equal functions become one: the tasks and epilogues of layers
-  // with equal shapes (LlvmGen.h), before the kernels are inlined into
-  // them, so that a deep stack of equal layers costs the optimiser one.
-  if (optLevel > 0)
-    passes.addPass(MergeFunctionsPass());
   switch (optLevel) {
   case 0: passes.addPass(builder.buildO0DefaultPipeline(OptimizationLevel::O0)); break;
   case 1: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O1)); break;
@@ -161,7 +177,16 @@ Error writeTo(raw_pwrite_stream &out, Module &module, TargetMachine &machine, Em
 
 } // namespace
 
-Error writeModule(Module &module, TargetMachine &machine, EmitKind kind, const std::string &path) {
+Error emitObject(Module &module, TargetMachine &machine, SmallVectorImpl<char> &object) {
+  raw_svector_ostream out(object);
+  return writeTo(out, module, machine, EmitKind::Object);
+}
+
+namespace {
+
+// Writes through `fill` to a temporary file beside `path`, renamed into
+// place when complete, removed on failure.
+Error writeAtomically(const std::string &path, function_ref<Error(raw_pwrite_stream &)> fill) {
   SmallString<256> model(path);
   sys::path::remove_filename(model);
   sys::path::append(model, "." + sys::path::filename(path).str() + ".tmp-%%%%%%");
@@ -171,7 +196,7 @@ Error writeModule(Module &module, TargetMachine &machine, EmitKind kind, const s
                              toString(temp.takeError()).c_str());
   Error written = [&]() -> Error {
     raw_fd_ostream out(temp->FD, /*shouldClose=*/false);
-    if (Error e = writeTo(out, module, machine, kind))
+    if (Error e = fill(out))
       return e;
     out.flush();
     if (out.has_error())
@@ -185,6 +210,19 @@ Error writeModule(Module &module, TargetMachine &machine, EmitKind kind, const s
     return createStringError(inconvertibleErrorCode(), "cannot write '%s': %s", path.c_str(),
                              toString(std::move(e)).c_str());
   return Error::success();
+}
+
+} // namespace
+
+Error writeModule(Module &module, TargetMachine &machine, EmitKind kind, const std::string &path) {
+  return writeAtomically(path, [&](raw_pwrite_stream &out) { return writeTo(out, module, machine, kind); });
+}
+
+Error writeBytes(StringRef bytes, const std::string &path) {
+  return writeAtomically(path, [&](raw_pwrite_stream &out) {
+    out << bytes;
+    return Error::success();
+  });
 }
 
 } // namespace seq::codegen

@@ -5,6 +5,7 @@
 
 #include "codegen/TargetOptions.h"
 
+#include <llvm/ADT/SmallVector.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Target/TargetMachine.h>
@@ -40,7 +41,25 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const R
 
 // Runs LLVM's default pipeline for -O`optLevel` on `module`, with the
 // target's cost model so vectorisation uses its real vector width.
-void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine, int optLevel);
+// `prepare`: first prepareModule (false when the caller has done so on the
+// whole module before splitting it, ParallelEmit.h).
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine, int optLevel, bool prepare = true);
+
+// The whole-module steps before the pipeline (at -O1 and up): equal
+// functions become one (the tasks and epilogues of layers with equal
+// shapes, LlvmGen.h), before the kernels are inlined into them, so that a
+// deep stack of equal layers costs the optimiser one; then calls that can
+// share a kernel's specialisation do (ShareKernelCalls.h).
+void prepareModule(llvm::Module &module, int optLevel);
+
+// MergeFunctions alone.
+void mergeEqualFunctions(llvm::Module &module, int optLevel);
+
+// Compiles an optimised `module` to an object file in memory.
+llvm::Error emitObject(llvm::Module &module, llvm::TargetMachine &machine, llvm::SmallVectorImpl<char> &object);
+
+// Writes `bytes` to `path` atomically, as writeModule does.
+llvm::Error writeBytes(llvm::StringRef bytes, const std::string &path);
 
 // Writes `module` to `path`: to a temporary file in the same directory,
 // renamed into place when complete, removed on failure.

@@ -1,0 +1,47 @@
+// ParallelEmit: a model's module optimised and compiled to one object file
+// in memory, on two threads when it is large.
+//
+// Nearly all of `seqc build`'s time is LLVM's optimiser and code generator
+// working through the tasks, each specialised to its layer's shapes. A
+// large module is split in two after MergeFunctions (so equal tasks stay
+// one), the parts balanced by an estimate of their size after inlining:
+//   - each generated function goes to one part with every generated
+//     function it calls (so inlining decisions are the same as in one
+//     module); the forward function's part is part 0, with every global;
+//   - the kernel library's inlinable functions and small internal constant
+//     tables are copied into every part that uses them (they are inlined
+//     and folded as before);
+//   - what a part refers to in another (a task's address, a shared
+//     noinline kernel such as seqk_gemm_packed) is declared there and
+//     given hidden visibility where it is defined.
+// Each part is optimised and compiled on its own thread in its own
+// LLVMContext (the module travels as bitcode), and the objects are joined
+// (ElfMerge.h), the symbols that were internal made local again. The
+// split depends only on the module, never on the machine or the timing,
+// so the object is the same on every run.
+//
+// Small modules, -O0, targets whose objects ElfMerge cannot join
+// (anything but 64-bit little-endian ELF) and instrumented modules are
+// compiled as one, as optimizeModule and emitObject do.
+#pragma once
+
+#include "codegen/ObjectEmitter.h"
+
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
+
+namespace seq::codegen {
+
+// Optimises `module` at `optLevel` for `target` and compiles it to an
+// object file in `object`. `module` is changed. Stages (StageTiming.h):
+// "prepare", then "LLVM optimise" and `emitStage` in one module, else
+// "optimise+emit x2" and "join".
+llvm::Error compileModule(llvm::Module &module, llvm::TargetMachine &machine, const ResolvedTarget &target,
+                          int optLevel, llvm::SmallVectorImpl<char> &object, const char *emitStage = "emit");
+
+// The number of parts compileModule splits `module` into (1: not split),
+// after it has merged equal functions; for tests.
+int plannedParts(llvm::Module &module, const ResolvedTarget &target, int optLevel);
+
+} // namespace seq::codegen
