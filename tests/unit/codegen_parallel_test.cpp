@@ -96,10 +96,12 @@ TEST(ElfMerge, JoinedObjectLinksAndRuns) {
   for (const object::SymbolRef &symbol : (*object)->symbols()) {
     StringRef name = cantFail(symbol.getName());
     uint32_t flags = cantFail(symbol.getFlags());
-    if (name == "entry")
+    if (name == "entry") {
       EXPECT_TRUE(flags & object::SymbolRef::SF_Global);
-    if (name == "twice")
+    }
+    if (name == "twice") {
       EXPECT_FALSE(flags & object::SymbolRef::SF_Global) << "the shared symbol is local again";
+    }
     if ((flags & object::SymbolRef::SF_Global) && !(flags & object::SymbolRef::SF_Undefined))
       ++globals;
   }
