@@ -412,6 +412,23 @@ std::unique_ptr<ast::File> parseWithTree(std::string_view text, const TokenMap &
 // syntax error (or, rarely, is one ANTLR takes): the same diagnostics in
 // memory that does not grow with the file. Neither stage keeps a tree or
 // more tokens than a window (WindowTokenStream); the second lexes again.
+// One treeless ANTLR pass over the file: the lexer (counting its tokens),
+// the token window and the parser, their error listeners removed, in the
+// given prediction mode.
+struct TreelessPass {
+  SeqLexer lexer;
+  CountingTokenSource counted;
+  WindowTokenStream stream;
+  TreelessParser parser;
+
+  TreelessPass(antlr4::CharStream *input, const TokenMap &map, antlr4::atn::PredictionMode mode)
+      : lexer(input), counted(lexer, map), stream(&counted), parser(&stream) {
+    lexer.removeErrorListeners();
+    parser.removeErrorListeners();
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(mode);
+  }
+};
+
 // Returns false when ANTLR takes the file after all: then parseWithTree
 // must parse it, and nothing has been reported.
 bool reportSyntaxErrors(std::string_view text, const TokenMap &map, FileId file, Diagnostics &diags) {
@@ -420,25 +437,18 @@ bool reportSyntaxErrors(std::string_view text, const TokenMap &map, FileId file,
   antlr4::CharStream *input = makeInput(map, text, ascii, utf32);
   bool accepted = true;
   {
-    SeqLexer lexer(input);
-    lexer.removeErrorListeners();
-    CountingTokenSource counted(lexer, map);
-    WindowTokenStream stream(&counted);
-    TreelessParser parser(&stream);
-    parser.removeErrorListeners();
-    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-        antlr4::atn::PredictionMode::SLL);
-    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    TreelessPass sll(input, map, antlr4::atn::PredictionMode::SLL);
+    sll.parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
     try {
-      parser.file();
+      sll.parser.file();
     } catch (const antlr4::ParseCancellationException &) {
       accepted = false;
     }
     // The token limit comes first, as when the stream is filled before
     // the parse: count the tokens the parse did not reach.
-    while (!counted.past() && counted.nextToken()->getType() != antlr4::Token::EOF) {
+    while (!sll.counted.past() && sll.counted.nextToken()->getType() != antlr4::Token::EOF) {
     }
-    if (const std::optional<SourceRange> &past = counted.past()) {
+    if (const std::optional<SourceRange> &past = sll.counted.past()) {
       reportTooManyTokens(*past, diags);
       return true;
     }
@@ -448,18 +458,11 @@ bool reportSyntaxErrors(std::string_view text, const TokenMap &map, FileId file,
   if (reportPastedPython(text, file, diags) > 0)
     return true;
   input->seek(0);
-  SeqLexer lexer(input);
-  lexer.removeErrorListeners();
-  CountingTokenSource counted(lexer, map);
-  WindowTokenStream stream(&counted);
-  TreelessParser parser(&stream);
-  parser.removeErrorListeners();
+  TreelessPass ll(input, map, antlr4::atn::PredictionMode::LL);
   ErrorListener listener(map, diags);
-  parser.addErrorListener(&listener);
-  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-      antlr4::atn::PredictionMode::LL);
+  ll.parser.addErrorListener(&listener);
   try {
-    parser.file();
+    ll.parser.file();
   } catch (const TooManyErrors &) {
     return true;
   }
