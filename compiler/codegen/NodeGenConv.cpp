@@ -387,7 +387,7 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   p.chunks = std::max(ceilDiv(HW, kPointwiseMaxRun), ceilDiv(kTasksWanted, p.panels));
   p.chunks = std::clamp<int64_t>(p.chunks, 1, std::max<int64_t>(1, HW / widest));
   p.tileCols = ir::packedConvTile(1, HW / p.chunks).cols; // fits the shortest run
-  p.panelMajor = s.OC * s.C > s.C * HW;
+  p.panelMajor = s.OC > HW; // weights [OC, C] outweigh the input [C, HW]
   return p;
 }
 

@@ -44,7 +44,7 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
     Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
-      Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(plan.workFloats)));
+      Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(ir::convScratchSlotBytes(g, node) / 4)));
       emitSlotRun(b, slot, tslots, ttasks, [&](Value *t) {
         Value *block = b.CreateUDiv(t, c(plan.panelGroups)), *group = b.CreateURem(t, c(plan.panelGroups));
         Value *groups = c(plan.panelGroups);

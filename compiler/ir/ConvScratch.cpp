@@ -32,7 +32,6 @@ bool isPointwise(const Attrs &a) {
          !padsAny(a);
 }
 
-
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
@@ -143,9 +142,7 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   }
   case ConvAlgorithm::Direct: return paddedImageStride(g, conv) * int64_t(sizeof(float));
   case ConvAlgorithm::Im2col: return im2colBytes(g, conv);
-  case ConvAlgorithm::Winograd: {
-    return kConvScratchSlots * winogradPlan(g, conv).workFloats * int64_t(sizeof(float));
-  }
+  case ConvAlgorithm::Winograd: return winogradPlan(g, conv).workFloats * int64_t(sizeof(float));
   case ConvAlgorithm::Packed: {
     if (!convPads(conv))
       return 0;
@@ -240,6 +237,14 @@ ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &dw) {
 int64_t depthwisePlaneFloats(const Attrs &a, int64_t OH, int64_t OW) {
   int64_t rows = (OH - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1;
   return rows * a.stride[1] * depthwisePhaseWidth(a, OH, OW) + kDepthwiseSlackFloats;
+}
+
+int64_t convImageSlotTasks(const Graph &g, const Node &conv) {
+  if (convAlgorithm(g, conv) == ConvAlgorithm::Winograd)
+    return winogradPlan(g, conv).tasks();
+  if (fusedExpansion(g, conv))
+    return expandDepthwisePlan(g, conv).tasks();
+  return 0;
 }
 
 int64_t convScratchSlotBytes(const Graph &g, const Node &conv) {

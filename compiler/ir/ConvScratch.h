@@ -14,7 +14,7 @@ enum class ConvAlgorithm {
   Im2col,    // im2col into the scratch buffer, then seqk_gemm
   Gathered,  // seqk_conv2d_gemm gathers im2col blocks as it packs them
   Packed,    // seqk_conv2d_packed on panel-packed weights (on a zero-padded copy when it pads)
-  Winograd,  // 3x3, stride 1: seqk_conv2d_winograd on a zero-padded copy and transformed weights
+  Winograd,  // 3x3, stride 1: seqk_conv2d_winograd on transformed weights, each task padding its rows
 };
 
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
@@ -54,10 +54,9 @@ constexpr int64_t kWinogradMinPlane = 8;
 // that each thread's contiguous half of them holds one. (Splitting every
 // block into one task per panel measured slower: the VGG block on 2
 // threads went 1.25 -> 1.29 ms at batch 1, 22 -> 26 ms at batch 16.)
-// pointTile: the pointwise tile
-// width for the fewest tiles a block has. Each task pads its block's input
-// rows itself, in its work buffer (seqk_conv2d_winograd_work floats,
-// rounded up to 64 bytes).
+// pointTile: the pointwise tile width for the fewest tiles a block has.
+// Each task pads its block's input rows itself, in its work buffer
+// (seqk_conv2d_winograd_work floats, rounded up to 64 bytes).
 struct WinogradPlan {
   int64_t tileRows = 1, tileCols = 1;
   int64_t blockRows = 1, blocks = 1, pointTile = 1;
@@ -134,15 +133,17 @@ constexpr int64_t kPackGroupTiles = 32;
 constexpr int64_t kPackedMaxImages = 8;
 constexpr int64_t kPackedImagesBytes = 512 * 1024;
 
-// A Winograd convolution runs image by image, in at most kConvScratchSlots
-// tasks, each with a work buffer of its own; its scratch holds all of them
-// (convScratchBytes).
-
 // The planner reserves kConvScratchSlots of these buffers: several images
 // run as that many tasks, each converting and computing its run of images
 // in a buffer of its own, so that the threads work on different images
 // at once (codegen/NodeGenGemm.cpp).
 constexpr int64_t kConvScratchSlots = 8;
+// The slot tasks a convolution splits each image into, each with a buffer
+// of its own, whether or not the forward pass runs image by image: an
+// expansion fused into its depthwise convolution (its bands and panels)
+// and a Winograd convolution (its blocks and panel groups); 0 for the
+// others. The planner reserves min(this, kConvScratchSlots) buffers.
+int64_t convImageSlotTasks(const Graph &g, const Node &conv);
 // A slot's bytes: convScratchBytes rounded up to 64, so every slot is as
 // aligned as the first.
 int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
@@ -151,9 +152,10 @@ int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 // padded input [C, Hp, Wp] (plus SEQK_CONV_SLACK floats) of a Direct
 // convolution or of a Packed one that pads (packedImageGroup of them), the [groups][C/g*KH*KW][OH*OW]
 // im2col of an Im2col one, C depthwisePlaneFloats of a Depthwise one (each
-// task uses the plane of its first channel), or with an expansion fused
-// into it one band of expanded rows and one depthwisePlaneFloats (a slot
-// task's), 0 for the others.
+// task uses the plane of its first channel; a block of 16 channels in the
+// lanes, depthwiseLanesBlockFloats), or with an expansion fused into it
+// one band of expanded rows and one depthwisePlaneFloats (a slot task's),
+// a Winograd one's work buffer (a slot task's), 0 for the others.
 int64_t convScratchBytes(const Graph &g, const Node &conv);
 // Floats of one image's zero-padded input [C, Hp, Wp], and between two
 // images' padded copies in the scratch buffer (each with the

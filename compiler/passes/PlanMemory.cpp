@@ -89,10 +89,13 @@ void addIm2colScratch(Graph &g) {
     s.node = int(i);
     // a buffer per slot, each reused image after image; one when the
     // forward pass runs image by image (its convolutions then take a
-    // group's images one after the other, NodeGenConv.cpp), but for a
-    // fused expansion and depthwise, whose slot tasks split every image
-    bool slots = !g.imageSlotBytes || fusedExpansion(g, conv);
-    s.bytesFixed = (slots ? kConvScratchSlots : 1) * bytes;
+    // group's images one after the other, NodeGenConv.cpp), but for the
+    // convolutions whose slot tasks split every image: one a task
+    int64_t imageTasks = convImageSlotTasks(g, conv);
+    int64_t slots = imageTasks > 0 ? std::min(imageTasks, kConvScratchSlots)
+                    : g.imageSlotBytes ? 1
+                                       : kConvScratchSlots;
+    s.bytesFixed = slots * bytes;
     g.scratch.push_back(s);
   }
 }

@@ -147,6 +147,28 @@ TEST(PlanMemory, FixedBatchUsesFixedOffsets) {
   EXPECT_VALID(t.g);
 }
 
+// A Winograd convolution splits each image into its own slot tasks: one
+// work buffer a task it can run (here 2 blocks of tile rows), whether or
+// not the forward pass runs image by image, and not kConvScratchSlots
+// images' worth of all of them (a layer-by-layer model reserved 64 work
+// buffers, 53.6 MB, for one 64-channel 56x56 convolution).
+TEST(PlanMemory, WinogradReservesAWorkBufferPerTask) {
+  TestGraph t(/*fixedBatch=*/3);
+  int x = t.input({32, 16, 16});
+  t.output(t.conv(x, 32, 3, 1, 1));
+
+  passes::runPipeline(t.g);
+
+  ASSERT_EQ(t.g.scratch.size(), 1u);
+  const Node &conv = t.g.nodes[size_t(t.g.scratch[0].node)];
+  ASSERT_EQ(ir::convAlgorithm(t.g, conv), ir::ConvAlgorithm::Winograd);
+  EXPECT_EQ(ir::winogradPlan(t.g, conv).tasks(), 2);
+  EXPECT_EQ(ir::convImageSlotTasks(t.g, conv), 2);
+  EXPECT_EQ(t.g.scratch[0].bytesFixed, 2 * ir::convScratchSlotBytes(t.g, conv));
+  EXPECT_EQ(ir::convScratchSlotBytes(t.g, conv), ir::winogradPlan(t.g, conv).workFloats * 4);
+  EXPECT_VALID(t.g);
+}
+
 TEST(PlanMemory, AnInputOutputIsCopied) {
   TestGraph t;
   int x = t.input({5});
