@@ -121,9 +121,9 @@ Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarge
   return machine;
 }
 
-void mergeEqualFunctions(Module &module, int optLevel) {
-  if (optLevel == 0)
-    return;
+namespace {
+
+void mergeEqualFunctions(Module &module) {
   PassBuilder builder;
   AnalysisManagers analyses(builder);
   ModulePassManager passes;
@@ -131,10 +131,12 @@ void mergeEqualFunctions(Module &module, int optLevel) {
   passes.run(module, analyses.module);
 }
 
+} // namespace
+
 void prepareModule(Module &module, int optLevel) {
   if (optLevel == 0)
     return;
-  mergeEqualFunctions(module, optLevel);
+  mergeEqualFunctions(module);
   shareKernelCalls(module, kernelFunctionNames(Triple(module.getTargetTriple())));
 }
 

@@ -52,9 +52,6 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine, int optL
 // share a kernel's specialisation do (ShareKernelCalls.h).
 void prepareModule(llvm::Module &module, int optLevel);
 
-// MergeFunctions alone.
-void mergeEqualFunctions(llvm::Module &module, int optLevel);
-
 // Compiles an optimised `module` to an object file in memory.
 llvm::Error emitObject(llvm::Module &module, llvm::TargetMachine &machine, llvm::SmallVectorImpl<char> &object);
 
