@@ -3,6 +3,7 @@
 // from several at once, and seqrt_workspace_size.
 #include "runtime_test_support.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -140,7 +141,7 @@ TEST(RuntimeContext, ParallelForCallerRunsItsShareFirstInOrder) {
       }, &order);
       // threads * 4 chunks whose sizes differ by at most one; 4 a share
       const std::int64_t chunks = threads * 4, base = 1000 / chunks, extra = 1000 % chunks;
-      auto chunkBegin = [&](std::int64_t i) { return i * base + std::min(i, extra); };
+      auto chunkBegin = [&](std::int64_t i) { return i * base + extra * i / chunks; };
       auto shareOf = [&](std::int64_t begin) {
         std::int64_t i = 0;
         while (i < chunks && chunkBegin(i + 1) <= begin)
@@ -171,6 +172,46 @@ TEST(RuntimeContext, ParallelForCallerRunsItsShareFirstInOrder) {
       }
     }
   }
+}
+
+// Each thread's share of the chunks holds its share of the items, within
+// one: 12 tasks on 2 threads are 6 and 6 (the longer chunks all first
+// gave 8 and 4, so one core did twice the other's work or stole).
+TEST(RuntimeContext, ParallelForSharesHoldEqualItems) {
+  for (int threads : {2, 3, 4})
+    for (std::int64_t n : {5, 12, 18, 30, 31, 1000}) {
+      ContextPtr ctx = newContext(threads);
+      struct Ranges {
+        std::mutex mutex;
+        std::vector<std::pair<std::int64_t, std::int64_t>> seen;
+      } ranges;
+      seqrt_parallel_for(ctx.get(), n, [](void *arg, std::int64_t begin, std::int64_t end) {
+        auto *r = static_cast<Ranges *>(arg);
+        std::lock_guard<std::mutex> lock(r->mutex);
+        r->seen.emplace_back(begin, end);
+      }, &ranges);
+      std::sort(ranges.seen.begin(), ranges.seen.end());
+      const std::int64_t chunks = std::min<std::int64_t>(n, threads * 4);
+      ASSERT_EQ(std::int64_t(ranges.seen.size()), chunks) << n << " on " << threads;
+      // the threads' shares of the chunks split the same way as the items
+      auto shareOf = [&](std::int64_t chunk) {
+        std::int64_t k = threads - 1;
+        while (k * (chunks / threads) + chunks % threads * k / threads > chunk)
+          --k;
+        return k;
+      };
+      std::vector<std::int64_t> items(std::size_t(threads), 0);
+      for (std::int64_t i = 0; i < chunks; ++i) {
+        auto [begin, end] = ranges.seen[std::size_t(i)];
+        ASSERT_EQ(begin, i == 0 ? 0 : ranges.seen[std::size_t(i - 1)].second);
+        ASSERT_GE(end - begin, n / chunks);
+        ASSERT_LE(end - begin, n / chunks + 1);
+        items[std::size_t(shareOf(i))] += end - begin;
+      }
+      EXPECT_EQ(ranges.seen.back().second, n);
+      auto [fewest, most] = std::minmax_element(items.begin(), items.end());
+      EXPECT_LE(*most - *fewest, 1) << n << " items on " << threads << " threads";
+    }
 }
 
 TEST(RuntimeContext, ParallelForWithNothingToDo) {

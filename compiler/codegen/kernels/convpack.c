@@ -433,13 +433,29 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
 }
 
 /* Panel p of the run in a: positions in the lanes for few input channels,
- * else output channels (the tiles of packedRows). */
+ * else output channels (the tiles of packedRows). The run is cut into as
+ * few tiles as width TW needs, of two widths w and w - 1, each width one
+ * call of its variant: 49 positions are 13 + 3 x 12, not 4 x 13 whose
+ * last tile recomputes 3 positions (a tile costs about its width + 2
+ * cycles a channel, so this saves up to a sixth of a short run). */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
-  if (a->C <= LANE_MAX_C && a->OW >= 16)
+  if (a->C <= LANE_MAX_C && a->OW >= 16) {
     pointLanes(a, p);
-  else
-    pointDispatch(a, p, TW, V);
+    return;
+  }
+  const int64_t n = a->OW, tiles = (n + TW - 1) / TW;
+  const int64_t w = (n + tiles - 1) / tiles, wide = n - tiles * (w - 1);
+  PackedConv run = *a;
+  run.OW = wide * w;
+  pointDispatch(&run, p, w, V);
+  if (wide == tiles)
+    return;
+  run.x = a->x + wide * w;
+  run.y = a->y + wide * w;
+  run.col0 = a->col0 + wide * w;
+  run.OW = n - wide * w;
+  pointDispatch(&run, p, w - 1, V);
 }
 
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
