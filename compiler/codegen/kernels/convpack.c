@@ -356,6 +356,10 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
 #define LANE_CH 8
 #define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
+/* A panel whose last vector would hold 8 channels or fewer (24 output
+ * channels: 2 vectors of which 1.5 useful) fills the lanes with positions
+ * instead, up to this many input channels (48 positions of each: 30 KB) */
+#define LANE_PARTIAL_MAX_C 160
 
 /* LANE_CH channels of the panel (weights wp, at the first) at positions
  * [at, at + 16V) of the run, the first `nch` stored from position `from`
@@ -432,7 +436,8 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
   }
 }
 
-/* Panel p of the run in a: positions in the lanes for few input channels,
+/* Panel p of the run in a: positions in the lanes for few input channels
+ * or a panel of 8 or 24 channels (LANE_PARTIAL_MAX_C),
  * else output channels (the tiles of packedRows). The run is cut into as
  * few tiles as width TW needs, of two widths w and w - 1, each width one
  * call of its variant: 49 positions are 13 + 3 x 12, not 4 x 13 whose
@@ -440,7 +445,9 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
  * cycles a channel, so this saves up to a sixth of a short run). */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
-  if (a->C <= LANE_MAX_C && a->OW >= 16) {
+  const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
+  const int partial = mr % 16 != 0 && mr % 16 <= LANE_CH;
+  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && a->C <= LANE_PARTIAL_MAX_C))) {
     pointLanes(a, p);
     return;
   }
