@@ -384,8 +384,18 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   PointwiseSplit p;
   int64_t HW = s.OHW(), widest = ir::packedConvTile(1, 14).cols;
   p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
-  p.chunks = std::max(ceilDiv(HW, kPointwiseMaxRun), ceilDiv(kTasksWanted, p.panels));
-  p.chunks = std::clamp<int64_t>(p.chunks, 1, std::max<int64_t>(1, HW / widest));
+  const int64_t fewest = ceilDiv(HW, kPointwiseMaxRun), most = std::max<int64_t>(1, HW / widest);
+  p.chunks = std::clamp<int64_t>(std::max(fewest, ceilDiv(kTasksWanted, p.panels)), 1, most);
+  // an even number of tasks, which two threads share evenly: one run fewer
+  // where that leaves at least 4 tasks of runs not too long, else one more
+  // (3 panels in 2 runs of a 14x14 plane, not 3: 9 tasks kept a core
+  // waiting a ninth of MobileNetV2's and EfficientNet's projections)
+  if (p.panels * p.chunks % 2 != 0) {
+    if (p.chunks - 1 >= std::max<int64_t>(fewest, 1) && p.panels * (p.chunks - 1) >= 4)
+      --p.chunks;
+    else if (p.chunks + 1 <= most)
+      ++p.chunks;
+  }
   p.tileCols = ir::packedConvTile(1, HW / p.chunks).cols; // fits the shortest run
   p.panelMajor = s.OC > HW; // weights [OC, C] outweigh the input [C, HW]
   return p;

@@ -226,10 +226,15 @@ ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &dw) {
   while (most < OH && rowsRead(most + 1) * rowBytes <= kExpandBandBytes)
     ++most;
   ExpandDepthwisePlan p;
-  p.bands = (OH + most - 1) / most;
-  p.bandRows = (OH + p.bands - 1) / p.bands;
-  p.inputRows = std::min(rowsRead(p.bandRows), in.dims.at(2));
   p.panels = (C + kPackPanelWidth - 1) / kPackPanelWidth;
+  p.bands = (OH + most - 1) / most;
+  // an even number of tasks, which two threads share evenly (7 bands x 3
+  // panels kept a core waiting a tenth of EfficientNet's first expansion)
+  if (p.bands * p.panels % 2 != 0 && p.bands < OH)
+    ++p.bands;
+  p.bandRows = (OH + p.bands - 1) / p.bands;
+  p.bands = (OH + p.bandRows - 1) / p.bandRows;
+  p.inputRows = std::min(rowsRead(p.bandRows), in.dims.at(2));
   p.bandFloats = kPackPanelWidth * p.inputRows * W;
   return p;
 }
