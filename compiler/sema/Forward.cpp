@@ -46,14 +46,14 @@ Value absentChild(const ModuleInst &module, const std::string &name, SourceRange
 } // namespace
 
 int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite) {
-  if (module->kind != ModuleInst::Kind::User && !module->forward) {
+  if (module->kind != ModuleInst::Kind::User && !module->forward()) {
     if (inputs.size() != 1)
       return invalidValue();
     return callModule(module, Value::tensorRef(inputs[0], callSite), callSite);
   }
-  if (!module->forward)
+  if (!module->forward())
     return invalidValue(); // reported with the definition
-  const ForwardStmt &forward = *module->forward;
+  const ForwardStmt &forward = *module->forward();
   bool isModel = module == model_->root;
   if (forward.params.size() != inputs.size()) {
     std::string expected;
@@ -80,12 +80,12 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   }
   collectAssignments(forward.body, frame.assignedLater);
   // Errors inside say which instantiation they are in.
-  if (module->definition)
-    instantiating_.push_back({module->definition, module->range});
+  if (module->definition())
+    instantiating_.push_back({module->definition(), module->range});
   SourceRange caller = statement_;
   exec(forward.body, frame);
   statement_ = caller;
-  if (module->definition)
+  if (module->definition())
     instantiating_.pop_back();
   --forwardDepth_;
   if (!frame.returned && overLimit_)
@@ -399,8 +399,9 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
 
 std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &frame) {
   std::vector<EvalArg> out;
+  out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({std::string(a.name()), a.nameRange, a.value->range, evalF(*a.value, frame)});
+    out.push_back({a.name(), a.nameRange, a.value->range, evalF(*a.value, frame)});
   return out;
 }
 

@@ -276,7 +276,7 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
 // Gives every module its path from the model ("layer1.0"); a module that
 // two containers share keeps the first.
 void Checker::assignPaths(ModuleInst *module, const std::string &path) {
-  module->path = path;
+  module->path = model_->text.copy(path);
   for (auto &[name, child] : module->children)
     if (child->path.empty() && child != model_->root)
       assignPaths(child, path.empty() ? name : path + "." + name);
@@ -314,14 +314,14 @@ void Checker::limitReached(SourceRange range, std::string message) {
   overLimit_ = true;
 }
 
-ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, SourceRange range) {
+ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string_view className, SourceRange range) {
   if (++modulesBuilt_ > limits::kModuleInstances)
     limitReached(range, fmt::format("more than {} module instances are built here, seqc's limit "
                                     "(a comprehension multiplies the modules it builds)",
                                     limits::kModuleInstances));
   ModuleInst &module = model_->arena.emplace_back();
   module.kind = kind;
-  module.className = std::move(className);
+  module.className = className;
   module.range = range;
   return &module;
 }
@@ -563,8 +563,9 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
 
 std::vector<EvalArg> Checker::evalArgs(const std::vector<Arg> &args, const Scope &scope) {
   std::vector<EvalArg> out;
+  out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({std::string(a.name()), a.nameRange, a.value->range, eval(*a.value, scope)});
+    out.push_back({a.name(), a.nameRange, a.value->range, eval(*a.value, scope)});
   return out;
 }
 
