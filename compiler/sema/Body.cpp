@@ -168,7 +168,7 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   if (bare && state.module && (bare->name == "add_module" || bare->name == "register_module")) {
     std::vector<EvalArg> args = evalArgs(call->args, scope);
     if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
-      containerMethod(state.module, bare->name, args, *call);
+      containerMethod(state.module, std::string(bare->name), args, *call);
     return;
   }
   if (!method) {
@@ -184,7 +184,7 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   if (auto *name = method->object->as<NameExpr>()) {
     Value *var = nullptr;
     if (scope.vars) {
-      auto it = scope.vars->find(name->name);
+      auto it = scope.vars->find(std::string(name->name));
       if (it != scope.vars->end())
         var = &it->second;
     }

@@ -23,6 +23,8 @@ static_assert(sizeof(ModuleInst) <= 144, "a layer is one ModuleInst");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 32, "a layer call makes one TraceValue");
 static_assert(sizeof(ast::Arg) <= 40, "a Sequential keeps one ast::Arg per layer");
+static_assert(sizeof(ast::NameExpr) <= 40, "a layer's name is one NameExpr (a view of the text)");
+static_assert(sizeof(ast::CallExpr) <= 56, "a layer is one CallExpr");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
   Value i = Value::integer_(7, {0, 1, 2});
