@@ -44,7 +44,9 @@ struct BoundArg {
   const char *name;
   Value value;
   bool given = false;     // written by the user (not a default)
-  SourceRange range;      // the argument's value, or the call for defaults
+  // The argument as written; a default's is the call's (rangeOf() says
+  // so; a layer's shared defaults have none of their own).
+  SourceRange range;
 };
 
 // The arguments of a call. After bind(), `args` holds every parameter in
