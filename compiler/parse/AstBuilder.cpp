@@ -236,7 +236,7 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
 ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
   SourceRange r = range(ctx);
   if (auto *name = dynamic_cast<P::NameAtomContext *>(ctx))
-    return std::make_unique<NameExpr>(r, name->getText());
+    return std::make_unique<NameExpr>(r, text_.substr(r.begin, r.end - r.begin));
   if (auto *i = dynamic_cast<P::IntAtomContext *>(ctx))
     return intLiteral(i->getText(), r, diags_);
   if (auto *f = dynamic_cast<P::FloatAtomContext *>(ctx))
@@ -244,7 +244,7 @@ ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
   if (auto *s = dynamic_cast<P::StringAtomContext *>(ctx))
     return stringLiteral(s->getText(), r);
   if (auto *f = dynamic_cast<P::FstringAtomContext *>(ctx))
-    return fstringLiteral(f->getText(), r, diags_);
+    return fstringLiteral(text_.substr(r.begin, r.end - r.begin), r, diags_);
   if (auto *b = dynamic_cast<P::BoolAtomContext *>(ctx))
     return std::make_unique<BoolExpr>(r, b->TRUE() != nullptr);
   if (dynamic_cast<P::NoneAtomContext *>(ctx))

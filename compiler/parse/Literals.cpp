@@ -147,7 +147,7 @@ private:
         if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, text_[pos_++] - '0', &v))
           return nullptr;
       e = std::make_unique<IntExpr>(here(begin), v);
-    } else if (std::string name = identifier(); !name.empty()) {
+    } else if (std::string_view name = identifier(); !name.empty()) {
       e = std::make_unique<NameExpr>(here(begin), name);
     } else {
       return nullptr;
@@ -155,14 +155,16 @@ private:
     while (pos_ < text_.size() && text_[pos_] == '.') {
       ++pos_;
       size_t nameBegin = pos_;
-      std::string name = identifier();
+      std::string name(identifier());
       if (name.empty())
         return nullptr;
       e = std::make_unique<AttributeExpr>(here(begin), std::move(e), name, here(nameBegin));
     }
     return e;
   }
-  std::string identifier() {
+  // A view of the field's text (a NameExpr keeps it: the caller passes
+  // the file's text).
+  std::string_view identifier() {
     size_t begin = pos_;
     while (pos_ < text_.size() &&
            (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
@@ -171,7 +173,7 @@ private:
       pos_ = begin;
       return "";
     }
-    return std::string(text_.substr(begin, pos_ - begin));
+    return text_.substr(begin, pos_ - begin);
   }
 
   std::string_view text_;

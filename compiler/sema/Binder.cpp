@@ -46,7 +46,7 @@ std::optional<BoundArgs> Checker::bind(std::string_view what, const std::vector<
         names.push_back(p.name);
       Diagnostic &d = error(arg.nameRange, fmt::format("{}() got an unexpected keyword argument '{}'",
                                                        what, arg.name));
-      if (auto s = suggest(arg.name, names))
+      if (auto s = suggest(std::string(arg.name), names))
         d.fixes.push_back({fmt::format("did you mean '{}'?", *s), arg.nameRange, *s});
       ok = false;
     } else if (it->given) {

@@ -21,7 +21,7 @@ void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scop
   state.module = module;
   state.def = &def;
   execBody(body, scope, state);
-  if (!module->forward)
+  if (!module->forward())
     error(def.nameRange, fmt::format("'{}' has a body but no forward", def.name));
 }
 
@@ -168,7 +168,7 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   if (bare && state.module && (bare->name == "add_module" || bare->name == "register_module")) {
     std::vector<EvalArg> args = evalArgs(call->args, scope);
     if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
-      containerMethod(state.module, bare->name, args, *call);
+      containerMethod(state.module, std::string(bare->name), args, *call);
     return;
   }
   if (!method) {
@@ -184,7 +184,7 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   if (auto *name = method->object->as<NameExpr>()) {
     Value *var = nullptr;
     if (scope.vars) {
-      auto it = scope.vars->find(name->name);
+      auto it = scope.vars->find(std::string(name->name));
       if (it != scope.vars->end())
         var = &it->second;
     }
@@ -281,12 +281,12 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
       error(stmt.range, "a helper has no forward; a 'def' with tensors is itself inlined in forward");
       return;
     }
-    if (state.module->forward) {
+    if (state.module->forward()) {
       error(stmt.range, fmt::format("'{}' has two forward definitions", state.def->name))
-          .notes.push_back({"the first is here", state.module->forward->range});
+          .notes.push_back({"the first is here", state.module->forward()->range});
       return;
     }
-    state.module->forward = forward;
+    state.module->setForward(forward);
   } else if (auto *ret = stmt.as<ReturnStmt>()) {
     if (state.module) {
       error(stmt.range, "'return' is only allowed inside forward and helpers");

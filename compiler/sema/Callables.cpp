@@ -70,7 +70,7 @@ Value Checker::makePartial(const std::vector<EvalArg> &args, const CallExpr &cal
   result.range = call.range;
   for (size_t i = 1; i < args.size(); ++i) {
     result.mutableItems().push_back(args[i].value);
-    result.mutableKeys().push_back(args[i].name);
+    result.mutableKeys().emplace_back(args[i].name);
   }
   return result;
 }

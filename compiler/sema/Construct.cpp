@@ -54,6 +54,7 @@ Value Checker::buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &arg
     }
   }
   module->args = std::move(*bound);
+  module->args.compact(spec.defaults);
   return Value::moduleRef(module, call.range);
 }
 
@@ -108,7 +109,7 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
         continue;
       }
       named = true;
-      addChild(a.name, a.value, a.range);
+      addChild(std::string(a.name), a.value, a.range);
     } else if (a.value.str() == "OrderedDict" || (isDict && a.value.kind == Value::Kind::List)) {
       named = true;
       addPairs(a.value, a.range);
@@ -152,12 +153,12 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
       result.module()->range = call.range;
       if (!def.body.empty()) {
         // A container subclass with its own forward.
-        result.module()->definition = &def;
+        result.module()->setDefinition(&def);
         for (const BoundArg &a : bound->args)
           result.module()->mutableConstants()[std::string(a.name)] = a.value;
         for (const StmtPtr &stmt : def.body) {
-          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward)
-            result.module()->forward = forward;
+          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward())
+            result.module()->setForward(forward);
           else
             error(stmt->range, fmt::format("the body of a container subclass holds only its "
                                            "forward; build its children in '{}'s expression",
@@ -171,7 +172,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     }
   } else {
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, call.range);
-    module->definition = &def;
+    module->setDefinition(&def);
     for (const BoundArg &a : bound->args)
       module->mutableConstants()[std::string(a.name)] = a.value;
     Scope scope;

@@ -46,14 +46,14 @@ Value absentChild(const ModuleInst &module, const std::string &name, SourceRange
 } // namespace
 
 int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite) {
-  if (module->kind != ModuleInst::Kind::User && !module->forward) {
+  if (module->kind != ModuleInst::Kind::User && !module->forward()) {
     if (inputs.size() != 1)
       return invalidValue();
     return callModule(module, Value::tensorRef(inputs[0], callSite), callSite);
   }
-  if (!module->forward)
+  if (!module->forward())
     return invalidValue(); // reported with the definition
-  const ForwardStmt &forward = *module->forward;
+  const ForwardStmt &forward = *module->forward();
   bool isModel = module == model_->root;
   if (forward.params.size() != inputs.size()) {
     std::string expected;
@@ -80,12 +80,12 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   }
   collectAssignments(forward.body, frame.assignedLater);
   // Errors inside say which instantiation they are in.
-  if (module->definition)
-    instantiating_.push_back({module->definition, module->range});
+  if (module->definition())
+    instantiating_.push_back({module->definition(), module->range});
   SourceRange caller = statement_;
   exec(forward.body, frame);
   statement_ = caller;
-  if (module->definition)
+  if (module->definition())
     instantiating_.pop_back();
   --forwardDepth_;
   if (!frame.returned && overLimit_)
@@ -246,35 +246,36 @@ Value Checker::evalExprF(const Expr &e, Frame &frame) {
   }
 }
 
-Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
-  auto local = frame.locals.find(name.name);
+Value Checker::evalNameF(const NameExpr &expr, Frame &frame) {
+  const std::string id(expr.name);
+  auto local = frame.locals.find(id);
   if (local != frame.locals.end()) {
     Value v = local->second;
-    v.range = name.range;
+    v.range = expr.range;
     return v;
   }
   // An inlined helper sees its parameters and locals, not the caller's
   // children and constants.
-  if (ModuleInst *child = frame.helper ? nullptr : frame.module->child(name.name))
-    return Value::moduleRef(child, name.range);
-  auto constant = frame.module->constants().find(name.name);
+  if (ModuleInst *child = frame.helper ? nullptr : frame.module->child(id))
+    return Value::moduleRef(child, expr.range);
+  auto constant = frame.module->constants().find(id);
   if (!frame.helper && constant != frame.module->constants().end())
     return constant->second;
-  if (Value absent = absentChild(*frame.module, name.name, name.range);
+  if (Value absent = absentChild(*frame.module, id, expr.range);
       !frame.helper && !absent.isInvalid())
     return absent;
   for (const ModelInput &in : model_->inputs)
-    if (!in.batchName.empty() && in.batchName == name.name)
-      return Value::symInt(SymInt::batch(), name.range);
-  if (name.name == "self")
-    return Value::moduleRef(frame.module, name.range);
-  if (isBareFunction(name.name)) {
-    error(name.range, fmt::format("'{}' is a function; call it, as in '{}(x)'", name.name, name.name));
+    if (!in.batchName.empty() && in.batchName == id)
+      return Value::symInt(SymInt::batch(), expr.range);
+  if (id == "self")
+    return Value::moduleRef(frame.module, expr.range);
+  if (isBareFunction(id)) {
+    error(expr.range, fmt::format("'{}' is a function; call it, as in '{}(x)'", id, id));
     return Value::invalid();
   }
-  auto later = frame.assignedLater.find(name.name);
+  auto later = frame.assignedLater.find(id);
   if (later != frame.assignedLater.end()) {
-    error(name.range, fmt::format("'{}' is used before it is assigned", name.name))
+    error(expr.range, fmt::format("'{}' is used before it is assigned", id))
         .notes.push_back({"it is assigned later, here", later->second});
     return Value::invalid();
   }
@@ -285,9 +286,9 @@ Value Checker::evalNameF(const NameExpr &name, Frame &frame) {
     candidates.push_back(n);
   for (const auto &[n, c] : frame.module->constants())
     candidates.push_back(n);
-  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", shortened(name.name)));
-  if (auto s = suggest(name.name, candidates))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), name.range, *s});
+  Diagnostic &d = error(expr.range, fmt::format("unknown name '{}'", shortened(id)));
+  if (auto s = suggest(id, candidates))
+    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), expr.range, *s});
   return Value::invalid();
 }
 
@@ -399,8 +400,9 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
 
 std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &frame) {
   std::vector<EvalArg> out;
+  out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({std::string(a.name()), a.nameRange, a.value->range, evalF(*a.value, frame)});
+    out.push_back({a.name(), a.nameRange, a.value->range, evalF(*a.value, frame)});
   return out;
 }
 
@@ -419,20 +421,21 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
         return *v;
     // A list of tensors: feats.append(y).
     if (auto *listName = attr->object->as<NameExpr>()) {
-      auto local = frame.locals.find(listName->name);
+      auto local = frame.locals.find(std::string(listName->name));
       if (local != frame.locals.end() && local->second.kind == Value::Kind::List)
         return listMethod(local->second, *attr, call, frame);
     }
   }
 
   Value target;
-  if (auto *n = callee.as<NameExpr>()) {
-    bool shadowed = frame.locals.count(n->name) || frame.module->child(n->name) ||
-                    frame.module->constants().count(n->name);
-    if (!shadowed && isBareFunction(n->name))
-      return callFunction("", n->name, call, frame);
+  if (auto *expr = callee.as<NameExpr>()) {
+    const std::string name(expr->name);
+    bool shadowed = frame.locals.count(name) || frame.module->child(name) ||
+                    frame.module->constants().count(name);
+    if (!shadowed && isBareFunction(name))
+      return callFunction("", name, call, frame);
     if (!shadowed) {
-      auto def = definitions_.find(n->name);
+      auto def = definitions_.find(name);
       if (def != definitions_.end() && def->second->isDef) {
         std::vector<EvalArg> args = evalArgsF(call.args, frame);
         for (const EvalArg &a : args)
@@ -440,16 +443,16 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
             return Value::invalid();
         return callHelperF(*def->second, args, call, frame);
       }
-      if (std::optional<Value> v = callBuiltinF(n->name, call, frame))
+      if (std::optional<Value> v = callBuiltinF(name, call, frame))
         return *v;
     }
-    if (!shadowed && (findLayer(n->name) || definitions_.count(n->name) ||
-                      n->name == "Sequential" || n->name == "ModuleList")) {
+    if (!shadowed && (findLayer(name) || definitions_.count(name) ||
+                      name == "Sequential" || name == "ModuleList")) {
       error(call.range, fmt::format("'{}' creates a module; create it in the body ('name = {}') and "
-                                    "call it by name in forward", n->name, text(call.range)));
+                                    "call it by name in forward", name, text(call.range)));
       return Value::invalid();
     }
-    target = evalNameF(*n, frame);
+    target = evalNameF(*expr, frame);
   } else if (attr) {
     Value object = evalF(*attr->object, frame);
     if (object.isInvalid())

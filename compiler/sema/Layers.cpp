@@ -388,10 +388,10 @@ std::vector<ParamSpec> batchNormSignature() {
 // order, inplace=True only when set.
 std::string activationRepr(const BoundArgs &a) {
   std::string out;
-  for (const BoundArg &arg : a.args) {
-    if (std::string_view(arg.name) == "inplace" && !arg.value.boolean())
+  for (const BoundArg *arg : a.all()) {
+    if (std::string_view(arg->name) == "inplace" && !arg->value.boolean())
       continue;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", arg.name, pythonRepr(arg.value));
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", arg->name, pythonRepr(arg->value));
   }
   return out;
 }
@@ -573,7 +573,13 @@ void ArgCheck::error(std::string_view arg, std::string message) const {
 }
 
 const std::vector<LayerSpec> &allLayers() {
-  static const std::vector<LayerSpec> table = rules::makeTable();
+  static const std::vector<LayerSpec> table = [] {
+    std::vector<LayerSpec> t = rules::makeTable();
+    for (LayerSpec &spec : t)
+      for (const ParamSpec &p : spec.params)
+        spec.defaults.push_back({p.name, p.defaultValue.value_or(Value::invalid()), false, {}});
+    return t;
+  }();
   return table;
 }
 

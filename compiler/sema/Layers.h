@@ -84,6 +84,9 @@ struct LayerSpec {
   // An activation of ir/Activations.def: lowered to a Unary node whose
   // kernel arguments are the parameters of the same names.
   std::optional<ir::UnaryKind> unary = std::nullopt;
+  // One per parameter, in order, with its default (invalid when required):
+  // the arguments an instance was not given read these (BoundArgs::compact).
+  std::vector<BoundArg> defaults = {};
 };
 
 // The layer named `name` (without an `nn.` prefix), or null.

@@ -3,12 +3,51 @@
 
 #include "sema/Layers.h"
 
+#include <algorithm>
+
 namespace seq::sema {
+
+void BoundArgs::compact(const std::vector<BoundArg> &shared) {
+  size_t given = 0;
+  for (const BoundArg &arg : args)
+    given += arg.given;
+  std::vector<BoundArg> kept;
+  kept.reserve(given); // exact: it lives as long as the model
+  for (BoundArg &arg : args)
+    if (arg.given)
+      kept.push_back(std::move(arg));
+  args = std::move(kept);
+  defaults = &shared;
+}
+
+std::vector<const BoundArg *> BoundArgs::all() const {
+  std::vector<const BoundArg *> out;
+  auto own = [&](std::string_view name) -> const BoundArg * {
+    for (const BoundArg &arg : args)
+      if (arg.name == name)
+        return &arg;
+    return nullptr;
+  };
+  if (defaults)
+    for (const BoundArg &d : *defaults) {
+      const BoundArg *arg = own(d.name);
+      out.push_back(arg ? arg : &d);
+    }
+  for (const BoundArg &arg : args)
+    if (!defaults || std::none_of(defaults->begin(), defaults->end(),
+                                  [&](const BoundArg &d) { return arg.name == std::string_view(d.name); }))
+      out.push_back(&arg);
+  return out;
+}
 
 const BoundArg *BoundArgs::find(std::string_view name) const {
   for (const BoundArg &arg : args)
     if (arg.name == name)
       return &arg;
+  if (defaults)
+    for (const BoundArg &arg : *defaults)
+      if (arg.name == name)
+        return &arg;
   return nullptr;
 }
 
@@ -32,6 +71,27 @@ std::vector<int64_t> BoundArgs::getInts(std::string_view name, size_t n) const {
 SourceRange BoundArgs::rangeOf(std::string_view name) const {
   const BoundArg *arg = find(name);
   return arg && arg->given ? arg->range : call;
+}
+
+std::string_view TextArena::copy(std::string_view s) {
+  if (s.empty())
+    return {};
+  if (size_ - used_ < s.size()) {
+    size_ = std::max<size_t>(s.size(), 16384);
+    blocks_.push_back(std::make_unique<char[]>(size_));
+    used_ = 0;
+  }
+  char *at = blocks_.back().get() + used_;
+  std::copy(s.begin(), s.end(), at);
+  used_ += s.size();
+  return {at, s.size()};
+}
+
+size_t ShapeHash::operator()(const SymShape &shape) const {
+  size_t h = shape.size();
+  for (const SymInt &d : shape)
+    h = (h * 1000003) ^ std::hash<int64_t>()(d.coeff * 31 + d.constant);
+  return h;
 }
 
 const BoundArgs &TraceNode::layerArgs() const {

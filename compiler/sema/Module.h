@@ -17,11 +17,24 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace seq::sema {
 
 struct LayerSpec;
+
+// Strings that live as long as their owner, packed in blocks: a deep
+// model's module paths ("0" to "99999") without a 32-byte std::string each.
+class TextArena {
+public:
+  std::string_view copy(std::string_view s);
+
+private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t used_ = 0, size_ = 0;
+};
 
 // One argument of a built-in layer or function after binding (56 bytes: a
 // deep model keeps hundreds of thousands).
@@ -31,13 +44,27 @@ struct BoundArg {
   const char *name;
   Value value;
   bool given = false;     // written by the user (not a default)
-  SourceRange range;      // the argument's value, or the call for defaults
+  // The argument as written; a default's is the call's (rangeOf() says
+  // so; a layer's shared defaults have none of their own).
+  SourceRange range;
 };
 
+// The arguments of a call. After bind(), `args` holds every parameter in
+// order. A layer's module keeps only the arguments given (compact()): the
+// others read their defaults from its LayerSpec, shared by every instance
+// (a layer's defaults would otherwise be most of a deep model's memory).
 struct BoundArgs {
   std::vector<BoundArg> args;
+  // One per parameter, in order, with its default (LayerSpec::defaults),
+  // or null: a parameter missing from `args` takes its value from here.
+  const std::vector<BoundArg> *defaults = nullptr;
   SourceRange call;       // the whole constructor call
 
+  // Keeps only the given arguments (and those a rule added), reading the
+  // rest from `shared`, which must live as long as this.
+  void compact(const std::vector<BoundArg> &shared);
+  // Every argument in parameter order, defaults included.
+  std::vector<const BoundArg *> all() const;
   const BoundArg *find(std::string_view name) const;
   const Value &get(std::string_view name) const;
   int64_t getInt(std::string_view name) const { return get(name).asInt(); }
@@ -49,21 +76,30 @@ struct BoundArgs {
   SourceRange rangeOf(std::string_view name) const;
 };
 
-// One module instance (184 bytes: one per layer of a deep model).
+// One module instance (144 bytes: one per layer of a deep model).
 struct ModuleInst {
   enum class Kind : uint8_t { Layer, Sequential, ModuleList, ModuleDict, User };
   Kind kind = Kind::User;
   // The trace value its first call produced (the summary shows its
   // shape), or -1.
   int output = -1;
-  std::string className;             // as print(model) names it
+  // As print(model) names it: a LayerSpec's or container's static name,
+  // or a Definition's (the AST outlives the model).
+  std::string_view className;
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
   std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
-  const ast::ForwardStmt *forward = nullptr; // User, or a container subclass
-  const ast::Definition *definition = nullptr; // User: the module it instantiates
   SourceRange range;                 // where it was constructed
-  std::string path;                  // from the model: "layer1.0"; "" for the model
+  // From the model: "layer1.0"; "" for the model. Kept in the model's
+  // CheckedModel::text.
+  std::string_view path;
+
+  // User, or a container subclass: its forward; User: the module it
+  // instantiates. Null for the others.
+  const ast::ForwardStmt *forward() const { return attributes_ ? attributes_->forward : nullptr; }
+  const ast::Definition *definition() const { return attributes_ ? attributes_->definition : nullptr; }
+  void setForward(const ast::ForwardStmt *f) { attributes().forward = f; }
+  void setDefinition(const ast::Definition *d) { attributes().definition = d; }
 
   // User: parameters and constant attributes.
   const std::map<std::string, Value> &constants() const;
@@ -77,9 +113,11 @@ struct ModuleInst {
   bool isContainer() const { return kind != Kind::Layer && kind != Kind::User; }
 
 private:
-  // A user module's constants and absent children, made when first set:
-  // a layer has neither, and two empty maps would cost it 96 bytes.
+  // A user module's forward, definition, constants and absent children,
+  // made when first set: a layer has none, and they would cost it 112 bytes.
   struct Attributes {
+    const ast::ForwardStmt *forward = nullptr;
+    const ast::Definition *definition = nullptr;
     std::map<std::string, Value> constants;
     std::map<std::string, SourceRange> absent;
   };
@@ -87,13 +125,20 @@ private:
   Attributes &attributes();
 };
 
-// A tensor of the traced forward pass.
+// A tensor of the traced forward pass (32 bytes: one per layer call).
 struct TraceValue {
-  SymShape shape;
-  // Where its shape came from, for notes: "'conv2' produces [N, 64, 28, 28]".
-  std::string origin;
+  // Interned in Trace::shapes: most layers' shape is their input's.
+  const SymShape &shape;
+  // Where its shape came from, for notes: "'conv2' produces [N, 64, 28,
+  // 28]": an index into Trace::origins (shared with the value it was
+  // copied from, as a ReLU's is its input's), or -1.
+  int origin = -1;
   SourceRange originRange;
   bool valid = true;       // false after an error: later checks stay silent
+};
+
+struct ShapeHash {
+  size_t operator()(const SymShape &shape) const;
 };
 
 // A node of the trace (136 bytes: one per layer call of a deep model).
@@ -129,6 +174,9 @@ struct TraceNode {
 // nodes' `args` point into callArgs. Not copyable, for that reason.
 struct Trace {
   std::deque<TraceValue> values;
+  std::unordered_set<SymShape, ShapeHash> shapes; // each distinct shape once
+  std::deque<std::string_view> origins;           // of TraceValue::origin, in originText
+  TextArena originText;
   std::deque<TraceNode> nodes;
   std::deque<BoundArgs> callArgs; // of layers called as functions: relu(x)
   std::vector<int> inputs;   // one per model input
@@ -155,6 +203,7 @@ struct CheckedModel {
   ModuleInst *root = nullptr;
   Trace trace;
   std::deque<ModuleInst> arena;   // owns every ModuleInst (a deque: they never move)
+  TextArena text;                 // the modules' paths
   bool valid = true;                              // false when errors were found
 };
 

@@ -241,7 +241,7 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
     for (size_t i = 0; ok && i < param.type.dims.size(); ++i) {
       const Expr &dim = *param.type.dims[i];
       auto *name = dim.as<NameExpr>();
-      if (i == 0 && name && !definitions_.count(name->name)) {
+      if (i == 0 && name && !definitions_.count(std::string(name->name))) {
         if (!batchName.empty() && batchName != name->name)
           error(dim.range, fmt::format("all inputs must share one batch dimension, but this one is "
                                        "'{}' and an earlier one is '{}'", name->name, batchName));
@@ -276,7 +276,7 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
 // Gives every module its path from the model ("layer1.0"); a module that
 // two containers share keeps the first.
 void Checker::assignPaths(ModuleInst *module, const std::string &path) {
-  module->path = path;
+  module->path = model_->text.copy(path);
   for (auto &[name, child] : module->children)
     if (child->path.empty() && child != model_->root)
       assignPaths(child, path.empty() ? name : path + "." + name);
@@ -314,14 +314,14 @@ void Checker::limitReached(SourceRange range, std::string message) {
   overLimit_ = true;
 }
 
-ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string className, SourceRange range) {
+ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string_view className, SourceRange range) {
   if (++modulesBuilt_ > limits::kModuleInstances)
     limitReached(range, fmt::format("more than {} module instances are built here, seqc's limit "
                                     "(a comprehension multiplies the modules it builds)",
                                     limits::kModuleInstances));
   ModuleInst &module = model_->arena.emplace_back();
   module.kind = kind;
-  module.className = std::move(className);
+  module.className = className;
   module.range = range;
   return &module;
 }
@@ -416,32 +416,33 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
   return Value::invalid();
 }
 
-Value Checker::evalName(const NameExpr &name, const Scope &scope) {
-  if (const Value *v = scope.lookup(name.name)) {
+Value Checker::evalName(const NameExpr &expr, const Scope &scope) {
+  const std::string id(expr.name);
+  if (const Value *v = scope.lookup(id)) {
     Value copy = *v;
-    copy.range = name.range;
+    copy.range = expr.range;
     return copy;
   }
   for (const Scope *s = &scope; s; s = s->parent)
     if (s->owner) {
-      auto it = s->owner->constants().find(name.name);
+      auto it = s->owner->constants().find(id);
       if (it != s->owner->constants().end())
         return it->second;
-      if (ModuleInst *child = s->owner->child(name.name))
-        return Value::moduleRef(child, name.range);
-      if (name.name == "self")
-        return Value::moduleRef(s->owner, name.range);
-      auto absent = s->owner->absent().find(name.name);
+      if (ModuleInst *child = s->owner->child(id))
+        return Value::moduleRef(child, expr.range);
+      if (id == "self")
+        return Value::moduleRef(s->owner, expr.range);
+      auto absent = s->owner->absent().find(id);
       if (absent != s->owner->absent().end()) {
-        Value none = Value::none(name.range);
+        Value none = Value::none(expr.range);
         none.setOrigin(absent->second,
-                       fmt::format("'{}' was not created: this condition was false", name.name));
+                       fmt::format("'{}' was not created: this condition was false", id));
         return none;
       }
     }
   // A layer, container, module or helper by name: a value to call later.
-  if (isCallableName(name.name))
-    return Value::callable(name.name, name.range);
+  if (isCallableName(id))
+    return Value::callable(id, expr.range);
   std::vector<std::string> candidates;
   for (const Scope *s = &scope; s; s = s->parent) {
     for (const auto &[n, v] : s->names)
@@ -453,9 +454,9 @@ Value Checker::evalName(const NameExpr &name, const Scope &scope) {
       for (const auto &[n, c] : s->owner->children)
         candidates.push_back(n);
   }
-  Diagnostic &d = error(name.range, fmt::format("unknown name '{}'", shortened(name.name)));
-  if (auto s = suggest(name.name, candidates))
-    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), name.range, *s});
+  Diagnostic &d = error(expr.range, fmt::format("unknown name '{}'", shortened(id)));
+  if (auto s = suggest(id, candidates))
+    d.fixes.push_back({fmt::format("did you mean '{}'?", *s), expr.range, *s});
   return Value::invalid();
 }
 
@@ -563,8 +564,9 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
 
 std::vector<EvalArg> Checker::evalArgs(const std::vector<Arg> &args, const Scope &scope) {
   std::vector<EvalArg> out;
+  out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({std::string(a.name()), a.nameRange, a.value->range, eval(*a.value, scope)});
+    out.push_back({a.name(), a.nameRange, a.value->range, eval(*a.value, scope)});
   return out;
 }
 
@@ -621,7 +623,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
 
   // A name bound to a value: a `module` parameter, a partial, a constant.
   if (auto *n = call.callee->as<NameExpr>())
-    if (const Value *bound = scope.lookup(n->name)) {
+    if (const Value *bound = scope.lookup(std::string(n->name))) {
       if (bound->kind == Value::Kind::Callable)
         return construct(*bound, std::move(args), call);
       if (bound->kind == Value::Kind::None)

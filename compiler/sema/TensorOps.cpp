@@ -26,14 +26,36 @@ bool Checker::tensorTooLarge(const SymShape &shape, SourceRange range) {
   return true;
 }
 
-int Checker::newValue(SymShape shape, std::string origin, SourceRange originRange) {
+bool Checker::valueFits(const SymShape &shape, SourceRange originRange) {
   if (model_->trace.values.size() >= limits::kForwardOps)
     limitReached(statement_.valid() ? statement_ : originRange, fmt::format("the forward pass has more than {} operations here, seqc's "
                                           "limit (loops are unrolled)", limits::kForwardOps));
-  if (overLimit_ || tensorTooLarge(shape, originRange))
-    return invalidValue();
-  model_->trace.values.push_back({std::move(shape), std::move(origin), originRange, true});
+  return !overLimit_ && !tensorTooLarge(shape, originRange);
+}
+
+int Checker::pushValue(SymShape shape, int origin, SourceRange originRange, bool valid) {
+  const SymShape &interned = *model_->trace.shapes.insert(std::move(shape)).first;
+  model_->trace.values.push_back({interned, origin, originRange, valid});
   return int(model_->trace.values.size() - 1);
+}
+
+int Checker::newValue(SymShape shape, std::string_view origin, SourceRange originRange) {
+  if (!valueFits(shape, originRange))
+    return invalidValue();
+  int id = -1;
+  if (!origin.empty()) {
+    model_->trace.origins.push_back(model_->trace.originText.copy(origin));
+    id = int(model_->trace.origins.size() - 1);
+  }
+  return pushValue(std::move(shape), id, originRange, true);
+}
+
+int Checker::newValueFrom(SymShape shape, int from) {
+  int origin = tv(from).origin;
+  SourceRange originRange = tv(from).originRange;
+  if (!valueFits(shape, originRange))
+    return invalidValue();
+  return pushValue(std::move(shape), origin, originRange, true);
 }
 
 void Checker::addNode(TraceNode node) {
@@ -42,14 +64,13 @@ void Checker::addNode(TraceNode node) {
 }
 
 int Checker::invalidValue() {
-  model_->trace.values.push_back({{}, "", {}, false});
-  return int(model_->trace.values.size() - 1);
+  return pushValue({}, -1, {}, false);
 }
 
 void Checker::noteOrigin(Diagnostic &d, int value) {
   const TraceValue &v = tv(value);
-  if (!v.origin.empty())
-    d.notes.push_back({v.origin, v.originRange});
+  if (v.origin >= 0)
+    d.notes.push_back({std::string(model_->trace.origins[size_t(v.origin)]), v.originRange});
 }
 
 int Checker::callModule(ModuleInst *module, const Value &input, SourceRange callSite) {
@@ -61,9 +82,9 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
                                    describe(input)));
     return invalidValue();
   }
-  std::string who = module->path.empty() ? module->className : module->path;
+  std::string who(module->path.empty() ? module->className : module->path);
   int out = -1;
-  if (module->forward && module->kind != ModuleInst::Kind::User) {
+  if (module->forward() && module->kind != ModuleInst::Kind::User) {
     // A container subclass with its own forward.
     out = traceForward(module, {input.tensor()}, callSite);
     if (module->output < 0 && tv(out).valid)
@@ -136,7 +157,7 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
     return invalidValue();
   }
   int id = spec.shapePreserving
-               ? newValue(*out, tv(input).origin, tv(input).originRange)
+               ? newValueFrom(*out, input)
                : newValue(*out, fmt::format("{} produces {}", who, shapeStr(*out)), where);
   TraceNode node;
   node.kind = TraceNode::Kind::Layer;
@@ -184,7 +205,7 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
     }
     if (!tv(t.tensor()).valid)
       return Value::tensorRef(invalidValue(), range);
-    int id = newValue(tv(t.tensor()).shape, tv(t.tensor()).origin, tv(t.tensor()).originRange);
+    int id = newValueFrom(tv(t.tensor()).shape, t.tensor());
     TraceNode node;
     node.kind = TraceNode::Kind::Scalar;
     node.op = op;
@@ -219,9 +240,9 @@ Value Checker::binaryTensor(BinaryOp op, const Value &lhs, const Value &rhs, Sou
       return Value::tensorRef(invalidValue(), range);
     }
   }
-  int id = newValue(out, out == a ? tv(lhs.tensor()).origin : out == b ? tv(rhs.tensor()).origin
-                                                                      : fmt::format("'{}' produces {}", display(range), shapeStr(out)),
-                    out == a ? tv(lhs.tensor()).originRange : out == b ? tv(rhs.tensor()).originRange : range);
+  int id = out == a   ? newValueFrom(out, lhs.tensor())
+           : out == b ? newValueFrom(out, rhs.tensor())
+                      : newValue(out, fmt::format("'{}' produces {}", display(range), shapeStr(out)), range);
   TraceNode node;
   node.kind = TraceNode::Kind::Binary;
   node.op = op;

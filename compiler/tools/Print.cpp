@@ -36,7 +36,7 @@ std::string pytorchRepr(const ModuleInst &m) {
     lines.push_back(extra);
   for (const auto &[name, child] : m.children)
     lines.push_back(fmt::format("({}): {}", name, addIndent(pytorchRepr(*child), 2)));
-  std::string out = m.className + "(";
+  std::string out = std::string(m.className) + "(";
   if (!lines.empty()) {
     if (!extra.empty() && m.children.empty())
       out += extra;
@@ -82,7 +82,7 @@ std::string mindsporeName(const ModuleInst &m) {
     return "CellList";
   if (m.className == "Linear" && m.kind == ModuleInst::Kind::Layer)
     return "Dense";
-  return m.className;
+  return std::string(m.className);
 }
 
 std::string mindsporeRepr(const ModuleInst &m) {

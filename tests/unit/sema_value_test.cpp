@@ -7,6 +7,8 @@
 #include "sema/Module.h"
 #include "sema/Sema.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 using namespace seq;
@@ -17,10 +19,12 @@ using namespace seq::sema;
 // grows it in proportion.
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
 static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
-static_assert(sizeof(ModuleInst) <= 184, "a layer is one ModuleInst");
+static_assert(sizeof(ModuleInst) <= 144, "a layer is one ModuleInst");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
-static_assert(sizeof(TraceValue) <= 72, "a layer call makes one TraceValue");
+static_assert(sizeof(TraceValue) <= 32, "a layer call makes one TraceValue");
 static_assert(sizeof(ast::Arg) <= 40, "a Sequential keeps one ast::Arg per layer");
+static_assert(sizeof(ast::NameExpr) <= 40, "a layer's name is one NameExpr (a view of the text)");
+static_assert(sizeof(ast::CallExpr) <= 56, "a layer is one CallExpr");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
   Value i = Value::integer_(7, {0, 1, 2});
@@ -129,4 +133,38 @@ TEST(SemaCheckOptions, WithoutTraceNodesTheDiagnosticsAreTheSame) {
   }
   EXPECT_EQ(checkSource(good, {}).callArgs, 1u); // relu(...)'s arguments
   EXPECT_NE(checkSource(bad, {}).diagnostics.find("error"), std::string::npos);
+}
+
+// A layer keeps only the arguments it was given; the others are its
+// spec's defaults, shared by every instance, and read the same.
+TEST(SemaBoundArgs, ALayerKeepsOnlyItsGivenArguments) {
+  SourceManager sources;
+  FileId id = sources.addFile("m.seq", "model M(x: [N, 8]) = Sequential(\n"
+                                       "    Linear(8, 4, bias=False), ReLU(), Linear(4, 4), ELU(alpha=2.0))\n");
+  Diagnostics diags(sources);
+  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
+  ASSERT_TRUE(file);
+  auto models = sema::check(*file, sources, diags, {});
+  ASSERT_EQ(models.size(), 1u);
+  const ModuleInst &root = *models[0]->root;
+  ASSERT_EQ(root.children.size(), 4u);
+  const BoundArgs &first = root.children[0].second->args;
+  EXPECT_EQ(first.args.size(), 3u);
+  EXPECT_FALSE(first.getBool("bias"));
+  EXPECT_EQ(first.getInt("out_features"), 4);
+  EXPECT_EQ(root.children[1].second->args.args.size(), 0u);
+  const BoundArgs &third = root.children[2].second->args;
+  EXPECT_EQ(third.args.size(), 2u);
+  EXPECT_TRUE(third.getBool("bias"));                      // the default
+  EXPECT_FALSE(third.find("bias")->given);
+  EXPECT_EQ(third.rangeOf("bias").begin, third.call.begin); // a default's range is the call
+  EXPECT_EQ(first.defaults, third.defaults);               // one table for every Linear
+  // all(): every parameter in order, the given ones and the defaults.
+  std::vector<std::string> names;
+  for (const BoundArg *a : root.children[3].second->args.all())
+    names.push_back(fmt::format("{}={}", a->name, pythonRepr(a->value)));
+  EXPECT_EQ(fmt::format("{}", fmt::join(names, " ")), "alpha=2.0 inplace=False");
+  // The trace's shapes are interned: [N, 8], [N, 4] and none other.
+  EXPECT_EQ(models[0]->trace.shapes.size(), 2u);
+  EXPECT_EQ(&models[0]->trace.values[1].shape, &models[0]->trace.values[2].shape); // ReLU's is its input's
 }
