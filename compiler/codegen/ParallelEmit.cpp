@@ -45,13 +45,17 @@ constexpr uint64_t kCopiedConstantBytes = 1 << 16;
 
 constexpr int kCopied = -1; // copied into every part that uses it
 constexpr int kPooled = -2; // compiled once, in the pool, if a part still calls it
+// The pool's kernels are compiled in this many modules, each on its own
+// thread, so that the pool (which waits for every part's first half) is
+// not one long task at the end.
+constexpr int kPoolParts = 2;
 
 struct Plan {
   std::vector<int> functionPart; // per function, in module order
   std::vector<int> globalPart;   // per global variable
   std::vector<bool> functionShared, globalShared; // referenced from another part
   StringSet<> localise; // internal names made visible for the split
-  StringSet<> pooled;   // the kernels owned by the pool
+  StringMap<int64_t> pooled; // the kernels owned by the pool, their sizes
   std::array<int64_t, kParts> size{};
   int parts = 1;
 };
@@ -152,7 +156,7 @@ public:
       if (isNode(*functions_[i]))
         plan.functionPart[i] = partOf[groups.getLeaderValue(i)];
       else if (isPooled(*functions_[i]))
-        plan.functionPart[i] = kPooled, plan.pooled.insert(functions_[i]->getName());
+        plan.functionPart[i] = kPooled, plan.pooled[functions_[i]->getName()] = inlinedSize(*functions_[i]);
     for (size_t i = 0; i < globals_.size(); ++i)
       if (isCopiedConstant(*globals_[i]))
         plan.globalPart[i] = kCopied;
@@ -292,14 +296,14 @@ void declareElsewhere(GlobalValue &value) {
 }
 
 // Part `part` of the module: what another part owns becomes a declaration,
-// what this part owns and another refers to becomes hidden. The pool
-// (part == plan.parts) owns the pooled kernels in `live` (those the parts
-// still call once optimised); the others it keeps as copies, for the live
-// ones that call them.
+// what this part owns and another refers to becomes hidden. A pool part
+// (part >= plan.parts) owns the pooled kernels in `live` (its share of
+// those the parts still call once simplified); the others it keeps as
+// copies, for the live ones that call them.
 Error keepPart(Module &module, const Plan &plan, int part, const StringSet<> &live = {}) {
   if (module.size() != plan.functionPart.size() || module.global_size() != plan.globalPart.size())
     return createStringError(inconvertibleErrorCode(), "internal compiler error: a part's module lost functions");
-  bool pool = part == plan.parts;
+  bool pool = part >= plan.parts;
   size_t i = 0;
   for (Function &f : module) {
     size_t k = i++;
@@ -345,12 +349,12 @@ class PoolLive {
 public:
   explicit PoolLive(int parts) : pending_(parts) {}
 
-  static void called(const Module &module, const StringSet<> &pooled, StringSet<> &into) {
+  static void called(const Module &module, const StringMap<int64_t> &pooled, StringSet<> &into) {
     for (const Function &f : module)
       if (f.isDeclaration() && !f.use_empty() && pooled.contains(f.getName()))
         into.insert(f.getName());
   }
-  void report(const Module &module, const StringSet<> &pooled) {
+  void report(const Module &module, const StringMap<int64_t> &pooled) {
     std::lock_guard<std::mutex> lock(mutex_);
     called(module, pooled, live_);
     if (--pending_ == 0)
@@ -374,6 +378,26 @@ private:
   int pending_;
   StringSet<> live_;
 };
+
+// The live pooled kernels split into kPoolParts shares of about equal
+// size, largest first onto the lightest (names sorted: the same shares on
+// every run).
+std::array<StringSet<>, kPoolParts> poolShares(const StringSet<> &live, const StringMap<int64_t> &pooled) {
+  std::vector<std::pair<int64_t, std::string>> kernels;
+  for (const auto &name : live)
+    kernels.push_back({pooled.lookup(name.getKey()), name.getKey().str()});
+  std::sort(kernels.begin(), kernels.end(), [](const auto &a, const auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::array<StringSet<>, kPoolParts> shares;
+  std::array<int64_t, kPoolParts> size{};
+  for (const auto &[n, name] : kernels) {
+    int share = int(std::min_element(size.begin(), size.end()) - size.begin());
+    shares[size_t(share)].insert(name);
+    size[size_t(share)] += n;
+  }
+  return shares;
+}
 
 // `simplified`: sees the part between the pipeline's two halves (its
 // pooled kernels are declarations); null for the pool. `calls`: the
@@ -440,9 +464,9 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
   }
   StringRef bits(bitcode.data(), bitcode.size());
   stage.emplace("optimise+emit x2");
-  // The parts, then the pool.
-  std::vector<SmallVector<char, 0>> objects(plan->parts + 1);
-  std::vector<std::string> errors(plan->parts + 1);
+  // The parts, then the pool's.
+  std::vector<SmallVector<char, 0>> objects(plan->parts + kPoolParts);
+  std::vector<std::string> errors(plan->parts + kPoolParts);
   PoolLive pool(plan->parts);
   std::vector<StringSet<>> calls(plan->parts);
   auto run = [&](int p) {
@@ -455,11 +479,15 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
     if (!reported)
       pool.skip();
   };
-  auto runPool = [&] {
+  std::once_flag sharesOnce;
+  std::array<StringSet<>, kPoolParts> shares;
+  auto runPool = [&](int share) {
     const StringSet<> &live = pool.wait();
-    if (!live.empty())
-      if (Error e = compilePart(bits, *plan, plan->parts, live, target, optLevel, objects[plan->parts], nullptr))
-        errors[plan->parts] = toString(std::move(e));
+    std::call_once(sharesOnce, [&] { shares = poolShares(live, plan->pooled); });
+    int p = plan->parts + share;
+    if (!shares[size_t(share)].empty())
+      if (Error e = compilePart(bits, *plan, p, shares[size_t(share)], target, optLevel, objects[p], nullptr))
+        errors[p] = toString(std::move(e));
   };
   {
     // Part 0 on this thread, the others and the pool on their own (the
@@ -468,7 +496,8 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
     std::vector<std::thread> threads;
     for (int p = 1; p < plan->parts; ++p)
       threads.emplace_back(run, p);
-    threads.emplace_back(runPool);
+    for (int share = 0; share < kPoolParts; ++share)
+      threads.emplace_back(runPool, share);
     run(0);
     for (std::thread &t : threads)
       t.join();
