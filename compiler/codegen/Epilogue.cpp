@@ -193,7 +193,15 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
                                                     Value *col) {
   Value *rowBase = b.CreateLoad(gen_.i64(), b.CreateStructGEP(envType_, env, 0), "row_base");
   Value *R = b.CreateAdd(rowBase, row, "R");
-  Value *flat0 = b.CreateAdd(b.CreateMul(R, b.getInt64(layout_.rowStride)), col, "flat0");
+  // Only where an op reads it: an unused R * rowStride would keep the
+  // epilogues of layers that differ only in rowStride apart until the
+  // optimiser deleted it, after MergeFunctions had looked.
+  Value *flat0Value = nullptr;
+  auto flat0 = [&] {
+    if (!flat0Value)
+      flat0Value = b.CreateAdd(b.CreateMul(R, b.getInt64(layout_.rowStride)), col, "flat0");
+    return flat0Value;
+  };
 
   // The tables' addresses come from the env (not as constant offsets in
   // the weights), so that layers of equal shapes have equal epilogues.
@@ -213,7 +221,7 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
       break;
     case ChannelRule::Mode::PerElement:
       read.base = base;
-      read.flat0 = flat0;
+      read.flat0 = flat0();
       break;
     }
     return read;
@@ -234,7 +242,7 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
     case Kind::AddTensor:
     case Kind::MulTensor: {
       Value *base = b.CreateLoad(gen_.ptr(), b.CreateStructGEP(envType_, env, tensorField++));
-      states[i].tensor = LlvmGen::floatGep(b, base, flat0, "tensor");
+      states[i].tensor = LlvmGen::floatGep(b, base, flat0(), "tensor");
       break;
     }
     default:

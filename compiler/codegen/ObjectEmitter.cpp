@@ -18,7 +18,10 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/Transforms/IPO/Annotation2Metadata.h>
+#include <llvm/Transforms/IPO/ForceFunctionAttrs.h>
 #include <llvm/Transforms/IPO/MergeFunctions.h>
+#include <llvm/Transforms/Scalar/AnnotationRemarks.h>
 
 #include <algorithm>
 #include <mutex>
@@ -140,7 +143,8 @@ void prepareModule(Module &module, int optLevel) {
   shareKernelCalls(module, kernelFunctionNames(Triple(module.getTargetTriple())));
 }
 
-void optimizeModule(Module &module, TargetMachine &machine, int optLevel, bool prepare) {
+void optimizeModule(Module &module, TargetMachine &machine, int optLevel, bool prepare,
+                    function_ref<void(Module &)> simplified) {
   if (prepare)
     prepareModule(module, optLevel);
   PipelineTuningOptions tuning;
@@ -152,13 +156,32 @@ void optimizeModule(Module &module, TargetMachine &machine, int optLevel, bool p
   AnalysisManagers analyses(builder);
 
   ModulePassManager passes;
-  switch (optLevel) {
-  case 0: passes.addPass(builder.buildO0DefaultPipeline(OptimizationLevel::O0)); break;
-  case 1: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O1)); break;
-  case 2: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2)); break;
-  default: passes.addPass(builder.buildPerModuleDefaultPipeline(OptimizationLevel::O3)); break;
+  if (optLevel == 0) {
+    passes.addPass(builder.buildO0DefaultPipeline(OptimizationLevel::O0));
+    passes.run(module, analyses.module);
+    if (simplified)
+      simplified(module);
+    return;
   }
+  OptimizationLevel level = optLevel == 1   ? OptimizationLevel::O1
+                            : optLevel == 2 ? OptimizationLevel::O2
+                                            : OptimizationLevel::O3;
+  if (!simplified) {
+    passes.addPass(builder.buildPerModuleDefaultPipeline(level));
+    passes.run(module, analyses.module);
+    return;
+  }
+  // buildPerModuleDefaultPipeline's passes (no PGO, no LTO, no extension
+  // points), run in two halves with the same analyses.
+  passes.addPass(Annotation2MetadataPass());
+  passes.addPass(ForceFunctionAttrsPass());
+  passes.addPass(builder.buildModuleSimplificationPipeline(level, ThinOrFullLTOPhase::None));
   passes.run(module, analyses.module);
+  simplified(module);
+  ModulePassManager rest;
+  rest.addPass(builder.buildModuleOptimizationPipeline(level, ThinOrFullLTOPhase::None));
+  rest.addPass(createModuleToFunctionPassAdaptor(AnnotationRemarksPass()));
+  rest.run(module, analyses.module);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include "codegen/TargetOptions.h"
 
+#include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
@@ -42,8 +43,12 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const R
 // Runs LLVM's default pipeline for -O`optLevel` on `module`, with the
 // target's cost model so vectorisation uses its real vector width.
 // `prepare`: first prepareModule (false when the caller has done so on the
-// whole module before splitting it, ParallelEmit.h).
-void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine, int optLevel, bool prepare = true);
+// whole module before splitting it, ParallelEmit.h). `simplified`, if
+// given, sees the module between the pipeline's two halves (inlining and
+// simplification, then vectorisation, unrolling and the late clean-up):
+// the same passes as without it, in two runs.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine, int optLevel, bool prepare = true,
+                    llvm::function_ref<void(llvm::Module &)> simplified = nullptr);
 
 // The whole-module steps before the pipeline (at -O1 and up): equal
 // functions become one (the tasks and epilogues of layers with equal

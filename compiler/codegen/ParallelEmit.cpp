@@ -17,9 +17,12 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <thread>
+#include <utility>
 
 namespace seq::codegen {
 
@@ -41,12 +44,18 @@ constexpr int64_t kSplitSize = 8000;
 constexpr uint64_t kCopiedConstantBytes = 1 << 16;
 
 constexpr int kCopied = -1; // copied into every part that uses it
+constexpr int kPooled = -2; // compiled once, in the pool, if a part still calls it
+// The pool's kernels are compiled in this many modules, each on its own
+// thread, so that the pool (which waits for every part's first half) is
+// not one long task at the end.
+constexpr int kPoolParts = 2;
 
 struct Plan {
   std::vector<int> functionPart; // per function, in module order
   std::vector<int> globalPart;   // per global variable
   std::vector<bool> functionShared, globalShared; // referenced from another part
   StringSet<> localise; // internal names made visible for the split
+  StringMap<int64_t> pooled; // the kernels owned by the pool, their sizes
   std::array<int64_t, kParts> size{};
   int parts = 1;
 };
@@ -146,6 +155,8 @@ public:
     for (size_t i = 0; i < functions_.size(); ++i)
       if (isNode(*functions_[i]))
         plan.functionPart[i] = partOf[groups.getLeaderValue(i)];
+      else if (isPooled(*functions_[i]))
+        plan.functionPart[i] = kPooled, plan.pooled[functions_[i]->getName()] = inlinedSize(*functions_[i]);
     for (size_t i = 0; i < globals_.size(); ++i)
       if (isCopiedConstant(*globals_[i]))
         plan.globalPart[i] = kCopied;
@@ -174,6 +185,9 @@ private:
     return !f.isDeclaration() && f.hasLocalLinkage() && kernels_.contains(f.getName());
   }
   bool isNode(const Function &f) const { return !f.isDeclaration() && !isCopied(f); }
+  // A noinline kernel (seqk_gemm_packed, a convRows or convPoint variant)
+  // is not specialised to its callers: one copy serves every part.
+  bool isPooled(const Function &f) const { return isCopied(f) && f.hasFnAttribute(Attribute::NoInline); }
   bool isCopiedConstant(const GlobalVariable &g) const {
     return g.isConstant() && g.hasInitializer() && g.hasLocalLinkage() && g.hasAtLeastLocalUnnamedAddr() &&
            module_.getDataLayout().getTypeAllocSize(g.getValueType()) <= kCopiedConstantBytes;
@@ -282,15 +296,24 @@ void declareElsewhere(GlobalValue &value) {
 }
 
 // Part `part` of the module: what another part owns becomes a declaration,
-// what this part owns and another refers to becomes hidden.
-Error keepPart(Module &module, const Plan &plan, int part) {
+// what this part owns and another refers to becomes hidden. A pool part
+// (part >= plan.parts) owns the pooled kernels in `live` (its share of
+// those the parts still call once simplified); the others it keeps as
+// copies, for the live ones that call them.
+Error keepPart(Module &module, const Plan &plan, int part, const StringSet<> &live = {}) {
   if (module.size() != plan.functionPart.size() || module.global_size() != plan.globalPart.size())
     return createStringError(inconvertibleErrorCode(), "internal compiler error: a part's module lost functions");
+  bool pool = part >= plan.parts;
   size_t i = 0;
   for (Function &f : module) {
     size_t k = i++;
     if (f.isDeclaration() || plan.functionPart[k] == kCopied)
       continue;
+    if (pool && plan.functionPart[k] == kPooled) {
+      if (live.contains(f.getName()))
+        exportHidden(f);
+      continue;
+    }
     if (plan.functionPart[k] == part) {
       if (plan.functionShared[k])
         exportHidden(f);
@@ -320,18 +343,80 @@ Error keepPart(Module &module, const Plan &plan, int part) {
   return Error::success();
 }
 
-Error compilePart(StringRef bitcode, const Plan &plan, int part, const ResolvedTarget &target, int optLevel,
-                  SmallVectorImpl<char> &object) {
+// The pooled kernels the parts still call once inlined and simplified,
+// gathered for the pool's thread, which waits for every part's report.
+class PoolLive {
+public:
+  explicit PoolLive(int parts) : pending_(parts) {}
+
+  static void called(const Module &module, const StringMap<int64_t> &pooled, StringSet<> &into) {
+    for (const Function &f : module)
+      if (f.isDeclaration() && !f.use_empty() && pooled.contains(f.getName()))
+        into.insert(f.getName());
+  }
+  void report(const Module &module, const StringMap<int64_t> &pooled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    called(module, pooled, live_);
+    if (--pending_ == 0)
+      ready_.notify_all();
+  }
+  // Once per part that failed before reporting.
+  void skip() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--pending_ == 0)
+      ready_.notify_all();
+  }
+  const StringSet<> &wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return pending_ == 0; });
+    return live_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  int pending_;
+  StringSet<> live_;
+};
+
+// The live pooled kernels split into kPoolParts shares of about equal
+// size, largest first onto the lightest (names sorted: the same shares on
+// every run).
+std::array<StringSet<>, kPoolParts> poolShares(const StringSet<> &live, const StringMap<int64_t> &pooled) {
+  std::vector<std::pair<int64_t, std::string>> kernels;
+  for (const auto &name : live)
+    kernels.push_back({pooled.lookup(name.getKey()), name.getKey().str()});
+  std::sort(kernels.begin(), kernels.end(), [](const auto &a, const auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::array<StringSet<>, kPoolParts> shares;
+  std::array<int64_t, kPoolParts> size{};
+  for (const auto &[n, name] : kernels) {
+    int share = int(std::min_element(size.begin(), size.end()) - size.begin());
+    shares[size_t(share)].insert(name);
+    size[size_t(share)] += n;
+  }
+  return shares;
+}
+
+// `simplified`: sees the part between the pipeline's two halves (its
+// pooled kernels are declarations); null for the pool. `calls`: the
+// pooled kernels the optimised part calls.
+Error compilePart(StringRef bitcode, const Plan &plan, int part, const StringSet<> &live,
+                  const ResolvedTarget &target, int optLevel, SmallVectorImpl<char> &object,
+                  function_ref<void(Module &)> simplified, StringSet<> *calls = nullptr) {
   LLVMContext context;
   auto module = parseBitcodeFile(MemoryBufferRef(bitcode, "part"), context);
   if (!module)
     return module.takeError();
-  if (Error e = keepPart(**module, plan, part))
+  if (Error e = keepPart(**module, plan, part, live))
     return e;
   auto machine = createTargetMachine(target, optLevel);
   if (!machine)
     return machine.takeError();
-  optimizeModule(**module, **machine, optLevel, /*prepare=*/false);
+  optimizeModule(**module, **machine, optLevel, /*prepare=*/false, simplified);
+  if (calls)
+    PoolLive::called(**module, plan.pooled, *calls);
   return emitObject(**module, **machine, object);
 }
 
@@ -379,17 +464,40 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
   }
   StringRef bits(bitcode.data(), bitcode.size());
   stage.emplace("optimise+emit x2");
-  std::vector<SmallVector<char, 0>> objects(plan->parts);
-  std::vector<std::string> errors(plan->parts);
+  // The parts, then the pool's.
+  std::vector<SmallVector<char, 0>> objects(plan->parts + kPoolParts);
+  std::vector<std::string> errors(plan->parts + kPoolParts);
+  PoolLive pool(plan->parts);
+  std::vector<StringSet<>> calls(plan->parts);
   auto run = [&](int p) {
-    if (Error e = compilePart(bits, *plan, p, target, optLevel, objects[p]))
+    bool reported = false;
+    if (Error e = compilePart(bits, *plan, p, {}, target, optLevel, objects[p], [&](Module &m) {
+          pool.report(m, plan->pooled);
+          reported = true;
+        }, &calls[p]))
       errors[p] = toString(std::move(e));
+    if (!reported)
+      pool.skip();
+  };
+  std::once_flag sharesOnce;
+  std::array<StringSet<>, kPoolParts> shares;
+  auto runPool = [&](int share) {
+    const StringSet<> &live = pool.wait();
+    std::call_once(sharesOnce, [&] { shares = poolShares(live, plan->pooled); });
+    int p = plan->parts + share;
+    if (!shares[size_t(share)].empty())
+      if (Error e = compilePart(bits, *plan, p, shares[size_t(share)], target, optLevel, objects[p], nullptr))
+        errors[p] = toString(std::move(e));
   };
   {
-    // Part 0 on this thread, the others on their own.
+    // Part 0 on this thread, the others and the pool on their own (the
+    // pool's from when the parts are simplified, beside their second
+    // halves and code generation).
     std::vector<std::thread> threads;
     for (int p = 1; p < plan->parts; ++p)
       threads.emplace_back(run, p);
+    for (int share = 0; share < kPoolParts; ++share)
+      threads.emplace_back(runPool, share);
     run(0);
     for (std::thread &t : threads)
       t.join();
@@ -397,10 +505,20 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
   for (const std::string &error : errors)
     if (!error.empty())
       return createStringError(inconvertibleErrorCode(), "%s", error.c_str());
+  // The pipeline's second half only deletes calls; were it to add one,
+  // the object would miss that kernel.
+  const StringSet<> &live = pool.wait();
+  for (const StringSet<> &called : calls)
+    for (const auto &name : called)
+      if (!live.contains(name.getKey()))
+        return createStringError(inconvertibleErrorCode(),
+                                 "internal compiler error: the kernel '%s' is called but not compiled",
+                                 name.getKey().str().c_str());
   stage.emplace("join");
   std::vector<MemoryBufferRef> refs;
   for (const auto &o : objects)
-    refs.emplace_back(StringRef(o.data(), o.size()), "part.o");
+    if (!o.empty())
+      refs.emplace_back(StringRef(o.data(), o.size()), "part.o");
   return mergeElfObjects(refs, plan->localise, object);
 }
 

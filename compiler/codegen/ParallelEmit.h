@@ -11,12 +11,21 @@
 //   - the kernel library's inlinable functions and small internal constant
 //     tables are copied into every part that uses them (they are inlined
 //     and folded as before);
-//   - what a part refers to in another (a task's address, a shared
-//     noinline kernel such as seqk_gemm_packed) is declared there and
-//     given hidden visibility where it is defined.
+//   - its noinline kernels (seqk_gemm_packed, the convRows and convPoint
+//     variants: not specialised to their callers) are declarations in the
+//     parts and compiled once, in a third module, the pool: those that a
+//     part still calls once its pipeline's first half (inlining and
+//     simplification) has folded the kernels' dispatch to constant shapes.
+//     The pool's thread starts when every part has reported and runs
+//     beside their second halves and code generation (copies in every
+//     part that calls them were 10-20% of a zoo model's code);
+//   - what a part refers to in another (a task's address, a pooled
+//     kernel) is declared there and given hidden visibility where it is
+//     defined.
 // Each part is optimised and compiled on its own thread in its own
-// LLVMContext (the module travels as bitcode), and the objects are joined
-// (ElfMerge.h), the symbols that were internal made local again. The
+// LLVMContext (the module travels as bitcode), and the objects (the
+// parts', then the pool's) are joined (ElfMerge.h), the symbols that were
+// internal made local again. The
 // split depends only on the module, never on the machine or the timing,
 // so the object is the same on every run.
 //

@@ -200,6 +200,33 @@ TEST(ShareKernelCalls, SharesCallsThatDifferOnlyInRuntimeValues) {
   EXPECT_FALSE(verifyModule(*module, &errs()));
 }
 
+// Linear(8, 16) + ReLU and Linear(16, 4) + ReLU: their epilogues (a bias
+// per column, then ReLU) differ only in the row stride, which neither
+// reads; so they are one function once MergeFunctions has run.
+TEST(ParallelEmit, EpiloguesOfEqualOpsMerge) {
+  TestModel m = mlpModel();
+  ir::Node &fc2 = m.g.nodes.back();
+  fc2.attrs.bias = m.weight("fc2.bias", 4);
+  fc2.epilogue = {ir::EpilogueOp{ir::EpilogueOp::Kind::Unary}};
+  auto target = seq::codegen::resolveTarget({});
+  ASSERT_TRUE(bool(target));
+  auto machine = seq::codegen::createTargetMachine(*target, 2);
+  ASSERT_TRUE(bool(machine));
+  LLVMContext context;
+  auto module = seq::codegen::buildModuleFor(m.g, context, **machine, *target, {});
+  ASSERT_TRUE(bool(module)) << errorText(module.takeError());
+  auto epilogues = [&] {
+    int n = 0;
+    for (const Function &f : **module)
+      n += !f.isDeclaration() && f.getName().ends_with(".epi");
+    return n;
+  };
+  EXPECT_EQ(epilogues(), 2);
+  seq::codegen::prepareModule(**module, 2);
+  EXPECT_EQ(epilogues(), 1);
+  EXPECT_FALSE(verifyModule(**module, &errs()));
+}
+
 TEST(ParallelEmit, SmallModelsAreNotSplit) {
   TestModel m = mlpModel();
   auto target = seq::codegen::resolveTarget({});

@@ -1,0 +1,181 @@
+// ParallelEmit's pool (ParallelEmit.h): a split model's noinline kernels
+// (seqk_gemm_packed, the convPoint and convRows variants) are compiled
+// once, in the pool, not in every part that calls them; the object is the
+// same on every run and computes what the unsplit -O0 module does. And
+// optimizeModule's pipeline in two halves (the pool's report between
+// them) gives the module the one-piece pipeline gives.
+#include "codegen/Codegen.h"
+#include "codegen/Jit.h"
+#include "codegen/ModuleBuilder.h"
+#include "codegen/ObjectEmitter.h"
+#include "codegen/ParallelEmit.h"
+#include "lower/AstToIr.h"
+#include "parse/Parser.h"
+#include "passes/Passes.h"
+#include "sema/Sema.h"
+
+#include "seqrt.h"
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <optional>
+#include <random>
+
+namespace {
+
+using namespace seq;
+
+// Pointwise convolutions (convPoint variants, pointLanes), padded 3x3 ones
+// (convRows variants) and a Linear (seqk_gemm_packed): large enough to be
+// split, the kernels called from both parts.
+const char *kPoints = R"(model Points(x: [N, 32, 28, 28]) = Sequential(
+    Conv2d(32, 96, 1), ReLU(), Conv2d(96, 80, 1), ReLU(), Conv2d(80, 112, 1), Sigmoid(),
+    Conv2d(112, 72, 1), ReLU(), Conv2d(72, 144, 1), Tanh(), Conv2d(144, 40, 1), ReLU(),
+    Conv2d(40, 88, 3, padding=1), ReLU(), Conv2d(88, 48, 3, padding=1, stride=2), ReLU(),
+    Flatten(), Linear(9408, 10),
+))";
+
+std::optional<ir::Graph> graphOf(const char *source) {
+  SourceManager sources;
+  Diagnostics diags(sources);
+  FileId id = sources.addFile("model.seq", source);
+  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
+  if (!file)
+    return std::nullopt;
+  auto models = sema::check(*file, sources, diags);
+  EXPECT_FALSE(diags.hasErrors()) << diags.render({});
+  if (models.empty() || !models[0]->valid)
+    return std::nullopt;
+  ir::Graph graph = lower::lowerModel(*models[0]);
+  passes::runPipeline(graph);
+  return graph;
+}
+
+bool hostIsElf64() {
+  llvm::Triple host(llvm::sys::getProcessTriple());
+  return host.isOSBinFormatELF() && (host.getArch() == llvm::Triple::x86_64 || host.getArch() == llvm::Triple::aarch64);
+}
+
+// The object of `graph` at -O2, as `seqc build` compiles it.
+llvm::SmallVector<char, 0> objectOf(const ir::Graph &graph, int *parts = nullptr) {
+  llvm::SmallVector<char, 0> object;
+  auto target = codegen::resolveTarget({});
+  EXPECT_TRUE(bool(target));
+  auto machine = codegen::createTargetMachine(*target, 2);
+  EXPECT_TRUE(bool(machine));
+  llvm::LLVMContext context;
+  auto module = codegen::buildModuleFor(graph, context, **machine, *target, {});
+  EXPECT_TRUE(bool(module)) << llvm::toString(module.takeError());
+  if (parts) {
+    llvm::LLVMContext other;
+    auto copy = codegen::buildModuleFor(graph, other, **machine, *target, {});
+    EXPECT_TRUE(bool(copy));
+    *parts = codegen::plannedParts(**copy, *target, 2);
+  }
+  llvm::Error e = codegen::compileModule(**module, **machine, *target, 2, object);
+  EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
+  return object;
+}
+
+TEST(ParallelEmitPool, NoinlineKernelsAreCompiledOnce) {
+  if (!hostIsElf64())
+    GTEST_SKIP() << "ParallelEmit splits only ELF64 modules";
+  std::optional<ir::Graph> graph = graphOf(kPoints);
+  ASSERT_TRUE(graph);
+  int parts = 0;
+  llvm::SmallVector<char, 0> object = objectOf(*graph, &parts);
+  ASSERT_EQ(parts, 2) << "the test wants a split model";
+  auto file = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(llvm::StringRef(object.data(), object.size()), "points.o"));
+  ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
+  std::map<std::string, int> defined; // pooled kernel -> definitions
+  for (const llvm::object::SymbolRef &symbol : (*file)->symbols()) {
+    std::string name = llvm::cantFail(symbol.getName()).str();
+    auto section = llvm::cantFail(symbol.getSection());
+    if (section == (*file)->section_end())
+      continue;
+    if (name.starts_with("convPoint_") || name.starts_with("convRows_") || name == "pointLanes" ||
+        name == "seqk_gemm_packed") {
+      ++defined[name];
+      EXPECT_FALSE(llvm::cantFail(symbol.getFlags()) & llvm::object::SymbolRef::SF_Global) << name << " is local";
+    }
+  }
+  EXPECT_TRUE(defined.count("seqk_gemm_packed"));
+  EXPECT_TRUE(defined.count("pointLanes"));
+  EXPECT_GE(defined.size(), 4u);
+  for (const auto &[name, count] : defined)
+    EXPECT_EQ(count, 1) << name;
+  llvm::SmallVector<char, 0> again = objectOf(*graph);
+  EXPECT_TRUE(object == again) << "the object differs between runs";
+}
+
+std::vector<float> forward(const codegen::JitModel &jit, const seqrt_weights *weights, const std::vector<float> &x,
+                           int64_t batch, int64_t outPerSample) {
+  seqrt_context *ctx = nullptr;
+  EXPECT_EQ(seqrt_context_new(1, size_t(seqrt_workspace_size(&jit.model(), batch)), &ctx), SEQRT_OK);
+  std::vector<float> y(size_t(batch * outPerSample), NAN);
+  const float *inputs[] = {x.data()};
+  EXPECT_EQ(jit.forward(weights, inputs, y.data(), batch, ctx), SEQRT_OK) << seqrt_last_error();
+  seqrt_context_free(ctx);
+  return y;
+}
+
+TEST(ParallelEmitPool, SplitModelComputesWhatTheWholeOneDoes) {
+  std::optional<ir::Graph> graph = graphOf(kPoints);
+  ASSERT_TRUE(graph);
+  codegen::TargetOptions o2, o0;
+  o0.optLevel = 0;
+  auto split = codegen::JitModel::create(*graph, o2);
+  ASSERT_TRUE(bool(split)) << llvm::toString(split.takeError());
+  auto whole = codegen::JitModel::create(*graph, o0);
+  ASSERT_TRUE(bool(whole)) << llvm::toString(whole.takeError());
+  seqrt_weights *weights = nullptr;
+  ASSERT_EQ(seqrt_weights_random(&(*split)->model(), 3, &weights), SEQRT_OK) << seqrt_last_error();
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> unit(-1, 1);
+  const int64_t batch = 2;
+  std::vector<float> x(size_t(batch * 32 * 28 * 28));
+  for (float &v : x)
+    v = unit(rng);
+  std::vector<float> got = forward(**split, weights, x, batch, 10);
+  std::vector<float> want = forward(**whole, weights, x, batch, 10);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-4f + 1e-4f * std::fabs(want[i])) << "element " << i;
+  seqrt_weights_free(weights);
+}
+
+TEST(ObjectEmitter, PipelineInTwoHalvesIsTheOnePiecePipeline) {
+  std::optional<ir::Graph> graph = graphOf(kPoints);
+  ASSERT_TRUE(graph);
+  auto target = codegen::resolveTarget({});
+  ASSERT_TRUE(bool(target));
+  auto machine = codegen::createTargetMachine(*target, 2);
+  ASSERT_TRUE(bool(machine));
+  auto optimised = [&](bool halves, bool *seen) {
+    llvm::LLVMContext context;
+    auto module = codegen::buildModuleFor(*graph, context, **machine, *target, {});
+    EXPECT_TRUE(bool(module)) << llvm::toString(module.takeError());
+    if (halves)
+      codegen::optimizeModule(**module, **machine, 2, true, [&](llvm::Module &) { *seen = true; });
+    else
+      codegen::optimizeModule(**module, **machine, 2);
+    std::string text;
+    llvm::raw_string_ostream out(text);
+    (*module)->print(out, nullptr);
+    return text;
+  };
+  bool seen = false;
+  std::string one = optimised(false, nullptr), two = optimised(true, &seen);
+  EXPECT_TRUE(seen);
+  EXPECT_GT(one.size(), 1000u);
+  EXPECT_TRUE(one == two) << "the two-halves pipeline changed the module";
+}
+
+} // namespace
