@@ -437,32 +437,20 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
 }
 
 /* Panel p of the run in a: positions in the lanes for few input channels
- * or a panel of 8 or 24 channels (LANE_PARTIAL_MAX_C),
- * else output channels (the tiles of packedRows). The run is cut into as
- * few tiles as width TW needs, of two widths w and w - 1, each width one
- * call of its variant: 49 positions are 13 + 3 x 12, not 4 x 13 whose
- * last tile recomputes 3 positions (a tile costs about its width + 2
- * cycles a channel, so this saves up to a sixth of a short run). */
+ * or a panel of 8 or 24 channels (LANE_PARTIAL_MAX_C), else output
+ * channels (the tiles of packedRows, of width TW, the last moved left).
+ * (Cutting a run into tiles of widths TW and TW - 1 instead, 49 positions
+ * as 13 + 3 x 12 rather than 4 x 13, made MobileNetV2 1% faster but each
+ * call reach two of the 28 tile variants: densenet121's build took 1.13
+ * -> 1.39 s.) */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
   const int partial = mr % 16 != 0 && mr % 16 <= LANE_CH;
-  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && a->C <= LANE_PARTIAL_MAX_C))) {
+  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && a->C <= LANE_PARTIAL_MAX_C)))
     pointLanes(a, p);
-    return;
-  }
-  const int64_t n = a->OW, tiles = (n + TW - 1) / TW;
-  const int64_t w = (n + tiles - 1) / tiles, wide = n - tiles * (w - 1);
-  PackedConv run = *a;
-  run.OW = wide * w;
-  pointDispatch(&run, p, w, V);
-  if (wide == tiles)
-    return;
-  run.x = a->x + wide * w;
-  run.y = a->y + wide * w;
-  run.col0 = a->col0 + wide * w;
-  run.OW = n - wide * w;
-  pointDispatch(&run, p, w - 1, V);
+  else
+    pointDispatch(a, p, TW, V);
 }
 
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
