@@ -46,6 +46,29 @@ SmallVector<char, 0> hostObject(const char *ir) {
   return object;
 }
 
+// `g`'s module for the host at -O2, before MergeFunctions (null and the
+// error when it cannot be built).
+struct HostModule {
+  std::unique_ptr<Module> module;
+  std::string error;
+  seq::codegen::ResolvedTarget target;
+};
+HostModule hostModule(const seq::ir::Graph &g, LLVMContext &context) {
+  HostModule host;
+  auto target = seq::codegen::resolveTarget({});
+  if (!target)
+    return {nullptr, errorText(target.takeError()), {}};
+  host.target = *target;
+  auto machine = seq::codegen::createTargetMachine(*target, 2);
+  if (!machine)
+    return {nullptr, errorText(machine.takeError()), {}};
+  auto module = seq::codegen::buildModuleFor(g, context, **machine, *target, {});
+  if (!module)
+    return {nullptr, errorText(module.takeError()), {}};
+  host.module = std::move(*module);
+  return host;
+}
+
 bool hostIsElf64() {
   Triple host(sys::getProcessTriple());
   return host.isOSBinFormatELF() && (host.getArch() == Triple::x86_64 || host.getArch() == Triple::aarch64);
@@ -208,35 +231,29 @@ TEST(ParallelEmit, EpiloguesOfEqualOpsMerge) {
   ir::Node &fc2 = m.g.nodes.back();
   fc2.attrs.bias = m.weight("fc2.bias", 4);
   fc2.epilogue = {ir::EpilogueOp{ir::EpilogueOp::Kind::Unary}};
-  auto target = seq::codegen::resolveTarget({});
-  ASSERT_TRUE(bool(target));
-  auto machine = seq::codegen::createTargetMachine(*target, 2);
-  ASSERT_TRUE(bool(machine));
   LLVMContext context;
-  auto module = seq::codegen::buildModuleFor(m.g, context, **machine, *target, {});
-  ASSERT_TRUE(bool(module)) << errorText(module.takeError());
+  HostModule host = hostModule(m.g, context);
+  ASSERT_TRUE(host.module) << host.error;
+  auto &module = host.module;
   auto epilogues = [&] {
     int n = 0;
-    for (const Function &f : **module)
+    for (const Function &f : *module)
       n += !f.isDeclaration() && f.getName().ends_with(".epi");
     return n;
   };
   EXPECT_EQ(epilogues(), 2);
-  seq::codegen::prepareModule(**module, 2);
+  seq::codegen::prepareModule(*module, 2);
   EXPECT_EQ(epilogues(), 1);
-  EXPECT_FALSE(verifyModule(**module, &errs()));
+  EXPECT_FALSE(verifyModule(*module, &errs()));
 }
 
 TEST(ParallelEmit, SmallModelsAreNotSplit) {
   TestModel m = mlpModel();
-  auto target = seq::codegen::resolveTarget({});
-  ASSERT_TRUE(bool(target));
-  auto machine = seq::codegen::createTargetMachine(*target, 2);
-  ASSERT_TRUE(bool(machine));
   LLVMContext context;
-  auto module = seq::codegen::buildModuleFor(m.g, context, **machine, *target, {});
-  ASSERT_TRUE(bool(module)) << errorText(module.takeError());
-  EXPECT_EQ(seq::codegen::plannedParts(**module, *target, 2), 1);
+  HostModule host = hostModule(m.g, context);
+  ASSERT_TRUE(host.module) << host.error;
+  auto &module = host.module;
+  EXPECT_EQ(seq::codegen::plannedParts(*module, host.target, 2), 1);
 }
 
 } // namespace

@@ -9,11 +9,8 @@
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ObjectEmitter.h"
 #include "codegen/ParallelEmit.h"
-#include "lower/AstToIr.h"
-#include "parse/Parser.h"
-#include "passes/Passes.h"
-#include "sema/Sema.h"
 
+#include "graph_from_source.h"
 #include "seqrt.h"
 
 #include <llvm/IR/LLVMContext.h>
@@ -42,21 +39,7 @@ const char *kPoints = R"(model Points(x: [N, 32, 28, 28]) = Sequential(
     Flatten(), Linear(9408, 10),
 ))";
 
-std::optional<ir::Graph> graphOf(const char *source) {
-  SourceManager sources;
-  Diagnostics diags(sources);
-  FileId id = sources.addFile("model.seq", source);
-  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
-  if (!file)
-    return std::nullopt;
-  auto models = sema::check(*file, sources, diags);
-  EXPECT_FALSE(diags.hasErrors()) << diags.render({});
-  if (models.empty() || !models[0]->valid)
-    return std::nullopt;
-  ir::Graph graph = lower::lowerModel(*models[0]);
-  passes::runPipeline(graph);
-  return graph;
-}
+using seq_test::graphOf;
 
 bool hostIsElf64() {
   llvm::Triple host(llvm::sys::getProcessTriple());

@@ -8,11 +8,8 @@
 // ops that mix the samples of a batch.)
 #include "codegen/Codegen.h"
 #include "codegen/Jit.h"
-#include "lower/AstToIr.h"
-#include "parse/Parser.h"
-#include "passes/Passes.h"
-#include "sema/Sema.h"
 
+#include "graph_from_source.h"
 #include "seqrt.h"
 
 #include <gtest/gtest.h>
@@ -51,21 +48,7 @@ const char *kWide = R"(model Wide(x: [N, 512]) = Sequential(Linear(512, 1024), R
 // A fixed batch of 64: its forward function takes no other batch.
 const char *kFixedBatch = R"(model Fixed(x: [64, 64]) = Sequential(Linear(64, 64), ReLU()))";
 
-std::optional<ir::Graph> graphOf(const char *source) {
-  SourceManager sources;
-  Diagnostics diags(sources);
-  FileId id = sources.addFile("model.seq", source);
-  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
-  if (!file)
-    return std::nullopt;
-  auto models = sema::check(*file, sources, diags);
-  EXPECT_FALSE(diags.hasErrors()) << diags.render({});
-  if (models.empty() || !models[0]->valid)
-    return std::nullopt;
-  ir::Graph graph = lower::lowerModel(*models[0]);
-  passes::runPipeline(graph);
-  return graph;
-}
+using seq_test::graphOf;
 
 // Whether the generated module has the slice task.
 bool sliced(const ir::Graph &graph) {
