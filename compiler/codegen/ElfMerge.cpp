@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace seq::codegen {
@@ -376,18 +377,16 @@ private:
     st.sh_entsize = sizeof(Sym);
     st.sh_size = syms.size() * sizeof(Sym);
     st.sh_offset = append(syms.data(), st.sh_size, 8);
-    Shdr &str = headers[strtabIndex];
-    str.sh_name = shstrtab.add(".strtab");
-    str.sh_type = ELF::SHT_STRTAB;
-    str.sh_addralign = 1;
-    str.sh_size = strtab.data().size();
-    str.sh_offset = append(strtab.data().data(), str.sh_size, 1);
-    Shdr &sh = headers[shstrtabIndex];
-    sh.sh_name = shstrtab.add(".shstrtab");
-    sh.sh_type = ELF::SHT_STRTAB;
-    sh.sh_addralign = 1;
-    sh.sh_size = shstrtab.data().size();
-    sh.sh_offset = append(shstrtab.data().data(), sh.sh_size, 1);
+    // .shstrtab last: naming itself adds to it
+    for (auto [index, name, table] : {std::tuple{strtabIndex, ".strtab", &strtab},
+                                      std::tuple{shstrtabIndex, ".shstrtab", &shstrtab}}) {
+      Shdr &h = headers[index];
+      h.sh_name = shstrtab.add(name);
+      h.sh_type = ELF::SHT_STRTAB;
+      h.sh_addralign = 1;
+      h.sh_size = table->data().size();
+      h.sh_offset = append(table->data().data(), h.sh_size, 1);
+    }
 
     Ehdr header = inputs_[0].file.getHeader();
     header.e_phoff = 0;
