@@ -169,6 +169,31 @@ TEST(PlanMemory, WinogradReservesAWorkBufferPerTask) {
   EXPECT_VALID(t.g);
 }
 
+// A 1x1 expansion fused into the stride-2 depthwise convolution after it
+// (MobileNetV2's first expansion, 16 -> 96 at 112x112): bands of output
+// rows whose expanded rows fit kExpandBandBytes, covering the plane, in an
+// even number of tasks with the panels (7 bands x 3 panels kept one of two
+// threads waiting a tenth of the layer), each task a work buffer.
+TEST(PlanMemory, AFusedExpansionSplitsIntoAnEvenNumberOfBands) {
+  TestGraph t;
+  int x = t.input({16, 112, 112});
+  int e = t.conv(x, 96, 1, 1, 0, false);
+  t.output(t.conv(e, 96, 3, 2, 1, false, 96));
+
+  passes::runPipeline(t.g);
+
+  const Node &dw = t.g.nodes.back();
+  ASSERT_NE(ir::fusedExpansion(t.g, dw), nullptr);
+  ir::ExpandDepthwisePlan plan = ir::expandDepthwisePlan(t.g, dw);
+  EXPECT_EQ(plan.panels, 3);
+  EXPECT_EQ(plan.tasks() % 2, 0) << plan.bands << " bands";
+  EXPECT_LT((plan.bands - 1) * plan.bandRows, 56); // every band holds rows
+  EXPECT_GE(plan.bands * plan.bandRows, 56);       // and they cover the plane
+  EXPECT_EQ(plan.inputRows, 2 * plan.bandRows + 1);
+  EXPECT_LE(plan.bandFloats * 4, ir::kExpandBandBytes);
+  EXPECT_VALID(t.g);
+}
+
 TEST(PlanMemory, AnInputOutputIsCopied) {
   TestGraph t;
   int x = t.input({5});
