@@ -110,7 +110,8 @@ void check(const Depthwise &d, unsigned seed) {
 // seqk_depthwise2d_phased_rows, as a fused expansion calls it: bands of
 // output rows, each from a plane holding only the input rows the band reads
 // (the image's rows [row0, ...)), channels [c0, c1) of it; the bands
-// compose to the whole convolution, each output once through the epilogue.
+// compose to the whole convolution, each output once through the epilogue,
+// whatever order they run in.
 void checkRows(const Depthwise &d, int64_t bandRows, unsigned seed) {
   auto x = randomVector(size_t(d.C * d.H * d.W), seed);
   auto w = randomVector(size_t(d.C * d.KH * d.KW), seed + 1);
@@ -121,7 +122,10 @@ void checkRows(const Depthwise &d, int64_t bandRows, unsigned seed) {
   std::vector<float> buf(static_cast<size_t>(plane));
   EpiLog log{y.data(), OHW, std::vector<int>(size_t(d.C * OHW), 0)};
   int64_t c0 = d.C / 3, c1 = d.C;
-  for (int64_t oh0 = 0; oh0 < OH; oh0 += bandRows) {
+  // the bands bottom to top: threads run them in any order, and a band
+  // must leave the rows below it (another task's) as it found them
+  for (int64_t k = (OH + bandRows - 1) / bandRows - 1; k >= 0; --k) {
+    int64_t oh0 = k * bandRows;
     int64_t oh1 = std::min(OH, oh0 + bandRows);
     int64_t ih0 = std::max<int64_t>(0, oh0 * d.SH - d.top);
     int64_t ih1 = std::min(d.H, (oh1 - 1) * d.SH - d.top + (d.KH - 1) * d.DH + 1);

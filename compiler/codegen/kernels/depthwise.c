@@ -119,11 +119,14 @@ SEQK_INLINE void phaseCopy(const float *restrict xc, int64_t row0,
  * from its phase-split copy. Stores whole vectors: one that runs past its
  * row writes the next row's first columns, which the caller computes
  * later (it walks the columns right to left, the rows top to bottom);
- * only a vector that would run past the plane goes through a copy. */
+ * only a vector that would run past row `end` goes through a copy. `end`
+ * is the end of the caller's rows, not of the plane: the next rows may
+ * be another task's band, already stored (a whole vector there raced
+ * with the other thread and left values from past the row's end). */
 SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
                         float *restrict yc, int64_t oh0, int64_t col, int R,
                         int V, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                        int64_t DH, int64_t DW, int64_t Wq, int64_t OH,
+                        int64_t DH, int64_t DW, int64_t Wq, int64_t end,
                         int64_t OW, float narrow[DW_ROWS][16]) {
   seqkVec acc[DW_ROWS][2];
   SEQK_UNROLL
@@ -175,7 +178,7 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
     SEQK_UNROLL
     for (int v = 0; v < V; ++v) {
       int64_t c = col + 16 * v, at = (oh0 + i) * OW + c;
-      if (c + 16 <= OW || at + 16 <= OH * OW) {
+      if (c + 16 <= OW || at + 16 <= end * OW) {
         *(seqkVecU *)(yc + at) = acc[i][v];
         continue;
       }
@@ -188,20 +191,20 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
 }
 
 /* Output rows [oh0, oh0 + R) of one channel, every column, right to left
- * (see dwTile): the last 16 columns alone when the rounded-up width is
- * not a multiple of 32, then blocks of 32. Rows narrower than 16 go to
- * `narrow` instead. */
+ * (see dwTile; `end`: the end of the caller's rows): the last 16 columns
+ * alone when the rounded-up width is not a multiple of 32, then blocks of
+ * 32. Rows narrower than 16 go to `narrow` instead. */
 SEQK_INLINE void dwRows(const float *restrict buf, const float *restrict wc,
                         float *restrict yc, int64_t oh0, int R, int64_t KH,
                         int64_t KW, int64_t SH, int64_t SW, int64_t DH,
-                        int64_t DW, int64_t Wq, int64_t OH, int64_t OW,
+                        int64_t DW, int64_t Wq, int64_t end, int64_t OW,
                         float narrow[DW_ROWS][16]) {
   int64_t width = (OW + 15) / 16 * 16, pairs = width / 32;
   if (width % 32)
-    dwTile(buf, wc, yc, oh0, width - 16, R, 1, KH, KW, SH, SW, DH, DW, Wq, OH,
+    dwTile(buf, wc, yc, oh0, width - 16, R, 1, KH, KW, SH, SW, DH, DW, Wq, end,
            OW, narrow);
   for (int64_t k = pairs - 1; k >= 0; --k)
-    dwTile(buf, wc, yc, oh0, 32 * k, R, 2, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+    dwTile(buf, wc, yc, oh0, 32 * k, R, 2, KH, KW, SH, SW, DH, DW, Wq, end, OW,
            narrow);
 }
 
@@ -268,10 +271,10 @@ SEQK_INLINE void dwChannelRows(const float *restrict xc, int64_t xRow0,
       phaseCopy(xc, xRow0, buf, copied, need, H, W, SW, Wq, top, left);
       copied = need;
       if (R == DW_ROWS)
-        dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+        dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, oh1, OW,
                narrow);
       else
-        dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, OH, OW,
+        dwRows(buf, wc, yc, oh, 1, KH, KW, SH, SW, DH, DW, Wq, oh1, OW,
                narrow);
     }
     if (OW >= 16) {
