@@ -73,13 +73,21 @@ SEQK_INLINE void phaseRow2(const float *restrict src, float *restrict even,
    * gathers the stride-2 loads of short rows (the 14-wide input of a 7x7
    * output spent most of its time in gathers) */
   int64_t j = lo;
-  for (; j + 16 <= hi; j += 16) {
+  for (int64_t next = lo; next < hi; next += 16) {
+    /* the last 16 pairs moved back to end at hi when there are that many
+     * (pairs already done rewritten with the same values), so that a row
+     * has no scalar remainder (MobileNet-style stride-2 layers, 1
+     * thread: the MobileNet block -4%, EfficientNet-B0 -3%) */
+    j = next + 16 <= hi || hi - lo < 16 ? next : hi - 16;
+    if (j + 16 > hi)
+      break;
     seqkVec a = *(const seqkVecU *)(src + 2 * j - left);
     seqkVec b = *(const seqkVecU *)(src + 2 * j - left + 16);
     *(seqkVecU *)(even + j) = __builtin_shufflevector(
         a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     *(seqkVecU *)(odd + j) = __builtin_shufflevector(
         a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    j += 16;
   }
   SEQK_NO_VECTORIZE
   for (; j < hi; ++j) {
@@ -254,8 +262,11 @@ SEQK_INLINE void dwChannelRows(const float *restrict xc, int64_t xRow0,
                                const void *env) {
   const float *restrict wc = w + c * KH * KW;
   float *restrict yc = y + c * OH * OW;
-  /* the copy's rows just before the block that first reads them, so
-   * they are still in L1 when read. Blocks of DW_ROWS rows, the last
+  /* the copy's rows one block before the block that first reads them:
+   * still in L1 when read, and no longer in the store queue (copied just
+   * before, the taps' loads spanned two of the copy's stores, which
+   * cannot forward, and waited: 96 x 112 x 112 at stride 2 took 364 ->
+   * 321 us). Blocks of DW_ROWS rows, the last
    * rows one by one; one epilogue call site (it is inlined: SiLU's
    * code once, not once per block shape). Wide rows get their epilogue
    * one block late, rows [done, oh) after block oh is computed: right
@@ -263,13 +274,17 @@ SEQK_INLINE void dwChannelRows(const float *restrict xc, int64_t xRow0,
    * stores still in the store queue, which cannot forward, and waited
    * (a 28-wide plane spent a third of its time there). */
   int64_t copied = oh0 * SH, done = oh0;
+  const int64_t last = (oh1 - 1) * SH + (KH - 1) * DH + 1; /* rows read */
   for (int64_t oh = oh0;;) {
     int R = oh + DW_ROWS <= oh1 ? DW_ROWS : 1;
     float narrow[DW_ROWS][16];
     if (oh < oh1) {
       int64_t need = (oh + R - 1) * SH + (KH - 1) * DH + 1;
-      phaseCopy(xc, xRow0, buf, copied, need, H, W, SW, Wq, top, left);
-      copied = need;
+      if (need > copied) {
+        int64_t ahead = seqkMin(need + DW_ROWS * SH, last);
+        phaseCopy(xc, xRow0, buf, copied, ahead, H, W, SW, Wq, top, left);
+        copied = ahead;
+      }
       if (R == DW_ROWS)
         dwRows(buf, wc, yc, oh, DW_ROWS, KH, KW, SH, SW, DH, DW, Wq, oh1, OW,
                narrow);
