@@ -303,7 +303,7 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
     arg.range = range(a);
     if (auto *kw = dynamic_cast<P::KeywordArgContext *>(a)) {
       SourceRange keyword = tokens_.range(kw->NAME());
-      arg.setName(text_.substr(keyword.begin, keyword.end - keyword.begin), keyword);
+      arg.setName(text_.substr(keyword.begin, keyword.end - keyword.begin)); // at range.begin
       arg.value = buildExpr(kw->expr());
     } else if (auto *star = dynamic_cast<P::StarArgContext *>(a)) {
       arg.value = std::make_unique<StarExpr>(arg.range, buildExpr(star->expr()));

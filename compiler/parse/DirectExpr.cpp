@@ -241,7 +241,7 @@ ExprPtr DirectParser::call(uint32_t begin, ExprPtr callee) {
     Arg arg;
     uint32_t argBegin = cur_.begin;
     if (cur_.kind == Tok::Name && next_.kind == Tok::Assign) {
-      arg.setName(text(cur_), range(cur_));
+      arg.setName(text(cur_)); // the argument begins with it
       advance();
       advance(); // =
       arg.value = expr(0);
@@ -263,7 +263,6 @@ ExprPtr DirectParser::call(uint32_t begin, ExprPtr callee) {
     advance();
   }
   expect(Tok::RParen);
-  args.shrink_to_fit(); // a Sequential may have 100,000 children
   return std::make_unique<CallExpr>(from(begin), std::move(callee), std::move(args));
 }
 

@@ -76,7 +76,7 @@ struct BoundArgs {
   SourceRange rangeOf(std::string_view name) const;
 };
 
-// One module instance (144 bytes: one per layer of a deep model).
+// One module instance (120 bytes: one per layer of a deep model).
 struct ModuleInst {
   enum class Kind : uint8_t { Layer, Sequential, ModuleList, ModuleDict, User };
   Kind kind = Kind::User;
@@ -88,7 +88,6 @@ struct ModuleInst {
   std::string_view className;
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
-  std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
   SourceRange range;                 // where it was constructed
   // From the model: "layer1.0"; "" for the model. Kept in the model's
   // CheckedModel::text.
@@ -109,17 +108,24 @@ struct ModuleInst {
   const std::map<std::string, SourceRange> &absent() const;
   std::map<std::string, SourceRange> &mutableAbsent();
 
+  // A container's or user module's children, in registration order (kept
+  // with its attributes: a layer has none).
+  using Children = std::vector<std::pair<std::string, ModuleInst *>>;
+  const Children &children() const;
+  Children &mutableChildren();
   ModuleInst *child(std::string_view name) const;
   bool isContainer() const { return kind != Kind::Layer && kind != Kind::User; }
 
 private:
-  // A user module's forward, definition, constants and absent children,
-  // made when first set: a layer has none, and they would cost it 112 bytes.
+  // A user module's forward, definition, constants and absent children, a
+  // container's or user module's children, made when first set: a layer
+  // has none, and they would cost it 136 bytes.
   struct Attributes {
     const ast::ForwardStmt *forward = nullptr;
     const ast::Definition *definition = nullptr;
     std::map<std::string, Value> constants;
     std::map<std::string, SourceRange> absent;
+    Children children;
   };
   std::unique_ptr<Attributes> attributes_;
   Attributes &attributes();

@@ -98,7 +98,7 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
     break;
   case ModuleInst::Kind::Sequential: {
     int x = input.tensor();
-    for (auto &[name, child] : module->children)
+    for (auto &[name, child] : module->children())
       x = callModule(child, Value::tensorRef(x, callSite), callSite);
     out = x;
     break;

@@ -77,7 +77,7 @@ public:
 private:
   void index(const ModuleInst &m) {
     modules_[std::string(m.path)] = &m;
-    for (const auto &[name, child] : m.children)
+    for (const auto &[name, child] : m.children())
       index(*child);
   }
 
