@@ -168,32 +168,39 @@ struct StarExpr : Expr {
   ExprPtr operand;
 };
 
-// One argument of a call: positional (`name()` empty) or keyword. 32
-// bytes: a Sequential of 100,000 layers has as many arguments.
+// One argument of a call: positional (`name()` empty) or keyword. 24
+// bytes: a Sequential of 100,000 layers has as many arguments. Its range
+// is its value's, from its keyword on if it has one (the parsers make
+// every argument so: tests/unit/parse_direct_test.cpp checks it).
 struct Arg {
-  SourceRange range;     // the whole argument, `name=value` included
-
-private:
-  uint32_t keywordSize_ = 0;
-  const char *keyword_ = nullptr;
-
-public:
   ExprPtr value;
 
+  // The whole argument, `name=value` included.
+  SourceRange range() const {
+    return keyword_ ? SourceRange{value->range.file, keywordBegin_, value->range.end} : value->range;
+  }
   // The keyword, or "".
   std::string_view name() const {
     return keyword_ ? std::string_view(keyword_, keywordSize_) : std::string_view();
   }
-  // The keyword's range: the start of `range`; empty for a positional argument.
+  // The keyword's range; empty for a positional argument.
   SourceRange nameRange() const {
-    return keyword_ ? SourceRange{range.file, range.begin, range.begin + keywordSize_} : SourceRange{};
+    return keyword_ ? SourceRange{value->range.file, keywordBegin_, keywordBegin_ + keywordSize_}
+                    : SourceRange{};
   }
-  // `name` must be the file's own text at the start of `range` (SourceManager
-  // keeps a file's text at one address for as long as the AST lives).
-  void setName(std::string_view name) {
+  // `name` must be the file's own text at `range` (SourceManager keeps a
+  // file's text at one address for as long as the AST lives), the start of
+  // the argument.
+  void setName(std::string_view name, SourceRange range) {
     keyword_ = name.data();
     keywordSize_ = uint32_t(name.size());
+    keywordBegin_ = range.begin;
   }
+
+private:
+  const char *keyword_ = nullptr;
+  uint32_t keywordSize_ = 0;
+  uint32_t keywordBegin_ = 0;
 };
 
 // The arguments of a call, in one array from the node pool (NodePool.cpp;

@@ -10,6 +10,8 @@
 #include "parse/DirectParserImpl.h"
 #include "parse/Literals.h"
 
+#include <cassert>
+
 namespace seq::parse::direct {
 
 // ---- Expressions -------------------------------------------------------------------
@@ -241,22 +243,22 @@ ExprPtr DirectParser::call(uint32_t begin, ExprPtr callee) {
     Arg arg;
     uint32_t argBegin = cur_.begin;
     if (cur_.kind == Tok::Name && next_.kind == Tok::Assign) {
-      arg.setName(text(cur_)); // the argument begins with it
+      arg.setName(text(cur_), range(cur_));
       advance();
       advance(); // =
       arg.value = expr(0);
-      arg.range = from(argBegin);
     } else if (cur_.kind == Tok::Star) {
       advance();
       ExprPtr operand = expr(0);
-      arg.range = from(argBegin);
-      arg.value = std::make_unique<StarExpr>(arg.range, std::move(operand));
+      arg.value = std::make_unique<StarExpr>(from(argBegin), std::move(operand));
     } else {
       arg.value = expr(0);
       if (cur_.kind == Tok::For)
         arg.value = comprehension(argBegin, std::move(arg.value));
-      arg.range = from(argBegin);
     }
+    // ast::Arg keeps no range of its own: it is its value's, from its
+    // keyword on.
+    assert(arg.range().begin == from(argBegin).begin && arg.range().end == from(argBegin).end);
     args.push_back(std::move(arg));
     if (cur_.kind != Tok::Comma)
       break;

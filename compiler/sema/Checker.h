@@ -115,7 +115,7 @@ private:
   Value buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &args, const ast::CallExpr &call);
   Value buildContainer(std::string_view kind, const std::vector<EvalArg> &args,
                        const ast::CallExpr &call);
-  Value buildContainer(std::string_view kind, std::vector<Value> &&values, const ast::CallExpr &call);
+  Value evalContainer(std::string_view kind, const ast::CallExpr &call, const Scope &scope);
   // argAt(i) gives the i-th of `count` arguments as an EvalArg, once each.
   template <typename ArgAt>
   Value buildContainerFrom(std::string_view kind, size_t count, const ArgAt &argAt,

@@ -64,12 +64,21 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
                             call);
 }
 
-// A container called by name: `values` are its arguments' values, one per
-// argument of `call` (the rest of each argument is read from the AST), so
+// A container called by name: only its arguments' values are kept while
+// they are evaluated, the rest of each argument is read from the AST, so
 // that a Sequential of 100,000 layers holds 32 bytes a layer while it is
-// built, not an EvalArg of 72.
-Value Checker::buildContainer(std::string_view kind, std::vector<Value> &&values,
-                              const CallExpr &call) {
+// built, not an EvalArg of 72. As evalCall would: every argument is
+// evaluated, and none may be invalid.
+Value Checker::evalContainer(std::string_view kind, const CallExpr &call, const Scope &scope) {
+  std::vector<Value> values;
+  values.reserve(call.args.size());
+  bool valid = true;
+  for (const Arg &a : call.args) {
+    values.push_back(eval(*a.value, scope));
+    valid = valid && !values.back().isInvalid();
+  }
+  if (!valid)
+    return Value::invalid();
   return buildContainerFrom(kind, values.size(), [&](size_t i) {
     const Arg &a = call.args[i];
     return EvalArg{a.name(), a.nameRange(), a.value->range, std::move(values[i])};

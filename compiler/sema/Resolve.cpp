@@ -276,9 +276,9 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
 // Gives every module its path from the model ("layer1.0"); a module that
 // two containers share keeps the first.
 void Checker::assignPaths(ModuleInst *module, const std::string &path) {
-  module->path = model_->text.copy(path);
+  module->setPath(model_->text.copy(path));
   for (auto &[name, child] : module->children())
-    if (child->path.empty() && child != model_->root)
+    if (child->path().empty() && child != model_->root)
       assignPaths(child, path.empty() ? name : path + "." + name);
 }
 
@@ -623,20 +623,8 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
   auto *name = call.callee->as<NameExpr>();
   if (container && name)
     bound = scope.lookup(std::string(name->name));
-  if (container && !(bound && (bound->kind == Value::Kind::Callable || bound->kind == Value::Kind::None))) {
-    // Only the arguments' values are kept while they are evaluated (a deep
-    // Sequential's children): buildContainer reads the rest from the AST.
-    std::vector<Value> values;
-    values.reserve(call.args.size());
-    bool valid = true;
-    for (const Arg &a : call.args) {
-      values.push_back(eval(*a.value, scope));
-      valid = valid && !values.back().isInvalid();
-    }
-    if (!valid)
-      return Value::invalid();
-    return buildContainer(callee, std::move(values), call);
-  }
+  if (container && !(bound && (bound->kind == Value::Kind::Callable || bound->kind == Value::Kind::None)))
+    return evalContainer(callee, call, scope);
   std::vector<EvalArg> args = evalArgs(call.args, scope);
   for (const EvalArg &a : args)
     if (a.value.isInvalid())

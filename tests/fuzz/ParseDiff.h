@@ -155,7 +155,7 @@ public:
       expr(*c->callee);
       for (const Arg &a : c->args) {
         out += fmt::format(" (Arg '{}' ", a.name());
-        range(a.range);
+        range(a.range());
         range(a.nameRange());
         expr(*a.value);
         out += ")";

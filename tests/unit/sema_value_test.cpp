@@ -19,10 +19,10 @@ using namespace seq::sema;
 // grows it in proportion.
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
 static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
-static_assert(sizeof(ModuleInst) <= 120, "a layer is one ModuleInst (its children live with its attributes)");
+static_assert(sizeof(ModuleInst) <= 112, "a layer is one ModuleInst (its children live with its attributes)");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 32, "a layer call makes one TraceValue");
-static_assert(sizeof(ast::Arg) <= 32, "a Sequential keeps one ast::Arg per layer (its keyword's range is read from its own)");
+static_assert(sizeof(ast::Arg) <= 24, "a Sequential keeps one ast::Arg per layer (its range is its value's)");
 static_assert(sizeof(ast::NameExpr) <= 40, "a layer's name is one NameExpr (a view of the text)");
 static_assert(sizeof(ast::CallExpr) <= 48, "a layer is one CallExpr (its arguments in an ArgList)");
 static_assert(sizeof(ast::IntExpr) <= 32, "Linear(8, 8) has two IntExprs (tooLarge in Expr's padding)");
