@@ -15,7 +15,7 @@ namespace seq::ast {
 
 // ---- Expressions -----------------------------------------------------------
 
-enum class ExprKind {
+enum class ExprKind : uint8_t {
   Name, Int, Float, String, Bool, None, Unary, Binary, Call, Attribute, Index, Slice,
   Ellipsis, Tuple, List, Comprehension, Compare, Not, BoolOp, Ternary, FString, Star
 };
@@ -29,9 +29,18 @@ struct PooledNode {
 };
 
 struct Expr : PooledNode {
-  explicit Expr(ExprKind kind, SourceRange range) : kind(kind), range(range) {}
+  explicit Expr(ExprKind kind, SourceRange range, bool flag = false)
+      : kind(kind), flag_(flag), range(range) {}
   virtual ~Expr() = default;
   const ExprKind kind;
+
+protected:
+  // A literal's flag (IntExpr::tooLarge, FloatExpr::outOfRange), in the
+  // bytes after `kind` that would be padding: a deep model's ints are 32
+  // bytes, not 40.
+  const bool flag_;
+
+public:
   SourceRange range;
 
   template <typename T> const T *as() const {
@@ -52,17 +61,17 @@ struct NameExpr : Expr {
 struct IntExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Int;
   IntExpr(SourceRange r, int64_t value, bool tooLarge = false)
-      : Expr(Kind, r), value(value), tooLarge(tooLarge) {}
+      : Expr(Kind, r, tooLarge), value(value) {}
   int64_t value;
-  bool tooLarge; // reported by the parser; evaluates to an invalid value
+  bool tooLarge() const { return flag_; } // reported by the parser; evaluates to an invalid value
 };
 
 struct FloatExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Float;
   FloatExpr(SourceRange r, double value, bool outOfRange = false)
-      : Expr(Kind, r), value(value), outOfRange(outOfRange) {}
+      : Expr(Kind, r, outOfRange), value(value) {}
   double value;
-  bool outOfRange; // reported by the parser; evaluates to an invalid value
+  bool outOfRange() const { return flag_; } // reported by the parser; evaluates to an invalid value
 };
 
 struct StringExpr : Expr {
@@ -159,35 +168,81 @@ struct StarExpr : Expr {
   ExprPtr operand;
 };
 
-// One argument of a call: positional (`name()` empty) or keyword. 40
-// bytes: a Sequential of 100,000 layers has as many arguments.
+// One argument of a call: positional (`name()` empty) or keyword. 24
+// bytes: a Sequential of 100,000 layers has as many arguments. Its range
+// is its value's, from its keyword on if it has one (the parsers make
+// every argument so: tests/unit/parse_direct_test.cpp checks it).
 struct Arg {
-  SourceRange range;     // the whole argument, `name=value` included
-  SourceRange nameRange; // the keyword
   ExprPtr value;
 
+  // The whole argument, `name=value` included.
+  SourceRange range() const {
+    return keyword_ ? SourceRange{value->range.file, keywordBegin_, value->range.end} : value->range;
+  }
   // The keyword, or "".
   std::string_view name() const {
-    return keyword_ ? std::string_view(keyword_, nameRange.end - nameRange.begin) : std::string_view();
+    return keyword_ ? std::string_view(keyword_, keywordSize_) : std::string_view();
+  }
+  // The keyword's range; empty for a positional argument.
+  SourceRange nameRange() const {
+    return keyword_ ? SourceRange{value->range.file, keywordBegin_, keywordBegin_ + keywordSize_}
+                    : SourceRange{};
   }
   // `name` must be the file's own text at `range` (SourceManager keeps a
-  // file's text at one address for as long as the AST lives).
+  // file's text at one address for as long as the AST lives), the start of
+  // the argument.
   void setName(std::string_view name, SourceRange range) {
     keyword_ = name.data();
-    nameRange = range;
-    nameRange.end = nameRange.begin + uint32_t(name.size());
+    keywordSize_ = uint32_t(name.size());
+    keywordBegin_ = range.begin;
   }
 
 private:
   const char *keyword_ = nullptr;
+  uint32_t keywordSize_ = 0;
+  uint32_t keywordBegin_ = 0;
 };
 
+// The arguments of a call, in one array from the node pool (NodePool.cpp;
+// its own allocation under AddressSanitizer): a vector would cost each
+// call of a deep model 8 more bytes and malloc's header.
+class ArgList {
+public:
+  ArgList() = default;
+  explicit ArgList(std::vector<Arg> &&args);
+  ArgList(ArgList &&other) noexcept : data_(other.data_), size_(other.size_) {
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  ArgList &operator=(ArgList &&other) noexcept;
+  ArgList(const ArgList &) = delete;
+  ArgList &operator=(const ArgList &) = delete;
+  ~ArgList() { clear(); }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Arg *begin() const { return data_; }
+  const Arg *end() const { return data_ + size_; }
+  Arg *begin() { return data_; }
+  Arg *end() { return data_ + size_; }
+  const Arg &operator[](size_t i) const { return data_[i]; }
+  Arg &operator[](size_t i) { return data_[i]; }
+  const Arg &front() const { return data_[0]; }
+  const Arg &back() const { return data_[size_ - 1]; }
+
+private:
+  void clear();
+  Arg *data_ = nullptr;
+  uint32_t size_ = 0;
+};
+
+// 48 bytes: a layer is one CallExpr.
 struct CallExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Call;
   CallExpr(SourceRange r, ExprPtr callee, std::vector<Arg> args)
       : Expr(Kind, r), callee(std::move(callee)), args(std::move(args)) {}
   ExprPtr callee;
-  std::vector<Arg> args;
+  ArgList args;
 };
 
 struct AttributeExpr : Expr {

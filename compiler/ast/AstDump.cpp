@@ -128,7 +128,7 @@ public:
       expr(indent + 1, *c->callee);
       for (const Arg &a : c->args) {
         if (!a.name().empty())
-          line(indent + 1, fmt::format("Keyword {}", a.name()), a.range);
+          line(indent + 1, fmt::format("Keyword {}", a.name()), a.range());
         expr(indent + (a.name().empty() ? 1 : 2), *a.value);
       }
       break;

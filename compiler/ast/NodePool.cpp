@@ -1,10 +1,10 @@
-// NodePool: where the AST's expression and statement nodes live. Each size
-// (in steps of 8 bytes, up to 128) has its own blocks of 64 KiB and a list
-// of the nodes freed, which the next node of that size reuses; larger nodes
-// go to operator new. Blocks are never returned: an AST lives until the
-// compiler is done with its file, and the next file reuses them. Under
-// AddressSanitizer every node is its own allocation, so that a use after
-// free is still found.
+// NodePool: where the AST's expression and statement nodes and its calls'
+// argument arrays live. Each size (in steps of 8 bytes, up to 128) has its
+// own blocks of 64 KiB and a list of the nodes freed, which the next node
+// of that size reuses; larger nodes go to operator new. Blocks are never
+// returned: an AST lives until the compiler is done with its file, and the
+// next file reuses them. Under AddressSanitizer every node is its own
+// allocation, so that a use after free is still found.
 #include "ast/Ast.h"
 
 #include <mutex>
@@ -82,6 +82,36 @@ void PooledNode::operator delete(void *p, size_t size) noexcept {
   if (!SEQ_NODE_POOL || size > kLargest)
     return ::operator delete(p, size);
   pool().release(p, size);
+}
+
+ArgList::ArgList(std::vector<Arg> &&args) {
+  if (args.empty())
+    return;
+  size_ = uint32_t(args.size());
+  data_ = static_cast<Arg *>(PooledNode::operator new(sizeof(Arg) * size_));
+  for (uint32_t i = 0; i < size_; ++i)
+    new (data_ + i) Arg(std::move(args[i]));
+}
+
+ArgList &ArgList::operator=(ArgList &&other) noexcept {
+  if (this != &other) {
+    clear();
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+void ArgList::clear() {
+  if (!data_)
+    return;
+  for (uint32_t i = 0; i < size_; ++i)
+    data_[i].~Arg();
+  PooledNode::operator delete(data_, sizeof(Arg) * size_);
+  data_ = nullptr;
+  size_ = 0;
 }
 
 } // namespace seq::ast

@@ -105,7 +105,7 @@ private:
     node.inputs = std::move(inputs);
     node.output = output;
     node.attrs = attrs;
-    node.name = from.module ? from.module->path : "";
+    node.name = from.module ? from.module->path() : "";
     node.loc = from.module ? from.module->range : from.range;
     if (graph_.value(output).name.empty())
       graph_.value(output).name = node.name;

@@ -300,15 +300,15 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
   args.reserve(ctxs.size()); // exactly: a Sequential may have 100,000 children
   for (P::ArgContext *a : ctxs) {
     Arg arg;
-    arg.range = range(a);
+    SourceRange whole = range(a);
     if (auto *kw = dynamic_cast<P::KeywordArgContext *>(a)) {
       SourceRange keyword = tokens_.range(kw->NAME());
       arg.setName(text_.substr(keyword.begin, keyword.end - keyword.begin), keyword);
       arg.value = buildExpr(kw->expr());
     } else if (auto *star = dynamic_cast<P::StarArgContext *>(a)) {
-      arg.value = std::make_unique<StarExpr>(arg.range, buildExpr(star->expr()));
+      arg.value = std::make_unique<StarExpr>(whole, buildExpr(star->expr()));
     } else if (auto *gen = dynamic_cast<P::GeneratorArgContext *>(a)) {
-      arg.value = buildComprehension(arg.range, gen->expr(), gen->compFor());
+      arg.value = buildComprehension(whole, gen->expr(), gen->compFor());
     } else {
       arg.value = buildExpr(dynamic_cast<P::PositionalArgContext *>(a)->expr());
     }

@@ -10,6 +10,8 @@
 #include "parse/DirectParserImpl.h"
 #include "parse/Literals.h"
 
+#include <cassert>
+
 namespace seq::parse::direct {
 
 // ---- Expressions -------------------------------------------------------------------
@@ -245,25 +247,24 @@ ExprPtr DirectParser::call(uint32_t begin, ExprPtr callee) {
       advance();
       advance(); // =
       arg.value = expr(0);
-      arg.range = from(argBegin);
     } else if (cur_.kind == Tok::Star) {
       advance();
       ExprPtr operand = expr(0);
-      arg.range = from(argBegin);
-      arg.value = std::make_unique<StarExpr>(arg.range, std::move(operand));
+      arg.value = std::make_unique<StarExpr>(from(argBegin), std::move(operand));
     } else {
       arg.value = expr(0);
       if (cur_.kind == Tok::For)
         arg.value = comprehension(argBegin, std::move(arg.value));
-      arg.range = from(argBegin);
     }
+    // ast::Arg keeps no range of its own: it is its value's, from its
+    // keyword on.
+    assert(arg.range().begin == from(argBegin).begin && arg.range().end == from(argBegin).end);
     args.push_back(std::move(arg));
     if (cur_.kind != Tok::Comma)
       break;
     advance();
   }
   expect(Tok::RParen);
-  args.shrink_to_fit(); // a Sequential may have 100,000 children
   return std::make_unique<CallExpr>(from(begin), std::move(callee), std::move(args));
 }
 

@@ -48,19 +48,19 @@ void Checker::assignBody(const std::string &name, SourceRange range, Value v, Sc
       error(range, "a module cannot be its own child");
       return;
     }
-    auto it = std::find_if(module->children.begin(), module->children.end(),
-                           [&](auto &c) { return c.first == name; });
-    if (it != module->children.end())
+    auto &children = module->mutableChildren();
+    auto it = std::find_if(children.begin(), children.end(), [&](auto &c) { return c.first == name; });
+    if (it != children.end())
       it->second = v.module();
     else
-      module->children.push_back({name, v.module()});
+      children.push_back({name, v.module()});
     module->mutableAbsent().erase(name);
     module->mutableConstants().erase(name);
     return;
   }
   if (module->child(name) && v.kind == Value::Kind::None) {
     // PyTorch keeps None in _modules; seqc drops the child.
-    auto &children = module->children;
+    auto &children = module->mutableChildren();
     children.erase(std::find_if(children.begin(), children.end(), [&](auto &c) { return c.first == name; }));
   }
   if (v.kind == Value::Kind::None && !v.origin().valid())
@@ -256,7 +256,7 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
     std::vector<Value> items = iterable.items();
     if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
       items.clear();
-      for (auto &[n, c] : iterable.module()->children)
+      for (auto &[n, c] : iterable.module()->children())
         items.push_back(Value::moduleRef(c, loop->iterable->range));
     } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
       error(loop->iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));

@@ -108,13 +108,18 @@ private:
   Value evalCall(const ast::CallExpr &call, const Scope &scope);
   Value evalIndex(const Value &object, const ast::IndexExpr &index, const Scope &scope);
   Value evalComprehension(const ast::ComprehensionExpr &comp, const Scope &scope);
-  std::vector<EvalArg> evalArgs(const std::vector<ast::Arg> &args, const Scope &scope);
+  std::vector<EvalArg> evalArgs(const ast::ArgList &args, const Scope &scope);
   Value evalRange(const std::vector<EvalArg> &args, const ast::CallExpr &call);
 
   ModuleInst *newModule(ModuleInst::Kind kind, std::string_view className, SourceRange range);
   Value buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &args, const ast::CallExpr &call);
   Value buildContainer(std::string_view kind, const std::vector<EvalArg> &args,
                        const ast::CallExpr &call);
+  Value evalContainer(std::string_view kind, const ast::CallExpr &call, const Scope &scope);
+  // argAt(i) gives the i-th of `count` arguments as an EvalArg, once each.
+  template <typename ArgAt>
+  Value buildContainerFrom(std::string_view kind, size_t count, const ArgAt &argAt,
+                           const ast::CallExpr &call);
   Value instantiate(const ast::Definition &def, const std::vector<EvalArg> &args,
                     const ast::CallExpr &call);
   void containerMethod(ModuleInst *target, const std::string &method,
@@ -175,7 +180,7 @@ private:
   // TensorIndex.cpp: x[:, 0], x[..., 1:3], x[:, None].
   Value indexTensor(const Value &tensor, const ast::IndexExpr &index, Frame &frame);
   Value callF(const ast::CallExpr &call, Frame &frame);
-  std::vector<EvalArg> evalArgsF(const std::vector<ast::Arg> &args, Frame &frame);
+  std::vector<EvalArg> evalArgsF(const ast::ArgList &args, Frame &frame);
   Value iterate(const Value &iterable, SourceRange range, std::vector<Value> &items);
   std::optional<Value> callBuiltinF(const std::string &name, const ast::CallExpr &call, Frame &frame);
   Value getSubmodule(const Value &object, const ast::CallExpr &call, Frame &frame);

@@ -60,6 +60,34 @@ Value Checker::buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &arg
 
 Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> &args,
                               const CallExpr &call) {
+  return buildContainerFrom(kind, args.size(), [&](size_t i) -> const EvalArg & { return args[i]; },
+                            call);
+}
+
+// A container called by name: only its arguments' values are kept while
+// they are evaluated, the rest of each argument is read from the AST, so
+// that a Sequential of 100,000 layers holds 32 bytes a layer while it is
+// built, not an EvalArg of 72. As evalCall would: every argument is
+// evaluated, and none may be invalid.
+Value Checker::evalContainer(std::string_view kind, const CallExpr &call, const Scope &scope) {
+  std::vector<Value> values;
+  values.reserve(call.args.size());
+  bool valid = true;
+  for (const Arg &a : call.args) {
+    values.push_back(eval(*a.value, scope));
+    valid = valid && !values.back().isInvalid();
+  }
+  if (!valid)
+    return Value::invalid();
+  return buildContainerFrom(kind, values.size(), [&](size_t i) {
+    const Arg &a = call.args[i];
+    return EvalArg{a.name(), a.nameRange(), a.value->range, std::move(values[i])};
+  }, call);
+}
+
+template <typename ArgAt>
+Value Checker::buildContainerFrom(std::string_view kind, size_t count, const ArgAt &argAt,
+                                  const CallExpr &call) {
   bool isDict = kind == "ModuleDict";
   bool isList = kind == "ModuleList" || kind == "CellList";
   ModuleInst *module = newModule(isDict ? ModuleInst::Kind::ModuleDict
@@ -67,7 +95,7 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
                                           : ModuleInst::Kind::Sequential,
                                  isDict ? "ModuleDict" : isList ? "ModuleList" : "Sequential",
                                  call.range);
-  module->children.reserve(args.size()); // exact for one module per argument: a deep Sequential
+  module->mutableChildren().reserve(count); // exact for one module per argument: a deep Sequential
   std::set<std::string> names;
   bool positional = false, named = false;
   auto addChild = [&](std::string name, const Value &v, SourceRange range) {
@@ -87,7 +115,7 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
       error(range, fmt::format("{} already has a child named '{}'", module->className, name));
       return false;
     }
-    module->children.push_back({std::move(name), v.module()});
+    module->mutableChildren().push_back({std::move(name), v.module()});
     return true;
   };
   // Named pairs: OrderedDict([...]) or ModuleDict([...]).
@@ -102,7 +130,8 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
     }
   };
 
-  for (const EvalArg &a : args) {
+  for (size_t i = 0; i < count; ++i) {
+    auto &&a = argAt(i); // each read once
     if (!a.name.empty()) {
       if (isList) {
         error(a.nameRange, fmt::format("{} takes its modules as positional arguments", module->className));
@@ -114,17 +143,17 @@ Value Checker::buildContainer(std::string_view kind, const std::vector<EvalArg> 
       named = true;
       addPairs(a.value, a.range);
     } else if ((a.value.kind == Value::Kind::List || a.value.kind == Value::Kind::Tuple) &&
-               (isList || args.size() == 1 || a.value.items().empty() ||
+               (isList || count == 1 || a.value.items().empty() ||
                 a.value.items()[0].kind == Value::Kind::Module)) {
       positional = true;
       for (const Value &item : a.value.items())
-        addChild(std::to_string(module->children.size()), item,
+        addChild(std::to_string(module->children().size()), item,
                  item.range.valid() ? item.range : a.range);
     } else if (isDict) {
       error(a.range, "ModuleDict takes named modules: ModuleDict(a = M1, b = M2)");
     } else {
       positional = true;
-      addChild(std::to_string(module->children.size()), a.value, a.range);
+      addChild(std::to_string(module->children().size()), a.value, a.range);
     }
   }
   if (positional && named)
@@ -188,8 +217,8 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
   bool sequenceLike = target->kind == ModuleInst::Kind::Sequential ||
                       target->kind == ModuleInst::Kind::ModuleList;
   auto renumber = [&] {
-    for (size_t i = 0; i < target->children.size(); ++i)
-      target->children[i].first = std::to_string(i);
+    for (size_t i = 0; i < target->children().size(); ++i)
+      target->mutableChildren()[i].first = std::to_string(i);
   };
   auto moduleArg = [&](const EvalArg &a) -> ModuleInst * {
     if (a.value.kind == Value::Kind::Module)
@@ -212,18 +241,18 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
   if (method == "append") {
     if (arity(1))
       if (ModuleInst *m = moduleArg(args[0]))
-        target->children.push_back({std::to_string(target->children.size()), m});
+        target->mutableChildren().push_back({std::to_string(target->children().size()), m});
   } else if (method == "extend") {
     if (!arity(1))
       return;
     std::vector<Value> items = args[0].value.items();
     if (args[0].value.kind == Value::Kind::Module)
-      for (auto &[n, c] : args[0].value.module()->children)
+      for (auto &[n, c] : args[0].value.module()->children())
         items.push_back(Value::moduleRef(c, args[0].range));
     for (const Value &item : items)
       if (item.kind != Value::Kind::None)
         if (ModuleInst *m = moduleArg({"", {}, args[0].range, item}))
-          target->children.push_back({std::to_string(target->children.size()), m});
+          target->mutableChildren().push_back({std::to_string(target->children().size()), m});
   } else if (method == "insert" || method == "pop") {
     if (!arity(method == "insert" ? 2 : 1))
       return;
@@ -231,17 +260,17 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
       error(args[0].range, fmt::format("'{}' takes an integer index", method));
       return;
     }
-    int64_t n = int64_t(target->children.size()), i = args[0].value.asInt();
+    int64_t n = int64_t(target->children().size()), i = args[0].value.asInt();
     if (method == "insert") {
       i = std::clamp<int64_t>(i < 0 ? i + n : i, 0, n);
       if (ModuleInst *m = moduleArg(args[1]))
-        target->children.insert(target->children.begin() + i, {"", m});
+        target->mutableChildren().insert(target->mutableChildren().begin() + i, {"", m});
     } else {
       if (i < -n || i >= n) {
         error(args[0].range, fmt::format("pop index {} is out of range for {} children", i, n));
         return;
       }
-      target->children.erase(target->children.begin() + (i < 0 ? i + n : i));
+      target->mutableChildren().erase(target->mutableChildren().begin() + (i < 0 ? i + n : i));
     }
     renumber();
   } else if (method == "add_module" || method == "register_module") {
@@ -289,12 +318,12 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
     error(args[1].range, fmt::format("'{}' takes a module, not {}", calleeName(*call.callee), describe(m)));
     return;
   }
-  for (auto &[childName, child] : target->children)
+  for (auto &[childName, child] : target->mutableChildren())
     if (childName == n) {
       child = m.module();
       return;
     }
-  target->children.push_back({n, m.module()});
+  target->mutableChildren().push_back({n, m.module()});
   target->mutableAbsent().erase(n);
 }
 

@@ -168,7 +168,7 @@ Value Checker::iterate(const Value &iterable, SourceRange range, std::vector<Val
       error(range, "iterating a ModuleDict gives its keys; iterate over its values() instead");
       return Value::invalid();
     }
-    for (auto &[name, child] : iterable.module()->children)
+    for (auto &[name, child] : iterable.module()->children())
       items.push_back(Value::moduleRef(child, range));
     return iterable;
   }
@@ -282,7 +282,7 @@ Value Checker::evalNameF(const NameExpr &expr, Frame &frame) {
   std::vector<std::string> candidates;
   for (const auto &[n, v] : frame.locals)
     candidates.push_back(n);
-  for (const auto &[n, c] : frame.module->children)
+  for (const auto &[n, c] : frame.module->children())
     candidates.push_back(n);
   for (const auto &[n, c] : frame.module->constants())
     candidates.push_back(n);
@@ -313,7 +313,7 @@ Value Checker::evalAttributeF(const AttributeExpr &attr, Frame &frame) {
     if (attr.name == "training")
       return Value::boolean_(false, attr.range); // seqc compiles inference
     std::vector<std::string> candidates;
-    for (const auto &[n, c] : object.module()->children)
+    for (const auto &[n, c] : object.module()->children())
       candidates.push_back(n);
     Diagnostic &d = error(attr.nameRange, fmt::format("'{}' has no child '{}'",
         object.module() == frame.module ? object.module()->className : text(attr.object->range),
@@ -352,7 +352,7 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
   bool sequential = object.kind == Value::Kind::Module &&
                     object.module()->kind == ModuleInst::Kind::Sequential;
   if (object.kind == Value::Kind::Module && object.module()->isContainer()) {
-    for (auto &[n, c] : object.module()->children)
+    for (auto &[n, c] : object.module()->children())
       items.push_back(Value::moduleRef(c, index.range));
   } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
     items = object.items();
@@ -398,11 +398,11 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
   return result;
 }
 
-std::vector<EvalArg> Checker::evalArgsF(const std::vector<Arg> &args, Frame &frame) {
+std::vector<EvalArg> Checker::evalArgsF(const ArgList &args, Frame &frame) {
   std::vector<EvalArg> out;
   out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({a.name(), a.nameRange, a.value->range, evalF(*a.value, frame)});
+    out.push_back({a.name(), a.nameRange(), a.value->range, evalF(*a.value, frame)});
   return out;
 }
 
@@ -465,7 +465,7 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
     if (object.kind == Value::Kind::Module &&
         ((object.module()->isContainer() && attr->name == "values") || attr->name == "children")) {
       std::vector<Value> items;
-      for (auto &[n, c] : object.module()->children)
+      for (auto &[n, c] : object.module()->children())
         items.push_back(Value::moduleRef(c, call.range));
       return Value::list(std::move(items), call.range);
     }
@@ -541,7 +541,7 @@ std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallEx
     if ((name == "enumerate" || name == "zip") && a.value.kind == Value::Kind::Module &&
         a.value.module()->isContainer()) {
       std::vector<Value> children;
-      for (auto &[n, c] : a.value.module()->children)
+      for (auto &[n, c] : a.value.module()->children())
         children.push_back(Value::moduleRef(c, a.range));
       a.value = Value::list(std::move(children), a.range);
     }
@@ -567,7 +567,7 @@ Value Checker::getSubmodule(const Value &object, const CallExpr &call, Frame &fr
     ModuleInst *child = m->child(part);
     if (!child) {
       std::vector<std::string> names;
-      for (auto &[n, c] : m->children)
+      for (auto &[n, c] : m->children())
         names.push_back(n);
       Diagnostic &d = error(args[0].range, fmt::format("'{}' has no child '{}'", m->className, part));
       if (auto s = suggest(part, names))

@@ -248,7 +248,7 @@ std::optional<Value> Checker::callBuiltin(std::string_view name, const std::vect
       return Value::invalid();
     const Value &v = args[0].value;
     if (v.kind == Value::Kind::Module && v.module()->isContainer())
-      return Value::integer_(int64_t(v.module()->children.size()), call.range);
+      return Value::integer_(int64_t(v.module()->children().size()), call.range);
     if (v.kind == Value::Kind::Str)
       return Value::integer_(int64_t(v.str().size()), call.range);
     if (v.kind == Value::Kind::List || v.kind == Value::Kind::Tuple)

@@ -119,8 +119,15 @@ const std::map<std::string, SourceRange> &ModuleInst::absent() const {
 
 std::map<std::string, SourceRange> &ModuleInst::mutableAbsent() { return attributes().absent; }
 
+const ModuleInst::Children &ModuleInst::children() const {
+  static const Children none;
+  return attributes_ ? attributes_->children : none;
+}
+
+ModuleInst::Children &ModuleInst::mutableChildren() { return attributes().children; }
+
 ModuleInst *ModuleInst::child(std::string_view name) const {
-  for (const auto &[childName, module] : children)
+  for (const auto &[childName, module] : children())
     if (childName == name)
       return module;
   return nullptr;
@@ -130,7 +137,7 @@ static void collect(const ModuleInst &m, const std::string &prefix, std::vector<
   if (m.kind == ModuleInst::Kind::Layer && m.layer->parameters)
     for (const LayerParam &p : m.layer->parameters(m.args))
       out.push_back({prefix + p.name, p.shape, &m, p.name});
-  for (const auto &[name, child] : m.children)
+  for (const auto &[name, child] : m.children())
     collect(*child, prefix + name + ".", out);
 }
 

@@ -76,23 +76,28 @@ struct BoundArgs {
   SourceRange rangeOf(std::string_view name) const;
 };
 
-// One module instance (144 bytes: one per layer of a deep model).
+// One module instance (112 bytes: one per layer of a deep model; the
+// members are ordered so that no padding is left but BoundArgs' own).
 struct ModuleInst {
   enum class Kind : uint8_t { Layer, Sequential, ModuleList, ModuleDict, User };
-  Kind kind = Kind::User;
   // The trace value its first call produced (the summary shows its
   // shape), or -1.
   int output = -1;
+  SourceRange range;                 // where it was constructed
   // As print(model) names it: a LayerSpec's or container's static name,
   // or a Definition's (the AST outlives the model).
   std::string_view className;
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
-  std::vector<std::pair<std::string, ModuleInst *>> children; // in registration order
-  SourceRange range;                 // where it was constructed
+  Kind kind = Kind::User;
+
   // From the model: "layer1.0"; "" for the model. Kept in the model's
   // CheckedModel::text.
-  std::string_view path;
+  std::string_view path() const { return {pathData_, pathSize_}; }
+  void setPath(std::string_view path) {
+    pathData_ = path.data();
+    pathSize_ = uint32_t(path.size());
+  }
 
   // User, or a container subclass: its forward; User: the module it
   // instantiates. Null for the others.
@@ -109,18 +114,27 @@ struct ModuleInst {
   const std::map<std::string, SourceRange> &absent() const;
   std::map<std::string, SourceRange> &mutableAbsent();
 
+  // A container's or user module's children, in registration order (kept
+  // with its attributes: a layer has none).
+  using Children = std::vector<std::pair<std::string, ModuleInst *>>;
+  const Children &children() const;
+  Children &mutableChildren();
   ModuleInst *child(std::string_view name) const;
   bool isContainer() const { return kind != Kind::Layer && kind != Kind::User; }
 
 private:
-  // A user module's forward, definition, constants and absent children,
-  // made when first set: a layer has none, and they would cost it 112 bytes.
+  // A user module's forward, definition, constants and absent children, a
+  // container's or user module's children, made when first set: a layer
+  // has none, and they would cost it 136 bytes.
   struct Attributes {
     const ast::ForwardStmt *forward = nullptr;
     const ast::Definition *definition = nullptr;
     std::map<std::string, Value> constants;
     std::map<std::string, SourceRange> absent;
+    Children children;
   };
+  uint32_t pathSize_ = 0; // beside `kind`
+  const char *pathData_ = "";
   std::unique_ptr<Attributes> attributes_;
   Attributes &attributes();
 };

@@ -276,9 +276,9 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
 // Gives every module its path from the model ("layer1.0"); a module that
 // two containers share keeps the first.
 void Checker::assignPaths(ModuleInst *module, const std::string &path) {
-  module->path = model_->text.copy(path);
-  for (auto &[name, child] : module->children)
-    if (child->path.empty() && child != model_->root)
+  module->setPath(model_->text.copy(path));
+  for (auto &[name, child] : module->children())
+    if (child->path().empty() && child != model_->root)
       assignPaths(child, path.empty() ? name : path + "." + name);
 }
 
@@ -296,7 +296,7 @@ static void addParameterBytes(const ModuleInst &m, int64_t &total) {
       if (__builtin_add_overflow(total, bytes, &total))
         total = INT64_MAX;
     }
-  for (const auto &[name, child] : m.children)
+  for (const auto &[name, child] : m.children())
     addParameterBytes(*child, total);
 }
 
@@ -334,11 +334,11 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
   switch (e.kind) {
   case ExprKind::Name: return evalName(*e.as<NameExpr>(), scope);
   case ExprKind::Int:
-    if (e.as<IntExpr>()->tooLarge)
+    if (e.as<IntExpr>()->tooLarge())
       return Value::invalid(); // reported by the parser
     return Value::integer_(e.as<IntExpr>()->value, e.range);
   case ExprKind::Float:
-    if (e.as<FloatExpr>()->outOfRange)
+    if (e.as<FloatExpr>()->outOfRange())
       return Value::invalid(); // reported by the parser
     return Value::float_(e.as<FloatExpr>()->value, e.range);
   case ExprKind::String: return Value::string(e.as<StringExpr>()->value, e.range);
@@ -451,7 +451,7 @@ Value Checker::evalName(const NameExpr &expr, const Scope &scope) {
       for (const auto &[n, v] : *s->vars)
         candidates.push_back(n);
     if (s->owner)
-      for (const auto &[n, c] : s->owner->children)
+      for (const auto &[n, c] : s->owner->children())
         candidates.push_back(n);
   }
   Diagnostic &d = error(expr.range, fmt::format("unknown name '{}'", shortened(id)));
@@ -515,7 +515,7 @@ Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scop
       error(index.index->range, fmt::format("{} has no child '{}'", describe(object), key.str()));
       return Value::invalid();
     }
-    for (auto &[n, c] : object.module()->children)
+    for (auto &[n, c] : object.module()->children())
       items.push_back(Value::moduleRef(c, index.range));
   } else if (object.kind == Value::Kind::Tuple || object.kind == Value::Kind::List) {
     items = object.items();
@@ -545,7 +545,7 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
   std::vector<Value> elements = iterable.items();
   if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
     elements.clear();
-    for (auto &[n, c] : iterable.module()->children)
+    for (auto &[n, c] : iterable.module()->children())
       elements.push_back(Value::moduleRef(c, comp.iterable->range));
   } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
     error(comp.iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
@@ -562,11 +562,11 @@ Value Checker::evalComprehension(const ComprehensionExpr &comp, const Scope &sco
   return Value::list(std::move(items), comp.range);
 }
 
-std::vector<EvalArg> Checker::evalArgs(const std::vector<Arg> &args, const Scope &scope) {
+std::vector<EvalArg> Checker::evalArgs(const ArgList &args, const Scope &scope) {
   std::vector<EvalArg> out;
   out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({a.name(), a.nameRange, a.value->range, eval(*a.value, scope)});
+    out.push_back({a.name(), a.nameRange(), a.value->range, eval(*a.value, scope)});
   return out;
 }
 
@@ -616,19 +616,25 @@ Value Checker::evalRange(const std::vector<EvalArg> &args, const CallExpr &call)
 
 Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
   std::string callee = calleeName(*call.callee);
+  bool container = callee == "Sequential" || callee == "SequentialCell" || callee == "ModuleList" ||
+                   callee == "CellList" || callee == "ModuleDict";
+  // A name bound to a value: a `module` parameter, a partial, a constant.
+  const Value *bound = nullptr;
+  auto *name = call.callee->as<NameExpr>();
+  if (container && name)
+    bound = scope.lookup(std::string(name->name));
+  if (container && !(bound && (bound->kind == Value::Kind::Callable || bound->kind == Value::Kind::None)))
+    return evalContainer(callee, call, scope);
   std::vector<EvalArg> args = evalArgs(call.args, scope);
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
       return Value::invalid();
-
-  // A name bound to a value: a `module` parameter, a partial, a constant.
-  if (auto *n = call.callee->as<NameExpr>())
-    if (const Value *bound = scope.lookup(std::string(n->name))) {
-      if (bound->kind == Value::Kind::Callable)
-        return construct(*bound, std::move(args), call);
-      if (bound->kind == Value::Kind::None)
-        return callNone(*bound, call);
-    }
+  if (name)
+    bound = scope.lookup(std::string(name->name));
+  if (bound && bound->kind == Value::Kind::Callable)
+    return construct(*bound, std::move(args), call);
+  if (bound && bound->kind == Value::Kind::None)
+    return callNone(*bound, call);
   if (callee == "range")
     return evalRange(args, call);
   if (callee == "partial" || callee == "functools.partial")
@@ -646,9 +652,6 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     pairs.setStr("OrderedDict");
     return pairs;
   }
-  if (callee == "Sequential" || callee == "SequentialCell" || callee == "ModuleList" ||
-      callee == "CellList" || callee == "ModuleDict")
-    return buildContainer(callee, args, call);
   if (const LayerSpec *spec = findLayer(callee))
     return buildLayer(*spec, args, call);
   auto def = definitions_.find(callee);

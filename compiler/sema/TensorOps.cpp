@@ -78,11 +78,11 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
     return invalidValue();
   if (input.kind != Value::Kind::Tensor) {
     error(input.range, fmt::format("'{}' takes a tensor, but this is {}",
-                                   module->path.empty() ? module->className : module->path,
+                                   module->path().empty() ? module->className : module->path(),
                                    describe(input)));
     return invalidValue();
   }
-  std::string who(module->path.empty() ? module->className : module->path);
+  std::string who(module->path().empty() ? module->className : module->path());
   int out = -1;
   if (module->forward() && module->kind != ModuleInst::Kind::User) {
     // A container subclass with its own forward.
@@ -98,7 +98,7 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
     break;
   case ModuleInst::Kind::Sequential: {
     int x = input.tensor();
-    for (auto &[name, child] : module->children)
+    for (auto &[name, child] : module->children())
       x = callModule(child, Value::tensorRef(x, callSite), callSite);
     out = x;
     break;

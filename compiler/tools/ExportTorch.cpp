@@ -112,8 +112,8 @@ std::string layerCall(const LayerSpec &layer, const BoundArgs &args) {
 }
 
 bool positionalNames(const ModuleInst &m) {
-  for (size_t i = 0; i < m.children.size(); ++i)
-    if (m.children[i].first != std::to_string(i))
+  for (size_t i = 0; i < m.children().size(); ++i)
+    if (m.children()[i].first != std::to_string(i))
       return false;
   return true;
 }
@@ -200,7 +200,7 @@ private:
   // The children as a constructor's argument list, one per line.
   std::string childList(const ModuleInst &m, const std::string &indent, bool named) {
     std::string out;
-    for (const auto &[name, child] : m.children) {
+    for (const auto &[name, child] : m.children()) {
       std::string expr = construct(*child, indent + "    ");
       if (!named)
         out += fmt::format("\n{}    {},", indent, expr);
@@ -212,7 +212,7 @@ private:
 
   // The arguments that rebuild a container's children.
   std::string containerArgs(const ModuleInst &m, const std::string &indent) {
-    if (m.children.empty())
+    if (m.children().empty())
       return "";
     switch (m.kind) {
     case ModuleInst::Kind::Sequential:
@@ -233,19 +233,19 @@ private:
       return cls + "(" + containerArgs(m, indent) + ")";
     }
     std::string out = shellFor(std::string(m.className), "nn.Module") + "(";
-    for (const auto &[name, child] : m.children) {
+    for (const auto &[name, child] : m.children()) {
       std::string expr = construct(*child, indent + "    ");
       out += isIdentifier(name) ? fmt::format("\n{}    {}={},", indent, name, expr)
                                 : fmt::format("\n{}    **{{{}: {}}},", indent, pyString(name), expr);
     }
-    return out + (m.children.empty() ? ")" : "\n" + indent + ")");
+    return out + (m.children().empty() ? ")" : "\n" + indent + ")");
   }
 
   // Python expressions that reach every module from `self`.
   void indexAccess(const ModuleInst &m, const std::string &expr) {
     access_[&m] = expr;
-    for (size_t i = 0; i < m.children.size(); ++i) {
-      const auto &[name, child] = m.children[i];
+    for (size_t i = 0; i < m.children().size(); ++i) {
+      const auto &[name, child] = m.children()[i];
       std::string sub;
       bool listed = m.kind == ModuleInst::Kind::Sequential || m.kind == ModuleInst::Kind::ModuleList;
       if (listed && (name == std::to_string(i) || !isIdentifier(name)))
@@ -263,7 +263,7 @@ private:
     if (root.kind != ModuleInst::Kind::User)
       return fmt::format("{}super().__init__({})\n", indent, containerArgs(root, indent));
     std::string out = indent + "super().__init__()\n";
-    for (const auto &[name, child] : root.children) {
+    for (const auto &[name, child] : root.children()) {
       std::string expr = construct(*child, indent);
       out += isIdentifier(name) ? fmt::format("{}self.{} = {}\n", indent, name, expr)
                                 : fmt::format("{}self.add_module({}, {})\n", indent, pyString(name), expr);

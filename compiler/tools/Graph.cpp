@@ -76,8 +76,8 @@ public:
 
 private:
   void index(const ModuleInst &m) {
-    modules_[std::string(m.path)] = &m;
-    for (const auto &[name, child] : m.children)
+    modules_[std::string(m.path())] = &m;
+    for (const auto &[name, child] : m.children())
       index(*child);
   }
 
@@ -96,12 +96,12 @@ private:
   std::string clusterOf(size_t index) const {
     const std::deque<TraceNode> &nodes = model_.trace.nodes;
     if (const ModuleInst *m = nodes[index].module)
-      return parentPath(std::string(m->path));
+      return parentPath(std::string(m->path()));
     const SourceRange &at = nodes[index].range;
     for (size_t j = index; j-- > 0;) {
       if (!nodes[j].module)
         continue;
-      for (std::string p = parentPath(std::string(nodes[j].module->path));; p = parentPath(p)) {
+      for (std::string p = parentPath(std::string(nodes[j].module->path()));; p = parentPath(p)) {
         auto it = modules_.find(p);
         if (it != modules_.end() && it->second->kind == ModuleInst::Kind::User && holds(*it->second, at))
           return p;
@@ -135,7 +135,7 @@ private:
         text = text.substr(text.rfind('.') == std::string::npos ? 0 : text.rfind('.') + 1);
         return extra.empty() ? text : fmt::format("{}({})", text, extra);
       }
-      std::string name(node.module->path.substr(node.module->path.rfind('.') + 1));
+      std::string name(node.module->path().substr(node.module->path().rfind('.') + 1));
       return fmt::format("{}: {}({})", name, node.module->className, extra);
     }
     case TraceNode::Kind::Binary: return binarySymbol(node.op);

@@ -34,11 +34,11 @@ std::string pytorchRepr(const ModuleInst &m) {
   std::vector<std::string> lines;
   if (!extra.empty())
     lines.push_back(extra);
-  for (const auto &[name, child] : m.children)
+  for (const auto &[name, child] : m.children())
     lines.push_back(fmt::format("({}): {}", name, addIndent(pytorchRepr(*child), 2)));
   std::string out = std::string(m.className) + "(";
   if (!lines.empty()) {
-    if (!extra.empty() && m.children.empty())
+    if (!extra.empty() && m.children().empty())
       out += extra;
     else
       out += "\n  " + fmt::format("{}", fmt::join(lines, "\n  ")) + "\n";
@@ -88,11 +88,11 @@ std::string mindsporeName(const ModuleInst &m) {
 std::string mindsporeRepr(const ModuleInst &m) {
   std::string extra = mindsporeExtra(m);
   std::string out = mindsporeName(m) + "<";
-  if (!m.children.empty()) {
+  if (!m.children().empty()) {
     std::string sub = "\n";
     if (!extra.empty())
       sub += extra + "\n";
-    for (const auto &[name, child] : m.children)
+    for (const auto &[name, child] : m.children())
       sub += fmt::format("({}): {}\n", name, mindsporeRepr(*child));
     out += addIndent(sub, 2);
   } else {

@@ -99,10 +99,10 @@ private:
           n *= d;
         (p.buffer ? buffers_ : params) += n;
       }
-    for (size_t i = 0; i < m.children.size(); ++i) {
-      bool last = i + 1 == m.children.size();
+    for (size_t i = 0; i < m.children().size(); ++i) {
+      bool last = i + 1 == m.children().size();
       size_t before = rows.size();
-      auto [p, c] = visit(*m.children[i].second, m.children[i].first, depth + 1, rows);
+      auto [p, c] = visit(*m.children()[i].second, m.children()[i].first, depth + 1, rows);
       params += p;
       macs += c;
       for (size_t r = before; r < rows.size(); ++r)

@@ -132,11 +132,11 @@ public:
     switch (e.kind) {
     case ExprKind::Name: out += " " + std::string(e.as<NameExpr>()->name); break;
     case ExprKind::Int:
-      out += fmt::format(" {} {}", e.as<IntExpr>()->value, e.as<IntExpr>()->tooLarge);
+      out += fmt::format(" {} {}", e.as<IntExpr>()->value, e.as<IntExpr>()->tooLarge());
       break;
     case ExprKind::Float: {
       auto *f = e.as<FloatExpr>();
-      out += fmt::format(" {:a} {}", f->value, f->outOfRange);
+      out += fmt::format(" {:a} {}", f->value, f->outOfRange());
       break;
     }
     case ExprKind::String: out += " " + quoted(e.as<StringExpr>()->value); break;
@@ -155,8 +155,8 @@ public:
       expr(*c->callee);
       for (const Arg &a : c->args) {
         out += fmt::format(" (Arg '{}' ", a.name());
-        range(a.range);
-        range(a.nameRange);
+        range(a.range());
+        range(a.nameRange());
         expr(*a.value);
         out += ")";
       }

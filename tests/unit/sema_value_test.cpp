@@ -19,12 +19,13 @@ using namespace seq::sema;
 // grows it in proportion.
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
 static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
-static_assert(sizeof(ModuleInst) <= 144, "a layer is one ModuleInst");
+static_assert(sizeof(ModuleInst) <= 112, "a layer is one ModuleInst (its children live with its attributes)");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 32, "a layer call makes one TraceValue");
-static_assert(sizeof(ast::Arg) <= 40, "a Sequential keeps one ast::Arg per layer");
+static_assert(sizeof(ast::Arg) <= 24, "a Sequential keeps one ast::Arg per layer (its range is its value's)");
 static_assert(sizeof(ast::NameExpr) <= 40, "a layer's name is one NameExpr (a view of the text)");
-static_assert(sizeof(ast::CallExpr) <= 56, "a layer is one CallExpr");
+static_assert(sizeof(ast::CallExpr) <= 48, "a layer is one CallExpr (its arguments in an ArgList)");
+static_assert(sizeof(ast::IntExpr) <= 32, "Linear(8, 8) has two IntExprs (tooLarge in Expr's padding)");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
   Value i = Value::integer_(7, {0, 1, 2});
@@ -147,13 +148,13 @@ TEST(SemaBoundArgs, ALayerKeepsOnlyItsGivenArguments) {
   auto models = sema::check(*file, sources, diags, {});
   ASSERT_EQ(models.size(), 1u);
   const ModuleInst &root = *models[0]->root;
-  ASSERT_EQ(root.children.size(), 4u);
-  const BoundArgs &first = root.children[0].second->args;
+  ASSERT_EQ(root.children().size(), 4u);
+  const BoundArgs &first = root.children()[0].second->args;
   EXPECT_EQ(first.args.size(), 3u);
   EXPECT_FALSE(first.getBool("bias"));
   EXPECT_EQ(first.getInt("out_features"), 4);
-  EXPECT_EQ(root.children[1].second->args.args.size(), 0u);
-  const BoundArgs &third = root.children[2].second->args;
+  EXPECT_EQ(root.children()[1].second->args.args.size(), 0u);
+  const BoundArgs &third = root.children()[2].second->args;
   EXPECT_EQ(third.args.size(), 2u);
   EXPECT_TRUE(third.getBool("bias"));                      // the default
   EXPECT_FALSE(third.find("bias")->given);
@@ -161,10 +162,60 @@ TEST(SemaBoundArgs, ALayerKeepsOnlyItsGivenArguments) {
   EXPECT_EQ(first.defaults, third.defaults);               // one table for every Linear
   // all(): every parameter in order, the given ones and the defaults.
   std::vector<std::string> names;
-  for (const BoundArg *a : root.children[3].second->args.all())
+  for (const BoundArg *a : root.children()[3].second->args.all())
     names.push_back(fmt::format("{}={}", a->name, pythonRepr(a->value)));
   EXPECT_EQ(fmt::format("{}", fmt::join(names, " ")), "alpha=2.0 inplace=False");
   // The trace's shapes are interned: [N, 8], [N, 4] and none other.
   EXPECT_EQ(models[0]->trace.shapes.size(), 2u);
   EXPECT_EQ(&models[0]->trace.values[1].shape, &models[0]->trace.values[2].shape); // ReLU's is its input's
+}
+
+// A call's arguments live in one ArgList; a keyword's range is read from
+// the start of its argument's.
+TEST(AstArgList, KeywordsAndTheirRangesFromTheArgument) {
+  SourceManager sources;
+  const std::string text = "model M(x: [N, 8]) = Sequential(first = Linear(8, 4, bias=False), second = ReLU())\n";
+  FileId id = sources.addFile("m.seq", text);
+  Diagnostics diags(sources);
+  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
+  ASSERT_TRUE(file);
+  const auto *call = file->definitions[0]->expr->as<ast::CallExpr>();
+  ASSERT_TRUE(call);
+  ASSERT_EQ(call->args.size(), 2u);
+  std::vector<std::string> keywords;
+  for (const ast::Arg &a : call->args) {
+    SourceRange r = a.nameRange();
+    keywords.push_back(text.substr(r.begin, r.end - r.begin) + "|" + std::string(a.name()));
+  }
+  EXPECT_EQ(fmt::format("{}", fmt::join(keywords, " ")), "first|first second|second");
+  const auto *linear = call->args[0].value->as<ast::CallExpr>();
+  ASSERT_TRUE(linear);
+  ASSERT_EQ(linear->args.size(), 3u);
+  EXPECT_TRUE(linear->args[0].name().empty());
+  EXPECT_FALSE(linear->args[0].nameRange().valid());
+  EXPECT_EQ(linear->args[2].name(), "bias");
+  ast::ArgList moved = std::move(const_cast<ast::CallExpr *>(linear)->args);
+  EXPECT_EQ(moved.size(), 3u);
+  EXPECT_TRUE(linear->args.empty());
+  EXPECT_EQ(moved.back().name(), "bias");
+}
+
+// A container called by name is built from its arguments' values alone
+// (evalCall), reading keywords and their ranges from the AST.
+TEST(SemaContainer, BuiltFromValuesAsFromArguments) {
+  SourceManager sources;
+  FileId id = sources.addFile("m.seq", "model M(x: [N, 8]) = Sequential(a = Linear(8, 8), b = ReLU())\n");
+  Diagnostics diags(sources);
+  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
+  ASSERT_TRUE(file);
+  auto models = sema::check(*file, sources, diags, {});
+  ASSERT_EQ(models.size(), 1u);
+  const ModuleInst &root = *models[0]->root;
+  ASSERT_EQ(root.children().size(), 2u);
+  EXPECT_EQ(root.children()[0].first, "a");
+  EXPECT_EQ(root.children()[1].first, "b");
+  EXPECT_TRUE(root.children()[0].second->children().empty()); // a layer has none
+  const std::string list = checkSource("model M(x: [N, 8]) = ModuleList(a = ReLU())\n", {}).diagnostics;
+  EXPECT_NE(list.find("m.seq:1:33: error: ModuleList takes its modules as positional arguments"),
+            std::string::npos) << list;
 }
