@@ -181,8 +181,12 @@ private:
   // The kernels, noinline ones included: a dispatcher such as
   // packedDispatch refers to every variant of convRows, and only inlining
   // it with constant shapes shows which ones are live.
+  // And the epilogues (always-inline, like the kernels they are passed
+  // to): one is shared by every layer of its ops and channel rule, and
+  // would otherwise tie all their tasks into one group.
   bool isCopied(const Function &f) const {
-    return !f.isDeclaration() && f.hasLocalLinkage() && kernels_.contains(f.getName());
+    return !f.isDeclaration() && f.hasLocalLinkage() &&
+           (kernels_.contains(f.getName()) || f.hasFnAttribute(Attribute::AlwaysInline));
   }
   bool isNode(const Function &f) const { return !f.isDeclaration() && !isCopied(f); }
   // A noinline kernel (seqk_gemm_packed, a convRows or convPoint variant)
@@ -230,15 +234,22 @@ private:
     return callees;
   }
 
-  // Instructions after always-inlining the copied kernels it calls.
+  // Instructions after always-inlining the copied kernels it calls, and
+  // the epilogues whose address it passes (once each: inlined where a
+  // kernel calls them, or compiled on their own for a noinline one).
   int64_t inlinedSize(const Function &f) {
     if (auto it = sizes_.find(&f); it != sizes_.end())
       return it->second;
     sizes_[&f] = 0; // recursion: counted once
     int64_t size = instructionCount(f);
+    DenseSet<const Function *> called;
     for (const Function *callee : directCallees(f))
       if (isCopied(*callee) && !callee->hasFnAttribute(Attribute::NoInline))
-        size += inlinedSize(*callee);
+        size += inlinedSize(*callee), called.insert(callee);
+    DenseSet<const Function *> passed;
+    for (const Function *g : inlinable(f))
+      if (isCopied(*g) && !kernels_.contains(g->getName()) && !called.count(g) && passed.insert(g).second)
+        size += inlinedSize(*g);
     sizes_[&f] = size;
     return size;
   }

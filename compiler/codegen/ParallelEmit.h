@@ -8,9 +8,10 @@
 //   - each generated function goes to one part with every generated
 //     function it calls (so inlining decisions are the same as in one
 //     module); the forward function's part is part 0, with every global;
-//   - the kernel library's inlinable functions and small internal constant
-//     tables are copied into every part that uses them (they are inlined
-//     and folded as before);
+//   - the kernel library's inlinable functions, the epilogues (one may
+//     serve many layers) and small internal constant tables are copied
+//     into every part that uses them (they are inlined and folded as
+//     before);
 //   - its noinline kernels (seqk_gemm_packed, the convRows and convPoint
 //     variants: not specialised to their callers) are declarations in the
 //     parts and compiled once, in a third module, the pool: those that a
