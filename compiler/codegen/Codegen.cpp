@@ -126,7 +126,7 @@ Error emitFile(const ir::Graph &graph, const TargetOptions &target, EmitKind kin
   if (kind == EmitKind::Object) {
     stage.reset();
     SmallVector<char, 0> object;
-    if (Error e = compileModule(**module, **machine, *resolved, target.optLevel, object))
+    if (Error e = compileModule(**module, **machine, *resolved, target.optLevel, object, "emit", target.kernelCache))
       return e;
     return writeBytes(StringRef(object.data(), object.size()), path);
   }

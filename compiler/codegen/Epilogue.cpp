@@ -161,11 +161,16 @@ Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, Epilogue
   for (const EpilogueOp &op : ops_) {
     if (op.kind == Kind::AddTensor || op.kind == Kind::MulTensor)
       tensors_.push_back(op.tensor);
+    if (op.kind == Kind::Bias)
+      channelCounts_.push_back(layout_.bias.count);
+    if (op.kind == Kind::ChannelAffine)
+      channelCounts_.push_back(layout_.affine.count);
     if (op.kind == Kind::Bias || op.kind == Kind::ChannelAffine)
       tables_.push_back(op.packed);
     if (op.kind == Kind::ChannelAffine)
       tables_.push_back(op.packed2);
   }
+  fields.insert(fields.end(), channelCounts_.size(), gen.i64());
   fields.insert(fields.end(), tables_.size() + tensors_.size(), gen.ptr());
   envType_ = StructType::get(gen.context(), fields);
 
@@ -184,9 +189,9 @@ Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, Epilogue
   emitBody();
 }
 
-Value *Epilogue::channelIndex(IRBuilder<> &b, const ChannelRule &rule, Value *R) {
+Value *Epilogue::channelIndex(IRBuilder<> &b, const ChannelRule &rule, Value *R, Value *count) {
   Value *q = rule.div == 1 ? R : b.CreateUDiv(R, b.getInt64(rule.div));
-  return b.CreateURem(q, b.getInt64(rule.count), "channel");
+  return b.CreateURem(q, count, "channel");
 }
 
 std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, Value *row,
@@ -205,7 +210,8 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
 
   // The tables' addresses come from the env (not as constant offsets in
   // the weights), so that layers of equal shapes have equal epilogues.
-  unsigned tableField = 1;
+  unsigned countField = 1, tableField = 1 + unsigned(channelCounts_.size());
+  Value *channel = nullptr; // PerRow: the current op's channel
   auto table = [&](const ChannelRule &rule) {
     TableRead read;
     read.mode = rule.mode;
@@ -214,7 +220,7 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
     Value *base = b.CreateLoad(gen_.ptr(), b.CreateStructGEP(envType_, env, tableField++), "table");
     switch (rule.mode) {
     case ChannelRule::Mode::PerRow:
-      read.scalar = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, base, channelIndex(b, rule, R)));
+      read.scalar = b.CreateLoad(gen_.f32(), LlvmGen::floatGep(b, base, channel));
       break;
     case ChannelRule::Mode::PerCol:
       read.base = LlvmGen::floatGep(b, base, col);
@@ -228,9 +234,14 @@ std::vector<Epilogue::OpState> Epilogue::prepareOps(IRBuilder<> &b, Value *env, 
   };
 
   std::vector<OpState> states(ops_.size());
-  unsigned tensorField = 1 + unsigned(tables_.size());
+  unsigned tensorField = 1 + unsigned(channelCounts_.size() + tables_.size());
   for (size_t i = 0; i < ops_.size(); ++i) {
     const EpilogueOp &op = ops_[i];
+    if (op.kind == Kind::Bias || op.kind == Kind::ChannelAffine) {
+      const ChannelRule &rule = op.kind == Kind::Bias ? layout_.bias : layout_.affine;
+      Value *count = b.CreateLoad(gen_.i64(), b.CreateStructGEP(envType_, env, countField++), "channels");
+      channel = rule.mode == ChannelRule::Mode::PerRow ? channelIndex(b, rule, R, count) : nullptr;
+    }
     switch (op.kind) {
     case Kind::Bias:
       states[i].table = table(layout_.bias);
@@ -331,6 +342,8 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
   IRBuilder<> b(task.entryEnd());
   b.CreateStore(b.getInt64(0), b.CreateStructGEP(type, env_, 0));
   unsigned field = 1;
+  for (int64_t count : epilogue.channelCounts())
+    b.CreateStore(b.getInt64(count), b.CreateStructGEP(type, env_, field++));
   for (int packed : epilogue.tables()) {
     Value *pointer = task.capture(gen.packedPtr(packed), "table");
     b.CreateStore(pointer, b.CreateStructGEP(type, env_, field++));

@@ -28,12 +28,17 @@
 // element; correct, slow, not produced for the views above).
 //
 // The env, filled by the task (EpilogueEnv):
-//   struct { int64_t rowBase; const float *tables[t]; const float *tensors[k]; }
-// with one table per Bias and two per ChannelAffine (scale, shift), then
-// one tensor per AddTensor/MulTensor op, in op order. Nothing about a
-// node's place in the weights is a constant of the function, so layers of
-// equal shapes get equal epilogues (and tasks), which merge before the
-// module is optimised (compile time stays linear in distinct shapes).
+//   struct { int64_t rowBase; int64_t channels[o];
+//            const float *tables[t]; const float *tensors[k]; }
+// with one channel count per Bias and ChannelAffine op (its ChannelRule's
+// count), one table per Bias and two per ChannelAffine (scale, shift),
+// then one tensor per AddTensor/MulTensor op, in op order. Nothing about a
+// node's place in the weights, nor its number of channels, is a constant
+// of the function, so layers of equal ops get equal epilogues (and tasks),
+// which merge before the module is optimised (compile time stays linear
+// in distinct shapes). Inlined into a task, the env's stores fold and the
+// channel count is a constant again; called through its address (from a
+// noinline kernel), the epilogue divides by a loaded count once per run.
 #pragma once
 
 #include "codegen/LlvmGen.h"
@@ -82,6 +87,9 @@ public:
   const std::vector<int> &tensors() const { return tensors_; }
   // The packed tables (Bias, ChannelAffine scale and shift), in env order.
   const std::vector<int> &tables() const { return tables_; }
+  // Per Bias and ChannelAffine op, in op order: the channel count of its
+  // ChannelRule, an env field (see the top).
+  const std::vector<int64_t> &channelCounts() const { return channelCounts_; }
   llvm::StructType *envType() const { return envType_; }
 
 private:
@@ -91,13 +99,14 @@ private:
                                   llvm::Value *col);
   llvm::Value *applyOps(llvm::IRBuilder<> &b, llvm::Value *x, llvm::Value *j,
                         const std::vector<OpState> &states);
-  llvm::Value *channelIndex(llvm::IRBuilder<> &b, const ChannelRule &rule, llvm::Value *R);
+  llvm::Value *channelIndex(llvm::IRBuilder<> &b, const ChannelRule &rule, llvm::Value *R, llvm::Value *count);
 
   LlvmGen &gen_;
   std::vector<ir::EpilogueOp> ops_;
   EpilogueLayout layout_;
   std::vector<int> tensors_;
   std::vector<int> tables_;
+  std::vector<int64_t> channelCounts_;
   llvm::Function *fn_ = nullptr;
   llvm::StructType *envType_ = nullptr;
 };

@@ -1,5 +1,6 @@
 // JitCache: compiled models on disk, so that `seqc run` compiles a model
-// once. An entry is the host object file the JIT would have produced,
+// once (and the kernels a split model's parts share, so that `seqc build`
+// compiles them once per target: ParallelEmit.h). An entry is the host object file the JIT would have produced,
 // named by a hash of everything that decides its code: what the caller
 // says identifies the model (the source text, the model's name, the
 // options), the target (triple, CPU, features, -O), seqc's version and

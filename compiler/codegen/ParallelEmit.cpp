@@ -4,6 +4,7 @@
 
 #include "codegen/AnalysisManagers.h"
 #include "codegen/ElfMerge.h"
+#include "codegen/JitCache.h"
 #include "codegen/KernelLink.h"
 #include "codegen/StageTiming.h"
 
@@ -181,8 +182,12 @@ private:
   // The kernels, noinline ones included: a dispatcher such as
   // packedDispatch refers to every variant of convRows, and only inlining
   // it with constant shapes shows which ones are live.
+  // And the epilogues (always-inline, like the kernels they are passed
+  // to): one is shared by every layer of its ops and channel rule, and
+  // would otherwise tie all their tasks into one group.
   bool isCopied(const Function &f) const {
-    return !f.isDeclaration() && f.hasLocalLinkage() && kernels_.contains(f.getName());
+    return !f.isDeclaration() && f.hasLocalLinkage() &&
+           (kernels_.contains(f.getName()) || f.hasFnAttribute(Attribute::AlwaysInline));
   }
   bool isNode(const Function &f) const { return !f.isDeclaration() && !isCopied(f); }
   // A noinline kernel (seqk_gemm_packed, a convRows or convPoint variant)
@@ -230,15 +235,22 @@ private:
     return callees;
   }
 
-  // Instructions after always-inlining the copied kernels it calls.
+  // Instructions after always-inlining the copied kernels it calls, and
+  // the epilogues whose address it passes (once each: inlined where a
+  // kernel calls them, or compiled on their own for a noinline one).
   int64_t inlinedSize(const Function &f) {
     if (auto it = sizes_.find(&f); it != sizes_.end())
       return it->second;
     sizes_[&f] = 0; // recursion: counted once
     int64_t size = instructionCount(f);
+    DenseSet<const Function *> called;
     for (const Function *callee : directCallees(f))
       if (isCopied(*callee) && !callee->hasFnAttribute(Attribute::NoInline))
-        size += inlinedSize(*callee);
+        size += inlinedSize(*callee), called.insert(callee);
+    DenseSet<const Function *> passed;
+    for (const Function *g : inlinable(f))
+      if (isCopied(*g) && !kernels_.contains(g->getName()) && !called.count(g) && passed.insert(g).second)
+        size += inlinedSize(*g);
     sizes_[&f] = size;
     return size;
   }
@@ -401,23 +413,47 @@ std::array<StringSet<>, kPoolParts> poolShares(const StringSet<> &live, const St
 
 // `simplified`: sees the part between the pipeline's two halves (its
 // pooled kernels are declarations); null for the pool. `calls`: the
-// pooled kernels the optimised part calls.
+// pooled kernels the optimised part calls. `kernelCache`: for a pool
+// part, the directory of compiled pool parts (empty: none).
 Error compilePart(StringRef bitcode, const Plan &plan, int part, const StringSet<> &live,
                   const ResolvedTarget &target, int optLevel, SmallVectorImpl<char> &object,
-                  function_ref<void(Module &)> simplified, StringSet<> *calls = nullptr) {
+                  function_ref<void(Module &)> simplified, StringSet<> *calls = nullptr,
+                  const std::string &kernelCache = {}) {
   LLVMContext context;
   auto module = parseBitcodeFile(MemoryBufferRef(bitcode, "part"), context);
   if (!module)
     return module.takeError();
   if (Error e = keepPart(**module, plan, part, live))
     return e;
+  std::optional<JitCache> cached;
+  if (part >= plan.parts) {
+    // Nothing of the model's is left in a pool part, not even its name:
+    // the same kernels give the same module in every model.
+    (*module)->setSourceFileName("seqk");
+    (*module)->setModuleIdentifier("seqk");
+    if (!kernelCache.empty()) {
+      SmallVector<char, 0> bits;
+      raw_svector_ostream out(bits);
+      out << "pooled kernels\n";
+      WriteBitcodeToFile(**module, out);
+      cached.emplace(kernelCache, std::string(bits.data(), bits.size()), target, optLevel);
+      if (std::unique_ptr<MemoryBuffer> hit = cached->load()) {
+        object.assign(hit->getBufferStart(), hit->getBufferEnd());
+        return Error::success();
+      }
+    }
+  }
   auto machine = createTargetMachine(target, optLevel);
   if (!machine)
     return machine.takeError();
   optimizeModule(**module, **machine, optLevel, /*prepare=*/false, simplified);
   if (calls)
     PoolLive::called(**module, plan.pooled, *calls);
-  return emitObject(**module, **machine, object);
+  if (Error e = emitObject(**module, **machine, object))
+    return e;
+  if (cached)
+    cached->store(StringRef(object.data(), object.size()));
+  return Error::success();
 }
 
 Error compileWhole(Module &module, TargetMachine &machine, int optLevel, SmallVectorImpl<char> &object,
@@ -449,7 +485,7 @@ int plannedParts(Module &module, const ResolvedTarget &target, int optLevel) {
 }
 
 Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget &target, int optLevel,
-                    SmallVectorImpl<char> &object, const char *emitStage) {
+                    SmallVectorImpl<char> &object, const char *emitStage, const std::string &kernelCache) {
   std::optional<StageScope> stage(std::in_place, "prepare");
   prepareModule(module, optLevel);
   std::optional<Plan> plan = planSplit(module, target, optLevel);
@@ -486,7 +522,8 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
     std::call_once(sharesOnce, [&] { shares = poolShares(live, plan->pooled); });
     int p = plan->parts + share;
     if (!shares[size_t(share)].empty())
-      if (Error e = compilePart(bits, *plan, p, shares[size_t(share)], target, optLevel, objects[p], nullptr))
+      if (Error e = compilePart(bits, *plan, p, shares[size_t(share)], target, optLevel, objects[p], nullptr,
+                                nullptr, kernelCache))
         errors[p] = toString(std::move(e));
   };
   {

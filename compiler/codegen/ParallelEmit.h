@@ -8,9 +8,10 @@
 //   - each generated function goes to one part with every generated
 //     function it calls (so inlining decisions are the same as in one
 //     module); the forward function's part is part 0, with every global;
-//   - the kernel library's inlinable functions and small internal constant
-//     tables are copied into every part that uses them (they are inlined
-//     and folded as before);
+//   - the kernel library's inlinable functions, the epilogues (one may
+//     serve many layers) and small internal constant tables are copied
+//     into every part that uses them (they are inlined and folded as
+//     before);
 //   - its noinline kernels (seqk_gemm_packed, the convRows and convPoint
 //     variants: not specialised to their callers) are declarations in the
 //     parts and compiled once, in a third module, the pool: those that a
@@ -40,14 +41,21 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
 
+#include <string>
+
 namespace seq::codegen {
 
 // Optimises `module` at `optLevel` for `target` and compiles it to an
 // object file in `object`. `module` is changed. Stages (StageTiming.h):
 // "prepare", then "LLVM optimise" and `emitStage` in one module, else
 // "optimise+emit x2" and "join".
+// With `kernelCache` (a directory), the pool's objects are kept there
+// between runs (JitCache.h), keyed by their module before optimisation:
+// the pooled kernels are not specialised to the model, so any model that
+// uses the same ones reuses them (the object is the same either way).
 llvm::Error compileModule(llvm::Module &module, llvm::TargetMachine &machine, const ResolvedTarget &target,
-                          int optLevel, llvm::SmallVectorImpl<char> &object, const char *emitStage = "emit");
+                          int optLevel, llvm::SmallVectorImpl<char> &object, const char *emitStage = "emit",
+                          const std::string &kernelCache = {});
 
 // The number of parts compileModule splits `module` into (1: not split),
 // after it has merged equal functions; for tests.

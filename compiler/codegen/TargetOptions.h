@@ -26,6 +26,9 @@ struct TargetOptions {
   // it into a -fsanitize=thread program; the JIT needs a ThreadSanitizer
   // build of seqc.
   bool sanitizeThread = false;
+  // A directory where `seqc build` keeps the compiled pooled kernels
+  // between runs (ParallelEmit.h); empty: compile them every time.
+  std::string kernelCache;
 };
 
 enum class EmitKind { Object, Assembly, LlvmIr };

@@ -11,6 +11,7 @@
 
 #include "basic/Limits.h"
 #include "codegen/Codegen.h"
+#include "codegen/JitCache.h"
 #include "codegen/SanitizeThread.h"
 #include "ir/Verifier.h"
 #include "lower/AstToIr.h"
@@ -57,6 +58,10 @@ codegen::TargetOptions targetOf(const BuildCommand &build) {
   target.cpu = build.cpu;
   target.optLevel = build.optLevel;
   target.sanitizeThread = build.sanitize == "thread";
+  // The kernels the model's parts share, which are not specialised to it,
+  // compiled once per target (codegen/ParallelEmit.h).
+  if (!build.noCache)
+    target.kernelCache = codegen::JitCache::defaultDirectory().value_or("");
   return target;
 }
 

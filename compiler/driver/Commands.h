@@ -32,6 +32,7 @@ struct BuildCommand {
   std::string prefix; // empty: the model's name in lower case
   int optLevel = codegen::TargetOptions::kDefaultOptLevel;
   std::string sanitize; // --sanitize thread (a developer option), or empty
+  bool noCache = false; // --no-cache: compile the pooled kernels afresh, store nothing
 };
 
 // Without --weights: random weights from --seed; without --input: random

@@ -159,6 +159,9 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"obj", "asm", "llvm"}));
   buildApp->add_option("-O", build.optLevel, "Optimisation level: -O0, -O1, -O2 (default) or -O3")
       ->check(CLI::Range(0, 3));
+  buildApp->add_flag("--no-cache", build.noCache,
+                     "Compile the kernel library afresh; neither read nor write the cache of compiled kernels "
+                     "($XDG_CACHE_HOME/seqc or ~/.cache/seqc)");
   addSanitize(*buildApp, build.sanitize);
   addCommon(*buildApp, common);
 

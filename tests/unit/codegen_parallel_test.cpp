@@ -4,6 +4,7 @@
 // left whole. (The zoo's e2e tests build and run models large enough to
 // be split, through `seqc build` and `seqc run`.)
 #include "codegen_test_support.h"
+#include "graph_from_source.h"
 
 #include "codegen/ElfMerge.h"
 #include "codegen/ModuleBuilder.h"
@@ -242,6 +243,35 @@ TEST(ParallelEmit, EpiloguesOfEqualOpsMerge) {
     return n;
   };
   EXPECT_EQ(epilogues(), 2);
+  seq::codegen::prepareModule(*module, 2);
+  EXPECT_EQ(epilogues(), 1);
+  EXPECT_FALSE(verifyModule(*module, &errs()));
+}
+
+// Three convolutions with a bias and SiLU, of 8, 24 and 40 output
+// channels: their epilogues read the bias of channel R % C, C from the
+// env (not a constant of the function), so they are one function once
+// MergeFunctions has run (with C a constant: three, each compiled on its
+// own wherever a kernel calls it through its address).
+TEST(ParallelEmit, EpiloguesOfDifferentChannelCountsMerge) {
+  std::optional<ir::Graph> graph = seq_test::graphOf(R"(
+model Convs(x: [N, 3, 12, 12]) = Sequential(
+    Conv2d(3, 8, 3, padding=1), SiLU(), Conv2d(8, 24, 3, padding=1), SiLU(),
+    Conv2d(24, 40, 3, padding=1), SiLU(),
+)
+)");
+  ASSERT_TRUE(graph);
+  LLVMContext context;
+  HostModule host = hostModule(*graph, context);
+  ASSERT_TRUE(host.module) << host.error;
+  auto &module = host.module;
+  auto epilogues = [&] {
+    int n = 0;
+    for (const Function &f : *module)
+      n += !f.isDeclaration() && f.getName().ends_with(".epi");
+    return n;
+  };
+  EXPECT_EQ(epilogues(), 3);
   seq::codegen::prepareModule(*module, 2);
   EXPECT_EQ(epilogues(), 1);
   EXPECT_FALSE(verifyModule(*module, &errs()));

@@ -13,8 +13,10 @@
 #include "graph_from_source.h"
 #include "seqrt.h"
 
+#include <llvm/ADT/SmallString.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/Object/ObjectFile.h>
+#include <llvm/Support/FileSystem.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/TargetParser/Host.h>
 
@@ -46,8 +48,10 @@ bool hostIsElf64() {
   return host.isOSBinFormatELF() && (host.getArch() == llvm::Triple::x86_64 || host.getArch() == llvm::Triple::aarch64);
 }
 
-// The object of `graph` at -O2, as `seqc build` compiles it.
-llvm::SmallVector<char, 0> objectOf(const ir::Graph &graph, int *parts = nullptr) {
+// The object of `graph` at -O2, as `seqc build` compiles it (with
+// `kernelCache`: keeping the pool's objects there).
+llvm::SmallVector<char, 0> objectOf(const ir::Graph &graph, int *parts = nullptr,
+                                    const std::string &kernelCache = {}) {
   llvm::SmallVector<char, 0> object;
   auto target = codegen::resolveTarget({});
   EXPECT_TRUE(bool(target));
@@ -62,9 +66,50 @@ llvm::SmallVector<char, 0> objectOf(const ir::Graph &graph, int *parts = nullptr
     EXPECT_TRUE(bool(copy));
     *parts = codegen::plannedParts(**copy, *target, 2);
   }
-  llvm::Error e = codegen::compileModule(**module, **machine, *target, 2, object);
+  llvm::Error e = codegen::compileModule(**module, **machine, *target, 2, object, "emit", kernelCache);
   EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
   return object;
+}
+
+// The cache's entries (JitCache.h): files named *.o.
+int cacheEntries(const std::string &dir) {
+  int n = 0;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    n += llvm::StringRef(it->path()).ends_with(".o");
+  return n;
+}
+
+// The pooled kernels are compiled once per target: a second model that
+// uses the same ones (another name, other shapes) finds their objects in
+// the cache and stores nothing new; the objects are those compiled
+// without a cache, byte for byte.
+TEST(ParallelEmitPool, PooledKernelsAreCachedAcrossModels) {
+  if (!hostIsElf64())
+    GTEST_SKIP() << "ParallelEmit splits only ELF64 modules";
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("seqc-kernel-cache", dir));
+  std::optional<ir::Graph> graph = graphOf(kPoints);
+  ASSERT_TRUE(graph);
+  llvm::SmallVector<char, 0> fresh = objectOf(*graph);
+  llvm::SmallVector<char, 0> first = objectOf(*graph, nullptr, std::string(dir));
+  int entries = cacheEntries(std::string(dir));
+  EXPECT_GE(entries, 1);
+  llvm::SmallVector<char, 0> second = objectOf(*graph, nullptr, std::string(dir));
+  EXPECT_TRUE(fresh == first) << "the object depends on the cache";
+  EXPECT_TRUE(fresh == second) << "the object read from the cache differs";
+  EXPECT_EQ(cacheEntries(std::string(dir)), entries);
+  std::string other = kPoints;
+  other.replace(other.find("Points"), 6, "Others");
+  other.replace(other.find("Conv2d(96, 80, 1)"), 17, "Conv2d(96, 64, 1)");
+  other.replace(other.find("Conv2d(80, 112, 1)"), 18, "Conv2d(64, 112, 1)");
+  other.replace(other.find("Linear(9408, 10)"), 16, "Linear(9408, 12)");
+  std::optional<ir::Graph> graph2 = graphOf(other.c_str());
+  ASSERT_TRUE(graph2);
+  llvm::SmallVector<char, 0> fresh2 = objectOf(*graph2);
+  EXPECT_TRUE(fresh2 == objectOf(*graph2, nullptr, std::string(dir)));
+  EXPECT_EQ(cacheEntries(std::string(dir)), entries) << "the second model's pool was not found in the cache";
+  llvm::sys::fs::remove_directories(dir);
 }
 
 TEST(ParallelEmitPool, NoinlineKernelsAreCompiledOnce) {
