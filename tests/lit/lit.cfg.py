@@ -12,6 +12,9 @@ config.substitutions.append(("%seqc", config.seqc))
 config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
+# seqc build and run keep compiled code in $XDG_CACHE_HOME/seqc: the
+# tests' in the build tree, not in the user's cache.
+config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "cache")
 # Sanitized builds (scripts/sanitize.sh) multiply memory use: the memory
 # budget tests do not apply to them.
 if os.environ.get("ASAN_OPTIONS") or os.environ.get("TSAN_OPTIONS"):
