@@ -227,13 +227,11 @@ TEST(ShareKernelCalls, SharesCallsThatDifferOnlyInRuntimeValues) {
 // Linear(8, 16) + ReLU and Linear(16, 4) + ReLU: their epilogues (a bias
 // per column, then ReLU) differ only in the row stride, which neither
 // reads; so they are one function once MergeFunctions has run.
-TEST(ParallelEmit, EpiloguesOfEqualOpsMerge) {
-  TestModel m = mlpModel();
-  ir::Node &fc2 = m.g.nodes.back();
-  fc2.attrs.bias = m.weight("fc2.bias", 4);
-  fc2.epilogue = {ir::EpilogueOp{ir::EpilogueOp::Kind::Unary}};
+// The graph's module has `before` epilogue functions, and one once
+// prepareModule has merged equal functions.
+void expectEpiloguesMergeIntoOne(const ir::Graph &g, int before) {
   LLVMContext context;
-  HostModule host = hostModule(m.g, context);
+  HostModule host = hostModule(g, context);
   ASSERT_TRUE(host.module) << host.error;
   auto &module = host.module;
   auto epilogues = [&] {
@@ -242,10 +240,18 @@ TEST(ParallelEmit, EpiloguesOfEqualOpsMerge) {
       n += !f.isDeclaration() && f.getName().ends_with(".epi");
     return n;
   };
-  EXPECT_EQ(epilogues(), 2);
+  EXPECT_EQ(epilogues(), before);
   seq::codegen::prepareModule(*module, 2);
   EXPECT_EQ(epilogues(), 1);
   EXPECT_FALSE(verifyModule(*module, &errs()));
+}
+
+TEST(ParallelEmit, EpiloguesOfEqualOpsMerge) {
+  TestModel m = mlpModel();
+  ir::Node &fc2 = m.g.nodes.back();
+  fc2.attrs.bias = m.weight("fc2.bias", 4);
+  fc2.epilogue = {ir::EpilogueOp{ir::EpilogueOp::Kind::Unary}};
+  expectEpiloguesMergeIntoOne(m.g, 2);
 }
 
 // Three convolutions with a bias and SiLU, of 8, 24 and 40 output
@@ -261,20 +267,7 @@ model Convs(x: [N, 3, 12, 12]) = Sequential(
 )
 )");
   ASSERT_TRUE(graph);
-  LLVMContext context;
-  HostModule host = hostModule(*graph, context);
-  ASSERT_TRUE(host.module) << host.error;
-  auto &module = host.module;
-  auto epilogues = [&] {
-    int n = 0;
-    for (const Function &f : *module)
-      n += !f.isDeclaration() && f.getName().ends_with(".epi");
-    return n;
-  };
-  EXPECT_EQ(epilogues(), 3);
-  seq::codegen::prepareModule(*module, 2);
-  EXPECT_EQ(epilogues(), 1);
-  EXPECT_FALSE(verifyModule(*module, &errs()));
+  expectEpiloguesMergeIntoOne(*graph, 3);
 }
 
 TEST(ParallelEmit, SmallModelsAreNotSplit) {

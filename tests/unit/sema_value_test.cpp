@@ -112,6 +112,24 @@ Checked checkSource(const std::string &text, sema::CheckOptions options) {
   return out;
 }
 
+// A source parsed and checked, with what its models point into.
+struct CheckedModels {
+  SourceManager sources;
+  std::unique_ptr<Diagnostics> diags;
+  std::unique_ptr<ast::File> file;
+  std::vector<std::unique_ptr<sema::CheckedModel>> models;
+};
+
+std::unique_ptr<CheckedModels> checkModels(const std::string &text) {
+  auto out = std::make_unique<CheckedModels>();
+  FileId id = out->sources.addFile("m.seq", text);
+  out->diags = std::make_unique<Diagnostics>(out->sources);
+  out->file = parse::parseFile(out->sources, id, *out->diags);
+  if (out->file)
+    out->models = sema::check(*out->file, out->sources, *out->diags, {});
+  return out;
+}
+
 } // namespace
 
 TEST(SemaCheckOptions, WithoutTraceNodesTheDiagnosticsAreTheSame) {
@@ -139,13 +157,9 @@ TEST(SemaCheckOptions, WithoutTraceNodesTheDiagnosticsAreTheSame) {
 // A layer keeps only the arguments it was given; the others are its
 // spec's defaults, shared by every instance, and read the same.
 TEST(SemaBoundArgs, ALayerKeepsOnlyItsGivenArguments) {
-  SourceManager sources;
-  FileId id = sources.addFile("m.seq", "model M(x: [N, 8]) = Sequential(\n"
-                                       "    Linear(8, 4, bias=False), ReLU(), Linear(4, 4), ELU(alpha=2.0))\n");
-  Diagnostics diags(sources);
-  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
-  ASSERT_TRUE(file);
-  auto models = sema::check(*file, sources, diags, {});
+  auto checked = checkModels("model M(x: [N, 8]) = Sequential(\n"
+                             "    Linear(8, 4, bias=False), ReLU(), Linear(4, 4), ELU(alpha=2.0))\n");
+  const auto &models = checked->models;
   ASSERT_EQ(models.size(), 1u);
   const ModuleInst &root = *models[0]->root;
   ASSERT_EQ(root.children().size(), 4u);
@@ -203,12 +217,8 @@ TEST(AstArgList, KeywordsAndTheirRangesFromTheArgument) {
 // A container called by name is built from its arguments' values alone
 // (evalCall), reading keywords and their ranges from the AST.
 TEST(SemaContainer, BuiltFromValuesAsFromArguments) {
-  SourceManager sources;
-  FileId id = sources.addFile("m.seq", "model M(x: [N, 8]) = Sequential(a = Linear(8, 8), b = ReLU())\n");
-  Diagnostics diags(sources);
-  std::unique_ptr<ast::File> file = parse::parseFile(sources, id, diags);
-  ASSERT_TRUE(file);
-  auto models = sema::check(*file, sources, diags, {});
+  auto checked = checkModels("model M(x: [N, 8]) = Sequential(a = Linear(8, 8), b = ReLU())\n");
+  const auto &models = checked->models;
   ASSERT_EQ(models.size(), 1u);
   const ModuleInst &root = *models[0]->root;
   ASSERT_EQ(root.children().size(), 2u);
