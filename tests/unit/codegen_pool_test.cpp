@@ -42,6 +42,7 @@ const char *kPoints = R"(model Points(x: [N, 32, 28, 28]) = Sequential(
 ))";
 
 using seq_test::graphOf;
+using seq_test::jitForward;
 
 bool hostIsElf64() {
   llvm::Triple host(llvm::sys::getProcessTriple());
@@ -144,17 +145,6 @@ TEST(ParallelEmitPool, NoinlineKernelsAreCompiledOnce) {
   EXPECT_TRUE(object == again) << "the object differs between runs";
 }
 
-std::vector<float> forward(const codegen::JitModel &jit, const seqrt_weights *weights, const std::vector<float> &x,
-                           int64_t batch, int64_t outPerSample) {
-  seqrt_context *ctx = nullptr;
-  EXPECT_EQ(seqrt_context_new(1, size_t(seqrt_workspace_size(&jit.model(), batch)), &ctx), SEQRT_OK);
-  std::vector<float> y(size_t(batch * outPerSample), NAN);
-  const float *inputs[] = {x.data()};
-  EXPECT_EQ(jit.forward(weights, inputs, y.data(), batch, ctx), SEQRT_OK) << seqrt_last_error();
-  seqrt_context_free(ctx);
-  return y;
-}
-
 TEST(ParallelEmitPool, SplitModelComputesWhatTheWholeOneDoes) {
   std::optional<ir::Graph> graph = graphOf(kPoints);
   ASSERT_TRUE(graph);
@@ -172,8 +162,8 @@ TEST(ParallelEmitPool, SplitModelComputesWhatTheWholeOneDoes) {
   std::vector<float> x(size_t(batch * 32 * 28 * 28));
   for (float &v : x)
     v = unit(rng);
-  std::vector<float> got = forward(**split, weights, x, batch, 10);
-  std::vector<float> want = forward(**whole, weights, x, batch, 10);
+  std::vector<float> got = jitForward(**split, weights, x, batch, 1, 10);
+  std::vector<float> want = jitForward(**whole, weights, x, batch, 1, 10);
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_NEAR(got[i], want[i], 1e-4f + 1e-4f * std::fabs(want[i])) << "element " << i;
   seqrt_weights_free(weights);

@@ -49,6 +49,7 @@ const char *kWide = R"(model Wide(x: [N, 512]) = Sequential(Linear(512, 1024), R
 const char *kFixedBatch = R"(model Fixed(x: [64, 64]) = Sequential(Linear(64, 64), ReLU()))";
 
 using seq_test::graphOf;
+using seq_test::jitForward;
 
 // Whether the generated module has the slice task.
 bool sliced(const ir::Graph &graph) {
@@ -59,18 +60,6 @@ bool sliced(const ir::Graph &graph) {
     return false;
   }
   return (*module)->getFunction(graph.symbolPrefix + ".slices.task") != nullptr;
-}
-
-std::vector<float> forward(const codegen::JitModel &jit, const seqrt_weights *weights, const std::vector<float> &x,
-                           int64_t batch, int threads, int64_t outPerSample) {
-  seqrt_context *ctx = nullptr;
-  int64_t workspace = seqrt_workspace_size(&jit.model(), batch);
-  EXPECT_EQ(seqrt_context_new(threads, size_t(workspace), &ctx), SEQRT_OK);
-  std::vector<float> y(size_t(batch * outPerSample), NAN);
-  const float *inputs[] = {x.data()};
-  EXPECT_EQ(jit.forward(weights, inputs, y.data(), batch, ctx), SEQRT_OK) << seqrt_last_error();
-  seqrt_context_free(ctx);
-  return y;
 }
 
 TEST(CodegenSlices, SlicedBatchesMatchTheWholeBatch) {
@@ -94,9 +83,9 @@ TEST(CodegenSlices, SlicedBatchesMatchTheWholeBatch) {
     for (float &v : x)
       v = unit(rng);
     x[size_t(batch / 2) * 28 * 28 + 300] = NAN; // one sample's output only
-    std::vector<float> want = forward(**jit, weights, x, batch, 1, 10);
+    std::vector<float> want = jitForward(**jit, weights, x, batch, 1, 10);
     for (int threads : {2, 3}) {
-      std::vector<float> got = forward(**jit, weights, x, batch, threads, 10);
+      std::vector<float> got = jitForward(**jit, weights, x, batch, threads, 10);
       for (size_t i = 0; i < got.size(); ++i) {
         bool nanSample = int64_t(i / 10) == batch / 2;
         ASSERT_EQ(std::isnan(got[i]), nanSample) << "batch " << batch << ", element " << i;
