@@ -145,15 +145,11 @@ SEQK_INLINE void storeTile(seqkVec acc[16][2], float *restrict yp,
  * MobileNet block 0.743 -> 0.726 (medians of 7, alternated). Not for
  * the other convolutions: ResNet-18 got no faster. */
 SEQK_INLINE void prefetchTileStores(float *restrict yp, int64_t OHW,
-                                    int64_t OW, int64_t top, int64_t left,
-                                    int64_t mr, int R, int TW) {
-  for (int64_t ch = 0; ch < mr; ++ch)
-    SEQK_UNROLL
-    for (int r = 0; r < R; ++r) {
-      float *row = yp + ch * OHW + (top + r) * OW + left;
-      __builtin_prefetch(row, 1, 3);
-      __builtin_prefetch(row + TW - 1, 1, 3);
-    }
+                                    int64_t left, int64_t mr, int TW) {
+  for (int64_t ch = 0; ch < mr; ++ch) {
+    __builtin_prefetch(yp + ch * OHW + left, 1, 3);
+    __builtin_prefetch(yp + ch * OHW + left + TW - 1, 1, 3);
+  }
 }
 
 /* Channel blocks: the 32-channel weights of a block's taps take at most
@@ -212,8 +208,8 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
           for (int v = 0; v < V; ++v)
             acc[i][v] = first || i >= R * TW ? (seqkVec){0} : part[t][i][v];
         }
-        if (last && PW)
-          prefetchTileStores(yp + image * a->yImage, OHW, OW, top, left, mr, R, TW);
+        if (last && PW) /* one row, one image: top and image are 0 */
+          prefetchTileStores(yp, OHW, left, mr, TW);
         packedTile(a, wp + c0 * taps * PACK_W,
                    a->x + image * a->xImage + c0 * plane + top * rowStep +
                        left * SW,

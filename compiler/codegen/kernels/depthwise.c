@@ -58,6 +58,16 @@ SEQK_INLINE void phaseRow(const float *restrict src, float *restrict dst,
     dst[j] = 0.0f;
 }
 
+/* 16 pairs of neighbours at p, split: even[i] = p[2i], odd[i] = p[2i+1]. */
+SEQK_INLINE void evenOdd16(const float *restrict p, float *restrict even,
+                           float *restrict odd) {
+  seqkVec a = *(const seqkVecU *)p, b = *(const seqkVecU *)(p + 16);
+  *(seqkVecU *)even = __builtin_shufflevector(
+      a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  *(seqkVecU *)odd = __builtin_shufflevector(
+      a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
 /* Both phases of a padded row at column stride 2, the interior as pairs
  * of neighbours (even, odd): loads of whole vectors and shuffles, where
  * phaseRow's stride-2 loads become gathers, slow on x86. */
@@ -73,21 +83,16 @@ SEQK_INLINE void phaseRow2(const float *restrict src, float *restrict even,
    * gathers the stride-2 loads of short rows (the 14-wide input of a 7x7
    * output spent most of its time in gathers) */
   int64_t j = lo;
-  for (int64_t next = lo; next < hi; next += 16) {
-    /* the last 16 pairs moved back to end at hi when there are that many
-     * (pairs already done rewritten with the same values), so that a row
-     * has no scalar remainder (MobileNet-style stride-2 layers, 1
-     * thread: the MobileNet block -4%, EfficientNet-B0 -3%) */
-    j = next + 16 <= hi || hi - lo < 16 ? next : hi - 16;
-    if (j + 16 > hi)
-      break;
-    seqkVec a = *(const seqkVecU *)(src + 2 * j - left);
-    seqkVec b = *(const seqkVecU *)(src + 2 * j - left + 16);
-    *(seqkVecU *)(even + j) = __builtin_shufflevector(
-        a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    *(seqkVecU *)(odd + j) = __builtin_shufflevector(
-        a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    j += 16;
+  if (hi - lo >= 16) {
+    /* the last 16 pairs moved back to end at hi (pairs already done
+     * rewritten with the same values), so that a row has no scalar
+     * remainder (MobileNet-style stride-2 layers, 1 thread: the MobileNet
+     * block -4%, EfficientNet-B0 -3%) */
+    for (int64_t k = lo; k < hi; k += 16) {
+      int64_t at = seqkMin(k, hi - 16);
+      evenOdd16(src + 2 * at - left, even + at, odd + at);
+    }
+    j = hi;
   }
   SEQK_NO_VECTORIZE
   for (; j < hi; ++j) {
