@@ -36,9 +36,10 @@ MODEL = """model Net(x: [N, 3, 16, 16]) {
 # Not image by image (its Linear's weights are too many for that), so at
 # batch 2 each layer's loop is split over the context's workers. The
 # depthwise convolution's rows (28 wide) are not a whole number of
-# vectors: a band's last row once stored a whole vector into the next
-# band's first row, another task's, and outputs differed from a lone
-# call's in most runs.
+# vectors, so a band's last row takes the path that once stored a whole
+# vector into the next band's first row, another task's (this test did
+# not catch that race; forward.threads_agree does, comparing thread
+# counts over many calls).
 MODEL_LOOPS = """model Net(x: [N, 8, 28, 28]) {
     inv = Sequential(Conv2d(8, 40, 1, bias=False), BatchNorm2d(40), ReLU6(),
                      Conv2d(40, 40, 3, padding=1, groups=40, bias=False), BatchNorm2d(40), ReLU6(),
