@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,23 +23,31 @@ enum class ExprKind : uint8_t {
 
 // Expression and statement nodes come from a pool of blocks, by size
 // (NodePool.cpp): a deep model has hundreds of thousands, and malloc would
-// add 8 to 24 bytes to each of these 24- to 64-byte nodes.
+// add 8 to 24 bytes to each of these 16- to 48-byte nodes.
 struct PooledNode {
   static void *operator new(size_t size);
   static void operator delete(void *p, size_t size) noexcept;
 };
 
+// An expression node has no vtable (8 bytes a node: a deep model's layer
+// is four of them): `delete` dispatches on `kind` to the node's own
+// destructor and size (Expr's destroying operator delete, NodePool.cpp).
+// The base is 16 bytes: the kind, a flag, 16 bits of payload a literal or
+// name keeps inline, and the range.
 struct Expr : PooledNode {
   explicit Expr(ExprKind kind, SourceRange range, bool flag = false)
-      : kind(kind), flag_(flag), range(range) {}
-  virtual ~Expr() = default;
+      : kind(kind), flags_(flag ? kFlag : 0), range(range) {}
+  static void operator delete(Expr *e, std::destroying_delete_t);
+  using PooledNode::operator delete;
   const ExprKind kind;
 
 protected:
-  // A literal's flag (IntExpr::tooLarge, FloatExpr::outOfRange), in the
-  // bytes after `kind` that would be padding: a deep model's ints are 32
-  // bytes, not 40.
-  const bool flag_;
+  // kFlag: a literal's flag (IntExpr::tooLarge, FloatExpr::outOfRange);
+  // kWide: an IntExpr or NameExpr whose payload did not fit in `small_`
+  // (it is the larger WideIntExpr or WideNameExpr).
+  static constexpr uint8_t kFlag = 1, kWide = 2;
+  uint8_t flags_;
+  uint16_t small_ = 0; // IntExpr: its value; NameExpr: its name's size
 
 public:
   SourceRange range;
@@ -49,29 +58,60 @@ public:
 };
 using ExprPtr = std::unique_ptr<Expr>;
 
-// 40 bytes: a deep model has a name per layer.
+// 24 bytes: a deep model has a name per layer. Made by make(): a name of
+// 64 KiB or more is a WideNameExpr.
 struct NameExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Name;
   // `name` must be the file's own text (SourceManager keeps a file's text
   // at one address for as long as the AST lives), as Arg's keyword is.
-  NameExpr(SourceRange r, std::string_view name) : Expr(Kind, r), name(name) {}
-  std::string_view name;
+  static std::unique_ptr<NameExpr> make(SourceRange r, std::string_view name);
+  std::string_view name() const;
+
+protected:
+  NameExpr(SourceRange r, const char *data) : Expr(Kind, r), data_(data) {}
+  const char *data_;
 };
 
+struct WideNameExpr : NameExpr {
+  WideNameExpr(SourceRange r, std::string_view name) : NameExpr(r, name.data()), size(name.size()) {
+    flags_ |= kWide;
+  }
+  size_t size;
+};
+
+inline std::string_view NameExpr::name() const {
+  return {data_, flags_ & kWide ? static_cast<const WideNameExpr *>(this)->size : small_};
+}
+
+// 16 bytes for a value that fits in 16 bits (Linear(8, 8) has two), 24
+// (a WideIntExpr) for others. Made by make().
 struct IntExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Int;
-  IntExpr(SourceRange r, int64_t value, bool tooLarge = false)
-      : Expr(Kind, r, tooLarge), value(value) {}
-  int64_t value;
-  bool tooLarge() const { return flag_; } // reported by the parser; evaluates to an invalid value
+  static std::unique_ptr<IntExpr> make(SourceRange r, int64_t value, bool tooLarge = false);
+  int64_t value() const;
+  bool tooLarge() const { return flags_ & kFlag; } // reported by the parser; evaluates to an invalid value
+
+protected:
+  IntExpr(SourceRange r, bool tooLarge) : Expr(Kind, r, tooLarge) {}
 };
+
+struct WideIntExpr : IntExpr {
+  WideIntExpr(SourceRange r, int64_t value, bool tooLarge) : IntExpr(r, tooLarge), wide(value) {
+    flags_ |= kWide;
+  }
+  int64_t wide;
+};
+
+inline int64_t IntExpr::value() const {
+  return flags_ & kWide ? static_cast<const WideIntExpr *>(this)->wide : int16_t(small_);
+}
 
 struct FloatExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Float;
   FloatExpr(SourceRange r, double value, bool outOfRange = false)
       : Expr(Kind, r, outOfRange), value(value) {}
   double value;
-  bool outOfRange() const { return flag_; } // reported by the parser; evaluates to an invalid value
+  bool outOfRange() const { return flags_ & kFlag; } // reported by the parser; evaluates to an invalid value
 };
 
 struct StringExpr : Expr {
@@ -168,8 +208,9 @@ struct StarExpr : Expr {
   ExprPtr operand;
 };
 
-// One argument of a call: positional (`name()` empty) or keyword. 24
-// bytes: a Sequential of 100,000 layers has as many arguments. Its range
+// One argument of a call: positional (`name()` empty) or keyword. 16
+// bytes: a Sequential of 100,000 layers has as many arguments, and so
+// does each layer's call; a keyword lives in a node of its own. Its range
 // is its value's, from its keyword on if it has one (the parsers make
 // every argument so: tests/unit/parse_direct_test.cpp checks it).
 struct Arg {
@@ -177,30 +218,30 @@ struct Arg {
 
   // The whole argument, `name=value` included.
   SourceRange range() const {
-    return keyword_ ? SourceRange{value->range.file, keywordBegin_, value->range.end} : value->range;
+    return keyword_ ? SourceRange{value->range.file, keyword_->begin, value->range.end} : value->range;
   }
   // The keyword, or "".
   std::string_view name() const {
-    return keyword_ ? std::string_view(keyword_, keywordSize_) : std::string_view();
+    return keyword_ ? std::string_view(keyword_->data, keyword_->size) : std::string_view();
   }
   // The keyword's range; empty for a positional argument.
   SourceRange nameRange() const {
-    return keyword_ ? SourceRange{value->range.file, keywordBegin_, keywordBegin_ + keywordSize_}
+    return keyword_ ? SourceRange{value->range.file, keyword_->begin, keyword_->begin + keyword_->size}
                     : SourceRange{};
   }
   // `name` must be the file's own text at `range` (SourceManager keeps a
   // file's text at one address for as long as the AST lives), the start of
   // the argument.
   void setName(std::string_view name, SourceRange range) {
-    keyword_ = name.data();
-    keywordSize_ = uint32_t(name.size());
-    keywordBegin_ = range.begin;
+    keyword_.reset(new Keyword{{}, name.data(), uint32_t(name.size()), range.begin});
   }
 
 private:
-  const char *keyword_ = nullptr;
-  uint32_t keywordSize_ = 0;
-  uint32_t keywordBegin_ = 0;
+  struct Keyword : PooledNode {
+    const char *data;
+    uint32_t size, begin;
+  };
+  std::unique_ptr<Keyword> keyword_;
 };
 
 // The arguments of a call, in one array from the node pool (NodePool.cpp;
@@ -236,7 +277,7 @@ private:
   uint32_t size_ = 0;
 };
 
-// 48 bytes: a layer is one CallExpr.
+// 40 bytes: a layer is one CallExpr.
 struct CallExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Call;
   CallExpr(SourceRange r, ExprPtr callee, std::vector<Arg> args)

@@ -103,8 +103,8 @@ public:
 
   void expr(int indent, const Expr &e) {
     switch (e.kind) {
-    case ExprKind::Name: line(indent, fmt::format("Name {}", e.as<NameExpr>()->name), e.range); break;
-    case ExprKind::Int: line(indent, fmt::format("Int {}", e.as<IntExpr>()->value), e.range); break;
+    case ExprKind::Name: line(indent, fmt::format("Name {}", e.as<NameExpr>()->name()), e.range); break;
+    case ExprKind::Int: line(indent, fmt::format("Int {}", e.as<IntExpr>()->value()), e.range); break;
     case ExprKind::Float: line(indent, fmt::format("Float {}", e.as<FloatExpr>()->value), e.range); break;
     case ExprKind::String: line(indent, fmt::format("String '{}'", e.as<StringExpr>()->value), e.range); break;
     case ExprKind::Bool: line(indent, fmt::format("Bool {}", e.as<BoolExpr>()->value), e.range); break;

@@ -1,12 +1,14 @@
-// NodePool: where the AST's expression and statement nodes and its calls'
-// argument arrays live. Each size (in steps of 8 bytes, up to 128) has its
-// own blocks of 64 KiB and a list of the nodes freed, which the next node
-// of that size reuses; larger nodes go to operator new. Blocks are never
+// NodePool: where the AST's expression and statement nodes, its calls'
+// argument arrays and keywords (and the checker's bound-argument arrays)
+// live, and how an expression is deleted.
+// Each size (in steps of 8 bytes, up to 128) has its own blocks of 64 KiB
+// and a list of the nodes freed, which the next node of that size reuses; larger nodes go to operator new. Blocks are never
 // returned: an AST lives until the compiler is done with its file, and the
 // next file reuses them. Under AddressSanitizer every node is its own
 // allocation, so that a use after free is still found.
 #include "ast/Ast.h"
 
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -82,6 +84,63 @@ void PooledNode::operator delete(void *p, size_t size) noexcept {
   if (!SEQ_NODE_POOL || size > kLargest)
     return ::operator delete(p, size);
   pool().release(p, size);
+}
+
+std::unique_ptr<NameExpr> NameExpr::make(SourceRange r, std::string_view name) {
+  if (name.size() > UINT16_MAX)
+    return std::unique_ptr<NameExpr>(new WideNameExpr(r, name));
+  std::unique_ptr<NameExpr> e(new NameExpr(r, name.data()));
+  e->small_ = uint16_t(name.size());
+  return e;
+}
+
+std::unique_ptr<IntExpr> IntExpr::make(SourceRange r, int64_t value, bool tooLarge) {
+  if (value < INT16_MIN || value > INT16_MAX)
+    return std::unique_ptr<IntExpr>(new WideIntExpr(r, value, tooLarge));
+  std::unique_ptr<IntExpr> e(new IntExpr(r, tooLarge));
+  e->small_ = uint16_t(int16_t(value));
+  return e;
+}
+
+namespace {
+
+template <typename T> void destroy(Expr *e) {
+  T *node = static_cast<T *>(e);
+  node->~T();
+  PooledNode::operator delete(node, sizeof(T));
+}
+
+} // namespace
+
+// Expressions have no vtable: the node's kind (and, for an int or a name,
+// whether it is the wide form) says what it is and how large.
+void Expr::operator delete(Expr *e, std::destroying_delete_t) {
+  switch (e->kind) {
+  case ExprKind::Name:
+    return e->flags_ & kWide ? destroy<WideNameExpr>(e) : destroy<NameExpr>(e);
+  case ExprKind::Int:
+    return e->flags_ & kWide ? destroy<WideIntExpr>(e) : destroy<IntExpr>(e);
+  case ExprKind::Float: return destroy<FloatExpr>(e);
+  case ExprKind::String: return destroy<StringExpr>(e);
+  case ExprKind::Bool: return destroy<BoolExpr>(e);
+  case ExprKind::None: return destroy<NoneExpr>(e);
+  case ExprKind::Unary: return destroy<UnaryExpr>(e);
+  case ExprKind::Binary: return destroy<BinaryExpr>(e);
+  case ExprKind::Call: return destroy<CallExpr>(e);
+  case ExprKind::Attribute: return destroy<AttributeExpr>(e);
+  case ExprKind::Index: return destroy<IndexExpr>(e);
+  case ExprKind::Slice: return destroy<SliceExpr>(e);
+  case ExprKind::Ellipsis: return destroy<EllipsisExpr>(e);
+  case ExprKind::Tuple: return destroy<TupleExpr>(e);
+  case ExprKind::List: return destroy<ListExpr>(e);
+  case ExprKind::Comprehension: return destroy<ComprehensionExpr>(e);
+  case ExprKind::Compare: return destroy<CompareExpr>(e);
+  case ExprKind::Not: return destroy<NotExpr>(e);
+  case ExprKind::BoolOp: return destroy<BoolOpExpr>(e);
+  case ExprKind::Ternary: return destroy<TernaryExpr>(e);
+  case ExprKind::FString: return destroy<FStringExpr>(e);
+  case ExprKind::Star: return destroy<StarExpr>(e);
+  }
 }
 
 ArgList::ArgList(std::vector<Arg> &&args) {

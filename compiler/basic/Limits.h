@@ -9,7 +9,7 @@
 namespace seq::limits {
 
 // These bound the memory `seqc check` needs to about 1.25 GB whatever the
-// input (docs/robustness.md has the measurements):
+// input (docs/memory.md has the measurements):
 //
 // Bytes of one source file: the file itself, comments and white space cost
 // 1 to 6 bytes of memory per byte in an ASCII file (the text, 4 bytes per

@@ -99,7 +99,7 @@ StmtPtr AstBuilder::buildIf(SourceRange r, P::ExprContext *cond, P::BlockContext
 // An assignment target: a name, or an expression the checker reports.
 static bool targetName(const ExprPtr &e, std::string &name) {
   if (auto *n = e->as<NameExpr>()) {
-    name = n->name;
+    name = n->name();
     return true;
   }
   return false;
@@ -236,7 +236,7 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
 ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
   SourceRange r = range(ctx);
   if (auto *name = dynamic_cast<P::NameAtomContext *>(ctx))
-    return std::make_unique<NameExpr>(r, text_.substr(r.begin, r.end - r.begin));
+    return NameExpr::make(r, text_.substr(r.begin, r.end - r.begin));
   if (auto *i = dynamic_cast<P::IntAtomContext *>(ctx))
     return intLiteral(i->getText(), r, diags_);
   if (auto *f = dynamic_cast<P::FloatAtomContext *>(ctx))

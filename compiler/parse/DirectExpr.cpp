@@ -150,7 +150,7 @@ ExprPtr DirectParser::atom() {
   Token t = cur_;
   SourceRange r = range(t);
   switch (t.kind) {
-  case Tok::Name: advance(); return std::make_unique<NameExpr>(r, text(t));
+  case Tok::Name: advance(); return NameExpr::make(r, text(t));
   case Tok::Int: advance(); return intLiteral(text(t), r, diags_);
   case Tok::Float: advance(); return floatLiteral(text(t), r, diags_);
   case Tok::String: advance(); return stringLiteral(text(t), r);

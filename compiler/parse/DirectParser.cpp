@@ -243,7 +243,7 @@ StmtPtr DirectParser::ifChain(uint32_t begin, bool elseIf) {
 // An assignment target: a name, or an expression the checker reports.
 static void setTarget(AssignStmt &stmt, ExprPtr target) {
   if (auto *n = target->as<NameExpr>())
-    stmt.target = n->name;
+    stmt.target = n->name();
   else
     stmt.targetExpr = std::move(target);
 }
@@ -259,7 +259,7 @@ StmtPtr DirectParser::simpleStmt(uint32_t begin) {
     auto addTarget = [&](ExprPtr e) {
       std::string n;
       if (auto *name = e->as<NameExpr>())
-        n = name->name;
+        n = name->name();
       else
         diags_.error(e->range, "only names can be unpacked into: 'a, b = x.chunk(2, dim=1)'");
       names.push_back({std::move(n), e->range, {}});

@@ -4,7 +4,7 @@
 // back from the input, as CommonToken does when it has none). ANTLR parses
 // only a file the direct parser gives up on (one with a syntax error); it
 // keeps every token until the AST is built, so this is most of what such a
-// file dense in tokens costs (docs/robustness.md, "Memory of seqc check").
+// file dense in tokens costs (docs/memory.md).
 #pragma once
 
 #include <antlr4-runtime.h>

@@ -26,7 +26,7 @@ ExprPtr intLiteral(std::string_view textView, SourceRange r, Diagnostics &diags)
       break;
     }
   }
-  return std::make_unique<IntExpr>(r, value, tooLarge);
+  return IntExpr::make(r, value, tooLarge);
 }
 
 ExprPtr floatLiteral(std::string_view textView, SourceRange r, Diagnostics &diags) {
@@ -146,9 +146,9 @@ private:
       while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_])))
         if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, text_[pos_++] - '0', &v))
           return nullptr;
-      e = std::make_unique<IntExpr>(here(begin), v);
+      e = IntExpr::make(here(begin), v);
     } else if (std::string_view name = identifier(); !name.empty()) {
-      e = std::make_unique<NameExpr>(here(begin), name);
+      e = NameExpr::make(here(begin), name);
     } else {
       return nullptr;
     }

@@ -151,7 +151,7 @@ void Checker::reportTargetExpr(const AssignStmt &assign, bool inForward) {
   const Expr &target = *assign.targetExpr;
   auto *attr = target.as<AttributeExpr>();
   auto *self = attr ? attr->object->as<NameExpr>() : nullptr;
-  if (self && self->name == "self" && !inForward) {
+  if (self && self->name() == "self" && !inForward) {
     Diagnostic &d = error(target.range, "a body assigns children by name, without 'self.'");
     d.fixes.push_back({fmt::format("write '{} = {}'", attr->name, displayOf(text(assign.value->range))),
                        target.range, attr->name});
@@ -165,10 +165,10 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   auto *call = stmt.expr->as<CallExpr>();
   auto *method = call ? call->callee->as<AttributeExpr>() : nullptr;
   auto *bare = call ? call->callee->as<NameExpr>() : nullptr;
-  if (bare && state.module && (bare->name == "add_module" || bare->name == "register_module")) {
+  if (bare && state.module && (bare->name() == "add_module" || bare->name() == "register_module")) {
     std::vector<EvalArg> args = evalArgs(call->args, scope);
     if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
-      containerMethod(state.module, std::string(bare->name), args, *call);
+      containerMethod(state.module, std::string(bare->name()), args, *call);
     return;
   }
   if (!method) {
@@ -184,7 +184,7 @@ void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state)
   if (auto *name = method->object->as<NameExpr>()) {
     Value *var = nullptr;
     if (scope.vars) {
-      auto it = scope.vars->find(std::string(name->name));
+      auto it = scope.vars->find(std::string(name->name()));
       if (it != scope.vars->end())
         var = &it->second;
     }
@@ -243,8 +243,8 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
       name = attr->name; // go on as if written without `self.`
     }
     if (assign->augOp) {
-      NameExpr current(assign->targetRange, name);
-      v = arithmetic(*assign->augOp, eval(current, scope), v, assign->range);
+      auto current = NameExpr::make(assign->targetRange, name);
+      v = arithmetic(*assign->augOp, eval(*current, scope), v, assign->range);
     }
     assignBody(name, assign->targetRange, std::move(v), scope, state);
   } else if (auto *exprStmt = stmt.as<ExprStmt>()) {

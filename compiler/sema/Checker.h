@@ -111,7 +111,7 @@ private:
   std::vector<EvalArg> evalArgs(const ast::ArgList &args, const Scope &scope);
   Value evalRange(const std::vector<EvalArg> &args, const ast::CallExpr &call);
 
-  ModuleInst *newModule(ModuleInst::Kind kind, std::string_view className, SourceRange range);
+  ModuleInst *newModule(ModuleInst::Kind kind, const char *className, SourceRange range);
   Value buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &args, const ast::CallExpr &call);
   Value buildContainer(std::string_view kind, const std::vector<EvalArg> &args,
                        const ast::CallExpr &call);
@@ -216,6 +216,8 @@ private:
 
   // ---- TensorOps.cpp ------------------------------------------------------------
   int newValue(SymShape shape, std::string_view origin, SourceRange originRange);
+  // The output of a layer module: its origin note is made when needed.
+  int newLayerValue(SymShape shape, const ModuleInst *module, SourceRange originRange);
   // A value of `shape` whose origin is value `from`'s (its shape came from there).
   int newValueFrom(SymShape shape, int from);
   bool valueFits(const SymShape &shape, SourceRange originRange);

@@ -103,16 +103,16 @@ Value Checker::buildContainerFrom(std::string_view kind, size_t count, const Arg
       return true; // skipped: takes no index or name
     if (v.kind == Value::Kind::Callable) {
       error(range, fmt::format("{} holds modules, but this is {}; call it to make one: '{}(...)'",
-                               module->className, describe(v), v.str()));
+                               module->className(), describe(v), v.str()));
       return false;
     }
     if (v.kind != Value::Kind::Module) {
-      error(range, fmt::format("{} holds modules, but this is {}", module->className, describe(v)));
+      error(range, fmt::format("{} holds modules, but this is {}", module->className(), describe(v)));
       return false;
     }
     // Positional children are numbered, so only named ones can clash.
     if (named && !names.insert(name).second) {
-      error(range, fmt::format("{} already has a child named '{}'", module->className, name));
+      error(range, fmt::format("{} already has a child named '{}'", module->className(), name));
       return false;
     }
     module->mutableChildren().push_back({std::move(name), v.module()});
@@ -134,7 +134,7 @@ Value Checker::buildContainerFrom(std::string_view kind, size_t count, const Arg
     auto &&a = argAt(i); // each read once
     if (!a.name.empty()) {
       if (isList) {
-        error(a.nameRange, fmt::format("{} takes its modules as positional arguments", module->className));
+        error(a.nameRange, fmt::format("{} takes its modules as positional arguments", module->className()));
         continue;
       }
       named = true;
@@ -158,7 +158,7 @@ Value Checker::buildContainerFrom(std::string_view kind, size_t count, const Arg
   }
   if (positional && named)
     error(call.range, fmt::format("{} mixes positional and named children; use one form",
-                                  module->className));
+                                  module->className()));
   return Value::moduleRef(module, call.range);
 }
 
@@ -178,7 +178,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
       scope.names[std::string(a.name)] = a.value;
     result = eval(*def.expr, scope);
     if (result.kind == Value::Kind::Module) {
-      result.module()->className = def.name;
+      result.module()->setClassName(def.name);
       result.module()->range = call.range;
       if (!def.body.empty()) {
         // A container subclass with its own forward.
@@ -200,7 +200,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
       result = Value::invalid();
     }
   } else {
-    ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, call.range);
+    ModuleInst *module = newModule(ModuleInst::Kind::User, def.name.c_str(), call.range);
     module->setDefinition(&def);
     for (const BoundArg &a : bound->args)
       module->mutableConstants()[std::string(a.name)] = a.value;
@@ -235,7 +235,7 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
   };
   if (!sequenceLike && (method == "append" || method == "extend" || method == "insert" || method == "pop")) {
     error(call.callee->range, fmt::format("'{}' is only available on Sequential and ModuleList, "
-                                          "not on {}", method, target->className));
+                                          "not on {}", method, target->className()));
     return;
   }
   if (method == "append") {
@@ -277,7 +277,7 @@ void Checker::containerMethod(ModuleInst *target, const std::string &method,
     if (arity(2))
       addModule(target, args, call);
   } else {
-    error(call.callee->range, fmt::format("{} has no method '{}'", target->className, method));
+    error(call.callee->range, fmt::format("{} has no method '{}'", target->className(), method));
   }
 }
 
@@ -308,7 +308,7 @@ void Checker::addModule(ModuleInst *target, const std::vector<EvalArg> &args, co
   bool isChild = target->child(n) != nullptr;
   if (!isChild && (target->constants().count(n) || n == "forward" || n == "training")) {
     error(name.range, fmt::format("'{}' is already an attribute of '{}' that is not a module; "
-                                  "PyTorch's add_module refuses it", n, target->className));
+                                  "PyTorch's add_module refuses it", n, target->className()));
     return;
   }
   const Value &m = args[1].value;

@@ -61,7 +61,7 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
       expected += (expected.empty() ? "" : ", ") + in.name;
     error(forward.range, isModel
         ? fmt::format("forward of model '{}' must take its inputs, forward({})", model_->name, expected)
-        : fmt::format("forward of '{}' must take exactly one tensor", module->className));
+        : fmt::format("forward of '{}' must take exactly one tensor", module->className()));
     return invalidValue();
   }
   if (++forwardDepth_ > 64) {
@@ -91,7 +91,7 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   if (!frame.returned && overLimit_)
     return invalidValue();
   if (!frame.returned) {
-    error(forward.range, fmt::format("forward of '{}' does not return a value", module->className))
+    error(forward.range, fmt::format("forward of '{}' does not return a value", module->className()))
         .fixes.push_back({"end it with 'return x'", std::nullopt, ""});
     return invalidValue();
   }
@@ -126,8 +126,8 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
         continue;
       }
       if (assign->augOp) {
-        NameExpr current(assign->targetRange, assign->target);
-        Value lhs = evalF(current, frame);
+        auto current = NameExpr::make(assign->targetRange, assign->target);
+        Value lhs = evalF(*current, frame);
         // Out of place, as PyTorch computes `out += identity` for autograd.
         v = arithmetic(*assign->augOp, lhs, v, assign->range);
       }
@@ -247,7 +247,7 @@ Value Checker::evalExprF(const Expr &e, Frame &frame) {
 }
 
 Value Checker::evalNameF(const NameExpr &expr, Frame &frame) {
-  const std::string id(expr.name);
+  const std::string id(expr.name());
   auto local = frame.locals.find(id);
   if (local != frame.locals.end()) {
     Value v = local->second;
@@ -316,7 +316,7 @@ Value Checker::evalAttributeF(const AttributeExpr &attr, Frame &frame) {
     for (const auto &[n, c] : object.module()->children())
       candidates.push_back(n);
     Diagnostic &d = error(attr.nameRange, fmt::format("'{}' has no child '{}'",
-        object.module() == frame.module ? object.module()->className : text(attr.object->range),
+        object.module() == frame.module ? object.module()->className() : text(attr.object->range),
         attr.name));
     if (auto s = suggest(attr.name, candidates))
       d.fixes.push_back({fmt::format("did you mean '{}'?", *s), attr.nameRange, *s});
@@ -421,7 +421,7 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
         return *v;
     // A list of tensors: feats.append(y).
     if (auto *listName = attr->object->as<NameExpr>()) {
-      auto local = frame.locals.find(std::string(listName->name));
+      auto local = frame.locals.find(std::string(listName->name()));
       if (local != frame.locals.end() && local->second.kind == Value::Kind::List)
         return listMethod(local->second, *attr, call, frame);
     }
@@ -429,7 +429,7 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
 
   Value target;
   if (auto *expr = callee.as<NameExpr>()) {
-    const std::string name(expr->name);
+    const std::string name(expr->name());
     bool shadowed = frame.locals.count(name) || frame.module->child(name) ||
                     frame.module->constants().count(name);
     if (!shadowed && isBareFunction(name))
@@ -569,7 +569,7 @@ Value Checker::getSubmodule(const Value &object, const CallExpr &call, Frame &fr
       std::vector<std::string> names;
       for (auto &[n, c] : m->children())
         names.push_back(n);
-      Diagnostic &d = error(args[0].range, fmt::format("'{}' has no child '{}'", m->className, part));
+      Diagnostic &d = error(args[0].range, fmt::format("'{}' has no child '{}'", m->className(), part));
       if (auto s = suggest(part, names))
         d.fixes.push_back({fmt::format("did you mean '{}'?", *s), std::nullopt, ""});
       return Value::invalid();

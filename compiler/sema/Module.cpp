@@ -4,6 +4,7 @@
 #include "sema/Layers.h"
 
 #include <algorithm>
+#include <new>
 
 namespace seq::sema {
 
@@ -11,13 +12,71 @@ void BoundArgs::compact(const std::vector<BoundArg> &shared) {
   size_t given = 0;
   for (const BoundArg &arg : args)
     given += arg.given;
-  std::vector<BoundArg> kept;
+  BoundList kept;
   kept.reserve(given); // exact: it lives as long as the model
   for (BoundArg &arg : args)
     if (arg.given)
       kept.push_back(std::move(arg));
   args = std::move(kept);
   defaults = &shared;
+}
+
+BoundList &BoundList::operator=(const BoundList &other) {
+  if (this != &other) {
+    clear();
+    reserve(other.size_);
+    for (const BoundArg &arg : other)
+      push_back(arg);
+  }
+  return *this;
+}
+
+BoundList &BoundList::operator=(BoundList &&other) noexcept {
+  if (this != &other) {
+    clear();
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
+  return *this;
+}
+
+BoundList &BoundList::operator=(std::initializer_list<BoundArg> args) {
+  clear();
+  reserve(args.size());
+  for (const BoundArg &arg : args)
+    push_back(arg);
+  return *this;
+}
+
+void BoundList::reserve(size_t n) {
+  if (n <= capacity_)
+    return;
+  // From the AST's node pool: a layer's one or two arguments without
+  // malloc's header.
+  BoundArg *data = static_cast<BoundArg *>(ast::PooledNode::operator new(n * sizeof(BoundArg)));
+  for (uint32_t i = 0; i < size_; ++i) {
+    new (data + i) BoundArg(std::move(data_[i]));
+    data_[i].~BoundArg();
+  }
+  ast::PooledNode::operator delete(data_, capacity_ * sizeof(BoundArg));
+  data_ = data;
+  capacity_ = uint32_t(n);
+}
+
+void BoundList::push_back(BoundArg arg) {
+  if (size_ == capacity_)
+    reserve(capacity_ ? size_t(capacity_) * 2 : 4);
+  new (data_ + size_) BoundArg(std::move(arg));
+  ++size_;
+}
+
+void BoundList::clear() {
+  for (uint32_t i = 0; i < size_; ++i)
+    data_[i].~BoundArg();
+  ast::PooledNode::operator delete(data_, capacity_ * sizeof(BoundArg));
+  data_ = nullptr;
+  size_ = capacity_ = 0;
 }
 
 std::vector<const BoundArg *> BoundArgs::all() const {
@@ -71,6 +130,46 @@ std::vector<int64_t> BoundArgs::getInts(std::string_view name, size_t n) const {
 SourceRange BoundArgs::rangeOf(std::string_view name) const {
   const BoundArg *arg = find(name);
   return arg && arg->given ? arg->range : call;
+}
+
+void ChildName::setInline(std::string_view s) {
+  bits_ = uintptr_t(s.size() * 2 + 1);
+  std::memcpy(reinterpret_cast<char *>(&bits_) + 1, s.data(), s.size());
+}
+
+void ChildName::set(std::string_view s) {
+  if (s.size() <= kInline)
+    setInline(s);
+  else
+    bits_ = reinterpret_cast<uintptr_t>(new std::string(s));
+}
+
+void ChildName::release() {
+  if (!isInline())
+    delete reinterpret_cast<std::string *>(bits_);
+}
+
+std::string_view ChildName::view() const {
+  if (!isInline())
+    return *reinterpret_cast<const std::string *>(bits_);
+  return {reinterpret_cast<const char *>(&bits_) + 1, size_t(bits_ & 0xff) / 2};
+}
+
+ChildName &ChildName::operator=(const ChildName &other) {
+  if (this != &other) {
+    ChildName copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+ChildName &ChildName::operator=(ChildName &&other) noexcept {
+  if (this != &other) {
+    release();
+    bits_ = other.bits_;
+    other.setInline({});
+  }
+  return *this;
 }
 
 std::string_view TextArena::copy(std::string_view s) {

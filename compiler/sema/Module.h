@@ -12,7 +12,12 @@
 #include "sema/SymInt.h"
 #include "sema/Value.h"
 
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +41,47 @@ private:
   size_t used_ = 0, size_ = 0;
 };
 
+// A child's name in 8 bytes: up to 7 characters ("0" to "9999999", "conv1",
+// "fc") inline, longer ones in a string of their own. A deep Sequential
+// has one per layer; a std::string would be 32 bytes. Reads as a
+// string_view of itself (valid while it is neither changed nor moved).
+class ChildName {
+public:
+  ChildName() { setInline({}); }
+  ChildName(std::string_view s) { set(s); }
+  ChildName(const std::string &s) : ChildName(std::string_view(s)) {}
+  ChildName(const char *s) : ChildName(std::string_view(s)) {}
+  ChildName(const ChildName &other) : ChildName(other.view()) {}
+  ChildName(ChildName &&other) noexcept : bits_(other.bits_) { other.setInline({}); }
+  ChildName &operator=(const ChildName &other);
+  ChildName &operator=(ChildName &&other) noexcept;
+  ~ChildName() { release(); }
+
+  std::string_view view() const;
+  operator std::string_view() const { return view(); }
+  operator std::string() const { return str(); }
+  std::string str() const { return std::string(view()); }
+  bool empty() const { return view().empty(); }
+  friend bool operator==(const ChildName &a, std::string_view b) { return a.view() == b; }
+  friend bool operator==(const ChildName &a, const ChildName &b) { return a.view() == b.view(); }
+  friend bool operator==(const ChildName &a, const char *b) { return a.view() == b; }
+  friend bool operator==(const ChildName &a, const std::string &b) { return a.view() == b; }
+  friend std::string operator+(const std::string &a, const ChildName &b) { return a + b.str(); }
+  friend std::string operator+(const ChildName &a, const std::string &b) { return a.str() + b; }
+  friend std::string operator+(const ChildName &a, const char *b) { return a.str() + b; }
+  friend std::string operator+(const char *a, const ChildName &b) { return a + b.str(); }
+
+private:
+  // Inline: the low byte is size * 2 + 1 (odd; a pointer from new is
+  // even), the other 7 are the text. Otherwise: an owned std::string *.
+  static constexpr size_t kInline = sizeof(uintptr_t) - 1;
+  void set(std::string_view s);
+  void setInline(std::string_view s);
+  void release();
+  bool isInline() const { return bits_ & 1; }
+  uintptr_t bits_;
+};
+
 // One argument of a built-in layer or function after binding (56 bytes: a
 // deep model keeps hundreds of thousands).
 struct BoundArg {
@@ -49,12 +95,49 @@ struct BoundArg {
   SourceRange range;
 };
 
+// A BoundArgs' arguments: the part of a vector's interface that binding
+// uses, in 16 bytes (a pointer and 32-bit size and capacity, not a
+// vector's three pointers): a layer's module keeps one.
+class BoundList {
+public:
+  BoundList() = default;
+  BoundList(std::initializer_list<BoundArg> args) { *this = args; }
+  BoundList(const BoundList &other) { *this = other; }
+  BoundList(BoundList &&other) noexcept
+      : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
+    other.data_ = nullptr;
+    other.size_ = other.capacity_ = 0;
+  }
+  BoundList &operator=(const BoundList &other);
+  BoundList &operator=(BoundList &&other) noexcept;
+  BoundList &operator=(std::initializer_list<BoundArg> args);
+  ~BoundList() { clear(); }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  BoundArg *begin() { return data_; }
+  BoundArg *end() { return data_ + size_; }
+  const BoundArg *begin() const { return data_; }
+  const BoundArg *end() const { return data_ + size_; }
+  BoundArg &operator[](size_t i) { return data_[i]; }
+  const BoundArg &operator[](size_t i) const { return data_[i]; }
+  // Room for exactly `n` (a vector may take more).
+  void reserve(size_t n);
+  void push_back(BoundArg arg);
+  // Destroys every argument and frees the storage.
+  void clear();
+
+private:
+  BoundArg *data_ = nullptr;
+  uint32_t size_ = 0, capacity_ = 0;
+};
+
 // The arguments of a call. After bind(), `args` holds every parameter in
 // order. A layer's module keeps only the arguments given (compact()): the
 // others read their defaults from its LayerSpec, shared by every instance
 // (a layer's defaults would otherwise be most of a deep model's memory).
 struct BoundArgs {
-  std::vector<BoundArg> args;
+  BoundList args;
   // One per parameter, in order, with its default (LayerSpec::defaults),
   // or null: a parameter missing from `args` takes its value from here.
   const std::vector<BoundArg> *defaults = nullptr;
@@ -84,12 +167,15 @@ struct ModuleInst {
   // shape), or -1.
   int output = -1;
   SourceRange range;                 // where it was constructed
-  // As print(model) names it: a LayerSpec's or container's static name,
-  // or a Definition's (the AST outlives the model).
-  std::string_view className;
   const LayerSpec *layer = nullptr;  // Layer
   BoundArgs args;                    // Layer
   Kind kind = Kind::User;
+
+  // As print(model) names it: a LayerSpec's or container's static name,
+  // or a Definition's (the AST outlives the model): a C string, 8 bytes.
+  std::string_view className() const { return className_; }
+  void setClassName(const char *name) { className_ = name; }
+  void setClassName(const std::string &name) { className_ = name.c_str(); }
 
   // From the model: "layer1.0"; "" for the model. Kept in the model's
   // CheckedModel::text.
@@ -116,7 +202,7 @@ struct ModuleInst {
 
   // A container's or user module's children, in registration order (kept
   // with its attributes: a layer has none).
-  using Children = std::vector<std::pair<std::string, ModuleInst *>>;
+  using Children = std::vector<std::pair<ChildName, ModuleInst *>>;
   const Children &children() const;
   Children &mutableChildren();
   ModuleInst *child(std::string_view name) const;
@@ -135,20 +221,33 @@ private:
   };
   uint32_t pathSize_ = 0; // beside `kind`
   const char *pathData_ = "";
+  const char *className_ = "";
   std::unique_ptr<Attributes> attributes_;
   Attributes &attributes();
 };
 
-// A tensor of the traced forward pass (32 bytes: one per layer call).
+// A tensor of the traced forward pass (24 bytes: one per layer call).
 struct TraceValue {
   // Interned in Trace::shapes: most layers' shape is their input's.
   const SymShape &shape;
   // Where its shape came from, for notes: "'conv2' produces [N, 64, 28,
   // 28]": an index into Trace::origins (shared with the value it was
   // copied from, as a ReLU's is its input's), or -1.
-  int origin = -1;
+  int origin : 31;
+  bool valid : 1;          // false after an error: later checks stay silent
   SourceRange originRange;
-  bool valid = true;       // false after an error: later checks stay silent
+};
+
+// Where a value's shape came from (TraceValue::origin), for notes. A
+// layer module's output: its note, "'conv2' produces [N, 64, 28, 28]",
+// is made when an error needs it (a deep model has one per layer; 16
+// bytes, not the text). Otherwise a text.
+struct TraceOrigin {
+  const ModuleInst *module = nullptr;
+  union {
+    const SymShape *shape;   // module: its output's
+    const char *text;        // no module: NUL-terminated, in Trace::originText
+  };
 };
 
 struct ShapeHash {
@@ -189,8 +288,8 @@ struct TraceNode {
 struct Trace {
   std::deque<TraceValue> values;
   std::unordered_set<SymShape, ShapeHash> shapes; // each distinct shape once
-  std::deque<std::string_view> origins;           // of TraceValue::origin, in originText
-  TextArena originText;
+  std::deque<TraceOrigin> origins;                // of TraceValue::origin
+  TextArena originText;                           // TraceOrigin::text
   std::deque<TraceNode> nodes;
   std::deque<BoundArgs> callArgs; // of layers called as functions: relu(x)
   std::vector<int> inputs;   // one per model input
@@ -231,3 +330,9 @@ struct ParamEntry {
 std::vector<ParamEntry> stateDict(const ModuleInst &root);
 
 } // namespace seq::sema
+
+template <> struct fmt::formatter<seq::sema::ChildName> : fmt::formatter<std::string_view> {
+  template <typename Context> auto format(const seq::sema::ChildName &name, Context &ctx) const {
+    return fmt::formatter<std::string_view>::format(name.view(), ctx);
+  }
+};

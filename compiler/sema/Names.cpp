@@ -85,7 +85,7 @@ std::string Checker::calleeName(const Expr &callee) {
   std::string name;
   for (const Expr *e = &callee; e;) {
     if (auto *n = e->as<NameExpr>()) {
-      name = std::string(n->name) + (name.empty() ? "" : "." + name);
+      name = std::string(n->name()) + (name.empty() ? "" : "." + name);
       break;
     }
     if (auto *a = e->as<AttributeExpr>()) {

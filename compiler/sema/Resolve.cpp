@@ -184,7 +184,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   if (def.expr) {
     root = eval(*def.expr, scope);
     if (root.kind == Value::Kind::Module) {
-      root.module()->className = def.name;
+      root.module()->setClassName(def.name);
     } else if (!root.isInvalid()) {
       error(def.expr->range, fmt::format("a model must be a module, but this is {}", describe(root)));
       root = Value::invalid();
@@ -194,7 +194,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
                                        "exactly one (use a body with a forward for more)",
                                        def.name, def.params.size()));
   } else {
-    ModuleInst *module = newModule(ModuleInst::Kind::User, def.name, def.nameRange);
+    ModuleInst *module = newModule(ModuleInst::Kind::User, def.name.c_str(), def.nameRange);
     runBody(module, def.body, scope, def);
     root = Value::moduleRef(module);
   }
@@ -241,11 +241,11 @@ void Checker::checkModelInputs(const Definition &def, CheckedModel &model) {
     for (size_t i = 0; ok && i < param.type.dims.size(); ++i) {
       const Expr &dim = *param.type.dims[i];
       auto *name = dim.as<NameExpr>();
-      if (i == 0 && name && !definitions_.count(std::string(name->name))) {
-        if (!batchName.empty() && batchName != name->name)
+      if (i == 0 && name && !definitions_.count(std::string(name->name()))) {
+        if (!batchName.empty() && batchName != name->name())
           error(dim.range, fmt::format("all inputs must share one batch dimension, but this one is "
-                                       "'{}' and an earlier one is '{}'", name->name, batchName));
-        batchName = input.batchName = name->name;
+                                       "'{}' and an earlier one is '{}'", name->name(), batchName));
+        batchName = input.batchName = name->name();
         input.shape.push_back(SymInt::batch());
         continue;
       }
@@ -279,7 +279,7 @@ void Checker::assignPaths(ModuleInst *module, const std::string &path) {
   module->setPath(model_->text.copy(path));
   for (auto &[name, child] : module->children())
     if (child->path().empty() && child != model_->root)
-      assignPaths(child, path.empty() ? name : path + "." + name);
+      assignPaths(child, path.empty() ? name.str() : path + "." + name);
 }
 
 // The whole model's parameters against the limit (each layer's is checked
@@ -314,14 +314,14 @@ void Checker::limitReached(SourceRange range, std::string message) {
   overLimit_ = true;
 }
 
-ModuleInst *Checker::newModule(ModuleInst::Kind kind, std::string_view className, SourceRange range) {
+ModuleInst *Checker::newModule(ModuleInst::Kind kind, const char *className, SourceRange range) {
   if (++modulesBuilt_ > limits::kModuleInstances)
     limitReached(range, fmt::format("more than {} module instances are built here, seqc's limit "
                                     "(a comprehension multiplies the modules it builds)",
                                     limits::kModuleInstances));
   ModuleInst &module = model_->arena.emplace_back();
   module.kind = kind;
-  module.className = className;
+  module.setClassName(className);
   module.range = range;
   return &module;
 }
@@ -336,7 +336,7 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
   case ExprKind::Int:
     if (e.as<IntExpr>()->tooLarge())
       return Value::invalid(); // reported by the parser
-    return Value::integer_(e.as<IntExpr>()->value, e.range);
+    return Value::integer_(e.as<IntExpr>()->value(), e.range);
   case ExprKind::Float:
     if (e.as<FloatExpr>()->outOfRange())
       return Value::invalid(); // reported by the parser
@@ -417,7 +417,7 @@ Value Checker::eval(const Expr &e, const Scope &scope) {
 }
 
 Value Checker::evalName(const NameExpr &expr, const Scope &scope) {
-  const std::string id(expr.name);
+  const std::string id(expr.name());
   if (const Value *v = scope.lookup(id)) {
     Value copy = *v;
     copy.range = expr.range;
@@ -622,7 +622,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
   const Value *bound = nullptr;
   auto *name = call.callee->as<NameExpr>();
   if (container && name)
-    bound = scope.lookup(std::string(name->name));
+    bound = scope.lookup(std::string(name->name()));
   if (container && !(bound && (bound->kind == Value::Kind::Callable || bound->kind == Value::Kind::None)))
     return evalContainer(callee, call, scope);
   std::vector<EvalArg> args = evalArgs(call.args, scope);
@@ -630,7 +630,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     if (a.value.isInvalid())
       return Value::invalid();
   if (name)
-    bound = scope.lookup(std::string(name->name));
+    bound = scope.lookup(std::string(name->name()));
   if (bound && bound->kind == Value::Kind::Callable)
     return construct(*bound, std::move(args), call);
   if (bound && bound->kind == Value::Kind::None)
@@ -668,7 +668,7 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
   if (auto *attr = call.callee->as<AttributeExpr>()) {
     auto *selfName = attr->object->as<NameExpr>();
     if ((callee.find('.') == std::string::npos && !isModuleNamespace(text(attr->object->range))) ||
-        (selfName && selfName->name == "self")) {
+        (selfName && selfName->name() == "self")) {
       Value object = eval(*attr->object, scope);
       if (object.isInvalid())
         return object;

@@ -35,7 +35,7 @@ bool Checker::valueFits(const SymShape &shape, SourceRange originRange) {
 
 int Checker::pushValue(SymShape shape, int origin, SourceRange originRange, bool valid) {
   const SymShape &interned = *model_->trace.shapes.insert(std::move(shape)).first;
-  model_->trace.values.push_back({interned, origin, originRange, valid});
+  model_->trace.values.push_back({interned, origin, valid, originRange});
   return int(model_->trace.values.size() - 1);
 }
 
@@ -44,10 +44,24 @@ int Checker::newValue(SymShape shape, std::string_view origin, SourceRange origi
     return invalidValue();
   int id = -1;
   if (!origin.empty()) {
-    model_->trace.origins.push_back(model_->trace.originText.copy(origin));
+    std::string text(origin);
+    text.push_back('\0');
+    TraceOrigin o;
+    o.text = model_->trace.originText.copy(text).data();
+    model_->trace.origins.push_back(o);
     id = int(model_->trace.origins.size() - 1);
   }
   return pushValue(std::move(shape), id, originRange, true);
+}
+
+int Checker::newLayerValue(SymShape shape, const ModuleInst *module, SourceRange originRange) {
+  if (!valueFits(shape, originRange))
+    return invalidValue();
+  TraceOrigin o;
+  o.module = module;
+  o.shape = &*model_->trace.shapes.insert(shape).first;
+  model_->trace.origins.push_back(o);
+  return pushValue(std::move(shape), int(model_->trace.origins.size() - 1), originRange, true);
 }
 
 int Checker::newValueFrom(SymShape shape, int from) {
@@ -69,8 +83,16 @@ int Checker::invalidValue() {
 
 void Checker::noteOrigin(Diagnostic &d, int value) {
   const TraceValue &v = tv(value);
-  if (v.origin >= 0)
-    d.notes.push_back({std::string(model_->trace.origins[size_t(v.origin)]), v.originRange});
+  if (v.origin < 0)
+    return;
+  const TraceOrigin &o = model_->trace.origins[size_t(v.origin)];
+  if (!o.module) {
+    d.notes.push_back({o.text, v.originRange});
+    return;
+  }
+  // As callModule names the module.
+  std::string_view who = o.module->path().empty() ? o.module->className() : o.module->path();
+  d.notes.push_back({fmt::format("'{}' produces {}", who, shapeStr(*o.shape)), v.originRange});
 }
 
 int Checker::callModule(ModuleInst *module, const Value &input, SourceRange callSite) {
@@ -78,11 +100,11 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
     return invalidValue();
   if (input.kind != Value::Kind::Tensor) {
     error(input.range, fmt::format("'{}' takes a tensor, but this is {}",
-                                   module->path().empty() ? module->className : module->path(),
+                                   module->path().empty() ? module->className() : module->path(),
                                    describe(input)));
     return invalidValue();
   }
-  std::string who(module->path().empty() ? module->className : module->path());
+  std::string who(module->path().empty() ? module->className() : module->path());
   int out = -1;
   if (module->forward() && module->kind != ModuleInst::Kind::User) {
     // A container subclass with its own forward.
@@ -156,9 +178,9 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
                              check.display, shapeStr(*out)));
     return invalidValue();
   }
-  int id = spec.shapePreserving
-               ? newValueFrom(*out, input)
-               : newValue(*out, fmt::format("{} produces {}", who, shapeStr(*out)), where);
+  int id = spec.shapePreserving ? newValueFrom(*out, input)
+           : module               ? newLayerValue(*out, module, where)
+                                  : newValue(*out, fmt::format("{} produces {}", who, shapeStr(*out)), where);
   TraceNode node;
   node.kind = TraceNode::Kind::Layer;
   node.layer = &spec;

@@ -148,7 +148,7 @@ std::string describe(const Value &v) {
   case Value::Kind::Str: return "a string";
   case Value::Kind::Tuple: return "a tuple";
   case Value::Kind::List: return "a list";
-  case Value::Kind::Module: return fmt::format("module '{}'", v.module()->className);
+  case Value::Kind::Module: return fmt::format("module '{}'", v.module()->className());
   case Value::Kind::Tensor: return "a tensor";
   case Value::Kind::Callable:
     return fmt::format("{} '{}'", v.items().empty() ? "the class" : "a partial of", v.str());

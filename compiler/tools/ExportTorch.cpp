@@ -229,10 +229,10 @@ private:
       return layerCall(*m.layer, m.args);
     if (m.isContainer()) {
       std::string base = containerBase(m.kind);
-      std::string cls = base.substr(3) == m.className ? base : shellFor(std::string(m.className), base);
+      std::string cls = base.substr(3) == m.className() ? base : shellFor(std::string(m.className()), base);
       return cls + "(" + containerArgs(m, indent) + ")";
     }
-    std::string out = shellFor(std::string(m.className), "nn.Module") + "(";
+    std::string out = shellFor(std::string(m.className()), "nn.Module") + "(";
     for (const auto &[name, child] : m.children()) {
       std::string expr = construct(*child, indent + "    ");
       out += isIdentifier(name) ? fmt::format("\n{}    {}={},", indent, name, expr)
@@ -282,8 +282,8 @@ private:
     std::string out = fmt::format("\nclass {}({}):\n", model.name, base);
     out += fmt::format("    \"\"\"model {}({})\"\"\"\n\n", model.name, fmt::join(inputs, ", "));
     out += "    def __init__(self):\n" + initBody(root) + "\n";
-    if (root.className != model.name)
-      out += fmt::format("    def _get_name(self):\n        return {}\n\n", pyString(std::string(root.className)));
+    if (root.className() != model.name)
+      out += fmt::format("    def _get_name(self):\n        return {}\n\n", pyString(std::string(root.className())));
     return out + forward(model);
   }
 

@@ -136,7 +136,7 @@ private:
         return extra.empty() ? text : fmt::format("{}({})", text, extra);
       }
       std::string name(node.module->path().substr(node.module->path().rfind('.') + 1));
-      return fmt::format("{}: {}({})", name, node.module->className, extra);
+      return fmt::format("{}: {}({})", name, node.module->className(), extra);
     }
     case TraceNode::Kind::Binary: return binarySymbol(node.op);
     case TraceNode::Kind::Scalar:
@@ -168,7 +168,7 @@ private:
       const ModuleInst *m = modules_.count(child) ? modules_.at(child) : nullptr;
       out += fmt::format("{}subgraph {} {{\n", indent, dotQuote("cluster_" + child));
       out += fmt::format("{}  label={}; style=\"rounded,dashed\"; color=\"#9aa7b8\";\n", indent,
-                         dotQuote(m ? fmt::format("{} ({})", child, m->className) : child));
+                         dotQuote(m ? fmt::format("{} ({})", child, m->className()) : child));
       out += cluster(child, depth + 1);
       out += indent + "}\n";
     }

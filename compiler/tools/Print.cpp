@@ -36,7 +36,7 @@ std::string pytorchRepr(const ModuleInst &m) {
     lines.push_back(extra);
   for (const auto &[name, child] : m.children())
     lines.push_back(fmt::format("({}): {}", name, addIndent(pytorchRepr(*child), 2)));
-  std::string out = std::string(m.className) + "(";
+  std::string out = std::string(m.className()) + "(";
   if (!lines.empty()) {
     if (!extra.empty() && m.children().empty())
       out += extra;
@@ -76,13 +76,13 @@ std::string mindsporeExtra(const ModuleInst &m) {
 
 // MindSpore's names for the containers and layers that have other names.
 std::string mindsporeName(const ModuleInst &m) {
-  if (m.className == "Sequential" && m.kind == ModuleInst::Kind::Sequential)
+  if (m.className() == "Sequential" && m.kind == ModuleInst::Kind::Sequential)
     return "SequentialCell";
-  if (m.className == "ModuleList" && m.kind == ModuleInst::Kind::ModuleList)
+  if (m.className() == "ModuleList" && m.kind == ModuleInst::Kind::ModuleList)
     return "CellList";
-  if (m.className == "Linear" && m.kind == ModuleInst::Kind::Layer)
+  if (m.className() == "Linear" && m.kind == ModuleInst::Kind::Layer)
     return "Dense";
-  return std::string(m.className);
+  return std::string(m.className());
 }
 
 std::string mindsporeRepr(const ModuleInst &m) {

@@ -87,7 +87,7 @@ private:
   std::pair<int64_t, int64_t> visit(const ModuleInst &m, const std::string &name, int depth,
                                     std::vector<Row> &rows) {
     size_t at = rows.size();
-    std::string label = name.empty() ? std::string(m.className) : fmt::format("{} ({})", name, m.className);
+    std::string label = name.empty() ? std::string(m.className()) : fmt::format("{} ({})", name, m.className());
     rows.push_back({label, depth,
                     m.output >= 0 ? shapeAt(model_.trace.values[size_t(m.output)].shape, batch_) : "--",
                     0, 0});

@@ -130,9 +130,9 @@ public:
     out += fmt::format(" ({} ", int(e.kind));
     range(e.range);
     switch (e.kind) {
-    case ExprKind::Name: out += " " + std::string(e.as<NameExpr>()->name); break;
+    case ExprKind::Name: out += " " + std::string(e.as<NameExpr>()->name()); break;
     case ExprKind::Int:
-      out += fmt::format(" {} {}", e.as<IntExpr>()->value, e.as<IntExpr>()->tooLarge());
+      out += fmt::format(" {} {}", e.as<IntExpr>()->value(), e.as<IntExpr>()->tooLarge());
       break;
     case ExprKind::Float: {
       auto *f = e.as<FloatExpr>();

@@ -15,17 +15,22 @@ using namespace seq;
 using namespace seq::sema;
 
 // The bounds the memory of `seqc check` was measured with
-// (docs/robustness.md, "Memory of `seqc check`"): growing one of these
+// (docs/memory.md): growing one of these
 // grows it in proportion.
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
 static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
-static_assert(sizeof(ModuleInst) <= 112, "a layer is one ModuleInst (its children live with its attributes)");
+static_assert(sizeof(BoundList) <= 16, "a layer keeps one BoundList (pointer, 32-bit size and capacity)");
+static_assert(sizeof(ModuleInst) <= 96, "a layer is one ModuleInst (its children live with its attributes)");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
-static_assert(sizeof(TraceValue) <= 32, "a layer call makes one TraceValue");
-static_assert(sizeof(ast::Arg) <= 24, "a Sequential keeps one ast::Arg per layer (its range is its value's)");
-static_assert(sizeof(ast::NameExpr) <= 40, "a layer's name is one NameExpr (a view of the text)");
-static_assert(sizeof(ast::CallExpr) <= 48, "a layer is one CallExpr (its arguments in an ArgList)");
-static_assert(sizeof(ast::IntExpr) <= 32, "Linear(8, 8) has two IntExprs (tooLarge in Expr's padding)");
+static_assert(sizeof(TraceValue) <= 24, "a layer call makes one TraceValue (its origin and validity in 32 bits)");
+static_assert(sizeof(TraceOrigin) <= 16, "a layer's output has one TraceOrigin (its note made when needed)");
+static_assert(sizeof(ChildName) == 8, "a Sequential has one child name per layer");
+static_assert(sizeof(ModuleInst::Children::value_type) <= 16, "a Sequential has one child per layer");
+// The AST's (tests/unit/ast_node_test.cpp has the rest).
+static_assert(sizeof(ast::Arg) <= 16, "a Sequential keeps one ast::Arg per layer (its range is its value's)");
+static_assert(sizeof(ast::NameExpr) <= 24, "a layer's name is one NameExpr (a view of the text)");
+static_assert(sizeof(ast::CallExpr) <= 40, "a layer is one CallExpr (its arguments in an ArgList)");
+static_assert(sizeof(ast::IntExpr) <= 16, "Linear(8, 8) has two IntExprs (small values inline)");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
   Value i = Value::integer_(7, {0, 1, 2});
@@ -228,4 +233,46 @@ TEST(SemaContainer, BuiltFromValuesAsFromArguments) {
   const std::string list = checkSource("model M(x: [N, 8]) = ModuleList(a = ReLU())\n", {}).diagnostics;
   EXPECT_NE(list.find("m.seq:1:33: error: ModuleList takes its modules as positional arguments"),
             std::string::npos) << list;
+}
+
+TEST(SemaValue, ChildNamesInlineAndLong) {
+  ChildName index("99999"), seven("layer12"), empty;
+  EXPECT_EQ(index.view(), "99999");
+  EXPECT_EQ(seven.view(), "layer12");
+  EXPECT_TRUE(empty.empty());
+  std::string longName(40, 'x');
+  ChildName heap(longName);
+  EXPECT_EQ(heap.view(), longName);
+  ChildName copy = heap, moved = std::move(copy);
+  EXPECT_EQ(moved, longName);
+  EXPECT_TRUE(copy.empty()); // NOLINT: a moved-from name is empty
+  moved = index;
+  EXPECT_EQ(moved, "99999");
+  moved = ChildName(longName + "y");
+  EXPECT_EQ(moved.str(), longName + "y");
+  EXPECT_EQ("a." + seven + ".b", "a.layer12.b");
+  EXPECT_EQ(fmt::format("'{}'", index), "'99999'");
+  ModuleInst::Children children;
+  for (int i = 0; i < 100; ++i)
+    children.push_back({std::to_string(i), nullptr}); // moved as the vector grows
+  EXPECT_EQ(children[42].first, "42");
+  EXPECT_EQ(children[99].first.view(), "99");
+}
+
+TEST(SemaValue, BoundListGrowsCopiesAndMoves) {
+  BoundList list;
+  for (int i = 0; i < 9; ++i)
+    list.push_back({"x", Value::integer_(i), i % 2 == 0, {}});
+  ASSERT_EQ(list.size(), 9u);
+  EXPECT_EQ(list[8].value.asInt(), 8);
+  BoundList copy = list;
+  list.clear();
+  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(copy[3].value.asInt(), 3);
+  EXPECT_FALSE(copy[3].given);
+  BoundList moved = std::move(copy);
+  EXPECT_EQ(moved.size(), 9u);
+  moved = {{"a", Value::string("s"), true, {}}};
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].value.str(), "s");
 }
