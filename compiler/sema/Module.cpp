@@ -134,7 +134,8 @@ SourceRange BoundArgs::rangeOf(std::string_view name) const {
 
 void ChildName::setInline(std::string_view s) {
   bits_ = uintptr_t(s.size() * 2 + 1);
-  std::memcpy(reinterpret_cast<char *>(&bits_) + 1, s.data(), s.size());
+  if (!s.empty()) // an empty view's data may be null, which memcpy must not get
+    std::memcpy(reinterpret_cast<char *>(&bits_) + 1, s.data(), s.size());
 }
 
 void ChildName::set(std::string_view s) {
