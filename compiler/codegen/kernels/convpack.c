@@ -100,24 +100,41 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
   }
 }
 
-/* The fused epilogue on the `n` channels' vectors (16 lanes each) of a
- * tile at `lanes`, the first of them output channel m, numbered (row,
- * col) by the epilogue; a tile of one row (R == 1) when f->add, whose
- * first TW lanes are its positions and, when `fits`, all 16 lie in the
- * output row (else its tensor elements are copied, the others zero). */
-SEQK_INLINE void fusedTile(const seqk_fused *f, float lanes[][16], int n,
-                           int64_t row, int64_t m, int64_t col, int TW,
-                           int fits) {
+/* A pointwise tile's store with the fused epilogue: its channels [0, mr)
+ * at `lanes` (transposed, positions in the lanes), the first output
+ * channel m0 with the epilogue's row `row`, the tile's first position its
+ * column `col`; stored whole when `whole` (all 16 positions in the run,
+ * 16V channels), else its positions [cs, TW) lane by lane. One copy, not
+ * inlined into every tile width: in each, a build's kernels took 20% more
+ * CPU to compile. */
+static __attribute__((noinline)) void fusedPointStore(
+    const PackedConv *a, float lanes[32][16], float *restrict yp, int64_t m0,
+    int64_t row, int64_t col, int64_t left, int64_t cs, int64_t mr, int TW,
+    int whole) {
+  const seqk_fused *f = a->fused;
   const float *add = fusedAddAt(f, row, col);
-  if (!add || fits) {
-    fusedApply(f, (seqkVec *)lanes[0], n, 1, m, add, f->rowStride);
+  float part[32][16] __attribute__((aligned(64)));
+  if (add && left + 16 > a->OW) {
+    /* the tensor's elements past the run are not read */
+    for (int64_t c = 0; c < mr; ++c)
+      for (int j = 0; j < 16; ++j)
+        part[c][j] = j < TW ? add[c * f->rowStride + j] : 0.0f;
+    fusedApply(f, (seqkVec *)lanes[0], (int)mr, 1, m0, part[0], 16);
+  } else {
+    fusedApply(f, (seqkVec *)lanes[0], (int)mr, 1, m0, add, f->rowStride);
+  }
+  float *restrict y0 = yp + left;
+  if (whole) {
+    SEQK_ROLLED
+    for (int64_t c = 0; c < mr; ++c)
+      *(seqkVecU *)(y0 + c * a->yPlane) = *(seqkVec *)lanes[c];
     return;
   }
-  float part[16][16] __attribute__((aligned(64)));
-  for (int c = 0; c < n; ++c)
-    for (int j = 0; j < 16; ++j)
-      part[c][j] = j < TW ? add[c * f->rowStride + j] : 0.0f;
-  fusedApply(f, (seqkVec *)lanes[0], n, 1, m, part[0], 16);
+  SEQK_ROLLED
+  for (int64_t c = 0; c < mr; ++c)
+    SEQK_ROLLED
+    for (int64_t j = cs; j < TW; ++j)
+      y0[c * a->yPlane + j] = lanes[c][j];
 }
 
 /* Stores channels [0, mr) of the tile at output (top, left), its rows
@@ -125,9 +142,9 @@ SEQK_INLINE void fusedTile(const seqk_fused *f, float lanes[][16], int n,
  * registers to one vector of positions per channel, stored whole when
  * the tile is one row and 16 columns fit in the output row (the columns
  * past TW are the next tile's, which rewrites them), else lane by lane.
- * A pointwise tile (PW) applies a fused epilogue to each channel's vector
- * first (m0: the panel's first output channel, row: its row for the
- * epilogue). */
+ * A pointwise tile (PW) with a fused epilogue goes through `lanes` to
+ * fusedPointStore (m0: the panel's first output channel, row: its row
+ * for the epilogue). */
 SEQK_INLINE void storeTile(const PackedConv *a, seqkVec acc[16][2],
                            float *restrict yp, int64_t m0, int64_t row,
                            int64_t top, int64_t left, int64_t rs, int64_t re,
@@ -143,38 +160,10 @@ SEQK_INLINE void storeTile(const PackedConv *a, seqkVec acc[16][2],
     for (int i = 0; i < 16; ++i)
       m[i] = acc[i][v];
     transpose16(m);
-    float lo, hi;
-    if (PW && a->fused && (whole || !a->fused->add) &&
-        fusedIsClamp(a->fused, &lo, &hi)) {
-      /* in registers, the panel's channels (all 16 when whole) */
-      const float *add = fusedAddAt(a->fused, row + 16 * v,
-                                    a->col0 + top * OW + left);
-      SEQK_UNROLL
-      for (int c = 0; c < 16; ++c) {
-        if (16 * v + c >= mr)
-          break;
-        fusedClamp(a->fused, &m[c], m0 + 16 * v + c,
-                   add ? add + c * a->fused->rowStride : 0, lo, hi);
-        if (whole)
-          *(seqkVecU *)(yp + (16 * v + c) * OHW + top * OW + left) = m[c];
-        else
-          *(seqkVec *)lanes[16 * v + c] = m[c];
-      }
-      continue;
-    }
     if (PW && a->fused) {
-      /* through `lanes`, one rolled loop (m and acc stay registers) */
       SEQK_UNROLL
       for (int c = 0; c < 16; ++c)
         *(seqkVec *)lanes[16 * v + c] = m[c];
-      fusedTile(a->fused, lanes + 16 * v, (int)seqkMin(16, mr - 16 * v),
-                row + 16 * v, m0 + 16 * v, a->col0 + top * OW + left, TW,
-                R == 1 && left + 16 <= OW);
-      if (whole)
-        SEQK_UNROLL
-        for (int c = 0; c < 16; ++c)
-          *(seqkVecU *)(yp + (16 * v + c) * OHW + top * OW + left) =
-              *(seqkVec *)lanes[16 * v + c];
       continue;
     }
     SEQK_UNROLL
@@ -184,6 +173,11 @@ SEQK_INLINE void storeTile(const PackedConv *a, seqkVec acc[16][2],
       else
         *(seqkVec *)lanes[16 * v + c] = m[c];
     }
+  }
+  if (PW && a->fused) { /* one row: top is 0 */
+    fusedPointStore(a, lanes, yp, m0, row, a->col0 + left, left, cs, mr, TW,
+                    whole);
+    return;
   }
   if (whole)
     return;
