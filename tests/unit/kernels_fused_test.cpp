@@ -88,8 +88,10 @@ TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
   // channels in the lanes (C > 64) and positions in the lanes (C <= 64,
   // 16 positions or more); full and partial panels; planes narrower than
   // a tile and runs ending inside one
-  const Shape shapes[] = {{1, 1, 1},   {3, 17, 7},   {16, 24, 50}, {5, 40, 13},
-                          {70, 32, 29}, {100, 40, 20}, {130, 24, 33}, {24, 64, 197}};
+  // (one past each edge: 65 input channels, 33 output channels, 15 and
+  // 197 positions)
+  const Shape shapes[] = {{1, 1, 1},    {3, 17, 7},    {16, 24, 50},  {5, 40, 13},  {70, 32, 29},
+                          {100, 40, 20}, {130, 24, 33}, {24, 64, 197}, {65, 33, 15}, {64, 33, 17}};
   unsigned seed = 700;
   for (const Shape &s : shapes) {
     const int64_t images = 2;
