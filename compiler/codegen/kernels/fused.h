@@ -76,17 +76,21 @@ SEQK_INLINE int fusedIsClamp(const seqk_fused *f, float *lo, float *hi) {
   }
 }
 
+/* -0.0f, which added to any float gives it back (-0 and NaN included):
+ * the missing bias and tensor of fusedClamp. */
+static const float fusedNegZero[16] __attribute__((aligned(64))) = {
+    -0.0f, -0.0f, -0.0f, -0.0f, -0.0f, -0.0f, -0.0f, -0.0f,
+    -0.0f, -0.0f, -0.0f, -0.0f, -0.0f, -0.0f, -0.0f, -0.0f};
+
 /* f's epilogue when its activation is a clamp (fusedIsClamp), in place,
  * on the 16 outputs of channel m at x whose elements of f->add (when
- * there is one) start at add: three operations a vector, no memory. */
+ * there is one) start at add: without a branch, a missing bias or tensor
+ * adding -0 (small code in each of the tiles it is inlined into). */
 SEQK_INLINE void fusedClamp(const seqk_fused *f, seqkVec *x, int64_t m,
                             const float *add, float lo, float hi) {
-  seqkVec v = *x;
-  if (f->bias)
-    v = v + f->bias[m];
-  if (f->add)
-    v = v + *(const seqkVecU *)add;
-  *x = v;
+  const float *bias = f->bias ? f->bias + m : fusedNegZero;
+  const float *tensor = f->add ? add : fusedNegZero;
+  *x = (*x + *bias) + *(const seqkVecU *)tensor;
   fusedHardtanh(x, lo, hi);
 }
 
