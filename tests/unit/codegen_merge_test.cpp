@@ -1,0 +1,173 @@
+// Tasks and kernel specialisations that layers of different sizes share,
+// so that a deep model compiles each kind of task once (compile time):
+// concats of long rows and per-channel maps (NodeGenElementwise.cpp) merge
+// whatever their channel counts; Winograd calls that differ only in
+// channels share one specialisation (ShareKernelCalls.cpp). Each must
+// still compute what it did: the outputs of a batch, split over threads
+// at any row, match each image's alone.
+#include "codegen/Codegen.h"
+#include "codegen/Jit.h"
+#include "codegen/ObjectEmitter.h"
+#include "codegen/ShareKernelCalls.h"
+
+#include "graph_from_source.h"
+#include "seqrt.h"
+
+#include <llvm/AsmParser/Parser.h>
+#include <llvm/IR/Instructions.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/SourceMgr.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+#include <random>
+#include <string>
+
+namespace {
+
+using namespace seq;
+using namespace llvm;
+
+// Three DenseNet layers: each concatenates the features so far (rows of
+// 16 x 144 floats and more: long) and normalises them (BatchNorm + ReLU, a
+// map of 16, 24 and 32 channels) before its convolutions.
+const char *kDense = R"(
+module Layer(c: int) {
+    norm = BatchNorm2d(c)
+    conv = Conv2d(c, 8, kernel_size=3, padding=1, bias=false)
+    forward(x) { return conv(relu(norm(x))) }
+}
+model Dense(x: [N, 16, 12, 12]) {
+    l1 = Layer(16)
+    l2 = Layer(24)
+    l3 = Layer(32)
+    forward(x) {
+        features = [x]
+        features.append(l1(torch.cat(features, 1)))
+        features.append(l2(torch.cat(features, 1)))
+        features.append(l3(torch.cat(features, 1)))
+        return torch.cat(features, 1)
+    }
+}
+)";
+
+// The functions of `graph`'s module, once equal ones have merged, whose
+// names end with `suffix`.
+int tasksEndingWith(const ir::Graph &graph, StringRef suffix) {
+  LLVMContext context;
+  auto module = codegen::buildModule(graph, context, {}, nullptr);
+  if (!module) {
+    ADD_FAILURE() << toString(module.takeError());
+    return -1;
+  }
+  codegen::prepareModule(**module, 2);
+  EXPECT_FALSE(verifyModule(**module, &errs()));
+  int n = 0;
+  for (const Function &f : **module)
+    n += !f.isDeclaration() && f.getName().ends_with(suffix);
+  return n;
+}
+
+TEST(CodegenMerge, ConcatsAndChannelMapsOfDifferentSizesMerge) {
+  std::optional<ir::Graph> graph = seq_test::graphOf(kDense);
+  ASSERT_TRUE(graph);
+  // four concats of 1 to 4 inputs, three maps of 16, 24 and 32 channels
+  EXPECT_EQ(tasksEndingWith(*graph, ".concat.task"), 1);
+  EXPECT_EQ(tasksEndingWith(*graph, ".map.task"), 1);
+}
+
+// Image i of a batch gives what it gives alone, on 1 and 2 threads, at
+// batches whose rows (channels x images) split mid-image.
+void expectImagesAsAlone(const char *source, int64_t inPerImage, int64_t outPerImage) {
+  std::optional<ir::Graph> graph = seq_test::graphOf(source);
+  ASSERT_TRUE(graph);
+  auto jit = codegen::JitModel::create(*graph, {});
+  ASSERT_TRUE(bool(jit)) << toString(jit.takeError());
+  seqrt_weights *weights = nullptr;
+  ASSERT_EQ(seqrt_weights_random(&(*jit)->model(), 3, &weights), SEQRT_OK) << seqrt_last_error();
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal;
+  for (int64_t batch : {2, 3, 7}) {
+    std::vector<float> x(size_t(batch * inPerImage));
+    for (float &v : x)
+      v = normal(rng);
+    for (int threads : {1, 2}) {
+      std::vector<float> y = seq_test::jitForward(**jit, weights, x, batch, threads, outPerImage);
+      for (int64_t n = 0; n < batch; ++n) {
+        std::vector<float> xn(x.begin() + n * inPerImage, x.begin() + (n + 1) * inPerImage);
+        std::vector<float> alone = seq_test::jitForward(**jit, weights, xn, 1, 1, outPerImage);
+        for (int64_t i = 0; i < outPerImage; ++i) {
+          float want = alone[size_t(i)], got = y[size_t(n * outPerImage + i)];
+          ASSERT_NEAR(got, want, 1e-5f + 1e-5f * std::fabs(want))
+              << "batch " << batch << ", " << threads << " threads, image " << n << ", element " << i;
+        }
+      }
+    }
+  }
+  seqrt_weights_free(weights);
+}
+
+TEST(CodegenMerge, MergedConcatsAndMapsComputeEachImage) {
+  expectImagesAsAlone(kDense, 16 * 144, 40 * 144);
+}
+
+// 37 channels of 20 x 20: a batch of 2 or more is split over the threads
+// in runs of rows (image, channel) that start and end inside images.
+TEST(CodegenMerge, ChannelMapsSplitMidImage) {
+  expectImagesAsAlone(R"(model Norm(x: [N, 37, 20, 20]) = Sequential(BatchNorm2d(37), ReLU6()))", 37 * 400,
+                      37 * 400);
+}
+
+// A Winograd-sized kernel `seqk_conv2d_winograd` (20 parameters, C at 4,
+// OC at 9, block rows at 12) called with different channels, and once
+// with a different H.
+std::string winogradCalls() {
+  std::string params;
+  for (int i = 0; i < 20; ++i)
+    params += std::string(i ? ", " : "") + (i < 4 ? "ptr %p" : "i64 %a") + std::to_string(i);
+  std::string ir = "define internal void @seqk_conv2d_winograd(" + params + ") alwaysinline {\n"
+                   "  %v0 = add i64 %a4, %a9\n";
+  for (int i = 1; i < 320; ++i)
+    ir += "  %v" + std::to_string(i) + " = mul i64 %v" + std::to_string(i - 1) + ", %a12\n";
+  ir += "  store i64 %v319, ptr %p0\n  ret void\n}\n";
+  auto call = [](const char *name, int C, int H, int OC, int rows) {
+    std::string args = "ptr %p, ptr %p, ptr %p, ptr %p, i64 " + std::to_string(C) + ", i64 " + std::to_string(H) +
+                       ", i64 14, i64 1, i64 1, i64 " + std::to_string(OC) + ", i64 14, i64 14, i64 " +
+                       std::to_string(rows) + ", i64 13, i64 %b, i64 %e, i64 0, i64 1, i64 0, i64 0";
+    return std::string("define void @") + name + "(ptr %p, i64 %b, i64 %e) {\n  call void @seqk_conv2d_winograd(" +
+           args + ")\n  ret void\n}\n";
+  };
+  return ir + call("a", 96, 14, 208, 7) + call("b", 16, 14, 48, 7) + call("c", 112, 14, 224, 5) +
+         call("d", 96, 28, 208, 7);
+}
+
+TEST(ShareKernelCalls, WinogradCallsOfDifferentChannelsShare) {
+  LLVMContext context;
+  SMDiagnostic error;
+  std::unique_ptr<Module> module = parseAssemblyString(winogradCalls(), error, context);
+  ASSERT_TRUE(module) << error.getMessage().str();
+  StringSet<> kernels;
+  kernels.insert("seqk_conv2d_winograd");
+  // a, b and c share (C, OC and the block rows differ); d's H differs
+  EXPECT_EQ(codegen::shareKernelCalls(*module, kernels), 3);
+  auto calledIn = [&](const char *name) {
+    for (Instruction &inst : module->getFunction(name)->getEntryBlock())
+      if (auto *call = dyn_cast<CallInst>(&inst))
+        return call->getCalledFunction()->getName().str();
+    return std::string();
+  };
+  EXPECT_EQ(calledIn("a"), "seqk.share.seqk_conv2d_winograd");
+  EXPECT_EQ(calledIn("b"), "seqk.share.seqk_conv2d_winograd");
+  EXPECT_EQ(calledIn("c"), "seqk.share.seqk_conv2d_winograd");
+  EXPECT_EQ(calledIn("d"), "seqk_conv2d_winograd");
+  // the shared function takes the pointers, C, OC, the block rows and the
+  // range; H and the other shapes stay constants
+  EXPECT_EQ(module->getFunction("seqk.share.seqk_conv2d_winograd")->arg_size(), 4u + 3u + 2u);
+  EXPECT_FALSE(verifyModule(*module, &errs()));
+}
+
+} // namespace
