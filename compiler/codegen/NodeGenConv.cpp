@@ -193,8 +193,9 @@ void genConvGemm(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &ep
 }
 
 // The C passed to seqk_depthwise2d_lanes for every multiple of 16 (see
-// emitDepthwise): a multiple of 16 above any channel count.
-constexpr int64_t kLanesAnyFullC = int64_t(1) << 40;
+// emitDepthwise): a multiple of 16 above any channel count that fits an
+// instruction's 32-bit immediate, as the counts it stands for do.
+constexpr int64_t kLanesAnyFullC = int64_t(1) << 30;
 
 // The units a depthwise convolution's channels are split in: blocks of 16
 // channels in the vector lanes (ir::depthwiseLanes), or channels.

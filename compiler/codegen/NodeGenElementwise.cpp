@@ -60,8 +60,9 @@ bool sameStorage(const ir::Graph &g, int a, int b) { return g.storageOf(a).id ==
 namespace {
 
 // The channel count of a map whose rows are its channels (genMap): a
-// power of two above any channel index, so that R % count is R.
-constexpr int64_t kAnyChannels = int64_t(1) << 40;
+// power of two above any channel index, so that R % count is R (a mask
+// that fits an instruction's 32-bit immediate).
+constexpr int64_t kAnyChannels = int64_t(1) << 30;
 
 } // namespace
 

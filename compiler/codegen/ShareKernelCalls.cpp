@@ -23,20 +23,6 @@ constexpr int64_t kMinSharedSize = 300;
 constexpr size_t kMaxDroppedConstants = 2;
 constexpr size_t kMinKeptConstants = 4;
 
-// Parameters of a kernel that only size its outer loops and the calls it
-// makes to pooled (not specialised) kernels, never a loop that is
-// unrolled or a vector that is masked: calls may pass different constants
-// there and still share one specialisation, which takes them as
-// arguments (not counted against kMaxDroppedConstants). Winograd's C, OC
-// and block rows: its inner loops are over the tiles of a row (TW) and
-// the GEMM is the pooled pointwise kernel (GoogLeNet's nine 14x14 layers
-// were nine specialisations of ~60 ms of compile time each).
-bool runTimeParam(StringRef kernel, unsigned i) {
-  if (kernel == "seqk_conv2d_winograd")
-    return i == 4 || i == 9 || i == 12; // C, OC, blockRows
-  return false;
-}
-
 struct Cluster {
   Function *callee = nullptr;
   std::vector<Constant *> pattern; // the shared constants; null: an argument
@@ -108,21 +94,17 @@ private:
     return args;
   }
 
-  // Into the first cluster it agrees with, else a new one. Constants of
-  // run-time parameters (runTimeParam) may differ and are not counted.
+  // Into the first cluster it agrees with, else a new one.
   static void place(std::vector<Cluster> &clusters, CallInst *call) {
     std::vector<Constant *> args = constantsOf(call);
-    StringRef callee = call->getCalledFunction()->getName();
-    size_t constants = 0;
-    for (size_t i = 0; i < args.size(); ++i)
-      constants += args[i] && !runTimeParam(callee, unsigned(i));
+    size_t constants = size_t(std::count_if(args.begin(), args.end(), [](Constant *c) { return c; }));
     for (Cluster &cluster : clusters) {
       if (cluster.callee != call->getCalledFunction())
         continue;
       bool clash = false;
       size_t kept = 0;
       for (size_t i = 0; i < args.size() && !clash; ++i)
-        if (cluster.pattern[i] && args[i] && !runTimeParam(callee, unsigned(i))) {
+        if (cluster.pattern[i] && args[i]) {
           clash = cluster.pattern[i] != args[i];
           ++kept;
         }
@@ -130,7 +112,7 @@ private:
           std::max(cluster.mostConstants, constants) - kept > kMaxDroppedConstants)
         continue;
       for (size_t i = 0; i < args.size(); ++i)
-        if (!args[i] || args[i] != cluster.pattern[i])
+        if (!args[i])
           cluster.pattern[i] = nullptr;
       cluster.mostConstants = std::max(cluster.mostConstants, constants);
       cluster.calls.push_back(call);

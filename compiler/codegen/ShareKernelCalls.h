@@ -15,9 +15,7 @@
 // elementwise functions that run per vector are far smaller), and only
 // with at most kMaxDroppedConstants constants turned into arguments and
 // at least kMinKeptConstants kept; constants that differ (shapes,
-// epilogues) never are, except in a kernel's run-time parameters
-// (runTimeParam in the .cpp: Winograd's channels and block rows, which
-// size only outer loops and the pooled GEMM's calls). A call costs a few
+// epilogues) never are. A call costs a few
 // nanoseconds against a kernel's microseconds.
 #pragma once
 

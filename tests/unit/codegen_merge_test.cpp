@@ -1,23 +1,18 @@
 // Tasks and kernel specialisations that layers of different sizes share,
 // so that a deep model compiles each kind of task once (compile time):
 // concats of long rows and per-channel maps (NodeGenElementwise.cpp) merge
-// whatever their channel counts; Winograd calls that differ only in
-// channels share one specialisation (ShareKernelCalls.cpp). Each must
-// still compute what it did: the outputs of a batch, split over threads
-// at any row, match each image's alone.
+// whatever their channel counts. Each must still compute what it did: the
+// outputs of a batch, split over threads at any row, match each image's
+// alone.
 #include "codegen/Codegen.h"
 #include "codegen/Jit.h"
 #include "codegen/ObjectEmitter.h"
-#include "codegen/ShareKernelCalls.h"
 
 #include "graph_from_source.h"
 #include "seqrt.h"
 
-#include <llvm/AsmParser/Parser.h>
-#include <llvm/IR/Instructions.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Verifier.h>
-#include <llvm/Support/SourceMgr.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <gtest/gtest.h>
@@ -25,7 +20,6 @@
 #include <cmath>
 #include <optional>
 #include <random>
-#include <string>
 
 namespace {
 
@@ -120,54 +114,6 @@ TEST(CodegenMerge, MergedConcatsAndMapsComputeEachImage) {
 TEST(CodegenMerge, ChannelMapsSplitMidImage) {
   expectImagesAsAlone(R"(model Norm(x: [N, 37, 20, 20]) = Sequential(BatchNorm2d(37), ReLU6()))", 37 * 400,
                       37 * 400);
-}
-
-// A Winograd-sized kernel `seqk_conv2d_winograd` (20 parameters, C at 4,
-// OC at 9, block rows at 12) called with different channels, and once
-// with a different H.
-std::string winogradCalls() {
-  std::string params;
-  for (int i = 0; i < 20; ++i)
-    params += std::string(i ? ", " : "") + (i < 4 ? "ptr %p" : "i64 %a") + std::to_string(i);
-  std::string ir = "define internal void @seqk_conv2d_winograd(" + params + ") alwaysinline {\n"
-                   "  %v0 = add i64 %a4, %a9\n";
-  for (int i = 1; i < 320; ++i)
-    ir += "  %v" + std::to_string(i) + " = mul i64 %v" + std::to_string(i - 1) + ", %a12\n";
-  ir += "  store i64 %v319, ptr %p0\n  ret void\n}\n";
-  auto call = [](const char *name, int C, int H, int OC, int rows) {
-    std::string args = "ptr %p, ptr %p, ptr %p, ptr %p, i64 " + std::to_string(C) + ", i64 " + std::to_string(H) +
-                       ", i64 14, i64 1, i64 1, i64 " + std::to_string(OC) + ", i64 14, i64 14, i64 " +
-                       std::to_string(rows) + ", i64 13, i64 %b, i64 %e, i64 0, i64 1, i64 0, i64 0";
-    return std::string("define void @") + name + "(ptr %p, i64 %b, i64 %e) {\n  call void @seqk_conv2d_winograd(" +
-           args + ")\n  ret void\n}\n";
-  };
-  return ir + call("a", 96, 14, 208, 7) + call("b", 16, 14, 48, 7) + call("c", 112, 14, 224, 5) +
-         call("d", 96, 28, 208, 7);
-}
-
-TEST(ShareKernelCalls, WinogradCallsOfDifferentChannelsShare) {
-  LLVMContext context;
-  SMDiagnostic error;
-  std::unique_ptr<Module> module = parseAssemblyString(winogradCalls(), error, context);
-  ASSERT_TRUE(module) << error.getMessage().str();
-  StringSet<> kernels;
-  kernels.insert("seqk_conv2d_winograd");
-  // a, b and c share (C, OC and the block rows differ); d's H differs
-  EXPECT_EQ(codegen::shareKernelCalls(*module, kernels), 3);
-  auto calledIn = [&](const char *name) {
-    for (Instruction &inst : module->getFunction(name)->getEntryBlock())
-      if (auto *call = dyn_cast<CallInst>(&inst))
-        return call->getCalledFunction()->getName().str();
-    return std::string();
-  };
-  EXPECT_EQ(calledIn("a"), "seqk.share.seqk_conv2d_winograd");
-  EXPECT_EQ(calledIn("b"), "seqk.share.seqk_conv2d_winograd");
-  EXPECT_EQ(calledIn("c"), "seqk.share.seqk_conv2d_winograd");
-  EXPECT_EQ(calledIn("d"), "seqk_conv2d_winograd");
-  // the shared function takes the pointers, C, OC, the block rows and the
-  // range; H and the other shapes stay constants
-  EXPECT_EQ(module->getFunction("seqk.share.seqk_conv2d_winograd")->arg_size(), 4u + 3u + 2u);
-  EXPECT_FALSE(verifyModule(*module, &errs()));
 }
 
 } // namespace
