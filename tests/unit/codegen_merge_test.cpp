@@ -116,4 +116,47 @@ TEST(CodegenMerge, ChannelMapsSplitMidImage) {
                       37 * 400);
 }
 
+// Two 5x5 depthwise layers on 14 x 14 planes (the lanes kernel), of 32
+// and 48 channels: both multiples of 16, so both pass the kernel the same
+// C and share one specialisation (NodeGenConv.cpp, emitDepthwise); a
+// third of 40 channels has its own.
+TEST(CodegenMerge, LanesDepthwiseOfFullBlocksShareOneSpecialisation) {
+  auto lanesShares = [](const char *source) {
+    std::optional<ir::Graph> graph = seq_test::graphOf(source);
+    if (!graph) {
+      ADD_FAILURE() << "no graph";
+      return -1;
+    }
+    LLVMContext context;
+    auto module = codegen::buildModule(*graph, context, {}, nullptr);
+    if (!module) {
+      ADD_FAILURE() << toString(module.takeError());
+      return -1;
+    }
+    codegen::prepareModule(**module, 2);
+    int n = 0;
+    for (const Function &f : **module)
+      n += !f.isDeclaration() && f.getName().starts_with("seqk.share.seqk_depthwise2d_lanes");
+    return n;
+  };
+  EXPECT_EQ(lanesShares(R"(
+model Dw(x: [N, 32, 14, 14]) {
+    dw1 = Conv2d(32, 32, 5, padding=2, groups=32)
+    pw = Conv2d(32, 48, 1)
+    dw2 = Conv2d(48, 48, 5, padding=2, groups=48)
+    forward(x) { y = pw(dw1(x)); return dw2(y + y) }
+}
+)"),
+            1);
+  EXPECT_EQ(lanesShares(R"(
+model Dw(x: [N, 32, 14, 14]) {
+    dw1 = Conv2d(32, 32, 5, padding=2, groups=32)
+    pw = Conv2d(32, 40, 1)
+    dw2 = Conv2d(40, 40, 5, padding=2, groups=40)
+    forward(x) { y = pw(dw1(x)); return dw2(y + y) }
+}
+)"),
+            2);
+}
+
 } // namespace
