@@ -4,6 +4,10 @@
 
 #include "codegen/LoopBuilder.h"
 
+extern "C" {
+#include "codegen/kernels/seqk.h" // seqk_fused, SEQK_ACT_*
+}
+
 namespace seq::codegen {
 
 using namespace llvm;
@@ -96,6 +100,38 @@ bool needsChannel(const std::vector<EpilogueOp> &ops) {
   return false;
 }
 
+std::optional<RegisterForm> registerForm(const std::vector<EpilogueOp> &ops, const EpilogueLayout &layout,
+                                         RegisterUse use) {
+  if (use == RegisterUse::None || ops.empty())
+    return std::nullopt;
+  RegisterForm form;
+  size_t i = 0;
+  if (i < ops.size() && ops[i].kind == Kind::Bias) {
+    if (layout.bias.mode != ChannelRule::Mode::PerRow || layout.bias.div != 1)
+      return std::nullopt;
+    form.bias = ops[i++].packed;
+  }
+  if (i < ops.size() && ops[i].kind == Kind::AddTensor) {
+    if (use != RegisterUse::ChannelsAndTensor)
+      return std::nullopt;
+    form.tensor = ops[i++].tensor;
+  }
+  if (i < ops.size() && ops[i].kind == Kind::Unary) {
+    const EpilogueOp &op = ops[i++];
+    switch (op.unary) {
+    case ir::UnaryKind::Relu: form.act = SEQK_ACT_RELU; break;
+    case ir::UnaryKind::Relu6: form.act = SEQK_ACT_HARDTANH, form.lo = 0.0f, form.hi = 6.0f; break;
+    case ir::UnaryKind::Hardtanh: form.act = SEQK_ACT_HARDTANH, form.lo = op.alpha, form.hi = op.beta; break;
+    case ir::UnaryKind::Silu: form.act = SEQK_ACT_SILU; break;
+    case ir::UnaryKind::Hardswish: form.act = SEQK_ACT_HARDSWISH; break;
+    default: return std::nullopt;
+    }
+  }
+  if (i != ops.size())
+    return std::nullopt;
+  return form;
+}
+
 Value *emitBinaryOp(IRBuilder<> &b, ir::BinaryKind op, Value *lhs, Value *rhs) {
   switch (op) {
   case ir::BinaryKind::Add: return b.CreateFAdd(lhs, rhs);
@@ -153,10 +189,17 @@ struct Epilogue::OpState {
 
 // ---- The function --------------------------------------------------------
 
-Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, EpilogueLayout layout)
-    : gen_(gen), ops_(std::move(ops)), layout_(layout) {
+Epilogue::Epilogue(LlvmGen &gen, int node, std::vector<EpilogueOp> ops, EpilogueLayout layout,
+                   RegisterUse use)
+    : gen_(gen), ops_(std::move(ops)), layout_(layout), register_(codegen::registerForm(ops_, layout_, use)) {
   if (ops_.empty())
     return;
+  if (register_) {
+    // seqk_fused: bias, add, rowBase, rowStride, act, lo, hi
+    Type *f32 = gen.f32(), *i64 = gen.i64(), *ptr = gen.ptr();
+    envType_ = StructType::get(gen.context(), {ptr, ptr, i64, i64, Type::getInt32Ty(gen.context()), f32, f32});
+    return;
+  }
   std::vector<Type *> fields = {gen.i64()};
   for (const EpilogueOp &op : ops_) {
     if (op.kind == Kind::AddTensor || op.kind == Kind::MulTensor)
@@ -340,6 +383,16 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
   env_ = task.entryAlloca(type, "env");
   // Filled once at the task's entry, after the captured values are loaded.
   IRBuilder<> b(task.entryEnd());
+  if (const std::optional<RegisterForm> &form = epilogue.registerForm()) {
+    Value *null = ConstantPointerNull::get(PointerType::getUnqual(ctx_));
+    Value *bias = form->bias >= 0 ? task.capture(gen.packedPtr(form->bias), "bias") : null;
+    Value *add = form->tensor >= 0 ? task.capture(gen.valuePtr(form->tensor), "tensor") : null;
+    Value *fields[] = {bias, add, b.getInt64(0), b.getInt64(epilogue.layout().rowStride), b.getInt32(form->act),
+                       ConstantFP::get(gen.f32(), form->lo), ConstantFP::get(gen.f32(), form->hi)};
+    for (unsigned i = 0; i < 7; ++i)
+      b.CreateStore(fields[i], b.CreateStructGEP(type, env_, i));
+    return;
+  }
   b.CreateStore(b.getInt64(0), b.CreateStructGEP(type, env_, 0));
   unsigned field = 1;
   for (int64_t count : epilogue.channelCounts())
@@ -356,17 +409,23 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
 
 void EpilogueEnv::setRowBase(IRBuilder<> &b, Value *rowBase) {
   if (env_)
-    b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, 0));
+    b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, epilogue_.registerForm() ? 2 : 0));
 }
 
 Value *EpilogueEnv::fn() const {
-  if (epilogue_.empty())
+  if (epilogue_.empty() || epilogue_.registerForm())
     return ConstantPointerNull::get(PointerType::getUnqual(ctx_));
   return epilogue_.function();
 }
 
 Value *EpilogueEnv::env() const {
-  if (!env_)
+  if (!env_ || epilogue_.registerForm())
+    return ConstantPointerNull::get(PointerType::getUnqual(ctx_));
+  return env_;
+}
+
+Value *EpilogueEnv::fused() const {
+  if (!env_ || !epilogue_.registerForm())
     return ConstantPointerNull::get(PointerType::getUnqual(ctx_));
   return env_;
 }
@@ -375,6 +434,8 @@ void applyEpilogueToRows(Task &task, const Epilogue &epilogue, Value *y, int64_t
                          Value *r1) {
   if (epilogue.empty())
     return;
+  if (epilogue.registerForm())
+    fail("an epilogue in register form applied to rows");
   EpilogueEnv env(task, epilogue);
   IRBuilder<> &b = task.b();
   b.CreateCall(task.gen().kernel("seqk_map"), {y, y, b.getInt64(D), r0, r1, env.fn(), env.env()});

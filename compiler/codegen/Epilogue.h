@@ -43,6 +43,8 @@
 
 #include "codegen/LlvmGen.h"
 
+#include <optional>
+
 namespace seq::codegen {
 
 struct ChannelRule {
@@ -73,15 +75,38 @@ std::vector<ir::EpilogueOp> epilogueOps(const ir::Node &node);
 // True when any op reads a per-channel table.
 bool needsChannel(const std::vector<ir::EpilogueOp> &ops);
 
+// The register form of an epilogue: the seqk_fused that the packed
+// convolution kernels apply to each tile in registers, before storing it,
+// instead of a function called on the stored rows. Ops of the form
+// [Bias] [AddTensor] [ReLU | ReLU6 | Hardtanh | SiLU | Hardswish], at
+// least one, the bias's channel the row's (PerRow, div 1: a
+// convolution's output channel).
+struct RegisterForm {
+  int bias = -1;   // the packed bias, or -1
+  int tensor = -1; // the added value, or -1
+  int act = 0;     // SEQK_ACT_*
+  float lo = 0, hi = 0;
+};
+// Where a kernel can take the register form: not at all, without the
+// added tensor (tiles of several rows), or with it (tiles of one row).
+enum class RegisterUse { None, Channels, ChannelsAndTensor };
+std::optional<RegisterForm> registerForm(const std::vector<ir::EpilogueOp> &ops, const EpilogueLayout &layout,
+                                         RegisterUse use);
+
 // lhs op rhs in float, no fast-math flags (NaN and Inf as PyTorch).
 llvm::Value *emitBinaryOp(llvm::IRBuilder<> &b, ir::BinaryKind op, llvm::Value *lhs, llvm::Value *rhs);
 
 class Epilogue {
 public:
-  // Generates the function for `ops` (nothing when `ops` is empty).
-  Epilogue(LlvmGen &gen, int node, std::vector<ir::EpilogueOp> ops, EpilogueLayout layout);
+  // Generates the function for `ops` (nothing when `ops` is empty), or,
+  // where the kernels it is passed to take it (`use`) and the ops have
+  // one, the register form instead.
+  Epilogue(LlvmGen &gen, int node, std::vector<ir::EpilogueOp> ops, EpilogueLayout layout,
+           RegisterUse use = RegisterUse::None);
 
-  bool empty() const { return fn_ == nullptr; }
+  bool empty() const { return ops_.empty(); }
+  const std::optional<RegisterForm> &registerForm() const { return register_; }
+  const EpilogueLayout &layout() const { return layout_; }
   llvm::Function *function() const { return fn_; }
   // The AddTensor/MulTensor value ids, in env order.
   const std::vector<int> &tensors() const { return tensors_; }
@@ -109,6 +134,7 @@ private:
   std::vector<int64_t> channelCounts_;
   llvm::Function *fn_ = nullptr;
   llvm::StructType *envType_ = nullptr;
+  std::optional<RegisterForm> register_;
 };
 
 // The env of an epilogue inside one task: an alloca in the task's entry
@@ -118,9 +144,11 @@ class EpilogueEnv {
 public:
   EpilogueEnv(Task &task, const Epilogue &epilogue);
   void setRowBase(llvm::IRBuilder<> &b, llvm::Value *rowBase);
-  // Arguments for the kernel: the function (or null) and the env (or null).
+  // Arguments for the kernel: the function (or null) and the env (or
+  // null); in the register form, null and null, and the seqk_fused.
   llvm::Value *fn() const;
   llvm::Value *env() const;
+  llvm::Value *fused() const;
 
 private:
   const Epilogue &epilogue_;

@@ -142,7 +142,8 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
   int64_t bandPlane = plan.inputRows * s.W;
   int64_t slotFloats = ir::convScratchSlotBytes(g, node) / int64_t(sizeof(float));
   int64_t tileCols = ir::packedConvTile(1, s.W).cols;
-  Epilogue expandEpilogue(gen, expandIndex, epilogueOps(expand), channelLayout(g.value(expand.output).shape, HW));
+  Epilogue expandEpilogue(gen, expandIndex, epilogueOps(expand), channelLayout(g.value(expand.output).shape, HW),
+                          RegisterUse::Channels);
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()));
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
@@ -178,7 +179,8 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
             b.CreateAdd(b.CreateMul(b.CreateSub(oh1, c(1)), c(s.SH)), c(s.KH - a.pad[0])), c(s.H));
         b.CreateCall(gen.kernel("seqk_conv2d_pointwise_rows"),
                      {xn, we, band, c(bandPlane), c(e.C), c(HW), c(e.OC), c(tileCols), panel,
-                      b.CreateMul(ih0, c(s.W)), b.CreateMul(ih1, c(s.W)), expandEnv.fn(), expandEnv.env()});
+                      b.CreateMul(ih0, c(s.W)), b.CreateMul(ih1, c(s.W)), expandEnv.fn(), expandEnv.env(),
+                      expandEnv.fused()});
         Value *c0 = b.CreateMul(panel, c(ir::kPackPanelWidth));
         Value *c1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(c0, c(ir::kPackPanelWidth)), c(s.C));
         b.CreateCall(gen.kernel("seqk_depthwise2d_phased_rows"),

@@ -5,6 +5,8 @@
 #include "codegen/LoopBuilder.h"
 #include "codegen/NodeGen.h"
 
+#include <algorithm>
+
 namespace seq::codegen {
 
 using namespace llvm;
@@ -55,6 +57,15 @@ bool sameStorage(const ir::Graph &g, int a, int b) { return g.storageOf(a).id ==
 
 // ---- Map ---------------------------------------------------------------------------
 
+namespace {
+
+// The channel count of a map whose rows are its channels (genMap): a
+// power of two above any channel index, so that R % count is R (a mask
+// that fits an instruction's 32-bit immediate).
+constexpr int64_t kAnyChannels = int64_t(1) << 30;
+
+} // namespace
+
 // y = epilogue(x) on rows of a [rows, D] view, through seqk_map: row r is
 // elements [r*D, (r+1)*D) of both.
 void genMap(LlvmGen &gen, int index) {
@@ -69,6 +80,22 @@ void genMap(LlvmGen &gen, int index) {
   bool perChannel = needsChannel(ops);
   int64_t D = mapRowLength(shape, perChannel);
   EpilogueLayout layout = perChannel ? channelLayout(shape, D) : EpilogueLayout{D, {}, {}};
+  // Rows that are each one channel's plane, and no tensor operand (whose
+  // address follows the row): each image's rows are run with the row base
+  // that makes a row's index its channel, so the channel count the
+  // epilogue reduces by can be kAnyChannels for every such map. Their
+  // tasks then differ only in D and the ops, and merge (DenseNet-121's 58
+  // BatchNorm + ReLU maps were 58 functions, a quarter of its compile
+  // time); the count itself is a run-time value of the task, used once per
+  // image, and the reduction a mask instead of a division by a constant.
+  int64_t channels = layout.affine.count;
+  bool channelRows = perChannel && shape.rank() >= 3 && layout.affine.mode == ChannelRule::Mode::PerRow &&
+                     layout.affine.div == 1 &&
+                     std::none_of(ops.begin(), ops.end(), [](const ir::EpilogueOp &op) {
+                       return op.kind == ir::EpilogueOp::Kind::AddTensor || op.kind == ir::EpilogueOp::Kind::MulTensor;
+                     });
+  if (channelRows)
+    layout.bias.count = layout.affine.count = kAnyChannels;
   Epilogue epilogue(gen, index, std::move(ops), layout);
 
   Task task(gen, index, "map");
@@ -76,7 +103,22 @@ void genMap(LlvmGen &gen, int index) {
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   EpilogueEnv env(task, epilogue);
   IRBuilder<> &b = task.b();
-  b.CreateCall(gen.kernel("seqk_map"), {x, y, b.getInt64(D), task.begin(), task.end(), env.fn(), env.env()});
+  auto map = [&](Value *r0, Value *r1) {
+    b.CreateCall(gen.kernel("seqk_map"), {x, y, b.getInt64(D), r0, r1, env.fn(), env.env()});
+  };
+  if (!channelRows) {
+    map(task.begin(), task.end());
+  } else {
+    Value *C = task.capture(gen.fwd().getInt64(channels), "channels");
+    Value *first = b.CreateUDiv(task.begin(), C);
+    Value *last = b.CreateUDiv(b.CreateAdd(task.end(), b.CreateSub(C, b.getInt64(1))), C);
+    emitLoop(b, first, last, "image", [&](Value *n) {
+      Value *base = b.CreateMul(n, C);
+      env.setRowBase(b, b.CreateNeg(base));
+      map(b.CreateBinaryIntrinsic(Intrinsic::smax, task.begin(), base),
+          b.CreateBinaryIntrinsic(Intrinsic::smin, task.end(), b.CreateAdd(base, C)));
+    });
+  }
   task.run(rowsOf(gen, shape, D), LlvmGen::workOf(shape, 4));
 }
 
@@ -194,6 +236,56 @@ void genBinary(LlvmGen &gen, int index) {
 
 // ---- Concat ------------------------------------------------------------------------
 
+namespace {
+
+// Rows at least this long are copied by a call to memcpy whether their
+// length is a constant or not (LLVM expands constant ones only up to a
+// few hundred bytes).
+constexpr int64_t kConcatLongRowBytes = 4096;
+
+// A concat without an epilogue whose inputs' rows are all long: the same
+// task for every such concat, whatever its inputs, which reads their
+// pointers and row lengths from its closure (y, the number of inputs, the
+// output row, then a pointer and a row length per input), so that the
+// tasks merge into one (DenseNet-121's 58 concats, each of up to 24
+// inputs, were 58 functions and 15% of its compile time). Each row is
+// still one memcpy per input.
+void genConcatLongRows(Task &task, Value *y, const std::vector<std::pair<Value *, int64_t>> &inputs, int64_t rowOut,
+                       Value *outer, Work work) {
+  IRBuilder<> &b = task.b();
+  IRBuilder<> &f = task.gen().fwd();
+  Value *count = task.capture(f.getInt64(int64_t(inputs.size())), "inputs");
+  Value *row = task.capture(f.getInt64(rowOut), "row");
+  for (auto [x, rowIn] : inputs) // stored for the loop below, not loaded at the entry
+    for (Value *value : {x, static_cast<Value *>(f.getInt64(rowIn))}) {
+      auto *load = cast<LoadInst>(task.capture(value));
+      auto *address = cast<Instruction>(load->getPointerOperand());
+      load->eraseFromParent();
+      address->eraseFromParent();
+    }
+  Value *closure = task.function()->getArg(0);
+  Value *column = task.entryAlloca(b.getInt64Ty(), "column");
+  emitLoop(b, task.begin(), task.end(), "outer", [&](Value *o) {
+    Value *dstRow = LlvmGen::floatGep(b, y, b.CreateMul(o, row));
+    b.CreateStore(b.getInt64(0), column);
+    emitLoop(b, count, "input", [&](Value *k) {
+      Value *slot = b.CreateAdd(b.getInt64(3), b.CreateMul(k, b.getInt64(2)));
+      Value *x = b.CreateLoad(b.getPtrTy(), b.CreateInBoundsGEP(b.getInt64Ty(), closure, slot), "x");
+      Value *length = b.CreateLoad(b.getInt64Ty(),
+                                   b.CreateInBoundsGEP(b.getInt64Ty(), closure, b.CreateAdd(slot, b.getInt64(1))),
+                                   "length");
+      Value *at = b.CreateLoad(b.getInt64Ty(), column);
+      b.CreateMemCpy(LlvmGen::floatGep(b, dstRow, at), MaybeAlign(4),
+                     LlvmGen::floatGep(b, x, b.CreateMul(o, length)), MaybeAlign(4),
+                     b.CreateMul(length, b.getInt64(sizeof(float))));
+      b.CreateStore(b.CreateAdd(at, length), column);
+    });
+  });
+  task.run(outer, work);
+}
+
+} // namespace
+
 // Viewed as [outer, dim * inner], each input's row is a contiguous run of
 // the output row: one memcpy per input per outer row.
 void genConcat(LlvmGen &gen, int index) {
@@ -217,12 +309,18 @@ void genConcat(LlvmGen &gen, int index) {
   IRBuilder<> &b = task.b();
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   std::vector<std::pair<Value *, int64_t>> inputs; // task pointer, row length
+  bool longRows = epilogue.empty();
   for (int in : node.inputs) {
     const ir::Shape &shape = g.value(in).shape;
     if (shape.rank() != out.rank())
       fail("concat '" + node.name + "' of " + shape.str() + " into " + out.str());
-    inputs.emplace_back(task.capture(gen.valuePtr(in), "x"), shape.dims[dim] * inner);
+    inputs.emplace_back(gen.valuePtr(in), shape.dims[dim] * inner);
+    longRows = longRows && shape.dims[dim] * inner * int64_t(sizeof(float)) >= kConcatLongRowBytes;
   }
+  if (longRows)
+    return genConcatLongRows(task, y, inputs, rowOut, gen.leadingExtent(out, dim), LlvmGen::workOf(out, 1));
+  for (auto &input : inputs)
+    input.first = task.capture(input.first, "x");
   emitLoop(b, task.begin(), task.end(), "outer", [&](Value *o) {
     int64_t column = 0;
     for (auto [x, rowIn] : inputs) {

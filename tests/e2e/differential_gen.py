@@ -164,6 +164,23 @@ def st_inverted(g):
     return apply_child(g.name("inv"), Container("Sequential", [("", i) for i in items], rng))
 
 
+def st_pointwise(g):
+    """A 1x1 expansion to 65-160 channels with BatchNorm and an activation,
+    and a 1x1 projection back added to the input (`x = x + proj(x)`, or
+    `relu(...)` of it): the pointwise kernel's tiles with channels in the
+    lanes, its epilogue (bias, added tensor, ReLU, ReLU6, SiLU, Hardswish)
+    applied in registers (seqk_fused); few input channels put positions
+    in the lanes instead."""
+    rng, c = g.rng, g.shape[0]
+    e = rng.randint(65, 160)
+    body = Container("Sequential", [("", conv2d(rng, c, e, 1, bias=rng.random() < 0.5)),
+                                    ("", batchnorm(rng, 2, e)), ("", activation(rng)),
+                                    ("", conv2d(rng, e, c, 1, bias=rng.random() < 0.7))], rng)
+    name = g.name("pw")
+    seq, py = rng.choice([("x = x + y", "x = x + y"), ("x = relu(y + x)", "x = F.relu(y + x)")])
+    return Stage([(name, body)], [f"y = {name}(x)", seq], [f"y = self.{name}(x)", py])
+
+
 def st_winograd(g):
     """Two 3x3 convolutions of stride 1, the second of 16 to 64 channels in
     and out: on planes of 8 x 8 or more seqc computes it by Winograd's
@@ -345,6 +362,7 @@ def st_mlp_residual(g):
 STAGES = {
     3: [(st_chain, 6), (st_residual, 3), (st_down, 1.5), (st_convbnact, 1),
         (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_inverted, 0.8), (st_winograd, 4),
+        (st_pointwise, 0.8),
         (st_module_dict, 0.5), (st_functional, 1.5), (st_functional_pool, 1),
         (st_softmax, 0.4), (st_flatten, 1.2), (st_to_seq, 0.6)],
     2: [(st_chain, 5), (st_functional, 1), (st_softmax, 0.5),

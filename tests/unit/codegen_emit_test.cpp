@@ -47,11 +47,20 @@ std::string readFile(const std::string &path) {
 
 std::string errorText(llvm::Error error) { return llvm::toString(std::move(error)); }
 
+// Options for a triple, a CPU and an -O level, the others their defaults.
+TargetOptions target(std::string triple, std::string cpu, int optLevel) {
+  TargetOptions options;
+  options.triple = std::move(triple);
+  options.cpu = std::move(cpu);
+  options.optLevel = optLevel;
+  return options;
+}
+
 TEST(CodegenEmit, Aarch64Object) {
   TestModel m = mlpModel();
   TempDir dir;
   std::string path = dir / "mlp.o";
-  ASSERT_FALSE(bool(seq::codegen::emitFile(m.g, {"aarch64-linux-gnu", "", 2}, EmitKind::Object, path, nullptr)));
+  ASSERT_FALSE(bool(seq::codegen::emitFile(m.g, target("aarch64-linux-gnu", "", 2), EmitKind::Object, path, nullptr)));
 
   auto object = llvm::object::ObjectFile::createObjectFile(path);
   ASSERT_TRUE(bool(object)) << errorText(object.takeError());
@@ -132,7 +141,7 @@ TEST(CodegenEmit, AssemblyIsVectorised) {
   m.finish(m.add(conv, {kBatch, 64, 28, 28}));
   TempDir dir;
   std::string path = dir / "vec.s";
-  ASSERT_FALSE(bool(seq::codegen::emitFile(m.g, {"x86_64-linux-gnu", "skylake-avx512", 3}, EmitKind::Assembly,
+  ASSERT_FALSE(bool(seq::codegen::emitFile(m.g, target("x86_64-linux-gnu", "skylake-avx512", 3), EmitKind::Assembly,
                                            path, nullptr)));
   std::string text = readFile(path);
   EXPECT_NE(text.find("vfmadd"), std::string::npos);
@@ -140,7 +149,7 @@ TEST(CodegenEmit, AssemblyIsVectorised) {
 }
 
 TEST(CodegenEmit, TargetErrors) {
-  auto unknown = seq::codegen::resolveTarget({"nonsense-unknown-none", "", 3});
+  auto unknown = seq::codegen::resolveTarget(target("nonsense-unknown-none", "", 3));
   ASSERT_FALSE(bool(unknown));
   std::string message = errorText(unknown.takeError());
   EXPECT_NE(message.find("unknown target 'nonsense-unknown-none'"), std::string::npos) << message;
@@ -148,13 +157,13 @@ TEST(CodegenEmit, TargetErrors) {
 
   TestModel m = mlpModel();
   TempDir dir;
-  llvm::Error badCpu = seq::codegen::emitFile(m.g, {"x86_64-linux-gnu", "no-such-cpu", 3}, EmitKind::Object,
+  llvm::Error badCpu = seq::codegen::emitFile(m.g, target("x86_64-linux-gnu", "no-such-cpu", 3), EmitKind::Object,
                                               dir / "a.o", nullptr);
   ASSERT_TRUE(bool(badCpu));
   EXPECT_NE(errorText(std::move(badCpu)).find("unknown CPU 'no-such-cpu'"), std::string::npos);
 
   // LLVM knows RISC-V, but seqc carries no kernels for it.
-  llvm::Error noKernels = seq::codegen::emitFile(m.g, {"riscv64-linux-gnu", "", 3}, EmitKind::Object,
+  llvm::Error noKernels = seq::codegen::emitFile(m.g, target("riscv64-linux-gnu", "", 3), EmitKind::Object,
                                                  dir / "b.o", nullptr);
   ASSERT_TRUE(bool(noKernels));
   message = errorText(std::move(noKernels));

@@ -309,7 +309,7 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
           for (int64_t r = 0; r < runs; ++r) {
             int64_t q0 = r * pc.HW / runs, q1 = (r + 1) * pc.HW / runs;
             seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, p, p + 1, q0, q1,
-                                  record, &log);
+                                  record, &log, nullptr);
             if (p == c.panels() - 1 && r == 0)
               for (int64_t i = 0; i < c.OC * pc.HW; ++i)
                 if (i / pc.HW < p * kPanel || i % pc.HW >= q1) {
@@ -360,7 +360,7 @@ TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
           }
         };
         seqk_conv2d_pointwise_rows(x.data(), wp.data(), band.data(), yPlane, c.C, pc.HW, c.OC, TW, p, q[0], q[1],
-                                   epi, &log);
+                                   epi, &log, nullptr);
         std::string what = std::to_string(pc.C) + "x" + std::to_string(pc.OC) + "x" + std::to_string(pc.HW) +
                            " panel " + std::to_string(p) + " from " + std::to_string(q[0]);
         ASSERT_FALSE(log.bad) << what;

@@ -33,6 +33,31 @@
 typedef void (*seqk_epilogue)(const void *env, int64_t row, int64_t col,
                               const float *src, float *dst, int64_t n);
 
+/* The common epilogue of a convolution as data, which the packed
+ * convolution kernels apply in registers, before a tile's outputs are
+ * first stored, instead of calling an epilogue on them afterwards: for
+ * output channel m at the element an epilogue would number (row, col),
+ *   x += bias[m]                                   (bias not NULL)
+ *   x += add[(rowBase + row) * rowStride + col]    (add not NULL)
+ *   x = act(x)
+ * with the scalar kernels below (seqk_reluf, seqk_hardtanhf(x, lo, hi),
+ * seqk_siluf, seqk_hardswishf), so the outputs are the bits a generated
+ * epilogue of the same ops gives. A kernel given one takes epi NULL. */
+enum {
+  SEQK_ACT_NONE,
+  SEQK_ACT_RELU,
+  SEQK_ACT_HARDTANH, /* ReLU6 too: lo 0, hi 6 */
+  SEQK_ACT_SILU,
+  SEQK_ACT_HARDSWISH
+};
+typedef struct {
+  const float *bias;
+  const float *add;
+  int64_t rowBase, rowStride;
+  int32_t act;
+  float lo, hi;
+} seqk_fused;
+
 /* ---- GEMM ---------------------------------------------------------- */
 
 /* C[m, n] = sum_k A[m, k] * B[k, n] for m in [m0, m1), n in [n0, n1);
@@ -136,11 +161,14 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
  * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)
  * in tiles of TW consecutive positions (or, with few input channels, of
  * 8 channels x 16 to 48 positions), then epi(env, m, q, run, run, n) on
- * runs of each channel m's positions, each position once. */
+ * runs of each channel m's positions, each position once; or, with epi
+ * NULL, `fused` (NULL: none) on each tile before it is stored, its rows
+ * and columns numbered as for epi. */
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
-                           seqk_epilogue epi, const void *env);
+                           seqk_epilogue epi, const void *env,
+                           const seqk_fused *fused);
 /* Panel p alone of the same at positions [q0, q1) (at least TW), into a
  * buffer of its own: output channel 32p + m at position q goes to
  * y[m * yPlane + q - q0] (yPlane >= q1 - q0), then epi(env, 32p + m, q,
@@ -151,7 +179,7 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                                 int64_t yPlane, int64_t C, int64_t HW,
                                 int64_t OC, int64_t TW, int64_t p, int64_t q0,
                                 int64_t q1, seqk_epilogue epi,
-                                const void *env);
+                                const void *env, const seqk_fused *fused);
 /* A 3x3 convolution of stride 1 and dilation 1 by Winograd's F(2x2, 3x3)
  * (winograd.c), one image: x [C, H, W], padded by `top` rows and `left`
  * columns (and zeros below and right of it as far as the tiles reach);

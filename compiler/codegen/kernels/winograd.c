@@ -157,7 +157,7 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
       for (int xi = 0; xi < WG_XI; ++xi)
         seqk_conv2d_pointwise_rows(V + xi * vStride, u + xi * uStride,
                                    M + xi * SEQK_PANEL_WIDTH * T, T, C, T, OC,
-                                   TW, p, 0, T, 0, 0);
+                                   TW, p, 0, T, 0, 0, 0);
       const int64_t m0 = p * SEQK_PANEL_WIDTH;
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {

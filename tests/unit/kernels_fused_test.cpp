@@ -1,0 +1,181 @@
+// Unit tests of the register epilogue (seqk_fused, kernels/fused.h) of
+// the pointwise convolution: seqk_conv2d_pointwise and _rows with a
+// seqk_fused give exactly the bits of the same convolution without it
+// followed by the scalar kernels a generated epilogue calls (x + bias,
+// x + add, then seqk_reluf, seqk_hardtanhf, seqk_siluf or
+// seqk_hardswishf), for every activation, with and without bias and added
+// tensor; on both tile kinds (channels in the lanes for many input
+// channels, positions for few), partial panels (17, 24, 40 channels),
+// runs that end inside a tile, and a second image (rowBase). The added
+// tensor holds NaN, infinities, signed zeros and values that overflow
+// e^-x, so the activations see them.
+#include <gtest/gtest.h>
+
+#include "conv_reference.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+extern "C" {
+#include "seqk.h"
+}
+
+namespace {
+
+constexpr int64_t kPanel = SEQK_PANEL_WIDTH;
+
+struct Shape {
+  int64_t C, OC, HW;
+};
+
+// w [OC, C] in panels of 32 rows, transposed (SEQRT_PACK_PANELS).
+std::vector<float> panels(int64_t OC, int64_t C, const std::vector<float> &w) {
+  std::vector<float> wp((OC + kPanel - 1) / kPanel * C * kPanel, 0.0f);
+  for (int64_t m = 0; m < OC; ++m)
+    for (int64_t k = 0; k < C; ++k)
+      wp[(m / kPanel * C + k) * kPanel + m % kPanel] = w[m * C + k];
+  return wp;
+}
+
+// What a generated epilogue computes for element (row, col) of channel m.
+float scalarEpilogue(const seqk_fused &f, float x, int64_t m, int64_t row, int64_t col) {
+  if (f.bias)
+    x = x + f.bias[m];
+  if (f.add)
+    x = x + f.add[(f.rowBase + row) * f.rowStride + col];
+  switch (f.act) {
+  case SEQK_ACT_RELU: return seqk_reluf(x);
+  case SEQK_ACT_HARDTANH: return seqk_hardtanhf(x, f.lo, f.hi);
+  case SEQK_ACT_SILU: return seqk_siluf(x);
+  case SEQK_ACT_HARDSWISH: return seqk_hardswishf(x);
+  default: return x;
+  }
+}
+
+uint32_t bits(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+// Values the added tensor mixes in, so that the activations see them.
+const float kSpecial[] = {std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity(),
+                          0.0f,
+                          -0.0f,
+                          -100.0f,
+                          95.0f,
+                          -3.0f,
+                          3.0f,
+                          6.0f};
+
+struct Act {
+  int32_t act;
+  float lo, hi;
+  const char *name;
+};
+const Act kActs[] = {{SEQK_ACT_NONE, 0, 0, "none"},
+                     {SEQK_ACT_RELU, 0, 0, "relu"},
+                     {SEQK_ACT_HARDTANH, 0.0f, 6.0f, "relu6"},
+                     {SEQK_ACT_HARDTANH, -0.5f, 0.25f, "hardtanh"},
+                     {SEQK_ACT_SILU, 0, 0, "silu"},
+                     {SEQK_ACT_HARDSWISH, 0, 0, "hardswish"}};
+
+TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
+  // channels in the lanes (C > 64) and positions in the lanes (C <= 64,
+  // 16 positions or more); full and partial panels; planes narrower than
+  // a tile and runs ending inside one
+  // (one past each edge: 65 input channels, 33 output channels, 15 and
+  // 197 positions)
+  const Shape shapes[] = {{1, 1, 1},    {3, 17, 7},    {16, 24, 50},  {5, 40, 13},  {70, 32, 29},
+                          {100, 40, 20}, {130, 24, 33}, {24, 64, 197}, {65, 33, 15}, {64, 33, 17}};
+  unsigned seed = 700;
+  for (const Shape &s : shapes) {
+    const int64_t images = 2;
+    auto x = seqk_test::randomVector(size_t(images * s.C * s.HW), seed);
+    auto wp = panels(s.OC, s.C, seqk_test::randomVector(size_t(s.OC * s.C), seed + 1));
+    auto bias = seqk_test::randomVector(size_t(s.OC), seed + 2);
+    auto add = seqk_test::randomVector(size_t(images * s.OC * s.HW), seed + 3);
+    for (size_t i = 0; i < add.size(); i += 7)
+      add[i] = kSpecial[i / 7 % (sizeof kSpecial / sizeof kSpecial[0])];
+    seed += 4;
+    const int64_t TW = std::min<int64_t>(14, s.HW), pan = (s.OC + kPanel - 1) / kPanel;
+    // the plain convolution, in two runs where the plane allows
+    const int64_t runs = s.HW >= 2 * TW ? 2 : 1;
+    auto convolve = [&](std::vector<float> &y, const seqk_fused *f) {
+      for (int64_t n = 0; n < images; ++n) {
+        seqk_fused fn;
+        if (f) {
+          fn = *f;
+          fn.rowBase = n * s.OC;
+        }
+        for (int64_t r = 0; r < runs; ++r)
+          seqk_conv2d_pointwise(x.data() + n * s.C * s.HW, wp.data(), y.data() + n * s.OC * s.HW, s.C, s.HW, s.OC,
+                                TW, 0, pan, r * s.HW / runs, (r + 1) * s.HW / runs, nullptr, nullptr,
+                                f ? &fn : nullptr);
+      }
+    };
+    std::vector<float> plain(size_t(images * s.OC * s.HW));
+    convolve(plain, nullptr);
+    for (const Act &act : kActs)
+      for (bool withBias : {false, true})
+        for (bool withAdd : {false, true}) {
+          seqk_fused f{withBias ? bias.data() : nullptr, withAdd ? add.data() : nullptr, 0, s.HW, act.act, act.lo,
+                       act.hi};
+          std::vector<float> y(plain.size(), -7.0f);
+          convolve(y, &f);
+          for (int64_t n = 0; n < images; ++n)
+            for (int64_t m = 0; m < s.OC; ++m)
+              for (int64_t q = 0; q < s.HW; ++q) {
+                size_t at = size_t((n * s.OC + m) * s.HW + q);
+                f.rowBase = n * s.OC;
+                float want = scalarEpilogue(f, plain[at], m, m, q);
+                ASSERT_EQ(bits(y[at]), bits(want))
+                    << s.C << "x" << s.OC << "x" << s.HW << " " << act.name << (withBias ? " bias" : "")
+                    << (withAdd ? " add" : "") << " image " << n << " channel " << m << " position " << q << ": "
+                    << y[at] << " vs " << want;
+              }
+        }
+  }
+}
+
+// The fused expansion's form: one panel into a band buffer, bias and an
+// activation (no added tensor), rows yPlane floats apart; nothing written
+// past the run or the panel's channels.
+TEST(KernelsFused, PointwiseRowsApplyTheEpilogueToOnePanel) {
+  const Shape shapes[] = {{16, 96, 40}, {24, 40, 30}, {96, 24, 29}, {3, 17, 14}};
+  unsigned seed = 800;
+  for (const Shape &s : shapes) {
+    auto x = seqk_test::randomVector(size_t(s.C * s.HW), seed);
+    auto wp = panels(s.OC, s.C, seqk_test::randomVector(size_t(s.OC * s.C), seed + 1));
+    auto bias = seqk_test::randomVector(size_t(s.OC), seed + 2);
+    seed += 3;
+    const int64_t TW = std::min<int64_t>(14, s.HW), n = s.HW - 1, yPlane = n + 3;
+    for (const Act &act : kActs) {
+      seqk_fused f{bias.data(), nullptr, 0, s.HW, act.act, act.lo, act.hi};
+      for (int64_t p = 0; p < (s.OC + kPanel - 1) / kPanel; ++p) {
+        std::vector<float> plain(size_t(kPanel * yPlane), -5.0f), band(plain.size(), -5.0f);
+        seqk_conv2d_pointwise_rows(x.data(), wp.data(), plain.data(), yPlane, s.C, s.HW, s.OC, TW, p, 1, s.HW,
+                                   nullptr, nullptr, nullptr);
+        seqk_conv2d_pointwise_rows(x.data(), wp.data(), band.data(), yPlane, s.C, s.HW, s.OC, TW, p, 1, s.HW,
+                                   nullptr, nullptr, &f);
+        int64_t channels = std::min(kPanel, s.OC - p * kPanel);
+        for (int64_t m = 0; m < kPanel; ++m)
+          for (int64_t j = 0; j < yPlane; ++j) {
+            size_t at = size_t(m * yPlane + j);
+            if (m >= channels || j >= n) {
+              ASSERT_EQ(band[at], -5.0f) << "wrote outside the run at " << m << "," << j;
+              continue;
+            }
+            float want = scalarEpilogue(f, plain[at], p * kPanel + m, p * kPanel + m, 1 + j);
+            ASSERT_EQ(bits(band[at]), bits(want)) << s.C << "x" << s.OC << " " << act.name << " at " << m << "," << j;
+          }
+      }
+    }
+  }
+}
+
+} // namespace
