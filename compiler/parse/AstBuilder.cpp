@@ -1,6 +1,14 @@
 // AstBuilder: ANTLR parse tree -> AST.
 #include "parse/AstBuilder.h"
 
+// GCC 12 reports -Wmismatched-new-delete where std::make_unique's cleanup
+// inlines ast::Expr's destroying delete against PooledNode's operator new:
+// a matched pair (NodePool.cpp), GCC's false positive (its PR 109224 and
+// kin; clang has no such warning).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include "parse/Literals.h"
 
 #include <fmt/format.h>
@@ -235,7 +243,7 @@ ExprPtr AstBuilder::buildExpr(P::ExprContext *ctx) {
 
 ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
   SourceRange r = range(ctx);
-  if (auto *name = dynamic_cast<P::NameAtomContext *>(ctx))
+  if (dynamic_cast<P::NameAtomContext *>(ctx))
     return NameExpr::make(r, text_.substr(r.begin, r.end - r.begin));
   if (auto *i = dynamic_cast<P::IntAtomContext *>(ctx))
     return intLiteral(i->getText(), r, diags_);
@@ -243,7 +251,7 @@ ExprPtr AstBuilder::buildAtom(P::AtomContext *ctx) {
     return floatLiteral(f->getText(), r, diags_);
   if (auto *s = dynamic_cast<P::StringAtomContext *>(ctx))
     return stringLiteral(s->getText(), r);
-  if (auto *f = dynamic_cast<P::FstringAtomContext *>(ctx))
+  if (dynamic_cast<P::FstringAtomContext *>(ctx))
     return fstringLiteral(text_.substr(r.begin, r.end - r.begin), r, diags_);
   if (auto *b = dynamic_cast<P::BoolAtomContext *>(ctx))
     return std::make_unique<BoolExpr>(r, b->TRUE() != nullptr);

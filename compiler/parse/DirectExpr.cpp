@@ -8,6 +8,14 @@
 // or expr[prec] (right-associative: '**' and the ternary's last operand).
 // So `-2**2` is -(2**2), `2**-1` is 2**(-1), and `a < b < c` one chain.
 #include "parse/DirectParserImpl.h"
+
+// GCC 12 reports -Wmismatched-new-delete where std::make_unique's cleanup
+// inlines ast::Expr's destroying delete against PooledNode's operator new:
+// a matched pair (NodePool.cpp), GCC's false positive (its PR 109224 and
+// kin; clang has no such warning).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 #include "parse/Literals.h"
 
 #include <cassert>
