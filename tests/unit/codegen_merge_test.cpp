@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <optional>
 #include <random>
@@ -139,24 +141,20 @@ TEST(CodegenMerge, LanesDepthwiseOfFullBlocksShareOneSpecialisation) {
       n += !f.isDeclaration() && f.getName().starts_with("seqk.share.seqk_depthwise2d_lanes");
     return n;
   };
-  EXPECT_EQ(lanesShares(R"(
-model Dw(x: [N, 32, 14, 14]) {
+  // dw1 on 32 channels, dw2 on `c`
+  auto model = [](int c) {
+    return fmt::format(R"(
+model Dw(x: [N, 32, 14, 14]) {{
     dw1 = Conv2d(32, 32, 5, padding=2, groups=32)
-    pw = Conv2d(32, 48, 1)
-    dw2 = Conv2d(48, 48, 5, padding=2, groups=48)
-    forward(x) { y = pw(dw1(x)); return dw2(y + y) }
-}
-)"),
-            1);
-  EXPECT_EQ(lanesShares(R"(
-model Dw(x: [N, 32, 14, 14]) {
-    dw1 = Conv2d(32, 32, 5, padding=2, groups=32)
-    pw = Conv2d(32, 40, 1)
-    dw2 = Conv2d(40, 40, 5, padding=2, groups=40)
-    forward(x) { y = pw(dw1(x)); return dw2(y + y) }
-}
-)"),
-            2);
+    pw = Conv2d(32, {0}, 1)
+    dw2 = Conv2d({0}, {0}, 5, padding=2, groups={0})
+    forward(x) {{ y = pw(dw1(x)); return dw2(y + y) }}
+}}
+)",
+                       c);
+  };
+  EXPECT_EQ(lanesShares(model(48).c_str()), 1);
+  EXPECT_EQ(lanesShares(model(40).c_str()), 2);
 }
 
 } // namespace
