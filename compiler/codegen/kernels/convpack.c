@@ -16,8 +16,10 @@
  * seqk_conv2d_direct and the GEMMs do.
  *
  * The finished tile is transposed in registers into the output planes
- * (one vector of positions per channel), and the epilogue runs on each whole output row of each channel
- * once all its tiles are stored (the row is still in L1).
+ * (one vector of positions per channel), and the epilogue runs on each
+ * whole output row of each channel once all its tiles are stored (the row
+ * is still in L1); a pointwise convolution's fused epilogue (seqk_fused)
+ * is applied to the tile before it is stored instead.
  *
  * The tile shape (R, TW), the column stride SW (1 or 2) and the vectors
  * per position V (2, or 1 for a last panel of at most 16 channels) are
@@ -442,10 +444,11 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  * positions: a tile is LANE_CH output channels x V vectors of 16
  * consecutive positions; each step loads V vectors of one input channel's
  * run and broadcasts LANE_CH consecutive weights of the panel's row, so
- * each output channel's positions are stored as they are. The epilogue
- * runs on each channel's stretch of LANE_RUN positions once all its tiles
- * are stored (from L1, its loads matching the stores). Each output still
- * sums its channels in order, one multiply-add each. */
+ * each output channel's positions are stored as they are. A fused
+ * epilogue (seqk_fused) is applied to each tile before it is stored; a
+ * generated one runs on each channel's stretch of LANE_RUN positions once
+ * all its tiles are stored (from L1, its loads matching the stores). Each
+ * output still sums its channels in order, one multiply-add each. */
 #define LANE_CH 8
 #define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
