@@ -127,9 +127,12 @@ void genPackedImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
 // tasks of (band of output rows, panel of 32 channels), band-major, go to
 // slot tasks in contiguous runs (two a thread, at most kConvScratchSlots:
 // few buffers, each reused while it is in L2), each with its own scratch:
-// the panel's expanded rows the band reads
-// (seqk_conv2d_pointwise_rows, with the expansion's epilogue), then the
-// band (seqk_depthwise2d_phased_rows). A slot's consecutive tasks read the
+// the panel's expanded rows the band reads, then the band. With 16
+// channels in the lanes where it can (seqk_expand_depthwise_lanes: both
+// halves in one call, no per-channel copy; MobileNetV2 at batch 1 5.30 ->
+// 4.94 ms, EfficientNet-B0 10.16 -> 9.30 on 1 thread), else on planes
+// (seqk_conv2d_pointwise_rows with the expansion's epilogue, then
+// seqk_depthwise2d_phased_rows). A slot's consecutive tasks read the
 // same input rows while they are in cache; the expansion's output value
 // is never written.
 void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
@@ -144,7 +147,14 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
   int64_t tileCols = ir::packedConvTile(1, s.W).cols;
   Epilogue expandEpilogue(gen, expandIndex, epilogueOps(expand), channelLayout(g.value(expand.output).shape, HW),
                           RegisterUse::Channels);
-  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()));
+  // 16 channels in the lanes (seqk_expand_depthwise_lanes) where the
+  // shapes suit it and the expansion's epilogue is data (none, or its
+  // register form); the depthwise epilogue then in registers too where it
+  // can be
+  bool lanes = ir::expandDepthwiseLanesFits(g, node) &&
+               (expandEpilogue.empty() || expandEpilogue.registerForm().has_value());
+  Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()),
+                    lanes ? RegisterUse::Channels : RegisterUse::None);
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
   Value *slots = emitSlotCount(gen, plan.tasks());
@@ -171,6 +181,13 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
         Value *panel = b.CreateURem(t, c(plan.panels));
         Value *oh0 = b.CreateMul(b.CreateUDiv(t, c(plan.panels)), c(plan.bandRows));
         Value *oh1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(oh0, c(plan.bandRows)), c(s.OH));
+        if (lanes) {
+          b.CreateCall(gen.kernel("seqk_expand_depthwise_lanes"),
+                       {xn, we, w, yn, band, c(e.C), c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                        c(a.pad[0]), c(a.pad[1]), c(s.DH), c(s.DW), c(s.OH), c(s.OW), panel, oh0, oh1,
+                        expandEnv.fused(), env.fused(), env.fn(), env.env()});
+          return;
+        }
         // the input rows output rows [oh0, oh1) read, within the image
         Value *ih0 = b.CreateBinaryIntrinsic(Intrinsic::smax, b.CreateSub(b.CreateMul(oh0, c(s.SH)), c(a.pad[0])),
                                              c(0));

@@ -134,8 +134,10 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   case ConvAlgorithm::Depthwise: {
     const Shape &out = g.value(conv.output).shape;
     int64_t plane = depthwisePlaneFloats(conv.attrs, out.dims.at(2), out.dims.at(3));
-    if (fusedExpansion(g, conv))
-      return (expandDepthwisePlan(g, conv).bandFloats + plane) * int64_t(sizeof(float));
+    if (fusedExpansion(g, conv)) {
+      ExpandDepthwisePlan p = expandDepthwisePlan(g, conv);
+      return std::max(p.bandFloats + plane, p.lanesFloats) * int64_t(sizeof(float));
+    }
     if (depthwiseLanes(g, conv))
       return (out.dims.at(1) + 15) / 16 * depthwiseLanesBlockFloats(g, conv) * int64_t(sizeof(float));
     return out.dims.at(1) * plane * int64_t(sizeof(float));
@@ -242,7 +244,19 @@ ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &dw) {
   p.bands = (OH + p.bandRows - 1) / p.bandRows;
   p.inputRows = std::min(rowsRead(p.bandRows), in.dims.at(2));
   p.bandFloats = kPackPanelWidth * p.inputRows * W;
+  if (expandDepthwiseLanesFits(g, dw)) {
+    // seqk_expand_depthwise_lanes_work
+    int64_t OW = out.dims.at(3);
+    int64_t reach = (std::max<int64_t>(OW, 16) - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1;
+    int64_t columns = std::max(reach, a.pad[1] + W);
+    p.lanesFloats = 2 * rowsRead(p.bandRows) * columns * 16 + a.kernel[0] * a.kernel[1] * 2 * 16;
+  }
   return p;
+}
+
+bool expandDepthwiseLanesFits(const Graph &g, const Node &dw) {
+  const Attrs &a = dw.attrs;
+  return g.value(dw.inputs.at(0)).shape.dims.at(3) >= kExpandLanesTile && (a.stride[1] == 1 || a.stride[1] == 2);
 }
 
 int64_t depthwisePlaneFloats(const Attrs &a, int64_t OH, int64_t OW) {

@@ -102,12 +102,20 @@ struct ExpandDepthwisePlan {
   int64_t inputRows = 1; // expanded rows a band reads, at most
   int64_t panels = 1;    // of kPackPanelWidth channels
   int64_t bandFloats = 0; // one panel's expanded rows: panel width x inputRows x W
+  // With 16 channels in the lanes (expandDepthwiseLanes): the work of
+  // seqk_expand_depthwise_lanes for a band, padded rows and columns.
+  int64_t lanesFloats = 0;
   int64_t tasks() const { return bands * panels; }
 };
 constexpr int64_t kExpandBandBytes = 512 * 1024;
 // Expansions of smaller planes stay separate (their output stays in L2).
 constexpr int64_t kExpandMinPlane = 28 * 28;
 ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &depthwise);
+// Whether the pair's shapes suit seqk_expand_depthwise_lanes (input rows
+// of at least kExpandLanesTile positions, column stride 1 or 2); the code
+// generator also needs both epilogues in a form it takes.
+bool expandDepthwiseLanesFits(const Graph &g, const Node &depthwise);
+constexpr int64_t kExpandLanesTile = 14;
 // The expansion fused into a depthwise convolution, or null.
 const Node *fusedExpansion(const Graph &g, const Node &depthwise);
 // Whether seqk_depthwise2d_phased computes the plane in padded positions

@@ -155,7 +155,11 @@ def st_inverted(g):
     channels, a depthwise 3x3 or 5x5 convolution of stride 1 or 2, a 1x1
     projection, BatchNorm and an activation after the first two. On planes
     of 28 x 28 or more seqc computes the expansion inside the depthwise
-    convolution, band by band (FuseExpandDepthwise)."""
+    convolution, band by band (FuseExpandDepthwise): with 16 channels in
+    the lanes (seqk_expand_depthwise_lanes) when the expansion's epilogue
+    is bias and ReLU, ReLU6, SiLU or Hardswish (the depthwise one in
+    registers too, or called on rows for the other activations), else on
+    planes (seqk_conv2d_pointwise_rows, seqk_depthwise2d_phased_rows)."""
     rng, c = g.rng, g.shape[0]
     e, k = rng.randint(16, 48), rng.choice([3, 3, 5])
     items = [conv2d(rng, c, e, 1, bias=False), batchnorm(rng, 2, e), activation(rng),

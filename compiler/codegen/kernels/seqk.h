@@ -252,6 +252,32 @@ void seqk_depthwise2d_phased_rows(const float *x, int64_t xPlane,
                                   int64_t oh0, int64_t oh1, seqk_epilogue epi,
                                   const void *env);
 
+/* A 1x1 expansion fused into the depthwise convolution reading it, with
+ * 16 channels in the lanes (dwexpand.c), one image: the expansion's input
+ * x [eC, H, W] and packed weights we (panels of 32 of its C output
+ * channels), the depthwise weights w [C, KH, KW] and output y [C, OH, OW]
+ * (padding's top and left sides given). Panel p of the expanded channels,
+ * output rows [oh0, oh1): the expanded rows they read are computed into
+ * `work` (seqk_expand_depthwise_lanes_work floats for bands of up to
+ * bandRows rows, 64-byte aligned) with `expand` (NULL: none), then the
+ * band with `fused` in registers (NULL: none) or epi(env, c, oh*OW, row,
+ * row, OW) on each finished row of channel c. Needs W >= 14 and SW 1 or
+ * 2. */
+void seqk_expand_depthwise_lanes(const float *x, const float *we,
+                                 const float *w, float *y, float *work,
+                                 int64_t eC, int64_t C, int64_t H, int64_t W,
+                                 int64_t KH, int64_t KW, int64_t SH,
+                                 int64_t SW, int64_t top, int64_t left,
+                                 int64_t DH, int64_t DW, int64_t OH,
+                                 int64_t OW, int64_t p, int64_t oh0,
+                                 int64_t oh1, const seqk_fused *expand,
+                                 const seqk_fused *fused, seqk_epilogue epi,
+                                 const void *env);
+int64_t seqk_expand_depthwise_lanes_work(int64_t KH, int64_t KW, int64_t SH,
+                                         int64_t SW, int64_t DH, int64_t DW,
+                                         int64_t left, int64_t W, int64_t OW,
+                                         int64_t bandRows);
+
 #define SEQK_DW_SLACK 64
 #define SEQK_DW_LINEAR_MAX 256
 
