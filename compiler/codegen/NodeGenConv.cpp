@@ -254,6 +254,8 @@ void genDepthwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &e
   task.run(gen.fwd().getInt64(depthwiseUnits(gen.graph(), node, s)), Work{0, s.C * s.OHW() * s.KH * s.KW});
 }
 
+} // namespace
+
 // Image `image`'s input zero-padded into `xp` (seqk_pad2d), its channels
 // split over the threads.
 void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *image) {
@@ -271,6 +273,8 @@ void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *
                                           task.begin(), task.end()});
   task.run(gen.fwd().getInt64(s.C), Work{0, kCopyStepsPerFloat * s.C * Hp * Wp});
 }
+
+namespace {
 
 // A stride-1 convolution of image `image` on its padded copy xp
 // (seqk_conv2d_direct): tasks of (group, rows of output channels, runs of

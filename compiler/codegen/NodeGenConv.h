@@ -46,6 +46,9 @@ PackedSplit packedSplit(const ConvShape &s);
 // A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution
 // `index` reading it (passes::fuseExpandDepthwise).
 void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
+// Image `image`'s input of convolution `index` zero-padded into `xp`
+// (seqk_pad2d), its channels split over the threads.
+void genPadInput(LlvmGen &gen, int index, const ConvShape &s, llvm::Value *xp, llvm::Value *image);
 
 // Slot tasks of an image: `tasks` units of work (a compile-time count)
 // in min(2 x the context's threads, kConvScratchSlots, tasks) slot tasks,

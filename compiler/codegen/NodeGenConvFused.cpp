@@ -153,16 +153,29 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
   // can be
   bool lanes = ir::expandDepthwiseLanesFits(g, node) &&
                (expandEpilogue.empty() || expandEpilogue.registerForm().has_value());
+  // A producer other than a 1x1 expansion (FuseExpandDepthwise's
+  // lanesProducer) runs there only, on its zero-padded input when it pads
+  // (its scratch, which Liveness keeps until this node)
+  const ir::Attrs &ea = expand.attrs;
+  bool pointwise = ir::isPointwise(ea);
+  if (!pointwise && !lanes)
+    fail("convolution '" + expand.name + "' is fused into '" + node.name +
+         "' but the pair cannot run with channels in the lanes");
+  bool pads = !pointwise && ir::convPads(expand);
+  int64_t Hx = pads ? e.H + ea.pad[0] + ea.pad[2] : e.H, Wx = pads ? e.W + ea.pad[1] + ea.pad[3] : e.W;
+  Value *padded = pads ? gen.scratchPtr(expandIndex) : nullptr;
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(g.value(node.output).shape, s.OHW()),
                     lanes ? RegisterUse::Channels : RegisterUse::None);
   Value *scratch = gen.scratchPtr(index);
   IRBuilder<> &f = gen.fwd();
   Value *slots = emitSlotCount(gen, plan.tasks());
   emitLoop(f, gen.leadingExtent(g.value(node.output).shape, 1), "image", [&](Value *image) {
+    if (pads)
+      genPadInput(gen, expandIndex, e, padded, image);
     Task task(gen, index, "expand_depthwise");
     IRBuilder<> &b = task.b();
     auto c = [&](int64_t v) { return b.getInt64(v); };
-    Value *x = task.capture(gen.valuePtr(expand.inputs[0]), "x");
+    Value *x = task.capture(pads ? padded : gen.valuePtr(expand.inputs[0]), "x");
     Value *we = task.capture(gen.packedPtr(expand.attrs.weight), "we");
     Value *w = task.capture(gen.packedPtr(a.weight), "w");
     Value *y = task.capture(gen.valuePtr(node.output), "y");
@@ -172,7 +185,7 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
     EpilogueEnv expandEnv(task, expandEpilogue), env(task, epilogue);
     expandEnv.setRowBase(b, b.CreateMul(n, c(s.C)));
     env.setRowBase(b, b.CreateMul(n, c(s.C)));
-    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(e.C * HW)));
+    Value *xn = pads ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(e.C * e.H * e.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.C * s.OHW())));
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
       Value *band = LlvmGen::floatGep(b, buf0, b.CreateMul(slot, c(slotFloats)));
@@ -181,11 +194,19 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
         Value *panel = b.CreateURem(t, c(plan.panels));
         Value *oh0 = b.CreateMul(b.CreateUDiv(t, c(plan.panels)), c(plan.bandRows));
         Value *oh1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(oh0, c(plan.bandRows)), c(s.OH));
-        if (lanes) {
+        if (lanes && pointwise) {
           b.CreateCall(gen.kernel("seqk_expand_depthwise_lanes"),
                        {xn, we, w, yn, band, c(e.C), c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                         c(a.pad[0]), c(a.pad[1]), c(s.DH), c(s.DW), c(s.OH), c(s.OW), panel, oh0, oh1,
                         expandEnv.fused(), env.fused(), env.fn(), env.env()});
+          return;
+        }
+        if (lanes) {
+          b.CreateCall(gen.kernel("seqk_conv_depthwise_lanes"),
+                       {xn, c(Hx * Wx), c(e.SH * Wx), c(e.SW), c(e.KH), c(e.KW), c(e.DH * Wx), c(e.DW), we, w, yn,
+                        band, c(e.C), c(s.C), c(s.H), c(s.W), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(a.pad[0]),
+                        c(a.pad[1]), c(s.DH), c(s.DW), c(s.OH), c(s.OW), panel, oh0, oh1, expandEnv.fused(),
+                        env.fused(), env.fn(), env.env()});
           return;
         }
         // the input rows output rows [oh0, oh1) read, within the image
@@ -206,7 +227,7 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
                       env.fn(), env.env()});
       });
     });
-    task.run(slots, Work{0, e.OC * HW * e.C + s.C * s.OHW() * s.KH * s.KW});
+    task.run(slots, Work{0, e.OC * HW * e.Kc() + s.C * s.OHW() * s.KH * s.KW});
   });
 }
 

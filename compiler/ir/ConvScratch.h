@@ -116,6 +116,9 @@ ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &depthwise);
 // generator also needs both epilogues in a form it takes.
 bool expandDepthwiseLanesFits(const Graph &g, const Node &depthwise);
 constexpr int64_t kExpandLanesTile = 14;
+// The most taps a convolution producing the depthwise input may have
+// there (DWX_MAX_TAPS).
+constexpr int64_t kLanesProducerMaxTaps = 64;
 // The expansion fused into a depthwise convolution, or null.
 const Node *fusedExpansion(const Graph &g, const Node &depthwise);
 // Whether seqk_depthwise2d_phased computes the plane in padded positions

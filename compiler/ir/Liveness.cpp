@@ -93,6 +93,10 @@ std::vector<Buffer> workspaceBuffers(const Graph &g) {
     b.batched = batched && s.bytesPerBatch > 0;
     b.bytes = alignTo(b.batched ? s.bytesPerBatch : s.bytesFixed, kWorkspaceAlignment);
     b.first = b.last = s.node;
+    // a convolution fused into the one reading it (FuseExpandDepthwise)
+    // runs there: its padded input is read then
+    if (int into = g.nodes[size_t(s.node)].fusedInto; into >= 0)
+      b.last = std::max(b.last, into);
     buffers.push_back(b);
   }
   return buffers;

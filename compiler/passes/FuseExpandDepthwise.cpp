@@ -6,7 +6,10 @@
 // Algorithm: a Conv2d E right before a depthwise Conv2d D (ir::convAlgorithm
 // Depthwise) gets E.fusedInto = D when
 //  - E runs on packed weights as a pointwise convolution (1x1, stride 1,
-//    no padding, one group);
+//    no padding, one group), or as any convolution that
+//    seqk_conv_depthwise_lanes computes (lanesProducer: a stem's 3x3 of
+//    stride 2, its epilogue in register form); E's padded input copy
+//    (its scratch) then lives until D (Liveness);
 //  - D reads E's output and nothing else does (no node, no epilogue; it is
 //    not the model's output);
 //  - D's plane is at least ir::kExpandMinPlane and computed row by row,
@@ -33,6 +36,41 @@ bool bandable(const ir::Graph &g, const ir::Node &dw) {
          in.dims[2] * in.dims[3] >= ir::kExpandMinPlane && !ir::depthwiseLinear(a, out.dims[2], out.dims[3]);
 }
 
+// Whether a convolution's epilogue is empty or [Bias] [ReLU | ReLU6 |
+// Hardtanh | SiLU | Hardswish]: the register form (codegen::registerForm)
+// that seqk_conv_depthwise_lanes applies to its tiles.
+bool registerEpilogue(const ir::Node &conv) {
+  const std::vector<ir::EpilogueOp> &ops = conv.epilogue;
+  size_t i = 0;
+  bool seeded = !ops.empty() && ops.front().kind == ir::EpilogueOp::Kind::Bias;
+  if (conv.attrs.bias >= 0 && !seeded)
+    return false; // codegen adds it first: a form this check does not see
+  if (i < ops.size() && ops[i].kind == ir::EpilogueOp::Kind::Bias)
+    ++i;
+  if (i < ops.size() && ops[i].kind == ir::EpilogueOp::Kind::Unary) {
+    switch (ops[i].unary) {
+    case ir::UnaryKind::Relu:
+    case ir::UnaryKind::Relu6:
+    case ir::UnaryKind::Hardtanh:
+    case ir::UnaryKind::Silu:
+    case ir::UnaryKind::Hardswish: ++i; break;
+    default: break;
+    }
+  }
+  return i == ops.size();
+}
+
+// A convolution other than a 1x1 expansion that may produce the
+// depthwise convolution's input in its tasks: only with 16 channels in the
+// lanes (seqk_conv_depthwise_lanes), so its epilogue in register form, one
+// group, column stride 1 or 2, at most 64 taps (a network's stem: 3x3 of
+// stride 2, 3 channels in).
+bool lanesProducer(const ir::Graph &g, const ir::Node &conv, const ir::Node &dw) {
+  const ir::Attrs &a = conv.attrs;
+  return ir::expandDepthwiseLanesFits(g, dw) && registerEpilogue(conv) && a.groups == 1 &&
+         (a.stride[1] == 1 || a.stride[1] == 2) && a.kernel[0] * a.kernel[1] <= ir::kLanesProducerMaxTaps;
+}
+
 } // namespace
 
 void fuseExpandDepthwise(ir::Graph &g) {
@@ -55,8 +93,8 @@ void fuseExpandDepthwise(ir::Graph &g) {
     if (readers[size_t(v.id)] != 1 || v.id == g.output || v.storage != ir::Storage::Workspace)
       continue;
     if (ir::convAlgorithm(g, dw) != ir::ConvAlgorithm::Depthwise ||
-        ir::convAlgorithm(g, expand) != ir::ConvAlgorithm::Packed || !ir::isPointwise(expand.attrs) ||
-        !bandable(g, dw))
+        ir::convAlgorithm(g, expand) != ir::ConvAlgorithm::Packed ||
+        !(ir::isPointwise(expand.attrs) || lanesProducer(g, expand, dw)) || !bandable(g, dw))
       continue;
     expand.fusedInto = int(i);
   }

@@ -159,10 +159,16 @@ def st_inverted(g):
     the lanes (seqk_expand_depthwise_lanes) when the expansion's epilogue
     is bias and ReLU, ReLU6, SiLU or Hardswish (the depthwise one in
     registers too, or called on rows for the other activations), else on
-    planes (seqk_conv2d_pointwise_rows, seqk_depthwise2d_phased_rows)."""
+    planes (seqk_conv2d_pointwise_rows, seqk_depthwise2d_phased_rows).
+    A quarter of the blocks start with a 3x3 or 5x5 convolution instead,
+    which is fused the same way (with channels in the lanes only)."""
     rng, c = g.rng, g.shape[0]
     e, k = rng.randint(16, 48), rng.choice([3, 3, 5])
-    items = [conv2d(rng, c, e, 1, bias=False), batchnorm(rng, 2, e), activation(rng),
+    # or a 3x3 / 5x5 convolution of stride 1 in place of the expansion (a
+    # stem's, computed inside the depthwise convolution too:
+    # seqk_conv_depthwise_lanes)
+    first = rng.choice([1, 1, 3, 5])
+    items = [conv2d(rng, c, e, first, 1, first // 2, bias=False), batchnorm(rng, 2, e), activation(rng),
              conv2d(rng, e, e, k, rng.choice([1, 2]), k // 2, groups=e, bias=rng.random() < 0.3),
              batchnorm(rng, 2, e), activation(rng), conv2d(rng, e, rng.randint(2, 16), 1, bias=False)]
     return apply_child(g.name("inv"), Container("Sequential", [("", i) for i in items], rng))

@@ -13,7 +13,10 @@
 //    and 2, kernels 3x3, 5x5, 3x5 and 1x1, paddings 0 to 2 on any side,
 //    dilation 2; bands of one row up to the plane, every output once;
 //  - work buffers filled with NaN, and a NaN input reaching exactly the
-//    outputs whose window holds its position.
+//    outputs whose window holds its position;
+//  - any producing convolution (seqk_conv_depthwise_lanes: a stem's 3x3
+//    of stride 2, 5x5, 1x1 of stride 2, no padding) gives the bits of the
+//    padded packed convolution followed by the depthwise one.
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
@@ -243,6 +246,79 @@ TEST(KernelsExpandDepthwise, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
                 << "NaN at " << h << "," << wq << "; output " << ch << "," << oh << "," << ow;
           }
     }
+}
+
+// A producer other than a 1x1 expansion (seqk_conv_depthwise_lanes): a
+// network's stem and the like, on its zero-padded input, against the
+// padded packed convolution and the depthwise one, unfused.
+struct ProducerCase {
+  int64_t eC, C, Hx, Wx, eKH, eKW, eSH, eSW, ePad; // the producer
+  int64_t KH, KW, SH, SW, pad;                     // the depthwise convolution
+  int64_t H() const { return (Hx + 2 * ePad - eKH) / eSH + 1; }
+  int64_t W() const { return (Wx + 2 * ePad - eKW) / eSW + 1; }
+  Case dw() const { return {eC, C, H(), W(), KH, KW, SH, SW, pad, pad, pad, pad, 1, 1}; }
+};
+
+const ProducerCase kProducers[] = {
+    {3, 32, 29, 31, 3, 3, 2, 2, 1, 3, 3, 1, 1, 1},  // a stem: 3x3 of stride 2, then 3x3
+    {2, 17, 20, 28, 5, 5, 1, 1, 2, 3, 3, 2, 2, 1},  // 5x5 of stride 1, then stride 2
+    {4, 48, 33, 40, 3, 3, 2, 2, 0, 5, 5, 2, 2, 2},  // no padding; 5x5 of stride 2
+    {5, 16, 30, 29, 1, 1, 2, 2, 0, 3, 3, 1, 1, 1},  // 1x1 of stride 2
+    {3, 24, 31, 44, 3, 3, 1, 2, 1, 3, 3, 1, 2, 1},  // strides 1 x 2
+};
+
+TEST(KernelsExpandDepthwise, AnyProducerGivesTheBitsOfThePaddedPackedConvolution) {
+  unsigned seed = 1100;
+  for (const ProducerCase &pc : kProducers) {
+    const Case c = pc.dw();
+    ASSERT_GE(c.W, 14);
+    const int64_t Hp = pc.Hx + 2 * pc.ePad, Wp = pc.Wx + 2 * pc.ePad, K = pc.eC * pc.eKH * pc.eKW;
+    auto x = seqk_test::randomVector(size_t(pc.eC * pc.Hx * pc.Wx), seed);
+    auto we = panels(c.C, K, seqk_test::randomVector(size_t(c.C * K), seed + 1));
+    auto w = seqk_test::randomVector(size_t(c.C * c.KH * c.KW), seed + 2);
+    auto ebias = seqk_test::randomVector(size_t(c.C), seed + 3), dbias = seqk_test::randomVector(size_t(c.C), seed + 4);
+    seed += 5;
+    std::vector<float> xp(size_t(pc.eC * Hp * Wp + 64), 0.0f);
+    seqk_pad2d(x.data(), xp.data(), pc.eC, pc.Hx, pc.Wx, Hp, Wp, pc.ePad, pc.ePad, 0, pc.eC);
+    for (const Act &act : kActs) {
+      seqk_fused expand{ebias.data(), nullptr, 0, c.H * c.W, act.act, act.lo, act.hi};
+      seqk_fused dw{dbias.data(), nullptr, 0, c.OH() * c.OW(), act.act, act.lo, act.hi};
+      // unfused: the packed convolution (its epilogue on rows), then the
+      // depthwise one
+      std::vector<float> e(size_t(c.C * c.H * c.W));
+      RowEpilogue eenv{&expand, c.H * c.W, nullptr};
+      const int64_t TW = std::min<int64_t>(7, c.W);
+      ASSERT_TRUE(seqk_conv2d_packed_supports(1, TW, pc.eSW));
+      seqk_conv2d_packed(xp.data(), we.data(), e.data(), pc.eC, Hp, Wp, pc.eKH, pc.eKW, pc.eSH, pc.eSW, 1, 1, c.C,
+                         c.H, c.W, 1, TW, 0, c.panels(), 0, c.H, rowEpilogue, &eenv);
+      const int64_t Wq = seqk_depthwise2d_phased_width(c.KW, c.SH, c.SW, c.DW, c.OH(), c.OW());
+      std::vector<float> buf(size_t(seqk_depthwise2d_phased_plane(c.KH, c.SH, c.SW, c.DH, c.OH(), Wq)));
+      std::vector<float> want(size_t(c.C * c.OH() * c.OW()));
+      RowEpilogue denv{&dw, c.OH() * c.OW(), nullptr};
+      seqk_depthwise2d_phased(e.data(), buf.data(), w.data(), want.data(), c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.top,
+                              c.left, c.DH, c.DW, c.OH(), c.OW(), Wq, 0, c.C, rowEpilogue, &denv);
+      // fused, in bands of 3 rows, each task with its own NaN-filled work
+      std::vector<float> y(want.size(), kNaN);
+      const int64_t bandRows = 3;
+      int64_t work =
+          seqk_expand_depthwise_lanes_work(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.left, c.W, c.OW(), bandRows);
+      for (int64_t oh0 = 0; oh0 < c.OH(); oh0 += bandRows)
+        for (int64_t p = 0; p < c.panels(); ++p) {
+          std::vector<float> scratch(size_t(work) + 16, kNaN);
+          float *aligned = scratch.data();
+          while (reinterpret_cast<uintptr_t>(aligned) % 64 != 0)
+            ++aligned;
+          seqk_conv_depthwise_lanes(xp.data(), Hp * Wp, pc.eSH * Wp, pc.eSW, pc.eKH, pc.eKW, Wp, 1, we.data(),
+                                    w.data(), y.data(), aligned, pc.eC, c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW,
+                                    c.top, c.left, 1, 1, c.OH(), c.OW(), p, oh0, std::min(oh0 + bandRows, c.OH()),
+                                    &expand, &dw, nullptr, nullptr);
+        }
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_EQ(bits(y[i]), bits(want[i])) << pc.eKH << "x" << pc.eKW << "/" << pc.eSH << "x" << pc.eSW
+                                             << " producer of " << pc.eC << "->" << c.C << ", " << act.name
+                                             << ": output " << i << " " << y[i] << " vs " << want[i];
+    }
+  }
 }
 
 } // namespace

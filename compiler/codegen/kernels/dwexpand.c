@@ -34,10 +34,17 @@
 #define DWX_COLS 16 /* depthwise block: output positions of a row */
 #define DWX_LANES 16
 
+#define DWX_MAX_TAPS 64 /* of the producing convolution */
+
 typedef struct {
   const float *x, *we, *w;
   float *y, *band, *taps;
   int64_t eC, C, H, W, KH, KW, SH, SW, top, left, DH, DW, OH, OW;
+  /* the producing convolution: floats between its input's channel
+   * planes, from one output row's inputs to the next's, and its taps
+   * (offsets from tap 0's input) */
+  int64_t xPlane, xRow, eTaps;
+  int64_t eOffset[DWX_MAX_TAPS];
   int64_t m0, nch;    /* the panel's first channel, its channels (<= 32) */
   int64_t oh0, oh1;   /* the band's output rows */
   int64_t rows, Wb;   /* the band's padded rows and columns */
@@ -113,14 +120,18 @@ SEQK_INLINE void dwxEpilogue(const seqk_fused *f, seqkVec *v, int n,
     v[k] = t[k];
 }
 
-/* The expansion of DWX_TW positions of input row ih from column iw on,
- * V half-panels, stored at out[h] + j * 16 (band columns). */
+/* The producing convolution's outputs at DWX_TW positions of its output
+ * row ih from column iw on (its input at x + ih*xRow + iw*ES), V
+ * half-panels, stored at out[h] + j * 16 (band columns). PW: a 1x1
+ * convolution of stride 1 (ES 1, one tap), known here so that the tap
+ * loop vanishes. Each output sums its taps in the packed convolution's
+ * order, k = (c*KH + kh)*KW + kw (the weights' rows). */
 SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
                                float *restrict out0, float *restrict out1,
-                               int V) {
-  const int64_t HW = a->H * a->W;
-  const float *restrict xq = a->x + ih * a->W + iw;
-  const float *restrict wp = a->we + a->m0 * a->eC;
+                               int V, int ES, int PW) {
+  const int64_t plane = a->xPlane, taps = PW ? 1 : a->eTaps;
+  const float *restrict xq = a->x + ih * a->xRow + iw * ES;
+  const float *restrict wk = a->we + a->m0 * a->eC * taps;
   seqkVec acc[DWX_TW][2];
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j) {
@@ -130,16 +141,21 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
   SEQK_NO_UNROLL
   for (int64_t c = 0; c < a->eC; ++c) {
     /* a stream per input channel: the next tiles' lines, into L1 */
-    __builtin_prefetch(xq + c * HW + 2 * DWX_TW, 0, 3);
-    seqkVec w0 = *(const seqkVecU *)(wp + c * 32), w1 = w0;
-    if (V == 2)
-      w1 = *(const seqkVecU *)(wp + c * 32 + 16);
-    SEQK_UNROLL
-    for (int j = 0; j < DWX_TW; ++j) {
-      float s = xq[c * HW + j];
-      acc[j][0] = acc[j][0] + s * w0;
+    if (PW)
+      __builtin_prefetch(xq + c * plane + 2 * DWX_TW, 0, 3);
+    SEQK_NO_UNROLL
+    for (int64_t t = 0; t < taps; ++t, wk += 32) {
+      const float *restrict xk = xq + c * plane + (PW ? 0 : a->eOffset[t]);
+      seqkVec w0 = *(const seqkVecU *)wk, w1 = w0;
       if (V == 2)
-        acc[j][1] = acc[j][1] + s * w1;
+        w1 = *(const seqkVecU *)(wk + 16);
+      SEQK_UNROLL
+      for (int j = 0; j < DWX_TW; ++j) {
+        float s = xk[j * ES];
+        acc[j][0] = acc[j][0] + s * w0;
+        if (V == 2)
+          acc[j][1] = acc[j][1] + s * w1;
+      }
     }
   }
   seqkVec h0[DWX_TW], h1[DWX_TW];
@@ -159,7 +175,8 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
 }
 
 /* Band row r (padded): the expansion of its input row, or zeros. */
-SEQK_INLINE void dwxExpandRow(const Dwx *a, int64_t r, int V) {
+SEQK_INLINE void dwxExpandRow(const Dwx *a, int64_t r, int V, int ES,
+                              int PW) {
   const int64_t plane = a->rows * a->Wb * DWX_LANES;
   float *restrict row0 = a->band + r * a->Wb * DWX_LANES;
   float *restrict row1 = row0 + plane;
@@ -186,17 +203,32 @@ SEQK_INLINE void dwxExpandRow(const Dwx *a, int64_t r, int V) {
   for (int64_t t0 = 0; t0 < a->W; t0 += DWX_TW) {
     const int64_t iw = seqkMin(t0, a->W - DWX_TW);
     const int64_t col = (a->left + iw) * DWX_LANES;
-    dwxExpandTile(a, ih, iw, row0 + col, row1 + col, V);
+    dwxExpandTile(a, ih, iw, row0 + col, row1 + col, V, ES, PW);
   }
 }
 
-static __attribute__((noinline)) void dwxExpand1(const Dwx *a) {
-  for (int64_t r = 0; r < a->rows; ++r)
-    dwxExpandRow(a, r, 1);
-}
-static __attribute__((noinline)) void dwxExpand2(const Dwx *a) {
-  for (int64_t r = 0; r < a->rows; ++r)
-    dwxExpandRow(a, r, 2);
+/* One function per (V, producer stride, 1x1 or not), never inlined. */
+#define DWX_EXPAND(V, ES, PW)                                                \
+  static __attribute__((noinline)) void dwxExpand_##V##_##ES##_##PW(         \
+      const Dwx *a) {                                                        \
+    for (int64_t r = 0; r < a->rows; ++r)                                    \
+      dwxExpandRow(a, r, V, ES, PW);                                         \
+  }
+DWX_EXPAND(1, 1, 1)
+DWX_EXPAND(2, 1, 1)
+DWX_EXPAND(1, 1, 0)
+DWX_EXPAND(2, 1, 0)
+DWX_EXPAND(1, 2, 0)
+DWX_EXPAND(2, 2, 0)
+
+SEQK_INLINE void dwxExpand(const Dwx *a, int64_t ES) {
+  const int V2 = a->nch > 16, PW = a->eTaps == 1 && ES == 1;
+  if (PW)
+    (V2 ? dwxExpand_2_1_1 : dwxExpand_1_1_1)(a);
+  else if (ES == 1)
+    (V2 ? dwxExpand_2_1_0 : dwxExpand_1_1_0)(a);
+  else
+    (V2 ? dwxExpand_2_2_0 : dwxExpand_1_2_0)(a);
 }
 
 /* Output row oh of half-panel h (channels m0 + 16h + [0, nc)): blocks of
@@ -271,7 +303,7 @@ static __attribute__((noinline)) void dwxDepthwise2(const Dwx *a, int64_t h,
 }
 
 /* The task, out of line: its shapes at run time. */
-static __attribute__((noinline)) void dwxTask(Dwx *a) {
+static __attribute__((noinline)) void dwxTask(Dwx *a, int64_t ES) {
   const int64_t taps = a->KH * a->KW;
   for (int64_t l = 0; l < 32; ++l) {
     int64_t ch = a->m0 + l;
@@ -281,10 +313,7 @@ static __attribute__((noinline)) void dwxTask(Dwx *a) {
     for (int64_t t = 0; t < taps; ++t)
       a->taps[(l / 16 * taps + t) * DWX_LANES + l % 16] = in ? a->w[ch * taps + t] : 0.0f;
   }
-  if (a->nch > 16)
-    dwxExpand2(a);
-  else
-    dwxExpand1(a);
+  dwxExpand(a, ES);
   for (int64_t h = 0; h * 16 < a->nch; ++h) {
     int64_t nc = seqkMin(16, a->nch - 16 * h);
     if (a->SW == 2)
@@ -292,6 +321,29 @@ static __attribute__((noinline)) void dwxTask(Dwx *a) {
     else
       dwxDepthwise1(a, h, nc);
   }
+}
+
+void seqk_conv_depthwise_lanes(
+    const float *x, int64_t xPlane, int64_t xRow, int64_t ES, int64_t eKH,
+    int64_t eKW, int64_t eRowTap, int64_t eColTap, const float *we,
+    const float *w, float *y, float *work, int64_t eC, int64_t C, int64_t H,
+    int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t top,
+    int64_t left, int64_t DH, int64_t DW, int64_t OH, int64_t OW, int64_t p,
+    int64_t oh0, int64_t oh1, const seqk_fused *expand,
+    const seqk_fused *fused, seqk_epilogue epi, const void *env) {
+  const int64_t rows = dwxRows(oh1 - oh0, KH, SH, DH);
+  const int64_t Wb = dwxColumns(KW, SW, DW, left, W, OW);
+  Dwx a = {.x = x, .we = we, .w = w, .y = y, .band = work,
+           .taps = work + 2 * rows * Wb * DWX_LANES, .eC = eC, .C = C,
+           .H = H, .W = W, .KH = KH, .KW = KW, .SH = SH, .SW = SW,
+           .top = top, .left = left, .DH = DH, .DW = DW, .OH = OH, .OW = OW,
+           .xPlane = xPlane, .xRow = xRow, .eTaps = eKH * eKW,
+           .m0 = p * 32, .nch = seqkMin(32, C - p * 32), .oh0 = oh0,
+           .oh1 = oh1, .rows = rows, .Wb = Wb, .expand = expand,
+           .fused = fused, .epi = epi, .env = env};
+  for (int64_t t = 0; t < eKH * eKW && t < DWX_MAX_TAPS; ++t)
+    a.eOffset[t] = t / eKW * eRowTap + t % eKW * eColTap;
+  dwxTask(&a, ES);
 }
 
 void seqk_expand_depthwise_lanes(const float *x, const float *we,
@@ -304,14 +356,7 @@ void seqk_expand_depthwise_lanes(const float *x, const float *we,
                                  int64_t oh1, const seqk_fused *expand,
                                  const seqk_fused *fused, seqk_epilogue epi,
                                  const void *env) {
-  const int64_t rows = dwxRows(oh1 - oh0, KH, SH, DH);
-  const int64_t Wb = dwxColumns(KW, SW, DW, left, W, OW);
-  Dwx a = {.x = x, .we = we, .w = w, .y = y, .band = work,
-           .taps = work + 2 * rows * Wb * DWX_LANES, .eC = eC, .C = C,
-           .H = H, .W = W, .KH = KH, .KW = KW, .SH = SH, .SW = SW,
-           .top = top, .left = left, .DH = DH, .DW = DW, .OH = OH, .OW = OW,
-           .m0 = p * 32, .nch = seqkMin(32, C - p * 32), .oh0 = oh0,
-           .oh1 = oh1, .rows = rows, .Wb = Wb, .expand = expand,
-           .fused = fused, .epi = epi, .env = env};
-  dwxTask(&a);
+  seqk_conv_depthwise_lanes(x, H * W, W, 1, 1, 1, 0, 0, we, w, y, work, eC, C,
+                            H, W, KH, KW, SH, SW, top, left, DH, DW, OH, OW, p,
+                            oh0, oh1, expand, fused, epi, env);
 }

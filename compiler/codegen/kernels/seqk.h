@@ -273,6 +273,21 @@ void seqk_expand_depthwise_lanes(const float *x, const float *we,
                                  int64_t oh1, const seqk_fused *expand,
                                  const seqk_fused *fused, seqk_epilogue epi,
                                  const void *env);
+/* The same with any convolution of one group producing the depthwise
+ * convolution's input (a network's stem: 3x3 of stride 2 on the padded
+ * image): its output row ih, column iw reads tap (kh, kw) of its input
+ * channel c at x + c*xPlane + ih*xRow + iw*ES + kh*eRowTap + kw*eColTap
+ * (x zero-padded as the convolution pads), the taps in the packed
+ * weights' order; ES 1 or 2, eKH*eKW at most 64. The expansion is the
+ * 1x1 case: xPlane H*W, xRow W, ES 1, one tap. */
+void seqk_conv_depthwise_lanes(
+    const float *x, int64_t xPlane, int64_t xRow, int64_t ES, int64_t eKH,
+    int64_t eKW, int64_t eRowTap, int64_t eColTap, const float *we,
+    const float *w, float *y, float *work, int64_t eC, int64_t C, int64_t H,
+    int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t top,
+    int64_t left, int64_t DH, int64_t DW, int64_t OH, int64_t OW, int64_t p,
+    int64_t oh0, int64_t oh1, const seqk_fused *expand,
+    const seqk_fused *fused, seqk_epilogue epi, const void *env);
 int64_t seqk_expand_depthwise_lanes_work(int64_t KH, int64_t KW, int64_t SH,
                                          int64_t SW, int64_t DH, int64_t DW,
                                          int64_t left, int64_t W, int64_t OW,
