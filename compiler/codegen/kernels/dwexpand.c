@@ -1,14 +1,17 @@
 /* dwexpand.c: a 1x1 expansion convolution fused into the depthwise
  * convolution that reads it (the inverted residuals of MobileNetV2 and
- * EfficientNet), with 16 channels in the vector lanes throughout.
+ * EfficientNet), with 16 channels in the vector lanes throughout; or, in
+ * its place, any convolution of one group (a network's stem: a 3x3 of
+ * stride 2 on the padded image, seqk_conv_depthwise_lanes).
  *
  * A task is one panel of 32 expanded channels and one band of the
  * depthwise convolution's output rows. It first computes the expanded
- * rows the band reads into `work`, as the packed pointwise tile computes
- * them (14 positions x 32 channels, output channels in the lanes), but
- * stores each position's 16 channels as they are, with the expansion's
- * epilogue applied in registers: the band is [row][column][16 channels]
- * per half-panel, zero-padded around the image as the convolution pads.
+ * rows the band reads into `work`, as the packed convolution's tile
+ * computes them (14 positions x 32 channels, output channels in the
+ * lanes, each input element broadcast), but stores each position's 16
+ * channels as they are, with the expansion's epilogue applied in
+ * registers: the band is [row][column][16 channels] per half-panel,
+ * zero-padded around the image as the convolution pads.
  * Then each output row of the band, 16 positions at a time: every tap is
  * one weight vector (16 channels) times one aligned input vector,
  * whatever the stride, so no per-channel copy, phase split or stride-2
