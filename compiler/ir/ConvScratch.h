@@ -169,7 +169,8 @@ int64_t convScratchSlotBytes(const Graph &g, const Node &conv);
 // im2col of an Im2col one, C depthwisePlaneFloats of a Depthwise one (each
 // task uses the plane of its first channel; a block of 16 channels in the
 // lanes, depthwiseLanesBlockFloats), or with an expansion fused into it
-// one band of expanded rows and one depthwisePlaneFloats (a slot task's),
+// one band of expanded rows and one depthwisePlaneFloats (a slot task's;
+// or, if more, the work of seqk_expand_depthwise_lanes for a band),
 // a Winograd one's work buffer (a slot task's), 0 for the others.
 int64_t convScratchBytes(const Graph &g, const Node &conv);
 // Floats of one image's zero-padded input [C, Hp, Wp], and between two
