@@ -162,7 +162,7 @@ SEQK_INLINE void storeTile(const PackedConv *a, const seqkVec (*acc)[2],
   const int64_t OHW = a->yPlane, OW = a->OW;
   int whole = R == 1 && left + 16 <= OW && mr == 16 * V;
   float lanes[32][16] __attribute__((aligned(64)));
-  SEQK_UNROLL
+  SEQK_ROLLED /* V at run time: one transpose in the code */
   for (int v = 0; v < V; ++v) {
     seqkVec m[16];
     SEQK_UNROLL
@@ -327,16 +327,9 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
              rowStep, nc, sums, first);
         if (!last)
           continue;
-        /* the store specialised to V (its transposes unrolled): with V at
-         * run time, MobileNetV2's pointwise convolutions took 2-4% longer */
-        int64_t rs = oh - top, re = seqkMin(top + R, r1) - top, cs = ow - left;
-        float *yi = yp + image * a->yImage;
-        if (V == 2)
-          storeTile(a, *sums, yi, m0, image * a->OC + m0, top, left, rs, re,
-                    cs, mr, R, TW, 2, PW);
-        else
-          storeTile(a, *sums, yi, m0, image * a->OC + m0, top, left, rs, re,
-                    cs, mr, R, TW, 1, PW);
+        storeTile(a, *sums, yp + image * a->yImage, m0, image * a->OC + m0,
+                  top, left, oh - top, seqkMin(top + R, r1) - top, ow - left,
+                  mr, R, TW, V, PW);
       }
     }
     if (!a->epi)
@@ -356,7 +349,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
 }
 
 /* packedRows of any convolution, and of a pointwise one (PW), each
- * compiled once; the store in each for both V. */
+ * compiled once. */
 static __attribute__((noinline)) void packedConvRows(
     const PackedConv *a, int64_t p, int64_t r0, int64_t r1, int R, int TW,
     int SW, int V, PackTileFn tile) {
