@@ -280,9 +280,10 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
  * multiply-adds are specialised). A model's build compiles this once
  * (packedConvRows, packedPointRows) and each shape it uses only as its
  * tile kernel: with all of this in every shape, GoogLeNet's pooled
- * kernels took 0.98 s of CPU to compile, now 0.50. A tile's sums reach
- * its store through memory (28 vectors stored and loaded again beside
- * at least 64 channels' multiply-adds). */
+ * kernels took 0.98 s of CPU to compile, now 0.47. A tile's sums reach
+ * its store through memory: up to 28 vectors stored and loaded again, per
+ * tile, beside its multiply-adds (a block of up to 128 taps; the kernels'
+ * times were the same within noise). */
 SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
                             int64_t r1, int R, int TW, int SW, int V, int PW,
                             PackTileFn tile) {
