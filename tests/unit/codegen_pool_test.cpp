@@ -1,9 +1,10 @@
 // ParallelEmit's pool (ParallelEmit.h): a split model's noinline kernels
-// (seqk_gemm_packed, the convPoint and convRows variants) are compiled
-// once, in the pool, not in every part that calls them; the object is the
-// same on every run and computes what the unsplit -O0 module does. And
-// optimizeModule's pipeline in two halves (the pool's report between
-// them) gives the module the one-piece pipeline gives.
+// (seqk_gemm_packed, the convPoint and convRows tile kernels and the loops
+// around them) are compiled once, in the pool, not in every part that
+// calls them; the object is the same on every run and computes what the
+// unsplit -O0 module does. And optimizeModule's pipeline in two halves
+// (the pool's report between them) gives the module the one-piece
+// pipeline gives.
 #include "codegen/Codegen.h"
 #include "codegen/Jit.h"
 #include "codegen/ModuleBuilder.h"
@@ -15,6 +16,7 @@
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/raw_ostream.h>
@@ -131,7 +133,7 @@ TEST(ParallelEmitPool, NoinlineKernelsAreCompiledOnce) {
     if (section == (*file)->section_end())
       continue;
     if (name.starts_with("convPoint_") || name.starts_with("convRows_") || name == "pointLanes" ||
-        name == "seqk_gemm_packed") {
+        name == "seqk_gemm_packed" || name == "packedConvRows" || name == "packedPointRows") {
       ++defined[name];
       EXPECT_FALSE(llvm::cantFail(symbol.getFlags()) & llvm::object::SymbolRef::SF_Global) << name << " is local";
     }
@@ -143,6 +145,36 @@ TEST(ParallelEmitPool, NoinlineKernelsAreCompiledOnce) {
     EXPECT_EQ(count, 1) << name;
   llvm::SmallVector<char, 0> again = objectOf(*graph);
   EXPECT_TRUE(object == again) << "the object differs between runs";
+}
+
+// A tile shape's pooled kernel (convPoint_TW_V, convRows_R_TW_SW_V) is
+// only its tile's multiply-adds: the loops over tiles and blocks and the
+// transposed store with its epilogues are packedConvRows and
+// packedPointRows, compiled once however many shapes a model uses.
+TEST(ParallelEmitPool, TileKernelsLeaveTheirLoopsAndStoreToOneFunction) {
+  if (!hostIsElf64())
+    GTEST_SKIP() << "ParallelEmit splits only ELF64 modules";
+  std::optional<ir::Graph> graph = graphOf(kPoints);
+  ASSERT_TRUE(graph);
+  llvm::SmallVector<char, 0> object = objectOf(*graph);
+  auto file = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(llvm::StringRef(object.data(), object.size()), "points.o"));
+  ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
+  std::map<std::string, uint64_t> size; // defined function -> bytes
+  for (const llvm::object::ELFSymbolRef symbol : (*file)->symbols())
+    if (llvm::cantFail(symbol.getType()) == llvm::object::SymbolRef::ST_Function &&
+        llvm::cantFail(symbol.getSection()) != (*file)->section_end())
+      size[llvm::cantFail(symbol.getName()).str()] = symbol.getSize();
+  ASSERT_TRUE(size.count("packedPointRows"));
+  ASSERT_TRUE(size.count("packedConvRows"));
+  int tiles = 0;
+  for (const auto &[name, bytes] : size)
+    if (name.starts_with("convPoint_") || name.starts_with("convRows_")) {
+      ++tiles;
+      EXPECT_LT(bytes * 3, size["packedPointRows"]) << name;
+      EXPECT_LT(bytes * 3, size["packedConvRows"]) << name;
+    }
+  EXPECT_GE(tiles, 3);
 }
 
 TEST(ParallelEmitPool, SplitModelComputesWhatTheWholeOneDoes) {

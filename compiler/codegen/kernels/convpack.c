@@ -23,11 +23,15 @@
  *
  * The tile shape (R, TW), the column stride SW (1 or 2) and the vectors
  * per position V (2, or 1 for a last panel of at most 16 channels) are
- * compile-time constants of one function per combination
- * (convRows_R_TW_SW_V), which is shared by every call of that
- * combination in a model and never inlined: the loops over channels and
- * taps take the shapes at run time, which costs nothing measurable and
- * keeps a model with many convolutions quick to build. */
+ * compile-time constants of one tile kernel per combination
+ * (convRows_R_TW_SW_V, convPoint_TW_V: a tile's multiply-adds, its sums
+ * loaded from and stored to memory), shared by every call of that
+ * combination in a model and never inlined; the loops over tiles, blocks
+ * and images and the tile's store (packedConvRows, packedPointRows) take
+ * the shape at run time and are compiled once, whatever shapes a model
+ * uses. The loops over channels and taps take the shapes at run time,
+ * which costs nothing measurable and keeps a model with many convolutions
+ * quick to build. */
 #include <stdint.h>
 
 #include "fused.h"
@@ -142,15 +146,15 @@ static __attribute__((noinline)) void fusedPointStore(
 }
 
 /* Stores channels [0, mr) of the tile at output (top, left), its rows
- * [rs, re) and columns [cs, TW) (those not stored before): transposed in
- * registers to one vector of positions per channel, stored whole when
- * the tile is one row and 16 columns fit in the output row (the columns
- * past TW are the next tile's, which rewrites them), else lane by lane.
- * A pointwise tile (PW) with a fused epilogue applies it in registers
- * when it is a clamp and the tile whole, else goes through `lanes` to
- * fusedPointStore (m0: the panel's first output channel, row: its row
- * for the epilogue). */
-SEQK_INLINE void storeTile(const PackedConv *a, seqkVec acc[16][2],
+ * [rs, re) and columns [cs, TW) (those not stored before), from `acc`
+ * (its sums, R*TW positions of V vectors): transposed in registers to one
+ * vector of positions per channel, stored whole when the tile is one row
+ * and 16 columns fit in the output row (the columns past TW are the next
+ * tile's, which rewrites them), else lane by lane. A pointwise tile (PW)
+ * with a fused epilogue applies it in registers when it is a clamp and the
+ * tile whole, else goes through `lanes` to fusedPointStore (m0: the
+ * panel's first output channel, row: its row for the epilogue). */
+SEQK_INLINE void storeTile(const PackedConv *a, const seqkVec (*acc)[2],
                            float *restrict yp, int64_t m0, int64_t row,
                            int64_t top, int64_t left, int64_t rs, int64_t re,
                            int64_t cs, int64_t mr, int R, int TW, int V,
@@ -158,12 +162,12 @@ SEQK_INLINE void storeTile(const PackedConv *a, seqkVec acc[16][2],
   const int64_t OHW = a->yPlane, OW = a->OW;
   int whole = R == 1 && left + 16 <= OW && mr == 16 * V;
   float lanes[32][16] __attribute__((aligned(64)));
-  SEQK_UNROLL
+  SEQK_ROLLED /* V at run time: one transpose in the code */
   for (int v = 0; v < V; ++v) {
     seqkVec m[16];
     SEQK_UNROLL
     for (int i = 0; i < 16; ++i)
-      m[i] = acc[i][v];
+      m[i] = i < R * TW ? acc[i][v] : (seqkVec){0};
     transpose16(m);
     if (PW && a->fused) {
       SEQK_UNROLL
@@ -181,9 +185,7 @@ SEQK_INLINE void storeTile(const PackedConv *a, seqkVec acc[16][2],
   }
   float lo, hi;
   if (PW && a->fused && whole && fusedIsClamp(a->fused, &lo, &hi)) {
-    /* the common case here: one small rolled loop over the channels (not
-     * 32 unrolled copies in each tile width: the pooled kernels compiled
-     * 10% longer) */
+    /* the common case here: one small rolled loop over the channels */
     const seqk_fused *f = a->fused;
     const float *add = fusedAddAt(f, row, a->col0 + left);
     SEQK_ROLLED
@@ -235,16 +237,56 @@ SEQK_INLINE void prefetchTileStores(float *restrict yp, int64_t OHW,
 #define PACK_BLOCK_TAPS 128
 #define PACK_GROUP_TILES 32
 
+/* A tile's sums: R*TW positions (at most PACK_MAX_POS) of V vectors. */
+typedef seqkVec PackSums[PACK_MAX_POS][2];
+
+/* The tile kernel of one (R, TW, SW, V, PW): packedTile on channels
+ * [0, nc) added to the sums in `sums` (zero when `first`), which it
+ * writes back. */
+typedef void (*PackTileFn)(const PackedConv *a, const float *restrict wp,
+                           const float *restrict x0, int64_t rowStep,
+                           int64_t nc, PackSums *sums, int first);
+
+SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
+                                const float *restrict x0, int64_t rowStep,
+                                int64_t nc, PackSums *sums, int first, int R,
+                                int TW, int SW, int V, int PW) {
+  seqkVec acc[16][2];
+  SEQK_UNROLL
+  for (int i = 0; i < 16; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = first || i >= R * TW ? (seqkVec){0} : (*sums)[i][v];
+  }
+  packedTile(a, wp, x0, rowStep, nc, acc, R, TW, SW, V, PW);
+  SEQK_UNROLL
+  for (int i = 0; i < R * TW; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      (*sums)[i][v] = acc[i][v];
+  }
+}
+
 /* Output rows [r0, r1) of panel p in each image: tiles of R rows (the
  * last one moved up to end at r1, its rows already stored skipped) by TW
  * columns (the last one moved left to end at OW, likewise), then the
  * epilogue on each new row of each channel. Needs R <= OH and TW <= OW; a
  * tile computes rows outside [r0, r1) only to drop them. The groups of
  * tiles sharing a block of weights are rows of tiles of the images in
- * turn, so a group spans several images when one has few tiles. */
+ * turn, so a group spans several images when one has few tiles.
+ *
+ * For every tile shape: the shape is a run-time value here, and each
+ * tile is computed by `tile`, the kernel of its shape (only the
+ * multiply-adds are specialised). A model's build compiles this once
+ * (packedConvRows, packedPointRows) and each shape it uses only as its
+ * tile kernel: with all of this in every shape, GoogLeNet's pooled
+ * kernels took 0.98 s of CPU to compile, now 0.47. A tile's sums reach
+ * its store through memory: up to 28 vectors stored and loaded again, per
+ * tile, beside its multiply-adds (a block of up to 128 taps; the kernels'
+ * times were the same within noise). */
 SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
-                            int64_t r1, int R, int TW, int SW, int V,
-                            int PW) {
+                            int64_t r1, int R, int TW, int SW, int V, int PW,
+                            PackTileFn tile) {
   const int64_t taps = PW ? 1 : a->KH * a->KW, C = a->C, K = C * taps;
   const int64_t OW = a->OW, OHW = a->yPlane, plane = a->xPlane;
   const int64_t m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
@@ -257,8 +299,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
   if (colTiles > PACK_GROUP_TILES)
     block = C;
   const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
-  seqkVec part[PACK_GROUP_TILES][PACK_MAX_POS][2];
-  seqkVec acc[16][2];
+  PackSums part[PACK_GROUP_TILES];
   for (int64_t g0 = 0; g0 < units; g0 += groupRows) {
     int64_t g1 = seqkMin(units, g0 + groupRows);
     for (int64_t c0 = 0; c0 < C; c0 += block) {
@@ -277,30 +318,19 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         int64_t unit = g0 + t / colTiles, image = unit / rowTiles;
         int64_t oh = r0 + unit % rowTiles * R, ow = t % colTiles * TW;
         int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
-        SEQK_UNROLL
-        for (int i = 0; i < 16; ++i) {
-          SEQK_UNROLL
-          for (int v = 0; v < V; ++v)
-            acc[i][v] = first || i >= R * TW ? (seqkVec){0} : part[t][i][v];
-        }
         if (last && PW) /* one row, one image: top and image are 0 */
           prefetchTileStores(yp, OHW, left, mr, TW);
-        packedTile(a, wp + c0 * taps * PACK_W,
-                   a->x + image * a->xImage + c0 * plane + top * rowStep +
-                       left * SW,
-                   rowStep, nc, acc, R, TW, SW, V, PW);
-        if (last) {
-          storeTile(a, acc, yp + image * a->yImage, m0, image * a->OC + m0,
-                    top, left, oh - top, seqkMin(top + R, r1) - top, ow - left, mr,
-                    R, TW, V, PW);
+        /* one block: the sums go straight to the store, through part[0]
+         * (there may be more than PACK_GROUP_TILES tiles then) */
+        PackSums *sums = &part[first && last ? 0 : t];
+        tile(a, wp + c0 * taps * PACK_W,
+             a->x + image * a->xImage + c0 * plane + top * rowStep + left * SW,
+             rowStep, nc, sums, first);
+        if (!last)
           continue;
-        }
-        SEQK_UNROLL
-        for (int i = 0; i < R * TW; ++i) {
-          SEQK_UNROLL
-          for (int v = 0; v < V; ++v)
-            part[t][i][v] = acc[i][v];
-        }
+        storeTile(a, *sums, yp + image * a->yImage, m0, image * a->OC + m0,
+                  top, left, oh - top, seqkMin(top + R, r1) - top, ow - left,
+                  mr, R, TW, V, PW);
       }
     }
     if (!a->epi)
@@ -319,11 +349,26 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
   }
 }
 
-/* One function per (R, TW, SW, V), never inlined (see the top). */
+/* packedRows of any convolution, and of a pointwise one (PW), each
+ * compiled once. */
+static __attribute__((noinline)) void packedConvRows(
+    const PackedConv *a, int64_t p, int64_t r0, int64_t r1, int R, int TW,
+    int SW, int V, PackTileFn tile) {
+  packedRows(a, p, r0, r1, R, TW, SW, V, 0, tile);
+}
+static __attribute__((noinline)) void packedPointRows(const PackedConv *a,
+                                                      int64_t p, int TW, int V,
+                                                      PackTileFn tile) {
+  packedRows(a, p, 0, 1, 1, TW, 1, V, 1, tile);
+}
+
+/* One tile kernel per (R, TW, SW, V), never inlined (see the top). */
 #define PACKED_VARIANT(R, TW, SW, V)                                         \
   static __attribute__((noinline)) void convRows_##R##_##TW##_##SW##_##V(    \
-      const PackedConv *a, int64_t p, int64_t r0, int64_t r1) {              \
-    packedRows(a, p, r0, r1, R, TW, SW, V, 0);                               \
+      const PackedConv *a, const float *restrict wp,                         \
+      const float *restrict x0, int64_t rowStep, int64_t nc,                 \
+      PackSums *sums, int first) {                                           \
+    packedTileSums(a, wp, x0, rowStep, nc, sums, first, R, TW, SW, V, 0);    \
   }
 #define PACKED_VARIANTS(R, TW)                                               \
   PACKED_VARIANT(R, TW, 1, 1)                                                \
@@ -339,12 +384,11 @@ PACKED_SHAPES(PACKED_VARIANTS)
 
 #define PACKED_CASE(R, TW)                                                   \
   case (R) * 16 + (TW):                                                      \
-    if (SW == 1)                                                             \
-      (V == 2 ? convRows_##R##_##TW##_1_2 : convRows_##R##_##TW##_1_1)(      \
-          a, p, r0, r1);                                                     \
-    else                                                                     \
-      (V == 2 ? convRows_##R##_##TW##_2_2 : convRows_##R##_##TW##_2_1)(      \
-          a, p, r0, r1);                                                     \
+    packedConvRows(a, p, r0, r1, R, TW, (int)SW, V,                            \
+               SW == 1 ? (V == 2 ? convRows_##R##_##TW##_1_2                 \
+                                 : convRows_##R##_##TW##_1_1)                \
+                       : (V == 2 ? convRows_##R##_##TW##_2_2                 \
+                                 : convRows_##R##_##TW##_2_1));              \
     return 1;
 
 /* Vectors per position of panel p of OC output channels: every panel but
@@ -415,8 +459,10 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
  * the kernel is 1x1 (convPoint_TW_V). */
 #define POINT_VARIANT(TW, V)                                                 \
   static __attribute__((noinline)) void convPoint_##TW##_##V(                \
-      const PackedConv *a, int64_t p) {                                      \
-    packedRows(a, p, 0, 1, 1, TW, 1, V, 1);                                  \
+      const PackedConv *a, const float *restrict wp,                         \
+      const float *restrict x0, int64_t rowStep, int64_t nc,                 \
+      PackSums *sums, int first) {                                           \
+    packedTileSums(a, wp, x0, rowStep, nc, sums, first, 1, TW, 1, V, 1);     \
   }
 #define POINT_VARIANTS(TW) POINT_VARIANT(TW, 1) POINT_VARIANT(TW, 2)
 #define POINT_WIDTHS(X)                                                      \
@@ -425,7 +471,8 @@ POINT_WIDTHS(POINT_VARIANTS)
 
 #define POINT_CASE(TW)                                                       \
   case TW:                                                                   \
-    (V == 2 ? convPoint_##TW##_2 : convPoint_##TW##_1)(a, p);                \
+    packedPointRows(a, p, TW, V,                                             \
+               V == 2 ? convPoint_##TW##_2 : convPoint_##TW##_1);            \
     return;
 
 SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
@@ -578,7 +625,7 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
 
 /* Panel p of the run in a: positions in the lanes for few input channels
  * or a panel of 8 or 24 channels (LANE_PARTIAL_MAX_C), else output
- * channels (the tiles of packedRows, of width TW, the last moved left).
+ * channels (the tiles of packedPointRows, of width TW, the last moved left).
  * (Cutting a run into tiles of widths TW and TW - 1 instead, 49 positions
  * as 13 + 3 x 12 rather than 4 x 13, made MobileNetV2 1% faster but each
  * call reach two of the 28 tile variants: densenet121's build took 1.13
