@@ -402,7 +402,7 @@ std::vector<EvalArg> Checker::evalArgsF(const ArgList &args, Frame &frame) {
   std::vector<EvalArg> out;
   out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({a.name(), a.nameRange(), a.value->range, evalF(*a.value, frame)});
+    out.push_back({a.name(), a.nameRange(), a.value()->range, evalF(*a.value(), frame)});
   return out;
 }
 
