@@ -18,9 +18,10 @@ namespace seq::sema {
 namespace paramnames {
 namespace {
 
-// 4,096 chunks of 4,096 names: 2^24 ids. A name, once in, never moves, so
-// that name() reads without a lock.
-constexpr uint32_t kChunkBits = 12, kChunk = 1u << kChunkBits, kChunks = (1u << 24) >> kChunkBits;
+// 256 chunks of 65,536 names: 2^24 ids. A name, once in, never moves, so
+// that name() reads without a lock. A chunk's pages are touched as it
+// fills (a run has a few hundred names: one page).
+constexpr uint32_t kChunkBits = 16, kChunk = 1u << kChunkBits, kChunks = (1u << 24) >> kChunkBits;
 
 struct Table {
   std::mutex mutex;
@@ -300,7 +301,7 @@ ModuleArena::Block::~Block() {
 
 ModuleInst &ModuleArena::emplace_back() {
   if (blocks_.empty() || blocks_.back()->used == Block::kCapacity)
-    blocks_.push_back(std::make_unique<Block>());
+    blocks_.emplace_back(new Block); // not value-initialized: pages are touched as modules are made
   Block &block = *blocks_.back();
   ModuleInst *module = new (block.at(block.used)) ModuleInst();
   ++block.used;
