@@ -179,7 +179,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     result = eval(*def.expr, scope);
     if (result.kind == Value::Kind::Module) {
       result.module()->setClassName(def.name);
-      result.module()->range = call.range;
+      result.module()->setRange(call.range);
       if (!def.body.empty()) {
         // A container subclass with its own forward.
         result.module()->setDefinition(&def);

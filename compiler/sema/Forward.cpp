@@ -81,7 +81,7 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   collectAssignments(forward.body, frame.assignedLater);
   // Errors inside say which instantiation they are in.
   if (module->definition())
-    instantiating_.push_back({module->definition(), module->range});
+    instantiating_.push_back({module->definition(), module->range()});
   SourceRange caller = statement_;
   exec(forward.body, frame);
   statement_ = caller;

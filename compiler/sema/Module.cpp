@@ -238,9 +238,10 @@ ChildName &ChildName::operator=(ChildName &&other) noexcept {
   return *this;
 }
 
-std::string_view TextArena::copy(std::string_view s) {
+std::string_view TextArena::copy(std::string_view s, size_t align) {
   if (s.empty())
     return {};
+  used_ = std::min(size_, (used_ + align - 1) & ~(align - 1));
   if (size_ - used_ < s.size()) {
     size_ = std::max<size_t>(s.size(), 16384);
     blocks_.push_back(std::make_unique<char[]>(size_));
@@ -282,6 +283,13 @@ void ModuleInst::setClassName(const char *name) {
   if (own.data() && own == name)
     return; // the layer's or the kind's: nothing to keep
   attributes().className = name;
+}
+
+void ModuleInst::setRange(SourceRange range) {
+  if (!(attributes_ && attributes_->range) && range.file == args.call.file &&
+      range.begin == args.call.begin && range.end == args.call.end)
+    return;
+  attributes().range = range;
 }
 
 void ModuleInst::setPath(std::string_view path) {

@@ -34,7 +34,8 @@ struct LayerSpec;
 // model's module paths ("0" to "99999") without a 32-byte std::string each.
 class TextArena {
 public:
-  std::string_view copy(std::string_view s);
+  // At a multiple of `align` (a power of 2, at most 16).
+  std::string_view copy(std::string_view s, size_t align = 1);
 
 private:
   std::vector<std::unique_ptr<char[]>> blocks_;
@@ -185,11 +186,14 @@ struct BoundArgs {
   SourceRange rangeOf(std::string_view name) const;
 };
 
-// One module instance (80 bytes: one per layer of a deep model; no
-// padding is left: the path's size and the kind fill BoundArgs' tail).
+// One module instance (72 bytes: one per layer of a deep model; the
+// path's size and the kind fill BoundArgs' tail, and its range is its
+// arguments' call).
 struct ModuleInst {
   enum class Kind : uint8_t { Layer, Sequential, ModuleList, ModuleDict, User };
-  [[no_unique_address]] BoundArgs args; // Layer
+  // Layer: its arguments. Every kind: `args.call` is where it was
+  // constructed (range()).
+  [[no_unique_address]] BoundArgs args;
 
 private:
   // Beside `kind`, in BoundArgs' tail padding; kLongPath: the path is
@@ -200,10 +204,17 @@ private:
 public:
   Kind kind : 8 = Kind::User;
   const LayerSpec *layer = nullptr;  // Layer
-  SourceRange range;                 // where it was constructed
   // The trace value its first call produced (the summary shows its
   // shape), or -1.
   int output = -1;
+
+  // Where it was constructed: its call, or the call of a definition that
+  // renamed it (`module Block(...) = Linear(...)`), kept with its
+  // attributes (a layer's call stays its arguments' default range).
+  SourceRange range() const {
+    return attributes_ && attributes_->range ? *attributes_->range : args.call;
+  }
+  void setRange(SourceRange range);
 
   // As print(model) names it: its LayerSpec's or its kind's static name
   // ("Sequential"), or a Definition's (the AST outlives the model), set
@@ -255,6 +266,7 @@ private:
     std::map<std::string, SourceRange> absent;
     Children children;
     std::string_view longPath; // of 16 MiB or more
+    std::optional<SourceRange> range; // other than args.call
   };
   const char *pathData_ = "";
   std::unique_ptr<Attributes> attributes_;
@@ -273,16 +285,23 @@ struct TraceValue {
   SourceRange originRange;
 };
 
-// Where a value's shape came from (TraceValue::origin), for notes. A
-// layer module's output: its note, "'conv2' produces [N, 64, 28, 28]",
-// is made when an error needs it (a deep model has one per layer; 16
-// bytes, not the text). Otherwise a text.
-struct TraceOrigin {
-  const ModuleInst *module = nullptr;
-  union {
-    const SymShape *shape;   // module: its output's
-    const char *text;        // no module: NUL-terminated, in Trace::originText
-  };
+// Where a value's shape came from (TraceValue::origin), for notes, in 8
+// bytes (a deep model has one per layer's output). A layer module: its
+// note, "'conv2' produces [N, 64, 28, 28]", is made when an error needs
+// it, from the module and its first output's shape (Checker::newLayerValue
+// makes such an origin only for an output of that shape). Otherwise a
+// text, NUL-terminated in Trace::originText at an even address (the low
+// bit tells the two apart).
+class TraceOrigin {
+public:
+  static TraceOrigin ofModule(const ModuleInst *module) { return TraceOrigin(uintptr_t(module)); }
+  static TraceOrigin ofText(const char *text) { return TraceOrigin(uintptr_t(text) | 1); }
+  const ModuleInst *module() const { return bits_ & 1 ? nullptr : reinterpret_cast<const ModuleInst *>(bits_); }
+  const char *text() const { return bits_ & 1 ? reinterpret_cast<const char *>(bits_ & ~uintptr_t(1)) : nullptr; }
+
+private:
+  explicit TraceOrigin(uintptr_t bits) : bits_(bits) {}
+  uintptr_t bits_;
 };
 
 struct ShapeHash {

@@ -323,7 +323,7 @@ ModuleInst *Checker::newModule(ModuleInst::Kind kind, const char *className, Sou
   module.kind = kind;
   if (kind != ModuleInst::Kind::Layer) // a layer's is its LayerSpec's, set next
     module.setClassName(className);
-  module.range = range;
+  module.args.call = range; // its range()
   return &module;
 }
 

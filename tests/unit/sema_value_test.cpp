@@ -20,11 +20,11 @@ using namespace seq::sema;
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
 static_assert(sizeof(BoundArg) <= 48, "a layer keeps one BoundArg per argument given (its name a 24-bit id)");
 static_assert(sizeof(BoundList) <= 16, "a layer keeps one BoundList (pointer, 32-bit size and capacity)");
-static_assert(sizeof(ModuleInst) <= 80, "a layer is one ModuleInst (its children and any other class name "
+static_assert(sizeof(ModuleInst) <= 72, "a layer is one ModuleInst (its children, any other class name or range "
                                        "live with its attributes, its kind and path size in BoundArgs' tail)");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 24, "a layer call makes one TraceValue (its origin and validity in 32 bits)");
-static_assert(sizeof(TraceOrigin) <= 16, "a layer's output has one TraceOrigin (its note made when needed)");
+static_assert(sizeof(TraceOrigin) <= 8, "a layer's output has one TraceOrigin (its note made when needed, its shape the module's first output's)");
 static_assert(sizeof(ChildName) == 8, "a Sequential has one child name per layer");
 static_assert(sizeof(ModuleInst::Children::value_type) <= 16, "a Sequential has one child per layer");
 // The AST's (tests/unit/ast_node_test.cpp has the rest).
