@@ -1,4 +1,5 @@
-// Module: bound-argument accessors and the state_dict walk.
+// Module: the parameter-name table, bound-argument accessors, the module
+// arena and attributes, and the state_dict walk.
 #include "sema/Module.h"
 
 #include "sema/Layers.h"
