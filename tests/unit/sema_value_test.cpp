@@ -331,6 +331,18 @@ TEST(SemaValue, ModuleClassNameAndPath) {
   EXPECT_EQ(user.path(), "a.b");
   EXPECT_EQ(user.kind, ModuleInst::Kind::User);
   EXPECT_EQ(user.className(), "Block");
+  // A module's range is its arguments' call; a definition that renames it
+  // gives it another, and its arguments keep theirs (their defaults' range).
+  ModuleInst &layer = arena.emplace_back();
+  layer.kind = ModuleInst::Kind::Layer;
+  layer.args.call = {1, 4, 9};
+  layer.setRange({1, 4, 9});
+  EXPECT_EQ(layer.range().begin, 4u);
+  layer.setRange({1, 20, 30});
+  EXPECT_EQ(layer.range().begin, 20u);
+  EXPECT_EQ(layer.range().end, 30u);
+  EXPECT_EQ(layer.args.call.begin, 4u);
+  EXPECT_EQ(layer.kind, ModuleInst::Kind::Layer);
 }
 
 // A bound argument's name is interned: equal names, equal ids, whatever
