@@ -208,76 +208,108 @@ struct StarExpr : Expr {
   ExprPtr operand;
 };
 
-// One argument of a call: positional (`name()` empty) or keyword. 16
+// One argument of a call: positional (`name()` empty) or keyword. 8
 // bytes: a Sequential of 100,000 layers has as many arguments, and so
-// does each layer's call; a keyword lives in a node of its own. Its range
-// is its value's, from its keyword on if it has one (the parsers make
-// every argument so: tests/unit/parse_direct_test.cpp checks it).
-struct Arg {
-  ExprPtr value;
+// does each layer's call. A positional argument is its value's pointer;
+// a keyword one points (its low bit set: nodes are 8-byte aligned) to a
+// node of its own holding the keyword and the value. Its range is its
+// value's, from its keyword on if it has one (the parsers make every
+// argument so: tests/unit/parse_direct_test.cpp checks it).
+class Arg {
+public:
+  Arg() = default;
+  Arg(Arg &&other) noexcept : ptr_(other.ptr_) { other.ptr_ = nullptr; }
+  Arg &operator=(Arg &&other) noexcept {
+    if (this != &other) {
+      reset();
+      ptr_ = other.ptr_;
+      other.ptr_ = nullptr;
+    }
+    return *this;
+  }
+  ~Arg() { reset(); }
+
+  // The value; null until set.
+  Expr *value() const {
+    const Keyword *k = keyword();
+    return k ? k->value.get() : positional();
+  }
+  void setValue(ExprPtr value);
 
   // The whole argument, `name=value` included.
   SourceRange range() const {
-    return keyword_ ? SourceRange{value->range.file, keyword_->begin, value->range.end} : value->range;
+    const Keyword *k = keyword();
+    return k ? SourceRange{k->value->range.file, k->begin, k->value->range.end} : positional()->range;
   }
   // The keyword, or "".
   std::string_view name() const {
-    return keyword_ ? std::string_view(keyword_->data, keyword_->size) : std::string_view();
+    const Keyword *k = keyword();
+    return k ? std::string_view(k->data, k->size) : std::string_view();
   }
   // The keyword's range; empty for a positional argument.
   SourceRange nameRange() const {
-    return keyword_ ? SourceRange{value->range.file, keyword_->begin, keyword_->begin + keyword_->size}
-                    : SourceRange{};
+    const Keyword *k = keyword();
+    return k ? SourceRange{k->value->range.file, k->begin, k->begin + k->size} : SourceRange{};
   }
   // `name` must be the file's own text at `range` (SourceManager keeps a
   // file's text at one address for as long as the AST lives), the start of
-  // the argument.
-  void setName(std::string_view name, SourceRange range) {
-    keyword_.reset(new Keyword{{}, name.data(), uint32_t(name.size()), range.begin});
-  }
+  // the argument. Keeps the value set before, if any.
+  void setName(std::string_view name, SourceRange range);
 
 private:
   struct Keyword : PooledNode {
+    ExprPtr value;
     const char *data;
     uint32_t size, begin;
   };
-  std::unique_ptr<Keyword> keyword_;
+  bool isKeyword() const { return reinterpret_cast<uintptr_t>(ptr_) & 1; }
+  const Keyword *keyword() const {
+    return isKeyword() ? reinterpret_cast<const Keyword *>(static_cast<const char *>(ptr_) - 1) : nullptr;
+  }
+  Keyword *keyword() { return isKeyword() ? reinterpret_cast<Keyword *>(static_cast<char *>(ptr_) - 1) : nullptr; }
+  Expr *positional() const { return static_cast<Expr *>(ptr_); } // when keyword() is null
+  void reset();
+  void *ptr_ = nullptr; // an Expr, or a Keyword's address + 1
 };
 
 // The arguments of a call, in one array from the node pool (NodePool.cpp;
-// its own allocation under AddressSanitizer): a vector would cost each
-// call of a deep model 8 more bytes and malloc's header.
+// its own allocation under AddressSanitizer): 8 bytes, so that a layer's
+// CallExpr is 32. The array's address (8-byte aligned) carries the count
+// in its low 3 bits, 1 to 6 (Linear(8, 8)'s 2), or 7: the count is then in
+// the word before the array (a Sequential of 100,000 layers'); null when
+// empty.
 class ArgList {
 public:
   ArgList() = default;
   explicit ArgList(std::vector<Arg> &&args);
-  ArgList(ArgList &&other) noexcept : data_(other.data_), size_(other.size_) {
-    other.data_ = nullptr;
-    other.size_ = 0;
-  }
+  ArgList(ArgList &&other) noexcept : ptr_(other.ptr_) { other.ptr_ = nullptr; }
   ArgList &operator=(ArgList &&other) noexcept;
   ArgList(const ArgList &) = delete;
   ArgList &operator=(const ArgList &) = delete;
   ~ArgList() { clear(); }
 
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  const Arg *begin() const { return data_; }
-  const Arg *end() const { return data_ + size_; }
-  Arg *begin() { return data_; }
-  Arg *end() { return data_ + size_; }
-  const Arg &operator[](size_t i) const { return data_[i]; }
-  Arg &operator[](size_t i) { return data_[i]; }
-  const Arg &front() const { return data_[0]; }
-  const Arg &back() const { return data_[size_ - 1]; }
+  size_t size() const {
+    size_t tag = tagOf();
+    return tag == kLong ? size_t(reinterpret_cast<const uint64_t *>(begin())[-1]) : tag;
+  }
+  bool empty() const { return ptr_ == nullptr; }
+  const Arg *begin() const { return reinterpret_cast<const Arg *>(ptr_ - tagOf()); }
+  const Arg *end() const { return begin() + size(); }
+  Arg *begin() { return reinterpret_cast<Arg *>(ptr_ - tagOf()); }
+  Arg *end() { return begin() + size(); }
+  const Arg &operator[](size_t i) const { return begin()[i]; }
+  Arg &operator[](size_t i) { return begin()[i]; }
+  const Arg &front() const { return begin()[0]; }
+  const Arg &back() const { return begin()[size() - 1]; }
 
 private:
+  static constexpr size_t kLong = 7;
+  size_t tagOf() const { return reinterpret_cast<uintptr_t>(ptr_) & 7; }
   void clear();
-  Arg *data_ = nullptr;
-  uint32_t size_ = 0;
+  char *ptr_ = nullptr; // the array's address + its tag
 };
 
-// 40 bytes: a layer is one CallExpr.
+// 32 bytes: a layer is one CallExpr.
 struct CallExpr : Expr {
   static constexpr ExprKind Kind = ExprKind::Call;
   CallExpr(SourceRange r, ExprPtr callee, std::vector<Arg> args)

@@ -129,7 +129,7 @@ public:
       for (const Arg &a : c->args) {
         if (!a.name().empty())
           line(indent + 1, fmt::format("Keyword {}", a.name()), a.range());
-        expr(indent + (a.name().empty() ? 1 : 2), *a.value);
+        expr(indent + (a.name().empty() ? 1 : 2), *a.value());
       }
       break;
     }

@@ -143,34 +143,65 @@ void Expr::operator delete(Expr *e, std::destroying_delete_t) {
   }
 }
 
+void Arg::setValue(ExprPtr value) {
+  if (Keyword *k = keyword()) {
+    k->value = std::move(value);
+    return;
+  }
+  ExprPtr old(positional());
+  ptr_ = value.release();
+}
+
+void Arg::setName(std::string_view name, SourceRange range) {
+  if (Keyword *k = keyword()) {
+    k->data = name.data();
+    k->size = uint32_t(name.size());
+    k->begin = range.begin;
+    return;
+  }
+  auto *k = new Keyword{{}, ExprPtr(positional()), name.data(), uint32_t(name.size()), range.begin};
+  ptr_ = reinterpret_cast<char *>(k) + 1;
+}
+
+void Arg::reset() {
+  if (Keyword *k = keyword())
+    delete k;
+  else
+    ExprPtr(positional()).reset(); // null-safe, unlike a destroying delete
+  ptr_ = nullptr;
+}
+
 ArgList::ArgList(std::vector<Arg> &&args) {
   if (args.empty())
     return;
-  size_ = uint32_t(args.size());
-  data_ = static_cast<Arg *>(PooledNode::operator new(sizeof(Arg) * size_));
-  for (uint32_t i = 0; i < size_; ++i)
-    new (data_ + i) Arg(std::move(args[i]));
+  size_t n = args.size(), header = n >= kLong ? sizeof(uint64_t) : 0;
+  char *block = static_cast<char *>(PooledNode::operator new(header + sizeof(Arg) * n));
+  Arg *data = reinterpret_cast<Arg *>(block + header);
+  if (header)
+    reinterpret_cast<uint64_t *>(data)[-1] = n;
+  for (size_t i = 0; i < n; ++i)
+    new (data + i) Arg(std::move(args[i]));
+  ptr_ = reinterpret_cast<char *>(data) + (header ? kLong : n);
 }
 
 ArgList &ArgList::operator=(ArgList &&other) noexcept {
   if (this != &other) {
     clear();
-    data_ = other.data_;
-    size_ = other.size_;
-    other.data_ = nullptr;
-    other.size_ = 0;
+    ptr_ = other.ptr_;
+    other.ptr_ = nullptr;
   }
   return *this;
 }
 
 void ArgList::clear() {
-  if (!data_)
+  if (!ptr_)
     return;
-  for (uint32_t i = 0; i < size_; ++i)
-    data_[i].~Arg();
-  PooledNode::operator delete(data_, sizeof(Arg) * size_);
-  data_ = nullptr;
-  size_ = 0;
+  size_t n = size(), header = tagOf() == kLong ? sizeof(uint64_t) : 0;
+  Arg *data = begin();
+  for (size_t i = 0; i < n; ++i)
+    data[i].~Arg();
+  PooledNode::operator delete(reinterpret_cast<char *>(data) - header, header + sizeof(Arg) * n);
+  ptr_ = nullptr;
 }
 
 } // namespace seq::ast

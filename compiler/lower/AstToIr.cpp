@@ -106,7 +106,7 @@ private:
     node.output = output;
     node.attrs = attrs;
     node.name = from.module ? from.module->path() : "";
-    node.loc = from.module ? from.module->range : from.range;
+    node.loc = from.module ? from.module->range() : from.range;
     if (graph_.value(output).name.empty())
       graph_.value(output).name = node.name;
     if (kind == OpKind::Reshape) {

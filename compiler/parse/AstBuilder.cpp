@@ -312,13 +312,13 @@ std::vector<Arg> AstBuilder::buildArgs(P::ArgListContext *ctx) {
     if (auto *kw = dynamic_cast<P::KeywordArgContext *>(a)) {
       SourceRange keyword = tokens_.range(kw->NAME());
       arg.setName(text_.substr(keyword.begin, keyword.end - keyword.begin), keyword);
-      arg.value = buildExpr(kw->expr());
+      arg.setValue(buildExpr(kw->expr()));
     } else if (auto *star = dynamic_cast<P::StarArgContext *>(a)) {
-      arg.value = std::make_unique<StarExpr>(whole, buildExpr(star->expr()));
+      arg.setValue(std::make_unique<StarExpr>(whole, buildExpr(star->expr())));
     } else if (auto *gen = dynamic_cast<P::GeneratorArgContext *>(a)) {
-      arg.value = buildComprehension(whole, gen->expr(), gen->compFor());
+      arg.setValue(buildComprehension(whole, gen->expr(), gen->compFor()));
     } else {
-      arg.value = buildExpr(dynamic_cast<P::PositionalArgContext *>(a)->expr());
+      arg.setValue(buildExpr(dynamic_cast<P::PositionalArgContext *>(a)->expr()));
     }
     args.push_back(std::move(arg));
   }

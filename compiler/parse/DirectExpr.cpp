@@ -254,15 +254,16 @@ ExprPtr DirectParser::call(uint32_t begin, ExprPtr callee) {
       arg.setName(text(cur_), range(cur_));
       advance();
       advance(); // =
-      arg.value = expr(0);
+      arg.setValue(expr(0));
     } else if (cur_.kind == Tok::Star) {
       advance();
       ExprPtr operand = expr(0);
-      arg.value = std::make_unique<StarExpr>(from(argBegin), std::move(operand));
+      arg.setValue(std::make_unique<StarExpr>(from(argBegin), std::move(operand)));
     } else {
-      arg.value = expr(0);
+      ExprPtr value = expr(0);
       if (cur_.kind == Tok::For)
-        arg.value = comprehension(argBegin, std::move(arg.value));
+        value = comprehension(argBegin, std::move(value));
+      arg.setValue(std::move(value));
     }
     // ast::Arg keeps no range of its own: it is its value's, from its
     // keyword on.

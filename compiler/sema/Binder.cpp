@@ -16,7 +16,7 @@ std::optional<BoundArgs> Checker::bind(std::string_view what, const std::vector<
   // growing by doubling would leave up to 40% of them unused.
   bound.args.reserve(params.size());
   for (const ParamSpec &p : params)
-    bound.args.push_back({p.name, Value::invalid(), false, call});
+    bound.args.push_back({p.nameId(), Value::invalid(), false, call});
   bool ok = true;
   size_t position = 0;
   bool sawKeyword = false;
@@ -32,14 +32,14 @@ std::optional<BoundArgs> Checker::bind(std::string_view what, const std::vector<
                                                    [](const EvalArg &a) { return a.name.empty(); })));
         return std::nullopt;
       } else {
-        bound.args[position] = {params[position].name, arg.value, true, arg.range};
+        bound.args[position] = {params[position].nameId(), arg.value, true, arg.range};
         ++position;
       }
       continue;
     }
     sawKeyword = true;
     auto it = std::find_if(bound.args.begin(), bound.args.end(),
-                           [&](const BoundArg &b) { return b.name == arg.name; });
+                           [&](const BoundArg &b) { return b.name() == arg.name; });
     if (it == bound.args.end()) {
       std::vector<std::string> names;
       for (const ParamSpec &p : params)
@@ -54,7 +54,7 @@ std::optional<BoundArgs> Checker::bind(std::string_view what, const std::vector<
           .notes.push_back({"first given here", std::optional<SourceRange>(it->range)});
       ok = false;
     } else {
-      *it = {it->name, arg.value, true, arg.range};
+      *it = {it->nameId(), arg.value, true, arg.range};
     }
   }
   for (size_t i = 0; i < params.size(); ++i) {
@@ -196,7 +196,7 @@ bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, Bo
     return true; // untyped: a helper's parameter
   }
   if (!ok)
-    error(arg.range, fmt::format("argument '{}' of {} must be {}, not {}", arg.name, what,
+    error(arg.range, fmt::format("argument '{}' of {} must be {}, not {}", arg.name(), what,
                                  want == "int" || want == "float" || want == "bool" || want == "str"
                                      ? (want == "int" ? "an int" : "a " + want)
                                      : want,

@@ -134,7 +134,7 @@ Value Checker::callHelper(const Definition &def, const std::vector<EvalArg> &arg
     return Value::invalid();
   std::map<std::string, Value> locals;
   for (const BoundArg &a : bound->args)
-    locals[std::string(a.name)] = a.value;
+    locals[std::string(a.name())] = a.value;
   Scope scope;
   scope.vars = &locals;
   instantiating_.push_back({&def, call.range});
@@ -167,7 +167,7 @@ Value Checker::callHelperF(const Definition &def, const std::vector<EvalArg> &ar
     // A value helper: its expression sees only its parameters.
     Scope scope;
     for (const BoundArg &a : bound->args)
-      scope.names[std::string(a.name)] = a.value;
+      scope.names[std::string(a.name())] = a.value;
     if (std::none_of(bound->args.begin(), bound->args.end(),
                      [](const BoundArg &a) { return a.value.kind == Value::Kind::Tensor; }))
       return eval(*def.expr, scope);
@@ -181,7 +181,7 @@ Value Checker::callHelperF(const Definition &def, const std::vector<EvalArg> &ar
   inner.module = frame.module;
   inner.helper = true;
   for (const BoundArg &a : bound->args)
-    inner.locals[std::string(a.name)] = a.value;
+    inner.locals[std::string(a.name())] = a.value;
   instantiating_.push_back({&def, call.range});
   if (def.expr) {
     inner.returned = evalF(*def.expr, inner);

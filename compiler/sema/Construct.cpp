@@ -74,14 +74,14 @@ Value Checker::evalContainer(std::string_view kind, const CallExpr &call, const 
   values.reserve(call.args.size());
   bool valid = true;
   for (const Arg &a : call.args) {
-    values.push_back(eval(*a.value, scope));
+    values.push_back(eval(*a.value(), scope));
     valid = valid && !values.back().isInvalid();
   }
   if (!valid)
     return Value::invalid();
   return buildContainerFrom(kind, values.size(), [&](size_t i) {
     const Arg &a = call.args[i];
-    return EvalArg{a.name(), a.nameRange(), a.value->range, std::move(values[i])};
+    return EvalArg{a.name(), a.nameRange(), a.value()->range, std::move(values[i])};
   }, call);
 }
 
@@ -175,16 +175,16 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
   if (def.expr) {
     Scope scope;
     for (const BoundArg &a : bound->args)
-      scope.names[std::string(a.name)] = a.value;
+      scope.names[std::string(a.name())] = a.value;
     result = eval(*def.expr, scope);
     if (result.kind == Value::Kind::Module) {
       result.module()->setClassName(def.name);
-      result.module()->range = call.range;
+      result.module()->setRange(call.range);
       if (!def.body.empty()) {
         // A container subclass with its own forward.
         result.module()->setDefinition(&def);
         for (const BoundArg &a : bound->args)
-          result.module()->mutableConstants()[std::string(a.name)] = a.value;
+          result.module()->mutableConstants()[std::string(a.name())] = a.value;
         for (const StmtPtr &stmt : def.body) {
           if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward())
             result.module()->setForward(forward);
@@ -203,7 +203,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name.c_str(), call.range);
     module->setDefinition(&def);
     for (const BoundArg &a : bound->args)
-      module->mutableConstants()[std::string(a.name)] = a.value;
+      module->mutableConstants()[std::string(a.name())] = a.value;
     Scope scope;
     runBody(module, def.body, scope, def);
     result = Value::moduleRef(module, call.range);

@@ -81,7 +81,7 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   collectAssignments(forward.body, frame.assignedLater);
   // Errors inside say which instantiation they are in.
   if (module->definition())
-    instantiating_.push_back({module->definition(), module->range});
+    instantiating_.push_back({module->definition(), module->range()});
   SourceRange caller = statement_;
   exec(forward.body, frame);
   statement_ = caller;
@@ -402,7 +402,7 @@ std::vector<EvalArg> Checker::evalArgsF(const ArgList &args, Frame &frame) {
   std::vector<EvalArg> out;
   out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({a.name(), a.nameRange(), a.value->range, evalF(*a.value, frame)});
+    out.push_back({a.name(), a.nameRange(), a.value()->range, evalF(*a.value(), frame)});
   return out;
 }
 

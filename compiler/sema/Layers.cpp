@@ -389,9 +389,9 @@ std::vector<ParamSpec> batchNormSignature() {
 std::string activationRepr(const BoundArgs &a) {
   std::string out;
   for (const BoundArg *arg : a.all()) {
-    if (std::string_view(arg->name) == "inplace" && !arg->value.boolean())
+    if (std::string_view(arg->name()) == "inplace" && !arg->value.boolean())
       continue;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", arg->name, pythonRepr(arg->value));
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", arg->name(), pythonRepr(arg->value));
   }
   return out;
 }

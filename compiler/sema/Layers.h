@@ -34,6 +34,14 @@ struct ParamSpec {
   ArgType type;
   std::optional<Value> defaultValue; // nullopt: required
   std::vector<std::string> choices = {}; // Str: the values allowed (empty: any)
+  // `name`'s paramnames id, interned when first bound (a layer's table is
+  // bound once per instance).
+  uint32_t nameId() const {
+    if (!nameId_)
+      nameId_ = paramnames::intern(name) + 1;
+    return nameId_ - 1;
+  }
+  mutable uint32_t nameId_ = 0; // id + 1, or 0
 };
 
 // Reports argument errors of a layer at the argument.

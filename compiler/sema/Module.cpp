@@ -1,12 +1,77 @@
-// Module: bound-argument accessors and the state_dict walk.
+// Module: the parameter-name table, bound-argument accessors, the module
+// arena and attributes, and the state_dict walk.
 #include "sema/Module.h"
 
 #include "sema/Layers.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <new>
+#include <unordered_map>
 
 namespace seq::sema {
+
+namespace paramnames {
+namespace {
+
+// 256 chunks of 65,536 names: 2^24 ids. A name, once in, never moves, so
+// that name() reads without a lock. A chunk's pages are touched as it
+// fills (a run has a few hundred names: one page).
+constexpr uint32_t kChunkBits = 16, kChunk = 1u << kChunkBits, kChunks = (1u << 24) >> kChunkBits;
+
+struct Table {
+  std::mutex mutex;
+  std::unordered_map<std::string_view, uint32_t> ids; // views of the copies
+  std::atomic<const char **> chunks[kChunks] = {};
+  uint32_t count = 1;
+  Table() { // id 0, "": a default-constructed BoundArg's
+    chunks[0] = new const char *[kChunk];
+    chunks[0][0] = "";
+    ids.emplace("", 0);
+  }
+};
+
+Table &table() {
+  static Table *t = new Table; // never destroyed: BoundArgs may outlive static destructors
+  return *t;
+}
+
+} // namespace
+
+uint32_t intern(std::string_view name) {
+  Table &t = table();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  if (auto it = t.ids.find(name); it != t.ids.end())
+    return it->second;
+  if (t.count == kChunk * kChunks) {
+    fmt::print(stderr, "internal compiler error: more than {} distinct parameter names\n", t.count);
+    std::abort();
+  }
+  uint32_t id = t.count++;
+  const char **chunk = t.chunks[id >> kChunkBits].load(std::memory_order_relaxed);
+  if (!chunk) {
+    chunk = new const char *[kChunk];
+    t.chunks[id >> kChunkBits].store(chunk, std::memory_order_release);
+  }
+  char *copy = new char[name.size() + 1];
+  std::copy(name.begin(), name.end(), copy);
+  copy[name.size()] = '\0';
+  chunk[id & (kChunk - 1)] = copy;
+  t.ids.emplace(std::string_view(copy, name.size()), id);
+  return id;
+}
+
+const char *name(uint32_t id) {
+  Table &t = table();
+  return t.chunks[id >> kChunkBits].load(std::memory_order_acquire)[id & (kChunk - 1)];
+}
+
+} // namespace paramnames
 
 void BoundArgs::compact(const std::vector<BoundArg> &shared) {
   size_t given = 0;
@@ -81,31 +146,32 @@ void BoundList::clear() {
 
 std::vector<const BoundArg *> BoundArgs::all() const {
   std::vector<const BoundArg *> out;
-  auto own = [&](std::string_view name) -> const BoundArg * {
+  // Interned: equal names have equal ids.
+  auto own = [&](uint32_t name) -> const BoundArg * {
     for (const BoundArg &arg : args)
-      if (arg.name == name)
+      if (arg.nameId() == name)
         return &arg;
     return nullptr;
   };
   if (defaults)
     for (const BoundArg &d : *defaults) {
-      const BoundArg *arg = own(d.name);
+      const BoundArg *arg = own(d.nameId());
       out.push_back(arg ? arg : &d);
     }
   for (const BoundArg &arg : args)
     if (!defaults || std::none_of(defaults->begin(), defaults->end(),
-                                  [&](const BoundArg &d) { return arg.name == std::string_view(d.name); }))
+                                  [&](const BoundArg &d) { return arg.nameId() == d.nameId(); }))
       out.push_back(&arg);
   return out;
 }
 
 const BoundArg *BoundArgs::find(std::string_view name) const {
   for (const BoundArg &arg : args)
-    if (arg.name == name)
+    if (arg.name() == name)
       return &arg;
   if (defaults)
     for (const BoundArg &arg : *defaults)
-      if (arg.name == name)
+      if (arg.name() == name)
         return &arg;
   return nullptr;
 }
@@ -173,9 +239,10 @@ ChildName &ChildName::operator=(ChildName &&other) noexcept {
   return *this;
 }
 
-std::string_view TextArena::copy(std::string_view s) {
+std::string_view TextArena::copy(std::string_view s, size_t align) {
   if (s.empty())
     return {};
+  used_ = std::min(size_, (used_ + align - 1) & ~(align - 1));
   if (size_ - used_ < s.size()) {
     size_ = std::max<size_t>(s.size(), 16384);
     blocks_.push_back(std::make_unique<char[]>(size_));
@@ -197,6 +264,57 @@ size_t ShapeHash::operator()(const SymShape &shape) const {
 const BoundArgs &TraceNode::layerArgs() const {
   static const BoundArgs none;
   return args ? *args : none;
+}
+
+std::string_view ModuleInst::className() const {
+  if (attributes_ && attributes_->className)
+    return attributes_->className;
+  switch (kind) {
+  case Kind::Layer: return layer ? std::string_view(layer->name) : std::string_view();
+  case Kind::Sequential: return "Sequential";
+  case Kind::ModuleList: return "ModuleList";
+  case Kind::ModuleDict: return "ModuleDict";
+  case Kind::User: break;
+  }
+  return {};
+}
+
+void ModuleInst::setClassName(const char *name) {
+  std::string_view own = attributes_ && attributes_->className ? std::string_view() : className();
+  if (own.data() && own == name)
+    return; // the layer's or the kind's: nothing to keep
+  attributes().className = name;
+}
+
+void ModuleInst::setRange(SourceRange range) {
+  if (!(attributes_ && attributes_->range) && range.file == args.call.file &&
+      range.begin == args.call.begin && range.end == args.call.end)
+    return;
+  attributes().range = range;
+}
+
+void ModuleInst::setPath(std::string_view path) {
+  pathData_ = path.data();
+  if (path.size() < kLongPath) {
+    pathSize_ = uint32_t(path.size());
+    return;
+  }
+  attributes().longPath = path;
+  pathSize_ = kLongPath;
+}
+
+ModuleArena::Block::~Block() {
+  for (size_t i = used; i-- > 0;)
+    at(i)->~ModuleInst();
+}
+
+ModuleInst &ModuleArena::emplace_back() {
+  if (blocks_.empty() || blocks_.back()->used == Block::kCapacity)
+    blocks_.emplace_back(new Block); // not value-initialized: pages are touched as modules are made
+  Block &block = *blocks_.back();
+  ModuleInst *module = new (block.at(block.used)) ModuleInst();
+  ++block.used;
+  return *module;
 }
 
 ModuleInst::Attributes &ModuleInst::attributes() {

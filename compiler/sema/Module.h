@@ -34,7 +34,8 @@ struct LayerSpec;
 // model's module paths ("0" to "99999") without a 32-byte std::string each.
 class TextArena {
 public:
-  std::string_view copy(std::string_view s);
+  // At a multiple of `align` (a power of 2, at most 16).
+  std::string_view copy(std::string_view s, size_t align = 1);
 
 private:
   std::vector<std::unique_ptr<char[]>> blocks_;
@@ -82,17 +83,43 @@ private:
   uintptr_t bits_;
 };
 
-// One argument of a built-in layer or function after binding (56 bytes: a
+// A parameter's name in 24 bits: its index in a table of every name bound
+// so far in the process, each copied there once and kept (the layers' and
+// functions' parameters, the user's: a few hundred in a compiler run).
+namespace paramnames {
+uint32_t intern(std::string_view name);
+const char *name(uint32_t id); // NUL-terminated, lives as long as the process
+} // namespace paramnames
+
+// One argument of a built-in layer or function after binding (48 bytes: a
 // deep model keeps hundreds of thousands).
 struct BoundArg {
-  // The parameter's, as ParamSpec::name: a static name or the AST's.
-  // Compare it with a std::string or string_view, not a literal.
-  const char *name;
+  BoundArg() : nameId_(0), given(false) {}
+  // `name` is copied into the table (once).
+  BoundArg(std::string_view name, Value value, bool given, SourceRange range)
+      : value(std::move(value)), range(range), nameId_(paramnames::intern(name)), given(given) {}
+  BoundArg(const char *name, Value value, bool given, SourceRange range)
+      : BoundArg(std::string_view(name), std::move(value), given, range) {}
+  BoundArg(const std::string &name, Value value, bool given, SourceRange range)
+      : BoundArg(std::string_view(name), std::move(value), given, range) {}
+  // A name paramnames::intern() gave.
+  BoundArg(uint32_t nameId, Value value, bool given, SourceRange range)
+      : value(std::move(value)), range(range), nameId_(nameId), given(given) {}
+
+  // The parameter's, as ParamSpec::name.
+  const char *name() const { return paramnames::name(nameId_); }
+  uint32_t nameId() const { return nameId_; }
+
   Value value;
-  bool given = false;     // written by the user (not a default)
   // The argument as written; a default's is the call's (rangeOf() says
   // so; a layer's shared defaults have none of their own).
   SourceRange range;
+
+private:
+  uint32_t nameId_ : 24;
+
+public:
+  bool given : 1;         // written by the user (not a default)
 };
 
 // A BoundArgs' arguments: the part of a vector's interface that binding
@@ -159,31 +186,49 @@ struct BoundArgs {
   SourceRange rangeOf(std::string_view name) const;
 };
 
-// One module instance (112 bytes: one per layer of a deep model; the
-// members are ordered so that no padding is left but BoundArgs' own).
+// One module instance (72 bytes: one per layer of a deep model; the
+// path's size and the kind fill BoundArgs' tail, and its range is its
+// arguments' call).
 struct ModuleInst {
   enum class Kind : uint8_t { Layer, Sequential, ModuleList, ModuleDict, User };
+  // Layer: its arguments. Every kind: `args.call` is where it was
+  // constructed (range()).
+  [[no_unique_address]] BoundArgs args;
+
+private:
+  // Beside `kind`, in BoundArgs' tail padding; kLongPath: the path is
+  // kept with the attributes.
+  static constexpr uint32_t kLongPath = (1u << 24) - 1;
+  uint32_t pathSize_ : 24 = 0;
+
+public:
+  Kind kind : 8 = Kind::User;
+  const LayerSpec *layer = nullptr;  // Layer
   // The trace value its first call produced (the summary shows its
   // shape), or -1.
   int output = -1;
-  SourceRange range;                 // where it was constructed
-  const LayerSpec *layer = nullptr;  // Layer
-  BoundArgs args;                    // Layer
-  Kind kind = Kind::User;
 
-  // As print(model) names it: a LayerSpec's or container's static name,
-  // or a Definition's (the AST outlives the model): a C string, 8 bytes.
-  std::string_view className() const { return className_; }
-  void setClassName(const char *name) { className_ = name; }
-  void setClassName(const std::string &name) { className_ = name.c_str(); }
+  // Where it was constructed: its call, or the call of a definition that
+  // renamed it (`module Block(...) = Linear(...)`), kept with its
+  // attributes (a layer's call stays its arguments' default range).
+  SourceRange range() const {
+    return attributes_ && attributes_->range ? *attributes_->range : args.call;
+  }
+  void setRange(SourceRange range);
+
+  // As print(model) names it: its LayerSpec's or its kind's static name
+  // ("Sequential"), or a Definition's (the AST outlives the model), set
+  // with its attributes: a layer's own name costs it nothing.
+  std::string_view className() const;
+  void setClassName(const char *name);
+  void setClassName(const std::string &name) { setClassName(name.c_str()); }
 
   // From the model: "layer1.0"; "" for the model. Kept in the model's
   // CheckedModel::text.
-  std::string_view path() const { return {pathData_, pathSize_}; }
-  void setPath(std::string_view path) {
-    pathData_ = path.data();
-    pathSize_ = uint32_t(path.size());
+  std::string_view path() const {
+    return pathSize_ == kLongPath ? attributes_->longPath : std::string_view(pathData_, pathSize_);
   }
+  void setPath(std::string_view path);
 
   // User, or a container subclass: its forward; User: the module it
   // instantiates. Null for the others.
@@ -210,18 +255,20 @@ struct ModuleInst {
 
 private:
   // A user module's forward, definition, constants and absent children, a
-  // container's or user module's children, made when first set: a layer
-  // has none, and they would cost it 136 bytes.
+  // container's or user module's children, a class name other than the
+  // layer's or the kind's, made when first set: a layer has none, and
+  // they would cost it 160 bytes.
   struct Attributes {
+    const char *className = nullptr; // null: the layer's or the kind's
     const ast::ForwardStmt *forward = nullptr;
     const ast::Definition *definition = nullptr;
     std::map<std::string, Value> constants;
     std::map<std::string, SourceRange> absent;
     Children children;
+    std::string_view longPath; // of 16 MiB or more
+    std::optional<SourceRange> range; // other than args.call
   };
-  uint32_t pathSize_ = 0; // beside `kind`
   const char *pathData_ = "";
-  const char *className_ = "";
   std::unique_ptr<Attributes> attributes_;
   Attributes &attributes();
 };
@@ -238,16 +285,23 @@ struct TraceValue {
   SourceRange originRange;
 };
 
-// Where a value's shape came from (TraceValue::origin), for notes. A
-// layer module's output: its note, "'conv2' produces [N, 64, 28, 28]",
-// is made when an error needs it (a deep model has one per layer; 16
-// bytes, not the text). Otherwise a text.
-struct TraceOrigin {
-  const ModuleInst *module = nullptr;
-  union {
-    const SymShape *shape;   // module: its output's
-    const char *text;        // no module: NUL-terminated, in Trace::originText
-  };
+// Where a value's shape came from (TraceValue::origin), for notes, in 8
+// bytes (a deep model has one per layer's output). A layer module: its
+// note, "'conv2' produces [N, 64, 28, 28]", is made when an error needs
+// it, from the module and its first output's shape (Checker::newLayerValue
+// makes such an origin only for an output of that shape). Otherwise a
+// text, NUL-terminated in Trace::originText at an even address (the low
+// bit tells the two apart).
+class TraceOrigin {
+public:
+  static TraceOrigin ofModule(const ModuleInst *module) { return TraceOrigin(uintptr_t(module)); }
+  static TraceOrigin ofText(const char *text) { return TraceOrigin(uintptr_t(text) | 1); }
+  const ModuleInst *module() const { return bits_ & 1 ? nullptr : reinterpret_cast<const ModuleInst *>(bits_); }
+  const char *text() const { return bits_ & 1 ? reinterpret_cast<const char *>(bits_ & ~uintptr_t(1)) : nullptr; }
+
+private:
+  explicit TraceOrigin(uintptr_t bits) : bits_(bits) {}
+  uintptr_t bits_;
 };
 
 struct ShapeHash {
@@ -309,13 +363,32 @@ struct ModelInput {
   SourceRange range;
 };
 
+// Owns every ModuleInst of a model, in blocks of about 64 KiB: they never
+// move (values and children point to them), and a deque's 512-byte
+// chunks would cost each a share of malloc's header and the chunk's tail.
+class ModuleArena {
+public:
+  ModuleInst &emplace_back();
+  size_t size() const { return blocks_.empty() ? 0 : (blocks_.size() - 1) * Block::kCapacity + blocks_.back()->used; }
+
+private:
+  struct Block {
+    static constexpr size_t kCapacity = (65536 - 64) / sizeof(ModuleInst);
+    ~Block();
+    ModuleInst *at(size_t i) { return reinterpret_cast<ModuleInst *>(storage) + i; }
+    size_t used = 0;
+    alignas(ModuleInst) unsigned char storage[kCapacity * sizeof(ModuleInst)];
+  };
+  std::vector<std::unique_ptr<Block>> blocks_;
+};
+
 struct CheckedModel {
   std::string name;
   const ast::Definition *definition = nullptr;
   std::vector<ModelInput> inputs;
   ModuleInst *root = nullptr;
   Trace trace;
-  std::deque<ModuleInst> arena;   // owns every ModuleInst (a deque: they never move)
+  ModuleArena arena;              // owns every ModuleInst
   TextArena text;                 // the modules' paths
   bool valid = true;                              // false when errors were found
 };

@@ -38,7 +38,7 @@ static void forEachSubexpr(const Expr &e, const std::function<void(const Expr &)
   case ExprKind::Call:
     fn(*e.as<CallExpr>()->callee);
     for (const Arg &a : e.as<CallExpr>()->args)
-      fn(*a.value);
+      fn(*a.value());
     break;
   case ExprKind::Attribute: fn(*e.as<AttributeExpr>()->object); break;
   case ExprKind::Index: fn(*e.as<IndexExpr>()->object); fn(*e.as<IndexExpr>()->index); break;
@@ -321,8 +321,9 @@ ModuleInst *Checker::newModule(ModuleInst::Kind kind, const char *className, Sou
                                     limits::kModuleInstances));
   ModuleInst &module = model_->arena.emplace_back();
   module.kind = kind;
-  module.setClassName(className);
-  module.range = range;
+  if (kind != ModuleInst::Kind::Layer) // a layer's is its LayerSpec's, set next
+    module.setClassName(className);
+  module.args.call = range; // its range()
   return &module;
 }
 
@@ -566,7 +567,7 @@ std::vector<EvalArg> Checker::evalArgs(const ArgList &args, const Scope &scope) 
   std::vector<EvalArg> out;
   out.reserve(args.size());
   for (const Arg &a : args)
-    out.push_back({a.name(), a.nameRange(), a.value->range, eval(*a.value, scope)});
+    out.push_back({a.name(), a.nameRange(), a.value()->range, eval(*a.value(), scope)});
   return out;
 }
 

@@ -46,9 +46,7 @@ int Checker::newValue(SymShape shape, std::string_view origin, SourceRange origi
   if (!origin.empty()) {
     std::string text(origin);
     text.push_back('\0');
-    TraceOrigin o;
-    o.text = model_->trace.originText.copy(text).data();
-    model_->trace.origins.push_back(o);
+    model_->trace.origins.push_back(TraceOrigin::ofText(model_->trace.originText.copy(text, 2).data()));
     id = int(model_->trace.origins.size() - 1);
   }
   return pushValue(std::move(shape), id, originRange, true);
@@ -57,11 +55,16 @@ int Checker::newValue(SymShape shape, std::string_view origin, SourceRange origi
 int Checker::newLayerValue(SymShape shape, const ModuleInst *module, SourceRange originRange) {
   if (!valueFits(shape, originRange))
     return invalidValue();
-  TraceOrigin o;
-  o.module = module;
-  o.shape = &*model_->trace.shapes.insert(shape).first;
-  model_->trace.origins.push_back(o);
-  return pushValue(std::move(shape), int(model_->trace.origins.size() - 1), originRange, true);
+  // The module's first output (callModule makes this one so when it has
+  // none) gives the note its shape; another call's of another shape keeps
+  // its note as a text.
+  const SymShape &interned = *model_->trace.shapes.insert(shape).first;
+  if (module->output < 0 || &tv(module->output).shape == &interned) {
+    model_->trace.origins.push_back(TraceOrigin::ofModule(module));
+    return pushValue(std::move(shape), int(model_->trace.origins.size() - 1), originRange, true);
+  }
+  std::string_view who = module->path().empty() ? module->className() : module->path();
+  return newValue(std::move(shape), fmt::format("'{}' produces {}", who, shapeStr(interned)), originRange);
 }
 
 int Checker::newValueFrom(SymShape shape, int from) {
@@ -86,13 +89,14 @@ void Checker::noteOrigin(Diagnostic &d, int value) {
   if (v.origin < 0)
     return;
   const TraceOrigin &o = model_->trace.origins[size_t(v.origin)];
-  if (!o.module) {
-    d.notes.push_back({o.text, v.originRange});
+  const ModuleInst *module = o.module();
+  if (!module) {
+    d.notes.push_back({o.text(), v.originRange});
     return;
   }
   // As callModule names the module.
-  std::string_view who = o.module->path().empty() ? o.module->className() : o.module->path();
-  d.notes.push_back({fmt::format("'{}' produces {}", who, shapeStr(*o.shape)), v.originRange});
+  std::string_view who = module->path().empty() ? module->className() : module->path();
+  d.notes.push_back({fmt::format("'{}' produces {}", who, shapeStr(tv(module->output).shape)), v.originRange});
 }
 
 int Checker::callModule(ModuleInst *module, const Value &input, SourceRange callSite) {
@@ -132,9 +136,9 @@ int Checker::callModule(ModuleInst *module, const Value &input, SourceRange call
         "'{}' is a {} and cannot be called; {}", who, list ? "ModuleList" : "ModuleDict",
         list ? "index it ('blocks[0](x)') or iterate over it ('for b in blocks { x = b(x) }')"
              : "call one of its modules ('heads.a(x)' or 'heads[\"a\"](x)')"));
-    d.notes.push_back({fmt::format("'{}' is defined here", who), module->range});
+    d.notes.push_back({fmt::format("'{}' is defined here", who), module->range()});
     if (list)
-      d.fixes.push_back({"to apply its modules in order, make it a Sequential", module->range, ""});
+      d.fixes.push_back({"to apply its modules in order, make it a Sequential", module->range(), ""});
     return invalidValue();
   }
   case ModuleInst::Kind::User:
@@ -151,7 +155,7 @@ int Checker::applyLayer(const LayerSpec &spec, const ModuleInst *module, const B
   if (!tv(input).valid)
     return invalidValue();
   SymShape inShape = tv(input).shape;
-  SourceRange where = module ? module->range : callSite;
+  SourceRange where = module ? module->range() : callSite;
   ShapeCheck check{args, inShape, display(where), {}};
   std::optional<SymShape> out = spec.infer ? spec.infer(check) : std::optional<SymShape>(inShape);
   for (const ShapeProblem &problem : check.problems) {

@@ -107,7 +107,7 @@ std::string layerCall(const LayerSpec &layer, const BoundArgs &args) {
   std::vector<std::string> given;
   for (const BoundArg &a : args.args)
     if (a.given)
-      given.push_back(fmt::format("{}={}", a.name, pyValue(a.value)));
+      given.push_back(fmt::format("{}={}", a.name(), pyValue(a.value)));
   return fmt::format("{}({})", layerClass(layer), fmt::join(given, ", "));
 }
 

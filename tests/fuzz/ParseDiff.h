@@ -157,7 +157,7 @@ public:
         out += fmt::format(" (Arg '{}' ", a.name());
         range(a.range());
         range(a.nameRange());
-        expr(*a.value);
+        expr(*a.value());
         out += ")";
       }
       break;

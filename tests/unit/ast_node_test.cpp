@@ -18,8 +18,8 @@ static_assert(sizeof(NameExpr) <= 24, "a layer's name is one NameExpr");
 static_assert(sizeof(IntExpr) <= 16, "Linear(8, 8) has two IntExprs");
 static_assert(sizeof(WideIntExpr) <= 24);
 static_assert(sizeof(FloatExpr) <= 24);
-static_assert(sizeof(CallExpr) <= 40, "a layer is one CallExpr");
-static_assert(sizeof(Arg) <= 16, "a call keeps one Arg per argument (a keyword in a node of its own)");
+static_assert(sizeof(CallExpr) <= 32, "a layer is one CallExpr (an ArgList of 8 bytes: the count in the pointer)");
+static_assert(sizeof(Arg) <= 8, "a call keeps one Arg per argument (a keyword in a node of its own)");
 
 TEST(AstNode, IntsInlineAndWide) {
   for (int64_t v : {int64_t(0), int64_t(8), int64_t(-1), int64_t(INT16_MAX), int64_t(INT16_MIN),
@@ -51,8 +51,8 @@ TEST(AstNode, NamesShortAndLong) {
 TEST(AstNode, KeywordArguments) {
   std::string text = "f(x, bias=False)";
   Arg positional, keyword;
-  positional.value = NameExpr::make({1, 2, 3}, std::string_view(text).substr(2, 1));
-  keyword.value = std::make_unique<BoolExpr>(SourceRange{1, 10, 15}, false);
+  positional.setValue(NameExpr::make({1, 2, 3}, std::string_view(text).substr(2, 1)));
+  keyword.setValue(std::make_unique<BoolExpr>(SourceRange{1, 10, 15}, false));
   keyword.setName(std::string_view(text).substr(5, 4), {1, 5, 9});
   EXPECT_EQ(positional.name(), "");
   EXPECT_FALSE(positional.nameRange().valid());
@@ -63,6 +63,21 @@ TEST(AstNode, KeywordArguments) {
   EXPECT_EQ(keyword.range().end, 15u);
   Arg moved = std::move(keyword);
   EXPECT_EQ(moved.name(), "bias");
+  EXPECT_EQ(moved.value()->kind, ExprKind::Bool);
+  EXPECT_EQ(positional.value()->kind, ExprKind::Name);
+  // A keyword set before its value (as the parsers do), and values replaced.
+  Arg late;
+  late.setName(std::string_view(text).substr(5, 4), {1, 5, 9});
+  EXPECT_EQ(late.value(), nullptr);
+  late.setValue(std::make_unique<BoolExpr>(SourceRange{1, 10, 15}, true));
+  late.setValue(std::make_unique<BoolExpr>(SourceRange{1, 10, 15}, false));
+  EXPECT_EQ(late.name(), "bias");
+  EXPECT_EQ(late.range().end, 15u);
+  positional.setValue(std::make_unique<BoolExpr>(SourceRange{1, 2, 6}, true));
+  EXPECT_EQ(positional.range().end, 6u);
+  late = std::move(positional);
+  EXPECT_EQ(late.name(), "");
+  EXPECT_EQ(late.value()->range.end, 6u);
 }
 
 // Every kind of expression, parsed and then deleted through ExprPtr.
@@ -83,4 +98,34 @@ TEST(AstNode, EveryKindIsDeleted) {
   std::unique_ptr<File> file = parse::parseFile(sources, id, diags);
   ASSERT_TRUE(file);
   file.reset(); // ASan: each node freed with its own size and destructor
+}
+
+// A call's ArgList keeps up to 6 arguments' count in its pointer, more
+// in the word before the array; each is destroyed once (ASan).
+TEST(AstNode, ArgListCounts) {
+  std::string text = "abcdefghij";
+  for (size_t n : {size_t(0), size_t(1), size_t(2), size_t(6), size_t(7), size_t(8), size_t(300)}) {
+    std::vector<Arg> args(n);
+    for (size_t i = 0; i < n; ++i)
+      args[i].setValue(NameExpr::make({1, uint32_t(i), uint32_t(i + 1)}, std::string_view(text).substr(i % 10, 1)));
+    if (n > 1)
+      args[1].setName(std::string_view(text).substr(0, 3), {1, 0, 3});
+    ArgList list(std::move(args));
+    ASSERT_EQ(list.size(), n);
+    EXPECT_EQ(list.empty(), n == 0);
+    size_t seen = 0;
+    for (const Arg &a : list)
+      EXPECT_EQ(a.value()->as<NameExpr>()->name(), std::string_view(text).substr(seen++ % 10, 1));
+    EXPECT_EQ(seen, n);
+    if (n > 1) {
+      EXPECT_EQ(list[1].name(), "abc");
+      EXPECT_EQ(list.back().value()->range.begin, uint32_t(n - 1));
+    }
+    ArgList moved = std::move(list);
+    EXPECT_EQ(moved.size(), n);
+    EXPECT_TRUE(list.empty()); // NOLINT: moved from
+    ArgList assigned;
+    assigned = std::move(moved);
+    EXPECT_EQ(assigned.size(), n);
+  }
 }

@@ -18,18 +18,19 @@ using namespace seq::sema;
 // (docs/memory.md): growing one of these
 // grows it in proportion.
 static_assert(sizeof(Value) <= 32, "sema::Value: keep rare parts behind its pointer");
-static_assert(sizeof(BoundArg) <= 56, "a layer keeps one BoundArg per parameter");
+static_assert(sizeof(BoundArg) <= 48, "a layer keeps one BoundArg per argument given (its name a 24-bit id)");
 static_assert(sizeof(BoundList) <= 16, "a layer keeps one BoundList (pointer, 32-bit size and capacity)");
-static_assert(sizeof(ModuleInst) <= 96, "a layer is one ModuleInst (its children live with its attributes)");
+static_assert(sizeof(ModuleInst) <= 72, "a layer is one ModuleInst (its children, any other class name or range "
+                                       "live with its attributes, its kind and path size in BoundArgs' tail)");
 static_assert(sizeof(TraceNode) <= 136, "a layer call is one TraceNode");
 static_assert(sizeof(TraceValue) <= 24, "a layer call makes one TraceValue (its origin and validity in 32 bits)");
-static_assert(sizeof(TraceOrigin) <= 16, "a layer's output has one TraceOrigin (its note made when needed)");
+static_assert(sizeof(TraceOrigin) <= 8, "a layer's output has one TraceOrigin (its note made when needed, its shape the module's first output's)");
 static_assert(sizeof(ChildName) == 8, "a Sequential has one child name per layer");
 static_assert(sizeof(ModuleInst::Children::value_type) <= 16, "a Sequential has one child per layer");
 // The AST's (tests/unit/ast_node_test.cpp has the rest).
-static_assert(sizeof(ast::Arg) <= 16, "a Sequential keeps one ast::Arg per layer (its range is its value's)");
+static_assert(sizeof(ast::Arg) <= 8, "a Sequential keeps one ast::Arg per layer (a keyword in a node of its own)");
 static_assert(sizeof(ast::NameExpr) <= 24, "a layer's name is one NameExpr (a view of the text)");
-static_assert(sizeof(ast::CallExpr) <= 40, "a layer is one CallExpr (its arguments in an ArgList)");
+static_assert(sizeof(ast::CallExpr) <= 32, "a layer is one CallExpr (its arguments in an 8-byte ArgList)");
 static_assert(sizeof(ast::IntExpr) <= 16, "Linear(8, 8) has two IntExprs (small values inline)");
 
 TEST(SemaValue, ScalarsHaveNoOutOfLinePart) {
@@ -182,7 +183,7 @@ TEST(SemaBoundArgs, ALayerKeepsOnlyItsGivenArguments) {
   // all(): every parameter in order, the given ones and the defaults.
   std::vector<std::string> names;
   for (const BoundArg *a : root.children()[3].second->args.all())
-    names.push_back(fmt::format("{}={}", a->name, pythonRepr(a->value)));
+    names.push_back(fmt::format("{}={}", a->name(), pythonRepr(a->value)));
   EXPECT_EQ(fmt::format("{}", fmt::join(names, " ")), "alpha=2.0 inplace=False");
   // The trace's shapes are interned: [N, 8], [N, 4] and none other.
   EXPECT_EQ(models[0]->trace.shapes.size(), 2u);
@@ -207,7 +208,7 @@ TEST(AstArgList, KeywordsAndTheirRangesFromTheArgument) {
     keywords.push_back(text.substr(r.begin, r.end - r.begin) + "|" + std::string(a.name()));
   }
   EXPECT_EQ(fmt::format("{}", fmt::join(keywords, " ")), "first|first second|second");
-  const auto *linear = call->args[0].value->as<ast::CallExpr>();
+  const auto *linear = call->args[0].value()->as<ast::CallExpr>();
   ASSERT_TRUE(linear);
   ASSERT_EQ(linear->args.size(), 3u);
   EXPECT_TRUE(linear->args[0].name().empty());
@@ -275,4 +276,95 @@ TEST(SemaValue, BoundListGrowsCopiesAndMoves) {
   moved = {{"a", Value::string("s"), true, {}}};
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].value.str(), "s");
+}
+
+// The arena keeps every module where it was made (values and children
+// point to them), across its blocks, and destroys each once (ASan).
+TEST(SemaValue, ModuleArenaKeepsModulesInPlace) {
+  ModuleArena arena;
+  std::vector<ModuleInst *> made;
+  for (int i = 0; i < 3000; ++i) {
+    ModuleInst &m = arena.emplace_back();
+    m.output = i;
+    m.kind = i % 2 ? ModuleInst::Kind::Sequential : ModuleInst::Kind::User;
+    if (i % 2)
+      m.mutableChildren().push_back({std::to_string(i), made.empty() ? nullptr : made.back()});
+    made.push_back(&m);
+  }
+  EXPECT_EQ(arena.size(), 3000u);
+  for (int i = 0; i < 3000; ++i)
+    ASSERT_EQ(made[size_t(i)]->output, i);
+  EXPECT_EQ(made[2999]->children()[0].second, made[2998]);
+  ModuleArena moved = std::move(arena);
+  EXPECT_EQ(moved.size(), 3000u);
+  EXPECT_EQ(made[1500]->output, 1500);
+}
+
+// A module's class name: its layer's or its kind's without attributes, a
+// Definition's kept with them; its path, inline up to 16 MiB, longer
+// with its attributes. The kind lives in the same word as the path's size.
+TEST(SemaValue, ModuleClassNameAndPath) {
+  ModuleArena arena;
+  ModuleInst &seq = arena.emplace_back();
+  seq.kind = ModuleInst::Kind::Sequential;
+  EXPECT_EQ(seq.className(), "Sequential");
+  seq.setClassName("Sequential");
+  EXPECT_TRUE(seq.constants().empty());
+  seq.setClassName("Deep");
+  EXPECT_EQ(seq.className(), "Deep");
+  EXPECT_EQ(seq.kind, ModuleInst::Kind::Sequential);
+  ModuleInst &list = arena.emplace_back();
+  list.kind = ModuleInst::Kind::ModuleList;
+  EXPECT_EQ(list.className(), "ModuleList");
+  ModuleInst &user = arena.emplace_back();
+  std::string name = "Block";
+  user.setClassName(name);
+  EXPECT_EQ(user.className(), "Block");
+  user.setPath("layer1.0");
+  EXPECT_EQ(user.path(), "layer1.0");
+  EXPECT_EQ(user.kind, ModuleInst::Kind::User);
+  std::string longPath((size_t(1) << 24) + 5, 'p');
+  user.setPath(longPath);
+  EXPECT_EQ(user.path().size(), longPath.size());
+  EXPECT_EQ(user.path().data(), longPath.data());
+  user.setPath("a.b");
+  EXPECT_EQ(user.path(), "a.b");
+  EXPECT_EQ(user.kind, ModuleInst::Kind::User);
+  EXPECT_EQ(user.className(), "Block");
+  // A module's range is its arguments' call; a definition that renames it
+  // gives it another, and its arguments keep theirs (their defaults' range).
+  ModuleInst &layer = arena.emplace_back();
+  layer.kind = ModuleInst::Kind::Layer;
+  layer.args.call = {1, 4, 9};
+  layer.setRange({1, 4, 9});
+  EXPECT_EQ(layer.range().begin, 4u);
+  layer.setRange({1, 20, 30});
+  EXPECT_EQ(layer.range().begin, 20u);
+  EXPECT_EQ(layer.range().end, 30u);
+  EXPECT_EQ(layer.args.call.begin, 4u);
+  EXPECT_EQ(layer.kind, ModuleInst::Kind::Layer);
+}
+
+// A bound argument's name is interned: equal names, equal ids, whatever
+// their storage; the text outlives the string it was copied from.
+TEST(SemaValue, BoundArgNamesAreInterned) {
+  std::string a = "kernel_size", b = "kernel_size";
+  uint32_t id = paramnames::intern(a);
+  EXPECT_EQ(paramnames::intern(b), id);
+  EXPECT_NE(paramnames::intern("stride"), id);
+  EXPECT_EQ(paramnames::intern(""), 0u);
+  BoundArg arg(std::string("padding_mode"), Value::integer_(3), true, {1, 4, 9});
+  EXPECT_STREQ(arg.name(), "padding_mode");
+  EXPECT_EQ(arg.nameId(), paramnames::intern("padding_mode"));
+  EXPECT_TRUE(arg.given);
+  EXPECT_EQ(arg.range.end, 9u);
+  BoundArg none;
+  EXPECT_STREQ(none.name(), "");
+  EXPECT_FALSE(none.given);
+  BoundArg copy = arg;
+  copy.given = false;
+  EXPECT_STREQ(copy.name(), "padding_mode");
+  EXPECT_TRUE(arg.given);
+  for (int i = 0; i < 5000; ++i) // beyond a chunk of the table
+    ASSERT_STREQ(paramnames::name(paramnames::intern("p" + std::to_string(i))), ("p" + std::to_string(i)).c_str());
 }
