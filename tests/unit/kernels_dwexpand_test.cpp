@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
+#include "epilogue_reference.h"
 
 #include <algorithm>
 #include <cmath>
@@ -32,6 +33,11 @@ extern "C" {
 }
 
 namespace {
+
+using seqk_test::Act;
+using seqk_test::bits;
+using seqk_test::kActs;
+using seqk_test::panels;
 
 constexpr int64_t kPanel = SEQK_PANEL_WIDTH;
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -54,21 +60,6 @@ const Case kCases[] = {
     {65, 40, 14, 47, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1},  // many input channels; strides 2 x 1
     {32, 15, 28, 28, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1},  // stride 2 padded below and right only
 };
-
-// w [OC, C] in panels of 32 rows, transposed (SEQRT_PACK_PANELS).
-std::vector<float> panels(int64_t OC, int64_t C, const std::vector<float> &w) {
-  std::vector<float> wp((OC + kPanel - 1) / kPanel * C * kPanel, 0.0f);
-  for (int64_t m = 0; m < OC; ++m)
-    for (int64_t k = 0; k < C; ++k)
-      wp[(m / kPanel * C + k) * kPanel + m % kPanel] = w[m * C + k];
-  return wp;
-}
-
-uint32_t bits(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return u;
-}
 
 // The generated epilogue's scalar code for a seqk_fused of bias and act.
 float scalarEpilogue(const seqk_fused &f, float x, int64_t c) {
@@ -113,25 +104,31 @@ Data makeData(const Case &c, unsigned seed) {
   return d;
 }
 
-// The fused kernel in tasks of (band of bandRows output rows, panel),
-// each with its own work buffer filled with NaN.
-std::vector<float> fused(const Case &c, const Data &d, int64_t bandRows, const seqk_fused *expand,
-                         const seqk_fused *dw, seqk_epilogue epi, const void *env) {
+// The output of `call(work, p, oh0, oh1)` in tasks of (band of bandRows
+// output rows [oh0, oh1), panel p), each with its own work buffer filled
+// with NaN and 64-byte aligned, as the planner's scratch slots are.
+template <class Call> std::vector<float> inBands(const Case &c, int64_t bandRows, Call call) {
   std::vector<float> y(size_t(c.C * c.OH() * c.OW()), kNaN);
   int64_t work =
       seqk_expand_depthwise_lanes_work(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.left, c.W, c.OW(), bandRows);
   for (int64_t oh0 = 0; oh0 < c.OH(); oh0 += bandRows)
     for (int64_t p = 0; p < c.panels(); ++p) {
       std::vector<float> buf(size_t(work) + 16, kNaN);
-      // 64-byte aligned, as the planner's scratch slots are
       float *aligned = buf.data();
       while (reinterpret_cast<uintptr_t>(aligned) % 64 != 0)
         ++aligned;
-      seqk_expand_depthwise_lanes(d.x.data(), d.wp.data(), d.w.data(), y.data(), aligned, c.eC, c.C, c.H, c.W,
-                                  c.KH, c.KW, c.SH, c.SW, c.top, c.left, c.DH, c.DW, c.OH(), c.OW(), p, oh0,
-                                  std::min(oh0 + bandRows, c.OH()), expand, dw, epi, env);
+      call(y.data(), aligned, p, oh0, std::min(oh0 + bandRows, c.OH()));
     }
   return y;
+}
+
+// The fused kernel in bands of bandRows.
+std::vector<float> fused(const Case &c, const Data &d, int64_t bandRows, const seqk_fused *expand,
+                         const seqk_fused *dw, seqk_epilogue epi, const void *env) {
+  return inBands(c, bandRows, [&](float *y, float *work, int64_t p, int64_t oh0, int64_t oh1) {
+    seqk_expand_depthwise_lanes(d.x.data(), d.wp.data(), d.w.data(), y, work, c.eC, c.C, c.H, c.W, c.KH, c.KW, c.SH,
+                                c.SW, c.top, c.left, c.DH, c.DW, c.OH(), c.OW(), p, oh0, oh1, expand, dw, epi, env);
+  });
 }
 
 // The unfused kernels: the expansion, stored; then the depthwise
@@ -149,18 +146,6 @@ std::vector<float> unfused(const Case &c, const Data &d, const seqk_fused *expan
                           c.left, c.DH, c.DW, c.OH(), c.OW(), Wq, 0, c.C, rowEpilogue, &env);
   return y;
 }
-
-struct Act {
-  int32_t act;
-  float lo, hi;
-  const char *name;
-};
-const Act kActs[] = {{SEQK_ACT_NONE, 0, 0, "none"},
-                     {SEQK_ACT_RELU, 0, 0, "relu"},
-                     {SEQK_ACT_HARDTANH, 0.0f, 6.0f, "relu6"},
-                     {SEQK_ACT_HARDTANH, -0.5f, 0.25f, "hardtanh"},
-                     {SEQK_ACT_SILU, 0, 0, "silu"},
-                     {SEQK_ACT_HARDSWISH, 0, 0, "hardswish"}};
 
 TEST(KernelsExpandDepthwise, TheBitsOfTheUnfusedKernelsForEveryEpilogue) {
   unsigned seed = 900;
@@ -297,22 +282,12 @@ TEST(KernelsExpandDepthwise, AnyProducerGivesTheBitsOfThePaddedPackedConvolution
       RowEpilogue denv{&dw, c.OH() * c.OW(), nullptr};
       seqk_depthwise2d_phased(e.data(), buf.data(), w.data(), want.data(), c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.top,
                               c.left, c.DH, c.DW, c.OH(), c.OW(), Wq, 0, c.C, rowEpilogue, &denv);
-      // fused, in bands of 3 rows, each task with its own NaN-filled work
-      std::vector<float> y(want.size(), kNaN);
-      const int64_t bandRows = 3;
-      int64_t work =
-          seqk_expand_depthwise_lanes_work(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.left, c.W, c.OW(), bandRows);
-      for (int64_t oh0 = 0; oh0 < c.OH(); oh0 += bandRows)
-        for (int64_t p = 0; p < c.panels(); ++p) {
-          std::vector<float> scratch(size_t(work) + 16, kNaN);
-          float *aligned = scratch.data();
-          while (reinterpret_cast<uintptr_t>(aligned) % 64 != 0)
-            ++aligned;
-          seqk_conv_depthwise_lanes(xp.data(), Hp * Wp, pc.eSH * Wp, pc.eSW, pc.eKH, pc.eKW, Wp, 1, we.data(),
-                                    w.data(), y.data(), aligned, pc.eC, c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW,
-                                    c.top, c.left, 1, 1, c.OH(), c.OW(), p, oh0, std::min(oh0 + bandRows, c.OH()),
-                                    &expand, &dw, nullptr, nullptr);
-        }
+      // fused, in bands of 3 rows
+      std::vector<float> y = inBands(c, 3, [&](float *out, float *work, int64_t p, int64_t oh0, int64_t oh1) {
+        seqk_conv_depthwise_lanes(xp.data(), Hp * Wp, pc.eSH * Wp, pc.eSW, pc.eKH, pc.eKW, Wp, 1, we.data(),
+                                  w.data(), out, work, pc.eC, c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.top, c.left,
+                                  1, 1, c.OH(), c.OW(), p, oh0, oh1, &expand, &dw, nullptr, nullptr);
+      });
       for (size_t i = 0; i < y.size(); ++i)
         ASSERT_EQ(bits(y[i]), bits(want[i])) << pc.eKH << "x" << pc.eKW << "/" << pc.eSH << "x" << pc.eSW
                                              << " producer of " << pc.eC << "->" << c.C << ", " << act.name

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
+#include "epilogue_reference.h"
 
 #include <cmath>
 #include <cstring>
@@ -24,20 +25,16 @@ extern "C" {
 
 namespace {
 
+using seqk_test::Act;
+using seqk_test::bits;
+using seqk_test::kActs;
+using seqk_test::panels;
+
 constexpr int64_t kPanel = SEQK_PANEL_WIDTH;
 
 struct Shape {
   int64_t C, OC, HW;
 };
-
-// w [OC, C] in panels of 32 rows, transposed (SEQRT_PACK_PANELS).
-std::vector<float> panels(int64_t OC, int64_t C, const std::vector<float> &w) {
-  std::vector<float> wp((OC + kPanel - 1) / kPanel * C * kPanel, 0.0f);
-  for (int64_t m = 0; m < OC; ++m)
-    for (int64_t k = 0; k < C; ++k)
-      wp[(m / kPanel * C + k) * kPanel + m % kPanel] = w[m * C + k];
-  return wp;
-}
 
 // What a generated epilogue computes for element (row, col) of channel m.
 float scalarEpilogue(const seqk_fused &f, float x, int64_t m, int64_t row, int64_t col) {
@@ -54,12 +51,6 @@ float scalarEpilogue(const seqk_fused &f, float x, int64_t m, int64_t row, int64
   }
 }
 
-uint32_t bits(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return u;
-}
-
 // Values the added tensor mixes in, so that the activations see them.
 const float kSpecial[] = {std::numeric_limits<float>::quiet_NaN(),
                           std::numeric_limits<float>::infinity(),
@@ -71,18 +62,6 @@ const float kSpecial[] = {std::numeric_limits<float>::quiet_NaN(),
                           -3.0f,
                           3.0f,
                           6.0f};
-
-struct Act {
-  int32_t act;
-  float lo, hi;
-  const char *name;
-};
-const Act kActs[] = {{SEQK_ACT_NONE, 0, 0, "none"},
-                     {SEQK_ACT_RELU, 0, 0, "relu"},
-                     {SEQK_ACT_HARDTANH, 0.0f, 6.0f, "relu6"},
-                     {SEQK_ACT_HARDTANH, -0.5f, 0.25f, "hardtanh"},
-                     {SEQK_ACT_SILU, 0, 0, "silu"},
-                     {SEQK_ACT_HARDSWISH, 0, 0, "hardswish"}};
 
 TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
   // channels in the lanes (C > 64) and positions in the lanes (C <= 64,
