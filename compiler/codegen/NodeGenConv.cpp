@@ -317,18 +317,60 @@ void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
   task.run(gen.fwd().getInt64(s.G * perGroup), Work{0, s.OC * s.OHW() * Kc});
 }
 
+// ---- Cross-layer prefetch ------------------------------------------------------
+
+} // namespace
+
+NextWeights::NextWeights(LlvmGen &gen, int index, Task &task) {
+  const ir::Graph &g = gen.graph();
+  if (g.packedSize * int64_t(sizeof(float)) < kNextWeightsMinModelBytes)
+    return;
+  int first = -1;
+  int64_t begin = 0, end = 0; // floats of the packed buffer
+  for (size_t j = size_t(index) + 1; j < g.nodes.size(); ++j) {
+    const ir::Node &next = g.nodes[j];
+    if ((next.kind != ir::OpKind::Conv2d && next.kind != ir::OpKind::Linear) || next.attrs.weight < 0)
+      continue;
+    const ir::Packed &p = g.packed.at(size_t(next.attrs.weight));
+    if (first >= 0 && p.offset != end)
+      break; // the weights that follow are not the next node's
+    if ((p.offset + p.size - (first >= 0 ? begin : p.offset)) * int64_t(sizeof(float)) > kNextWeightsMaxBytes)
+      break;
+    if (first < 0)
+      first = next.attrs.weight, begin = p.offset;
+    end = p.offset + p.size;
+  }
+  if (first < 0)
+    return;
+  at_ = task.capture(gen.packedPtr(first), "next_weights");
+  lines_ = (end - begin) * int64_t(sizeof(float)) / 64;
+}
+
+std::array<Value *, 2> NextWeights::slice(IRBuilder<> &b, Value *t, Value *tasks, Value *image) const {
+  if (!at_ || lines_ == 0)
+    return {ConstantPointerNull::get(b.getPtrTy()), b.getInt64(0)};
+  Value *l0 = b.CreateUDiv(b.CreateMul(t, b.getInt64(lines_)), tasks);
+  Value *l1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(t, b.getInt64(1)), b.getInt64(lines_)), tasks);
+  Value *bytes = b.CreateMul(b.CreateSub(l1, l0), b.getInt64(64));
+  if (image)
+    bytes = b.CreateSelect(b.CreateICmpEQ(image, b.getInt64(0)), bytes, b.getInt64(0));
+  return {b.CreateInBoundsGEP(b.getInt8Ty(), at_, b.CreateMul(l0, b.getInt64(64)), "xl"), bytes};
+}
+
+namespace {
+
 // ---- Packed weights, output channels in the vector lanes --------------------
 
 // seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
 // and rows `range` = {p0, p1, r0, r1}.
 void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
                 std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
-                const EpilogueEnv &env) {
+                const EpilogueEnv &env, std::array<Value *, 2> xl) {
   auto c = [&](int64_t v) { return b.getInt64(v); };
   b.CreateCall(gen.kernel("seqk_conv2d_packed"),
                {xwy[0], xwy[1], xwy[2], c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                 c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), range[0],
-                range[1], range[2], range[3], env.fn(), env.env()});
+                range[1], range[2], range[3], env.fn(), env.env(), xl[0], xl[1]});
 }
 
 // The panels and rows of task `t` (< split.tasks()) of an image.
@@ -359,13 +401,15 @@ void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
   Value *w = task.capture(gen.packedPtr(a.weight), "w");
   Value *fixedImage = image ? task.capture(image, "image") : nullptr;
   EpilogueEnv env(task, epilogue);
+  NextWeights next(gen, index, task);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(split.tasks()));
     Value *inImage = fixedImage ? t : b.CreateURem(t, c(split.tasks()));
     Value *xn = fixedImage ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
-    emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env);
+    emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env,
+               next.slice(b, inImage, c(split.tasks()), n));
   });
   if (image) {
     task.run(gen.fwd().getInt64(split.tasks()), Work{0, s.OC * s.OHW() * s.Kc()});
@@ -436,9 +480,11 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
   EpilogueEnv env(task, epilogue);
+  NextWeights next(gen, index, task);
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     Value *n = b.CreateUDiv(t, c(split.tasks()));
     Value *inImage = b.CreateURem(t, c(split.tasks()));
+    auto xl = next.slice(b, inImage, c(split.tasks()), n);
     Value *chunk = split.panelMajor ? b.CreateURem(inImage, c(split.chunks)) : b.CreateUDiv(inImage, c(split.panels));
     Value *panel = split.panelMajor ? b.CreateUDiv(inImage, c(split.chunks)) : b.CreateURem(inImage, c(split.panels));
     Value *q0 = b.CreateUDiv(b.CreateMul(chunk, c(HW)), c(split.chunks));
@@ -448,7 +494,7 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
                  {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), panel, b.CreateAdd(panel, c(1)), q0, q1,
-                  env.fn(), env.env(), env.fused()});
+                  env.fn(), env.env(), env.fused(), xl[0], xl[1]});
   });
   Value *images = gen.leadingExtent(g.value(node.output).shape, 1);
   task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
@@ -477,7 +523,8 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
       env.setRowBase(b, b.CreateMul(n, c(s.OC)));
       Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW)));
       PackedSplit split = packedSplit(s);
-      emitPacked(gen, b, s, split, {Hp, Wp}, {buf, w, yn}, {c(0), c(split.panels), c(0), c(s.OH)}, env);
+      emitPacked(gen, b, s, split, {Hp, Wp}, {buf, w, yn}, {c(0), c(split.panels), c(0), c(s.OH)}, env,
+                 {ConstantPointerNull::get(b.getPtrTy()), c(0)});
       return;
     }
     int64_t positions = (s.OH - 1) * Wp + s.OW;

@@ -56,7 +56,7 @@ void emitPackedImagesCall(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, cons
                {xpWYn[0], c(imageStride), xpWYn[1], xpWYn[2], c(s.OC * s.OHW()), count, c(s.C),
                 c(s.H + a.pad[0] + a.pad[2]), c(s.W + a.pad[1] + a.pad[3]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                 c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), panels[0],
-                panels[1], c(0), c(s.OH), env.fn(), env.env()});
+                panels[1], c(0), c(s.OH), env.fn(), env.env(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
 }
 
 } // namespace
@@ -218,7 +218,7 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index) {
         b.CreateCall(gen.kernel("seqk_conv2d_pointwise_rows"),
                      {xn, we, band, c(bandPlane), c(e.C), c(HW), c(e.OC), c(tileCols), panel,
                       b.CreateMul(ih0, c(s.W)), b.CreateMul(ih1, c(s.W)), expandEnv.fn(), expandEnv.env(),
-                      expandEnv.fused()});
+                      expandEnv.fused(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
         Value *c0 = b.CreateMul(panel, c(ir::kPackPanelWidth));
         Value *c1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(c0, c(ir::kPackPanelWidth)), c(s.C));
         b.CreateCall(gen.kernel("seqk_depthwise2d_phased_rows"),

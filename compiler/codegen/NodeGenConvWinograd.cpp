@@ -40,6 +40,7 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
     Value *tslots = task.capture(slots, "slots");
     Value *ttasks = task.capture(tasks, "tasks");
     EpilogueEnv env(task, epilogue);
+    NextWeights next(gen, index, task);
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
@@ -63,10 +64,11 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
         Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, c(plan.blockRows)), c(plan.tileRows));
         Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), groups);
         Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), groups);
+        auto xl = next.slice(b, t, ttasks, n);
         b.CreateCall(gen.kernel("seqk_conv2d_winograd"),
                      {xn, w, yn, work, c(s.C), c(s.H), c(s.W), c(node.attrs.pad[0]), c(node.attrs.pad[1]), c(s.OC),
                       c(s.OH), c(s.OW), c(plan.blockRows), c(plan.pointTile), r0, r1, p0, p1, env.fn(),
-                      env.env()});
+                      env.env(), xl[0], xl[1]});
       });
     });
     task.run(slots, Work{0, s.OC * s.OHW() * s.Kc()});

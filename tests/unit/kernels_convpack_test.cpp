@@ -17,6 +17,7 @@
 #include <array>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -112,7 +113,7 @@ void expectConv(const Conv &c, const Reference &ref, const std::vector<float> &y
 void run(const Conv &c, const std::vector<float> &xp, const std::vector<float> &wp, std::vector<float> &y,
          ir::PackedTile t, std::array<int64_t, 4> range, seqk_epilogue epi = nullptr, void *env = nullptr) {
   seqk_conv2d_packed(xp.data(), wp.data(), y.data(), c.C, c.Hp(), c.Wp(), c.KH, c.KW, c.SH, c.SW, c.DH, c.DW,
-                     c.OC, c.OH(), c.OW(), t.rows, t.cols, range[0], range[1], range[2], range[3], epi, env);
+                     c.OC, c.OH(), c.OW(), t.rows, t.cols, range[0], range[1], range[2], range[3], epi, env, nullptr, 0);
 }
 
 TEST(KernelsConvPack, EveryTileShapeMatchesDirectConvolution) {
@@ -219,7 +220,7 @@ TEST(KernelsConvPack, ImagesShareTheCallAndMatchOneByOne) {
       for (int64_t p = c.panels() - 1; p >= 0; --p)
         seqk_conv2d_packed_images(xs.data(), xStride, wp.data(), y.data(), yStride, images, c.C, c.Hp(), c.Wp(), c.KH,
                                   c.KW, c.SH, c.SW, c.DH, c.DW, c.OC, OH, c.OW(), tile.rows, tile.cols, p, p + 1, 0,
-                                  OH, epi, &log);
+                                  OH, epi, &log, nullptr, 0);
       std::string what = "conv " + std::to_string(&c - kConvs) + ", " + std::to_string(images) + " images";
       ASSERT_FALSE(log.bad) << what;
       for (int64_t i = 0; i < images; ++i) {
@@ -309,7 +310,7 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
           for (int64_t r = 0; r < runs; ++r) {
             int64_t q0 = r * pc.HW / runs, q1 = (r + 1) * pc.HW / runs;
             seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, p, p + 1, q0, q1,
-                                  record, &log, nullptr);
+                                  record, &log, nullptr, nullptr, 0);
             if (p == c.panels() - 1 && r == 0)
               for (int64_t i = 0; i < c.OC * pc.HW; ++i)
                 if (i / pc.HW < p * kPanel || i % pc.HW >= q1) {
@@ -360,7 +361,7 @@ TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
           }
         };
         seqk_conv2d_pointwise_rows(x.data(), wp.data(), band.data(), yPlane, c.C, pc.HW, c.OC, TW, p, q[0], q[1],
-                                   epi, &log, nullptr);
+                                   epi, &log, nullptr, nullptr, 0);
         std::string what = std::to_string(pc.C) + "x" + std::to_string(pc.OC) + "x" + std::to_string(pc.HW) +
                            " panel " + std::to_string(p) + " from " + std::to_string(q[0]);
         ASSERT_FALSE(log.bad) << what;
@@ -379,6 +380,50 @@ TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
             ASSERT_NEAR(got, want, tol) << what << " at " << m << "," << j;
           }
       }
+  }
+}
+
+// Cross-layer prefetch (xl, xlBytes: the next layer's weights, read into
+// the caches a slice of lines before each tile): a prefetch changes no
+// result, whatever the slice's size (none, less than a line, a line, more
+// lines than the call has tiles to spread them over) and the number of
+// panels it is shared among. The slice is a buffer of exactly its size,
+// so a read past it, rather than a prefetch, is an ASan error.
+TEST(KernelsConvPack, PrefetchingTheNextWeightsChangesNoResult) {
+  unsigned seed = 700;
+  for (const Conv &c : {kConvs[7], kConvs[14], kConvs[16]}) {
+    auto x = randomVector(c.C * c.H * c.W, seed++);
+    auto w = randomVector(c.OC * c.K(), seed++);
+    auto xp = padded(c, x);
+    auto wp = panels(c, w);
+    ir::PackedTile tile = ir::packedConvTile(c.OH(), c.OW());
+    std::vector<float> plain(c.OC * c.OH() * c.OW(), -5.0f);
+    run(c, xp, wp, plain, tile, {0, c.panels(), 0, c.OH()});
+    for (int64_t bytes : {int64_t{0}, int64_t{40}, int64_t{64}, int64_t{64 * 7}, int64_t{1} << 20}) {
+      std::vector<char> next(size_t(std::max<int64_t>(bytes, 1)), 1);
+      std::vector<float> y(plain.size(), -5.0f);
+      seqk_conv2d_packed(xp.data(), wp.data(), y.data(), c.C, c.Hp(), c.Wp(), c.KH, c.KW, c.SH, c.SW, c.DH, c.DW,
+                         c.OC, c.OH(), c.OW(), tile.rows, tile.cols, 0, c.panels(), 0, c.OH(), nullptr, nullptr,
+                         next.data(), bytes);
+      ASSERT_EQ(0, std::memcmp(y.data(), plain.data(), y.size() * sizeof(float)))
+          << "conv " << (&c - kConvs) << ", " << bytes << " bytes";
+    }
+  }
+  // pointwise: output channels in the lanes (130 input channels) and
+  // positions in the lanes (16)
+  for (const Pointwise &pc : {Pointwise{130, 65, 97}, Pointwise{16, 48, 113}}) {
+    auto [c, x, wp, ref] = pointwiseCase(pc, seed);
+    seed += 2;
+    std::vector<float> plain(c.OC * pc.HW, -5.0f);
+    seqk_conv2d_pointwise(x.data(), wp.data(), plain.data(), c.C, pc.HW, c.OC, 14, 0, c.panels(), 0, pc.HW, nullptr,
+                          nullptr, nullptr, nullptr, 0);
+    for (int64_t bytes : {int64_t{64}, int64_t{64 * 5}, int64_t{1} << 20}) {
+      std::vector<char> next(size_t(bytes), 1);
+      std::vector<float> y(plain.size(), -5.0f);
+      seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, 14, 0, c.panels(), 0, pc.HW, nullptr,
+                            nullptr, nullptr, next.data(), bytes);
+      ASSERT_EQ(0, std::memcmp(y.data(), plain.data(), y.size() * sizeof(float))) << pc.C << ", " << bytes;
+    }
   }
 }
 

@@ -94,7 +94,7 @@ TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
         for (int64_t r = 0; r < runs; ++r)
           seqk_conv2d_pointwise(x.data() + n * s.C * s.HW, wp.data(), y.data() + n * s.OC * s.HW, s.C, s.HW, s.OC,
                                 TW, 0, pan, r * s.HW / runs, (r + 1) * s.HW / runs, nullptr, nullptr,
-                                f ? &fn : nullptr);
+                                f ? &fn : nullptr, nullptr, 0);
       }
     };
     std::vector<float> plain(size_t(images * s.OC * s.HW));
@@ -138,9 +138,9 @@ TEST(KernelsFused, PointwiseRowsApplyTheEpilogueToOnePanel) {
       for (int64_t p = 0; p < (s.OC + kPanel - 1) / kPanel; ++p) {
         std::vector<float> plain(size_t(kPanel * yPlane), -5.0f), band(plain.size(), -5.0f);
         seqk_conv2d_pointwise_rows(x.data(), wp.data(), plain.data(), yPlane, s.C, s.HW, s.OC, TW, p, 1, s.HW,
-                                   nullptr, nullptr, nullptr);
+                                   nullptr, nullptr, nullptr, nullptr, 0);
         seqk_conv2d_pointwise_rows(x.data(), wp.data(), band.data(), yPlane, s.C, s.HW, s.OC, TW, p, 1, s.HW,
-                                   nullptr, nullptr, &f);
+                                   nullptr, nullptr, &f, nullptr, 0);
         int64_t channels = std::min(kPanel, s.OC - p * kPanel);
         for (int64_t m = 0; m < kPanel; ++m)
           for (int64_t j = 0; j < yPlane; ++j) {

@@ -97,7 +97,7 @@ std::vector<float> run(const Case &c, const std::vector<float> &x, const std::ve
                               std::numeric_limits<float>::quiet_NaN());
       seqk_conv2d_winograd(x.data(), u.data(), y.data(), work.data(), c.C, c.H, c.W, c.top, c.left, c.OC,
                            c.OH(), c.OW(), blockRows, TW, b0 * blockRows, std::min(c.tileRows(), b1 * blockRows),
-                           p0, p1, seen ? countingEpilogue : nullptr, seen);
+                           p0, p1, seen ? countingEpilogue : nullptr, seen, nullptr, 0);
     }
   return y;
 }

@@ -61,7 +61,42 @@ typedef struct {
   seqk_epilogue epi;
   const void *env;
   const seqk_fused *fused; /* or NULL: then epi, if any, on the rows */
+  /* the next layer's weights this call prefetches (xlPrefetch): xlLines
+   * cache lines from xl, spread over its tiles */
+  const char *xl;
+  int64_t xlLines;
 } PackedConv;
+
+/* ---- Cross-layer prefetch ---------------------------------------------
+ *
+ * At batch 1 a layer's weights are read once, and a deep model's do not
+ * stay in the caches from one forward call to the next (ResNet-18's 45
+ * MB): each layer's first tiles would wait for memory. So while a layer
+ * computes, its tasks read the next layer's weights into the caches (the
+ * compiler knows which they are: seqk_conv2d_packed's xl): each task a
+ * slice, a few lines before each of its tiles, so that the reads spread
+ * over the layer's run instead of stalling one tile. A prefetch never
+ * faults and changes no result. */
+#define XL_MAX_LINES_PER_TILE 32
+
+/* The lines of a slice that each of `calls` tile calls prefetches. */
+SEQK_INLINE int64_t xlPerCall(int64_t lines, int64_t calls) {
+  return seqkMin(XL_MAX_LINES_PER_TILE, (lines + calls - 1) / seqkMax(1, calls));
+}
+
+/* Prefetches up to n more lines of the slice [*at, end) into L2. */
+SEQK_INLINE void xlPrefetch(const char **at, const char *end, int64_t n) {
+  for (int64_t l = 0; l < n && *at < end; ++l, *at += 64)
+    __builtin_prefetch(*at, 0, 2);
+}
+
+/* Slice k of n of the lines [xl, xl + lines): its first line and count. */
+SEQK_INLINE const char *xlSlice(const char *xl, int64_t lines, int64_t k,
+                                int64_t n, int64_t *count) {
+  int64_t l0 = lines * k / n, l1 = lines * (k + 1) / n;
+  *count = l1 - l0;
+  return xl + l0 * 64;
+}
 
 /* Channels [0, nc) of the tile of R rows x TW columns whose top-left
  * input element (tap 0 of its first channel) is x0 (rowStep floats
@@ -300,6 +335,8 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
     block = C;
   const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
   PackSums part[PACK_GROUP_TILES];
+  const char *xl = a->xl, *xlEnd = xl + a->xlLines * 64;
+  const int64_t xlEach = xlPerCall(a->xlLines, units * colTiles * ((C + block - 1) / block));
   for (int64_t g0 = 0; g0 < units; g0 += groupRows) {
     int64_t g1 = seqkMin(units, g0 + groupRows);
     for (int64_t c0 = 0; c0 < C; c0 += block) {
@@ -318,6 +355,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         int64_t unit = g0 + t / colTiles, image = unit / rowTiles;
         int64_t oh = r0 + unit % rowTiles * R, ow = t % colTiles * TW;
         int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
+        xlPrefetch(&xl, xlEnd, xlEach);
         if (last && PW) /* one row, one image: top and image are 0 */
           prefetchTileStores(yp, OHW, left, mr, TW);
         /* one block: the sums go straight to the store, through part[0]
@@ -427,15 +465,18 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                int64_t SW, int64_t DH, int64_t DW, int64_t OC,
                                int64_t OH, int64_t OW, int64_t R, int64_t TW,
                                int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                               seqk_epilogue epi, const void *env) {
+                               seqk_epilogue epi, const void *env,
+                               const void *xl, int64_t xlBytes) {
   PackedConv a = {.x = x, .w = w, .y = y, .C = C, .Hp = Hp, .Wp = Wp,
                   .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
                   .OH = OH, .OW = OW, .xPlane = Hp * Wp, .yPlane = OH * OW,
                   .col0 = 0, .yPanel = PACK_W * OH * OW, .images = images,
                   .xImage = xImage, .yImage = yImage, .epi = epi, .env = env,
                   .fused = 0};
-  for (int64_t p = p0; p < p1; ++p)
+  for (int64_t p = p0; p < p1; ++p) {
+    a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);
     packedDispatch(&a, p, r0, r1, R, TW, SW, panelVectors(OC, p));
+  }
 }
 
 void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
@@ -443,9 +484,11 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t SH, int64_t SW, int64_t DH, int64_t DW,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
-                        int64_t r1, seqk_epilogue epi, const void *env) {
+                        int64_t r1, seqk_epilogue epi, const void *env,
+                        const void *xl, int64_t xlBytes) {
   seqk_conv2d_packed_images(x, 0, w, y, 0, 1, C, Hp, Wp, KH, KW, SH, SW, DH,
-                            DW, OC, OH, OW, R, TW, p0, p1, r0, r1, epi, env);
+                            DW, OC, OH, OW, R, TW, p0, p1, r0, r1, epi, env,
+                            xl, xlBytes);
 }
 
 /* ---- Pointwise: a 1x1 convolution of stride 1 without padding ----------
@@ -603,12 +646,16 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
   const int64_t n = a->OW, m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
   const float *restrict wp = a->w + p * a->C * PACK_W;
   float *restrict yp = a->y + p * a->yPanel;
+  const char *xl = a->xl, *xlEnd = xl + a->xlLines * 64;
+  const int64_t xlEach = xlPerCall(a->xlLines, (n / 48 + 3) * ((mr + LANE_CH - 1) / LANE_CH));
   for (int64_t s0 = 0; s0 < n; s0 += LANE_RUN) {
     int64_t s1 = seqkMin(n, s0 + LANE_RUN), q = s0;
     for (; q + 48 <= s1; q += 48)
-      for (int64_t g = 0; g < mr; g += LANE_CH)
+      for (int64_t g = 0; g < mr; g += LANE_CH) {
+        xlPrefetch(&xl, xlEnd, xlEach);
         laneTile(a, wp + g, yp + g * a->yPlane, m0 + g, seqkMin(LANE_CH, mr - g),
                  q, q, q + 96 <= n ? 48 + g / LANE_CH % 3 * 16 : 0, 3);
+      }
     for (; q < s1; q += 16) {
       int64_t at = seqkMin(q, n - 16);
       for (int64_t g = 0; g < mr; g += LANE_CH)
@@ -644,27 +691,32 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
                            seqk_epilogue epi, const void *env,
-                           const seqk_fused *fused) {
+                           const seqk_fused *fused, const void *xl,
+                           int64_t xlBytes) {
   int64_t n = q1 - q0;
   PackedConv a = {.x = x + q0, .w = w, .y = y + q0, .C = C, .Hp = 1,
                   .Wp = n, .KH = 1, .KW = 1, .SH = 1, .DH = 1, .DW = 1,
                   .OC = OC, .OH = 1, .OW = n, .xPlane = HW, .yPlane = HW,
                   .col0 = q0, .yPanel = PACK_W * HW, .images = 1, .xImage = 0,
                   .yImage = 0, .epi = epi, .env = env, .fused = fused};
-  for (int64_t p = p0; p < p1; ++p)
+  for (int64_t p = p0; p < p1; ++p) {
+    a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);
     pointPanel(&a, p, TW, panelVectors(OC, p));
+  }
 }
 
 void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                                 int64_t yPlane, int64_t C, int64_t HW,
                                 int64_t OC, int64_t TW, int64_t p, int64_t q0,
                                 int64_t q1, seqk_epilogue epi,
-                                const void *env, const seqk_fused *fused) {
+                                const void *env, const seqk_fused *fused,
+                                const void *xl, int64_t xlBytes) {
   int64_t n = q1 - q0;
   PackedConv a = {.x = x + q0, .w = w, .y = y, .C = C, .Hp = 1, .Wp = n,
                   .KH = 1, .KW = 1, .SH = 1, .DH = 1, .DW = 1, .OC = OC,
                   .OH = 1, .OW = n, .xPlane = HW, .yPlane = yPlane,
                   .col0 = q0, .yPanel = 0, .images = 1, .xImage = 0, .yImage = 0,
-                  .epi = epi, .env = env, .fused = fused};
+                  .epi = epi, .env = env, .fused = fused,
+                  .xl = xl, .xlLines = xlBytes / 64};
   pointPanel(&a, p, TW, panelVectors(OC, p));
 }

@@ -137,13 +137,18 @@ void seqk_conv2d_direct(const float *xp, const float *w, float *y, int64_t C,
  * panels [p0, p1) (output channels [32*p0, min(32*p1, OC))) on output
  * rows [r0, r1), in tiles of R rows x TW columns (R <= OH, TW <= OW, a
  * shape seqk_conv2d_packed_supports), then epi(env, m, oh*OW, row, row,
- * OW) on each finished output row of channel m. */
+ * OW) on each finished output row of channel m. Meanwhile it prefetches
+ * the xlBytes from xl (NULL, 0: none) into the caches, a few lines
+ * before each tile, shared evenly among its panels: the compiler gives
+ * each task a slice of the next layer's weights (codegen's NextWeights).
+ * The pointwise and Winograd kernels below take xl the same way. */
 void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
                         int64_t SH, int64_t SW, int64_t DH, int64_t DW,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
-                        int64_t r1, seqk_epilogue epi, const void *env);
+                        int64_t r1, seqk_epilogue epi, const void *env,
+                        const void *xl, int64_t xlBytes);
 /* The same on `images` images at once: image i's input at x + i*xImage,
  * its output at y + i*yImage, and epi(env, i*OC + m, ...) on its rows. The
  * tiles of several small images share each block of weights while it is
@@ -155,7 +160,8 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                int64_t SW, int64_t DH, int64_t DW, int64_t OC,
                                int64_t OH, int64_t OW, int64_t R, int64_t TW,
                                int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                               seqk_epilogue epi, const void *env);
+                               seqk_epilogue epi, const void *env,
+                               const void *xl, int64_t xlBytes);
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
  * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)
@@ -168,7 +174,8 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
                            int64_t p0, int64_t p1, int64_t q0, int64_t q1,
                            seqk_epilogue epi, const void *env,
-                           const seqk_fused *fused);
+                           const seqk_fused *fused, const void *xl,
+                           int64_t xlBytes);
 /* Panel p alone of the same at positions [q0, q1) (at least TW), into a
  * buffer of its own: output channel 32p + m at position q goes to
  * y[m * yPlane + q - q0] (yPlane >= q1 - q0), then epi(env, 32p + m, q,
@@ -179,7 +186,8 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                                 int64_t yPlane, int64_t C, int64_t HW,
                                 int64_t OC, int64_t TW, int64_t p, int64_t q0,
                                 int64_t q1, seqk_epilogue epi,
-                                const void *env, const seqk_fused *fused);
+                                const void *env, const seqk_fused *fused,
+                                const void *xl, int64_t xlBytes);
 /* A 3x3 convolution of stride 1 and dilation 1 by Winograd's F(2x2, 3x3)
  * (winograd.c), one image: x [C, H, W], padded by `top` rows and `left`
  * columns (and zeros below and right of it as far as the tiles reach);
@@ -197,7 +205,8 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           int64_t top, int64_t left, int64_t OC, int64_t OH,
                           int64_t OW, int64_t blockRows, int64_t TW,
                           int64_t r0, int64_t r1, int64_t p0, int64_t p1,
-                          seqk_epilogue epi, const void *env);
+                          seqk_epilogue epi, const void *env, const void *xl,
+                          int64_t xlBytes);
 /* The floats of seqk_conv2d_winograd's work buffer. */
 int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows);
 

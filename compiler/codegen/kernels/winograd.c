@@ -128,7 +128,8 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           int64_t top, int64_t left, int64_t OC, int64_t OH,
                           int64_t OW, int64_t blockRows, int64_t TW,
                           int64_t r0, int64_t r1, int64_t p0, int64_t p1,
-                          seqk_epilogue epi, const void *env) {
+                          seqk_epilogue epi, const void *env, const void *xl,
+                          int64_t xlBytes) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
                           SEQK_PANEL_WIDTH * C;
@@ -138,6 +139,11 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   float *restrict xp = work;
   float *restrict V = work + C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK;
   float *restrict M = V + WG_XI * vStride;
+  /* the next layer's weights (seqk_conv2d_packed's xl): a slice for each
+   * product of each block and panel */
+  const int64_t xlPieces = (r1 - r0 + blockRows - 1) / blockRows * (p1 - p0) * WG_XI;
+  const int64_t xlPiece = xlBytes / 64 / seqkMax(1, xlPieces) * 64;
+  const char *xlAt = (const char *)xl;
   for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
     const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
     const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
@@ -154,10 +160,10 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
     const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
     for (int64_t p = p0; p < p1; ++p) {
       /* M[xi][m][t] for the panel's 32 channels m */
-      for (int xi = 0; xi < WG_XI; ++xi)
+      for (int xi = 0; xi < WG_XI; ++xi, xlAt += xlPiece)
         seqk_conv2d_pointwise_rows(V + xi * vStride, u + xi * uStride,
                                    M + xi * SEQK_PANEL_WIDTH * T, T, C, T, OC,
-                                   TW, p, 0, T, 0, 0, 0);
+                                   TW, p, 0, T, 0, 0, 0, xlAt, xlPiece);
       const int64_t m0 = p * SEQK_PANEL_WIDTH;
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {
