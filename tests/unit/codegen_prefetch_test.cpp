@@ -82,11 +82,11 @@ TEST(CodegenPrefetch, WeightsTooBigToStayCachedAreNotPrefetched) {
     EXPECT_FALSE(calls);
 }
 
-// 4 x 2.4 MB: under the 16 MB from which a model's weights leave the
+// 3 x 2.4 MB: under the 8 MB from which a model's weights leave the
 // caches between two calls.
 TEST(CodegenPrefetch, ASmallModelDoesNotPrefetch) {
-  std::vector<bool> calls = prefetches(stack(4, 256, 7));
-  ASSERT_EQ(calls.size(), 4u);
+  std::vector<bool> calls = prefetches(stack(3, 256, 7));
+  ASSERT_EQ(calls.size(), 3u);
   for (bool call : calls)
     EXPECT_FALSE(call);
 }
