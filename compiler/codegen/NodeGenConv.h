@@ -59,7 +59,16 @@ class NextWeights {
 public:
   static constexpr int64_t kNextWeightsMaxBytes = 6 << 20;
   static constexpr int64_t kNextWeightsMinModelBytes = 8 << 20;
-  // Node `index`'s next weights, their pointer captured into `task`.
+  // The weights node `index` prefetches: `floats` floats of the weight
+  // buffer from `offset`, packed tensor `first`'s first (none: first < 0);
+  // `enabled`: the model is big enough to prefetch at all.
+  struct Range {
+    bool enabled = false;
+    int first = -1;
+    int64_t offset = 0, floats = 0;
+  };
+  static Range of(const ir::Graph &g, int index);
+  // Node `index`'s next weights, captured into `task`.
   NextWeights(LlvmGen &gen, int index, Task &task);
   // Task `t`'s slice of `tasks` (task-side i64s): {pointer, bytes}, the
   // bytes 0 when there is nothing to prefetch or `image` (task-side, or
@@ -69,8 +78,7 @@ public:
                                      llvm::Value *image = nullptr) const;
 
 private:
-  llvm::Value *at_ = nullptr;
-  int64_t lines_ = 0;
+  llvm::Value *at_ = nullptr, *lines_ = nullptr; // task-side: pointer, cache lines
 };
 
 // A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution

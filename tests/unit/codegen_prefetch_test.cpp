@@ -1,19 +1,19 @@
-// Which layers prefetch the next layer's weights (codegen's NextWeights,
-// the kernels' xl and xlBytes). A prefetch changes no result, so only these
+// Which weights each layer prefetches (codegen's NextWeights, the
+// kernels' xl and xlBytes). A prefetch changes no result, so only these
 // tests notice when a model stops prefetching, or prefetches where it only
 // costs: weights too big to stay in the caches until used, or a model
 // small enough to stay cached from one call to the next.
 #include "codegen/Codegen.h"
+#include "codegen/NodeGenConv.h"
 #include "graph_from_source.h"
 
-#include <llvm/IR/Constants.h>
-#include <llvm/IR/Instructions.h>
 #include <llvm/IR/LLVMContext.h>
 
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,36 +22,24 @@ namespace {
 
 using namespace seq;
 
-// For each call of a convolution kernel from the generated code, in
-// module order: whether it is given weights to prefetch (its xlBytes
-// argument not the constant 0).
-std::vector<bool> prefetches(const std::string &source) {
-  std::vector<bool> out;
+// For each convolution, in order: the bytes of weights it prefetches.
+std::vector<int64_t> prefetches(const std::string &source) {
+  std::vector<int64_t> out;
   std::optional<ir::Graph> graph = seq_test::graphOf(source.c_str());
   if (!graph) {
     ADD_FAILURE() << "no graph";
     return out;
   }
+  for (size_t i = 0; i < graph->nodes.size(); ++i)
+    if (graph->nodes[i].kind == ir::OpKind::Conv2d) {
+      codegen::NextWeights::Range r = codegen::NextWeights::of(*graph, int(i));
+      out.push_back(r.first >= 0 ? r.floats * int64_t(sizeof(float)) : 0);
+    }
+  // and the module builds
   llvm::LLVMContext context;
   auto module = codegen::buildModule(*graph, context, {}, nullptr);
-  if (!module) {
+  if (!module)
     ADD_FAILURE() << llvm::toString(module.takeError());
-    return out;
-  }
-  for (const llvm::Function &f : **module) {
-    if (f.getName().starts_with("seqk_"))
-      continue; // the kernel library's entries call each other
-    for (const llvm::BasicBlock &block : f)
-      for (const llvm::Instruction &inst : block) {
-        const auto *call = llvm::dyn_cast<llvm::CallInst>(&inst);
-        const llvm::Function *callee = call ? call->getCalledFunction() : nullptr;
-        if (!callee || (callee->getName() != "seqk_conv2d_packed" && callee->getName() != "seqk_conv2d_pointwise" &&
-                        callee->getName() != "seqk_conv2d_winograd"))
-          continue;
-        const auto *bytes = llvm::dyn_cast<llvm::ConstantInt>(call->getArgOperand(call->arg_size() - 1));
-        out.push_back(!bytes || !bytes->isZero());
-      }
-  }
   return out;
 }
 
@@ -65,30 +53,34 @@ std::string stack(int layers, int channels, int side) {
 }
 
 // 8 x 2.4 MB of weights (4.2 MB each as Winograd's transformed weights):
-// every layer but the last reads the next one's weights.
+// every layer but the last reads the next one's weights, and no more
+// than 6 MB of them (two 2.4 MB layers, one 4.2 MB one).
 TEST(CodegenPrefetch, EachLayerOfABigModelPrefetchesTheNext) {
-  for (int side : {14, 7}) { // Winograd's tiles, then packed tiles
-    std::vector<bool> calls = prefetches(stack(8, 256, side));
-    ASSERT_EQ(calls.size(), 8u) << side;
-    for (size_t i = 0; i + 1 < calls.size(); ++i)
-      EXPECT_TRUE(calls[i]) << "layer " << i << " at " << side << "x" << side;
-    EXPECT_FALSE(calls.back()) << "the last layer has no next weights";
+  const int64_t packed = 256 * 256 * 9 * 4, winograd = 256 * 256 * 16 * 4;
+  for (auto [side, layer] : {std::pair<int, int64_t>{14, winograd}, {7, packed}}) {
+    std::vector<int64_t> bytes = prefetches(stack(8, 256, side));
+    ASSERT_EQ(bytes.size(), 8u) << side;
+    for (size_t i = 0; i + 1 < bytes.size(); ++i) {
+      int64_t next = std::min<int64_t>(int64_t(bytes.size() - 1 - i), (6 << 20) / layer) * layer;
+      EXPECT_EQ(bytes[i], next) << "layer " << i << " at " << side << "x" << side;
+    }
+    EXPECT_EQ(bytes.back(), 0) << "the last layer has no next weights";
   }
 }
 
 // 9.4 MB a layer: more than stays cached until the next layer runs.
 TEST(CodegenPrefetch, WeightsTooBigToStayCachedAreNotPrefetched) {
-  for (bool calls : prefetches(stack(3, 512, 7)))
-    EXPECT_FALSE(calls);
+  for (int64_t bytes : prefetches(stack(3, 512, 7)))
+    EXPECT_EQ(bytes, 0);
 }
 
 // 3 x 2.4 MB: under the 8 MB from which a model's weights leave the
 // caches between two calls.
 TEST(CodegenPrefetch, ASmallModelDoesNotPrefetch) {
-  std::vector<bool> calls = prefetches(stack(3, 256, 7));
-  ASSERT_EQ(calls.size(), 3u);
-  for (bool call : calls)
-    EXPECT_FALSE(call);
+  std::optional<ir::Graph> graph = seq_test::graphOf(stack(3, 256, 7).c_str());
+  ASSERT_TRUE(graph);
+  for (size_t i = 0; i < graph->nodes.size(); ++i)
+    EXPECT_FALSE(codegen::NextWeights::of(*graph, int(i)).enabled);
 }
 
 } // namespace
