@@ -419,29 +419,34 @@ Error compilePart(StringRef bitcode, const Plan &plan, int part, const StringSet
                   const ResolvedTarget &target, int optLevel, SmallVectorImpl<char> &object,
                   function_ref<void(Module &)> simplified, StringSet<> *calls = nullptr,
                   const std::string &kernelCache = {}) {
+  std::optional<JitCache> cached;
+  if (part >= plan.parts && !kernelCache.empty()) {
+    // Nothing of the model's is left in a pool part, not even its name: it
+    // is the kernel library's (seqc's, which the cache key holds) pooled
+    // kernels `live` and the kernels they call, so their names are its
+    // key, and a hit costs no parse of the model's module (25 ms a share).
+    std::vector<StringRef> names;
+    for (const auto &name : live)
+      names.push_back(name.getKey());
+    std::sort(names.begin(), names.end());
+    std::string identity = "pooled kernels\n";
+    for (StringRef name : names)
+      identity += name.str() + "\n";
+    cached.emplace(kernelCache, identity, target, optLevel);
+    if (std::unique_ptr<MemoryBuffer> hit = cached->load()) {
+      object.assign(hit->getBufferStart(), hit->getBufferEnd());
+      return Error::success();
+    }
+  }
   LLVMContext context;
   auto module = parseBitcodeFile(MemoryBufferRef(bitcode, "part"), context);
   if (!module)
     return module.takeError();
   if (Error e = keepPart(**module, plan, part, live))
     return e;
-  std::optional<JitCache> cached;
   if (part >= plan.parts) {
-    // Nothing of the model's is left in a pool part, not even its name:
-    // the same kernels give the same module in every model.
     (*module)->setSourceFileName("seqk");
     (*module)->setModuleIdentifier("seqk");
-    if (!kernelCache.empty()) {
-      SmallVector<char, 0> bits;
-      raw_svector_ostream out(bits);
-      out << "pooled kernels\n";
-      WriteBitcodeToFile(**module, out);
-      cached.emplace(kernelCache, std::string(bits.data(), bits.size()), target, optLevel);
-      if (std::unique_ptr<MemoryBuffer> hit = cached->load()) {
-        object.assign(hit->getBufferStart(), hit->getBufferEnd());
-        return Error::success();
-      }
-    }
   }
   auto machine = createTargetMachine(target, optLevel);
   if (!machine)
