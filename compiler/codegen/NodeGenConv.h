@@ -52,13 +52,14 @@ PackedSplit packedSplit(const ConvShape &s);
 // (more would not stay in the caches until used, and reading them slowed
 // the layer that prefetched: ResNet-18's 7x7 layers, 9.4 MB each), and
 // only in a model of at least kNextWeightsMinModelBytes of weights (a
-// smaller one's weights stay in L2 and the near LLC from call to call:
-// prefetched into L2 they only evicted the layers' activations: ResNet64's
-// 5.5 MB at batch 1 1.78 -> 1.91 ms; MobileNetV2's 14 MB gain 2%).
+// smaller one's weights stay in L2 and the near LLC from call to call,
+// and prefetching them costs: ResNet64's 13.4 MB of packed weights at
+// batch 1 1.77 -> 1.95 ms. A crude line: MobileNetV2's 13.4 MB gained 2%
+// with it, EfficientNet-B0's 21 MB and ResNet-18's 52 MB 3 to 4%).
 class NextWeights {
 public:
   static constexpr int64_t kNextWeightsMaxBytes = 6 << 20;
-  static constexpr int64_t kNextWeightsMinModelBytes = 8 << 20;
+  static constexpr int64_t kNextWeightsMinModelBytes = 16 << 20;
   // The weights node `index` prefetches: `floats` floats of the weight
   // buffer from `offset`, packed tensor `first`'s first (none: first < 0);
   // `enabled`: the model is big enough to prefetch at all.

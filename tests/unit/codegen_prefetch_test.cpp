@@ -74,10 +74,10 @@ TEST(CodegenPrefetch, WeightsTooBigToStayCachedAreNotPrefetched) {
     EXPECT_EQ(bytes, 0);
 }
 
-// 3 x 2.4 MB: under the 8 MB from which a model's weights leave the
+// 6 x 2.4 MB: under the 16 MB from which a model's weights leave the
 // caches between two calls.
 TEST(CodegenPrefetch, ASmallModelDoesNotPrefetch) {
-  std::optional<ir::Graph> graph = seq_test::graphOf(stack(3, 256, 7).c_str());
+  std::optional<ir::Graph> graph = seq_test::graphOf(stack(6, 256, 7).c_str());
   ASSERT_TRUE(graph);
   for (size_t i = 0; i < graph->nodes.size(); ++i)
     EXPECT_FALSE(codegen::NextWeights::of(*graph, int(i)).enabled);
