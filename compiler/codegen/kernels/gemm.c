@@ -45,12 +45,18 @@
 #define GEMV_PANELS 4
 /* packedStream: weights of at least this many bytes (the K x N floats of
  * the whole Linear) stream from memory; smaller ones stay in L3 between
- * calls and take packedRows. */
+ * calls and take packedRows (as do calls of more than STREAM_MAX_ROWS). */
 #ifndef GEMM_STREAM_BYTES
 #define GEMM_STREAM_BYTES (32 << 20)
 #endif
 #define STREAM_KC 128    /* a KC x NR block: 16 KB, four 4 KB pages */
 #define STREAM_PAGES 4   /* concurrent prefetch streams over a block */
+/* More rows than this make the weights' stream a small part of the time
+ * (64 rows: 2.6 times the FLOPs of 24 per byte of weights); packedRows,
+ * with its longer blocks of K, was 1% faster there. */
+#ifndef STREAM_MAX_ROWS
+#define STREAM_MAX_ROWS (4 * TILE_MR)
+#endif
 
 _Static_assert(TILE_NR == SEQK_PANEL_WIDTH, "the packed layout is the tile's");
 
@@ -396,7 +402,8 @@ void seqk_gemm_packed(int64_t M, int64_t N, int64_t K,
     gemvPacked(K, A + m0 * lda, Bp, C + m0 * ldc, m0, n0, n1, epi, env);
     return;
   }
-  if ((uint64_t)K * (uint64_t)N * sizeof(float) >= (uint64_t)GEMM_STREAM_BYTES) {
+  if ((uint64_t)K * (uint64_t)N * sizeof(float) >= (uint64_t)GEMM_STREAM_BYTES &&
+      m1 - m0 <= STREAM_MAX_ROWS) {
     packedStream(K, A, lda, Bp, C, ldc, m0, m1, n0, n1, epi, env);
     return;
   }
