@@ -1,5 +1,5 @@
-// Unit tests of packedStream, the path seqk_gemm_packed takes at batch 2
-// and more when the weights are too large for the caches (gemm.c,
+// Unit tests of packedStream, the path seqk_gemm_packed_stream takes at
+// batch 2 and more (the Linear's weights too large for the caches, gemm.c
 // GEMM_STREAM_BYTES): gemm_stream_shim.c builds it for every size, so it
 // is tested at awkward sizes against a double-precision reference and,
 // bit for bit, against packedRows (the library's seqk_gemm_packed on the
@@ -17,9 +17,9 @@
 
 extern "C" {
 #include "seqk.h"
-void seqk_gemm_packed_stream(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp, float *C,
-                             int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1, seqk_epilogue epi,
-                             const void *env);
+void seqk_gemm_packed_stream_shim(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp, float *C,
+                                  int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1, seqk_epilogue epi,
+                                  const void *env);
 }
 
 namespace {
@@ -47,7 +47,7 @@ struct Case {
   std::vector<float> run(bool stream, int64_t m0, int64_t m1, int64_t n0, int64_t n1, seqk_epilogue epi = nullptr,
                          const void *env = nullptr) const {
     std::vector<float> C(M * N, -777.0f);
-    (stream ? seqk_gemm_packed_stream : seqk_gemm_packed)(M, N, K, A.data(), K, Bp.data(), C.data(), N, m0, m1, n0,
+    (stream ? seqk_gemm_packed_stream_shim : seqk_gemm_packed)(M, N, K, A.data(), K, Bp.data(), C.data(), N, m0, m1, n0,
                                                           n1, epi, env);
     return C;
   }
@@ -140,6 +140,20 @@ TEST(KernelsStream, EpilogueOnceSameBits) {
           ASSERT_EQ(n, 1) << "M=" << M << " N=" << N << " K=" << K;
         expectSameBits(got, want, c);
       }
+}
+
+// The library's entry point, with its real thresholds: below them (all
+// these sizes) it is seqk_gemm_packed, one row included.
+TEST(KernelsStream, EntryPointBelowThresholdSameBits) {
+  unsigned seed = 400;
+  for (int64_t M : {1, 2, 9, 33})
+    for (int64_t N : {1, 33, 97}) {
+      Case c(M, N, 131, seed++);
+      std::vector<float> got(M * N, -777.0f), want(M * N, -777.0f);
+      seqk_gemm_packed_stream(M, N, c.K, c.A.data(), c.K, c.Bp.data(), got.data(), N, 0, M, 0, N, nullptr, nullptr);
+      seqk_gemm_packed(M, N, c.K, c.A.data(), c.K, c.Bp.data(), want.data(), N, 0, M, 0, N, nullptr, nullptr);
+      expectSameBits(got, want, c);
+    }
 }
 
 TEST(KernelsStream, NanPropagates) {
