@@ -211,26 +211,32 @@ SEQK_INLINE void streamSteps(Tile *t, const float *const a[TILE_MR],
 }
 
 /* packedRows for weights that stream from memory (GEMM_STREAM_BYTES).
- * Measured on seed002_net's Linear(50176, 1024), 205 MB, tasks of 16
- * rows x 128 columns, one core (GEMV: 12.6 ms, a 4-stream read: 11.5):
- * packedRows takes 16.4 ms at batch 16 and 16.2 at batch 8, this 14.1
- * and 13.8. Two changes, each worth about half:
+ * Measured (a microbenchmark of the kernel alone, one core pinned) on
+ * seed002_net's Linear(50176, 1024), 205 MB, tasks of 16 rows x 128
+ * columns, against a GEMV of 12.6 ms and a plain 4-stream read of 11.5
+ * (18 GB/s): packedRows takes 16.4-17.1 ms at batch 16 and 15.8-16.2 at
+ * batch 8, this 14.1-14.9 and 13.3-13.8. Two changes, each worth about
+ * half:
  *   - blocks of K outer, the task's panels inner: A's KC-wide slice is
- *     read from memory once per task, not once per panel (at batch 16,
- *     A is 3.2 MB, more than L2: packedRows reads 103 MB of A besides
- *     the 205 MB of weights, and the time tracks the sum);
+ *     read from memory once per task, not once per panel. At batch 16 A
+ *     is 3.2 MB, more than L2, and packedRows reads 103 MB of it besides
+ *     the 205 MB of weights: with A's rows made to overlap (same work,
+ *     A in L2) packedRows took 12.6 ms;
  *   - the next block prefetched as four interleaved streams, one per
  *     4 KB page of the 16 KB block, not one stream in order: the L2
- *     streamer runs ahead on each page it sees (up to about 20 lines),
- *     so four pages advancing together keep about four times as many
- *     lines in flight as one; the software prefetches then mostly hit
- *     lines already on their way and free the L1 fill buffers sooner.
- *     Eight streams of half a page each were slower (16.9 ms).
- * For weights that stay in L3 both changes cost (16 MB: 0.84 -> 0.92 ms),
- * hence the threshold; at 32 MB the two paths are even, at 64 MB
- * (mlp_big's 4096 x 4096 layer) packedStream takes 4.2 ms, packedRows
- * 5.5. Prefetching A's next slice as well, KC 64 or 256, and prefetching
- * two blocks ahead measured no better. */
+ *     streamer runs ahead on each page it sees (it does not cross a
+ *     page), so four pages advancing together keep about four times as
+ *     many lines in flight as one, and the software prefetches, held in
+ *     the L1 fill buffers until their line arrives, mostly find it on
+ *     its way. Eight streams of half a page each were slower (16.9 ms).
+ * For weights that stay in L3 (about 64 MB on this machine) both changes
+ * cost: 16 MB, 0.84 -> 0.92 ms. At 32 MB the paths are even; at 64 MB
+ * with K 16384 (A past L2) 5.5 -> 4.2 ms, but mlp_big's 4096 x 4096
+ * layer (A in L2) gains at batch 8 (2.9 -> 2.5 ms) and not at 16, hence
+ * the thresholds in seqk_gemm_packed_stream. Prefetching A's next slice
+ * as well (worse), KC 64 (worse) or 256, prefetching two blocks ahead,
+ * and an exact spread of the prefetches over 3 row blocks measured no
+ * better. */
 SEQK_INLINE void packedStream(int64_t K, const float *restrict A,
                               int64_t lda, const float *restrict Bp,
                               float *restrict C, int64_t ldc, int64_t m0,
