@@ -30,7 +30,7 @@ std::string availableArchitectures() {
 // model instead of one per call site, which keeps the build of a model
 // with many Linear layers fast. (seqk_gemm stays inlined: a pointwise
 // convolution calls its epilogue on many short runs.)
-bool sharedKernel(StringRef name) { return name == "seqk_gemm_packed"; }
+bool sharedKernel(StringRef name) { return name == "seqk_gemm_packed" || name == "seqk_gemm_packed_stream"; }
 
 // The kernels are plain C compiled without target attributes; after
 // linking they are internal and always-inline (specialised to each call's

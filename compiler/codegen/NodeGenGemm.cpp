@@ -28,6 +28,9 @@ constexpr int64_t kLinearTileCols = 256;
 constexpr int64_t kLinearMinTileCols = 128;
 // Tiles a parallel op aims for: enough to balance 2 to 4 threads.
 constexpr int64_t kTasksWanted = 8;
+// seqk.h's SEQK_STREAM_BYTES: weights from which seqk_gemm_packed_stream
+// is called.
+constexpr int64_t kStreamBytes = int64_t(32) << 20;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -39,7 +42,11 @@ void emitGemm(LlvmGen &gen, IRBuilder<> &b, std::array<int64_t, 3> MNK, Value *r
   auto [M, N, K] = MNK;
   Value *m = rowsM ? rowsM : b.getInt64(M);
   if (ldb == 0) {
-    b.CreateCall(gen.kernel("seqk_gemm_packed"), {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, C,
+    // Weights too large for the caches: the kernel that orders the work
+    // for a stream from memory (gemm.c, packedStream).
+    bool stream = uint64_t(N) * uint64_t(K) * sizeof(float) >= uint64_t(kStreamBytes);
+    b.CreateCall(gen.kernel(stream ? "seqk_gemm_packed_stream" : "seqk_gemm_packed"),
+                 {m, b.getInt64(N), b.getInt64(K), A, b.getInt64(lda), B, C,
                                                   b.getInt64(ldc), range[0], range[1], range[2], range[3], env.fn(),
                                                   env.env()});
     return;

@@ -22,6 +22,9 @@
  * weights are one contiguous stream, and while the R row blocks of the
  * current block compute out of L1, their steps prefetch the next block
  * into L2 at an even rate, so the stream never pauses for the compute.
+ * Weights too large for any cache (GEMM_STREAM_BYTES) take
+ * seqk_gemm_packed_stream and packedStream, which orders the same work
+ * for memory (see there).
  *
  * A single row (Linear at batch 1) takes a matrix-vector path instead:
  * on packed B, four panels at a time stream from memory (eight
@@ -41,6 +44,22 @@
 #define CONV_NC 128 /* columns of a gathered im2col block (128 KB of stack) */
 #define GEMV_NB 256 /* columns per accumulator block of the row path */
 #define GEMV_PANELS 4
+/* packedStream: weights of at least this many bytes (the K x N floats of
+ * the whole Linear) stream from memory; smaller ones stay in L3 between
+ * calls and take packedRows. That is for calls of up to 8 rows; with more
+ * rows (the compute as long as the stream) the weights must be more than
+ * twice as large, and the rows at most STREAM_MAX_ROWS. */
+#ifndef GEMM_STREAM_BYTES
+#define GEMM_STREAM_BYTES SEQK_STREAM_BYTES
+#endif
+#define STREAM_KC 128    /* a KC x NR block: 16 KB, four 4 KB pages */
+#define STREAM_PAGES 4   /* concurrent prefetch streams over a block */
+/* More rows than this make the weights' stream a small part of the time
+ * (64 rows: 2.6 times the FLOPs of 24 per byte of weights); packedRows,
+ * with its longer blocks of K, was 1% faster there. */
+#ifndef STREAM_MAX_ROWS
+#define STREAM_MAX_ROWS (4 * TILE_MR)
+#endif
 
 _Static_assert(TILE_NR == SEQK_PANEL_WIDTH, "the packed layout is the tile's");
 
@@ -165,6 +184,99 @@ SEQK_INLINE void packedRows(int64_t K, const float *restrict A, int64_t lda,
       for (int64_t m = m0; m < m1; ++m)
         epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nr);
   }
+}
+
+/* Line l (of 2*kc) of a packed KC x NR block, the block's lines dealt
+ * round-robin to STREAM_PAGES streams of `run` lines each: the streams
+ * advance together, each over a page of its own. */
+SEQK_INLINE const char *streamLine(const char *block, uint64_t l,
+                                   uint64_t run) {
+  return block + ((l % STREAM_PAGES) * run + l / STREAM_PAGES) * 64;
+}
+
+/* packedSteps for packedStream: the next block prefetched in
+ * STREAM_PAGES interleaved streams, 2*kc lines over the R row blocks'
+ * steps as in packedSteps (two lines a step for a single row block). */
+SEQK_INLINE void streamSteps(Tile *t, const float *const a[TILE_MR],
+                             int64_t kc, const float *restrict b,
+                             const char *next, int64_t r, int shift) {
+  uint64_t run = (uint64_t)(2 * kc + STREAM_PAGES - 1) / STREAM_PAGES;
+  uint64_t g = 2 * (uint64_t)(r * kc);
+  for (int64_t k = 0; k < kc; ++k, g += 2) {
+    __builtin_prefetch(streamLine(next, g >> shift, run), 0, 1);
+    if (shift == 0)
+      __builtin_prefetch(streamLine(next, g + 1, run), 0, 1);
+    tileStep(t, a, k, b + k * TILE_NR);
+  }
+}
+
+/* packedRows for weights that stream from memory (GEMM_STREAM_BYTES).
+ * Measured (a microbenchmark of the kernel alone, one core pinned) on
+ * seed002_net's Linear(50176, 1024), 205 MB, tasks of 16 rows x 128
+ * columns, against a GEMV of 12.6 ms and a plain 4-stream read of 11.5
+ * (18 GB/s): packedRows takes 16.4-17.1 ms at batch 16 and 15.8-16.2 at
+ * batch 8, this 14.1-14.9 and 13.3-13.8. Two changes, each worth about
+ * half:
+ *   - blocks of K outer, the task's panels inner: A's KC-wide slice is
+ *     read from memory once per task, not once per panel. At batch 16 A
+ *     is 3.2 MB, more than L2, and packedRows reads 103 MB of it besides
+ *     the 205 MB of weights: with A's rows made to overlap (same work,
+ *     A in L2) packedRows took 12.6 ms;
+ *   - the next block prefetched as four interleaved streams, one per
+ *     4 KB page of the 16 KB block, not one stream in order: the L2
+ *     streamer runs ahead on each page it sees (it does not cross a
+ *     page), so four pages advancing together keep about four times as
+ *     many lines in flight as one, and the software prefetches, held in
+ *     the L1 fill buffers until their line arrives, mostly find it on
+ *     its way. Eight streams of half a page each were slower (16.9 ms).
+ * For weights that stay in L3 (about 64 MB on this machine) both changes
+ * cost: 16 MB, 0.84 -> 0.92 ms. At 32 MB the paths are even; at 64 MB
+ * with K 16384 (A past L2) 5.5 -> 4.2 ms, but mlp_big's 4096 x 4096
+ * layer (A in L2) gains at batch 8 (2.9 -> 2.5 ms) and not at 16, hence
+ * the thresholds in seqk_gemm_packed_stream. Prefetching A's next slice
+ * as well (worse), KC 64 (worse) or 256, prefetching two blocks ahead,
+ * and an exact spread of the prefetches over 3 row blocks measured no
+ * better. */
+SEQK_INLINE void packedStream(int64_t K, const float *restrict A,
+                              int64_t lda, const float *restrict Bp,
+                              float *restrict C, int64_t ldc, int64_t m0,
+                              int64_t m1, int64_t n0, int64_t n1,
+                              seqk_epilogue epi, const void *env) {
+  int64_t R = (m1 - m0 + TILE_MR - 1) / TILE_MR;
+  int shift = 0;
+  while ((1 << shift) < R)
+    ++shift;
+  const float *first = Bp + (n0 / TILE_NR) * K * TILE_NR;
+  for (int64_t pc = 0; pc < K; pc += STREAM_KC) {
+    int64_t kc = minI64(STREAM_KC, K - pc);
+    for (int64_t jc = n0; jc < n1; jc += TILE_NR) {
+      int64_t nr = minI64(TILE_NR, n1 - jc);
+      const float *b = Bp + (jc / TILE_NR) * K * TILE_NR + pc * TILE_NR;
+      /* the next block visited: the next panel's at this pc, else the
+       * first panel's next one, else (the task's last) the next panel */
+      const float *nb = jc + TILE_NR < n1 ? b + K * TILE_NR
+                        : pc + kc < K     ? first + (pc + kc) * TILE_NR
+                                          : b + kc * TILE_NR;
+      for (int64_t r = 0; r < R; ++r) {
+        int64_t ir = m0 + r * TILE_MR, mr = minI64(TILE_MR, m1 - ir);
+        const float *a[TILE_MR];
+        tileRows(A + ir * lda + pc, lda, mr, a);
+        float *c = C + ir * ldc + jc;
+        Tile t;
+        if (pc == 0)
+          tileZero(&t);
+        else
+          tileLoad(&t, c, ldc, mr, nr);
+        streamSteps(&t, a, kc, b, (const char *)nb, r, shift);
+        tileStore(&t, c, ldc, mr, nr);
+      }
+    }
+  }
+  if (epi)
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t jc = n0; jc < n1; jc += TILE_NR)
+        epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc,
+            minI64(TILE_NR, n1 - jc));
 }
 
 /* One row: C[m, n0:n1] = A[m, :] B[:, n0:n1], streaming the rows of B.
@@ -301,6 +413,30 @@ void seqk_gemm_packed(int64_t M, int64_t N, int64_t K,
     return;
   }
   packedRows(K, A, lda, Bp, C, ldc, m0, m1, n0, n1, epi, env);
+}
+
+/* seqk_gemm_packed for weights of GEMM_STREAM_BYTES or more (the caller
+ * decides): packedStream, or else a call of seqk_gemm_packed (one row;
+ * more than STREAM_MAX_ROWS; more than 8 rows on weights of up to twice
+ * GEMM_STREAM_BYTES). A separate entry point, so that seqk_gemm_packed's
+ * code stays as it was: with this path inlined into it, packedRows' code
+ * moved and mlp_big at batch 16, which never streams, ran 20% slower
+ * (9.3 vs 7.7 ms), its loops the same instructions. */
+void seqk_gemm_packed_stream(int64_t M, int64_t N, int64_t K,
+                             const float *restrict A, int64_t lda,
+                             const float *restrict Bp, float *restrict C,
+                             int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                             int64_t n1, seqk_epilogue epi, const void *env) {
+  uint64_t bytes = (uint64_t)K * (uint64_t)N * sizeof(float);
+  int64_t rows = m1 - m0;
+  if (rows > 1 && n1 > n0 &&
+      (rows <= TILE_MR ? bytes >= (uint64_t)GEMM_STREAM_BYTES
+                       : bytes > 2 * (uint64_t)GEMM_STREAM_BYTES &&
+                             rows <= STREAM_MAX_ROWS)) {
+    packedStream(K, A, lda, Bp, C, ldc, m0, m1, n0, n1, epi, env);
+    return;
+  }
+  seqk_gemm_packed(M, N, K, A, lda, Bp, C, ldc, m0, m1, n0, n1, epi, env);
 }
 
 /* ---- Conv2d as an implicit GEMM ---------------------------------------

@@ -82,6 +82,15 @@ void seqk_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A,
                       int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                       seqk_epilogue epi, const void *env);
 
+/* seqk_gemm_packed for weights too large for the caches (K * N floats of
+ * SEQK_STREAM_BYTES or more): the same results, bit for bit, with the
+ * work ordered for weights streamed from memory. */
+#define SEQK_STREAM_BYTES (32 << 20)
+void seqk_gemm_packed_stream(int64_t M, int64_t N, int64_t K, const float *A,
+                             int64_t lda, const float *Bp, float *C,
+                             int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                             int64_t n1, seqk_epilogue epi, const void *env);
+
 /* ---- Convolution helpers --------------------------------------------- */
 
 /* im2col for one image and one group: x is [C, H, W]; col is
