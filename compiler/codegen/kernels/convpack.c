@@ -86,9 +86,11 @@ SEQK_INLINE int64_t xlPerCall(int64_t lines, int64_t calls) {
   return seqkMin(XL_MAX_LINES_PER_TILE, (lines + calls - 1) / seqkMax(1, calls));
 }
 
-/* Prefetches up to n more lines of the slice [*at, end) into L2. */
-SEQK_INLINE void xlPrefetch(const char **at, const char *end, int64_t n) {
-  for (int64_t l = 0; l < n && *at < end; ++l, *at += 64)
+/* Prefetches up to n more of the *left lines from *at into L2. (By
+ * count: with nothing to prefetch, *at may be NULL, which takes no
+ * offset.) */
+SEQK_INLINE void xlPrefetch(const char **at, int64_t *left, int64_t n) {
+  for (int64_t l = 0; l < n && *left > 0; ++l, --*left, *at += 64)
     __builtin_prefetch(*at, 0, 2);
 }
 
@@ -97,7 +99,7 @@ SEQK_INLINE const char *xlSlice(const char *xl, int64_t lines, int64_t k,
                                 int64_t n, int64_t *count) {
   int64_t l0 = lines * k / n, l1 = lines * (k + 1) / n;
   *count = l1 - l0;
-  return xl + l0 * 64;
+  return *count > 0 ? xl + l0 * 64 : xl;
 }
 
 /* Channels [0, nc) of the tile of R rows x TW columns whose top-left
@@ -337,7 +339,8 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
     block = C;
   const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
   PackSums part[PACK_GROUP_TILES];
-  const char *xl = a->xl, *xlEnd = xl + a->xlLines * 64;
+  const char *xl = a->xl;
+  int64_t xlLeft = a->xlLines;
   const int64_t xlEach = xlPerCall(a->xlLines, units * colTiles * ((C + block - 1) / block));
   const int streamed = (a->OC + PACK_W - 1) / PACK_W * K * PACK_W * 4 > PACK_STREAMED_BYTES;
   for (int64_t g0 = 0; g0 < units; g0 += groupRows) {
@@ -363,7 +366,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         int64_t unit = g0 + t / colTiles, image = unit / rowTiles;
         int64_t oh = r0 + unit % rowTiles * R, ow = t % colTiles * TW;
         int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
-        xlPrefetch(&xl, xlEnd, xlEach);
+        xlPrefetch(&xl, &xlLeft, xlEach);
         if (last && PW) /* one row, one image: top and image are 0 */
           prefetchTileStores(yp, OHW, left, mr, TW);
         /* one block: the sums go straight to the store, through part[0]
@@ -654,13 +657,14 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
   const int64_t n = a->OW, m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
   const float *restrict wp = a->w + p * a->C * PACK_W;
   float *restrict yp = a->y + p * a->yPanel;
-  const char *xl = a->xl, *xlEnd = xl + a->xlLines * 64;
+  const char *xl = a->xl;
+  int64_t xlLeft = a->xlLines;
   const int64_t xlEach = xlPerCall(a->xlLines, (n / 48 + 3) * ((mr + LANE_CH - 1) / LANE_CH));
   for (int64_t s0 = 0; s0 < n; s0 += LANE_RUN) {
     int64_t s1 = seqkMin(n, s0 + LANE_RUN), q = s0;
     for (; q + 48 <= s1; q += 48)
       for (int64_t g = 0; g < mr; g += LANE_CH) {
-        xlPrefetch(&xl, xlEnd, xlEach);
+        xlPrefetch(&xl, &xlLeft, xlEach);
         laneTile(a, wp + g, yp + g * a->yPlane, m0 + g, seqkMin(LANE_CH, mr - g),
                  q, q, q + 96 <= n ? 48 + g / LANE_CH % 3 * 16 : 0, 3);
       }

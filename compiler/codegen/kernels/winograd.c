@@ -143,7 +143,7 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
    * product of each block and panel */
   const int64_t xlPieces = (r1 - r0 + blockRows - 1) / blockRows * (p1 - p0) * WG_XI;
   const int64_t xlPiece = xlBytes / 64 / seqkMax(1, xlPieces) * 64;
-  const char *xlAt = (const char *)xl;
+  int64_t xlPieceAt = 0; /* an offset: xl may be NULL (no next weights) */
   for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
     const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
     const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
@@ -160,10 +160,11 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
     const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
     for (int64_t p = p0; p < p1; ++p) {
       /* M[xi][m][t] for the panel's 32 channels m */
-      for (int xi = 0; xi < WG_XI; ++xi, xlAt += xlPiece)
-        seqk_conv2d_pointwise_rows(V + xi * vStride, u + xi * uStride,
-                                   M + xi * SEQK_PANEL_WIDTH * T, T, C, T, OC,
-                                   TW, p, 0, T, 0, 0, 0, xlAt, xlPiece);
+      for (int xi = 0; xi < WG_XI; ++xi, xlPieceAt += xlPiece)
+        seqk_conv2d_pointwise_rows(
+            V + xi * vStride, u + xi * uStride, M + xi * SEQK_PANEL_WIDTH * T,
+            T, C, T, OC, TW, p, 0, T, 0, 0, 0,
+            xlPiece ? (const char *)xl + xlPieceAt : xl, xlPiece);
       const int64_t m0 = p * SEQK_PANEL_WIDTH;
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {
