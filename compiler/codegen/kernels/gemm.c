@@ -147,45 +147,6 @@ SEQK_INLINE void packedSteps(Tile *t, const float *const a[TILE_MR],
   }
 }
 
-/* C[m0:m1, n0:n1] = A B on packed B, two rows or more: per panel and
- * block of K, the MR-row blocks in turn (the block read from memory
- * once, then from L1), the next block prefetched meanwhile. */
-SEQK_INLINE void packedRows(int64_t K, const float *restrict A, int64_t lda,
-                            const float *restrict Bp, float *restrict C,
-                            int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
-                            int64_t n1, seqk_epilogue epi, const void *env) {
-  int64_t R = (m1 - m0 + TILE_MR - 1) / TILE_MR;
-  int shift = 0;
-  while ((1 << shift) < R)
-    ++shift;
-  for (int64_t jc = n0; jc < n1; jc += TILE_NR) {
-    int64_t nr = minI64(TILE_NR, n1 - jc);
-    const float *panel = Bp + (jc / TILE_NR) * K * TILE_NR;
-    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
-      int64_t kc = minI64(GEMM_KC, K - pc);
-      const float *b = panel + pc * TILE_NR;
-      /* the stream's next block: the same panel's, or the next panel's */
-      const char *next = (const char *)(b + kc * TILE_NR);
-      for (int64_t r = 0; r < R; ++r) {
-        int64_t ir = m0 + r * TILE_MR, mr = minI64(TILE_MR, m1 - ir);
-        const float *a[TILE_MR];
-        tileRows(A + ir * lda + pc, lda, mr, a);
-        float *c = C + ir * ldc + jc;
-        Tile t;
-        if (pc == 0)
-          tileZero(&t);
-        else
-          tileLoad(&t, c, ldc, mr, nr);
-        packedSteps(&t, a, kc, b, next, r, shift);
-        tileStore(&t, c, ldc, mr, nr);
-      }
-    }
-    if (epi)
-      for (int64_t m = m0; m < m1; ++m)
-        epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nr);
-  }
-}
-
 /* Line l (of 2*kc) of a packed KC x NR block, the block's lines dealt
  * round-robin to STREAM_PAGES streams of `run` lines each: the streams
  * advance together, each over a page of its own. */
@@ -207,6 +168,62 @@ SEQK_INLINE void streamSteps(Tile *t, const float *const a[TILE_MR],
     if (shift == 0)
       __builtin_prefetch(streamLine(next, g + 1, run), 0, 1);
     tileStep(t, a, k, b + k * TILE_NR);
+  }
+}
+
+/* The MR-row blocks of C[m0:m1, jc:jc+nr] over the packed KC x NR block b
+ * (K rows [pc, pc + kc)), the first block of K starting the sums, each
+ * block's steps prefetching `next`: packedSteps, or streamSteps for
+ * packedStream (`stream`, a constant at each caller). */
+SEQK_INLINE void packedRowBlocks(const float *restrict A, int64_t lda,
+                                 const float *restrict b, const char *next,
+                                 float *restrict C, int64_t ldc, int64_t m0,
+                                 int64_t m1, int64_t jc, int64_t nr,
+                                 int64_t pc, int64_t kc, int shift,
+                                 int stream) {
+  const int64_t R = (m1 - m0 + TILE_MR - 1) / TILE_MR;
+  for (int64_t r = 0; r < R; ++r) {
+    int64_t ir = m0 + r * TILE_MR, mr = minI64(TILE_MR, m1 - ir);
+    const float *a[TILE_MR];
+    tileRows(A + ir * lda + pc, lda, mr, a);
+    float *c = C + ir * ldc + jc;
+    Tile t;
+    if (pc == 0)
+      tileZero(&t);
+    else
+      tileLoad(&t, c, ldc, mr, nr);
+    if (stream)
+      streamSteps(&t, a, kc, b, next, r, shift);
+    else
+      packedSteps(&t, a, kc, b, next, r, shift);
+    tileStore(&t, c, ldc, mr, nr);
+  }
+}
+
+/* C[m0:m1, n0:n1] = A B on packed B, two rows or more: per panel and
+ * block of K, the MR-row blocks in turn (the block read from memory
+ * once, then from L1), the next block prefetched meanwhile. */
+SEQK_INLINE void packedRows(int64_t K, const float *restrict A, int64_t lda,
+                            const float *restrict Bp, float *restrict C,
+                            int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                            int64_t n1, seqk_epilogue epi, const void *env) {
+  int64_t R = (m1 - m0 + TILE_MR - 1) / TILE_MR;
+  int shift = 0;
+  while ((1 << shift) < R)
+    ++shift;
+  for (int64_t jc = n0; jc < n1; jc += TILE_NR) {
+    int64_t nr = minI64(TILE_NR, n1 - jc);
+    const float *panel = Bp + (jc / TILE_NR) * K * TILE_NR;
+    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+      int64_t kc = minI64(GEMM_KC, K - pc);
+      const float *b = panel + pc * TILE_NR;
+      /* the stream's next block: the same panel's, or the next panel's */
+      const char *next = (const char *)(b + kc * TILE_NR);
+      packedRowBlocks(A, lda, b, next, C, ldc, m0, m1, jc, nr, pc, kc, shift, 0);
+    }
+    if (epi)
+      for (int64_t m = m0; m < m1; ++m)
+        epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nr);
   }
 }
 
@@ -257,19 +274,8 @@ SEQK_INLINE void packedStream(int64_t K, const float *restrict A,
       const float *nb = jc + TILE_NR < n1 ? b + K * TILE_NR
                         : pc + kc < K     ? first + (pc + kc) * TILE_NR
                                           : b + kc * TILE_NR;
-      for (int64_t r = 0; r < R; ++r) {
-        int64_t ir = m0 + r * TILE_MR, mr = minI64(TILE_MR, m1 - ir);
-        const float *a[TILE_MR];
-        tileRows(A + ir * lda + pc, lda, mr, a);
-        float *c = C + ir * ldc + jc;
-        Tile t;
-        if (pc == 0)
-          tileZero(&t);
-        else
-          tileLoad(&t, c, ldc, mr, nr);
-        streamSteps(&t, a, kc, b, (const char *)nb, r, shift);
-        tileStore(&t, c, ldc, mr, nr);
-      }
+      packedRowBlocks(A, lda, b, (const char *)nb, C, ldc, m0, m1, jc, nr, pc, kc,
+                      shift, 1);
     }
   }
   if (epi)
