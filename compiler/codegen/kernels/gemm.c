@@ -85,47 +85,6 @@ SEQK_INLINE const float *panelBlock(const float *restrict B, int64_t ldb,
   return edge;
 }
 
-/* MR-row blocks of C[m0:m1, jc:jc+nr] over K rows [pc, pc + kc) of the
- * B block b (row stride ld): the first block of K starts the sums. */
-SEQK_INLINE void rowBlocks(const float *restrict A, int64_t lda,
-                           const float *restrict b, int64_t ld,
-                           float *restrict C, int64_t ldc, int64_t m0,
-                           int64_t m1, int64_t jc, int64_t nr, int64_t pc,
-                           int64_t kc) {
-  for (int64_t ir = m0; ir < m1; ir += TILE_MR) {
-    int64_t mr = minI64(TILE_MR, m1 - ir);
-    const float *a[TILE_MR];
-    tileRows(A + ir * lda + pc, lda, mr, a);
-    float *c = C + ir * ldc + jc;
-    Tile t;
-    if (pc == 0)
-      tileZero(&t);
-    else
-      tileLoad(&t, c, ldc, mr, nr);
-    tileSteps(&t, a, 0, kc, b, ld, 0);
-    tileStore(&t, c, ldc, mr, nr);
-  }
-}
-
-SEQK_INLINE void gemmTiles(int64_t K, const float *restrict A, int64_t lda,
-                           const float *restrict B, int64_t ldb,
-                           float *restrict C, int64_t ldc, int64_t m0,
-                           int64_t m1, int64_t n0, int64_t n1,
-                           seqk_epilogue epi, const void *env) {
-  float edge[GEMM_KC * TILE_NR];
-  for (int64_t jc = n0; jc < n1; jc += TILE_NR) {
-    int64_t nr = minI64(TILE_NR, n1 - jc);
-    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
-      int64_t kc = minI64(GEMM_KC, K - pc), ld;
-      const float *b = panelBlock(B, ldb, jc, nr, pc, kc, edge, &ld);
-      rowBlocks(A, lda, b, ld, C, ldc, m0, m1, jc, nr, pc, kc);
-    }
-    if (epi)
-      for (int64_t m = m0; m < m1; ++m)
-        epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nr);
-  }
-}
-
 /* The steps of row block r (of R, R <= 1 << shift) over a packed KC x NR
  * block b: tileSteps, plus a prefetch (into L2) into the next block
  * `next` (2*kc cache lines of 64 bytes, a row of NR floats is 2): row
@@ -171,16 +130,20 @@ SEQK_INLINE void streamSteps(Tile *t, const float *const a[TILE_MR],
   }
 }
 
-/* The MR-row blocks of C[m0:m1, jc:jc+nr] over the packed KC x NR block b
- * (K rows [pc, pc + kc)), the first block of K starting the sums, each
- * block's steps prefetching `next`: packedSteps, or streamSteps for
- * packedStream (`stream`, a constant at each caller). */
-SEQK_INLINE void packedRowBlocks(const float *restrict A, int64_t lda,
-                                 const float *restrict b, const char *next,
-                                 float *restrict C, int64_t ldc, int64_t m0,
-                                 int64_t m1, int64_t jc, int64_t nr,
-                                 int64_t pc, int64_t kc, int shift,
-                                 int stream) {
+/* How a row block steps through its K rows: on B in place (row stride
+ * ld), or on a packed block prefetching the next one (packedSteps, or
+ * streamSteps for packedStream). */
+enum { STEPS_IN_PLACE, STEPS_PACKED, STEPS_STREAM };
+
+/* The MR-row blocks of C[m0:m1, jc:jc+nr] over K rows [pc, pc + kc) of
+ * the B block b, the first block of K starting the sums; `steps` (a
+ * constant at each caller) says how, `next` and `shift` what the packed
+ * steps prefetch. */
+SEQK_INLINE void rowBlocks(const float *restrict A, int64_t lda,
+                           const float *restrict b, int64_t ld,
+                           const char *next, float *restrict C, int64_t ldc,
+                           int64_t m0, int64_t m1, int64_t jc, int64_t nr,
+                           int64_t pc, int64_t kc, int shift, int steps) {
   const int64_t R = (m1 - m0 + TILE_MR - 1) / TILE_MR;
   for (int64_t r = 0; r < R; ++r) {
     int64_t ir = m0 + r * TILE_MR, mr = minI64(TILE_MR, m1 - ir);
@@ -192,11 +155,33 @@ SEQK_INLINE void packedRowBlocks(const float *restrict A, int64_t lda,
       tileZero(&t);
     else
       tileLoad(&t, c, ldc, mr, nr);
-    if (stream)
-      streamSteps(&t, a, kc, b, next, r, shift);
-    else
+    if (steps == STEPS_IN_PLACE)
+      tileSteps(&t, a, 0, kc, b, ld, 0);
+    else if (steps == STEPS_PACKED)
       packedSteps(&t, a, kc, b, next, r, shift);
+    else
+      streamSteps(&t, a, kc, b, next, r, shift);
     tileStore(&t, c, ldc, mr, nr);
+  }
+}
+
+SEQK_INLINE void gemmTiles(int64_t K, const float *restrict A, int64_t lda,
+                           const float *restrict B, int64_t ldb,
+                           float *restrict C, int64_t ldc, int64_t m0,
+                           int64_t m1, int64_t n0, int64_t n1,
+                           seqk_epilogue epi, const void *env) {
+  float edge[GEMM_KC * TILE_NR];
+  for (int64_t jc = n0; jc < n1; jc += TILE_NR) {
+    int64_t nr = minI64(TILE_NR, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += GEMM_KC) {
+      int64_t kc = minI64(GEMM_KC, K - pc), ld;
+      const float *b = panelBlock(B, ldb, jc, nr, pc, kc, edge, &ld);
+      rowBlocks(A, lda, b, ld, 0, C, ldc, m0, m1, jc, nr, pc, kc, 0,
+                STEPS_IN_PLACE);
+    }
+    if (epi)
+      for (int64_t m = m0; m < m1; ++m)
+        epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nr);
   }
 }
 
@@ -219,7 +204,8 @@ SEQK_INLINE void packedRows(int64_t K, const float *restrict A, int64_t lda,
       const float *b = panel + pc * TILE_NR;
       /* the stream's next block: the same panel's, or the next panel's */
       const char *next = (const char *)(b + kc * TILE_NR);
-      packedRowBlocks(A, lda, b, next, C, ldc, m0, m1, jc, nr, pc, kc, shift, 0);
+      rowBlocks(A, lda, b, TILE_NR, next, C, ldc, m0, m1, jc, nr, pc, kc, shift,
+                STEPS_PACKED);
     }
     if (epi)
       for (int64_t m = m0; m < m1; ++m)
@@ -274,8 +260,8 @@ SEQK_INLINE void packedStream(int64_t K, const float *restrict A,
       const float *nb = jc + TILE_NR < n1 ? b + K * TILE_NR
                         : pc + kc < K     ? first + (pc + kc) * TILE_NR
                                           : b + kc * TILE_NR;
-      packedRowBlocks(A, lda, b, (const char *)nb, C, ldc, m0, m1, jc, nr, pc, kc,
-                      shift, 1);
+      rowBlocks(A, lda, b, TILE_NR, (const char *)nb, C, ldc, m0, m1, jc, nr, pc,
+                kc, shift, STEPS_STREAM);
     }
   }
   if (epi)
@@ -546,8 +532,8 @@ SEQK_INLINE void gatheredBlock(const float *restrict A, int64_t lda,
                                int64_t jc, int64_t nc, int64_t pc, int64_t kc,
                                seqk_epilogue epi, const void *env) {
   for (int64_t jr = 0; jr < nc; jr += TILE_NR)
-    rowBlocks(A, lda, Bp + jr * kc, TILE_NR, C, ldc, m0, m1, jc + jr,
-              minI64(TILE_NR, nc - jr), pc, kc);
+    rowBlocks(A, lda, Bp + jr * kc, TILE_NR, 0, C, ldc, m0, m1, jc + jr,
+              minI64(TILE_NR, nc - jr), pc, kc, 0, STEPS_IN_PLACE);
   if (epi)
     for (int64_t m = m0; m < m1; ++m)
       epi(env, m, jc, C + m * ldc + jc, C + m * ldc + jc, nc);
