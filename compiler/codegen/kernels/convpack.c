@@ -35,12 +35,11 @@
 #include <stdint.h>
 
 #include "fused.h"
+#include "prefetch.h"
 #include "seqk.h"
 #include "tile.h"
 #include "window.h"
 
-/* weights a layer streams from memory at every call */
-#define PACK_STREAMED_BYTES (4 << 20)
 #define PACK_W 32 /* SEQK_PANEL_WIDTH: output channels per panel */
 #define PACK_MAX_POS 14 /* positions per tile: R*TW */
 #define PREFETCH_AHEAD 32 /* floats: a pointwise tile's prefetch distance */
@@ -68,39 +67,6 @@ typedef struct {
   const char *xl;
   int64_t xlLines;
 } PackedConv;
-
-/* ---- Cross-layer prefetch ---------------------------------------------
- *
- * At batch 1 a layer's weights are read once, and a deep model's do not
- * stay in the caches from one forward call to the next (ResNet-18's 45
- * MB): each layer's first tiles would wait for memory. So while a layer
- * computes, its tasks read the next layer's weights into the caches (the
- * compiler knows which they are: seqk_conv2d_packed's xl): each task a
- * slice, a few lines before each of its tiles, so that the reads spread
- * over the layer's run instead of stalling one tile. A prefetch never
- * faults and changes no result. */
-#define XL_MAX_LINES_PER_TILE 32
-
-/* The lines of a slice that each of `calls` tile calls prefetches. */
-SEQK_INLINE int64_t xlPerCall(int64_t lines, int64_t calls) {
-  return seqkMin(XL_MAX_LINES_PER_TILE, (lines + calls - 1) / seqkMax(1, calls));
-}
-
-/* Prefetches up to n more of the *left lines from *at into L2. (By
- * count: with nothing to prefetch, *at may be NULL, which takes no
- * offset.) */
-SEQK_INLINE void xlPrefetch(const char **at, int64_t *left, int64_t n) {
-  for (int64_t l = 0; l < n && *left > 0; ++l, --*left, *at += 64)
-    __builtin_prefetch(*at, 0, 2);
-}
-
-/* Slice k of n of the lines [xl, xl + lines): its first line and count. */
-SEQK_INLINE const char *xlSlice(const char *xl, int64_t lines, int64_t k,
-                                int64_t n, int64_t *count) {
-  int64_t l0 = lines * k / n, l1 = lines * (k + 1) / n;
-  *count = l1 - l0;
-  return *count > 0 ? xl + l0 * 64 : xl;
-}
 
 /* Channels [0, nc) of the tile of R rows x TW columns whose top-left
  * input element (tap 0 of its first channel) is x0 (rowStep floats

@@ -28,6 +28,7 @@
  * pair up so that each output reads exactly its 3x3 window. (An infinite
  * input is another matter: the transforms subtract, so an output of its
  * window may be NaN where the direct convolution gives +-inf.) */
+#include "prefetch.h"
 #include "seqk.h"
 #include "tile.h"
 #include "window.h"
@@ -142,8 +143,7 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   /* the next layer's weights (seqk_conv2d_packed's xl): a slice for each
    * product of each block and panel */
   const int64_t xlPieces = (r1 - r0 + blockRows - 1) / blockRows * (p1 - p0) * WG_XI;
-  const int64_t xlPiece = xlBytes / 64 / seqkMax(1, xlPieces) * 64;
-  int64_t xlPieceAt = 0; /* an offset: xl may be NULL (no next weights) */
+  int64_t xlPiece = 0;
   for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
     const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
     const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
@@ -160,11 +160,13 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
     const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
     for (int64_t p = p0; p < p1; ++p) {
       /* M[xi][m][t] for the panel's 32 channels m */
-      for (int xi = 0; xi < WG_XI; ++xi, xlPieceAt += xlPiece)
-        seqk_conv2d_pointwise_rows(
-            V + xi * vStride, u + xi * uStride, M + xi * SEQK_PANEL_WIDTH * T,
-            T, C, T, OC, TW, p, 0, T, 0, 0, 0,
-            xlPiece ? (const char *)xl + xlPieceAt : xl, xlPiece);
+      for (int xi = 0; xi < WG_XI; ++xi, ++xlPiece) {
+        int64_t lines;
+        const char *at = xlSlice(xl, xlBytes / 64, xlPiece, xlPieces, &lines);
+        seqk_conv2d_pointwise_rows(V + xi * vStride, u + xi * uStride,
+                                   M + xi * SEQK_PANEL_WIDTH * T, T, C, T, OC,
+                                   TW, p, 0, T, 0, 0, 0, at, lines * 64);
+      }
       const int64_t m0 = p * SEQK_PANEL_WIDTH;
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {

@@ -1,0 +1,49 @@
+/* prefetch.h: the cross-layer prefetch of the convolution kernels (their
+ * xl and xlBytes arguments). Internal to the kernel library; not part of
+ * its interface (seqk.h).
+ *
+ * At batch 1 a layer's weights are read once, and a deep model's do not
+ * stay in the caches from one forward call to the next (ResNet-18's 45
+ * MB): each layer's first tiles would wait for memory. So while a layer
+ * computes, its tasks read the next layer's weights into the caches (the
+ * compiler knows which they are: seqk_conv2d_packed's xl): each task a
+ * slice, a few lines before each of its tiles, so that the reads spread
+ * over the layer's run instead of stalling one tile. A prefetch never
+ * faults and changes no result. */
+#ifndef SEQK_PREFETCH_H
+#define SEQK_PREFETCH_H
+
+#include <stdint.h>
+
+#include "tile.h"
+#include "window.h"
+
+#define XL_MAX_LINES_PER_TILE 32
+/* Weights a packed convolution streams from memory at every call, too big
+ * to stay in L2 between calls: it prefetches the whole of its next block
+ * of them while it computes (convpack.c's packedRows), where one that
+ * stays cached takes at most 16 lines a tile. */
+#define PACK_STREAMED_BYTES (4 << 20)
+
+/* The lines of a slice that each of `calls` tile calls prefetches. */
+SEQK_INLINE int64_t xlPerCall(int64_t lines, int64_t calls) {
+  return seqkMin(XL_MAX_LINES_PER_TILE, (lines + calls - 1) / seqkMax(1, calls));
+}
+
+/* Prefetches up to n more of the *left lines from *at into L2. (By
+ * count: with nothing to prefetch, *at may be NULL, which takes no
+ * offset.) */
+SEQK_INLINE void xlPrefetch(const char **at, int64_t *left, int64_t n) {
+  for (int64_t l = 0; l < n && *left > 0; ++l, --*left, *at += 64)
+    __builtin_prefetch(*at, 0, 2);
+}
+
+/* Slice k of n of the lines [xl, xl + lines): its first line and count. */
+SEQK_INLINE const char *xlSlice(const char *xl, int64_t lines, int64_t k,
+                                int64_t n, int64_t *count) {
+  int64_t l0 = lines * k / n, l1 = lines * (k + 1) / n;
+  *count = l1 - l0;
+  return *count > 0 ? xl + l0 * 64 : xl;
+}
+
+#endif
