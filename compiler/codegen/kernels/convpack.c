@@ -72,17 +72,21 @@ typedef struct {
  * input element (tap 0 of its first channel) is x0 (rowStep floats
  * between its rows), added to acc: acc[r*TW + j][v] += the taps of
  * channels 16v .. 16v+15 of the panel wp (at that first channel) at
- * position (r, j), in order. */
+ * position (r, j), in order; and the nextLines lines at `next` into L2,
+ * a share with each channel. */
 SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
                             const float *restrict x0, int64_t rowStep,
-                            int64_t nc, seqkVec acc[16][2], int R, int TW,
-                            int SW, int V, int PW) {
+                            int64_t nc, const char *next, int64_t nextLines,
+                            seqkVec acc[16][2], int R, int TW, int SW, int V,
+                            int PW) {
   /* PW: a 1x1 kernel, known here, so that the tap loops vanish and the
    * channel loop is the only one (it unrolls) */
   const int64_t plane = a->xPlane, KH = PW ? 1 : a->KH, KW = PW ? 1 : a->KW;
   const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
   const float *restrict wk = wp;
+  const int64_t nextEach = xlPerCall(nextLines, nc);
   for (int64_t c = 0; c < nc; ++c) {
+    xlPrefetch(&next, &nextLines, nextEach);
     /* a pointwise tile reads one run of each of its channels' planes, a
      * stream per channel, more than the hardware prefetcher follows: the
      * lines two tiles ahead, into L1 (MobileNetV2's projections, inputs
@@ -218,22 +222,6 @@ SEQK_INLINE void storeTile(const PackedConv *a, const seqkVec (*acc)[2],
         y0[ch * OHW + r * OW + j] = lanes[ch][r * TW + j];
 }
 
-/* The lines a pointwise tile will store (see storeTile), owned for
- * writing while the tile computes. Its stores go to 32 channels' planes
- * at once, more streams than the hardware's store prefetching follows,
- * and on 2 threads the lines are often in the other core's cache, read
- * there by a layer split another way, so that each store waited for its
- * line. On 2 threads at batch 1: MobileNetV2 3.39 -> 3.32 ms, the
- * MobileNet block 0.743 -> 0.726 (medians of 7, alternated). Not for
- * the other convolutions: ResNet-18 got no faster. */
-SEQK_INLINE void prefetchTileStores(float *restrict yp, int64_t OHW,
-                                    int64_t left, int64_t mr, int TW) {
-  for (int64_t ch = 0; ch < mr; ++ch) {
-    __builtin_prefetch(yp + ch * OHW + left, 1, 3);
-    __builtin_prefetch(yp + ch * OHW + left + TW - 1, 1, 3);
-  }
-}
-
 /* Channel blocks: the 32-channel weights of a block's taps take at most
  * PACK_BLOCK_TAPS * 128 bytes (16 KB), so they stay in L1 while every
  * tile of a group (at most PACK_GROUP_TILES, whole rows of tiles) adds
@@ -250,12 +238,14 @@ typedef seqkVec PackSums[PACK_MAX_POS][2];
  * writes back. */
 typedef void (*PackTileFn)(const PackedConv *a, const float *restrict wp,
                            const float *restrict x0, int64_t rowStep,
-                           int64_t nc, PackSums *sums, int first);
+                           int64_t nc, const char *next, int64_t nextLines,
+                           PackSums *sums, int first);
 
 SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
                                 const float *restrict x0, int64_t rowStep,
-                                int64_t nc, PackSums *sums, int first, int R,
-                                int TW, int SW, int V, int PW) {
+                                int64_t nc, const char *next,
+                                int64_t nextLines, PackSums *sums, int first,
+                                int R, int TW, int SW, int V, int PW) {
   seqkVec acc[16][2];
   SEQK_UNROLL
   for (int i = 0; i < 16; ++i) {
@@ -263,7 +253,7 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
     for (int v = 0; v < V; ++v)
       acc[i][v] = first || i >= R * TW ? (seqkVec){0} : (*sums)[i][v];
   }
-  packedTile(a, wp, x0, rowStep, nc, acc, R, TW, SW, V, PW);
+  packedTile(a, wp, x0, rowStep, nc, next, nextLines, acc, R, TW, SW, V, PW);
   SEQK_UNROLL
   for (int i = 0; i < R * TW; ++i) {
     SEQK_UNROLL
@@ -308,27 +298,25 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
   const char *xl = a->xl;
   int64_t xlLeft = a->xlLines;
   const int64_t xlEach = xlPerCall(a->xlLines, units * colTiles * ((C + block - 1) / block));
-  const int streamed = (a->OC + PACK_W - 1) / PACK_W * K * PACK_W * 4 > PACK_STREAMED_BYTES;
   for (int64_t g0 = 0; g0 < units; g0 += groupRows) {
     int64_t g1 = seqkMin(units, g0 + groupRows);
     for (int64_t c0 = 0; c0 < C; c0 += block) {
       int64_t nc = seqkMin(block, C - c0);
       int first = c0 == 0, last = c0 + nc == C;
-      /* the next block's weights, a share of their lines per tile, into
-       * L2 while this block's are read from L1: at most 16 lines a tile,
-       * unless the layer's weights are too big to stay in L2 between calls
-       * (PACK_STREAMED_BYTES) and come from memory: then all of them
-       * (ResNet-18's 7x7 layers, 7 tiles a block, 9% faster; with all, the
-       * 64x64 ResNet's 4x4 layers, weights in L2, were 4% slower) */
+      /* the next block's weights into L2 while this block's are read from
+       * L1: a share of their lines per tile, which the tile spreads over
+       * its channels. (At each tile's start instead, a burst of 36 lines
+       * at a time waited on the L1 miss buffers: ResNet-18's 7x7 layers,
+       * weights from L3, 6% slower, and the 64x64 ResNet's 4x4 layers,
+       * 2 tiles a block, 5% slower; capped at 16 lines a tile, the rest
+       * of the block came on demand.) */
       const int64_t groupTiles = (g1 - g0) * colTiles;
       const int64_t nextTaps = seqkMin(block, C - c0 - nc) * taps;
       const char *next = (const char *)(wp + (c0 + nc) * taps * PACK_W);
       const int64_t nextLines = nextTaps * PACK_W * 4 / 64;
-      const int64_t linesPerTile =
-          seqkMin(streamed ? nextLines : 16, (nextLines + groupTiles - 1) / groupTiles);
+      const int64_t linesPerTile = (nextLines + groupTiles - 1) / groupTiles;
       for (int64_t t = 0; t < groupTiles; ++t) {
-        for (int64_t l = t * linesPerTile; l < seqkMin(nextLines, (t + 1) * linesPerTile); ++l)
-          __builtin_prefetch(next + l * 64, 0, 2);
+        const int64_t tileLines = seqkMax(0, seqkMin(nextLines - t * linesPerTile, linesPerTile));
         int64_t unit = g0 + t / colTiles, image = unit / rowTiles;
         int64_t oh = r0 + unit % rowTiles * R, ow = t % colTiles * TW;
         int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
@@ -340,7 +328,7 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         PackSums *sums = &part[first && last ? 0 : t];
         tile(a, wp + c0 * taps * PACK_W,
              a->x + image * a->xImage + c0 * plane + top * rowStep + left * SW,
-             rowStep, nc, sums, first);
+             rowStep, nc, next + t * linesPerTile * 64, tileLines, sums, first);
         if (!last)
           continue;
         storeTile(a, *sums, yp + image * a->yImage, m0, image * a->OC + m0,
@@ -382,8 +370,9 @@ static __attribute__((noinline)) void packedPointRows(const PackedConv *a,
   static __attribute__((noinline)) void convRows_##R##_##TW##_##SW##_##V(    \
       const PackedConv *a, const float *restrict wp,                         \
       const float *restrict x0, int64_t rowStep, int64_t nc,                 \
-      PackSums *sums, int first) {                                           \
-    packedTileSums(a, wp, x0, rowStep, nc, sums, first, R, TW, SW, V, 0);    \
+      const char *next, int64_t nextLines, PackSums *sums, int first) {      \
+    packedTileSums(a, wp, x0, rowStep, nc, next, nextLines, sums, first, R,  \
+                   TW, SW, V, 0);                                            \
   }
 #define PACKED_VARIANTS(R, TW)                                               \
   PACKED_VARIANT(R, TW, 1, 1)                                                \
@@ -481,8 +470,9 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
   static __attribute__((noinline)) void convPoint_##TW##_##V(                \
       const PackedConv *a, const float *restrict wp,                         \
       const float *restrict x0, int64_t rowStep, int64_t nc,                 \
-      PackSums *sums, int first) {                                           \
-    packedTileSums(a, wp, x0, rowStep, nc, sums, first, 1, TW, 1, V, 1);     \
+      const char *next, int64_t nextLines, PackSums *sums, int first) {      \
+    packedTileSums(a, wp, x0, rowStep, nc, next, nextLines, sums, first, 1,  \
+                   TW, 1, V, 1);                                             \
   }
 #define POINT_VARIANTS(TW) POINT_VARIANT(TW, 1) POINT_VARIANT(TW, 2)
 #define POINT_WIDTHS(X)                                                      \
