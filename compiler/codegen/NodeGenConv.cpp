@@ -426,7 +426,11 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   return p;
 }
 
-void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue) {
+// Its tasks (pointwiseSplit), every image's; or, given `sub` (a strided
+// pointwise convolution: image `image`'s subsampled copy, forward-side
+// values), that image's, reading `sub`.
+void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *sub = nullptr,
+                      Value *image = nullptr) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
   PointwiseSplit split = pointwiseSplit(s);
@@ -434,7 +438,8 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
   Task task(gen, index, "pointwise");
   IRBuilder<> &b = task.b();
   auto c = [&](int64_t v) { return b.getInt64(v); };
-  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
+  Value *x = task.capture(sub ? sub : gen.valuePtr(node.inputs[0]), "x");
+  Value *first = sub ? task.capture(image, "image") : nullptr;
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
   EpilogueEnv env(task, epilogue);
@@ -442,21 +447,26 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     Value *n = b.CreateUDiv(t, c(split.tasks()));
     Value *inImage = b.CreateURem(t, c(split.tasks()));
+    Value *xImage = n;
+    if (first) { // one image, its copy at sub
+      n = first;
+      xImage = c(0);
+    }
     auto xl = next.slice(b, inImage, c(split.tasks()), n);
     Value *chunk = split.panelMajor ? b.CreateURem(inImage, c(split.chunks)) : b.CreateUDiv(inImage, c(split.panels));
     Value *panel = split.panelMajor ? b.CreateUDiv(inImage, c(split.chunks)) : b.CreateURem(inImage, c(split.panels));
     Value *q0 = b.CreateUDiv(b.CreateMul(chunk, c(HW)), c(split.chunks));
     Value *q1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(chunk, c(1)), c(HW)), c(split.chunks));
-    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * HW)));
+    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(xImage, c(s.C * HW)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * HW)));
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
                  {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), panel, b.CreateAdd(panel, c(1)), q0, q1,
                   env.fn(), env.env(), env.fused(), xl[0], xl[1]});
   });
-  Value *images = gen.leadingExtent(g.value(node.output).shape, 1);
+  Value *images = sub ? gen.fwd().getInt64(1) : gen.leadingExtent(g.value(node.output).shape, 1);
   task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
-           LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
+           sub ? Work{0, s.OC * HW * s.Kc()} : LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
 }
 
 // One image of a scratch-buffer convolution, whole, in the task: its
@@ -473,6 +483,17 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
     return;
   }
   Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+  if (algorithm == ir::ConvAlgorithm::Packed && ir::isStridedPointwise(a)) {
+    // the subsampled copy, then every panel and position of it
+    b.CreateCall(gen.kernel("seqk_im2col"), {xn, c(s.C), c(s.H), c(s.W), c(1), c(1), c(s.SH), c(s.SW), c(0), c(0),
+                                              c(s.DH), c(s.DW), c(s.OH), c(s.OW), buf, c(0), c(s.C)});
+    env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+    b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
+                 {buf, w, LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW))), c(s.C), c(OHW), c(s.OC),
+                  c(ir::packedConvTile(1, OHW).cols), c(0), c(ceilDiv(s.OC, ir::kPackPanelWidth)), c(0), c(OHW),
+                  env.fn(), env.env(), env.fused(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
+    return;
+  }
   if (algorithm != ir::ConvAlgorithm::Im2col) { // a padded copy
     int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
     b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
@@ -574,6 +595,10 @@ void genConvImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
       }
       if (algorithm == ir::ConvAlgorithm::Depthwise)
         return genDepthwise(gen, index, s, epilogue, scratch, image); // copies too
+      if (ir::isStridedPointwise(gen.graph().nodes[size_t(index)].attrs)) { // Packed
+        genIm2col(gen, index, s, scratch, image); // the subsampled copy
+        return genConvPointwise(gen, index, s, epilogue, scratch, image);
+      }
       genPadInput(gen, index, s, scratch, image);
       if (algorithm == ir::ConvAlgorithm::Packed)
         genConvPacked(gen, index, s, epilogue, scratch, image);
@@ -626,7 +651,8 @@ void genConv2d(LlvmGen &gen, int index) {
   // registers (RegisterForm). (The other packed convolutions got no
   // faster that way: ResNet-18 19.8 / 20.0 ms, and MobileNetV2's stem,
   // 27 taps a tile, 0.193 -> 0.215 ms.)
-  bool pointwise = algorithm == ir::ConvAlgorithm::Packed && s.pointwise(node.attrs);
+  bool strided = algorithm == ir::ConvAlgorithm::Packed && ir::isStridedPointwise(node.attrs);
+  bool pointwise = (algorithm == ir::ConvAlgorithm::Packed && s.pointwise(node.attrs)) || strided;
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()),
                     pointwise ? RegisterUse::ChannelsAndTensor : RegisterUse::None);
   switch (algorithm) {
@@ -636,7 +662,7 @@ void genConv2d(LlvmGen &gen, int index) {
   case ir::ConvAlgorithm::Packed:
     if (s.pointwise(node.attrs))
       return genConvPointwise(gen, index, s, epilogue);
-    if (!ir::convPads(node))
+    if (!ir::convPads(node) && !strided)
       return genConvPacked(gen, index, s, epilogue, gen.valuePtr(node.inputs[0]), nullptr);
     break;
   case ir::ConvAlgorithm::Direct:

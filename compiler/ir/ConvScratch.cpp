@@ -32,6 +32,11 @@ bool isPointwise(const Attrs &a) {
          !padsAny(a);
 }
 
+bool isStridedPointwise(const Attrs &a) {
+  return a.kernel[0] == 1 && a.kernel[1] == 1 && (a.stride[0] != 1 || a.stride[1] != 1) && a.groups == 1 &&
+         !padsAny(a);
+}
+
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
@@ -146,6 +151,8 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   case ConvAlgorithm::Im2col: return im2colBytes(g, conv);
   case ConvAlgorithm::Winograd: return winogradPlan(g, conv).workFloats * int64_t(sizeof(float));
   case ConvAlgorithm::Packed: {
+    if (isStridedPointwise(conv.attrs))
+      return im2colBytes(g, conv);
     if (!convPads(conv))
       return 0;
     return packedImageGroup(g, conv) * paddedImageStride(g, conv) * int64_t(sizeof(float));

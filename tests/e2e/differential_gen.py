@@ -205,6 +205,19 @@ def st_winograd(g):
     return apply_child(g.name("wino"), Container("Sequential", [("", i) for i in items], rng))
 
 
+def st_strided_pointwise(g):
+    """A 1x1 convolution of stride 2, (2, 1) or (3, 2) without padding, to
+    16-80 channels (a ResNet's downsampling shortcut), with BatchNorm and an
+    activation: seqc runs it as a pointwise convolution on a subsampled copy
+    of each image (ir::isStridedPointwise), channels in the lanes or
+    positions, by the input's channel count."""
+    rng, c = g.rng, g.shape[0]
+    e = rng.randint(16, 80)
+    stride = rng.choice([2, 2, (2, 1), (3, 2)])
+    items = [conv2d(rng, c, e, 1, stride, 0, bias=rng.random() < 0.5), batchnorm(rng, 2, e), activation(rng)]
+    return apply_child(g.name("sub"), Container("Sequential", [("", i) for i in items], rng))
+
+
 def st_convbnact(g):
     rng, c = g.rng, g.shape[0]
     t = g.template("ConvBNAct", make_convbnact_template)
@@ -372,7 +385,7 @@ def st_mlp_residual(g):
 STAGES = {
     3: [(st_chain, 6), (st_residual, 3), (st_down, 1.5), (st_convbnact, 1),
         (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_inverted, 0.8), (st_winograd, 4),
-        (st_pointwise, 0.8),
+        (st_pointwise, 0.8), (st_strided_pointwise, 0.6),
         (st_module_dict, 0.5), (st_functional, 1.5), (st_functional_pool, 1),
         (st_softmax, 0.4), (st_flatten, 1.2), (st_to_seq, 0.6)],
     2: [(st_chain, 5), (st_functional, 1), (st_softmax, 0.5),
