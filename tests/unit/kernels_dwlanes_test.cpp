@@ -37,29 +37,16 @@ const Case kCases[] = {
 
 using seqk_test::randomVector;
 
-struct Reference {
-  std::vector<double> y, absSum;
-};
-
-Reference reference(const Case &c, const std::vector<float> &x, const std::vector<float> &w) {
-  Reference r{std::vector<double>(c.C * c.OH() * c.OW()), std::vector<double>(c.C * c.OH() * c.OW())};
-  for (int64_t ch = 0; ch < c.C; ++ch)
-    for (int64_t oh = 0; oh < c.OH(); ++oh)
-      for (int64_t ow = 0; ow < c.OW(); ++ow) {
-        double s = 0, a = 0;
-        for (int64_t kh = 0; kh < c.KH; ++kh)
-          for (int64_t kw = 0; kw < c.KW; ++kw) {
-            int64_t ih = oh * c.SH + kh * c.DH - c.top, iw = ow * c.SW + kw * c.DW - c.left;
-            if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
-              continue;
-            double t = double(w[(ch * c.KH + kh) * c.KW + kw]) * x[(ch * c.H + ih) * c.W + iw];
-            s += t;
-            a += std::fabs(t);
-          }
-        r.y[(ch * c.OH() + oh) * c.OW() + ow] = s;
-        r.absSum[(ch * c.OH() + oh) * c.OW() + ow] = a;
-      }
-  return r;
+// The double-precision reference of case c (conv_reference.h).
+seqk_test::ConvReference reference(const Case &c, const std::vector<float> &x, const std::vector<float> &w) {
+  seqk_test::ConvGeometry g{c.C, c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.top, c.left, c.OH(), c.OW()};
+  return seqk_test::referenceDepthwise(
+      g,
+      [&](int64_t ch, int64_t ih, int64_t iw) {
+        double v = x[size_t((ch * c.H + ih) * c.W + iw)];
+        return std::pair{v, std::fabs(v)};
+      },
+      w);
 }
 
 struct Seen {
@@ -95,7 +82,7 @@ TEST(KernelsDepthwiseLanes, MatchesTheReferenceInTasksWithEachOutputOnceThroughT
     ASSERT_GE(c.OH() * c.OW(), 16);
     std::vector<float> x = randomVector(size_t(c.C * c.H * c.W), seed++);
     std::vector<float> w = randomVector(size_t(c.C * c.KH * c.KW), seed++);
-    Reference r = reference(c, x, w);
+    seqk_test::ConvReference r = reference(c, x, w);
     for (int64_t tasks : {int64_t(1), c.blocks()}) {
       Seen seen{c.OH() * c.OW(), std::vector<int>(size_t(c.C * c.OH() * c.OW()), 0)};
       std::vector<float> y = run(c, x, w, tasks, &seen);
