@@ -100,6 +100,21 @@ llvm::Value *emitSlotCount(LlvmGen &gen, int64_t tasks);
 void emitSlotRun(llvm::IRBuilder<> &b, llvm::Value *slot, llvm::Value *slots, llvm::Value *tasks,
                  llvm::function_ref<void(llvm::Value *)> body);
 
+// Tiles a parallel op aims for: enough to balance 2 to 4 threads.
+constexpr int64_t kTasksWanted = 8;
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A pointwise convolution on packed weights (NodeGenConvPointwise.cpp):
+// every image's tasks; or, given `sub` (forward-side values: image
+// `image`'s input, as a strided pointwise convolution's subsampled copy),
+// that image's, reading `sub` and, when given, `weights` rather than the
+// packed ones.
+void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
+                      llvm::Value *sub = nullptr, llvm::Value *image = nullptr, llvm::Value *weights = nullptr);
+// A channel scale (node `mul`) fused into the pointwise convolution
+// `index` reading it (passes::fuseChannelScale).
+void genConvScaled(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, const ir::Node &mul);
+
 // A 3x3 stride-1 convolution by Winograd's F(2x2, 3x3)
 // (ir::ConvAlgorithm::Winograd), image by image.
 void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue);

@@ -188,6 +188,8 @@ std::vector<BroadcastDim> coalesce(std::vector<BroadcastDim> dims) {
 void genBinary(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
+  if (node.fusedInto >= 0)
+    return; // a channel scale, computed by the convolution it is fused into
   const ir::Shape &out = g.value(node.output).shape;
   std::vector<BroadcastDim> dims = coalesce(broadcastDims(
       node, {&g.value(node.inputs.at(0)).shape, &g.value(node.inputs.at(1)).shape}, out));

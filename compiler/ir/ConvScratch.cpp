@@ -153,6 +153,10 @@ int64_t convScratchBytes(const Graph &g, const Node &conv) {
   case ConvAlgorithm::Packed: {
     if (isStridedPointwise(conv.attrs))
       return im2colBytes(g, conv);
+    if (fusedChannelScale(g, conv)) { // the scaled weights, in panels
+      int64_t OC = g.value(conv.output).shape.dims.at(1), C = g.value(conv.inputs.at(0)).shape.dims.at(1);
+      return (OC + kPackPanelWidth - 1) / kPackPanelWidth * kPackPanelWidth * C * int64_t(sizeof(float));
+    }
     if (!convPads(conv))
       return 0;
     return packedImageGroup(g, conv) * paddedImageStride(g, conv) * int64_t(sizeof(float));
@@ -222,7 +226,32 @@ const Node *fusedExpansion(const Graph &g, const Node &depthwise) {
   if (producer < 0)
     return nullptr;
   const Node &expand = g.nodes[size_t(producer)];
-  return expand.fusedInto >= 0 && &g.nodes[size_t(expand.fusedInto)] == &depthwise ? &expand : nullptr;
+  return expand.kind == OpKind::Conv2d && expand.fusedInto >= 0 && &g.nodes[size_t(expand.fusedInto)] == &depthwise
+             ? &expand
+             : nullptr;
+}
+
+ChannelScale channelScaleOperands(const Graph &g, const Node &mul) {
+  if (mul.inputs.size() != 2)
+    return {};
+  for (int k = 0; k < 2; ++k) {
+    const Shape &x = g.value(mul.inputs[size_t(k)]).shape, &s = g.value(mul.inputs[size_t(1 - k)]).shape;
+    if (x.rank() == 4 && s.rank() == 4 && x.dims[0] == s.dims[0] && x.dims[1] == s.dims[1] && s.dims[2] == 1 &&
+        s.dims[3] == 1 && x.dims[2] * x.dims[3] > 1)
+      return {mul.inputs[size_t(k)], mul.inputs[size_t(1 - k)]};
+  }
+  return {};
+}
+
+const Node *fusedChannelScale(const Graph &g, const Node &conv) {
+  if (conv.inputs.empty())
+    return nullptr;
+  int producer = g.value(conv.inputs[0]).producer;
+  if (producer < 0)
+    return nullptr;
+  const Node &mul = g.nodes[size_t(producer)];
+  return mul.kind == OpKind::Binary && mul.fusedInto >= 0 && &g.nodes[size_t(mul.fusedInto)] == &conv ? &mul
+                                                                                                       : nullptr;
 }
 
 ExpandDepthwisePlan expandDepthwisePlan(const Graph &g, const Node &dw) {

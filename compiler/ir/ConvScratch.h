@@ -130,6 +130,18 @@ constexpr int64_t kExpandLanesTile = 14;
 constexpr int64_t kLanesProducerMaxTaps = 64;
 // The expansion fused into a depthwise convolution, or null.
 const Node *fusedExpansion(const Graph &g, const Node &depthwise);
+// A Binary Mul's operands as a channel scale: x [B, C, H, W] and s
+// [B, C, 1, 1] (their values; -1 when the product is not one).
+struct ChannelScale {
+  int x = -1, scale = -1;
+};
+ChannelScale channelScaleOperands(const Graph &g, const Node &mul);
+// The channel scale fused into a pointwise convolution
+// (passes::fuseChannelScale), or null; and the least positions per output
+// channel it takes (scaling [OC, C] weights per image, against the
+// product's [C, H, W]).
+const Node *fusedChannelScale(const Graph &g, const Node &conv);
+constexpr int64_t kChannelScaleMinRatio = 4;
 // Whether seqk_depthwise2d_phased computes the plane in padded positions
 // (small stride-1 planes) rather than row by row.
 bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);

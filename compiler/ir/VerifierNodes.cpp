@@ -1,5 +1,6 @@
 // VerifierNodes: the Verifier's checks of each node: its operands' and
 // output's shapes for its op, its packed weights' sizes, and its epilogue.
+#include "ir/ConvScratch.h"
 #include "ir/VerifierChecks.h"
 
 #include <algorithm>
@@ -217,6 +218,16 @@ void Verifier::checkBinary(int i) {
   }
   if (dims != out.dims)
     error("{}: output {} is not the broadcast of {} and {}", where(i), out.str(), a.str(), b.str());
+  if (node.fusedInto >= 0) {
+    // a channel scale, fused into the convolution right after it reading it
+    const Node *into = size_t(node.fusedInto) < g_.nodes.size() ? &g_.nodes[size_t(node.fusedInto)] : nullptr;
+    if (node.fusedInto != i + 1 || !into || into->kind != OpKind::Conv2d || into->inputs.empty() ||
+        into->inputs[0] != node.output || node.attrs.binary != BinaryKind::Mul ||
+        channelScaleOperands(g_, node).scale < 0)
+      error("{}: fused into node {}, which is not the convolution right after it reading its product, or the "
+            "product is not a channel scale",
+            where(i), node.fusedInto);
+  }
 }
 
 void Verifier::checkReshape(int i) {

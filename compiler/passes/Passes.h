@@ -32,6 +32,10 @@ void packConvWeights(ir::Graph &g);
 // reading it, band by band, where that keeps the expanded tensor in L2.
 void fuseExpandDepthwise(ir::Graph &g);
 
+// Computes a per-channel scale (an SE block's x * s) inside the pointwise
+// convolution reading the product, by scaling its weights per image.
+void fuseChannelScale(ir::Graph &g);
+
 // Gives the output its storage, sizes im2col scratch, and places every
 // workspace buffer with an interval allocator.
 void planMemory(ir::Graph &g);

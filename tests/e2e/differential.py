@@ -114,10 +114,11 @@ def compare(expected, actual):
     if expected.shape != actual.shape:
         return f"shape {list(actual.shape)}, expected {list(expected.shape)}"
     err = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
-    bad = ~(err <= ATOL + RTOL * np.abs(expected))  # NaN counts as bad
+    # NaN counts as bad, unless both are NaN (PyTorch's NaN, propagated)
+    bad = ~(err <= ATOL + RTOL * np.abs(expected)) & ~(np.isnan(expected) & np.isnan(actual))
     if not bad.any():
         return None
-    worst = np.unravel_index(np.nanargmax(np.where(bad, err, -1.0)), err.shape)
+    worst = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)), err.shape)
     return (f"max error {np.nanmax(err):.3g} ({int(bad.sum())} of {err.size} "
             f"elements out of tolerance; at {list(worst)}: expected "
             f"{expected[worst]:.6g}, got {actual[worst]:.6g})")

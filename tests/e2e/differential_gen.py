@@ -265,6 +265,22 @@ def st_gate(g):
                   f"x = x * torch.sigmoid(self.{name}(s))"])
 
 
+def st_gate_project(g):
+    """Squeeze-and-excitation, its product read by a 1x1 projection (with
+    BatchNorm) of at most a quarter as many channels as the plane has
+    positions: seqc scales the projection's weights per image instead
+    (passes::fuseChannelScale), the scale on either side of the `*`."""
+    rng, (c, h, w) = g.rng, g.shape
+    gate, proj = g.name("gate"), g.name("proj")
+    o = rng.randint(1, max(1, min(48, h * w // 4)))
+    body = Container("Sequential", [("", conv2d(rng, c, o, 1, bias=rng.random() < 0.5)),
+                                    ("", batchnorm(rng, 2, o))], rng)
+    seq, py = rng.choice([("x * s", "x * s"), ("s * x", "s * x")])
+    return Stage([(gate, conv2d(rng, c, c, 1)), (proj, body)],
+                 ["s = sigmoid(" + gate + "(adaptive_avg_pool2d(x, 1)))", f"x = {proj}({seq})"],
+                 [f"s = torch.sigmoid(self.{gate}(F.adaptive_avg_pool2d(x, 1)))", f"x = self.{proj}({py})"])
+
+
 def st_module_dict(g):
     rng, c = g.rng, g.shape[0]
     co = rng.randint(1, 12)
@@ -384,7 +400,7 @@ def st_mlp_residual(g):
 # (stage, weight) per rank of the per-sample shape
 STAGES = {
     3: [(st_chain, 6), (st_residual, 3), (st_down, 1.5), (st_convbnact, 1),
-        (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_inverted, 0.8), (st_winograd, 4),
+        (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_gate_project, 0.6), (st_inverted, 0.8), (st_winograd, 4),
         (st_pointwise, 0.8), (st_strided_pointwise, 0.6),
         (st_module_dict, 0.5), (st_functional, 1.5), (st_functional_pool, 1),
         (st_softmax, 0.4), (st_flatten, 1.2), (st_to_seq, 0.6)],
