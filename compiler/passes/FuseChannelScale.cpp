@@ -22,22 +22,13 @@
 // (w s) x rather than w (x s). Runs after PackConvWeights (which settles
 // the algorithms) and before PlanMemory (which sizes P's scratch).
 #include "ir/ConvScratch.h"
+#include "passes/GraphEdit.h"
 #include "passes/Passes.h"
-
-#include <vector>
 
 namespace seq::passes {
 
 void fuseChannelScale(ir::Graph &g) {
-  // Readers of each value: node inputs and epilogue operands.
-  std::vector<int> readers(g.values.size(), 0);
-  for (const ir::Node &node : g.nodes) {
-    for (int in : node.inputs)
-      ++readers[size_t(in)];
-    for (const ir::EpilogueOp &op : node.epilogue)
-      if (op.tensor >= 0)
-        ++readers[size_t(op.tensor)];
-  }
+  const UseIndex uses(g);
   for (size_t i = 1; i < g.nodes.size(); ++i) {
     ir::Node &mul = g.nodes[i - 1];
     const ir::Node &conv = g.nodes[i];
@@ -46,7 +37,7 @@ void fuseChannelScale(ir::Graph &g) {
         conv.inputs.size() != 1 || conv.inputs[0] != mul.output || conv.fusedInto >= 0)
       continue;
     const ir::Value &v = g.value(mul.output);
-    if (readers[size_t(v.id)] != 1 || v.id == g.output || v.storage != ir::Storage::Workspace ||
+    if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace ||
         !ir::isPointwise(conv.attrs) || ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed ||
         ir::channelScaleOperands(g, mul).scale < 0)
       continue;

@@ -19,6 +19,7 @@
 // E's input alive until D. Runs after PackConvWeights (which settles the
 // algorithms) and before PlanMemory (which sizes D's scratch).
 #include "ir/ConvScratch.h"
+#include "passes/GraphEdit.h"
 #include "passes/Passes.h"
 
 #include <vector>
@@ -74,15 +75,7 @@ bool lanesProducer(const ir::Graph &g, const ir::Node &conv, const ir::Node &dw)
 } // namespace
 
 void fuseExpandDepthwise(ir::Graph &g) {
-  // Readers of each value: node inputs and epilogue operands.
-  std::vector<int> readers(g.values.size(), 0);
-  for (const ir::Node &node : g.nodes) {
-    for (int in : node.inputs)
-      ++readers[size_t(in)];
-    for (const ir::EpilogueOp &op : node.epilogue)
-      if (op.tensor >= 0)
-        ++readers[size_t(op.tensor)];
-  }
+  const UseIndex uses(g);
   for (size_t i = 1; i < g.nodes.size(); ++i) {
     ir::Node &expand = g.nodes[i - 1];
     const ir::Node &dw = g.nodes[i];
@@ -90,7 +83,7 @@ void fuseExpandDepthwise(ir::Graph &g) {
         dw.inputs[0] != expand.output || expand.fusedInto >= 0)
       continue;
     const ir::Value &v = g.value(expand.output);
-    if (readers[size_t(v.id)] != 1 || v.id == g.output || v.storage != ir::Storage::Workspace)
+    if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace)
       continue;
     if (ir::convAlgorithm(g, dw) != ir::ConvAlgorithm::Depthwise ||
         ir::convAlgorithm(g, expand) != ir::ConvAlgorithm::Packed ||
