@@ -41,6 +41,10 @@ const Pool kPools[] = {
     {1, 1, 1, 1, 1, 1, 0, 0, 1, 1, false},  {12, 13, 5, 3, 2, 3, 2, 1, 1, 1, true},
     {10, 10, 3, 3, 1, 1, 1, 1, 2, 2, false}, {17, 15, 4, 4, 3, 3, 2, 2, 1, 1, true},
     {32, 33, 3, 3, 2, 2, 1, 1, 1, 1, false}, {6, 9, 2, 3, 2, 2, 1, 1, 2, 3, true},
+    // the 3x3 stride-2 row kernel: rows of 1 and 2 columns, no padding,
+    // and interiors of one vector plus a remainder
+    {3, 1, 3, 3, 2, 2, 1, 1, 1, 1, false},  {2, 2, 3, 3, 2, 2, 1, 1, 1, 1, true},
+    {9, 41, 3, 3, 2, 2, 0, 0, 1, 1, true},  {23, 70, 3, 3, 2, 2, 1, 1, 1, 1, false},
 };
 
 std::vector<float> randomPlanes(size_t n, unsigned seed) {

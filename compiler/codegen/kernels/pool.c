@@ -52,18 +52,74 @@ static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
   }
 }
 
+/* Vectorise 16 wide and do not interleave: interleaved four times, a
+ * loop over a 56-wide row ran entirely in its scalar remainder. */
+#if defined(__clang__)
+#define POOL_VECTORISE _Pragma("clang loop vectorize_width(16) interleave_count(1)")
+#else
+#define POOL_VECTORISE
+#endif
+
+/* The 3x3 window at stride 2 (ResNets' stem pool), for a row whose three
+ * input rows r0..r2 (padded row oh*2 - PH + kh) are all inside: the nine
+ * taps of each output in one pass, in maxpoolRow's order and with its NaN
+ * rule, the running maximum in a register (maxpoolRow makes nine strided
+ * passes over the output row, each loading and storing it: ResNet-18's
+ * 64 x 112 x 112 pool 330 -> 286 us); outputs whose window leaves the
+ * row's ends take maxpoolRow's per-tap range test. */
+static void maxpoolRow3x3s2(const float *restrict r0, const float *restrict r1,
+                            const float *restrict r2, float *restrict out,
+                            int64_t W, int64_t PW, int64_t OW) {
+  /* [lo, hi): the outputs whose window 2*ow - PW .. 2*ow - PW + 2 is in
+   * the row (none when it is under 3 wide) */
+  int64_t lo = (PW + 1) / 2, span = W + PW - 3;
+  int64_t hi = span < 0 ? lo : seqkMax(lo, seqkMin(OW, span / 2 + 1));
+  const float *rows[3] = {r0, r1, r2};
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    if (ow == lo && lo < hi)
+      ow = hi; /* the interior below */
+    if (ow >= OW)
+      break;
+    float m = -__builtin_inff();
+    for (int kh = 0; kh < 3; ++kh)
+      for (int kw = 0; kw < 3; ++kw) {
+        int64_t iw = 2 * ow - PW + kw;
+        if (iw >= 0 && iw < W)
+          m = maxTap(rows[kh][iw], m);
+      }
+    out[ow] = m;
+  }
+  POOL_VECTORISE
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    const int64_t iw = 2 * ow - PW;
+    float m = maxTap(r0[iw], -__builtin_inff());
+    m = maxTap(r0[iw + 1], m);
+    m = maxTap(r0[iw + 2], m);
+    m = maxTap(r1[iw], m);
+    m = maxTap(r1[iw + 1], m);
+    m = maxTap(r1[iw + 2], m);
+    m = maxTap(r2[iw], m);
+    m = maxTap(r2[iw + 1], m);
+    out[ow] = maxTap(r2[iw + 2], m);
+  }
+}
+
 void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
                     int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                     int64_t PH, int64_t PW, int64_t DH, int64_t DW,
                     int64_t OH, int64_t OW, int64_t p0, int64_t p1) {
   int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 &&
                 PW == 0 && DH == 1 && DW == 1 && 2 * OH <= H && 2 * OW <= W;
+  int fast3x3 = KH == 3 && KW == 3 && SH == 2 && SW == 2 && DH == 1 && DW == 1;
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t oh = 0; oh < OH; ++oh) {
       const float *xp = x + p * H * W;
       float *out = y + (p * OH + oh) * OW;
+      int64_t ih = 2 * oh - PH;
       if (fast2x2)
         maxpoolRow2x2(xp + 2 * oh * W, xp + (2 * oh + 1) * W, out, OW);
+      else if (fast3x3 && ih >= 0 && ih + 2 < H)
+        maxpoolRow3x3s2(xp + ih * W, xp + (ih + 1) * W, xp + (ih + 2) * W, out, W, PW, OW);
       else
         maxpoolRow(xp, out, oh, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OW);
     }
