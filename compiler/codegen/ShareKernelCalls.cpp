@@ -5,6 +5,7 @@
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Instructions.h>
+#include <llvm/IR/Metadata.h>
 
 #include <algorithm>
 #include <vector>
@@ -14,6 +15,8 @@ namespace seq::codegen {
 using namespace llvm;
 
 namespace {
+
+constexpr const char *kRunTimeArgs = "seqk.runtime_args";
 
 // A kernel smaller than this once inlined (instructions before
 // optimisation) costs little to compile twice.
@@ -94,17 +97,31 @@ private:
     return args;
   }
 
-  // Into the first cluster it agrees with, else a new one.
+  // Per argument, whether markRunTimeArgs marked it.
+  static std::vector<bool> runTimeArgs(CallInst *call) {
+    std::vector<bool> marked(call->arg_size(), false);
+    if (MDNode *node = call->getMetadata(kRunTimeArgs))
+      for (const MDOperand &op : node->operands())
+        if (auto *index = mdconst::dyn_extract<ConstantInt>(op); index && index->getZExtValue() < marked.size())
+          marked[size_t(index->getZExtValue())] = true;
+    return marked;
+  }
+
+  // Into the first cluster it agrees with, else a new one. The marked
+  // run-time arguments may differ, and are not counted.
   static void place(std::vector<Cluster> &clusters, CallInst *call) {
     std::vector<Constant *> args = constantsOf(call);
-    size_t constants = size_t(std::count_if(args.begin(), args.end(), [](Constant *c) { return c; }));
+    std::vector<bool> runTime = runTimeArgs(call);
+    size_t constants = 0;
+    for (size_t i = 0; i < args.size(); ++i)
+      constants += args[i] && !runTime[i];
     for (Cluster &cluster : clusters) {
       if (cluster.callee != call->getCalledFunction())
         continue;
       bool clash = false;
       size_t kept = 0;
       for (size_t i = 0; i < args.size() && !clash; ++i)
-        if (cluster.pattern[i] && args[i]) {
+        if (cluster.pattern[i] && args[i] && !runTime[i]) {
           clash = cluster.pattern[i] != args[i];
           ++kept;
         }
@@ -112,7 +129,7 @@ private:
           std::max(cluster.mostConstants, constants) - kept > kMaxDroppedConstants)
         continue;
       for (size_t i = 0; i < args.size(); ++i)
-        if (!args[i])
+        if (!args[i] || args[i] != cluster.pattern[i])
           cluster.pattern[i] = nullptr;
       cluster.mostConstants = std::max(cluster.mostConstants, constants);
       cluster.calls.push_back(call);
@@ -169,6 +186,14 @@ private:
 };
 
 } // namespace
+
+void markRunTimeArgs(CallInst *call, ArrayRef<unsigned> args) {
+  LLVMContext &context = call->getContext();
+  std::vector<Metadata *> indices;
+  for (unsigned i : args)
+    indices.push_back(ConstantAsMetadata::get(ConstantInt::get(Type::getInt32Ty(context), i)));
+  call->setMetadata(kRunTimeArgs, MDNode::get(context, indices));
+}
 
 int shareKernelCalls(Module &module, const StringSet<> &kernels) { return Sharer(module, kernels).run(); }
 

@@ -15,14 +15,25 @@
 // elementwise functions that run per vector are far smaller), and only
 // with at most kMaxDroppedConstants constants turned into arguments and
 // at least kMinKeptConstants kept; constants that differ (shapes,
-// epilogues) never are. A call costs a few
-// nanoseconds against a kernel's microseconds.
+// epilogues) never are, but for the arguments the call's code generator
+// marked as run-time arguments (markRunTimeArgs): values that only bound
+// outer loops, such as a channel count around a GEMM that takes it at
+// run time anyway. Those become arguments where the calls differ in them,
+// and count against neither limit. A call costs a few nanoseconds
+// against a kernel's microseconds.
 #pragma once
 
+#include <llvm/ADT/ArrayRef.h>
 #include <llvm/ADT/StringSet.h>
+#include <llvm/IR/Instructions.h>
 #include <llvm/IR/Module.h>
 
 namespace seq::codegen {
+
+// Marks arguments `args` (indices) of the kernel call `call` as ones that
+// shareKernelCalls may make run-time arguments where calls differ in them
+// (metadata on the call).
+void markRunTimeArgs(llvm::CallInst *call, llvm::ArrayRef<unsigned> args);
 
 // Shares calls in `module`'s functions to the functions named in
 // `kernels`; returns the number of calls that now go through a shared

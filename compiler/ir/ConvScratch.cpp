@@ -66,7 +66,10 @@ bool winogradFits(const Graph &g, const Node &conv) {
          out.dims.at(3) >= kWinogradMinPlane;
 }
 
-WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
+namespace {
+
+// winogradPlan without the stride it may share with other layers.
+WinogradPlan ownWinogradPlan(const Graph &g, const Node &conv) {
   const Shape &in = g.value(conv.inputs.at(0)).shape;
   const Shape &out = g.value(conv.output).shape;
   int64_t C = in.dims.at(1);
@@ -84,10 +87,41 @@ WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   p.splitLast = p.panelGroups == 1 && p.blocks % 2 == 1 && p.blocks > 1 && p.panels >= 2;
   int64_t fewest = (p.tileRows - (p.blocks - 1) * p.blockRows) * p.tileCols;
   p.pointTile = packedConvTile(1, fewest).cols;
+  p.shareable = p.tileCols >= kWinogradShareMinTileCols;
+  p.vStride = C * p.blockRows * p.tileCols + 16;
+  return p;
+}
+
+// Whether two Winograd convolutions may share a specialisation of
+// seqk_conv2d_winograd: both shareable, they differ at most in C, OC and
+// blockRows.
+bool sameWinogradShape(const Graph &g, const Node &a, const WinogradPlan &pa, const Node &b,
+                       const WinogradPlan &pb) {
+  const Shape &ia = g.value(a.inputs.at(0)).shape, &ib = g.value(b.inputs.at(0)).shape;
+  const Shape &oa = g.value(a.output).shape, &ob = g.value(b.output).shape;
+  return pa.shareable && pb.shareable && ia.dims.at(2) == ib.dims.at(2) && ia.dims.at(3) == ib.dims.at(3) &&
+         oa.dims.at(2) == ob.dims.at(2) && oa.dims.at(3) == ob.dims.at(3) && a.attrs.pad[0] == b.attrs.pad[0] &&
+         a.attrs.pad[1] == b.attrs.pad[1] && pa.pointTile == pb.pointTile;
+}
+
+} // namespace
+
+WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
+  WinogradPlan p = ownWinogradPlan(g, conv);
+  // The largest stride of the layers that may share its specialisation
+  // (the algorithm, a search of the pack steps, checked last).
+  for (const Node &other : g.nodes)
+    if (&other != &conv && other.kind == OpKind::Conv2d) {
+      WinogradPlan q = ownWinogradPlan(g, other);
+      if (q.vStride > p.vStride && sameWinogradShape(g, conv, p, other, q) &&
+          convAlgorithm(g, other) == ConvAlgorithm::Winograd)
+        p.vStride = q.vStride;
+    }
   // seqk_conv2d_winograd_work: the padded rows (and their slack), the
-  // transformed tiles (16 floats of spill each), the products
+  // transformed tiles, the products
+  int64_t C = g.value(conv.inputs.at(0)).shape.dims.at(1);
   int64_t Wp = 2 * p.tileCols + 2, tiles = p.blockRows * p.tileCols;
-  int64_t floats = C * (2 * p.blockRows + 2) * Wp + kConvPadSlackFloats + 16 * (C * tiles + 16) +
+  int64_t floats = C * (2 * p.blockRows + 2) * Wp + kConvPadSlackFloats + 16 * p.vStride +
                    16 * kPackPanelWidth * tiles + 16;
   p.workFloats = (floats + 15) / 16 * 16;
   return p;

@@ -224,6 +224,46 @@ TEST(ShareKernelCalls, SharesCallsThatDifferOnlyInRuntimeValues) {
   EXPECT_FALSE(verifyModule(*module, &errs()));
 }
 
+// Calls that differ in constants the code generator marked as run-time
+// arguments (markRunTimeArgs, here `shape` and `c`) share, those
+// arguments passed; where the sharing calls agree on a marked one, it
+// stays a constant; the others still have to agree.
+TEST(ShareKernelCalls, SharesAcrossMarkedRunTimeArguments) {
+  LLVMContext context;
+  SMDiagnostic error;
+  std::string ir = shareModule();
+  ir = ir.substr(0, ir.find("define void @slots"));
+  const char *calls[][2] = {{"a", "7, i64 3, i64 3, i64 1"}, {"b", "9, i64 3, i64 3, i64 5"},
+                            {"h", "7, i64 4, i64 3, i64 1"}, {"m", "8, i64 5, i64 5, i64 2"},
+                            {"n", "8, i64 5, i64 5, i64 2"}};
+  for (auto &[name, shapes] : calls)
+    ir += std::string("define void @") + name + "(ptr %p) {\n  call void @k(ptr %p, i64 " + shapes +
+          ", i64 0, i64 32)\n  ret void\n}\n";
+  std::unique_ptr<Module> module = parseAssemblyString(ir, error, context);
+  ASSERT_TRUE(module) << error.getMessage().str();
+  auto callIn = [&](const char *name) -> CallInst * {
+    for (Instruction &inst : module->getFunction(name)->getEntryBlock())
+      if (auto *call = dyn_cast<CallInst>(&inst))
+        return call;
+    return nullptr;
+  };
+  for (auto &[name, shapes] : calls)
+    seq::codegen::markRunTimeArgs(callIn(name), {1, 4});
+  StringSet<> kernels;
+  kernels.insert("k");
+  // a and b share (shape and c passed); h differs in an unmarked shape;
+  // m and n share with every argument but p a constant.
+  EXPECT_EQ(seq::codegen::shareKernelCalls(*module, kernels), 4);
+  Function *ab = callIn("a")->getCalledFunction(), *mn = callIn("m")->getCalledFunction();
+  EXPECT_EQ(callIn("b")->getCalledFunction(), ab);
+  EXPECT_EQ(callIn("n")->getCalledFunction(), mn);
+  EXPECT_EQ(callIn("h")->getCalledFunction()->getName(), "k");
+  ASSERT_TRUE(ab->getName().starts_with("seqk.share.k") && mn->getName().starts_with("seqk.share.k"));
+  EXPECT_EQ(ab->arg_size(), 3u); // p, shape, c
+  EXPECT_EQ(mn->arg_size(), 1u); // p
+  EXPECT_FALSE(verifyModule(*module, &errs()));
+}
+
 // Linear(8, 16) + ReLU and Linear(16, 4) + ReLU: their epilogues (a bias
 // per column, then ReLU) differ only in the row stride, which neither
 // reads; so they are one function once MergeFunctions has run.

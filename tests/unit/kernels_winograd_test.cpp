@@ -82,9 +82,10 @@ void countingEpilogue(const void *env, int64_t row, int64_t col, const float *sr
 
 // Runs the convolution as `rowTasks` x `panelTasks` tasks with blocks of
 // blockRows rows of tiles, every task with its own work buffer (filled
-// with NaN: what the kernel reads of it, it wrote first).
+// with NaN: what the kernel reads of it, it wrote first), its transformed
+// tiles' matrices `spread` floats further apart than they need to be.
 std::vector<float> run(const Case &c, const std::vector<float> &x, const std::vector<float> &u,
-                       int64_t blockRows, int64_t rowTasks, int64_t panelTasks, Seen *seen) {
+                       int64_t blockRows, int64_t rowTasks, int64_t panelTasks, Seen *seen, int64_t spread = 0) {
   int64_t TWt = c.tileCols(), blocks = (c.tileRows() + blockRows - 1) / blockRows;
   int64_t fewest = (c.tileRows() - (blocks - 1) * blockRows) * TWt;
   int64_t TW = ir::packedConvTile(1, std::min(fewest, blockRows * TWt)).cols;
@@ -93,11 +94,13 @@ std::vector<float> run(const Case &c, const std::vector<float> &x, const std::ve
     for (int64_t pt = 0; pt < panelTasks; ++pt) {
       int64_t b0 = blocks * rt / rowTasks, b1 = blocks * (rt + 1) / rowTasks;
       int64_t p0 = c.panels() * pt / panelTasks, p1 = c.panels() * (pt + 1) / panelTasks;
-      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), blockRows)),
+      int64_t vStride = seqk_conv2d_winograd_stride(c.C, c.OW(), blockRows) + spread;
+      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), blockRows, vStride)),
                               std::numeric_limits<float>::quiet_NaN());
       seqk_conv2d_winograd(x.data(), u.data(), y.data(), work.data(), c.C, c.H, c.W, c.top, c.left, c.OC,
-                           c.OH(), c.OW(), blockRows, TW, b0 * blockRows, std::min(c.tileRows(), b1 * blockRows),
-                           p0, p1, seen ? countingEpilogue : nullptr, seen, nullptr, 0);
+                           c.OH(), c.OW(), blockRows, TW, vStride, b0 * blockRows,
+                           std::min(c.tileRows(), b1 * blockRows), p0, p1, seen ? countingEpilogue : nullptr, seen,
+                           nullptr, 0);
     }
   return y;
 }
@@ -143,6 +146,22 @@ TEST(KernelsWinograd, TasksComposeAndEachOutputPassesTheEpilogueOnce) {
   }
 }
 
+// A larger stride between the transformed tiles' matrices (that of a
+// layer sharing the specialisation, ir::WinogradPlan::vStride) changes
+// where they lie, not the result.
+TEST(KernelsWinograd, AWiderStrideGivesTheSameBits) {
+  unsigned seed = 200;
+  for (const Case &c : kCases) {
+    std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
+    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
+    std::vector<float> u = transformed(c, w);
+    int64_t blockRows = std::max<int64_t>(1, c.tileRows() / 2);
+    std::vector<float> y = run(c, x, u, blockRows, 1, 1, nullptr);
+    for (int64_t spread : {1, 16, 1000})
+      ASSERT_EQ(run(c, x, u, blockRows, 1, 1, nullptr, spread), y) << "C=" << c.C << " spread " << spread;
+  }
+}
+
 // A NaN input reaches the outputs whose 3x3 window holds it, and only
 // those (as in the direct convolution and PyTorch), wherever it sits in
 // its tile.
@@ -184,7 +203,9 @@ TEST(KernelsWinograd, ThePlansWorkBufferHoldsWhatTheKernelUses) {
         for (int64_t &p : conv.attrs.pad)
           p = 1;
         ir::WinogradPlan plan = ir::winogradPlan(g, conv);
-        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows)) << C << " " << OH << "x" << OW;
+        ASSERT_GE(plan.vStride, seqk_conv2d_winograd_stride(C, OW, plan.blockRows));
+        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows, plan.vStride))
+            << C << " " << OH << "x" << OW;
         ASSERT_EQ(plan.workFloats % 16, 0);
       }
 }

@@ -207,17 +207,22 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
  * blockRows rows of tiles at a time (TW: the pointwise tile width for the
  * fewest tiles a block has, see seqk_conv2d_pointwise), in `work`
  * (seqk_conv2d_winograd_work floats): the block's padded input rows, its
- * transformed tiles, the products. y [OC, OH*OW]; epi(env, m, oh*OW, run,
- * run, n) on each channel's rows of a block once they are done. */
+ * transformed tiles (each element's matrix vStride floats after the
+ * previous one's, vStride >= seqk_conv2d_winograd_stride), the products.
+ * y [OC, OH*OW]; epi(env, m, oh*OW, run, run, n) on each channel's rows
+ * of a block once they are done. */
 void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           float *work, int64_t C, int64_t H, int64_t W,
                           int64_t top, int64_t left, int64_t OC, int64_t OH,
                           int64_t OW, int64_t blockRows, int64_t TW,
-                          int64_t r0, int64_t r1, int64_t p0, int64_t p1,
-                          seqk_epilogue epi, const void *env, const void *xl,
-                          int64_t xlBytes);
-/* The floats of seqk_conv2d_winograd's work buffer. */
-int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows);
+                          int64_t vStride, int64_t r0, int64_t r1, int64_t p0,
+                          int64_t p1, seqk_epilogue epi, const void *env,
+                          const void *xl, int64_t xlBytes);
+/* The least vStride of seqk_conv2d_winograd, and the floats of its work
+ * buffer for a vStride. */
+int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows);
+int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
+                                  int64_t vStride);
 
 /* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
  * stride SW. */

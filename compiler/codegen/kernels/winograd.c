@@ -128,15 +128,14 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           float *work, int64_t C, int64_t H, int64_t W,
                           int64_t top, int64_t left, int64_t OC, int64_t OH,
                           int64_t OW, int64_t blockRows, int64_t TW,
-                          int64_t r0, int64_t r1, int64_t p0, int64_t p1,
-                          seqk_epilogue epi, const void *env, const void *xl,
-                          int64_t xlBytes) {
+                          int64_t vStride, int64_t r0, int64_t r1, int64_t p0,
+                          int64_t p1, seqk_epilogue epi, const void *env,
+                          const void *xl, int64_t xlBytes) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
                           SEQK_PANEL_WIDTH * C;
   /* the block's input rows, zero-padded; then each element xi's matrix of
-   * transformed tiles and 16 floats of spill; then the products */
-  const int64_t vStride = C * blockRows * TWt + WG_LANES;
+   * transformed tiles and at least 16 floats of spill; then the products */
   float *restrict xp = work;
   float *restrict V = work + C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK;
   float *restrict M = V + WG_XI * vStride;
@@ -182,9 +181,13 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   }
 }
 
-int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows) {
+int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows) {
+  return C * blockRows * ((OW + 1) / 2) + WG_LANES;
+}
+
+int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
+                                  int64_t vStride) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
-  return C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK +
-         WG_XI * (C * blockRows * TWt + WG_LANES) +
+  return C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK + WG_XI * vStride +
          WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES;
 }
