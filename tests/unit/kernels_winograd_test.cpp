@@ -109,6 +109,18 @@ seqk_test::ConvReference reference(const Case &c, const std::vector<float> &x, c
   return seqk_test::referenceConv({c.C, c.OC, c.H, c.W, 3, 3, 1, 1, 1, 1, c.top, c.left, c.OH(), c.OW()}, x, w);
 }
 
+// Case c's input and weights, random from `seed` and seed + 1, and the
+// weights transformed.
+struct Inputs {
+  std::vector<float> x, w, u;
+};
+Inputs inputs(const Case &c, unsigned seed) {
+  Inputs in{seqk_test::randomVector(size_t(c.C * c.H * c.W), seed),
+            seqk_test::randomVector(size_t(c.OC * c.C * 9), seed + 1), {}};
+  in.u = transformed(c, in.w);
+  return in;
+}
+
 void expectNear(const Case &c, const std::vector<float> &y, const seqk_test::ConvReference &r, float shift) {
   for (size_t i = 0; i < y.size(); ++i)
     ASSERT_NEAR(y[i], r.y[i] + shift, 1e-5 * (1 + r.absSum[i]))
@@ -118,9 +130,8 @@ void expectNear(const Case &c, const std::vector<float> &y, const seqk_test::Con
 TEST(KernelsWinograd, MatchesTheDirectConvolution) {
   unsigned seed = 1;
   for (const Case &c : kCases) {
-    std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
-    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
-    std::vector<float> u = transformed(c, w);
+    auto [x, w, u] = inputs(c, seed);
+    seed += 2;
     auto r = reference(c, x, w);
     for (int64_t blockRows : {int64_t(1), int64_t(2), c.tileRows()})
       expectNear(c, run(c, x, u, blockRows, 1, 1, nullptr), r, 0.0f);
@@ -130,9 +141,8 @@ TEST(KernelsWinograd, MatchesTheDirectConvolution) {
 TEST(KernelsWinograd, TasksComposeAndEachOutputPassesTheEpilogueOnce) {
   unsigned seed = 100;
   for (const Case &c : kCases) {
-    std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
-    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
-    std::vector<float> u = transformed(c, w);
+    auto [x, w, u] = inputs(c, seed);
+    seed += 2;
     auto r = reference(c, x, w);
     int64_t blockRows = std::max<int64_t>(1, c.tileRows() / 3);
     int64_t blocks = (c.tileRows() + blockRows - 1) / blockRows;
@@ -152,9 +162,8 @@ TEST(KernelsWinograd, TasksComposeAndEachOutputPassesTheEpilogueOnce) {
 TEST(KernelsWinograd, AWiderStrideGivesTheSameBits) {
   unsigned seed = 200;
   for (const Case &c : kCases) {
-    std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed++);
-    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed++);
-    std::vector<float> u = transformed(c, w);
+    auto [x, w, u] = inputs(c, seed);
+    seed += 2;
     int64_t blockRows = std::max<int64_t>(1, c.tileRows() / 2);
     std::vector<float> y = run(c, x, u, blockRows, 1, 1, nullptr);
     for (int64_t spread : {1, 16, 1000})
