@@ -8,7 +8,9 @@
 //
 // Algorithm: a Binary Mul M right before a Conv2d P gets M.fusedInto = P
 // when
-//  - one operand x is [B, C, H, W] and the other s [B, C, 1, 1], the same B;
+//  - one operand x is [B, C, H, W] and the other s [B, C, 1, 1], the same B,
+//    s the output of a sigmoid or hardsigmoid (an epilogue's last step):
+//    in [0, 1] (or NaN), so w s cannot overflow where x s would not;
 //  - M has no epilogue, and P reads M's output and nothing else does (no
 //    node, no epilogue; it is not the model's output);
 //  - P runs on packed weights as a pointwise convolution (1x1, stride 1, no
@@ -25,7 +27,24 @@
 #include "passes/GraphEdit.h"
 #include "passes/Passes.h"
 
+#include <vector>
+
 namespace seq::passes {
+
+namespace {
+
+// Whether value v is a sigmoid's or hardsigmoid's output (its producer's
+// epilogue ends with one).
+bool gated(const ir::Graph &g, int v) {
+  int producer = g.value(v).producer;
+  if (producer < 0)
+    return false;
+  const std::vector<ir::EpilogueOp> &ops = g.nodes[size_t(producer)].epilogue;
+  return !ops.empty() && ops.back().kind == ir::EpilogueOp::Kind::Unary &&
+         (ops.back().unary == ir::UnaryKind::Sigmoid || ops.back().unary == ir::UnaryKind::Hardsigmoid);
+}
+
+} // namespace
 
 void fuseChannelScale(ir::Graph &g) {
   const UseIndex uses(g);
@@ -39,7 +58,7 @@ void fuseChannelScale(ir::Graph &g) {
     const ir::Value &v = g.value(mul.output);
     if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace ||
         !ir::isPointwise(conv.attrs) || ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed ||
-        ir::channelScaleOperands(g, mul).scale < 0)
+        ir::channelScaleOperands(g, mul).scale < 0 || !gated(g, ir::channelScaleOperands(g, mul).scale))
       continue;
     const ir::Shape &out = g.value(conv.output).shape;
     if (out.dims[2] * out.dims[3] < ir::kChannelScaleMinRatio * out.dims[1])
