@@ -272,7 +272,7 @@ def st_gate_project(g):
     (passes::fuseChannelScale), the scale on either side of the `*`."""
     rng, (c, h, w) = g.rng, g.shape
     gate, proj = g.name("gate"), g.name("proj")
-    o = rng.randint(1, max(1, min(48, h * w // 4)))
+    o = rng.randint(16, max(16, min(48, h * w // 4)))  # packed: 16 or more
     body = Container("Sequential", [("", conv2d(rng, c, o, 1, bias=rng.random() < 0.5)),
                                     ("", batchnorm(rng, 2, o))], rng)
     seq, py = rng.choice([("x * s", "x * s"), ("s * x", "s * x")])
