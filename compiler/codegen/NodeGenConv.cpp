@@ -500,7 +500,7 @@ void genConvImages(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
       }
       if (algorithm == ir::ConvAlgorithm::Depthwise)
         return genDepthwise(gen, index, s, epilogue, scratch, image); // copies too
-      if (ir::isStridedPointwise(gen.graph().nodes[size_t(index)].attrs)) { // Packed
+      if (algorithm == ir::ConvAlgorithm::Packed && ir::isStridedPointwise(gen.graph().nodes[size_t(index)].attrs)) {
         genIm2col(gen, index, s, scratch, image); // the subsampled copy
         return genConvPointwise(gen, index, s, epilogue, scratch, image);
       }

@@ -2,6 +2,10 @@
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
+#include <array>
+#include <map>
+#include <utility>
+#include <vector>
 
 namespace seq::ir {
 
@@ -92,31 +96,38 @@ WinogradPlan ownWinogradPlan(const Graph &g, const Node &conv) {
   return p;
 }
 
-// Whether two Winograd convolutions may share a specialisation of
-// seqk_conv2d_winograd: both shareable, they differ at most in C, OC and
-// blockRows.
-bool sameWinogradShape(const Graph &g, const Node &a, const WinogradPlan &pa, const Node &b,
-                       const WinogradPlan &pb) {
-  const Shape &ia = g.value(a.inputs.at(0)).shape, &ib = g.value(b.inputs.at(0)).shape;
-  const Shape &oa = g.value(a.output).shape, &ob = g.value(b.output).shape;
-  return pa.shareable && pb.shareable && ia.dims.at(2) == ib.dims.at(2) && ia.dims.at(3) == ib.dims.at(3) &&
-         oa.dims.at(2) == ob.dims.at(2) && oa.dims.at(3) == ob.dims.at(3) && a.attrs.pad[0] == b.attrs.pad[0] &&
-         a.attrs.pad[1] == b.attrs.pad[1] && pa.pointTile == pb.pointTile;
+// What two Winograd convolutions must agree on to share a specialisation
+// of seqk_conv2d_winograd (they differ at most in C, OC and blockRows):
+// input and output planes, padding, point tile.
+std::array<int64_t, 7> winogradShareKey(const Graph &g, const Node &conv, const WinogradPlan &p) {
+  const Shape &in = g.value(conv.inputs.at(0)).shape, &out = g.value(conv.output).shape;
+  return {in.dims.at(2), in.dims.at(3), out.dims.at(2), out.dims.at(3), conv.attrs.pad[0], conv.attrs.pad[1],
+          p.pointTile};
 }
 
 } // namespace
 
+void shareWinogradStrides(Graph &g) {
+  std::map<std::array<int64_t, 7>, int64_t> widest;
+  std::vector<std::pair<Node *, std::array<int64_t, 7>>> shared;
+  for (Node &conv : g.nodes) {
+    if (conv.kind != OpKind::Conv2d || convAlgorithm(g, conv) != ConvAlgorithm::Winograd)
+      continue;
+    WinogradPlan p = ownWinogradPlan(g, conv);
+    if (!p.shareable)
+      continue;
+    shared.push_back({&conv, winogradShareKey(g, conv, p)});
+    int64_t &w = widest[shared.back().second];
+    w = std::max(w, p.vStride);
+  }
+  for (auto &[conv, key] : shared)
+    conv->attrs.winogradStride = widest[key];
+}
+
 WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   WinogradPlan p = ownWinogradPlan(g, conv);
-  // The largest stride of the layers that may share its specialisation
-  // (the algorithm, a search of the pack steps, checked last).
-  for (const Node &other : g.nodes)
-    if (&other != &conv && other.kind == OpKind::Conv2d) {
-      WinogradPlan q = ownWinogradPlan(g, other);
-      if (q.vStride > p.vStride && sameWinogradShape(g, conv, p, other, q) &&
-          convAlgorithm(g, other) == ConvAlgorithm::Winograd)
-        p.vStride = q.vStride;
-    }
+  // the largest stride of the layers that may share its specialisation
+  p.vStride = std::max(p.vStride, conv.attrs.winogradStride);
   // seqk_conv2d_winograd_work: the padded rows (and their slack), the
   // transformed tiles, the products
   int64_t C = g.value(conv.inputs.at(0)).shape.dims.at(1);

@@ -77,6 +77,11 @@ struct WinogradPlan {
   int64_t tasks() const { return blocks * panelGroups + (splitLast ? 1 : 0); }
 };
 WinogradPlan winogradPlan(const Graph &g, const Node &conv);
+// Sets attrs.winogradStride of every shareable Winograd convolution to
+// the largest vStride of the layers it may share with, in one pass over
+// the graph (passes::packConvWeights, once the layouts are settled):
+// winogradPlan then reads it rather than searching the graph each call.
+void shareWinogradStrides(Graph &g);
 constexpr int64_t kWinogradBlockBytes = 512 * 1024;
 // In rows of fewer tiles, a run-time C measured slower: ResNetSmall's two
 // 8x8 layers (4 tiles a row, 64 and 128 channels in) sharing one

@@ -209,6 +209,10 @@ struct Attrs {
   UnaryKind unary = UnaryKind::Relu;
   float alpha = 0;
   float beta = 0;
+  // Conv2d by Winograd: the stride between its transformed tiles'
+  // matrices that the layers sharing its kernel specialisation agree on
+  // (ir::shareWinogradStrides; 0: its own, ir::WinogradPlan::vStride).
+  int64_t winogradStride = 0;
   // Binary / Scalar
   BinaryKind binary = BinaryKind::Add;
   float scalar = 0;

@@ -57,8 +57,10 @@ void fuseChannelScale(ir::Graph &g) {
       continue;
     const ir::Value &v = g.value(mul.output);
     if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace ||
-        !ir::isPointwise(conv.attrs) || ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed ||
-        ir::channelScaleOperands(g, mul).scale < 0 || !gated(g, ir::channelScaleOperands(g, mul).scale))
+        !ir::isPointwise(conv.attrs) || ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed)
+      continue;
+    int scale = ir::channelScaleOperands(g, mul).scale;
+    if (scale < 0 || !gated(g, scale))
       continue;
     const ir::Shape &out = g.value(conv.output).shape;
     if (out.dims[2] * out.dims[3] < ir::kChannelScaleMinRatio * out.dims[1])

@@ -54,6 +54,9 @@ void packConvWeights(ir::Graph &g) {
     s.transpose = winograd[p] ? ir::kLayoutWinograd : ir::kLayoutPanels;
     g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, s.transpose);
   }
+  // the algorithms settled, the strides that Winograd layers sharing a
+  // kernel specialisation agree on
+  ir::shareWinogradStrides(g);
 }
 
 } // namespace seq::passes
