@@ -102,6 +102,7 @@ PackedSplit packedSplit(const ConvShape &s) {
   int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
   p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
   p.rowBlocks = ceilDiv(s.OH, p.rowsPerTask);
+  p.rowMajor = s.C * s.H * s.W >= s.OC * s.Kc();
   return p;
 }
 
@@ -329,8 +330,15 @@ void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSp
 
 // The panels and rows of task `t` (< split.tasks()) of an image.
 std::array<Value *, 4> packedRange(IRBuilder<> &b, const ConvShape &s, const PackedSplit &split, Value *t) {
-  Value *panel = b.CreateUDiv(t, b.getInt64(split.rowBlocks));
-  Value *r0 = b.CreateMul(b.CreateURem(t, b.getInt64(split.rowBlocks)), b.getInt64(split.rowsPerTask));
+  Value *panel, *block;
+  if (split.rowMajor) {
+    panel = b.CreateURem(t, b.getInt64(split.panels));
+    block = b.CreateUDiv(t, b.getInt64(split.panels));
+  } else {
+    panel = b.CreateUDiv(t, b.getInt64(split.rowBlocks));
+    block = b.CreateURem(t, b.getInt64(split.rowBlocks));
+  }
+  Value *r0 = b.CreateMul(block, b.getInt64(split.rowsPerTask));
   Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, b.getInt64(split.rowsPerTask)),
                                       b.getInt64(s.OH));
   return {panel, b.CreateAdd(panel, b.getInt64(1)), r0, r1};

@@ -68,8 +68,8 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
           group = b.CreateSelect(second, c(1), c(0));
           groups = b.CreateSelect(half, c(2), c(1));
         }
-        Value *r0 = b.CreateMul(block, c(plan.blockRows));
-        Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, c(plan.blockRows)), c(plan.tileRows));
+        Value *r0 = b.CreateUDiv(b.CreateMul(block, c(plan.tileRows)), c(plan.blocks));
+        Value *r1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(block, c(1)), c(plan.tileRows)), c(plan.blocks));
         Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), groups);
         Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), groups);
         auto xl = next.slice(b, t, ttasks, n);

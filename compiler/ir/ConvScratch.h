@@ -43,8 +43,11 @@ constexpr int64_t kWinogradMinChannels = 16;
 constexpr int64_t kWinogradMinPlane = 8;
 
 // How seqk_conv2d_winograd computes one image: tiles of 2x2 outputs,
-// `tileRows` rows of `tileCols`. Its tasks: blocks of blockRows rows of
-// tiles (the last may have fewer), whose transformed tiles (16 x C x
+// `tileRows` rows of `tileCols`. Its tasks: `blocks` blocks of rows of
+// tiles, block b the rows [b * tileRows / blocks, (b + 1) * tileRows /
+// blocks) (so that two threads' halves of them hold as many rows: blocks
+// of blockRows rows and a shorter last one gave ResNet-18's 28x28 layers
+// 8 and 6), at most blockRows rows, whose transformed tiles (16 x C x
 // tiles) take at most kWinogradBlockBytes, times groups of panels of 32
 // output channels, about kWinogradTasks of them, more blocks first: each
 // task transforms its block's input tiles again. An odd number of whole
