@@ -106,6 +106,13 @@ int64_t imageGroupBytes(const Graph &g) {
   return packedWeightBytes(g) <= kImageParallelMaxL2Weights ? kImageGroupL2Bytes : kImageGroupBytes;
 }
 
+int64_t maxImageGroup(const Graph &g) {
+  int64_t perImage = std::max<int64_t>(1, g.workspacePerBatch);
+  if (perImage >= kImageGroupL2Bytes)
+    return 1;
+  return std::max<int64_t>(1, imageGroupBytes(g) / perImage);
+}
+
 bool runsImageByImage(const Graph &g) {
   if (!imagesIndependent(g))
     return false;

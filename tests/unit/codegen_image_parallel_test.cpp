@@ -125,5 +125,23 @@ TEST(ImageParallel, ConvolutionsYesLinearRowsAndBatchMixingNo) {
   EXPECT_FALSE(runsImageByImage(mixed.g));
 }
 
+// Groups of images fill the group budget, unless one image's activations
+// alone fill an L2: then images go one at a time.
+TEST(ImageParallel, AGroupFillsItsBudgetUnlessOneImageFillsAnL2) {
+  TestGraph conv; // 2.4 MB of weights: groups of up to kImageGroupBytes
+  int x = conv.input({3, 16, 16});
+  conv.output(conv.relu(conv.conv(conv.relu(conv.conv(x, 256, 3, 1, 1)), 256, 3, 1, 1)));
+  passes::runPipeline(conv.g);
+  ASSERT_EQ(imageGroupBytes(conv.g), kImageGroupBytes);
+  conv.g.workspacePerBatch = 100 * 1024;
+  EXPECT_EQ(maxImageGroup(conv.g), kImageGroupBytes / (100 * 1024));
+  conv.g.workspacePerBatch = kImageGroupL2Bytes - 64;
+  EXPECT_EQ(maxImageGroup(conv.g), 4);
+  conv.g.workspacePerBatch = kImageGroupL2Bytes;
+  EXPECT_EQ(maxImageGroup(conv.g), 1);
+  conv.g.workspacePerBatch = 3 * kImageGroupL2Bytes;
+  EXPECT_EQ(maxImageGroup(conv.g), 1);
+}
+
 } // namespace
 } // namespace seq::ir::testing
