@@ -30,7 +30,8 @@ SEQK_INLINE void fusedHardtanh(seqkVec *x, float lo, float hi) {
 }
 
 /* seqk_siluf: x / (1 + expNormal(-x)), expNormal as math.c computes it
- * (Cody-Waite reduction, the degree-7 polynomial, 2^(n-1) on 2p). */
+ * (Cody-Waite reduction, expPolyShort's degree-6 polynomial, 2^(n-1) on
+ * 2p). */
 SEQK_INLINE void fusedSilu(seqkVec *px) {
   const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
               ln2Lo = -2.12194440e-4f, shifter = 12582912.0f;
@@ -42,12 +43,10 @@ SEQK_INLINE void fusedSilu(seqkVec *px) {
   seqkVecI n = (seqkVecI)z - (seqkVecI)FUSED_SPLAT(shifter);
   seqkVec r = e - nf * ln2Hi;
   r = r - nf * ln2Lo;
-  seqkVec p = FUSED_SPLAT(1.98909809e-4f);
-  p = p * r + 1.39336416e-3f;
-  p = p * r + 8.33331048e-3f;
-  p = p * r + 4.16664667e-2f;
-  p = p * r + 1.66666672e-1f;
-  p = p * r + 0.5f;
+  seqkVec p = FUSED_SPLAT(8.31277855e-3f);
+  p = p * r + 4.18904237e-2f;
+  p = p * r + 1.66671127e-1f;
+  p = p * r + 4.99992281e-1f;
   p = 1.0f + (r + (r * r) * p);
   seqkVec scale = (seqkVec)((n - 1 + 127) << 23);
   /* two statements, as in math.c (-ffp-contract=on contracts within

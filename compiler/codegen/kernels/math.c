@@ -69,17 +69,32 @@ static inline float expPoly(float r) {
   return p;
 }
 
+/* The same to relative error 1.1e-7 (with the rounding of 1 + r +
+ * r^2 P(r), 1.6e-7), two terms fewer: for expNormal (SiLU, tanh), within
+ * their 4e-7 bounds. SiLU is a quarter of EfficientNet-B0's time and its
+ * exponential three quarters of SiLU (a microbenchmark, L1-resident: 0.249
+ * of 0.329 ns an element; the division 0.047); with this, 0.29-0.30 ns.
+ * (Not for e^x itself: GELU's tail and ELU's e^x - 1 near 0 need
+ * expPoly's accuracy.) */
+static inline float expPolyShort(float r) {
+  float p = 8.31277855e-3f;
+  p = p * r + 4.18904237e-2f;
+  p = p * r + 1.66671127e-1f;
+  p = p * r + 4.99992281e-1f;
+  return p;
+}
+
 /* e^r for x = n ln2 + r, |r| <= ln2/2 (x + xlo, where xlo is a small
  * correction to x: the low part of an argument known to more than float
  * precision; -0.0f when there is none): p in [0.7, 1.42], and n. */
-static inline float expReduced(float x, float xlo, int32_t *n) {
+static inline float expReduced(float x, float xlo, int32_t *n, int shortPoly) {
   float z = x * LOG2E + ROUND_SHIFTER;
   float nf = z - ROUND_SHIFTER;
   *n = (int32_t)(asU32(z) - asU32(ROUND_SHIFTER));
   float r = x - nf * LN2_HI;
   r = r + xlo;
   r = r - nf * LN2_LO;
-  return 1.0f + (r + (r * r) * expPoly(r));
+  return 1.0f + (r + (r * r) * (shortPoly ? expPolyShort(r) : expPoly(r)));
 }
 
 /* e^(x + xlo) = p * 2^n. 2^n is applied as two factors 2^(n/2)
@@ -89,7 +104,7 @@ static inline float expHiLo(float x, float xlo) {
   x = x > 89.0f ? 89.0f : x;     /* e^89 overflows: n = 128 */
   x = x < -104.0f ? -104.0f : x; /* e^-104 underflows to 0: n = -150 */
   int32_t n;
-  float p = expReduced(x, xlo, &n);
+  float p = expReduced(x, xlo, &n, 0);
   int32_t n1 = n >> 1;
   return p * pow2i(n1) * pow2i(n - n1);
 }
@@ -104,7 +119,7 @@ static inline float expNormal(float x) {
   x = x > 89.0f ? 89.0f : x;
   x = x < -86.5f ? -86.5f : x;
   int32_t n;
-  float p = expReduced(x, -0.0f, &n);
+  float p = expReduced(x, -0.0f, &n, 1);
   return (p + p) * pow2i(n - 1);
 }
 
