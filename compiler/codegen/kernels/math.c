@@ -109,12 +109,13 @@ static inline float expHiLo(float x, float xlo) {
   return p * pow2i(n1) * pow2i(n - n1);
 }
 
-/* e^x where only normal results and overflow matter (1 + e^-x in SiLU):
- * the value of expHiLo wherever that is a normal float or inf, and
- * e^-86.5 (2.6e-38) for x below -86.5 instead of a denormal. 2^n is one
- * factor, 2^(n-1) on 2p (exact), normal for n in [-125, 128]: the same
- * product, rounded once, for four operations fewer (SiLU a fifth faster;
- * an exhaustive comparison over all 2^32 inputs gave the same silu). */
+/* e^x where only normal results and overflow matter (1 + e^-x in SiLU,
+ * tanh's e^2a), to expPolyShort's accuracy: e^-86.5 (2.6e-38) for x
+ * below -86.5 instead of a denormal, and 2^n as one factor, 2^(n-1) on
+ * 2p (exact), normal for n in [-125, 128], for four operations fewer than
+ * expHiLo's two (SiLU a fifth faster). With expPoly it gave the same silu
+ * as expHiLo for all 2^32 inputs; with expPolyShort it differs by
+ * rounding, within SiLU's and tanh's 4e-7 (their sweeps). */
 static inline float expNormal(float x) {
   x = x > 89.0f ? 89.0f : x;
   x = x < -86.5f ? -86.5f : x;
