@@ -29,26 +29,26 @@ SEQK_INLINE void fusedHardtanh(seqkVec *x, float lo, float hi) {
   *x = FUSED_SELECT(t > h, h, t);
 }
 
-/* seqk_siluf: x / (1 + expNormal(-x)), expNormal as math.c computes it
- * (Cody-Waite reduction, expPolyShort's degree-6 polynomial, 2^(n-1) on
- * 2p). */
+/* seqk_siluf: x / (1 + expNormalNeg(x)), as math.c computes it (x
+ * clamped to [-89, 86.5], Cody-Waite reduction of -x without -x,
+ * expPolyShort's degree-6 polynomial, 2^(n-1) from the rounded sum's
+ * bits on 2p). */
 SEQK_INLINE void fusedSilu(seqkVec *px) {
   const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
-              ln2Lo = -2.12194440e-4f, shifter = 12582912.0f;
-  seqkVec x = *px, e = -x;
-  e = FUSED_SELECT(e > 89.0f, FUSED_SPLAT(89.0f), e);
-  e = FUSED_SELECT(e < -86.5f, FUSED_SPLAT(-86.5f), e);
-  seqkVec z = e * log2e + shifter;
+              ln2Lo = -2.12194440e-4f, shifter = 12583038.0f;
+  seqkVec x = *px, c = x;
+  c = FUSED_SELECT(c < -89.0f, FUSED_SPLAT(-89.0f), c);
+  c = FUSED_SELECT(c > 86.5f, FUSED_SPLAT(86.5f), c);
+  seqkVec z = c * -log2e + shifter;
   seqkVec nf = z - shifter;
-  seqkVecI n = (seqkVecI)z - (seqkVecI)FUSED_SPLAT(shifter);
-  seqkVec r = e - nf * ln2Hi;
+  seqkVec r = -(c + nf * ln2Hi);
   r = r - nf * ln2Lo;
   seqkVec p = FUSED_SPLAT(8.31277855e-3f);
   p = p * r + 4.18904237e-2f;
   p = p * r + 1.66671127e-1f;
   p = p * r + 4.99992281e-1f;
   p = 1.0f + (r + (r * r) * p);
-  seqkVec scale = (seqkVec)((n - 1 + 127) << 23);
+  seqkVec scale = (seqkVec)((seqkVecI)z << 23);
   /* two statements, as in math.c (-ffp-contract=on contracts within
    * one): the product rounded, then 1 + it */
   seqkVec ex = (p + p) * scale;

@@ -84,14 +84,24 @@ static inline float expPolyShort(float r) {
   return p;
 }
 
+/* 1.5*2^23 + 126, which rounds as ROUND_SHIFTER does and leaves n + 126
+ * in the low mantissa bits of the sum: shifted left by 23, they are
+ * 2^(n-1), for n in [-125, 128], in one operation (the top bit of the
+ * shifter's mantissa leaves the word). */
+#define ROUND_SHIFTER_126 12583038.0f
+
 /* e^r for x = n ln2 + r, |r| <= ln2/2 (x + xlo, where xlo is a small
  * correction to x: the low part of an argument known to more than float
- * precision; -0.0f when there is none): p in [0.7, 1.42], and n. */
-static inline float expReduced(float x, float xlo, int32_t *n, int shortPoly) {
-  float z = x * LOG2E + ROUND_SHIFTER;
-  float nf = z - ROUND_SHIFTER;
-  *n = (int32_t)(asU32(z) - asU32(ROUND_SHIFTER));
-  float r = x - nf * LN2_HI;
+ * precision; -0.0f when there is none), or for -x = n ln2 + r when `neg`
+ * (-x never computed: it folds into the multiply-adds, the same bits, as
+ * negation is exact and rounding symmetric): p in [0.7, 1.42], and z =
+ * n + shifter (ROUND_SHIFTER or ROUND_SHIFTER_126), whose low mantissa
+ * bits hold n (plus 126 with the second). */
+static inline float expReduced(float x, float xlo, float shifter, float *z,
+                               int shortPoly, int neg) {
+  *z = x * (neg ? -LOG2E : LOG2E) + shifter;
+  float nf = *z - shifter;
+  float r = neg ? -(x + nf * LN2_HI) : x - nf * LN2_HI;
   r = r + xlo;
   r = r - nf * LN2_LO;
   return 1.0f + (r + (r * r) * (shortPoly ? expPolyShort(r) : expPoly(r)));
@@ -103,25 +113,40 @@ static inline float expReduced(float x, float xlo, int32_t *n, int shortPoly) {
 static inline float expHiLo(float x, float xlo) {
   x = x > 89.0f ? 89.0f : x;     /* e^89 overflows: n = 128 */
   x = x < -104.0f ? -104.0f : x; /* e^-104 underflows to 0: n = -150 */
-  int32_t n;
-  float p = expReduced(x, xlo, &n, 0);
+  float z;
+  float p = expReduced(x, xlo, ROUND_SHIFTER, &z, 0, 0);
+  int32_t n = (int32_t)(asU32(z) - asU32(ROUND_SHIFTER));
   int32_t n1 = n >> 1;
   return p * pow2i(n1) * pow2i(n - n1);
 }
 
-/* e^x where only normal results and overflow matter (1 + e^-x in SiLU,
- * tanh's e^2a), to expPolyShort's accuracy: e^-86.5 (2.6e-38) for x
- * below -86.5 instead of a denormal, and 2^n as one factor, 2^(n-1) on
- * 2p (exact), normal for n in [-125, 128], for four operations fewer than
- * expHiLo's two (SiLU a fifth faster). With expPoly it gave the same silu
- * as expHiLo for all 2^32 inputs; with expPolyShort it differs by
- * rounding, within SiLU's and tanh's 4e-7 (their sweeps). */
+/* e^x (e^-x when `neg`) for x in [-86.5, 89] where only normal results
+ * and overflow matter (1 + e^-x in SiLU, tanh's e^2a), to expPolyShort's
+ * accuracy: 2^n as one factor, 2^(n-1) on 2p (exact), normal for n in
+ * [-125, 128], straight from z's bits (two operations: expHiLo's two
+ * factors take eight). With expPoly it gave the same silu as expHiLo for
+ * all 2^32 inputs; with expPolyShort it differs by rounding, within
+ * SiLU's and tanh's 4e-7 (their sweeps). */
+static inline float expClamped(float x, int neg) {
+  float z;
+  float p = expReduced(x, -0.0f, ROUND_SHIFTER_126, &z, 1, neg);
+  return (p + p) * asF32(asU32(z) << 23);
+}
+
+/* e^x as expClamped, x clamped to [-86.5, 89] first: e^-86.5 (2.6e-38)
+ * below -86.5 instead of a denormal. */
 static inline float expNormal(float x) {
   x = x > 89.0f ? 89.0f : x;
   x = x < -86.5f ? -86.5f : x;
-  int32_t n;
-  float p = expReduced(x, -0.0f, &n, 1);
-  return (p + p) * pow2i(n - 1);
+  return expClamped(x, 0);
+}
+
+/* expNormal(-x), clamped on x and -x never computed (SiLU an operation
+ * shorter); the same bits. */
+static inline float expNormalNeg(float x) {
+  x = x < -89.0f ? -89.0f : x;
+  x = x > 86.5f ? 86.5f : x;
+  return expClamped(x, 1);
 }
 
 float seqk_expf(float x) { return expHiLo(x, -0.0f); }
@@ -216,7 +241,7 @@ float seqk_sigmoidf(float x) {
  * where silu is above -2.7e-37) it gives -0 as PyTorch does, and it costs
  * a third less than x * sigmoid(x) (EfficientNet's epilogues). Where e^-x
  * is below 2.6e-38, 1 + e^-x is 1 whatever it is: expNormal. */
-float seqk_siluf(float x) { return x / (1.0f + expNormal(-x)); }
+float seqk_siluf(float x) { return x / (1.0f + expNormalNeg(x)); }
 
 /* ---- erf ------------------------------------------------------------- */
 
