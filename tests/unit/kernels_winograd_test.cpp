@@ -3,8 +3,9 @@
 // convolution at awkward sizes (1 channel, primes, one past each edge: 16
 // and 32 channels, 64 and 65 input channels (the pointwise kernel's two
 // paths), 16 and 17 tiles a row (one vector of tiles, and one past), odd
-// planes whose last tile is half outside, 1x1 planes), every padding from
-// 0 to 2 and asymmetric ones; tasks of tile rows and panels that compose
+// planes whose last tile is half outside, 1x1 planes; 25 and 26 tiles a
+// row, either side of where blocks go row-packed), every padding from 0 to
+// 2 and asymmetric ones; tasks of tile rows and panels that compose
 // to the whole, each output once through the epilogue; blocks of every
 // size; NaN reaching exactly the outputs whose window holds it.
 #include <gtest/gtest.h>
@@ -41,7 +42,8 @@ const Case kCases[] = {
     {4, 32, 9, 15, 1, 1, 1, 1},   {2, 33, 6, 31, 1, 1, 1, 1},   {5, 48, 7, 30, 0, 2, 1, 0},
     {17, 31, 12, 10, 2, 2, 2, 2}, {64, 64, 14, 14, 1, 1, 1, 1}, {65, 33, 8, 8, 1, 1, 1, 1},
     {13, 7, 32, 32, 1, 1, 1, 1},  {7, 20, 34, 34, 1, 1, 1, 1},  {130, 40, 7, 7, 1, 1, 1, 1},
-    {16, 65, 2, 40, 1, 1, 1, 1},  {3, 5, 1, 1, 2, 2, 2, 2},
+    {16, 65, 2, 40, 1, 1, 1, 1},  {3, 5, 1, 1, 2, 2, 2, 2},     {3, 9, 5, 50, 1, 1, 1, 1},
+    {2, 7, 4, 52, 1, 1, 1, 1},
 };
 
 // U = G g G^T for each (output, input) channel pair, element xi of the
@@ -173,25 +175,26 @@ TEST(KernelsWinograd, AWiderStrideGivesTheSameBits) {
 
 // A NaN input reaches the outputs whose 3x3 window holds it, and only
 // those (as in the direct convolution and PyTorch), wherever it sits in
-// its tile.
+// its tile: blocks row-packed (5 tiles a row) and row by row (16).
 TEST(KernelsWinograd, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
-  const Case c{3, 5, 9, 10, 1, 1, 1, 1};
-  std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), 7);
-  std::vector<float> u = transformed(c, w);
-  for (int64_t h = 0; h < c.H; ++h)
-    for (int64_t wpos = 0; wpos < c.W; ++wpos) {
-      std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), 8);
-      x[size_t((1 * c.H + h) * c.W + wpos)] = std::numeric_limits<float>::quiet_NaN();
-      std::vector<float> y = run(c, x, u, 2, 1, 1, nullptr);
-      for (int64_t m = 0; m < c.OC; ++m)
-        for (int64_t oh = 0; oh < c.OH(); ++oh)
-          for (int64_t ow = 0; ow < c.OW(); ++ow) {
-            bool inWindow = h + c.top - oh >= 0 && h + c.top - oh < 3 && wpos + c.left - ow >= 0 &&
-                            wpos + c.left - ow < 3;
-            ASSERT_EQ(std::isnan(y[size_t((m * c.OH() + oh) * c.OW() + ow)]), inWindow)
-                << "NaN at " << h << "," << wpos << "; output " << m << "," << oh << "," << ow;
-          }
-    }
+  for (const Case &c : {Case{3, 5, 9, 10, 1, 1, 1, 1}, Case{2, 3, 5, 32, 1, 1, 1, 1}}) {
+    std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), 7);
+    std::vector<float> u = transformed(c, w);
+    for (int64_t h = 0; h < c.H; ++h)
+      for (int64_t wpos = 0; wpos < c.W; ++wpos) {
+        std::vector<float> x = seqk_test::randomVector(size_t(c.C * c.H * c.W), 8);
+        x[size_t((1 * c.H + h) * c.W + wpos)] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> y = run(c, x, u, 2, 1, 1, nullptr);
+        for (int64_t m = 0; m < c.OC; ++m)
+          for (int64_t oh = 0; oh < c.OH(); ++oh)
+            for (int64_t ow = 0; ow < c.OW(); ++ow) {
+              bool inWindow = h + c.top - oh >= 0 && h + c.top - oh < 3 && wpos + c.left - ow >= 0 &&
+                              wpos + c.left - ow < 3;
+              ASSERT_EQ(std::isnan(y[size_t((m * c.OH() + oh) * c.OW() + ow)]), inWindow)
+                  << "NaN at " << h << "," << wpos << "; output " << m << "," << oh << "," << ow;
+            }
+      }
+  }
 }
 
 // The compiler reserves each task's work buffer from its plan

@@ -57,20 +57,24 @@ SEQK_INLINE void wgStore(float *restrict dst, const seqkVec *v, int64_t n) {
       dst[e] = x[e];
 }
 
-/* The transformed tiles j0 .. j0+15 of one row of tiles of one channel:
- * in[i] is padded input row 2*row + i, tile j reads its columns 2j ..
- * 2j+3. Element xi of tile j goes to v[xi * xiStride + j - j0], all 16
- * lanes: past the row's last tile they hold garbage (up to 34 floats past
- * it are read) that the next row's or channel's tiles overwrite, or that
- * lands in the 16 floats after each element's matrix. */
-SEQK_INLINE void wgInputTiles(const float *const in[4], int64_t j0,
+/* The transformed tiles j0 .. j0+15 of a row of tiles of one channel:
+ * tile j reads columns 2j .. 2j+3 of four padded input rows, columns 2j,
+ * 2j+1 of row i at in[i][2j], and 2j+2, 2j+3 at in2[i][2j] (in[i] + 2
+ * for a plain row; the row-packed strips keep them apart, see
+ * wgPackRows). Element xi of tile j goes to v[xi * xiStride + j - j0],
+ * all 16 lanes: past the row's last tile they hold garbage (up to 32
+ * floats past in[i] + 2*j0 and in2[i] + 2*j0 are read) that the next
+ * row's or channel's tiles overwrite, or that lands in the 16 floats after
+ * each element's matrix. */
+SEQK_INLINE void wgInputTiles(const float *const in[4],
+                              const float *const in2[4], int64_t j0,
                               float *restrict v, int64_t xiStride) {
   seqkVec e[4][4];
   SEQK_UNROLL
   for (int i = 0; i < 4; ++i) {
-    const float *p = in[i] + 2 * j0;
+    const float *p = in[i] + 2 * j0, *q = in2[i] + 2 * j0;
     seqkVec a = *(const seqkVecU *)p, b = *(const seqkVecU *)(p + 16);
-    seqkVec c = *(const seqkVecU *)(p + 2), d = *(const seqkVecU *)(p + 18);
+    seqkVec c = *(const seqkVecU *)q, d = *(const seqkVecU *)(q + 16);
     seqkVec x0 = __builtin_shufflevector(a, b, WG_EVEN);
     seqkVec x1 = __builtin_shufflevector(a, b, WG_ODD);
     seqkVec x2 = __builtin_shufflevector(c, d, WG_EVEN);
@@ -90,6 +94,30 @@ SEQK_INLINE void wgInputTiles(const float *const in[4], int64_t j0,
   }
 }
 
+/* The outputs of tiles j0 .. j0+15 of one channel, from its products m
+ * (element xi of tile j at m[xi * xiStride + j]): out[r] holds their
+ * output row r, 32 columns, tile j's two at 2(j - j0). */
+SEQK_INLINE void wgOutputTiles(const float *restrict m, int64_t xiStride,
+                               int64_t j0, seqkVec out[2][2]) {
+  seqkVec t[2][4];
+  SEQK_UNROLL
+  for (int j = 0; j < 4; ++j) { /* A^T M, column by column */
+    seqkVec m0 = *(const seqkVecU *)(m + (0 * 4 + j) * xiStride + j0);
+    seqkVec m1 = *(const seqkVecU *)(m + (1 * 4 + j) * xiStride + j0);
+    seqkVec m2 = *(const seqkVecU *)(m + (2 * 4 + j) * xiStride + j0);
+    seqkVec m3 = *(const seqkVecU *)(m + (3 * 4 + j) * xiStride + j0);
+    t[0][j] = m0 + m1 + m2;
+    t[1][j] = m1 - m2 - m3;
+  }
+  SEQK_UNROLL
+  for (int r = 0; r < 2; ++r) { /* (A^T M) A, row by row */
+    seqkVec even = t[r][0] + t[r][1] + t[r][2];
+    seqkVec odd = t[r][1] - t[r][2] - t[r][3];
+    out[r][0] = __builtin_shufflevector(even, odd, WG_ZIP_LO);
+    out[r][1] = __builtin_shufflevector(even, odd, WG_ZIP_HI);
+  }
+}
+
 /* Output rows 2*row and 2*row + 1 (the second when below OH) of one
  * channel, from its products m (element xi of tile j at
  * m[xi * xiStride + j]) of the row of TWt tiles. */
@@ -97,30 +125,93 @@ SEQK_INLINE void wgOutputRow(const float *restrict m, int64_t xiStride,
                              int64_t TWt, float *restrict y, int64_t OW,
                              int both) {
   for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES) {
-    seqkVec t[2][4];
-    SEQK_UNROLL
-    for (int j = 0; j < 4; ++j) { /* A^T M, column by column */
-      seqkVec m0 = *(const seqkVecU *)(m + (0 * 4 + j) * xiStride + j0);
-      seqkVec m1 = *(const seqkVecU *)(m + (1 * 4 + j) * xiStride + j0);
-      seqkVec m2 = *(const seqkVecU *)(m + (2 * 4 + j) * xiStride + j0);
-      seqkVec m3 = *(const seqkVecU *)(m + (3 * 4 + j) * xiStride + j0);
-      t[0][j] = m0 + m1 + m2;
-      t[1][j] = m1 - m2 - m3;
-    }
+    seqkVec out[2][2];
+    wgOutputTiles(m, xiStride, j0, out);
     int64_t n = seqkMin(2 * WG_LANES, OW - 2 * j0);
     SEQK_UNROLL
-    for (int r = 0; r < 2; ++r) { /* (A^T M) A, row by row */
+    for (int r = 0; r < 2; ++r) {
       if (r == 1 && !both)
         break;
-      seqkVec even = t[r][0] + t[r][1] + t[r][2];
-      seqkVec odd = t[r][1] - t[r][2] - t[r][3];
-      seqkVec zip[2] = {__builtin_shufflevector(even, odd, WG_ZIP_LO),
-                        __builtin_shufflevector(even, odd, WG_ZIP_HI)};
       float *row = y + r * OW + 2 * j0;
-      wgStore(row, &zip[0], n);
+      wgStore(row, &out[r][0], n);
       if (n > WG_LANES)
-        wgStore(row + WG_LANES, &zip[1], n - WG_LANES);
+        wgStore(row + WG_LANES, &out[r][1], n - WG_LANES);
     }
+  }
+}
+
+/* Row packing. When a row of tiles fills less than 4/5 of its vectors
+ * (fewer than 13 tiles, or 17 to 25: the 16x16, 14x14, 8x8 and 7x7
+ * planes), a block's tiles are transformed 16 at a time across its rows,
+ * in the order of V's columns, instead of row by row: a row of 4 tiles
+ * filled a quarter of each vector, and the transforms were half of the
+ * 64x64 ResNet's 8x8 layers. Each channel's padded rows are first copied
+ * into four strips, where tile t = row*TWt + j finds its columns at 2t:
+ * the even and the odd rows of the block (row 2s, 2s+1 at 2*TWt*s), from
+ * column 0 and from column 2 (a row's last tile reads two columns past
+ * 2*TWt); the products go back through two strips of output rows the same
+ * way. */
+SEQK_INLINE int wgRowPacked(int64_t TWt) {
+  return 4 * ((TWt + WG_LANES - 1) / WG_LANES * WG_LANES) > 5 * TWt;
+}
+
+/* Floats of one strip of a block of `rows` rows of TWt tiles. */
+SEQK_INLINE int64_t wgStripFloats(int64_t TWt, int64_t rows) {
+  return 2 * TWt * (rows + 1) + 2 * WG_LANES;
+}
+
+/* Copies n floats from src to dst in whole vectors: up to 15 past n are
+ * read and written. */
+SEQK_INLINE void wgCopyOver(float *restrict dst, const float *restrict src,
+                            int64_t n) {
+  for (int64_t k = 0; k < n; k += WG_LANES)
+    *(seqkVecU *)(dst + k) = *(const seqkVecU *)(src + k);
+}
+
+/* The four strips of one channel's padded block xc (rows + 1 pairs of
+ * rows of Wp floats) at strips, each wgStripFloats apart: strip k holds
+ * row 2s + (k & 1) from column 2 (k >> 1) at 2*TWt*s; and the rows tile
+ * row i reads, in[i] and in2[i] (wgInputTiles). */
+SEQK_INLINE void wgPackRows(const float *restrict xc, int64_t Wp,
+                            int64_t TWt, int64_t rows,
+                            float *restrict strips, const float *in[4],
+                            const float *in2[4]) {
+  const int64_t seg = 2 * TWt, stride = wgStripFloats(TWt, rows);
+  for (int64_t s = 0; s <= rows; ++s)
+    SEQK_UNROLL
+    for (int k = 0; k < 4; ++k)
+      wgCopyOver(strips + k * stride + s * seg,
+                 xc + (2 * s + (k & 1)) * Wp + 2 * (k >> 1), seg);
+  SEQK_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    in[i] = strips + (i & 1) * stride + (i >> 1) * seg;
+    in2[i] = in[i] + 2 * stride;
+  }
+}
+
+/* Output rows [2*b0, min(2*b1, OH)) of one channel at y (OW floats a
+ * row), from the products m of the block's T tiles, row-packed: through
+ * two strips of output rows at st (the even rows, then the odd ones,
+ * 2T + 32 floats each), copied out exactly. */
+SEQK_INLINE void wgOutputPacked(const float *restrict m, int64_t xiStride,
+                                int64_t T, int64_t TWt, int64_t b0,
+                                int64_t b1, float *restrict y, int64_t OH,
+                                int64_t OW, float *restrict st) {
+  const int64_t stride = 2 * T + 2 * WG_LANES;
+  for (int64_t j0 = 0; j0 < T; j0 += WG_LANES) {
+    seqkVec out[2][2];
+    wgOutputTiles(m, xiStride, j0, out);
+    SEQK_UNROLL
+    for (int r = 0; r < 2; ++r) {
+      *(seqkVecU *)(st + r * stride + 2 * j0) = out[r][0];
+      *(seqkVecU *)(st + r * stride + 2 * j0 + WG_LANES) = out[r][1];
+    }
+  }
+  for (int64_t row = 2 * b0; row < seqkMin(OH, 2 * b1); ++row) {
+    const float *src = st + (row & 1) * stride + (row / 2 - b0) * 2 * TWt;
+    float *restrict dst = y + row * OW;
+    for (int64_t k = 0; k < OW; ++k)
+      dst[k] = src[k];
   }
 }
 
@@ -139,6 +230,10 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   float *restrict xp = work;
   float *restrict V = work + C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK;
   float *restrict M = V + WG_XI * vStride;
+  /* row-packed blocks: the input strips, then the output strips */
+  const int packed = wgRowPacked(TWt);
+  float *restrict strips = M + WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES;
+  float *restrict ostrips = strips + 4 * wgStripFloats(TWt, blockRows);
   /* the next layer's weights (seqk_conv2d_packed's xl): a slice for each
    * product of each block and panel */
   const int64_t xlPieces = (r1 - r0 + blockRows - 1) / blockRows * (p1 - p0) * WG_XI;
@@ -148,14 +243,23 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
     const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
     seqk_pad2d(x, xp, C, H, W, rows, Wp, top - 2 * b0, left, 0, C);
     /* V[xi][c][t]: the block's transformed tiles, channel by channel */
-    for (int64_t c = 0; c < C; ++c)
+    for (int64_t c = 0; c < C; ++c) {
+      if (packed) {
+        const float *in[4], *in2[4];
+        wgPackRows(xp + c * plane, Wp, TWt, b1 - b0, strips, in, in2);
+        for (int64_t j0 = 0; j0 < T; j0 += WG_LANES)
+          wgInputTiles(in, in2, j0, V + c * T + j0, vStride);
+        continue;
+      }
       for (int64_t row = b0; row < b1; ++row) {
         const float *base = xp + c * plane + 2 * (row - b0) * Wp;
         const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
+        const float *in2[4] = {in[0] + 2, in[1] + 2, in[2] + 2, in[3] + 2};
         float *v = V + c * T + (row - b0) * TWt;
         for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
-          wgInputTiles(in, j0, v + j0, vStride);
+          wgInputTiles(in, in2, j0, v + j0, vStride);
       }
+    }
     const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
     for (int64_t p = p0; p < p1; ++p) {
       /* M[xi][m][t] for the panel's 32 channels m */
@@ -170,9 +274,13 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {
         float *yc = y + (m0 + m) * OH * OW;
-        for (int64_t row = b0; row < b1; ++row)
-          wgOutputRow(M + m * T + (row - b0) * TWt, SEQK_PANEL_WIDTH * T, TWt,
-                      yc + 2 * row * OW, OW, 2 * row + 1 < OH);
+        if (packed)
+          wgOutputPacked(M + m * T, SEQK_PANEL_WIDTH * T, T, TWt, b0, b1, yc,
+                         OH, OW, ostrips);
+        else
+          for (int64_t row = b0; row < b1; ++row)
+            wgOutputRow(M + m * T + (row - b0) * TWt, SEQK_PANEL_WIDTH * T,
+                        TWt, yc + 2 * row * OW, OW, 2 * row + 1 < OH);
         if (epi)
           epi(env, m0 + m, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW,
               (oh1 - oh0) * OW);
@@ -189,5 +297,7 @@ int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
                                   int64_t vStride) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   return C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK + WG_XI * vStride +
-         WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES;
+         WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES +
+         4 * wgStripFloats(TWt, blockRows) +
+         2 * (2 * blockRows * TWt + 2 * WG_LANES);
 }
