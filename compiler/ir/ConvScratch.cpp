@@ -132,13 +132,12 @@ WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   WinogradPlan p = ownWinogradPlan(g, conv);
   // the largest stride of the layers that may share its specialisation
   p.vStride = std::max(p.vStride, conv.attrs.winogradStride);
-  // seqk_conv2d_winograd_work: the padded rows of the images a block may
-  // span (each with its slack), the transformed tiles, the products, the
-  // row-packed strips of input (4) and output (2) rows
+  // seqk_conv2d_winograd_work: the padded rows (and their slack), the
+  // transformed tiles, the products, the row-packed strips of input (4)
+  // and output (2) rows
   int64_t C = g.value(conv.inputs.at(0)).shape.dims.at(1);
   int64_t Wp = 2 * p.tileCols + 2, tiles = p.blockRows * p.tileCols;
-  int64_t segments = 1 + (p.blockRows - 1 + p.tileRows - 1) / p.tileRows;
-  int64_t floats = C * (2 * p.blockRows + 2 * segments) * Wp + segments * kConvPadSlackFloats + 16 * p.vStride +
+  int64_t floats = C * (2 * p.blockRows + 2) * Wp + kConvPadSlackFloats + 16 * p.vStride +
                    16 * kPackPanelWidth * tiles + 16 + 4 * (2 * p.tileCols * (p.blockRows + 1) + 32) +
                    2 * (2 * tiles + 32);
   p.workFloats = (floats + 15) / 16 * 16;

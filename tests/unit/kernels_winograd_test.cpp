@@ -7,8 +7,7 @@
 // row, either side of where blocks go row-packed), every padding from 0 to
 // 2 and asymmetric ones; tasks of tile rows and panels that compose
 // to the whole, each output once through the epilogue; blocks of every
-// size, and blocks spanning images; NaN reaching exactly the outputs whose
-// window holds it.
+// size; NaN reaching exactly the outputs whose window holds it.
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
@@ -83,29 +82,27 @@ void countingEpilogue(const void *env, int64_t row, int64_t col, const float *sr
   }
 }
 
-// Runs the convolution of `images` images (x holds them one after the
-// other) as `rowTasks` x `panelTasks` tasks with blocks of blockRows rows
-// of tiles, numbered on across the images, every task with its own work
-// buffer (filled with NaN: what the kernel reads of it, it wrote first),
-// its transformed tiles' matrices `spread` floats further apart than they
-// need to be.
+// Runs the convolution as `rowTasks` x `panelTasks` tasks with blocks of
+// blockRows rows of tiles, every task with its own work buffer (filled
+// with NaN: what the kernel reads of it, it wrote first), its transformed
+// tiles' matrices `spread` floats further apart than they need to be.
 std::vector<float> run(const Case &c, const std::vector<float> &x, const std::vector<float> &u,
-                       int64_t blockRows, int64_t rowTasks, int64_t panelTasks, Seen *seen, int64_t spread = 0,
-                       int64_t images = 1) {
-  int64_t TWt = c.tileCols(), rows = images * c.tileRows(), blocks = (rows + blockRows - 1) / blockRows;
-  int64_t fewest = (rows - (blocks - 1) * blockRows) * TWt;
+                       int64_t blockRows, int64_t rowTasks, int64_t panelTasks, Seen *seen, int64_t spread = 0) {
+  int64_t TWt = c.tileCols(), blocks = (c.tileRows() + blockRows - 1) / blockRows;
+  int64_t fewest = (c.tileRows() - (blocks - 1) * blockRows) * TWt;
   int64_t TW = ir::packedConvTile(1, std::min(fewest, blockRows * TWt)).cols;
-  std::vector<float> y(images * c.OC * c.OH() * c.OW(), std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> y(c.OC * c.OH() * c.OW(), std::numeric_limits<float>::quiet_NaN());
   for (int64_t rt = 0; rt < rowTasks; ++rt)
     for (int64_t pt = 0; pt < panelTasks; ++pt) {
       int64_t b0 = blocks * rt / rowTasks, b1 = blocks * (rt + 1) / rowTasks;
       int64_t p0 = c.panels() * pt / panelTasks, p1 = c.panels() * (pt + 1) / panelTasks;
       int64_t vStride = seqk_conv2d_winograd_stride(c.C, c.OW(), blockRows) + spread;
-      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OH(), c.OW(), blockRows, vStride)),
+      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), blockRows, vStride)),
                               std::numeric_limits<float>::quiet_NaN());
       seqk_conv2d_winograd(x.data(), u.data(), y.data(), work.data(), c.C, c.H, c.W, c.top, c.left, c.OC,
-                           c.OH(), c.OW(), blockRows, TW, vStride, b0 * blockRows, std::min(rows, b1 * blockRows),
-                           p0, p1, seen ? countingEpilogue : nullptr, seen, nullptr, 0);
+                           c.OH(), c.OW(), blockRows, TW, vStride, b0 * blockRows,
+                           std::min(c.tileRows(), b1 * blockRows), p0, p1, seen ? countingEpilogue : nullptr, seen,
+                           nullptr, 0);
     }
   return y;
 }
@@ -157,35 +154,6 @@ TEST(KernelsWinograd, TasksComposeAndEachOutputPassesTheEpilogueOnce) {
         expectNear(c, run(c, x, u, blockRows, rowTasks, panelTasks, &seen), r, 1.0f);
         for (size_t i = 0; i < seen.calls.size(); ++i)
           ASSERT_EQ(seen.calls[i], 1) << "output " << i << " of C=" << c.C << " OC=" << c.OC;
-      }
-  }
-}
-
-// Several images in one call, in blocks that span two or more of them:
-// each image's outputs are the bits it gets alone (a tile's sums do not
-// depend on the block that holds it), and every output passes the
-// epilogue once, as its image's row.
-TEST(KernelsWinograd, BlocksSpanningImagesComputeEachImage) {
-  unsigned seed = 300;
-  for (const Case &c : kCases) {
-    const int64_t images = 3, plane = c.OC * c.OH() * c.OW();
-    std::vector<float> x, alone;
-    std::vector<float> u = transformed(c, seqk_test::randomVector(size_t(c.OC * c.C * 9), seed));
-    for (int64_t i = 0; i < images; ++i) {
-      std::vector<float> xi = seqk_test::randomVector(size_t(c.C * c.H * c.W), seed + 1 + unsigned(i));
-      std::vector<float> yi = run(c, xi, u, c.tileRows(), 1, 1, nullptr);
-      x.insert(x.end(), xi.begin(), xi.end());
-      alone.insert(alone.end(), yi.begin(), yi.end());
-    }
-    seed += 4;
-    for (int64_t blockRows : {int64_t(1), c.tileRows() + 1, 2 * c.tileRows() + 1, images * c.tileRows()})
-      for (int64_t rowTasks : {int64_t(1), int64_t(2)}) {
-        ASSERT_EQ(run(c, x, u, blockRows, rowTasks, c.panels(), nullptr, 0, images), alone)
-            << "C=" << c.C << " OC=" << c.OC << " " << c.H << "x" << c.W << " blockRows " << blockRows;
-        Seen seen{&c, std::vector<int>(size_t(images * plane), 0)};
-        run(c, x, u, blockRows, rowTasks, 1, &seen, 0, images);
-        for (size_t k = 0; k < seen.calls.size(); ++k)
-          ASSERT_EQ(seen.calls[k], 1) << "output " << k << " of C=" << c.C << " blockRows " << blockRows;
       }
   }
 }
@@ -248,7 +216,7 @@ TEST(KernelsWinograd, ThePlansWorkBufferHoldsWhatTheKernelUses) {
           p = 1;
         ir::WinogradPlan plan = ir::winogradPlan(g, conv);
         ASSERT_GE(plan.vStride, seqk_conv2d_winograd_stride(C, OW, plan.blockRows));
-        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OH, OW, plan.blockRows, plan.vStride))
+        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows, plan.vStride))
             << C << " " << OH << "x" << OW;
         ASSERT_EQ(plan.workFloats % 16, 0);
       }

@@ -198,22 +198,19 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                                 const void *env, const seqk_fused *fused,
                                 const void *xl, int64_t xlBytes);
 /* A 3x3 convolution of stride 1 and dilation 1 by Winograd's F(2x2, 3x3)
- * (winograd.c) of a run of images: x [images, C, H, W], each padded by
- * `top` rows and `left` columns (and zeros below and right of it as far
- * as the tiles reach); u holds the weights in seqrt's SEQRT_PACK_WINOGRAD
- * layout: for each of the 16 elements of a transformed tile, the [OC, C]
- * matrix in panels of SEQK_PANEL_WIDTH output channels. The images' rows
- * of 2x2 output tiles, (OH + 1) / 2 an image, are numbered on from one
- * image to the next; computes the rows [r0, r1) of them (in each image,
- * its output rows [2*r, min(2*r + 2, OH))) for the panels [p0, p1),
- * blockRows rows of tiles at a time, a block's tiles in one GEMM even
- * where it spans images (TW: the pointwise tile width for the fewest
- * tiles a block has, see seqk_conv2d_pointwise), in `work`
+ * (winograd.c), one image: x [C, H, W], padded by `top` rows and `left`
+ * columns (and zeros below and right of it as far as the tiles reach);
+ * u holds the weights in seqrt's SEQRT_PACK_WINOGRAD layout: for each of
+ * the 16 elements of a transformed tile, the [OC, C] matrix in panels of
+ * SEQK_PANEL_WIDTH output channels. Computes the rows of 2x2 output tiles
+ * [r0, r1) (output rows [2*r0, min(2*r1, OH))) for the panels [p0, p1),
+ * blockRows rows of tiles at a time (TW: the pointwise tile width for the
+ * fewest tiles a block has, see seqk_conv2d_pointwise), in `work`
  * (seqk_conv2d_winograd_work floats): the block's padded input rows, its
  * transformed tiles (each element's matrix vStride floats after the
  * previous one's, vStride >= seqk_conv2d_winograd_stride), the products.
- * y [images, OC, OH*OW]; epi(env, image*OC + m, oh*OW, run, run, n) on
- * each channel's rows of a block in each image once they are done. */
+ * y [OC, OH*OW]; epi(env, m, oh*OW, run, run, n) on each channel's rows
+ * of a block once they are done. */
 void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           float *work, int64_t C, int64_t H, int64_t W,
                           int64_t top, int64_t left, int64_t OC, int64_t OH,
@@ -224,8 +221,8 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
 /* The least vStride of seqk_conv2d_winograd, and the floats of its work
  * buffer for a vStride. */
 int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows);
-int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OH, int64_t OW,
-                                  int64_t blockRows, int64_t vStride);
+int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
+                                  int64_t vStride);
 
 /* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
  * stride SW. */

@@ -189,11 +189,14 @@ SEQK_INLINE void wgPackRows(const float *restrict xc, int64_t Wp,
   }
 }
 
-/* The outputs of T tiles of one channel, from its products m, row-packed:
- * into two strips at st (output rows 2r and 2r + 1 of the tiles' rows r,
- * 2T + 32 floats each, tile t's columns at 2t), whole vectors. */
+/* Output rows [2*b0, min(2*b1, OH)) of one channel at y (OW floats a
+ * row), from the products m of the block's T tiles, row-packed: through
+ * two strips of output rows at st (the even rows, then the odd ones,
+ * 2T + 32 floats each), copied out exactly. */
 SEQK_INLINE void wgOutputPacked(const float *restrict m, int64_t xiStride,
-                                int64_t T, float *restrict st) {
+                                int64_t T, int64_t TWt, int64_t b0,
+                                int64_t b1, float *restrict y, int64_t OH,
+                                int64_t OW, float *restrict st) {
   const int64_t stride = 2 * T + 2 * WG_LANES;
   for (int64_t j0 = 0; j0 < T; j0 += WG_LANES) {
     seqkVec out[2][2];
@@ -204,42 +207,12 @@ SEQK_INLINE void wgOutputPacked(const float *restrict m, int64_t xiStride,
       *(seqkVecU *)(st + r * stride + 2 * j0 + WG_LANES) = out[r][1];
     }
   }
-}
-
-/* Output rows [oh0, oh1) of one image's channel at y (OW floats a row)
- * from the strips at st (`stride` floats apart) of a segment whose first
- * tile is at column col, exactly. */
-SEQK_INLINE void wgCopyRows(const float *restrict st, int64_t stride,
-                            int64_t col, int64_t TWt, int64_t oh0,
-                            int64_t oh1, float *restrict y, int64_t OW) {
-  for (int64_t row = oh0; row < oh1; ++row) {
-    const float *src = st + (row & 1) * stride + 2 * col + (row - oh0) / 2 * 2 * TWt;
+  for (int64_t row = 2 * b0; row < seqkMin(OH, 2 * b1); ++row) {
+    const float *src = st + (row & 1) * stride + (row / 2 - b0) * 2 * TWt;
     float *restrict dst = y + row * OW;
     for (int64_t k = 0; k < OW; ++k)
       dst[k] = src[k];
   }
-}
-
-/* The rows [b0, b1) of tiles of a run of images, tileRows rows each
- * (row R is row R % tileRows of image R / tileRows), in segments of one
- * image: for each, its image, its rows [l0, l1) and its first tile's
- * column among the block's tiles. */
-#define WG_FOR_SEGMENTS(b0, b1, tileRows, TWt, image, l0, l1, col)            \
-  for (int64_t R_ = (b0), image, l0, l1, col;                                 \
-       R_ < (b1) && (image = R_ / (tileRows), l0 = R_ % (tileRows),          \
-                    l1 = seqkMin((tileRows), l0 + (b1) - R_),                 \
-                    col = (R_ - (b0)) * (TWt), 1);                            \
-       R_ += l1 - l0)
-
-/* The most images a block of blockRows rows of tiles spans (its first
- * row may be an image's last), and the floats of their padded input rows
- * (each segment's C planes and SEQK_CONV_SLACK). */
-SEQK_INLINE int64_t wgSegments(int64_t blockRows, int64_t tileRows) {
-  return 1 + (blockRows - 1 + tileRows - 1) / tileRows;
-}
-SEQK_INLINE int64_t wgPaddedFloats(int64_t C, int64_t Wp, int64_t blockRows,
-                                   int64_t segments) {
-  return C * (2 * blockRows + 2 * segments) * Wp + segments * SEQK_CONV_SLACK;
 }
 
 void seqk_conv2d_winograd(const float *x, const float *u, float *y,
@@ -249,16 +222,13 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           int64_t vStride, int64_t r0, int64_t r1, int64_t p0,
                           int64_t p1, seqk_epilogue epi, const void *env,
                           const void *xl, int64_t xlBytes) {
-  const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2, tileRows = (OH + 1) / 2;
-  const int64_t xImage = C * H * W, yImage = OC * OH * OW;
+  const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
                           SEQK_PANEL_WIDTH * C;
-  /* the block's input rows, zero-padded, by segment; then each element
-   * xi's matrix of transformed tiles and at least 16 floats of spill; then
-   * the products */
-  const int64_t segments = wgSegments(blockRows, tileRows);
+  /* the block's input rows, zero-padded; then each element xi's matrix of
+   * transformed tiles and at least 16 floats of spill; then the products */
   float *restrict xp = work;
-  float *restrict V = work + wgPaddedFloats(C, Wp, blockRows, segments);
+  float *restrict V = work + C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK;
   float *restrict M = V + WG_XI * vStride;
   /* row-packed blocks: the input strips, then the output strips */
   const int packed = wgRowPacked(TWt);
@@ -270,39 +240,27 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   int64_t xlPiece = 0;
   for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
     const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
-    /* V[xi][c][t]: the block's transformed tiles, channel by channel (each
-     * segment's garbage lanes past its last tile land on the next one's
-     * or the next channel's tiles, written after them) */
-    /* the segments' input rows, zero-padded, one after the other */
-    float *restrict xs = xp;
-    WG_FOR_SEGMENTS(b0, b1, tileRows, TWt, image, l0, l1, col) {
-      seqk_pad2d(x + image * xImage, xs, C, H, W, 2 * (l1 - l0) + 2, Wp,
-                 top - 2 * l0, left, 0, C);
-      xs += C * (2 * (l1 - l0) + 2) * Wp + SEQK_CONV_SLACK;
-    }
+    const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
+    seqk_pad2d(x, xp, C, H, W, rows, Wp, top - 2 * b0, left, 0, C);
+    /* V[xi][c][t]: the block's transformed tiles, channel by channel */
     for (int64_t c = 0; c < C; ++c) {
-      xs = xp;
-      WG_FOR_SEGMENTS(b0, b1, tileRows, TWt, image, l0, l1, col) {
-        const int64_t plane = (2 * (l1 - l0) + 2) * Wp;
-        const float *xc = xs + c * plane;
-        float *v = V + c * T + col;
-        xs += C * plane + SEQK_CONV_SLACK;
-        if (packed) {
-          const float *in[4], *in2[4];
-          wgPackRows(xc, Wp, TWt, l1 - l0, strips, in, in2);
-          for (int64_t j0 = 0; j0 < (l1 - l0) * TWt; j0 += WG_LANES)
-            wgInputTiles(in, in2, j0, v + j0, vStride);
-          continue;
-        }
-        for (int64_t row = 0; row < l1 - l0; ++row) {
-          const float *base = xc + 2 * row * Wp;
-          const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
-          const float *in2[4] = {in[0] + 2, in[1] + 2, in[2] + 2, in[3] + 2};
-          for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
-            wgInputTiles(in, in2, j0, v + row * TWt + j0, vStride);
-        }
+      if (packed) {
+        const float *in[4], *in2[4];
+        wgPackRows(xp + c * plane, Wp, TWt, b1 - b0, strips, in, in2);
+        for (int64_t j0 = 0; j0 < T; j0 += WG_LANES)
+          wgInputTiles(in, in2, j0, V + c * T + j0, vStride);
+        continue;
+      }
+      for (int64_t row = b0; row < b1; ++row) {
+        const float *base = xp + c * plane + 2 * (row - b0) * Wp;
+        const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
+        const float *in2[4] = {in[0] + 2, in[1] + 2, in[2] + 2, in[3] + 2};
+        float *v = V + c * T + (row - b0) * TWt;
+        for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
+          wgInputTiles(in, in2, j0, v + j0, vStride);
       }
     }
+    const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
     for (int64_t p = p0; p < p1; ++p) {
       /* M[xi][m][t] for the panel's 32 channels m */
       for (int xi = 0; xi < WG_XI; ++xi, ++xlPiece) {
@@ -315,23 +273,17 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
       const int64_t m0 = p * SEQK_PANEL_WIDTH;
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {
-        const float *mm = M + m * T;
+        float *yc = y + (m0 + m) * OH * OW;
         if (packed)
-          wgOutputPacked(mm, SEQK_PANEL_WIDTH * T, T, ostrips);
-        WG_FOR_SEGMENTS(b0, b1, tileRows, TWt, image, l0, l1, col) {
-          float *yc = y + image * yImage + (m0 + m) * OH * OW;
-          const int64_t oh0 = 2 * l0, oh1 = seqkMin(OH, 2 * l1);
-          if (packed)
-            wgCopyRows(ostrips, 2 * T + 2 * WG_LANES, col, TWt, oh0, oh1, yc,
-                       OW);
-          else
-            for (int64_t row = l0; row < l1; ++row)
-              wgOutputRow(mm + col + (row - l0) * TWt, SEQK_PANEL_WIDTH * T,
-                          TWt, yc + 2 * row * OW, OW, 2 * row + 1 < OH);
-          if (epi)
-            epi(env, image * OC + m0 + m, oh0 * OW, yc + oh0 * OW,
-                yc + oh0 * OW, (oh1 - oh0) * OW);
-        }
+          wgOutputPacked(M + m * T, SEQK_PANEL_WIDTH * T, T, TWt, b0, b1, yc,
+                         OH, OW, ostrips);
+        else
+          for (int64_t row = b0; row < b1; ++row)
+            wgOutputRow(M + m * T + (row - b0) * TWt, SEQK_PANEL_WIDTH * T,
+                        TWt, yc + 2 * row * OW, OW, 2 * row + 1 < OH);
+        if (epi)
+          epi(env, m0 + m, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW,
+              (oh1 - oh0) * OW);
       }
     }
   }
@@ -341,11 +293,11 @@ int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows) {
   return C * blockRows * ((OW + 1) / 2) + WG_LANES;
 }
 
-int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OH, int64_t OW,
-                                  int64_t blockRows, int64_t vStride) {
+int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
+                                  int64_t vStride) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
-  return wgPaddedFloats(C, Wp, blockRows, wgSegments(blockRows, (OH + 1) / 2)) +
-         WG_XI * vStride + WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt +
-         WG_LANES + 4 * wgStripFloats(TWt, blockRows) +
+  return C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK + WG_XI * vStride +
+         WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES +
+         4 * wgStripFloats(TWt, blockRows) +
          2 * (2 * blockRows * TWt + 2 * WG_LANES);
 }
