@@ -64,10 +64,12 @@ bool winogradFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &in = g.value(conv.inputs.at(0)).shape;
   const Shape &out = g.value(conv.output).shape;
+  const int64_t C = in.dims.at(1), OC = out.dims.at(1), plane = std::min(out.dims.at(2), out.dims.at(3));
+  const bool planeFits = plane >= kWinogradMinPlane ||
+                         (plane == kWinogradSmallPlane && C >= kWinogradSmallPlaneChannels &&
+                          OC >= kWinogradSmallPlaneChannels);
   return a.kernel[0] == 3 && a.kernel[1] == 3 && a.stride[0] == 1 && a.stride[1] == 1 && a.dilation[0] == 1 &&
-         a.dilation[1] == 1 && a.groups == 1 && in.dims.at(1) >= kWinogradMinChannels &&
-         out.dims.at(1) >= kWinogradMinChannels && out.dims.at(2) >= kWinogradMinPlane &&
-         out.dims.at(3) >= kWinogradMinPlane;
+         a.dilation[1] == 1 && a.groups == 1 && C >= kWinogradMinChannels && OC >= kWinogradMinChannels && planeFits;
 }
 
 namespace {

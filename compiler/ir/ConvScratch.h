@@ -35,12 +35,21 @@ bool weightInPanels(const Graph &g, const Node &conv);
 // kWinogradMinChannels channels in and out (fewer input channels leave
 // its GEMMs too short to pay for the transforms) and an output plane of
 // at least kWinogradMinPlane rows and columns (a tile of 2x2 outputs
-// computes 4x4 of products, wasted past the plane's edge). The pipeline
-// (passes::packConvWeights) then transforms its weight (kLayoutWinograd),
-// and convAlgorithm says Winograd once it has.
+// computes 4x4 of products, wasted past the plane's edge); on a plane of
+// kWinogradSmallPlane (the 7x7 stage of ImageNet networks: 16 tiles for
+// 49 outputs, a third of the products wasted) only with at least
+// kWinogradSmallPlaneChannels channels in and out. ResNet-18's 512-channel
+// 7x7 layers took 1.45 ms packed, 1.15-1.2 Winograd (the model 3-6%
+// faster, batch 1 and 16, 1 and 2 threads; once its transforms were
+// row-packed: in rows of 4 tiles, a quarter of each vector, they had been
+// slower); DenseNet-121's 128 -> 32 ones 37-40 us packed, 54-61 Winograd.
+// The pipeline (passes::packConvWeights) then transforms its weight
+// (kLayoutWinograd), and convAlgorithm says Winograd once it has.
 bool winogradFits(const Graph &g, const Node &conv);
 constexpr int64_t kWinogradMinChannels = 16;
 constexpr int64_t kWinogradMinPlane = 8;
+constexpr int64_t kWinogradSmallPlane = 7;
+constexpr int64_t kWinogradSmallPlaneChannels = 128;
 
 // How seqk_conv2d_winograd computes one image: tiles of 2x2 outputs,
 // `tileRows` rows of `tileCols`. Its tasks: `blocks` blocks of rows of

@@ -52,12 +52,13 @@ std::string stack(int layers, int channels, int side) {
   return fmt::format("model Stack(x: [N, {0}, {1}, {1}]) = Sequential(\n{2})\n", channels, side, body);
 }
 
-// 8 x 2.4 MB of weights (4.2 MB each as Winograd's transformed weights):
-// every layer but the last reads the next one's weights, and no more
-// than 6 MB of them (two 2.4 MB layers, one 4.2 MB one).
+// 8 x 2.4 MB of weights (4.2 MB each as Winograd's transformed weights,
+// at 14x14; packed at 6x6): every layer but the last reads the next one's
+// weights, and no more than 6 MB of them (two 2.4 MB layers, one 4.2 MB
+// one).
 TEST(CodegenPrefetch, EachLayerOfABigModelPrefetchesTheNext) {
   const int64_t packed = 256 * 256 * 9 * 4, winograd = 256 * 256 * 16 * 4;
-  for (auto [side, layer] : {std::pair<int, int64_t>{14, winograd}, {7, packed}}) {
+  for (auto [side, layer] : {std::pair<int, int64_t>{14, winograd}, {6, packed}}) {
     std::vector<int64_t> bytes = prefetches(stack(8, 256, side));
     ASSERT_EQ(bytes.size(), 8u) << side;
     for (size_t i = 0; i + 1 < bytes.size(); ++i) {
@@ -74,10 +75,10 @@ TEST(CodegenPrefetch, WeightsTooBigToStayCachedAreNotPrefetched) {
     EXPECT_EQ(bytes, 0);
 }
 
-// 6 x 2.4 MB: under the 16 MB from which a model's weights leave the
-// caches between two calls.
+// 6 x 2.4 MB (packed, at 6x6): under the 16 MB from which a model's
+// weights leave the caches between two calls.
 TEST(CodegenPrefetch, ASmallModelDoesNotPrefetch) {
-  std::optional<ir::Graph> graph = seq_test::graphOf(stack(6, 256, 7).c_str());
+  std::optional<ir::Graph> graph = seq_test::graphOf(stack(6, 256, 6).c_str());
   ASSERT_TRUE(graph);
   for (size_t i = 0; i < graph->nodes.size(); ++i)
     EXPECT_FALSE(codegen::NextWeights::of(*graph, int(i)).enabled);
