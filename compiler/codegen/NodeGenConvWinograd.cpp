@@ -82,8 +82,7 @@ void genConvWinograd(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
         // takes them at run time anyway): layers that differ only in
         // them share one specialisation (GoogLeNet's 14 Winograd layers
         // 3; its build 2.26 -> 1.45 s of CPU), their vStride the same.
-        if (plan.shareable)
-          markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows});
+        markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows});
       });
     });
     task.run(slots, Work{0, s.OC * s.OHW() * s.Kc()});

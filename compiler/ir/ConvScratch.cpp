@@ -97,7 +97,6 @@ WinogradPlan ownWinogradPlan(const Graph &g, const Node &conv) {
   p.splitLast = p.panelGroups == 1 && p.blocks % 2 == 1 && p.blocks > 1 && p.panels >= 2;
   int64_t fewest = p.tileRows / p.blocks * p.tileCols;
   p.pointTile = packedConvTile(1, fewest).cols;
-  p.shareable = p.tileCols >= kWinogradShareMinTileCols;
   p.vStride = C * p.blockRows * p.tileCols + 16;
   return p;
 }
@@ -120,8 +119,6 @@ void shareWinogradStrides(Graph &g) {
     if (conv.kind != OpKind::Conv2d || convAlgorithm(g, conv) != ConvAlgorithm::Winograd)
       continue;
     WinogradPlan p = ownWinogradPlan(g, conv);
-    if (!p.shareable)
-      continue;
     shared.push_back({&conv, winogradShareKey(g, conv, p)});
     int64_t &w = widest[shared.back().second];
     w = std::max(w, p.vStride);

@@ -67,15 +67,17 @@ constexpr int64_t kWinogradSmallPlaneChannels = 128;
 // block into one task per panel measured slower: the VGG block on 2
 // threads went 1.25 -> 1.29 ms at batch 1, 22 -> 26 ms at batch 16.)
 // pointTile: the pointwise tile width for the fewest tiles a block has.
-// shareable: whether its call may share a specialisation of the kernel
-// with those of the layers that differ from it only in C, OC and
-// blockRows (ShareKernelCalls; codegen/NodeGenConvWinograd.cpp): rows of
-// at least kWinogradShareMinTileCols tiles. vStride: the floats from one
-// element's matrix of transformed tiles to the next, C * blockRows *
-// tileCols + 16 at least; for a shareable layer the largest of those of
-// the shareable layers it may share with, so that in the shared
-// specialisation it is still a constant (the input transform's 16 stores
-// a tile: as a run-time value it made ResNetSmall 0.5-4% slower).
+// Its call shares a specialisation of the kernel with those of the
+// layers that differ from it only in C, OC and blockRows
+// (ShareKernelCalls; codegen/NodeGenConvWinograd.cpp). (Rows of fewer
+// than 7 tiles once had their own: transformed row by row, ResNetSmall's
+// two 8x8 layers, 4 tiles a row, took ~8% longer on a shared one; with
+// the row-packed transforms +0.2%, and GoogLeNet's 7x7 layers -0.6%.)
+// vStride: the floats from one element's matrix of transformed tiles to
+// the next, C * blockRows * tileCols + 16 at least; the largest of those
+// of the layers it may share with, so that in the shared specialisation
+// it is still a constant (the input transform's 16 stores a tile: as a
+// run-time value it made ResNetSmall 0.5-4% slower).
 // Each task pads its block's input rows itself, in its work buffer
 // (seqk_conv2d_winograd_work floats, rounded up to 64 bytes).
 struct WinogradPlan {
@@ -83,22 +85,17 @@ struct WinogradPlan {
   int64_t blockRows = 1, blocks = 1, pointTile = 1;
   int64_t panels = 1, panelGroups = 1;
   bool splitLast = false;
-  bool shareable = false;
   int64_t vStride = 0;
   int64_t workFloats = 0;
   int64_t tasks() const { return blocks * panelGroups + (splitLast ? 1 : 0); }
 };
 WinogradPlan winogradPlan(const Graph &g, const Node &conv);
-// Sets attrs.winogradStride of every shareable Winograd convolution to
+// Sets attrs.winogradStride of every Winograd convolution to
 // the largest vStride of the layers it may share with, in one pass over
 // the graph (passes::packConvWeights, once the layouts are settled):
 // winogradPlan then reads it rather than searching the graph each call.
 void shareWinogradStrides(Graph &g);
 constexpr int64_t kWinogradBlockBytes = 512 * 1024;
-// In rows of fewer tiles, a run-time C measured slower: ResNetSmall's two
-// 8x8 layers (4 tiles a row, 64 and 128 channels in) sharing one
-// specialisation took ~8% longer, its forward pass 0.5%.
-constexpr int64_t kWinogradShareMinTileCols = 7;
 constexpr int64_t kWinogradTasks = 2;
 // Whether the convolution pads (Packed then reads a zero-padded copy).
 bool convPads(const Node &conv);
