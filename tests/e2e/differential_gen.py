@@ -195,8 +195,8 @@ def st_winograd(g):
     """Two 3x3 convolutions of stride 1, the second of 16 to 64 channels in
     and out: on planes of 8 x 8 or more seqc computes it by Winograd's
     F(2x2, 3x3) (seqk_conv2d_winograd), whatever its padding, its tiles
-    transformed across rows where a row of them leaves vectors part empty
-    (outputs up to 24 wide, and 33 to 50; 25 to 32 row by row); on the
+    transformed across rows unless a row of them fills whole vectors
+    (outputs 31 and 32 wide: 16 tiles); on the
     large planes (28 to 36) with more than 32 output channels, in blocks of
     tile rows whose last one two threads share by halves of its panels."""
     rng, (c, h, w) = g.rng, g.shape
