@@ -145,13 +145,16 @@ SEQK_INLINE void wgOutputRow(const float *restrict m, int64_t xiStride,
  * rows, in the order of V's columns, instead of row by row: a row of 4
  * tiles filled a quarter of each vector, and the transforms were half of
  * the 64x64 ResNet's 8x8 layers; a row of 28 (56x56 planes), 7/8 of two,
- * and the VGG block is 3-4% faster packed. Each channel's padded rows are
+ * and the VGG block is 2-3% faster packed. Each channel's padded rows are
  * first copied into four strips, where tile t = row*TWt + j finds its
  * columns at 2t: the even and the odd rows of the block (row 2s, 2s+1 at
  * 2*TWt*s), from column 0 and from column 2 (a row's last tile reads two
- * columns past 2*TWt); the products go back through two strips of output
- * rows the same way. (Rows of 16 tiles packed as well: the 64x64
- * ResNet's 32x32 layers, the copies for nothing, 1.4-2% slower.) */
+ * columns past 2*TWt). The products go back the same way, through two
+ * strips of output rows, for rows of fewer than 16 tiles; longer rows are
+ * written row by row, their last vector part empty (packed, ResNet-18's
+ * build took 0.1 s longer for no measurable gain). (Rows of 16 tiles
+ * packed as well: the 64x64 ResNet's 32x32 layers, the copies for
+ * nothing, 1.4-2% slower.) */
 SEQK_INLINE int wgRowPacked(int64_t TWt) { return TWt % WG_LANES != 0; }
 
 /* Floats of one strip of a block of `rows` rows of TWt tiles. */
@@ -170,12 +173,14 @@ SEQK_INLINE void wgCopyOver(float *restrict dst, const float *restrict src,
 /* The four strips of one channel's padded block xc (rows + 1 pairs of
  * rows of Wp floats) at strips, each wgStripFloats apart: strip k holds
  * row 2s + (k & 1) from column 2 (k >> 1) at 2*TWt*s; and the rows tile
- * row i reads, in[i] and in2[i] (wgInputTiles). */
-SEQK_INLINE void wgPackRows(const float *restrict xc, int64_t Wp,
-                            int64_t TWt, int64_t rows,
-                            float *restrict strips, const float *in[4],
-                            const float *in2[4]) {
+ * row i reads, in[i] and in2[i] (wgInputTiles). Compiled once, not into
+ * every specialisation of the kernel: inlined, ResNet-18's build took
+ * 0.15 s longer (0.87 s without). */
+static __attribute__((noinline)) void
+wgPackRows(const float *restrict xc, int64_t Wp, int64_t TWt, int64_t rows,
+           float *restrict strips, const float *in[4], const float *in2[4]) {
   const int64_t seg = 2 * TWt, stride = wgStripFloats(TWt, rows);
+  SEQK_ROLLED
   for (int64_t s = 0; s <= rows; ++s)
     SEQK_UNROLL
     for (int k = 0; k < 4; ++k)
@@ -197,6 +202,7 @@ SEQK_INLINE void wgOutputPacked(const float *restrict m, int64_t xiStride,
                                 int64_t b1, float *restrict y, int64_t OH,
                                 int64_t OW, float *restrict st) {
   const int64_t stride = 2 * T + 2 * WG_LANES;
+  SEQK_ROLLED
   for (int64_t j0 = 0; j0 < T; j0 += WG_LANES) {
     seqkVec out[2][2];
     wgOutputTiles(m, xiStride, j0, out);
@@ -230,7 +236,7 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   float *restrict V = work + C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK;
   float *restrict M = V + WG_XI * vStride;
   /* row-packed blocks: the input strips, then the output strips */
-  const int packed = wgRowPacked(TWt);
+  const int packed = wgRowPacked(TWt), packedOut = packed && TWt < WG_LANES;
   float *restrict strips = M + WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES;
   float *restrict ostrips = strips + 4 * wgStripFloats(TWt, blockRows);
   /* the next layer's weights (seqk_conv2d_packed's xl): a slice for each
@@ -246,6 +252,7 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
       if (packed) {
         const float *in[4], *in2[4];
         wgPackRows(xp + c * plane, Wp, TWt, b1 - b0, strips, in, in2);
+        SEQK_ROLLED
         for (int64_t j0 = 0; j0 < T; j0 += WG_LANES)
           wgInputTiles(in, in2, j0, V + c * T + j0, vStride);
         continue;
@@ -273,7 +280,7 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
       for (int64_t m = 0; m < mr; ++m) {
         float *yc = y + (m0 + m) * OH * OW;
-        if (packed)
+        if (packedOut)
           wgOutputPacked(M + m * T, SEQK_PANEL_WIDTH * T, T, TWt, b0, b1, yc,
                          OH, OW, ostrips);
         else
