@@ -39,7 +39,7 @@ bool weightInPanels(const Graph &g, const Node &conv);
 // kWinogradSmallPlane (the 7x7 stage of ImageNet networks: 16 tiles for
 // 49 outputs, a third of the products wasted) only with at least
 // kWinogradSmallPlaneChannels channels in and out. ResNet-18's 512-channel
-// 7x7 layers took 1.45 ms packed, 1.15-1.2 Winograd (the model 3-6%
+// 7x7 layers took 1.45 ms packed, 1.15-1.2 Winograd (the model 2-6%
 // faster, batch 1 and 16, 1 and 2 threads; once its transforms were
 // row-packed: in rows of 4 tiles, a quarter of each vector, they had been
 // slower); DenseNet-121's 128 -> 32 ones 37-40 us packed, 54-61 Winograd.

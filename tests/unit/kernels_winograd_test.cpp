@@ -3,10 +3,12 @@
 // convolution at awkward sizes (1 channel, primes, one past each edge: 16
 // and 32 channels, 64 and 65 input channels (the pointwise kernel's two
 // paths), 16 and 17 tiles a row (one vector of tiles, and one past), odd
-// planes whose last tile is half outside, 1x1 planes; blocks row-packed
-// but at 16 tiles a row), every padding from 0 to 2 and asymmetric ones; tasks of tile rows and panels that compose
-// to the whole, each output once through the epilogue; blocks of every
-// size; NaN reaching exactly the outputs whose window holds it.
+// planes whose last tile is half outside, 1x1 planes; 25 and 26 tiles a
+// row: blocks row-packed but at 16 tiles a row, their outputs back
+// through strips under 16), every padding from 0 to 2 and asymmetric
+// ones; tasks of tile rows and panels that compose to the whole, each
+// output once through the epilogue; blocks of every size; NaN reaching
+// exactly the outputs whose window holds it.
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"

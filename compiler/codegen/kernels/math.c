@@ -93,8 +93,9 @@ static inline float expPolyShort(float r) {
 /* e^r for x = n ln2 + r, |r| <= ln2/2 (x + xlo, where xlo is a small
  * correction to x: the low part of an argument known to more than float
  * precision; -0.0f when there is none), or for -x = n ln2 + r when `neg`
- * (-x never computed: it folds into the multiply-adds, the same bits, as
- * negation is exact and rounding symmetric): p in [0.7, 1.42], and z =
+ * (then xlo corrects -x; -x is never computed: it folds into the
+ * multiply-adds, the same bits, as negation is exact and rounding
+ * symmetric): p in [0.7, 1.42], and z =
  * n + shifter (ROUND_SHIFTER or ROUND_SHIFTER_126), whose low mantissa
  * bits hold n (plus 126 with the second). */
 static inline float expReduced(float x, float xlo, float shifter, float *z,
@@ -240,7 +241,7 @@ float seqk_sigmoidf(float x) {
 /* PyTorch's formula, x / (1 + e^-x): once e^-x overflows (x < -88.72,
  * where silu is above -2.7e-37) it gives -0 as PyTorch does, and it costs
  * a third less than x * sigmoid(x) (EfficientNet's epilogues). Where e^-x
- * is below 2.6e-38, 1 + e^-x is 1 whatever it is: expNormal. */
+ * is below 2.6e-38, 1 + e^-x is 1 whatever it is: expNormalNeg. */
 float seqk_siluf(float x) { return x / (1.0f + expNormalNeg(x)); }
 
 /* ---- erf ------------------------------------------------------------- */
