@@ -293,22 +293,39 @@ PointwiseCase pointwiseCase(const Pointwise &pc, unsigned seed) {
   return {c, x, panels(c, w), reference(c, x, w)};
 }
 
+// Runs of positions as the compiler cuts them: `runs` runs of nearly equal
+// length, or (runs 0) two at the multiple of SEQK_POINT_LANES_BLOCK
+// nearest the middle.
+int64_t runStart(int64_t r, int64_t runs, int64_t HW) {
+  if (runs > 0)
+    return r * HW / runs;
+  const int64_t block = SEQK_POINT_LANES_BLOCK;
+  return r == 0 ? 0 : r == 1 ? (HW / 2 + block / 2) / block * block : HW;
+}
+
+// Every run length and tile width, both sides of the lanes' rules: few
+// input channels (positions in the lanes on any run of 16), up to 128 on
+// runs of at least 192 (97 input channels on 389 positions: one run, two
+// of 194 and 195, two at a multiple of 48; 128 on 3 runs of 129, output
+// channels in the lanes), more (130).
 TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
-  const Pointwise cases[] = {{1, 1, 1},    {3, 16, 7},   {1, 17, 13},  {5, 32, 14},  {2, 33, 15},
-                             {7, 31, 49},  {16, 48, 29}, {13, 65, 197}, {130, 20, 30}, {29, 64, 450}};
+  const Pointwise cases[] = {{1, 1, 1},     {3, 16, 7},    {1, 17, 13},   {5, 32, 14},
+                             {2, 33, 15},   {7, 31, 49},   {16, 48, 29},  {13, 65, 197},
+                             {130, 20, 30}, {29, 64, 450}, {97, 33, 389}, {128, 17, 387}};
   unsigned seed = 90;
   for (const Pointwise &pc : cases) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);
     seed += 2;
     for (int64_t TW = 1; TW <= std::min<int64_t>(14, pc.HW); ++TW)
-      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}}) {
-        if (pc.HW / runs < TW)
+      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{0}}) {
+        const int64_t count = runs == 0 ? 2 : runs;
+        if (pc.HW / count < TW || (runs == 0 && pc.HW < 4 * SEQK_POINT_LANES_BLOCK))
           continue;
         std::vector<float> y(c.OC * pc.HW, -5.0f);
         EpiLog log{y.data(), c.OC, 1, pc.HW, std::vector<int>(c.OC * pc.HW, 0)};
         for (int64_t p = c.panels() - 1; p >= 0; --p)
-          for (int64_t r = 0; r < runs; ++r) {
-            int64_t q0 = r * pc.HW / runs, q1 = (r + 1) * pc.HW / runs;
+          for (int64_t r = 0; r < count; ++r) {
+            int64_t q0 = runStart(r, runs, pc.HW), q1 = runStart(r + 1, runs, pc.HW);
             seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, p, p + 1, q0, q1,
                                   record, &log, nullptr, nullptr, 0);
             if (p == c.panels() - 1 && r == 0)

@@ -497,7 +497,8 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  *
  * With few input channels the tile above spends as long transposing and
  * storing as computing (C = 16: 16 steps of 28 multiply-adds, then 128
- * shuffles on the port the multiply-adds share). Here the lanes hold
+ * shuffles on the port the multiply-adds share), and with 128 still 15%
+ * of its time. Here the lanes hold
  * positions: a tile is LANE_CH output channels x V vectors of 16
  * consecutive positions; each step loads V vectors of one input channel's
  * run and broadcasts LANE_CH consecutive weights of the panel's row, so
@@ -508,6 +509,15 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  * output still sums its channels in order, one multiply-add each. */
 #define LANE_CH 8
 #define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
+/* Up to SEQK_POINT_LANES_MAX_C input channels (a block's 48 positions of
+ * each: 24 KB), on runs of at least SEQK_POINT_LANES_RUN positions: with
+ * 128 channels the tile above spends 15% of its time on its transposes
+ * and stores. Warm, one thread: 128 -> 256 on 784 positions with ReLU6
+ * 373 -> 303 us (in runs of 392: 337, the last 8 positions of each a
+ * 16-position tile of a third the speed; so the compiler cuts runs at
+ * multiples of SEQK_POINT_LANES_BLOCK), 96 -> 576 on 196 positions 154 ->
+ * 143 us; on runs of 98, 5-10% slower. */
+_Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
 /* A panel whose last vector would hold 8 channels or fewer (24 output
  * channels: 2 vectors of which 1.5 useful) fills the lanes with positions
@@ -638,8 +648,9 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
   }
 }
 
-/* Panel p of the run in a: positions in the lanes for few input channels
- * or a panel of 8 or 24 channels (LANE_PARTIAL_MAX_C), else output
+/* Panel p of the run in a: positions in the lanes for few input channels,
+ * a long run of up to SEQK_POINT_LANES_MAX_C or a panel of 8 or 24
+ * channels (LANE_PARTIAL_MAX_C), else output
  * channels (the tiles of packedPointRows, of width TW, the last moved left).
  * (Cutting a run into tiles of widths TW and TW - 1 instead, 49 positions
  * as 13 + 3 x 12 rather than 4 x 13, made MobileNetV2 1% faster but each
@@ -649,7 +660,8 @@ SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
   const int partial = mr % 16 != 0 && mr % 16 <= LANE_CH;
-  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && a->C <= LANE_PARTIAL_MAX_C)))
+  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && a->C <= LANE_PARTIAL_MAX_C) ||
+                      (a->C <= SEQK_POINT_LANES_MAX_C && a->OW >= SEQK_POINT_LANES_RUN)))
     pointLanes(a, p);
   else
     pointDispatch(a, p, TW, V);

@@ -171,11 +171,20 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                                seqk_epilogue epi, const void *env,
                                const void *xl, int64_t xlBytes);
+/* Input channels up to which seqk_conv2d_pointwise puts positions in the
+ * lanes on a run of at least SEQK_POINT_LANES_RUN positions, in blocks
+ * of SEQK_POINT_LANES_BLOCK (with 64 or fewer, on any run of 16 or
+ * more): the compiler cuts such a layer's plane into runs at multiples
+ * of the block, so that only the last run has a part block. */
+#define SEQK_POINT_LANES_MAX_C 128
+#define SEQK_POINT_LANES_RUN 192
+#define SEQK_POINT_LANES_BLOCK 48
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
  * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)
- * in tiles of TW consecutive positions (or, with few input channels, of
- * 8 channels x 16 to 48 positions), then epi(env, m, q, run, run, n) on
+ * in tiles of TW consecutive positions (or, with few input channels or
+ * on long runs, of 8 channels x 16 to 48 positions: see
+ * SEQK_POINT_LANES_MAX_C), then epi(env, m, q, run, run, n) on
  * runs of each channel m's positions, each position once; or, with epi
  * NULL, `fused` (NULL: none) on each tile before it is stored, its rows
  * and columns numbered as for epi. */
