@@ -521,7 +521,12 @@ _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
 /* A panel whose last vector would hold 8 channels or fewer (24 output
  * channels: 2 vectors of which 1.5 useful) fills the lanes with positions
- * instead, up to this many input channels (48 positions of each: 30 KB) */
+ * instead, up to this many input channels (48 positions of each: 30 KB),
+ * or with more on a run of SEQK_POINT_LANES_RUN or more: even with its
+ * block of positions out of L1, the lanes kernel does more useful
+ * multiply-adds (warm, one thread: 240 -> 40 on 784 positions in 2 runs
+ * 128 -> 101 us, 672 -> 40 on 196 85 -> 76 us with SiLU; on 49, 960 ->
+ * 24 took 19 us and would take 22) */
 #define LANE_PARTIAL_MAX_C 160
 
 /* fusedApply for a lanes tile (rows of `per` vectors a channel), one copy
@@ -649,7 +654,7 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
 }
 
 /* Panel p of the run in a: positions in the lanes for few input channels,
- * a long run of up to SEQK_POINT_LANES_MAX_C or a panel of 8 or 24
+ * a long run of up to SEQK_POINT_LANES_MAX_C, or a panel of 8 or 24
  * channels (LANE_PARTIAL_MAX_C), else output
  * channels (the tiles of packedPointRows, of width TW, the last moved left).
  * (Cutting a run into tiles of widths TW and TW - 1 instead, 49 positions
@@ -660,8 +665,9 @@ SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
   const int partial = mr % 16 != 0 && mr % 16 <= LANE_CH;
-  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && a->C <= LANE_PARTIAL_MAX_C) ||
-                      (a->C <= SEQK_POINT_LANES_MAX_C && a->OW >= SEQK_POINT_LANES_RUN)))
+  const int longRun = a->OW >= SEQK_POINT_LANES_RUN;
+  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && (a->C <= LANE_PARTIAL_MAX_C || longRun)) ||
+                      (a->C <= SEQK_POINT_LANES_MAX_C && longRun)))
     pointLanes(a, p);
   else
     pointDispatch(a, p, TW, V);
