@@ -29,10 +29,10 @@ SEQK_INLINE void fusedHardtanh(seqkVec *x, float lo, float hi) {
   *x = FUSED_SELECT(t > h, h, t);
 }
 
-/* seqk_siluf: x / (1 + expNormalNeg(x)), as math.c computes it (x
+/* seqk_siluf: x / onePlusExpNormalNeg(x), as math.c computes it (x
  * clamped to [-89, 86.5], Cody-Waite reduction of -x without -x,
- * expPolyShort's degree-6 polynomial, 2^(n-1) from the rounded sum's
- * bits on 2p). */
+ * expPolyShort's degree-6 polynomial, s = 2^(n-1) from the rounded sum's
+ * bits, 1 + e^-x as 1 + 2 (s + q s) in two multiply-adds). */
 SEQK_INLINE void fusedSilu(seqkVec *px) {
   const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
               ln2Lo = -2.12194440e-4f, shifter = 12583038.0f;
@@ -47,12 +47,12 @@ SEQK_INLINE void fusedSilu(seqkVec *px) {
   p = p * r + 4.18904237e-2f;
   p = p * r + 1.66671127e-1f;
   p = p * r + 4.99992281e-1f;
-  p = 1.0f + (r + (r * r) * p);
-  seqkVec scale = (seqkVec)((seqkVecI)z << 23);
+  seqkVec q = r + (r * r) * p;
+  seqkVec s = (seqkVec)((seqkVecI)z << 23);
   /* two statements, as in math.c (-ffp-contract=on contracts within
-   * one): the product rounded, then 1 + it */
-  seqkVec ex = (p + p) * scale;
-  *px = x / (1.0f + ex);
+   * one): two multiply-adds */
+  seqkVec half = q * s + s;
+  *px = x / (half * 2.0f + 1.0f);
 }
 
 /* seqk_hardswishf: x * clamp(x + 3, 0, 6) / 6 */

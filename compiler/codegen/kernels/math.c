@@ -70,7 +70,7 @@ static inline float expPoly(float r) {
 }
 
 /* The same to relative error 1.1e-7 (with the rounding of 1 + r +
- * r^2 P(r), 1.6e-7), two terms fewer: for expNormal (SiLU, tanh), within
+ * r^2 P(r), 1.6e-7), two terms fewer: for onePlusExpNormal (SiLU, tanh), within
  * their 4e-7 bounds. SiLU is a quarter of EfficientNet-B0's time and its
  * exponential three quarters of SiLU (a microbenchmark, L1-resident: 0.249
  * of 0.329 ns an element; the division 0.047); with this, 0.29-0.30 ns.
@@ -90,12 +90,12 @@ static inline float expPolyShort(float r) {
  * shifter's mantissa leaves the word). */
 #define ROUND_SHIFTER_126 12583038.0f
 
-/* e^r for x = n ln2 + r, |r| <= ln2/2 (x + xlo, where xlo is a small
+/* e^r - 1 for x = n ln2 + r, |r| <= ln2/2 (x + xlo, where xlo is a small
  * correction to x: the low part of an argument known to more than float
  * precision; -0.0f when there is none), or for -x = n ln2 + r when `neg`
  * (then xlo corrects -x; -x is never computed: it folds into the
  * multiply-adds, the same bits, as negation is exact and rounding
- * symmetric): p in [0.7, 1.42], and z =
+ * symmetric): q in [-0.3, 0.42], e^r = 1 + q, and z =
  * n + shifter (ROUND_SHIFTER or ROUND_SHIFTER_126), whose low mantissa
  * bits hold n (plus 126 with the second). */
 static inline float expReduced(float x, float xlo, float shifter, float *z,
@@ -105,7 +105,7 @@ static inline float expReduced(float x, float xlo, float shifter, float *z,
   float r = neg ? -(x + nf * LN2_HI) : x - nf * LN2_HI;
   r = r + xlo;
   r = r - nf * LN2_LO;
-  return 1.0f + (r + (r * r) * (shortPoly ? expPolyShort(r) : expPoly(r)));
+  return r + (r * r) * (shortPoly ? expPolyShort(r) : expPoly(r));
 }
 
 /* e^(x + xlo) = p * 2^n. 2^n is applied as two factors 2^(n/2)
@@ -115,39 +115,45 @@ static inline float expHiLo(float x, float xlo) {
   x = x > 89.0f ? 89.0f : x;     /* e^89 overflows: n = 128 */
   x = x < -104.0f ? -104.0f : x; /* e^-104 underflows to 0: n = -150 */
   float z;
-  float p = expReduced(x, xlo, ROUND_SHIFTER, &z, 0, 0);
+  float p = 1.0f + expReduced(x, xlo, ROUND_SHIFTER, &z, 0, 0);
   int32_t n = (int32_t)(asU32(z) - asU32(ROUND_SHIFTER));
   int32_t n1 = n >> 1;
   return p * pow2i(n1) * pow2i(n - n1);
 }
 
-/* e^x (e^-x when `neg`) for x in [-86.5, 89] where only normal results
- * and overflow matter (1 + e^-x in SiLU, tanh's e^2a), to expPolyShort's
- * accuracy: 2^n as one factor, 2^(n-1) on 2p (exact), normal for n in
- * [-125, 128], straight from z's bits (two operations: expHiLo's two
- * factors take eight). With expPoly it gave the same silu as expHiLo for
- * all 2^32 inputs; with expPolyShort it differs by rounding, within
- * SiLU's and tanh's 4e-7 (their sweeps). */
-static inline float expClamped(float x, int neg) {
+/* 1 + e^x (e^-x when `neg`) for x in [-86.5, 89] where only normal
+ * values of e^x and overflow matter (SiLU's 1 + e^-x, tanh's 1 + e^2a),
+ * to expPolyShort's accuracy. e^x = 2 s (1 + q) with s = 2^(n-1),
+ * normal for n in [-125, 128], straight from z's bits (two operations:
+ * expHiLo's two factors take eight); s (1 + q) is one multiply-add, and
+ * 1 + 2 (that) another: as s is a power of 2, the same bits as rounding
+ * 1 + q, scaling it by 2s and adding 1, two operations fewer (SiLU's 16
+ * vector operations and a division became 14 and the division). With
+ * expPoly this gave the same silu as expHiLo for all 2^32 inputs; with
+ * expPolyShort it differs by rounding, within SiLU's and tanh's 4e-7
+ * (their sweeps). */
+static inline float onePlusExpClamped(float x, int neg) {
   float z;
-  float p = expReduced(x, -0.0f, ROUND_SHIFTER_126, &z, 1, neg);
-  return (p + p) * asF32(asU32(z) << 23);
+  float q = expReduced(x, -0.0f, ROUND_SHIFTER_126, &z, 1, neg);
+  float s = asF32(asU32(z) << 23);
+  float half = q * s + s; /* e^x / 2 */
+  return half * 2.0f + 1.0f;
 }
 
-/* e^x as expClamped, x clamped to [-86.5, 89] first: e^-86.5 (2.6e-38)
- * below -86.5 instead of a denormal. */
-static inline float expNormal(float x) {
+/* 1 + e^x as onePlusExpClamped, x clamped to [-86.5, 89] first: e^-86.5
+ * (2.6e-38) below -86.5 instead of a denormal. */
+static inline float onePlusExpNormal(float x) {
   x = x > 89.0f ? 89.0f : x;
   x = x < -86.5f ? -86.5f : x;
-  return expClamped(x, 0);
+  return onePlusExpClamped(x, 0);
 }
 
-/* expNormal(-x), clamped on x and -x never computed (SiLU an operation
- * shorter); the same bits. */
-static inline float expNormalNeg(float x) {
+/* onePlusExpNormal(-x), clamped on x and -x never computed (SiLU an
+ * operation shorter); the same bits. */
+static inline float onePlusExpNormalNeg(float x) {
   x = x < -89.0f ? -89.0f : x;
   x = x > 86.5f ? 86.5f : x;
-  return expClamped(x, 1);
+  return onePlusExpClamped(x, 1);
 }
 
 float seqk_expf(float x) { return expHiLo(x, -0.0f); }
@@ -225,8 +231,8 @@ float seqk_tanhf(float x) {
   float a = absF(x);
   float z = x * x;
   float small = withSignOf(x + x * z * tanhPoly(z), x); /* keeps -0 */
-  float e = expNormal(2.0f * a); /* used from 2a = 1.25 on: never denormal */
-  float large = withSignOf(1.0f - 2.0f / (e + 1.0f), x);
+  /* used from 2a = 1.25 on: e^2a never denormal */
+  float large = withSignOf(1.0f - 2.0f / onePlusExpNormal(2.0f * a), x);
   return a < 0.625f ? small : large;
 }
 
@@ -241,8 +247,8 @@ float seqk_sigmoidf(float x) {
 /* PyTorch's formula, x / (1 + e^-x): once e^-x overflows (x < -88.72,
  * where silu is above -2.7e-37) it gives -0 as PyTorch does, and it costs
  * a third less than x * sigmoid(x) (EfficientNet's epilogues). Where e^-x
- * is below 2.6e-38, 1 + e^-x is 1 whatever it is: expNormalNeg. */
-float seqk_siluf(float x) { return x / (1.0f + expNormalNeg(x)); }
+ * is below 2.6e-38, 1 + e^-x is 1 whatever it is: onePlusExpNormalNeg. */
+float seqk_siluf(float x) { return x / onePlusExpNormalNeg(x); }
 
 /* ---- erf ------------------------------------------------------------- */
 
