@@ -102,7 +102,9 @@ PackedSplit packedSplit(const ConvShape &s) {
   int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
   p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
   p.rowBlocks = ceilDiv(s.OH, p.rowsPerTask);
-  p.rowMajor = s.C * s.H * s.W >= s.OC * s.Kc();
+  const int64_t weightFloats = s.OC * s.Kc();
+  p.rowMajor = s.C * s.H * s.W >= weightFloats ||
+               weightFloats * int64_t(sizeof(float)) <= kRowMajorMaxWeightBytes;
   return p;
 }
 
