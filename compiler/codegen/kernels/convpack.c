@@ -497,36 +497,26 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  *
  * With few input channels the tile above spends as long transposing and
  * storing as computing (C = 16: 16 steps of 28 multiply-adds, then 128
- * shuffles on the port the multiply-adds share), and with 128 still 15%
- * of its time. Here the lanes hold
- * positions: a tile is LANE_CH output channels x V vectors of 16
- * consecutive positions; each step loads V vectors of one input channel's
- * run and broadcasts LANE_CH consecutive weights of the panel's row, so
- * each output channel's positions are stored as they are. A fused
- * epilogue (seqk_fused) is applied to each tile before it is stored; a
+ * shuffles on the port the multiply-adds share; C = 128: 15% of its time).
+ * Here the lanes hold positions: a tile is LANE_CH output channels x V
+ * vectors of 16 consecutive positions; each step loads V vectors of one
+ * input channel's run and broadcasts LANE_CH consecutive weights of the
+ * panel's row, so each output channel's positions are stored as they are. A
+ * fused epilogue (seqk_fused) is applied to each tile before it is stored; a
  * generated one runs on each channel's stretch of LANE_RUN positions once
  * all its tiles are stored (from L1, its loads matching the stores). Each
  * output still sums its channels in order, one multiply-add each. */
 #define LANE_CH 8
 #define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
-/* Up to SEQK_POINT_LANES_MAX_C input channels (a block's 48 positions of
- * each: 24 KB), on runs of at least SEQK_POINT_LANES_RUN positions: with
- * 128 channels the tile above spends 15% of its time on its transposes
- * and stores. Warm, one thread: 128 -> 256 on 784 positions with ReLU6
- * 373 -> 303 us (in runs of 392: 337, the last 8 positions of each a
- * 16-position tile of a third the speed; so the compiler cuts runs at
- * multiples of SEQK_POINT_LANES_BLOCK), 96 -> 576 on 196 positions 154 ->
- * 143 us; on runs of 98, 5-10% slower. */
+/* Up to SEQK_POINT_LANES_MAX_C on runs of SEQK_POINT_LANES_RUN or more
+ * (warm, 128 -> 256 on 784 positions: 373 -> 303 us; on 98, 5-10% slower) */
 _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
 /* A panel whose last vector would hold 8 channels or fewer (24 output
  * channels: 2 vectors of which 1.5 useful) fills the lanes with positions
  * instead, up to this many input channels (48 positions of each: 30 KB),
- * or with more on a run of SEQK_POINT_LANES_RUN or more: even with its
- * block of positions out of L1, the lanes kernel does more useful
- * multiply-adds (warm, one thread: 240 -> 40 on 784 positions in 2 runs
- * 128 -> 101 us, 672 -> 40 on 196 85 -> 76 us with SiLU; on 49, 960 ->
- * 24 took 19 us and would take 22) */
+ * or any on runs of SEQK_POINT_LANES_RUN (240 -> 40 on 784 positions, 128
+ * -> 101 us warm; on 49, 960 -> 24 would go 19 -> 22 us) */
 #define LANE_PARTIAL_MAX_C 160
 
 /* fusedApply for a lanes tile (rows of `per` vectors a channel), one copy
@@ -666,8 +656,10 @@ SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
   const int partial = mr % 16 != 0 && mr % 16 <= LANE_CH;
   const int longRun = a->OW >= SEQK_POINT_LANES_RUN;
-  if (a->OW >= 16 && (a->C <= LANE_MAX_C || (partial && (a->C <= LANE_PARTIAL_MAX_C || longRun)) ||
-                      (a->C <= SEQK_POINT_LANES_MAX_C && longRun)))
+  const int lanes =
+      a->C <= LANE_MAX_C || (a->C <= SEQK_POINT_LANES_MAX_C && longRun) ||
+      (partial && (a->C <= LANE_PARTIAL_MAX_C || longRun));
+  if (a->OW >= 16 && lanes)
     pointLanes(a, p);
   else
     pointDispatch(a, p, TW, V);

@@ -70,8 +70,8 @@ static inline float expPoly(float r) {
 }
 
 /* The same to relative error 1.1e-7 (with the rounding of 1 + r +
- * r^2 P(r), 1.6e-7), two terms fewer: for onePlusExpNormal (SiLU, tanh), within
- * their 4e-7 bounds. SiLU is a quarter of EfficientNet-B0's time and its
+ * r^2 P(r), 1.6e-7), two terms fewer: for onePlusExpNormal (SiLU, tanh),
+ * within their 4e-7 bounds. SiLU is a quarter of EfficientNet-B0's time and its
  * exponential three quarters of SiLU (a microbenchmark, L1-resident: 0.249
  * of 0.329 ns an element; the division 0.047); with this, 0.29-0.30 ns.
  * (Not for e^x itself: GELU's tail and ELU's e^x - 1 near 0 need
