@@ -349,10 +349,11 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
 // of its own (a fused expansion's band), rows yPlane floats apart, each
 // output once through the epilogue (in runs inside its channel's row),
 // nothing written past the run or the panel's channels; with few and with
-// many input channels (positions or channels in the lanes).
+// many input channels (positions or channels in the lanes), and 100 on a
+// run of 389 (positions in the lanes) and of 183 (channels).
 TEST(KernelsConvPack, PointwiseRowsFillOnePanelsBuffer) {
-  const Pointwise cases[] = {{1, 1, 14},  {3, 16, 29},  {1, 17, 30},  {5, 32, 56},
-                             {2, 33, 61}, {16, 48, 97}, {13, 65, 197}, {130, 40, 113}};
+  const Pointwise cases[] = {{1, 1, 14},    {3, 16, 29},    {1, 17, 30},   {5, 32, 56},  {2, 33, 61},
+                             {16, 48, 97}, {13, 65, 197}, {130, 40, 113}, {100, 40, 389}};
   unsigned seed = 300;
   for (const Pointwise &pc : cases) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);

@@ -126,9 +126,10 @@ TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
 
 // The fused expansion's form: one panel into a band buffer, bias and an
 // activation (no added tensor), rows yPlane floats apart; nothing written
-// past the run or the panel's channels.
+// past the run or the panel's channels (100 input channels on a run of
+// 388: positions in the lanes).
 TEST(KernelsFused, PointwiseRowsApplyTheEpilogueToOnePanel) {
-  const Shape shapes[] = {{16, 96, 40}, {24, 40, 30}, {96, 24, 29}, {3, 17, 14}};
+  const Shape shapes[] = {{16, 96, 40}, {24, 40, 30}, {96, 24, 29}, {3, 17, 14}, {100, 40, 389}};
   unsigned seed = 800;
   for (const Shape &s : shapes) {
     auto x = seqk_test::randomVector(size_t(s.C * s.HW), seed);
