@@ -497,24 +497,32 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  *
  * With few input channels the tile above spends as long transposing and
  * storing as computing (C = 16: 16 steps of 28 multiply-adds, then 128
- * shuffles on the multiply-adds' port; C = 128: 15% of its time). Here a
- * tile is LANE_CH output channels x V vectors of 16 positions: each step
- * loads V vectors of one input channel's run and broadcasts LANE_CH
- * weights, and each output channel's positions are stored as they are. A
- * fused epilogue (seqk_fused) is applied to each tile before it is stored,
- * a generated one on each channel's stretch of LANE_RUN positions (from
- * L1). Each output still sums its channels in order, one multiply-add
- * each. */
+ * shuffles on the port the multiply-adds share; C = 128: 15% of its time).
+ * Here the lanes hold positions: a tile is LANE_CH output channels x V
+ * vectors of 16 consecutive positions; each step loads V vectors of one
+ * input channel's run and broadcasts LANE_CH consecutive weights of the
+ * panel's row, so each output channel's positions are stored as they are. A
+ * fused epilogue (seqk_fused) is applied to each tile before it is stored; a
+ * generated one runs on each channel's stretch of LANE_RUN positions once
+ * all its tiles are stored (from L1, its loads matching the stores). Each
+ * output still sums its channels in order, one multiply-add each. */
 #define LANE_CH 8
 #define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
+/* Up to SEQK_POINT_LANES_MAX_C on runs of SEQK_POINT_LANES_RUN or more
+ * (warm, 128 -> 256 on 784 positions: 373 -> 303 us; on 98, 5-10% slower) */
 _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
-/* A panel's last vector of 8 channels or fewer: positions in the lanes up
- * to this many input channels (30 KB a block), and with any on long runs */
+/* A panel whose last vector would hold 8 channels or fewer (24 output
+ * channels: 2 vectors of which 1.5 useful) fills the lanes with positions
+ * instead, up to this many input channels (48 positions of each: 30 KB),
+ * or any on runs of SEQK_POINT_LANES_RUN (240 -> 40 on 784 positions, 128
+ * -> 101 us warm; on 49, 960 -> 24 would go 19 -> 22 us) */
 #define LANE_PARTIAL_MAX_C 160
 
 /* fusedApply for a lanes tile (rows of `per` vectors a channel), one copy
- * for all tile widths (inlined, every model's kernels compiled 6% longer) */
+ * for both tile widths: inlined into each, SiLU's and Hardswish's loops
+ * made the pooled kernels of every model with a pointwise or Winograd
+ * convolution compile 6% longer. */
 static __attribute__((noinline)) void fusedApplyOutOfLine(
     const seqk_fused *f, seqkVec *v, int n, int per, int64_t m,
     const float *add) {
@@ -635,11 +643,14 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
   }
 }
 
-/* Panel p of the run in a: positions in the lanes for few input channels, a
- * long run of up to SEQK_POINT_LANES_MAX_C or a panel of 8 or 24 channels,
- * else packedPointRows' tiles of TW output positions, the last moved left
- * (widths TW and TW - 1 would reach two of the 28 variants: densenet121's
- * build 1.13 -> 1.39 s, for 1% of MobileNetV2). */
+/* Panel p of the run in a: positions in the lanes for few input channels,
+ * a long run of up to SEQK_POINT_LANES_MAX_C, or a panel of 8 or 24
+ * channels (LANE_PARTIAL_MAX_C), else output
+ * channels (the tiles of packedPointRows, of width TW, the last moved left).
+ * (Cutting a run into tiles of widths TW and TW - 1 instead, 49 positions
+ * as 13 + 3 x 12 rather than 4 x 13, made MobileNetV2 1% faster but each
+ * call reach two of the 28 tile variants: densenet121's build took 1.13
+ * -> 1.39 s.) */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
@@ -648,21 +659,10 @@ SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
   const int lanes =
       a->C <= LANE_MAX_C || (a->C <= SEQK_POINT_LANES_MAX_C && longRun) ||
       (partial && (a->C <= LANE_PARTIAL_MAX_C || longRun));
-  /* positions past the last whole vector (14 or fewer) in one tile of
-   * the other kind: 96 -> 576 on 196 positions 137 -> 127 us, warm */
-  const int64_t tail = a->OW % 16, head = a->OW - tail;
-  PackedConv first = *a, last = *a;
-  first.OW = first.Wp = head, last.OW = last.Wp = tail;
-  last.x += head, last.y += head, last.col0 += head;
-  last.xl = 0, last.xlLines = 0;
-  if (a->OW < 16 || !lanes)
-    pointDispatch(a, p, TW, V);
-  else if (tail == 0 || tail > 14)
+  if (a->OW >= 16 && lanes)
     pointLanes(a, p);
-  else {
-    pointLanes(&first, p);
-    pointDispatch(&last, p, tail, V);
-  }
+  else
+    pointDispatch(a, p, TW, V);
 }
 
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
