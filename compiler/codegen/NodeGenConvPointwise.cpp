@@ -9,6 +9,7 @@
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace seq::codegen {
 
@@ -38,6 +39,7 @@ constexpr int64_t kPointwisePanelMajorPlane = 14 * 14;
 
 struct PointwiseSplit {
   int64_t panels = 1, chunks = 1, tileCols = 1;
+  bool operator==(const PointwiseSplit &) const = default;
   // run k starts at k*HW/chunks rounded to the nearest multiple of align
   int64_t align = 1;
   bool panelMajor = false;
@@ -64,17 +66,23 @@ void alignRunsToLanes(const ConvShape &s, PointwiseSplit &p) {
   p = aligned;
 }
 
-PointwiseSplit pointwiseSplit(const ConvShape &s) {
+// The split for a context of `threads` threads (kManyThreads: 3 or more).
+// Shorter runs cost the kernel more per output (warm, one thread, 384 ->
+// 64 on 196 positions: 55 us in one run, 62 in four; 64 -> 384: 64 and 80),
+// so one thread takes the fewest runs, two the fewest that make an even
+// number of tasks, and more threads about kTasksWanted tasks.
+PointwiseSplit pointwiseSplit(const ConvShape &s, int64_t threads) {
   PointwiseSplit p;
   int64_t HW = s.OHW(), widest = ir::packedConvTile(1, 14).cols;
   p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
   const int64_t fewest = ceilDiv(HW, kPointwiseMaxRun), most = std::max<int64_t>(1, HW / widest);
-  p.chunks = std::clamp<int64_t>(std::max(fewest, ceilDiv(kTasksWanted, p.panels)), 1, most);
+  const int64_t wanted = threads == kManyThreads ? kTasksWanted : threads;
+  p.chunks = std::clamp<int64_t>(std::max(fewest, ceilDiv(wanted, p.panels)), 1, most);
   // an even number of tasks, which two threads share evenly: one run fewer
   // where that leaves at least 4 tasks of runs not too long, else one more
   // (3 panels in 2 runs of a 14x14 plane, not 3: 9 tasks kept a core
   // waiting a ninth of MobileNetV2's and EfficientNet's projections)
-  if (p.panels * p.chunks % 2 != 0) {
+  if (threads > 1 && p.panels * p.chunks % 2 != 0) {
     if (p.chunks - 1 >= std::max<int64_t>(fewest, 1) && p.panels * (p.chunks - 1) >= 4)
       --p.chunks;
     else if (p.chunks + 1 <= most)
@@ -89,23 +97,31 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
 
 } // namespace
 
-// Tasks as pointwiseSplit says (NodeGenConv.h).
+// Tasks as pointwiseSplit says for the context's threads (NodeGenConv.h):
+// the task takes the class of the threads and branches to the split's
+// kernel call, each with its constant tile width (a branch in the task,
+// not the forward function: see Task::run).
 void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *sub,
                       Value *image, Value *weights) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
-  PointwiseSplit split = pointwiseSplit(s);
+  const PointwiseSplit splits[] = {pointwiseSplit(s, 1), pointwiseSplit(s, 2), pointwiseSplit(s, kManyThreads)};
   int64_t HW = s.OHW();
   Task task(gen, index, "pointwise");
   IRBuilder<> &b = task.b();
+  IRBuilder<> &f = gen.fwd();
   auto c = [&](int64_t v) { return b.getInt64(v); };
   Value *x = task.capture(sub ? sub : gen.valuePtr(node.inputs[0]), "x");
   Value *first = sub ? task.capture(image, "image") : nullptr;
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(weights ? weights : gen.packedPtr(node.attrs.weight), "w");
+  const bool oneSplit = splits[0] == splits[1] && splits[1] == splits[2];
+  Value *threadClass = oneSplit ? nullptr : emitThreadClass(gen);
+  Value *klass = oneSplit ? nullptr : task.capture(threadClass, "threads");
   EpilogueEnv env(task, epilogue);
   NextWeights next(gen, index, task);
-  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+  // task t of an image, split as `split` says
+  auto call = [&](const PointwiseSplit &split, Value *t) {
     Value *n = b.CreateUDiv(t, c(split.tasks()));
     Value *inImage = b.CreateURem(t, c(split.tasks()));
     Value *xImage = n;
@@ -132,9 +148,27 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
                  {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), panel, b.CreateAdd(panel, c(1)), q0, q1,
                   env.fn(), env.env(), env.fused(), xl[0], xl[1]});
+  };
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    if (oneSplit)
+      return call(splits[0], t);
+    // from(k) runs the classes up to k: class k and those above it that
+    // split the same way, else the classes below
+    std::function<void(int)> from = [&](int k) {
+      if (k == 0)
+        return call(splits[0], t);
+      if (splits[k] == splits[k - 1])
+        return from(k - 1);
+      emitIf(b, b.CreateICmpUGE(klass, c(k)), "threads" + Twine(k + 1), [&] { call(splits[k], t); },
+             [&] { from(k - 1); });
+    };
+    from(2);
   });
-  Value *images = sub ? gen.fwd().getInt64(1) : gen.leadingExtent(g.value(node.output).shape, 1);
-  task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
+  Value *images = sub ? f.getInt64(1) : gen.leadingExtent(g.value(node.output).shape, 1);
+  Value *tasks = f.getInt64(splits[0].tasks());
+  for (int k = 1; k < 3 && !oneSplit; ++k)
+    tasks = f.CreateSelect(f.CreateICmpEQ(threadClass, f.getInt64(k)), f.getInt64(splits[k].tasks()), tasks);
+  task.run(f.CreateMul(images, tasks),
            sub ? Work{0, s.OC * HW * s.Kc()} : LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
 }
 
