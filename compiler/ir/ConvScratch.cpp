@@ -98,6 +98,15 @@ WinogradPlan ownWinogradPlan(const Graph &g, const Node &conv) {
   int64_t fewest = p.tileRows / p.blocks * p.tileCols;
   p.pointTile = packedConvTile(1, fewest).cols;
   p.vStride = C * p.blockRows * p.tileCols + 16;
+  const int64_t tiles = p.tileRows * p.tileCols;
+  if (p.blocks == 1 && tiles <= kWinogradGroupTiles) {
+    // an image's transformed tiles and a panel's products
+    const int64_t imageBytes = 16 * (C + kPackPanelWidth) * tiles * int64_t(sizeof(float));
+    p.imageGroup = std::clamp<int64_t>(kWinogradGroupBytes / imageBytes, 1, kWinogradGroupImages);
+    // seqk_conv2d_winograd_stride: a row of V a channel, 16 floats more
+    if (p.imageGroup > 1)
+      p.vStride = std::max(p.vStride, C * (p.imageGroup * tiles + 16) + 16);
+  }
   return p;
 }
 
@@ -137,7 +146,7 @@ WinogradPlan winogradPlan(const Graph &g, const Node &conv) {
   int64_t C = g.value(conv.inputs.at(0)).shape.dims.at(1);
   int64_t Wp = 2 * p.tileCols + 2, tiles = p.blockRows * p.tileCols;
   int64_t floats = C * (2 * p.blockRows + 2) * Wp + kConvPadSlackFloats + 16 * p.vStride +
-                   16 * kPackPanelWidth * tiles + 16 + 4 * (2 * p.tileCols * (p.blockRows + 1) + 32) +
+                   16 * kPackPanelWidth * tiles * p.imageGroup + 16 + 4 * (2 * p.tileCols * (p.blockRows + 1) + 32) +
                    2 * (2 * tiles + 32);
   p.workFloats = (floats + 15) / 16 * 16;
   return p;

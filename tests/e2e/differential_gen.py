@@ -198,7 +198,9 @@ def st_winograd(g):
     transformed across rows unless a row of them fills whole vectors
     (outputs 31 and 32 wide: 16 tiles); on the
     large planes (28 to 36) with more than 32 output channels, in blocks of
-    tile rows whose last one two threads share by halves of its panels."""
+    tile rows whose last one two threads share by halves of its panels; on
+    planes of 64 tiles or fewer, at batch 2 and 37, several images a call
+    (ir::WinogradPlan::imageGroup)."""
     rng, (c, h, w) = g.rng, g.shape
     e = rng.randint(16, 64)
     pad = rng.choice([0, 1, 1, 2]) if min(h, w) >= 3 else 1

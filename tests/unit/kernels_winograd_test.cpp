@@ -97,13 +97,13 @@ std::vector<float> run(const Case &c, const std::vector<float> &x, const std::ve
     for (int64_t pt = 0; pt < panelTasks; ++pt) {
       int64_t b0 = blocks * rt / rowTasks, b1 = blocks * (rt + 1) / rowTasks;
       int64_t p0 = c.panels() * pt / panelTasks, p1 = c.panels() * (pt + 1) / panelTasks;
-      int64_t vStride = seqk_conv2d_winograd_stride(c.C, c.OW(), blockRows) + spread;
-      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), blockRows, vStride)),
+      int64_t vStride = seqk_conv2d_winograd_stride(c.C, c.OW(), blockRows, 1) + spread;
+      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), blockRows, vStride, 1)),
                               std::numeric_limits<float>::quiet_NaN());
       seqk_conv2d_winograd(x.data(), u.data(), y.data(), work.data(), c.C, c.H, c.W, c.top, c.left, c.OC,
                            c.OH(), c.OW(), blockRows, TW, vStride, b0 * blockRows,
                            std::min(c.tileRows(), b1 * blockRows), p0, p1, seen ? countingEpilogue : nullptr, seen,
-                           nullptr, 0);
+                           nullptr, 0, 1);
     }
   return y;
 }
@@ -174,6 +174,45 @@ TEST(KernelsWinograd, AWiderStrideGivesTheSameBits) {
   }
 }
 
+// Several images a call (a batch's small planes, ir::WinogradPlan::
+// imageGroup): the same bits as one image a call, whatever the number of
+// images (1, 2, primes, 16 tiles of 4 tiles each: one past a vector),
+// each output through the epilogue once with its image's row k*OC + m, in
+// a NaN-filled work buffer sized for that many images.
+TEST(KernelsWinograd, SeveralImagesACallGiveEachImagesBits) {
+  unsigned seed = 300;
+  for (const Case &c : kCases) {
+    const int64_t plane = c.C * c.H * c.W, out = c.OC * c.OH() * c.OW();
+    for (int64_t images : {1, 2, 3, 5, 17}) {
+      std::vector<float> x = seqk_test::randomVector(size_t(images * plane), seed);
+      std::vector<float> w = seqk_test::randomVector(size_t(c.OC * c.C * 9), seed + 1);
+      seed += 2;
+      std::vector<float> u = transformed(c, w), each;
+      for (int64_t k = 0; k < images; ++k) {
+        std::vector<float> xk(x.begin() + k * plane, x.begin() + (k + 1) * plane);
+        std::vector<float> yk = run(c, xk, u, c.tileRows(), 1, 1, nullptr);
+        each.insert(each.end(), yk.begin(), yk.end());
+      }
+      int64_t tiles = c.tileRows() * c.tileCols();
+      int64_t TW = ir::packedConvTile(1, images * tiles).cols;
+      int64_t vStride = seqk_conv2d_winograd_stride(c.C, c.OW(), c.tileRows(), images);
+      std::vector<float> work(size_t(seqk_conv2d_winograd_work(c.C, c.OW(), c.tileRows(), vStride, images)),
+                              std::numeric_limits<float>::quiet_NaN());
+      std::vector<float> y(size_t(images * out), std::numeric_limits<float>::quiet_NaN());
+      Case all = c; // the epilogue's rows: k*OC + m of `images` images
+      Seen seen{&all, std::vector<int>(size_t(images * out), 0)};
+      seqk_conv2d_winograd(x.data(), u.data(), y.data(), work.data(), c.C, c.H, c.W, c.top, c.left, c.OC, c.OH(),
+                           c.OW(), c.tileRows(), TW, vStride, 0, c.tileRows(), 0, c.panels(), countingEpilogue, &seen,
+                           nullptr, 0, images);
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_EQ(y[i], each[i] + 1.0f) << "C=" << c.C << " OC=" << c.OC << " " << c.H << "x" << c.W << ", "
+                                        << images << " images: output " << i;
+        ASSERT_EQ(seen.calls[i], 1) << "output " << i;
+      }
+    }
+  }
+}
+
 // A NaN input reaches the outputs whose 3x3 window holds it, and only
 // those (as in the direct convolution and PyTorch), wherever it sits in
 // its tile: blocks row-packed (5 tiles a row) and row by row (16).
@@ -216,8 +255,8 @@ TEST(KernelsWinograd, ThePlansWorkBufferHoldsWhatTheKernelUses) {
         for (int64_t &p : conv.attrs.pad)
           p = 1;
         ir::WinogradPlan plan = ir::winogradPlan(g, conv);
-        ASSERT_GE(plan.vStride, seqk_conv2d_winograd_stride(C, OW, plan.blockRows));
-        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows, plan.vStride))
+        ASSERT_GE(plan.vStride, seqk_conv2d_winograd_stride(C, OW, plan.blockRows, plan.imageGroup));
+        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows, plan.vStride, plan.imageGroup))
             << C << " " << OH << "x" << OW;
         ASSERT_EQ(plan.workFloats % 16, 0);
       }

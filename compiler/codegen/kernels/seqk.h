@@ -219,19 +219,24 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
  * transformed tiles (each element's matrix vStride floats after the
  * previous one's, vStride >= seqk_conv2d_winograd_stride), the products.
  * y [OC, OH*OW]; epi(env, m, oh*OW, run, run, n) on each channel's rows
- * of a block once they are done. */
+ * of a block once they are done. With `images` > 1, the same for that
+ * many consecutive images (x and y advancing by an image), each block's
+ * tiles of all of them transformed into one matrix per element, so that
+ * each product reads its weights once for them all; then
+ * epi(env, k*OC + m, ...) for image k. */
 void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           float *work, int64_t C, int64_t H, int64_t W,
                           int64_t top, int64_t left, int64_t OC, int64_t OH,
                           int64_t OW, int64_t blockRows, int64_t TW,
                           int64_t vStride, int64_t r0, int64_t r1, int64_t p0,
                           int64_t p1, seqk_epilogue epi, const void *env,
-                          const void *xl, int64_t xlBytes);
-/* The least vStride of seqk_conv2d_winograd, and the floats of its work
- * buffer for a vStride. */
-int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows);
+                          const void *xl, int64_t xlBytes, int64_t images);
+/* The least vStride of seqk_conv2d_winograd for up to `images` images a
+ * call, and the floats of its work buffer for a vStride. */
+int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows,
+                                    int64_t images);
 int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
-                                  int64_t vStride);
+                                  int64_t vStride, int64_t images);
 
 /* 1 when seqk_conv2d_packed has a tile of R rows x TW columns for column
  * stride SW. */

@@ -35,6 +35,7 @@
 
 #define WG_XI 16   /* elements of a transformed tile */
 #define WG_LANES 16 /* tiles per vector */
+#define WG_GROUP_TILE 14 /* the products' tile width for several images */
 
 #define WG_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
 #define WG_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
@@ -226,8 +227,11 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           int64_t OW, int64_t blockRows, int64_t TW,
                           int64_t vStride, int64_t r0, int64_t r1, int64_t p0,
                           int64_t p1, seqk_epilogue epi, const void *env,
-                          const void *xl, int64_t xlBytes) {
+                          const void *xl, int64_t xlBytes, int64_t images) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
+  const int64_t xImage = C * H * W, yImage = OC * OH * OW;
+  /* the products' tile width: several images' tiles make long runs */
+  const int64_t tw = images > 1 && images * TWt >= 2 * WG_GROUP_TILE ? WG_GROUP_TILE : TW;
   const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
                           SEQK_PANEL_WIDTH * C;
   /* the block's input rows, zero-padded; then each element xi's matrix of
@@ -237,73 +241,89 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
   float *restrict M = V + WG_XI * vStride;
   /* row-packed blocks: the input strips, then the output strips */
   const int packed = wgRowPacked(TWt), packedOut = packed && TWt < WG_LANES;
-  float *restrict strips = M + WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES;
+  float *restrict strips =
+      M + WG_XI * SEQK_PANEL_WIDTH * images * blockRows * TWt + WG_LANES;
   float *restrict ostrips = strips + 4 * wgStripFloats(TWt, blockRows);
   /* the next layer's weights (seqk_conv2d_packed's xl): a slice for each
    * product of each block and panel */
   const int64_t xlPieces = (r1 - r0 + blockRows - 1) / blockRows * (p1 - p0) * WG_XI;
   int64_t xlPiece = 0;
   for (int64_t b0 = r0; b0 < r1; b0 += blockRows) {
-    const int64_t b1 = seqkMin(r1, b0 + blockRows), T = (b1 - b0) * TWt;
+    /* an image's Tb tiles of the block, T of all the images; a channel's
+     * row of V holds each image's in turn, then, for several images, 16
+     * floats that the last one's spill may take (see below) */
+    const int64_t b1 = seqkMin(r1, b0 + blockRows), Tb = (b1 - b0) * TWt;
+    const int64_t T = images * Tb, Tr = images > 1 ? T + WG_LANES : T;
     const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
-    seqk_pad2d(x, xp, C, H, W, rows, Wp, top - 2 * b0, left, 0, C);
-    /* V[xi][c][t]: the block's transformed tiles, channel by channel */
-    for (int64_t c = 0; c < C; ++c) {
-      if (packed) {
-        const float *in[4], *in2[4];
-        wgPackRows(xp + c * plane, Wp, TWt, b1 - b0, strips, in, in2);
-        SEQK_ROLLED
-        for (int64_t j0 = 0; j0 < T; j0 += WG_LANES)
-          wgInputTiles(in, in2, j0, V + c * T + j0, vStride);
-        continue;
-      }
-      for (int64_t row = b0; row < b1; ++row) {
-        const float *base = xp + c * plane + 2 * (row - b0) * Wp;
-        const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
-        const float *in2[4] = {in[0] + 2, in[1] + 2, in[2] + 2, in[3] + 2};
-        float *v = V + c * T + (row - b0) * TWt;
-        for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
-          wgInputTiles(in, in2, j0, v + j0, vStride);
+    /* V[xi][c][t]: the block's transformed tiles, image by image, channel
+     * by channel. A row-packed channel's last vector spills up to 15
+     * floats past its image's tiles, onto those of the images after it
+     * (transformed later) or the row's last 16 floats. */
+    for (int64_t k = 0; k < images; ++k) {
+      seqk_pad2d(x + k * xImage, xp, C, H, W, rows, Wp, top - 2 * b0, left, 0,
+                 C);
+      for (int64_t c = 0; c < C; ++c) {
+        float *vc = V + c * Tr + k * Tb;
+        if (packed) {
+          const float *in[4], *in2[4];
+          wgPackRows(xp + c * plane, Wp, TWt, b1 - b0, strips, in, in2);
+          SEQK_ROLLED
+          for (int64_t j0 = 0; j0 < Tb; j0 += WG_LANES)
+            wgInputTiles(in, in2, j0, vc + j0, vStride);
+          continue;
+        }
+        for (int64_t row = b0; row < b1; ++row) {
+          const float *base = xp + c * plane + 2 * (row - b0) * Wp;
+          const float *in[4] = {base, base + Wp, base + 2 * Wp, base + 3 * Wp};
+          const float *in2[4] = {in[0] + 2, in[1] + 2, in[2] + 2, in[3] + 2};
+          float *v = vc + (row - b0) * TWt;
+          for (int64_t j0 = 0; j0 < TWt; j0 += WG_LANES)
+            wgInputTiles(in, in2, j0, v + j0, vStride);
+        }
       }
     }
     const int64_t oh0 = 2 * b0, oh1 = seqkMin(OH, 2 * b1);
     for (int64_t p = p0; p < p1; ++p) {
-      /* M[xi][m][t] for the panel's 32 channels m */
+      /* M[xi][m][t] for the panel's 32 channels m, all images' tiles */
       for (int xi = 0; xi < WG_XI; ++xi, ++xlPiece) {
         int64_t lines;
         const char *at = xlSlice(xl, xlBytes / 64, xlPiece, xlPieces, &lines);
         seqk_conv2d_pointwise_rows(V + xi * vStride, u + xi * uStride,
-                                   M + xi * SEQK_PANEL_WIDTH * T, T, C, T, OC,
-                                   TW, p, 0, T, 0, 0, 0, at, lines * 64);
+                                   M + xi * SEQK_PANEL_WIDTH * T, T, C, Tr, OC,
+                                   tw, p, 0, T, 0, 0, 0, at, lines * 64);
       }
       const int64_t m0 = p * SEQK_PANEL_WIDTH;
       const int64_t mr = seqkMin(SEQK_PANEL_WIDTH, OC - m0);
-      for (int64_t m = 0; m < mr; ++m) {
-        float *yc = y + (m0 + m) * OH * OW;
-        if (packedOut)
-          wgOutputPacked(M + m * T, SEQK_PANEL_WIDTH * T, T, TWt, b0, b1, yc,
-                         OH, OW, ostrips);
-        else
-          for (int64_t row = b0; row < b1; ++row)
-            wgOutputRow(M + m * T + (row - b0) * TWt, SEQK_PANEL_WIDTH * T,
-                        TWt, yc + 2 * row * OW, OW, 2 * row + 1 < OH);
-        if (epi)
-          epi(env, m0 + m, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW,
-              (oh1 - oh0) * OW);
-      }
+      for (int64_t m = 0; m < mr; ++m)
+        for (int64_t k = 0; k < images; ++k) {
+          const float *mk = M + m * T + k * Tb;
+          float *yc = y + k * yImage + (m0 + m) * OH * OW;
+          if (packedOut)
+            wgOutputPacked(mk, SEQK_PANEL_WIDTH * T, Tb, TWt, b0, b1, yc, OH,
+                           OW, ostrips);
+          else
+            for (int64_t row = b0; row < b1; ++row)
+              wgOutputRow(mk + (row - b0) * TWt, SEQK_PANEL_WIDTH * T, TWt,
+                          yc + 2 * row * OW, OW, 2 * row + 1 < OH);
+          if (epi)
+            epi(env, k * OC + m0 + m, oh0 * OW, yc + oh0 * OW, yc + oh0 * OW,
+                (oh1 - oh0) * OW);
+        }
     }
   }
 }
 
-int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows) {
-  return C * blockRows * ((OW + 1) / 2) + WG_LANES;
+int64_t seqk_conv2d_winograd_stride(int64_t C, int64_t OW, int64_t blockRows,
+                                    int64_t images) {
+  const int64_t T = images * blockRows * ((OW + 1) / 2);
+  return C * (images > 1 ? T + WG_LANES : T) + WG_LANES;
 }
 
 int64_t seqk_conv2d_winograd_work(int64_t C, int64_t OW, int64_t blockRows,
-                                  int64_t vStride) {
+                                  int64_t vStride, int64_t images) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   return C * (2 * blockRows + 2) * Wp + SEQK_CONV_SLACK + WG_XI * vStride +
-         WG_XI * SEQK_PANEL_WIDTH * blockRows * TWt + WG_LANES +
+         WG_XI * SEQK_PANEL_WIDTH * images * blockRows * TWt + WG_LANES +
          4 * wgStripFloats(TWt, blockRows) +
          2 * (2 * blockRows * TWt + 2 * WG_LANES);
 }
