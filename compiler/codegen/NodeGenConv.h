@@ -115,12 +115,6 @@ void emitSlotRun(llvm::IRBuilder<> &b, llvm::Value *slot, llvm::Value *slots, ll
 
 // Tiles a parallel op aims for: enough to balance 2 to 4 threads.
 constexpr int64_t kTasksWanted = 8;
-// A split chosen at run time by the context's threads: for 1, 2, and
-// kManyThreads (3 or more). See emitThreadClass.
-constexpr int64_t kManyThreads = 3;
-// The forward-side i64 class of the context's threads: 0 for one thread,
-// 1 for two, 2 for more.
-llvm::Value *emitThreadClass(LlvmGen &gen);
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // A pointwise convolution on packed weights (NodeGenConvPointwise.cpp):

@@ -29,13 +29,6 @@ Value *emitSlotCount(LlvmGen &gen, int64_t tasks) {
   return f.CreateBinaryIntrinsic(Intrinsic::smax, slots, f.getInt64(1));
 }
 
-Value *emitThreadClass(LlvmGen &gen) {
-  IRBuilder<> &f = gen.fwd();
-  Value *threads = f.CreateSExt(f.CreateCall(gen.runtimeFn("seqrt_context_threads"), {gen.contextArg()}),
-                                f.getInt64Ty());
-  return f.CreateBinaryIntrinsic(Intrinsic::umin, f.CreateSub(threads, f.getInt64(1)), f.getInt64(2));
-}
-
 void emitSlotRun(IRBuilder<> &b, Value *slot, Value *slots, Value *tasks, function_ref<void(Value *)> body) {
   Value *t0 = b.CreateUDiv(b.CreateMul(slot, tasks), slots);
   Value *t1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(slot, b.getInt64(1)), tasks), slots);

@@ -9,7 +9,6 @@
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
-#include <functional>
 
 namespace seq::codegen {
 
@@ -34,12 +33,17 @@ namespace {
 // all of the weights (MobileNetV2's 14 x 14 projections: on 2 threads at
 // batch 1 the model 3.46 -> 3.40 ms).
 constexpr int64_t kPointwiseMaxRun = 448;
-// Planes of at most this many positions split panel-major.
+// Planes of at most this many positions split panel-major, into about
+// kSmallPlaneTasks tasks: runs shorter than the plane cost the kernel
+// more per output (warm, one thread, 384 -> 64 on 196 positions: 55 us in
+// one run, 62 in four; 64 -> 384: 64 and 80 us), and the 7x7 layers'
+// weights are read once per run.
 constexpr int64_t kPointwisePanelMajorPlane = 14 * 14;
+constexpr int64_t kSmallPlaneTasks = 2;
+constexpr int64_t kOddTasksFine = 5;
 
 struct PointwiseSplit {
   int64_t panels = 1, chunks = 1, tileCols = 1;
-  bool operator==(const PointwiseSplit &) const = default;
   // run k starts at k*HW/chunks rounded to the nearest multiple of align
   int64_t align = 1;
   bool panelMajor = false;
@@ -54,42 +58,54 @@ struct PointwiseSplit {
 // positions, so that only the last has a part block (warm, one thread,
 // 128 -> 256 on 784 positions: in two runs of 392, each ending in a
 // 16-position tile of a third the speed, 337 us; in one run, 303).
-void alignRunsToLanes(const ConvShape &s, PointwiseSplit &p) {
+// Otherwise they start at multiples of 16 positions, a cache line, where
+// every run stays at least kAlignedMinRun long: no two tasks write one
+// line, and the loads and stores of a run's tiles keep their alignment
+// (MobileNetV2's 144 -> 32 projection at 56 x 56 in runs of 392, every
+// other one starting mid-line, took 185 us; in runs of 448, 158).
+constexpr int64_t kAlignedMinRun = 64;
+
+void alignRuns(const ConvShape &s, PointwiseSplit &p) {
   const int64_t HW = s.OHW();
-  if (s.C > SEQK_POINT_LANES_MAX_C || p.chunks < 2)
+  if (p.chunks < 2)
     return;
-  PointwiseSplit aligned = p;
-  aligned.align = SEQK_POINT_LANES_BLOCK;
-  for (int64_t k = 0; k < p.chunks; ++k)
-    if (aligned.runStart(k + 1, HW) - aligned.runStart(k, HW) < SEQK_POINT_LANES_RUN)
-      return;
-  p = aligned;
+  auto tryAlign = [&](int64_t align, int64_t minRun) {
+    PointwiseSplit aligned = p;
+    aligned.align = align;
+    for (int64_t k = 0; k < p.chunks; ++k)
+      if (aligned.runStart(k + 1, HW) - aligned.runStart(k, HW) < minRun)
+        return false;
+    p = aligned;
+    return true;
+  };
+  if (s.C <= SEQK_POINT_LANES_MAX_C && tryAlign(SEQK_POINT_LANES_BLOCK, SEQK_POINT_LANES_RUN))
+    return;
+  tryAlign(16, kAlignedMinRun);
 }
 
-// The split for a context of `threads` threads (kManyThreads: 3 or more).
-// Shorter runs cost the kernel more per output (warm, one thread, 384 ->
-// 64 on 196 positions: 55 us in one run, 62 in four; 64 -> 384: 64 and 80),
-// so one thread takes the fewest runs, two the fewest that make an even
-// number of tasks, and more threads about kTasksWanted tasks.
-PointwiseSplit pointwiseSplit(const ConvShape &s, int64_t threads) {
+PointwiseSplit pointwiseSplit(const ConvShape &s) {
   PointwiseSplit p;
   int64_t HW = s.OHW(), widest = ir::packedConvTile(1, 14).cols;
   p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
   const int64_t fewest = ceilDiv(HW, kPointwiseMaxRun), most = std::max<int64_t>(1, HW / widest);
-  const int64_t wanted = threads == kManyThreads ? kTasksWanted : threads;
+  const int64_t wanted = HW <= kPointwisePanelMajorPlane ? kSmallPlaneTasks : kTasksWanted;
   p.chunks = std::clamp<int64_t>(std::max(fewest, ceilDiv(wanted, p.panels)), 1, most);
   // an even number of tasks, which two threads share evenly: one run fewer
   // where that leaves at least 4 tasks of runs not too long, else one more
   // (3 panels in 2 runs of a 14x14 plane, not 3: 9 tasks kept a core
-  // waiting a ninth of MobileNetV2's and EfficientNet's projections)
-  if (threads > 1 && p.panels * p.chunks % 2 != 0) {
+  // waiting a ninth of MobileNetV2's and EfficientNet's projections). Not
+  // for kOddTasksFine tasks or more: one task more on one of 2 threads
+  // costs less than runs of half the plane on both (EfficientNet-B0's 112
+  // -> 672 at 14 x 14, 21 panels, one thread: 241 us in 21 tasks, 263 in
+  // 42).
+  if (p.panels * p.chunks % 2 != 0 && p.panels * p.chunks < kOddTasksFine) {
     if (p.chunks - 1 >= std::max<int64_t>(fewest, 1) && p.panels * (p.chunks - 1) >= 4)
       --p.chunks;
     else if (p.chunks + 1 <= most)
       ++p.chunks;
   }
   p.tileCols = ir::packedConvTile(1, HW / p.chunks).cols; // fits the shortest run
-  alignRunsToLanes(s, p);
+  alignRuns(s, p);
   // the weights [OC, C] outweigh the input [C, HW], or a small plane
   p.panelMajor = s.OC > HW || HW <= kPointwisePanelMajorPlane;
   return p;
@@ -97,31 +113,23 @@ PointwiseSplit pointwiseSplit(const ConvShape &s, int64_t threads) {
 
 } // namespace
 
-// Tasks as pointwiseSplit says for the context's threads (NodeGenConv.h):
-// the task takes the class of the threads and branches to the split's
-// kernel call, each with its constant tile width (a branch in the task,
-// not the forward function: see Task::run).
+// Tasks as pointwiseSplit says (NodeGenConv.h).
 void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *sub,
                       Value *image, Value *weights) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
-  const PointwiseSplit splits[] = {pointwiseSplit(s, 1), pointwiseSplit(s, 2), pointwiseSplit(s, kManyThreads)};
+  PointwiseSplit split = pointwiseSplit(s);
   int64_t HW = s.OHW();
   Task task(gen, index, "pointwise");
   IRBuilder<> &b = task.b();
-  IRBuilder<> &f = gen.fwd();
   auto c = [&](int64_t v) { return b.getInt64(v); };
   Value *x = task.capture(sub ? sub : gen.valuePtr(node.inputs[0]), "x");
   Value *first = sub ? task.capture(image, "image") : nullptr;
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   Value *w = task.capture(weights ? weights : gen.packedPtr(node.attrs.weight), "w");
-  const bool oneSplit = splits[0] == splits[1] && splits[1] == splits[2];
-  Value *threadClass = oneSplit ? nullptr : emitThreadClass(gen);
-  Value *klass = oneSplit ? nullptr : task.capture(threadClass, "threads");
   EpilogueEnv env(task, epilogue);
   NextWeights next(gen, index, task);
-  // task t of an image, split as `split` says
-  auto call = [&](const PointwiseSplit &split, Value *t) {
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     Value *n = b.CreateUDiv(t, c(split.tasks()));
     Value *inImage = b.CreateURem(t, c(split.tasks()));
     Value *xImage = n;
@@ -148,27 +156,9 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
                  {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), panel, b.CreateAdd(panel, c(1)), q0, q1,
                   env.fn(), env.env(), env.fused(), xl[0], xl[1]});
-  };
-  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
-    if (oneSplit)
-      return call(splits[0], t);
-    // from(k) runs the classes up to k: class k and those above it that
-    // split the same way, else the classes below
-    std::function<void(int)> from = [&](int k) {
-      if (k == 0)
-        return call(splits[0], t);
-      if (splits[k] == splits[k - 1])
-        return from(k - 1);
-      emitIf(b, b.CreateICmpUGE(klass, c(k)), "threads" + Twine(k + 1), [&] { call(splits[k], t); },
-             [&] { from(k - 1); });
-    };
-    from(2);
   });
-  Value *images = sub ? f.getInt64(1) : gen.leadingExtent(g.value(node.output).shape, 1);
-  Value *tasks = f.getInt64(splits[0].tasks());
-  for (int k = 1; k < 3 && !oneSplit; ++k)
-    tasks = f.CreateSelect(f.CreateICmpEQ(threadClass, f.getInt64(k)), f.getInt64(splits[k].tasks()), tasks);
-  task.run(f.CreateMul(images, tasks),
+  Value *images = sub ? gen.fwd().getInt64(1) : gen.leadingExtent(g.value(node.output).shape, 1);
+  task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
            sub ? Work{0, s.OC * HW * s.Kc()} : LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
 }
 

@@ -99,7 +99,10 @@ WinogradPlan ownWinogradPlan(const Graph &g, const Node &conv) {
   p.pointTile = packedConvTile(1, fewest).cols;
   p.vStride = C * p.blockRows * p.tileCols + 16;
   const int64_t tiles = p.tileRows * p.tileCols;
-  if (p.blocks == 1 && tiles <= kWinogradGroupTiles) {
+  const int64_t weightBytes = 16 * C * p.panels * kPackPanelWidth * int64_t(sizeof(float));
+  const int64_t OC = out.dims.at(1);
+  if (p.blocks == 1 && tiles <= kWinogradGroupTiles && weightBytes <= kWinogradGroupWeightBytes &&
+      std::min(C, OC) >= kWinogradGroupMinChannels) {
     // an image's transformed tiles and a panel's products
     const int64_t imageBytes = 16 * (C + kPackPanelWidth) * tiles * int64_t(sizeof(float));
     p.imageGroup = std::clamp<int64_t>(kWinogradGroupBytes / imageBytes, 1, kWinogradGroupImages);

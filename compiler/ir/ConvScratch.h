@@ -80,21 +80,25 @@ constexpr int64_t kWinogradSmallPlaneChannels = 128;
 // run-time value it made ResNetSmall 0.5-4% slower).
 // Each task pads its block's input rows itself, in its work buffer
 // (seqk_conv2d_winograd_work floats, rounded up to 64 bytes).
-// imageGroup: on planes of at most kWinogradGroupTiles tiles, one block an
-// image, a batch of several images runs imageGroup images a call (fewer
-// in the last groups), each product reading its weights once for all of
-// them and running over all their tiles (in tiles of 14 when they make
-// runs of 28 or more: seqk_conv2d_winograd); 1 if not. A group's transformed tiles and a panel's products
-// take at most kWinogradGroupBytes (so that they stay in L2 while the
-// panels' products read them), and there are at least as many groups as
-// threads. vStride and workFloats hold either way. (Batch 16, one thread:
-// the 64x64 ResNet's 8x8 layers, 16 tiles an image, 1.55 -> 1.25 ms, 6
-// images a call; its 16x16 ones 1.33 -> 1.22 ms, 2 a call; groups of
+// imageGroup: at batch 2 or more, the images a call (fewer in the last
+// groups) of a layer whose image is one block of at most
+// kWinogradGroupTiles tiles, whose transformed weights take at most
+// kWinogradGroupWeightBytes (a group's products find them in L2) and
+// that has kWinogradGroupMinChannels channels in and out or more; 1 if
+// not. Each product then reads its weights once for the group and runs
+// over all its tiles (in tiles of 14 when they make runs of 28 or more,
+// seqk_conv2d_winograd). A group's transformed tiles and a panel's
+// products take at most kWinogradGroupBytes (they stay in L2 while every
+// panel's products read them), and there are at least as many groups as
+// threads. vStride and workFloats hold for both ways. (Batch 16, one
+// thread: the 64x64 ResNet's 8x8 layers, 16 tiles an image, 1.55 -> 1.25
+// ms, 6 images a call; its 16x16 ones 1.33 -> 1.22 ms, 2 a call; groups of
 // 512 KB or 2 MB were slower. The calls share the layer's specialisation
 // of the kernel: with a tile width of their own, GoogLeNet's build took
-// 0.16 s longer. ResNet-18's 7x7 layers, whose 16.8 MB of
-// weights come from L3 either way, and 4x4 planes of 256 channels (4.2
-// MB) gained nothing: a group of 8 images' 32 tiles waited on them.)
+// 0.16 s longer, and its narrow grouped branches' tasks 0.05 s. ResNet-18's
+// 7x7 layers, whose 16.8 MB of weights come from L3 either way, and 4x4
+// planes of 256 channels, 4.2 MB, gained nothing: a group of 8 images' 32
+// tiles waited on them.)
 struct WinogradPlan {
   int64_t tileRows = 1, tileCols = 1;
   int64_t blockRows = 1, blocks = 1, pointTile = 1;
@@ -116,6 +120,8 @@ constexpr int64_t kWinogradTasks = 2;
 constexpr int64_t kWinogradGroupTiles = 64;
 constexpr int64_t kWinogradGroupBytes = 1024 * 1024;
 constexpr int64_t kWinogradGroupImages = 16;
+constexpr int64_t kWinogradGroupWeightBytes = 1024 * 1024;
+constexpr int64_t kWinogradGroupMinChannels = 64;
 // Whether the convolution pads (Packed then reads a zero-padded copy).
 bool convPads(const Node &conv);
 // 1x1, stride 1, no padding, one group: output position p reads input
