@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -120,6 +122,56 @@ TEST(KernelsPool, MaxPoolMatchesNaiveWithNaNAndInf) {
     seqk_maxpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW, p.PH,
                    p.PW, p.DH, p.DW, OH, OW, 0, 1);
     expectSame(y, want);
+  }
+}
+
+// Max pooling keeps the bits of PyTorch's sequential rule, not just the
+// values: of equal values the first in the window (so -0 before +0 stays
+// -0), and of NaNs the last. The 3x3 stride-2 kernel takes each input
+// row's maxima over columns first and shares them between output rows;
+// inputs of small integers and zeros of both signs make ties everywhere,
+// and NaNs of different payloads sit in some windows.
+TEST(KernelsPool, MaxPoolKeepsTheSequentialRulesBits) {
+  unsigned seed = 90;
+  for (const Pool &p : kPools) {
+    int64_t P = 2, OH = p.OH(), OW = p.OW();
+    std::mt19937 rng(seed++);
+    std::vector<float> x(size_t(P * p.H * p.W));
+    for (float &v : x) {
+      int k = int(rng() % 7);
+      v = k == 0 ? -0.0f : k == 1 ? 0.0f : float(int(rng() % 3) - 1);
+    }
+    for (int n = 0; n < 3; ++n) { // NaNs whose payloads differ
+      uint32_t bits = 0x7fc00000u | (rng() & 0xffffu);
+      float nan;
+      std::memcpy(&nan, &bits, sizeof nan);
+      x[rng() % x.size()] = nan;
+    }
+    std::vector<float> want(size_t(P * OH * OW));
+    for (int64_t c = 0; c < P; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float m = -kInf;
+          for (int64_t kh = 0; kh < p.KH; ++kh)
+            for (int64_t kw = 0; kw < p.KW; ++kw) {
+              int64_t ih = oh * p.SH - p.PH + kh * p.DH, iw = ow * p.SW - p.PW + kw * p.DW;
+              if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
+                continue;
+              float v = x[size_t((c * p.H + ih) * p.W + iw)];
+              if (v > m || std::isnan(v))
+                m = v;
+            }
+          want[size_t((c * OH + oh) * OW + ow)] = m;
+        }
+    std::vector<float> y(want.size());
+    seqk_maxpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW, p.PH, p.PW, p.DH, p.DW, OH, OW, 0, P);
+    for (size_t i = 0; i < y.size(); ++i) {
+      uint32_t got, expected;
+      std::memcpy(&got, &y[i], sizeof got);
+      std::memcpy(&expected, &want[i], sizeof expected);
+      ASSERT_EQ(got, expected) << "pool " << p.H << "x" << p.W << " k" << p.KH << "x" << p.KW << " s" << p.SH
+                               << ": output " << i;
+    }
   }
 }
 
