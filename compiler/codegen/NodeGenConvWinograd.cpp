@@ -22,6 +22,64 @@ namespace {
 // and images.
 constexpr unsigned kWinogradC = 4, kWinogradOC = 9, kWinogradBlockRows = 12, kWinogradR0 = 15, kWinogradImages = 23;
 
+// A Winograd task of node `index`: its captures of the input, scratch,
+// output and weights, its epilogue and next weights, and its kernel calls.
+class WinogradTask {
+public:
+  WinogradTask(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, const ir::WinogradPlan &plan,
+               Value *scratch, StringRef suffix)
+      : gen_(gen), node_(gen.graph().nodes[size_t(index)]), s_(s), plan_(plan), task_(gen, index, suffix),
+        x_(task_.capture(gen.valuePtr(node_.inputs[0]), "x")), scratch_(task_.capture(scratch, "scratch")),
+        y_(task_.capture(gen.valuePtr(node_.output), "y")), w_(task_.capture(gen.packedPtr(node_.attrs.weight), "w")),
+        env_(task_, epilogue), next_(gen, index, task_) {}
+
+  Task &task() { return task_; }
+  IRBuilder<> &b() { return task_.b(); }
+  EpilogueEnv &env() { return env_; }
+  const NextWeights &next() const { return next_; }
+  // Slot `slot`'s work buffer.
+  Value *work(Value *slot) {
+    int64_t slotFloats = ir::convScratchSlotBytes(gen_.graph(), node_) / int64_t(sizeof(float));
+    return LlvmGen::floatGep(b(), scratch_, b().CreateMul(slot, b().getInt64(slotFloats)));
+  }
+  // The kernel on images [first, first + images), tile rows [r0, r1) and
+  // panels [p0, p1), prefetching `xl`. C, OC, blockRows and the images
+  // only bound outer loops (the products' GEMM takes them at run time
+  // anyway): layers that differ only in them share one specialisation
+  // (GoogLeNet's 14 Winograd layers 3; its build 2.26 -> 1.45 s of CPU),
+  // their vStride the same; `rangesAtRunTime` marks the rows and panels
+  // too, which a grouped call passes as constants (else each such layer
+  // got a specialisation of its own: GoogLeNet's build 0.96 -> 1.35 s).
+  void call(Value *first, Value *images, Value *r0, Value *r1, Value *p0, Value *p1, std::array<Value *, 2> xl,
+            Value *work, bool rangesAtRunTime) {
+    IRBuilder<> &b = task_.b();
+    auto c = [&](int64_t v) { return b.getInt64(v); };
+    const ConvShape &s = s_;
+    Value *xn = LlvmGen::floatGep(b, x_, b.CreateMul(first, c(s.C * s.H * s.W)));
+    Value *yn = LlvmGen::floatGep(b, y_, b.CreateMul(first, c(s.OC * s.OHW())));
+    CallInst *call = b.CreateCall(
+        gen_.kernel("seqk_conv2d_winograd"),
+        {xn, w_, yn, work, c(s.C), c(s.H), c(s.W), c(node_.attrs.pad[0]), c(node_.attrs.pad[1]), c(s.OC), c(s.OH),
+         c(s.OW), c(plan_.blockRows), c(plan_.pointTile), c(plan_.vStride), r0, r1, p0, p1, env_.fn(), env_.env(),
+         xl[0], xl[1], images});
+    if (rangesAtRunTime)
+      markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradR0, kWinogradR0 + 1,
+                             kWinogradR0 + 2, kWinogradR0 + 3, kWinogradImages});
+    else
+      markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradImages});
+  }
+
+private:
+  LlvmGen &gen_;
+  const ir::Node &node_;
+  const ConvShape &s_;
+  const ir::WinogradPlan &plan_;
+  Task task_;
+  Value *x_, *scratch_, *y_, *w_;
+  EpilogueEnv env_;
+  NextWeights next_;
+};
+
 // The batch's `images` (forward-side, at least 2) in groups of at most
 // plan.imageGroup, at least as many groups as threads (as even as can be:
 // group k the images [k B / G, (k + 1) B / G)), in slot tasks: one call
@@ -39,47 +97,28 @@ void genWinogradImages(LlvmGen &gen, int index, const ConvShape &s, const Epilog
                                threads);
   Value *groups = f.CreateBinaryIntrinsic(Intrinsic::smin, rounded, images);
   Value *slots = f.CreateBinaryIntrinsic(Intrinsic::smin, emitSlotCount(gen, plan.tasks()), groups);
-  Task task(gen, index, "winograd_images");
-  IRBuilder<> &b = task.b();
+  WinogradTask wt(gen, index, s, epilogue, plan, scratch, "winograd_images");
+  IRBuilder<> &b = wt.b();
   auto c = [&](int64_t v) { return b.getInt64(v); };
-  Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
-  Value *buf = task.capture(scratch, "scratch");
-  Value *y = task.capture(gen.valuePtr(node.output), "y");
-  Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
-  Value *B = task.capture(images, "images");
-  Value *tgroups = task.capture(groups, "groups");
-  Value *tslots = task.capture(slots, "slots");
-  EpilogueEnv env(task, epilogue);
-  NextWeights next(gen, index, task);
-  emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
-    Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(ir::convScratchSlotBytes(g, node) / 4)));
+  Value *B = wt.task().capture(images, "images");
+  Value *tgroups = wt.task().capture(groups, "groups");
+  Value *tslots = wt.task().capture(slots, "slots");
+  emitLoop(b, wt.task().begin(), wt.task().end(), "slot", [&](Value *slot) {
+    Value *work = wt.work(slot);
     emitSlotRun(b, slot, tslots, tgroups, [&](Value *group) {
       Value *first = b.CreateUDiv(b.CreateMul(group, B), tgroups);
       Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), B), tgroups);
-      env.setRowBase(b, b.CreateMul(first, c(s.OC)));
-      Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(first, c(s.C * s.H * s.W)));
-      Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(first, c(s.OC * s.OHW())));
-      auto xl = next.slice(b, group, tgroups, first);
-      CallInst *call = b.CreateCall(
-          gen.kernel("seqk_conv2d_winograd"),
-          {xn, w, yn, work, c(s.C), c(s.H), c(s.W), c(node.attrs.pad[0]), c(node.attrs.pad[1]), c(s.OC), c(s.OH),
-           c(s.OW), c(plan.blockRows), c(plan.pointTile), c(plan.vStride), c(0), c(plan.tileRows), c(0),
-           c(plan.panels), env.fn(), env.env(), xl[0], xl[1], b.CreateSub(last, first)});
-      // the tile rows and panels too: as constants they made a
-      // specialisation of every such layer (GoogLeNet's build 0.96 ->
-      // 1.35 s)
-      markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradR0, kWinogradR0 + 1,
-                             kWinogradR0 + 2, kWinogradR0 + 3, kWinogradImages});
+      wt.env().setRowBase(b, b.CreateMul(first, c(s.OC)));
+      wt.call(first, b.CreateSub(last, first), c(0), c(plan.tileRows), c(0), c(plan.panels),
+              wt.next().slice(b, group, tgroups, first), work, true);
     });
   });
-  task.run(slots, LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
+  wt.task().run(slots, LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
 }
 
 // Image by image, each image's (block, panel group) tasks in slot tasks.
 void genWinogradEach(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue,
                      const ir::WinogradPlan &plan, Value *scratch, Value *images) {
-  const ir::Graph &g = gen.graph();
-  const ir::Node &node = g.nodes[size_t(index)];
   IRBuilder<> &f = gen.fwd();
   Value *slots = emitSlotCount(gen, plan.tasks());
   // the last block split in two only for several threads (on one it would
@@ -90,23 +129,15 @@ void genWinogradEach(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
     tasks = f.CreateSelect(f.CreateICmpSGT(threads, f.getInt32(1)), tasks, f.getInt64(plan.blocks));
   }
   emitLoop(f, images, "image", [&](Value *image) {
-    Task task(gen, index, "winograd");
-    IRBuilder<> &b = task.b();
+    WinogradTask wt(gen, index, s, epilogue, plan, scratch, "winograd");
+    IRBuilder<> &b = wt.b();
     auto c = [&](int64_t v) { return b.getInt64(v); };
-    Value *x = task.capture(gen.valuePtr(node.inputs[0]), "x");
-    Value *buf = task.capture(scratch, "scratch");
-    Value *y = task.capture(gen.valuePtr(node.output), "y");
-    Value *w = task.capture(gen.packedPtr(node.attrs.weight), "w");
-    Value *n = task.capture(image, "image");
-    Value *tslots = task.capture(slots, "slots");
-    Value *ttasks = task.capture(tasks, "tasks");
-    EpilogueEnv env(task, epilogue);
-    NextWeights next(gen, index, task);
-    env.setRowBase(b, b.CreateMul(n, c(s.OC)));
-    Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
-    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
-    emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
-      Value *work = LlvmGen::floatGep(b, buf, b.CreateMul(slot, c(ir::convScratchSlotBytes(g, node) / 4)));
+    Value *n = wt.task().capture(image, "image");
+    Value *tslots = wt.task().capture(slots, "slots");
+    Value *ttasks = wt.task().capture(tasks, "tasks");
+    wt.env().setRowBase(b, b.CreateMul(n, c(s.OC)));
+    emitLoop(b, wt.task().begin(), wt.task().end(), "slot", [&](Value *slot) {
+      Value *work = wt.work(slot);
       emitSlotRun(b, slot, tslots, ttasks, [&](Value *t) {
         Value *block = b.CreateUDiv(t, c(plan.panelGroups)), *group = b.CreateURem(t, c(plan.panelGroups));
         Value *groups = c(plan.panelGroups);
@@ -125,21 +156,10 @@ void genWinogradEach(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
         Value *r1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(block, c(1)), c(plan.tileRows)), c(plan.blocks));
         Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), groups);
         Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), groups);
-        auto xl = next.slice(b, t, ttasks, n);
-        CallInst *call = b.CreateCall(
-            gen.kernel("seqk_conv2d_winograd"),
-            {xn, w, yn, work, c(s.C), c(s.H), c(s.W), c(node.attrs.pad[0]), c(node.attrs.pad[1]), c(s.OC), c(s.OH),
-             c(s.OW), c(plan.blockRows), c(plan.pointTile), c(plan.vStride), r0, r1, p0, p1, env.fn(), env.env(),
-             xl[0], xl[1], c(1)});
-        // C, OC and blockRows only bound outer loops (the products' GEMM
-        // takes them at run time anyway): layers that differ only in
-        // them share one specialisation (GoogLeNet's 14 Winograd layers
-        // 3; its build 2.26 -> 1.45 s of CPU), their vStride the same.
-        // (The images too, which genWinogradImages' calls share.)
-        markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradImages});
+        wt.call(n, c(1), r0, r1, p0, p1, wt.next().slice(b, t, ttasks, n), work, false);
       });
     });
-    task.run(slots, Work{0, s.OC * s.OHW() * s.Kc()});
+    wt.task().run(slots, Work{0, s.OC * s.OHW() * s.Kc()});
   });
 }
 

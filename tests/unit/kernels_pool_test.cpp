@@ -67,6 +67,30 @@ void expectSame(const std::vector<float> &got, const std::vector<float> &want) {
   }
 }
 
+// PyTorch's max pooling, written from its CPU kernel: each output the
+// sequential maximum of its window's taps in order (if v > m or v is NaN,
+// m = v, from -inf).
+std::vector<float> naiveMaxPool(const Pool &p, const std::vector<float> &x, int64_t P) {
+  int64_t OH = p.OH(), OW = p.OW();
+  std::vector<float> want(size_t(P * OH * OW));
+  for (int64_t c = 0; c < P; ++c)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        float m = -kInf;
+        for (int64_t kh = 0; kh < p.KH; ++kh)
+          for (int64_t kw = 0; kw < p.KW; ++kw) {
+            int64_t ih = oh * p.SH - p.PH + kh * p.DH, iw = ow * p.SW - p.PW + kw * p.DW;
+            if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
+              continue;
+            float v = x[size_t((c * p.H + ih) * p.W + iw)];
+            if (v > m || std::isnan(v))
+              m = v;
+          }
+        want[size_t((c * OH + oh) * OW + ow)] = m;
+      }
+  return want;
+}
+
 TEST(KernelsPool, PyTorchValues) {
   std::vector<float> x(20);
   for (int i = 0; i < 20; ++i) x[i] = i * 0.5f - 3.0f;
@@ -97,23 +121,7 @@ TEST(KernelsPool, MaxPoolMatchesNaiveWithNaNAndInf) {
     x[seed % x.size()] = kNaN;
     x[(seed * 7) % x.size()] = -kInf;
     x[(seed * 13) % x.size()] = kInf;
-    std::vector<float> want(P * OH * OW);
-    for (int64_t c = 0; c < P; ++c)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          float m = -kInf;
-          for (int64_t kh = 0; kh < p.KH; ++kh)
-            for (int64_t kw = 0; kw < p.KW; ++kw) {
-              int64_t ih = oh * p.SH - p.PH + kh * p.DH;
-              int64_t iw = ow * p.SW - p.PW + kw * p.DW;
-              if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
-                continue;
-              float v = x[(c * p.H + ih) * p.W + iw];
-              if (v > m || std::isnan(v))
-                m = v;
-            }
-          want[(c * OH + oh) * OW + ow] = m;
-        }
+    std::vector<float> want = naiveMaxPool(p, x, P);
     std::vector<float> y(P * OH * OW, 123.0f);
     seqk_maxpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW, p.PH,
                    p.PW, p.DH, p.DW, OH, OW, 1, P);
@@ -147,22 +155,7 @@ TEST(KernelsPool, MaxPoolKeepsTheSequentialRulesBits) {
       std::memcpy(&nan, &bits, sizeof nan);
       x[rng() % x.size()] = nan;
     }
-    std::vector<float> want(size_t(P * OH * OW));
-    for (int64_t c = 0; c < P; ++c)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          float m = -kInf;
-          for (int64_t kh = 0; kh < p.KH; ++kh)
-            for (int64_t kw = 0; kw < p.KW; ++kw) {
-              int64_t ih = oh * p.SH - p.PH + kh * p.DH, iw = ow * p.SW - p.PW + kw * p.DW;
-              if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W)
-                continue;
-              float v = x[size_t((c * p.H + ih) * p.W + iw)];
-              if (v > m || std::isnan(v))
-                m = v;
-            }
-          want[size_t((c * OH + oh) * OW + ow)] = m;
-        }
+    std::vector<float> want = naiveMaxPool(p, x, P);
     std::vector<float> y(want.size());
     seqk_maxpool2d(x.data(), y.data(), p.H, p.W, p.KH, p.KW, p.SH, p.SW, p.PH, p.PW, p.DH, p.DW, OH, OW, 0, P);
     for (size_t i = 0; i < y.size(); ++i) {
