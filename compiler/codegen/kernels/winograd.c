@@ -230,8 +230,6 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
                           const void *xl, int64_t xlBytes, int64_t images) {
   const int64_t TWt = (OW + 1) / 2, Wp = 2 * TWt + 2;
   const int64_t xImage = C * H * W, yImage = OC * OH * OW;
-  /* the products' tile width: several images' tiles make long runs */
-  const int64_t tw = images > 1 && images * TWt >= 2 * WG_GROUP_TILE ? WG_GROUP_TILE : TW;
   const int64_t uStride = (OC + SEQK_PANEL_WIDTH - 1) / SEQK_PANEL_WIDTH *
                           SEQK_PANEL_WIDTH * C;
   /* the block's input rows, zero-padded; then each element xi's matrix of
@@ -254,6 +252,8 @@ void seqk_conv2d_winograd(const float *x, const float *u, float *y,
      * floats that the last one's spill may take (see below) */
     const int64_t b1 = seqkMin(r1, b0 + blockRows), Tb = (b1 - b0) * TWt;
     const int64_t T = images * Tb, Tr = images > 1 ? T + WG_LANES : T;
+    /* the products' tile width: several images' tiles make long runs */
+    const int64_t tw = images > 1 && T >= 2 * WG_GROUP_TILE ? WG_GROUP_TILE : TW;
     const int64_t rows = 2 * (b1 - b0) + 2, plane = rows * Wp;
     /* V[xi][c][t]: the block's transformed tiles, image by image, channel
      * by channel. A row-packed channel's last vector spills up to 15
