@@ -43,15 +43,15 @@ public:
     return LlvmGen::floatGep(b(), scratch_, b().CreateMul(slot, b().getInt64(slotFloats)));
   }
   // The kernel on images [first, first + images), tile rows [r0, r1) and
-  // panels [p0, p1), prefetching `xl`. C, OC, blockRows and the images
-  // only bound outer loops (the products' GEMM takes them at run time
-  // anyway): layers that differ only in them share one specialisation
-  // (GoogLeNet's 14 Winograd layers 3; its build 2.26 -> 1.45 s of CPU),
-  // their vStride the same; `rangesAtRunTime` marks the rows and panels
-  // too, which a grouped call passes as constants (else each such layer
-  // got a specialisation of its own: GoogLeNet's build 0.96 -> 1.35 s).
+  // panels [p0, p1), prefetching `xl`. C, OC, blockRows, the rows, the
+  // panels and the images only bound outer loops (the products' GEMM takes
+  // them at run time anyway): layers that differ only in them share one
+  // specialisation (GoogLeNet's 14 Winograd layers 3; its build 2.26 ->
+  // 1.45 s of CPU), their vStride the same. (A grouped call passes the
+  // rows and panels as constants: unmarked, each such layer got a
+  // specialisation of its own, GoogLeNet's build 0.96 -> 1.35 s.)
   void call(Value *first, Value *images, Value *r0, Value *r1, Value *p0, Value *p1, std::array<Value *, 2> xl,
-            Value *work, bool rangesAtRunTime) {
+            Value *work) {
     IRBuilder<> &b = task_.b();
     auto c = [&](int64_t v) { return b.getInt64(v); };
     const ConvShape &s = s_;
@@ -62,11 +62,8 @@ public:
         {xn, w_, yn, work, c(s.C), c(s.H), c(s.W), c(node_.attrs.pad[0]), c(node_.attrs.pad[1]), c(s.OC), c(s.OH),
          c(s.OW), c(plan_.blockRows), c(plan_.pointTile), c(plan_.vStride), r0, r1, p0, p1, env_.fn(), env_.env(),
          xl[0], xl[1], images});
-    if (rangesAtRunTime)
-      markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradR0, kWinogradR0 + 1,
-                             kWinogradR0 + 2, kWinogradR0 + 3, kWinogradImages});
-    else
-      markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradImages});
+    markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradR0, kWinogradR0 + 1,
+                           kWinogradR0 + 2, kWinogradR0 + 3, kWinogradImages});
   }
 
 private:
@@ -110,7 +107,7 @@ void genWinogradImages(LlvmGen &gen, int index, const ConvShape &s, const Epilog
       Value *last = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), B), tgroups);
       wt.env().setRowBase(b, b.CreateMul(first, c(s.OC)));
       wt.call(first, b.CreateSub(last, first), c(0), c(plan.tileRows), c(0), c(plan.panels),
-              wt.next().slice(b, group, tgroups, first), work, true);
+              wt.next().slice(b, group, tgroups, first), work);
     });
   });
   wt.task().run(slots, LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
@@ -156,7 +153,7 @@ void genWinogradEach(LlvmGen &gen, int index, const ConvShape &s, const Epilogue
         Value *r1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(block, c(1)), c(plan.tileRows)), c(plan.blocks));
         Value *p0 = b.CreateUDiv(b.CreateMul(group, c(plan.panels)), groups);
         Value *p1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(group, c(1)), c(plan.panels)), groups);
-        wt.call(n, c(1), r0, r1, p0, p1, wt.next().slice(b, t, ttasks, n), work, false);
+        wt.call(n, c(1), r0, r1, p0, p1, wt.next().slice(b, t, ttasks, n), work);
       });
     });
     wt.task().run(slots, Work{0, s.OC * s.OHW() * s.Kc()});

@@ -47,6 +47,8 @@ const Pool kPools[] = {
     // and interiors of one vector plus a remainder
     {3, 1, 3, 3, 2, 2, 1, 1, 1, 1, false},  {2, 2, 3, 3, 2, 2, 1, 1, 1, 1, true},
     {9, 41, 3, 3, 2, 2, 0, 0, 1, 1, true},  {23, 70, 3, 3, 2, 2, 1, 1, 1, 1, false},
+    // rows of more outputs than it pools at a time (512): 550 and 1025
+    {5, 1100, 3, 3, 2, 2, 1, 1, 1, 1, false}, {4, 2049, 3, 3, 2, 2, 0, 0, 1, 1, true},
 };
 
 std::vector<float> randomPlanes(size_t n, unsigned seed) {

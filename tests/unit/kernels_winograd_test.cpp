@@ -238,28 +238,34 @@ TEST(KernelsWinograd, NaNReachesExactlyTheOutputsWhoseWindowHoldsIt) {
 }
 
 // The compiler reserves each task's work buffer from its plan
-// (ir::winogradPlan); it must hold what the kernel uses.
+// (ir::winogradPlan); it must hold what the kernel uses, for the images a
+// call of its grouped plans too (64 output channels and more, 64 tiles or
+// fewer: some of these plans group, which the test requires).
 TEST(KernelsWinograd, ThePlansWorkBufferHoldsWhatTheKernelUses) {
+  int grouped = 0;
   for (int64_t C : {16, 17, 64, 130, 512})
-    for (int64_t OH : {8, 9, 14, 28, 56, 113})
-      for (int64_t OW : {8, 15, 16, 33, 56, 224}) {
-        seq::ir::Graph g;
-        // a graph of one Conv2d: [1, C, OH, OW] -> [1, 32, OH, OW], padding 1
-        int in = g.addValue(seq::ir::Shape{{1, C, OH, OW}}, "x");
-        int out = g.addValue(seq::ir::Shape{{1, 32, OH, OW}}, "y");
-        seq::ir::Node conv;
-        conv.kind = seq::ir::OpKind::Conv2d;
-        conv.inputs = {in};
-        conv.output = out;
-        conv.attrs.kernel[0] = conv.attrs.kernel[1] = 3;
-        for (int64_t &p : conv.attrs.pad)
-          p = 1;
-        ir::WinogradPlan plan = ir::winogradPlan(g, conv);
-        ASSERT_GE(plan.vStride, seqk_conv2d_winograd_stride(C, OW, plan.blockRows, plan.imageGroup));
-        ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows, plan.vStride, plan.imageGroup))
-            << C << " " << OH << "x" << OW;
-        ASSERT_EQ(plan.workFloats % 16, 0);
-      }
+    for (int64_t OC : {32, 64, 96})
+      for (int64_t OH : {4, 8, 9, 14, 28, 56, 113})
+        for (int64_t OW : {4, 8, 15, 16, 33, 56, 224}) {
+          seq::ir::Graph g;
+          // a graph of one Conv2d: [1, C, OH, OW] -> [1, OC, OH, OW], padding 1
+          int in = g.addValue(seq::ir::Shape{{1, C, OH, OW}}, "x");
+          int out = g.addValue(seq::ir::Shape{{1, OC, OH, OW}}, "y");
+          seq::ir::Node conv;
+          conv.kind = seq::ir::OpKind::Conv2d;
+          conv.inputs = {in};
+          conv.output = out;
+          conv.attrs.kernel[0] = conv.attrs.kernel[1] = 3;
+          for (int64_t &p : conv.attrs.pad)
+            p = 1;
+          ir::WinogradPlan plan = ir::winogradPlan(g, conv);
+          ASSERT_GE(plan.vStride, seqk_conv2d_winograd_stride(C, OW, plan.blockRows, plan.imageGroup));
+          ASSERT_GE(plan.workFloats, seqk_conv2d_winograd_work(C, OW, plan.blockRows, plan.vStride, plan.imageGroup))
+              << C << " " << OH << "x" << OW;
+          ASSERT_EQ(plan.workFloats % 16, 0);
+          grouped += plan.imageGroup > 1;
+        }
+  ASSERT_GT(grouped, 0);
 }
 
 } // namespace

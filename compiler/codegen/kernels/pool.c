@@ -69,19 +69,21 @@ static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
  * rows (the bottom row of one window is the top row of the next), so
  * each output takes 6 maxTap instead of 9 (ResNet-18's 64 x 112 x 112
  * pool: 279 -> 192 us at batch 1, one thread). */
-#define POOL_ROW_MAX 512 /* widest output row pooled separably */
+#define POOL_ROW_MAX 512 /* output columns pooled at a time */
 
-/* out[ow] = the maxima of input row r (W floats) over columns 2*ow - PW
- * .. 2*ow - PW + 2, those inside the row, in order. */
+/* out[ow - ow0] for ow in [ow0, ow1) = the maxima of input row r (W
+ * floats) over columns 2*ow - PW .. 2*ow - PW + 2, those inside the row,
+ * in order. */
 static void maxpoolCols3s2(const float *restrict r, float *restrict out,
-                           int64_t W, int64_t PW, int64_t OW) {
+                           int64_t W, int64_t PW, int64_t ow0, int64_t ow1) {
   /* [lo, hi): the outputs whose three columns are all inside */
-  int64_t lo = (PW + 1) / 2, span = W + PW - 3;
-  int64_t hi = span < 0 ? lo : seqkMax(lo, seqkMin(OW, span / 2 + 1));
-  for (int64_t ow = 0; ow < OW; ++ow) {
+  int64_t span = W + PW - 3;
+  int64_t lo = seqkMax(ow0, (PW + 1) / 2);
+  int64_t hi = span < 0 ? lo : seqkMax(lo, seqkMin(ow1, span / 2 + 1));
+  for (int64_t ow = ow0; ow < ow1; ++ow) {
     if (ow == lo && lo < hi)
       ow = hi; /* the interior below */
-    if (ow >= OW)
+    if (ow >= ow1)
       break;
     float m = -__builtin_inff();
     for (int kw = 0; kw < 3; ++kw) {
@@ -89,25 +91,28 @@ static void maxpoolCols3s2(const float *restrict r, float *restrict out,
       if (iw >= 0 && iw < W)
         m = maxTap(r[iw], m);
     }
-    out[ow] = m;
+    out[ow - ow0] = m;
   }
   POOL_VECTORISE
   for (int64_t ow = lo; ow < hi; ++ow) {
     const int64_t iw = 2 * ow - PW;
-    out[ow] = maxTap(r[iw + 2], maxTap(r[iw + 1], r[iw]));
+    out[ow - ow0] = maxTap(r[iw + 2], maxTap(r[iw + 1], r[iw]));
   }
 }
 
-/* One plane's 3x3 stride-2 pooling, OW <= POOL_ROW_MAX. */
+/* Output columns [ow0, ow1) of one plane's 3x3 stride-2 pooling, y its
+ * first output row (OW floats a row), ow1 - ow0 <= POOL_ROW_MAX. */
 static void maxpoolPlane3x3s2(const float *restrict xp, float *restrict y,
                               int64_t H, int64_t W, int64_t PH, int64_t PW,
-                              int64_t OH, int64_t OW) {
+                              int64_t OH, int64_t OW, int64_t ow0,
+                              int64_t ow1) {
   float buf[3][POOL_ROW_MAX];
   float *top = buf[0], *mid = buf[1], *bottom = buf[2];
+  const int64_t n = ow1 - ow0;
   int64_t cached = -1; /* the input row whose maxima `top` holds */
   for (int64_t oh = 0; oh < OH; ++oh) {
     const int64_t ih = 2 * oh - PH;
-    float *restrict out = y + oh * OW;
+    float *restrict out = y + oh * OW + ow0;
     float *h[3] = {top, mid, bottom};
     int first = 1;
     for (int kh = 0; kh < 3; ++kh) {
@@ -115,21 +120,21 @@ static void maxpoolPlane3x3s2(const float *restrict xp, float *restrict y,
       if (r < 0 || r >= H)
         continue;
       if (kh != 0 || r != cached)
-        maxpoolCols3s2(xp + r * W, h[kh], W, PW, OW);
+        maxpoolCols3s2(xp + r * W, h[kh], W, PW, ow0, ow1);
       const float *restrict hk = h[kh];
       if (first) {
-        for (int64_t ow = 0; ow < OW; ++ow)
-          out[ow] = hk[ow];
+        for (int64_t j = 0; j < n; ++j)
+          out[j] = hk[j];
       } else {
         POOL_VECTORISE
-        for (int64_t ow = 0; ow < OW; ++ow)
-          out[ow] = maxTap(hk[ow], out[ow]);
+        for (int64_t j = 0; j < n; ++j)
+          out[j] = maxTap(hk[j], out[j]);
       }
       first = 0;
     }
     if (first) /* no row of the window inside: PyTorch's -inf */
-      for (int64_t ow = 0; ow < OW; ++ow)
-        out[ow] = -__builtin_inff();
+      for (int64_t j = 0; j < n; ++j)
+        out[j] = -__builtin_inff();
     /* the window's bottom row is the next window's top row */
     cached = ih + 2 < H ? ih + 2 : -1;
     float *t = top;
@@ -147,8 +152,10 @@ void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
   int fast3x3 = KH == 3 && KW == 3 && SH == 2 && SW == 2 && DH == 1 && DW == 1;
   for (int64_t p = p0; p < p1; ++p) {
     const float *xp = x + p * H * W;
-    if (fast3x3 && OW <= POOL_ROW_MAX) {
-      maxpoolPlane3x3s2(xp, y + p * OH * OW, H, W, PH, PW, OH, OW);
+    if (fast3x3) {
+      for (int64_t ow0 = 0; ow0 < OW; ow0 += POOL_ROW_MAX)
+        maxpoolPlane3x3s2(xp, y + p * OH * OW, H, W, PH, PW, OH, OW, ow0,
+                          seqkMin(OW, ow0 + POOL_ROW_MAX));
       continue;
     }
     for (int64_t oh = 0; oh < OH; ++oh) {
