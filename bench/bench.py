@@ -97,7 +97,7 @@ def torch_worker(spec):
     import torch
     import twins
     torch.manual_seed(0)
-    model = next(m for m in twins.all_models() if m.label == spec["label"]).build().eval()
+    model = next(m for m in twins.all_models(extra=True) if m.label == spec["label"]).build().eval()
     model_stats = twins.model_stats(model, spec["shape"])
     if spec.get("weights"):
         import safetensors_io  # tests/e2e, on the path twins.py set
@@ -466,6 +466,8 @@ def parse_args():
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--seqc", help="default: BUILD/compiler/seqc")
     p.add_argument("--models", help="comma-separated labels (default: all)")
+    p.add_argument("--zoo-all", action="store_true",
+                   help="every examples/zoo model, not only the three of the standard run")
     p.add_argument("--batches", help="comma-separated (default: each model's own)")
     p.add_argument("--probe-mb", type=int, default=0,
                    help="the read-bandwidth probe's buffer, in MB (0: 4x the LLC, "
@@ -489,7 +491,7 @@ def parse_args():
 def selected_models(args):
     import twins
     wanted = set(args.models.split(",")) if args.models else None
-    for bm in twins.all_models():
+    for bm in twins.all_models(extra=args.zoo_all):
         if wanted and bm.label not in wanted:
             continue
         if not os.path.exists(os.path.join(ROOT, bm.seq_file)):

@@ -147,6 +147,18 @@ BENCH_MODELS = [
 ZOO_BENCH = [("resnet18", "ResNet", "resnet18"),
              ("mobilenet_v2", "MobileNetV2", "mobilenet_v2"),
              ("efficientnet_b0", "EfficientNet", "efficientnet_b0")]
+# The rest of examples/zoo, benchmarked on request (bench.py --zoo-all):
+# every model a user may take from torchvision, not only the three above.
+ZOO_EXTRA = [("resnet50", "ResNet", "resnet50"),
+             ("resnext50_32x4d", "ResNet", "resnext50_32x4d"),
+             ("densenet121", "DenseNet", "densenet121"),
+             ("googlenet", "GoogLeNet", "googlenet"),
+             ("regnet_y_400mf", "RegNet", "regnet_y_400mf"),
+             ("mobilenet_v3_small", "MobileNetV3", "mobilenet_v3_small"),
+             ("shufflenet_v2_x1_0", "ShuffleNetV2", "shufflenet_v2_x1_0"),
+             ("squeezenet1_1", "SqueezeNet", "squeezenet1_1"),
+             ("vgg11_bn", "VGG", "vgg11_bn"),
+             ("alexnet", "AlexNet", "alexnet")]
 ZOO_SEED = 6
 
 
@@ -160,20 +172,21 @@ def torchvision_twin(builder):
     return build
 
 
-def zoo_models():
-    """The zoo rows, when torchvision is installed (python3-torchvision)."""
+def zoo_models(extra=False):
+    """The zoo rows, when torchvision is installed (python3-torchvision);
+    with `extra`, ZOO_EXTRA's too."""
     try:
         import torchvision  # noqa: F401
     except ImportError:
         print("skipping the zoo models: torchvision is not installed")
         return
-    for stem, name, builder in ZOO_BENCH:
+    for stem, name, builder in ZOO_BENCH + (ZOO_EXTRA if extra else []):
         yield BenchModel(stem, f"examples/zoo/{stem}.seq", name, (3, 224, 224),
                          torchvision_twin(builder), (1, 16), True)
 
 
-def all_models():
-    return BENCH_MODELS + list(zoo_models())
+def all_models(extra=False):
+    return BENCH_MODELS + list(zoo_models(extra))
 
 
 def model_stats(model, shape):

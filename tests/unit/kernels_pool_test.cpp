@@ -43,11 +43,20 @@ const Pool kPools[] = {
     {1, 1, 1, 1, 1, 1, 0, 0, 1, 1, false},  {12, 13, 5, 3, 2, 3, 2, 1, 1, 1, true},
     {10, 10, 3, 3, 1, 1, 1, 1, 2, 2, false}, {17, 15, 4, 4, 3, 3, 2, 2, 1, 1, true},
     {32, 33, 3, 3, 2, 2, 1, 1, 1, 1, false}, {6, 9, 2, 3, 2, 2, 1, 1, 2, 3, true},
-    // the 3x3 stride-2 row kernel: rows of 1 and 2 columns, no padding,
+    // the 3x3 stride-2 kernel: rows of 1 and 2 columns, no padding,
     // and interiors of one vector plus a remainder
     {3, 1, 3, 3, 2, 2, 1, 1, 1, 1, false},  {2, 2, 3, 3, 2, 2, 1, 1, 1, 1, true},
     {9, 41, 3, 3, 2, 2, 0, 0, 1, 1, true},  {23, 70, 3, 3, 2, 2, 1, 1, 1, 1, false},
-    // rows of more outputs than it pools at a time (512): 550 and 1025
+    // rows in vectors of 8 (8 and 13 outputs), of 16 (16, then 27 and 55
+    // outputs, the last vector moved back): SqueezeNet's pools
+    {9, 17, 3, 3, 2, 2, 0, 0, 1, 1, false}, {27, 27, 3, 3, 2, 2, 0, 0, 1, 1, true},
+    {8, 33, 3, 3, 2, 2, 1, 1, 1, 1, false}, {6, 55, 3, 3, 2, 2, 0, 0, 1, 1, true},
+    {5, 111, 3, 3, 2, 2, 0, 0, 1, 1, true},
+    // the 3x3 stride-1 kernel (GoogLeNet's): 5 interior outputs a row
+    // (none in vectors), 12 (vectors of 8), 26 and 38 (of 16), no padding
+    {7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true},    {14, 14, 3, 3, 1, 1, 1, 1, 1, 1, true},
+    {28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true},  {9, 40, 3, 3, 1, 1, 0, 0, 1, 1, false},
+    // long rows: 550 and 1025 outputs
     {5, 1100, 3, 3, 2, 2, 1, 1, 1, 1, false}, {4, 2049, 3, 3, 2, 2, 0, 0, 1, 1, true},
 };
 

@@ -52,95 +52,169 @@ static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
   }
 }
 
-/* Vectorise 16 wide and do not interleave: interleaved four times, a
- * loop over a 56-wide row ran entirely in its scalar remainder. */
-#if defined(__clang__)
-#define POOL_VECTORISE _Pragma("clang loop vectorize_width(16) interleave_count(1)")
-#else
-#define POOL_VECTORISE
-#endif
+/* The 3x3 window at stride 1 or 2 (the ResNets' stem pool, GoogLeNet's
+ * and SqueezeNet's), separably: each input row's maxima over the three
+ * columns of every output's window, then each output's over its three
+ * rows. The same bits as maxpoolRow's nine taps in order: a run of maxTap
+ * keeps the first of equal values (so the same zero of two) and the last
+ * NaN, and so do the maxima of the maxima of its parts, in order. A row's
+ * maxima serve the output rows whose windows share it (one more at stride
+ * 2, two more at stride 1), so an output takes 6 maxTap (stride 2) or 4
+ * (stride 1) instead of 8.
+ *
+ * The outputs whose three columns are all inside the row go in vectors
+ * of 16 consecutive ones (of 8 on rows of 8 to 15), the last vector moved
+ * back to end with them (its outputs done twice, with the same bits),
+ * down the plane: each output row's vector from the row maxima of its
+ * window's rows, in registers, those of the rows the next window shares
+ * kept for it. Nothing goes through memory but the input and the outputs.
+ * (Row by row through buffers of row maxima, every vector stored and
+ * loaded again, 13-wide rows ran at 10 cycles an output: SqueezeNet's 256
+ * x 13 x 13 pool took 138 us at batch 1 on one thread, 17 in ONNX
+ * Runtime; GoogLeNet's stride-1 pools went through maxpoolRow's nine
+ * passes.) The few outputs at the rows' ends, and rows of fewer than 8,
+ * take the nine taps in order. */
+typedef int32_t poolVecI __attribute__((vector_size(64)));
+typedef float poolVec8 __attribute__((vector_size(32)));
+typedef float poolVec8U __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int32_t poolVec8I __attribute__((vector_size(32)));
 
-/* The 3x3 window at stride 2 (ResNets' stem pool), separably: each
- * input row's maxima over the three columns of every output's window,
- * then each output's over its three rows. The same bits as maxpoolRow's
- * nine taps in order: a run of maxTap keeps the first of equal values
- * (so the same zero of two) and the last NaN, and so do the maxima of
- * the maxima of its parts, in order. A row's maxima serve two output
- * rows (the bottom row of one window is the top row of the next), so
- * each output takes 6 maxTap instead of 9 (ResNet-18's 64 x 112 x 112
- * pool: 279 -> 192 us at batch 1, one thread). */
-#define POOL_ROW_MAX 512 /* output columns pooled at a time */
+#define POOL_EVEN16 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define POOL_ODD16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define POOL_NEXT16 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 31
+#define POOL_EVEN8 0, 2, 4, 6, 8, 10, 12, 14
+#define POOL_ODD8 1, 3, 5, 7, 9, 11, 13, 15
 
-/* out[ow - ow0] for ow in [ow0, ow1) = the maxima of input row r (W
- * floats) over columns 2*ow - PW .. 2*ow - PW + 2, those inside the row,
- * in order. */
-static void maxpoolCols3s2(const float *restrict r, float *restrict out,
-                           int64_t W, int64_t PW, int64_t ow0, int64_t ow1) {
-  /* [lo, hi): the outputs whose three columns are all inside */
-  int64_t span = W + PW - 3;
-  int64_t lo = seqkMax(ow0, (PW + 1) / 2);
-  int64_t hi = span < 0 ? lo : seqkMax(lo, seqkMin(ow1, span / 2 + 1));
-  for (int64_t ow = ow0; ow < ow1; ++ow) {
-    if (ow == lo && lo < hi)
-      ow = hi; /* the interior below */
-    if (ow >= ow1)
-      break;
-    float m = -__builtin_inff();
-    for (int kw = 0; kw < 3; ++kw) {
-      int64_t iw = 2 * ow - PW + kw;
-      if (iw >= 0 && iw < W)
-        m = maxTap(r[iw], m);
-    }
-    out[ow - ow0] = m;
+/* maxTap lane by lane: v where v > m or v is NaN, else m (a mask select
+ * keeps the NaN's bits, as the scalar ?: does). Macros: vectors passed
+ * by value would change the ABI where AVX-512 is off. */
+#define POOL_MAXTAP(VT, IT, v, m)                                            \
+  ((VT)((((IT)((v) > (m)) | (IT)((v) != (v))) & (IT)(v)) |                  \
+        (~((IT)((v) > (m)) | (IT)((v) != (v))) & (IT)(m))))
+#define maxTap16(v, m) POOL_MAXTAP(seqkVec, poolVecI, v, m)
+#define maxTap8(v, m) POOL_MAXTAP(poolVec8, poolVec8I, v, m)
+
+/* The row maxima of the 16 (8) outputs whose first column is c[0], over
+ * their three columns in order: c[j], c[j+1], c[j+2] at stride 1 (reads
+ * c[0 .. 17], c[0 .. 9]), c[2j], c[2j+1], c[2j+2] at stride 2 (reads
+ * c[0 .. 32], c[0 .. 16]: the third column by a shuffle, not as 0 +
+ * c[32], which would turn -0 into +0). */
+#define POOL_COLS16_1(c, out)                                                \
+  do {                                                                       \
+    seqkVec x0_ = *(const seqkVecU *)(c), x1_ = *(const seqkVecU *)((c) + 1); \
+    seqkVec x2_ = *(const seqkVecU *)((c) + 2);                              \
+    (out) = maxTap16(x2_, maxTap16(x1_, x0_));                               \
+  } while (0)
+#define POOL_COLS8_1(c, out)                                                 \
+  do {                                                                       \
+    poolVec8 x0_ = *(const poolVec8U *)(c);                                  \
+    poolVec8 x1_ = *(const poolVec8U *)((c) + 1);                            \
+    poolVec8 x2_ = *(const poolVec8U *)((c) + 2);                            \
+    (out) = maxTap8(x2_, maxTap8(x1_, x0_));                                 \
+  } while (0)
+#define POOL_COLS16_2(c, out)                                                \
+  do {                                                                       \
+    seqkVec a_ = *(const seqkVecU *)(c), b_ = *(const seqkVecU *)((c) + 16); \
+    seqkVec d_ = *(const seqkVecU *)((c) + 17);                              \
+    seqkVec x0_ = __builtin_shufflevector(a_, b_, POOL_EVEN16);              \
+    seqkVec x1_ = __builtin_shufflevector(a_, b_, POOL_ODD16);               \
+    seqkVec x2_ = __builtin_shufflevector(x0_, d_, POOL_NEXT16);             \
+    (out) = maxTap16(x2_, maxTap16(x1_, x0_));                               \
+  } while (0)
+#define POOL_COLS8_2(c, out)                                                 \
+  do {                                                                       \
+    seqkVec a_ = *(const seqkVecU *)(c), d_ = *(const seqkVecU *)((c) + 1);  \
+    poolVec8 x0_ = __builtin_shufflevector(a_, a_, POOL_EVEN8);              \
+    poolVec8 x1_ = __builtin_shufflevector(a_, a_, POOL_ODD8);               \
+    poolVec8 x2_ = __builtin_shufflevector(d_, d_, POOL_ODD8);               \
+    (out) = maxTap8(x2_, maxTap8(x1_, x0_));                                 \
+  } while (0)
+
+/* The outputs [lo, hi) of every row of one plane at stride S, hi - lo >=
+ * L, in vectors of L (VT, VU: the vector and its unaligned form, COLS and
+ * MAX: the row maxima and maxTap of that width). `rows[k]` is the input
+ * row whose maxima `keep[k]` hold, for the window's rows k (-1: none). */
+#define POOL_PLANE3X3(S, L, VT, VU, COLS, MAX)                               \
+  for (int64_t q = lo;; q += (L)) {                                          \
+    const int64_t at = seqkMin(q, hi - (L));                                 \
+    const float *restrict col = xp + (S) * at - PW;                          \
+    VT keep[3] = {(VT){0}, (VT){0}, (VT){0}};                                \
+    int64_t rows[3] = {-1, -1, -1};                                          \
+    for (int64_t oh = 0; oh < OH; ++oh) {                                    \
+      const int64_t ih = (S) * oh - PH;                                      \
+      VT m = (VT){0} - __builtin_inff();                                     \
+      VT next[3] = {(VT){0}, (VT){0}, (VT){0}};                              \
+      SEQK_UNROLL                                                            \
+      for (int kh = 0; kh < 3; ++kh) {                                       \
+        const int64_t r = ih + kh;                                           \
+        if (r < 0 || r >= H)                                                 \
+          continue;                                                          \
+        VT h;                                                                \
+        if (r == rows[(S)])                                                  \
+          h = keep[(S)];                                                     \
+        else if ((S) == 1 && r == rows[2])                                   \
+          h = keep[2];                                                       \
+        else                                                                 \
+          COLS(col + r * W, h);                                              \
+        m = MAX(h, m); /* from -inf: the first row as it is */                             \
+        next[kh] = h;                                                        \
+      }                                                                      \
+      SEQK_UNROLL                                                            \
+      for (int k = 0; k < 3; ++k) {                                          \
+        keep[k] = next[k];                                                   \
+        rows[k] = ih + k >= 0 && ih + k < H ? ih + k : -1;                   \
+      }                                                                      \
+      *(VU *)(y + oh * OW + at) = m;                                         \
+    }                                                                        \
+    if (at + (L) >= hi)                                                      \
+      break;                                                                 \
   }
-  POOL_VECTORISE
-  for (int64_t ow = lo; ow < hi; ++ow) {
-    const int64_t iw = 2 * ow - PW;
-    out[ow - ow0] = maxTap(r[iw + 2], maxTap(r[iw + 1], r[iw]));
-  }
+
+/* The vectors of a 3x3 pooling of stride S over rows of W columns: the
+ * outputs [*lo, *hi) of a row whose three columns are all inside it, in
+ * vectors of the returned width: 16, 8, or 0 when fewer than 8. */
+SEQK_INLINE int64_t maxpool3x3Lanes(int64_t W, int64_t S, int64_t PW,
+                                    int64_t OW, int64_t *lo, int64_t *hi) {
+  const int64_t span = W + PW - 3;
+  *lo = seqkMin((PW + S - 1) / S, OW);
+  *hi = span < 0 ? *lo : seqkMax(*lo, seqkMin(OW, span / S + 1));
+  return *hi - *lo >= 16 ? 16 : *hi - *lo >= 8 ? 8 : 0;
 }
 
-/* Output columns [ow0, ow1) of one plane's 3x3 stride-2 pooling, y its
- * first output row (OW floats a row), ow1 - ow0 <= POOL_ROW_MAX. */
-static void maxpoolPlane3x3s2(const float *restrict xp, float *restrict y,
-                              int64_t H, int64_t W, int64_t PH, int64_t PW,
-                              int64_t OH, int64_t OW, int64_t ow0,
-                              int64_t ow1) {
-  float buf[3][POOL_ROW_MAX];
-  float *top = buf[0], *mid = buf[1], *bottom = buf[2];
-  const int64_t n = ow1 - ow0;
-  int64_t cached = -1; /* the input row whose maxima `top` holds */
-  for (int64_t oh = 0; oh < OH; ++oh) {
-    const int64_t ih = 2 * oh - PH;
-    float *restrict out = y + oh * OW + ow0;
-    float *h[3] = {top, mid, bottom};
-    int first = 1;
-    for (int kh = 0; kh < 3; ++kh) {
-      const int64_t r = ih + kh;
-      if (r < 0 || r >= H)
-        continue;
-      if (kh != 0 || r != cached)
-        maxpoolCols3s2(xp + r * W, h[kh], W, PW, ow0, ow1);
-      const float *restrict hk = h[kh];
-      if (first) {
-        for (int64_t j = 0; j < n; ++j)
-          out[j] = hk[j];
-      } else {
-        POOL_VECTORISE
-        for (int64_t j = 0; j < n; ++j)
-          out[j] = maxTap(hk[j], out[j]);
+/* One plane's 3x3 pooling of stride S (1 or 2) and padding PH, PW, y its
+ * first output row (OW floats a row); L, lo, hi from maxpool3x3Lanes, L
+ * not 0. */
+static void maxpoolPlane3x3(const float *restrict xp, float *restrict y,
+                            int64_t H, int64_t W, int64_t S, int64_t PH,
+                            int64_t PW, int64_t OH, int64_t OW, int64_t L,
+                            int64_t lo, int64_t hi) {
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      if (ow == lo)
+        ow = hi; /* the vectors' */
+      if (ow >= OW)
+        break;
+      float m = -__builtin_inff();
+      for (int kh = 0; kh < 3; ++kh) {
+        const int64_t ih = S * oh - PH + kh;
+        if (ih < 0 || ih >= H)
+          continue;
+        for (int kw = 0; kw < 3; ++kw) {
+          const int64_t iw = S * ow - PW + kw;
+          if (iw >= 0 && iw < W)
+            m = maxTap(xp[ih * W + iw], m);
+        }
       }
-      first = 0;
+      y[oh * OW + ow] = m;
     }
-    if (first) /* no row of the window inside: PyTorch's -inf */
-      for (int64_t j = 0; j < n; ++j)
-        out[j] = -__builtin_inff();
-    /* the window's bottom row is the next window's top row */
-    cached = ih + 2 < H ? ih + 2 : -1;
-    float *t = top;
-    top = bottom;
-    bottom = t;
-  }
+  if (S == 2 && L == 16)
+    POOL_PLANE3X3(2, 16, seqkVec, seqkVecU, POOL_COLS16_2, maxTap16)
+  else if (S == 2 && L == 8)
+    POOL_PLANE3X3(2, 8, poolVec8, poolVec8U, POOL_COLS8_2, maxTap8)
+  else if (L == 16)
+    POOL_PLANE3X3(1, 16, seqkVec, seqkVecU, POOL_COLS16_1, maxTap16)
+  else if (L == 8)
+    POOL_PLANE3X3(1, 8, poolVec8, poolVec8U, POOL_COLS8_1, maxTap8)
 }
 
 void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
@@ -149,13 +223,20 @@ void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
                     int64_t OH, int64_t OW, int64_t p0, int64_t p1) {
   int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 &&
                 PW == 0 && DH == 1 && DW == 1 && 2 * OH <= H && 2 * OW <= W;
-  int fast3x3 = KH == 3 && KW == 3 && SH == 2 && SW == 2 && DH == 1 && DW == 1;
+  /* 3x3 at stride 2 on rows of 8 outputs or more, at stride 1 of 16 or
+   * more (GoogLeNet's 14 x 14 planes, 12 a row in vectors of 8, took 13%
+   * longer than maxpoolRow's nine passes; its 7 x 7 ones, the nine taps
+   * output by output, 3 times as long) */
+  int64_t lo = 0, hi = 0, L = 0;
+  if (KH == 3 && KW == 3 && SH == SW && (SH == 1 || SH == 2) && DH == 1 &&
+      DW == 1)
+    L = maxpool3x3Lanes(W, SW, PW, OW, &lo, &hi);
+  const int fast3x3 = SH == 2 ? L >= 8 : L == 16;
   for (int64_t p = p0; p < p1; ++p) {
     const float *xp = x + p * H * W;
     if (fast3x3) {
-      for (int64_t ow0 = 0; ow0 < OW; ow0 += POOL_ROW_MAX)
-        maxpoolPlane3x3s2(xp, y + p * OH * OW, H, W, PH, PW, OH, OW, ow0,
-                          seqkMin(OW, ow0 + POOL_ROW_MAX));
+      maxpoolPlane3x3(xp, y + p * OH * OW, H, W, SH, PH, PW, OH, OW, L, lo,
+                      hi);
       continue;
     }
     for (int64_t oh = 0; oh < OH; ++oh) {
