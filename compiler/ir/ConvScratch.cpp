@@ -65,9 +65,10 @@ bool winogradFits(const Graph &g, const Node &conv) {
   const Shape &in = g.value(conv.inputs.at(0)).shape;
   const Shape &out = g.value(conv.output).shape;
   const int64_t C = in.dims.at(1), OC = out.dims.at(1), plane = std::min(out.dims.at(2), out.dims.at(3));
-  const bool planeFits = plane >= kWinogradMinPlane ||
-                         (plane == kWinogradSmallPlane && C >= kWinogradSmallPlaneChannels &&
-                          OC >= kWinogradSmallPlaneChannels);
+  const bool odd = out.dims.at(2) % 2 != 0 || out.dims.at(3) % 2 != 0;
+  const bool wide = C >= kWinogradSmallPlaneChannels && OC >= kWinogradSmallPlaneChannels;
+  const bool planeFits = (plane >= kWinogradMinPlane && (!odd || plane >= kWinogradOddPlane || wide)) ||
+                         (plane == kWinogradSmallPlane && wide);
   return a.kernel[0] == 3 && a.kernel[1] == 3 && a.stride[0] == 1 && a.stride[1] == 1 && a.dilation[0] == 1 &&
          a.dilation[1] == 1 && a.groups == 1 && C >= kWinogradMinChannels && OC >= kWinogradMinChannels && planeFits;
 }

@@ -43,6 +43,10 @@ bool weightInPanels(const Graph &g, const Node &conv);
 // faster, batch 1 and 16, 1 and 2 threads; once its transforms were
 // row-packed: in rows of 4 tiles, a quarter of each vector, they had been
 // slower); DenseNet-121's 128 -> 32 ones 37-40 us packed, 54-61 Winograd.
+// The same holds below kWinogradOddPlane on planes of odd rows or columns,
+// whose last tiles are half outside: SqueezeNet's 48 -> 192 and 64 -> 256
+// layers at 13x13 (7x7 tiles for 13x13 outputs) took 216 and 355 us
+// Winograd, 188 and 321 packed, at batch 1 on one thread.
 // The pipeline (passes::packConvWeights) then transforms its weight
 // (kLayoutWinograd), and convAlgorithm says Winograd once it has.
 bool winogradFits(const Graph &g, const Node &conv);
@@ -50,6 +54,7 @@ constexpr int64_t kWinogradMinChannels = 16;
 constexpr int64_t kWinogradMinPlane = 8;
 constexpr int64_t kWinogradSmallPlane = 7;
 constexpr int64_t kWinogradSmallPlaneChannels = 128;
+constexpr int64_t kWinogradOddPlane = 16;
 
 // How seqk_conv2d_winograd computes one image: tiles of 2x2 outputs,
 // `tileRows` rows of `tileCols`. Its tasks: `blocks` blocks of rows of

@@ -193,8 +193,9 @@ def st_pointwise(g):
 
 def st_winograd(g):
     """Two 3x3 convolutions of stride 1, the second of 16 to 64 channels in
-    and out: on planes of 8 x 8 or more seqc computes it by Winograd's
-    F(2x2, 3x3) (seqk_conv2d_winograd), whatever its padding, its tiles
+    and out: on planes of 8 x 8 or more (16 x 16 or more when a side is odd:
+    ir::winogradFits) seqc computes it by Winograd's F(2x2, 3x3)
+    (seqk_conv2d_winograd), whatever its padding, its tiles
     transformed across rows unless a row of them fills whole vectors
     (outputs 31 and 32 wide: 16 tiles); on the
     large planes (28 to 36) with more than 32 output channels, in blocks of
