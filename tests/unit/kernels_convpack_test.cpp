@@ -53,6 +53,12 @@ const Conv kConvs[] = {
     // for 1x1), and more tiles than a group (32), with dilation
     {30, 40, 9, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  {5, 33, 12, 12, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1},
     {200, 20, 6, 9, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},  {29, 64, 20, 41, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},
+    // few taps, positions in the lanes (convlanes.c): rows of 1, 2 and 3
+    // vectors, the last moved back (18, 33, 49 and 224 outputs), stride 2
+    // without padding, dilation, 63 taps, groups of 8 channels and a part
+    {3, 64, 5, 224, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  {3, 20, 9, 100, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1},
+    {1, 40, 6, 50, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2},   {7, 33, 5, 35, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1},
+    {2, 16, 4, 33, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},
 };
 
 using seqk_test::randomVector;

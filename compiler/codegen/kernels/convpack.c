@@ -439,6 +439,10 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                   .col0 = 0, .yPanel = PACK_W * OH * OW, .images = images,
                   .xImage = xImage, .yImage = yImage, .epi = epi, .env = env,
                   .fused = 0};
+  if (seqk_conv2d_packed_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp, KH,
+                               KW, SH, SW, DH, DW, OC, OH, OW, p0, p1, r0, r1,
+                               epi, env))
+    return;
   for (int64_t p = p0; p < p1; ++p) {
     a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);
     packedDispatch(&a, p, r0, r1, R, TW, SW, panelVectors(OC, p));
@@ -446,12 +450,11 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
 }
 
 void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
-                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
-                        int64_t SH, int64_t SW, int64_t DH, int64_t DW,
-                        int64_t OC, int64_t OH, int64_t OW, int64_t R,
-                        int64_t TW, int64_t p0, int64_t p1, int64_t r0,
-                        int64_t r1, seqk_epilogue epi, const void *env,
-                        const void *xl, int64_t xlBytes) {
+                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW, int64_t SH,
+                        int64_t SW, int64_t DH, int64_t DW, int64_t OC, int64_t OH,
+                        int64_t OW, int64_t R, int64_t TW, int64_t p0, int64_t p1,
+                        int64_t r0, int64_t r1, seqk_epilogue epi,
+                        const void *env, const void *xl, int64_t xlBytes) {
   seqk_conv2d_packed_images(x, 0, w, y, 0, 1, C, Hp, Wp, KH, KW, SH, SW, DH,
                             DW, OC, OH, OW, R, TW, p0, p1, r0, r1, epi, env,
                             xl, xlBytes);
@@ -645,12 +648,9 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
 
 /* Panel p of the run in a: positions in the lanes for few input channels,
  * a long run of up to SEQK_POINT_LANES_MAX_C, or a panel of 8 or 24
- * channels (LANE_PARTIAL_MAX_C), else output
- * channels (the tiles of packedPointRows, of width TW, the last moved left).
- * (Cutting a run into tiles of widths TW and TW - 1 instead, 49 positions
- * as 13 + 3 x 12 rather than 4 x 13, made MobileNetV2 1% faster but each
- * call reach two of the 28 tile variants: densenet121's build took 1.13
- * -> 1.39 s.) */
+ * channels (LANE_PARTIAL_MAX_C), else output channels (the tiles of
+ * packedPointRows, of width TW, the last moved left; tiles of TW and TW - 1
+ * made MobileNetV2 1% faster, densenet121's build 1.13 -> 1.39 s). */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);

@@ -119,6 +119,14 @@ SEQK_INLINE void wgOutputTiles(const float *restrict m, int64_t xiStride,
   }
 }
 
+/* The first n (<= 32) outputs of a row, from its two vectors. */
+SEQK_INLINE void wgStoreRow(float *restrict row, const seqkVec v[2],
+                            int64_t n) {
+  wgStore(row, &v[0], n);
+  if (n > WG_LANES)
+    wgStore(row + WG_LANES, &v[1], n - WG_LANES);
+}
+
 /* Output rows 2*row and 2*row + 1 (the second when below OH) of one
  * channel, from its products m (element xi of tile j at
  * m[xi * xiStride + j]) of the row of TWt tiles. */
@@ -129,15 +137,12 @@ SEQK_INLINE void wgOutputRow(const float *restrict m, int64_t xiStride,
     seqkVec out[2][2];
     wgOutputTiles(m, xiStride, j0, out);
     int64_t n = seqkMin(2 * WG_LANES, OW - 2 * j0);
-    SEQK_UNROLL
-    for (int r = 0; r < 2; ++r) {
-      if (r == 1 && !both)
-        break;
-      float *row = y + r * OW + 2 * j0;
-      wgStore(row, &out[r][0], n);
-      if (n > WG_LANES)
-        wgStore(row + WG_LANES, &out[r][1], n - WG_LANES);
-    }
+    /* the two rows written out, not as a loop of two with a break: in
+     * some specialisations (112 x 112 planes) LLVM could not unroll that
+     * loop and `seqc build` printed its warning */
+    wgStoreRow(y + 2 * j0, out[0], n);
+    if (both)
+      wgStoreRow(y + OW + 2 * j0, out[1], n);
   }
 }
 

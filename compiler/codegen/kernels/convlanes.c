@@ -1,0 +1,156 @@
+/* convlanes.c: the packed convolution (seqk_conv2d_packed) of few taps,
+ * with output positions in the vector lanes: a network's stem (3x3 on
+ * 3 channels, 27 taps a position) and the like.
+ *
+ * With few taps, the packed tile (output channels in the lanes, convpack.c)
+ * spends as long transposing and storing a tile as multiplying it: 27
+ * steps of 28 multiply-adds, then 128 shuffles and 32 stores. Here a tile
+ * is LC_CH output channels of the panel by V vectors of 16 consecutive
+ * output positions of one row: each tap loads V vectors of its input
+ * (stride 1: the row in place; stride 2: every other element, from two
+ * loads and a shuffle) and broadcasts LC_CH consecutive weights of the
+ * panel's row, and the sums are each channel's row as it is stored. A
+ * row goes in tiles of 16V positions, then of 16, the last moved back to
+ * end with the row (its first positions computed again, the same values). Each output sums its taps in the
+ * order k = (c*KH + kh)*KW + kw, one multiply-add each, as the packed tile
+ * does: the same bits. (VGG's 3x3 stem on 3 channels at 224x224: 101 ->
+ * 150 GFLOP/s on one core; a 3x3 of stride 2 on 3 channels, 82 -> 92.) */
+#include "seqk.h"
+#include "tile.h"
+#include "window.h"
+
+#define LC_CH 8      /* output channels a tile: a broadcast each a tap */
+#define LC_PANEL 32  /* SEQK_PANEL_WIDTH */
+#define LC_MAX_TAPS 64
+
+/* Every other element from r[0]: r[0], r[2], .., r[30], reading r[0 ..
+ * 30] only (the second load starts at r[15], not r[16]). */
+#define LC_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31
+
+typedef struct {
+  const float *x, *w;
+  float *y;
+  int64_t C, Wp, KH, KW, SH, DH, DW, OC, OH, OW;
+  int64_t xPlane, xImage, yImage, images;
+  seqk_epilogue epi;
+  const void *env;
+} LaneConv;
+
+/* Channels [0, nch) (nch <= LC_CH) of the panel's tile at output
+ * positions [0, 16V) of the row whose first tap reads x0, weights wp (the
+ * panel's, at its first channel), stored at y0 (yPlane floats between
+ * channels). */
+SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
+                              const float *restrict wp, float *restrict y0,
+                              int64_t yPlane, int64_t nch, int V, int SW) {
+  seqkVec acc[LC_CH][3];
+  SEQK_UNROLL
+  for (int i = 0; i < LC_CH; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = (seqkVec){0};
+  }
+  const float *restrict wk = wp;
+  for (int64_t c = 0; c < a->C; ++c)
+    for (int64_t kh = 0; kh < a->KH; ++kh) {
+      const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
+      SEQK_NO_UNROLL
+      for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
+        const float *restrict xk = row + kw * a->DW;
+        seqkVec xv[3];
+        SEQK_UNROLL
+        for (int v = 0; v < V; ++v) {
+          if (SW == 1) {
+            xv[v] = *(const seqkVecU *)(xk + 16 * v);
+          } else {
+            seqkVec lo = *(const seqkVecU *)(xk + 32 * v);
+            seqkVec hi = *(const seqkVecU *)(xk + 32 * v + 15);
+            xv[v] = __builtin_shufflevector(lo, hi, LC_EVEN);
+          }
+        }
+        SEQK_UNROLL
+        for (int i = 0; i < LC_CH; ++i) {
+          float s = wk[i];
+          SEQK_UNROLL
+          for (int v = 0; v < V; ++v)
+            acc[i][v] = acc[i][v] + s * xv[v];
+        }
+      }
+    }
+  SEQK_UNROLL
+  for (int i = 0; i < LC_CH; ++i) {
+    if (i >= nch)
+      break;
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      *(seqkVecU *)(y0 + i * yPlane + 16 * v) = acc[i][v];
+  }
+}
+
+/* Output rows [r0, r1) of panel p in each image: each row in tiles of
+ * LC_CH channels by 16V positions (then 16), then the epilogue on the row
+ * of each of the panel's channels (still in L1). */
+SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
+                              int64_t r1, int V, int SW) {
+  const int64_t K = a->C * a->KH * a->KW, OW = a->OW, OHW = a->OH * OW;
+  const int64_t m0 = p * LC_PANEL, mr = seqkMin(LC_PANEL, a->OC - m0);
+  const float *restrict wp = a->w + p * K * LC_PANEL;
+  for (int64_t n = 0; n < a->images; ++n)
+    for (int64_t oh = r0; oh < r1; ++oh) {
+      const float *restrict xr = a->x + n * a->xImage + oh * a->SH * a->Wp;
+      float *restrict yr = a->y + n * a->yImage + m0 * OHW + oh * OW;
+      for (int64_t g = 0; g < mr; g += LC_CH) {
+        const int64_t nch = seqkMin(LC_CH, mr - g);
+        int64_t q = 0;
+        for (; q + 16 * V <= OW; q += 16 * V)
+          laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW, nch, V,
+                       SW);
+        /* the rest in single vectors, the last moved back */
+        for (; q < OW; q += 16) {
+          const int64_t at = seqkMin(q, OW - 16);
+          laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW, nch,
+                       1, SW);
+        }
+      }
+      if (a->epi)
+        for (int64_t m = 0; m < mr; ++m)
+          a->epi(a->env, n * a->OC + m0 + m, oh * OW, yr + m * OHW,
+                 yr + m * OHW, OW);
+    }
+}
+
+/* One function per (V, SW), never inlined: compiled once for every
+ * convolution of a model that takes this path. */
+#define LANE_CONV(V, SW)                                                     \
+  static __attribute__((noinline)) void laneConv_##V##_##SW(                 \
+      const LaneConv *a, int64_t p, int64_t r0, int64_t r1) {                \
+    laneConvRows(a, p, r0, r1, V, SW);                                       \
+  }
+LANE_CONV(1, 1)
+LANE_CONV(2, 1)
+LANE_CONV(3, 1)
+LANE_CONV(1, 2)
+LANE_CONV(2, 2)
+LANE_CONV(3, 2)
+
+int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w, float *y,
+                  int64_t yImage, int64_t images, int64_t C, int64_t Hp,
+                  int64_t Wp, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                  int64_t DH, int64_t DW, int64_t OC, int64_t OH, int64_t OW,
+                  int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                  seqk_epilogue epi, const void *env) {
+  if (C * KH * KW > LC_MAX_TAPS || OW < 16 || (SW != 1 && SW != 2))
+    return 0;
+  LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .KH = KH,
+                .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC, .OH = OH,
+                .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
+                .yImage = yImage, .images = images, .epi = epi, .env = env};
+  const int V = OW >= 48 ? 3 : OW >= 32 ? 2 : 1;
+  for (int64_t p = p0; p < p1; ++p) {
+    if (SW == 1)
+      (V == 3 ? laneConv_3_1 : V == 2 ? laneConv_2_1 : laneConv_1_1)(&a, p, r0, r1);
+    else
+      (V == 3 ? laneConv_3_2 : V == 2 ? laneConv_2_2 : laneConv_1_2)(&a, p, r0, r1);
+  }
+  return 1;
+}
