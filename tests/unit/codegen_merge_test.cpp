@@ -111,6 +111,46 @@ TEST(CodegenMerge, MergedConcatsAndMapsComputeEachImage) {
   expectImagesAsAlone(kDense, 16 * 144, 40 * 144);
 }
 
+// Concats of long rows copy each output row in pieces of about 32 KB (at
+// most 8), a task each, cut at multiples of 16 floats wherever the inputs
+// meet: here the input's 42 channels of 40 x 40 split in three (10, 3 and
+// 29 channels: 64, 19 and 186 KB rows) and joined again in another order,
+// 8 pieces of 8,400 floats, most crossing an input's edge. The output is
+// the input's channels rearranged, exactly, at every batch and thread
+// count.
+TEST(CodegenMerge, ConcatPiecesCopyEachRowExactly) {
+  std::optional<ir::Graph> graph = seq_test::graphOf(R"(
+model Cat(x: [N, 42, 40, 40]) {
+    forward(x) {
+        a, b, c = torch.split(x, [10, 3, 29], dim=1)
+        return torch.cat([c, a, b], 1)
+    }
+}
+)");
+  ASSERT_TRUE(graph);
+  auto jit = codegen::JitModel::create(*graph, {});
+  ASSERT_TRUE(bool(jit)) << toString(jit.takeError());
+  seqrt_weights *weights = nullptr;
+  ASSERT_EQ(seqrt_weights_random(&(*jit)->model(), 3, &weights), SEQRT_OK) << seqrt_last_error();
+  const int64_t plane = 40 * 40, image = 42 * plane;
+  for (int64_t batch : {1, 2, 3}) {
+    std::vector<float> x(size_t(batch * image));
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = float(i);
+    for (int threads : {1, 2, 3}) {
+      std::vector<float> y = seq_test::jitForward(**jit, weights, x, batch, threads, image);
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t ch = 0; ch < 42; ++ch) {
+          int64_t from = ch < 29 ? ch + 13 : ch - 29; // c, then a and b
+          for (int64_t i = 0; i < plane; ++i)
+            ASSERT_EQ(y[size_t(n * image + ch * plane + i)], x[size_t(n * image + from * plane + i)])
+                << "batch " << batch << ", " << threads << " threads, image " << n << ", channel " << ch;
+        }
+    }
+  }
+  seqrt_weights_free(weights);
+}
+
 // 37 channels of 20 x 20: a batch of 2 or more is split over the threads
 // in runs of rows (image, channel) that start and end inside images.
 TEST(CodegenMerge, ChannelMapsSplitMidImage) {
