@@ -19,7 +19,7 @@
 #include "tile.h"
 #include "window.h"
 
-#define LC_CH 8      /* output channels a tile: a broadcast each a tap */
+#define LC_CH LANES_CH /* output channels a tile: a broadcast each a tap */
 #define LC_PANEL 32  /* SEQK_PANEL_WIDTH */
 #define LC_MAX_TAPS 64
 
@@ -43,13 +43,8 @@ typedef struct {
 SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
                               const float *restrict wp, float *restrict y0,
                               int64_t yPlane, int64_t nch, int V, int SW) {
-  seqkVec acc[LC_CH][3];
-  SEQK_UNROLL
-  for (int i = 0; i < LC_CH; ++i) {
-    SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
-      acc[i][v] = (seqkVec){0};
-  }
+  LanesAcc acc;
+  lanesZero(acc, V);
   const float *restrict wk = wp;
   for (int64_t c = 0; c < a->C; ++c)
     for (int64_t kh = 0; kh < a->KH; ++kh) {
@@ -68,13 +63,7 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
             xv[v] = __builtin_shufflevector(lo, hi, LC_EVEN);
           }
         }
-        SEQK_UNROLL
-        for (int i = 0; i < LC_CH; ++i) {
-          float s = wk[i];
-          SEQK_UNROLL
-          for (int v = 0; v < V; ++v)
-            acc[i][v] = acc[i][v] + s * xv[v];
-        }
+        lanesStep(acc, wk, xv, V);
       }
     }
   SEQK_UNROLL

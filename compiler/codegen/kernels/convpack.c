@@ -509,7 +509,7 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  * generated one runs on each channel's stretch of LANE_RUN positions once
  * all its tiles are stored (from L1, its loads matching the stores). Each
  * output still sums its channels in order, one multiply-add each. */
-#define LANE_CH 8
+#define LANE_CH LANES_CH
 #define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
 /* Up to SEQK_POINT_LANES_MAX_C on runs of SEQK_POINT_LANES_RUN or more
  * (warm, 128 -> 256 on 784 positions: 373 -> 303 us; on 98, 5-10% slower) */
@@ -540,13 +540,8 @@ static __attribute__((noinline)) void fusedApplyOutOfLine(
 SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
                           float *restrict yp, int64_t m, int64_t nch,
                           int64_t at, int64_t from, int64_t pf, int V) {
-  seqkVec acc[LANE_CH][3];
-  SEQK_UNROLL
-  for (int i = 0; i < LANE_CH; ++i) {
-    SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
-      acc[i][v] = (seqkVec){0};
-  }
+  LanesAcc acc;
+  lanesZero(acc, V);
   const float *restrict x = a->x + at;
   SEQK_NO_UNROLL
   for (int64_t c = 0; c < a->C; ++c) {
@@ -556,13 +551,7 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
     SEQK_UNROLL
     for (int v = 0; v < V; ++v)
       xv[v] = *(const seqkVecU *)(x + c * a->xPlane + 16 * v);
-    SEQK_UNROLL
-    for (int i = 0; i < LANE_CH; ++i) {
-      float s = wp[c * PACK_W + i];
-      SEQK_UNROLL
-      for (int v = 0; v < V; ++v)
-        acc[i][v] = acc[i][v] + s * xv[v];
-    }
+    lanesStep(acc, wp + c * PACK_W, xv, V);
   }
   float lo, hi;
   if (a->fused && fusedIsClamp(a->fused, &lo, &hi)) {

@@ -162,6 +162,33 @@ SEQK_INLINE void tileStore(const Tile *t, float *C, int64_t ldc, int64_t mr,
       C[i * ldc + j] = rows[i][j];
 }
 
+/* The tile of output positions in the lanes (convpack.c's pointwise
+ * lanes, convlanes.c's few taps): LANES_CH output channels by V <= 3
+ * vectors of 16 positions. One input step broadcasts LANES_CH weights,
+ * w[0 .. LANES_CH), against its V vectors x: acc[i][v] += w[i] * x[v]. */
+#define LANES_CH 8
+typedef seqkVec LanesAcc[LANES_CH][3];
+
+SEQK_INLINE void lanesZero(LanesAcc acc, int V) {
+  SEQK_UNROLL
+  for (int i = 0; i < LANES_CH; ++i) {
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = (seqkVec){0};
+  }
+}
+
+SEQK_INLINE void lanesStep(LanesAcc acc, const float *restrict w,
+                           const seqkVec x[3], int V) {
+  SEQK_UNROLL
+  for (int i = 0; i < LANES_CH; ++i) {
+    float s = w[i];
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = acc[i][v] + s * x[v];
+  }
+}
+
 /* m[r] lane c becomes m[c] lane r: four stages, stage D exchanging bit
  * log2(D) of the vector's and the lane's index, 16 two-source shuffles
  * each. */
