@@ -179,6 +179,43 @@ TEST(KernelsPool, MaxPoolKeepsTheSequentialRulesBits) {
   }
 }
 
+// The 3x3 pool of stride 1 and padding 1 that keeps a small plane's size
+// (GoogLeNet's 14 x 14 and 7 x 7) takes a plane as one row of vectors,
+// for the planes inside the call's range: five planes here, the middle
+// three that way, each to the sequential rule's bits (ties of +-0, NaNs
+// of different payloads, -inf), planes of 16 floats (one vector) to 512.
+TEST(KernelsPool, SmallSamePlanesKeepTheBits) {
+  const int64_t shapes[][2] = {{4, 4}, {5, 7}, {7, 7}, {14, 14}, {17, 17}, {16, 32}, {3, 9}};
+  unsigned seed = 300;
+  for (const auto &hw : shapes) {
+    Pool p{hw[0], hw[1], 3, 3, 1, 1, 1, 1, 1, 1, true};
+    const int64_t P = 5, OH = p.OH(), OW = p.OW();
+    ASSERT_EQ(OH, p.H);
+    ASSERT_EQ(OW, p.W);
+    std::mt19937 rng(seed++);
+    std::vector<float> x(size_t(P * p.H * p.W));
+    for (float &v : x) {
+      int k = int(rng() % 8);
+      v = k == 0 ? -0.0f : k == 1 ? 0.0f : k == 2 ? -kInf : float(int(rng() % 3) - 1);
+    }
+    for (int n = 0; n < 4; ++n) {
+      uint32_t bits = 0x7fc00000u | (rng() & 0xffffu);
+      float nan;
+      std::memcpy(&nan, &bits, sizeof nan);
+      x[rng() % x.size()] = nan;
+    }
+    std::vector<float> want = naiveMaxPool(p, x, P);
+    std::vector<float> y(want.size(), 7.0f);
+    seqk_maxpool2d(x.data(), y.data(), p.H, p.W, 3, 3, 1, 1, 1, 1, 1, 1, OH, OW, 0, P);
+    for (size_t i = 0; i < y.size(); ++i) {
+      uint32_t got, expected;
+      std::memcpy(&got, &y[i], sizeof got);
+      std::memcpy(&expected, &want[i], sizeof expected);
+      ASSERT_EQ(got, expected) << p.H << "x" << p.W << ": output " << i;
+    }
+  }
+}
+
 TEST(KernelsPool, AvgPoolMatchesPyTorchRule) {
   unsigned seed = 50;
   for (const Pool &p : kPools) {
