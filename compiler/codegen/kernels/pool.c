@@ -72,8 +72,9 @@ static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
  * loaded again, 13-wide rows ran at 10 cycles an output: SqueezeNet's 256
  * x 13 x 13 pool took 138 us at batch 1 on one thread, 17 in ONNX
  * Runtime; GoogLeNet's stride-1 pools went through maxpoolRow's nine
- * passes.) The few outputs at the rows' ends, and rows of fewer than 8,
- * take the nine taps in order. */
+ * passes.) The few outputs at the rows' ends take the nine taps in
+ * order; rows of fewer than 8 outputs at stride 2, or 16 at stride 1, are
+ * left to maxpoolPlaneFlat3x3 below or the general pool. */
 typedef int32_t poolVecI __attribute__((vector_size(64)));
 typedef float poolVec8 __attribute__((vector_size(32)));
 typedef float poolVec8U __attribute__((vector_size(32), aligned(4), may_alias));
