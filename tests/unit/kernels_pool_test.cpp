@@ -183,7 +183,8 @@ TEST(KernelsPool, MaxPoolKeepsTheSequentialRulesBits) {
 // (GoogLeNet's 14 x 14 and 7 x 7) takes a plane as one row of vectors,
 // for the planes inside the call's range: five planes here, the middle
 // three that way, each to the sequential rule's bits (ties of +-0, NaNs
-// of different payloads, -inf), planes of 16 floats (one vector) to 512.
+// of different payloads, -inf), planes of 16 floats (one vector) to 256,
+// and larger ones (289, 512) that take the general pool.
 TEST(KernelsPool, SmallSamePlanesKeepTheBits) {
   const int64_t shapes[][2] = {{4, 4}, {5, 7}, {7, 7}, {14, 14}, {17, 17}, {16, 32}, {3, 9}};
   unsigned seed = 300;

@@ -227,7 +227,9 @@ static void maxpoolPlane3x3(const float *restrict xp, float *restrict y,
  * floats before and past the plane: only for planes inside the call's
  * range, whose neighbours are the tensor's too. (Through maxpoolRow's nine
  * passes, row by row, these took 5 times as long as ONNX Runtime's.) */
-#define POOL_FLAT_MAX 512 /* the plane's floats */
+/* the plane's floats: the masks of its vectors' taps take 9 x 64 bytes a
+ * vector on the stack (9.6 KB) */
+#define POOL_FLAT_MAX 256
 static void maxpoolPlaneFlat3x3(const float *restrict xp, float *restrict y,
                                 int64_t H, int64_t W,
                                 const poolVecI (*valid)[9]) {
