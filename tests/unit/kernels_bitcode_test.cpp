@@ -56,6 +56,27 @@ TEST(KernelsBitcode, EveryArchitectureDefinesEveryKernel) {
   }
 }
 
+// Every function the kernel library defines is a `seqk_` entry point or
+// static: the kernel linker (codegen/KernelLink.cpp) makes only `seqk_`
+// functions internal, so any other external one would stay in every
+// model's object, used or not (a helper of convlanes.c called from
+// convpack.c once carried six tile variants into every model).
+TEST(KernelsBitcode, EveryExternalFunctionIsAnEntryPoint) {
+  for (std::string_view arch : seq::codegen::kernelArchitectures()) {
+    std::string_view bc = seq::codegen::kernelBitcode(arch);
+    llvm::LLVMContext ctx;
+    std::string name = "seqk_" + std::string(arch); // must outlive `ref`
+    llvm::MemoryBufferRef ref(llvm::StringRef(bc.data(), bc.size()), name);
+    auto module = llvm::parseBitcodeFile(ref, ctx);
+    ASSERT_TRUE(bool(module)) << arch << ": " << llvm::toString(module.takeError());
+    for (const llvm::Function &f : **module) {
+      if (f.isDeclaration() || f.hasLocalLinkage())
+        continue;
+      EXPECT_TRUE(f.getName().starts_with("seqk_")) << arch << ": " << f.getName().str() << " is external";
+    }
+  }
+}
+
 TEST(KernelsBitcode, UnknownArchitectureIsEmpty) {
   EXPECT_TRUE(seq::codegen::kernelBitcode("sparc").empty());
   EXPECT_TRUE(seq::codegen::kernelBitcode("").empty());
