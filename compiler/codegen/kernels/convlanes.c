@@ -11,16 +11,16 @@
  * loads and a shuffle) and broadcasts LC_CH consecutive weights of the
  * panel's row, and the sums are each channel's row as it is stored. A
  * row goes in tiles of 16V positions, then of 16, the last moved back to
- * end with the row (its first positions computed again, the same values). Each output sums its taps in the
- * order k = (c*KH + kh)*KW + kw, one multiply-add each, as the packed tile
- * does: the same bits. (VGG's 3x3 stem on 3 channels at 224x224: 101 ->
+ * end with the row (its first positions computed again, the same
+ * values). Each output sums its taps in the order k = (c*KH + kh)*KW +
+ * kw, one multiply-add each, as the packed tile does: the same bits. (VGG's 3x3 stem on 3 channels at 224x224: 101 ->
  * 150 GFLOP/s on one core; a 3x3 of stride 2 on 3 channels, 82 -> 92.) */
 #include "seqk.h"
 #include "tile.h"
 #include "window.h"
 
 #define LC_CH LANES_CH /* output channels a tile: a broadcast each a tap */
-#define LC_PANEL 32  /* SEQK_PANEL_WIDTH */
+#define LC_PANEL SEQK_PANEL_WIDTH /* output channels a panel */
 #define LC_MAX_TAPS 64
 
 /* Every other element from r[0]: r[0], r[2], .., r[30], reading r[0 ..
@@ -122,12 +122,13 @@ LANE_CONV(1, 2)
 LANE_CONV(2, 2)
 LANE_CONV(3, 2)
 
-int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w, float *y,
-                  int64_t yImage, int64_t images, int64_t C, int64_t Hp,
-                  int64_t Wp, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                  int64_t DH, int64_t DW, int64_t OC, int64_t OH, int64_t OW,
-                  int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                  seqk_epilogue epi, const void *env) {
+int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
+                             float *y, int64_t yImage, int64_t images,
+                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
+                             int64_t KW, int64_t SH, int64_t SW, int64_t DH,
+                             int64_t DW, int64_t OC, int64_t OH, int64_t OW,
+                             int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                             seqk_epilogue epi, const void *env) {
   if (C * KH * KW > LC_MAX_TAPS || OW < 16 || (SW != 1 && SW != 2))
     return 0;
   LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .KH = KH,
