@@ -314,12 +314,14 @@ int64_t runStart(int64_t r, int64_t runs, int64_t HW) {
 // runs of at least 192 (97 input channels on 389 positions: one run, two
 // of 194 and 195, two at a multiple of 48; 128 on 3 runs of 129, output
 // channels in the lanes), more (130); a last panel of 8 channels, with
-// more than 160 input channels in the lanes only on long runs (170).
+// more than 160 input channels in the lanes only on long runs (170); on
+// planes of 784 positions or more, blocks of 64 input channels (129 and
+// 200: 3 and 4 blocks, the last of 1 and 8), and of 128 one short (783).
 TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
-  const Pointwise cases[] = {{1, 1, 1},     {3, 16, 7},    {1, 17, 13},   {5, 32, 14},
-                             {2, 33, 15},   {7, 31, 49},   {16, 48, 29},  {13, 65, 197},
-                             {130, 20, 30}, {29, 64, 450}, {97, 33, 389}, {128, 17, 387},
-                             {170, 40, 389}};
+  const Pointwise cases[] = {{1, 1, 1},      {3, 16, 7},     {1, 17, 13},    {5, 32, 14},    {2, 33, 15},
+                             {7, 31, 49},    {16, 48, 29},   {13, 65, 197},  {130, 20, 30},  {29, 64, 450},
+                             {97, 33, 389},  {128, 17, 387}, {170, 40, 389}, {129, 48, 784}, {200, 33, 785},
+                             {200, 33, 783}};
   unsigned seed = 90;
   for (const Pointwise &pc : cases) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);
