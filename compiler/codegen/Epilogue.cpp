@@ -407,6 +407,25 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
   }
 }
 
+Value *forwardEpilogueEnv(LlvmGen &gen, const Epilogue &epilogue) {
+  if (epilogue.empty() || epilogue.registerForm())
+    fail("a forward-side env of an empty epilogue, or one in register form");
+  IRBuilder<> &f = gen.fwd();
+  Function *fn = f.GetInsertBlock()->getParent();
+  IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+  StructType *type = epilogue.envType();
+  Value *env = entry.CreateAlloca(type, nullptr, "env");
+  f.CreateStore(f.getInt64(0), f.CreateStructGEP(type, env, 0));
+  unsigned field = 1;
+  for (int64_t count : epilogue.channelCounts())
+    f.CreateStore(f.getInt64(count), f.CreateStructGEP(type, env, field++));
+  for (int packed : epilogue.tables())
+    f.CreateStore(gen.packedPtr(packed), f.CreateStructGEP(type, env, field++));
+  for (int tensor : epilogue.tensors())
+    f.CreateStore(gen.valuePtr(tensor), f.CreateStructGEP(type, env, field++));
+  return env;
+}
+
 void EpilogueEnv::setRowBase(IRBuilder<> &b, Value *rowBase) {
   if (env_)
     b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, epilogue_.registerForm() ? 2 : 0));

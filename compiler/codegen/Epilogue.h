@@ -156,6 +156,12 @@ private:
   llvm::AllocaInst *env_ = nullptr;
 };
 
+// The env of `epilogue` (not in register form) built in the forward
+// function, its row base 0, for tasks that share one function whatever
+// the epilogue and read its env through a pointer in their closure (it
+// lives as long as the forward call; the tasks only read it).
+llvm::Value *forwardEpilogueEnv(LlvmGen &gen, const Epilogue &epilogue);
+
 // y[r, :] = epi(y[r, :]) for rows [r0, r1) of a [rows, D] view of y: the
 // epilogue of an op whose kernel takes none, applied to the rows the task
 // just produced while they are still in cache. No code when it is empty.

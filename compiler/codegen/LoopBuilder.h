@@ -69,6 +69,24 @@ inline void emitLoop(llvm::IRBuilder<> &b, llvm::Value *begin, llvm::Value *end,
   b.SetInsertPoint(exit);
 }
 
+// if (cond) then() else otherwise(); the builder is left after both.
+inline void emitIf(llvm::IRBuilder<> &b, llvm::Value *cond, const llvm::Twine &name,
+                   llvm::function_ref<void()> then, llvm::function_ref<void()> otherwise) {
+  llvm::Function *fn = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext &ctx = b.getContext();
+  llvm::BasicBlock *thenBlock = llvm::BasicBlock::Create(ctx, name, fn);
+  llvm::BasicBlock *elseBlock = llvm::BasicBlock::Create(ctx, name + ".else", fn);
+  llvm::BasicBlock *done = llvm::BasicBlock::Create(ctx, name + ".done", fn);
+  b.CreateCondBr(cond, thenBlock, elseBlock);
+  b.SetInsertPoint(thenBlock);
+  then();
+  b.CreateBr(done);
+  b.SetInsertPoint(elseBlock);
+  otherwise();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
 // The same from 0 to a constant or value count.
 inline void emitLoop(llvm::IRBuilder<> &b, llvm::Value *count, const llvm::Twine &name,
                      llvm::function_ref<void(llvm::Value *)> body, LoopTail tail = LoopTail::Scalar) {

@@ -61,22 +61,6 @@ int64_t convTileCols(int64_t positions, int64_t tilesPerColumn) {
 
 // The helpers NodeGenConv.h declares.
 
-void emitIf(IRBuilder<> &f, Value *cond, const Twine &name, function_ref<void()> then,
-            function_ref<void()> otherwise) {
-  Function *fn = f.GetInsertBlock()->getParent();
-  BasicBlock *thenBlock = BasicBlock::Create(f.getContext(), name, fn);
-  BasicBlock *elseBlock = BasicBlock::Create(f.getContext(), name + ".else", fn);
-  BasicBlock *done = BasicBlock::Create(f.getContext(), name + ".done", fn);
-  f.CreateCondBr(cond, thenBlock, elseBlock);
-  f.SetInsertPoint(thenBlock);
-  then();
-  f.CreateBr(done);
-  f.SetInsertPoint(elseBlock);
-  otherwise();
-  f.CreateBr(done);
-  f.SetInsertPoint(done);
-}
-
 
 ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
   const ir::Shape &in = g.value(node.inputs.at(0)).shape;

@@ -11,10 +11,6 @@
 
 namespace seq::codegen {
 
-// if (cond) then() else otherwise(), in the forward function.
-void emitIf(llvm::IRBuilder<> &f, llvm::Value *cond, const llvm::Twine &name, llvm::function_ref<void()> then,
-            llvm::function_ref<void()> otherwise);
-
 // A Conv2d's dims and attributes, checked (an internal error otherwise).
 struct ConvShape {
   int64_t B = 0; // dims[0] when fixed; unused when batched

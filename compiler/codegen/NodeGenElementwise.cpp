@@ -252,24 +252,57 @@ constexpr int64_t kConcatLongRowBytes = 4096;
 constexpr int64_t kConcatPieceBytes = 32 * 1024;
 constexpr int64_t kConcatPieces = 8;
 
-// A concat without an epilogue whose inputs' rows are all long: the same
-// task for every such concat, whatever its inputs, which reads their
-// pointers and row lengths from its closure (y, the number of inputs, the
-// output row, its pieces, then a pointer and a row length per input), so
+// Columns [from, to) of an output row (channel planes of `plane` floats)
+// from src: epi(env, c, k, ...) on each channel c's part of them, k its
+// first column in the plane.
+void concatThroughEpilogue(IRBuilder<> &b, Value *epi, Value *env, Value *plane, Value *src, Value *dstRow,
+                           Value *from, Value *to) {
+  LLVMContext &ctx = b.getContext();
+  Type *i64 = b.getInt64Ty(), *ptr = b.getPtrTy();
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {ptr, i64, i64, ptr, ptr, i64}, false);
+  Function *fn = b.GetInsertBlock()->getParent();
+  BasicBlock *pre = b.GetInsertBlock();
+  BasicBlock *loop = BasicBlock::Create(ctx, "plane", fn), *done = BasicBlock::Create(ctx, "planes.done", fn);
+  b.CreateCondBr(b.CreateICmpSLT(from, to), loop, done);
+  b.SetInsertPoint(loop);
+  PHINode *at = b.CreatePHI(i64, 2, "at");
+  at->addIncoming(from, pre);
+  Value *channel = b.CreateUDiv(at, plane), *k = b.CreateURem(at, plane);
+  Value *end = b.CreateBinaryIntrinsic(Intrinsic::smin, to, b.CreateMul(b.CreateAdd(channel, b.getInt64(1)), plane));
+  b.CreateCall(type, epi,
+               {env, channel, k, LlvmGen::floatGep(b, src, b.CreateSub(at, from)), LlvmGen::floatGep(b, dstRow, at),
+                b.CreateSub(end, at)});
+  at->addIncoming(end, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpSLT(end, to), loop, done);
+  b.SetInsertPoint(done);
+}
+
+// A concat whose inputs' rows are all long: the same task for every such
+// concat, whatever its inputs and epilogue, which reads their pointers
+// and row lengths from its closure (y, the number of inputs, the output
+// row, its pieces, the epilogue's function and env or nulls, the floats
+// of a channel's plane, then a pointer and a row length per input), so
 // that the tasks merge into one (DenseNet-121's 58 concats, each of up to
 // 24 inputs, were 58 functions and 15% of its compile time). Task t
 // copies piece t % pieces of output row t / pieces, columns [c0, c1) cut
 // at multiples of 16 floats (no two tasks write one cache line): the
-// part of each input's row that lands there, one memcpy each.
+// part of each input's row that lands there, one memcpy each, or through
+// the epilogue, a call for each channel's plane of it (numbered by its
+// channel: row c, column the element's in the plane). The epilogue is
+// that of a map after the concat (DenseNet's BatchNorm and ReLU), which
+// then reads every element once, from the inputs: one pass instead of a
+// copy and a map over it.
 void genConcatLongRows(Task &task, Value *y, const std::vector<std::pair<Value *, int64_t>> &inputs, int64_t rowOut,
-                       Value *outer, Work work) {
+                       Value *outer, Work work, std::array<Value *, 2> epilogue, int64_t plane) {
   IRBuilder<> &b = task.b();
   IRBuilder<> &f = task.gen().fwd();
   const int64_t pieces = std::clamp<int64_t>(rowOut * int64_t(sizeof(float)) / kConcatPieceBytes, 1, kConcatPieces);
   Value *count = task.capture(f.getInt64(int64_t(inputs.size())), "inputs");
   Value *row = task.capture(f.getInt64(rowOut), "row");
   Value *tpieces = task.capture(f.getInt64(pieces), "pieces");
-  constexpr int64_t kFirstInput = 4; // the closure slot of the first input's pointer
+  Value *epi = task.capture(epilogue[0], "epi"), *env = task.capture(epilogue[1], "env");
+  Value *tplane = task.capture(f.getInt64(plane), "plane");
+  constexpr int64_t kFirstInput = 7; // the closure slot of the first input's pointer
   for (auto [x, rowIn] : inputs) // stored for the loop below, not loaded at the entry
     for (Value *value : {x, static_cast<Value *>(f.getInt64(rowIn))}) {
       auto *load = cast<LoadInst>(task.capture(value));
@@ -303,9 +336,13 @@ void genConcatLongRows(Task &task, Value *y, const std::vector<std::pair<Value *
       Value *end = b.CreateAdd(at, length);
       Value *from = smin(smax(at, c0), end), *to = smax(smin(end, c1), from);
       Value *n = b.CreateSub(to, from);
-      b.CreateMemCpy(LlvmGen::floatGep(b, dstRow, from), MaybeAlign(4),
-                     LlvmGen::floatGep(b, x, b.CreateAdd(b.CreateMul(o, length), b.CreateSub(from, at))),
-                     MaybeAlign(4), b.CreateMul(n, b.getInt64(sizeof(float))));
+      Value *src = LlvmGen::floatGep(b, x, b.CreateAdd(b.CreateMul(o, length), b.CreateSub(from, at)));
+      emitIf(b, b.CreateIsNull(epi), "copy",
+             [&] {
+               b.CreateMemCpy(LlvmGen::floatGep(b, dstRow, from), MaybeAlign(4), src, MaybeAlign(4),
+                              b.CreateMul(n, b.getInt64(sizeof(float))));
+             },
+             [&] { concatThroughEpilogue(b, epi, env, tplane, src, dstRow, from, to); });
       b.CreateStore(b.CreateAdd(at, length), column);
     });
   });
@@ -327,8 +364,25 @@ void genConcat(LlvmGen &gen, int index) {
   for (size_t i = dim + 1; i < out.rank(); ++i)
     inner *= out.dims[i];
   int64_t rowOut = out.dims[dim] * inner;
+  std::vector<ir::EpilogueOp> ops = epilogueOps(node);
+  bool longRows = true;
+  for (int in : node.inputs) {
+    const ir::Shape &shape = g.value(in).shape;
+    if (shape.rank() != out.rank())
+      fail("concat '" + node.name + "' of " + shape.str() + " into " + out.str());
+    longRows = longRows && shape.dims[dim] * inner * int64_t(sizeof(float)) >= kConcatLongRowBytes;
+  }
+  // long rows through an epilogue: one call per channel's plane, whose
+  // index is its channel (as genMap's rows), channel planes only
+  bool planes = dim == 1 && out.rank() >= 3 &&
+                std::none_of(ops.begin(), ops.end(), [](const ir::EpilogueOp &op) { return op.tensor >= 0; });
+  longRows = longRows && (ops.empty() || planes);
   Epilogue epilogue = [&] {
-    std::vector<ir::EpilogueOp> ops = epilogueOps(node);
+    if (longRows && !ops.empty()) {
+      EpilogueLayout layout = channelLayout(out, inner);
+      layout.bias.count = layout.affine.count = kAnyChannels;
+      return Epilogue(gen, index, std::move(ops), layout);
+    }
     EpilogueLayout layout = needsChannel(ops) ? channelLayout(out, rowOut) : EpilogueLayout{rowOut, {}, {}};
     return Epilogue(gen, index, std::move(ops), layout);
   }();
@@ -337,16 +391,16 @@ void genConcat(LlvmGen &gen, int index) {
   IRBuilder<> &b = task.b();
   Value *y = task.capture(gen.valuePtr(node.output), "y");
   std::vector<std::pair<Value *, int64_t>> inputs; // task pointer, row length
-  bool longRows = epilogue.empty();
-  for (int in : node.inputs) {
-    const ir::Shape &shape = g.value(in).shape;
-    if (shape.rank() != out.rank())
-      fail("concat '" + node.name + "' of " + shape.str() + " into " + out.str());
-    inputs.emplace_back(gen.valuePtr(in), shape.dims[dim] * inner);
-    longRows = longRows && shape.dims[dim] * inner * int64_t(sizeof(float)) >= kConcatLongRowBytes;
+  for (int in : node.inputs)
+    inputs.emplace_back(gen.valuePtr(in), g.value(in).shape.dims[dim] * inner);
+  if (longRows) {
+    Value *null = ConstantPointerNull::get(gen.fwd().getPtrTy());
+    std::array<Value *, 2> through = {null, null};
+    if (!epilogue.empty())
+      through = {epilogue.function(), forwardEpilogueEnv(gen, epilogue)};
+    return genConcatLongRows(task, y, inputs, rowOut, gen.leadingExtent(out, dim), LlvmGen::workOf(out, 1),
+                             through, inner);
   }
-  if (longRows)
-    return genConcatLongRows(task, y, inputs, rowOut, gen.leadingExtent(out, dim), LlvmGen::workOf(out, 1));
   for (auto &input : inputs)
     input.first = task.capture(input.first, "x");
   emitLoop(b, task.begin(), task.end(), "outer", [&](Value *o) {

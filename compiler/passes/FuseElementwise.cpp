@@ -1,6 +1,9 @@
 // FuseElementwise: moves element-wise work into the epilogues of the nodes
 // producing its operands, so each element is finished while it is still in
-// registers. Only Linear, Conv2d and Map nodes take epilogues.
+// registers. Only Linear, Conv2d, Map and Concat nodes take epilogues (a
+// concat along the channels of planes, and no tensor operands: it copies
+// its inputs through the epilogue, DenseNet's BatchNorm and ReLU after
+// each concatenation).
 //
 // Algorithm:
 //  1. a Linear or Conv2d with a bias starts its epilogue with Bias(bias);
@@ -78,6 +81,11 @@ bool canMergeInto(const Graph &g, const UseIndex &uses, int x, const std::vector
       return false;
     bool linearFeatures = producer.kind != OpKind::Linear || g.value(x).shape.rank() == 2;
     if (op.kind == EpilogueOp::Kind::ChannelAffine && !linearFeatures)
+      return false;
+    // a concat of channel planes copies each through the epilogue, which
+    // numbers a plane's elements by channel, not by image (no tensors)
+    bool channelPlanes = producer.attrs.dim == 1 && g.value(x).shape.rank() >= 3;
+    if (producer.kind == OpKind::Concat && (op.tensor >= 0 || !channelPlanes))
       return false;
   }
   return true;

@@ -9,7 +9,8 @@ namespace seq::passes {
 using namespace ir;
 
 bool acceptsEpilogue(const Node &node) {
-  return node.kind == OpKind::Linear || node.kind == OpKind::Conv2d || node.kind == OpKind::Map;
+  return node.kind == OpKind::Linear || node.kind == OpKind::Conv2d || node.kind == OpKind::Map ||
+         node.kind == OpKind::Concat;
 }
 
 // New ids for the values that survive: inputs and outputs of kept nodes.

@@ -214,6 +214,50 @@ void checkConcat(const std::string &name, int64_t dim) {
 TEST(CodegenOps, ConcatChannels) { checkConcat("concat1", 1); }
 TEST(CodegenOps, ConcatLastDim) { checkConcat("concat3", 3); }
 
+// A concat of long rows with an epilogue (a BatchNorm and ReLU merged
+// into it, DenseNet's): 10, 3 and 29 channels of 40 x 40 joined in 8
+// pieces of 8,400 floats, most crossing an input's edge and a channel's,
+// each part copied through the epilogue a channel's plane at a time, the
+// plane's channel the table's index. Against x * scale[c] + shift[c],
+// ReLU'd, at batches 1 to 3 on 1 to 3 threads (rows split mid-batch).
+TEST(CodegenOps, ConcatThroughAnEpilogue) {
+  TestModel m("concat_epilogue");
+  const int64_t plane = 40 * 40, parts[3] = {10, 3, 29}, C = 42;
+  std::vector<int> in;
+  for (int64_t c : parts)
+    in.push_back(m.input("x" + std::to_string(in.size()), {kBatch, c, 40, 40}));
+  ir::Node node = makeNode(ir::OpKind::Concat, {in[2], in[0], in[1]});
+  node.attrs.dim = 1;
+  ir::EpilogueOp affine{ir::EpilogueOp::Kind::ChannelAffine}, relu{ir::EpilogueOp::Kind::Unary};
+  affine.packed = m.weight("scale", C);
+  affine.packed2 = m.weight("shift", C);
+  node.epilogue = {affine, relu};
+  m.finish(m.add(node, {kBatch, C, 40, 40}));
+  auto jit = compile(m, 3);
+  ASSERT_TRUE(jit);
+  for (int64_t batch : {1, 2, 3}) {
+    Inputs inputs;
+    for (size_t i = 0; i < 3; ++i)
+      inputs.push_back(randomVector(size_t(batch * parts[i] * plane), uint32_t(7 + i + 10 * batch), -2, 2));
+    std::vector<float> want(size_t(batch * C * plane));
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        // c, then a and b: channel c of the output is channel k of input i
+        size_t i = c < 29 ? 2 : c < 39 ? 0 : 1;
+        int64_t k = c < 29 ? c : c < 39 ? c - 29 : c - 39;
+        for (int64_t e = 0; e < plane; ++e) {
+          float v = inputs[i][size_t((n * parts[i] + k) * plane + e)] * m.weightData(affine.packed)[c] +
+                    m.weightData(affine.packed2)[c];
+          want[size_t((n * C + c) * plane + e)] = v > 0 ? v : 0;
+        }
+      }
+    for (int threads : {1, 2, 3})
+      expectNear(run(*jit, m, inputs, batch, threads), want,
+                 "concat through an epilogue, batch " + std::to_string(batch) + ", " + std::to_string(threads) +
+                     " threads");
+  }
+}
+
 int64_t padIndex(int64_t i, int64_t n, ir::PadMode mode) {
   switch (mode) {
   case ir::PadMode::Reflect: return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;

@@ -78,7 +78,7 @@ TEST(IrVerifier, ConvOutputShapeMustFollowFromItsInput) {
 TEST(IrVerifier, EpiloguesOnlyOnLinearConvAndMap) {
   TestGraph t = convNet();
   t.g.nodes[3].epilogue.push_back(EpilogueOp{EpilogueOp::Kind::Unary});
-  EXPECT_EQ(onlyError(t.g), "node 3 (max_pool2d): only linear, conv2d and map nodes have epilogues");
+  EXPECT_EQ(onlyError(t.g), "node 3 (max_pool2d): only linear, conv2d, map and concat nodes have epilogues");
 }
 
 TEST(IrVerifier, EpilogueTensorsHaveTheOutputShape) {

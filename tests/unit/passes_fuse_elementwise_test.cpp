@@ -1,4 +1,4 @@
-// Tests of FuseElementwise: epilogues of Linear, Conv2d and Map nodes.
+// Tests of FuseElementwise: epilogues of Linear, Conv2d, Map and Concat nodes.
 #include "ir/Verifier.h"
 #include "ir_test_builder.h"
 #include "passes/Passes.h"
@@ -103,6 +103,49 @@ TEST(FuseElementwise, TwoReadersKeepTheProducerPlainAndFuseTheJoin) {
   EXPECT_EQ(t.g.nodes[1].kind, OpKind::Map); // relu
   EXPECT_EQ(kinds(t.g.nodes[2]), (std::vector{Kind::Unary, Kind::AddTensor}));
   EXPECT_EQ(t.g.nodes[2].epilogue[1].tensor, t.g.nodes[1].output);
+  EXPECT_VALID(t.g);
+}
+
+// DenseNet's BatchNorm and ReLU after a concat of channel planes join the
+// concat's epilogue. An add of a concat and of a tensor written before it
+// stays a binary: a concat's epilogue numbers a plane's elements by
+// channel, not by image, and takes no tensors.
+TEST(FuseElementwise, MapsOfAConcatOfPlanesJoinIt) {
+  TestGraph t;
+  int x = t.input({4, 6, 6});
+  int planes = t.relu(t.batchNorm(t.concat({t.conv(x, 4, 1), t.conv(x, 8, 1)}, 1)));
+  int earlier = t.conv(x, 8, 1);
+  int cat = t.concat({t.conv(x, 4, 1), t.conv(x, 4, 1)}, 1);
+  t.output(t.concat({planes, t.binary(cat, earlier)}, 1));
+
+  passes::runPipeline(t.g);
+
+  int maps = 0, fused = 0, binaries = 0;
+  for (const Node &node : t.g.nodes) {
+    maps += node.kind == OpKind::Map;
+    binaries += node.kind == OpKind::Binary;
+    if (node.kind == OpKind::Concat && !node.epilogue.empty()) {
+      EXPECT_EQ(kinds(node), (std::vector{Kind::ChannelAffine, Kind::Unary}));
+      ++fused;
+    }
+  }
+  EXPECT_EQ(fused, 1);
+  EXPECT_EQ(maps, 0);
+  EXPECT_EQ(binaries, 1);
+  EXPECT_VALID(t.g);
+}
+
+// A concat of features ([N, F]) keeps the map after it.
+TEST(FuseElementwise, MapOfAConcatOfFeaturesStays) {
+  TestGraph t;
+  int x = t.input({16});
+  t.output(t.relu(t.concat({t.linear(x, 5), t.linear(x, 3)}, 1)));
+
+  passes::fuseElementwise(t.g);
+
+  ASSERT_EQ(t.g.nodes.size(), 4u);
+  EXPECT_TRUE(t.g.nodes[2].epilogue.empty());
+  EXPECT_EQ(t.g.nodes[3].kind, OpKind::Map);
   EXPECT_VALID(t.g);
 }
 
