@@ -214,25 +214,23 @@ void checkConcat(const std::string &name, int64_t dim) {
 TEST(CodegenOps, ConcatChannels) { checkConcat("concat1", 1); }
 TEST(CodegenOps, ConcatLastDim) { checkConcat("concat3", 3); }
 
-// A concat of long rows with an epilogue (a BatchNorm and ReLU merged
-// into it, DenseNet's): 10, 3 and 29 channels of 40 x 40 joined in 8
-// pieces of 8,400 floats, most crossing an input's edge and a channel's,
-// each part copied through the epilogue a channel's plane at a time, the
-// plane's channel the table's index. Against x * scale[c] + shift[c],
-// ReLU'd, at batches 1 to 3 on 1 to 3 threads (rows split mid-batch).
-TEST(CodegenOps, ConcatThroughAnEpilogue) {
-  TestModel m("concat_epilogue");
-  const int64_t plane = 40 * 40, parts[3] = {10, 3, 29}, C = 42;
+// A concat with an epilogue (a BatchNorm and ReLU merged into it,
+// DenseNet's): 10, 3 and 29 channels of side x side joined in another
+// order, against x * scale[c] + shift[c], ReLU'd, at batches 1 to 3 on 1
+// to 3 threads (rows split mid-batch).
+void checkConcatThroughEpilogue(const std::string &name, int64_t side) {
+  TestModel m(name);
+  const int64_t plane = side * side, parts[3] = {10, 3, 29}, C = 42;
   std::vector<int> in;
   for (int64_t c : parts)
-    in.push_back(m.input("x" + std::to_string(in.size()), {kBatch, c, 40, 40}));
+    in.push_back(m.input("x" + std::to_string(in.size()), {kBatch, c, side, side}));
   ir::Node node = makeNode(ir::OpKind::Concat, {in[2], in[0], in[1]});
   node.attrs.dim = 1;
   ir::EpilogueOp affine{ir::EpilogueOp::Kind::ChannelAffine}, relu{ir::EpilogueOp::Kind::Unary};
   affine.packed = m.weight("scale", C);
   affine.packed2 = m.weight("shift", C);
   node.epilogue = {affine, relu};
-  m.finish(m.add(node, {kBatch, C, 40, 40}));
+  m.finish(m.add(node, {kBatch, C, side, side}));
   auto jit = compile(m, 3);
   ASSERT_TRUE(jit);
   for (int64_t batch : {1, 2, 3}) {
@@ -253,10 +251,17 @@ TEST(CodegenOps, ConcatThroughAnEpilogue) {
       }
     for (int threads : {1, 2, 3})
       expectNear(run(*jit, m, inputs, batch, threads), want,
-                 "concat through an epilogue, batch " + std::to_string(batch) + ", " + std::to_string(threads) +
-                     " threads");
+                 name + ", batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
   }
 }
+
+// Rows of 4 KB and more (40 x 40: every input's): 8 pieces of 8,400
+// floats, most crossing an input's edge and a channel's, each part copied
+// through the epilogue a channel's plane at a time, the plane's channel
+// the table's index.
+TEST(CodegenOps, ConcatThroughAnEpilogue) { checkConcatThroughEpilogue("concat_epilogue", 40); }
+// Shorter rows (6 x 6): copied, then the epilogue on the output's rows.
+TEST(CodegenOps, ConcatOfShortRowsThroughAnEpilogue) { checkConcatThroughEpilogue("concat_epilogue_short", 6); }
 
 int64_t padIndex(int64_t i, int64_t n, ir::PadMode mode) {
   switch (mode) {
