@@ -243,7 +243,10 @@ def st_inline_residual(g):
 
 
 def st_cat(g):
-    """Two branches (or x itself and a branch) joined by cat along channels."""
+    """Two branches (or x itself and a branch) joined by cat along channels;
+    half the time then a BatchNorm and an activation, as DenseNet's layers
+    take the features they concatenate (seqc copies the concat through
+    them)."""
     rng, c = g.rng, g.shape[0]
     a, b = g.name("branch"), g.name("branch")
     ca, cb = rng.randint(1, 8), rng.randint(1, 8)
@@ -251,13 +254,19 @@ def st_cat(g):
                 (b, Container("Sequential", [
                     ("", conv(rng, 2, c, cb, keep_size=True)),
                     ("", activation(rng))], rng))]
-    if rng.random() < 0.4:
-        return Stage(children[1:], [f"x = cat([x, {b}(x)], dim=1)"],
-                     [f"x = torch.cat([x, self.{b}(x)], dim=1)"])
-    return Stage(children, [f"u = {a}(x)", f"v = {b}(x)",
-                            f"x = cat([u, v], {rng.choice(['1', 'dim=1', '-3'])})"],
+    whole = rng.random() < 0.4
+    norm = g.name("catnorm") if rng.random() < 0.5 else None
+    out = c + cb if whole else ca + cb
+    wrap = (lambda e: f"{norm}({e})") if norm else (lambda e: e)
+    wrap_py = (lambda e: f"self.{norm}({e})") if norm else (lambda e: e)
+    extra = [(norm, Container("Sequential", [("", batchnorm(rng, 2, out)), ("", activation(rng))], rng))] if norm else []
+    if whole:
+        return Stage(children[1:] + extra, [f"x = {wrap(f'cat([x, {b}(x)], dim=1)')}"],
+                     [f"x = {wrap_py(f'torch.cat([x, self.{b}(x)], dim=1)')}"])
+    return Stage(children + extra, [f"u = {a}(x)", f"v = {b}(x)",
+                                    f"x = {wrap('cat([u, v], ' + rng.choice(['1', 'dim=1', '-3']) + ')')}"],
                  [f"u = self.{a}(x)", f"v = self.{b}(x)",
-                  "x = torch.cat([u, v], 1)"])
+                  f"x = {wrap_py('torch.cat([u, v], 1)')}"])
 
 
 def st_gate(g):
