@@ -47,9 +47,14 @@ const Pool kPools[] = {
     // and interiors of one vector plus a remainder
     {3, 1, 3, 3, 2, 2, 1, 1, 1, 1, false},  {2, 2, 3, 3, 2, 2, 1, 1, 1, 1, true},
     {9, 41, 3, 3, 2, 2, 0, 0, 1, 1, true},  {23, 70, 3, 3, 2, 2, 1, 1, 1, 1, false},
-    // rows in vectors of 8 (8 and 13 outputs), of 16 (16, then 27 and 55
-    // outputs, the last vector moved back): SqueezeNet's pools
+    // rows of 8 to 15 (8 and 13 outputs: one vector of 16 a row, its lanes
+    // past the row written again by the next row and the row's end, the
+    // last row in vectors of 8), of 16 (16, then 27 and 55 outputs, the
+    // last vector moved back): SqueezeNet's pools; GoogLeNet's 28x28 one
+    // (13 in vectors, the 14th past the input); 11 from column 1 after a
+    // padded one
     {9, 17, 3, 3, 2, 2, 0, 0, 1, 1, false}, {27, 27, 3, 3, 2, 2, 0, 0, 1, 1, true},
+    {28, 28, 3, 3, 2, 2, 0, 0, 1, 1, true},  {20, 24, 3, 3, 2, 2, 1, 1, 1, 1, false},
     {8, 33, 3, 3, 2, 2, 1, 1, 1, 1, false}, {6, 55, 3, 3, 2, 2, 0, 0, 1, 1, true},
     {5, 111, 3, 3, 2, 2, 0, 0, 1, 1, true},
     // the 3x3 stride-1 kernel (GoogLeNet's): 5 interior outputs a row
