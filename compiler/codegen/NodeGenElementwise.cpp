@@ -257,24 +257,14 @@ constexpr int64_t kConcatPieces = 8;
 // first column in the plane.
 void concatThroughEpilogue(IRBuilder<> &b, Value *epi, Value *env, Value *plane, Value *src, Value *dstRow,
                            Value *from, Value *to) {
-  LLVMContext &ctx = b.getContext();
   Type *i64 = b.getInt64Ty(), *ptr = b.getPtrTy();
-  auto *type = FunctionType::get(Type::getVoidTy(ctx), {ptr, i64, i64, ptr, ptr, i64}, false);
-  Function *fn = b.GetInsertBlock()->getParent();
-  BasicBlock *pre = b.GetInsertBlock();
-  BasicBlock *loop = BasicBlock::Create(ctx, "plane", fn), *done = BasicBlock::Create(ctx, "planes.done", fn);
-  b.CreateCondBr(b.CreateICmpSLT(from, to), loop, done);
-  b.SetInsertPoint(loop);
-  PHINode *at = b.CreatePHI(i64, 2, "at");
-  at->addIncoming(from, pre);
-  Value *channel = b.CreateUDiv(at, plane), *k = b.CreateURem(at, plane);
-  Value *end = b.CreateBinaryIntrinsic(Intrinsic::smin, to, b.CreateMul(b.CreateAdd(channel, b.getInt64(1)), plane));
-  b.CreateCall(type, epi,
-               {env, channel, k, LlvmGen::floatGep(b, src, b.CreateSub(at, from)), LlvmGen::floatGep(b, dstRow, at),
-                b.CreateSub(end, at)});
-  at->addIncoming(end, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateICmpSLT(end, to), loop, done);
-  b.SetInsertPoint(done);
+  auto *type = FunctionType::get(b.getVoidTy(), {ptr, i64, i64, ptr, ptr, i64}, false);
+  emitSegments(b, from, to, plane, "plane", [&](Value *channel, Value *k, Value *end) {
+    Value *at = b.CreateAdd(b.CreateMul(channel, plane), k);
+    b.CreateCall(type, epi,
+                 {env, channel, k, LlvmGen::floatGep(b, src, b.CreateSub(at, from)), LlvmGen::floatGep(b, dstRow, at),
+                  b.CreateSub(end, k)});
+  });
 }
 
 // A concat whose inputs' rows are all long: the same task for every such

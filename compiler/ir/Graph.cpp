@@ -52,6 +52,10 @@ const Value &Graph::storageOf(int id) const {
   return *v;
 }
 
+bool acceptsEpilogue(OpKind kind) {
+  return kind == OpKind::Linear || kind == OpKind::Conv2d || kind == OpKind::Map || kind == OpKind::Concat;
+}
+
 const char *name(OpKind kind) {
   switch (kind) {
   case OpKind::Input: return "input";

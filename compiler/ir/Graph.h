@@ -121,6 +121,9 @@ enum class OpKind {
   Upsample,     // x [B, C, H, W] -> [B, C, OH, OW]: nearest or bilinear, attrs.scale per dim
 };
 const char *name(OpKind kind);
+// Whether nodes of `kind` take element-wise ops into an epilogue (the
+// Verifier's rule and FuseElementwise's): Linear, Conv2d, Map and Concat.
+bool acceptsEpilogue(OpKind kind);
 
 // The element-wise activations, one per row of Activations.def.
 enum class UnaryKind {

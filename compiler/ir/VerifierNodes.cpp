@@ -303,9 +303,7 @@ int64_t Verifier::channelsOf(int i) const {
 
 void Verifier::checkEpilogue(int i) {
   const Node &node = g_.nodes[size_t(i)];
-  bool accepts = node.kind == OpKind::Linear || node.kind == OpKind::Conv2d || node.kind == OpKind::Map ||
-                 node.kind == OpKind::Concat;
-  if (!node.epilogue.empty() && !accepts)
+  if (!node.epilogue.empty() && !acceptsEpilogue(node.kind))
     return error("{}: only linear, conv2d, map and concat nodes have epilogues", where(i));
   if (node.kind == OpKind::Map && node.epilogue.empty())
     error("{}: a map needs an epilogue", where(i));

@@ -73,7 +73,7 @@ bool readyBefore(const Graph &g, int value, int node) {
 // Whether `ops` may join the epilogue of the node producing `x`.
 bool canMergeInto(const Graph &g, const UseIndex &uses, int x, const std::vector<EpilogueOp> &ops) {
   int p = g.value(x).producer;
-  if (p < 0 || !acceptsEpilogue(g.nodes[size_t(p)]) || uses.count(x) != 1)
+  if (p < 0 || !acceptsEpilogue(g.nodes[size_t(p)].kind) || uses.count(x) != 1)
     return false;
   const Node &producer = g.nodes[size_t(p)];
   for (const EpilogueOp &op : ops) {

@@ -8,11 +8,6 @@ namespace seq::passes {
 
 using namespace ir;
 
-bool acceptsEpilogue(const Node &node) {
-  return node.kind == OpKind::Linear || node.kind == OpKind::Conv2d || node.kind == OpKind::Map ||
-         node.kind == OpKind::Concat;
-}
-
 // New ids for the values that survive: inputs and outputs of kept nodes.
 static std::vector<int> survivingValueIds(const Graph &g, const std::vector<bool> &erase) {
   std::vector<bool> keep(g.values.size(), false);

@@ -17,9 +17,6 @@
 
 namespace seq::passes {
 
-// True when node `node` may take element-wise ops into its epilogue.
-bool acceptsEpilogue(const ir::Node &node);
-
 // Removes the nodes marked in `erase` and every value no remaining node
 // produces (except the inputs), then renumbers values and nodes densely.
 // Nothing may still read an erased value.

@@ -459,11 +459,12 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
 }
 
 void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
-                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW, int64_t SH,
-                        int64_t SW, int64_t DH, int64_t DW, int64_t OC, int64_t OH,
-                        int64_t OW, int64_t R, int64_t TW, int64_t p0, int64_t p1,
-                        int64_t r0, int64_t r1, seqk_epilogue epi,
-                        const void *env, const void *xl, int64_t xlBytes) {
+                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                        int64_t SH, int64_t SW, int64_t DH, int64_t DW,
+                        int64_t OC, int64_t OH, int64_t OW, int64_t R,
+                        int64_t TW, int64_t p0, int64_t p1, int64_t r0,
+                        int64_t r1, seqk_epilogue epi, const void *env,
+                        const void *xl, int64_t xlBytes) {
   seqk_conv2d_packed_images(x, 0, w, y, 0, 1, C, Hp, Wp, KH, KW, SH, SW, DH,
                             DW, OC, OH, OW, R, TW, p0, p1, r0, r1, epi, env,
                             xl, xlBytes);

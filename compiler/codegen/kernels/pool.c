@@ -68,7 +68,8 @@ static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
  * last vector moved back to end with them (its outputs done twice, with
  * the same bits), down the plane: each output row's vector from the row
  * maxima of its window's rows, in registers, those of the rows the next
- * window shares kept for it. Nothing goes through memory but the input and the outputs.
+ * window shares kept for it. Nothing goes through memory but the input
+ * and the outputs.
  * (Row by row through buffers of row maxima, every vector stored and
  * loaded again, 13-wide rows ran at 10 cycles an output: SqueezeNet's 256
  * x 13 x 13 pool took 138 us at batch 1 on one thread, 17 in ONNX
@@ -224,7 +225,7 @@ static void maxpoolPlane3x3(const float *restrict xp, float *restrict y,
    * start, which the next row's vector and the row ends, computed after
    * the vectors, write again. Its input rows stay inside the plane (the
    * last output row, whose may not, takes the vectors of 8). GoogLeNet's
-   * 192 x 28 x 28 pool: 125-131 -> 98 us at batch 1 on one thread. */
+   * 192 x 28 x 28 pool: 125-131 -> 99 us at batch 1 on one thread. */
   if (S == 2 && L == 8 && OH >= 2 && 2 * OH - PH <= H &&
       2 * lo - PW + 33 <= 2 * W) {
     POOL_PLANE3X3(2, 16, seqkVec, seqkVecU, POOL_COLS16_2, maxTap16, 0,
