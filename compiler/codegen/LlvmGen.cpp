@@ -32,6 +32,11 @@ Value *LlvmGen::floatGep(IRBuilder<> &b, Value *base, int64_t index, const Twine
 
 Value *LlvmGen::valuePtr(int valueId) {
   const ir::Value &v = graph_.storageOf(valueId);
+  // a concat's input written in place (ir::Storage::Slice): its bytes in
+  // the concat's output
+  if (int64_t offset = graph_.storageOffset(valueId))
+    return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), valuePtr(v.id), fwd_.getInt64(offset),
+                                  graph_.value(valueId).name);
   switch (v.storage) {
   case ir::Storage::Input:
     if (v.inputIndex < 0 || size_t(v.inputIndex) >= inputs_.size())
@@ -47,6 +52,7 @@ Value *LlvmGen::valuePtr(int valueId) {
     return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), workspace_, offset, v.name);
   }
   case ir::Storage::Alias:
+  case ir::Storage::Slice:
     break;
   }
   fail("value '" + v.name + "' has no storage");

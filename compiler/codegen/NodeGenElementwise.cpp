@@ -51,7 +51,9 @@ Value *rowsOf(LlvmGen &gen, const ir::Shape &shape, int64_t rowLength) {
   return shape.batched() ? f.CreateMul(gen.batch(), f.getInt64(perItem)) : f.getInt64(perItem);
 }
 
-bool sameStorage(const ir::Graph &g, int a, int b) { return g.storageOf(a).id == g.storageOf(b).id; }
+bool sameStorage(const ir::Graph &g, int a, int b) {
+  return g.storageOf(a).id == g.storageOf(b).id && g.storageOffset(a) == g.storageOffset(b);
+}
 
 } // namespace
 
@@ -346,6 +348,8 @@ void genConcatLongRows(Task &task, Value *y, const std::vector<std::pair<Value *
 void genConcat(LlvmGen &gen, int index) {
   const ir::Graph &g = gen.graph();
   const ir::Node &node = g.nodes[size_t(index)];
+  if (ir::concatInPlace(g, node))
+    return; // its producers wrote every input in place (PlanMemory)
   const ir::Shape &out = g.value(node.output).shape;
   size_t dim = size_t(node.attrs.dim);
   if (dim >= out.rank() || out.dims[dim] == ir::kBatch)

@@ -47,9 +47,28 @@ int Graph::addPacked(std::string name, int64_t size) {
 
 const Value &Graph::storageOf(int id) const {
   const Value *v = &value(id);
-  while (v->storage == Storage::Alias)
+  while (v->storage == Storage::Alias || v->storage == Storage::Slice)
     v = &value(v->aliasOf);
   return *v;
+}
+
+int64_t Graph::storageOffset(int id) const {
+  int64_t offset = 0;
+  for (const Value *v = &value(id); v->storage == Storage::Alias || v->storage == Storage::Slice;
+       v = &value(v->aliasOf))
+    offset += v->storage == Storage::Slice ? v->sliceOffset : 0;
+  return offset;
+}
+
+bool concatInPlace(const Graph &g, const Node &concat) {
+  if (concat.kind != OpKind::Concat || concat.inputs.empty())
+    return false;
+  for (int in : concat.inputs) {
+    const Value &v = g.value(in);
+    if (v.storage != Storage::Slice || v.aliasOf != concat.output)
+      return false;
+  }
+  return true;
 }
 
 bool acceptsEpilogue(OpKind kind) {

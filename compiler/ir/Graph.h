@@ -12,6 +12,8 @@
 //  - within one graph either every value is batched (dims[0] is the run-time
 //    batch) or none is (a model with a fixed batch);
 //  - a Reshape's output aliases its input's storage (same elements, no copy);
+//  - a Slice-stored value is an input of the concat whose output holds it,
+//    at its place there (PlanMemory's in-place concats);
 //  - epilogue ops only read tensors of exactly the node's output shape.
 #pragma once
 
@@ -242,6 +244,12 @@ enum class Storage {
   Output,    // the caller's output buffer
   Workspace, // the context's workspace at `offset`
   Alias,     // another value's storage (a Reshape); see `aliasOf`
+  // Part of another value's storage: a concat's input that its producer
+  // writes in place, in the concat's output (`aliasOf`), `sliceOffset`
+  // bytes into each image of it. Only where every node runs on one image
+  // at a time (PlanMemory): with more, the two have different image
+  // strides.
+  Slice,
 };
 
 struct Value {
@@ -250,7 +258,8 @@ struct Value {
   int producer = -1;     // node index, -1 for inputs
   std::string name;      // for dumps: "x", "layer1.0"
   Storage storage = Storage::Workspace;
-  int aliasOf = -1;      // Alias: the value whose storage this is
+  int aliasOf = -1;      // Alias, Slice: the value whose storage this is
+  int64_t sliceOffset = 0; // Slice: bytes from the start of aliasOf's image
   int inputIndex = -1;   // Input: which model input
   // Workspace: byte offset, `offsetPerBatch * batch + offsetFixed`.
   int64_t offsetPerBatch = 0;
@@ -302,8 +311,15 @@ struct Graph {
   int addPacked(std::string name, int64_t size);
   const Value &value(int id) const { return values[size_t(id)]; }
   Value &value(int id) { return values[size_t(id)]; }
-  // Follows Alias links to the value that owns the storage.
+  // Follows Alias and Slice links to the value that owns the storage.
   const Value &storageOf(int id) const;
+  // Bytes from the start of that value's image to this value's: the sum
+  // of the slice offsets on the way (0 for a value that owns its storage).
+  int64_t storageOffset(int id) const;
 };
+
+// Whether a concat's inputs all live in its output, each at its place
+// (Storage::Slice): it then copies nothing.
+bool concatInPlace(const Graph &g, const Node &concat);
 
 } // namespace seq::ir

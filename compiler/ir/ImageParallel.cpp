@@ -107,6 +107,10 @@ int64_t imageGroupBytes(const Graph &g) {
 }
 
 int64_t maxImageGroup(const Graph &g) {
+  // a concat's inputs written in place (Storage::Slice): an image's part of
+  // each is contiguous in the concat's output, a group's is not
+  if (std::any_of(g.values.begin(), g.values.end(), [](const Value &v) { return v.storage == Storage::Slice; }))
+    return 1;
   int64_t perImage = std::max<int64_t>(1, g.workspacePerBatch);
   if (perImage >= kImageGroupL2Bytes)
     return 1;

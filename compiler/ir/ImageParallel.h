@@ -53,7 +53,9 @@ int64_t imageGroupBytes(const Graph &g);
 // read from the last-level cache. At batch 16: MobileNetV2 (2.4 MB an
 // image, 13 MB of weights) 2.2% slower in groups of 3, 0.8% in groups of
 // 2; EfficientNet-B0 0.6% slower in groups of 2; ResNet-18 (4 MB) the
-// same in groups of 2 or 1 (+-1.5%).
+// same in groups of 2 or 1 (+-1.5%). Always 1 once a concat takes its
+// inputs in place (Storage::Slice, PlanMemory), which holds for one image
+// at a time only.
 int64_t maxImageGroup(const Graph &g);
 
 // Multiply-adds of one image: of Conv2d and ConvTranspose2d, of Linear.

@@ -28,7 +28,7 @@ std::vector<int> storageOwners(const Graph &g) {
         break;
       }
       const Value &value = g.values[size_t(v)];
-      if (value.storage != Storage::Alias) {
+      if (value.storage != Storage::Alias && value.storage != Storage::Slice) {
         found = v;
         break;
       }
@@ -73,6 +73,16 @@ std::vector<Buffer> workspaceBuffers(const Graph &g) {
   std::vector<Buffer> buffers;
   std::vector<int> last = lastReads(g);
   bool batched = isBatched(g);
+  // The first node writing each storage owner: its producer, or earlier
+  // the producer of a value that lives in it (a concat's input written in
+  // place, Storage::Slice)
+  std::vector<int> owners = storageOwners(g);
+  std::vector<int> first(g.values.size(), -1);
+  for (const Value &v : g.values) {
+    int owner = owners[size_t(v.id)];
+    if (owner >= 0 && v.producer >= 0)
+      first[size_t(owner)] = first[size_t(owner)] < 0 ? v.producer : std::min(first[size_t(owner)], v.producer);
+  }
   for (const Value &v : g.values) {
     if (v.storage != Storage::Workspace || v.producer < 0)
       continue;
@@ -83,7 +93,7 @@ std::vector<Buffer> workspaceBuffers(const Graph &g) {
     // x 112 expansion alone was 4.8 MB an image).
     bool written = g.nodes[size_t(v.producer)].fusedInto < 0;
     b.bytes = written ? alignTo(valueBytes(g, v.id), kWorkspaceAlignment) : 0;
-    b.first = v.producer;
+    b.first = std::min(v.producer, first[size_t(v.id)]);
     b.last = std::max(v.producer, last[size_t(v.id)]);
     b.batched = batched;
     buffers.push_back(b);

@@ -211,6 +211,10 @@ std::string workspaceSection(const Graph &g) {
                        b.batched && g.workspaceFixed ? " of the per-batch region" : "", b.bytes,
                        b.first, b.last);
   }
+  for (const Value &v : g.values)
+    if (v.storage == Storage::Slice)
+      out += fmt::format("    %{} in %{} at byte {} of each image (the concat's input, in place)\n", v.id,
+                         v.aliasOf, v.sliceOffset);
   return out;
 }
 

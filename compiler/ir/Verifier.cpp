@@ -54,7 +54,7 @@ void Verifier::checkIds() {
       error("value at index {} has id {}", i, v.id);
     if (v.producer < -1 || v.producer >= int(g_.nodes.size()))
       error("value %{} names producer node {}, which does not exist", i, v.producer);
-    if (v.storage == Storage::Alias && !validValue(v.aliasOf))
+    if ((v.storage == Storage::Alias || v.storage == Storage::Slice) && !validValue(v.aliasOf))
       error("value %{} aliases %{}, which does not exist", i, v.aliasOf);
   }
   for (size_t i = 0; i < g_.nodes.size(); ++i)
@@ -116,7 +116,41 @@ void Verifier::checkValues() {
       if (!fromReshape)
         error("value %{} is an alias but no reshape writes it", v.id);
     }
+    if (v.storage == Storage::Slice)
+      checkSlice(v);
   }
+}
+
+// A Slice value is one input of the concat writing the value it lives in,
+// at the bytes of that input's place there, on a cache line, and the
+// concat copies nothing (concatInPlace).
+void Verifier::checkSlice(const Value &v) {
+  const Value &whole = g_.value(v.aliasOf);
+  const Node *concat = whole.producer >= 0 ? &g_.nodes[size_t(whole.producer)] : nullptr;
+  if (!concat || concat->kind != OpKind::Concat) {
+    error("value %{} lives in %{}, which no concat writes", v.id, whole.id);
+    return;
+  }
+  int64_t offset = 0, inner = 1;
+  const Shape &out = whole.shape;
+  for (size_t d = size_t(concat->attrs.dim) + 1; d < out.rank(); ++d)
+    inner *= out.dims[d];
+  bool found = false;
+  for (int in : concat->inputs) {
+    if (in == v.id) {
+      found = true;
+      break;
+    }
+    offset += g_.value(in).shape.dims.at(size_t(concat->attrs.dim)) * inner * int64_t(sizeof(float));
+  }
+  if (!found)
+    error("value %{} lives in %{}, but the concat writing it does not read it", v.id, whole.id);
+  else if (v.sliceOffset != offset || offset % kWorkspaceAlignment != 0)
+    error("value %{} lives at byte {} of %{}, not at its place there (byte {}, on a cache line)", v.id,
+          v.sliceOffset, whole.id, offset);
+  if (!concatInPlace(g_, *concat))
+    error("value %{} lives in %{}, but the concat writing it does not take all its inputs in place", v.id,
+          whole.id);
 }
 
 void Verifier::checkOrder() {

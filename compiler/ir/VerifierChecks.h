@@ -45,6 +45,7 @@ private:
   void checkIds();
   void checkNodeIds(int i);
   void checkValues();
+  void checkSlice(const Value &v);
   void checkOrder();
   void checkBatching();
 

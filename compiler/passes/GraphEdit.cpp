@@ -56,7 +56,7 @@ void eraseNodes(Graph &g, const std::vector<bool> &erase) {
     if (newId[size_t(v.id)] < 0)
       continue;
     v.id = newId[size_t(v.id)];
-    if (v.storage == Storage::Alias)
+    if (v.storage == Storage::Alias || v.storage == Storage::Slice)
       remap(v.aliasOf);
     v.producer = -1;
     values.push_back(std::move(v));
@@ -89,7 +89,7 @@ UseIndex::UseIndex(const Graph &g)
         addRead(op.tensor, int(i));
   }
   for (const Value &v : g.values)
-    if (v.storage == Storage::Alias && v.aliasOf >= 0) {
+    if ((v.storage == Storage::Alias || v.storage == Storage::Slice) && v.aliasOf >= 0) {
       ++count_[size_t(v.aliasOf)];
       aliases_[size_t(v.aliasOf)].push_back(v.id);
     }

@@ -22,7 +22,11 @@
 //  4. image by image (ir/ImageParallel.h): the layout above, for batch 1,
 //     is one image's slot; a forward call of batch B gets B of them, and
 //     runs its groups of G images each in G slots' worth
-//     (codegen/BatchSchedule.cpp).
+//     (codegen/BatchSchedule.cpp);
+//  5. in-place concats: where every node runs on one image at a time, a
+//     concat's inputs move into its output (Storage::Slice, see "In-place
+//     concats" below) and step 3 runs again without them. The concat's
+//     buffer then lives from the first node writing one of them.
 #include "ir/ConvScratch.h"
 #include "ir/ImageParallel.h"
 #include "ir/Liveness.h"
@@ -191,6 +195,70 @@ void assignOffsets(Graph &g) {
         g.workspaceFixed;
 }
 
+// ---- In-place concats ---------------------------------------------------------
+//
+// A concat copies each input into its place in the output. Where every
+// node runs on one image at a time (a fixed batch of 1, or image by image
+// in groups of one: the slices of one image are contiguous), each input
+// can instead be written there by its producer (Storage::Slice) and the
+// concat copies nothing: SqueezeNet's Fire modules copied 3 MB an image.
+// An input qualifies when it is a workspace value of its own (not a model
+// input, not the output, not fused away), its producer writes it (not a
+// node fused into another), it is read once by the concat, and it takes
+// a whole number of cache lines, so that every input starts on one; a
+// concat takes its inputs in place only when all qualify and it has no
+// epilogue (DenseNet's, through BatchNorm and ReLU, writes other values).
+
+// Whether every node of the planned graph runs on one image at a time.
+bool oneImageAtATime(const Graph &g) {
+  return g.fixedBatch == 1 || (g.imageSlotBytes && maxImageGroup(g) == 1);
+}
+
+bool sliceable(const Graph &g, const Node &concat, int in, const std::vector<int> &readsByConcat) {
+  const Value &v = g.value(in);
+  if (v.storage != Storage::Workspace || v.producer < 0 || readsByConcat[size_t(in)] != 1 ||
+      std::count(concat.inputs.begin(), concat.inputs.end(), in) != 1)
+    return false;
+  const Node &producer = g.nodes[size_t(v.producer)];
+  return producer.fusedInto < 0 && producer.kind != OpKind::Reshape &&
+         valueBytes(g, in) % kWorkspaceAlignment == 0;
+}
+
+// Places the inputs of every concat that can take them; returns whether any.
+bool placeConcatInputs(Graph &g) {
+  std::vector<int> readsByConcat(g.values.size(), 0);
+  for (const Node &node : g.nodes)
+    if (node.kind == OpKind::Concat)
+      for (int in : node.inputs)
+        ++readsByConcat[size_t(in)];
+  bool any = false;
+  for (const Node &concat : g.nodes) {
+    if (concat.kind != OpKind::Concat || !concat.epilogue.empty() || concat.fusedInto >= 0)
+      continue;
+    const Shape &out = g.value(concat.output).shape;
+    size_t dim = size_t(concat.attrs.dim);
+    // the inputs' parts of an image are contiguous: every dim before `dim`
+    // (past the batch) is 1
+    bool contiguous = dim >= 1 && dim < out.rank();
+    for (size_t d = 1; d < dim && contiguous; ++d)
+      contiguous = out.dims[d] == 1;
+    if (!contiguous || g.storageOf(concat.output).storage == Storage::Input ||
+        !std::all_of(concat.inputs.begin(), concat.inputs.end(),
+                     [&](int in) { return sliceable(g, concat, in, readsByConcat); }))
+      continue;
+    int64_t offset = 0;
+    for (int in : concat.inputs) {
+      Value &v = g.value(in);
+      v.storage = Storage::Slice;
+      v.aliasOf = concat.output;
+      v.sliceOffset = offset;
+      offset += valueBytes(g, in);
+    }
+    any = true;
+  }
+  return any;
+}
+
 } // namespace
 
 void planMemory(Graph &g) {
@@ -198,6 +266,9 @@ void planMemory(Graph &g) {
   g.imageSlotBytes = runsImageByImage(g) ? 1 : 0; // a flag until the size is known
   addIm2colScratch(g);
   assignOffsets(g);
+  // (maxImageGroup stays 1 once a value is a slice: ir/ImageParallel.h)
+  if (oneImageAtATime(g) && placeConcatInputs(g))
+    assignOffsets(g);
   if (g.imageSlotBytes)
     g.imageSlotBytes = std::max<int64_t>(64, (g.workspaceFixed + g.workspacePerBatch + 63) / 64 * 64);
 }

@@ -72,6 +72,70 @@ TEST(CodegenImageParallel, EveryBatchAndThreadCountMatchesNodeByNode) {
   }
 }
 
+// x [N, 3, 10, 12] -> cat(Conv2d(3, 16, 3, pad 1) + ReLU, Conv2d(3, 8, 1))
+// -> Conv2d(24, 8, 3, stride 2) -> flatten -> Linear(160, 6). Image by
+// image, the convolutions write the concat's two parts in place, as
+// PlanMemory places them (Storage::Slice: 7,680 and 3,840 bytes, whole
+// cache lines) and the concat copies nothing.
+TestModel fireModel(bool inPlace) {
+  TestModel m(inPlace ? "fire_in_place" : "fire");
+  int x = m.input("x", {kBatch, 3, 10, 12});
+  ir::Node c1 = makeNode(ir::OpKind::Conv2d, {x});
+  c1.attrs.kernel[0] = c1.attrs.kernel[1] = 3;
+  std::fill(c1.attrs.pad, c1.attrs.pad + 4, 1);
+  c1.attrs.weight = m.weight("c1.w", 16 * 3 * 9);
+  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
+  relu.unary = ir::UnaryKind::Relu;
+  c1.epilogue = {relu};
+  int a = m.add(c1, {kBatch, 16, 10, 12});
+  ir::Node c2 = makeNode(ir::OpKind::Conv2d, {x});
+  c2.attrs.weight = m.weight("c2.w", 8 * 3);
+  int b = m.add(c2, {kBatch, 8, 10, 12});
+  ir::Node cat = makeNode(ir::OpKind::Concat, {a, b});
+  cat.attrs.dim = 1;
+  int both = m.add(cat, {kBatch, 24, 10, 12});
+  ir::Node c3 = makeNode(ir::OpKind::Conv2d, {both});
+  c3.attrs.kernel[0] = c3.attrs.kernel[1] = 3;
+  c3.attrs.stride[0] = c3.attrs.stride[1] = 2;
+  c3.attrs.weight = m.weight("c3.w", 8 * 24 * 9);
+  int h = m.add(c3, {kBatch, 8, 4, 5});
+  ir::Node flat = makeNode(ir::OpKind::Reshape, {h});
+  int f = m.add(flat, {kBatch, 160});
+  m.g.value(f).storage = ir::Storage::Alias;
+  m.g.value(f).aliasOf = h;
+  ir::Node fc = makeNode(ir::OpKind::Linear, {f});
+  fc.attrs.weight = m.weight("fc.w", 160 * 6);
+  m.finish(m.add(fc, {kBatch, 6}));
+  if (inPlace) {
+    int64_t offset = 0;
+    for (int part : {a, b}) {
+      ir::Value &v = m.g.value(part);
+      v.storage = ir::Storage::Slice;
+      v.aliasOf = both;
+      v.sliceOffset = offset;
+      offset += v.shape.elementsPerBatch() * 4;
+    }
+    m.g.imageSlotBytes = (m.g.workspacePerBatch + m.g.workspaceFixed + 63) / 64 * 64;
+  }
+  return m;
+}
+
+TEST(CodegenImageParallel, ConcatInputsWrittenInPlaceMatchACopy) {
+  TestModel inPlace = fireModel(true), copied = fireModel(false);
+  ASSERT_TRUE(ir::concatInPlace(inPlace.g, inPlace.g.nodes[2]));
+  ASSERT_FALSE(ir::concatInPlace(copied.g, copied.g.nodes[2]));
+  auto slices = compile(inPlace), copies = compile(copied);
+  ASSERT_TRUE(slices && copies);
+  const int64_t inPerImage = 3 * 10 * 12;
+  for (int64_t batch : {1, 2, 3, 5}) {
+    std::vector<float> x = randomVector(size_t(batch * inPerImage), uint32_t(200 + batch));
+    std::vector<float> want = run(*copies, copied, {x}, batch, 1);
+    for (int threads : {1, 2, 3})
+      expectNear(run(*slices, inPlace, {x}, batch, threads), want,
+                 "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
+  }
+}
+
 // A forward call needs a slot per image; one slot fewer is refused.
 TEST(CodegenImageParallel, NeedsASlotPerImage) {
   TestModel m = convModel(true);

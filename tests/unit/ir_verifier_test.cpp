@@ -96,6 +96,27 @@ TEST(IrVerifier, ReshapeMustAlias) {
   EXPECT_EQ(onlyError(t.g), "node 4 (reshape): output %5 must alias its input %4");
 }
 
+// A concat's input written in place lives at its own place in the
+// concat's output, and only where the concat takes every input so.
+TEST(IrVerifier, ConcatInputsInPlaceAtTheirPlace) {
+  TestGraph t(1);
+  int x = t.input({8, 4, 4});
+  int a = t.conv(x, 16, 1), b = t.conv(x, 16, 1);
+  int cat = t.concat({a, b}, 1);
+  t.output(t.conv(cat, 4, 1));
+  for (int part : {a, b}) {
+    t.g.value(part).storage = Storage::Slice;
+    t.g.value(part).aliasOf = cat;
+  }
+  t.g.value(b).sliceOffset = 16 * 16 * 4;
+  EXPECT_TRUE(verify(t.g).empty());
+  t.g.value(b).sliceOffset = 0;
+  EXPECT_EQ(onlyError(t.g), "value %2 lives at byte 0 of %3, not at its place there (byte 1024, on a cache line)");
+  t.g.value(b).sliceOffset = 1024;
+  t.g.value(a).storage = Storage::Workspace;
+  EXPECT_EQ(onlyError(t.g), "value %2 lives in %3, but the concat writing it does not take all its inputs in place");
+}
+
 TEST(IrVerifier, MixedBatching) {
   TestGraph t = convNet();
   t.g.value(t.g.output).shape.dims[0] = 2;

@@ -1,6 +1,7 @@
 // Tests of PlanMemory: output storage, convolution scratch, and the interval
 // allocator (live values never share bytes; dead ones do).
 #include "ir/ConvScratch.h"
+#include "ir/ImageParallel.h"
 #include "ir/Liveness.h"
 #include "ir/Verifier.h"
 #include "ir_test_builder.h"
@@ -283,6 +284,128 @@ TEST(PlanWeights, PackedTensorsAreAlignedAndDisjoint) {
   // 5*27 = 135 -> 144; the folded bias (5) is created last.
   EXPECT_EQ(t.g.packed[1].offset, 144);
   EXPECT_VALID(t.g);
+}
+
+} // namespace
+} // namespace seq::ir::testing
+
+namespace seq::ir::testing {
+namespace {
+
+// x [N, 8, side, side] -> a = Conv2d(8, 24, 3, pad 1) + ReLU, b = Conv2d(8,
+// 40, 1) -> cat(a, b) -> Conv2d(64, 8, 1): a Fire module's shape.
+struct FireGraph {
+  TestGraph t;
+  int a = -1, b = -1, cat = -1;
+  FireGraph(int64_t side, int64_t fixedBatch = 0) : t(fixedBatch) {
+    int x = t.input({8, side, side});
+    a = t.relu(t.conv(x, 24, 3, 1, 1));
+    b = t.conv(x, 40, 1);
+    cat = t.concat({a, b}, 1);
+    t.output(t.conv(cat, 8, 1));
+    passes::runPipeline(t.g);
+    // the passes renumber the values (the ReLU is fused away)
+    for (const Node &n : t.g.nodes)
+      if (n.kind == OpKind::Concat)
+        cat = n.output, a = n.inputs.at(0), b = n.inputs.at(1);
+  }
+  const Node &concat() const { return t.g.nodes[size_t(t.g.value(cat).producer)]; }
+};
+
+// One image a call (96 x 96: an image's activations fill an L2, so it runs
+// image by image in groups of one): the convolutions write the concat's
+// halves in place, the concat copies nothing, and the concat's buffer is
+// live from the first of them on.
+TEST(PlanMemory, ConcatInputsLiveInPlaceWhenOneImageRunsAtATime) {
+  FireGraph f(96);
+  const Graph &g = f.t.g;
+  ASSERT_GT(g.imageSlotBytes, 0);
+  EXPECT_EQ(maxImageGroup(g), 1);
+  ASSERT_EQ(g.value(f.a).storage, Storage::Slice);
+  ASSERT_EQ(g.value(f.b).storage, Storage::Slice);
+  EXPECT_EQ(g.value(f.a).aliasOf, f.cat);
+  EXPECT_EQ(g.value(f.a).sliceOffset, 0);
+  EXPECT_EQ(g.value(f.b).sliceOffset, 24 * 96 * 96 * 4);
+  EXPECT_EQ(g.storageOffset(f.b), 24 * 96 * 96 * 4);
+  EXPECT_TRUE(concatInPlace(g, f.concat()));
+  // and it stays one image at a time, whatever the size of an image
+  Graph small = g;
+  small.workspacePerBatch = 4096;
+  EXPECT_EQ(maxImageGroup(small), 1);
+  small.value(f.a).storage = small.value(f.b).storage = Storage::Workspace;
+  EXPECT_GT(maxImageGroup(small), 1);
+  for (const Buffer &b : workspaceBuffers(g)) {
+    EXPECT_NE(b.value, f.a);
+    EXPECT_NE(b.value, f.b);
+    if (b.value == f.cat) {
+      EXPECT_EQ(b.first, g.value(f.a).producer); // written from a's convolution on
+    }
+  }
+  EXPECT_VALID(g);
+}
+
+// A fixed batch of one: the same, at any size.
+TEST(PlanMemory, ConcatInputsLiveInPlaceAtAFixedBatchOfOne) {
+  FireGraph f(8, /*fixedBatch=*/1);
+  EXPECT_TRUE(concatInPlace(f.t.g, f.concat()));
+  EXPECT_VALID(f.t.g);
+}
+
+// Several images a call (a fixed batch of 3, or small images grouped):
+// an image's part of an input is not contiguous in the concat's output.
+TEST(PlanMemory, ConcatsCopyWhenImagesRunTogether) {
+  for (FireGraph *f : {new FireGraph(8, 3), new FireGraph(8)}) {
+    EXPECT_FALSE(concatInPlace(f->t.g, f->concat()));
+    EXPECT_EQ(f->t.g.value(f->a).storage, Storage::Workspace);
+    EXPECT_VALID(f->t.g);
+    delete f;
+  }
+}
+
+// Inputs that cannot be written in place keep the concat a copy: a model
+// input, a value two concats read, a value that ends mid cache line
+// (3 channels of 5 x 5: 300 bytes), and a concat with an epilogue.
+TEST(PlanMemory, ConcatsCopyInputsThatCannotLiveInPlace) {
+  {
+    TestGraph t(1);
+    int x = t.input({8, 4, 4});
+    t.output(t.conv(t.concat({x, t.conv(x, 8, 1)}, 1), 4, 1));
+    passes::runPipeline(t.g);
+    for (const Value &v : t.g.values)
+      EXPECT_NE(v.storage, Storage::Slice);
+    EXPECT_VALID(t.g);
+  }
+  {
+    TestGraph t(1);
+    int x = t.input({8, 4, 4});
+    int a = t.conv(x, 8, 1), b = t.conv(x, 8, 1);
+    t.output(t.binary(t.concat({a, b}, 1), t.concat({b, a}, 1)));
+    passes::runPipeline(t.g);
+    for (const Value &v : t.g.values)
+      EXPECT_NE(v.storage, Storage::Slice);
+    EXPECT_VALID(t.g);
+  }
+  {
+    TestGraph t(1);
+    int x = t.input({8, 5, 5});
+    t.output(t.conv(t.concat({t.conv(x, 3, 1), t.conv(x, 16, 1)}, 1), 4, 1));
+    passes::runPipeline(t.g);
+    for (const Value &v : t.g.values)
+      EXPECT_NE(v.storage, Storage::Slice);
+    EXPECT_VALID(t.g);
+  }
+  {
+    TestGraph t(1);
+    int x = t.input({8, 4, 4});
+    t.output(t.conv(t.relu(t.concat({t.conv(x, 16, 1), t.conv(x, 16, 1)}, 1)), 4, 1));
+    passes::runPipeline(t.g);
+    for (const Node &n : t.g.nodes)
+      if (n.kind == OpKind::Concat) {
+        EXPECT_FALSE(n.epilogue.empty()); // the ReLU, merged into it
+        EXPECT_FALSE(concatInPlace(t.g, n));
+      }
+    EXPECT_VALID(t.g);
+  }
 }
 
 } // namespace
