@@ -8,6 +8,7 @@
 #include "codegen/LoopBuilder.h"
 #include "codegen/NodeGen.h"
 #include "codegen/NodeGenConv.h"
+#include "codegen/kernels/seqk.h" // SEQK_LANES_CONV_MAX_TAPS
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
@@ -77,6 +78,10 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
   return s;
 }
 
+// seqk_conv2d_packed_lanes' condition (convlanes.c).
+bool packedLanes(const ConvShape &s) {
+  return s.G == 1 && s.C * s.KH * s.KW <= SEQK_LANES_CONV_MAX_TAPS && s.OW >= 16 && (s.SW == 1 || s.SW == 2);
+}
 
 PackedSplit packedSplit(const ConvShape &s) {
   PackedSplit p;
@@ -303,11 +308,19 @@ void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
 // ---- Packed weights, output channels in the vector lanes --------------------
 
 // seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
-// and rows `range` = {p0, p1, r0, r1}.
+// and rows `range` = {p0, p1, r0, r1}; seqk_conv2d_packed_lanes where it
+// computes the convolution (packedLanes), the epilogue maybe in registers.
 void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
                 std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
                 const EpilogueEnv &env, std::array<Value *, 2> xl) {
   auto c = [&](int64_t v) { return b.getInt64(v); };
+  if (packedLanes(s)) {
+    b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
+                 {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
+                  c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), range[0], range[1], range[2],
+                  range[3], env.fn(), env.env(), env.fused()});
+    return;
+  }
   b.CreateCall(gen.kernel("seqk_conv2d_packed"),
                {xwy[0], xwy[1], xwy[2], c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                 c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), range[0],
@@ -551,10 +564,16 @@ void genConv2d(LlvmGen &gen, int index) {
   // registers (RegisterForm). (The other packed convolutions got no
   // faster that way: ResNet-18 19.8 / 20.0 ms, and MobileNetV2's stem,
   // 27 taps a tile, 0.193 -> 0.215 ms.)
+  // So does the lanes kernel of few taps (packedLanes: each vector is
+  // one channel's; SqueezeNet's stem, bias and ReLU on each row after it,
+  // 393 -> 345 us).
   bool strided = algorithm == ir::ConvAlgorithm::Packed && ir::isStridedPointwise(node.attrs);
   bool pointwise = (algorithm == ir::ConvAlgorithm::Packed && s.pointwise(node.attrs)) || strided;
+  bool lanes = algorithm == ir::ConvAlgorithm::Packed && !pointwise && !scale && packedLanes(s);
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()),
-                    pointwise ? RegisterUse::ChannelsAndTensor : RegisterUse::None);
+                    pointwise ? RegisterUse::ChannelsAndTensor
+                    : lanes   ? RegisterUse::Channels
+                              : RegisterUse::None);
   switch (algorithm) {
   case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
   case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);

@@ -27,6 +27,11 @@ struct ConvShape {
   }
 };
 ConvShape convShape(const ir::Graph &g, const ir::Node &node);
+// Whether seqk_conv2d_packed_lanes computes this packed convolution (few
+// taps, rows of 16 outputs or more, a column stride of 1 or 2: output
+// positions in the lanes): the compiler calls it then, with the epilogue
+// in register form where it has one.
+bool packedLanes(const ConvShape &s);
 
 // How a packed convolution's image is split: tasks of one panel of 32
 // output channels and a block of output rows (a multiple of the tile's),

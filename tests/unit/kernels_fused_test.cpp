@@ -162,3 +162,58 @@ TEST(KernelsFused, PointwiseRowsApplyTheEpilogueToOnePanel) {
 }
 
 } // namespace
+
+namespace {
+
+struct LanesShape {
+  int64_t C, OC, Hp, Wp, K, S;
+};
+
+// The lanes kernel of few taps (convlanes.c, a network's stem) with the
+// epilogue in registers: each vector is one output channel's, so the
+// bias is that channel's; the bits of the plain kernel followed by the
+// scalar epilogue, for every activation, with and without bias: rows of
+// 1, 2 and 3 vectors and one vector moved back (OW 18, 20, 32, 50),
+// strides 1 and 2, full and partial panels (17, 33, 40, 64 channels), two
+// images, and the rows in two calls.
+TEST(KernelsFused, LanesConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
+  const LanesShape shapes[] = {
+      {3, 17, 8, 20, 3, 1}, {3, 40, 11, 41, 3, 2}, {1, 33, 9, 36, 5, 1}, {3, 64, 7, 101, 3, 2}};
+  unsigned seed = 900;
+  for (const LanesShape &s : shapes) {
+    const int64_t images = 2, OH = (s.Hp - s.K) / s.S + 1, OW = (s.Wp - s.K) / s.S + 1, taps = s.C * s.K * s.K;
+    const int64_t xImage = s.C * s.Hp * s.Wp, yImage = s.OC * OH * OW, pan = (s.OC + kPanel - 1) / kPanel;
+    auto x = seqk_test::randomVector(size_t(images * xImage), seed);
+    for (size_t i = 0; i < x.size(); i += 11)
+      x[i] = kSpecial[i / 11 % (sizeof kSpecial / sizeof kSpecial[0])] / 8.0f;
+    auto wp = panels(s.OC, taps, seqk_test::randomVector(size_t(s.OC * taps), seed + 1));
+    auto bias = seqk_test::randomVector(size_t(s.OC), seed + 2);
+    seed += 3;
+    auto convolve = [&](std::vector<float> &y, const seqk_fused *f) {
+      for (int64_t half = 0; half < 2; ++half)
+        ASSERT_EQ(seqk_conv2d_packed_lanes(x.data(), xImage, wp.data(), y.data(), yImage, images, s.C, s.Hp, s.Wp, s.K,
+                                           s.K, s.S, s.S, 1, 1, s.OC, OH, OW, 0, pan, half * OH / 2,
+                                           (half + 1) * OH / 2, nullptr, nullptr, f),
+                  1);
+    };
+    std::vector<float> plain(size_t(images * yImage));
+    convolve(plain, nullptr);
+    for (const Act &act : kActs)
+      for (bool withBias : {false, true}) {
+        seqk_fused f{withBias ? bias.data() : nullptr, nullptr, 0, 0, act.act, act.lo, act.hi};
+        std::vector<float> y(plain.size(), -7.0f);
+        convolve(y, &f);
+        for (int64_t n = 0; n < images; ++n)
+          for (int64_t m = 0; m < s.OC; ++m)
+            for (int64_t q = 0; q < OH * OW; ++q) {
+              size_t at = size_t(n * yImage + m * OH * OW + q);
+              float want = scalarEpilogue(f, plain[at], m, 0, 0);
+              ASSERT_EQ(bits(y[at]), bits(want)) << s.C << "->" << s.OC << " " << s.K << "x" << s.K << " stride "
+                                                 << s.S << " " << act.name << (withBias ? " bias" : "")
+                                                 << " image " << n << " channel " << m << " position " << q;
+            }
+      }
+  }
+}
+
+} // namespace

@@ -15,13 +15,14 @@
  * values). Each output sums its taps in the order k = (c*KH + kh)*KW +
  * kw, one multiply-add each, as the packed tile does: the same bits. (VGG's 3x3 stem on 3 channels at 224x224: 101 ->
  * 150 GFLOP/s on one core; a 3x3 of stride 2 on 3 channels, 82 -> 92.) */
+#include "fused.h"
 #include "seqk.h"
 #include "tile.h"
 #include "window.h"
 
 #define LC_CH LANES_CH /* output channels a tile: a broadcast each a tap */
 #define LC_PANEL SEQK_PANEL_WIDTH /* output channels a panel */
-#define LC_MAX_TAPS 64
+#define LC_MAX_TAPS SEQK_LANES_CONV_MAX_TAPS
 
 /* Every other element from r[0]: r[0], r[2], .., r[30], reading r[0 ..
  * 30] only (the second load starts at r[15], not r[16]). */
@@ -34,15 +35,54 @@ typedef struct {
   int64_t xPlane, xImage, yImage, images;
   seqk_epilogue epi;
   const void *env;
+  const seqk_fused *fused;
 } LaneConv;
+
+/* The register form of the epilogue (a->fused) on the tile's channels
+ * [0, nch), output channels m.. (a clamp in registers; SiLU and
+ * Hardswish through memory, in one rolled loop). */
+static __attribute__((noinline)) void laneFusedOutOfLine(const seqk_fused *f,
+                                                         seqkVec *v, int n,
+                                                         int per, int64_t m) {
+  fusedApply(f, v, n, per, m, 0, 0);
+}
+SEQK_INLINE void laneFused(const LaneConv *a, LanesAcc acc, int64_t m,
+                           int64_t nch, int V) {
+  float lo, hi;
+  if (fusedIsClamp(a->fused, &lo, &hi)) {
+    SEQK_UNROLL
+    for (int i = 0; i < LC_CH; ++i) {
+      if (i >= nch)
+        break;
+      SEQK_UNROLL
+      for (int v = 0; v < V; ++v)
+        fusedClamp(a->fused, &acc[i][v], m + i, 0, lo, hi);
+    }
+    return;
+  }
+  seqkVec out[LC_CH * 3];
+  SEQK_UNROLL
+  for (int i = 0; i < LC_CH; ++i)
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      out[i * V + v] = acc[i][v];
+  laneFusedOutOfLine(a->fused, out, (int)nch * V, V, m);
+  SEQK_UNROLL
+  for (int i = 0; i < LC_CH; ++i)
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = out[i * V + v];
+}
 
 /* Channels [0, nch) (nch <= LC_CH) of the panel's tile at output
  * positions [0, 16V) of the row whose first tap reads x0, weights wp (the
- * panel's, at its first channel), stored at y0 (yPlane floats between
- * channels). */
+ * panel's, at its first channel, output channel m), stored at y0 (yPlane
+ * floats between channels) through the register form of the epilogue if
+ * any. */
 SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
                               const float *restrict wp, float *restrict y0,
-                              int64_t yPlane, int64_t nch, int V, int SW) {
+                              int64_t yPlane, int64_t m, int64_t nch, int V,
+                              int SW) {
   LanesAcc acc;
   lanesZero(acc, V);
   const float *restrict wk = wp;
@@ -66,6 +106,8 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
         lanesStep(acc, wk, xv, V);
       }
     }
+  if (a->fused)
+    laneFused(a, acc, m, nch, V);
   SEQK_UNROLL
   for (int i = 0; i < LC_CH; ++i) {
     if (i >= nch)
@@ -92,13 +134,13 @@ SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
         const int64_t nch = seqkMin(LC_CH, mr - g);
         int64_t q = 0;
         for (; q + 16 * V <= OW; q += 16 * V)
-          laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW, nch, V,
-                       SW);
+          laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW, m0 + g,
+                       nch, V, SW);
         /* the rest in single vectors, the last moved back */
         for (; q < OW; q += 16) {
           const int64_t at = seqkMin(q, OW - 16);
-          laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW, nch,
-                       1, SW);
+          laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW,
+                       m0 + g, nch, 1, SW);
         }
       }
       if (a->epi)
@@ -128,13 +170,15 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              int64_t KW, int64_t SH, int64_t SW, int64_t DH,
                              int64_t DW, int64_t OC, int64_t OH, int64_t OW,
                              int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                             seqk_epilogue epi, const void *env) {
+                             seqk_epilogue epi, const void *env,
+                             const seqk_fused *fused) {
   if (C * KH * KW > LC_MAX_TAPS || OW < 16 || (SW != 1 && SW != 2))
     return 0;
   LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .KH = KH,
                 .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC, .OH = OH,
                 .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
-                .yImage = yImage, .images = images, .epi = epi, .env = env};
+                .yImage = yImage, .images = images, .epi = epi, .env = env,
+                .fused = fused};
   const int V = OW >= 48 ? 3 : OW >= 32 ? 2 : 1;
   for (int64_t p = p0; p < p1; ++p) {
     if (SW == 1)

@@ -450,7 +450,7 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                   .fused = 0};
   if (seqk_conv2d_packed_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp, KH,
                                KW, SH, SW, DH, DW, OC, OH, OW, p0, p1, r0, r1,
-                               epi, env))
+                               epi, env, 0))
     return;
   for (int64_t p = p0; p < p1; ++p) {
     a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);

@@ -172,17 +172,22 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                seqk_epilogue epi, const void *env,
                                const void *xl, int64_t xlBytes);
 /* seqk_conv2d_packed_images takes this for a convolution of few taps
- * (C*KH*KW <= 64, a network's stem), a row of 16 outputs or more and a
- * column stride of 1 or 2 (convlanes.c: output positions in the lanes):
- * the same outputs, the same bits; then returns 1. Otherwise returns 0
- * and does nothing. */
+ * (C*KH*KW <= SEQK_LANES_CONV_MAX_TAPS, a network's stem), a row of 16
+ * outputs or more and a column stride of 1 or 2 (convlanes.c: output
+ * positions in the lanes): the same outputs, the same bits; then returns
+ * 1. Otherwise returns 0 and does nothing. The compiler calls it itself
+ * where it knows the shapes suit it, with the epilogue in register form
+ * (fused, applied to each vector before it is stored; epi and env NULL)
+ * where it has one; seqk_conv2d_packed_images passes fused NULL. */
+#define SEQK_LANES_CONV_MAX_TAPS 64
 int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              float *y, int64_t yImage, int64_t images,
                              int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
                              int64_t KW, int64_t SH, int64_t SW, int64_t DH,
                              int64_t DW, int64_t OC, int64_t OH, int64_t OW,
                              int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                             seqk_epilogue epi, const void *env);
+                             seqk_epilogue epi, const void *env,
+                             const seqk_fused *fused);
 /* Input channels up to which seqk_conv2d_pointwise puts positions in the
  * lanes on a run of at least SEQK_POINT_LANES_RUN positions, in blocks
  * of SEQK_POINT_LANES_BLOCK (with 64 or fewer, on any run of 16 or
