@@ -93,6 +93,15 @@ ImageMacs macsPerImage(const Graph &g) {
 
 namespace {
 
+int64_t linearWeightBytes(const Graph &g) {
+  int64_t bytes = 0;
+  for (const Node &node : g.nodes)
+    if (node.kind == OpKind::Linear)
+      bytes += g.value(node.inputs.at(0)).shape.dims.back() * g.value(node.output).shape.dims.back() *
+               int64_t(sizeof(float));
+  return bytes;
+}
+
 int64_t packedWeightBytes(const Graph &g) {
   int64_t bytes = 0;
   for (const Packed &p : g.packed)
@@ -124,6 +133,8 @@ bool runsImageByImage(const Graph &g) {
   ImageMacs macs = macsPerImage(g);
   if (macs.conv < macs.linear)
     return false; // rows of Linear layers: one GEMM over the batch reuses each weight
+  if (linearWeightBytes(g) > kImageParallelMaxLinearBytes)
+    return false; // a classifier streamed from memory for every image
   return weightBytes <= kImageParallelMaxL2Weights ||
          2 * (macs.conv + macs.linear) >= kImageParallelMinFlopsPerByte * weightBytes;
 }

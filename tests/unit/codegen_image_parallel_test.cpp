@@ -189,6 +189,24 @@ TEST(ImageParallel, ConvolutionsYesLinearRowsAndBatchMixingNo) {
   EXPECT_FALSE(runsImageByImage(mixed.g));
 }
 
+// A convolutional network whose classifier takes more than
+// kImageParallelMaxLinearBytes runs layer by layer, so that the
+// classifier reads its weights once for the batch: two 3x3 convolutions
+// of 64 channels at 48x48 (170 M multiply-adds an image) and a Linear
+// from their 147,456 features to 64 (37.7 MB; 8 flops per weight byte
+// and image overall), or to 32 (18.9 MB: image by image).
+TEST(ImageParallel, ABigClassifierRunsOverTheBatch) {
+  for (int64_t classes : {64, 32}) {
+    TestGraph net;
+    int x = net.input({64, 48, 48});
+    int h = net.relu(net.conv(net.relu(net.conv(x, 64, 3, 1, 1)), 64, 3, 1, 1));
+    net.output(net.linear(net.reshape(h, {64 * 48 * 48}), classes));
+    passes::runPipeline(net.g);
+    EXPECT_TRUE(imagesIndependent(net.g));
+    EXPECT_EQ(runsImageByImage(net.g), classes == 32) << classes << " classes";
+  }
+}
+
 // Groups of images fill the group budget, unless one image's activations
 // alone fill an L2: then images go one at a time.
 TEST(ImageParallel, AGroupFillsItsBudgetUnlessOneImageFillsAnL2) {
