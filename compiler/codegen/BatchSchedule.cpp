@@ -93,6 +93,13 @@ int64_t sliceGranule(const ir::Graph &g) {
 // slower.) One task (a batch of one, or one thread) runs inline and its
 // nodes' loops use the pool as usual.
 //
+// The head (ir::Graph::headStart, PlanMemory): the nodes from there run
+// after the images, once over the whole batch, in the forward function;
+// the values they write or read from the images live in the head's
+// region after the B slots (ir::Storage::Head), which the images function
+// reaches through its last three arguments (the region, B, and its first
+// image).
+//
 // The workspace: a call of batch B has B * imageSlotBytes bytes (the
 // model's description says so), and the tasks need tasks * (G *
 // workspacePerBatch + workspaceFixed) <= B * (workspacePerBatch +
@@ -100,10 +107,24 @@ int64_t sliceGranule(const ir::Graph &g) {
 void LlvmGen::emitImageByImage() {
   LLVMContext &ctx = context();
   Value *null = ConstantPointerNull::get(ptr());
-  // images(weights, output, batch, ctx, slot, slot, inputs...): the slot
-  // holds the fixed region too
+  // The head (ir::Graph::headStart), if any, runs after the images over
+  // the whole batch, its region after the B slots.
+  const size_t nodes = graph_.nodes.size();
+  const size_t headStart = graph_.headStart >= 0 ? size_t(graph_.headStart) : nodes;
+  Value *head = null;
+  if (headStart < nodes) {
+    if (!workspace_)
+      fail("the head's values have no workspace to live in");
+    head = fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), workspace_,
+                                  fwd_.CreateMul(batch_, fwd_.getInt64(graph_.imageSlotBytes)), "head");
+    headBase_ = head;
+    headBatch_ = batch_;
+    headFirst_ = fwd_.getInt64(0);
+  }
+  // images(weights, output, batch, ctx, slot, slot, inputs..., head, B,
+  // first): the slot holds the fixed region too
   Function *images = nodesFunction(graph_.symbolPrefix + ".images");
-  emitInto(images, [&] { emitNodes(); });
+  emitInto(images, [&] { emitNodeRange(0, headStart); });
 
   // Per image: floats of each input and of the output.
   std::vector<int64_t> inputFloats;
@@ -113,7 +134,7 @@ void LlvmGen::emitImageByImage() {
   Value *forwardWorkspace = workspace_ ? workspace_ : null;
 
   // The task over slots: closure {weights, output, ctx, workspace, batch,
-  // tasks, group, slot bytes, inputs...}, 8 bytes each.
+  // tasks, group, slot bytes, head, inputs...}, 8 bytes each.
   auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
   Function *task = Function::Create(taskType, GlobalValue::InternalLinkage, graph_.symbolPrefix + ".images.task",
                                     module_);
@@ -127,9 +148,10 @@ void LlvmGen::emitImageByImage() {
     Value *w = field(0, ptr()), *out = field(1, ptr()), *context = field(2, ptr()), *ws = field(3, ptr());
     Value *batch = field(4, i64()), *tasks = field(5, i64()), *group = field(6, i64());
     Value *slotBytes = field(7, i64());
+    Value *taskHead = field(8, ptr());
     std::vector<Value *> in;
     for (size_t i = 0; i < inputs_.size(); ++i)
-      in.push_back(field(unsigned(8 + i), ptr()));
+      in.push_back(field(unsigned(9 + i), ptr()));
     emitLoop(b, task->getArg(1), task->getArg(2), "slot", [&](Value *t) {
       Value *slot = b.CreateInBoundsGEP(b.getInt8Ty(), ws, b.CreateMul(t, slotBytes));
       // for (first = lo; first < hi; first += group), [lo, hi) the task's
@@ -149,6 +171,7 @@ void LlvmGen::emitImageByImage() {
                                    context, slotOrNull, slotOrNull};
       for (size_t i = 0; i < in.size(); ++i)
         args.push_back(floatGep(b, in[i], b.CreateMul(first, b.getInt64(inputFloats[i]))));
+      args.insert(args.end(), {taskHead, batch, first});
       b.CreateCall(images, args);
       Value *next = b.CreateAdd(first, group, "first.next");
       first->addIncoming(next, b.GetInsertBlock());
@@ -171,12 +194,16 @@ void LlvmGen::emitImageByImage() {
   Value *slotBytes = f.CreateAdd(f.CreateMul(group, f.getInt64(graph_.workspacePerBatch)),
                                  f.getInt64(graph_.workspaceFixed), "slot.bytes");
   IRBuilder<> entry(&forward->getEntryBlock(), forward->getEntryBlock().begin());
-  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 8 + inputs_.size()), nullptr, "images.closure");
-  std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, tasks, group, slotBytes};
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 9 + inputs_.size()), nullptr, "images.closure");
+  std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, tasks, group, slotBytes, head};
   fields.insert(fields.end(), inputs_.begin(), inputs_.end());
   for (size_t i = 0; i < fields.size(); ++i)
     f.CreateStore(fields[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
   f.CreateCall(runtimeFn("seqrt_parallel_for"), {ctx_, tasks, task, closure});
+  // the head, once over the batch, in the forward function (its loops
+  // split over the threads as layer by layer)
+  emitNodeRange(headStart, nodes);
+  headBase_ = headBatch_ = headFirst_ = nullptr;
 }
 
 // The forward function calls body(weights, output, batch, ctx, workspace,
@@ -205,6 +232,7 @@ void LlvmGen::emitSliced(int64_t granule) {
   f.SetInsertPoint(whole);
   std::vector<Value *> args = {weights_, output_, batch_, ctx_, workspace, workspace};
   args.insert(args.end(), inputs_.begin(), inputs_.end());
+  appendHeadArgs(args, nullptr, nullptr, nullptr);
   f.CreateCall(body, args);
   f.CreateBr(done);
 
@@ -272,6 +300,7 @@ Function *LlvmGen::emitSliceTask(Function *body, int64_t granule) {
                                context, at(workspace, graph_.workspacePerBatch), fixed};
   for (size_t i = 0; i < inputs.size(); ++i)
     args.push_back(at(inputs[i], ir::valueBytes(graph_, graph_.inputs[i])));
+  args.insert(args.end(), {ConstantPointerNull::get(ptr()), b.getInt64(0), b.getInt64(0)});
   b.CreateCall(body, args);
   s->addIncoming(next, loop);
   b.CreateCondBr(b.CreateICmpULT(next, end), loop, exit);

@@ -2,6 +2,7 @@
 // node) and the helpers node generators share; Task, the parallel loop of a
 // node.
 #include "codegen/LlvmGen.h"
+#include "ir/Liveness.h"
 
 #include "codegen/NodeGen.h"
 
@@ -50,6 +51,13 @@ Value *LlvmGen::valuePtr(int valueId) {
     Value *offset = fwd_.CreateAdd(fwd_.CreateMul(batch_, fwd_.getInt64(v.offsetPerBatch)),
                                    fwd_.getInt64(v.offsetFixed));
     return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), workspace_, offset, v.name);
+  }
+  case ir::Storage::Head: {
+    if (!headBase_)
+      fail("value '" + v.name + "' lives in the head's region, which this function does not reach");
+    Value *offset = fwd_.CreateAdd(fwd_.CreateMul(headBatch_, fwd_.getInt64(v.offsetPerBatch)),
+                                   fwd_.CreateMul(headFirst_, fwd_.getInt64(ir::valueBytes(graph_, v.id))));
+    return fwd_.CreateInBoundsGEP(fwd_.getInt8Ty(), headBase_, offset, v.name);
   }
   case ir::Storage::Alias:
   case ir::Storage::Slice:
@@ -205,22 +213,31 @@ Function *LlvmGen::emitForward() {
   return forward_;
 }
 
-void LlvmGen::emitNodes() {
-  size_t count = graph_.nodes.size();
-  if (count <= kSegmentNodes) {
-    for (size_t i = 0; i < count; ++i)
+void LlvmGen::emitNodes() { emitNodeRange(0, graph_.nodes.size()); }
+
+void LlvmGen::emitNodeRange(size_t first, size_t last) {
+  if (last - first <= kSegmentNodes) {
+    for (size_t i = first; i < last; ++i)
       emitNode(i);
   } else {
-    for (size_t i = 0; i < count; i += kSegmentNodes)
-      emitSegment(i, std::min(count, i + kSegmentNodes));
+    for (size_t i = first; i < last; i += kSegmentNodes)
+      emitSegment(i, std::min(last, i + kSegmentNodes));
   }
 }
 
+void LlvmGen::appendHeadArgs(std::vector<Value *> &args, Value *base, Value *batch, Value *first) {
+  args.push_back(base ? base : ConstantPointerNull::get(ptr()));
+  args.push_back(batch ? batch : fwd_.getInt64(0));
+  args.push_back(first ? first : fwd_.getInt64(0));
+}
+
 // A function of the nodes' arguments: (weights, output, batch, ctx,
-// workspace, fixed, inputs...), internal and never inlined.
+// workspace, fixed, inputs..., head, head batch, head first), internal
+// and never inlined.
 Function *LlvmGen::nodesFunction(const Twine &name) {
   std::vector<Type *> types = {ptr(), ptr(), i64(), ptr(), ptr(), ptr()};
   types.insert(types.end(), inputs_.size(), ptr());
+  types.insert(types.end(), {ptr(), i64(), i64()});
   Function *fn = Function::Create(FunctionType::get(Type::getVoidTy(context()), types, false),
                                   GlobalValue::InternalLinkage, name, module_);
   fn->addFnAttr(Attribute::NoUnwind);
@@ -234,6 +251,7 @@ std::vector<Value *> LlvmGen::nodesArgs() {
   std::vector<Value *> args = {weights_, output_, batch_, ctx_, workspace_ ? workspace_ : null,
                                fixed_ ? fixed_ : null};
   args.insert(args.end(), inputs_.begin(), inputs_.end());
+  appendHeadArgs(args, headBase_, headBatch_, headFirst_);
   return args;
 }
 
@@ -244,8 +262,10 @@ void LlvmGen::emitInto(Function *fn, function_ref<void()> emit) {
   struct Saved {
     Value *weights, *output, *batch, *ctx, *workspace, *fixed;
     std::vector<Value *> inputs;
+    Value *headBase, *headBatch, *headFirst;
     BasicBlock *block;
-  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_, fwd_.GetInsertBlock()};
+  } saved{weights_, output_, batch_, ctx_, workspace_, fixed_, inputs_,
+          headBase_, headBatch_, headFirst_, fwd_.GetInsertBlock()};
   weights_ = fn->getArg(0);
   output_ = fn->getArg(1);
   batch_ = fn->getArg(2);
@@ -256,6 +276,12 @@ void LlvmGen::emitInto(Function *fn, function_ref<void()> emit) {
   }
   for (size_t i = 0; i < inputs_.size(); ++i)
     inputs_[i] = fn->getArg(unsigned(6 + i));
+  if (headBase_) {
+    unsigned h = unsigned(6 + inputs_.size());
+    headBase_ = fn->getArg(h);
+    headBatch_ = fn->getArg(h + 1);
+    headFirst_ = fn->getArg(h + 2);
+  }
   fwd_.SetInsertPoint(BasicBlock::Create(context(), "entry", fn));
   emit();
   fwd_.CreateRetVoid();
@@ -266,6 +292,9 @@ void LlvmGen::emitInto(Function *fn, function_ref<void()> emit) {
   workspace_ = saved.workspace;
   fixed_ = saved.fixed;
   inputs_ = saved.inputs;
+  headBase_ = saved.headBase;
+  headBatch_ = saved.headBatch;
+  headFirst_ = saved.headFirst;
   fwd_.SetInsertPoint(saved.block);
 }
 

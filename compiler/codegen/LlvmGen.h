@@ -142,6 +142,15 @@ private:
   llvm::Value *fixed_ = nullptr;
   llvm::Function *runTask_ = nullptr;
   std::vector<llvm::Value *> inputs_;
+  // The head's region (ir::Storage::Head) and where this function's images
+  // start in it: a value's image `headFirst_ + i` at headBase_ +
+  // headBatch_ * offset + (headFirst_ + i) * its bytes. Null, and 0, 0,
+  // when the graph has no head.
+  llvm::Value *headBase_ = nullptr, *headBatch_ = nullptr, *headFirst_ = nullptr;
+  // Appends the head's three arguments of a nodesFunction call.
+  void appendHeadArgs(std::vector<llvm::Value *> &args, llvm::Value *base, llvm::Value *batch, llvm::Value *first);
+  // Nodes [first, last) in order, in segments when they are many.
+  void emitNodeRange(size_t first, size_t last);
 };
 
 // One parallel loop of a node. Usage:

@@ -250,6 +250,12 @@ enum class Storage {
   // at a time (PlanMemory): with more, the two have different image
   // strides.
   Slice,
+  // The batch-wide region after the image slots, where the forward pass
+  // runs image by image and then its head over the whole batch
+  // (Graph::headStart): a value the head writes, or that it reads from
+  // the nodes before it. `offsetPerBatch`: its place in that region, laid
+  // out as a workspace of the call's batch.
+  Head,
 };
 
 struct Value {
@@ -300,10 +306,19 @@ struct Graph {
   // out as the workspace of batch 1 (workspaceFixed + workspacePerBatch,
   // rounded up to 64). 0 otherwise.
   int64_t imageSlotBytes = 0;
+  // Set by PlanMemory when the forward pass runs image by image: the
+  // first of the nodes that then run once over the whole batch (a
+  // classifier, whose weights each image would stream again), or -1; and
+  // the bytes per batch item of their region (Storage::Head), after the
+  // B image slots.
+  int headStart = -1;
+  int64_t headBytesPerBatch = 0;
   // The workspace a forward call of batch B needs: callWorkspaceFixed() +
   // B * callWorkspacePerBatch() bytes (a slot per image when image by image).
   int64_t callWorkspaceFixed() const { return imageSlotBytes ? 0 : workspaceFixed; }
-  int64_t callWorkspacePerBatch() const { return imageSlotBytes ? imageSlotBytes : workspacePerBatch; }
+  int64_t callWorkspacePerBatch() const {
+    return imageSlotBytes ? imageSlotBytes + headBytesPerBatch : workspacePerBatch;
+  }
 
   int addValue(Shape shape, std::string name);
   int addNode(Node node); // sets the output value's producer

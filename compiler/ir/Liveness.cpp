@@ -48,7 +48,7 @@ std::vector<int> storageOwners(const Graph &g) {
 }
 
 // The last node reading each storage owner; -1 when nothing reads it.
-static std::vector<int> lastReads(const Graph &g) {
+std::vector<int> lastReads(const Graph &g) {
   std::vector<int> last(g.values.size(), -1);
   std::vector<int> owners = storageOwners(g);
   auto read = [&](int value, int node) {

@@ -40,6 +40,11 @@ struct Buffer {
 // broken or cycles.
 std::vector<int> storageOwners(const Graph &g);
 
+// The last node reading each storage owner (its inputs, epilogue tensors
+// and aliases count; a node fused into another reads when that one runs),
+// by value id; -1 when nothing reads it.
+std::vector<int> lastReads(const Graph &g);
+
 // Every workspace buffer, values first (by id), then scratch regions. Linear
 // in the graph.
 std::vector<Buffer> workspaceBuffers(const Graph &g);

@@ -203,6 +203,9 @@ std::string workspaceSection(const Graph &g) {
     out += fmt::format("{} {} bytes per batch item", g.workspaceFixed ? " +" : "", g.workspacePerBatch);
   if (g.imageSlotBytes)
     out += fmt::format(", image by image: a slot of {} bytes per image", g.imageSlotBytes);
+  if (g.headStart >= 0)
+    out += fmt::format("; nodes {}.. over the batch after the images, in {} bytes per batch item", g.headStart,
+                       g.headBytesPerBatch);
   out += "\n";
   for (const Buffer &b : workspaceBuffers(g)) {
     std::string what = b.value >= 0 ? fmt::format("%{}", b.value)
@@ -211,6 +214,10 @@ std::string workspaceSection(const Graph &g) {
                        b.batched && g.workspaceFixed ? " of the per-batch region" : "", b.bytes,
                        b.first, b.last);
   }
+  for (const Value &v : g.values)
+    if (v.storage == Storage::Head)
+      out += fmt::format("    %{} at {} of the head's region, {} bytes\n", v.id, v.offsetPerBatch,
+                         alignTo(valueBytes(g, v.id), kWorkspaceAlignment));
   for (const Value &v : g.values)
     if (v.storage == Storage::Slice)
       out += fmt::format("    %{} in %{} at byte {} of each image (the concat's input, in place)\n", v.id,

@@ -35,6 +35,7 @@ std::vector<std::string> Verifier::run() {
     checkCodegenContract();
     if (outputPlaced) // else the output shows up as an unplanned buffer too
       checkMemoryPlan();
+    checkHeadRegion();
   }
   return errors_;
 }
@@ -323,6 +324,40 @@ void Verifier::checkMemoryPlan() {
                 describe(b));
       }
   }
+}
+
+// The head's region (Storage::Head): only where the forward pass runs
+// image by image and then its head; every value in it aligned, inside it,
+// and disjoint from those live with it (the ones written before the head
+// all live when it starts). Few values: all pairs.
+void Verifier::checkHeadRegion() {
+  std::vector<int> last = lastReads(g_);
+  std::vector<Buffer> head;
+  for (const Value &v : g_.values) {
+    if (v.storage != Storage::Head)
+      continue;
+    if (g_.headStart < 0 || !g_.imageSlotBytes || v.producer < 0) {
+      error("value %{} lives in the head's region, but the graph has no head", v.id);
+      continue;
+    }
+    Buffer b;
+    b.value = v.id;
+    b.bytes = alignTo(valueBytes(g_, v.id), kWorkspaceAlignment);
+    b.first = std::max(v.producer, g_.headStart);
+    b.last = std::max(b.first, last[size_t(v.id)]);
+    if (v.offsetPerBatch < 0 || v.offsetPerBatch % kWorkspaceAlignment ||
+        v.offsetPerBatch + b.bytes > g_.headBytesPerBatch)
+      error("%{} at byte {} ({} bytes) is unaligned or outside the head's {}-byte region", v.id, v.offsetPerBatch,
+            b.bytes, g_.headBytesPerBatch);
+    head.push_back(b);
+  }
+  for (size_t x = 0; x < head.size(); ++x)
+    for (size_t y = x + 1; y < head.size(); ++y) {
+      const Buffer &a = head[x], &b = head[y];
+      int64_t oa = g_.value(a.value).offsetPerBatch, ob = g_.value(b.value).offsetPerBatch;
+      if (a.first <= b.last && b.first <= a.last && oa < ob + b.bytes && ob < oa + a.bytes)
+        error("%{} and %{} are live together but overlap in the head's region", a.value, b.value);
+    }
 }
 
 // Whether two buffers live at the same time share bytes, in O(n log n): a

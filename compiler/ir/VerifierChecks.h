@@ -80,6 +80,7 @@ private:
   void checkOutputStorage();
   void checkCodegenContract();
   void checkMemoryPlan();
+  void checkHeadRegion();
   bool anyLiveTogetherOverlap(const std::vector<Buffer> &buffers) const;
 
   const Graph &g_;

@@ -5,6 +5,7 @@
 #include "codegen_test_support.h"
 
 #include "ir/ImageParallel.h"
+#include "ir/Verifier.h"
 #include "ir_test_builder.h"
 #include "passes/Passes.h"
 
@@ -136,6 +137,59 @@ TEST(CodegenImageParallel, ConcatInputsWrittenInPlaceMatchACopy) {
   }
 }
 
+// x [N, 3, 10, 12] -> Conv2d(3, 16, 3, pad 1) + ReLU -> flatten ->
+// Linear(1920, 40) + ReLU -> Linear(40, 6). With a head (as PlanMemory
+// makes one): the convolution image by image, the two Linear layers once
+// over the batch after the images, the convolution's output and the first
+// Linear's in the head's region after the slots (Storage::Head).
+TestModel headModel(bool withHead) {
+  TestModel m(withHead ? "head" : "no_head");
+  int x = m.input("x", {kBatch, 3, 10, 12});
+  ir::Node c1 = makeNode(ir::OpKind::Conv2d, {x});
+  c1.attrs.kernel[0] = c1.attrs.kernel[1] = 3;
+  std::fill(c1.attrs.pad, c1.attrs.pad + 4, 1);
+  c1.attrs.weight = m.weight("c1.w", 16 * 3 * 9);
+  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
+  relu.unary = ir::UnaryKind::Relu;
+  c1.epilogue = {relu};
+  int h = m.add(c1, {kBatch, 16, 10, 12});
+  ir::Node flat = makeNode(ir::OpKind::Reshape, {h});
+  int f = m.add(flat, {kBatch, 1920});
+  m.g.value(f).storage = ir::Storage::Alias;
+  m.g.value(f).aliasOf = h;
+  ir::Node fc1 = makeNode(ir::OpKind::Linear, {f});
+  fc1.attrs.weight = m.weight("fc1.w", 1920 * 40);
+  fc1.epilogue = {relu};
+  int f1 = m.add(fc1, {kBatch, 40});
+  ir::Node fc2 = makeNode(ir::OpKind::Linear, {f1});
+  fc2.attrs.weight = m.weight("fc2.w", 40 * 6);
+  m.finish(m.add(fc2, {kBatch, 6}));
+  if (withHead) {
+    m.g.value(h).storage = m.g.value(f1).storage = ir::Storage::Head;
+    m.g.value(h).offsetPerBatch = 0;
+    m.g.value(f1).offsetPerBatch = 16 * 120 * 4;
+    m.g.headStart = 1;
+    m.g.headBytesPerBatch = 16 * 120 * 4 + 192;
+    m.g.imageSlotBytes = (m.g.workspacePerBatch + m.g.workspaceFixed + 63) / 64 * 64;
+  }
+  return m;
+}
+
+TEST(CodegenImageParallel, AHeadOverTheBatchMatchesNodeByNode) {
+  TestModel head = headModel(true), nodes = headModel(false);
+  EXPECT_EQ(head.g.callWorkspacePerBatch(), head.g.imageSlotBytes + head.g.headBytesPerBatch);
+  auto withHead = compile(head), byNode = compile(nodes);
+  ASSERT_TRUE(withHead && byNode);
+  const int64_t inPerImage = 3 * 10 * 12;
+  for (int64_t batch : {1, 2, 3, 5}) {
+    std::vector<float> x = randomVector(size_t(batch * inPerImage), uint32_t(300 + batch));
+    std::vector<float> want = run(*byNode, nodes, {x}, batch, 1);
+    for (int threads : {1, 2, 3})
+      expectNear(run(*withHead, head, {x}, batch, threads), want,
+                 "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
+  }
+}
+
 // A forward call needs a slot per image; one slot fewer is refused.
 TEST(CodegenImageParallel, NeedsASlotPerImage) {
   TestModel m = convModel(true);
@@ -204,6 +258,38 @@ TEST(ImageParallel, ABigClassifierRunsOverTheBatch) {
     passes::runPipeline(net.g);
     EXPECT_TRUE(imagesIndependent(net.g));
     EXPECT_EQ(runsImageByImage(net.g), classes == 32) << classes << " classes";
+  }
+}
+
+// Image by image, the last nodes whose values are small (at most 64 KB an
+// image) run once over the batch when their Linear layers hold 512 KB or
+// more: a pool's 64 features an image into Linear(64, 4096) (1 MB), not
+// into Linear(64, 10); the pool's output and the head's values move to
+// the head's region, and the verifier accepts the plan.
+TEST(ImageParallel, AClassifierHeadRunsOverTheBatch) {
+  for (int64_t classes : {4096, 10}) {
+    TestGraph net;
+    int x = net.input({3, 64, 64});
+    int h = net.relu(net.conv(net.relu(net.conv(x, 64, 3, 1, 1)), 64, 3, 1, 1));
+    int pooled = net.reshape(net.maxPool(h, 64), {64});
+    net.output(net.linear(net.relu(net.linear(pooled, 256)), classes));
+    passes::runPipeline(net.g);
+    ASSERT_GT(net.g.imageSlotBytes, 0);
+    if (classes == 10) {
+      EXPECT_EQ(net.g.headStart, -1);
+      EXPECT_EQ(net.g.headBytesPerBatch, 0);
+      continue;
+    }
+    ASSERT_GE(net.g.headStart, 0);
+    const Node &first = net.g.nodes[size_t(net.g.headStart)];
+    EXPECT_TRUE(first.kind == OpKind::Reshape || first.kind == OpKind::Linear);
+    int heads = 0;
+    for (const Value &v : net.g.values)
+      heads += v.storage == Storage::Head;
+    EXPECT_EQ(heads, 2); // the pool's output and the first Linear's
+    EXPECT_EQ(net.g.headBytesPerBatch, 256 + 1024);
+    EXPECT_EQ(net.g.callWorkspacePerBatch(), net.g.imageSlotBytes + net.g.headBytesPerBatch);
+    EXPECT_TRUE(verify(net.g).empty());
   }
 }
 
