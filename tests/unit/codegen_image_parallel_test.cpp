@@ -14,6 +14,50 @@
 namespace codegen_test {
 namespace {
 
+// The pieces of the models below: a convolution of K x K (C -> OC on H x
+// W, its weights and maybe bias and ReLU), a flatten (a Reshape alias) and
+// a Linear layer (maybe with ReLU).
+ir::EpilogueOp reluOp() {
+  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
+  relu.unary = ir::UnaryKind::Relu;
+  return relu;
+}
+
+int conv(TestModel &m, int x, const std::string &name, int64_t OC, int64_t K, int64_t stride, int64_t pad,
+         bool bias, bool relu) {
+  const std::vector<int64_t> &in = m.g.value(x).shape.dims;
+  ir::Node c = makeNode(ir::OpKind::Conv2d, {x});
+  c.attrs.kernel[0] = c.attrs.kernel[1] = K;
+  c.attrs.stride[0] = c.attrs.stride[1] = stride;
+  std::fill(c.attrs.pad, c.attrs.pad + 4, pad);
+  c.attrs.weight = m.weight(name + ".w", OC * in[1] * K * K);
+  if (bias) {
+    c.attrs.bias = m.weight(name + ".b", OC);
+    ir::EpilogueOp b{ir::EpilogueOp::Kind::Bias};
+    b.packed = c.attrs.bias;
+    c.epilogue.push_back(b);
+  }
+  if (relu)
+    c.epilogue.push_back(reluOp());
+  int64_t OH = (in[2] + 2 * pad - K) / stride + 1, OW = (in[3] + 2 * pad - K) / stride + 1;
+  return m.add(c, {kBatch, OC, OH, OW});
+}
+
+int flatten(TestModel &m, int x) {
+  int f = m.add(makeNode(ir::OpKind::Reshape, {x}), {kBatch, m.g.value(x).shape.elementsPerBatch()});
+  m.g.value(f).storage = ir::Storage::Alias;
+  m.g.value(f).aliasOf = x;
+  return f;
+}
+
+int linear(TestModel &m, int x, const std::string &name, int64_t N, bool relu) {
+  ir::Node fc = makeNode(ir::OpKind::Linear, {x});
+  fc.attrs.weight = m.weight(name + ".w", m.g.value(x).shape.dims.back() * N);
+  if (relu)
+    fc.epilogue = {reluOp()};
+  return m.add(fc, {kBatch, N});
+}
+
 // x [N, 3, 10, 12] -> Conv2d(3, 16, 3, pad 1) + ReLU -> Conv2d(16, 8, 3,
 // stride 2) -> flatten -> Linear(8*4*5, 6): a scratch buffer (the padded
 // copy), the workspace, a Reshape alias, and an output of another size
@@ -21,29 +65,8 @@ namespace {
 TestModel convModel(bool imageByImage) {
   TestModel m("imgs");
   int x = m.input("x", {kBatch, 3, 10, 12});
-  ir::Node c1 = makeNode(ir::OpKind::Conv2d, {x});
-  c1.attrs.kernel[0] = c1.attrs.kernel[1] = 3;
-  std::fill(c1.attrs.pad, c1.attrs.pad + 4, 1);
-  c1.attrs.weight = m.weight("c1.w", 16 * 3 * 9);
-  c1.attrs.bias = m.weight("c1.b", 16);
-  ir::EpilogueOp bias{ir::EpilogueOp::Kind::Bias};
-  bias.packed = c1.attrs.bias;
-  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
-  relu.unary = ir::UnaryKind::Relu;
-  c1.epilogue = {bias, relu};
-  int h = m.add(c1, {kBatch, 16, 10, 12});
-  ir::Node c2 = makeNode(ir::OpKind::Conv2d, {h});
-  c2.attrs.kernel[0] = c2.attrs.kernel[1] = 3;
-  c2.attrs.stride[0] = c2.attrs.stride[1] = 2;
-  c2.attrs.weight = m.weight("c2.w", 8 * 16 * 9);
-  int h2 = m.add(c2, {kBatch, 8, 4, 5});
-  ir::Node flat = makeNode(ir::OpKind::Reshape, {h2});
-  int f = m.add(flat, {kBatch, 160});
-  m.g.value(f).storage = ir::Storage::Alias;
-  m.g.value(f).aliasOf = h2;
-  ir::Node fc = makeNode(ir::OpKind::Linear, {f});
-  fc.attrs.weight = m.weight("fc.w", 160 * 6);
-  m.finish(m.add(fc, {kBatch, 6}));
+  int h = conv(m, conv(m, x, "c1", 16, 3, 1, 1, true, true), "c2", 8, 3, 2, 0, false, false);
+  m.finish(linear(m, flatten(m, h), "fc", 6, false));
   if (imageByImage) // the per-batch layout of one image is one image's slot
     m.g.imageSlotBytes = (m.g.workspacePerBatch + m.g.workspaceFixed + 63) / 64 * 64;
   return m;
@@ -73,6 +96,21 @@ TEST(CodegenImageParallel, EveryBatchAndThreadCountMatchesNodeByNode) {
   }
 }
 
+// The model `got` against `want` (the same computation another way), at
+// batches 1, 2, 3 and 5 on 1 to 3 threads, from inputs of seed `seed`.
+void expectSameOutputs(TestModel &got, TestModel &want, uint32_t seed) {
+  auto a = compile(got), b = compile(want);
+  ASSERT_TRUE(a && b);
+  const int64_t inPerImage = got.g.value(got.g.inputs[0]).shape.elementsPerBatch();
+  for (int64_t batch : {1, 2, 3, 5}) {
+    std::vector<float> x = randomVector(size_t(batch * inPerImage), seed + uint32_t(batch));
+    std::vector<float> expected = run(*b, want, {x}, batch, 1);
+    for (int threads : {1, 2, 3})
+      expectNear(run(*a, got, {x}, batch, threads), expected,
+                 "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
+  }
+}
+
 // x [N, 3, 10, 12] -> cat(Conv2d(3, 16, 3, pad 1) + ReLU, Conv2d(3, 8, 1))
 // -> Conv2d(24, 8, 3, stride 2) -> flatten -> Linear(160, 6). Image by
 // image, the convolutions write the concat's two parts in place, as
@@ -81,32 +119,11 @@ TEST(CodegenImageParallel, EveryBatchAndThreadCountMatchesNodeByNode) {
 TestModel fireModel(bool inPlace) {
   TestModel m(inPlace ? "fire_in_place" : "fire");
   int x = m.input("x", {kBatch, 3, 10, 12});
-  ir::Node c1 = makeNode(ir::OpKind::Conv2d, {x});
-  c1.attrs.kernel[0] = c1.attrs.kernel[1] = 3;
-  std::fill(c1.attrs.pad, c1.attrs.pad + 4, 1);
-  c1.attrs.weight = m.weight("c1.w", 16 * 3 * 9);
-  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
-  relu.unary = ir::UnaryKind::Relu;
-  c1.epilogue = {relu};
-  int a = m.add(c1, {kBatch, 16, 10, 12});
-  ir::Node c2 = makeNode(ir::OpKind::Conv2d, {x});
-  c2.attrs.weight = m.weight("c2.w", 8 * 3);
-  int b = m.add(c2, {kBatch, 8, 10, 12});
+  int a = conv(m, x, "c1", 16, 3, 1, 1, false, true), b = conv(m, x, "c2", 8, 1, 1, 0, false, false);
   ir::Node cat = makeNode(ir::OpKind::Concat, {a, b});
   cat.attrs.dim = 1;
   int both = m.add(cat, {kBatch, 24, 10, 12});
-  ir::Node c3 = makeNode(ir::OpKind::Conv2d, {both});
-  c3.attrs.kernel[0] = c3.attrs.kernel[1] = 3;
-  c3.attrs.stride[0] = c3.attrs.stride[1] = 2;
-  c3.attrs.weight = m.weight("c3.w", 8 * 24 * 9);
-  int h = m.add(c3, {kBatch, 8, 4, 5});
-  ir::Node flat = makeNode(ir::OpKind::Reshape, {h});
-  int f = m.add(flat, {kBatch, 160});
-  m.g.value(f).storage = ir::Storage::Alias;
-  m.g.value(f).aliasOf = h;
-  ir::Node fc = makeNode(ir::OpKind::Linear, {f});
-  fc.attrs.weight = m.weight("fc.w", 160 * 6);
-  m.finish(m.add(fc, {kBatch, 6}));
+  m.finish(linear(m, flatten(m, conv(m, both, "c3", 8, 3, 2, 0, false, false)), "fc", 6, false));
   if (inPlace) {
     int64_t offset = 0;
     for (int part : {a, b}) {
@@ -125,16 +142,7 @@ TEST(CodegenImageParallel, ConcatInputsWrittenInPlaceMatchACopy) {
   TestModel inPlace = fireModel(true), copied = fireModel(false);
   ASSERT_TRUE(ir::concatInPlace(inPlace.g, inPlace.g.nodes[2]));
   ASSERT_FALSE(ir::concatInPlace(copied.g, copied.g.nodes[2]));
-  auto slices = compile(inPlace), copies = compile(copied);
-  ASSERT_TRUE(slices && copies);
-  const int64_t inPerImage = 3 * 10 * 12;
-  for (int64_t batch : {1, 2, 3, 5}) {
-    std::vector<float> x = randomVector(size_t(batch * inPerImage), uint32_t(200 + batch));
-    std::vector<float> want = run(*copies, copied, {x}, batch, 1);
-    for (int threads : {1, 2, 3})
-      expectNear(run(*slices, inPlace, {x}, batch, threads), want,
-                 "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
-  }
+  expectSameOutputs(inPlace, copied, 200);
 }
 
 // x [N, 3, 10, 12] -> Conv2d(3, 16, 3, pad 1) + ReLU -> flatten ->
@@ -145,25 +153,9 @@ TEST(CodegenImageParallel, ConcatInputsWrittenInPlaceMatchACopy) {
 TestModel headModel(bool withHead) {
   TestModel m(withHead ? "head" : "no_head");
   int x = m.input("x", {kBatch, 3, 10, 12});
-  ir::Node c1 = makeNode(ir::OpKind::Conv2d, {x});
-  c1.attrs.kernel[0] = c1.attrs.kernel[1] = 3;
-  std::fill(c1.attrs.pad, c1.attrs.pad + 4, 1);
-  c1.attrs.weight = m.weight("c1.w", 16 * 3 * 9);
-  ir::EpilogueOp relu{ir::EpilogueOp::Kind::Unary};
-  relu.unary = ir::UnaryKind::Relu;
-  c1.epilogue = {relu};
-  int h = m.add(c1, {kBatch, 16, 10, 12});
-  ir::Node flat = makeNode(ir::OpKind::Reshape, {h});
-  int f = m.add(flat, {kBatch, 1920});
-  m.g.value(f).storage = ir::Storage::Alias;
-  m.g.value(f).aliasOf = h;
-  ir::Node fc1 = makeNode(ir::OpKind::Linear, {f});
-  fc1.attrs.weight = m.weight("fc1.w", 1920 * 40);
-  fc1.epilogue = {relu};
-  int f1 = m.add(fc1, {kBatch, 40});
-  ir::Node fc2 = makeNode(ir::OpKind::Linear, {f1});
-  fc2.attrs.weight = m.weight("fc2.w", 40 * 6);
-  m.finish(m.add(fc2, {kBatch, 6}));
+  int h = conv(m, x, "c1", 16, 3, 1, 1, false, true);
+  int f1 = linear(m, flatten(m, h), "fc1", 40, true);
+  m.finish(linear(m, f1, "fc2", 6, false));
   if (withHead) {
     m.g.value(h).storage = m.g.value(f1).storage = ir::Storage::Head;
     m.g.value(h).offsetPerBatch = 0;
@@ -178,16 +170,7 @@ TestModel headModel(bool withHead) {
 TEST(CodegenImageParallel, AHeadOverTheBatchMatchesNodeByNode) {
   TestModel head = headModel(true), nodes = headModel(false);
   EXPECT_EQ(head.g.callWorkspacePerBatch(), head.g.imageSlotBytes + head.g.headBytesPerBatch);
-  auto withHead = compile(head), byNode = compile(nodes);
-  ASSERT_TRUE(withHead && byNode);
-  const int64_t inPerImage = 3 * 10 * 12;
-  for (int64_t batch : {1, 2, 3, 5}) {
-    std::vector<float> x = randomVector(size_t(batch * inPerImage), uint32_t(300 + batch));
-    std::vector<float> want = run(*byNode, nodes, {x}, batch, 1);
-    for (int threads : {1, 2, 3})
-      expectNear(run(*withHead, head, {x}, batch, threads), want,
-                 "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads");
-  }
+  expectSameOutputs(head, nodes, 300);
 }
 
 // A forward call needs a slot per image; one slot fewer is refused.

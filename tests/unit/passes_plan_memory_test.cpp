@@ -366,45 +366,42 @@ TEST(PlanMemory, ConcatsCopyWhenImagesRunTogether) {
 // input, a value two concats read, a value that ends mid cache line
 // (3 channels of 5 x 5: 300 bytes), and a concat with an epilogue.
 TEST(PlanMemory, ConcatsCopyInputsThatCannotLiveInPlace) {
+  auto expectCopies = [](TestGraph &t) {
+    passes::runPipeline(t.g);
+    for (const Value &v : t.g.values)
+      EXPECT_NE(v.storage, Storage::Slice) << "%" << v.id;
+    for (const Node &n : t.g.nodes)
+      EXPECT_FALSE(concatInPlace(t.g, n));
+    EXPECT_VALID(t.g);
+  };
   {
     TestGraph t(1);
     int x = t.input({8, 4, 4});
     t.output(t.conv(t.concat({x, t.conv(x, 8, 1)}, 1), 4, 1));
-    passes::runPipeline(t.g);
-    for (const Value &v : t.g.values)
-      EXPECT_NE(v.storage, Storage::Slice);
-    EXPECT_VALID(t.g);
+    expectCopies(t);
   }
   {
     TestGraph t(1);
     int x = t.input({8, 4, 4});
     int a = t.conv(x, 8, 1), b = t.conv(x, 8, 1);
     t.output(t.binary(t.concat({a, b}, 1), t.concat({b, a}, 1)));
-    passes::runPipeline(t.g);
-    for (const Value &v : t.g.values)
-      EXPECT_NE(v.storage, Storage::Slice);
-    EXPECT_VALID(t.g);
+    expectCopies(t);
   }
   {
     TestGraph t(1);
     int x = t.input({8, 5, 5});
     t.output(t.conv(t.concat({t.conv(x, 3, 1), t.conv(x, 16, 1)}, 1), 4, 1));
-    passes::runPipeline(t.g);
-    for (const Value &v : t.g.values)
-      EXPECT_NE(v.storage, Storage::Slice);
-    EXPECT_VALID(t.g);
+    expectCopies(t);
   }
   {
     TestGraph t(1);
     int x = t.input({8, 4, 4});
     t.output(t.conv(t.relu(t.concat({t.conv(x, 16, 1), t.conv(x, 16, 1)}, 1)), 4, 1));
-    passes::runPipeline(t.g);
-    for (const Node &n : t.g.nodes)
-      if (n.kind == OpKind::Concat) {
+    expectCopies(t);
+    for (const Node &n : t.g.nodes) {
+      if (n.kind == OpKind::Concat)
         EXPECT_FALSE(n.epilogue.empty()); // the ReLU, merged into it
-        EXPECT_FALSE(concatInPlace(t.g, n));
-      }
-    EXPECT_VALID(t.g);
+    }
   }
 }
 

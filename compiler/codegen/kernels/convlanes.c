@@ -38,40 +38,11 @@ typedef struct {
   const seqk_fused *fused;
 } LaneConv;
 
-/* The register form of the epilogue (a->fused) on the tile's channels
- * [0, nch), output channels m.. (a clamp in registers; SiLU and
- * Hardswish through memory, in one rolled loop). */
-static __attribute__((noinline)) void laneFusedOutOfLine(const seqk_fused *f,
-                                                         seqkVec *v, int n,
-                                                         int per, int64_t m) {
-  fusedApply(f, v, n, per, m, 0, 0);
-}
-SEQK_INLINE void laneFused(const LaneConv *a, LanesAcc acc, int64_t m,
-                           int64_t nch, int V) {
-  float lo, hi;
-  if (fusedIsClamp(a->fused, &lo, &hi)) {
-    SEQK_UNROLL
-    for (int i = 0; i < LC_CH; ++i) {
-      if (i >= nch)
-        break;
-      SEQK_UNROLL
-      for (int v = 0; v < V; ++v)
-        fusedClamp(a->fused, &acc[i][v], m + i, 0, lo, hi);
-    }
-    return;
-  }
-  seqkVec out[LC_CH * 3];
-  SEQK_UNROLL
-  for (int i = 0; i < LC_CH; ++i)
-    SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
-      out[i * V + v] = acc[i][v];
-  laneFusedOutOfLine(a->fused, out, (int)nch * V, V, m);
-  SEQK_UNROLL
-  for (int i = 0; i < LC_CH; ++i)
-    SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
-      acc[i][v] = out[i * V + v];
+/* fusedApply out of line (fused.h's FusedApplyFn). */
+static __attribute__((noinline)) void laneFusedApply(const seqk_fused *f,
+                                                     seqkVec *v, int n, int per,
+                                                     int64_t m, const float *add) {
+  fusedApply(f, v, n, per, m, add, f->rowStride);
 }
 
 /* Channels [0, nch) (nch <= LC_CH) of the panel's tile at output
@@ -107,7 +78,7 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
       }
     }
   if (a->fused)
-    laneFused(a, acc, m, nch, V);
+    fusedLanes(a->fused, acc, m, nch, V, 0, laneFusedApply);
   SEQK_UNROLL
   for (int i = 0; i < LC_CH; ++i) {
     if (i >= nch)

@@ -532,10 +532,7 @@ _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
  * -> 101 us warm; on 49, 960 -> 24 would go 19 -> 22 us) */
 #define LANE_PARTIAL_MAX_C 160
 
-/* fusedApply for a lanes tile (rows of `per` vectors a channel), one copy
- * for both tile widths: inlined into each, SiLU's and Hardswish's loops
- * made the pooled kernels of every model with a pointwise or Winograd
- * convolution compile 6% longer. */
+/* fusedApply out of line for the lanes tiles (fused.h's FusedApplyFn). */
 static __attribute__((noinline)) void fusedApplyOutOfLine(
     const seqk_fused *f, seqkVec *v, int n, int per, int64_t m,
     const float *add) {
@@ -563,36 +560,9 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
       xv[v] = *(const seqkVecU *)(x + c * a->xPlane + 16 * v);
     lanesStep(acc, wp + c * PACK_W, xv, V);
   }
-  float lo, hi;
-  if (a->fused && fusedIsClamp(a->fused, &lo, &hi)) {
-    /* in registers, the panel's channels only */
-    const float *add = fusedAddAt(a->fused, m, a->col0 + at);
-    SEQK_UNROLL
-    for (int i = 0; i < LANE_CH; ++i) {
-      if (i >= nch)
-        break;
-      SEQK_UNROLL
-      for (int v = 0; v < V; ++v)
-        fusedClamp(a->fused, &acc[i][v], m + i,
-                   add ? add + i * a->fused->rowStride + 16 * v : 0, lo, hi);
-    }
-  } else if (a->fused) {
-    /* through memory, one rolled loop (acc stays registers) */
-    seqkVec out[LANE_CH * 3];
-    SEQK_UNROLL
-    for (int i = 0; i < LANE_CH; ++i)
-      SEQK_UNROLL
-      for (int v = 0; v < V; ++v)
-        out[i * V + v] = acc[i][v];
-    /* the panel's channels only */
-    fusedApplyOutOfLine(a->fused, out, (int)nch * V, V, m,
-                        fusedAddAt(a->fused, m, a->col0 + at));
-    SEQK_UNROLL
-    for (int i = 0; i < LANE_CH; ++i)
-      SEQK_UNROLL
-      for (int v = 0; v < V; ++v)
-        acc[i][v] = out[i * V + v];
-  }
+  if (a->fused) /* the panel's channels only */
+    fusedLanes(a->fused, acc, m, nch, V, fusedAddAt(a->fused, m, a->col0 + at),
+               fusedApplyOutOfLine);
   SEQK_UNROLL
   for (int i = 0; i < LANE_CH; ++i) {
     if (i >= nch)

@@ -137,6 +137,47 @@ SEQK_INLINE void fusedApply(const seqk_fused *f, seqkVec *v, int n, int per,
   }
 }
 
+/* fusedApply, compiled once per kernel file (inlined into each tile width
+ * that calls it, SiLU's and Hardswish's loops made the pooled kernels of
+ * every model with a pointwise or Winograd convolution compile 6%
+ * longer): add with f->rowStride floats between channels. */
+typedef void (*FusedApplyFn)(const seqk_fused *f, seqkVec *v, int n, int per,
+                             int64_t m, const float *add);
+
+/* f on a lanes tile (tile.h's LanesAcc: channel i, output channel m + i,
+ * in V vectors of 16 consecutive positions), its channels [0, nch) only,
+ * its elements of f->add (if any) from `add` on: a clamp in registers,
+ * else through memory by `apply` in one rolled loop (the accumulators
+ * stay registers). */
+SEQK_INLINE void fusedLanes(const seqk_fused *f, LanesAcc acc, int64_t m,
+                            int64_t nch, int V, const float *add,
+                            FusedApplyFn apply) {
+  float lo, hi;
+  if (fusedIsClamp(f, &lo, &hi)) {
+    SEQK_UNROLL
+    for (int i = 0; i < LANES_CH; ++i) {
+      if (i >= nch)
+        break;
+      SEQK_UNROLL
+      for (int v = 0; v < V; ++v)
+        fusedClamp(f, &acc[i][v], m + i, add ? add + i * f->rowStride + 16 * v : 0, lo, hi);
+    }
+    return;
+  }
+  seqkVec out[LANES_CH * 3];
+  SEQK_UNROLL
+  for (int i = 0; i < LANES_CH; ++i)
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      out[i * V + v] = acc[i][v];
+  apply(f, out, (int)nch * V, V, m, add);
+  SEQK_UNROLL
+  for (int i = 0; i < LANES_CH; ++i)
+    SEQK_UNROLL
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = out[i * V + v];
+}
+
 /* The element of f->add that the epilogue numbers (row, col). */
 SEQK_INLINE const float *fusedAddAt(const seqk_fused *f, int64_t row,
                                     int64_t col) {
