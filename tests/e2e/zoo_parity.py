@@ -13,7 +13,9 @@ parameters randomised), in eval() mode. Then:
   4. for the models in NATIVE, the same through `seqc build` and a linked C
      program (run_parity.py's); for those in EMBEDDED, also with the weights
      compiled into the object (EfficientNet-B0: a forward pass long enough
-     to be split into several functions).
+     to be split into several functions); for those in FIXED_ONE, also the
+     model declared for a batch of exactly 1 at batch 1, on 1 and 2 threads
+     (its concats' inputs then written in place).
 Exits 0 on success, 1 on any failure, 77 when torch or torchvision is missing.
 """
 import json
@@ -42,6 +44,10 @@ ZOO = {
     "regnet_y_400mf": ("RegNet", "regnet_y_400mf"),
 }
 NATIVE = {"resnet18", "mobilenet_v2"}
+# Also declared for a batch of exactly 1 (every node then runs on one image,
+# and PlanMemory writes the concats' inputs in place: ShuffleNet's chunks
+# and branches), at batch 1 on 1 and 2 threads
+FIXED_ONE = {"shufflenet_v2_x1_0"}
 EMBEDDED = {"efficientnet_b0"}
 BATCHES = [1, 2]
 
@@ -115,6 +121,33 @@ def check_params(args, report, path, name, model):
         report.ok("state_dict", f"{len(want)} tensors, names, order and shapes")
 
 
+def check_fixed_batch_one(args, report, case, path, name, d):
+    import run_parity
+    with open(path) as f:
+        text = f.read()
+    fixed = text.replace("[N, 3, 224, 224]", "[1, 3, 224, 224]")
+    what = f"{name} declared for a batch of 1"
+    if fixed == text:
+        report.fail(what, "the model's input is not declared [N, 3, 224, 224]")
+        return
+    src = os.path.join(d, "fixed1.seq")
+    with open(src, "w") as f:
+        f.write(fixed)
+    cp = common.seqc(args, "dump", "ir-opt", src, "--model", name, timeout=60)
+    if cp.returncode != 0 or "(the concat's input, in place)" not in cp.stdout:
+        report.fail(what, "no concat takes its inputs in place\n" + cp.stderr)
+        return
+    for threads in (1, 2):
+        out = os.path.join(d, f"fixed1_t{threads}.npy")
+        cp = common.seqc(args, "run", src, "--model", name, "--weights", case.weights, "--input",
+                         case.inputs[1][0][0], "--output", out, "--threads", str(threads))
+        label = f"{what}, concats in place, {threads} thread{'s' if threads > 1 else ''}"
+        if cp.returncode != 0 or not os.path.exists(out):
+            report.fail(label, run_parity.fail_cmd(cp))
+            continue
+        run_parity.check_output(report, label, case.expected[1], np.load(out))
+
+
 def main():
     common.import_torch_models()
     try:
@@ -141,6 +174,8 @@ def main():
             run_parity.run_native(args, report, case, embedded=False)
         if zoo in EMBEDDED:
             run_parity.run_native(args, report, case, embedded=True)
+        if zoo in FIXED_ONE:
+            check_fixed_batch_one(args, report, case, path, name, d)
     report.finish()
 
 
