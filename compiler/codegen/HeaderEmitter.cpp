@@ -89,7 +89,10 @@ std::string descriptionComment(const ir::Graph &g, bool embedded) {
                       embedded ? ", compiled into the object" : "");
   text += fmt::format(" * Workspace: {} bytes per batch item + {} bytes{}.\n */\n", g.callWorkspacePerBatch(),
                       g.callWorkspaceFixed(),
-                      g.imageSlotBytes ? " (the forward pass runs image by image, each in its own slot)" : "");
+                      !g.imageSlotBytes      ? ""
+                      : g.headStart < 0      ? " (the forward pass runs image by image, each in its own slot)"
+                                             : " (the forward pass runs image by image, each in its own slot, then "
+                                               "its classifier over the batch)");
   return text;
 }
 
