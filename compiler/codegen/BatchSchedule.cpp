@@ -300,7 +300,7 @@ Function *LlvmGen::emitSliceTask(Function *body, int64_t granule) {
                                context, at(workspace, graph_.workspacePerBatch), fixed};
   for (size_t i = 0; i < inputs.size(); ++i)
     args.push_back(at(inputs[i], ir::valueBytes(graph_, graph_.inputs[i])));
-  args.insert(args.end(), {ConstantPointerNull::get(ptr()), b.getInt64(0), b.getInt64(0)});
+  appendHeadArgs(args, nullptr, nullptr, nullptr);
   b.CreateCall(body, args);
   s->addIncoming(next, loop);
   b.CreateCondBr(b.CreateICmpULT(next, end), loop, exit);

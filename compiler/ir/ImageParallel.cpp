@@ -68,6 +68,17 @@ bool imagesIndependent(const Graph &g) {
   return true;
 }
 
+int64_t linearWeightBytes(const Graph &g, size_t first) {
+  int64_t bytes = 0;
+  for (size_t i = first; i < g.nodes.size(); ++i) {
+    const Node &node = g.nodes[i];
+    if (node.kind == OpKind::Linear)
+      bytes += g.value(node.inputs.at(0)).shape.dims.back() * g.value(node.output).shape.dims.back() *
+               int64_t(sizeof(float));
+  }
+  return bytes;
+}
+
 ImageMacs macsPerImage(const Graph &g) {
   ImageMacs macs;
   for (const Node &node : g.nodes) {
@@ -92,15 +103,6 @@ ImageMacs macsPerImage(const Graph &g) {
 }
 
 namespace {
-
-int64_t linearWeightBytes(const Graph &g) {
-  int64_t bytes = 0;
-  for (const Node &node : g.nodes)
-    if (node.kind == OpKind::Linear)
-      bytes += g.value(node.inputs.at(0)).shape.dims.back() * g.value(node.output).shape.dims.back() *
-               int64_t(sizeof(float));
-  return bytes;
-}
 
 int64_t packedWeightBytes(const Graph &g) {
   int64_t bytes = 0;

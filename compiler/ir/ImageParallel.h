@@ -70,5 +70,7 @@ struct ImageMacs {
   int64_t conv = 0, linear = 0;
 };
 ImageMacs macsPerImage(const Graph &g);
+// Bytes of the Linear layers' weights, of nodes [first, end).
+int64_t linearWeightBytes(const Graph &g, size_t first = 0);
 
 } // namespace seq::ir

@@ -116,6 +116,23 @@ std::vector<Buffer> workspaceBuffers(const Graph &g) {
   return buffers;
 }
 
+std::vector<Buffer> headBuffers(const Graph &g) {
+  std::vector<Buffer> buffers;
+  std::vector<int> last = lastReads(g);
+  for (const Value &v : g.values) {
+    if (v.storage != Storage::Head)
+      continue;
+    Buffer b;
+    b.value = v.id;
+    b.bytes = alignTo(valueBytes(g, v.id), kWorkspaceAlignment);
+    b.first = std::max(v.producer, g.headStart);
+    b.last = std::max(b.first, last[size_t(v.id)]);
+    b.batched = true;
+    buffers.push_back(b);
+  }
+  return buffers;
+}
+
 int64_t bufferOffset(const Graph &g, const Buffer &buffer) {
   bool batched = buffer.batched;
   if (buffer.value >= 0) {

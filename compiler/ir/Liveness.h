@@ -49,6 +49,11 @@ std::vector<int> lastReads(const Graph &g);
 // in the graph.
 std::vector<Buffer> workspaceBuffers(const Graph &g);
 
+// The buffers of the head's region (Storage::Head; Graph::headStart):
+// those of the values the head writes live from their producer, those
+// written before it (all of them live when it starts) from headStart.
+std::vector<Buffer> headBuffers(const Graph &g);
+
 // The workspace has two regions: a fixed one first (every buffer of a
 // fixed-batch graph; the im2col scratch of any graph), then a per-batch one
 // (workspaceFixed + offsetPerBatch * batch). A buffer's offset is within its

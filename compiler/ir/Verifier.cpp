@@ -291,11 +291,16 @@ void Verifier::checkCodegenContract() {
   }
 }
 
+namespace {
+
+std::string describe(const Buffer &b) {
+  return b.value >= 0 ? fmt::format("%{}", b.value) : fmt::format("scratch {}", b.scratch);
+}
+
+} // namespace
+
 void Verifier::checkMemoryPlan() {
   std::vector<Buffer> all = workspaceBuffers(g_);
-  auto describe = [](const Buffer &b) {
-    return b.value >= 0 ? fmt::format("%{}", b.value) : fmt::format("scratch {}", b.scratch);
-  };
   for (const Buffer &b : all) {
     int64_t offset = bufferOffset(g_, b), size = regionSize(g_, b);
     if (offset < 0 || offset % kWorkspaceAlignment || offset + b.bytes > size)
@@ -311,53 +316,43 @@ void Verifier::checkMemoryPlan() {
     for (const Buffer &b : all)
       if (b.batched == batched)
         buffers.push_back(b);
-    if (!anyLiveTogetherOverlap(buffers))
-      continue;
-    // Some pair clashes: name every one, comparing all pairs.
-    for (size_t x = 0; x < buffers.size(); ++x)
-      for (size_t y = x + 1; y < buffers.size(); ++y) {
-        const Buffer &a = buffers[x], &b = buffers[y];
-        int64_t oa = bufferOffset(g_, a), ob = bufferOffset(g_, b);
-        bool together = a.first <= b.last && b.first <= a.last;
-        if (together && oa < ob + b.bytes && ob < oa + a.bytes)
-          error("{} and {} are live together but overlap in the workspace", describe(a),
-                describe(b));
-      }
+    checkOverlaps(buffers, "the workspace");
   }
+}
+
+// Names every pair of `buffers` (of one region) live together that share
+// bytes, once a sweep has found one.
+void Verifier::checkOverlaps(const std::vector<Buffer> &buffers, const char *region) {
+  if (!anyLiveTogetherOverlap(buffers))
+    return;
+  for (size_t x = 0; x < buffers.size(); ++x)
+    for (size_t y = x + 1; y < buffers.size(); ++y) {
+      const Buffer &a = buffers[x], &b = buffers[y];
+      int64_t oa = bufferOffset(g_, a), ob = bufferOffset(g_, b);
+      bool together = a.first <= b.last && b.first <= a.last;
+      if (together && oa < ob + b.bytes && ob < oa + a.bytes)
+        error("{} and {} are live together but overlap in {}", describe(a), describe(b), region);
+    }
 }
 
 // The head's region (Storage::Head): only where the forward pass runs
 // image by image and then its head; every value in it aligned, inside it,
-// and disjoint from those live with it (the ones written before the head
-// all live when it starts). Few values: all pairs.
+// and disjoint from those live with it (headBuffers' lifetimes).
 void Verifier::checkHeadRegion() {
-  std::vector<int> last = lastReads(g_);
   std::vector<Buffer> head;
-  for (const Value &v : g_.values) {
-    if (v.storage != Storage::Head)
-      continue;
+  for (const Buffer &b : headBuffers(g_)) {
+    const Value &v = g_.value(b.value);
     if (g_.headStart < 0 || !g_.imageSlotBytes || v.producer < 0) {
       error("value %{} lives in the head's region, but the graph has no head", v.id);
       continue;
     }
-    Buffer b;
-    b.value = v.id;
-    b.bytes = alignTo(valueBytes(g_, v.id), kWorkspaceAlignment);
-    b.first = std::max(v.producer, g_.headStart);
-    b.last = std::max(b.first, last[size_t(v.id)]);
     if (v.offsetPerBatch < 0 || v.offsetPerBatch % kWorkspaceAlignment ||
         v.offsetPerBatch + b.bytes > g_.headBytesPerBatch)
       error("%{} at byte {} ({} bytes) is unaligned or outside the head's {}-byte region", v.id, v.offsetPerBatch,
             b.bytes, g_.headBytesPerBatch);
     head.push_back(b);
   }
-  for (size_t x = 0; x < head.size(); ++x)
-    for (size_t y = x + 1; y < head.size(); ++y) {
-      const Buffer &a = head[x], &b = head[y];
-      int64_t oa = g_.value(a.value).offsetPerBatch, ob = g_.value(b.value).offsetPerBatch;
-      if (a.first <= b.last && b.first <= a.last && oa < ob + b.bytes && ob < oa + a.bytes)
-        error("%{} and %{} are live together but overlap in the head's region", a.value, b.value);
-    }
+  checkOverlaps(head, "the head's region");
 }
 
 // Whether two buffers live at the same time share bytes, in O(n log n): a

@@ -81,6 +81,7 @@ private:
   void checkCodegenContract();
   void checkMemoryPlan();
   void checkHeadRegion();
+  void checkOverlaps(const std::vector<Buffer> &buffers, const char *region);
   bool anyLiveTogetherOverlap(const std::vector<Buffer> &buffers) const;
 
   const Graph &g_;

@@ -238,14 +238,7 @@ int findHead(const Graph &g) {
       break;
     start = i;
   }
-  int64_t weights = 0;
-  for (int i = start; i < n; ++i) {
-    const Node &node = g.nodes[size_t(i)];
-    if (node.kind == OpKind::Linear)
-      weights += g.value(node.inputs.at(0)).shape.dims.back() * g.value(node.output).shape.dims.back() *
-                 int64_t(sizeof(float));
-  }
-  return start < n && weights >= kHeadMinWeightBytes ? start : -1;
+  return start < n && linearWeightBytes(g, size_t(start)) >= kHeadMinWeightBytes ? start : -1;
 }
 
 // Moves the head's values into its region and places them there.
@@ -253,7 +246,7 @@ void placeHead(Graph &g) {
   int start = findHead(g);
   if (start < 0)
     return;
-  std::vector<int> owners = storageOwners(g), last = lastReads(g);
+  std::vector<int> owners = storageOwners(g);
   std::vector<bool> inHead(g.values.size(), false);
   auto mark = [&](int v) {
     int owner = v >= 0 ? owners[size_t(v)] : -1;
@@ -268,26 +261,13 @@ void placeHead(Graph &g) {
     for (const EpilogueOp &op : node.epilogue)
       mark(op.tensor);
   }
-  // the values written before the head are all live when it starts
-  std::vector<Buffer> buffers;
-  for (const Value &v : g.values) {
-    if (!inHead[size_t(v.id)])
-      continue;
-    Buffer b;
-    b.value = v.id;
-    b.bytes = alignTo(valueBytes(g, v.id), kWorkspaceAlignment);
-    b.first = std::max(v.producer, start);
-    b.last = std::max(b.first, last[size_t(v.id)]);
-    b.batched = true;
-    buffers.push_back(b);
-  }
-  g.headBytesPerBatch = placeRegion(g, std::move(buffers));
   for (Value &v : g.values)
     if (inHead[size_t(v.id)]) {
       v.storage = Storage::Head;
       v.offsetFixed = 0;
     }
   g.headStart = start;
+  g.headBytesPerBatch = placeRegion(g, headBuffers(g));
 }
 
 // ---- In-place concats ---------------------------------------------------------

@@ -273,6 +273,13 @@ TEST(ImageParallel, AClassifierHeadRunsOverTheBatch) {
     EXPECT_EQ(net.g.headBytesPerBatch, 256 + 1024);
     EXPECT_EQ(net.g.callWorkspacePerBatch(), net.g.imageSlotBytes + net.g.headBytesPerBatch);
     EXPECT_TRUE(verify(net.g).empty());
+    // the pooled features and the hidden layer are live together
+    for (Value &v : net.g.values)
+      if (v.storage == Storage::Head)
+        v.offsetPerBatch = 0;
+    std::vector<std::string> errors = verify(net.g);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("live together but overlap in the head's region"), std::string::npos) << errors[0];
   }
 }
 

@@ -354,11 +354,11 @@ TEST(PlanMemory, ConcatInputsLiveInPlaceAtAFixedBatchOfOne) {
 // Several images a call (a fixed batch of 3, or small images grouped):
 // an image's part of an input is not contiguous in the concat's output.
 TEST(PlanMemory, ConcatsCopyWhenImagesRunTogether) {
-  for (FireGraph *f : {new FireGraph(8, 3), new FireGraph(8)}) {
-    EXPECT_FALSE(concatInPlace(f->t.g, f->concat()));
-    EXPECT_EQ(f->t.g.value(f->a).storage, Storage::Workspace);
-    EXPECT_VALID(f->t.g);
-    delete f;
+  for (int64_t fixedBatch : {3, 0}) {
+    FireGraph f(8, fixedBatch);
+    EXPECT_FALSE(concatInPlace(f.t.g, f.concat()));
+    EXPECT_EQ(f.t.g.value(f.a).storage, Storage::Workspace);
+    EXPECT_VALID(f.t.g);
   }
 }
 
@@ -398,10 +398,10 @@ TEST(PlanMemory, ConcatsCopyInputsThatCannotLiveInPlace) {
     int x = t.input({8, 4, 4});
     t.output(t.conv(t.relu(t.concat({t.conv(x, 16, 1), t.conv(x, 16, 1)}, 1)), 4, 1));
     expectCopies(t);
-    for (const Node &n : t.g.nodes) {
-      if (n.kind == OpKind::Concat)
+    for (const Node &n : t.g.nodes)
+      if (n.kind == OpKind::Concat) {
         EXPECT_FALSE(n.epilogue.empty()); // the ReLU, merged into it
-    }
+      }
   }
 }
 
