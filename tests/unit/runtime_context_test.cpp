@@ -126,6 +126,7 @@ TEST(RuntimeContext, ParallelForChunking) {
 TEST(RuntimeContext, ParallelForCallerRunsItsShareFirstInOrder) {
   for (int threads : {2, 3, 4}) {
     ContextPtr ctx = newContext(threads);
+    int callerRan = 0;
     for (int repeat = 0; repeat < 50; ++repeat) {
       struct Order {
         std::thread::id caller = std::this_thread::get_id();
@@ -149,7 +150,11 @@ TEST(RuntimeContext, ParallelForCallerRunsItsShareFirstInOrder) {
         return i / 4;
       };
       const std::int64_t shareEnd = chunkBegin(4);
-      ASSERT_FALSE(order.callerBegins.empty());
+      // (a caller held up long enough, as under ASan on a busy machine,
+      // finds every chunk taken, its own share stolen from the back)
+      if (order.callerBegins.empty())
+        continue;
+      ++callerRan;
       EXPECT_EQ(order.callerBegins.front(), 0);
       // (a worker done early may take the caller's last chunks from the
       // back, so the caller's own run can end before chunk 3; but once
@@ -171,6 +176,7 @@ TEST(RuntimeContext, ParallelForCallerRunsItsShareFirstInOrder) {
         }
       }
     }
+    EXPECT_GT(callerRan, 0) << threads << " threads: the caller never ran a chunk in 50 loops";
   }
 }
 
