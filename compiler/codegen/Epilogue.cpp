@@ -124,6 +124,7 @@ std::optional<RegisterForm> registerForm(const std::vector<EpilogueOp> &ops, con
     case ir::UnaryKind::Hardtanh: form.act = SEQK_ACT_HARDTANH, form.lo = op.alpha, form.hi = op.beta; break;
     case ir::UnaryKind::Silu: form.act = SEQK_ACT_SILU; break;
     case ir::UnaryKind::Hardswish: form.act = SEQK_ACT_HARDSWISH; break;
+    case ir::UnaryKind::Tanh: form.act = SEQK_ACT_TANH; break;
     default: return std::nullopt;
     }
   }

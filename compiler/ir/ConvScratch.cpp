@@ -44,7 +44,12 @@ bool isStridedPointwise(const Attrs &a) {
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
-  return a.groups == 1 && out.dims.at(1) >= kPackedMinChannels && (a.stride[1] == 1 || a.stride[1] == 2);
+  const Shape &in = g.value(conv.inputs.at(0)).shape;
+  // (1 -> 1 channel is a depthwise convolution: convAlgorithm)
+  const bool depthwise = in.dims.at(1) == 1 && out.dims.at(1) == 1;
+  const bool fewTaps = !isPointwise(a) && !depthwise &&
+                       in.dims.at(1) * a.kernel[0] * a.kernel[1] <= kLanesConvMaxTaps && out.dims.at(3) >= 16;
+  return a.groups == 1 && (out.dims.at(1) >= kPackedMinChannels || fewTaps) && (a.stride[1] == 1 || a.stride[1] == 2);
 }
 
 namespace {

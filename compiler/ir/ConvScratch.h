@@ -27,6 +27,10 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
 // convAlgorithm says Packed once it is.
 bool packedConvFits(const Graph &g, const Node &conv);
 constexpr int64_t kPackedMinChannels = 16;
+// SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h): convolutions of this many
+// taps or fewer an output, on rows of 16 or more, take the lanes kernel
+// whatever their output channels (LeNet-5's 1 -> 6 channels, 5x5).
+constexpr int64_t kLanesConvMaxTaps = 64;
 // Whether the convolution's weight is packed in panels (kLayoutPanels).
 bool weightInPanels(const Graph &g, const Node &conv);
 

@@ -41,6 +41,7 @@ inline constexpr Act kActs[] = {{SEQK_ACT_NONE, 0, 0, "none"},
                                 {SEQK_ACT_HARDTANH, 0.0f, 6.0f, "relu6"},
                                 {SEQK_ACT_HARDTANH, -0.5f, 0.25f, "hardtanh"},
                                 {SEQK_ACT_SILU, 0, 0, "silu"},
-                                {SEQK_ACT_HARDSWISH, 0, 0, "hardswish"}};
+                                {SEQK_ACT_HARDSWISH, 0, 0, "hardswish"},
+                                {SEQK_ACT_TANH, 0, 0, "tanh"}};
 
 } // namespace seqk_test

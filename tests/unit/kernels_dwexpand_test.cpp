@@ -70,6 +70,7 @@ float scalarEpilogue(const seqk_fused &f, float x, int64_t c) {
   case SEQK_ACT_HARDTANH: return seqk_hardtanhf(x, f.lo, f.hi);
   case SEQK_ACT_SILU: return seqk_siluf(x);
   case SEQK_ACT_HARDSWISH: return seqk_hardswishf(x);
+  case SEQK_ACT_TANH: return seqk_tanhf(x);
   default: return x;
   }
 }

@@ -47,6 +47,7 @@ float scalarEpilogue(const seqk_fused &f, float x, int64_t m, int64_t row, int64
   case SEQK_ACT_HARDTANH: return seqk_hardtanhf(x, f.lo, f.hi);
   case SEQK_ACT_SILU: return seqk_siluf(x);
   case SEQK_ACT_HARDSWISH: return seqk_hardswishf(x);
+  case SEQK_ACT_TANH: return seqk_tanhf(x);
   default: return x;
   }
 }
@@ -174,11 +175,13 @@ struct LanesShape {
 // bias is that channel's; the bits of the plain kernel followed by the
 // scalar epilogue, for every activation, with and without bias: rows of
 // 1, 2 and 3 vectors and one vector moved back (OW 18, 20, 32, 50),
-// strides 1 and 2, full and partial panels (17, 33, 40, 64 channels), two
-// images, and the rows in two calls.
+// strides 1 and 2, full and partial panels (17, 33, 40, 64 channels), a
+// panel of fewer channels than a tile's (LeNet-5's 1 -> 6, 5x5; 2 -> 1;
+// 7 -> 3), two images, and the rows in two calls.
 TEST(KernelsFused, LanesConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
-  const LanesShape shapes[] = {
-      {3, 17, 8, 20, 3, 1}, {3, 40, 11, 41, 3, 2}, {1, 33, 9, 36, 5, 1}, {3, 64, 7, 101, 3, 2}};
+  const LanesShape shapes[] = {{3, 17, 8, 20, 3, 1},  {3, 40, 11, 41, 3, 2}, {1, 33, 9, 36, 5, 1},
+                               {3, 64, 7, 101, 3, 2}, {1, 6, 12, 32, 5, 1},  {2, 1, 5, 19, 3, 1},
+                               {7, 3, 6, 37, 3, 2}};
   unsigned seed = 900;
   for (const LanesShape &s : shapes) {
     const int64_t images = 2, OH = (s.Hp - s.K) / s.S + 1, OW = (s.Wp - s.K) / s.S + 1, taps = s.C * s.K * s.K;

@@ -257,6 +257,49 @@ TEST(KernelsPool, AvgPoolMatchesPyTorchRule) {
   }
 }
 
+// The 2x2 average pool of stride 2 with every window inside (LeNet's,
+// DenseNet's transitions) takes a row in vectors of 16 outputs (the last
+// moved back), of 8 on rows of 8 to 15, one by one below 8: rows of 1 to
+// 40 outputs (one past each vector width, primes), on even and odd
+// widths and heights (the odd last row and column unread), to the
+// sequential sum's bits from 0 (-0 + -0 gives +0), NaN and infinities
+// included, for a range of planes.
+TEST(KernelsPool, AvgPool2x2KeepsTheBits) {
+  unsigned seed = 700;
+  for (int64_t OW = 1; OW <= 40; ++OW)
+    for (int64_t extra = 0; extra <= 1; ++extra) {
+      const int64_t H = 5 + extra, W = 2 * OW + extra, OH = H / 2, P = 3;
+      std::mt19937 rng(seed++);
+      std::vector<float> x(size_t(P * H * W));
+      for (float &v : x) {
+        int k = int(rng() % 16);
+        v = k == 0 ? -0.0f : k == 1 ? kInf : k == 2 ? -kInf : k == 3 ? kNaN : float(int(rng() % 9) - 4) * 0.3f;
+      }
+      std::vector<float> want(size_t(P * OH * OW));
+      for (int64_t c = 0; c < P; ++c)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            float s = 0.0f;
+            for (int64_t kh = 0; kh < 2; ++kh)
+              for (int64_t kw = 0; kw < 2; ++kw)
+                s += x[size_t((c * H + 2 * oh + kh) * W + 2 * ow + kw)];
+            want[size_t((c * OH + oh) * OW + ow)] = s / 4.0f;
+          }
+      std::vector<float> y(want.size(), 7.0f);
+      seqk_avgpool2d(x.data(), y.data(), H, W, 2, 2, 2, 2, 0, 0, OH, OW, 1, 0, 1);
+      seqk_avgpool2d(x.data(), y.data(), H, W, 2, 2, 2, 2, 0, 0, OH, OW, 0, 1, P);
+      for (size_t i = 0; i < y.size(); ++i) {
+        uint32_t got, expected;
+        std::memcpy(&got, &y[i], sizeof got);
+        std::memcpy(&expected, &want[i], sizeof expected);
+        if (std::isnan(want[i]))
+          ASSERT_TRUE(std::isnan(y[i])) << OW << " outputs a row, width " << W << ": output " << i;
+        else
+          ASSERT_EQ(got, expected) << OW << " outputs a row, width " << W << ": output " << i;
+      }
+    }
+}
+
 TEST(KernelsPool, AvgPoolWindowWhollyInPaddingIsZero) {
   // OW = 4 on W = 2 with padding 1 and stride 1: the last window starts
   // in the right padding (a size PyTorch never asks for); no 0/0.

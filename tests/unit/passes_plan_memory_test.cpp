@@ -106,8 +106,10 @@ TEST(PlanMemory, Im2colScratchOnlyWhereNeeded) {
 
 TEST(PlanMemory, WideStridedConvolutionsGatherWithoutScratch) {
   TestGraph t;
-  int x = t.input({4, 32, 32});
-  t.output(t.conv(x, 8, 3, 2, 1)); // 16-wide rows: the GEMM gathers its blocks
+  // 16-wide rows: the GEMM gathers its blocks (72 taps an output: on 64
+  // or fewer, the lanes kernel would read a padded copy)
+  int x = t.input({8, 32, 32});
+  t.output(t.conv(x, 8, 3, 2, 1));
 
   passes::runPipeline(t.g);
 
@@ -194,6 +196,38 @@ TEST(PlanMemory, WinogradSkipsSmallOddPlanesOfFewChannels) {
     ASSERT_NE(conv, nullptr);
     EXPECT_EQ(ir::convAlgorithm(t.g, *conv) == ir::ConvAlgorithm::Winograd, c.winograd)
         << c.C << " -> " << c.OC << " at " << c.side << "x" << c.side;
+  }
+}
+
+// Convolutions of few taps an output on rows of 16 or more take the
+// packed lanes kernel whatever their output channels (LeNet-5's 1 -> 6,
+// 5x5 at 28x28: its tanh in registers), but a 1 -> 1 convolution stays
+// depthwise (its weight unpacked), a 1x1 one pointwise, one of more taps
+// or narrower rows direct.
+TEST(PlanMemory, FewTapsTakeThePackedLanesKernel) {
+  struct Case {
+    int64_t C, OC, K, side;
+    ir::ConvAlgorithm algorithm;
+  };
+  const Case cases[] = {{1, 6, 5, 28, ir::ConvAlgorithm::Packed},     {2, 1, 3, 19, ir::ConvAlgorithm::Packed},
+                        {1, 1, 3, 19, ir::ConvAlgorithm::Depthwise},  {9, 1, 1, 19, ir::ConvAlgorithm::Pointwise},
+                        {8, 8, 3, 19, ir::ConvAlgorithm::Direct},     {1, 6, 5, 14, ir::ConvAlgorithm::Direct}};
+  for (const Case &c : cases) {
+    TestGraph t;
+    int x = t.input({c.C, c.side, c.side});
+    t.output(t.conv(x, c.OC, c.K, 1, c.K / 2));
+    passes::runPipeline(t.g);
+    const Node *conv = nullptr;
+    for (const Node &n : t.g.nodes)
+      if (n.kind == ir::OpKind::Conv2d)
+        conv = &n;
+    ASSERT_NE(conv, nullptr);
+    EXPECT_EQ(int(ir::convAlgorithm(t.g, *conv)), int(c.algorithm))
+        << c.C << " -> " << c.OC << ", " << c.K << "x" << c.K << " at " << c.side << "x" << c.side;
+    // the depthwise kernel reads the weight as it is (packed in panels,
+    // the 1 -> 1 convolution computed garbage)
+    EXPECT_EQ(ir::weightInPanels(t.g, *conv), c.algorithm == ir::ConvAlgorithm::Packed)
+        << c.C << " -> " << c.OC << ", " << c.K << "x" << c.K << " at " << c.side << "x" << c.side;
   }
 }
 

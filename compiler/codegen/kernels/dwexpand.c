@@ -118,6 +118,10 @@ SEQK_INLINE void dwxEpilogue(const seqk_fused *f, seqkVec *v, int n,
     SEQK_ROLLED
     for (int k = 0; k < n; ++k)
       fusedHardswish(&t[k]);
+  else if (f->act == SEQK_ACT_TANH)
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      fusedTanh(&t[k]);
   SEQK_UNROLL
   for (int k = 0; k < n; ++k)
     v[k] = t[k];

@@ -29,19 +29,17 @@ SEQK_INLINE void fusedHardtanh(seqkVec *x, float lo, float hi) {
   *x = FUSED_SELECT(t > h, h, t);
 }
 
-/* seqk_siluf: x / onePlusExpNormalNeg(x), as math.c computes it (x
- * clamped to [-89, 86.5], Cody-Waite reduction of -x without -x,
- * expPolyShort's degree-6 polynomial, s = 2^(n-1) from the rounded sum's
- * bits, 1 + e^-x as 1 + 2 (s + q s) in two multiply-adds). */
-SEQK_INLINE void fusedSilu(seqkVec *px) {
+/* math.c's onePlusExpClamped(c, neg): 1 + e^c (e^-c when neg) for c
+ * already clamped (Cody-Waite reduction, of -c without -c when neg;
+ * expPolyShort's polynomial; s = 2^(n-1) from the rounded sum's bits;
+ * 1 + 2 (s + q s) in two multiply-adds). */
+SEQK_INLINE void fusedOnePlusExp(seqkVec *pc, int neg) {
   const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
               ln2Lo = -2.12194440e-4f, shifter = 12583038.0f;
-  seqkVec x = *px, c = x;
-  c = FUSED_SELECT(c < -89.0f, FUSED_SPLAT(-89.0f), c);
-  c = FUSED_SELECT(c > 86.5f, FUSED_SPLAT(86.5f), c);
-  seqkVec z = c * -log2e + shifter;
+  seqkVec c = *pc;
+  seqkVec z = c * (neg ? -log2e : log2e) + shifter;
   seqkVec nf = z - shifter;
-  seqkVec r = -(c + nf * ln2Hi);
+  seqkVec r = neg ? -(c + nf * ln2Hi) : c - nf * ln2Hi;
   r = r - nf * ln2Lo;
   seqkVec p = FUSED_SPLAT(8.31277855e-3f);
   p = p * r + 4.18904237e-2f;
@@ -52,7 +50,42 @@ SEQK_INLINE void fusedSilu(seqkVec *px) {
   /* two statements, as in math.c (-ffp-contract=on contracts within
    * one): two multiply-adds */
   seqkVec half = q * s + s;
-  *px = x / (half * 2.0f + 1.0f);
+  *pc = half * 2.0f + 1.0f;
+}
+
+/* seqk_siluf: x / onePlusExpNormalNeg(x), x clamped to [-89, 86.5]. */
+SEQK_INLINE void fusedSilu(seqkVec *px) {
+  seqkVec c = *px;
+  c = FUSED_SELECT(c < -89.0f, FUSED_SPLAT(-89.0f), c);
+  c = FUSED_SELECT(c > 86.5f, FUSED_SPLAT(86.5f), c);
+  fusedOnePlusExp(&c, 1);
+  *px = *px / c;
+}
+
+/* seqk_tanhf: x + x z P(z) (z = x^2) where |x| < 0.625, else
+ * 1 - 2 / onePlusExpNormal(2|x|) (2|x| clamped to [-86.5, 89]), each
+ * with the sign of x. */
+SEQK_INLINE void fusedTanh(seqkVec *px) {
+  const seqkVecI magnitude = (seqkVecI){0} + 0x7fffffff;
+  seqkVec x = *px;
+  seqkVecI sign = (seqkVecI)x & ~magnitude;
+  seqkVec a = (seqkVec)((seqkVecI)x & magnitude);
+  seqkVec z = x * x;
+  seqkVec p = FUSED_SPLAT(2.29274482e-3f);
+  p = p * z - 8.34394526e-3f;
+  p = p * z + 2.17689183e-2f;
+  p = p * z - 5.39592579e-2f;
+  p = p * z + 1.33333042e-1f;
+  p = p * z - 3.33333343e-1f;
+  seqkVec small = x + x * z * p;
+  seqkVec e = a * 2.0f;
+  e = FUSED_SELECT(e > 89.0f, FUSED_SPLAT(89.0f), e);
+  e = FUSED_SELECT(e < -86.5f, FUSED_SPLAT(-86.5f), e);
+  fusedOnePlusExp(&e, 0);
+  seqkVec large = 1.0f - 2.0f / e;
+  small = (seqkVec)(((seqkVecI)small & magnitude) | sign);
+  large = (seqkVec)(((seqkVecI)large & magnitude) | sign);
+  *px = FUSED_SELECT(a < 0.625f, small, large);
 }
 
 /* seqk_hardswishf: x * clamp(x + 3, 0, 6) / 6 */
@@ -131,6 +164,11 @@ SEQK_INLINE void fusedApply(const seqk_fused *f, seqkVec *v, int n, int per,
     SEQK_ROLLED
     for (int k = 0; k < n; ++k)
       fusedHardswish(&v[k]);
+    break;
+  case SEQK_ACT_TANH:
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      fusedTanh(&v[k]);
     break;
   default:
     break;

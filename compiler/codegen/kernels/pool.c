@@ -387,10 +387,76 @@ static void avgpoolRow(const float *restrict xp, float *restrict out,
   }
 }
 
+/* Outputs [0, 16) (the taps at r0[0 .. 32), r1[0 .. 32)), and [0, 8)
+ * (r0[0 .. 16), r1[0 .. 16)) of avgpoolRow2x2. */
+SEQK_INLINE void avgpool2x2By16(const float *restrict r0,
+                                const float *restrict r1,
+                                float *restrict out) {
+  seqkVec r0a = *(const seqkVecU *)r0, r0b = *(const seqkVecU *)(r0 + 16);
+  seqkVec r1a = *(const seqkVecU *)r1, r1b = *(const seqkVecU *)(r1 + 16);
+  seqkVec s = ((seqkVec){0} + __builtin_shufflevector(r0a, r0b, POOL_EVEN16)) +
+              __builtin_shufflevector(r0a, r0b, POOL_ODD16);
+  s = s + __builtin_shufflevector(r1a, r1b, POOL_EVEN16);
+  s = s + __builtin_shufflevector(r1a, r1b, POOL_ODD16);
+  *(seqkVecU *)out = s / 4.0f;
+}
+
+SEQK_INLINE void avgpool2x2By8(const float *restrict r0,
+                               const float *restrict r1, float *restrict out) {
+  seqkVec a = *(const seqkVecU *)r0, c = *(const seqkVecU *)r1;
+  poolVec8 s = ((poolVec8){0} + __builtin_shufflevector(a, a, POOL_EVEN8)) +
+               __builtin_shufflevector(a, a, POOL_ODD8);
+  s = s + __builtin_shufflevector(c, c, POOL_EVEN8);
+  s = s + __builtin_shufflevector(c, c, POOL_ODD8);
+  *(poolVec8U *)out = s / 4.0f;
+}
+
+/* The 2x2 window at stride 2 with every window inside the input
+ * (LeNet's pools, DenseNet's transitions): an output is (((0 + a) + b) +
+ * c) + d) / 4, its taps in avgpoolRow's order (the row's pair, then the
+ * next row's) from 0, as PyTorch sums them (so -0 inputs give +0), and
+ * the same division by the count. In vectors of 16 outputs (8 on rows of
+ * 8 to 15), the taps split from two loads of each input row by shuffles,
+ * the last vector moved back to end with the row (its first outputs
+ * computed again, the same bits); rows of fewer than 8 outputs one by
+ * one. (avgpoolRow's four strided passes and a division loop in int64
+ * took 1.6 ns an output: LeNet-5's first pool, 64 images, 123 us.) */
+static void avgpoolRow2x2(const float *restrict r0, const float *restrict r1,
+                          float *restrict out, int64_t OW) {
+  const int64_t L = OW >= 16 ? 16 : OW >= 8 ? 8 : 0;
+  if (L == 0) {
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      float s = (0.0f + r0[2 * ow]) + r0[2 * ow + 1];
+      s = s + r1[2 * ow];
+      s = s + r1[2 * ow + 1];
+      out[ow] = s / 4.0f;
+    }
+    return;
+  }
+  for (int64_t q = 0;; q += L) {
+    const int64_t at = seqkMin(q, OW - L);
+    if (L == 16)
+      avgpool2x2By16(r0 + 2 * at, r1 + 2 * at, out + at);
+    else
+      avgpool2x2By8(r0 + 2 * at, r1 + 2 * at, out + at);
+    if (at == OW - L)
+      return;
+  }
+}
+
 void seqk_avgpool2d(const float *restrict x, float *restrict y, int64_t H,
                     int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                     int64_t PH, int64_t PW, int64_t OH, int64_t OW,
                     int32_t count_include_pad, int64_t p0, int64_t p1) {
+  if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 &&
+      2 * OH <= H && 2 * OW <= W) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const float *r0 = x + (p * H + 2 * oh) * W;
+        avgpoolRow2x2(r0, r0 + W, y + (p * OH + oh) * OW, OW);
+      }
+    return;
+  }
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t oh = 0; oh < OH; ++oh)
       avgpoolRow(x + p * H * W, y + (p * OH + oh) * OW, oh, H, W, KH, KW, SH,

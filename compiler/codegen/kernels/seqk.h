@@ -41,14 +41,15 @@ typedef void (*seqk_epilogue)(const void *env, int64_t row, int64_t col,
  *   x += add[(rowBase + row) * rowStride + col]    (add not NULL)
  *   x = act(x)
  * with the scalar kernels below (seqk_reluf, seqk_hardtanhf(x, lo, hi),
- * seqk_siluf, seqk_hardswishf), so the outputs are the bits a generated
+ * seqk_siluf, seqk_hardswishf, seqk_tanhf), so the outputs are the bits a generated
  * epilogue of the same ops gives. A kernel given one takes epi NULL. */
 enum {
   SEQK_ACT_NONE,
   SEQK_ACT_RELU,
   SEQK_ACT_HARDTANH, /* ReLU6 too: lo 0, hi 6 */
   SEQK_ACT_SILU,
-  SEQK_ACT_HARDSWISH
+  SEQK_ACT_HARDSWISH,
+  SEQK_ACT_TANH
 };
 typedef struct {
   const float *bias;
