@@ -62,30 +62,31 @@ SEQK_INLINE void fusedSilu(seqkVec *px) {
   *px = *px / c;
 }
 
-/* seqk_tanhf: x + x z P(z) (z = x^2) where |x| < 0.625, else
- * 1 - 2 / onePlusExpNormal(2|x|) (2|x| clamped to [-86.5, 89]), each
- * with the sign of x. */
+/* seqk_tanhf: em / (em + 2) with the sign of x, em = e^2|x| - 1 = 2^n q
+ * + (2^n - 1) (2|x| clamped to 20; Cody-Waite reduction, expPoly's
+ * polynomial, 2^n from the rounded sum's bits). */
 SEQK_INLINE void fusedTanh(seqkVec *px) {
+  const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
+              ln2Lo = -2.12194440e-4f, shifter = 12583039.0f;
   const seqkVecI magnitude = (seqkVecI){0} + 0x7fffffff;
   seqkVec x = *px;
-  seqkVecI sign = (seqkVecI)x & ~magnitude;
-  seqkVec a = (seqkVec)((seqkVecI)x & magnitude);
-  seqkVec z = x * x;
-  seqkVec p = FUSED_SPLAT(2.29274482e-3f);
-  p = p * z - 8.34394526e-3f;
-  p = p * z + 2.17689183e-2f;
-  p = p * z - 5.39592579e-2f;
-  p = p * z + 1.33333042e-1f;
-  p = p * z - 3.33333343e-1f;
-  seqkVec small = x + x * z * p;
-  seqkVec e = a * 2.0f;
-  e = FUSED_SELECT(e > 89.0f, FUSED_SPLAT(89.0f), e);
-  e = FUSED_SELECT(e < -86.5f, FUSED_SPLAT(-86.5f), e);
-  fusedOnePlusExp(&e, 0);
-  seqkVec large = 1.0f - 2.0f / e;
-  small = (seqkVec)(((seqkVecI)small & magnitude) | sign);
-  large = (seqkVec)(((seqkVecI)large & magnitude) | sign);
-  *px = FUSED_SELECT(a < 0.625f, small, large);
+  seqkVec e = (seqkVec)((seqkVecI)x & magnitude) * 2.0f;
+  e = FUSED_SELECT(e > 20.0f, FUSED_SPLAT(20.0f), e);
+  seqkVec z = e * log2e + shifter;
+  seqkVec nf = z - shifter;
+  seqkVec r = e - nf * ln2Hi;
+  r = r - nf * ln2Lo;
+  seqkVec p = FUSED_SPLAT(1.98909809e-4f);
+  p = p * r + 1.39336416e-3f;
+  p = p * r + 8.33331048e-3f;
+  p = p * r + 4.16664667e-2f;
+  p = p * r + 1.66666672e-1f;
+  p = p * r + 0.5f;
+  seqkVec q = r + (r * r) * p;
+  seqkVec s = (seqkVec)((seqkVecI)z << 23);
+  seqkVec em = q * s + (s - 1.0f);
+  seqkVec t = em / (em + 2.0f);
+  *px = (seqkVec)(((seqkVecI)t & magnitude) | ((seqkVecI)x & ~magnitude));
 }
 
 /* seqk_hardswishf: x * clamp(x + 3, 0, 6) / 6 */

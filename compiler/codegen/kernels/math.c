@@ -70,8 +70,8 @@ static inline float expPoly(float r) {
 }
 
 /* The same to relative error 1.1e-7 (with the rounding of 1 + r +
- * r^2 P(r), 1.6e-7), two terms fewer: for onePlusExpNormal (SiLU, tanh),
- * within their 4e-7 bounds. SiLU is a quarter of EfficientNet-B0's time and its
+ * r^2 P(r), 1.6e-7), two terms fewer: for onePlusExpNormalNeg (SiLU),
+ * within its 4e-7 bound. SiLU is a quarter of EfficientNet-B0's time and its
  * exponential three quarters of SiLU (a microbenchmark, L1-resident: 0.249
  * of 0.329 ns an element; the division 0.047); with this, 0.29-0.30 ns.
  * (Not for e^x itself: GELU's tail and ELU's e^x - 1 near 0 need
@@ -122,7 +122,7 @@ static inline float expHiLo(float x, float xlo) {
 }
 
 /* 1 + e^x (e^-x when `neg`) for x in [-86.5, 89] where only normal
- * values of e^x and overflow matter (SiLU's 1 + e^-x, tanh's 1 + e^2a),
+ * values of e^x and overflow matter (SiLU's 1 + e^-x),
  * to expPolyShort's accuracy. e^x = 2 s (1 + q) with s = 2^(n-1),
  * normal for n in [-125, 128], straight from z's bits (two operations:
  * expHiLo's two factors take eight); s (1 + q) is one multiply-add, and
@@ -130,8 +130,8 @@ static inline float expHiLo(float x, float xlo) {
  * 1 + q, scaling it by 2s and adding 1, two operations fewer (SiLU's 16
  * vector operations and a division became 14 and the division). With
  * expPoly this gave the same silu as expHiLo for all 2^32 inputs; with
- * expPolyShort it differs by rounding, within SiLU's and tanh's 4e-7
- * (their sweeps). */
+ * expPolyShort it differs by rounding, within SiLU's 4e-7 (its
+ * sweep). */
 static inline float onePlusExpClamped(float x, int neg) {
   float z;
   float q = expReduced(x, -0.0f, ROUND_SHIFTER_126, &z, 1, neg);
@@ -140,16 +140,9 @@ static inline float onePlusExpClamped(float x, int neg) {
   return half * 2.0f + 1.0f;
 }
 
-/* 1 + e^x as onePlusExpClamped, x clamped to [-86.5, 89] first: e^-86.5
- * (2.6e-38) below -86.5 instead of a denormal. */
-static inline float onePlusExpNormal(float x) {
-  x = x > 89.0f ? 89.0f : x;
-  x = x < -86.5f ? -86.5f : x;
-  return onePlusExpClamped(x, 0);
-}
-
-/* onePlusExpNormal(-x), clamped on x and -x never computed (SiLU an
- * operation shorter); the same bits. */
+/* 1 + e^-x as onePlusExpClamped, x clamped to [-89, 86.5] first (e^-86.5,
+ * 2.6e-38, above 86.5 instead of a denormal), and -x never computed
+ * (SiLU an operation shorter). */
 static inline float onePlusExpNormalNeg(float x) {
   x = x < -89.0f ? -89.0f : x;
   x = x > 86.5f ? 86.5f : x;
@@ -213,27 +206,30 @@ float seqk_logf(float x) {
 
 /* ---- tanh, sigmoid --------------------------------------------------- */
 
-/* tanh x = x + x z P(z), z = x^2, for |x| < 0.625 (relative error 4e-8). */
-static inline float tanhPoly(float z) {
-  float p = 2.29274482e-3f;
-  p = p * z - 8.34394526e-3f;
-  p = p * z + 2.17689183e-2f;
-  p = p * z - 5.39592579e-2f;
-  p = p * z + 1.33333042e-1f;
-  p = p * z - 3.33333343e-1f;
-  return p;
-}
+/* 1.5*2^23 + 127: as ROUND_SHIFTER_126, but the low mantissa bits
+ * shifted left by 23 are 2^n itself, for n in [-126, 127]. */
+#define ROUND_SHIFTER_127 12583039.0f
 
-/* Odd polynomial for |x| < 0.625; beyond, tanh|x| = 1 - 2/(e^2|x| + 1),
- * which loses no accuracy there (the subtracted term is <= 0.45) and gives
- * 1 once e^2|x| overflows. */
+/* tanh|x| = (e^2|x| - 1) / (e^2|x| + 1) = em / (em + 2), where em =
+ * e^2|x| - 1 = 2^n (1 + q) - 1 = 2^n q + (2^n - 1) for 2|x| = n ln2 + r
+ * (expReduced's q = e^r - 1): one formula over the whole range, the sign
+ * of x put back. No cancellation: for n = 0, em is q itself, accurate
+ * near 0 (tanh of a tiny or denormal x is x, of -0 is -0), and for n >= 1
+ * 2^n - 1 >= 1 while |2^n q| < 0.9 (2^n - 1). 2|x| is clamped to 20,
+ * where tanh already rounds to 1 (from 18.4 on), so 2^n is a normal
+ * float made from the rounded sum's bits. Relative error 1.8e-7 over all
+ * floats with expPoly (expPolyShort's 6e-7 is too much). It replaced an
+ * odd polynomial below 0.625 and 1 - 2/(e^2|x| + 1) above, both computed
+ * for every element: 23 -> 16 cycles a vector of 16 (LeNet-5's
+ * epilogues). */
 float seqk_tanhf(float x) {
-  float a = absF(x);
-  float z = x * x;
-  float small = withSignOf(x + x * z * tanhPoly(z), x); /* keeps -0 */
-  /* used from 2a = 1.25 on: e^2a never denormal */
-  float large = withSignOf(1.0f - 2.0f / onePlusExpNormal(2.0f * a), x);
-  return a < 0.625f ? small : large;
+  float e = 2.0f * absF(x);
+  e = e > 20.0f ? 20.0f : e; /* a NaN stays NaN */
+  float z;
+  float q = expReduced(e, -0.0f, ROUND_SHIFTER_127, &z, 0, 0);
+  float s = asF32(asU32(z) << 23);
+  float em = q * s + (s - 1.0f);
+  return withSignOf(em / (em + 2.0f), x);
 }
 
 /* 1/(1+e^-|x|), or e^-|x|/(1+e^-|x|) for x < 0: no cancellation, no
