@@ -17,6 +17,11 @@
 
 namespace seq::codegen {
 
+// An array of i64 constants in the module (node `index`'s symbol `what`),
+// for a kernel's loop bounds or a table of tasks: after inlining, loads
+// at constant indices fold to constants.
+llvm::Value *constantArray(LlvmGen &gen, int index, const char *what, const std::vector<int64_t> &values);
+
 void genLinear(LlvmGen &gen, int node);
 // M rows of K inputs -> rows of N outputs, on the node's weight [N, K]
 // (packed in panels, or transposed): a Linear, or a 1x1 convolution of

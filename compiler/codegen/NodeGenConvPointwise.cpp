@@ -9,6 +9,8 @@
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 namespace seq::codegen {
 
@@ -42,16 +44,109 @@ constexpr int64_t kPointwisePanelMajorPlane = 14 * 14;
 constexpr int64_t kSmallPlaneTasks = 2;
 constexpr int64_t kOddTasksFine = 5;
 
+// One task of a balanced split (balancedPieces): positions [q0, q1) of
+// one panel.
+struct Piece {
+  int64_t panel, q0, q1;
+};
+
 struct PointwiseSplit {
   int64_t panels = 1, chunks = 1, tileCols = 1;
   // run k starts at k*HW/chunks rounded to the nearest multiple of align
   int64_t align = 1;
   bool panelMajor = false;
-  int64_t tasks() const { return panels * chunks; }
+  // When not empty, task t is pieces[t], in place of the panels x chunks
+  // grid.
+  std::vector<Piece> pieces;
+  int64_t tasks() const { return pieces.empty() ? panels * chunks : int64_t(pieces.size()); }
   int64_t runStart(int64_t k, int64_t HW) const {
     return k == chunks ? HW : (k * HW / chunks + align / 2) / align * align;
   }
+  // Task t's panel and positions.
+  Piece piece(int64_t t, int64_t HW) const {
+    if (!pieces.empty())
+      return pieces[size_t(t)];
+    int64_t panel = panelMajor ? t / chunks : t % panels, chunk = panelMajor ? t % chunks : t / panels;
+    return {panel, runStart(chunk, HW), runStart(chunk + 1, HW)};
+  }
 };
+
+// ---- Two threads' halves of a small plane's tasks ---------------------------
+//
+// Two threads take the first and the second half of a layer's tasks. On a
+// small plane the grid of panels x runs gives them unequal work where the
+// panels are (an odd number, or a last one of fewer channels): 3 panels of
+// 80 channels in 2 runs gave one thread 48 of 80 channels' work, 21 panels
+// one 11 of 21 (EfficientNet-B0's 14x14 and 7x7 layers; on 2 threads at
+// batch 1 the other core waited 10-35 us a layer). Then the tasks are whole
+// panels and the two pieces of the one panel where the work's halfway
+// point falls (cut at a multiple of 16 positions), and, to put the cut
+// between the two threads' halves, a whole panel of the smaller side in
+// two runs (each piece a task: any thread count still shares them).
+
+int64_t panelWidth(const ConvShape &s, int64_t panel) {
+  return std::min(ir::kPackPanelWidth, s.OC - panel * ir::kPackPanelWidth);
+}
+
+// |first half's work - second half's| / all of it, the tasks' halves as two
+// threads take them.
+double halvesImbalance(const ConvShape &s, const PointwiseSplit &p) {
+  const int64_t HW = s.OHW(), tasks = p.tasks();
+  double halves[2] = {0, 0};
+  for (int64_t t = 0; t < tasks; ++t) {
+    Piece piece = p.piece(t, HW);
+    halves[t < tasks / 2 ? 0 : 1] += double(panelWidth(s, piece.panel) * (piece.q1 - piece.q0));
+  }
+  return std::abs(halves[0] - halves[1]) / (halves[0] + halves[1]);
+}
+
+// Whole panels, the cut one's two pieces, and as many of the smaller
+// side's whole panels in two runs as make the sides equal in tasks; empty
+// where that cannot be.
+std::vector<Piece> balancedPieces(const ConvShape &s, int64_t panels) {
+  const int64_t HW = s.OHW(), align = 16;
+  int64_t total = 0;
+  for (int64_t p = 0; p < panels; ++p)
+    total += panelWidth(s, p) * HW;
+  // the panel holding the halfway point, and the cut's position in it:
+  // of the multiples of 16 either side, the one nearer the halfway work
+  int64_t k = 0, before = 0;
+  while (2 * (before + panelWidth(s, k) * HW) < total)
+    before += panelWidth(s, k++) * HW;
+  const int64_t w = panelWidth(s, k), exact = (total - 2 * before) / (2 * w);
+  int64_t cut = exact / align * align;
+  if (std::abs(2 * (before + w * (cut + align)) - total) < std::abs(2 * (before + w * cut) - total))
+    cut += align;
+  cut = std::min(cut, HW);
+  std::vector<Piece> left, right;
+  for (int64_t p = 0; p < k; ++p)
+    left.push_back({p, 0, HW});
+  if (cut > 0)
+    left.push_back({k, 0, cut});
+  if (cut < HW)
+    right.push_back({k, cut, HW});
+  for (int64_t p = k + 1; p < panels; ++p)
+    right.push_back({p, 0, HW});
+  const int64_t half = HW / 2 / align * align;
+  auto splitWhole = [&](std::vector<Piece> &side) {
+    for (size_t i = 0; i < side.size(); ++i)
+      if (side[i].q0 == 0 && side[i].q1 == HW && half >= align) {
+        Piece second{side[i].panel, half, HW};
+        side[i].q1 = half;
+        side.insert(side.begin() + std::ptrdiff_t(i) + 1, second);
+        return true;
+      }
+    return false;
+  };
+  while (left.size() != right.size())
+    if (!splitWhole(left.size() < right.size() ? left : right))
+      return {};
+  left.insert(left.end(), right.begin(), right.end());
+  return left;
+}
+
+// Imbalances above this take balancedPieces.
+constexpr double kMaxHalvesImbalance = 0.04;
 
 // Where the kernel puts positions in the lanes on long runs
 // (SEQK_POINT_LANES_MAX_C), the runs start at multiples of its block of
@@ -108,6 +203,13 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   alignRuns(s, p);
   // the weights [OC, C] outweigh the input [C, HW], or a small plane
   p.panelMajor = s.OC > HW || HW <= kPointwisePanelMajorPlane;
+  if (HW <= kPointwisePanelMajorPlane && HW >= 32 && halvesImbalance(s, p) > kMaxHalvesImbalance) {
+    p.pieces = balancedPieces(s, p.panels);
+    int64_t shortest = HW;
+    for (const Piece &piece : p.pieces)
+      shortest = std::min(shortest, piece.q1 - piece.q0);
+    p.tileCols = ir::packedConvTile(1, shortest).cols;
+  }
   return p;
 }
 
@@ -129,6 +231,13 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
   Value *w = task.capture(weights ? weights : gen.packedPtr(node.attrs.weight), "w");
   EpilogueEnv env(task, epilogue);
   NextWeights next(gen, index, task);
+  Value *pieces = nullptr;
+  if (!split.pieces.empty()) {
+    std::vector<int64_t> table;
+    for (const Piece &piece : split.pieces)
+      table.insert(table.end(), {piece.panel, piece.q0, piece.q1});
+    pieces = constantArray(gen, index, "pieces", table);
+  }
   emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
     Value *n = b.CreateUDiv(t, c(split.tasks()));
     Value *inImage = b.CreateURem(t, c(split.tasks()));
@@ -138,18 +247,27 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
       xImage = c(0);
     }
     auto xl = next.slice(b, inImage, c(split.tasks()), n);
-    Value *chunk = split.panelMajor ? b.CreateURem(inImage, c(split.chunks)) : b.CreateUDiv(inImage, c(split.panels));
-    Value *panel = split.panelMajor ? b.CreateUDiv(inImage, c(split.chunks)) : b.CreateURem(inImage, c(split.panels));
-    // split.runStart(chunk) and split.runStart(chunk + 1)
-    auto runStart = [&](Value *k) {
-      Value *even = b.CreateUDiv(b.CreateMul(k, c(HW)), c(split.chunks));
-      if (split.align == 1)
-        return even;
-      Value *aligned = b.CreateMul(b.CreateUDiv(b.CreateAdd(even, c(split.align / 2)), c(split.align)),
-                                   c(split.align));
-      return b.CreateSelect(b.CreateICmpEQ(k, c(split.chunks)), c(HW), aligned);
-    };
-    Value *q0 = runStart(chunk), *q1 = runStart(b.CreateAdd(chunk, c(1)));
+    Value *panel, *q0, *q1;
+    if (pieces) { // split.pieces[inImage]
+      auto field = [&](int64_t i) {
+        Value *at = b.CreateAdd(b.CreateMul(inImage, c(3)), c(i));
+        return b.CreateLoad(b.getInt64Ty(), b.CreateGEP(b.getInt64Ty(), pieces, at));
+      };
+      panel = field(0), q0 = field(1), q1 = field(2);
+    } else {
+      Value *chunk = split.panelMajor ? b.CreateURem(inImage, c(split.chunks)) : b.CreateUDiv(inImage, c(split.panels));
+      panel = split.panelMajor ? b.CreateUDiv(inImage, c(split.chunks)) : b.CreateURem(inImage, c(split.panels));
+      // split.runStart(chunk) and split.runStart(chunk + 1)
+      auto runStart = [&](Value *k) {
+        Value *even = b.CreateUDiv(b.CreateMul(k, c(HW)), c(split.chunks));
+        if (split.align == 1)
+          return even;
+        Value *aligned = b.CreateMul(b.CreateUDiv(b.CreateAdd(even, c(split.align / 2)), c(split.align)),
+                                     c(split.align));
+        return b.CreateSelect(b.CreateICmpEQ(k, c(split.chunks)), c(HW), aligned);
+      };
+      q0 = runStart(chunk), q1 = runStart(b.CreateAdd(chunk, c(1)));
+    }
     Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(xImage, c(s.C * HW)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * HW)));
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));

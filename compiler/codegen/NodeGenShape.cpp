@@ -10,17 +10,6 @@ namespace seq::codegen {
 
 using namespace llvm;
 
-namespace {
-
-int64_t product(const std::vector<int64_t> &dims, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t i = from; i < to && i < dims.size(); ++i)
-    p *= dims[i];
-  return p;
-}
-
-// An array of i64 constants in the module, for a kernel's loop bounds:
-// after inlining, its loads fold to constants.
 Value *constantArray(LlvmGen &gen, int index, const char *what, const std::vector<int64_t> &values) {
   auto *type = ArrayType::get(gen.i64(), values.size());
   std::vector<Constant *> items;
@@ -28,6 +17,15 @@ Value *constantArray(LlvmGen &gen, int index, const char *what, const std::vecto
     items.push_back(ConstantInt::get(gen.i64(), uint64_t(v)));
   return new GlobalVariable(gen.module(), type, true, GlobalValue::PrivateLinkage,
                             ConstantArray::get(type, items), gen.nodeSymbol(index, what));
+}
+
+namespace {
+
+int64_t product(const std::vector<int64_t> &dims, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to && i < dims.size(); ++i)
+    p *= dims[i];
+  return p;
 }
 
 // A permutation as dims of the output with their strides in the input,
