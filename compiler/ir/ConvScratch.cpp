@@ -198,7 +198,8 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
     return ConvAlgorithm::Pointwise;
   if (unitStride)
     return ConvAlgorithm::Direct;
-  bool gathered = out.dims.at(3) >= kConvImplicitMinWidth || im2colBytes(g, conv) > kConvIm2colCacheBytes;
+  bool gathered = a.groups > 1 ? im2colBytes(g, conv) > kConvGroupedIm2colMaxBytes
+                                : out.dims.at(3) >= kConvImplicitMinWidth || im2colBytes(g, conv) > kConvIm2colCacheBytes;
   return gathered ? ConvAlgorithm::Gathered : ConvAlgorithm::Im2col;
 }
 

@@ -277,6 +277,12 @@ constexpr int64_t kDepthwiseLinearMax = 256;  // SEQK_DW_LINEAR_MAX
 // 10-wide conv) measured faster with im2col + seqk_gemm.
 constexpr int64_t kConvImplicitMinWidth = 16;
 constexpr int64_t kConvIm2colCacheBytes = 256 * 1024;
+// A grouped one takes im2col up to this size: gathering a block of
+// columns per tile costs more than the GEMM of a group's few output
+// channels that reads it (ResNeXt-50's 32-group strided 3x3s, 8 to 32
+// channels a group: 2.3, 1.9 and 1.5 ms gathered, 1.15, 0.93 and 0.89
+// with their 7.2, 3.6 and 1.8 MB im2col; one thread).
+constexpr int64_t kConvGroupedIm2colMaxBytes = 16 << 20;
 constexpr int64_t kConvPadSlackFloats = 64; // SEQK_CONV_SLACK
 
 } // namespace seq::ir

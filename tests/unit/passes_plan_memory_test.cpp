@@ -231,6 +231,31 @@ TEST(PlanMemory, FewTapsTakeThePackedLanesKernel) {
   }
 }
 
+// A grouped strided convolution takes im2col (ResNeXt-50's 32 groups of
+// 8 channels at 56x56 -> 28x28, a 7.2 MB im2col; wide rows would gather
+// if ungrouped), unless its im2col passes kConvGroupedIm2colMaxBytes.
+TEST(PlanMemory, GroupedStridedConvolutionsTakeIm2col) {
+  struct Case {
+    int64_t C, side, groups;
+    ir::ConvAlgorithm algorithm;
+  };
+  const Case cases[] = {{256, 56, 32, ir::ConvAlgorithm::Im2col},
+                        {256, 56, 1, ir::ConvAlgorithm::Packed},
+                        {64, 224, 2, ir::ConvAlgorithm::Gathered}};
+  for (const Case &c : cases) {
+    TestGraph t;
+    int x = t.input({c.C, c.side, c.side});
+    t.output(t.conv(x, c.C, 3, 2, 1, true, c.groups));
+    passes::runPipeline(t.g);
+    const Node *node = nullptr;
+    for (const Node &n : t.g.nodes)
+      if (n.kind == ir::OpKind::Conv2d)
+        node = &n;
+    ASSERT_NE(node, nullptr);
+    EXPECT_EQ(int(ir::convAlgorithm(t.g, *node)), int(c.algorithm)) << c.groups << " groups at " << c.side;
+  }
+}
+
 // A 1x1 expansion fused into the stride-2 depthwise convolution after it
 // (MobileNetV2's first expansion, 16 -> 96 at 112x112): bands of output
 // rows whose expanded rows fit kExpandBandBytes, covering the plane, in an
