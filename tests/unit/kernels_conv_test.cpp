@@ -33,6 +33,11 @@ const Conv kConvs[] = {
     {5, 13, 6, 1, 1, 2, 3, 0, 0, 1, 1},  {2, 6, 9, 2, 4, 3, 2, 0, 3, 2, 1},
     {1, 30, 33, 5, 5, 1, 1, 2, 2, 1, 1}, {8, 16, 16, 3, 3, 1, 1, 1, 1, 3, 3},
     {2, 4, 4, 3, 3, 1, 1, 4, 4, 1, 1},   {3, 10, 3, 3, 2, 4, 1, 1, 0, 1, 2},
+    // stride 2 in vectors of 16 outputs (then one by one): rows of 16,
+    // 17, 32 and 35 outputs, the last vector's last tap at the row's (and
+    // the plane's) last element
+    {1, 3, 33, 3, 3, 2, 2, 0, 0, 1, 1},  {2, 5, 34, 3, 3, 2, 2, 1, 1, 1, 1},
+    {1, 4, 64, 1, 1, 2, 2, 0, 0, 1, 1},  {2, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1},
 };
 
 std::vector<float> randomVector(size_t n, unsigned seed) {
