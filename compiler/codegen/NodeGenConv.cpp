@@ -86,7 +86,8 @@ bool packedLanes(const ConvShape &s) {
 PackedSplit packedSplit(const ConvShape &s) {
   PackedSplit p;
   p.tile = ir::packedConvTile(s.OH, s.OW);
-  p.panels = ceilDiv(s.OC, ir::kPackPanelWidth);
+  // grouped (ir::groupedPackedFits): each group's half panel or panels
+  p.panels = s.G > 1 ? s.G * ceilDiv(s.OCg(), ir::kPackPanelWidth) : ceilDiv(s.OC, ir::kPackPanelWidth);
   int64_t rowTiles = ceilDiv(s.OH, p.tile.rows);
   int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
   p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
@@ -307,13 +308,43 @@ void genConvDirect(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
 
 // ---- Packed weights, output channels in the vector lanes --------------------
 
+// A grouped packed convolution's units [u0, u1) (packedSplit's panels: a
+// group's half panel, or one of its panels) of one image, rows [r0, r1):
+// each unit a call on its group's input planes, its first output
+// channel's lanes of the packed weights (16 floats into a panel for the
+// second group of a half-panel pair) and its output planes, the epilogue
+// rows from that channel on (rowBase: the image's first row).
+void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
+                      std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
+                      EpilogueEnv &env, Value *rowBase) {
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  const int64_t W = ir::kPackPanelWidth, perGroup = ceilDiv(s.OCg(), W), unitChannels = std::min(s.OCg(), W);
+  emitLoop(b, range[0], range[1], "group_unit", [&](Value *u) {
+    Value *grp = b.CreateUDiv(u, c(perGroup));
+    Value *channel = b.CreateAdd(b.CreateMul(grp, c(s.OCg())), b.CreateMul(b.CreateURem(u, c(perGroup)), c(W)));
+    Value *x = LlvmGen::floatGep(b, xwy[0], b.CreateMul(grp, c(s.Cg() * HpWp[0] * HpWp[1])));
+    Value *lanes = b.CreateAdd(b.CreateMul(b.CreateUDiv(channel, c(W)), c(s.Kc() * W)), b.CreateURem(channel, c(W)));
+    Value *w = LlvmGen::floatGep(b, xwy[1], lanes);
+    Value *y = LlvmGen::floatGep(b, xwy[2], b.CreateMul(channel, c(s.OHW())));
+    env.setRowBase(b, b.CreateAdd(rowBase, channel));
+    b.CreateCall(gen.kernel("seqk_conv2d_packed"),
+                 {x, w, y, c(s.Cg()), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.DH), c(s.DW),
+                  c(unitChannels), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), c(0), c(1), range[2],
+                  range[3], env.fn(), env.env(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
+  });
+}
+
 // seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
 // and rows `range` = {p0, p1, r0, r1}; seqk_conv2d_packed_lanes where it
-// computes the convolution (packedLanes), the epilogue maybe in registers.
+// computes the convolution (packedLanes), the epilogue maybe in registers;
+// a grouped one by emitPackedGroups (rowBase: the image's first epilogue
+// row, which the caller has set).
 void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
                 std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
-                const EpilogueEnv &env, std::array<Value *, 2> xl) {
+                EpilogueEnv &env, std::array<Value *, 2> xl, Value *rowBase) {
   auto c = [&](int64_t v) { return b.getInt64(v); };
+  if (s.G > 1)
+    return emitPackedGroups(gen, b, s, split, HpWp, xwy, range, env, rowBase);
   if (packedLanes(s)) {
     b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                  {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
@@ -368,9 +399,10 @@ void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
     Value *inImage = fixedImage ? t : b.CreateURem(t, c(split.tasks()));
     Value *xn = fixedImage ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
-    env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+    Value *rowBase = b.CreateMul(n, c(s.OC));
+    env.setRowBase(b, rowBase);
     emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env,
-               next.slice(b, inImage, c(split.tasks()), n));
+               next.slice(b, inImage, c(split.tasks()), n), rowBase);
   });
   if (image) {
     task.run(gen.fwd().getInt64(split.tasks()), Work{0, s.OC * s.OHW() * s.Kc()});
@@ -411,11 +443,12 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
     b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
                                             c(0), c(s.C)});
     if (algorithm == ir::ConvAlgorithm::Packed) {
-      env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+      Value *rowBase = b.CreateMul(n, c(s.OC));
+      env.setRowBase(b, rowBase);
       Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW)));
       PackedSplit split = packedSplit(s);
       emitPacked(gen, b, s, split, {Hp, Wp}, {buf, w, yn}, {c(0), c(split.panels), c(0), c(s.OH)}, env,
-                 {ConstantPointerNull::get(b.getPtrTy()), c(0)});
+                 {ConstantPointerNull::get(b.getPtrTy()), c(0)}, rowBase);
       return;
     }
     int64_t positions = (s.OH - 1) * Wp + s.OW;

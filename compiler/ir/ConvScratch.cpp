@@ -45,11 +45,23 @@ bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
   const Shape &in = g.value(conv.inputs.at(0)).shape;
+  const bool columnStride = a.stride[1] == 1 || a.stride[1] == 2;
+  if (a.groups > 1)
+    return groupedPackedFits(g, conv) && columnStride;
   // (1 -> 1 channel is a depthwise convolution: convAlgorithm)
   const bool depthwise = in.dims.at(1) == 1 && out.dims.at(1) == 1;
   const bool fewTaps = !isPointwise(a) && !depthwise &&
                        in.dims.at(1) * a.kernel[0] * a.kernel[1] <= kLanesConvMaxTaps && out.dims.at(3) >= 16;
-  return a.groups == 1 && (out.dims.at(1) >= kPackedMinChannels || fewTaps) && (a.stride[1] == 1 || a.stride[1] == 2);
+  return (out.dims.at(1) >= kPackedMinChannels || fewTaps) && columnStride;
+}
+
+bool groupedPackedFits(const Graph &g, const Node &conv) {
+  const Attrs &a = conv.attrs;
+  const int64_t C = g.value(conv.inputs.at(0)).shape.dims.at(1), OC = g.value(conv.output).shape.dims.at(1);
+  if (a.groups <= 1 || (a.groups == C && a.groups == OC) || isPointwise(a) || a.kernel[0] * a.kernel[1] == 1)
+    return false;
+  const int64_t OCg = OC / a.groups;
+  return OCg == kPackPanelWidth / 2 || OCg % kPackPanelWidth == 0;
 }
 
 namespace {
@@ -246,7 +258,7 @@ int64_t paddedImageStride(const Graph &g, const Node &conv) {
 }
 
 int64_t packedImageGroup(const Graph &g, const Node &conv) {
-  if (convAlgorithm(g, conv) != ConvAlgorithm::Packed || !convPads(conv))
+  if (convAlgorithm(g, conv) != ConvAlgorithm::Packed || !convPads(conv) || conv.attrs.groups > 1)
     return 1;
   const Shape &out = g.value(conv.output).shape;
   int64_t OH = out.dims.at(2), OW = out.dims.at(3);

@@ -26,6 +26,13 @@ ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv);
 // (passes::packConvWeights) then packs its weight in panels, and
 // convAlgorithm says Packed once it is.
 bool packedConvFits(const Graph &g, const Node &conv);
+// A grouped convolution (not depthwise, not 1x1) whose groups each fill
+// half a panel (16 output channels, ResNeXt-50's third stage) or whole
+// panels (32, 64, ...: its fourth): packed in panels like any other, the
+// group's channels are lanes of its own panels, and seqk_conv2d_packed
+// computes it group by group (ResNeXt's 3x3s of 16 and 32 channels a
+// group ran at 60-80 GFLOP/s on the direct kernel's 8-row tiles).
+bool groupedPackedFits(const Graph &g, const Node &conv);
 constexpr int64_t kPackedMinChannels = 16;
 // SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h): convolutions of this many
 // taps or fewer an output, on rows of 16 or more, take the lanes kernel

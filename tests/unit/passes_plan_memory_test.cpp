@@ -233,7 +233,9 @@ TEST(PlanMemory, FewTapsTakeThePackedLanesKernel) {
 
 // A grouped strided convolution takes im2col (ResNeXt-50's 32 groups of
 // 8 channels at 56x56 -> 28x28, a 7.2 MB im2col; wide rows would gather
-// if ungrouped), unless its im2col passes kConvGroupedIm2colMaxBytes.
+// if ungrouped), unless its im2col passes kConvGroupedIm2colMaxBytes or
+// its groups fill half panels or whole ones (16, 32 channels: packed, its
+// weight in panels; 24 channels a group, 21.7 MB of im2col, gathers).
 TEST(PlanMemory, GroupedStridedConvolutionsTakeIm2col) {
   struct Case {
     int64_t C, side, groups;
@@ -241,7 +243,11 @@ TEST(PlanMemory, GroupedStridedConvolutionsTakeIm2col) {
   };
   const Case cases[] = {{256, 56, 32, ir::ConvAlgorithm::Im2col},
                         {256, 56, 1, ir::ConvAlgorithm::Packed},
-                        {64, 224, 2, ir::ConvAlgorithm::Gathered}};
+                        {48, 224, 2, ir::ConvAlgorithm::Gathered},
+                        // groups of 16 and 32 channels: packed (groupedPackedFits)
+                        {512, 28, 32, ir::ConvAlgorithm::Packed},
+                        {1024, 14, 32, ir::ConvAlgorithm::Packed},
+                        {96, 28, 4, ir::ConvAlgorithm::Im2col}};
   for (const Case &c : cases) {
     TestGraph t;
     int x = t.input({c.C, c.side, c.side});
@@ -253,6 +259,35 @@ TEST(PlanMemory, GroupedStridedConvolutionsTakeIm2col) {
         node = &n;
     ASSERT_NE(node, nullptr);
     EXPECT_EQ(int(ir::convAlgorithm(t.g, *node)), int(c.algorithm)) << c.groups << " groups at " << c.side;
+    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.algorithm == ir::ConvAlgorithm::Packed);
+  }
+}
+
+// Stride-1 grouped 3x3s: groups of 16 or 32 channels packed (their
+// padded copy in scratch), of 4 or 8 on the direct kernel (a 1x1 grouped
+// one too), a depthwise one depthwise.
+TEST(PlanMemory, GroupedConvolutionsOfHalfOrWholePanelsArePacked) {
+  struct Case {
+    int64_t C, groups, K;
+    ir::ConvAlgorithm algorithm;
+  };
+  const Case cases[] = {{512, 32, 3, ir::ConvAlgorithm::Packed},   {1024, 32, 3, ir::ConvAlgorithm::Packed},
+                        {128, 2, 3, ir::ConvAlgorithm::Packed},    {128, 32, 3, ir::ConvAlgorithm::Direct},
+                        {256, 32, 3, ir::ConvAlgorithm::Direct},   {512, 32, 1, ir::ConvAlgorithm::Direct},
+                        {64, 64, 3, ir::ConvAlgorithm::Depthwise}};
+  for (const Case &c : cases) {
+    TestGraph t;
+    int x = t.input({c.C, 14, 14});
+    t.output(t.conv(x, c.C, c.K, 1, c.K / 2, true, c.groups));
+    passes::runPipeline(t.g);
+    const Node *node = nullptr;
+    for (const Node &n : t.g.nodes)
+      if (n.kind == ir::OpKind::Conv2d)
+        node = &n;
+    ASSERT_NE(node, nullptr);
+    EXPECT_EQ(int(ir::convAlgorithm(t.g, *node)), int(c.algorithm)) << c.C << " channels, " << c.groups << " groups";
+    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.algorithm == ir::ConvAlgorithm::Packed);
+    EXPECT_VALID(t.g);
   }
 }
 
