@@ -23,6 +23,15 @@ bool overlap(const Graph &g, int a, int b) {
   return oa < ob + sb && ob < oa + sa;
 }
 
+// The graph's last Conv2d node (the one a test built), or null.
+const Node *lastConv(const ir::Graph &g) {
+  const Node *conv = nullptr;
+  for (const Node &n : g.nodes)
+    if (n.kind == ir::OpKind::Conv2d)
+      conv = &n;
+  return conv;
+}
+
 TEST(PlanMemory, TwoBranchesStayAliveTogether) {
   TestGraph t;
   int x = t.input({32});
@@ -189,10 +198,7 @@ TEST(PlanMemory, WinogradSkipsSmallOddPlanesOfFewChannels) {
     int x = t.input({c.C, c.side, c.side});
     t.output(t.conv(x, c.OC, 3, 1, 1));
     passes::runPipeline(t.g);
-    const Node *conv = nullptr;
-    for (const Node &n : t.g.nodes)
-      if (n.kind == ir::OpKind::Conv2d)
-        conv = &n;
+    const Node *conv = lastConv(t.g);
     ASSERT_NE(conv, nullptr);
     EXPECT_EQ(ir::convAlgorithm(t.g, *conv) == ir::ConvAlgorithm::Winograd, c.winograd)
         << c.C << " -> " << c.OC << " at " << c.side << "x" << c.side;
@@ -217,10 +223,7 @@ TEST(PlanMemory, FewTapsTakeThePackedLanesKernel) {
     int x = t.input({c.C, c.side, c.side});
     t.output(t.conv(x, c.OC, c.K, 1, c.K / 2));
     passes::runPipeline(t.g);
-    const Node *conv = nullptr;
-    for (const Node &n : t.g.nodes)
-      if (n.kind == ir::OpKind::Conv2d)
-        conv = &n;
+    const Node *conv = lastConv(t.g);
     ASSERT_NE(conv, nullptr);
     EXPECT_EQ(int(ir::convAlgorithm(t.g, *conv)), int(c.algorithm))
         << c.C << " -> " << c.OC << ", " << c.K << "x" << c.K << " at " << c.side << "x" << c.side;
@@ -253,10 +256,7 @@ TEST(PlanMemory, GroupedStridedConvolutionsTakeIm2col) {
     int x = t.input({c.C, c.side, c.side});
     t.output(t.conv(x, c.C, 3, 2, 1, true, c.groups));
     passes::runPipeline(t.g);
-    const Node *node = nullptr;
-    for (const Node &n : t.g.nodes)
-      if (n.kind == ir::OpKind::Conv2d)
-        node = &n;
+    const Node *node = lastConv(t.g);
     ASSERT_NE(node, nullptr);
     EXPECT_EQ(int(ir::convAlgorithm(t.g, *node)), int(c.algorithm)) << c.groups << " groups at " << c.side;
     EXPECT_EQ(ir::weightInPanels(t.g, *node), c.algorithm == ir::ConvAlgorithm::Packed);
@@ -280,10 +280,7 @@ TEST(PlanMemory, GroupedConvolutionsOfHalfOrWholePanelsArePacked) {
     int x = t.input({c.C, 14, 14});
     t.output(t.conv(x, c.C, c.K, 1, c.K / 2, true, c.groups));
     passes::runPipeline(t.g);
-    const Node *node = nullptr;
-    for (const Node &n : t.g.nodes)
-      if (n.kind == ir::OpKind::Conv2d)
-        node = &n;
+    const Node *node = lastConv(t.g);
     ASSERT_NE(node, nullptr);
     EXPECT_EQ(int(ir::convAlgorithm(t.g, *node)), int(c.algorithm)) << c.C << " channels, " << c.groups << " groups";
     EXPECT_EQ(ir::weightInPanels(t.g, *node), c.algorithm == ir::ConvAlgorithm::Packed);
