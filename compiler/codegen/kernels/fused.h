@@ -32,7 +32,7 @@ SEQK_INLINE void fusedHardtanh(seqkVec *x, float lo, float hi) {
 /* math.c's onePlusExpClamped(c, neg): 1 + e^c (e^-c when neg) for c
  * already clamped (Cody-Waite reduction, of -c without -c when neg;
  * expPolyShort's polynomial; s = 2^(n-1) from the rounded sum's bits;
- * 1 + 2 (s + q s) in two multiply-adds). */
+ * 2 (s q + (s + 1/2)), a multiply-add and two adds). */
 SEQK_INLINE void fusedOnePlusExp(seqkVec *pc, int neg) {
   const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
               ln2Lo = -2.12194440e-4f, shifter = 12583038.0f;
@@ -47,10 +47,8 @@ SEQK_INLINE void fusedOnePlusExp(seqkVec *pc, int neg) {
   p = p * r + 4.99992281e-1f;
   seqkVec q = r + (r * r) * p;
   seqkVec s = (seqkVec)((seqkVecI)z << 23);
-  /* two statements, as in math.c (-ffp-contract=on contracts within
-   * one): two multiply-adds */
-  seqkVec half = q * s + s;
-  *pc = half * 2.0f + 1.0f;
+  seqkVec h = q * s + (s + 0.5f);
+  *pc = h + h;
 }
 
 /* seqk_siluf: x / onePlusExpNormalNeg(x), x clamped to [-89, 86.5]. */

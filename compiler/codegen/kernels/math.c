@@ -125,19 +125,19 @@ static inline float expHiLo(float x, float xlo) {
  * values of e^x and overflow matter (SiLU's 1 + e^-x),
  * to expPolyShort's accuracy. e^x = 2 s (1 + q) with s = 2^(n-1),
  * normal for n in [-125, 128], straight from z's bits (two operations:
- * expHiLo's two factors take eight); s (1 + q) is one multiply-add, and
- * 1 + 2 (that) another: as s is a power of 2, the same bits as rounding
- * 1 + q, scaling it by 2s and adding 1, two operations fewer (SiLU's 16
- * vector operations and a division became 14 and the division). With
- * expPoly this gave the same silu as expHiLo for all 2^32 inputs; with
- * expPolyShort it differs by rounding, within SiLU's 4e-7 (its
- * sweep). */
+ * expHiLo's two factors take eight); (1 + e^x) / 2 = s q + (s + 1/2) is
+ * one multiply-add and an add, and doubling it an exact add (an add
+ * issues beside the multiply-adds: SiLU 13.5 -> 12.8 cycles a vector on
+ * Zen 4, where the two multiply-adds s q + s and 2 (that) + 1 it replaced
+ * had to take turns with the exponential's). Overflow is the sum's: h
+ * stays finite (s <= 2^127), h + h is inf once 1 + e^x is. Rounded
+ * differently from expHiLo's 1 + e^x, within SiLU's 4e-7 (its sweep). */
 static inline float onePlusExpClamped(float x, int neg) {
   float z;
   float q = expReduced(x, -0.0f, ROUND_SHIFTER_126, &z, 1, neg);
   float s = asF32(asU32(z) << 23);
-  float half = q * s + s; /* e^x / 2 */
-  return half * 2.0f + 1.0f;
+  float h = q * s + (s + 0.5f); /* (1 + e^x) / 2 */
+  return h + h;
 }
 
 /* 1 + e^-x as onePlusExpClamped, x clamped to [-89, 86.5] first (e^-86.5,
