@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""conv_paths_parity.py: convolutions that take the kernels' less common
+paths, seqc run against PyTorch 1.13 at batch 1 on one thread and batch 3
+on two.
+
+- grouped convolutions whose groups fill half a panel (16 channels) or whole
+  panels (32, 64): the packed tiles, group by group (ir::groupedPackedFits),
+  padded or not, strided, dilated, a rectangular kernel; and groups of 4, 8
+  and 48 channels beside them (the direct kernel, im2col);
+- convolutions of at most 64 taps with fewer than 16 output channels (the
+  packed lanes kernel, its epilogue in registers: tanh, SiLU), and 1 -> 1,
+  which stays depthwise;
+- pointwise convolutions on 14x14 and 7x7 planes whose panels two threads
+  would share unevenly (codegen's balanced pieces: 80, 672 and 160 output
+  channels), with a residual added.
+
+usage: conv_paths_parity.py --seqc SEQC
+"""
+import os
+import struct
+import sys
+
+from e2e_common import Report, compare, import_torch_models, parse_args, seqc, tempdir
+
+# (layers as written in both languages, input [C, H, W], a residual input
+# of the output's shape added in forward)
+CASES = [
+    ("Conv2d(64, 64, 3, padding=1, groups=4), ReLU()", [64, 13, 11], False),
+    ("Conv2d(64, 64, 3, stride=2, padding=1, groups=4)", [64, 14, 15], False),
+    ("Conv2d(128, 128, (3, 5), padding=(1, 2), groups=4, bias=False), BatchNorm2d(128), Sigmoid()",
+     [128, 9, 20], False),
+    ("Conv2d(96, 192, 3, padding=2, dilation=2, groups=3)", [96, 10, 10], False),
+    ("Conv2d(64, 64, 3, groups=2)", [64, 8, 9], False),
+    ("Conv2d(32, 32, 3, padding=1, groups=8)", [32, 12, 12], False),
+    ("Conv2d(64, 64, 3, stride=2, padding=1, groups=8), ReLU()", [64, 16, 16], False),
+    ("Conv2d(96, 96, 3, stride=2, groups=2)", [96, 13, 11], False),
+    ("Conv2d(1, 6, 5, padding=2), Tanh()", [1, 28, 28], False),
+    ("Conv2d(2, 3, 3, stride=2, padding=1), SiLU()", [2, 19, 37], False),
+    ("Conv2d(1, 1, 3, padding=1)", [1, 6, 19], False),
+    ("Conv2d(24, 80, 1), ReLU6()", [24, 14, 14], True),
+    ("Conv2d(16, 672, 1)", [16, 14, 14], True),
+    ("Conv2d(40, 160, 1), SiLU()", [40, 7, 7], True),
+]
+
+
+def write_npy(path, array):
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (tuple(array.shape),)
+    header += " " * ((64 - (11 + len(header)) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(array.astype("<f4").tobytes())
+
+
+def read_npy(path, count):
+    import numpy as np
+    with open(path, "rb") as f:
+        data = f.read()
+    return np.frombuffer(data[len(data) - 4 * count:], dtype="<f4")
+
+
+def main():
+    args = parse_args(__doc__.splitlines()[0])
+    import_torch_models()
+    import torch
+    from torch import nn
+
+    class Residual(nn.Module):
+        def __init__(self, body):
+            super().__init__()
+            self.body = body
+
+        def forward(self, x, r):
+            return self.body(x) + r
+
+    report = Report("convolution paths parity")
+    with tempdir(args, "seqc-conv-paths-") as d:
+        for i, (layers, shape, residual) in enumerate(CASES):
+            torch.manual_seed(i)
+            body = eval(f"nn.Sequential({layers})", {"nn": nn, **vars(nn)})
+            for m in body.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-1, 1)
+                    m.running_var.uniform_(0.5, 2.0)
+            body.eval()
+            out_shape = list(body(torch.zeros(1, *shape)).shape[1:])
+            src, weights = os.path.join(d, f"m{i}.seq"), os.path.join(d, f"w{i}.pt")
+            dims = ", ".join(map(str, shape))
+            with open(src, "w") as f:
+                if residual:
+                    f.write(f"model M(x: [N, {dims}], r: [N, {', '.join(map(str, out_shape))}]) {{\n"
+                            f"    body = Sequential({layers})\n"
+                            "    forward(x, r) {\n        return body(x) + r\n    }\n}\n")
+                else:
+                    f.write(f"model M(x: [N, {dims}]) = Sequential({layers})\n")
+            model = Residual(body) if residual else body
+            torch.save(model.state_dict() if residual else body.state_dict(), weights)
+            for batch, threads in ((1, 1), (3, 2)):
+                gen = torch.Generator().manual_seed(100 * i + batch)
+                inputs = [torch.randn(batch, *shape, generator=gen)]
+                if residual:
+                    inputs.append(torch.randn(batch, *out_shape, generator=gen))
+                with torch.no_grad():
+                    expected = model(*inputs).numpy()
+                paths = []
+                for k, x in enumerate(inputs):
+                    paths.append(os.path.join(d, f"x{i}_{batch}_{k}.npy"))
+                    write_npy(paths[-1], x.numpy())
+                y_path = os.path.join(d, f"y{i}_{batch}.npy")
+                cp = seqc(args, "run", src, "--weights", weights, "--input", *paths, "--output", y_path,
+                          "--threads", str(threads))
+                what = f"{layers} on {shape}, batch {batch}, {threads} thread(s)"
+                if cp.returncode != 0:
+                    report.fail(what, f"seqc run exited {cp.returncode}:\n{cp.stderr}")
+                    continue
+                actual = read_npy(y_path, expected.size)
+                ok, message = compare(expected.reshape(-1), actual)
+                (report.ok if ok else report.fail)(what, message)
+    report.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
