@@ -1,7 +1,8 @@
 // Unit tests of the stride-1 convolutions on a padded copy: seqk_pad2d
 // (exact), seqk_conv2d_direct against a double-precision direct
 // convolution, at awkward sizes (1 channel, primes, one past the tile's
-// 8 rows and 32 positions, asymmetric padding, dilation), on tiles of
+// 8 rows and 32 positions, and the narrow tile's 64, asymmetric padding,
+// dilation), on tiles of
 // channels and positions that compose to the whole, with the epilogue
 // contract.
 #include <gtest/gtest.h>
@@ -37,6 +38,11 @@ const Conv kConvs[] = {
     {2, 3, 12, 10, 3, 3, 2, 2, 2, 2, 2, 2},  {16, 16, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1},
     {3, 7, 4, 4, 3, 3, 4, 4, 4, 4, 1, 1},    {2, 2, 3, 40, 1, 7, 0, 3, 0, 3, 1, 1},
     {7, 1, 11, 5, 2, 2, 1, 0, 0, 1, 1, 1},   {30, 33, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1},
+    // 4 output channels or fewer: tiles of 4 channels by 64 positions
+    // (one past them: 65 and 129 positions), and a grouped convolution's
+    // group of 4 on a 56-wide plane
+    {2, 4, 5, 13, 1, 1, 0, 0, 0, 0, 1, 1},   {3, 3, 3, 43, 1, 1, 0, 0, 0, 0, 1, 1},
+    {4, 4, 9, 56, 3, 3, 1, 1, 1, 1, 1, 1},
 };
 
 using seqk_test::randomVector;

@@ -136,6 +136,70 @@ SEQK_INLINE void scatterTile(const Tile *t, float *restrict y, int64_t m,
     scatterRun(out[i], y + (m + i) * OH * OW, m + i, q, n, Wp, OW, epi, env);
 }
 
+/* Few output channels (a grouped convolution's groups of 4, ResNeXt's
+ * first stage): tiles of DIRECT_NARROW_MR channels by DIRECT_NARROW_NV
+ * vectors of positions, where TILE_MR rows would be half empty: each tap
+ * loads 4 vectors of the padded input for 4 broadcasts and 16
+ * multiply-adds. Its reads reach 63 floats past a tile's first position,
+ * within SEQK_CONV_SLACK. The same sums in the same order, so the same
+ * bits as the wide tile. */
+#define DIRECT_NARROW_MR 4
+#define DIRECT_NARROW_NV 4
+#define DIRECT_NARROW_NR (16 * DIRECT_NARROW_NV)
+
+static void directNarrow(const float *restrict xp, const float *restrict w,
+                         float *restrict y, int64_t C, int64_t Hp, int64_t Wp,
+                         int64_t KH, int64_t KW, int64_t DH, int64_t DW,
+                         int64_t OH, int64_t OW, int64_t m0, int64_t m1,
+                         int64_t q0, int64_t q1, seqk_epilogue epi,
+                         const void *env) {
+  const int64_t K = C * KH * KW, plane = Hp * Wp;
+  for (int64_t q = q0; q < q1; q += DIRECT_NARROW_NR)
+    for (int64_t ir = m0; ir < m1; ir += DIRECT_NARROW_MR) {
+      const int64_t mr = seqkMin(DIRECT_NARROW_MR, m1 - ir);
+      const float *a[DIRECT_NARROW_MR];
+      SEQK_UNROLL
+      for (int i = 0; i < DIRECT_NARROW_MR; ++i)
+        a[i] = w + (ir + (i < mr ? i : mr - 1)) * K;
+      seqkVec acc[DIRECT_NARROW_MR][DIRECT_NARROW_NV];
+      SEQK_UNROLL
+      for (int i = 0; i < DIRECT_NARROW_MR; ++i) {
+        SEQK_UNROLL
+        for (int v = 0; v < DIRECT_NARROW_NV; ++v)
+          acc[i][v] = (seqkVec){0};
+      }
+      const float *restrict xc = xp + q;
+      int64_t k = 0;
+      for (int64_t c = 0; c < C; ++c, xc += plane)
+        for (int64_t kh = 0; kh < KH; ++kh)
+SEQK_NO_UNROLL
+          for (int64_t kw = 0; kw < KW; ++kw, ++k) {
+            const float *restrict b = xc + kh * DH * Wp + kw * DW;
+            seqkVec bv[DIRECT_NARROW_NV];
+            SEQK_UNROLL
+            for (int v = 0; v < DIRECT_NARROW_NV; ++v)
+              bv[v] = *(const seqkVecU *)(b + 16 * v);
+            SEQK_UNROLL
+            for (int i = 0; i < DIRECT_NARROW_MR; ++i) {
+              const float s = a[i][k];
+              SEQK_UNROLL
+              for (int v = 0; v < DIRECT_NARROW_NV; ++v)
+                acc[i][v] = acc[i][v] + s * bv[v];
+            }
+          }
+      float out[DIRECT_NARROW_MR][DIRECT_NARROW_NR];
+      SEQK_UNROLL
+      for (int i = 0; i < DIRECT_NARROW_MR; ++i) {
+        SEQK_UNROLL
+        for (int v = 0; v < DIRECT_NARROW_NV; ++v)
+          *(seqkVecU *)(out[i] + 16 * v) = acc[i][v];
+      }
+      for (int64_t i = 0; i < mr; ++i)
+        scatterRun(out[i], y + (ir + i) * OH * OW, ir + i, q,
+                   seqkMin(DIRECT_NARROW_NR, q1 - q), Wp, OW, epi, env);
+    }
+}
+
 void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
                         float *restrict y, int64_t C, int64_t Hp, int64_t Wp,
                         int64_t KH, int64_t KW, int64_t DH, int64_t DW,
@@ -144,6 +208,11 @@ void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
                         const void *env) {
   int64_t K = C * KH * KW, plane = Hp * Wp;
   q1 = seqkMin(q1, (OH - 1) * Wp + OW);
+  if (m1 - m0 <= DIRECT_NARROW_MR) {
+    directNarrow(xp, w, y, C, Hp, Wp, KH, KW, DH, DW, OH, OW, m0, m1, q0, q1,
+                 epi, env);
+    return;
+  }
   /* positions outer: the B rows of a tile of positions (C*KH rows of
    * NR + (KW-1)*DW floats) stay in L1 across the row blocks */
   for (int64_t q = q0; q < q1; q += TILE_NR)
