@@ -17,10 +17,9 @@ on two.
 usage: conv_paths_parity.py --seqc SEQC
 """
 import os
-import struct
 import sys
 
-from e2e_common import Report, compare, import_torch_models, parse_args, seqc, tempdir
+from e2e_common import Report, compare, import_torch_models, parse_args, read_npy, seqc, tempdir, write_npy
 
 # (layers as written in both languages, input [C, H, W], a residual input
 # of the output's shape added in forward)
@@ -41,21 +40,6 @@ CASES = [
     ("Conv2d(16, 672, 1)", [16, 14, 14], True),
     ("Conv2d(40, 160, 1), SiLU()", [40, 7, 7], True),
 ]
-
-
-def write_npy(path, array):
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (tuple(array.shape),)
-    header += " " * ((64 - (11 + len(header)) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(array.astype("<f4").tobytes())
-
-
-def read_npy(path, count):
-    import numpy as np
-    with open(path, "rb") as f:
-        data = f.read()
-    return np.frombuffer(data[len(data) - 4 * count:], dtype="<f4")
 
 
 def main():

@@ -176,3 +176,21 @@ class Report:
         for f in self.failures:
             print(f"  failed: {f}")
         sys.exit(1 if self.failures else 0)
+
+
+def write_npy(path, array):
+    """A float32 .npy of `array` (version 1.0 header), as `seqc run --input` reads."""
+    import struct
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (tuple(array.shape),)
+    header += " " * ((64 - (11 + len(header)) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(array.astype("<f4").tobytes())
+
+
+def read_npy(path, count):
+    """The last `count` float32s of the .npy `seqc run --output` wrote."""
+    import numpy as np
+    with open(path, "rb") as f:
+        data = f.read()
+    return np.frombuffer(data[len(data) - 4 * count:], dtype="<f4")

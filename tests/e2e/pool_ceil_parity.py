@@ -9,7 +9,7 @@ import os
 import struct
 import sys
 
-from e2e_common import Report, compare, import_torch_models, parse_args, seqc, tempdir
+from e2e_common import Report, compare, import_torch_models, parse_args, read_npy, seqc, tempdir, write_npy
 
 # (layer as written in both languages, input [C, H, W]); every case is one
 # PyTorch accepts and a floor-mode pool would reject or shrink.
@@ -23,14 +23,6 @@ CASES = [
     ("MaxPool2d(2, stride=2, dilation=2, ceil_mode=True)", [2, 2, 3]),
     ("MaxPool2d((3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True)", [2, 1, 4]),
 ]
-
-
-def write_npy(path, array):
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (tuple(array.shape),)
-    header += " " * ((64 - (11 + len(header)) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(array.astype("<f4").tobytes())
 
 
 def main():
@@ -55,10 +47,7 @@ def main():
             if cp.returncode != 0:
                 report.fail(layer, f"seqc run exited {cp.returncode}:\n{cp.stderr}")
                 continue
-            with open(y_path, "rb") as f:
-                data = f.read()
-            n = int(np.prod(expected.shape))
-            actual = np.frombuffer(data[len(data) - 4 * n:], dtype="<f4")
+            actual = read_npy(y_path, int(np.prod(expected.shape)))
             ok, message = compare(expected.reshape(-1), actual)
             (report.ok if ok else report.fail)(f"{layer} on {shape} -> {list(expected.shape[1:])}", message)
     report.finish()
