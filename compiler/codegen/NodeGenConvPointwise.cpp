@@ -117,6 +117,11 @@ std::vector<Piece> balancedPieces(const ConvShape &s, int64_t panels) {
   int64_t cut = exact / align * align;
   if (std::abs(2 * (before + w * (cut + align)) - total) < std::abs(2 * (before + w * cut) - total))
     cut += align;
+  // both pieces at least 16 positions (the layer's tiles fit its shortest
+  // run: a 1-position piece of a 49-position plane would make every
+  // tile 1 wide)
+  if (cut > 0 && cut < HW)
+    cut = std::clamp(cut, align, HW - align);
   cut = std::min(cut, HW);
   std::vector<Piece> left, right;
   for (int64_t p = 0; p < k; ++p)
