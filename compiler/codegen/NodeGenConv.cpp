@@ -79,8 +79,10 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
 }
 
 // seqk_conv2d_packed_lanes' condition (convlanes.c).
+static_assert(ir::kLanesConvMaxTaps == SEQK_LANES_CONV_MAX_TAPS, "ir's lanes rule is the kernel's");
 bool packedLanes(const ConvShape &s) {
-  return s.G == 1 && s.C * s.KH * s.KW <= SEQK_LANES_CONV_MAX_TAPS && s.OW >= 16 && (s.SW == 1 || s.SW == 2);
+  return s.G == 1 && s.C * s.KH * s.KW <= ir::kLanesConvMaxTaps && s.OW >= ir::kLanesConvMinWidth &&
+         (s.SW == 1 || s.SW == 2);
 }
 
 PackedSplit packedSplit(const ConvShape &s) {
@@ -337,14 +339,15 @@ void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const Pa
 // seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
 // and rows `range` = {p0, p1, r0, r1}; seqk_conv2d_packed_lanes where it
 // computes the convolution (packedLanes), the epilogue maybe in registers;
-// a grouped one by emitPackedGroups (rowBase: the image's first epilogue
-// row, which the caller has set).
+// a grouped one by emitPackedGroups. rowBase: the image's first epilogue
+// row.
 void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
                 std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
                 EpilogueEnv &env, std::array<Value *, 2> xl, Value *rowBase) {
   auto c = [&](int64_t v) { return b.getInt64(v); };
   if (s.G > 1)
     return emitPackedGroups(gen, b, s, split, HpWp, xwy, range, env, rowBase);
+  env.setRowBase(b, rowBase);
   if (packedLanes(s)) {
     b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                  {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
@@ -399,10 +402,8 @@ void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
     Value *inImage = fixedImage ? t : b.CreateURem(t, c(split.tasks()));
     Value *xn = fixedImage ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
-    Value *rowBase = b.CreateMul(n, c(s.OC));
-    env.setRowBase(b, rowBase);
     emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env,
-               next.slice(b, inImage, c(split.tasks()), n), rowBase);
+               next.slice(b, inImage, c(split.tasks()), n), b.CreateMul(n, c(s.OC)));
   });
   if (image) {
     task.run(gen.fwd().getInt64(split.tasks()), Work{0, s.OC * s.OHW() * s.Kc()});
@@ -443,12 +444,10 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
     b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
                                             c(0), c(s.C)});
     if (algorithm == ir::ConvAlgorithm::Packed) {
-      Value *rowBase = b.CreateMul(n, c(s.OC));
-      env.setRowBase(b, rowBase);
       Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW)));
       PackedSplit split = packedSplit(s);
       emitPacked(gen, b, s, split, {Hp, Wp}, {buf, w, yn}, {c(0), c(split.panels), c(0), c(s.OH)}, env,
-                 {ConstantPointerNull::get(b.getPtrTy()), c(0)}, rowBase);
+                 {ConstantPointerNull::get(b.getPtrTy()), c(0)}, b.CreateMul(n, c(s.OC)));
       return;
     }
     int64_t positions = (s.OH - 1) * Wp + s.OW;

@@ -41,26 +41,29 @@ bool isStridedPointwise(const Attrs &a) {
          !padsAny(a);
 }
 
+bool isDepthwise(const Graph &g, const Node &conv) {
+  const int64_t groups = conv.attrs.groups;
+  return groups == g.value(conv.inputs.at(0)).shape.dims.at(1) && groups == g.value(conv.output).shape.dims.at(1);
+}
+
 bool packedConvFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;
   const Shape &in = g.value(conv.inputs.at(0)).shape;
-  const bool columnStride = a.stride[1] == 1 || a.stride[1] == 2;
+  if (isDepthwise(g, conv) || (a.stride[1] != 1 && a.stride[1] != 2)) // (a 1 -> 1 one too)
+    return false;
   if (a.groups > 1)
-    return groupedPackedFits(g, conv) && columnStride;
-  // (1 -> 1 channel is a depthwise convolution: convAlgorithm)
-  const bool depthwise = in.dims.at(1) == 1 && out.dims.at(1) == 1;
-  const bool fewTaps = !isPointwise(a) && !depthwise &&
-                       in.dims.at(1) * a.kernel[0] * a.kernel[1] <= kLanesConvMaxTaps && out.dims.at(3) >= 16;
-  return (out.dims.at(1) >= kPackedMinChannels || fewTaps) && columnStride;
+    return groupedPackedFits(g, conv);
+  const bool fewTaps = !isPointwise(a) && in.dims.at(1) * a.kernel[0] * a.kernel[1] <= kLanesConvMaxTaps &&
+                       out.dims.at(3) >= kLanesConvMinWidth;
+  return out.dims.at(1) >= kPackedMinChannels || fewTaps;
 }
 
 bool groupedPackedFits(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
-  const int64_t C = g.value(conv.inputs.at(0)).shape.dims.at(1), OC = g.value(conv.output).shape.dims.at(1);
-  if (a.groups <= 1 || (a.groups == C && a.groups == OC) || isPointwise(a) || a.kernel[0] * a.kernel[1] == 1)
+  if (a.groups <= 1 || isDepthwise(g, conv) || a.kernel[0] * a.kernel[1] == 1)
     return false;
-  const int64_t OCg = OC / a.groups;
+  const int64_t OCg = g.value(conv.output).shape.dims.at(1) / a.groups;
   return OCg == kPackPanelWidth / 2 || OCg % kPackPanelWidth == 0;
 }
 
@@ -196,11 +199,9 @@ PackedTile packedConvTile(int64_t OH, int64_t OW) {
 
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
-  const Shape &in = g.value(conv.inputs.at(0)).shape;
   const Shape &out = g.value(conv.output).shape;
-  int64_t channels = in.dims.at(1), outChannels = out.dims.at(1);
   bool unitStride = a.stride[0] == 1 && a.stride[1] == 1;
-  if (a.groups == channels && a.groups == outChannels)
+  if (isDepthwise(g, conv))
     return ConvAlgorithm::Depthwise;
   if (weightLayout(g, conv) == kLayoutWinograd)
     return ConvAlgorithm::Winograd;

@@ -34,10 +34,15 @@ bool packedConvFits(const Graph &g, const Node &conv);
 // group ran at 60-80 GFLOP/s on the direct kernel's 8-row tiles).
 bool groupedPackedFits(const Graph &g, const Node &conv);
 constexpr int64_t kPackedMinChannels = 16;
-// SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h): convolutions of this many
-// taps or fewer an output, on rows of 16 or more, take the lanes kernel
-// whatever their output channels (LeNet-5's 1 -> 6 channels, 5x5).
+// SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h) and the rows the lanes kernel
+// needs: convolutions of this many taps or fewer an output, on rows of
+// kLanesConvMinWidth or more, take it whatever their output channels
+// (LeNet-5's 1 -> 6 channels, 5x5); codegen's packedLanes says the same.
 constexpr int64_t kLanesConvMaxTaps = 64;
+constexpr int64_t kLanesConvMinWidth = 16;
+// groups == C == OC (a 1 -> 1 convolution too): the depthwise kernels,
+// which read the weight unpacked.
+bool isDepthwise(const Graph &g, const Node &conv);
 // Whether the convolution's weight is packed in panels (kLayoutPanels).
 bool weightInPanels(const Graph &g, const Node &conv);
 

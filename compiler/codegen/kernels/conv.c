@@ -14,16 +14,6 @@
 #include "tile.h"
 #include "window.h"
 
-/* dst[0:16] = r[0], r[2], .., r[30], reading r[0 .. 30] only (the
- * second load starts at r[15], not r[16]: r[31] may be past the input):
- * a stride-2 row of im2col (ResNeXt's and RegNet's grouped strided
- * convolutions) in two loads and a shuffle, not 16 scalar ones. */
-SEQK_INLINE void im2colEven16(const float *restrict r, float *restrict dst) {
-  seqkVec a = *(const seqkVecU *)r, b = *(const seqkVecU *)(r + 15);
-  *(seqkVecU *)dst = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14,
-                                             17, 19, 21, 23, 25, 27, 29, 31);
-}
-
 /* Row r of col is the tap (c, kh, kw) over every output position. */
 void seqk_im2col(const float *restrict x, int64_t C, int64_t H, int64_t W,
                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
@@ -48,9 +38,12 @@ void seqk_im2col(const float *restrict x, int64_t C, int64_t H, int64_t W,
       for (int64_t ow = 0; ow < lo; ++ow)
         out[ow] = 0.0f;
       int64_t ow = lo;
-      if (SW == 2) /* stride 2: every other element of two loads */
-        for (; ow + 16 <= hi; ow += 16)
-          im2colEven16(row + 2 * ow, out + ow);
+      if (SW == 2) /* stride 2: 16 at a time, not 16 scalar loads */
+        for (; ow + 16 <= hi; ow += 16) {
+          seqkVec even;
+          seqkEvenOf31(row + 2 * ow, &even);
+          *(seqkVecU *)(out + ow) = even;
+        }
       for (; ow < hi; ++ow)
         out[ow] = row[ow * SW];
       for (int64_t ow = hi; ow < OW; ++ow)

@@ -24,10 +24,6 @@
 #define LC_PANEL SEQK_PANEL_WIDTH /* output channels a panel */
 #define LC_MAX_TAPS SEQK_LANES_CONV_MAX_TAPS
 
-/* Every other element from r[0]: r[0], r[2], .., r[30], reading r[0 ..
- * 30] only (the second load starts at r[15], not r[16]). */
-#define LC_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31
-
 typedef struct {
   const float *x, *w;
   float *y;
@@ -69,9 +65,7 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
           if (SW == 1) {
             xv[v] = *(const seqkVecU *)(xk + 16 * v);
           } else {
-            seqkVec lo = *(const seqkVecU *)(xk + 32 * v);
-            seqkVec hi = *(const seqkVecU *)(xk + 32 * v + 15);
-            xv[v] = __builtin_shufflevector(lo, hi, LC_EVEN);
+            seqkEvenOf31(xk + 32 * v, &xv[v]);
           }
         }
         lanesStep(acc, wk, xv, V);

@@ -110,18 +110,7 @@ SEQK_INLINE void dwxEpilogue(const seqk_fused *f, seqkVec *v, int n,
     SEQK_ROLLED
     for (int k = 0; k < n; ++k)
       t[k] = t[k] + *(const seqkVec *)bias;
-  if (f->act == SEQK_ACT_SILU)
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      fusedSilu(&t[k]);
-  else if (f->act == SEQK_ACT_HARDSWISH)
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      fusedHardswish(&t[k]);
-  else if (f->act == SEQK_ACT_TANH)
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      fusedTanh(&t[k]);
+  fusedCurve(f->act, t, n);
   SEQK_UNROLL
   for (int k = 0; k < n; ++k)
     v[k] = t[k];

@@ -29,58 +29,59 @@ SEQK_INLINE void fusedHardtanh(seqkVec *x, float lo, float hi) {
   *x = FUSED_SELECT(t > h, h, t);
 }
 
-/* math.c's onePlusExpClamped(c, neg): 1 + e^c (e^-c when neg) for c
- * already clamped (Cody-Waite reduction, of -c without -c when neg;
- * expPolyShort's polynomial; s = 2^(n-1) from the rounded sum's bits;
- * 2 (s q + (s + 1/2)), a multiply-add and two adds). */
-SEQK_INLINE void fusedOnePlusExp(seqkVec *pc, int neg) {
+/* math.c's expReduced(x, -0.0f, shifter, &z, shortPoly, neg): in *px x
+ * (Cody-Waite reduction of x, or of -x without -x when neg), out *px q =
+ * e^r - 1 (expPolyShort's polynomial or expPoly's) and *pz the rounded
+ * sum z, whose low mantissa bits hold n. Each step a statement of its
+ * own, as in math.c (-ffp-contract=on contracts within one): the same
+ * multiply-adds, the same bits. */
+SEQK_INLINE void fusedExpReduced(seqkVec *px, seqkVec *pz, float shifter,
+                                 int shortPoly, int neg) {
   const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
-              ln2Lo = -2.12194440e-4f, shifter = 12583038.0f;
-  seqkVec c = *pc;
-  seqkVec z = c * (neg ? -log2e : log2e) + shifter;
+              ln2Lo = -2.12194440e-4f;
+  seqkVec x = *px;
+  seqkVec z = x * (neg ? -log2e : log2e) + shifter;
   seqkVec nf = z - shifter;
-  seqkVec r = neg ? -(c + nf * ln2Hi) : c - nf * ln2Hi;
+  seqkVec r = neg ? -(x + nf * ln2Hi) : x - nf * ln2Hi;
   r = r - nf * ln2Lo;
-  seqkVec p = FUSED_SPLAT(8.31277855e-3f);
-  p = p * r + 4.18904237e-2f;
-  p = p * r + 1.66671127e-1f;
-  p = p * r + 4.99992281e-1f;
-  seqkVec q = r + (r * r) * p;
-  seqkVec s = (seqkVec)((seqkVecI)z << 23);
-  seqkVec h = q * s + (s + 0.5f);
-  *pc = h + h;
+  seqkVec p;
+  if (shortPoly) {
+    p = FUSED_SPLAT(8.31277855e-3f);
+    p = p * r + 4.18904237e-2f;
+    p = p * r + 1.66671127e-1f;
+    p = p * r + 4.99992281e-1f;
+  } else {
+    p = FUSED_SPLAT(1.98909809e-4f);
+    p = p * r + 1.39336416e-3f;
+    p = p * r + 8.33331048e-3f;
+    p = p * r + 4.16664667e-2f;
+    p = p * r + 1.66666672e-1f;
+    p = p * r + 0.5f;
+  }
+  *px = r + (r * r) * p;
+  *pz = z;
 }
 
-/* seqk_siluf: x / onePlusExpNormalNeg(x), x clamped to [-89, 86.5]. */
+/* seqk_siluf: x / onePlusExpNormalNeg(x): x clamped to [-89, 86.5], 1 +
+ * e^-x = 2 (s q + (s + 1/2)) with s = 2^(n-1) from z's bits. */
 SEQK_INLINE void fusedSilu(seqkVec *px) {
-  seqkVec c = *px;
-  c = FUSED_SELECT(c < -89.0f, FUSED_SPLAT(-89.0f), c);
-  c = FUSED_SELECT(c > 86.5f, FUSED_SPLAT(86.5f), c);
-  fusedOnePlusExp(&c, 1);
-  *px = *px / c;
+  seqkVec q = *px, z;
+  q = FUSED_SELECT(q < -89.0f, FUSED_SPLAT(-89.0f), q);
+  q = FUSED_SELECT(q > 86.5f, FUSED_SPLAT(86.5f), q);
+  fusedExpReduced(&q, &z, 12583038.0f /* ROUND_SHIFTER_126 */, 1, 1);
+  seqkVec s = (seqkVec)((seqkVecI)z << 23);
+  seqkVec h = q * s + (s + 0.5f);
+  *px = *px / (h + h);
 }
 
 /* seqk_tanhf: em / (em + 2) with the sign of x, em = e^2|x| - 1 = 2^n q
- * + (2^n - 1) (2|x| clamped to 20; Cody-Waite reduction, expPoly's
- * polynomial, 2^n from the rounded sum's bits). */
+ * + (2^n - 1) (2|x| clamped to 20; 2^n from z's bits). */
 SEQK_INLINE void fusedTanh(seqkVec *px) {
-  const float log2e = 1.44269504f, ln2Hi = 0.693359375f,
-              ln2Lo = -2.12194440e-4f, shifter = 12583039.0f;
   const seqkVecI magnitude = (seqkVecI){0} + 0x7fffffff;
-  seqkVec x = *px;
-  seqkVec e = (seqkVec)((seqkVecI)x & magnitude) * 2.0f;
-  e = FUSED_SELECT(e > 20.0f, FUSED_SPLAT(20.0f), e);
-  seqkVec z = e * log2e + shifter;
-  seqkVec nf = z - shifter;
-  seqkVec r = e - nf * ln2Hi;
-  r = r - nf * ln2Lo;
-  seqkVec p = FUSED_SPLAT(1.98909809e-4f);
-  p = p * r + 1.39336416e-3f;
-  p = p * r + 8.33331048e-3f;
-  p = p * r + 4.16664667e-2f;
-  p = p * r + 1.66666672e-1f;
-  p = p * r + 0.5f;
-  seqkVec q = r + (r * r) * p;
+  seqkVec x = *px, z;
+  seqkVec q = (seqkVec)((seqkVecI)x & magnitude) * 2.0f;
+  q = FUSED_SELECT(q > 20.0f, FUSED_SPLAT(20.0f), q);
+  fusedExpReduced(&q, &z, 12583039.0f /* ROUND_SHIFTER_127 */, 0, 0);
   seqkVec s = (seqkVec)((seqkVecI)z << 23);
   seqkVec em = q * s + (s - 1.0f);
   seqkVec t = em / (em + 2.0f);
@@ -93,6 +94,31 @@ SEQK_INLINE void fusedHardswish(seqkVec *px) {
   t = FUSED_SELECT(t < 0.0f, FUSED_SPLAT(0.0f), t);
   t = FUSED_SELECT(t > 6.0f, FUSED_SPLAT(6.0f), t);
   *px = x * t / 6.0f;
+}
+
+/* The activations that are not clamps (SiLU, Hardswish, Tanh; none else
+ * does anything), on v[0..n), one rolled loop each: fusedApply's and the
+ * fused expansion's (dwexpand.c). */
+SEQK_INLINE void fusedCurve(int32_t act, seqkVec *v, int n) {
+  switch (act) {
+  case SEQK_ACT_SILU:
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      fusedSilu(&v[k]);
+    break;
+  case SEQK_ACT_HARDSWISH:
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      fusedHardswish(&v[k]);
+    break;
+  case SEQK_ACT_TANH:
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      fusedTanh(&v[k]);
+    break;
+  default:
+    break;
+  }
 }
 
 /* Whether f's activation is a clamp to [lo, hi] (seqk_hardtanhf: ReLU
@@ -154,22 +180,8 @@ SEQK_INLINE void fusedApply(const seqk_fused *f, seqkVec *v, int n, int per,
     for (int k = 0; k < n; ++k)
       fusedHardtanh(&v[k], f->lo, f->hi);
     break;
-  case SEQK_ACT_SILU:
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      fusedSilu(&v[k]);
-    break;
-  case SEQK_ACT_HARDSWISH:
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      fusedHardswish(&v[k]);
-    break;
-  case SEQK_ACT_TANH:
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      fusedTanh(&v[k]);
-    break;
   default:
+    fusedCurve(f->act, v, n);
     break;
   }
 }

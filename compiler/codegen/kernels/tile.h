@@ -162,6 +162,16 @@ SEQK_INLINE void tileStore(const Tile *t, float *C, int64_t ldc, int64_t mr,
       C[i * ldc + j] = rows[i][j];
 }
 
+/* *out = r[0], r[2], .., r[30], from two loads and a shuffle that read
+ * r[0 .. 30] only (the second load starts at r[15], not r[16]: r[31] may
+ * be past the input): a row at column stride 2 (convlanes.c's taps,
+ * conv.c's im2col). */
+SEQK_INLINE void seqkEvenOf31(const float *restrict r, seqkVec *out) {
+  seqkVec lo = *(const seqkVecU *)r, hi = *(const seqkVecU *)(r + 15);
+  *out = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 17, 19,
+                                 21, 23, 25, 27, 29, 31);
+}
+
 /* The tile of output positions in the lanes (convpack.c's pointwise
  * lanes, convlanes.c's few taps): LANES_CH output channels by V <= 3
  * vectors of 16 positions. One input step broadcasts LANES_CH weights,
