@@ -116,6 +116,10 @@ void emitSlotRun(llvm::IRBuilder<> &b, llvm::Value *slot, llvm::Value *slots, ll
 
 // Tiles a parallel op aims for: enough to balance 2 to 4 threads.
 constexpr int64_t kTasksWanted = 8;
+// An Im2col convolution of at least this many groups takes one task per
+// group, each its group's im2col and then its GEMM (kTasksWanted: as
+// many tasks as the image's tiles would make).
+constexpr int64_t kGroupTasksMinGroups = kTasksWanted;
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // A pointwise convolution on packed weights (NodeGenConvPointwise.cpp):

@@ -6,7 +6,8 @@ on two.
 - grouped convolutions whose groups fill half a panel (16 channels) or whole
   panels (32, 64): the packed tiles, group by group (ir::groupedPackedFits),
   padded or not, strided, dilated, a rectangular kernel; and groups of 4, 8
-  and 48 channels beside them (the direct kernel, im2col);
+  and 48 channels beside them (the direct kernel, im2col; with 8 groups or
+  more, a task per group: its im2col, then its GEMM);
 - convolutions of at most 64 taps with fewer than 16 output channels (the
   packed lanes kernel, its epilogue in registers: tanh, SiLU), and 1 -> 1,
   which stays depthwise;
@@ -33,6 +34,8 @@ CASES = [
     ("Conv2d(32, 32, 3, padding=1, groups=8)", [32, 12, 12], False),
     ("Conv2d(64, 64, 3, stride=2, padding=1, groups=8), ReLU()", [64, 16, 16], False),
     ("Conv2d(96, 96, 3, stride=2, groups=2)", [96, 13, 11], False),
+    ("Conv2d(256, 256, 3, stride=2, padding=1, groups=32, bias=False), BatchNorm2d(256), ReLU()",
+     [256, 34, 30], False),
     ("Conv2d(1, 6, 5, padding=2), Tanh()", [1, 28, 28], False),
     ("Conv2d(2, 3, 3, stride=2, padding=1), SiLU()", [2, 19, 37], False),
     ("Conv2d(1, 1, 3, padding=1)", [1, 6, 19], False),

@@ -38,12 +38,21 @@ void seqk_im2col(const float *restrict x, int64_t C, int64_t H, int64_t W,
       for (int64_t ow = 0; ow < lo; ++ow)
         out[ow] = 0.0f;
       int64_t ow = lo;
-      if (SW == 2) /* stride 2: 16 at a time, not 16 scalar loads */
+      /* stride 2: 16 at a time, not 16 scalar loads; the last 16 moved
+       * back to end at hi (its first outputs stored twice, the same) */
+      if (SW == 2 && hi - lo >= 16) {
         for (; ow + 16 <= hi; ow += 16) {
           seqkVec even;
           seqkEvenOf31(row + 2 * ow, &even);
           *(seqkVecU *)(out + ow) = even;
         }
+        if (ow < hi) {
+          seqkVec even;
+          seqkEvenOf31(row + 2 * (hi - 16), &even);
+          *(seqkVecU *)(out + hi - 16) = even;
+          ow = hi;
+        }
+      }
       for (; ow < hi; ++ow)
         out[ow] = row[ow * SW];
       for (int64_t ow = hi; ow < OW; ++ow)
