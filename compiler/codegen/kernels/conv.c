@@ -14,6 +14,30 @@
 #include "tile.h"
 #include "window.h"
 
+/* dst[0:n] = src[0:n] inline: vectors, the last moved back to end at n
+ * (its first floats copied twice); under 16 floats, pieces of 8, 4, 2
+ * and 1. For the short rows of small planes: a call to memcpy a 56-float
+ * row (the plain loop, as clang compiles it) cost as long as the copy. */
+SEQK_INLINE void copyRun(const float *restrict src, float *restrict dst,
+                         int64_t n) {
+  if (n >= 16) {
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+      *(seqkVecU *)(dst + j) = *(const seqkVecU *)(src + j);
+      __asm__("" : "+r"(j)); /* not a loop clang turns into memcpy */
+    }
+    if (j < n)
+      *(seqkVecU *)(dst + n - 16) = *(const seqkVecU *)(src + n - 16);
+    return;
+  }
+  for (int piece = 8; piece >= 1; piece /= 2)
+    if (n & piece) {
+      __builtin_memcpy(dst, src, piece * sizeof(float));
+      dst += piece;
+      src += piece;
+    }
+}
+
 /* Row r of col is the tap (c, kh, kw) over every output position. */
 void seqk_im2col(const float *restrict x, int64_t C, int64_t H, int64_t W,
                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PH,
@@ -88,8 +112,7 @@ void seqk_pad2d(const float *restrict x, float *restrict xp, int64_t C,
       }
       for (int64_t j = 0; j < left; ++j)
         row[j] = 0.0f;
-      for (int64_t j = 0; j < W; ++j)
-        row[left + j] = src[ih * W + j];
+      copyRun(src + ih * W, row + left, W);
       for (int64_t j = left + W; j < Wp; ++j)
         row[j] = 0.0f;
     }
@@ -115,8 +138,7 @@ SEQK_INLINE void scatterRun(const float *restrict out, float *restrict yp,
     if (epi)
       epi(env, row, p, out + j, yp + p, len);
     else
-      for (int64_t e = 0; e < len; ++e)
-        yp[p + e] = out[j + e];
+      copyRun(out + j, yp + p, len);
     j += len;
   }
 }
