@@ -130,6 +130,9 @@ std::optional<RegisterForm> registerForm(const std::vector<EpilogueOp> &ops, con
   }
   if (i != ops.size())
     return std::nullopt;
+  bool clamp = form.act == SEQK_ACT_NONE || form.act == SEQK_ACT_RELU || form.act == SEQK_ACT_HARDTANH;
+  if (use == RegisterUse::ChannelsClamp && !clamp)
+    return std::nullopt;
   return form;
 }
 

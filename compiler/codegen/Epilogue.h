@@ -88,8 +88,11 @@ struct RegisterForm {
   float lo = 0, hi = 0;
 };
 // Where a kernel can take the register form: not at all, without the
-// added tensor (tiles of several rows), or with it (tiles of one row).
-enum class RegisterUse { None, Channels, ChannelsAndTensor };
+// added tensor (tiles of several rows), with it (tiles of one row), or
+// without it and only for a clamp or no activation (the depthwise kernel
+// of small planes: its SiLU in registers, 8 outputs at a time, was slower
+// than the generated loop on each channel's plane).
+enum class RegisterUse { None, Channels, ChannelsAndTensor, ChannelsClamp };
 std::optional<RegisterForm> registerForm(const std::vector<ir::EpilogueOp> &ops, const EpilogueLayout &layout,
                                          RegisterUse use);
 

@@ -4,6 +4,9 @@
 // kernel reads each tap of 32 output channels as two aligned vectors;
 // and those of the 3x3 convolutions seqk_conv2d_winograd computes as
 // Winograd's transformed kernels (kLayoutWinograd), in panels as well.
+// packDepthwiseWeights, once the expansions are fused, does the same for
+// the depthwise convolutions of small planes (ir::depthwiseLanes), whose
+// kernel reads the taps of 16 channels as one vector: half a panel.
 //
 // Algorithm: a Conv2d whose shape suits the kernel (ir::packedConvFits)
 // and whose weight is a [OC, C*KH*KW] matrix written by one Copy or
@@ -57,6 +60,38 @@ void packConvWeights(ir::Graph &g) {
   // the algorithms settled, the strides that Winograd layers sharing a
   // kernel specialisation agree on
   ir::shareWinogradStrides(g);
+}
+
+void packDepthwiseWeights(ir::Graph &g) {
+  PackedIndex packs(g);
+  // 1 while every reader of a packed tensor is a depthwise convolution on
+  // the lanes kernel, -1 once another reader is seen
+  std::vector<int> verdict(g.packed.size(), 0);
+  for (const ir::Node &node : g.nodes) {
+    auto note = [&](int packed, bool fits) {
+      if (packed >= 0)
+        verdict[size_t(packed)] = fits && verdict[size_t(packed)] >= 0 ? 1 : -1;
+    };
+    bool lanes = node.kind == ir::OpKind::Conv2d && node.fusedInto < 0 && ir::isDepthwise(g, node) &&
+                 ir::depthwiseLanes(g, node);
+    note(node.attrs.weight, lanes);
+    note(node.attrs.bias, false);
+    for (const ir::EpilogueOp &op : node.epilogue) {
+      note(op.packed, false);
+      note(op.packed2, false);
+    }
+  }
+  for (size_t p = 0; p < g.packed.size(); ++p) {
+    int step = verdict[p] == 1 ? packs.stepWriting(int(p)) : -1;
+    if (step < 0)
+      continue;
+    ir::PackStep &s = g.packSteps[size_t(step)];
+    bool matrix = s.op == ir::PackOp::Copy || s.op == ir::PackOp::FoldBatchNorm;
+    if (!matrix || s.transpose != ir::kLayoutRows || s.out != int(p))
+      continue;
+    s.transpose = ir::kLayoutPanels;
+    g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, s.transpose);
+  }
 }
 
 } // namespace seq::passes

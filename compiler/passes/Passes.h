@@ -27,6 +27,9 @@ void fuseElementwise(ir::Graph &g);
 // Lays out the weights of the convolutions seqk_conv2d_packed computes in
 // panels of output channels.
 void packConvWeights(ir::Graph &g);
+// The weights of the depthwise convolutions on seqk_depthwise2d_lanes in
+// panels too (after fuseExpandDepthwise, which decides which those are).
+void packDepthwiseWeights(ir::Graph &g);
 
 // Computes each 1x1 expansion convolution inside the depthwise convolution
 // reading it, band by band, where that keeps the expanded tensor in L2.

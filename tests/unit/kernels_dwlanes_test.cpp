@@ -4,13 +4,17 @@
 // 16, 17 and 33: a block and one past, primes), planes from 16 positions
 // (the least it takes) to 14x14, kernels 3x3, 5x5 and 3x5, strides 1 and
 // 2, paddings 0 to 2 on any side, dilation 2; tasks of channel blocks that
-// compose to the whole, each output once through the epilogue; NaN
-// reaching exactly the outputs whose window holds it.
+// compose to the whole, each output once through the epilogue; the
+// weights as they are and in panels of 32 channels (the layout
+// packDepthwiseWeights gives them); the register form of a bias and a
+// clamp (ReLU, ReLU6, none) giving the bits of the epilogue called on each
+// channel's plane; NaN reaching exactly the outputs whose window holds it.
 #include <gtest/gtest.h>
 
 #include "conv_reference.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -62,16 +66,31 @@ void countingEpilogue(const void *env, int64_t row, int64_t col, const float *sr
   }
 }
 
-// The blocks in `tasks` tasks, each with its own buffer (filled with NaN).
+// w [C, taps] in panels of 32 channels, [C/32][taps][32] (SEQRT_PACK_PANELS),
+// the channels past C zero.
+std::vector<float> inPanels(const std::vector<float> &w, int64_t C, int64_t taps) {
+  int64_t rows = (C + 31) / 32 * 32;
+  std::vector<float> p(size_t(rows * taps), 0.0f);
+  for (int64_t r = 0; r < C; ++r)
+    for (int64_t t = 0; t < taps; ++t)
+      p[size_t((r / 32 * taps + t) * 32 + r % 32)] = w[size_t(r * taps + t)];
+  return p;
+}
+
+// The blocks in `tasks` tasks, each with its own buffer (filled with NaN),
+// the weights as they are or, with `panels`, in panels; `fused` (or none)
+// the register form of the epilogue.
 std::vector<float> run(const Case &c, const std::vector<float> &x, const std::vector<float> &w, int64_t tasks,
-                       Seen *seen) {
+                       Seen *seen, bool panels = false, const seqk_fused *fused = nullptr) {
   std::vector<float> y(c.C * c.OH() * c.OW(), std::numeric_limits<float>::quiet_NaN());
   int64_t block = seqk_depthwise2d_lanes_block(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.OH(), c.OW());
+  std::vector<float> wp = panels ? inPanels(w, c.C, c.KH * c.KW) : w;
   for (int64_t t = 0; t < tasks; ++t) {
     std::vector<float> buf(size_t(block), std::numeric_limits<float>::quiet_NaN());
-    seqk_depthwise2d_lanes(x.data(), buf.data(), w.data(), y.data(), c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW, c.top,
+    seqk_depthwise2d_lanes(x.data(), buf.data(), wp.data(), panels ? 1 : 0, y.data(), c.C, c.H, c.W, c.KH, c.KW,
+                           c.SH, c.SW, c.top,
                            c.left, c.DH, c.DW, c.OH(), c.OW(), c.blocks() * t / tasks,
-                           c.blocks() * (t + 1) / tasks, seen ? countingEpilogue : nullptr, seen);
+                           c.blocks() * (t + 1) / tasks, seen ? countingEpilogue : nullptr, seen, fused);
   }
   return y;
 }
@@ -83,13 +102,59 @@ TEST(KernelsDepthwiseLanes, MatchesTheReferenceInTasksWithEachOutputOnceThroughT
     std::vector<float> x = randomVector(size_t(c.C * c.H * c.W), seed++);
     std::vector<float> w = randomVector(size_t(c.C * c.KH * c.KW), seed++);
     seqk_test::ConvReference r = reference(c, x, w);
-    for (int64_t tasks : {int64_t(1), c.blocks()}) {
+    for (int64_t tasks : {int64_t(1), c.blocks()})
+      for (bool panels : {false, true}) {
       Seen seen{c.OH() * c.OW(), std::vector<int>(size_t(c.C * c.OH() * c.OW()), 0)};
-      std::vector<float> y = run(c, x, w, tasks, &seen);
+      std::vector<float> y = run(c, x, w, tasks, &seen, panels);
       for (size_t i = 0; i < y.size(); ++i) {
         ASSERT_NEAR(y[i], r.y[i] + 1.0, 1e-6 * (1 + r.absSum[i])) << "C=" << c.C << " " << c.H << "x" << c.W
-                                                                   << " output " << i;
+                                                                   << (panels ? " panels" : "") << " output " << i;
         ASSERT_EQ(seen.calls[i], 1) << "output " << i;
+      }
+    }
+  }
+}
+
+// The generated epilogue of a bias and a clamp, on each channel's plane.
+struct ClampEpilogue {
+  const float *bias;
+  int32_t act;
+  float lo, hi;
+};
+void clampEpilogue(const void *env, int64_t row, int64_t, const float *src, float *dst, int64_t n) {
+  auto *e = static_cast<const ClampEpilogue *>(env);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = src[i] + e->bias[row];
+    dst[i] = e->act == SEQK_ACT_RELU       ? seqk_reluf(v)
+             : e->act == SEQK_ACT_HARDTANH ? seqk_hardtanhf(v, e->lo, e->hi)
+                                           : v;
+  }
+}
+
+TEST(KernelsDepthwiseLanes, RegisterFormGivesTheBitsOfThePlaneEpilogue) {
+  unsigned seed = 100;
+  for (const Case &c : kCases) {
+    std::vector<float> x = randomVector(size_t(c.C * c.H * c.W), seed++);
+    for (float &v : x)
+      v *= 8.0f; // outputs on both sides of 0 and 6
+    x[size_t(x.size() / 2)] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> w = randomVector(size_t(c.C * c.KH * c.KW), seed++);
+    std::vector<float> bias = randomVector(size_t(c.C), seed++);
+    for (int32_t act : {SEQK_ACT_NONE, SEQK_ACT_RELU, SEQK_ACT_HARDTANH}) {
+      ClampEpilogue e{bias.data(), act, 0.0f, 6.0f};
+      seqk_fused f{bias.data(), nullptr, 0, c.OH() * c.OW(), act, 0.0f, 6.0f};
+      std::vector<float> want(size_t(c.C * c.OH() * c.OW()), std::numeric_limits<float>::quiet_NaN());
+      int64_t block = seqk_depthwise2d_lanes_block(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.OH(), c.OW());
+      std::vector<float> buf(size_t(block), std::numeric_limits<float>::quiet_NaN());
+      std::vector<float> wp = inPanels(w, c.C, c.KH * c.KW);
+      seqk_depthwise2d_lanes(x.data(), buf.data(), wp.data(), 1, want.data(), c.C, c.H, c.W, c.KH, c.KW, c.SH, c.SW,
+                             c.top, c.left, c.DH, c.DW, c.OH(), c.OW(), 0, c.blocks(), clampEpilogue, &e, nullptr);
+      for (int64_t tasks : {int64_t(1), c.blocks()}) {
+        std::vector<float> got = run(c, x, w, tasks, nullptr, true, &f);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+              << "C=" << c.C << " " << c.H << "x" << c.W << " act " << act << " output " << i << ": " << got[i]
+              << " vs " << want[i];
       }
     }
   }

@@ -283,7 +283,35 @@ TEST(PlanMemory, GroupedConvolutionsOfHalfOrWholePanelsArePacked) {
     const Node *node = lastConv(t.g);
     ASSERT_NE(node, nullptr);
     EXPECT_EQ(int(ir::convAlgorithm(t.g, *node)), int(c.algorithm)) << c.C << " channels, " << c.groups << " groups";
-    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.algorithm == ir::ConvAlgorithm::Packed);
+    // (a depthwise convolution of a 14x14 plane: the lanes kernel, whose
+    // weights are in panels too)
+    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.algorithm == ir::ConvAlgorithm::Packed ||
+                                                  c.algorithm == ir::ConvAlgorithm::Depthwise);
+    EXPECT_VALID(t.g);
+  }
+}
+
+// The depthwise convolutions of small planes run with 16 channels in the
+// lanes (ir::depthwiseLanes), their taps read from weights in panels
+// (packDepthwiseWeights); those of larger planes, and those an expansion
+// is fused into, read them as they are.
+TEST(PlanMemory, DepthwiseWeightsAreInPanelsWhereTheLanesKernelReadsThem) {
+  struct Case {
+    int64_t C, H;
+    bool expand, panels;
+  };
+  const Case cases[] = {{960, 7, false, true}, {144, 14, false, true}, {32, 112, false, false},
+                        {96, 56, true, false}};
+  for (const Case &c : cases) {
+    TestGraph t;
+    int x = t.input({c.expand ? 16 : c.C, c.H, c.H});
+    int e = c.expand ? t.conv(x, c.C, 1, 1, 0, false) : x;
+    t.output(t.conv(e, c.C, 3, 1, 1, true, c.C));
+    passes::runPipeline(t.g);
+    const Node *node = lastConv(t.g);
+    ASSERT_NE(node, nullptr);
+    EXPECT_EQ(ir::depthwiseLanes(t.g, *node), c.panels) << c.C << " channels of " << c.H << "x" << c.H;
+    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.panels) << c.C << " channels of " << c.H << "x" << c.H;
     EXPECT_VALID(t.g);
   }
 }

@@ -81,41 +81,6 @@ int64_t seqk_expand_depthwise_lanes_work(int64_t KH, int64_t KW, int64_t SH,
          KH * KW * 2 * DWX_LANES;
 }
 
-/* f's epilogue (f may be NULL: none) on n <= 16 vectors of 16 channels
- * whose biases are at bias (16 floats a vector), in place: a clamp
- * unrolled, in registers; SiLU and Hardswish in rolled loops over a copy
- * (indexed at run time there, the caller's vectors would live in memory,
- * each multiply-add of its loops followed by a store). */
-SEQK_INLINE void dwxEpilogue(const seqk_fused *f, seqkVec *v, int n,
-                             const float *bias) {
-  if (!f)
-    return;
-  float lo, hi;
-  if (fusedIsClamp(f, &lo, &hi)) {
-    SEQK_UNROLL
-    for (int k = 0; k < n; ++k) {
-      seqkVec x = v[k];
-      if (f->bias)
-        x = x + *(const seqkVec *)bias;
-      fusedHardtanh(&x, lo, hi);
-      v[k] = x;
-    }
-    return;
-  }
-  seqkVec t[16];
-  SEQK_UNROLL
-  for (int k = 0; k < n; ++k)
-    t[k] = v[k];
-  if (f->bias)
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      t[k] = t[k] + *(const seqkVec *)bias;
-  fusedCurve(f->act, t, n);
-  SEQK_UNROLL
-  for (int k = 0; k < n; ++k)
-    v[k] = t[k];
-}
-
 /* The producing convolution's outputs at DWX_TW positions of its output
  * row ih from column iw on (its input at x + ih*xRow + iw*ES), V
  * half-panels, stored at out[h] + j * 16 (band columns). PW: a 1x1
@@ -158,12 +123,12 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
     h0[j] = acc[j][0], h1[j] = acc[j][1];
-  dwxEpilogue(a->expand, h0, DWX_TW, a->ebias);
+  fusedChannelLanes(a->expand, h0, DWX_TW, a->ebias);
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
     *(seqkVec *)(out0 + j * DWX_LANES) = h0[j];
   if (V == 2) {
-    dwxEpilogue(a->expand, h1, DWX_TW, a->ebias + 16);
+    fusedChannelLanes(a->expand, h1, DWX_TW, a->ebias + 16);
     SEQK_UNROLL
     for (int j = 0; j < DWX_TW; ++j)
       *(seqkVec *)(out1 + j * DWX_LANES) = h1[j];
@@ -258,7 +223,7 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
           acc[j] = acc[j] + *(const seqkVec *)(in + j * SW * DWX_LANES) * wv;
       }
     }
-    dwxEpilogue(a->fused, acc, DWX_COLS, a->dbias + 16 * h);
+    fusedChannelLanes(a->fused, acc, DWX_COLS, a->dbias + 16 * h);
     transpose16(acc);
     if (OW >= DWX_COLS || (a->oh1 - oh) * OW >= DWX_COLS) {
       SEQK_UNROLL

@@ -233,4 +233,40 @@ SEQK_INLINE const float *fusedAddAt(const seqk_fused *f, int64_t row,
   return f->add ? f->add + (f->rowBase + row) * f->rowStride + col : 0;
 }
 
+/* f's epilogue (f may be NULL: none) on n <= 16 vectors that each hold
+ * 16 channels (channels in the lanes: dwexpand.c, dwlanes.c), whose
+ * biases are at `bias` (16 floats, 64-byte aligned), in place: a clamp
+ * unrolled, in registers; SiLU, Hardswish and Tanh in rolled loops over a
+ * copy (indexed at run time there, the caller's vectors would live in
+ * memory, each multiply-add of its loops followed by a store). */
+SEQK_INLINE void fusedChannelLanes(const seqk_fused *f, seqkVec *v, int n,
+                                   const float *bias) {
+  if (!f)
+    return;
+  float lo, hi;
+  if (fusedIsClamp(f, &lo, &hi)) {
+    SEQK_UNROLL
+    for (int k = 0; k < n; ++k) {
+      seqkVec x = v[k];
+      if (f->bias)
+        x = x + *(const seqkVec *)bias;
+      fusedHardtanh(&x, lo, hi);
+      v[k] = x;
+    }
+    return;
+  }
+  seqkVec t[16];
+  SEQK_UNROLL
+  for (int k = 0; k < n; ++k)
+    t[k] = v[k];
+  if (f->bias)
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      t[k] = t[k] + *(const seqkVec *)bias;
+  fusedCurve(f->act, t, n);
+  SEQK_UNROLL
+  for (int k = 0; k < n; ++k)
+    v[k] = t[k];
+}
+
 #endif

@@ -281,14 +281,18 @@ void seqk_depthwise2d_phased(const float *x, float *buf, const float *w,
  * Channels [16*b0, min(16*b1, C)), block by block; each block is
  * transposed into `buf` (seqk_depthwise2d_lanes_block floats, reused
  * block after block), computed, transposed back into y, then epi(env, c,
- * 0, dst, dst, OH*OW) once on each channel's whole plane. Needs H*W >= 16
- * and OH*OW >= 16. */
+ * 0, dst, dst, OH*OW) once on each channel's whole plane, or `fused`
+ * (the register form, bias and activation only; NULL: none) applied to
+ * each output before its transpose. w is [C, KH*KW]
+ * as it is, or in panels of 32 channels when wPanels (SEQRT_PACK_PANELS,
+ * the channels past C zero). Needs H*W >= 16 and OH*OW >= 16. */
 void seqk_depthwise2d_lanes(const float *x, float *buf, const float *w,
-                            float *y, int64_t C, int64_t H, int64_t W,
-                            int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                            int64_t top, int64_t left, int64_t DH, int64_t DW,
-                            int64_t OH, int64_t OW, int64_t b0, int64_t b1,
-                            seqk_epilogue epi, const void *env);
+                            int64_t wPanels, float *y, int64_t C, int64_t H,
+                            int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                            int64_t SW, int64_t top, int64_t left, int64_t DH,
+                            int64_t DW, int64_t OH, int64_t OW, int64_t b0,
+                            int64_t b1, seqk_epilogue epi, const void *env,
+                            const seqk_fused *fused);
 int64_t seqk_depthwise2d_lanes_block(int64_t KH, int64_t KW, int64_t SH,
                                      int64_t SW, int64_t DH, int64_t DW,
                                      int64_t OH, int64_t OW);
