@@ -25,21 +25,23 @@
 
 namespace seq::passes {
 
-void packConvWeights(ir::Graph &g) {
+namespace {
+
+// Lays out in `layoutOf(p)` (instead of rows) each packed tensor p that
+// nodes read only as the weight of a node where `fits(node)` holds, and
+// that one Copy or FoldBatchNorm step writes as a matrix; resizes it (the
+// last panel zero-padded).
+template <typename Fits, typename LayoutOf>
+void layOutWeights(ir::Graph &g, Fits fits, LayoutOf layoutOf) {
   PackedIndex packs(g);
-  // Per packed tensor: 1 while every reader is a fitting Conv2d, -1 once
-  // another reader is seen; and whether every reader suits Winograd.
+  // Per packed tensor: 1 while every reader fits, -1 once another is seen.
   std::vector<int> verdict(g.packed.size(), 0);
-  std::vector<bool> winograd(g.packed.size(), true);
   for (const ir::Node &node : g.nodes) {
-    auto note = [&](int packed, bool fits) {
+    auto note = [&](int packed, bool fit) {
       if (packed >= 0)
-        verdict[size_t(packed)] = fits && verdict[size_t(packed)] >= 0 ? 1 : -1;
+        verdict[size_t(packed)] = fit && verdict[size_t(packed)] >= 0 ? 1 : -1;
     };
-    bool conv = node.kind == ir::OpKind::Conv2d;
-    note(node.attrs.weight, conv && ir::packedConvFits(g, node));
-    if (node.attrs.weight >= 0 && !(conv && ir::winogradFits(g, node)))
-      winograd[size_t(node.attrs.weight)] = false;
+    note(node.attrs.weight, fits(node));
     note(node.attrs.bias, false);
     for (const ir::EpilogueOp &op : node.epilogue) {
       note(op.packed, false);
@@ -54,44 +56,35 @@ void packConvWeights(ir::Graph &g) {
     bool matrix = s.op == ir::PackOp::Copy || s.op == ir::PackOp::FoldBatchNorm;
     if (!matrix || s.transpose != ir::kLayoutRows || s.out != int(p))
       continue;
-    s.transpose = winograd[p] ? ir::kLayoutWinograd : ir::kLayoutPanels;
+    s.transpose = layoutOf(p);
     g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, s.transpose);
   }
+}
+
+} // namespace
+
+void packConvWeights(ir::Graph &g) {
+  // whether every reader of a packed tensor suits Winograd
+  std::vector<bool> winograd(g.packed.size(), true);
+  for (const ir::Node &node : g.nodes)
+    if (node.attrs.weight >= 0 && !(node.kind == ir::OpKind::Conv2d && ir::winogradFits(g, node)))
+      winograd[size_t(node.attrs.weight)] = false;
+  layOutWeights(
+      g, [&](const ir::Node &node) { return node.kind == ir::OpKind::Conv2d && ir::packedConvFits(g, node); },
+      [&](size_t p) { return winograd[p] ? ir::kLayoutWinograd : ir::kLayoutPanels; });
   // the algorithms settled, the strides that Winograd layers sharing a
   // kernel specialisation agree on
   ir::shareWinogradStrides(g);
 }
 
 void packDepthwiseWeights(ir::Graph &g) {
-  PackedIndex packs(g);
-  // 1 while every reader of a packed tensor is a depthwise convolution on
-  // the lanes kernel, -1 once another reader is seen
-  std::vector<int> verdict(g.packed.size(), 0);
-  for (const ir::Node &node : g.nodes) {
-    auto note = [&](int packed, bool fits) {
-      if (packed >= 0)
-        verdict[size_t(packed)] = fits && verdict[size_t(packed)] >= 0 ? 1 : -1;
-    };
-    bool lanes = node.kind == ir::OpKind::Conv2d && node.fusedInto < 0 && ir::isDepthwise(g, node) &&
-                 ir::depthwiseLanes(g, node);
-    note(node.attrs.weight, lanes);
-    note(node.attrs.bias, false);
-    for (const ir::EpilogueOp &op : node.epilogue) {
-      note(op.packed, false);
-      note(op.packed2, false);
-    }
-  }
-  for (size_t p = 0; p < g.packed.size(); ++p) {
-    int step = verdict[p] == 1 ? packs.stepWriting(int(p)) : -1;
-    if (step < 0)
-      continue;
-    ir::PackStep &s = g.packSteps[size_t(step)];
-    bool matrix = s.op == ir::PackOp::Copy || s.op == ir::PackOp::FoldBatchNorm;
-    if (!matrix || s.transpose != ir::kLayoutRows || s.out != int(p))
-      continue;
-    s.transpose = ir::kLayoutPanels;
-    g.packed[p].size = ir::packedMatrixSize(s.rows, s.cols, s.transpose);
-  }
+  layOutWeights(
+      g,
+      [&](const ir::Node &node) {
+        return node.kind == ir::OpKind::Conv2d && node.fusedInto < 0 && ir::isDepthwise(g, node) &&
+               ir::depthwiseLanes(g, node);
+      },
+      [](size_t) { return ir::kLayoutPanels; });
 }
 
 } // namespace seq::passes
