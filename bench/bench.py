@@ -191,6 +191,8 @@ def best_of_probes(a, b):
     out = dict(b)
     for key in ("fma_gflops", "read_gbs"):
         out[key] = [max(x, y) for x, y in zip(a[key], b[key])]
+    # the placement of the threads, which may change during a run: both
+    out["core_to_core_ns"] = [a.get("core_to_core_ns"), b.get("core_to_core_ns")]
     return out
 
 
@@ -369,6 +371,13 @@ def print_table(rows, probe):
         for mb, gbs in (probe.get("read_gbs_at_mb") or {}).items():
             print(f"       read bandwidth over {mb} MB (a weight-bound model's weights, "
                   f"read again and again): {gbs} GB/s")
+        trips = probe.get("core_to_core_ns")
+        if trips:
+            trips = trips if isinstance(trips, list) else [trips]
+            print(f"       a cache line's round trip between the first two CPUs: "
+                  f"{' ns, then '.join(str(t) for t in trips)} ns (tens: they share an L3; "
+                  f"hundreds: they do not, and the two-thread rows that move data between "
+                  f"the cores are slower)")
         print("%bw: of the read bandwidth over the big buffer (memory); %ws: over a buffer "
               "the size of the model's weights")
     head = f"{'model':<16}{'batch':>6}{'thr':>4}{'seqc ms':>10}{'torch ms':>10}{'ort ms':>10}" \

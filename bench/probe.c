@@ -10,7 +10,13 @@
  *     STREAMS independent sequential streams with software prefetch ahead
  *     (plain loads, no non-temporal hints), on 1..T pinned threads (GB/s);
  *   - optionally the same over smaller working sets, read again and again
- *     as a model's weights are (which the LLC may partly hold).
+ *     as a model's weights are (which the LLC may partly hold);
+ *   - the round trip of one cache line between the first two CPUs (two
+ *     pinned threads handing an atomic counter back and forth, ns): tens
+ *     of ns between cores that share an L3, several times that between
+ *     dies. A VM's host may move its vCPUs from one to the other for
+ *     minutes at a time, and two-thread timings of layers whose data
+ *     cross the cores move with it (bench/README.md, session 2.2).
  * Each figure is the best of several passes (a peak, not a median).
  *
  *   cc -O2 -march=native -ffp-contract=fast -pthread probe.c -o probe
@@ -19,11 +25,13 @@
  * Prints one JSON object:
  *   {"vector_bits": N, "fma_chains": C, "fma_gflops": [t1, t2, ...],
  *    "read_gbs": [t1, t2, ...], "buffer_mb": MB, "llc_mb": L,
- *    "read_gbs_at_mb": {"100": [t1, t2, ...], ...}}
+ *    "read_gbs_at_mb": {"100": [t1, t2, ...], ...}, "core_to_core_ns": R}
+ * (R 0 with fewer than two CPUs allowed)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +226,47 @@ static int64_t llc_mb(void) {
   return best / 1024;
 }
 
+enum { ROUND_TRIPS = 20000 };
+static _Atomic int64_t ball __attribute__((aligned(64)));
+
+/* The second player: answers each odd value with the next even one. */
+static void *return_ball(void *arg) {
+  pin(*(const int *)arg);
+  for (int64_t i = 0; i < ROUND_TRIPS; ++i) {
+    while (atomic_load_explicit(&ball, memory_order_acquire) != 2 * i + 1)
+      ;
+    atomic_store_explicit(&ball, 2 * i + 2, memory_order_release);
+  }
+  return NULL;
+}
+
+/* The best of REPEATS passes of ROUND_TRIPS round trips between cpus[0]
+ * and cpus[1], in ns; 0 with fewer than two CPUs. */
+static double core_to_core_ns(const int *cpus, int ncpus) {
+  if (ncpus < 2)
+    return 0.0;
+  double best = 1e30;
+  for (int r = 0; r < REPEATS; ++r) {
+    atomic_store(&ball, 0);
+    pthread_t other;
+    pthread_create(&other, NULL, return_ball, (void *)&cpus[1]);
+    pin(cpus[0]);
+    double t0 = 0.0;
+    for (int64_t i = 0; i < ROUND_TRIPS; ++i) {
+      if (i == 1) /* the first trip waited for the thread to start */
+        t0 = now_s();
+      atomic_store_explicit(&ball, 2 * i + 1, memory_order_release);
+      while (atomic_load_explicit(&ball, memory_order_acquire) != 2 * i + 2)
+        ;
+    }
+    double s = (now_s() - t0) * ROUND_TRIPS / (ROUND_TRIPS - 1);
+    pthread_join(other, NULL);
+    if (s < best)
+      best = s;
+  }
+  return best / ROUND_TRIPS * 1e9;
+}
+
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) {
     fprintf(stderr, "usage: %s THREADS MEGABYTES (0: 4x the LLC) [MB,MB,...]\n", argv[0]);
@@ -265,7 +314,7 @@ int main(int argc, char **argv) {
              read_gbs(t, buffer, (n << 20) / (int64_t)sizeof(vec), cpus, ncpus));
     printf("]");
   }
-  printf("}}\n");
+  printf("}, \"core_to_core_ns\": %.0f}\n", core_to_core_ns(cpus, ncpus));
   free(buffer);
   return 0;
 }
