@@ -259,8 +259,10 @@ TEST(KernelsPool, AvgPoolMatchesPyTorchRule) {
 
 // The 2x2 average pool of stride 2 with every window inside (LeNet's,
 // DenseNet's transitions) takes a row in vectors of 16 outputs (the last
-// moved back), of 8 on rows of 8 to 15, one by one below 8: rows of 1 to
-// 40 outputs (one past each vector width, primes), on even and odd
+// moved back), of 8 on rows of 8 to 15, of 8 over the next rows' on rows
+// of 3 to 7 where the plane holds them (each plane's last rows one by
+// one), one by one below 3: rows of 1 to 40 outputs (one past each vector
+// width, primes), each plane alone too, on even and odd
 // widths and heights (the odd last row and column unread), to the
 // sequential sum's bits from 0 (-0 + -0 gives +0), NaN and infinities
 // included, for a range of planes.
@@ -285,9 +287,14 @@ TEST(KernelsPool, AvgPool2x2KeepsTheBits) {
                 s += x[size_t((c * H + 2 * oh + kh) * W + 2 * ow + kw)];
             want[size_t((c * OH + oh) * OW + ow)] = s / 4.0f;
           }
-      std::vector<float> y(want.size(), 7.0f);
+      std::vector<float> y(want.size(), 7.0f), back(want.size(), 7.0f);
       seqk_avgpool2d(x.data(), y.data(), H, W, 2, 2, 2, 2, 0, 0, OH, OW, 1, 0, 1);
       seqk_avgpool2d(x.data(), y.data(), H, W, 2, 2, 2, 2, 0, 0, OH, OW, 0, 1, P);
+      // plane by plane from the last: a store past a plane's end would
+      // overwrite the next one, already computed
+      for (int64_t c = P - 1; c >= 0; --c)
+        seqk_avgpool2d(x.data(), back.data(), H, W, 2, 2, 2, 2, 0, 0, OH, OW, 1, c, c + 1);
+      ASSERT_EQ(std::memcmp(y.data(), back.data(), y.size() * sizeof(float)), 0) << OW << " outputs a row";
       for (size_t i = 0; i < y.size(); ++i) {
         uint32_t got, expected;
         std::memcpy(&got, &y[i], sizeof got);

@@ -453,7 +453,18 @@ void seqk_avgpool2d(const float *restrict x, float *restrict y, int64_t H,
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < OH; ++oh) {
         const float *r0 = x + (p * H + 2 * oh) * W;
-        avgpoolRow2x2(r0, r0 + W, y + (p * OH + oh) * OW, OW);
+        float *out = y + (p * OH + oh) * OW;
+        /* rows of 3 to 7 outputs (LeNet-5's second pool, 10x10 -> 5x5)
+         * where the plane goes on far enough: 8 outputs from 16 floats of
+         * each input row, the next rows' floats read but not used, and
+         * stored whole, those past the row into the plane's next rows,
+         * computed after (a task has whole planes); the last rows one
+         * by one */
+        if (OW < 8 && (OH - oh) * OW >= 8 && (H - 2 * oh - 1) * W >= 16) {
+          avgpool2x2By8(r0, r0 + W, out);
+          continue;
+        }
+        avgpoolRow2x2(r0, r0 + W, out, OW);
       }
     return;
   }
