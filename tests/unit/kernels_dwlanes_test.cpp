@@ -104,14 +104,14 @@ TEST(KernelsDepthwiseLanes, MatchesTheReferenceInTasksWithEachOutputOnceThroughT
     seqk_test::ConvReference r = reference(c, x, w);
     for (int64_t tasks : {int64_t(1), c.blocks()})
       for (bool panels : {false, true}) {
-      Seen seen{c.OH() * c.OW(), std::vector<int>(size_t(c.C * c.OH() * c.OW()), 0)};
-      std::vector<float> y = run(c, x, w, tasks, &seen, panels);
-      for (size_t i = 0; i < y.size(); ++i) {
-        ASSERT_NEAR(y[i], r.y[i] + 1.0, 1e-6 * (1 + r.absSum[i])) << "C=" << c.C << " " << c.H << "x" << c.W
-                                                                   << (panels ? " panels" : "") << " output " << i;
-        ASSERT_EQ(seen.calls[i], 1) << "output " << i;
+        Seen seen{c.OH() * c.OW(), std::vector<int>(size_t(c.C * c.OH() * c.OW()), 0)};
+        std::vector<float> y = run(c, x, w, tasks, &seen, panels);
+        for (size_t i = 0; i < y.size(); ++i) {
+          ASSERT_NEAR(y[i], r.y[i] + 1.0, 1e-6 * (1 + r.absSum[i]))
+              << "C=" << c.C << " " << c.H << "x" << c.W << (panels ? " panels" : "") << " output " << i;
+          ASSERT_EQ(seen.calls[i], 1) << "output " << i;
+        }
       }
-    }
   }
 }
 
