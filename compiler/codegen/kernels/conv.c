@@ -123,11 +123,11 @@ void seqk_pad2d(const float *restrict x, float *restrict xp, int64_t C,
 }
 
 /* Outputs [q, q + n) of one plane in padded positions, out[0:n], into
- * the plane yp [OH*OW]: each run of one output row (ow < OW) through the
- * epilogue as row `row`, column oh*OW + ow. */
+ * the plane yp [OH*OW]: each run of one output row (ow < OW) copied to
+ * column oh*OW + ow (the dropped columns skipped; the epilogue runs later,
+ * directEpilogue). */
 SEQK_INLINE void scatterRun(const float *restrict out, float *restrict yp,
-                            int64_t row, int64_t q, int64_t n, int64_t Wp,
-                            int64_t OW, seqk_epilogue epi, const void *env) {
+                            int64_t q, int64_t n, int64_t Wp, int64_t OW) {
   for (int64_t j = 0; j < n;) {
     int64_t oh = (q + j) / Wp, ow = (q + j) % Wp;
     if (ow >= OW) { /* a dropped column: skip to the next row */
@@ -135,10 +135,7 @@ SEQK_INLINE void scatterRun(const float *restrict out, float *restrict yp,
       continue;
     }
     int64_t len = seqkMin(OW - ow, n - j), p = oh * OW + ow;
-    if (epi)
-      epi(env, row, p, out + j, yp + p, len);
-    else
-      copyRun(out + j, yp + p, len);
+    copyRun(out + j, yp + p, len);
     j += len;
   }
 }
@@ -147,8 +144,7 @@ SEQK_INLINE void scatterRun(const float *restrict out, float *restrict yp,
  * positions [q, q + n) into their planes of y. */
 SEQK_INLINE void scatterTile(const Tile *t, float *restrict y, int64_t m,
                              int64_t mr, int64_t q, int64_t n, int64_t Wp,
-                             int64_t OH, int64_t OW, seqk_epilogue epi,
-                             const void *env) {
+                             int64_t OH, int64_t OW) {
   float out[TILE_MR][TILE_NR];
   SEQK_UNROLL
   for (int i = 0; i < TILE_MR; ++i) {
@@ -157,7 +153,7 @@ SEQK_INLINE void scatterTile(const Tile *t, float *restrict y, int64_t m,
       *(seqkVecU *)(out[i] + 16 * v) = t->acc[i][v];
   }
   for (int64_t i = 0; i < mr; ++i)
-    scatterRun(out[i], y + (m + i) * OH * OW, m + i, q, n, Wp, OW, epi, env);
+    scatterRun(out[i], y + (m + i) * OH * OW, q, n, Wp, OW);
 }
 
 /* The outputs at padded positions [q0, q1) are one contiguous run of each
@@ -241,8 +237,8 @@ SEQK_NO_UNROLL
           *(seqkVecU *)(out[i] + 16 * v) = acc[i][v];
       }
       for (int64_t i = 0; i < mr; ++i)
-        scatterRun(out[i], y + (ir + i) * OH * OW, ir + i, q,
-                   seqkMin(DIRECT_NARROW_NR, q1 - q), Wp, OW, 0, 0);
+        scatterRun(out[i], y + (ir + i) * OH * OW, q,
+                   seqkMin(DIRECT_NARROW_NR, q1 - q), Wp, OW);
     }
   directEpilogue(y, m0, m1, q0, q1, Wp, OH, OW, epi, env);
 }
@@ -276,7 +272,7 @@ void seqk_conv2d_direct(const float *restrict xp, const float *restrict w,
 SEQK_NO_UNROLL
           for (int64_t kw = 0; kw < KW; ++kw)
             tileStep(&t, a, k++, xc + kh * DH * Wp + kw * DW);
-      scatterTile(&t, y, ir, mr, q, seqkMin(TILE_NR, q1 - q), Wp, OH, OW, 0, 0);
+      scatterTile(&t, y, ir, mr, q, seqkMin(TILE_NR, q1 - q), Wp, OH, OW);
     }
   directEpilogue(y, m0, m1, q0, q1, Wp, OH, OW, epi, env);
 }
