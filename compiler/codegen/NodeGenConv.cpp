@@ -476,7 +476,9 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
                  {buf, w, LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW))), c(s.C), c(OHW), c(s.OC),
-                  c(ir::packedConvTile(1, OHW).cols), c(0), c(ceilDiv(s.OC, ir::kPackPanelWidth)), c(0), c(OHW),
+                  c(ir::packedConvTile(1, OHW).cols),
+                  c(ir::pointwiseLastTile(OHW, ir::packedConvTile(1, OHW).cols)), c(0),
+                  c(ceilDiv(s.OC, ir::kPackPanelWidth)), c(0), c(OHW),
                   env.fn(), env.env(), env.fused(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
     return;
   }

@@ -52,6 +52,8 @@ struct Piece {
 
 struct PointwiseSplit {
   int64_t panels = 1, chunks = 1, tileCols = 1;
+  // every run's last tile width (seqk_conv2d_pointwise's lastTW)
+  int64_t lastCols = 1;
   // run k starts at k*HW/chunks rounded to the nearest multiple of align
   int64_t align = 1;
   bool panelMajor = false;
@@ -183,6 +185,25 @@ void alignRuns(const ConvShape &s, PointwiseSplit &p) {
   tryAlign(16, kAlignedMinRun);
 }
 
+// The last tile width of the split's runs (ir::pointwiseLastTile) when
+// they all leave the same, else tileCols: the kernel gets one constant
+// (the tile kernels of other widths are then not compiled), and takes
+// the last tile moved left for a run that leaves something else.
+int64_t lastTileCols(const PointwiseSplit &p, int64_t HW) {
+  std::vector<int64_t> runs;
+  if (!p.pieces.empty())
+    for (const Piece &piece : p.pieces)
+      runs.push_back(piece.q1 - piece.q0);
+  else
+    for (int64_t k = 0; k < p.chunks; ++k)
+      runs.push_back(p.runStart(k + 1, HW) - p.runStart(k, HW));
+  int64_t last = ir::pointwiseLastTile(runs.front(), p.tileCols);
+  for (int64_t run : runs)
+    if (ir::pointwiseLastTile(run, p.tileCols) != last)
+      return p.tileCols;
+  return last;
+}
+
 PointwiseSplit pointwiseSplit(const ConvShape &s) {
   PointwiseSplit p;
   int64_t HW = s.OHW(), widest = ir::packedConvTile(1, 14).cols;
@@ -215,6 +236,7 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
       shortest = std::min(shortest, piece.q1 - piece.q0);
     p.tileCols = ir::packedConvTile(1, shortest).cols;
   }
+  p.lastCols = lastTileCols(p, HW);
   return p;
 }
 
@@ -277,7 +299,8 @@ void genConvPointwise(LlvmGen &gen, int index, const ConvShape &s, const Epilogu
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * HW)));
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
-                 {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), panel, b.CreateAdd(panel, c(1)), q0, q1,
+                 {xn, w, yn, c(s.C), c(HW), c(s.OC), c(split.tileCols), c(split.lastCols), panel,
+                  b.CreateAdd(panel, c(1)), q0, q1,
                   env.fn(), env.env(), env.fused(), xl[0], xl[1]});
   });
   Value *images = sub ? gen.fwd().getInt64(1) : gen.leadingExtent(g.value(node.output).shape, 1);

@@ -197,6 +197,11 @@ PackedTile packedConvTile(int64_t OH, int64_t OW) {
   return best;
 }
 
+int64_t pointwiseLastTile(int64_t run, int64_t TW) {
+  int64_t rest = TW > 0 ? run % TW : 0;
+  return rest >= kPointwiseLastTileMin ? rest : TW;
+}
+
 ConvAlgorithm convAlgorithm(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;

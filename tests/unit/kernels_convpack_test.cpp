@@ -309,6 +309,17 @@ int64_t runStart(int64_t r, int64_t runs, int64_t HW) {
   return r == 0 ? 0 : r == 1 ? (HW / 2 + block / 2) / block * block : HW;
 }
 
+// The last tile of a pointwise run: the positions past its whole tiles
+// where there are enough of them, else a whole tile moved left.
+TEST(KernelsConvPack, PointwiseLastTileTakesTheRest) {
+  EXPECT_EQ(ir::pointwiseLastTile(49, 13), 10); // MobileNetV2's 7x7 planes
+  EXPECT_EQ(ir::pointwiseLastTile(49, 14), 7);
+  EXPECT_EQ(ir::pointwiseLastTile(18, 14), 4);
+  EXPECT_EQ(ir::pointwiseLastTile(17, 14), 14); // 3 left: moved left
+  EXPECT_EQ(ir::pointwiseLastTile(196, 14), 14); // whole tiles only
+  EXPECT_EQ(ir::pointwiseLastTile(5, 5), 5);
+}
+
 // Every run length and tile width, both sides of the lanes' rules: few
 // input channels (positions in the lanes on any run of 16), up to 128 on
 // runs of at least 192 (97 input channels on 389 positions: one run, two
@@ -316,7 +327,9 @@ int64_t runStart(int64_t r, int64_t runs, int64_t HW) {
 // channels in the lanes), more (130); a last panel of 8 channels, with
 // more than 160 input channels in the lanes only on long runs (170); on
 // planes of 784 positions or more, blocks of 64 input channels (129 and
-// 200: 3 and 4 blocks, the last of 1 and 8), and of 128 one short (783).
+// 200: 3 and 4 blocks, the last of 1 and 8), and of 128 one short (783);
+// each run's last tile a whole one moved left, and of what the run leaves
+// past its whole tiles (of any width: the kernel takes what it is given).
 TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
   const Pointwise cases[] = {{1, 1, 1},      {3, 16, 7},     {1, 17, 13},    {5, 32, 14},    {2, 33, 15},
                              {7, 31, 49},    {16, 48, 29},   {13, 65, 197},  {130, 20, 30},  {29, 64, 450},
@@ -327,29 +340,31 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);
     seed += 2;
     for (int64_t TW = 1; TW <= std::min<int64_t>(14, pc.HW); ++TW)
-      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{0}}) {
-        const int64_t count = runs == 0 ? 2 : runs;
-        if (pc.HW / count < TW || (runs == 0 && pc.HW < 4 * SEQK_POINT_LANES_BLOCK))
-          continue;
-        std::vector<float> y(c.OC * pc.HW, -5.0f);
-        EpiLog log{y.data(), c.OC, 1, pc.HW, std::vector<int>(c.OC * pc.HW, 0)};
-        for (int64_t p = c.panels() - 1; p >= 0; --p)
-          for (int64_t r = 0; r < count; ++r) {
-            int64_t q0 = runStart(r, runs, pc.HW), q1 = runStart(r + 1, runs, pc.HW);
-            seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, p, p + 1, q0, q1,
-                                  record, &log, nullptr, nullptr, 0);
-            if (p == c.panels() - 1 && r == 0)
-              for (int64_t i = 0; i < c.OC * pc.HW; ++i)
-                if (i / pc.HW < p * kPanel || i % pc.HW >= q1) {
-                  ASSERT_EQ(y[i], -5.0f) << "wrote outside the task";
-                }
-          }
-        EXPECT_FALSE(log.bad) << pc.C << "x" << pc.OC << "x" << pc.HW;
-        for (int n : log.count)
-          ASSERT_EQ(n, 1) << pc.C << "x" << pc.OC << "x" << pc.HW << " TW " << TW;
-        std::string what = "pointwise TW " + std::to_string(TW) + " runs " + std::to_string(runs);
-        expectConv(c, ref, y, 2, 1, what.c_str());
-      }
+      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{0}})
+        for (bool rest : {false, true}) { // each run's last tile: TW moved left, or what it leaves
+          const int64_t count = runs == 0 ? 2 : runs;
+          if (pc.HW / count < TW || (runs == 0 && pc.HW < 4 * SEQK_POINT_LANES_BLOCK))
+            continue;
+          std::vector<float> y(c.OC * pc.HW, -5.0f);
+          EpiLog log{y.data(), c.OC, 1, pc.HW, std::vector<int>(c.OC * pc.HW, 0)};
+          for (int64_t p = c.panels() - 1; p >= 0; --p)
+            for (int64_t r = 0; r < count; ++r) {
+              int64_t q0 = runStart(r, runs, pc.HW), q1 = runStart(r + 1, runs, pc.HW);
+              seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, rest ? (q1 - q0) % TW : TW,
+                                    p, p + 1, q0, q1, record, &log, nullptr, nullptr, 0);
+              if (p == c.panels() - 1 && r == 0)
+                for (int64_t i = 0; i < c.OC * pc.HW; ++i)
+                  if (i / pc.HW < p * kPanel || i % pc.HW >= q1) {
+                    ASSERT_EQ(y[i], -5.0f) << "wrote outside the task";
+                  }
+            }
+          EXPECT_FALSE(log.bad) << pc.C << "x" << pc.OC << "x" << pc.HW;
+          for (int n : log.count)
+            ASSERT_EQ(n, 1) << pc.C << "x" << pc.OC << "x" << pc.HW << " TW " << TW;
+          std::string what = "pointwise TW " + std::to_string(TW) + " runs " + std::to_string(runs) +
+                             (rest ? " (last tile of the rest)" : "");
+          expectConv(c, ref, y, 2, 1, what.c_str());
+        }
   }
 }
 
@@ -443,12 +458,12 @@ TEST(KernelsConvPack, PrefetchingTheNextWeightsChangesNoResult) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);
     seed += 2;
     std::vector<float> plain(c.OC * pc.HW, -5.0f);
-    seqk_conv2d_pointwise(x.data(), wp.data(), plain.data(), c.C, pc.HW, c.OC, 14, 0, c.panels(), 0, pc.HW, nullptr,
+    seqk_conv2d_pointwise(x.data(), wp.data(), plain.data(), c.C, pc.HW, c.OC, 14, 14, 0, c.panels(), 0, pc.HW, nullptr,
                           nullptr, nullptr, nullptr, 0);
     for (int64_t bytes : {int64_t{64}, int64_t{64 * 5}, int64_t{1} << 20}) {
       std::vector<char> next(size_t(bytes), 1);
       std::vector<float> y(plain.size(), -5.0f);
-      seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, 14, 0, c.panels(), 0, pc.HW, nullptr,
+      seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, 14, 14, 0, c.panels(), 0, pc.HW, nullptr,
                             nullptr, nullptr, next.data(), bytes);
       ASSERT_EQ(0, std::memcmp(y.data(), plain.data(), y.size() * sizeof(float))) << pc.C << ", " << bytes;
     }

@@ -137,7 +137,7 @@ std::vector<float> fused(const Case &c, const Data &d, int64_t bandRows, const s
 std::vector<float> unfused(const Case &c, const Data &d, const seqk_fused *expand, const seqk_fused *dw) {
   const int64_t HW = c.H * c.W;
   std::vector<float> e(size_t(c.C * HW));
-  seqk_conv2d_pointwise(d.x.data(), d.wp.data(), e.data(), c.eC, HW, c.C, 14, 0, c.panels(), 0, HW, nullptr,
+  seqk_conv2d_pointwise(d.x.data(), d.wp.data(), e.data(), c.eC, HW, c.C, 14, 14, 0, c.panels(), 0, HW, nullptr,
                         nullptr, expand, nullptr, 0);
   const int64_t Wq = seqk_depthwise2d_phased_width(c.KW, c.SH, c.SW, c.DW, c.OH(), c.OW());
   std::vector<float> buf(size_t(seqk_depthwise2d_phased_plane(c.KH, c.SH, c.SW, c.DH, c.OH(), Wq)));

@@ -97,7 +97,7 @@ TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
         }
         for (int64_t r = 0; r < runs; ++r)
           seqk_conv2d_pointwise(x.data() + n * s.C * s.HW, wp.data(), y.data() + n * s.OC * s.HW, s.C, s.HW, s.OC,
-                                TW, 0, pan, r * s.HW / runs, (r + 1) * s.HW / runs, nullptr, nullptr,
+                                TW, TW, 0, pan, r * s.HW / runs, (r + 1) * s.HW / runs, nullptr, nullptr,
                                 f ? &fn : nullptr, nullptr, 0);
       }
     };

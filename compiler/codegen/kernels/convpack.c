@@ -289,7 +289,7 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
  * times were the same within noise). */
 SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
                             int64_t r1, int R, int TW, int SW, int V, int PW,
-                            PackTileFn tile) {
+                            PackTileFn tile, int lastTW, PackTileFn lastTile) {
   const int64_t taps = PW ? 1 : a->KH * a->KW, C = a->C, K = C * taps;
   const int64_t OW = a->OW, OHW = a->yPlane, plane = a->xPlane;
   const int64_t m0 = p * PACK_W, mr = seqkMin(PACK_W, a->OC - m0);
@@ -328,21 +328,23 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         const int64_t tileLines = seqkMax(0, seqkMin(nextLines - t * linesPerTile, linesPerTile));
         int64_t unit = g0 + t / colTiles, image = unit / rowTiles;
         int64_t oh = r0 + unit % rowTiles * R, ow = t % colTiles * TW;
-        int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - TW);
+        const int lastCol = t % colTiles == colTiles - 1;
+        const int tw = lastCol ? lastTW : TW;
+        int64_t top = seqkMax(0, seqkMin(oh, r1 - R)), left = seqkMin(ow, OW - tw);
         xlPrefetch(&xl, &xlLeft, xlEach);
         if (last && PW) /* one row, one image: top and image are 0 */
           prefetchTileStores(yp, OHW, left, mr, TW);
         /* one block: the sums go straight to the store, through part[0]
          * (there may be more than PACK_GROUP_TILES tiles then) */
         PackSums *sums = &part[first && last ? 0 : t];
-        tile(a, wp + c0 * taps * PACK_W,
+        (lastCol ? lastTile : tile)(a, wp + c0 * taps * PACK_W,
              a->x + image * a->xImage + c0 * plane + top * rowStep + left * SW,
              rowStep, nc, next + t * linesPerTile * 64, tileLines, sums, first);
         if (!last)
           continue;
         storeTile(a, *sums, yp + image * a->yImage, m0, image * a->OC + m0,
                   top, left, oh - top, seqkMin(top + R, r1) - top, ow - left,
-                  mr, R, TW, V, PW);
+                  mr, R, tw, V, PW);
       }
     }
     if (!a->epi)
@@ -366,12 +368,14 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
 static __attribute__((noinline)) void packedConvRows(
     const PackedConv *a, int64_t p, int64_t r0, int64_t r1, int R, int TW,
     int SW, int V, PackTileFn tile) {
-  packedRows(a, p, r0, r1, R, TW, SW, V, 0, tile);
+  packedRows(a, p, r0, r1, R, TW, SW, V, 0, tile, TW, tile);
 }
 static __attribute__((noinline)) void packedPointRows(const PackedConv *a,
                                                       int64_t p, int TW, int V,
-                                                      PackTileFn tile) {
-  packedRows(a, p, 0, 1, 1, TW, 1, V, 1, tile);
+                                                      PackTileFn tile,
+                                                      int lastTW,
+                                                      PackTileFn lastTile) {
+  packedRows(a, p, 0, 1, 1, TW, 1, V, 1, tile, lastTW, lastTile);
 }
 
 /* One tile kernel per (R, TW, SW, V), never inlined (see the top). */
@@ -492,18 +496,33 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
   X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
 POINT_WIDTHS(POINT_VARIANTS)
 
-#define POINT_CASE(TW)                                                       \
+#define POINT_TILE_CASE(TW)                                                  \
   case TW:                                                                   \
-    packedPointRows(a, p, TW, V,                                             \
-               V == 2 ? convPoint_##TW##_2 : convPoint_##TW##_1);            \
-    return;
+    return V == 2 ? convPoint_##TW##_2 : convPoint_##TW##_1;
 
-SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
-                               int V) {
+/* The tile kernel of width TW (a constant where the caller's is: the
+ * other widths are then not compiled). */
+SEQK_INLINE PackTileFn pointTile(int64_t TW, int V) {
   switch (TW) {
-    POINT_WIDTHS(POINT_CASE)
-  default: return;
+    POINT_WIDTHS(POINT_TILE_CASE)
+  default: return 0;
   }
+}
+
+/* Tiles of TW positions, the run's last one of lastTW when that is what
+ * the run leaves past its whole tiles (49 positions in tiles of 13: 13,
+ * 13, 13 and 10), else of TW moved left to end with the run (its first
+ * positions computed again, the same values). Each tile kernel is looked
+ * up with a constant (the caller's): a width chosen at run time would
+ * make the lookup a table of all 14, all compiled. */
+SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
+                               int64_t lastTW, int V) {
+  PackTileFn tile = pointTile(TW, V), rest = pointTile(lastTW, V);
+  const int useRest = rest && a->OW % TW == lastTW;
+  if (!tile)
+    return;
+  packedPointRows(a, p, (int)TW, V, tile, useRest ? (int)lastTW : (int)TW,
+                  useRest ? rest : tile);
 }
 
 /* ---- Pointwise of few input channels: positions in the lanes ----------
@@ -621,7 +640,7 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
  * packedPointRows, of width TW, the last moved left; tiles of TW and TW - 1
  * made MobileNetV2 1% faster, densenet121's build 1.13 -> 1.39 s). */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
-                            int V) {
+                            int64_t lastTW, int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
   const int partial = mr % 16 != 0 && mr % 16 <= LANE_CH;
   const int longRun = a->OW >= SEQK_POINT_LANES_RUN;
@@ -631,13 +650,13 @@ SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
   if (a->OW >= 16 && lanes)
     pointLanes(a, p);
   else
-    pointDispatch(a, p, TW, V);
+    pointDispatch(a, p, TW, lastTW, V);
 }
 
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
-                           int64_t p0, int64_t p1, int64_t q0, int64_t q1,
-                           seqk_epilogue epi, const void *env,
+                           int64_t lastTW, int64_t p0, int64_t p1, int64_t q0,
+                           int64_t q1, seqk_epilogue epi, const void *env,
                            const seqk_fused *fused, const void *xl,
                            int64_t xlBytes) {
   int64_t n = q1 - q0;
@@ -648,7 +667,7 @@ void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                   .yImage = 0, .epi = epi, .env = env, .fused = fused};
   for (int64_t p = p0; p < p1; ++p) {
     a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);
-    pointPanel(&a, p, TW, panelVectors(OC, p));
+    pointPanel(&a, p, TW, lastTW, panelVectors(OC, p));
   }
 }
 
@@ -665,5 +684,5 @@ void seqk_conv2d_pointwise_rows(const float *x, const float *w, float *y,
                   .col0 = q0, .yPanel = 0, .images = 1, .xImage = 0, .yImage = 0,
                   .epi = epi, .env = env, .fused = fused,
                   .xl = xl, .xlLines = xlBytes / 64};
-  pointPanel(&a, p, TW, panelVectors(OC, p));
+  pointPanel(&a, p, TW, TW, panelVectors(OC, p));
 }

@@ -200,16 +200,17 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
  * panels [p0, p1) at positions [q0, q1) (at least TW of them, TW <= 14)
- * in tiles of TW consecutive positions (or, with few input channels or
- * on long runs, of 8 channels x 16 to 48 positions: see
- * SEQK_POINT_LANES_MAX_C), then epi(env, m, q, run, run, n) on
+ * in tiles of TW consecutive positions, the last of lastTW when that is
+ * (q1 - q0) % TW, else of TW moved left to end at q1 (or, with few
+ * input channels or on long runs, of 8 channels x 16 to 48 positions:
+ * see SEQK_POINT_LANES_MAX_C), then epi(env, m, q, run, run, n) on
  * runs of each channel m's positions, each position once; or, with epi
  * NULL, `fused` (NULL: none) on each tile before it is stored, its rows
  * and columns numbered as for epi. */
 void seqk_conv2d_pointwise(const float *x, const float *w, float *y,
                            int64_t C, int64_t HW, int64_t OC, int64_t TW,
-                           int64_t p0, int64_t p1, int64_t q0, int64_t q1,
-                           seqk_epilogue epi, const void *env,
+                           int64_t lastTW, int64_t p0, int64_t p1, int64_t q0,
+                           int64_t q1, seqk_epilogue epi, const void *env,
                            const seqk_fused *fused, const void *xl,
                            int64_t xlBytes);
 /* Panel p alone of the same at positions [q0, q1) (at least TW), into a
