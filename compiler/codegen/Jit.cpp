@@ -34,6 +34,7 @@ Error defineRuntimeSymbols(LLJIT &jit) {
   auto symbol = [](auto *fn) { return ExecutorSymbolDef(ExecutorAddr::fromPtr(fn), JITSymbolFlags::Exported); };
   SymbolMap symbols;
   symbols[jit.mangleAndIntern("seqrt_forward_begin")] = symbol(&seqrt_forward_begin);
+  symbols[jit.mangleAndIntern("seqrt_forward_end")] = symbol(&seqrt_forward_end);
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
   symbols[jit.mangleAndIntern("seqrt_context_threads")] = symbol(&seqrt_context_threads);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);

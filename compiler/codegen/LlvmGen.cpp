@@ -121,6 +121,8 @@ FunctionCallee LlvmGen::runtimeFn(StringRef name) {
   if (name == "seqrt_forward_begin")
     type = FunctionType::get(Type::getInt32Ty(ctx), {ptr(), ptr(), ptr(), ptr(), ptr(), i64(), ptr(), ptr(), ptr()},
                              false);
+  else if (name == "seqrt_forward_end")
+    type = FunctionType::get(Type::getVoidTy(ctx), {ptr()}, false);
   else if (name == "seqrt_context_workspace")
     type = FunctionType::get(ptr(), {ptr(), sizeT}, false);
   else if (name == "seqrt_context_threads")
@@ -209,6 +211,8 @@ Function *LlvmGen::emitForward() {
     emitSliced(granule);
   else
     emitNodes();
+  // the call's time, for the context's choice of threads (seqrt.h)
+  fwd_.CreateCall(runtimeFn("seqrt_forward_end"), {ctx_});
   fwd_.CreateRet(fwd_.getInt32(kStatusOk));
   return forward_;
 }

@@ -305,6 +305,17 @@ seqrt_status seqrt_forward_begin(const seqrt_model *model,
                                  seqrt_context *ctx, const float **packed,
                                  void **workspace);
 
+/* The end of a forward call that seqrt_forward_begin let through (the
+ * last thing generated code does before it returns SEQRT_OK): with two
+ * threads or more, the call's time from its first parallel loop goes
+ * into the context's choice of running the next calls of this model and
+ * batch with the pool or on the calling thread alone, whichever has been
+ * faster of late (a small model on two cores that share no cache can be
+ * slower on two threads than on one). Does nothing for a NULL or dead
+ * ctx, or a call that ran no loop. Forward functions compiled before it
+ * existed do not call it, and always use the pool. */
+void seqrt_forward_end(seqrt_context *ctx);
+
 /* The workspace, aligned to SEQRT_ALIGNMENT, when it holds at least `bytes`;
  * NULL otherwise. Never allocates. (Version-1 generated code called it;
  * seqrt_forward_begin now hands the workspace over.) */

@@ -72,8 +72,47 @@ extern "C" void seqrt_parallel_for(seqrt_context *ctx, int64_t n,
                                    seqrt_task_fn fn, void *arg) {
   if (fn == nullptr || n <= 0)
     return;
-  if (ctx == nullptr)
+  if (ctx == nullptr) {
+    fn(arg, 0, n);
+    return;
+  }
+  // The forward call's first loop starts its clock (on the calling
+  // thread: a nested call runs inside one that has, and only reads).
+  if (ctx->forwardModel != nullptr && !ctx->timed) {
+    ctx->timed = true;
+    ctx->forwardStart = std::chrono::steady_clock::now();
+  }
+  if (ctx->forwardWay == ParallelChoice::Way::Alone)
     fn(arg, 0, n);
   else
     ctx->pool.parallelFor(n, fn, arg);
+}
+
+namespace seq::rt {
+
+void beginForward(seqrt_context &ctx, const void *model, int64_t batch) {
+  ctx.timed = false;
+  if (model == nullptr || ctx.pool.threads() < 2) {
+    ctx.forwardModel = nullptr;
+    ctx.forwardWay = ParallelChoice::Way::Pool;
+    return;
+  }
+  ctx.forwardModel = model;
+  ctx.forwardBatch = batch;
+  ctx.forwardWay = ctx.choice.choose(model, batch);
+}
+
+} // namespace seq::rt
+
+extern "C" void seqrt_forward_end(seqrt_context *ctx) {
+  if (ctx == nullptr || ctx->magic != seqrt_context::kMagic || ctx->forwardModel == nullptr)
+    return;
+  if (ctx->timed) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                   ctx->forwardStart);
+    ctx->choice.record(ctx->forwardModel, ctx->forwardBatch, ctx->forwardWay, ns.count());
+  }
+  ctx->forwardModel = nullptr;
+  ctx->forwardWay = ParallelChoice::Way::Pool;
+  ctx->timed = false;
 }

@@ -3,9 +3,11 @@
 #pragma once
 
 #include "AlignedBuffer.h"
+#include "ParallelChoice.h"
 #include "ThreadPool.h"
 #include "seqrt.h"
 
+#include <chrono>
 #include <cstdint>
 
 struct seqrt_context {
@@ -19,4 +21,24 @@ struct seqrt_context {
   std::uint64_t magic = kMagic; // first
   seq::rt::ThreadPool pool;
   seq::rt::AlignedBuffer workspace;
+
+  // Whether forward calls use the pool (ParallelChoice.h), and the call
+  // under way: its model (null between calls, and on one thread), batch,
+  // way, and when its first loop began (timed set then).
+  seq::rt::ParallelChoice choice;
+  const void *forwardModel = nullptr;
+  std::int64_t forwardBatch = 0;
+  seq::rt::ParallelChoice::Way forwardWay = seq::rt::ParallelChoice::Way::Pool;
+  bool timed = false;
+  std::chrono::steady_clock::time_point forwardStart;
 };
+
+namespace seq::rt {
+
+// A forward call of `model` at `batch` begins on ctx (seqrt_forward_begin):
+// whether its loops use the pool (ParallelChoice); its clock starts with
+// its first loop, and seqrt_forward_end records it. A null model: no call
+// follows (batch 0), or none to time.
+void beginForward(seqrt_context &ctx, const void *model, std::int64_t batch);
+
+} // namespace seq::rt

@@ -125,6 +125,7 @@ seqrt_forward_begin(const seqrt_model *model, const seqrt_weights *weights,
     *packed = chooseWeights(*model, weights, embedded);
     checkBatch(*model, batch);
     *workspace = batch == 0 ? nullptr : workspaceFor(*model, batch, *ctx);
+    beginForward(*ctx, batch == 0 ? nullptr : model, batch); // (batch 0: no call follows)
     return SEQRT_OK;
   });
 }
