@@ -22,7 +22,7 @@
 // run the faster way, the other only once it is kMarginPercent faster.
 // The other way is tried again after kExploreEvery calls, more rarely the
 // slower it was (each trial costs that difference), so that a change of
-// placement is noticed within a few hundred calls. Only calls that take under kMaxChoiceNs with the
+// placement is noticed within a few hundred to a few thousand calls. Only calls that take under kMaxChoiceNs with the
 // faster way are ever run alone: above that, every layer is long enough
 // to pay for its hand-off, and a call on one core would cost
 // milliseconds. The outputs are the same bits either way: a loop's tasks
@@ -43,7 +43,7 @@ public:
   // Records that call's time (from its first loop to its end).
   void record(const void *model, std::int64_t batch, Way way, std::int64_t ns);
 
-  static constexpr std::int64_t kMaxChoiceNs = 4'000'000;
+  static constexpr std::int64_t kMaxChoiceNs = 2'000'000;
   static constexpr std::int64_t kExploreEvery = 128;
   static constexpr int kWarmupCalls = 2;
   static constexpr int kWindowCalls = 8;
