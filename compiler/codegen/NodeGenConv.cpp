@@ -474,11 +474,10 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
     b.CreateCall(gen.kernel("seqk_im2col"), {xn, c(s.C), c(s.H), c(s.W), c(1), c(1), c(s.SH), c(s.SW), c(0), c(0),
                                               c(s.DH), c(s.DW), c(s.OH), c(s.OW), buf, c(0), c(s.C)});
     env.setRowBase(b, b.CreateMul(n, c(s.OC)));
+    int64_t TW = ir::packedConvTile(1, OHW).cols;
     b.CreateCall(gen.kernel("seqk_conv2d_pointwise"),
-                 {buf, w, LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW))), c(s.C), c(OHW), c(s.OC),
-                  c(ir::packedConvTile(1, OHW).cols),
-                  c(ir::pointwiseLastTile(OHW, ir::packedConvTile(1, OHW).cols)), c(0),
-                  c(ceilDiv(s.OC, ir::kPackPanelWidth)), c(0), c(OHW),
+                 {buf, w, LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW))), c(s.C), c(OHW), c(s.OC), c(TW),
+                  c(ir::pointwiseLastTile(OHW, TW)), c(0), c(ceilDiv(s.OC, ir::kPackPanelWidth)), c(0), c(OHW),
                   env.fn(), env.env(), env.fused(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
     return;
   }

@@ -324,7 +324,9 @@ void *seqrt_context_workspace(seqrt_context *ctx, size_t bytes);
 /* Runs fn(arg, begin, end) over [0, n) split in chunks across the context's
  * threads, the calling thread included; returns when all are done.
  * n <= 0 does nothing; a NULL ctx, a one-thread ctx or n == 1 runs
- * fn(arg, 0, n) inline, as does a nested call on the same ctx. */
+ * fn(arg, 0, n) inline, as does a nested call on the same ctx, and a
+ * call inside a forward call that the context chose to run alone (see
+ * seqrt_forward_end). */
 typedef void (*seqrt_task_fn)(void *arg, int64_t begin, int64_t end);
 void seqrt_parallel_for(seqrt_context *ctx, int64_t n, seqrt_task_fn fn,
                         void *arg);
