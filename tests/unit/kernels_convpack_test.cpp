@@ -324,17 +324,20 @@ TEST(KernelsConvPack, PointwiseLastTileTakesTheRest) {
 // input channels (positions in the lanes on any run of 16), up to 128 on
 // runs of at least 192 (97 input channels on 389 positions: one run, two
 // of 194 and 195, two at a multiple of 48; 128 on 3 runs of 129, output
-// channels in the lanes), more (130); a last panel of 8 channels, with
-// more than 160 input channels in the lanes only on long runs (170); on
-// planes of 784 positions or more, blocks of 64 input channels (129 and
-// 200: 3 and 4 blocks, the last of 1 and 8), and of 128 one short (783);
+// channels in the lanes), more (130); any number on runs of at least 384
+// (300 on one run of 770, two of 385, and two of 384 and 386; on 3 runs of
+// 256, output channels in the lanes in 3 blocks); a last panel of 8
+// channels, with more than 160 input channels in the lanes only on long
+// runs (170); on planes of 784 positions or more, blocks of 64 input
+// channels on runs under 384 (129 and 200 on 3 runs: 3 and 4 blocks, the
+// last of 1 and 8), and of 128 one short (783);
 // each run's last tile a whole one moved left, and of what the run leaves
 // past its whole tiles (of any width: the kernel takes what it is given).
 TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
   const Pointwise cases[] = {{1, 1, 1},      {3, 16, 7},     {1, 17, 13},    {5, 32, 14},    {2, 33, 15},
                              {7, 31, 49},    {16, 48, 29},   {13, 65, 197},  {130, 20, 30},  {29, 64, 450},
                              {97, 33, 389},  {128, 17, 387}, {170, 40, 389}, {129, 48, 784}, {200, 33, 785},
-                             {200, 33, 783}};
+                             {200, 33, 783}, {300, 40, 770}};
   unsigned seed = 90;
   for (const Pointwise &pc : cases) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);

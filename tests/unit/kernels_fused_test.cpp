@@ -71,10 +71,12 @@ TEST(KernelsFused, PointwiseEpilogueInRegistersIsTheScalarEpilogue) {
   // (one past each edge: 65 input channels, 33 output channels, 15 and
   // 197 positions); up to 128 input channels on runs of 192 positions or
   // more, positions in the lanes again (SEQK_POINT_LANES_MAX_C: 97 on 2
-  // runs of 194 and 193, 128 and 129 on 385)
+  // runs of 194 and 193, 128 and 129 on 385); any number on runs of 384
+  // or more (SEQK_POINT_LANES_ANY_C_RUN: 200 on 2 runs of 385, and of 383
+  // one short, output channels in the lanes)
   const Shape shapes[] = {{1, 1, 1},     {3, 17, 7},    {16, 24, 50},  {5, 40, 13},   {70, 32, 29},
                           {100, 40, 20}, {130, 24, 33}, {24, 64, 197}, {65, 33, 15},  {64, 33, 17},
-                          {97, 33, 387}, {128, 17, 385}, {129, 17, 385}};
+                          {97, 33, 387}, {128, 17, 385}, {129, 17, 385}, {200, 40, 770}, {200, 40, 766}};
   unsigned seed = 700;
   for (const Shape &s : shapes) {
     const int64_t images = 2;

@@ -640,9 +640,14 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
 }
 
 /* Panel p of the run in a: positions in the lanes for few input channels,
- * a long run of up to SEQK_POINT_LANES_MAX_C, or a panel of 8 or 24
+ * a long run of up to SEQK_POINT_LANES_MAX_C, a run of
+ * SEQK_POINT_LANES_ANY_C_RUN or more of any, or a panel of 8 or 24
  * channels (LANE_PARTIAL_MAX_C), else output channels (the tiles of
- * packedPointRows, of width TW, the last of lastTW: pointDispatch). */
+ * packedPointRows, of width TW, the last of lastTW: pointDispatch). On the
+ * long runs the lanes' tiles win with many input channels too (one thread,
+ * warm, ResNeXt-50's 256 -> 512 at 28 x 28 in 2 runs: 1.97 -> 1.81 ms; in
+ * the model, its 28 x 28 and 56 x 56 layers 3-9% faster), but on 14 x 14
+ * planes they lose (5%: 196 positions are 12 vectors and a quarter). */
 SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
                             int64_t lastTW, int V) {
   const int64_t mr = seqkMin(PACK_W, a->OC - p * PACK_W);
@@ -650,6 +655,7 @@ SEQK_INLINE void pointPanel(const PackedConv *a, int64_t p, int64_t TW,
   const int longRun = a->OW >= SEQK_POINT_LANES_RUN;
   const int lanes =
       a->C <= LANE_MAX_C || (a->C <= SEQK_POINT_LANES_MAX_C && longRun) ||
+      a->OW >= SEQK_POINT_LANES_ANY_C_RUN ||
       (partial && (a->C <= LANE_PARTIAL_MAX_C || longRun));
   if (a->OW >= 16 && lanes)
     pointLanes(a, p);

@@ -192,10 +192,12 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
 /* Input channels up to which seqk_conv2d_pointwise puts positions in the
  * lanes on a run of at least SEQK_POINT_LANES_RUN positions, in blocks
  * of SEQK_POINT_LANES_BLOCK (with 64 or fewer, on any run of 16 or
- * more): the compiler cuts such a layer's plane into runs at multiples
- * of the block, so that only the last run has a part block. */
+ * more; with any number, on a run of SEQK_POINT_LANES_ANY_C_RUN or more):
+ * the compiler cuts such a layer's plane into runs at multiples of the
+ * block, so that only the last run has a part block. */
 #define SEQK_POINT_LANES_MAX_C 128
 #define SEQK_POINT_LANES_RUN 192
+#define SEQK_POINT_LANES_ANY_C_RUN 384
 #define SEQK_POINT_LANES_BLOCK 48
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
