@@ -78,6 +78,19 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
   return s;
 }
 
+// Rows shorter than this take the register form of a curve (genConv2d).
+constexpr int64_t kShortRow = 16;
+
+// Whether the epilogue applies an activation that is no clamp (SiLU,
+// Tanh, Hardswish: a chain of dependent steps for each vector).
+static bool hasCurve(const std::vector<ir::EpilogueOp> &ops) {
+  for (const ir::EpilogueOp &op : ops)
+    if (op.kind == ir::EpilogueOp::Kind::Unary &&
+        (op.unary == ir::UnaryKind::Silu || op.unary == ir::UnaryKind::Tanh || op.unary == ir::UnaryKind::Hardswish))
+      return true;
+  return false;
+}
+
 // seqk_conv2d_packed_lanes' condition (convlanes.c).
 static_assert(ir::kLanesConvMaxTaps == SEQK_LANES_CONV_MAX_TAPS, "ir's lanes rule is the kernel's");
 bool packedLanes(const ConvShape &s) {
@@ -333,7 +346,8 @@ void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const Pa
     b.CreateCall(gen.kernel("seqk_conv2d_packed"),
                  {x, w, y, c(s.Cg()), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.DH), c(s.DW),
                   c(unitChannels), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), c(0), c(1), range[2],
-                  range[3], env.fn(), env.env(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
+                  range[3], env.fn(), env.env(), ConstantPointerNull::get(b.getPtrTy()) /* never in registers */,
+                  ConstantPointerNull::get(b.getPtrTy()), c(0)});
   });
 }
 
@@ -359,7 +373,7 @@ void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSp
   b.CreateCall(gen.kernel("seqk_conv2d_packed"),
                {xwy[0], xwy[1], xwy[2], c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                 c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), range[0],
-                range[1], range[2], range[3], env.fn(), env.env(), xl[0], xl[1]});
+                range[1], range[2], range[3], env.fn(), env.env(), env.fused(), xl[0], xl[1]});
 }
 
 // The panels and rows of task `t` (< split.tasks()) of an image.
@@ -643,11 +657,18 @@ void genConv2d(LlvmGen &gen, int index) {
   // 7x7 layer: 21.0 -> 18.5 us alone; before, 960 calls on 49 outputs each).
   bool lanes = algorithm == ir::ConvAlgorithm::Packed && !pointwise && !scale && packedLanes(s);
   bool depthwiseLanes = algorithm == ir::ConvAlgorithm::Depthwise && ir::depthwiseLanes(g, node);
+  // And the other packed convolutions (one group) whose rows are shorter
+  // than a vector, where the activation is a curve: the generated epilogue
+  // on each channel's few rows is one short loop whose curve waits on
+  // itself (LeNet-5's 10x10 layer with Tanh at batch 64: its epilogue 89
+  // us, 51 cycles a vector), in the tile it runs on 16 channels at once.
+  bool shortRows = algorithm == ir::ConvAlgorithm::Packed && !pointwise && !lanes && !scale && s.G == 1 &&
+                   s.OW < kShortRow && hasCurve(epilogueOps(node));
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()),
-                    pointwise        ? RegisterUse::ChannelsAndTensor
-                    : lanes          ? RegisterUse::Channels
-                    : depthwiseLanes ? RegisterUse::ChannelsClamp
-                                     : RegisterUse::None);
+                    pointwise              ? RegisterUse::ChannelsAndTensor
+                    : lanes || shortRows   ? RegisterUse::Channels
+                    : depthwiseLanes       ? RegisterUse::ChannelsClamp
+                                           : RegisterUse::None);
   switch (algorithm) {
   case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
   case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);

@@ -64,7 +64,8 @@ void emitPackedImagesCall(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, cons
                {xpWYn[0], c(imageStride), xpWYn[1], xpWYn[2], c(s.OC * s.OHW()), count, c(s.C),
                 c(s.H + a.pad[0] + a.pad[2]), c(s.W + a.pad[1] + a.pad[3]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                 c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), panels[0],
-                panels[1], c(0), c(s.OH), env.fn(), env.env(), ConstantPointerNull::get(b.getPtrTy()), c(0)});
+                panels[1], c(0), c(s.OH), env.fn(), env.env(), env.fused(), ConstantPointerNull::get(b.getPtrTy()),
+                c(0)});
 }
 
 } // namespace

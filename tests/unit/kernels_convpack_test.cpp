@@ -119,7 +119,8 @@ void expectConv(const Conv &c, const Reference &ref, const std::vector<float> &y
 void run(const Conv &c, const std::vector<float> &xp, const std::vector<float> &wp, std::vector<float> &y,
          ir::PackedTile t, std::array<int64_t, 4> range, seqk_epilogue epi = nullptr, void *env = nullptr) {
   seqk_conv2d_packed(xp.data(), wp.data(), y.data(), c.C, c.Hp(), c.Wp(), c.KH, c.KW, c.SH, c.SW, c.DH, c.DW,
-                     c.OC, c.OH(), c.OW(), t.rows, t.cols, range[0], range[1], range[2], range[3], epi, env, nullptr, 0);
+                     c.OC, c.OH(), c.OW(), t.rows, t.cols, range[0], range[1], range[2], range[3], epi, env, nullptr,
+                     nullptr, 0);
 }
 
 TEST(KernelsConvPack, EveryTileShapeMatchesDirectConvolution) {
@@ -226,7 +227,7 @@ TEST(KernelsConvPack, ImagesShareTheCallAndMatchOneByOne) {
       for (int64_t p = c.panels() - 1; p >= 0; --p)
         seqk_conv2d_packed_images(xs.data(), xStride, wp.data(), y.data(), yStride, images, c.C, c.Hp(), c.Wp(), c.KH,
                                   c.KW, c.SH, c.SW, c.DH, c.DW, c.OC, OH, c.OW(), tile.rows, tile.cols, p, p + 1, 0,
-                                  OH, epi, &log, nullptr, 0);
+                                  OH, epi, &log, nullptr, nullptr, 0);
       std::string what = "conv " + std::to_string(&c - kConvs) + ", " + std::to_string(images) + " images";
       ASSERT_FALSE(log.bad) << what;
       for (int64_t i = 0; i < images; ++i) {
@@ -450,7 +451,7 @@ TEST(KernelsConvPack, PrefetchingTheNextWeightsChangesNoResult) {
       std::vector<float> y(plain.size(), -5.0f);
       seqk_conv2d_packed(xp.data(), wp.data(), y.data(), c.C, c.Hp(), c.Wp(), c.KH, c.KW, c.SH, c.SW, c.DH, c.DW,
                          c.OC, c.OH(), c.OW(), tile.rows, tile.cols, 0, c.panels(), 0, c.OH(), nullptr, nullptr,
-                         next.data(), bytes);
+                         nullptr, next.data(), bytes);
       ASSERT_EQ(0, std::memcmp(y.data(), plain.data(), y.size() * sizeof(float)))
           << "conv " << (&c - kConvs) << ", " << bytes << " bytes";
     }

@@ -274,7 +274,7 @@ TEST(KernelsExpandDepthwise, AnyProducerGivesTheBitsOfThePaddedPackedConvolution
       const int64_t TW = std::min<int64_t>(7, c.W);
       ASSERT_TRUE(seqk_conv2d_packed_supports(1, TW, pc.eSW));
       seqk_conv2d_packed(xp.data(), we.data(), e.data(), pc.eC, Hp, Wp, pc.eKH, pc.eKW, pc.eSH, pc.eSW, 1, 1, c.C,
-                         c.H, c.W, 1, TW, 0, c.panels(), 0, c.H, rowEpilogue, &eenv, nullptr, 0);
+                         c.H, c.W, 1, TW, 0, c.panels(), 0, c.H, rowEpilogue, &eenv, nullptr, nullptr, 0);
       const int64_t Wq = seqk_depthwise2d_phased_width(c.KW, c.SH, c.SW, c.DW, c.OH(), c.OW());
       std::vector<float> buf(size_t(seqk_depthwise2d_phased_plane(c.KH, c.SH, c.SW, c.DH, c.OH(), Wq)));
       std::vector<float> want(size_t(c.C * c.OH() * c.OW()));

@@ -1,5 +1,7 @@
 // Unit tests of the register epilogue (seqk_fused, kernels/fused.h) of
-// the pointwise convolution: seqk_conv2d_pointwise and _rows with a
+// the pointwise convolution (and, at the end, of the lanes kernel of few
+// taps and of the packed tiles of other convolutions):
+// seqk_conv2d_pointwise and _rows with a
 // seqk_fused give exactly the bits of the same convolution without it
 // followed by the scalar kernels a generated epilogue calls (x + bias,
 // x + add, then seqk_reluf, seqk_hardtanhf, seqk_siluf or
@@ -216,6 +218,60 @@ TEST(KernelsFused, LanesConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
               ASSERT_EQ(bits(y[at]), bits(want)) << s.C << "->" << s.OC << " " << s.K << "x" << s.K << " stride "
                                                  << s.S << " " << act.name << (withBias ? " bias" : "")
                                                  << " image " << n << " channel " << m << " position " << q;
+            }
+      }
+  }
+}
+
+// The packed convolution's tiles (convpack.c, output channels in the
+// lanes) with the bias and activation in registers (the compiler's choice
+// for rows shorter than a vector with a curve: LeNet-5's 6 -> 16, 5x5 on
+// 14x14): the bits of the plain kernel followed by the scalar epilogue,
+// for every activation, with and without bias: tiles of one row (10 and 7
+// columns) and of several (2 x 7, 3 x 4), strides 1 and 2, full and
+// partial panels (16, 20, 33, 40 channels: a last panel of one vector and
+// of one channel), two images in one call, and the rows in two calls.
+struct PackedShape {
+  int64_t C, OC, Hp, Wp, K, S, R, TW;
+};
+
+TEST(KernelsFused, PackedConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
+  const PackedShape shapes[] = {{6, 16, 14, 14, 5, 1, 1, 10}, {5, 33, 9, 9, 3, 1, 2, 7}, {3, 20, 15, 15, 3, 2, 1, 7},
+                                {7, 40, 12, 12, 3, 1, 3, 4},  {70, 17, 6, 6, 1, 1, 2, 6}};
+  unsigned seed = 950;
+  for (const PackedShape &s : shapes) {
+    ASSERT_TRUE(seqk_conv2d_packed_supports(s.R, s.TW, s.S));
+    const int64_t images = 2, OH = (s.Hp - s.K) / s.S + 1, OW = (s.Wp - s.K) / s.S + 1, taps = s.C * s.K * s.K;
+    const int64_t xImage = s.C * s.Hp * s.Wp, yImage = s.OC * OH * OW, pan = (s.OC + kPanel - 1) / kPanel;
+    auto x = seqk_test::randomVector(size_t(images * xImage), seed);
+    for (size_t i = 0; i < x.size(); i += 11)
+      x[i] = kSpecial[i / 11 % (sizeof kSpecial / sizeof kSpecial[0])] / 8.0f;
+    auto wp = panels(s.OC, taps, seqk_test::randomVector(size_t(s.OC * taps), seed + 1));
+    auto bias = seqk_test::randomVector(size_t(s.OC), seed + 2);
+    seed += 3;
+    auto convolve = [&](std::vector<float> &y, const seqk_fused *f) {
+      const int64_t cut = OH / 2 / s.R * s.R; // the rows in two calls, the first whole tiles
+      for (int64_t half = 0; half < 2; ++half)
+        seqk_conv2d_packed_images(x.data(), xImage, wp.data(), y.data(), yImage, images, s.C, s.Hp, s.Wp, s.K, s.K,
+                                  s.S, s.S, 1, 1, s.OC, OH, OW, s.R, s.TW, 0, pan, half ? cut : 0, half ? OH : cut,
+                                  nullptr, nullptr, f, nullptr, 0);
+    };
+    std::vector<float> plain(size_t(images * yImage));
+    convolve(plain, nullptr);
+    for (const Act &act : kActs)
+      for (bool withBias : {false, true}) {
+        seqk_fused f{withBias ? bias.data() : nullptr, nullptr, 0, 0, act.act, act.lo, act.hi};
+        std::vector<float> y(plain.size(), -7.0f);
+        convolve(y, &f);
+        for (int64_t n = 0; n < images; ++n)
+          for (int64_t m = 0; m < s.OC; ++m)
+            for (int64_t q = 0; q < OH * OW; ++q) {
+              size_t at = size_t(n * yImage + m * OH * OW + q);
+              float want = scalarEpilogue(f, plain[at], m, 0, 0);
+              ASSERT_EQ(bits(y[at]), bits(want)) << s.C << "->" << s.OC << " " << s.K << "x" << s.K << " stride "
+                                                 << s.S << " tile " << s.R << "x" << s.TW << " " << act.name
+                                                 << (withBias ? " bias" : "") << " image " << n << " channel " << m
+                                                 << " position " << q;
             }
       }
   }

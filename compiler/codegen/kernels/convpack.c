@@ -18,8 +18,9 @@
  * The finished tile is transposed in registers into the output planes
  * (one vector of positions per channel), and the epilogue runs on each
  * whole output row of each channel once all its tiles are stored (the row
- * is still in L1); a pointwise convolution's fused epilogue (seqk_fused)
- * is applied to the tile before it is stored instead.
+ * is still in L1); a fused epilogue (seqk_fused: a pointwise
+ * convolution's, or another's bias and curve on rows shorter than a
+ * vector) is applied to the tile before it is stored instead.
  *
  * The tile shape (R, TW), the column stride SW (1 or 2) and the vectors
  * per position V (2, or 1 for a last panel of at most 16 channels) are
@@ -115,6 +116,14 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
   }
 }
 
+/* fusedApply out of line for the lanes tiles and the tiles of other
+ * convolutions (fused.h's FusedApplyFn). */
+static __attribute__((noinline)) void fusedApplyOutOfLine(
+    const seqk_fused *f, seqkVec *v, int n, int per, int64_t m,
+    const float *add) {
+  fusedApply(f, v, n, per, m, add, f->rowStride);
+}
+
 /* A pointwise tile's store with the fused epilogue: its channels [0, mr)
  * at `lanes` (transposed, positions in the lanes), the first output
  * channel m0 with the epilogue's row `row`, the tile's first position its
@@ -178,6 +187,9 @@ SEQK_INLINE void storeTile(const PackedConv *a, const seqkVec (*acc)[2],
     for (int i = 0; i < 16; ++i)
       m[i] = i < R * TW ? acc[i][v] : (seqkVec){0};
     transpose16(m);
+    if (!PW && a->fused) /* bias and activation: m[c] is channel 16v + c */
+      fusedApplyOutOfLine(a->fused, m, (int)seqkMin(16, mr - 16 * v), 1,
+                          m0 + 16 * v, 0);
     if (PW && a->fused) {
       SEQK_UNROLL
       for (int c = 0; c < 16; ++c)
@@ -450,16 +462,17 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                int64_t OH, int64_t OW, int64_t R, int64_t TW,
                                int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                                seqk_epilogue epi, const void *env,
-                               const void *xl, int64_t xlBytes) {
+                               const seqk_fused *fused, const void *xl,
+                               int64_t xlBytes) {
   PackedConv a = {.x = x, .w = w, .y = y, .C = C, .Hp = Hp, .Wp = Wp,
                   .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
                   .OH = OH, .OW = OW, .xPlane = Hp * Wp, .yPlane = OH * OW,
                   .col0 = 0, .yPanel = PACK_W * OH * OW, .images = images,
                   .xImage = xImage, .yImage = yImage, .epi = epi, .env = env,
-                  .fused = 0};
+                  .fused = fused};
   if (seqk_conv2d_packed_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp, KH,
                                KW, SH, SW, DH, DW, OC, OH, OW, p0, p1, r0, r1,
-                               epi, env, 0))
+                               epi, env, fused))
     return;
   for (int64_t p = p0; p < p1; ++p) {
     a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);
@@ -473,10 +486,11 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env,
-                        const void *xl, int64_t xlBytes) {
+                        const seqk_fused *fused, const void *xl,
+                        int64_t xlBytes) {
   seqk_conv2d_packed_images(x, 0, w, y, 0, 1, C, Hp, Wp, KH, KW, SH, SW, DH,
                             DW, OC, OH, OW, R, TW, p0, p1, r0, r1, epi, env,
-                            xl, xlBytes);
+                            fused, xl, xlBytes);
 }
 
 /* ---- Pointwise: a 1x1 convolution of stride 1 without padding ----------
@@ -555,13 +569,6 @@ _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
  * or any on runs of SEQK_POINT_LANES_RUN (240 -> 40 on 784 positions, 128
  * -> 101 us warm; on 49, 960 -> 24 would go 19 -> 22 us) */
 #define LANE_PARTIAL_MAX_C 160
-
-/* fusedApply out of line for the lanes tiles (fused.h's FusedApplyFn). */
-static __attribute__((noinline)) void fusedApplyOutOfLine(
-    const seqk_fused *f, seqkVec *v, int n, int per, int64_t m,
-    const float *add) {
-  fusedApply(f, v, n, per, m, add, f->rowStride);
-}
 
 /* LANE_CH channels of the panel (weights wp, at the first, output
  * channel m) at positions [at, at + 16V) of the run, the first `nch`

@@ -147,7 +147,9 @@ void seqk_conv2d_direct(const float *xp, const float *w, float *y, int64_t C,
  * panels [p0, p1) (output channels [32*p0, min(32*p1, OC))) on output
  * rows [r0, r1), in tiles of R rows x TW columns (R <= OH, TW <= OW, a
  * shape seqk_conv2d_packed_supports), then epi(env, m, oh*OW, row, row,
- * OW) on each finished output row of channel m. Meanwhile it prefetches
+ * OW) on each finished output row of channel m; or, with epi NULL, `fused`
+ * (NULL: none; its bias and activation only, add NULL) on each tile's
+ * vectors before they are stored. Meanwhile it prefetches
  * the xlBytes from xl (NULL, 0: none) into the caches, a few lines
  * before each tile, shared evenly among its panels: the compiler gives
  * each task a slice of the next layer's weights (codegen's NextWeights).
@@ -158,7 +160,8 @@ void seqk_conv2d_packed(const float *x, const float *w, float *y, int64_t C,
                         int64_t OC, int64_t OH, int64_t OW, int64_t R,
                         int64_t TW, int64_t p0, int64_t p1, int64_t r0,
                         int64_t r1, seqk_epilogue epi, const void *env,
-                        const void *xl, int64_t xlBytes);
+                        const seqk_fused *fused, const void *xl,
+                        int64_t xlBytes);
 /* The same on `images` images at once: image i's input at x + i*xImage,
  * its output at y + i*yImage, and epi(env, i*OC + m, ...) on its rows. The
  * tiles of several small images share each block of weights while it is
@@ -171,7 +174,8 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                int64_t OH, int64_t OW, int64_t R, int64_t TW,
                                int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                                seqk_epilogue epi, const void *env,
-                               const void *xl, int64_t xlBytes);
+                               const seqk_fused *fused, const void *xl,
+                               int64_t xlBytes);
 /* seqk_conv2d_packed_images takes this for a convolution of few taps
  * (C*KH*KW <= SEQK_LANES_CONV_MAX_TAPS, a network's stem), a row of 16
  * outputs or more and a column stride of 1 or 2 (convlanes.c: output
@@ -179,7 +183,7 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
  * 1. Otherwise returns 0 and does nothing. The compiler calls it itself
  * where it knows the shapes suit it, with the epilogue in register form
  * (fused, applied to each vector before it is stored; epi and env NULL)
- * where it has one; seqk_conv2d_packed_images passes fused NULL. */
+ * where it has one; seqk_conv2d_packed_images passes its own. */
 #define SEQK_LANES_CONV_MAX_TAPS 64
 int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              float *y, int64_t yImage, int64_t images,
