@@ -41,15 +41,16 @@ static __attribute__((noinline)) void laneFusedApply(const seqk_fused *f,
   fusedApply(f, v, n, per, m, add, f->rowStride);
 }
 
-/* Channels [0, nch) (nch <= LC_CH) of the panel's tile at output
+/* Channels [0, nch) (nch <= N <= LC_CH) of the panel's tile at output
  * positions [0, 16V) of the row whose first tap reads x0, weights wp (the
  * panel's, at its first channel, output channel m), stored at y0 (yPlane
  * floats between channels) through the register form of the epilogue if
- * any. */
+ * any; N channels computed (a constant: a panel's last few channels take
+ * no multiply-adds for the channels past them). */
 SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
                               const float *restrict wp, float *restrict y0,
                               int64_t yPlane, int64_t m, int64_t nch, int V,
-                              int SW) {
+                              int SW, int N) {
   LanesAcc acc;
   lanesZero(acc, V);
   const float *restrict wk = wp;
@@ -68,7 +69,7 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
             seqkEvenOf31(xk + 32 * v, &xv[v]);
           }
         }
-        lanesStep(acc, wk, xv, V);
+        lanesStepN(acc, wk, xv, V, N);
       }
     }
   /* Tanh (LeNet's convolutions of few taps) unrolled in registers: each
@@ -103,9 +104,11 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
 
 /* Output rows [r0, r1) of panel p in each image: each row in tiles of
  * LC_CH channels by 16V positions (then 16), then the epilogue on the row
- * of each of the panel's channels (still in L1). */
+ * of each of the panel's channels (still in L1). A tile of fewer channels
+ * (the last of OC, LAST = OC % LC_CH of them) computes only those
+ * (LeNet-5's 6). */
 SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
-                              int64_t r1, int V, int SW) {
+                              int64_t r1, int V, int SW, int LAST) {
   const int64_t K = a->C * a->KH * a->KW, OW = a->OW, OHW = a->OH * OW;
   const int64_t m0 = p * LC_PANEL, mr = seqkMin(LC_PANEL, a->OC - m0);
   const float *restrict wp = a->w + p * K * LC_PANEL;
@@ -116,14 +119,25 @@ SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
       for (int64_t g = 0; g < mr; g += LC_CH) {
         const int64_t nch = seqkMin(LC_CH, mr - g);
         int64_t q = 0;
+        if (nch < LC_CH && LAST) { /* the last tile of the last panel */
+          for (; q + 16 * V <= OW; q += 16 * V)
+            laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW,
+                         m0 + g, nch, V, SW, LAST);
+          for (; q < OW; q += 16) {
+            const int64_t at = seqkMin(q, OW - 16);
+            laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW,
+                         m0 + g, nch, 1, SW, LAST);
+          }
+          continue;
+        }
         for (; q + 16 * V <= OW; q += 16 * V)
           laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW, m0 + g,
-                       nch, V, SW);
+                       nch, V, SW, LC_CH);
         /* the rest in single vectors, the last moved back */
         for (; q < OW; q += 16) {
           const int64_t at = seqkMin(q, OW - 16);
           laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW,
-                       m0 + g, nch, 1, SW);
+                       m0 + g, nch, 1, SW, LC_CH);
         }
       }
       if (a->epi)
@@ -133,19 +147,58 @@ SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
     }
 }
 
-/* One function per (V, SW), never inlined: compiled once for every
- * convolution of a model that takes this path. */
-#define LANE_CONV(V, SW)                                                     \
-  static __attribute__((noinline)) void laneConv_##V##_##SW(                 \
+/* One function per (V, SW, LAST), never inlined: compiled once for
+ * every convolution of a model that takes this path (LAST = OC % LC_CH,
+ * a constant where OC is: the other variants are not compiled). */
+#define LANE_CONV(V, SW, LAST)                                               \
+  static __attribute__((noinline)) void laneConv_##V##_##SW##_##LAST(        \
       const LaneConv *a, int64_t p, int64_t r0, int64_t r1) {                \
-    laneConvRows(a, p, r0, r1, V, SW);                                       \
+    laneConvRows(a, p, r0, r1, V, SW, LAST);                                 \
   }
-LANE_CONV(1, 1)
-LANE_CONV(2, 1)
-LANE_CONV(3, 1)
-LANE_CONV(1, 2)
-LANE_CONV(2, 2)
-LANE_CONV(3, 2)
+#define LANE_CONV_LAST(V, SW)                                                \
+  LANE_CONV(V, SW, 0) LANE_CONV(V, SW, 1) LANE_CONV(V, SW, 2)                \
+  LANE_CONV(V, SW, 3) LANE_CONV(V, SW, 4) LANE_CONV(V, SW, 5)                \
+  LANE_CONV(V, SW, 6) LANE_CONV(V, SW, 7)
+LANE_CONV_LAST(1, 1)
+LANE_CONV_LAST(2, 1)
+LANE_CONV_LAST(3, 1)
+LANE_CONV_LAST(1, 2)
+LANE_CONV_LAST(2, 2)
+LANE_CONV_LAST(3, 2)
+_Static_assert(LC_CH == 8, "a variant for each LAST below LC_CH");
+
+typedef void (*LaneConvFn)(const LaneConv *a, int64_t p, int64_t r0,
+                           int64_t r1);
+#define LANE_CONV_CASE(V, SW, LAST)                                          \
+  case LAST:                                                                 \
+    return laneConv_##V##_##SW##_##LAST;
+#define LANE_CONV_SWITCH(V, SW)                                              \
+  switch (last) {                                                            \
+    LANE_CONV_CASE(V, SW, 0) LANE_CONV_CASE(V, SW, 1)                        \
+    LANE_CONV_CASE(V, SW, 2) LANE_CONV_CASE(V, SW, 3)                        \
+    LANE_CONV_CASE(V, SW, 4) LANE_CONV_CASE(V, SW, 5)                        \
+    LANE_CONV_CASE(V, SW, 6) LANE_CONV_CASE(V, SW, 7)                        \
+  }                                                                          \
+  break;
+
+/* The variant of (V, SW, OC % LC_CH). */
+SEQK_INLINE LaneConvFn laneConvOf(int V, int64_t SW, int64_t OC) {
+  const int last = (int)(OC % LC_CH);
+  if (SW == 1) {
+    switch (V) {
+    case 1: LANE_CONV_SWITCH(1, 1)
+    case 2: LANE_CONV_SWITCH(2, 1)
+    default: LANE_CONV_SWITCH(3, 1)
+    }
+  } else {
+    switch (V) {
+    case 1: LANE_CONV_SWITCH(1, 2)
+    case 2: LANE_CONV_SWITCH(2, 2)
+    default: LANE_CONV_SWITCH(3, 2)
+    }
+  }
+  return 0;
+}
 
 int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              float *y, int64_t yImage, int64_t images,
@@ -163,11 +216,8 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                 .yImage = yImage, .images = images, .epi = epi, .env = env,
                 .fused = fused};
   const int V = OW >= 48 ? 3 : OW >= 32 ? 2 : 1;
-  for (int64_t p = p0; p < p1; ++p) {
-    if (SW == 1)
-      (V == 3 ? laneConv_3_1 : V == 2 ? laneConv_2_1 : laneConv_1_1)(&a, p, r0, r1);
-    else
-      (V == 3 ? laneConv_3_2 : V == 2 ? laneConv_2_2 : laneConv_1_2)(&a, p, r0, r1);
-  }
+  const LaneConvFn conv = laneConvOf(V, SW, OC);
+  for (int64_t p = p0; p < p1; ++p)
+    conv(&a, p, r0, r1);
   return 1;
 }

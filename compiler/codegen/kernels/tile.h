@@ -188,15 +188,24 @@ SEQK_INLINE void lanesZero(LanesAcc acc, int V) {
   }
 }
 
-SEQK_INLINE void lanesStep(LanesAcc acc, const float *restrict w,
-                           const seqkVec x[3], int V) {
+/* The step on channels [0, n) only (n a constant where it is inlined:
+ * the other channels' multiply-adds vanish). */
+SEQK_INLINE void lanesStepN(LanesAcc acc, const float *restrict w,
+                            const seqkVec x[3], int V, int n) {
   SEQK_UNROLL
   for (int i = 0; i < LANES_CH; ++i) {
+    if (i >= n)
+      break;
     float s = w[i];
     SEQK_UNROLL
     for (int v = 0; v < V; ++v)
       acc[i][v] = acc[i][v] + s * x[v];
   }
+}
+
+SEQK_INLINE void lanesStep(LanesAcc acc, const float *restrict w,
+                           const seqkVec x[3], int V) {
+  lanesStepN(acc, w, x, V, LANES_CH);
 }
 
 /* m[r] lane c becomes m[c] lane r: four stages, stage D exchanging bit
