@@ -68,6 +68,19 @@ void Checker::assignBody(const std::string &name, SourceRange range, Value v, Sc
   module->mutableConstants()[name] = std::move(v); // Invalid keeps later uses silent
 }
 
+// After an error in a condition or an iterable (reported), the names its
+// blocks would have bound (a child that exists keeps its place) hold an
+// invalid value, so that their uses stay silent: `width` set in both
+// branches of an `if` whose condition failed is not an unknown name.
+void Checker::invalidateBody(std::initializer_list<const std::vector<StmtPtr> *> blocks,
+                             Scope &scope, BodyState &state) {
+  std::map<std::string, Value> invalid;
+  invalidateAssigned(blocks, invalid);
+  for (auto &[name, value] : invalid)
+    if (!state.module || !state.module->child(name))
+      assignBody(name, {}, std::move(value), scope, state);
+}
+
 // Names assigned in a branch not taken: children this instantiation does
 // not create. `NAME is None` is true for them in forward.
 void Checker::markAbsent(ModuleInst *module, const std::vector<StmtPtr> &skipped, SourceRange cond) {
@@ -251,8 +264,10 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
     bodyExprStmt(*exprStmt, scope, state);
   } else if (auto *loop = stmt.as<ForStmt>()) {
     Value iterable = eval(*loop->iterable, scope);
-    if (iterable.isInvalid())
+    if (iterable.isInvalid()) {
+      invalidateBody({&loop->body}, scope, state);
       return;
+    }
     std::vector<Value> items = iterable.items();
     if (iterable.kind == Value::Kind::Module && iterable.module()->isContainer()) {
       items.clear();
@@ -260,6 +275,7 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
         items.push_back(Value::moduleRef(c, loop->iterable->range));
     } else if (iterable.kind != Value::Kind::List && iterable.kind != Value::Kind::Tuple) {
       error(loop->iterable->range, fmt::format("cannot iterate over {}", describe(iterable)));
+      invalidateBody({&loop->body}, scope, state);
       return;
     }
     for (const Value &item : items) {
@@ -272,8 +288,10 @@ void Checker::execBodyStmt(const Stmt &stmt, Scope &scope, BodyState &state) {
     }
   } else if (auto *branch = stmt.as<IfStmt>()) {
     std::optional<bool> taken = truth(eval(*branch->cond, scope), branch->cond->range);
-    if (!taken)
+    if (!taken) {
+      invalidateBody({&branch->then, &branch->orElse}, scope, state);
       return;
+    }
     execBody(*taken ? branch->then : branch->orElse, scope, state);
     markAbsent(state.module, *taken ? branch->orElse : branch->then, branch->cond->range);
   } else if (auto *forward = stmt.as<ForwardStmt>()) {

@@ -20,6 +20,7 @@
 #include "sema/Sema.h"
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -83,6 +84,14 @@ struct Frame {
 // namespace of PyTorch or MindSpore ("nn", "torch.nn").
 bool isModuleNamespace(std::string_view object);
 
+// Forward.cpp: the names `body` assigns (nested blocks too, loop variables
+// not), each with its first assignment.
+void collectAssignments(const std::vector<ast::StmtPtr> &body,
+                        std::map<std::string, SourceRange> &out);
+// Binds each name `blocks` assign to an invalid value in `names`.
+void invalidateAssigned(std::initializer_list<const std::vector<ast::StmtPtr> *> blocks,
+                        std::map<std::string, Value> &names);
+
 // Functions.cpp: whether `name` may be called bare, as `relu(x)`.
 bool isBareFunction(std::string_view name);
 // "F" for torch.nn.functional under its spellings, "torch" for torch, else "".
@@ -110,6 +119,7 @@ private:
   Value evalComprehension(const ast::ComprehensionExpr &comp, const Scope &scope);
   std::vector<EvalArg> evalArgs(const ast::ArgList &args, const Scope &scope);
   Value evalRange(const std::vector<EvalArg> &args, const ast::CallExpr &call);
+  bool isBound(const std::string &name, const Scope &scope) const;
 
   ModuleInst *newModule(ModuleInst::Kind kind, const char *className, SourceRange range);
   Value buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &args, const ast::CallExpr &call);
@@ -135,6 +145,8 @@ private:
                   BodyState &state);
   void bodyExprStmt(const ast::ExprStmt &stmt, Scope &scope, BodyState &state);
   void markAbsent(ModuleInst *module, const std::vector<ast::StmtPtr> &skipped, SourceRange cond);
+  void invalidateBody(std::initializer_list<const std::vector<ast::StmtPtr> *> blocks, Scope &scope,
+                      BodyState &state);
   bool bindLoopVars(const ast::ForStmt &loop, const Value &item,
                     const std::function<void(const std::string &, Value)> &store);
   bool unpackInto(const ast::AssignStmt &assign, const Value &v,
@@ -250,7 +262,12 @@ public:
   // A user's name as messages quote it: cut to 40 characters.
   static std::string shortened(std::string_view name);
   static std::string calleeName(const ast::Expr &callee); // "nn.Conv2d" -> "Conv2d"
+  // A callee's dotted name as written ("nn.Conv2d"); "" unless it is a
+  // name or a chain of attributes of one.
+  static std::string dottedName(const ast::Expr &callee);
   Value unknownLayer(const ast::CallExpr &call, const std::string &callee);
+  // Reports `s.startswith(...)` or `s[:3]` at `range`, saying why.
+  Value stringOperation(SourceRange range, std::string_view reason);
   static std::optional<std::string> suggest(const std::string &name,
                                             const std::vector<std::string> &candidates);
 

@@ -12,8 +12,6 @@ namespace seq::sema {
 
 using namespace seq::ast;
 
-namespace {
-
 void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, SourceRange> &out) {
   for (const StmtPtr &s : body) {
     if (auto *a = s->as<AssignStmt>()) {
@@ -31,6 +29,8 @@ void collectAssignments(const std::vector<StmtPtr> &body, std::map<std::string, 
     }
   }
 }
+
+namespace {
 
 // None standing for a child this instantiation did not create.
 Value absentChild(const ModuleInst &module, const std::string &name, SourceRange range) {
@@ -137,8 +137,10 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
     } else if (auto *loop = stmt->as<ForStmt>()) {
       std::vector<Value> items;
       Value iterable = evalF(*loop->iterable, frame);
-      if (iterate(iterable, loop->iterable->range, items).isInvalid())
+      if (iterate(iterable, loop->iterable->range, items).isInvalid()) {
+        invalidateAssigned({&loop->body}, frame.locals);
         continue;
+      }
       for (const Value &item : items) {
         if (!bindLoopVars(*loop, item, [&](const std::string &n, Value v) { frame.locals[n] = std::move(v); }))
           break;
@@ -150,12 +152,27 @@ void Checker::exec(const std::vector<StmtPtr> &stmts, Frame &frame) {
       std::optional<bool> taken = truth(evalF(*branch->cond, frame), branch->cond->range);
       if (taken)
         exec(*taken ? branch->then : branch->orElse, frame);
+      else
+        invalidateAssigned({&branch->then, &branch->orElse}, frame.locals);
     } else if (auto *e = stmt->as<ExprStmt>()) {
       evalF(*e->expr, frame);
     } else {
       error(stmt->range, "forward cannot be nested");
     }
   }
+}
+
+// After an error in a condition or an iterable (reported), the names its
+// blocks would have bound hold an invalid value: whichever branch would
+// have run, their uses stay silent instead of "unknown name" or a check of
+// a value the block would have changed.
+void invalidateAssigned(std::initializer_list<const std::vector<StmtPtr> *> blocks,
+                        std::map<std::string, Value> &names) {
+  std::map<std::string, SourceRange> assigned;
+  for (const std::vector<StmtPtr> *block : blocks)
+    collectAssignments(*block, assigned);
+  for (const auto &[name, range] : assigned)
+    names[name] = Value::invalid();
 }
 
 // The items of something a `for` can run over: a ModuleList, a Sequential,
@@ -332,6 +349,8 @@ Value Checker::evalIndexF(const IndexExpr &index, Frame &frame) {
     return object;
   if (object.kind == Value::Kind::Tensor)
     return indexTensor(object, index, frame);
+  if (object.kind == Value::Kind::Str)
+    return evalIndex(object, index, Scope{}); // reports it
   if (index.index->kind == ExprKind::Tuple || index.index->kind == ExprKind::Ellipsis) {
     error(index.index->range, fmt::format("{} takes one index or slice", describe(object)));
     return Value::invalid();
@@ -459,6 +478,8 @@ Value Checker::callF(const CallExpr &call, Frame &frame) {
       return object;
     if (object.kind == Value::Kind::Tensor)
       return callMethod(object, attr->name, call, frame);
+    if (object.kind == Value::Kind::Str)
+      return stringOperation(call.callee->range, "strings have no methods in .seq");
     if (object.kind == Value::Kind::Module && attr->name == "get_submodule")
       return getSubmodule(object, call, frame);
     // self.children() of any module (nn.Module.children), values() of a container.
@@ -532,7 +553,7 @@ std::optional<Value> Checker::callBuiltinF(const std::string &name, const CallEx
                                       "str", "bool", "math.ceil", "math.floor", "math.sqrt",
                                       "enumerate", "zip"};
   if (std::find(std::begin(names), std::end(names), name) == std::end(names))
-    return std::nullopt;
+    return name.starts_with("math.") ? callBuiltin(name, {}, call) : std::nullopt; // reports it
   std::vector<EvalArg> args = evalArgsF(call.args, frame);
   for (EvalArg &a : args) {
     if (a.value.isInvalid())

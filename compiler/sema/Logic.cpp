@@ -207,14 +207,20 @@ Value Checker::evalLogic(const Expr &e, const SubEval &sub) {
   return Value::invalid();
 }
 
-// Python's built-in functions of constants. nullopt: `name` is not one.
+// Python's built-in functions of constants. nullopt: `name` is not one
+// (a function of `math` that seqc does not have is an error).
 std::optional<Value> Checker::callBuiltin(std::string_view name, const std::vector<EvalArg> &args,
                                           const CallExpr &call) {
   static const char *const names[] = {"int", "float", "round", "min", "max", "abs", "len",
                                       "str", "bool", "math.ceil", "math.floor", "math.sqrt", "sum",
                                       "enumerate", "zip"};
-  if (std::find(std::begin(names), std::end(names), name) == std::end(names))
-    return std::nullopt;
+  if (std::find(std::begin(names), std::end(names), name) == std::end(names)) {
+    if (!name.starts_with("math."))
+      return std::nullopt;
+    error(call.callee->range, fmt::format("'{}' is not supported: of Python's math module, .seq has "
+                                          "math.ceil, math.floor and math.sqrt", name));
+    return Value::invalid();
+  }
   for (const EvalArg &a : args)
     if (!a.name.empty()) {
       error(a.nameRange, fmt::format("{}() takes no keyword arguments here", name));

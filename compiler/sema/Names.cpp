@@ -81,7 +81,7 @@ std::string Checker::shortened(std::string_view name) {
   return name.size() <= kMax ? std::string(name) : std::string(name.substr(0, kMax)) + "...";
 }
 
-std::string Checker::calleeName(const Expr &callee) {
+std::string Checker::dottedName(const Expr &callee) {
   std::string name;
   for (const Expr *e = &callee; e;) {
     if (auto *n = e->as<NameExpr>()) {
@@ -95,6 +95,11 @@ std::string Checker::calleeName(const Expr &callee) {
     }
     return "";
   }
+  return name;
+}
+
+std::string Checker::calleeName(const Expr &callee) {
+  std::string name = dottedName(callee);
   for (const char *prefix : {"torch.nn.functional.", "nn.functional.", "torch.nn.", "mindspore.nn.",
                              "ms.nn.", "nn.", "collections.", "F.", "torchvision.ops.", "ops.", "torch."})
     if (name.rfind(prefix, 0) == 0)
@@ -111,16 +116,17 @@ bool isModuleNamespace(std::string_view object) {
 }
 
 // An unknown callee in a body: a PyTorch layer seqc does not compile yet,
-// or a name with a suggestion (written with the prefix it was written with).
+// or a name with a suggestion. Both are quoted as written: `callee` is
+// calleeName()'s, without the namespace (`nn.`) that `written` keeps.
 Value Checker::unknownLayer(const CallExpr &call, const std::string &callee) {
-  SourceRange where = call.callee->range;
-  std::string prefix;
-  if (auto *attr = call.callee->as<AttributeExpr>()) {
-    where = attr->nameRange;
-    prefix = text(attr->object->range) + ".";
-  }
+  std::string written = dottedName(*call.callee);
+  if (written.empty())
+    written = text(call.callee->range);
+  std::string prefix; // "nn.", or ""
+  if (written.size() > callee.size() && written.ends_with(callee))
+    prefix = written.substr(0, written.size() - callee.size());
   if (isUnsupportedLayer(callee)) {
-    error(call.callee->range, fmt::format("'{}{}' is not supported yet ({})", prefix, callee,
+    error(call.callee->range, fmt::format("'{}' is not supported yet ({})", written,
                                           supportedLayersSummary()));
     return Value::invalid();
   }
@@ -129,10 +135,22 @@ Value Checker::unknownLayer(const CallExpr &call, const std::string &callee) {
     candidates.push_back(n);
   for (const char *c : {"Sequential", "ModuleList", "ModuleDict"})
     candidates.push_back(c);
-  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}{}'", prefix,
-                                                        shortened(callee)));
-  if (auto s = suggest(callee, candidates))
-    d.fixes.push_back({fmt::format("did you mean '{}{}'?", prefix, *s), where, *s});
+  Diagnostic &d = error(call.callee->range, fmt::format("unknown layer or module '{}'",
+                                                        shortened(written)));
+  // A suggestion replaces the name after the namespace: `nn.Conv2dd` -> `nn.Conv2d`.
+  auto *attr = call.callee->as<AttributeExpr>();
+  if (callee.find('.') == std::string::npos)
+    if (auto s = suggest(callee, candidates))
+      d.fixes.push_back({fmt::format("did you mean '{}{}'?", prefix, *s),
+                         attr ? attr->nameRange : call.callee->range, *s});
+  return Value::invalid();
+}
+
+// `arch.startswith(...)`, `arch[:14]`: strings are constants to compare,
+// without methods, indexing or slicing.
+Value Checker::stringOperation(SourceRange range, std::string_view reason) {
+  error(range, fmt::format("'{}' is not supported: {}", text(range), reason))
+      .fixes.push_back({"compare strings with '==', or test for a substring with 'in'", std::nullopt, ""});
   return Value::invalid();
 }
 

@@ -464,6 +464,10 @@ Value Checker::evalName(const NameExpr &expr, const Scope &scope) {
 Value Checker::evalIndex(const Value &object, const IndexExpr &index, const Scope &scope) {
   if (object.isInvalid())
     return object;
+  if (object.kind == Value::Kind::Str)
+    return stringOperation(index.range, index.index->as<SliceExpr>()
+                                            ? "strings cannot be sliced in .seq"
+                                            : "strings cannot be indexed in .seq");
   if (auto *slice = index.index->as<SliceExpr>()) {
     // A slice of a list or tuple: cfg[1:], channels[::-1].
     if (object.kind != Value::Kind::List && object.kind != Value::Kind::Tuple) {
@@ -571,6 +575,17 @@ std::vector<EvalArg> Checker::evalArgs(const ArgList &args, const Scope &scope) 
   return out;
 }
 
+// Whether `name` is a value in `scope` (a local, a parameter, a constant,
+// a child), as evalName() would find it before any layer or namespace.
+bool Checker::isBound(const std::string &name, const Scope &scope) const {
+  if (scope.lookup(name))
+    return true;
+  for (const Scope *s = &scope; s; s = s->parent)
+    if (s->owner && (s->owner->constants().count(name) || s->owner->child(name) || name == "self"))
+      return true;
+  return false;
+}
+
 bool Checker::isCallableName(const std::string &name) const {
   if (findLayer(name) || name == "Sequential" || name == "ModuleList" || name == "ModuleDict" ||
       name == "SequentialCell" || name == "CellList")
@@ -668,15 +683,25 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
   }
   if (auto *attr = call.callee->as<AttributeExpr>()) {
     auto *selfName = attr->object->as<NameExpr>();
-    if ((callee.find('.') == std::string::npos && !isModuleNamespace(text(attr->object->range))) ||
-        (selfName && selfName->name() == "self")) {
+    // `arch.startswith(...)`: a method of a value in scope, not a layer
+    // in a namespace such as `nn`.
+    const Expr *root = attr->object.get();
+    while (auto *a = root->as<AttributeExpr>())
+      root = a->object.get();
+    auto *rootName = root->as<NameExpr>();
+    bool member = (callee.find('.') == std::string::npos &&
+                   !isModuleNamespace(text(attr->object->range))) ||
+                  (selfName && selfName->name() == "self");
+    if (member || (rootName && isBound(std::string(rootName->name()), scope))) {
       Value object = eval(*attr->object, scope);
       if (object.isInvalid())
         return object;
-      if (object.kind == Value::Kind::Callable)
+      if (member && object.kind == Value::Kind::Callable)
         return construct(object, std::move(args), call);
-      if (object.kind == Value::Kind::None)
+      if (member && object.kind == Value::Kind::None)
         return callNone(object, call);
+      if (object.kind == Value::Kind::Str)
+        return stringOperation(call.callee->range, "strings have no methods in .seq");
       error(attr->nameRange, fmt::format("{} has no method '{}' here", describe(object), attr->name));
       return Value::invalid();
     }
