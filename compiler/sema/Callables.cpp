@@ -127,7 +127,7 @@ std::optional<BoundArgs> Checker::bindDefinition(const Definition &def, const st
 // A helper at construction time: `def f(...) = EXPR` or a body ending in
 // `return`. It defines no class: a module it returns keeps its own name.
 Value Checker::callHelper(const Definition &def, const std::vector<EvalArg> &args, const CallExpr &call) {
-  if (inCycle_.count(&def))
+  if (inCycle_.count(&def) || closesCycle(def, call))
     return Value::invalid();
   std::optional<BoundArgs> bound = bindDefinition(def, args, call);
   if (!bound)
@@ -138,6 +138,7 @@ Value Checker::callHelper(const Definition &def, const std::vector<EvalArg> &arg
   Scope scope;
   scope.vars = &locals;
   instantiating_.push_back({&def, call.range});
+  building_.push_back(&def);
   Value result;
   if (def.expr) {
     result = eval(*def.expr, scope);
@@ -150,6 +151,7 @@ Value Checker::callHelper(const Definition &def, const std::vector<EvalArg> &arg
     else
       result = Value::none(call.range);
   }
+  building_.pop_back();
   instantiating_.pop_back();
   return result;
 }
@@ -188,6 +190,7 @@ Value Checker::callHelperF(const Definition &def, const std::vector<EvalArg> &ar
   } else {
     exec(def.body, inner);
   }
+  building_.pop_back();
   instantiating_.pop_back();
   --forwardDepth_;
   if (!inner.returned) {

@@ -109,12 +109,15 @@ public:
 private:
   void collectDefinitions();
   void reportCycles();
+  void reportCycle(const std::vector<const ast::Definition *> &cycle, SourceRange use);
+  bool closesCycle(const ast::Definition &def, const ast::CallExpr &call);
   std::unique_ptr<CheckedModel> checkModel(const ast::Definition &def);
   void checkModelInputs(const ast::Definition &def, CheckedModel &model);
 
   Value eval(const ast::Expr &expr, const Scope &scope);
   Value evalName(const ast::NameExpr &name, const Scope &scope);
   Value evalCall(const ast::CallExpr &call, const Scope &scope);
+  Value callValue(const ast::CallExpr &call, const Scope &scope);
   Value evalIndex(const Value &object, const ast::IndexExpr &index, const Scope &scope);
   Value evalComprehension(const ast::ComprehensionExpr &comp, const Scope &scope);
   std::vector<EvalArg> evalArgs(const ast::ArgList &args, const Scope &scope);
@@ -281,6 +284,8 @@ private:
   // Module instantiations under way, innermost last: their calls become
   // notes of errors found inside ("in 'Block' instantiated here").
   std::vector<std::pair<const ast::Definition *, SourceRange>> instantiating_;
+  // The modules and helpers being built (not traced), innermost last.
+  std::vector<const ast::Definition *> building_;
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
   // Resource limits (basic/Limits.h): once one is reached, checking stops.

@@ -164,13 +164,14 @@ Value Checker::buildContainerFrom(std::string_view kind, size_t count, const Arg
 
 Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &args,
                            const CallExpr &call) {
-  if (inCycle_.count(&def))
+  if (inCycle_.count(&def) || closesCycle(def, call))
     return Value::invalid();
   std::optional<BoundArgs> bound = bindDefinition(def, args, call);
   if (!bound)
     return Value::invalid();
 
   instantiating_.push_back({&def, call.range});
+  building_.push_back(&def);
   Value result;
   if (def.expr) {
     Scope scope;
@@ -208,6 +209,7 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     runBody(module, def.body, scope, def);
     result = Value::moduleRef(module, call.range);
   }
+  building_.pop_back();
   instantiating_.pop_back();
   return result;
 }

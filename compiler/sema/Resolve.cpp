@@ -141,17 +141,7 @@ void Checker::reportCycles() {
     stack.push_back(d);
     for (const auto &[target, range] : uses[d]) {
       if (marks[target] == Mark::Active) {
-        auto from = std::find(stack.begin(), stack.end(), target);
-        std::string path;
-        for (auto it = from; it != stack.end(); ++it) {
-          path += (*it)->name + " -> ";
-          inCycle_.insert(*it);
-        }
-        path += target->name;
-        Diagnostic &diag = error(range, target == d
-            ? fmt::format("module '{}' uses itself", d->name)
-            : fmt::format("modules use each other in a cycle: {}", path));
-        diag.notes.push_back({fmt::format("'{}' is defined here", target->name), target->nameRange});
+        reportCycle({std::find(stack.begin(), stack.end(), target), stack.end()}, range);
       } else if (marks[target] == Mark::None) {
         visit(target);
       }
@@ -162,6 +152,35 @@ void Checker::reportCycles() {
   for (const auto &def : file_.definitions)
     if (marks[def.get()] == Mark::None)
       visit(def.get());
+}
+
+// Reports a cycle, `cycle` running from the definition used again to the
+// one whose use (`use`) closes it, and marks its definitions.
+void Checker::reportCycle(const std::vector<const Definition *> &cycle, SourceRange use) {
+  const Definition *target = cycle.front();
+  std::string path;
+  for (const Definition *d : cycle) {
+    path += d->name + " -> ";
+    inCycle_.insert(d);
+  }
+  path += target->name;
+  Diagnostic &diag = error(use, cycle.size() == 1
+      ? fmt::format("module '{}' uses itself", target->name)
+      : fmt::format("modules use each other in a cycle: {}", path));
+  diag.notes.push_back({fmt::format("'{}' is defined here", target->name), target->nameRange});
+}
+
+// A definition used while it is being built: a cycle that reportCycles
+// does not see in the names of callees, made through a value
+// (`partial(A)(c)`, a `module` parameter whose default is the module
+// itself). Reported at the call that closes it, once: every definition of
+// the cycle then gives an invalid value.
+bool Checker::closesCycle(const Definition &def, const CallExpr &call) {
+  auto from = std::find(building_.begin(), building_.end(), &def);
+  if (from == building_.end())
+    return false;
+  reportCycle({from, building_.end()}, call.callee->range);
+  return true;
 }
 
 // ---- Models -------------------------------------------------------------------------
@@ -630,6 +649,29 @@ Value Checker::evalRange(const std::vector<EvalArg> &args, const CallExpr &call)
   return Value::list(std::move(items), call.range);
 }
 
+// A call whose callee is an expression, not a name:
+// `partial(LayerNorm, eps=1e-6)(8)` constructs the layer, as calling the
+// partial bound to a name would.
+Value Checker::callValue(const CallExpr &call, const Scope &scope) {
+  Value target = eval(*call.callee, scope);
+  std::vector<EvalArg> args = evalArgs(call.args, scope);
+  if (target.isInvalid())
+    return target;
+  for (const EvalArg &a : args)
+    if (a.value.isInvalid())
+      return Value::invalid();
+  if (target.kind == Value::Kind::None)
+    return callNone(target, call);
+  if (target.kind != Value::Kind::Callable) {
+    error(call.callee->range, fmt::format("'{}' is {}, which cannot be called here{}",
+                                          text(call.callee->range), describe(target),
+                                          target.kind == Value::Kind::Module
+                                              ? " (a module is called in forward)" : ""));
+    return Value::invalid();
+  }
+  return construct(target, std::move(args), call);
+}
+
 Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
   std::string callee = calleeName(*call.callee);
   bool container = callee == "Sequential" || callee == "SequentialCell" || callee == "ModuleList" ||
@@ -641,6 +683,8 @@ Value Checker::evalCall(const CallExpr &call, const Scope &scope) {
     bound = scope.lookup(std::string(name->name()));
   if (container && !(bound && (bound->kind == Value::Kind::Callable || bound->kind == Value::Kind::None)))
     return evalContainer(callee, call, scope);
+  if (!name && !call.callee->as<AttributeExpr>())
+    return callValue(call, scope);
   std::vector<EvalArg> args = evalArgs(call.args, scope);
   for (const EvalArg &a : args)
     if (a.value.isInvalid())
