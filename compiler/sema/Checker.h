@@ -288,6 +288,7 @@ private:
   std::vector<const ast::Definition *> building_;
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
+  std::vector<const ModuleInst *> tracing_; // the modules whose forward is traced, innermost last
   // Resource limits (basic/Limits.h): once one is reached, checking stops.
   uint64_t modulesBuilt_ = 0;
   bool overLimit_ = false;

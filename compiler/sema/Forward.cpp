@@ -64,6 +64,18 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
         : fmt::format("forward of '{}' must take exactly one tensor", module->className()));
     return invalidValue();
   }
+  // `self(x)` in a forward, or a module that reaches itself through the
+  // modules it calls: the trace would never end (Python's RecursionError).
+  if (auto from = std::find(tracing_.begin(), tracing_.end(), module); from != tracing_.end()) {
+    std::string path;
+    for (auto it = from; it != tracing_.end(); ++it)
+      path += fmt::format("{} -> ", (*it)->className());
+    error(callSite, from + 1 == tracing_.end()
+        ? fmt::format("module '{}' calls itself in forward, which would recurse without end",
+                      module->className())
+        : fmt::format("modules call each other in forward in a cycle: {}{}", path, module->className()));
+    return invalidValue();
+  }
   if (++forwardDepth_ > 64) {
     error(callSite, "modules are nested more than 64 deep");
     --forwardDepth_;
@@ -83,7 +95,9 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
   if (module->definition())
     instantiating_.push_back({module->definition(), module->range()});
   SourceRange caller = statement_;
+  tracing_.push_back(module);
   exec(forward.body, frame);
+  tracing_.pop_back();
   statement_ = caller;
   if (module->definition())
     instantiating_.pop_back();
