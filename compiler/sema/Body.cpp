@@ -8,12 +8,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace seq::sema {
 
 using namespace seq::ast;
 
-void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scope &scope,
+bool Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scope &scope,
                       const Definition &def) {
   scope.owner = module;
   scope.vars = &module->mutableConstants();
@@ -23,6 +24,33 @@ void Checker::runBody(ModuleInst *module, const std::vector<StmtPtr> &body, Scop
   execBody(body, scope, state);
   if (!module->forward())
     error(def.nameRange, fmt::format("'{}' has a body but no forward", def.name));
+  return !containsItself(module, def);
+}
+
+// `back = Back(self)` where Back registers its argument, or
+// `Sequential(..., self)`: the module is among its own descendants, and
+// everything that walks the tree (paths, parameters, print) would never
+// end. Reported at the child that holds it. Only a module whose body runs
+// can be passed on before it is complete, as `self`.
+bool Checker::containsItself(const ModuleInst *module, const Definition &def) {
+  std::unordered_set<const ModuleInst *> seen;
+  std::vector<const ModuleInst *> stack;
+  for (const auto &[name, child] : module->children()) {
+    stack.assign(1, child);
+    while (!stack.empty()) {
+      const ModuleInst *m = stack.back();
+      stack.pop_back();
+      if (m == module) {
+        error(child->range(), fmt::format("'{}' would contain itself: its child '{}' holds it",
+                                          def.name, name));
+        return true;
+      }
+      if (seen.insert(m).second)
+        for (const auto &[n, c] : m->children())
+          stack.push_back(c);
+    }
+  }
+  return false;
 }
 
 void Checker::execBody(const std::vector<StmtPtr> &body, Scope &scope, BodyState &state) {

@@ -140,8 +140,10 @@ private:
   void addModule(ModuleInst *target, const std::vector<EvalArg> &args, const ast::CallExpr &call);
 
   // ---- Body.cpp -------------------------------------------------------------
-  void runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
+  // False when the module would contain itself (reported).
+  bool runBody(ModuleInst *module, const std::vector<ast::StmtPtr> &body, Scope &scope,
                const ast::Definition &def);
+  bool containsItself(const ModuleInst *module, const ast::Definition &def);
   void execBody(const std::vector<ast::StmtPtr> &body, Scope &scope, BodyState &state);
   void execBodyStmt(const ast::Stmt &stmt, Scope &scope, BodyState &state);
   void assignBody(const std::string &name, SourceRange range, Value v, Scope &scope,

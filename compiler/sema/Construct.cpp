@@ -206,8 +206,8 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
     for (const BoundArg &a : bound->args)
       module->mutableConstants()[std::string(a.name())] = a.value;
     Scope scope;
-    runBody(module, def.body, scope, def);
-    result = Value::moduleRef(module, call.range);
+    result = runBody(module, def.body, scope, def) ? Value::moduleRef(module, call.range)
+                                                   : Value::invalid();
   }
   building_.pop_back();
   instantiating_.pop_back();

@@ -214,8 +214,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
                                        def.name, def.params.size()));
   } else {
     ModuleInst *module = newModule(ModuleInst::Kind::User, def.name.c_str(), def.nameRange);
-    runBody(module, def.body, scope, def);
-    root = Value::moduleRef(module);
+    root = runBody(module, def.body, scope, def) ? Value::moduleRef(module) : Value::invalid();
   }
 
   if (root.kind == Value::Kind::Module) {
