@@ -291,6 +291,9 @@ private:
   CheckedModel *model_ = nullptr;
   unsigned forwardDepth_ = 0;
   std::vector<const ModuleInst *> tracing_; // the modules whose forward is traced, innermost last
+  // Modules whose construction was rejected in part (reported): their
+  // forward is not traced, its result unknown.
+  std::set<const ModuleInst *> incomplete_;
   // Resource limits (basic/Limits.h): once one is reached, checking stops.
   uint64_t modulesBuilt_ = 0;
   bool overLimit_ = false;

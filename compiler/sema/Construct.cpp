@@ -187,12 +187,16 @@ Value Checker::instantiate(const Definition &def, const std::vector<EvalArg> &ar
         for (const BoundArg &a : bound->args)
           result.module()->mutableConstants()[std::string(a.name())] = a.value;
         for (const StmtPtr &stmt : def.body) {
-          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward())
+          if (auto *forward = stmt->as<ForwardStmt>(); forward && !result.module()->forward()) {
             result.module()->setForward(forward);
-          else
+          } else {
             error(stmt->range, fmt::format("the body of a container subclass holds only its "
                                            "forward; build its children in '{}'s expression",
                                            def.name));
+            // The statement would have changed its children: what its
+            // forward computes is unknown.
+            incomplete_.insert(result.module());
+          }
         }
       }
     } else if (!result.isInvalid()) {

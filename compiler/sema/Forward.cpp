@@ -51,7 +51,7 @@ int Checker::traceForward(ModuleInst *module, const std::vector<int> &inputs, So
       return invalidValue();
     return callModule(module, Value::tensorRef(inputs[0], callSite), callSite);
   }
-  if (!module->forward())
+  if (!module->forward() || incomplete_.count(module))
     return invalidValue(); // reported with the definition
   const ForwardStmt &forward = *module->forward();
   bool isModel = module == model_->root;
