@@ -202,10 +202,48 @@ void Checker::reportTargetExpr(const AssignStmt &assign, bool inForward) {
                                 : "only a name can be assigned here ('name = ...')");
 }
 
+// `setattr(self, name, M)` pasted from PyTorch (ShuffleNetV2 names its
+// stages so): an error whose help is add_module, or a plain assignment for
+// a value that is not a module. The body goes on as if so written, so that
+// forward's uses of the child are not errors too.
+void Checker::setattrStmt(const CallExpr &call, Scope &scope, BodyState &state) {
+  const char *message = "setattr() is Python that .seq does not have; a body registers a child "
+                        "with add_module(name, module)";
+  std::vector<EvalArg> args = evalArgs(call.args, scope);
+  bool positional = std::all_of(args.begin(), args.end(), [](const EvalArg &a) { return a.name.empty(); });
+  if (args.size() != 3 || !positional) {
+    error(call.range, message);
+    return;
+  }
+  if (std::any_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))
+    return;
+  const EvalArg &object = args[0], &name = args[1], &value = args[2];
+  std::string owner = text(object.range) == "self" ? "" : text(object.range) + ".";
+  bool isModule = value.value.kind == Value::Kind::Module;
+  bool named = name.value.kind == Value::Kind::Str;
+  auto written = [&](std::string v) {
+    return isModule || !named ? fmt::format("{}add_module({}, {})", owner, text(name.range), v)
+                              : fmt::format("{} = {}", name.value.str(), v);
+  };
+  Diagnostic &d = error(call.range, message);
+  d.fixes.push_back({fmt::format("write '{}'", written(displayOf(text(value.range)))), call.range,
+                     written(text(value.range))});
+  if (object.value.kind != Value::Kind::Module)
+    return;
+  if (isModule || !named)
+    containerMethod(object.value.module(), "add_module", {name, value}, call);
+  else if (owner.empty())
+    assignBody(name.value.str(), name.range, value.value, scope, state);
+}
+
 void Checker::bodyExprStmt(const ExprStmt &stmt, Scope &scope, BodyState &state) {
   auto *call = stmt.expr->as<CallExpr>();
   auto *method = call ? call->callee->as<AttributeExpr>() : nullptr;
   auto *bare = call ? call->callee->as<NameExpr>() : nullptr;
+  if (bare && state.module && bare->name() == "setattr") {
+    setattrStmt(*call, scope, state);
+    return;
+  }
   if (bare && state.module && (bare->name() == "add_module" || bare->name() == "register_module")) {
     std::vector<EvalArg> args = evalArgs(call->args, scope);
     if (std::none_of(args.begin(), args.end(), [](const EvalArg &a) { return a.value.isInvalid(); }))

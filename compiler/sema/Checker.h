@@ -149,6 +149,7 @@ private:
   void assignBody(const std::string &name, SourceRange range, Value v, Scope &scope,
                   BodyState &state);
   void bodyExprStmt(const ast::ExprStmt &stmt, Scope &scope, BodyState &state);
+  void setattrStmt(const ast::CallExpr &call, Scope &scope, BodyState &state);
   void markAbsent(ModuleInst *module, const std::vector<ast::StmtPtr> &skipped, SourceRange cond);
   void invalidateBody(std::initializer_list<const std::vector<ast::StmtPtr> *> blocks, Scope &scope,
                       BodyState &state);
