@@ -1,7 +1,9 @@
 // PastedPython: recognises lines pasted from PyTorch code in a file that
 // does not parse (`class Net(nn.Module):`, `def forward(self, x):`,
-// `def __init__(...)`, `super().__init__()`, `if c:`) and reports each with
-// its .seq form, instead of the parser's "unexpected ..." messages.
+// `def __init__(...)`, `super().__init__()`, `if c:`) and Python forms
+// within lines (dict and set literals, `*args` and `**kwargs` parameters,
+// `**` unpacking), and reports each with its .seq form, instead of the
+// parser's "unexpected ..." messages.
 #pragma once
 
 #include "basic/Diagnostics.h"
@@ -10,7 +12,7 @@
 
 namespace seq::parse {
 
-// Reports every pasted Python line of `text`; returns how many.
+// Reports every pasted Python line and form of `text`; returns how many.
 unsigned reportPastedPython(std::string_view text, FileId file, Diagnostics &diags);
 
 } // namespace seq::parse
