@@ -155,7 +155,8 @@ bool Checker::convert(std::string_view what, const ParamSpec &param, BoundArg &a
   return true;
 }
 
-bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, BoundArg &arg) {
+bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, BoundArg &arg,
+                            bool isDefault) {
   const Value &v = arg.value;
   bool ok = false;
   std::string want;
@@ -196,7 +197,8 @@ bool Checker::convertToType(std::string_view what, const ast::TypeExpr &type, Bo
     return true; // untyped: a helper's parameter
   }
   if (!ok)
-    error(arg.range, fmt::format("argument '{}' of {} must be {}, not {}", arg.name(), what,
+    error(arg.range, fmt::format("{} '{}' of {} must be {}, not {}",
+                                 isDefault ? "the default of parameter" : "argument", arg.name(), what,
                                  want == "int" || want == "float" || want == "bool" || want == "str"
                                      ? (want == "int" ? "an int" : "a " + want)
                                      : want,

@@ -75,6 +75,39 @@ Value Checker::makePartial(const std::vector<EvalArg> &args, const CallExpr &cal
   return result;
 }
 
+// Checks a definition's parameters once, where they are declared, the
+// first time it is used: a tensor shape as a module's parameter type, a
+// default of the wrong type (reported at the default, not at each call
+// that leaves it out). `params` hold the evaluated defaults. Gives each
+// parameter's ParamFlaw.
+const std::vector<Checker::ParamFlaw> &Checker::checkParams(const Definition &def,
+                                                            const std::vector<ParamSpec> &params) {
+  auto [known, first] = paramFlaws_.emplace(&def, std::vector<ParamFlaw>(def.params.size()));
+  if (!first)
+    return known->second;
+  // The definition's errors, whoever uses it: without notes of where.
+  std::vector<std::pair<const Definition *, SourceRange>> users;
+  std::swap(users, instantiating_);
+  for (size_t i = 0; i < def.params.size(); ++i) {
+    const DefParam &p = def.params[i];
+    if (p.type.kind == TypeExpr::Kind::Shape && !def.isDef && p.type.dims.size() != 1) {
+      error(p.type.range, "a module's parameters are constants; its tensor input is the parameter "
+                          "of its forward");
+      known->second[i] = ParamFlaw::Type;
+      continue;
+    }
+    const std::optional<Value> &value = params[i].defaultValue;
+    if (!value || value->isInvalid() || value->kind == Value::Kind::None ||
+        p.type.kind == TypeExpr::Kind::None)
+      continue;
+    BoundArg arg(p.name, *value, false, p.defaultValue->range);
+    if (!convertToType(def.name, p.type, arg, /*isDefault=*/true))
+      known->second[i] = ParamFlaw::Default;
+  }
+  std::swap(users, instantiating_);
+  return known->second;
+}
+
 // Binds a module's or helper's parameters, checks their types, and gives a
 // None default the default's place (for the note of a later call of it).
 std::optional<BoundArgs> Checker::bindDefinition(const Definition &def, const std::vector<EvalArg> &args,
@@ -96,6 +129,7 @@ std::optional<BoundArgs> Checker::bindDefinition(const Definition &def, const st
     }
     params.push_back({p.name.c_str(), ArgType::Any, defaultValue});
   }
+  const std::vector<ParamFlaw> &flaws = checkParams(def, params);
   std::optional<BoundArgs> bound = bind(def.name, params, args, call.range);
   if (!bound)
     return std::nullopt;
@@ -105,11 +139,8 @@ std::optional<BoundArgs> Checker::bindDefinition(const Definition &def, const st
   bool ok = true;
   for (size_t i = 0; i < def.params.size(); ++i) {
     BoundArg &arg = bound->args[i];
-    if (def.params[i].type.kind == TypeExpr::Kind::Shape && !def.isDef &&
-        def.params[i].type.dims.size() != 1) {
-      error(def.params[i].type.range, "a module's parameters are constants; its tensor input "
-                                      "is the parameter of its forward");
-      ok = false;
+    if (flaws[i] == ParamFlaw::Type || (flaws[i] == ParamFlaw::Default && !arg.given)) {
+      ok = false; // reported at the definition, once
       continue;
     }
     if (arg.value.kind == Value::Kind::None) {
@@ -190,7 +221,6 @@ Value Checker::callHelperF(const Definition &def, const std::vector<EvalArg> &ar
   } else {
     exec(def.body, inner);
   }
-  building_.pop_back();
   instantiating_.pop_back();
   --forwardDepth_;
   if (!inner.returned) {

@@ -177,6 +177,10 @@ private:
                    const ast::CallExpr &call);
   Value callHelperF(const ast::Definition &def, const std::vector<EvalArg> &args,
                     const ast::CallExpr &call, Frame &frame);
+  // What is wrong with a definition's parameter, found once (checkParams).
+  enum class ParamFlaw : uint8_t { None, Type, Default };
+  const std::vector<ParamFlaw> &checkParams(const ast::Definition &def,
+                                            const std::vector<ParamSpec> &params);
   std::optional<BoundArgs> bindDefinition(const ast::Definition &def,
                                           const std::vector<EvalArg> &args, const ast::CallExpr &call);
   void assignPaths(ModuleInst *module, const std::string &path);
@@ -185,7 +189,9 @@ private:
   std::optional<BoundArgs> bind(std::string_view what, const std::vector<ParamSpec> &params,
                                 const std::vector<EvalArg> &args, SourceRange call);
   bool convert(std::string_view what, const ParamSpec &param, BoundArg &arg);
-  bool convertToType(std::string_view what, const ast::TypeExpr &type, BoundArg &arg);
+  // `isDefault`: `arg` is a parameter's default, checked where it is written.
+  bool convertToType(std::string_view what, const ast::TypeExpr &type, BoundArg &arg,
+                     bool isDefault = false);
 
   // ---- Forward.cpp ------------------------------------------------------------
   int traceForward(ModuleInst *module, const std::vector<int> &inputs, SourceRange callSite);
@@ -303,6 +309,7 @@ private:
   void checkParameterBytes(const ast::Definition &def, const ModuleInst &root);
   bool tensorTooLarge(const SymShape &shape, SourceRange range);
   std::map<const ast::Expr *, Value> defaults_; // parameter defaults, evaluated once
+  std::map<const ast::Definition *, std::vector<ParamFlaw>> paramFlaws_; // checkParams' findings
 };
 
 } // namespace seq::sema
