@@ -81,7 +81,7 @@ function lexLine(line, userNames) {
       let category = null;
       if (!attribute && KEYWORDS.has(word)) category = 'keyword';
       else if (!attribute && CONSTANTS.has(word)) category = 'constant';
-      else if (/^[A-Z]/.test(word) && /^\s*\(/.test(after) && !CONTAINERS.has(word) && !userNames.has(word))
+      else if (!attribute && /^[A-Z]/.test(word) && /^\s*\(/.test(after) && !CONTAINERS.has(word) && !userNames.has(word))
         category = 'layer';
       if (category) out.push({ category, start: i, end: i + word.length, text: word });
       i += word.length;
