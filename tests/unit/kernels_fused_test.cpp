@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -174,6 +175,30 @@ struct LanesShape {
   int64_t C, OC, Hp, Wp, K, S;
 };
 
+// Both register forms of a convolution's own channels (the lanes kernel of
+// few taps, the packed tiles): for every activation, with and without
+// bias, `convolve` with the epilogue in registers gives the bits of
+// `plain` (the same convolution without it) followed by the scalar
+// epilogue; `what` names the case in a failure.
+template <class Convolve>
+void expectChannelEpilogue(Convolve convolve, const std::vector<float> &plain, const std::vector<float> &bias,
+                           int64_t images, int64_t OC, int64_t OHW, const std::string &what) {
+  for (const Act &act : kActs)
+    for (bool withBias : {false, true}) {
+      seqk_fused f{withBias ? bias.data() : nullptr, nullptr, 0, 0, act.act, act.lo, act.hi};
+      std::vector<float> y(plain.size(), -7.0f);
+      convolve(y, &f);
+      for (int64_t n = 0; n < images; ++n)
+        for (int64_t m = 0; m < OC; ++m)
+          for (int64_t q = 0; q < OHW; ++q) {
+            size_t at = size_t((n * OC + m) * OHW + q);
+            float want = scalarEpilogue(f, plain[at], m, 0, 0);
+            ASSERT_EQ(bits(y[at]), bits(want)) << what << " " << act.name << (withBias ? " bias" : "") << " image "
+                                               << n << " channel " << m << " position " << q;
+          }
+    }
+}
+
 // The lanes kernel of few taps (convlanes.c, a network's stem) with the
 // epilogue in registers: each vector is one output channel's, so the
 // bias is that channel's; the bits of the plain kernel followed by the
@@ -205,21 +230,9 @@ TEST(KernelsFused, LanesConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
     };
     std::vector<float> plain(size_t(images * yImage));
     convolve(plain, nullptr);
-    for (const Act &act : kActs)
-      for (bool withBias : {false, true}) {
-        seqk_fused f{withBias ? bias.data() : nullptr, nullptr, 0, 0, act.act, act.lo, act.hi};
-        std::vector<float> y(plain.size(), -7.0f);
-        convolve(y, &f);
-        for (int64_t n = 0; n < images; ++n)
-          for (int64_t m = 0; m < s.OC; ++m)
-            for (int64_t q = 0; q < OH * OW; ++q) {
-              size_t at = size_t(n * yImage + m * OH * OW + q);
-              float want = scalarEpilogue(f, plain[at], m, 0, 0);
-              ASSERT_EQ(bits(y[at]), bits(want)) << s.C << "->" << s.OC << " " << s.K << "x" << s.K << " stride "
-                                                 << s.S << " " << act.name << (withBias ? " bias" : "")
-                                                 << " image " << n << " channel " << m << " position " << q;
-            }
-      }
+    expectChannelEpilogue(convolve, plain, bias, images, s.OC, OH * OW,
+                          std::to_string(s.C) + "->" + std::to_string(s.OC) + " " + std::to_string(s.K) + "x" +
+                              std::to_string(s.K) + " stride " + std::to_string(s.S));
   }
 }
 
@@ -258,22 +271,10 @@ TEST(KernelsFused, PackedConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
     };
     std::vector<float> plain(size_t(images * yImage));
     convolve(plain, nullptr);
-    for (const Act &act : kActs)
-      for (bool withBias : {false, true}) {
-        seqk_fused f{withBias ? bias.data() : nullptr, nullptr, 0, 0, act.act, act.lo, act.hi};
-        std::vector<float> y(plain.size(), -7.0f);
-        convolve(y, &f);
-        for (int64_t n = 0; n < images; ++n)
-          for (int64_t m = 0; m < s.OC; ++m)
-            for (int64_t q = 0; q < OH * OW; ++q) {
-              size_t at = size_t(n * yImage + m * OH * OW + q);
-              float want = scalarEpilogue(f, plain[at], m, 0, 0);
-              ASSERT_EQ(bits(y[at]), bits(want)) << s.C << "->" << s.OC << " " << s.K << "x" << s.K << " stride "
-                                                 << s.S << " tile " << s.R << "x" << s.TW << " " << act.name
-                                                 << (withBias ? " bias" : "") << " image " << n << " channel " << m
-                                                 << " position " << q;
-            }
-      }
+    expectChannelEpilogue(convolve, plain, bias, images, s.OC, OH * OW,
+                          std::to_string(s.C) + "->" + std::to_string(s.OC) + " " + std::to_string(s.K) + "x" +
+                              std::to_string(s.K) + " stride " + std::to_string(s.S) + " tile " +
+                              std::to_string(s.R) + "x" + std::to_string(s.TW));
   }
 }
 
