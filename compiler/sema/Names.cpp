@@ -13,12 +13,27 @@ namespace seq::sema {
 
 using namespace seq::ast;
 
+// An error inside nested instantiations notes each of them, innermost
+// first; past kBacktraceEnds at each end, the middle of a deep stack is
+// one note (as clang's template backtrace limit does): 64 levels of a
+// genuinely deep model were 64 notes.
+constexpr size_t kBacktraceEnds = 5;
+
 Diagnostic &Checker::error(std::optional<SourceRange> range, std::string message) {
   Diagnostic &d = diags_.error(range, std::move(message));
-  for (auto it = instantiating_.rbegin(); it != instantiating_.rend(); ++it)
-    d.notes.push_back({it->first->isDef ? fmt::format("in helper '{}' called here", it->first->name)
-                                         : fmt::format("in '{}' instantiated here", it->first->name),
-                       it->second});
+  const size_t levels = instantiating_.size();
+  for (size_t i = 0; i < levels; ++i) {
+    const auto &[def, at] = instantiating_[levels - 1 - i];
+    if (levels > 2 * kBacktraceEnds + 1 && i == kBacktraceEnds) {
+      d.notes.push_back({fmt::format("({} more instantiations not shown)", levels - 2 * kBacktraceEnds),
+                         std::nullopt});
+      i = levels - kBacktraceEnds - 1;
+      continue;
+    }
+    d.notes.push_back({def->isDef ? fmt::format("in helper '{}' called here", def->name)
+                                  : fmt::format("in '{}' instantiated here", def->name),
+                       at});
+  }
   return d;
 }
 
