@@ -18,6 +18,8 @@ Diagnostic &Diagnostics::warning(std::optional<SourceRange> range, std::string m
 
 Diagnostic &Diagnostics::add(Severity severity, std::optional<SourceRange> range,
                              std::string message) {
+  if (severity == Severity::Error)
+    ++errorEvents_;
   auto key = std::make_tuple(int(severity), message, range ? range->file : ~0u,
                              range ? range->begin : 0u, range ? range->end : 0u);
   if (!seen_.insert(std::move(key)).second) {

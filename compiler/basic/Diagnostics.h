@@ -54,6 +54,11 @@ public:
 
   void setErrorLimit(unsigned limit) { errorLimit_ = limit; }
   unsigned errorCount() const { return errorCount_; }
+  // Every error reported, duplicates included: what a check compares
+  // before and after to learn whether it failed. (errorCount() skips a
+  // duplicate: a module instantiated twice with the same bad argument
+  // reports it once, and its second instance must still fail.)
+  unsigned errorEvents() const { return errorEvents_; }
   unsigned warningCount() const { return warningCount_; }
   bool hasErrors() const { return errorCount_ > 0; }
 
@@ -72,6 +77,7 @@ private:
   Diagnostic discarded_;
   unsigned errorLimit_ = 20;
   unsigned errorCount_ = 0;
+  unsigned errorEvents_ = 0;
   unsigned warningCount_ = 0;
 };
 

@@ -24,10 +24,10 @@ Value Checker::buildLayer(const LayerSpec &spec, const std::vector<EvalArg> &arg
   std::optional<BoundArgs> bound = bind(spec.name, spec.params, args, call.range);
   if (!bound)
     return Value::invalid();
-  unsigned before = diags_.errorCount();
+  unsigned before = diags_.errorEvents();
   if (spec.validate)
     spec.validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
-  if (diags_.errorCount() != before)
+  if (diags_.errorEvents() != before)
     return Value::invalid();
   // Parameters whose size in bytes does not fit in 64 bits, or beyond the limit.
   if (spec.parameters) {

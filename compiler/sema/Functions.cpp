@@ -189,9 +189,9 @@ Value Checker::applyFunctionLayer(const LayerSpec &spec, FunctionCall &fc) {
   if (!bound)
     return Value::invalid();
   if (spec.validate) {
-    unsigned before = diags_.errorCount();
+    unsigned before = diags_.errorEvents();
     spec.validate(ArgCheck{*bound, [this](SourceRange r, std::string m) { error(r, std::move(m)); }});
-    if (diags_.errorCount() != before)
+    if (diags_.errorEvents() != before)
       return Value::invalid();
   }
   return Value::tensorRef(applyLayer(spec, nullptr, *bound, x.tensor(), fc.call.range,

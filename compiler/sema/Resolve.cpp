@@ -190,7 +190,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
   model->name = def.name;
   model->definition = &def;
   model_ = model.get();
-  unsigned errorsBefore = diags_.errorCount();
+  unsigned errorsBefore = diags_.errorEvents();
 
   checkModelInputs(def, *model);
   if (inCycle_.count(&def)) {
@@ -221,7 +221,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
     model->root = root.module();
     assignPaths(model->root, "");
     checkParameterBytes(def, *model->root);
-    bool inputsOk = diags_.errorCount() == errorsBefore;
+    bool inputsOk = diags_.errorEvents() == errorsBefore;
     if (inputsOk || !model->inputs.empty()) {
       std::vector<int> inputs;
       for (const ModelInput &in : model->inputs)
@@ -233,7 +233,7 @@ std::unique_ptr<CheckedModel> Checker::checkModel(const Definition &def) {
         model->root->output = model->trace.output;
     }
   }
-  model->valid = model->root && diags_.errorCount() == errorsBefore && model->trace.output >= 0 &&
+  model->valid = model->root && diags_.errorEvents() == errorsBefore && model->trace.output >= 0 &&
                  tv(model->trace.output).valid;
   model_ = nullptr;
   return model;
