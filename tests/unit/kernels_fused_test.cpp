@@ -175,6 +175,27 @@ struct LanesShape {
   int64_t C, OC, Hp, Wp, K, S;
 };
 
+// A convolution of C -> OC channels, K x K of stride S on padded inputs
+// of Hp x Wp, on two images: random inputs with NaN, infinities and
+// signed zeros mixed in, its weights in panels and a bias (seeds seed ..
+// seed + 2).
+struct ChannelCase {
+  int64_t images = 2, OH, OW, xImage, yImage, panels;
+  std::vector<float> x, wp, bias;
+};
+
+ChannelCase channelCase(int64_t C, int64_t OC, int64_t Hp, int64_t Wp, int64_t K, int64_t S, unsigned seed) {
+  ChannelCase c;
+  c.OH = (Hp - K) / S + 1, c.OW = (Wp - K) / S + 1;
+  c.xImage = C * Hp * Wp, c.yImage = OC * c.OH * c.OW, c.panels = (OC + kPanel - 1) / kPanel;
+  c.x = seqk_test::randomVector(size_t(c.images * c.xImage), seed);
+  for (size_t i = 0; i < c.x.size(); i += 11)
+    c.x[i] = kSpecial[i / 11 % (sizeof kSpecial / sizeof kSpecial[0])] / 8.0f;
+  c.wp = panels(OC, C * K * K, seqk_test::randomVector(size_t(OC * C * K * K), seed + 1));
+  c.bias = seqk_test::randomVector(size_t(OC), seed + 2);
+  return c;
+}
+
 // Both register forms of a convolution's own channels (the lanes kernel of
 // few taps, the packed tiles): for every activation, with and without
 // bias, `convolve` with the epilogue in registers gives the bits of
@@ -213,13 +234,7 @@ TEST(KernelsFused, LanesConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
                                {7, 3, 6, 37, 3, 2}};
   unsigned seed = 900;
   for (const LanesShape &s : shapes) {
-    const int64_t images = 2, OH = (s.Hp - s.K) / s.S + 1, OW = (s.Wp - s.K) / s.S + 1, taps = s.C * s.K * s.K;
-    const int64_t xImage = s.C * s.Hp * s.Wp, yImage = s.OC * OH * OW, pan = (s.OC + kPanel - 1) / kPanel;
-    auto x = seqk_test::randomVector(size_t(images * xImage), seed);
-    for (size_t i = 0; i < x.size(); i += 11)
-      x[i] = kSpecial[i / 11 % (sizeof kSpecial / sizeof kSpecial[0])] / 8.0f;
-    auto wp = panels(s.OC, taps, seqk_test::randomVector(size_t(s.OC * taps), seed + 1));
-    auto bias = seqk_test::randomVector(size_t(s.OC), seed + 2);
+    const auto [images, OH, OW, xImage, yImage, pan, x, wp, bias] = channelCase(s.C, s.OC, s.Hp, s.Wp, s.K, s.S, seed);
     seed += 3;
     auto convolve = [&](std::vector<float> &y, const seqk_fused *f) {
       for (int64_t half = 0; half < 2; ++half)
@@ -254,13 +269,7 @@ TEST(KernelsFused, PackedConvolutionEpilogueInRegistersIsTheScalarEpilogue) {
   unsigned seed = 950;
   for (const PackedShape &s : shapes) {
     ASSERT_TRUE(seqk_conv2d_packed_supports(s.R, s.TW, s.S));
-    const int64_t images = 2, OH = (s.Hp - s.K) / s.S + 1, OW = (s.Wp - s.K) / s.S + 1, taps = s.C * s.K * s.K;
-    const int64_t xImage = s.C * s.Hp * s.Wp, yImage = s.OC * OH * OW, pan = (s.OC + kPanel - 1) / kPanel;
-    auto x = seqk_test::randomVector(size_t(images * xImage), seed);
-    for (size_t i = 0; i < x.size(); i += 11)
-      x[i] = kSpecial[i / 11 % (sizeof kSpecial / sizeof kSpecial[0])] / 8.0f;
-    auto wp = panels(s.OC, taps, seqk_test::randomVector(size_t(s.OC * taps), seed + 1));
-    auto bias = seqk_test::randomVector(size_t(s.OC), seed + 2);
+    const auto [images, OH, OW, xImage, yImage, pan, x, wp, bias] = channelCase(s.C, s.OC, s.Hp, s.Wp, s.K, s.S, seed);
     seed += 3;
     auto convolve = [&](std::vector<float> &y, const seqk_fused *f) {
       const int64_t cut = OH / 2 / s.R * s.R; // the rows in two calls, the first whole tiles
