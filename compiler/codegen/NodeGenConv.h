@@ -103,6 +103,19 @@ void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
 // (seqk_pad2d), its channels split over the threads.
 void genPadInput(LlvmGen &gen, int index, const ConvShape &s, llvm::Value *xp, llvm::Value *image);
 
+// Packed convolutions (NodeGenConvPacked.cpp). seqk_conv2d_packed (or its
+// lanes form) on one image: input x [C, Hp, Wp], output y, panels and rows
+// `range` = {p0, p1, r0, r1}, the cross-layer prefetch slice `xl`;
+// rowBase: the image's first epilogue row.
+void emitPacked(LlvmGen &gen, llvm::IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
+                std::array<int64_t, 2> HpWp, std::array<llvm::Value *, 3> xwy, std::array<llvm::Value *, 4> range,
+                EpilogueEnv &env, std::array<llvm::Value *, 2> xl, llvm::Value *rowBase);
+// A packed convolution of `xp` (a forward-side pointer): with `image`,
+// that image's zero-padded copy, its tasks split over the threads;
+// without, the unpadded input, the tasks of every image split.
+void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, llvm::Value *xp,
+                   llvm::Value *image);
+
 // Slot tasks of an image: `tasks` units of work (a compile-time count)
 // in min(2 x the context's threads, kConvScratchSlots, tasks) slot tasks,
 // slot `slot` taking the contiguous run [slot*tasks/slots,

@@ -1,0 +1,156 @@
+// NodeGenConvPacked: convolutions on packed weights with output channels in
+// the vector lanes (seqk_conv2d_packed and its lanes form of few taps):
+// the split of a layer into tasks, and the kernel calls of an image or of
+// a group's units.
+#include "codegen/Epilogue.h"
+#include "codegen/LoopBuilder.h"
+#include "codegen/NodeGen.h"
+#include "codegen/NodeGenConv.h"
+#include "codegen/kernels/seqk.h" // SEQK_LANES_CONV_MAX_TAPS
+#include "ir/ConvScratch.h"
+
+#include <algorithm>
+
+namespace seq::codegen {
+
+using namespace llvm;
+
+// seqk_conv2d_packed_lanes' condition (convlanes.c).
+static_assert(ir::kLanesConvMaxTaps == SEQK_LANES_CONV_MAX_TAPS, "ir's lanes rule is the kernel's");
+bool packedLanes(const ConvShape &s) {
+  return s.G == 1 && s.C * s.KH * s.KW <= ir::kLanesConvMaxTaps && s.OW >= ir::kLanesConvMinWidth &&
+         (s.SW == 1 || s.SW == 2);
+}
+
+PackedSplit packedSplit(const ConvShape &s) {
+  PackedSplit p;
+  p.tile = ir::packedConvTile(s.OH, s.OW);
+  // grouped (ir::groupedPackedFits): each group's half panel or panels
+  p.panels = s.G > 1 ? s.G * ceilDiv(s.OCg(), ir::kPackPanelWidth) : ceilDiv(s.OC, ir::kPackPanelWidth);
+  int64_t rowTiles = ceilDiv(s.OH, p.tile.rows);
+  int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
+  p.rowsPerTask = ceilDiv(rowTiles, blocks) * p.tile.rows;
+  p.rowBlocks = ceilDiv(s.OH, p.rowsPerTask);
+  const int64_t weightFloats = s.OC * s.Kc();
+  p.rowMajor = s.C * s.H * s.W >= weightFloats ||
+               weightFloats * int64_t(sizeof(float)) <= kRowMajorMaxWeightBytes;
+  return p;
+}
+
+
+// ---- Kernel calls ----------------------------------------------------------------
+
+namespace {
+
+// A grouped packed convolution's units [u0, u1) (packedSplit's panels: a
+// group's half panel, or one of its panels) of one image, rows [r0, r1):
+// each unit a call on its group's input planes, its first output
+// channel's lanes of the packed weights (16 floats into a panel for the
+// second group of a half-panel pair) and its output planes, the epilogue
+// rows from that channel on (rowBase: the image's first row).
+void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
+                      std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
+                      EpilogueEnv &env, Value *rowBase) {
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  const int64_t W = ir::kPackPanelWidth, perGroup = ceilDiv(s.OCg(), W), unitChannels = std::min(s.OCg(), W);
+  emitLoop(b, range[0], range[1], "group_unit", [&](Value *u) {
+    Value *grp = b.CreateUDiv(u, c(perGroup));
+    Value *channel = b.CreateAdd(b.CreateMul(grp, c(s.OCg())), b.CreateMul(b.CreateURem(u, c(perGroup)), c(W)));
+    Value *x = LlvmGen::floatGep(b, xwy[0], b.CreateMul(grp, c(s.Cg() * HpWp[0] * HpWp[1])));
+    Value *lanes = b.CreateAdd(b.CreateMul(b.CreateUDiv(channel, c(W)), c(s.Kc() * W)), b.CreateURem(channel, c(W)));
+    Value *w = LlvmGen::floatGep(b, xwy[1], lanes);
+    Value *y = LlvmGen::floatGep(b, xwy[2], b.CreateMul(channel, c(s.OHW())));
+    env.setRowBase(b, b.CreateAdd(rowBase, channel));
+    b.CreateCall(gen.kernel("seqk_conv2d_packed"),
+                 {x, w, y, c(s.Cg()), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW), c(s.DH), c(s.DW),
+                  c(unitChannels), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), c(0), c(1), range[2],
+                  range[3], env.fn(), env.env(), ConstantPointerNull::get(b.getPtrTy()) /* never in registers */,
+                  ConstantPointerNull::get(b.getPtrTy()), c(0)});
+  });
+}
+
+} // namespace
+
+// seqk_conv2d_packed on one image: input x [C, Hp, Wp], output y, panels
+// and rows `range` = {p0, p1, r0, r1}; seqk_conv2d_packed_lanes where it
+// computes the convolution (packedLanes), the epilogue maybe in registers;
+// a grouped one by emitPackedGroups. rowBase: the image's first epilogue
+// row.
+void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSplit &split,
+                std::array<int64_t, 2> HpWp, std::array<Value *, 3> xwy, std::array<Value *, 4> range,
+                EpilogueEnv &env, std::array<Value *, 2> xl, Value *rowBase) {
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  if (s.G > 1)
+    return emitPackedGroups(gen, b, s, split, HpWp, xwy, range, env, rowBase);
+  env.setRowBase(b, rowBase);
+  if (packedLanes(s)) {
+    b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
+                 {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
+                  c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), range[0], range[1], range[2],
+                  range[3], env.fn(), env.env(), env.fused()});
+    return;
+  }
+  b.CreateCall(gen.kernel("seqk_conv2d_packed"),
+               {xwy[0], xwy[1], xwy[2], c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
+                c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), c(split.tile.rows), c(split.tile.cols), range[0],
+                range[1], range[2], range[3], env.fn(), env.env(), env.fused(), xl[0], xl[1]});
+}
+
+namespace {
+
+// The panels and rows of task `t` (< split.tasks()) of an image.
+std::array<Value *, 4> packedRange(IRBuilder<> &b, const ConvShape &s, const PackedSplit &split, Value *t) {
+  Value *panel, *block;
+  if (split.rowMajor) {
+    panel = b.CreateURem(t, b.getInt64(split.panels));
+    block = b.CreateUDiv(t, b.getInt64(split.panels));
+  } else {
+    panel = b.CreateUDiv(t, b.getInt64(split.rowBlocks));
+    block = b.CreateURem(t, b.getInt64(split.rowBlocks));
+  }
+  Value *r0 = b.CreateMul(block, b.getInt64(split.rowsPerTask));
+  Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, b.getInt64(split.rowsPerTask)),
+                                      b.getInt64(s.OH));
+  return {panel, b.CreateAdd(panel, b.getInt64(1)), r0, r1};
+}
+
+} // namespace
+
+// A packed convolution of `xp` (a forward-side pointer): with `image`, the
+// zero-padded copy of that image, whose tasks are split over the threads;
+// without, the input itself (the convolution does not pad), the tasks of
+// every image split.
+void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &epilogue, Value *xp,
+                   Value *image) {
+  const ir::Graph &g = gen.graph();
+  const ir::Node &node = g.nodes[size_t(index)];
+  const ir::Attrs &a = node.attrs;
+  int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
+  PackedSplit split = packedSplit(s);
+  Task task(gen, index, "packed");
+  IRBuilder<> &b = task.b();
+  auto c = [&](int64_t v) { return b.getInt64(v); };
+  Value *x = task.capture(xp, "x");
+  Value *y = task.capture(gen.valuePtr(node.output), "y");
+  Value *w = task.capture(gen.packedPtr(a.weight), "w");
+  Value *fixedImage = image ? task.capture(image, "image") : nullptr;
+  EpilogueEnv env(task, epilogue);
+  NextWeights next(gen, index, task);
+  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
+    Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(split.tasks()));
+    Value *inImage = fixedImage ? t : b.CreateURem(t, c(split.tasks()));
+    Value *xn = fixedImage ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
+    Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
+    emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env,
+               next.slice(b, inImage, c(split.tasks()), n), b.CreateMul(n, c(s.OC)));
+  });
+  if (image) {
+    task.run(gen.fwd().getInt64(split.tasks()), Work{0, s.OC * s.OHW() * s.Kc()});
+    return;
+  }
+  Value *images = gen.leadingExtent(g.value(node.output).shape, 1);
+  task.run(gen.fwd().CreateMul(images, gen.fwd().getInt64(split.tasks())),
+           LlvmGen::workOf(g.value(node.output).shape, s.Kc()));
+}
+
+} // namespace seq::codegen
