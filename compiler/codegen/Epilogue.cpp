@@ -131,7 +131,7 @@ std::optional<RegisterForm> registerForm(const std::vector<EpilogueOp> &ops, con
   if (i != ops.size())
     return std::nullopt;
   bool clamp = form.act == SEQK_ACT_NONE || form.act == SEQK_ACT_RELU || form.act == SEQK_ACT_HARDTANH;
-  if (use == RegisterUse::ChannelsClamp && !clamp)
+  if ((use == RegisterUse::ChannelsClamp && !clamp) || (use == RegisterUse::ChannelsCurve && clamp))
     return std::nullopt;
   return form;
 }

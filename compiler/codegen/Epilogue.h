@@ -91,8 +91,10 @@ struct RegisterForm {
 // added tensor (tiles of several rows), with it (tiles of one row), or
 // without it and only for a clamp or no activation (the depthwise kernel
 // of small planes: its SiLU in registers, 8 outputs at a time, was slower
-// than the generated loop on each channel's plane).
-enum class RegisterUse { None, Channels, ChannelsAndTensor, ChannelsClamp };
+// than the generated loop on each channel's plane), or without it and only
+// for a curve, SiLU, Hardswish or Tanh (the packed tiles of short rows:
+// there a clamp's generated loop is as fast).
+enum class RegisterUse { None, Channels, ChannelsAndTensor, ChannelsClamp, ChannelsCurve };
 std::optional<RegisterForm> registerForm(const std::vector<ir::EpilogueOp> &ops, const EpilogueLayout &layout,
                                          RegisterUse use);
 

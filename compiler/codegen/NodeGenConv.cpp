@@ -80,16 +80,6 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
 // Rows shorter than this take the register form of a curve (genConv2d).
 constexpr int64_t kShortRow = 16;
 
-// Whether the epilogue applies an activation that is no clamp (SiLU,
-// Tanh, Hardswish: a chain of dependent steps for each vector).
-static bool hasCurve(const std::vector<ir::EpilogueOp> &ops) {
-  for (const ir::EpilogueOp &op : ops)
-    if (op.kind == ir::EpilogueOp::Kind::Unary &&
-        (op.unary == ir::UnaryKind::Silu || op.unary == ir::UnaryKind::Tanh || op.unary == ir::UnaryKind::Hardswish))
-      return true;
-  return false;
-}
-
 namespace {
 
 // col[g] = im2col of group g of image `image` (a forward-side i64): the
@@ -531,13 +521,14 @@ void genConv2d(LlvmGen &gen, int index) {
   // on each channel's few rows is one short loop whose curve waits on
   // itself (LeNet-5's 10x10 layer with Tanh at batch 64: its epilogue 89
   // us, 51 cycles a vector), in the tile it runs on 16 channels at once.
-  bool shortRows = algorithm == ir::ConvAlgorithm::Packed && !pointwise && !lanes && !scale && s.G == 1 &&
-                   s.OW < kShortRow && hasCurve(epilogueOps(node));
+  bool shortRows =
+      algorithm == ir::ConvAlgorithm::Packed && !pointwise && !lanes && !scale && s.G == 1 && s.OW < kShortRow;
   Epilogue epilogue(gen, index, epilogueOps(node), channelLayout(out, s.OHW()),
-                    pointwise              ? RegisterUse::ChannelsAndTensor
-                    : lanes || shortRows   ? RegisterUse::Channels
-                    : depthwiseLanes       ? RegisterUse::ChannelsClamp
-                                           : RegisterUse::None);
+                    pointwise        ? RegisterUse::ChannelsAndTensor
+                    : lanes          ? RegisterUse::Channels
+                    : shortRows      ? RegisterUse::ChannelsCurve
+                    : depthwiseLanes ? RegisterUse::ChannelsClamp
+                                     : RegisterUse::None);
   switch (algorithm) {
   case ir::ConvAlgorithm::Pointwise: return genConvGemm(gen, index, s, epilogue, true);
   case ir::ConvAlgorithm::Gathered: return genConvGemm(gen, index, s, epilogue, false);
