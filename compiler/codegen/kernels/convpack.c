@@ -425,7 +425,7 @@ _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
  * instead, up to this many input channels (48 positions of each: 30 KB),
  * or any on runs of SEQK_POINT_LANES_RUN (240 -> 40 on 784 positions, 128
  * -> 101 us warm; on 49, 960 -> 24 would go 19 -> 22 us) */
-#define LANE_PARTIAL_MAX_C 160
+#define LANE_PARTIAL_MAX_C SEQK_POINT_LANES_PARTIAL_MAX_C
 
 /* LANE_CH channels of the panel (weights wp, at the first, output
  * channel m) at positions [at, at + 16V) of the run, the first `nch`
