@@ -415,7 +415,8 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
  * all its tiles are stored (from L1, its loads matching the stores). Each
  * output still sums its channels in order, one multiply-add each. */
 #define LANE_CH LANES_CH
-#define LANE_MAX_C 64 /* a block's 48 positions of every channel stay in L1 */
+/* a block's 48 positions of every channel stay in L1 */
+#define LANE_MAX_C SEQK_POINT_LANES_ANY_RUN_MAX_C
 /* Up to SEQK_POINT_LANES_MAX_C on runs of SEQK_POINT_LANES_RUN or more
  * (warm, 128 -> 256 on 784 positions: 373 -> 303 us; on 98, 5-10% slower) */
 _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");

@@ -200,6 +200,7 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
  * the compiler cuts such a layer's plane into runs at multiples of the
  * block, so that only the last run has a part block. */
 #define SEQK_POINT_LANES_MAX_C 128
+#define SEQK_POINT_LANES_ANY_RUN_MAX_C 64
 #define SEQK_POINT_LANES_RUN 192
 #define SEQK_POINT_LANES_ANY_C_RUN 384
 #define SEQK_POINT_LANES_BLOCK 48
