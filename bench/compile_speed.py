@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """compile_speed.py: how long seqc takes to compile, as a user sees it.
 
-  - `seqc build` of every model of every example, the zoo's included
+  - `seqc build` of every model of every example, examples/zoo and
+    examples/zoo-more included
     (wall and CPU seconds; target: under 1 s wall each), with the kernel
     cache (the pooled kernels compiled once per target, in a cache
     directory of its own that the first build fills) and with --no-cache;
@@ -62,6 +63,7 @@ def examples(args, work):
     env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "build-cache"))
     paths = sorted(glob.glob(os.path.join(ROOT, "examples", "*.seq")))
     paths += sorted(glob.glob(os.path.join(ROOT, "examples", "zoo", "*.seq")))
+    paths += sorted(glob.glob(os.path.join(ROOT, "examples", "zoo-more", "*.seq")))
     for path in paths:
         name = os.path.relpath(path, os.path.join(ROOT, "examples"))
         with open(path) as f:
