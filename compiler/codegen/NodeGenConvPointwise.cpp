@@ -235,17 +235,17 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   const int64_t wanted = HW <= kPointwisePanelMajorPlane ? kSmallPlaneTasks : kTasksWanted;
   p.chunks = std::clamp<int64_t>(std::max(fewest, ceilDiv(wanted, p.panels)), 1, most);
   // Runs as long as the kernel needs to put positions in the lanes (the
-  // faster tiles there) where the plane is, when that still leaves two
-  // tasks: MobileNetV2's 192 -> 32 at 28 x 28 in 8 runs of 98, output
+  // faster tiles there) where the whole plane is, when that still leaves
+  // two tasks: MobileNetV2's 192 -> 32 at 28 x 28 in 8 runs of 98, output
   // channels in the lanes, took 90 us alone on one thread; in 2 of 392,
   // 82.
-  int64_t most2 = most;
+  int64_t mostRuns = most;
   if (HW > kPointwisePanelMajorPlane && s.C > SEQK_POINT_LANES_ANY_RUN_MAX_C) {
     const int64_t laneRun = s.C <= SEQK_POINT_LANES_MAX_C ? SEQK_POINT_LANES_RUN : SEQK_POINT_LANES_ANY_C_RUN;
-    const int64_t longest = HW / laneRun; // runs: at most this many
-    if (longest >= fewest && p.panels * longest >= 2) {
-      most2 = longest;
-      p.chunks = std::min(p.chunks, longest);
+    const int64_t laneRuns = HW / laneRun; // the most runs that long
+    if (laneRuns >= fewest && p.panels * laneRuns >= 2) {
+      mostRuns = laneRuns;
+      p.chunks = std::min(p.chunks, laneRuns);
     }
   }
   // an even number of tasks, which two threads share evenly: one run fewer
@@ -259,7 +259,7 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   if (p.panels * p.chunks % 2 != 0 && p.panels * p.chunks < kOddTasksFine) {
     if (p.chunks - 1 >= std::max<int64_t>(fewest, 1) && p.panels * (p.chunks - 1) >= 4)
       --p.chunks;
-    else if (p.chunks + 1 <= most2)
+    else if (p.chunks + 1 <= mostRuns)
       ++p.chunks;
   }
   p.tileCols = ir::packedConvTile(1, HW / p.chunks).cols; // fits the shortest run
