@@ -301,12 +301,13 @@ PointwiseCase pointwiseCase(const Pointwise &pc, unsigned seed) {
 }
 
 // Runs of positions as the compiler cuts them: `runs` runs of nearly equal
-// length, or (runs 0) two at the multiple of SEQK_POINT_LANES_BLOCK
-// nearest the middle.
-int64_t runStart(int64_t r, int64_t runs, int64_t HW) {
+// length, or two at the multiple nearest the middle of
+// SEQK_POINT_LANES_BLOCK (runs 0) or of the tile width TW (runs -1: the
+// cuts of layers whose every run takes the tiles of TW positions).
+int64_t runStart(int64_t r, int64_t runs, int64_t HW, int64_t TW) {
   if (runs > 0)
     return r * HW / runs;
-  const int64_t block = SEQK_POINT_LANES_BLOCK;
+  const int64_t block = runs == 0 ? SEQK_POINT_LANES_BLOCK : TW;
   return r == 0 ? 0 : r == 1 ? (HW / 2 + block / 2) / block * block : HW;
 }
 
@@ -338,22 +339,23 @@ TEST(KernelsConvPack, PointwiseRunsMatchDirectConvolution) {
   const Pointwise cases[] = {{1, 1, 1},      {3, 16, 7},     {1, 17, 13},    {5, 32, 14},    {2, 33, 15},
                              {7, 31, 49},    {16, 48, 29},   {13, 65, 197},  {130, 20, 30},  {29, 64, 450},
                              {97, 33, 389},  {128, 17, 387}, {170, 40, 389}, {129, 48, 784}, {200, 33, 785},
-                             {200, 33, 783}, {300, 40, 770}};
+                             {200, 33, 783}, {300, 40, 770}, {200, 96, 196}, {170, 32, 49}};
   unsigned seed = 90;
   for (const Pointwise &pc : cases) {
     auto [c, x, wp, ref] = pointwiseCase(pc, seed);
     seed += 2;
     for (int64_t TW = 1; TW <= std::min<int64_t>(14, pc.HW); ++TW)
-      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{0}})
+      for (int64_t runs : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{0}, int64_t{-1}})
         for (bool rest : {false, true}) { // each run's last tile: TW moved left, or what it leaves
-          const int64_t count = runs == 0 ? 2 : runs;
-          if (pc.HW / count < TW || (runs == 0 && pc.HW < 4 * SEQK_POINT_LANES_BLOCK))
+          const int64_t count = runs <= 0 ? 2 : runs;
+          if (pc.HW / count < TW || (runs == 0 && pc.HW < 4 * SEQK_POINT_LANES_BLOCK) ||
+              (runs == -1 && runStart(1, runs, pc.HW, TW) < TW))
             continue;
           std::vector<float> y(c.OC * pc.HW, -5.0f);
           EpiLog log{y.data(), c.OC, 1, pc.HW, std::vector<int>(c.OC * pc.HW, 0)};
           for (int64_t p = c.panels() - 1; p >= 0; --p)
             for (int64_t r = 0; r < count; ++r) {
-              int64_t q0 = runStart(r, runs, pc.HW), q1 = runStart(r + 1, runs, pc.HW);
+              int64_t q0 = runStart(r, runs, pc.HW, TW), q1 = runStart(r + 1, runs, pc.HW, TW);
               seqk_conv2d_pointwise(x.data(), wp.data(), y.data(), c.C, pc.HW, c.OC, TW, rest ? (q1 - q0) % TW : TW,
                                     p, p + 1, q0, q1, record, &log, nullptr, nullptr, 0);
               if (p == c.panels() - 1 && r == 0)
