@@ -90,9 +90,13 @@ int64_t panelWidth(const ConvShape &s, int64_t panel) {
   return std::min(ir::kPackPanelWidth, s.OC - panel * ir::kPackPanelWidth);
 }
 
-// Whether every run of the layer takes the tiles of TW positions (output
-// channels in the lanes; seqk_conv2d_pointwise's pointPanel): then its runs
-// are best whole tiles, cut at multiples of TW. (A run of 96 positions in
+// Whether the runs the plane is cut into take the tiles of TW positions
+// (output channels in the lanes; seqk_conv2d_pointwise's pointPanel): then
+// they are best whole tiles, cut at multiples of TW. (Exactly so on runs
+// under SEQK_POINT_LANES_RUN, which a plane under
+// SEQK_POINT_LANES_ANY_C_RUN cut in two leaves but for a few positions; a
+// last panel of 8 or 24 channels on a longer run takes positions in the
+// lanes, its cut then only a cut like another.) (A run of 96 positions in
 // tiles of 14 ends in one moved left, 2 positions computed twice, 14
 // multiply-add steps for 12 outputs: MobileNetV2's 576 -> 96 at 14 x 14,
 // 3 panels in runs of 96 and 100, took 15 tiles a panel, alone on one

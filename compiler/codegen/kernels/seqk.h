@@ -204,10 +204,12 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
 #define SEQK_POINT_LANES_RUN 192
 #define SEQK_POINT_LANES_ANY_C_RUN 384
 #define SEQK_POINT_LANES_BLOCK 48
-/* Above this many input channels, runs shorter than
- * SEQK_POINT_LANES_ANY_C_RUN always take output channels in the lanes
- * (tiles of TW positions), whatever the panel (one of 24 channels, half a
- * vector short, takes positions in the lanes up to this many). */
+/* Above this many input channels, a run shorter than
+ * SEQK_POINT_LANES_RUN takes output channels in the lanes (tiles of TW
+ * positions) whatever its panel, and one shorter than
+ * SEQK_POINT_LANES_ANY_C_RUN too unless its panel is a last one of 8 or
+ * 24 channels (half a vector short: positions in the lanes, on any run
+ * with up to this many input channels). */
 #define SEQK_POINT_LANES_PARTIAL_MAX_C 160
 /* A pointwise convolution (1x1, stride 1, no padding, one group) of one
  * image on the same packed weights: x [C, HW], y [OC, HW]. Computes
