@@ -91,6 +91,13 @@ int64_t panelWidth(const ConvShape &s, int64_t panel) {
   return std::min(ir::kPackPanelWidth, s.OC - panel * ir::kPackPanelWidth);
 }
 
+// The shortest run on which the kernel puts positions in the lanes,
+// whatever the panel (its pointPanel), for more than
+// SEQK_POINT_LANES_ANY_RUN_MAX_C input channels (fewer: on any run).
+int64_t lanesRun(const ConvShape &s) {
+  return s.C <= SEQK_POINT_LANES_MAX_C ? SEQK_POINT_LANES_RUN : SEQK_POINT_LANES_ANY_C_RUN;
+}
+
 // Whether the runs the plane is cut into take the tiles of TW positions
 // (output channels in the lanes; seqk_conv2d_pointwise's pointPanel): then
 // they are best whole tiles, cut at multiples of TW. (Exactly so on runs
@@ -196,8 +203,7 @@ void alignRuns(const ConvShape &s, PointwiseSplit &p) {
     p = aligned;
     return true;
   };
-  const int64_t lanesRun = s.C <= SEQK_POINT_LANES_MAX_C ? SEQK_POINT_LANES_RUN : SEQK_POINT_LANES_ANY_C_RUN;
-  if (tryAlign(SEQK_POINT_LANES_BLOCK, lanesRun))
+  if (tryAlign(SEQK_POINT_LANES_BLOCK, lanesRun(s)))
     return;
   if (tilesOnly(s)) { // whole tiles of the plane's width
     const int64_t planeTile = ir::packedConvTile(1, HW).cols;
@@ -246,8 +252,7 @@ PointwiseSplit pointwiseSplit(const ConvShape &s) {
   // 82.
   int64_t mostRuns = most;
   if (HW > kPointwisePanelMajorPlane && s.C > SEQK_POINT_LANES_ANY_RUN_MAX_C) {
-    const int64_t laneRun = s.C <= SEQK_POINT_LANES_MAX_C ? SEQK_POINT_LANES_RUN : SEQK_POINT_LANES_ANY_C_RUN;
-    const int64_t laneRuns = HW / laneRun; // the most runs that long
+    const int64_t laneRuns = HW / lanesRun(s); // the most runs that long
     if (laneRuns >= fewest && p.panels * laneRuns >= 2) {
       mostRuns = laneRuns;
       p.chunks = std::min(p.chunks, laneRuns);
