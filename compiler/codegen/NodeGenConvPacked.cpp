@@ -10,6 +10,7 @@
 #include "ir/ConvScratch.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace seq::codegen {
 
@@ -23,6 +24,9 @@ bool packedLanes(const ConvShape &s) {
 }
 
 namespace {
+
+// The most tasks an image's packed convolution is cut into for balance.
+constexpr int64_t kMaxPackedTasks = 2 * kTasksWanted;
 
 // The tile rows that two threads' busier one computes when a layer's
 // `panels` panels are cut in blocks of `perTask` of its `rowTiles` tile
@@ -44,23 +48,33 @@ PackedSplit packedSplit(const ConvShape &s) {
   // grouped (ir::groupedPackedFits): each group's half panel or panels
   p.panels = s.G > 1 ? s.G * ceilDiv(s.OCg(), ir::kPackPanelWidth) : ceilDiv(s.OC, ir::kPackPanelWidth);
   const int64_t rowTiles = ceilDiv(s.OH, p.tile.rows);
-  // Blocks of tile rows making about kTasksWanted tasks an image, of the
-  // sizes that leave two threads the least uneven work: of those, the
-  // count nearest kTasksWanted, the more tasks on a tie (a late thread
-  // takes over more of them). LeNet-5's 28- and 10-row layers had 7 and 5
-  // tasks (one thread 4 and 3 of them; 2 of 7 rows, 1 of 5 in two-row
-  // tasks): at batch 1 on two threads, 3.46 and 4.70 us.
-  int64_t best = -1, bestRows = 0, bestTasks = 0;
-  for (int64_t perTask = 1; perTask <= rowTiles; ++perTask) {
-    const int64_t tasks = p.panels * ceilDiv(rowTiles, perTask);
-    if (perTask > 1 && ceilDiv(rowTiles, perTask) == ceilDiv(rowTiles, perTask - 1))
-      continue; // the same blocks, only the last shorter
-    const int64_t rows = twoThreadRows(p.panels, rowTiles, perTask);
-    const int64_t off = std::abs(tasks - kTasksWanted), bestOff = std::abs(bestTasks - kTasksWanted);
-    if (best < 0 || rows < bestRows || (rows == bestRows && (off < bestOff || (off == bestOff && tasks > bestTasks)))) {
-      best = perTask;
-      bestRows = rows;
-      bestTasks = tasks;
+  // Blocks of tile rows making about kTasksWanted tasks an image. Where
+  // that is an odd number of tasks under kTasksWanted, one of two threads
+  // has a task more (an eighth of the layer or more): then the block size
+  // of at most kMaxPackedTasks tasks that leaves two threads the least
+  // uneven work (of those, the task count nearest kTasksWanted, the more
+  // tasks on a tie: a thread that starts late hands over more of them).
+  // LeNet-5's 28- and 10-row layers had 7 and 5 tasks (one thread 4 and 3
+  // of them), at batch 1 on two threads 3.46 and 4.70 us; in 4 and 10,
+  // 3.15 and 4.55. (Every layer's split so chosen made RegNet-X's 25-group
+  // layers 175 tasks of a tile row, each reading its panel's weights: the
+  // model 5.10 -> 5.25 ms on two threads, AlexNet 2% slower; SqueezeNet
+  // 1.0's stem in 12 tasks, not 9, 1%.)
+  const int64_t blocks = std::clamp<int64_t>(ceilDiv(kTasksWanted, p.panels), 1, rowTiles);
+  int64_t best = ceilDiv(rowTiles, blocks), bestTasks = p.panels * ceilDiv(rowTiles, best);
+  if (bestTasks % 2 != 0 && bestTasks < kTasksWanted) {
+    int64_t bestRows = twoThreadRows(p.panels, rowTiles, best);
+    for (int64_t perTask = 1; perTask <= rowTiles; ++perTask) {
+      const int64_t tasks = p.panels * ceilDiv(rowTiles, perTask);
+      if (tasks > kMaxPackedTasks)
+        continue;
+      const int64_t rows = twoThreadRows(p.panels, rowTiles, perTask);
+      const int64_t off = std::abs(tasks - kTasksWanted), bestOff = std::abs(bestTasks - kTasksWanted);
+      if (rows < bestRows || (rows == bestRows && (off < bestOff || (off == bestOff && tasks > bestTasks)))) {
+        best = perTask;
+        bestRows = rows;
+        bestTasks = tasks;
+      }
     }
   }
   p.rowsPerTask = best * p.tile.rows;
