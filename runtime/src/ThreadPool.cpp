@@ -126,7 +126,9 @@ std::optional<std::int64_t> ThreadPool::claimChunk(std::uint32_t generation, int
     int k = (self + i) % threads;
     bool own = i == 0;
     std::atomic<std::uint64_t> &share = shares_[static_cast<std::size_t>(k)].word;
-    std::uint64_t word = share.load(std::memory_order_acquire);
+    // (a read-modify-write: the line comes exclusive, ready for the
+    // compare-and-swap, not shared first and then taken again)
+    std::uint64_t word = share.fetch_add(0, std::memory_order_acquire);
     for (;;) {
       std::uint64_t front = (word >> 16) & 0xFFFF, back = word & 0xFFFF;
       if (word >> 32 != generation || front >= back)
