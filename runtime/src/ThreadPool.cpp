@@ -62,8 +62,8 @@ std::uint32_t awaitChange(const std::atomic<std::uint32_t> &word,
       std::this_thread::yield();
       yieldAt = now + kYieldEvery;
     } else {
-      // between clock reads, 8 pauses, the word read after each: read
-      // only every 8, a loop of two 0.5 us tasks took 783 ns, not 566
+      // 8 pauses between clock reads, the word read after each one (read
+      // only after all 8, a loop of two 0.5 us tasks took 783 ns, not 566)
       for (int i = 0; i < 8 && word.load(std::memory_order_relaxed) == old; ++i)
         cpuRelax();
     }

@@ -5,11 +5,11 @@
 // kTasksWanted tasks; every other split as before. A split changes no
 // result, so only these tests notice a layer that leaves a core idle.
 #include "codegen/NodeGenConv.h"
-#include "ir/ConvScratch.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace {
 
