@@ -88,9 +88,9 @@ public:
   // Task `t`'s slice of `tasks` (task-side i64s): {pointer, bytes}, the
   // bytes 0 when there is nothing to prefetch or `image` (task-side, or
   // null) is not the first: the other images of a batch find the weights
-  // cached by then.
+  // cached by then. With `end`, the slices of the tasks [t, end).
   std::array<llvm::Value *, 2> slice(llvm::IRBuilder<> &b, llvm::Value *t, llvm::Value *tasks,
-                                     llvm::Value *image = nullptr) const;
+                                     llvm::Value *image = nullptr, llvm::Value *end = nullptr) const;
 
 private:
   llvm::Value *at_ = nullptr, *lines_ = nullptr; // task-side: pointer, cache lines

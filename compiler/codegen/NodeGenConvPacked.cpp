@@ -184,13 +184,31 @@ void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
   Value *fixedImage = image ? task.capture(image, "image") : nullptr;
   EpilogueEnv env(task, epilogue);
   NextWeights next(gen, index, task);
-  emitLoop(b, task.begin(), task.end(), "tile", [&](Value *t) {
-    Value *n = fixedImage ? fixedImage : b.CreateUDiv(t, c(split.tasks()));
-    Value *inImage = fixedImage ? t : b.CreateURem(t, c(split.tasks()));
+  // A chunk of tasks, image by image; within an image, a run of tasks of
+  // one panel (consecutive row blocks) is one call on all their rows: at
+  // batch 64, LeNet-5's 10x10 layer was 640 calls of one row each (its
+  // split for 2 threads at batch 1, packedSplit), each row's 10 outputs
+  // too short to be stored as a vector; merged, 64 calls of 10 rows,
+  // whose tiles store whole vectors into the rows after them.
+  const bool runs = !split.rowMajor || split.panels == 1;
+  emitSegments(b, task.begin(), task.end(), c(split.tasks()), "image", [&](Value *image, Value *lo, Value *hi) {
+    Value *n = fixedImage ? fixedImage : image;
     Value *xn = fixedImage ? x : LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
     Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * s.OHW())));
-    emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, inImage), env,
-               next.slice(b, inImage, c(split.tasks()), n), b.CreateMul(n, c(s.OC)));
+    Value *rowBase = b.CreateMul(n, c(s.OC));
+    if (!runs) // panels interleaved: one call a task
+      return emitLoop(b, lo, hi, "tile", [&](Value *t) {
+        emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRange(b, s, split, t), env,
+                   next.slice(b, t, c(split.tasks()), n), rowBase);
+      });
+    emitSegments(b, lo, hi, c(split.rowBlocks), "panel", [&](Value *panel, Value *b0, Value *b1) {
+      Value *first = b.CreateAdd(b.CreateMul(panel, c(split.rowBlocks)), b0);
+      Value *end = b.CreateAdd(first, b.CreateSub(b1, b0));
+      Value *r0 = b.CreateMul(b0, c(split.rowsPerTask));
+      Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateMul(b1, c(split.rowsPerTask)), c(s.OH));
+      emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, {panel, b.CreateAdd(panel, c(1)), r0, r1}, env,
+                 next.slice(b, first, c(split.tasks()), n, end), rowBase);
+    });
   });
   if (image) {
     task.run(gen.fwd().getInt64(split.tasks()), Work{0, s.OC * s.OHW() * s.Kc()});

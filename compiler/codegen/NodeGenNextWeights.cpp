@@ -43,11 +43,11 @@ NextWeights::NextWeights(LlvmGen &gen, int index, Task &task) {
   lines_ = task.capture(f.getInt64(range.floats * int64_t(sizeof(float)) / 64), "next_lines");
 }
 
-std::array<Value *, 2> NextWeights::slice(IRBuilder<> &b, Value *t, Value *tasks, Value *image) const {
+std::array<Value *, 2> NextWeights::slice(IRBuilder<> &b, Value *t, Value *tasks, Value *image, Value *end) const {
   if (!at_)
     return {ConstantPointerNull::get(b.getPtrTy()), b.getInt64(0)};
   Value *l0 = b.CreateUDiv(b.CreateMul(t, lines_), tasks);
-  Value *l1 = b.CreateUDiv(b.CreateMul(b.CreateAdd(t, b.getInt64(1)), lines_), tasks);
+  Value *l1 = b.CreateUDiv(b.CreateMul(end ? end : b.CreateAdd(t, b.getInt64(1)), lines_), tasks);
   Value *bytes = b.CreateMul(b.CreateSub(l1, l0), b.getInt64(64));
   if (image)
     bytes = b.CreateSelect(b.CreateICmpEQ(image, b.getInt64(0)), bytes, b.getInt64(0));

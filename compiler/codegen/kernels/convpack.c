@@ -217,8 +217,8 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
         if (!last)
           continue;
         storeTile(a, *sums, yp + image * a->yImage, m0, image * a->OC + m0,
-                  top, left, oh - top, seqkMin(top + R, r1) - top, ow - left,
-                  mr, R, tw, V, PW);
+                  top, left, oh - top, seqkMin(top + R, r1) - top, r1,
+                  ow - left, mr, R, tw, V, PW);
       }
     }
     if (!a->epi)
