@@ -52,7 +52,7 @@
 #ifndef GEMM_STREAM_BYTES
 #define GEMM_STREAM_BYTES SEQK_STREAM_BYTES
 #endif
-#define STREAM_KC 128    /* a KC x NR block: 16 KB, four 4 KB pages */
+#define STREAM_KC 512    /* a KC x NR block: 64 KB, four 16 KB streams */
 #define STREAM_PAGES 4   /* concurrent prefetch streams over a block */
 /* More rows than this make the weights' stream a small part of the time
  * (64 rows: 2.6 times the FLOPs of 24 per byte of weights); packedRows,
@@ -225,9 +225,9 @@ SEQK_INLINE void packedRows(int64_t K, const float *restrict A, int64_t lda,
  *     is 3.2 MB, more than L2, and packedRows reads 103 MB of it besides
  *     the 205 MB of weights: with A's rows made to overlap (same work,
  *     A in L2) packedRows took 12.6 ms;
- *   - the next block prefetched as four interleaved streams, one per
- *     4 KB page of the 16 KB block, not one stream in order: the L2
- *     streamer runs ahead on each page it sees (it does not cross a
+ *   - the next block prefetched as four interleaved streams (one per
+ *     4 KB page of what was a 16 KB block), not one stream in order: the
+ *     L2 streamer runs ahead on each page it sees (it does not cross a
  *     page), so four pages advancing together keep about four times as
  *     many lines in flight as one, and the software prefetches, held in
  *     the L1 fill buffers until their line arrives, mostly find it on
@@ -239,7 +239,12 @@ SEQK_INLINE void packedRows(int64_t K, const float *restrict A, int64_t lda,
  * the thresholds in seqk_gemm_packed_stream. Prefetching A's next slice
  * as well (worse), KC 64 (worse) or 256, prefetching two blocks ahead,
  * and an exact spread of the prefetches over 3 row blocks measured no
- * better. */
+ * better there (an Intel Xeon). On an AMD EPYC (Zen 4), blocks of 512
+ * rows of K (64 KB, more than L1: the tiles read them from L2) took the
+ * same Linear 16.8 -> 15.0 ms at batch 16 (256: 15.2; 512 in 16 streams
+ * of a page each: 15.1), 10.3 -> 8.6 at batch 8, 33.8 -> 29.7 at batch
+ * 32, and on two threads 8.4 -> 7.5 ms at batch 16 (medians of 3-5
+ * alternated runs). */
 SEQK_INLINE void packedStream(int64_t K, const float *restrict A,
                               int64_t lda, const float *restrict Bp,
                               float *restrict C, int64_t ldc, int64_t m0,
