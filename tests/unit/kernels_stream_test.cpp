@@ -5,7 +5,7 @@
 // bit for bit, against packedRows (the library's seqk_gemm_packed on the
 // same small weights): both sum each output over k = 0..K-1 in order.
 // Sizes: 1, primes, one past the row tile (8), the panel (32 columns),
-// the block of K (128) and its pages; 1..9 row blocks; sub-ranges of
+// the block of K (512) and its streams; 1..9 row blocks; sub-ranges of
 // rows anywhere and of columns from a panel; the epilogue; NaN.
 #include <gtest/gtest.h>
 
@@ -83,12 +83,13 @@ TEST(KernelsStream, MatchesReference) {
 }
 
 // Every count of row blocks (1..9, powers of two and not: the prefetch
-// splits unevenly), K within, at and past a block and a 4 KB page.
+// splits unevenly), K within, at and past a block (512) and a stream's
+// share of it (128), and past two blocks.
 TEST(KernelsStream, SameBitsAsPackedRows) {
   unsigned seed = 100;
   for (int64_t M : {2, 3, 8, 9, 16, 17, 24, 25, 41, 64, 65})
     for (int64_t N : {1, 31, 32, 33, 129})
-      for (int64_t K : {1, 7, 31, 127, 128, 129, 256, 257, 300}) {
+      for (int64_t K : {1, 7, 31, 127, 128, 129, 300, 511, 512, 513, 1025}) {
         Case c(M, N, K, seed++);
         expectSameBits(c.run(true, 0, M, 0, N), c.run(false, 0, M, 0, N), c);
       }
