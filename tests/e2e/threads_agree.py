@@ -76,6 +76,15 @@ model Net(x: [N, 3, 60, 60]) = Sequential(
     Conv2d(40, 72, 3, stride=2, padding=1), ReLU(), Block(72),
     Conv2d(72, 136, 1), ReLU(), AdaptiveAvgPool2d(3), Flatten(), Linear(136 * 9, 300), ReLU(), Linear(300, 10))
 """,
+    # unpadded convolutions of rows narrower than a vector (LeNet-5's
+    # 10 x 10 layer, then 8 x 8 and 6 x 6): each call stores whole vectors
+    # into the rows after a tile's, never past its own last row, and a
+    # chunk of tasks runs as one call per image and panel
+    "narrow": """
+model Net(x: [N, 6, 14, 14]) = Sequential(
+    Conv2d(6, 16, 5), Tanh(), Conv2d(16, 16, 3), ReLU(), Conv2d(16, 32, 3), ReLU(),
+    Flatten(), Linear(32 * 6 * 6, 10))
+""",
 }
 CALLS = "60"
 
