@@ -146,6 +146,16 @@ void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSp
 
 namespace {
 
+// Panel `panel`'s rows of the row blocks [b0, b1) of an image, as
+// emitPacked's range {p0, p1, r0, r1}.
+std::array<Value *, 4> packedRun(IRBuilder<> &b, const ConvShape &s, const PackedSplit &split, Value *panel,
+                                 Value *b0, Value *b1) {
+  Value *r0 = b.CreateMul(b0, b.getInt64(split.rowsPerTask));
+  Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateMul(b1, b.getInt64(split.rowsPerTask)),
+                                      b.getInt64(s.OH));
+  return {panel, b.CreateAdd(panel, b.getInt64(1)), r0, r1};
+}
+
 // The panels and rows of task `t` (< split.tasks()) of an image.
 std::array<Value *, 4> packedRange(IRBuilder<> &b, const ConvShape &s, const PackedSplit &split, Value *t) {
   Value *panel, *block;
@@ -156,10 +166,7 @@ std::array<Value *, 4> packedRange(IRBuilder<> &b, const ConvShape &s, const Pac
     panel = b.CreateUDiv(t, b.getInt64(split.rowBlocks));
     block = b.CreateURem(t, b.getInt64(split.rowBlocks));
   }
-  Value *r0 = b.CreateMul(block, b.getInt64(split.rowsPerTask));
-  Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateAdd(r0, b.getInt64(split.rowsPerTask)),
-                                      b.getInt64(s.OH));
-  return {panel, b.CreateAdd(panel, b.getInt64(1)), r0, r1};
+  return packedRun(b, s, split, panel, block, b.CreateAdd(block, b.getInt64(1)));
 }
 
 } // namespace
@@ -204,9 +211,7 @@ void genConvPacked(LlvmGen &gen, int index, const ConvShape &s, const Epilogue &
     emitSegments(b, lo, hi, c(split.rowBlocks), "panel", [&](Value *panel, Value *b0, Value *b1) {
       Value *first = b.CreateAdd(b.CreateMul(panel, c(split.rowBlocks)), b0);
       Value *end = b.CreateAdd(first, b.CreateSub(b1, b0));
-      Value *r0 = b.CreateMul(b0, c(split.rowsPerTask));
-      Value *r1 = b.CreateBinaryIntrinsic(Intrinsic::smin, b.CreateMul(b1, c(split.rowsPerTask)), c(s.OH));
-      emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, {panel, b.CreateAdd(panel, c(1)), r0, r1}, env,
+      emitPacked(gen, b, s, split, {Hp, Wp}, {xn, w, yn}, packedRun(b, s, split, panel, b0, b1), env,
                  next.slice(b, first, c(split.tasks()), n, end), rowBase);
     });
   });
