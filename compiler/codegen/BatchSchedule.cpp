@@ -75,13 +75,29 @@ int64_t sliceGranule(const ir::Graph &g) {
   return granule;
 }
 
+// ir::maxImageGroup on the L2 of the machine the forward runs on
+// (seqrt_l2_cache_bytes): 1 when one image's activations fill it, else
+// the group's budget (that L2 when the weights fit in one too, else
+// ir::kImageGroupBytes) over the image's activations; 1 always when a
+// concat takes its inputs in place.
+Value *LlvmGen::maxImageGroup() {
+  IRBuilder<> &f = fwd_;
+  if (ir::oneImageAlways(graph_))
+    return f.getInt64(1);
+  Value *l2 = f.CreateCall(runtimeFn("seqrt_l2_cache_bytes"), {}, "l2");
+  Value *perImage = f.getInt64(std::max<int64_t>(1, graph_.workspacePerBatch));
+  Value *budget = ir::imageWeightsFitL2(graph_) ? l2 : f.getInt64(ir::kImageGroupBytes);
+  Value *fits = f.CreateBinaryIntrinsic(Intrinsic::smax, f.getInt64(1), f.CreateSDiv(budget, perImage));
+  return f.CreateSelect(f.CreateICmpSGE(perImage, l2), f.getInt64(1), fits, "group.max");
+}
+
 // The forward pass image by image (ir/ImageParallel.h), in groups of
 // images. Every node goes into `<prefix>.images(weights, output, batch,
 // ctx, slot, slot, inputs...)` (a nodesFunction whose workspace and fixed
 // region are the slot), which computes `batch` images in a workspace slot
 // laid out for that batch. The forward function picks the group G
 // at run time: the batch split evenly over the threads, at most
-// ir::maxImageGroup images (so that a group's activations stay in the
+// maxImageGroup() images (so that a group's activations stay in the
 // caches while each weight is read once per group), and runs
 // min(threads, batch / G) tasks on the pool: task t computes the t-th of
 // `tasks` contiguous shares of the batch, G images at a time (the last
@@ -184,12 +200,10 @@ void LlvmGen::emitImageByImage() {
   // group = clamp(batch / threads, 1, maxGroup); tasks = min(threads, batch / group)
   IRBuilder<> &f = fwd_;
   Function *forward = f.GetInsertBlock()->getParent();
-  int64_t maxGroup = ir::maxImageGroup(graph_);
   Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
   Value *group = f.CreateBinaryIntrinsic(
       Intrinsic::smax, f.getInt64(1),
-      f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateSDiv(batch_, threads), f.getInt64(maxGroup)), nullptr,
-      "group");
+      f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateSDiv(batch_, threads), maxImageGroup()), nullptr, "group");
   Value *tasks = f.CreateBinaryIntrinsic(Intrinsic::smin, threads, f.CreateSDiv(batch_, group), nullptr, "tasks");
   Value *slotBytes = f.CreateAdd(f.CreateMul(group, f.getInt64(graph_.workspacePerBatch)),
                                  f.getInt64(graph_.workspaceFixed), "slot.bytes");

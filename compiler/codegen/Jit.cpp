@@ -38,6 +38,7 @@ Error defineRuntimeSymbols(LLJIT &jit) {
   symbols[jit.mangleAndIntern("seqrt_parallel_for")] = symbol(&seqrt_parallel_for);
   symbols[jit.mangleAndIntern("seqrt_context_threads")] = symbol(&seqrt_context_threads);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
+  symbols[jit.mangleAndIntern("seqrt_l2_cache_bytes")] = symbol(&seqrt_l2_cache_bytes);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
 }
 

@@ -127,6 +127,8 @@ FunctionCallee LlvmGen::runtimeFn(StringRef name) {
     type = FunctionType::get(ptr(), {ptr(), sizeT}, false);
   else if (name == "seqrt_context_threads")
     type = FunctionType::get(Type::getInt32Ty(ctx), {ptr()}, false);
+  else if (name == "seqrt_l2_cache_bytes")
+    type = FunctionType::get(i64(), {}, false);
   else if (name == "seqrt_parallel_for")
     type = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), ptr(), ptr()}, false);
   else

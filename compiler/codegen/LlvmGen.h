@@ -122,6 +122,8 @@ private:
   std::vector<llvm::Value *> nodesArgs();
   void emitInto(llvm::Function *fn, llvm::function_ref<void()> emit);
   void emitImageByImage();
+  // The most images a group takes, on the machine the forward runs on.
+  llvm::Value *maxImageGroup();
   // Batch slices (see LlvmGen.cpp): the nodes in a function of their own,
   // called on the whole batch or, for a large enough batch, on slices of
   // it in parallel.

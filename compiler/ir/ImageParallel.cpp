@@ -113,19 +113,25 @@ int64_t packedWeightBytes(const Graph &g) {
 
 } // namespace
 
-int64_t imageGroupBytes(const Graph &g) {
-  return packedWeightBytes(g) <= kImageParallelMaxL2Weights ? kImageGroupL2Bytes : kImageGroupBytes;
+bool imageWeightsFitL2(const Graph &g) { return packedWeightBytes(g) <= kImageParallelMaxL2Weights; }
+
+int64_t imageGroupBytes(const Graph &g, int64_t l2Bytes) {
+  return imageWeightsFitL2(g) ? l2Bytes : kImageGroupBytes;
 }
 
-int64_t maxImageGroup(const Graph &g) {
+bool oneImageAlways(const Graph &g) {
   // a concat's inputs written in place (Storage::Slice): an image's part of
   // each is contiguous in the concat's output, a group's is not
-  if (std::any_of(g.values.begin(), g.values.end(), [](const Value &v) { return v.storage == Storage::Slice; }))
+  return std::any_of(g.values.begin(), g.values.end(), [](const Value &v) { return v.storage == Storage::Slice; });
+}
+
+int64_t maxImageGroup(const Graph &g, int64_t l2Bytes) {
+  if (oneImageAlways(g))
     return 1;
   int64_t perImage = std::max<int64_t>(1, g.workspacePerBatch);
-  if (perImage >= kImageGroupL2Bytes)
+  if (perImage >= l2Bytes)
     return 1;
-  return std::max<int64_t>(1, imageGroupBytes(g) / perImage);
+  return std::max<int64_t>(1, imageGroupBytes(g, l2Bytes) / perImage);
 }
 
 bool runsImageByImage(const Graph &g) {

@@ -40,30 +40,40 @@ bool imagesIndependent(const Graph &g);
 bool runsImageByImage(const Graph &g);
 
 // Bytes of activations a group of images may take when run image by
-// image (the forward picks the group size at run time from the batch and
-// the threads, at most this over the per-image workspace). Weights that
-// fit the L2 stay there next to a group sized to the L2 as well
-// (kImageGroupL2Bytes): each layer then reads its input from the cache
-// its own core just wrote. Bigger weights, read once per group, are
-// amortised over a bigger group (kImageGroupBytes), in the last-level
+// image, on cores of l2Bytes of L2 (the forward function picks the group
+// size at run time from the batch, the threads and the machine's L2,
+// seqrt_l2_cache_bytes, at most this over the per-image workspace).
+// Weights that fit the L2 (kImageParallelMaxL2Weights) stay there next to
+// a group sized to the L2 as well: each layer then reads its input from
+// the cache its own core just wrote. Bigger weights, read once per group,
+// are amortised over a bigger group (kImageGroupBytes), in the last-level
 // cache. On a 2 MB L2 (Intel Xeon), one thread, medians: VGG block at
 // batch 8 33.7 -> 31.3 ms, MobileNet block at 16 26.6 -> 24.4 ms, LeNet-5
 // at 64 1.10 -> 1.03 ms; ResNet64 at 16 (11 MB of weights) 30.8 ms with
-// 8 MB groups, 32.4 ms with 2 MB ones.
+// 8 MB groups, 32.4 ms with 2 MB ones. On a 1 MB L2 (AMD EPYC, Zen 4),
+// one thread: the VGG block at batch 8 in groups of one image (0.85 MB)
+// 28.7 -> 27.4 ms, where groups sized to 2 MB took two (on two threads
+// 14.6 -> 14.0 ms); LeNet-5 at 64, 0.715 -> 0.722 ms in two groups of 32.
+// The compiler plans memory for kImageGroupL2Bytes (PlanMemory: whether
+// images always go one at a time).
 constexpr int64_t kImageGroupL2Bytes = 2 << 20;
 constexpr int64_t kImageGroupBytes = 8 << 20;
-int64_t imageGroupBytes(const Graph &g);
+// Whether the weights fit a core's L2 (kImageParallelMaxL2Weights).
+bool imageWeightsFitL2(const Graph &g);
+int64_t imageGroupBytes(const Graph &g, int64_t l2Bytes = kImageGroupL2Bytes);
 // The most images a group takes: imageGroupBytes over the per-image
-// workspace, but 1 when one image's activations alone fill an L2
-// (kImageGroupL2Bytes): a group of them cannot stay near the core, and
-// the weights it would read once less come at the price of activations
-// read from the last-level cache. At batch 16: MobileNetV2 (2.4 MB an
-// image, 13 MB of weights) 2.2% slower in groups of 3, 0.8% in groups of
-// 2; EfficientNet-B0 0.6% slower in groups of 2; ResNet-18 (4 MB) the
-// same in groups of 2 or 1 (+-1.5%). Always 1 once a concat takes its
-// inputs in place (Storage::Slice, PlanMemory), which holds for one image
-// at a time only.
-int64_t maxImageGroup(const Graph &g);
+// workspace, but 1 when one image's activations alone fill the L2: a
+// group of them cannot stay near the core, and the weights it would read
+// once less come at the price of activations read from the last-level
+// cache. At batch 16: MobileNetV2 (2.4 MB an image, 13 MB of weights)
+// 2.2% slower in groups of 3, 0.8% in groups of 2; EfficientNet-B0 0.6%
+// slower in groups of 2; ResNet-18 (4 MB) the same in groups of 2 or 1
+// (+-1.5%). Always 1 once a concat takes its inputs in place
+// (Storage::Slice, PlanMemory), which holds for one image at a time only
+// (oneImageAlways). The forward function computes the same from the L2
+// it runs on (codegen/BatchSchedule.cpp).
+int64_t maxImageGroup(const Graph &g, int64_t l2Bytes = kImageGroupL2Bytes);
+bool oneImageAlways(const Graph &g);
 
 // Multiply-adds of one image: of Conv2d and ConvTranspose2d, of Linear.
 struct ImageMacs {

@@ -321,6 +321,12 @@ void seqrt_forward_end(seqrt_context *ctx);
  * seqrt_forward_begin now hands the workspace over.) */
 void *seqrt_context_workspace(seqrt_context *ctx, size_t bytes);
 
+/* The L2 cache of one core of the machine this runs on, in bytes (Linux's
+ * sysfs, else glibc's sysconf; 1 MiB when neither says). A forward
+ * function that runs image by image takes groups of images whose
+ * activations fit it when the model's weights do too. */
+int64_t seqrt_l2_cache_bytes(void);
+
 /* Runs fn(arg, begin, end) over [0, n) split in chunks across the context's
  * threads, the calling thread included; returns when all are done.
  * n <= 0 does nothing; a NULL ctx, a one-thread ctx or n == 1 runs

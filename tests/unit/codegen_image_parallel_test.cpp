@@ -299,6 +299,31 @@ TEST(ImageParallel, AGroupFillsItsBudgetUnlessOneImageFillsAnL2) {
   EXPECT_EQ(maxImageGroup(conv.g), 1);
   conv.g.workspacePerBatch = 3 * kImageGroupL2Bytes;
   EXPECT_EQ(maxImageGroup(conv.g), 1);
+  // on a machine of 1 MB of L2 an image of 1 MB goes alone; the budget of
+  // big weights stays the last-level cache's
+  const int64_t l2 = 1 << 20;
+  conv.g.workspacePerBatch = l2;
+  EXPECT_EQ(maxImageGroup(conv.g, l2), 1);
+  conv.g.workspacePerBatch = l2 - 64;
+  EXPECT_EQ(maxImageGroup(conv.g, l2), kImageGroupBytes / (l2 - 64));
+}
+
+// Weights that fit a core's L2: a group's activations fit the L2 the
+// forward function runs on, whatever it is.
+TEST(ImageParallel, SmallWeightsGroupToTheL2ItRunsOn) {
+  TestGraph conv; // 2 x 16 x 16 x 9 floats of weights
+  int x = conv.input({16, 32, 32});
+  conv.output(conv.relu(conv.conv(conv.relu(conv.conv(x, 16, 3, 1, 1)), 16, 3, 1, 1)));
+  passes::runPipeline(conv.g);
+  ASSERT_TRUE(imageWeightsFitL2(conv.g));
+  ASSERT_FALSE(oneImageAlways(conv.g));
+  for (int64_t l2 : {int64_t(1) << 20, int64_t(2) << 20}) {
+    EXPECT_EQ(imageGroupBytes(conv.g, l2), l2);
+    conv.g.workspacePerBatch = 300 * 1024;
+    EXPECT_EQ(maxImageGroup(conv.g, l2), l2 / (300 * 1024)) << l2;
+    conv.g.workspacePerBatch = 900 * 1024; // the VGG block's 0.85 MB
+    EXPECT_EQ(maxImageGroup(conv.g, l2), l2 == (1 << 20) ? 1 : 2) << l2;
+  }
 }
 
 } // namespace

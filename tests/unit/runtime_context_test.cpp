@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <string>
 #include <mutex>
 #include <thread>
 
@@ -53,6 +55,28 @@ void expectFullCoverage(seqrt_context *ctx, std::int64_t n) {
   Coverage coverage(n);
   seqrt_parallel_for(ctx, n, Coverage::visit, &coverage);
   ASSERT_TRUE(coverage.eachVisitedOnce()) << "n = " << n;
+}
+
+// The L2 that image-by-image forward functions size their groups to: the
+// level-2 cache sysfs lists for CPU 0 where it lists one, read once.
+TEST(RuntimeContext, L2CacheBytesIsTheMachinesLevel2Cache) {
+  const std::int64_t bytes = seqrt_l2_cache_bytes();
+  EXPECT_GE(bytes, 64 << 10);
+  EXPECT_LE(bytes, std::int64_t(1) << 30);
+  EXPECT_EQ(seqrt_l2_cache_bytes(), bytes);
+  for (int index = 0; index < 16; ++index) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level(dir + "level"), type(dir + "type"), size(dir + "size");
+    int l = 0;
+    std::string t, s;
+    if (!(level >> l) || !(type >> t) || !(size >> s))
+      break;
+    if (l != 2 || t == "Instruction")
+      continue;
+    std::int64_t listed = std::stoll(s) << (s.back() == 'K' ? 10 : s.back() == 'M' ? 20 : 0);
+    EXPECT_EQ(bytes, listed) << dir << "size: " << s;
+    break;
+  }
 }
 
 TEST(RuntimeContext, ThreadCounts) {
