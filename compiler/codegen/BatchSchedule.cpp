@@ -201,9 +201,13 @@ void LlvmGen::emitImageByImage() {
   IRBuilder<> &f = fwd_;
   Function *forward = f.GetInsertBlock()->getParent();
   Value *threads = f.CreateSExt(f.CreateCall(runtimeFn("seqrt_context_threads"), {ctx_}), i64());
-  Value *group = f.CreateBinaryIntrinsic(
-      Intrinsic::smax, f.getInt64(1),
-      f.CreateBinaryIntrinsic(Intrinsic::smin, f.CreateSDiv(batch_, threads), maxImageGroup()), nullptr, "group");
+  // (profiled: one group of the whole batch, its nodes in order on this thread)
+  Value *group = profile_ ? f.CreateBinaryIntrinsic(Intrinsic::smax, f.getInt64(1), batch_, nullptr, "group")
+                          : f.CreateBinaryIntrinsic(Intrinsic::smax, f.getInt64(1),
+                                                    f.CreateBinaryIntrinsic(Intrinsic::smin,
+                                                                            f.CreateSDiv(batch_, threads),
+                                                                            maxImageGroup()),
+                                                    nullptr, "group");
   Value *tasks = f.CreateBinaryIntrinsic(Intrinsic::smin, threads, f.CreateSDiv(batch_, group), nullptr, "tasks");
   Value *slotBytes = f.CreateAdd(f.CreateMul(group, f.getInt64(graph_.workspacePerBatch)),
                                  f.getInt64(graph_.workspaceFixed), "slot.bytes");
@@ -236,8 +240,10 @@ void LlvmGen::emitSliced(int64_t granule) {
                                           f.CreateUDiv(batch_, f.getInt64(unit)), nullptr, "slices");
   int64_t work = std::max<int64_t>(1, perSampleWork(graph_));
   int64_t minBatch = (4 * kParallelWork + work - 1) / work;
-  Value *sliced = f.CreateAnd(f.CreateAnd(f.CreateICmpSGE(threads, f.getInt64(2)), f.CreateICmpUGE(slices, f.getInt64(2))),
-                              f.CreateICmpSGE(batch_, f.getInt64(minBatch)));
+  Value *sliced = profile_ ? f.getFalse()
+                          : f.CreateAnd(f.CreateAnd(f.CreateICmpSGE(threads, f.getInt64(2)),
+                                                    f.CreateICmpUGE(slices, f.getInt64(2))),
+                                        f.CreateICmpSGE(batch_, f.getInt64(minBatch)));
   BasicBlock *whole = BasicBlock::Create(ctx, "whole_batch", forward_);
   BasicBlock *parallel = BasicBlock::Create(ctx, "batch_slices", forward_);
   BasicBlock *done = BasicBlock::Create(ctx, "nodes_done", forward_);

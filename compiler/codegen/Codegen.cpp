@@ -81,6 +81,7 @@ Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMCon
                                                       : nullptr;
     GlobalVariable *model = emitModelGlobal(*module, (*desc)->model(), graph.symbolPrefix + "_model");
     LlvmGen gen(graph, *module, model, weights);
+    gen.setProfile(request.profile);
     Function *forward = gen.emitForward();
     if (request.jitWrapper)
       gen.emitJitWrapper(forward);

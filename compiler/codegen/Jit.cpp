@@ -6,6 +6,7 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/ParallelEmit.h"
+#include "codegen/Profile.h"
 #include "codegen/ObjectEmitter.h"
 #include "codegen/SanitizeThread.h"
 #include "codegen/StageTiming.h"
@@ -39,6 +40,7 @@ Error defineRuntimeSymbols(LLJIT &jit) {
   symbols[jit.mangleAndIntern("seqrt_context_threads")] = symbol(&seqrt_context_threads);
   symbols[jit.mangleAndIntern("seqrt_context_workspace")] = symbol(&seqrt_context_workspace);
   symbols[jit.mangleAndIntern("seqrt_l2_cache_bytes")] = symbol(&seqrt_l2_cache_bytes);
+  symbols[jit.mangleAndIntern("seqc_profile_mark")] = symbol(&seqc_profile_mark);
   return jit.getMainJITDylib().define(absoluteSymbols(std::move(symbols)));
 }
 
@@ -53,13 +55,13 @@ JITTargetMachineBuilder machineBuilder(const ResolvedTarget &target, int optLeve
 
 // The module compiled to a host object file, in memory.
 Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, const ResolvedTarget &target,
-                                                      int optLevel, bool sanitizeThread) {
+                                                      int optLevel, bool sanitizeThread, bool profile) {
   auto machine = createTargetMachine(target, optLevel);
   if (!machine)
     return machine.takeError();
   LLVMContext context;
   std::optional<StageScope> stage(std::in_place, "codegen");
-  auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true, sanitizeThread});
+  auto module = buildModuleFor(graph, context, **machine, target, {nullptr, /*jitWrapper=*/true, sanitizeThread, profile});
   if (!module)
     return module.takeError();
   stage.reset();
@@ -124,7 +126,9 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
   std::optional<JitCache> cache;
   if (cacheRequest)
     cache.emplace(cacheRequest->directory,
-                  cacheRequest->identity + (options.sanitizeThread ? "\nsanitize=thread" : ""), *target,
+                  cacheRequest->identity + (options.sanitizeThread ? "\nsanitize=thread" : "") +
+                      (options.profile ? "\nprofile" : ""),
+                  *target,
                   options.optLevel);
   Linked linked;
   // A cached object that does not link is ignored and compiled again.
@@ -136,7 +140,7 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
         model->fromCache_ = true;
     }
   if (!model->fromCache_) {
-    auto object = compileObject(graph, *target, options.optLevel, options.sanitizeThread);
+    auto object = compileObject(graph, *target, options.optLevel, options.sanitizeThread, options.profile);
     if (!object)
       return object.takeError();
     if (cache)

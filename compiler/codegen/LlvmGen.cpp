@@ -213,6 +213,8 @@ Function *LlvmGen::emitForward() {
     emitSliced(granule);
   else
     emitNodes();
+  if (profile_)
+    emitProfileMark(-1);
   // the call's time, for the context's choice of threads (seqrt.h)
   fwd_.CreateCall(runtimeFn("seqrt_forward_end"), {ctx_});
   fwd_.CreateRet(fwd_.getInt32(kStatusOk));
@@ -317,9 +319,18 @@ void LlvmGen::emitSegment(size_t first, size_t last) {
   });
 }
 
+void LlvmGen::emitProfileMark(int64_t node) {
+  FunctionCallee mark = module_.getOrInsertFunction(
+      "seqc_profile_mark", FunctionType::get(Type::getVoidTy(context()), {i64()}, false));
+  cast<Function>(mark.getCallee())->addFnAttr(Attribute::NoUnwind);
+  fwd_.CreateCall(mark, {fwd_.getInt64(node)});
+}
+
 void LlvmGen::emitNode(size_t index) {
   const ir::Node &node = graph_.nodes[index];
   int i = int(index);
+  if (profile_ && node.kind != ir::OpKind::Input)
+    emitProfileMark(i);
   switch (node.kind) {
   case ir::OpKind::Linear: return genLinear(*this, i);
   case ir::OpKind::Conv2d: return genConv2d(*this, i);

@@ -69,6 +69,9 @@ public:
   // Emits `<prefix>_forward(weights, inputs..., output, batch, ctx)`:
   // argument checks (seqrt_forward_begin), every node.
   llvm::Function *emitForward();
+  // TargetOptions::profile: marks before each node (and at the end), the
+  // nodes over the whole batch on the calling thread's schedule.
+  void setProfile(bool on) { profile_ = on; }
   // Emits `<prefix>_jit_forward(weights, const float *const *inputs,
   // output, batch, ctx)`, which calls the forward function.
   void emitJitWrapper(llvm::Function *forward);
@@ -132,6 +135,9 @@ private:
 
   const ir::Graph &graph_;
   llvm::Module &module_;
+  bool profile_ = false;
+  // seqc_profile_mark(node) in the forward side's builder (-1: the end).
+  void emitProfileMark(int64_t node);
   llvm::GlobalVariable *modelGlobal_;
   llvm::GlobalVariable *weightsGlobal_;
   llvm::IRBuilder<> fwd_;

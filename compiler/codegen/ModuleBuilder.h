@@ -19,6 +19,7 @@ struct ModuleRequest {
   const std::vector<float> *embeddedWeights = nullptr; // packed, or null
   bool jitWrapper = false; // also emit <prefix>_jit_forward (Jit.cpp)
   bool sanitizeThread = false; // instrumented for ThreadSanitizer (SanitizeThread.h)
+  bool profile = false;        // marks of the nodes' starts (TargetOptions::profile)
 };
 
 // The unoptimised (but, with sanitizeThread, instrumented), verified module: kernels linked in, the forward

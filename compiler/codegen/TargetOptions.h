@@ -26,6 +26,12 @@ struct TargetOptions {
   // it into a -fsanitize=thread program; the JIT needs a ThreadSanitizer
   // build of seqc.
   bool sanitizeThread = false;
+  // `seqc run --profile`: the forward function marks the start of each
+  // node it runs (seqc_profile_mark, Profile.h) and runs the nodes one
+  // after the other over the whole batch (no image groups, no batch
+  // slices), so that each node's time is the time to the next mark. The
+  // JIT only.
+  bool profile = false;
   // A directory where `seqc build` keeps the compiled pooled kernels
   // between runs (ParallelEmit.h); empty: compile them every time.
   std::string kernelCache;

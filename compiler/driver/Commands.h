@@ -44,6 +44,7 @@ struct RunCommand {
   bool noCache = false; // --no-cache: compile, and store nothing
   std::string sanitize; // --sanitize thread: needs a ThreadSanitizer seqc
   uint64_t seed = 0;
+  int profile = 0; // --profile N: each layer's median time over N more calls
 };
 
 // `seqc dump ast|ir|ir-opt|llvm|asm FILE` (also `seqc --emit=...`).

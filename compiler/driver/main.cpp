@@ -182,6 +182,9 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(0, 4096));
   runApp->add_flag("--no-cache", run.noCache,
                    "Compile afresh; neither read nor write the cache ($XDG_CACHE_HOME/seqc or ~/.cache/seqc)");
+  runApp->add_option("--profile", run.profile,
+                     "After the run, N more calls: each layer's median time, its share and GFLOP/s")
+      ->check(CLI::Range(1, 100000));
   addSanitize(*runApp, run.sanitize);
   addCommon(*runApp, common);
 

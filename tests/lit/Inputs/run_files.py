@@ -5,6 +5,8 @@ usage: run_files.py write DIR   DIR/m.seq (Linear(4, 2)), DIR/w.safetensors
                                 DIR/x.npy ([[1, 2, 3, 4]]): y = [[10.5, 9.5]]
        run_files.py show FILE   prints a float32 .npy's values, one a line
        run_files.py mtime FILE  prints the file's modification time (ns)
+       run_files.py ones FILE D0 D1 ...
+                                a float32 .npy of that shape, all ones
 """
 import json
 import os
@@ -49,6 +51,12 @@ def main():
             print(v)
     elif cmd == "mtime":
         print(os.stat(path).st_mtime_ns)
+    elif cmd == "ones":
+        shape = [int(d) for d in sys.argv[3:]]
+        count = 1
+        for d in shape:
+            count *= d
+        npy(path, shape, [1.0] * count)
 
 
 if __name__ == "__main__":
