@@ -61,6 +61,13 @@ const Pool kPools[] = {
     // (none in vectors), 12 (vectors of 8), 26 and 38 (of 16), no padding
     {7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true},    {14, 14, 3, 3, 1, 1, 1, 1, 1, 1, true},
     {28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true},  {9, 40, 3, 3, 1, 1, 0, 0, 1, 1, false},
+    // the 2x2 stride-2 kernel: rows of 7 outputs (one by one), 8 and 15
+    // (vectors of 8, the last moved back), 16, 17 and 40 (of 16), odd
+    // widths (the last column unread)
+    {4, 14, 2, 2, 2, 2, 0, 0, 1, 1, false},  {5, 16, 2, 2, 2, 2, 0, 0, 1, 1, false},
+    {6, 30, 2, 2, 2, 2, 0, 0, 1, 1, false},  {7, 31, 2, 2, 2, 2, 0, 0, 1, 1, true},
+    {3, 32, 2, 2, 2, 2, 0, 0, 1, 1, false},  {4, 35, 2, 2, 2, 2, 0, 0, 1, 1, false},
+    {2, 80, 2, 2, 2, 2, 0, 0, 1, 1, false},
     // long rows: 550 and 1025 outputs
     {5, 1100, 3, 3, 2, 2, 1, 1, 1, 1, false}, {4, 2049, 3, 3, 2, 2, 0, 0, 1, 1, true},
 };
