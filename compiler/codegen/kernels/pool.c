@@ -92,40 +92,36 @@ typedef int32_t poolVec8I __attribute__((vector_size(32)));
  * shorter rows one output at a time. (Left to the compiler's vectoriser,
  * a row of 15 outputs ran one by one: seed 003's 64 x 30 x 30 pool took
  * 37 us at batch 1 on one thread, a fifth of the model.) */
+/* Vectors of L outputs from r0's and r1's columns 2*at on, split into
+ * even and odd columns by shuffles of the first input vector and SECOND
+ * (the next 16 columns for L = 16, the same vector for L = 8). */
+#define POOL_ROW2X2(L, VT, VTU, EVEN, ODD, MAXTAP, SECOND)                   \
+  {                                                                          \
+    const VT ninf = (VT){0} - __builtin_inff();                              \
+    for (int64_t ow0 = 0;; ow0 += (L)) {                                     \
+      const int64_t at = seqkMin(ow0, OW - (L));                             \
+      const seqkVec a = *(const seqkVecU *)(r0 + 2 * at);                    \
+      const seqkVec c = *(const seqkVecU *)(r1 + 2 * at);                    \
+      const seqkVec b = SECOND(r0, a), d = SECOND(r1, c);                    \
+      VT m = MAXTAP(__builtin_shufflevector(a, b, EVEN), ninf);              \
+      m = MAXTAP(__builtin_shufflevector(a, b, ODD), m);                     \
+      m = MAXTAP(__builtin_shufflevector(c, d, EVEN), m);                    \
+      m = MAXTAP(__builtin_shufflevector(c, d, ODD), m);                     \
+      *(VTU *)(out + at) = m;                                                \
+      if (at + (L) >= OW)                                                    \
+        return;                                                              \
+    }                                                                        \
+  }
+#define POOL_NEXT_COLUMNS(r, first) (*(const seqkVecU *)((r) + 2 * at + 16))
+#define POOL_SAME_VECTOR(r, first) (first)
 static void maxpoolRow2x2(const float *restrict r0, const float *restrict r1,
                           float *restrict out, int64_t OW) {
-  if (OW >= 16) {
-    const seqkVec ninf = (seqkVec){0} - __builtin_inff();
-    for (int64_t ow0 = 0;; ow0 += 16) {
-      const int64_t at = seqkMin(ow0, OW - 16);
-      const seqkVec a = *(const seqkVecU *)(r0 + 2 * at);
-      const seqkVec b = *(const seqkVecU *)(r0 + 2 * at + 16);
-      const seqkVec c = *(const seqkVecU *)(r1 + 2 * at);
-      const seqkVec d = *(const seqkVecU *)(r1 + 2 * at + 16);
-      seqkVec m = maxTap16(__builtin_shufflevector(a, b, POOL_EVEN16), ninf);
-      m = maxTap16(__builtin_shufflevector(a, b, POOL_ODD16), m);
-      m = maxTap16(__builtin_shufflevector(c, d, POOL_EVEN16), m);
-      m = maxTap16(__builtin_shufflevector(c, d, POOL_ODD16), m);
-      *(seqkVecU *)(out + at) = m;
-      if (at + 16 >= OW)
-        return;
-    }
-  }
-  if (OW >= 8) {
-    const poolVec8 ninf = (poolVec8){0} - __builtin_inff();
-    for (int64_t ow0 = 0;; ow0 += 8) {
-      const int64_t at = seqkMin(ow0, OW - 8);
-      const seqkVec a = *(const seqkVecU *)(r0 + 2 * at);
-      const seqkVec c = *(const seqkVecU *)(r1 + 2 * at);
-      poolVec8 m = maxTap8(__builtin_shufflevector(a, a, POOL_EVEN8), ninf);
-      m = maxTap8(__builtin_shufflevector(a, a, POOL_ODD8), m);
-      m = maxTap8(__builtin_shufflevector(c, c, POOL_EVEN8), m);
-      m = maxTap8(__builtin_shufflevector(c, c, POOL_ODD8), m);
-      *(poolVec8U *)(out + at) = m;
-      if (at + 8 >= OW)
-        return;
-    }
-  }
+  if (OW >= 16)
+    POOL_ROW2X2(16, seqkVec, seqkVecU, POOL_EVEN16, POOL_ODD16, maxTap16,
+                POOL_NEXT_COLUMNS)
+  if (OW >= 8)
+    POOL_ROW2X2(8, poolVec8, poolVec8U, POOL_EVEN8, POOL_ODD8, maxTap8,
+                POOL_SAME_VECTOR)
   for (int64_t ow = 0; ow < OW; ++ow) {
     float m = maxTap(r0[2 * ow], -__builtin_inff());
     m = maxTap(r0[2 * ow + 1], m);
