@@ -4,7 +4,7 @@
 #include "driver/Pipeline.h"
 
 #include "driver/FileOutput.h"
-#include "driver/ProfileReport.h"
+#include "tools/ProfileReport.h"
 
 #include "driver/RunSupport.h"
 #include "driver/StageTimer.h"
@@ -241,7 +241,7 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
     s = (*jit)->forward(weights, pointers.data(), output.data(), batch, ctx);
   const double forwardSeconds = runStage.stop();
   const int threads = ctx ? seqrt_context_threads(ctx) : 0;
-  ProfileRun profile{model->name, batch, threads, {}};
+  tools::ProfileRun profile{model->name, batch, threads, {}};
   if (s == SEQRT_OK && run.profile > 0) {
     // calls to warm the caches (at least 3, and 0.2 s: 20 calls of
     // MobileNetV2 after only 2 took 11% longer than after a second), then
@@ -268,11 +268,11 @@ int runRun(const RunCommand &run, const CommonOptions &common) {
   if (run.output.empty()) {
     printRunSummary(std::cout, {model->name, shape, &output, forwardSeconds, compileSeconds, threads});
     if (run.profile > 0)
-      printProfile(std::cout, graph, profile, frontend.sources());
+      tools::printProfile(std::cout, graph, profile, frontend.sources());
     return frontend.finish();
   }
   if (run.profile > 0)
-    printProfile(std::cout, graph, profile, frontend.sources());
+    tools::printProfile(std::cout, graph, profile, frontend.sources());
   std::string error;
   if (!tools::writeNpy(run.output, shape, output.data(), error)) {
     printError(error);

@@ -79,26 +79,22 @@ int64_t linearWeightBytes(const Graph &g, size_t first) {
   return bytes;
 }
 
+int64_t nodeMacsPerImage(const Graph &g, const Node &node) {
+  if (node.kind != OpKind::Conv2d && node.kind != OpKind::ConvTranspose2d && node.kind != OpKind::Linear)
+    return 0;
+  const Shape &in = g.value(node.inputs.at(0)).shape, &out = g.value(node.output).shape;
+  const int64_t taps = node.attrs.kernel[0] * node.attrs.kernel[1];
+  switch (node.kind) {
+  case OpKind::Conv2d: return out.elementsPerBatch() * (in.dims.at(1) / node.attrs.groups) * taps;
+  case OpKind::ConvTranspose2d: return in.elementsPerBatch() * (out.dims.at(1) / node.attrs.groups) * taps;
+  default: return out.elementsPerBatch() * in.dims.back(); // Linear
+  }
+}
+
 ImageMacs macsPerImage(const Graph &g) {
   ImageMacs macs;
-  for (const Node &node : g.nodes) {
-    const Shape &in = g.value(node.inputs.at(0)).shape, &out = g.value(node.output).shape;
-    switch (node.kind) {
-    case OpKind::Conv2d:
-      macs.conv += out.elementsPerBatch() * (in.dims.at(1) / node.attrs.groups) * node.attrs.kernel[0] *
-                   node.attrs.kernel[1];
-      break;
-    case OpKind::ConvTranspose2d:
-      macs.conv += in.elementsPerBatch() * (out.dims.at(1) / node.attrs.groups) * node.attrs.kernel[0] *
-                   node.attrs.kernel[1];
-      break;
-    case OpKind::Linear:
-      macs.linear += out.elementsPerBatch() * in.dims.back();
-      break;
-    default:
-      break;
-    }
-  }
+  for (const Node &node : g.nodes)
+    (node.kind == OpKind::Linear ? macs.linear : macs.conv) += nodeMacsPerImage(g, node);
   return macs;
 }
 

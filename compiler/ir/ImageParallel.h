@@ -80,6 +80,8 @@ struct ImageMacs {
   int64_t conv = 0, linear = 0;
 };
 ImageMacs macsPerImage(const Graph &g);
+// Those of one node (0 but for Conv2d, ConvTranspose2d and Linear).
+int64_t nodeMacsPerImage(const Graph &g, const Node &node);
 // Bytes of the Linear layers' weights, of nodes [first, end).
 int64_t linearWeightBytes(const Graph &g, size_t first = 0);
 

@@ -1,5 +1,7 @@
 // ProfileReport.cpp: per-node medians of profiled forward calls.
-#include "driver/ProfileReport.h"
+#include "tools/ProfileReport.h"
+
+#include "ir/ImageParallel.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,7 +9,7 @@
 #include <algorithm>
 #include <map>
 
-namespace seq::driver {
+namespace seq::tools {
 
 namespace {
 
@@ -17,26 +19,6 @@ double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-// Multiply-adds of a convolution or Linear node for `batch` images (0 for
-// other nodes), as ir::macsPerImage counts them.
-double nodeMacs(const ir::Graph &g, const ir::Node &node, int64_t batch) {
-  const ir::Shape &out = g.value(node.output).shape;
-  int64_t images = out.batched() ? batch : 1;
-  if (node.kind == ir::OpKind::Conv2d) {
-    const ir::Shape &in = g.value(node.inputs.at(0)).shape;
-    return double(out.elementsPerBatch()) * double(in.dims.at(1) / node.attrs.groups) *
-           double(node.attrs.kernel[0] * node.attrs.kernel[1]) * double(images);
-  }
-  if (node.kind == ir::OpKind::ConvTranspose2d) {
-    const ir::Shape &in = g.value(node.inputs.at(0)).shape;
-    return double(in.elementsPerBatch()) * double(out.dims.at(1) / node.attrs.groups) *
-           double(node.attrs.kernel[0] * node.attrs.kernel[1]) * double(images);
-  }
-  if (node.kind == ir::OpKind::Linear)
-    return double(out.elementsPerBatch()) * double(g.value(node.inputs.at(0)).shape.dims.back()) * double(images);
-  return 0;
 }
 
 // "conv2d 3x3/2 dw", "linear", "max_pool2d", ...
@@ -105,7 +87,8 @@ void printProfile(std::ostream &out, const ir::Graph &g, const ProfileRun &run, 
       name = fmt::format("%{}", node.output);
     if (node.kind != ir::OpKind::Input)
       names[row] = names[row].empty() ? name : names[row] + " + " + name;
-    macs[row] += nodeMacs(g, node, run.batch);
+    const bool batched = g.value(node.output).shape.batched();
+    macs[row] += double(ir::nodeMacsPerImage(g, node)) * double(batched ? run.batch : 1);
   }
 
   out << fmt::format("profile of {}: batch {}, {} thread{}, median of {} call{}: {:.3f} ms a call\n", run.model,
@@ -139,4 +122,4 @@ void printProfile(std::ostream &out, const ir::Graph &g, const ProfileRun &run, 
   out << fmt::format("  by op: {}\n", fmt::join(parts, ", "));
 }
 
-} // namespace seq::driver
+} // namespace seq::tools

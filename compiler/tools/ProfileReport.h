@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace seq::driver {
+namespace seq::tools {
 
 struct ProfileRun {
   std::string model;
@@ -25,4 +25,4 @@ struct ProfileRun {
 // `sources` names the lines of nodes without a module path.
 void printProfile(std::ostream &out, const ir::Graph &graph, const ProfileRun &run, const SourceManager &sources);
 
-} // namespace seq::driver
+} // namespace seq::tools
