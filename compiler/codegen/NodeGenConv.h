@@ -62,18 +62,23 @@ PackedSplit packedSplit(const ConvShape &s);
 // while it computes, each task a slice. At batch 1 a deep model's weights
 // are not in the caches from one call to the next; prefetched, a layer's
 // first tiles do not wait for memory. Only the weights of the next nodes
-// that follow each other in the weight buffer, up to kNextWeightsMaxBytes
-// (more would not stay in the caches until used, and reading them slowed
-// the layer that prefetched: ResNet-18's 7x7 layers, 9.4 MB each), and
-// only in a model of at least kNextWeightsMinModelBytes of weights (a
-// smaller one's weights stay in L2 and the near LLC from call to call,
-// and prefetching them costs: ResNet64's 13.4 MB of packed weights at
-// batch 1 1.77 -> 1.95 ms. A crude line: MobileNetV2's 13.4 MB gained 2%
-// with it, EfficientNet-B0's 21 MB and ResNet-18's 52 MB 3 to 4%).
+// that follow each other in the weight buffer, up to kNextWeightsMaxBytes:
+// each task's tiles prefetch at most XL_MAX_LINES_PER_TILE lines of its
+// slice, so a wide range was read only at the start of each slice, layers
+// ahead, while the next layer's came from memory (Zen 5, batch 1, one
+// thread, weights from memory: 30 MobileNetV2 blocks at 7 x 7, 6.3 -> 5.1
+// ms with 1 MB instead of 6 and the kernels' next-panel prefetch;
+// ResNet-18 12.2 -> 11.3; MobileNetV2 3.36 -> 3.16 with the next-panel
+// prefetch, 3.43 -> 3.31 more with the threshold below at 8 MB, not 16;
+// the first 1 MB of a bigger next layer: no gain). Only in a model of at least kNextWeightsMinModelBytes of
+// weights: a smaller one's weights stay in L2 and the LLC from call to
+// call, and prefetching them costs (Zen 4: ResNet64's 13.4 MB of packed
+// weights at batch 1, 1.77 -> 1.95 ms with the 6 MB range; on Zen 5 with
+// 1 MB, the same within noise).
 class NextWeights {
 public:
-  static constexpr int64_t kNextWeightsMaxBytes = 6 << 20;
-  static constexpr int64_t kNextWeightsMinModelBytes = 16 << 20;
+  static constexpr int64_t kNextWeightsMaxBytes = 1 << 20;
+  static constexpr int64_t kNextWeightsMinModelBytes = 8 << 20;
   // The weights node `index` prefetches: `floats` floats of the weight
   // buffer from `offset`, packed tensor `first`'s first (none: first < 0);
   // `enabled`: the model is big enough to prefetch at all.

@@ -52,36 +52,45 @@ std::string stack(int layers, int channels, int side) {
   return fmt::format("model Stack(x: [N, {0}, {1}, {1}]) = Sequential(\n{2})\n", channels, side, body);
 }
 
-// 8 x 2.4 MB of weights (4.2 MB each as Winograd's transformed weights,
-// at 14x14; packed at 6x6): every layer but the last reads the next one's
-// weights, and no more than 6 MB of them (two 2.4 MB layers, one 4.2 MB
-// one).
+using codegen::NextWeights;
+
+// 16 x 590 KB of weights (1 MB each as Winograd's transformed weights, at
+// 14x14; packed at 6x6): every layer but the last reads the next one's
+// weights, and no more than NextWeights::kNextWeightsMaxBytes of them.
 TEST(CodegenPrefetch, EachLayerOfABigModelPrefetchesTheNext) {
-  const int64_t packed = 256 * 256 * 9 * 4, winograd = 256 * 256 * 16 * 4;
+  const int64_t packed = 128 * 128 * 9 * 4, winograd = 128 * 128 * 16 * 4;
   for (auto [side, layer] : {std::pair<int, int64_t>{14, winograd}, {6, packed}}) {
-    std::vector<int64_t> bytes = prefetches(stack(8, 256, side));
-    ASSERT_EQ(bytes.size(), 8u) << side;
+    std::vector<int64_t> bytes = prefetches(stack(16, 128, side));
+    ASSERT_EQ(bytes.size(), 16u) << side;
     for (size_t i = 0; i + 1 < bytes.size(); ++i) {
-      int64_t next = std::min<int64_t>(int64_t(bytes.size() - 1 - i), (6 << 20) / layer) * layer;
+      int64_t next =
+          std::min<int64_t>(int64_t(bytes.size() - 1 - i), NextWeights::kNextWeightsMaxBytes / layer) * layer;
       EXPECT_EQ(bytes[i], next) << "layer " << i << " at " << side << "x" << side;
+      EXPECT_GT(bytes[i], 0) << "layer " << i << " at " << side << "x" << side;
     }
     EXPECT_EQ(bytes.back(), 0) << "the last layer has no next weights";
   }
 }
 
-// 9.4 MB a layer: more than stays cached until the next layer runs.
-TEST(CodegenPrefetch, WeightsTooBigToStayCachedAreNotPrefetched) {
-  for (int64_t bytes : prefetches(stack(3, 512, 7)))
+// 4 x 2.4 MB (packed, at 6x6): a big enough model, but each layer's
+// weights are more than kNextWeightsMaxBytes: the kernels' own next-panel
+// prefetch reads them.
+TEST(CodegenPrefetch, WeightsOverTheRangeAreNotPrefetched) {
+  std::optional<ir::Graph> graph = seq_test::graphOf(stack(4, 256, 6).c_str());
+  ASSERT_TRUE(graph);
+  ASSERT_GE(graph->packedSize * 4, NextWeights::kNextWeightsMinModelBytes);
+  for (int64_t bytes : prefetches(stack(4, 256, 6)))
     EXPECT_EQ(bytes, 0);
 }
 
-// 6 x 2.4 MB (packed, at 6x6): under the 16 MB from which a model's
-// weights leave the caches between two calls.
+// 3 x 2.4 MB (packed, at 6x6): under kNextWeightsMinModelBytes, from which
+// a model's weights leave the caches between two calls.
 TEST(CodegenPrefetch, ASmallModelDoesNotPrefetch) {
-  std::optional<ir::Graph> graph = seq_test::graphOf(stack(6, 256, 6).c_str());
+  std::optional<ir::Graph> graph = seq_test::graphOf(stack(3, 256, 6).c_str());
   ASSERT_TRUE(graph);
+  ASSERT_LT(graph->packedSize * 4, NextWeights::kNextWeightsMinModelBytes);
   for (size_t i = 0; i < graph->nodes.size(); ++i)
-    EXPECT_FALSE(codegen::NextWeights::of(*graph, int(i)).enabled);
+    EXPECT_FALSE(NextWeights::of(*graph, int(i)).enabled);
 }
 
 } // namespace
