@@ -6,13 +6,14 @@
  * spends as long transposing and storing a tile as multiplying it: 27
  * steps of 28 multiply-adds, then 128 shuffles and 32 stores. Here a tile
  * is LC_CH output channels of the panel by V vectors of 16 consecutive
- * output positions of one row: each tap loads V vectors of its input
+ * output positions of one row (up to 3, so a row of up to 48 positions is
+ * one tile): each tap loads V vectors of its input
  * (stride 1: the row in place; stride 2: every other element, from two
  * loads and a shuffle) and broadcasts LC_CH consecutive weights of the
  * panel's row, and the sums are each channel's row as it is stored. A
- * row goes in tiles of 16V positions, then of 16, the last moved back to
- * end with the row (its first positions computed again, the same
- * values). Each output sums its taps in the order k = (c*KH + kh)*KW +
+ * row goes in tiles of 16V positions, the last of as many vectors as the
+ * row's rest needs, its last vector moved back to end with the row (its
+ * first positions computed again, the same values). Each output sums its taps in the order k = (c*KH + kh)*KW +
  * kw, one multiply-add each, as the packed tile does: the same bits. (VGG's 3x3 stem on 3 channels at 224x224: 101 ->
  * 150 GFLOP/s on one core; a 3x3 of stride 2 on 3 channels, 82 -> 92.) */
 #include "fused.h"
@@ -42,7 +43,10 @@ static __attribute__((noinline)) void laneFusedApply(const seqk_fused *f,
 }
 
 /* Channels [0, nch) (nch <= N <= LC_CH) of the panel's tile at output
- * positions [0, 16V) of the row whose first tap reads x0, weights wp (the
+ * positions [off[v], off[v] + 16) of its V vectors (a row's last vectors
+ * moved back to end with it may overlap the others: the same values
+ * computed and stored twice) of the row whose first tap reads x0 (at
+ * position 0), weights wp (the
  * panel's, at its first channel, output channel m), stored at y0 (yPlane
  * floats between channels) through the register form of the epilogue if
  * any; N channels computed (a constant: a panel's last few channels take
@@ -50,7 +54,7 @@ static __attribute__((noinline)) void laneFusedApply(const seqk_fused *f,
 SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
                               const float *restrict wp, float *restrict y0,
                               int64_t yPlane, int64_t m, int64_t nch, int V,
-                              int SW, int N) {
+                              int SW, int N, const int64_t off[3]) {
   LanesAcc acc;
   lanesZero(acc, V);
   const float *restrict wk = wp;
@@ -64,9 +68,9 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
         SEQK_UNROLL
         for (int v = 0; v < V; ++v) {
           if (SW == 1) {
-            xv[v] = *(const seqkVecU *)(xk + 16 * v);
+            xv[v] = *(const seqkVecU *)(xk + off[v]);
           } else {
-            seqkEvenOf31(xk + 32 * v, &xv[v]);
+            seqkEvenOf31(xk + 2 * off[v], &xv[v]);
           }
         }
         lanesStepN(acc, wk, xv, V, N);
@@ -98,15 +102,46 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
       break;
     SEQK_UNROLL
     for (int v = 0; v < V; ++v)
-      *(seqkVecU *)(y0 + i * yPlane + 16 * v) = acc[i][v];
+      *(seqkVecU *)(y0 + i * yPlane + off[v]) = acc[i][v];
+  }
+}
+
+/* The tiles of one row of LC_CH channels (N of them computed) from
+ * position 0 (x0, y0): tiles of V vectors of 16 positions, the last tile
+ * of as many vectors as the rest of the row needs, its last vector moved
+ * back to end with the row. (A row of 17 to 32 positions is one tile of
+ * 2 vectors, not 2 tiles of one: LeNet-5's 28-position rows of 6
+ * channels took 6 accumulators a tile, each tap's multiply-add waiting
+ * on the last.) V is a constant: the tiles of fewer vectors compiled only
+ * where the rest can need them. */
+SEQK_INLINE void laneConvRow(const LaneConv *a, const float *restrict x0,
+                             const float *restrict wp, float *restrict y0,
+                             int64_t yPlane, int64_t m, int64_t nch, int V,
+                             int SW, int N) {
+  const int64_t OW = a->OW;
+  for (int64_t q = 0; q < OW; q += 16 * V) {
+    const int64_t rest = OW - q;
+    int64_t off[3];
+    SEQK_UNROLL
+    for (int v = 0; v < 3; ++v)
+      off[v] = seqkMin(q + 16 * v, OW - 16) - q;
+    const float *restrict xq = x0 + q * SW;
+    float *restrict yq = y0 + q;
+    if (rest >= 16 * V)
+      laneConvTile(a, xq, wp, yq, yPlane, m, nch, V, SW, N, off);
+    else if (V >= 3 && rest > 32)
+      laneConvTile(a, xq, wp, yq, yPlane, m, nch, 3, SW, N, off);
+    else if (V >= 2 && rest > 16)
+      laneConvTile(a, xq, wp, yq, yPlane, m, nch, 2, SW, N, off);
+    else
+      laneConvTile(a, xq, wp, yq, yPlane, m, nch, 1, SW, N, off);
   }
 }
 
 /* Output rows [r0, r1) of panel p in each image: each row in tiles of
- * LC_CH channels by 16V positions (then 16), then the epilogue on the row
- * of each of the panel's channels (still in L1). A tile of fewer channels
- * (the last of OC, LAST = OC % LC_CH of them) computes only those
- * (LeNet-5's 6). */
+ * LC_CH channels (laneConvRow), then the epilogue on the row of each of
+ * the panel's channels (still in L1). A tile of fewer channels (the last
+ * of OC, LAST = OC % LC_CH of them) computes only those (LeNet-5's 6). */
 SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
                               int64_t r1, int V, int SW, int LAST) {
   const int64_t K = a->C * a->KH * a->KW, OW = a->OW, OHW = a->OH * OW;
@@ -118,27 +153,10 @@ SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
       float *restrict yr = a->y + n * a->yImage + m0 * OHW + oh * OW;
       for (int64_t g = 0; g < mr; g += LC_CH) {
         const int64_t nch = seqkMin(LC_CH, mr - g);
-        int64_t q = 0;
-        if (nch < LC_CH && LAST) { /* the last tile of the last panel */
-          for (; q + 16 * V <= OW; q += 16 * V)
-            laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW,
-                         m0 + g, nch, V, SW, LAST);
-          for (; q < OW; q += 16) {
-            const int64_t at = seqkMin(q, OW - 16);
-            laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW,
-                         m0 + g, nch, 1, SW, LAST);
-          }
-          continue;
-        }
-        for (; q + 16 * V <= OW; q += 16 * V)
-          laneConvTile(a, xr + q * SW, wp + g, yr + g * OHW + q, OHW, m0 + g,
-                       nch, V, SW, LC_CH);
-        /* the rest in single vectors, the last moved back */
-        for (; q < OW; q += 16) {
-          const int64_t at = seqkMin(q, OW - 16);
-          laneConvTile(a, xr + at * SW, wp + g, yr + g * OHW + at, OHW,
-                       m0 + g, nch, 1, SW, LC_CH);
-        }
+        if (nch < LC_CH && LAST) /* the last tile of the last panel */
+          laneConvRow(a, xr, wp + g, yr + g * OHW, OHW, m0 + g, nch, V, SW, LAST);
+        else
+          laneConvRow(a, xr, wp + g, yr + g * OHW, OHW, m0 + g, nch, V, SW, LC_CH);
       }
       if (a->epi)
         for (int64_t m = 0; m < mr; ++m)
@@ -215,7 +233,7 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                 .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
                 .yImage = yImage, .images = images, .epi = epi, .env = env,
                 .fused = fused};
-  const int V = OW >= 48 ? 3 : OW >= 32 ? 2 : 1;
+  const int V = OW > 32 ? 3 : OW > 16 ? 2 : 1;
   const LaneConvFn conv = laneConvOf(V, SW, OC);
   for (int64_t p = p0; p < p1; ++p)
     conv(&a, p, r0, r1);
