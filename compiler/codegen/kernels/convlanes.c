@@ -6,16 +6,18 @@
  * spends as long transposing and storing a tile as multiplying it: 27
  * steps of 28 multiply-adds, then 128 shuffles and 32 stores. Here a tile
  * is LC_CH output channels of the panel by V vectors of 16 consecutive
- * output positions of one row (up to 3, so a row of up to 48 positions is
- * one tile): each tap loads V vectors of its input
- * (stride 1: the row in place; stride 2: every other element, from two
- * loads and a shuffle) and broadcasts LC_CH consecutive weights of the
- * panel's row, and the sums are each channel's row as it is stored. A
+ * output positions of one row (up to 3: a row of up to 48 positions is
+ * one tile): each tap loads V vectors of its input (stride 1: the row in
+ * place; stride 2: every other element, from two loads and a shuffle)
+ * and broadcasts LC_CH consecutive weights of the panel's row, and the
+ * sums are each channel's row as it is stored. A
  * row goes in tiles of 16V positions, the last of as many vectors as the
  * row's rest needs, its last vector moved back to end with the row (its
- * first positions computed again, the same values). Each output sums its taps in the order k = (c*KH + kh)*KW +
- * kw, one multiply-add each, as the packed tile does: the same bits. (VGG's 3x3 stem on 3 channels at 224x224: 101 ->
- * 150 GFLOP/s on one core; a 3x3 of stride 2 on 3 channels, 82 -> 92.) */
+ * first positions computed again, the same values). Each output sums its
+ * taps in the order k = (c*KH + kh)*KW + kw, one multiply-add each, as
+ * the packed tile does: the same bits. (VGG's 3x3 stem on 3 channels at
+ * 224x224: 101 -> 150 GFLOP/s on one core; a 3x3 of stride 2 on 3
+ * channels, 82 -> 92.) */
 #include "fused.h"
 #include "seqk.h"
 #include "tile.h"
