@@ -70,15 +70,21 @@ PackedSplit packedSplit(const ConvShape &s);
 // ms with 1 MB instead of 6 and the kernels' next-panel prefetch;
 // ResNet-18 12.2 -> 11.3; MobileNetV2 3.36 -> 3.16 with the next-panel
 // prefetch, 3.43 -> 3.31 more with the threshold below at 8 MB, not 16;
-// the first 1 MB of a bigger next layer: no gain). Only in a model of at least kNextWeightsMinModelBytes of
-// weights: a smaller one's weights stay in L2 and the LLC from call to
-// call, and prefetching them costs (Zen 4: ResNet64's 13.4 MB of packed
-// weights at batch 1, 1.77 -> 1.95 ms with the 6 MB range; on Zen 5 with
-// 1 MB, the same within noise).
+// the first 1 MB of a bigger next layer: no gain). Only where a call at
+// batch 1 touches at least kNextWeightsMinCallBytes (the packed weights
+// and one image's workspace, callBytesAtBatch1): below it the
+// weights stay in L2 and the LLC from call to call, and prefetching them
+// costs. On Zen 5, the 64x64 ResNet (13.4 MB of weights, 2.7 MB of
+// workspace: 16.8 MB) at batch 1 on two threads took 0.599 -> 0.609 ms
+// (minimum of 11; medians 0.632 -> 0.682) with it, on one thread mixed;
+// MobileNetV2 (13.4 and 6.2 MB: 20.3 MB) 3.43 -> 3.31 on one thread.
+// (Zen 4: the 64x64 ResNet 1.77 -> 1.95 ms with the 6 MB range.)
 class NextWeights {
 public:
   static constexpr int64_t kNextWeightsMaxBytes = 1 << 20;
-  static constexpr int64_t kNextWeightsMinModelBytes = 8 << 20;
+  static constexpr int64_t kNextWeightsMinCallBytes = 18 << 20;
+  // The bytes a call at batch 1 touches: packed weights and workspace.
+  static int64_t callBytesAtBatch1(const ir::Graph &g);
   // The weights node `index` prefetches: `floats` floats of the weight
   // buffer from `offset`, packed tensor `first`'s first (none: first < 0);
   // `enabled`: the model is big enough to prefetch at all.

@@ -7,9 +7,13 @@ namespace seq::codegen {
 
 using namespace llvm;
 
+int64_t NextWeights::callBytesAtBatch1(const ir::Graph &g) {
+  return g.packedSize * int64_t(sizeof(float)) + g.callWorkspaceFixed() + g.callWorkspacePerBatch();
+}
+
 NextWeights::Range NextWeights::of(const ir::Graph &g, int index) {
   Range range;
-  if (g.packedSize * int64_t(sizeof(float)) < kNextWeightsMinModelBytes)
+  if (callBytesAtBatch1(g) < kNextWeightsMinCallBytes)
     return range;
   range.enabled = true;
   for (size_t j = size_t(index) + 1; j < g.nodes.size(); ++j) {

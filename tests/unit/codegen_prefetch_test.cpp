@@ -54,14 +54,14 @@ std::string stack(int layers, int channels, int side) {
 
 using codegen::NextWeights;
 
-// 16 x 590 KB of weights (1 MB each as Winograd's transformed weights, at
+// 32 x 590 KB of weights (1 MB each as Winograd's transformed weights, at
 // 14x14; packed at 6x6): every layer but the last reads the next one's
 // weights, and no more than NextWeights::kNextWeightsMaxBytes of them.
 TEST(CodegenPrefetch, EachLayerOfABigModelPrefetchesTheNext) {
   const int64_t packed = 128 * 128 * 9 * 4, winograd = 128 * 128 * 16 * 4;
   for (auto [side, layer] : {std::pair<int, int64_t>{14, winograd}, {6, packed}}) {
-    std::vector<int64_t> bytes = prefetches(stack(16, 128, side));
-    ASSERT_EQ(bytes.size(), 16u) << side;
+    std::vector<int64_t> bytes = prefetches(stack(32, 128, side));
+    ASSERT_EQ(bytes.size(), 32u) << side;
     for (size_t i = 0; i + 1 < bytes.size(); ++i) {
       int64_t next =
           std::min<int64_t>(int64_t(bytes.size() - 1 - i), NextWeights::kNextWeightsMaxBytes / layer) * layer;
@@ -72,25 +72,51 @@ TEST(CodegenPrefetch, EachLayerOfABigModelPrefetchesTheNext) {
   }
 }
 
-// 4 x 2.4 MB (packed, at 6x6): a big enough model, but each layer's
+// 8 x 2.4 MB (packed, at 6x6): a big enough model, but each layer's
 // weights are more than kNextWeightsMaxBytes: the kernels' own next-panel
 // prefetch reads them.
 TEST(CodegenPrefetch, WeightsOverTheRangeAreNotPrefetched) {
-  std::optional<ir::Graph> graph = seq_test::graphOf(stack(4, 256, 6).c_str());
+  std::optional<ir::Graph> graph = seq_test::graphOf(stack(8, 256, 6).c_str());
   ASSERT_TRUE(graph);
-  ASSERT_GE(graph->packedSize * 4, NextWeights::kNextWeightsMinModelBytes);
-  for (int64_t bytes : prefetches(stack(4, 256, 6)))
+  ASSERT_GE(NextWeights::callBytesAtBatch1(*graph), NextWeights::kNextWeightsMinCallBytes);
+  for (int64_t bytes : prefetches(stack(8, 256, 6)))
     EXPECT_EQ(bytes, 0);
 }
 
-// 3 x 2.4 MB (packed, at 6x6): under kNextWeightsMinModelBytes, from which
-// a model's weights leave the caches between two calls.
+// 3 x 2.4 MB (packed, at 6x6): a call touches less than
+// kNextWeightsMinCallBytes, which stays in the caches between two calls.
 TEST(CodegenPrefetch, ASmallModelDoesNotPrefetch) {
   std::optional<ir::Graph> graph = seq_test::graphOf(stack(3, 256, 6).c_str());
   ASSERT_TRUE(graph);
-  ASSERT_LT(graph->packedSize * 4, NextWeights::kNextWeightsMinModelBytes);
+  ASSERT_LT(NextWeights::callBytesAtBatch1(*graph), NextWeights::kNextWeightsMinCallBytes);
   for (size_t i = 0; i < graph->nodes.size(); ++i)
     EXPECT_FALSE(NextWeights::of(*graph, int(i)).enabled);
+}
+
+// The same 12.6 MB of weights (three 1024 -> 1024 1x1 convolutions): on
+// a 6x6 image a call touches little more, and the prefetch is off; on
+// 40x40 its activations (6.6 MB each) take it past
+// kNextWeightsMinCallBytes, and it is on (each next layer's 4 MB is over
+// the range: what this checks is the switch).
+TEST(CodegenPrefetch, TheThresholdCountsTheWorkspace) {
+  auto pointwise = [](int side) {
+    std::string body;
+    for (int i = 0; i < 3; ++i)
+      body += "    Conv2d(1024, 1024, 1, bias=False), ReLU(),\n";
+    return fmt::format("model Wide(x: [N, 1024, {0}, {0}]) = Sequential(\n{1})\n", side, body);
+  };
+  for (int side : {6, 40}) {
+    std::optional<ir::Graph> graph = seq_test::graphOf(pointwise(side).c_str());
+    ASSERT_TRUE(graph) << side;
+    const int64_t weights = graph->packedSize * int64_t(sizeof(float));
+    EXPECT_EQ(weights, 3 * 1024 * 1024 * 4) << side;
+    const int64_t call = NextWeights::callBytesAtBatch1(*graph);
+    EXPECT_GT(call, weights) << side;
+    const bool big = side == 40;
+    EXPECT_EQ(call >= NextWeights::kNextWeightsMinCallBytes, big) << side << ": " << call << " bytes";
+    for (size_t i = 0; i < graph->nodes.size(); ++i)
+      EXPECT_EQ(NextWeights::of(*graph, int(i)).enabled, big) << side << " node " << i;
+  }
 }
 
 } // namespace
