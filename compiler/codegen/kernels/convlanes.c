@@ -129,11 +129,11 @@ SEQK_INLINE void laneConvRow(const LaneConv *a, const float *restrict x0,
       off[v] = seqkMin(q + 16 * v, OW - 16) - q;
     const float *restrict xq = x0 + q * SW;
     float *restrict yq = y0 + q;
-    if (rest >= 16 * V)
+    /* each tile kernel inlined once: V vectors (a whole tile, or a rest
+     * that needs all V), then 2 (V = 3 only), then 1 */
+    if (rest > 16 * (V - 1))
       laneConvTile(a, xq, wp, yq, yPlane, m, nch, V, SW, N, off);
-    else if (V >= 3 && rest > 32)
-      laneConvTile(a, xq, wp, yq, yPlane, m, nch, 3, SW, N, off);
-    else if (V >= 2 && rest > 16)
+    else if (V == 3 && rest > 16)
       laneConvTile(a, xq, wp, yq, yPlane, m, nch, 2, SW, N, off);
     else
       laneConvTile(a, xq, wp, yq, yPlane, m, nch, 1, SW, N, off);
