@@ -8,7 +8,8 @@ thread count, the median latency of one forward call (and p10/p90) in:
     weights (seqrt_weights_random), or for the zoo the PyTorch model's own
     state_dict, saved as safetensors by the PyTorch worker;
   - PyTorch (/usr/bin/python3, eval, inference_mode, torch.set_num_threads),
-    with Debian's OpenBLAS (LD_LIBRARY_PATH) and OPENBLAS_CORETYPE=SkylakeX;
+    with Debian's OpenBLAS (LD_LIBRARY_PATH), OPENBLAS_CORETYPE=SkylakeX on
+    AVX-512 machines (0.3.21 takes Zen 4 for a Haswell);
   - ONNX Runtime (onnxruntime-node, ort_bench.js) on the model exported by
     torch.onnx.export (opset 13, dynamic batch).
 A probe (probe.c) measures this machine's FMA peak and read bandwidth on
@@ -122,6 +123,13 @@ def torch_worker(spec):
 # The three columns
 # ---------------------------------------------------------------------------
 
+def exit_status(code):
+    if code < 0:
+        import signal
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
@@ -138,17 +146,39 @@ def min_iters(bm):
     return ZOO_MIN_ITERS if bm.weights else MIN_ITERS
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            line = next((l for l in f if l.startswith("flags")), "")
+    except OSError:
+        return set()
+    return set(line.split(":", 1)[-1].split())
+
+
+def openblas_env():
+    """Debian's OpenBLAS first on the library path; its SkylakeX kernels
+    where the CPU has AVX-512 (OpenBLAS 0.3.21 does not know Zen 4 and
+    would take Haswell's), its own choice elsewhere (SkylakeX there is an
+    illegal instruction)."""
+    env = dict(os.environ, LD_LIBRARY_PATH=":".join(
+        filter(None, [OPENBLAS_DIR, os.environ.get("LD_LIBRARY_PATH")])))
+    if "avx512f" in cpu_flags():
+        env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    else:
+        env.pop("OPENBLAS_CORETYPE", None)
+    return env
+
+
 def run_torch(bm, args, onnx_path, work):
-    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX",
-               LD_LIBRARY_PATH=":".join(filter(None, [OPENBLAS_DIR,
-                                                      os.environ.get("LD_LIBRARY_PATH")])))
+    env = openblas_env()
     spec = {"label": bm.label, "shape": list(bm.input_shape), "onnx": onnx_path,
             "batches": batches_of(bm, args), "threads": args.threads, "min_time": args.min_time,
             "min_iters": min_iters(bm), "weights": weights_path(bm, work)}
     proc = subprocess.run([sys.executable, __file__, "--torch-worker", json.dumps(spec)],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
-        raise RuntimeError(f"PyTorch worker failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"PyTorch worker failed ({exit_status(proc.returncode)}):\n"
+                           f"{proc.stderr[-3000:]}")
     return json_lines(proc.stdout)[-1]
 
 
@@ -158,7 +188,8 @@ def run_ort(bm, args, onnx_path):
     proc = subprocess.run(["node", os.path.join(HERE, "ort_bench.js"), onnx_path,
                            json.dumps(config)], capture_output=True, text=True, cwd=HERE)
     if proc.returncode != 0:
-        raise RuntimeError(f"ort_bench.js failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"ort_bench.js failed ({exit_status(proc.returncode)}):\n"
+                           f"{proc.stderr[-3000:]}")
     return json_lines(proc.stdout)
 
 

@@ -73,7 +73,7 @@ Expected<std::unique_ptr<Module>> buildModuleFor(const ir::Graph &graph, LLVMCon
   auto desc = ModelDesc::create(graph, module->getDataLayout().getPointerSizeInBits());
   if (!desc)
     return desc.takeError();
-  if (Error e = linkKernelLibrary(*module, target.triple))
+  if (Error e = linkKernelLibrary(*module, target.triple, target.tiles))
     return e;
 
   try {

@@ -88,6 +88,7 @@ JitCache::JitCache(std::string directory, const std::string &identity, const Res
   append(hash, target.triple.str());
   append(hash, target.cpu);
   append(hash, target.features);
+  append(hash, target.tiles == KernelTiles::Narrow ? "narrow tiles" : "wide tiles");
   append(hash, std::to_string(optLevel));
   std::array<uint8_t, 32> digest = hash.final();
   key_ = toHex(ArrayRef<uint8_t>(digest.data(), 16), /*LowerCase=*/true);

@@ -49,9 +49,9 @@ void prepareKernel(Function &fn) {
 
 } // namespace
 
-Error linkKernelLibrary(Module &module, const Triple &triple) {
+Error linkKernelLibrary(Module &module, const Triple &triple, KernelTiles tiles) {
   StringRef arch = Triple::getArchTypeName(triple.getArch());
-  std::string_view bitcode = kernelBitcode(std::string_view(arch.data(), arch.size()));
+  std::string_view bitcode = kernelBitcode(std::string_view(arch.data(), arch.size()), tiles);
   if (bitcode.empty())
     return createStringError(inconvertibleErrorCode(),
                              "seqc has no kernels for the architecture '%s' (target '%s'); "

@@ -3,6 +3,8 @@
 // function the target's CPU and features.
 #pragma once
 
+#include "codegen/KernelLibrary.h"
+
 #include <llvm/ADT/StringSet.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
@@ -14,7 +16,8 @@ namespace seq::codegen {
 // triple and data layout are already set), then makes every seqk_*
 // function internal and always-inline, so that each call is specialised
 // to its constant shapes and unused kernels disappear.
-llvm::Error linkKernelLibrary(llvm::Module &module, const llvm::Triple &triple);
+// `tiles`: the variant for the target's vector registers (KernelLibrary.h).
+llvm::Error linkKernelLibrary(llvm::Module &module, const llvm::Triple &triple, KernelTiles tiles);
 
 // The names of the functions the kernel library for `triple`'s
 // architecture defines (empty without one); read once per architecture.

@@ -24,7 +24,9 @@
 #include <llvm/Transforms/Scalar/AnnotationRemarks.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 namespace seq::codegen {
@@ -100,7 +102,28 @@ Expected<ResolvedTarget> resolveTarget(const TargetOptions &options) {
   } else {
     target.cpu = options.cpu;
   }
+  target.tiles = kernelTilesFor(target.triple, target.cpu, target.features);
   return target;
+}
+
+KernelTiles kernelTilesFor(const Triple &triple, const std::string &cpu, const std::string &features) {
+  if (const char *forced = std::getenv("SEQC_KERNEL_TILES")) {
+    if (std::string_view(forced) == "narrow")
+      return KernelTiles::Narrow;
+    if (std::string_view(forced) == "wide")
+      return KernelTiles::Wide;
+  }
+  if (!triple.isX86())
+    return KernelTiles::Wide;
+  std::string error;
+  const Target *t = TargetRegistry::lookupTarget(triple.str(), error);
+  if (!t)
+    return KernelTiles::Wide;
+  std::unique_ptr<MCSubtargetInfo> subtarget(t->createMCSubtargetInfo(triple.str(), "", ""));
+  if (!subtarget || !subtarget->isCPUStringValid(cpu))
+    return KernelTiles::Wide; // createTargetMachine reports the CPU
+  subtarget.reset(t->createMCSubtargetInfo(triple.str(), cpu, features));
+  return subtarget && subtarget->checkFeatures("+avx512f") ? KernelTiles::Wide : KernelTiles::Narrow;
 }
 
 Expected<std::unique_ptr<TargetMachine>> createTargetMachine(const ResolvedTarget &target, int optLevel) {

@@ -3,6 +3,7 @@
 // leaving a partial file behind.
 #pragma once
 
+#include "codegen/KernelLibrary.h"
 #include "codegen/TargetOptions.h"
 
 #include <llvm/ADT/STLFunctionalExtras.h>
@@ -24,7 +25,14 @@ struct ResolvedTarget {
   std::string cpu;
   std::string features;
   bool host = false;
+  // The kernels' register tiles for this CPU (kernelTilesFor).
+  KernelTiles tiles = KernelTiles::Wide;
 };
+
+// Narrow on x86 without AVX-512 (16 vector registers), else Wide; the
+// environment's SEQC_KERNEL_TILES=narrow|wide overrides it (for tests: the
+// narrow kernels checked on an AVX-512 machine, and the reverse).
+KernelTiles kernelTilesFor(const llvm::Triple &triple, const std::string &cpu, const std::string &features);
 
 // Registers every target LLVM was built with (once per process).
 void initializeTargets();

@@ -3,6 +3,7 @@
 #include "codegen/KernelLibrary.h"
 
 #include <array>
+#include <string>
 
 extern "C" {
 #define SEQK_ARCH(arch)                                                        \
@@ -28,20 +29,35 @@ constexpr std::array blobs = {
 #undef SEQK_ARCH
 };
 
-constexpr std::array<std::string_view, blobs.size()> archNames = [] {
-  std::array<std::string_view, blobs.size()> names{};
-  for (size_t i = 0; i < blobs.size(); ++i)
-    names[i] = blobs[i].arch;
+constexpr bool isNarrowBlob(std::string_view name) { return name.ends_with("_narrow"); }
+
+constexpr size_t kArchitectures = [] {
+  size_t n = 0;
+  for (const Blob &blob : blobs)
+    n += !isNarrowBlob(blob.arch);
+  return n;
+}();
+
+// The architectures: the blobs but the _narrow variants.
+constexpr std::array<std::string_view, kArchitectures> archNames = [] {
+  std::array<std::string_view, kArchitectures> names{};
+  size_t n = 0;
+  for (const Blob &blob : blobs)
+    if (!isNarrowBlob(blob.arch))
+      names[n++] = blob.arch;
   return names;
 }();
 
 } // namespace
 
-std::string_view kernelBitcode(std::string_view arch) {
+std::string_view kernelBitcode(std::string_view arch, KernelTiles tiles) {
+  std::string name(arch);
+  if (tiles == KernelTiles::Narrow)
+    name += "_narrow";
   for (const Blob &blob : blobs)
-    if (blob.arch == arch)
+    if (blob.arch == name)
       return {blob.begin, static_cast<size_t>(blob.end - blob.begin)};
-  return {};
+  return tiles == KernelTiles::Narrow ? kernelBitcode(arch, KernelTiles::Wide) : std::string_view{};
 }
 
 std::span<const std::string_view> kernelArchitectures() { return archNames; }

@@ -58,6 +58,39 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
                               int64_t yPlane, int64_t m, int64_t nch, int V,
                               int SW, int N, const int64_t off[3]) {
   LanesAcc acc;
+#if SEQK_NARROW
+  /* 16 vector registers: 4 channels by one vector at a time (8 ymm
+   * accumulators), each over all the taps (as pointLanes' laneTile) */
+  SEQK_UNROLL
+  for (int v = 0; v < V; ++v) {
+    SEQK_UNROLL
+    for (int h = 0; h < N; h += 4) {
+      seqkVec part[4] = {{0}};
+      const float *restrict wk = wp + h;
+      for (int64_t c = 0; c < a->C; ++c)
+        for (int64_t kh = 0; kh < a->KH; ++kh) {
+          const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
+          SEQK_NO_UNROLL
+          for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
+            const float *restrict xk = row + kw * a->DW;
+            seqkVec xv;
+            if (SW == 1)
+              xv = *(const seqkVecU *)(xk + off[v]);
+            else
+              seqkEvenOf31(xk + 2 * off[v], &xv);
+            SEQK_UNROLL
+            for (int i = 0; i < 4; ++i)
+              if (h + i < N)
+                part[i] = part[i] + wk[i] * xv;
+          }
+        }
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        acc[h + i][v] = part[i];
+      __asm__ volatile("" : : "r"(acc) : "memory"); /* see laneTile */
+    }
+  }
+#else
   lanesZero(acc, V);
   const float *restrict wk = wp;
   for (int64_t c = 0; c < a->C; ++c)
@@ -78,6 +111,7 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
         lanesStepN(acc, wk, xv, V, N);
       }
     }
+#endif
   /* Tanh (LeNet's convolutions of few taps) unrolled in registers: each
    * vector's tanh is one long chain of dependent steps, and a rolled loop
    * over a copy (fusedLanes' other activations) kept too few of them in

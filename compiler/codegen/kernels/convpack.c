@@ -91,6 +91,44 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
   }
 }
 
+#if SEQK_NARROW
+/* packedTile for 16 vector registers: the 16 channels of the half-panel
+ * wp at the n <= NARROW_ACC positions g0 .. g0+n-1 of the tile (position
+ * q is row q / TW, column q % TW), 2n ymm accumulators beside the weight
+ * vector's two and the broadcast. */
+SEQK_INLINE void packedTileNarrow(const PackedConv *a,
+                                  const float *restrict wp,
+                                  const float *restrict x0, int64_t rowStep,
+                                  int64_t nc, const char *next,
+                                  int64_t nextLines, seqkVec acc[NARROW_ACC],
+                                  int g0, int n, int TW, int SW, int PW) {
+  const int64_t plane = a->xPlane, KH = PW ? 1 : a->KH, KW = PW ? 1 : a->KW;
+  const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
+  const float *restrict wk = wp;
+  const int64_t nextEach = xlPerCall(nextLines, nc);
+  for (int64_t c = 0; c < nc; ++c) {
+    xlPrefetch(&next, &nextLines, nextEach);
+    if (PW && g0 == 0)
+      __builtin_prefetch(x0 + c * plane + PREFETCH_AHEAD, 0, 3);
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const float *restrict xr = x0 + c * plane + kh * rowTap;
+      for (int64_t kw = 0; kw < KW; ++kw, wk += PACK_W) {
+        const float *restrict xk = xr + kw * colTap;
+        seqkVec w = *(const seqkVecU *)wk;
+        SEQK_UNROLL
+        for (int i = 0; i < NARROW_ACC; ++i) {
+          if (i >= n)
+            break;
+          const int q = g0 + i;
+          float s = xk[q / TW * rowStep + q % TW * SW];
+          acc[i] = acc[i] + s * w;
+        }
+      }
+    }
+  }
+}
+#endif
+
 /* Channel blocks: the 32-channel weights of a block's taps take at most
  * PACK_BLOCK_TAPS * 128 bytes (16 KB), so they stay in L1 while every
  * tile of a group (at most PACK_GROUP_TILES, whole rows of tiles) adds
@@ -127,6 +165,31 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
                                 int64_t nc, const char *next,
                                 int64_t nextLines, PackSums *sums, int first,
                                 int R, int TW, int SW, int V, int PW) {
+#if SEQK_NARROW
+  /* each half-panel in turn, the tile's positions in even groups of at
+   * most NARROW_ACC (14: 5, 5, 4), each over all of the block's taps; the
+   * next block's prefetch spread over the first group's */
+  const int P = R * TW, groups = (P + NARROW_ACC - 1) / NARROW_ACC;
+  SEQK_UNROLL
+  for (int v = 0; v < V; ++v) {
+    SEQK_UNROLL
+    for (int g = 0; g < groups; ++g) {
+      const int g0 = g * P / groups, n = (g + 1) * P / groups - g0;
+      const int lead = v == 0 && g == 0;
+      seqkVec acc[NARROW_ACC];
+      SEQK_UNROLL
+      for (int i = 0; i < NARROW_ACC; ++i)
+        acc[i] = first || i >= n ? (seqkVec){0} : (*sums)[g0 + i][v];
+      packedTileNarrow(a, wp + 16 * v, x0, rowStep, nc, lead ? next : 0,
+                       lead ? nextLines : 0, acc, g0, n, TW, SW, PW);
+      SEQK_UNROLL
+      for (int i = 0; i < NARROW_ACC; ++i)
+        if (i < n)
+          (*sums)[g0 + i][v] = acc[i];
+    }
+  }
+  return;
+#endif
   seqkVec acc[16][2];
   SEQK_UNROLL
   for (int i = 0; i < 16; ++i) {
@@ -446,8 +509,35 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
                           float *restrict yp, int64_t m, int64_t nch,
                           int64_t at, int64_t from, int64_t pf, int V) {
   LanesAcc acc;
-  lanesZero(acc, V);
   const float *restrict x = a->x + at;
+#if SEQK_NARROW
+  /* 16 vector registers: 4 channels by one vector of positions at a time
+   * (8 ymm accumulators), each over all the input channels */
+  SEQK_UNROLL
+  for (int v = 0; v < V; ++v) {
+    SEQK_UNROLL
+    for (int h = 0; h < LANE_CH; h += 4) {
+      seqkVec part[4] = {{0}};
+      SEQK_NO_UNROLL
+      for (int64_t c = 0; c < a->C; ++c) {
+        if (pf && v == 0 && h == 0)
+          __builtin_prefetch(x + c * a->xPlane + pf, 0, 3);
+        seqkVec xv = *(const seqkVecU *)(x + c * a->xPlane + 16 * v);
+        const float *restrict w = wp + c * PACK_W + h;
+        SEQK_UNROLL
+        for (int i = 0; i < 4; ++i)
+          part[i] = part[i] + w[i] * xv;
+      }
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        acc[h + i][v] = part[i];
+      /* the finished vectors to memory: held in registers through the
+       * next channel loop, they made LLVM spill its accumulators there */
+      __asm__ volatile("" : : "r"(acc) : "memory");
+    }
+  }
+#else
+  lanesZero(acc, V);
   SEQK_NO_UNROLL
   for (int64_t c = 0; c < a->C; ++c) {
     seqkVec xv[3];
@@ -458,6 +548,7 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
       xv[v] = *(const seqkVecU *)(x + c * a->xPlane + 16 * v);
     lanesStep(acc, wp + c * PACK_W, xv, V);
   }
+#endif
   if (a->fused) /* the panel's channels only */
     fusedLanes(a->fused, acc, m, nch, V, fusedAddAt(a->fused, m, a->col0 + at),
                fusedApplyOutOfLine);

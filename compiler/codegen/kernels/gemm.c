@@ -99,6 +99,11 @@ SEQK_INLINE void packedSteps(Tile *t, const float *const a[TILE_MR],
     tileSteps(t, a, 0, kc, b, TILE_NR, 1);
     return;
   }
+#if SEQK_NARROW
+  TILE_PASSES(t, a, 0, kc, b, TILE_NR,
+              __builtin_prefetch(next + ((2 * r * kc + 2 * k) >> shift) * 64, 0, 1));
+  return;
+#endif
   int64_t g = 2 * r * kc;
   for (int64_t k = 0; k < kc; ++k, g += 2) {
     __builtin_prefetch(next + (g >> shift) * 64, 0, 1);
@@ -121,6 +126,15 @@ SEQK_INLINE void streamSteps(Tile *t, const float *const a[TILE_MR],
                              int64_t kc, const float *restrict b,
                              const char *next, int64_t r, int shift) {
   uint64_t run = (uint64_t)(2 * kc + STREAM_PAGES - 1) / STREAM_PAGES;
+#if SEQK_NARROW
+  TILE_PASSES(t, a, 0, kc, b, TILE_NR, {
+    uint64_t g = 2 * (uint64_t)(r * kc + k);
+    __builtin_prefetch(streamLine(next, g >> shift, run), 0, 1);
+    if (shift == 0)
+      __builtin_prefetch(streamLine(next, g + 1, run), 0, 1);
+  });
+  return;
+#endif
   uint64_t g = 2 * (uint64_t)(r * kc);
   for (int64_t k = 0; k < kc; ++k, g += 2) {
     __builtin_prefetch(streamLine(next, g >> shift, run), 0, 1);

@@ -20,6 +20,18 @@
 
 #include "seqk.h"
 
+/* SEQK_NARROW (the _narrow bitcode, for x86 without AVX-512): 16 vector
+ * registers of 256 bits, so a vector of 16 floats takes two and the tiles
+ * below keep at most 12 of them as accumulators (6 vectors of 16 floats),
+ * where the wide ones keep 28 zmm. Every kernel computes the same sums in
+ * the same order either way: only how many stay in registers at once
+ * differs, and the layouts (panels of 32 channels, lanes of 16) do not. */
+#ifndef SEQK_NARROW
+#define SEQK_NARROW 0
+#endif
+/* The most vectors of 16 floats a narrow tile accumulates at once. */
+#define NARROW_ACC 6
+
 #define TILE_MR 8
 #define TILE_NV 2
 #define TILE_NR (16 * TILE_NV) /* == SEQK_PANEL_WIDTH */
@@ -82,6 +94,42 @@ SEQK_INLINE void tileStep(Tile *t, const float *const a[TILE_MR], int64_t k,
   }
 }
 
+#if SEQK_NARROW
+/* The narrow tile's steps k = 0 .. kc-1 (A's column k0 + k, B's row at
+ * b + k*ldb) in passes of NARROW_ROWS rows by one vector (8 ymm
+ * accumulators, beside B's vector and the broadcast), the statement PF
+ * (the caller's prefetch for step k) in the first pass only. Each pass
+ * leaves its sums in the tile in memory (the empty asm), or LLVM keeps the
+ * finished ones in registers and spills the next pass's accumulators. */
+#define NARROW_ROWS 4
+#define TILE_PASSES(t, a, k0, kc, b, ldb, PF)                                 \
+  do {                                                                        \
+    SEQK_UNROLL                                                               \
+    for (int pv_ = 0; pv_ < TILE_NV; ++pv_) {                                 \
+      SEQK_UNROLL                                                             \
+      for (int pi_ = 0; pi_ < TILE_MR; pi_ += NARROW_ROWS) {                  \
+        seqkVec part_[NARROW_ROWS];                                           \
+        SEQK_UNROLL                                                           \
+        for (int i_ = 0; i_ < NARROW_ROWS; ++i_)                              \
+          part_[i_] = (t)->acc[pi_ + i_][pv_];                                \
+        for (int64_t k = 0; k < (kc); ++k) {                                  \
+          if (pv_ == 0 && pi_ == 0) {                                         \
+            PF;                                                               \
+          }                                                                   \
+          seqkVec bv_ = *(const seqkVecU *)((b) + k * (ldb) + 16 * pv_);      \
+          SEQK_UNROLL                                                         \
+          for (int i_ = 0; i_ < NARROW_ROWS; ++i_)                            \
+            part_[i_] = part_[i_] + (a)[pi_ + i_][(k0) + k] * bv_;            \
+        }                                                                     \
+        SEQK_UNROLL                                                           \
+        for (int i_ = 0; i_ < NARROW_ROWS; ++i_)                              \
+          (t)->acc[pi_ + i_][pv_] = part_[i_];                                \
+        __asm__ volatile("" : : "r"(t) : "memory");                           \
+      }                                                                       \
+    }                                                                         \
+  } while (0)
+#endif
+
 /* The kc steps k0 .. k0+kc-1 over B rows b, b + ldb, ... With `ahead`,
  * each step also prefetches (into L2) B's row TILE_PREFETCH steps ahead:
  * B streams from memory (a packed weight panel read for the first time),
@@ -90,6 +138,14 @@ SEQK_INLINE void tileStep(Tile *t, const float *const a[TILE_MR], int64_t k,
 SEQK_INLINE void tileSteps(Tile *t, const float *const a[TILE_MR], int64_t k0,
                            int64_t kc, const float *b, int64_t ldb,
                            int ahead) {
+#if SEQK_NARROW
+  TILE_PASSES(t, a, k0, kc, b, ldb, if (ahead) {
+    SEQK_UNROLL
+    for (int v = 0; v < TILE_NV; ++v)
+      __builtin_prefetch(b + (k + TILE_PREFETCH) * ldb + 16 * v, 0, 1);
+  });
+  return;
+#endif
   for (int64_t k = 0; k < kc; ++k) {
     if (ahead) {
       SEQK_UNROLL
