@@ -153,26 +153,32 @@ SEQK_INLINE void dwTile(const float *restrict buf, const float *restrict wc,
    * so its taps still come in (kh, kw) order) */
   int64_t rowStride = SW * Wq, span = (R - 1) * SH + (KH - 1) * DH + 1;
   const float *restrict base = buf + oh0 * SH * rowStride + col;
+  /* narrow (16 vector registers): each of the V vectors of columns in
+   * turn, R accumulators of two ymm each */
   SEQK_UNROLL
-  for (int64_t r = 0; r < span; ++r) {
+  for (int pass = 0; pass < (SEQK_NARROW ? V : 1); ++pass) {
+    const int v0 = SEQK_NARROW ? pass : 0, v1 = SEQK_NARROW ? pass + 1 : V;
     SEQK_UNROLL
-    for (int64_t kw = 0; kw < KW; ++kw) {
-      int64_t tap = kw * DW;
-      const float *restrict b =
-          base + r * rowStride + (tap % SW) * Wq + tap / SW;
-      seqkVec in[2];
+    for (int64_t r = 0; r < span; ++r) {
       SEQK_UNROLL
-      for (int v = 0; v < V; ++v)
-        in[v] = *(const seqkVecU *)(b + 16 * v);
-      SEQK_UNROLL
-      for (int i = 0; i < R; ++i) {
-        int64_t d = r - i * SH, kh = d / DH;
-        if (d < 0 || d % DH != 0 || kh >= KH)
-          continue;
-        float s = wc[kh * KW + kw];
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        int64_t tap = kw * DW;
+        const float *restrict b =
+            base + r * rowStride + (tap % SW) * Wq + tap / SW;
+        seqkVec in[2];
         SEQK_UNROLL
-        for (int v = 0; v < V; ++v)
-          acc[i][v] = acc[i][v] + s * in[v];
+        for (int v = v0; v < v1; ++v)
+          in[v] = *(const seqkVecU *)(b + 16 * v);
+        SEQK_UNROLL
+        for (int i = 0; i < R; ++i) {
+          int64_t d = r - i * SH, kh = d / DH;
+          if (d < 0 || d % DH != 0 || kh >= KH)
+            continue;
+          float s = wc[kh * KW + kw];
+          SEQK_UNROLL
+          for (int v = v0; v < v1; ++v)
+            acc[i][v] = acc[i][v] + s * in[v];
+        }
       }
     }
   }

@@ -93,6 +93,48 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
   const int64_t plane = a->xPlane, taps = PW ? 1 : a->eTaps;
   const float *restrict xq = a->x + ih * a->xRow + iw * ES;
   const float *restrict wk = a->we + a->m0 * a->eC * taps;
+  seqkVec h0[DWX_TW], h1[DWX_TW];
+#if SEQK_NARROW
+  /* 16 vector registers: each half-panel in turn, the tile's positions in
+   * groups of at most NARROW_ACC (4, 5, 5), each over all the taps */
+  enum { GROUPS = (DWX_TW + NARROW_ACC - 1) / NARROW_ACC };
+  SEQK_UNROLL
+  for (int v = 0; v < V; ++v) {
+    SEQK_UNROLL
+    for (int g = 0; g < GROUPS; ++g) {
+      const int g0 = g * DWX_TW / GROUPS, n = (g + 1) * DWX_TW / GROUPS - g0;
+      seqkVec acc[NARROW_ACC];
+      SEQK_UNROLL
+      for (int i = 0; i < NARROW_ACC; ++i)
+        acc[i] = (seqkVec){0};
+      const float *restrict wv = wk + 16 * v;
+      SEQK_NO_UNROLL
+      for (int64_t c = 0; c < a->eC; ++c) {
+        if (PW && v == 0 && g == 0)
+          __builtin_prefetch(xq + c * plane + 2 * DWX_TW, 0, 3);
+        SEQK_NO_UNROLL
+        for (int64_t t = 0; t < taps; ++t, wv += 32) {
+          const float *restrict xk = xq + c * plane + (PW ? 0 : a->eOffset[t]);
+          seqkVec w = *(const seqkVecU *)wv;
+          SEQK_UNROLL
+          for (int i = 0; i < NARROW_ACC; ++i)
+            if (i < n)
+              acc[i] = acc[i] + xk[(g0 + i) * ES] * w;
+        }
+      }
+      SEQK_UNROLL
+      for (int i = 0; i < NARROW_ACC; ++i)
+        if (i < n) {
+          if (v == 0)
+            h0[g0 + i] = acc[i];
+          else
+            h1[g0 + i] = acc[i];
+        }
+      /* finished sums to memory (see convpack.c's laneTile) */
+      __asm__ volatile("" : : "r"(h0), "r"(h1) : "memory");
+    }
+  }
+#else
   seqkVec acc[DWX_TW][2];
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j) {
@@ -119,10 +161,10 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
       }
     }
   }
-  seqkVec h0[DWX_TW], h1[DWX_TW];
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
     h0[j] = acc[j][0], h1[j] = acc[j][1];
+#endif
   fusedChannelLanes(a->expand, h0, DWX_TW, a->ebias);
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
@@ -209,19 +251,28 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
   for (int64_t ow0 = 0;; ow0 += DWX_COLS) {
     const int64_t at = OW >= DWX_COLS ? seqkMin(ow0, OW - DWX_COLS) : 0;
     seqkVec acc[DWX_COLS];
+    /* all 16 columns at once, or with 16 vector registers in groups of at
+     * most NARROW_ACC (5, 5, 6), each over all the taps */
+    enum { GROUPS = SEQK_NARROW ? (DWX_COLS + NARROW_ACC - 1) / NARROW_ACC : 1 };
     SEQK_UNROLL
-    for (int j = 0; j < DWX_COLS; ++j)
-      acc[j] = (seqkVec){0};
-    for (int64_t kh = 0; kh < a->KH; ++kh) {
-      const float *restrict row =
-          band + ((r0 + kh * a->DH) * Wb + at * SW) * DWX_LANES;
-      for (int64_t kw = 0; kw < a->KW; ++kw) {
-        const seqkVec wv = *(const seqkVec *)(wt + (kh * a->KW + kw) * DWX_LANES);
-        const float *restrict in = row + kw * a->DW * DWX_LANES;
-        SEQK_UNROLL
-        for (int j = 0; j < DWX_COLS; ++j)
-          acc[j] = acc[j] + *(const seqkVec *)(in + j * SW * DWX_LANES) * wv;
+    for (int g = 0; g < GROUPS; ++g) {
+      const int j0 = g * DWX_COLS / GROUPS, j1 = (g + 1) * DWX_COLS / GROUPS;
+      SEQK_UNROLL
+      for (int j = j0; j < j1; ++j)
+        acc[j] = (seqkVec){0};
+      for (int64_t kh = 0; kh < a->KH; ++kh) {
+        const float *restrict row =
+            band + ((r0 + kh * a->DH) * Wb + at * SW) * DWX_LANES;
+        for (int64_t kw = 0; kw < a->KW; ++kw) {
+          const seqkVec wv = *(const seqkVec *)(wt + (kh * a->KW + kw) * DWX_LANES);
+          const float *restrict in = row + kw * a->DW * DWX_LANES;
+          SEQK_UNROLL
+          for (int j = j0; j < j1; ++j)
+            acc[j] = acc[j] + *(const seqkVec *)(in + j * SW * DWX_LANES) * wv;
+        }
       }
+      if (GROUPS > 1) /* finished sums to memory (see convpack.c's laneTile) */
+        __asm__ volatile("" : : "r"(acc) : "memory");
     }
     fusedChannelLanes(a->fused, acc, DWX_COLS, a->dbias + 16 * h);
     transpose16(acc);

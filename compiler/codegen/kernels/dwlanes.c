@@ -34,7 +34,9 @@
 #include "window.h"
 
 #define DWL_LANES 16
-#define DWL_COLS 8 /* output positions of a row per register block */
+/* output positions of a row per register block: 8 vectors, or 6 (12 ymm)
+ * with 16 vector registers */
+#define DWL_COLS (SEQK_NARROW ? 6 : 8)
 
 int64_t seqk_depthwise2d_lanes_block(int64_t KH, int64_t KW, int64_t SH,
                                      int64_t SW, int64_t DH, int64_t DW,
