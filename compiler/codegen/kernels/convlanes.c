@@ -44,6 +44,49 @@ static __attribute__((noinline)) void laneFusedApply(const seqk_fused *f,
   fusedApply(f, v, n, per, m, add, f->rowStride);
 }
 
+/* The sums over every tap of the n <= LC_CH channels whose weights start
+ * at wk (LC_PANEL floats between taps) at the tile's vectors v0 ..
+ * v0+nv-1 (positions [off[v], off[v] + 16) of the row whose first tap
+ * reads x0): acc[i][v], zeroed first. */
+SEQK_INLINE void laneConvSums(const LaneConv *a, const float *restrict x0,
+                              const float *restrict wk, const int64_t off[3],
+                              int v0, int nv, int n, seqkVec (*acc)[3], int SW) {
+  SEQK_UNROLL
+  for (int i = 0; i < LC_CH; ++i) {
+    if (i >= n)
+      break;
+    SEQK_UNROLL
+    for (int v = v0; v < v0 + nv; ++v)
+      acc[i][v] = (seqkVec){0};
+  }
+  for (int64_t c = 0; c < a->C; ++c)
+    for (int64_t kh = 0; kh < a->KH; ++kh) {
+      const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
+      SEQK_NO_UNROLL
+      for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
+        const float *restrict xk = row + kw * a->DW;
+        seqkVec xv[3];
+        SEQK_UNROLL
+        for (int v = v0; v < v0 + nv; ++v) {
+          if (SW == 1) {
+            xv[v] = *(const seqkVecU *)(xk + off[v]);
+          } else {
+            seqkEvenOf31(xk + 2 * off[v], &xv[v]);
+          }
+        }
+        SEQK_UNROLL
+        for (int i = 0; i < LC_CH; ++i) {
+          if (i >= n)
+            break;
+          float s = wk[i];
+          SEQK_UNROLL
+          for (int v = v0; v < v0 + nv; ++v)
+            acc[i][v] = acc[i][v] + s * xv[v];
+        }
+      }
+    }
+}
+
 /* Channels [0, nch) (nch <= N <= LC_CH) of the panel's tile at output
  * positions [off[v], off[v] + 16) of its V vectors (a row's last vectors
  * moved back to end with it may overlap the others: the same values
@@ -65,52 +108,12 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
   for (int v = 0; v < V; ++v) {
     SEQK_UNROLL
     for (int h = 0; h < N; h += 4) {
-      seqkVec part[4] = {{0}};
-      const float *restrict wk = wp + h;
-      for (int64_t c = 0; c < a->C; ++c)
-        for (int64_t kh = 0; kh < a->KH; ++kh) {
-          const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
-          SEQK_NO_UNROLL
-          for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
-            const float *restrict xk = row + kw * a->DW;
-            seqkVec xv;
-            if (SW == 1)
-              xv = *(const seqkVecU *)(xk + off[v]);
-            else
-              seqkEvenOf31(xk + 2 * off[v], &xv);
-            SEQK_UNROLL
-            for (int i = 0; i < 4; ++i)
-              if (h + i < N)
-                part[i] = part[i] + wk[i] * xv;
-          }
-        }
-      SEQK_UNROLL
-      for (int i = 0; i < 4; ++i)
-        acc[h + i][v] = part[i];
+      laneConvSums(a, x0, wp + h, off, v, 1, seqkMin(4, N - h), acc + h, SW);
       __asm__ volatile("" : : "r"(acc) : "memory"); /* see laneTile */
     }
   }
 #else
-  lanesZero(acc, V);
-  const float *restrict wk = wp;
-  for (int64_t c = 0; c < a->C; ++c)
-    for (int64_t kh = 0; kh < a->KH; ++kh) {
-      const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
-      SEQK_NO_UNROLL
-      for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
-        const float *restrict xk = row + kw * a->DW;
-        seqkVec xv[3];
-        SEQK_UNROLL
-        for (int v = 0; v < V; ++v) {
-          if (SW == 1) {
-            xv[v] = *(const seqkVecU *)(xk + off[v]);
-          } else {
-            seqkEvenOf31(xk + 2 * off[v], &xv[v]);
-          }
-        }
-        lanesStepN(acc, wk, xv, V, N);
-      }
-    }
+  laneConvSums(a, x0, wp, off, 0, V, N, acc, SW);
 #endif
   /* Tanh (LeNet's convolutions of few taps) unrolled in registers: each
    * vector's tanh is one long chain of dependent steps, and a rolled loop

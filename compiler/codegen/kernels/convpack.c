@@ -44,17 +44,20 @@
 
 #define PREFETCH_AHEAD 32 /* floats: a pointwise tile's prefetch distance */
 
-/* Channels [0, nc) of the tile of R rows x TW columns whose top-left
- * input element (tap 0 of its first channel) is x0 (rowStep floats
- * between its rows), added to acc: acc[r*TW + j][v] += the taps of
- * channels 16v .. 16v+15 of the panel wp (at that first channel) at
- * position (r, j), in order; and the nextLines lines at `next` into L2,
- * a share with each channel. */
+/* Channels [0, nc) of the tile of TW columns (and as many rows as it
+ * has positions) whose top-left input element (tap 0 of its first
+ * channel) is x0 (rowStep floats between its rows), at its n positions
+ * g0 .. g0+n-1 (position q is row q / TW, column q % TW), added to acc:
+ * acc[i][v] += the taps of channels 16v .. 16v+15 of the panel wp (at
+ * that first channel) at position g0 + i, in order; and the nextLines
+ * lines at `next` into L2, a share with each channel. A wide tile is all
+ * its positions at once (g0 0, n R*TW), a narrow one a group of them, one
+ * half-panel at a time (V 1, wp at the half). */
 SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
                             const float *restrict x0, int64_t rowStep,
                             int64_t nc, const char *next, int64_t nextLines,
-                            seqkVec acc[16][2], int R, int TW, int SW, int V,
-                            int PW) {
+                            seqkVec acc[16][2], int g0, int n, int TW, int SW,
+                            int V, int PW) {
   /* PW: a 1x1 kernel, known here, so that the tap loops vanish and the
    * channel loop is the only one (it unrolls) */
   const int64_t plane = a->xPlane, KH = PW ? 1 : a->KH, KW = PW ? 1 : a->KW;
@@ -67,7 +70,7 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
      * stream per channel, more than the hardware prefetcher follows: the
      * lines two tiles ahead, into L1 (MobileNetV2's projections, inputs
      * in L2 or L3: the model 5.22 -> 5.02 ms of CPU at batch 1) */
-    if (PW)
+    if (PW && g0 == 0)
       __builtin_prefetch(x0 + c * plane + PREFETCH_AHEAD, 0, 3);
     for (int64_t kh = 0; kh < KH; ++kh) {
       const float *restrict xr = x0 + c * plane + kh * rowTap;
@@ -77,57 +80,19 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
         if (V == 2)
           w1 = *(const seqkVecU *)(wk + 16);
         SEQK_UNROLL
-        for (int r = 0; r < R; ++r) {
-          SEQK_UNROLL
-          for (int j = 0; j < TW; ++j) {
-            float s = xk[r * rowStep + j * SW];
-            acc[r * TW + j][0] = acc[r * TW + j][0] + s * w0;
-            if (V == 2)
-              acc[r * TW + j][1] = acc[r * TW + j][1] + s * w1;
-          }
-        }
-      }
-    }
-  }
-}
-
-#if SEQK_NARROW
-/* packedTile for 16 vector registers: the 16 channels of the half-panel
- * wp at the n <= NARROW_ACC positions g0 .. g0+n-1 of the tile (position
- * q is row q / TW, column q % TW), 2n ymm accumulators beside the weight
- * vector's two and the broadcast. */
-SEQK_INLINE void packedTileNarrow(const PackedConv *a,
-                                  const float *restrict wp,
-                                  const float *restrict x0, int64_t rowStep,
-                                  int64_t nc, const char *next,
-                                  int64_t nextLines, seqkVec acc[NARROW_ACC],
-                                  int g0, int n, int TW, int SW, int PW) {
-  const int64_t plane = a->xPlane, KH = PW ? 1 : a->KH, KW = PW ? 1 : a->KW;
-  const int64_t rowTap = a->DH * a->Wp, colTap = a->DW;
-  const float *restrict wk = wp;
-  const int64_t nextEach = xlPerCall(nextLines, nc);
-  for (int64_t c = 0; c < nc; ++c) {
-    xlPrefetch(&next, &nextLines, nextEach);
-    if (PW && g0 == 0)
-      __builtin_prefetch(x0 + c * plane + PREFETCH_AHEAD, 0, 3);
-    for (int64_t kh = 0; kh < KH; ++kh) {
-      const float *restrict xr = x0 + c * plane + kh * rowTap;
-      for (int64_t kw = 0; kw < KW; ++kw, wk += PACK_W) {
-        const float *restrict xk = xr + kw * colTap;
-        seqkVec w = *(const seqkVecU *)wk;
-        SEQK_UNROLL
-        for (int i = 0; i < NARROW_ACC; ++i) {
+        for (int i = 0; i < PACK_MAX_POS; ++i) {
           if (i >= n)
             break;
           const int q = g0 + i;
           float s = xk[q / TW * rowStep + q % TW * SW];
-          acc[i] = acc[i] + s * w;
+          acc[i][0] = acc[i][0] + s * w0;
+          if (V == 2)
+            acc[i][1] = acc[i][1] + s * w1;
         }
       }
     }
   }
 }
-#endif
 
 /* Channel blocks: the 32-channel weights of a block's taps take at most
  * PACK_BLOCK_TAPS * 128 bytes (16 KB), so they stay in L1 while every
@@ -176,16 +141,16 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
     for (int g = 0; g < groups; ++g) {
       const int g0 = g * P / groups, n = (g + 1) * P / groups - g0;
       const int lead = v == 0 && g == 0;
-      seqkVec acc[NARROW_ACC];
+      seqkVec acc[16][2];
       SEQK_UNROLL
       for (int i = 0; i < NARROW_ACC; ++i)
-        acc[i] = first || i >= n ? (seqkVec){0} : (*sums)[g0 + i][v];
-      packedTileNarrow(a, wp + 16 * v, x0, rowStep, nc, lead ? next : 0,
-                       lead ? nextLines : 0, acc, g0, n, TW, SW, PW);
+        acc[i][0] = first || i >= n ? (seqkVec){0} : (*sums)[g0 + i][v];
+      packedTile(a, wp + 16 * v, x0, rowStep, nc, lead ? next : 0,
+                 lead ? nextLines : 0, acc, g0, n, TW, SW, 1, PW);
       SEQK_UNROLL
       for (int i = 0; i < NARROW_ACC; ++i)
         if (i < n)
-          (*sums)[g0 + i][v] = acc[i];
+          (*sums)[g0 + i][v] = acc[i][0];
     }
   }
   return;
@@ -197,7 +162,8 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
     for (int v = 0; v < V; ++v)
       acc[i][v] = first || i >= R * TW ? (seqkVec){0} : (*sums)[i][v];
   }
-  packedTile(a, wp, x0, rowStep, nc, next, nextLines, acc, R, TW, SW, V, PW);
+  packedTile(a, wp, x0, rowStep, nc, next, nextLines, acc, 0, R * TW, TW, SW,
+             V, PW);
   SEQK_UNROLL
   for (int i = 0; i < R * TW; ++i) {
     SEQK_UNROLL
