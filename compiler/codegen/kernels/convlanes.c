@@ -51,14 +51,7 @@ static __attribute__((noinline)) void laneFusedApply(const seqk_fused *f,
 SEQK_INLINE void laneConvSums(const LaneConv *a, const float *restrict x0,
                               const float *restrict wk, const int64_t off[3],
                               int v0, int nv, int n, seqkVec (*acc)[3], int SW) {
-  SEQK_UNROLL
-  for (int i = 0; i < LC_CH; ++i) {
-    if (i >= n)
-      break;
-    SEQK_UNROLL
-    for (int v = v0; v < v0 + nv; ++v)
-      acc[i][v] = (seqkVec){0};
-  }
+  lanesZeroN(acc, v0, nv, n);
   for (int64_t c = 0; c < a->C; ++c)
     for (int64_t kh = 0; kh < a->KH; ++kh) {
       const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
@@ -74,15 +67,7 @@ SEQK_INLINE void laneConvSums(const LaneConv *a, const float *restrict x0,
             seqkEvenOf31(xk + 2 * off[v], &xv[v]);
           }
         }
-        SEQK_UNROLL
-        for (int i = 0; i < LC_CH; ++i) {
-          if (i >= n)
-            break;
-          float s = wk[i];
-          SEQK_UNROLL
-          for (int v = v0; v < v0 + nv; ++v)
-            acc[i][v] = acc[i][v] + s * xv[v];
-        }
+        lanesStepN(acc, wk, xv, v0, nv, n);
       }
     }
 }

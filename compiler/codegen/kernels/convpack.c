@@ -132,7 +132,7 @@ SEQK_INLINE void packedTileSums(const PackedConv *a, const float *restrict wp,
                                 int R, int TW, int SW, int V, int PW) {
 #if SEQK_NARROW
   /* each half-panel in turn, the tile's positions in even groups of at
-   * most NARROW_ACC (14: 5, 5, 4), each over all of the block's taps; the
+   * most NARROW_ACC (14: 4, 5, 5), each over all of the block's taps; the
    * next block's prefetch spread over the first group's */
   const int P = R * TW, groups = (P + NARROW_ACC - 1) / NARROW_ACC;
   SEQK_UNROLL

@@ -235,33 +235,41 @@ SEQK_INLINE void seqkEvenOf31(const float *restrict r, seqkVec *out) {
 #define LANES_CH 8
 typedef seqkVec LanesAcc[LANES_CH][3];
 
-SEQK_INLINE void lanesZero(LanesAcc acc, int V) {
+/* acc[i][v] = 0 for the channels [0, n) and the vectors [v0, v0 + nv)
+ * (a narrow tile takes a part at a time). */
+SEQK_INLINE void lanesZeroN(seqkVec (*acc)[3], int v0, int nv, int n) {
   SEQK_UNROLL
   for (int i = 0; i < LANES_CH; ++i) {
+    if (i >= n)
+      break;
     SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
+    for (int v = v0; v < v0 + nv; ++v)
       acc[i][v] = (seqkVec){0};
   }
 }
 
-/* The step on channels [0, n) only (n a constant where it is inlined:
- * the other channels' multiply-adds vanish). */
-SEQK_INLINE void lanesStepN(LanesAcc acc, const float *restrict w,
-                            const seqkVec x[3], int V, int n) {
+SEQK_INLINE void lanesZero(LanesAcc acc, int V) {
+  lanesZeroN(acc, 0, V, LANES_CH);
+}
+
+/* The step on channels [0, n) and vectors [v0, v0 + nv) only (constants
+ * where it is inlined: the others' multiply-adds vanish). */
+SEQK_INLINE void lanesStepN(seqkVec (*acc)[3], const float *restrict w,
+                            const seqkVec x[3], int v0, int nv, int n) {
   SEQK_UNROLL
   for (int i = 0; i < LANES_CH; ++i) {
     if (i >= n)
       break;
     float s = w[i];
     SEQK_UNROLL
-    for (int v = 0; v < V; ++v)
+    for (int v = v0; v < v0 + nv; ++v)
       acc[i][v] = acc[i][v] + s * x[v];
   }
 }
 
 SEQK_INLINE void lanesStep(LanesAcc acc, const float *restrict w,
                            const seqkVec x[3], int V) {
-  lanesStepN(acc, w, x, V, LANES_CH);
+  lanesStepN(acc, w, x, 0, V, LANES_CH);
 }
 
 /* m[r] lane c becomes m[c] lane r: four stages, stage D exchanging bit
