@@ -85,6 +85,18 @@ SEQK_INLINE const float *panelBlock(const float *restrict B, int64_t ldb,
   return edge;
 }
 
+#if SEQK_NARROW
+/* The narrow tile steps through a block NARROW_PASSES times (tile.h), and
+ * the R row blocks' passes prefetch the next block's 2*kc lines together,
+ * one line every 2R steps: step s of the 4R*kc (R <= 1 << shift) fetches
+ * line s >> (shift + 1) where s is a multiple of 2 << shift. (In the
+ * first pass only, two lines a step, the prefetches came in bursts that
+ * waited on the miss buffers, then none for three passes.) */
+SEQK_INLINE uint64_t narrowStep(int64_t r, int pass, int64_t kc, int64_t k) {
+  return (uint64_t)(r * NARROW_PASSES + pass) * (uint64_t)kc + (uint64_t)k;
+}
+#endif
+
 /* The steps of row block r (of R, R <= 1 << shift) over a packed KC x NR
  * block b: tileSteps, plus a prefetch (into L2) into the next block
  * `next` (2*kc cache lines of 64 bytes, a row of NR floats is 2): row
@@ -100,8 +112,12 @@ SEQK_INLINE void packedSteps(Tile *t, const float *const a[TILE_MR],
     return;
   }
 #if SEQK_NARROW
-  TILE_PASSES(t, a, 0, kc, b, TILE_NR,
-              __builtin_prefetch(next + ((2 * r * kc + 2 * k) >> shift) * 64, 0, 1));
+  /* over every pass of the narrow tile (narrowLine) */
+  TILE_PASSES(t, a, 0, kc, b, TILE_NR, {
+    const uint64_t s = narrowStep(r, pass_, kc, k);
+    if ((s & ((2u << shift) - 1)) == 0)
+      __builtin_prefetch(next + (s >> (shift + 1)) * 64, 0, 1);
+  });
   return;
 #endif
   int64_t g = 2 * r * kc;
@@ -128,10 +144,9 @@ SEQK_INLINE void streamSteps(Tile *t, const float *const a[TILE_MR],
   uint64_t run = (uint64_t)(2 * kc + STREAM_PAGES - 1) / STREAM_PAGES;
 #if SEQK_NARROW
   TILE_PASSES(t, a, 0, kc, b, TILE_NR, {
-    uint64_t g = 2 * (uint64_t)(r * kc + k);
-    __builtin_prefetch(streamLine(next, g >> shift, run), 0, 1);
-    if (shift == 0)
-      __builtin_prefetch(streamLine(next, g + 1, run), 0, 1);
+    const uint64_t s = narrowStep(r, pass_, kc, k);
+    if ((s & ((2u << shift) - 1)) == 0)
+      __builtin_prefetch(streamLine(next, s >> (shift + 1), run), 0, 1);
   });
   return;
 #endif

@@ -97,23 +97,27 @@ SEQK_INLINE void tileStep(Tile *t, const float *const a[TILE_MR], int64_t k,
 #if SEQK_NARROW
 /* The narrow tile's steps k = 0 .. kc-1 (A's column k0 + k, B's row at
  * b + k*ldb) in passes of NARROW_ROWS rows by one vector (8 ymm
- * accumulators, beside B's vector and the broadcast), the statement PF
- * (the caller's prefetch for step k) in the first pass only. Each pass
- * leaves its sums in the tile in memory (the empty asm), or LLVM keeps the
- * finished ones in registers and spills the next pass's accumulators. */
+ * accumulators, beside B's vector and the broadcast): NARROW_PASSES
+ * passes, pass_ = 0, 1, ..., each running the statement PF (the caller's
+ * prefetch for step k of pass pass_) at each step. Each pass leaves its
+ * sums in the tile in memory (the empty asm), or LLVM keeps the finished
+ * ones in registers and spills the next pass's accumulators. */
 #define NARROW_ROWS 4
+#define NARROW_PASSES (TILE_NV * TILE_MR / NARROW_ROWS)
 #define TILE_PASSES(t, a, k0, kc, b, ldb, PF)                                 \
   do {                                                                        \
     SEQK_UNROLL                                                               \
     for (int pv_ = 0; pv_ < TILE_NV; ++pv_) {                                 \
       SEQK_UNROLL                                                             \
       for (int pi_ = 0; pi_ < TILE_MR; pi_ += NARROW_ROWS) {                  \
+        const int pass_ = pv_ * (TILE_MR / NARROW_ROWS) + pi_ / NARROW_ROWS;  \
+        (void)pass_;                                                          \
         seqkVec part_[NARROW_ROWS];                                           \
         SEQK_UNROLL                                                           \
         for (int i_ = 0; i_ < NARROW_ROWS; ++i_)                              \
           part_[i_] = (t)->acc[pi_ + i_][pv_];                                \
         for (int64_t k = 0; k < (kc); ++k) {                                  \
-          if (pv_ == 0 && pi_ == 0) {                                         \
+          {                                                                   \
             PF;                                                               \
           }                                                                   \
           seqkVec bv_ = *(const seqkVecU *)((b) + k * (ldb) + 16 * pv_);      \
@@ -139,7 +143,7 @@ SEQK_INLINE void tileSteps(Tile *t, const float *const a[TILE_MR], int64_t k0,
                            int64_t kc, const float *b, int64_t ldb,
                            int ahead) {
 #if SEQK_NARROW
-  TILE_PASSES(t, a, k0, kc, b, ldb, if (ahead) {
+  TILE_PASSES(t, a, k0, kc, b, ldb, if (ahead && pass_ == 0) {
     SEQK_UNROLL
     for (int v = 0; v < TILE_NV; ++v)
       __builtin_prefetch(b + (k + TILE_PREFETCH) * ldb + 16 * v, 0, 1);
