@@ -78,10 +78,12 @@ TEST(CodegenImageParallel, EveryBatchAndThreadCountMatchesNodeByNode) {
   auto byImage = compile(images), byNode = compile(nodes);
   ASSERT_TRUE(byImage && byNode);
   const int64_t inPerImage = 3 * 10 * 12, outPerImage = 6;
-  for (int64_t batch : {1, 2, 3, 5, 8}) {
+  // (16 on 2 and 4 threads: more groups than slots, which the threads
+  // claim as they take the groups, their own share's first)
+  for (int64_t batch : {1, 2, 3, 5, 8, 16}) {
     std::vector<float> x = randomVector(size_t(batch * inPerImage), uint32_t(100 + batch));
     std::vector<float> want = run(*byNode, nodes, {x}, batch, 2);
-    for (int threads : {1, 2, 3}) {
+    for (int threads : {1, 2, 3, 4}) {
       std::string what = "batch " + std::to_string(batch) + ", " + std::to_string(threads) + " threads";
       std::vector<float> got = run(*byImage, images, {x}, batch, threads);
       expectNear(got, want, what);
