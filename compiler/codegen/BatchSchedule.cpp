@@ -159,7 +159,7 @@ void LlvmGen::emitImageByImage() {
   Value *forwardWorkspace = workspace_ ? workspace_ : null;
 
   // The task over groups of images: closure {weights, output, ctx,
-  // workspace, batch, slots, group, slot bytes, head, slot flags,
+  // workspace, batch, slots, group, slot bytes, head, slot flags, groups,
   // inputs...}, 8 bytes each. A call runs the groups [begin, end) in the
   // first free slot it claims, from its share's own on (see above).
   auto *taskType = FunctionType::get(Type::getVoidTy(ctx), {ptr(), i64(), i64()}, false);
@@ -176,13 +176,12 @@ void LlvmGen::emitImageByImage() {
     Value *batch = field(4, i64()), *slots = field(5, i64()), *group = field(6, i64());
     Value *slotBytes = field(7, i64());
     Value *taskHead = field(8, ptr());
-    Value *flags = field(9, ptr());
+    Value *flags = field(9, ptr()), *groups = field(10, i64());
     std::vector<Value *> in;
     for (size_t i = 0; i < inputs_.size(); ++i)
-      in.push_back(field(unsigned(10 + i), ptr()));
+      in.push_back(field(unsigned(11 + i), ptr()));
     // claim a slot: the flag of the share this call's groups belong to
     // (slots * begin / groups), else the next free one
-    Value *groups = b.CreateUDiv(b.CreateAdd(batch, b.CreateSub(group, b.getInt64(1))), group, "groups");
     Value *own = b.CreateUDiv(b.CreateMul(begin, slots), groups, "slot.own");
     BasicBlock *entry = b.GetInsertBlock();
     BasicBlock *probe = BasicBlock::Create(ctx, "claim", task), *claimed = BasicBlock::Create(ctx, "claimed", task);
@@ -235,9 +234,9 @@ void LlvmGen::emitImageByImage() {
   Value *flags = f.CreateAlloca(f.getInt8Ty(), slots, "slot.flags");
   f.CreateMemSet(flags, f.getInt8(0), slots, MaybeAlign(1));
   IRBuilder<> entry(&forward->getEntryBlock(), forward->getEntryBlock().begin());
-  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 10 + inputs_.size()), nullptr, "images.closure");
+  Value *closure = entry.CreateAlloca(ArrayType::get(i64(), 11 + inputs_.size()), nullptr, "images.closure");
   std::vector<Value *> fields = {weights_, output_, ctx_, forwardWorkspace, batch_, slots, group, slotBytes, head,
-                                 flags};
+                                 flags, groups};
   fields.insert(fields.end(), inputs_.begin(), inputs_.end());
   for (size_t i = 0; i < fields.size(); ++i)
     f.CreateStore(fields[i], f.CreateConstInBoundsGEP1_64(i64(), closure, i));
