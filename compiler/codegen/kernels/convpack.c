@@ -458,6 +458,17 @@ SEQK_INLINE void pointDispatch(const PackedConv *a, int64_t p, int64_t TW,
 /* Up to SEQK_POINT_LANES_MAX_C on runs of SEQK_POINT_LANES_RUN or more
  * (warm, 128 -> 256 on 784 positions: 373 -> 303 us; on 98, 5-10% slower) */
 _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
+/* Input channels a block of 48 positions takes at a time, its sums kept
+ * in the output between blocks (exact: each output still adds its
+ * channels in order), so that its inputs and the panel's weights of the
+ * block stay in L1 (narrow: 64 channels, 12 + 8 KB; 128 channels
+ * overflowed the 32 KB L1 and the kernel went from 95 to 84 GFLOP/s on
+ * one Zen 3 core). The wide tile, 3 vectors by 8 channels, keeps all. */
+#if SEQK_NARROW
+#define LANE_C_BLOCK 64
+#else
+#define LANE_C_BLOCK (INT64_C(1) << 40)
+#endif
 #define LANE_RUN 192  /* positions per epilogue call: 32 channels' in 24 KB */
 /* A panel whose last vector would hold 8 channels or fewer (24 output
  * channels: 2 vectors of which 1.5 useful) fills the lanes with positions
@@ -519,7 +530,8 @@ SEQK_INLINE void laneGroupStore(const PackedConv *a, seqkVec v[4],
  * (0: none). */
 SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
                           float *restrict yp, int64_t m, int64_t nch,
-                          int64_t at, int64_t from, int64_t pf, int V) {
+                          int64_t at, int64_t from, int64_t pf, int V,
+                          int64_t c0, int64_t c1) {
   const float *restrict x = a->x + at;
 #if SEQK_NARROW
   /* 16 vector registers: 4 channels by one vector of positions at a time
@@ -534,9 +546,15 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
     for (int h = 0; h < LANE_CH; h += 4) {
       if (h >= nch)
         break;
+      const int n = (int)seqkMin(4, nch - h);
       seqkVec part[4] = {{0}};
+      if (c0 > 0) /* the sums of the channels before c0, stored */
+        SEQK_UNROLL
+        for (int i = 0; i < 4; ++i)
+          if (i < n)
+            part[i] = *(const seqkVecU *)(yp + (h + i) * a->yPlane + at + 16 * v);
       SEQK_NO_UNROLL
-      for (int64_t c = 0; c < a->C; ++c) {
+      for (int64_t c = c0; c < c1; ++c) {
         if (pf && v == 0 && h == 0)
           __builtin_prefetch(x + c * a->xPlane + pf, 0, 3);
         seqkVec xv = *(const seqkVecU *)(x + c * a->xPlane + 16 * v);
@@ -545,13 +563,20 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
         for (int i = 0; i < 4; ++i)
           part[i] = part[i] + w[i] * xv;
       }
-      const int n = (int)seqkMin(4, nch - h);
+      if (c1 < a->C) { /* more channels to come: the sums as they are */
+        SEQK_UNROLL
+        for (int i = 0; i < 4; ++i)
+          if (i < n)
+            *(seqkVecU *)(yp + (h + i) * a->yPlane + at + 16 * v) = part[i];
+        continue;
+      }
       laneGroupStore(a, part, yp + h * a->yPlane, m + h, n, at + 16 * v,
                      from);
     }
   }
 #else
   LanesAcc acc;
+  (void)c0, (void)c1; /* one block: LANE_C_BLOCK */
   lanesZero(acc, V);
   SEQK_NO_UNROLL
   for (int64_t c = 0; c < a->C; ++c) {
@@ -596,20 +621,28 @@ static __attribute__((noinline)) void pointLanes(const PackedConv *a,
   float *restrict yp = a->y + p * a->yPanel;
   const char *xl = a->xl;
   int64_t xlLeft = a->xlLines;
-  const int64_t xlEach = xlPerCall(a->xlLines, (n / 48 + 3) * ((mr + LANE_CH - 1) / LANE_CH));
+  const int64_t blocks = (a->C + LANE_C_BLOCK - 1) / LANE_C_BLOCK;
+  const int64_t xlEach =
+      xlPerCall(a->xlLines, (n / 48 * blocks + 3) * ((mr + LANE_CH - 1) / LANE_CH));
   for (int64_t s0 = 0; s0 < n; s0 += LANE_RUN) {
     int64_t s1 = seqkMin(n, s0 + LANE_RUN), q = s0;
     for (; q + 48 <= s1; q += 48)
-      for (int64_t g = 0; g < mr; g += LANE_CH) {
-        xlPrefetch(&xl, &xlLeft, xlEach);
-        laneTile(a, wp + g, yp + g * a->yPlane, m0 + g, seqkMin(LANE_CH, mr - g),
-                 q, q, q + 96 <= n ? 48 + g / LANE_CH % 3 * 16 : 0, 3);
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t c0 = b * a->C / blocks, c1 = (b + 1) * a->C / blocks;
+        for (int64_t g = 0; g < mr; g += LANE_CH) {
+          xlPrefetch(&xl, &xlLeft, xlEach);
+          laneTile(a, wp + g, yp + g * a->yPlane, m0 + g,
+                   seqkMin(LANE_CH, mr - g), q, q,
+                   q + 96 <= n ? 48 + g / LANE_CH % 3 * 16 : 0, 3, c0, c1);
+        }
       }
+    /* the rest, a vector at a time, each over all the channels (the last
+     * one moved left overlaps stored outputs: no sums kept there) */
     for (; q < s1; q += 16) {
       int64_t at = seqkMin(q, n - 16);
       for (int64_t g = 0; g < mr; g += LANE_CH)
         laneTile(a, wp + g, yp + g * a->yPlane, m0 + g, seqkMin(LANE_CH, mr - g),
-                 at, q, 0, 1);
+                 at, q, 0, 1, 0, a->C);
     }
     if (a->epi)
       for (int64_t m = 0; m < mr; ++m) {
