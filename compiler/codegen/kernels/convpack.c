@@ -113,6 +113,13 @@ SEQK_INLINE void packedTile(const PackedConv *a, const float *restrict wp,
  * 256 -> 64, 796 -> 693; at 28x28, 340 -> 312. Smaller planes: +-3%. */
 #define POINT_LONG_PLANE 784
 #define POINT_LONG_BLOCK 64
+/* A narrow tile reads its block's weights and inputs six times (3 groups
+ * of positions by 2 half-panels): on any plane, blocks of
+ * POINT_LONG_BLOCK channels unless there are at most POINT_NARROW_WHOLE
+ * (one Zen 3 core, warm, MobileNetV2's 160 -> 960 at 7 x 7 in one block
+ * of 160, 55 -> 60 GFLOP/s; 960 -> 160, 80 -> 88; 96 -> 576 at 14 x 14
+ * in blocks of 64, 87 -> 84) */
+#define POINT_NARROW_WHOLE 96
 
 /* A tile's sums: R*TW positions (at most PACK_MAX_POS) of V vectors. */
 typedef seqkVec PackSums[PACK_MAX_POS][2];
@@ -205,6 +212,10 @@ SEQK_INLINE void packedRows(const PackedConv *a, int64_t p, int64_t r0,
                                                   : seqkMax(1, PACK_BLOCK_TAPS / taps);
   if (colTiles > PACK_GROUP_TILES || K <= PACK_WHOLE_TAPS)
     block = C;
+#if SEQK_NARROW
+  if (PW && colTiles <= PACK_GROUP_TILES)
+    block = C <= POINT_NARROW_WHOLE ? C : POINT_LONG_BLOCK;
+#endif
   const int64_t groupRows = seqkMax(1, PACK_GROUP_TILES / colTiles);
   PackSums part[PACK_GROUP_TILES];
   const char *xl = a->xl;
