@@ -93,7 +93,6 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
   const int64_t plane = a->xPlane, taps = PW ? 1 : a->eTaps;
   const float *restrict xq = a->x + ih * a->xRow + iw * ES;
   const float *restrict wk = a->we + a->m0 * a->eC * taps;
-  seqkVec h0[DWX_TW], h1[DWX_TW];
 #if SEQK_NARROW
   /* 16 vector registers: each half-panel in turn, the tile's positions in
    * groups of at most NARROW_ACC (4, 5, 5), each over all the taps */
@@ -122,18 +121,17 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
               acc[i] = acc[i] + xk[(g0 + i) * ES] * w;
         }
       }
+      /* the group's epilogue and store straight from the registers (see
+       * convpack.c's laneTile) */
+      fusedChannelLanes(a->expand, acc, n, a->ebias + 16 * v);
+      float *restrict out = v == 0 ? out0 : out1;
       SEQK_UNROLL
       for (int i = 0; i < NARROW_ACC; ++i)
-        if (i < n) {
-          if (v == 0)
-            h0[g0 + i] = acc[i];
-          else
-            h1[g0 + i] = acc[i];
-        }
-      /* finished sums to memory (see convpack.c's laneTile) */
-      __asm__ volatile("" : : "r"(h0), "r"(h1) : "memory");
+        if (i < n)
+          *(seqkVec *)(out + (g0 + i) * DWX_LANES) = acc[i];
     }
   }
+  return;
 #else
   seqkVec acc[DWX_TW][2];
   SEQK_UNROLL
@@ -161,10 +159,10 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
       }
     }
   }
+  seqkVec h0[DWX_TW], h1[DWX_TW];
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
     h0[j] = acc[j][0], h1[j] = acc[j][1];
-#endif
   fusedChannelLanes(a->expand, h0, DWX_TW, a->ebias);
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
@@ -175,6 +173,7 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
     for (int j = 0; j < DWX_TW; ++j)
       *(seqkVec *)(out1 + j * DWX_LANES) = h1[j];
   }
+#endif
 }
 
 /* Band row r (padded): the expansion of its input row, or zeros. */
