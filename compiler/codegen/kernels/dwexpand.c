@@ -256,9 +256,13 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
     SEQK_UNROLL
     for (int g = 0; g < GROUPS; ++g) {
       const int j0 = g * DWX_COLS / GROUPS, j1 = (g + 1) * DWX_COLS / GROUPS;
+      /* the group's sums in `part`, whose address never escapes: in acc
+       * itself (an asm operand below, and the transpose's), LLVM kept them
+       * in memory, a load and a store around every multiply-add */
+      seqkVec part[DWX_COLS];
       SEQK_UNROLL
       for (int j = j0; j < j1; ++j)
-        acc[j] = (seqkVec){0};
+        part[j - j0] = (seqkVec){0};
       for (int64_t kh = 0; kh < a->KH; ++kh) {
         const float *restrict row =
             band + ((r0 + kh * a->DH) * Wb + at * SW) * DWX_LANES;
@@ -267,9 +271,12 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
           const float *restrict in = row + kw * a->DW * DWX_LANES;
           SEQK_UNROLL
           for (int j = j0; j < j1; ++j)
-            acc[j] = acc[j] + *(const seqkVec *)(in + j * SW * DWX_LANES) * wv;
+            part[j - j0] = part[j - j0] + *(const seqkVec *)(in + j * SW * DWX_LANES) * wv;
         }
       }
+      SEQK_UNROLL
+      for (int j = j0; j < j1; ++j)
+        acc[j] = part[j - j0];
       if (GROUPS > 1) /* finished sums to memory (see convpack.c's laneTile) */
         __asm__ volatile("" : : "r"(acc) : "memory");
     }
