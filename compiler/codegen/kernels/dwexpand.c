@@ -281,7 +281,7 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
         __asm__ volatile("" : : "r"(acc) : "memory");
     }
     fusedChannelLanes(a->fused, acc, DWX_COLS, a->dbias + 16 * h);
-    transpose16(acc);
+    transpose16Blocked(acc);
     if (OW >= DWX_COLS || (a->oh1 - oh) * OW >= DWX_COLS) {
       SEQK_UNROLL
       for (int c = 0; c < DWX_LANES; ++c)

@@ -58,7 +58,7 @@ SEQK_INLINE void dwlGather(const float *restrict x, int64_t plane, int64_t nc,
   for (int l = 0; l < DWL_LANES; ++l)
     if (l < nc)
       m[l] = *(const seqkVecU *)(x + l * plane + p);
-  transpose16(m);
+  transpose16Blocked(m);
 }
 
 /* Zeros the positions of the padded block [Hp][Wp][16] that no input
@@ -166,7 +166,7 @@ void seqk_depthwise2d_lanes(const float *restrict x, float *restrict buf,
       SEQK_UNROLL
       for (int i = 0; i < DWL_LANES; ++i)
         m[i] = *(const seqkVecU *)(ot + (q + i) * DWL_LANES);
-      transpose16(m);
+      transpose16Blocked(m);
       SEQK_UNROLL
       for (int l = 0; l < DWL_LANES; ++l)
         if (l < nc)
