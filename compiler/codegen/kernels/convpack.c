@@ -488,6 +488,20 @@ _Static_assert(SEQK_POINT_LANES_BLOCK == 48, "pointLanes' blocks");
  * -> 101 us warm; on 49, 960 -> 24 would go 19 -> 22 us) */
 #define LANE_PARTIAL_MAX_C SEQK_POINT_LANES_PARTIAL_MAX_C
 
+/* *v, the outputs at positions [at, at + 16) of a row, stored from
+ * position `from` on (those before are done), lane by lane then. */
+SEQK_INLINE void laneStoreFrom(float *restrict row, const seqkVec *v,
+                               int64_t at, int64_t from) {
+  if (from <= at) {
+    *(seqkVecU *)(row + at) = *v;
+    return;
+  }
+  float lanes[16];
+  *(seqkVecU *)lanes = *v;
+  for (int64_t e = from - at; e < 16; ++e)
+    row[at + e] = lanes[e];
+}
+
 #if SEQK_NARROW
 /* A narrow lanes tile's group: the sums v[0, n) of output channels
  * m .. m+n-1 (rows yp, yp + yPlane, ...) at positions [at, at + 16) of
@@ -518,19 +532,9 @@ SEQK_INLINE void laneGroupStore(const PackedConv *a, seqkVec v[4],
     }
   }
   SEQK_UNROLL
-  for (int i = 0; i < 4; ++i) {
-    if (i >= n)
-      break;
-    float *restrict row = yp + i * a->yPlane;
-    if (from > at) {
-      float lanes[16];
-      *(seqkVecU *)lanes = v[i];
-      for (int64_t e = from - at; e < 16; ++e)
-        row[at + e] = lanes[e];
-    } else {
-      *(seqkVecU *)(row + at) = v[i];
-    }
-  }
+  for (int i = 0; i < 4; ++i)
+    if (i < n)
+      laneStoreFrom(yp + i * a->yPlane, &v[i], at, from);
 }
 #endif
 
@@ -606,17 +610,13 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
   for (int i = 0; i < LANE_CH; ++i) {
     if (i >= nch)
       break;
-    float *restrict row = yp + i * a->yPlane;
-    if (from > at) {
-      float lanes[16];
-      *(seqkVecU *)lanes = acc[i][0];
-      for (int64_t e = from - at; e < 16; ++e)
-        row[at + e] = lanes[e];
+    if (from > at) { /* V is 1 then */
+      laneStoreFrom(yp + i * a->yPlane, &acc[i][0], at, from);
       continue;
     }
     SEQK_UNROLL
     for (int v = 0; v < V; ++v)
-      *(seqkVecU *)(row + at + 16 * v) = acc[i][v];
+      *(seqkVecU *)(yp + i * a->yPlane + at + 16 * v) = acc[i][v];
   }
 #endif
 }
