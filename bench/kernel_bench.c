@@ -23,7 +23,9 @@
  *
  * Random data; the best of REPS calls (environment, 20 by default) after
  * one warm-up, in microseconds and GFLOP/s. FLUSH=1 reads 48 MB between
- * calls, so that the operands come from memory rather than the caches. */
+ * calls, so that the operands come from memory rather than the caches.
+ * bench/kernel_ab.sh compares builds, alternated and pinned to each CPU
+ * in turn. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
