@@ -29,8 +29,13 @@ std::string availableArchitectures() {
 // its epilogue runs on whole 32- or 128-column runs): one shared copy per
 // model instead of one per call site, which keeps the build of a model
 // with many Linear layers fast. (seqk_gemm stays inlined: a pointwise
-// convolution calls its epilogue on many short runs.)
-bool sharedKernel(StringRef name) { return name == "seqk_gemm_packed" || name == "seqk_gemm_packed_stream"; }
+// convolution calls its epilogue on many short runs.) The same for the
+// pointwise convolution's panel with positions in the lanes
+// (pointlanes.c), called from seqk_conv2d_pointwise in another file: its
+// shapes are run-time values too.
+bool sharedKernel(StringRef name) {
+  return name == "seqk_gemm_packed" || name == "seqk_gemm_packed_stream" || name == "seqk_pointwise_lanes";
+}
 
 // The kernels are plain C compiled without target attributes; after
 // linking they are internal and always-inline (specialised to each call's

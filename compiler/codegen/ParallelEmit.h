@@ -12,8 +12,8 @@
 //     serve many layers) and small internal constant tables are copied
 //     into every part that uses them (they are inlined and folded as
 //     before);
-//   - its noinline kernels (seqk_gemm_packed, pointLanes, the convRows
-//     and convPoint tile kernels and packedConvRows / packedPointRows
+//   - its noinline kernels (seqk_gemm_packed, seqk_pointwise_lanes, the
+//     convRows and convPoint tile kernels and packedConvRows / packedPointRows
 //     around them: not specialised to their callers) are declarations in
 //     the parts and compiled once, in a third module, the pool: those that a
 //     part still calls once its pipeline's first half (inlining and

@@ -33,7 +33,7 @@ namespace {
 
 using namespace seq;
 
-// Pointwise convolutions (convPoint variants, pointLanes), padded 3x3 ones
+// Pointwise convolutions (convPoint variants, seqk_pointwise_lanes), padded 3x3 ones
 // (convRows variants) and a Linear (seqk_gemm_packed): large enough to be
 // split, the kernels called from both parts.
 const char *kPoints = R"(model Points(x: [N, 32, 28, 28]) = Sequential(
@@ -133,14 +133,14 @@ TEST(ParallelEmitPool, NoinlineKernelsAreCompiledOnce) {
     auto section = llvm::cantFail(symbol.getSection());
     if (section == (*file)->section_end())
       continue;
-    if (name.starts_with("convPoint_") || name.starts_with("convRows_") || name == "pointLanes" ||
+    if (name.starts_with("convPoint_") || name.starts_with("convRows_") || name == "seqk_pointwise_lanes" ||
         name == "seqk_gemm_packed" || name == "packedConvRows" || name == "packedPointRows") {
       ++defined[name];
       EXPECT_FALSE(llvm::cantFail(symbol.getFlags()) & llvm::object::SymbolRef::SF_Global) << name << " is local";
     }
   }
   EXPECT_TRUE(defined.count("seqk_gemm_packed"));
-  EXPECT_TRUE(defined.count("pointLanes"));
+  EXPECT_TRUE(defined.count("seqk_pointwise_lanes"));
   EXPECT_GE(defined.size(), 4u);
   for (const auto &[name, count] : defined)
     EXPECT_EQ(count, 1) << name;

@@ -88,7 +88,7 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
   LanesAcc acc;
 #if SEQK_NARROW
   /* 16 vector registers: 4 channels by one vector at a time (8 ymm
-   * accumulators), each over all the taps (as pointLanes' laneTile) */
+   * accumulators), each over all the taps (as pointlanes.c's laneTile) */
   SEQK_UNROLL
   for (int v = 0; v < V; ++v) {
     SEQK_UNROLL

@@ -1,7 +1,7 @@
 /* convpack.h: the packed convolution's call state (PackedConv) and a
  * tile's store (storeTile: the transpose into the output planes, with a
- * fused epilogue), for convpack.c alone. Internal to the kernel library;
- * not part of its interface (seqk.h). */
+ * fused epilogue), for convpack.c and pointlanes.c. Internal to the
+ * kernel library; not part of its interface (seqk.h). */
 #ifndef SEQK_CONVPACK_H
 #define SEQK_CONVPACK_H
 
@@ -160,5 +160,12 @@ SEQK_INLINE void storeTile(const PackedConv *a, const seqkVec (*acc)[2],
       for (int64_t j = cs; j < TW; ++j)
         y0[ch * OHW + r * OW + j] = lanes[ch][r * TW + j];
 }
+
+/* The pointwise convolution with positions in the lanes (pointlanes.c):
+ * whether panel p of the run in a takes it, and the panel computed so
+ * (one copy a model: KernelLink's sharedKernel). */
+int seqk_pointwise_lanes_fits(const PackedConv *a, int64_t p);
+__attribute__((noinline)) void seqk_pointwise_lanes(const PackedConv *a,
+                                                   int64_t p);
 
 #endif /* SEQK_CONVPACK_H */

@@ -122,7 +122,7 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
         }
       }
       /* the group's epilogue and store straight from the registers (see
-       * convpack.c's laneTile) */
+       * pointlanes.c's laneTile) */
       fusedChannelLanes(a->expand, acc, n, a->ebias + 16 * v);
       float *restrict out = v == 0 ? out0 : out1;
       SEQK_UNROLL
@@ -131,7 +131,6 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
           *(seqkVec *)(out + (g0 + i) * DWX_LANES) = acc[i];
     }
   }
-  return;
 #else
   seqkVec acc[DWX_TW][2];
   SEQK_UNROLL
@@ -277,7 +276,7 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
       SEQK_UNROLL
       for (int j = j0; j < j1; ++j)
         acc[j] = part[j - j0];
-      if (GROUPS > 1) /* finished sums to memory (see convpack.c's laneTile) */
+      if (GROUPS > 1) /* finished sums to memory (see pointlanes.c's laneTile) */
         __asm__ volatile("" : : "r"(acc) : "memory");
     }
     fusedChannelLanes(a->fused, acc, DWX_COLS, a->dbias + 16 * h);
