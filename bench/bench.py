@@ -20,7 +20,8 @@ Conv2d and Linear layers) as a share of the probed FMA peak of the threads
 used; for batch-1 rows bound by their weights (under 4 flops per weight
 byte, over 16 MB of them) the GB/s of weights read against the probed read
 bandwidths; the ratio of the best peer's time to seqc's (> 1: seqc is
-faster) and its geomean; then seqc's speed-up from 1 to 2 threads. Writes
+faster; with --rounds, the median of the rounds' own ratios) and its
+geomean; then seqc's speed-up from 1 to 2 threads. Writes
 results.json. Run it through run.sh, which installs what it needs. Not a
 test: nothing is asserted.
 
@@ -299,31 +300,49 @@ def median_rounds(rounds):
     return out
 
 
+def paired(rounds, key, value):
+    """value(rows) for the rows of `key` in each round where every framework
+    ran ({name: rows of that round, or None}), in round order."""
+    out = []
+    for by_name in rounds:
+        rows = {name: index_rows(r).get(key) for name, r in by_name.items()}
+        if all(rows.values()):
+            out.append(value(rows))
+    return out
+
+
 def bench_model(bm, args, work, meta):
     """Rows {model, batch, threads, seqc, torch, ort} for one model. With
     --rounds N the three are timed N times, one after the other (seqc
     compiled once), and each row keeps the median of its N medians: the
-    machine's noise moves a round, not the ratio."""
+    machine's noise moves a round, not the ratio. Its best peer / seqc is
+    the median of the rounds' own ratios ("paired"): in a round the three
+    run within seconds of each other, so a slow spell of the host, which
+    lasts seconds to minutes (one vCPU at half speed), moves all three."""
     print(f"== {bm.label} ({bm.seq_file}, model {bm.model})", flush=True)
     onnx_path = os.path.join(work, bm.label + ".onnx")
     torch_rounds, ort_rounds, seqc_rounds = [], [], []
     stats, exe = {}, None
     for _ in range(args.rounds):
         torch_out = attempt("PyTorch", bm.label, run_torch, bm, args, onnx_path, work)
+        ort_rows = None
         if torch_out:
             stats = torch_out["stats"]
             meta.setdefault("torch", torch_out["torch"])
             meta.setdefault("blas", torch_out["blas"])
-            torch_rounds.append(torch_out["rows"])
-            ort_rounds.append(attempt("ONNX Runtime", bm.label, run_ort, bm, args, onnx_path))
+            ort_rows = attempt("ONNX Runtime", bm.label, run_ort, bm, args, onnx_path)
+        torch_rounds.append(torch_out and torch_out["rows"])
+        ort_rounds.append(ort_rows)
+        seqc_rows = None
         if args.seqc_ok:
             seqc_rows = attempt("seqc", bm.label, run_seqc, bm, args, work, meta, exe)
             exe = (seqc_rows or [{}])[0].get("exe")
-            seqc_rounds.append(seqc_rows)
+        seqc_rounds.append(seqc_rows)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "exe"} for r in rows]
-    columns = {"seqc": index_rows(strip(median_rounds(seqc_rounds))),
-               "torch": index_rows(median_rounds(torch_rounds)),
-               "ort": index_rows(median_rounds(ort_rounds))}
+    present = lambda rounds: [r for r in rounds if r]
+    columns = {"seqc": index_rows(strip(median_rounds(present(seqc_rounds)))),
+               "torch": index_rows(median_rounds(present(torch_rounds))),
+               "ort": index_rows(median_rounds(present(ort_rounds)))}
     rows = []
     for threads in args.threads:
         for batch in batches_of(bm, args):
@@ -331,6 +350,14 @@ def bench_model(bm, args, work, meta):
             for name, col in columns.items():
                 r = col.get((batch, threads))
                 row[name] = {k: v for k, v in r.items() if k not in ("batch", "threads")} if r else None
+            for peers in (("torch",), ("ort",), ("torch", "ort")):
+                rounds = [dict(seqc=sq, **{p: r for p, r in zip(("torch", "ort"), (t, o)) if p in peers})
+                          for sq, t, o in zip(seqc_rounds, torch_rounds, ort_rounds)]
+                ratios = paired(rounds, (batch, threads), lambda rs: min(
+                    rs[p]["median_ms"] for p in peers) / rs["seqc"]["median_ms"])
+                row["paired_" + "_".join(peers)] = ratios
+            row["seqc_by_round"] = [(index_rows(r).get((batch, threads)) or {}).get("median_ms")
+                                    for r in seqc_rounds]
             rows.append(row)
     return rows
 
@@ -362,8 +389,14 @@ def derive(row, probe):
     (weight-bound batch-1 rows), and best peer / seqc to a row."""
     seqc = row["seqc"] and row["seqc"]["median_ms"]
     peers = [row[p]["median_ms"] for p in ("torch", "ort") if row[p]]
-    row["best_over_seqc"] = min(peers) / seqc if seqc and peers else None
-    row["torch_over_seqc"], row["ort_over_seqc"] = ratio(row, "torch"), ratio(row, "ort")
+    # the median of the rounds' own ratios where every round ran all three
+    # (bench_model), else the ratio of the medians
+    best = row.get("paired_torch_ort")
+    row["best_over_seqc"] = (statistics.median_low(best) if best
+                             else min(peers) / seqc if seqc and peers else None)
+    for peer in ("torch", "ort"):
+        own = row.get("paired_" + peer)
+        row[peer + "_over_seqc"] = statistics.median_low(own) if own else ratio(row, peer)
     macs, weights = row.get("macs_per_sample"), row.get("weight_bytes")
     if not seqc or not macs:
         return
@@ -429,14 +462,19 @@ def print_table(rows, probe):
 
 
 def scaling(rows):
-    """seqc's 1 -> 2 thread speed-up for every model and batch timed on both."""
-    by = {(r["model"], r["batch"], r["threads"]): r["seqc"] for r in rows if r["seqc"]}
+    """seqc's 1 -> 2 thread speed-up for every model and batch timed on both:
+    the median of the rounds' own (both timed in one run of seqc's harness,
+    seconds apart), else the ratio of the medians."""
+    by = {(r["model"], r["batch"], r["threads"]): r for r in rows if r["seqc"]}
     out = []
     for (model, batch, threads), one in by.items():
         two = by.get((model, batch, 2))
         if threads == 1 and two:
-            out.append({"model": model, "batch": batch, "ms_1": one["median_ms"],
-                        "ms_2": two["median_ms"], "speedup": one["median_ms"] / two["median_ms"]})
+            ms_1, ms_2 = one["seqc"]["median_ms"], two["seqc"]["median_ms"]
+            rounds = [a / b for a, b in zip(one.get("seqc_by_round") or [], two.get("seqc_by_round") or [])
+                      if a and b]
+            out.append({"model": model, "batch": batch, "ms_1": ms_1, "ms_2": ms_2,
+                        "speedup": statistics.median_low(rounds) if rounds else ms_1 / ms_2})
     return out
 
 
