@@ -123,7 +123,7 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
       }
       /* the group's epilogue and store straight from the registers (see
        * pointlanes.c's laneTile) */
-      fusedChannelLanes(a->expand, acc, n, a->ebias + 16 * v);
+      fusedChannelLanes(a->expand, acc, n, a->ebias + 16 * v, 0);
       float *restrict out = v == 0 ? out0 : out1;
       SEQK_UNROLL
       for (int i = 0; i < NARROW_ACC; ++i)
@@ -162,12 +162,12 @@ SEQK_INLINE void dwxExpandTile(const Dwx *a, int64_t ih, int64_t iw,
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
     h0[j] = acc[j][0], h1[j] = acc[j][1];
-  fusedChannelLanes(a->expand, h0, DWX_TW, a->ebias);
+  fusedChannelLanes(a->expand, h0, DWX_TW, a->ebias, 0);
   SEQK_UNROLL
   for (int j = 0; j < DWX_TW; ++j)
     *(seqkVec *)(out0 + j * DWX_LANES) = h0[j];
   if (V == 2) {
-    fusedChannelLanes(a->expand, h1, DWX_TW, a->ebias + 16);
+    fusedChannelLanes(a->expand, h1, DWX_TW, a->ebias + 16, 0);
     SEQK_UNROLL
     for (int j = 0; j < DWX_TW; ++j)
       *(seqkVec *)(out1 + j * DWX_LANES) = h1[j];
@@ -279,7 +279,8 @@ SEQK_INLINE void dwxDepthwiseRow(const Dwx *a, int64_t h, int64_t nc,
       if (GROUPS > 1) /* finished sums to memory (see pointlanes.c's laneTile) */
         __asm__ volatile("" : : "r"(acc) : "memory");
     }
-    fusedChannelLanes(a->fused, acc, DWX_COLS, a->dbias + 16 * h);
+    fusedChannelLanes(a->fused, acc, DWX_COLS, a->dbias + 16 * h,
+                      SEQK_NARROW /* acc in memory: the asm above */);
     transpose16Blocked(acc);
     if (OW >= DWX_COLS || (a->oh1 - oh) * OW >= DWX_COLS) {
       SEQK_UNROLL

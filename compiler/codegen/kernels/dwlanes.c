@@ -51,14 +51,12 @@ int64_t seqk_depthwise2d_lanes_block(int64_t KH, int64_t KW, int64_t SH,
  * position p + i, lane l channel 16b + l (0 past the last channel). */
 SEQK_INLINE void dwlGather(const float *restrict x, int64_t plane, int64_t nc,
                            int64_t p, seqkVec m[16]) {
+  static const float zeros[16];
+  const float *rows[16];
   SEQK_UNROLL
   for (int l = 0; l < DWL_LANES; ++l)
-    m[l] = (seqkVec){0};
-  SEQK_UNROLL
-  for (int l = 0; l < DWL_LANES; ++l)
-    if (l < nc)
-      m[l] = *(const seqkVecU *)(x + l * plane + p);
-  transpose16Blocked(m);
+    rows[l] = l < nc ? x + l * plane + p : zeros;
+  transpose16FromRows(rows, m);
 }
 
 /* Zeros the positions of the padded block [Hp][Wp][16] that no input
@@ -151,7 +149,7 @@ void seqk_depthwise2d_lanes(const float *restrict x, float *restrict buf,
                 acc[j] = acc[j] + *(const seqkVecU *)(at + j * SW * DWL_LANES) * wv;
           }
         }
-        fusedChannelLanes(fused, acc, DWL_COLS, bias);
+        fusedChannelLanes(fused, acc, DWL_COLS, bias, 0);
         SEQK_UNROLL
         for (int j = 0; j < DWL_COLS; ++j)
           if (j < n)
@@ -163,10 +161,11 @@ void seqk_depthwise2d_lanes(const float *restrict x, float *restrict buf,
     for (int64_t q0 = 0; q0 < OHW; q0 += DWL_LANES) {
       const int64_t q = seqkMin(q0, OHW - DWL_LANES);
       seqkVec m[16];
+      const float *rows[16];
       SEQK_UNROLL
       for (int i = 0; i < DWL_LANES; ++i)
-        m[i] = *(const seqkVecU *)(ot + (q + i) * DWL_LANES);
-      transpose16Blocked(m);
+        rows[i] = ot + (q + i) * DWL_LANES;
+      transpose16FromRows(rows, m);
       SEQK_UNROLL
       for (int l = 0; l < DWL_LANES; ++l)
         if (l < nc)

@@ -233,14 +233,29 @@ SEQK_INLINE const float *fusedAddAt(const seqk_fused *f, int64_t row,
   return f->add ? f->add + (f->rowBase + row) * f->rowStride + col : 0;
 }
 
+/* The bias (if any) and the curve of f on v[0..n), channels in the lanes,
+ * in rolled loops (fusedChannelLanes). */
+SEQK_INLINE void fusedCurveLanes(const seqk_fused *f, seqkVec *v, int n,
+                                 const float *bias) {
+  if (f->bias)
+    SEQK_ROLLED
+    for (int k = 0; k < n; ++k)
+      v[k] = v[k] + *(const seqkVec *)bias;
+  fusedCurve(f->act, v, n);
+}
+
 /* f's epilogue (f may be NULL: none) on n <= 16 vectors that each hold
  * 16 channels (channels in the lanes: dwexpand.c, dwlanes.c), whose
  * biases are at `bias` (16 floats, 64-byte aligned), in place: a clamp
- * unrolled, in registers; SiLU, Hardswish and Tanh in rolled loops over a
- * copy (indexed at run time there, the caller's vectors would live in
- * memory, each multiply-add of its loops followed by a store). */
+ * unrolled, in registers; SiLU, Hardswish and Tanh in rolled loops, over
+ * a copy where the vectors are the caller's registers (indexed at run
+ * time there, they would live in memory, each multiply-add of the
+ * caller's loops followed by a store), on the vectors themselves where
+ * they are in memory already (`inMemory`, a constant: a tile that an asm
+ * or a transpose keeps there, whose copy was two calls of memcpy of 1 KB
+ * a block). */
 SEQK_INLINE void fusedChannelLanes(const seqk_fused *f, seqkVec *v, int n,
-                                   const float *bias) {
+                                   const float *bias, int inMemory) {
   if (!f)
     return;
   float lo, hi;
@@ -255,15 +270,15 @@ SEQK_INLINE void fusedChannelLanes(const seqk_fused *f, seqkVec *v, int n,
     }
     return;
   }
+  if (inMemory) {
+    fusedCurveLanes(f, v, n, bias);
+    return;
+  }
   seqkVec t[16];
   SEQK_UNROLL
   for (int k = 0; k < n; ++k)
     t[k] = v[k];
-  if (f->bias)
-    SEQK_ROLLED
-    for (int k = 0; k < n; ++k)
-      t[k] = t[k] + *(const seqkVec *)bias;
-  fusedCurve(f->act, t, n);
+  fusedCurveLanes(f, t, n, bias);
   SEQK_UNROLL
   for (int k = 0; k < n; ++k)
     v[k] = t[k];

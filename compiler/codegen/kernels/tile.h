@@ -304,12 +304,12 @@ SEQK_INLINE void transpose16(seqkVec m[16]) {
 
 /* transpose16 for tiles whose 16 vectors are in memory already (the
  * depthwise kernels' blocks). Narrow: the four 8 x 8 blocks of 256-bit
- * halves one at a time, through memory: the four stages over whole
- * vectors keep 32 ymm registers live, and LLVM spilled them at every
- * stage; a block is 8 halves in, 24 shuffles, 8 halves out (MobileNetV2
- * 9.29 -> 9.17 ms at batch 1 on one thread, EfficientNet-B0 15.10 ->
- * 14.79). In the packed convolution's store, whose sums come from
- * registers, it was 3% slower (LeNet-5, the 64x64 ResNet). */
+ * halves one at a time, in memory: the four stages over whole vectors
+ * keep 32 ymm registers live, and LLVM spilled them at every stage; a
+ * block is 8 halves in, 24 shuffles, 8 halves out (MobileNetV2 9.29 ->
+ * 9.17 ms at batch 1 on one thread, EfficientNet-B0 15.10 -> 14.79). In
+ * the packed convolution's store, whose sums come from registers, it was
+ * 3% slower (LeNet-5, the 64x64 ResNet). */
 #if SEQK_NARROW
 typedef float seqkHalf __attribute__((vector_size(32)));
 SEQK_INLINE void transpose8(seqkHalf r[8]) {
@@ -332,11 +332,50 @@ SEQK_INLINE void transpose8(seqkHalf r[8]) {
     r[c + 4] = __builtin_shufflevector(u[c], u[c + 4], 4, 5, 6, 7, 12, 13, 14, 15);
   }
 }
+/* Half `col` / 8 of m[row], in place (m's vectors are 64-byte aligned). */
+typedef float seqkHalfA __attribute__((vector_size(32), may_alias));
+typedef float seqkHalfU __attribute__((vector_size(32), aligned(4), may_alias));
+#define SEQK_HALF(m, row, col) (*(seqkHalfA *)((float *)&(m)[row] + (col)))
 SEQK_INLINE void transpose16Blocked(seqkVec m[16]) {
-  float in[16][16] __attribute__((aligned(64))), out[16][16] __attribute__((aligned(64)));
+  /* in place: the diagonal blocks each into itself, the other two into
+   * each other's place, the first kept meanwhile (copied whole through
+   * buffers, the tile was two calls of memcpy: 1% of MobileNetV2) */
+  seqkHalf r[8], keep[8];
   SEQK_UNROLL
-  for (int i = 0; i < 16; ++i)
-    *(seqkVec *)in[i] = m[i];
+  for (int b = 0; b < 16; b += 8) {
+    SEQK_UNROLL
+    for (int i = 0; i < 8; ++i)
+      r[i] = SEQK_HALF(m, b + i, b);
+    transpose8(r);
+    SEQK_UNROLL
+    for (int c = 0; c < 8; ++c)
+      SEQK_HALF(m, b + c, b) = r[c];
+    __asm__ volatile("" : : "r"(m) : "memory"); /* a block at a time */
+  }
+  SEQK_UNROLL
+  for (int i = 0; i < 8; ++i)
+    r[i] = SEQK_HALF(m, i, 8);
+  transpose8(r);
+  SEQK_UNROLL
+  for (int c = 0; c < 8; ++c)
+    keep[c] = r[c];
+  __asm__ volatile("" : : "r"(keep) : "memory");
+  SEQK_UNROLL
+  for (int i = 0; i < 8; ++i)
+    r[i] = SEQK_HALF(m, 8 + i, 0);
+  transpose8(r);
+  SEQK_UNROLL
+  for (int c = 0; c < 8; ++c)
+    SEQK_HALF(m, c, 8) = r[c];
+  SEQK_UNROLL
+  for (int c = 0; c < 8; ++c)
+    SEQK_HALF(m, 8 + c, 0) = keep[c];
+}
+/* m = the transpose of the 16 x 16 floats whose row i is rows[i] (16
+ * floats each; rows may be anywhere, the same one twice): the blocks read
+ * straight from the rows, not through a copy (dwlanes.c's gather and
+ * store: a memset and a memcpy of the tile each). */
+SEQK_INLINE void transpose16FromRows(const float *const rows[16], seqkVec m[16]) {
   SEQK_UNROLL
   for (int rb = 0; rb < 16; rb += 8)
     SEQK_UNROLL
@@ -344,19 +383,22 @@ SEQK_INLINE void transpose16Blocked(seqkVec m[16]) {
       seqkHalf r[8];
       SEQK_UNROLL
       for (int i = 0; i < 8; ++i)
-        r[i] = *(const seqkHalf *)&in[rb + i][cb];
+        r[i] = *(const seqkHalfU *)(rows[rb + i] + cb);
       transpose8(r);
       SEQK_UNROLL
       for (int c = 0; c < 8; ++c)
-        *(seqkHalf *)&out[cb + c][rb] = r[c];
-      __asm__ volatile("" : : "r"(out) : "memory"); /* a block at a time */
+        SEQK_HALF(m, cb + c, rb) = r[c];
+      __asm__ volatile("" : : "r"(m) : "memory"); /* a block at a time */
     }
-  SEQK_UNROLL
-  for (int i = 0; i < 16; ++i)
-    m[i] = *(const seqkVec *)out[i];
 }
 #else
 #define transpose16Blocked transpose16
+SEQK_INLINE void transpose16FromRows(const float *const rows[16], seqkVec m[16]) {
+  SEQK_UNROLL
+  for (int i = 0; i < 16; ++i)
+    m[i] = *(const seqkVecU *)rows[i];
+  transpose16(m);
+}
 #endif
 
 #endif /* SEQK_TILE_H */
