@@ -300,14 +300,15 @@ def median_rounds(rounds):
     return out
 
 
-def paired(rounds, key, value):
-    """value(rows) for the rows of `key` in each round where every framework
-    ran ({name: rows of that round, or None}), in round order."""
+def paired(rounds, key, peers):
+    """The best of `peers`' times over seqc's for the rows of `key` (batch,
+    threads), in each round ({name: rows of that round, or None}) where seqc
+    and all of them ran, in round order."""
     out = []
     for by_name in rounds:
-        rows = {name: index_rows(r).get(key) for name, r in by_name.items()}
+        rows = {name: index_rows(by_name[name]).get(key) for name in ("seqc",) + peers}
         if all(rows.values()):
-            out.append(value(rows))
+            out.append(min(rows[p]["median_ms"] for p in peers) / rows["seqc"]["median_ms"])
     return out
 
 
@@ -343,6 +344,7 @@ def bench_model(bm, args, work, meta):
     columns = {"seqc": index_rows(strip(median_rounds(present(seqc_rounds)))),
                "torch": index_rows(median_rounds(present(torch_rounds))),
                "ort": index_rows(median_rounds(present(ort_rounds)))}
+    rounds = [{"seqc": s, "torch": t, "ort": o} for s, t, o in zip(seqc_rounds, torch_rounds, ort_rounds)]
     rows = []
     for threads in args.threads:
         for batch in batches_of(bm, args):
@@ -351,11 +353,7 @@ def bench_model(bm, args, work, meta):
                 r = col.get((batch, threads))
                 row[name] = {k: v for k, v in r.items() if k not in ("batch", "threads")} if r else None
             for peers in (("torch",), ("ort",), ("torch", "ort")):
-                rounds = [dict(seqc=sq, **{p: r for p, r in zip(("torch", "ort"), (t, o)) if p in peers})
-                          for sq, t, o in zip(seqc_rounds, torch_rounds, ort_rounds)]
-                ratios = paired(rounds, (batch, threads), lambda rs: min(
-                    rs[p]["median_ms"] for p in peers) / rs["seqc"]["median_ms"])
-                row["paired_" + "_".join(peers)] = ratios
+                row["paired_" + "_".join(peers)] = paired(rounds, (batch, threads), peers)
             row["seqc_by_round"] = [(index_rows(r).get((batch, threads)) or {}).get("median_ms")
                                     for r in seqc_rounds]
             rows.append(row)

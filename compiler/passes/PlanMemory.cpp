@@ -177,10 +177,11 @@ int64_t bestFit(int64_t bytes, std::vector<std::pair<int64_t, int64_t>> placed) 
 // starts kSkewBytes past the one below within a page: 384 bytes from a
 // multiple of 1 KB, 128 from one of 256 (two or more levels apart:
 // 2 x 1408 is 256 from a multiple of 1 KB, 3 x 1408 128, 4 x 1408 512).
-// MobileNetV2's 32 -> 16 channels at 112 x 112, one thread: 345 -> 235
-// us (the same layer on buffers that did not alias: 200); the model 9.41
-// -> 9.22 ms, EfficientNet-B0 15.9 -> 15.1. Small buffers are packed as
-// they are (their planes are a page or two).
+// MobileNetV2's 32 -> 16 channels at 112 x 112, one thread, minima of
+// alternated profiles: 322-368 -> 231-291 us (the same layer on buffers
+// that did not alias: ~200); whole models within the noise of a shared
+// VM. Small buffers are packed as they are (their planes are a page or
+// two).
 constexpr int64_t kSkewMinBytes = 32 * 1024;
 constexpr int64_t kSkewPage = 4096;
 constexpr int64_t kSkewBytes = 1024 + 384;
