@@ -390,6 +390,8 @@ EpilogueEnv::EpilogueEnv(Task &task, const Epilogue &epilogue)
   if (const std::optional<RegisterForm> &form = epilogue.registerForm()) {
     Value *null = ConstantPointerNull::get(PointerType::getUnqual(ctx_));
     Value *bias = form->bias >= 0 ? task.capture(gen.packedPtr(form->bias), "bias") : null;
+    if (form->bias >= 0)
+      bias_ = bias;
     Value *add = form->tensor >= 0 ? task.capture(gen.valuePtr(form->tensor), "tensor") : null;
     Value *fields[] = {bias, add, b.getInt64(0), b.getInt64(epilogue.layout().rowStride), b.getInt32(form->act),
                        ConstantFP::get(gen.f32(), form->lo), ConstantFP::get(gen.f32(), form->hi)};
@@ -433,6 +435,11 @@ Value *forwardEpilogueEnv(LlvmGen &gen, const Epilogue &epilogue) {
 void EpilogueEnv::setRowBase(IRBuilder<> &b, Value *rowBase) {
   if (env_)
     b.CreateStore(rowBase, b.CreateStructGEP(epilogue_.envType(), env_, epilogue_.registerForm() ? 2 : 0));
+}
+
+void EpilogueEnv::setChannelBase(IRBuilder<> &b, Value *channel) {
+  if (env_ && bias_)
+    b.CreateStore(LlvmGen::floatGep(b, bias_, channel), b.CreateStructGEP(epilogue_.envType(), env_, 0));
 }
 
 Value *EpilogueEnv::fn() const {

@@ -149,6 +149,9 @@ class EpilogueEnv {
 public:
   EpilogueEnv(Task &task, const Epilogue &epilogue);
   void setRowBase(llvm::IRBuilder<> &b, llvm::Value *rowBase);
+  // In the register form, the bias from channel `channel` on: a kernel
+  // call on one group's channels numbers them from 0 (no code otherwise).
+  void setChannelBase(llvm::IRBuilder<> &b, llvm::Value *channel);
   // Arguments for the kernel: the function (or null) and the env (or
   // null); in the register form, null and null, and the seqk_fused.
   llvm::Value *fn() const;
@@ -159,6 +162,7 @@ private:
   const Epilogue &epilogue_;
   llvm::LLVMContext &ctx_;
   llvm::AllocaInst *env_ = nullptr;
+  llvm::Value *bias_ = nullptr; // the register form's bias, or null
 };
 
 // The env of `epilogue` (not in register form) built in the forward

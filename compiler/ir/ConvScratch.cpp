@@ -64,7 +64,15 @@ bool groupedPackedFits(const Graph &g, const Node &conv) {
   if (a.groups <= 1 || isDepthwise(g, conv) || a.kernel[0] * a.kernel[1] == 1)
     return false;
   const int64_t OCg = g.value(conv.output).shape.dims.at(1) / a.groups;
-  return OCg == kPackPanelWidth / 2 || OCg % kPackPanelWidth == 0;
+  return OCg == kPackPanelWidth / 2 || OCg % kPackPanelWidth == 0 || groupLanesFit(g, conv);
+}
+
+bool groupLanesFit(const Graph &g, const Node &conv) {
+  const Attrs &a = conv.attrs;
+  const Shape &out = g.value(conv.output).shape;
+  const int64_t OCg = out.dims.at(1) / a.groups;
+  return a.groups > 1 && !isDepthwise(g, conv) && OCg <= kGroupLanesMaxChannels && kPackPanelWidth % OCg == 0 &&
+         out.dims.at(3) >= kLanesConvMinWidth && a.stride[0] == 1 && a.stride[1] == 1;
 }
 
 namespace {

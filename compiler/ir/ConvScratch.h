@@ -33,6 +33,16 @@ bool packedConvFits(const Graph &g, const Node &conv);
 // computes it group by group (ResNeXt's 3x3s of 16 and 32 channels a
 // group ran at 60-80 GFLOP/s on the direct kernel's 8-row tiles).
 bool groupedPackedFits(const Graph &g, const Node &conv);
+// And groups of at most kGroupLanesMaxChannels output channels (ResNeXt's
+// 4, RegNet's 8) of stride 1 on rows of kLanesConvMinWidth or more: each
+// group by the lanes kernel (seqk_conv2d_group_lanes, output positions in
+// the lanes, its epilogue in registers), its channels at their lanes of
+// the panel they share with the neighbouring groups. (RegNetY-400MF's 104
+// channels in groups of 8 at 28 x 28, with BatchNorm and ReLU: 401 ->
+// 208 us on one thread, from the direct kernel. At stride 2 the lanes'
+// shuffles lost to im2col: 237 -> 303 us at the same size.)
+bool groupLanesFit(const Graph &g, const Node &conv);
+constexpr int64_t kGroupLanesMaxChannels = 8;
 constexpr int64_t kPackedMinChannels = 16;
 // SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h) and the rows the lanes kernel
 // needs: convolutions of this many taps or fewer an output, on rows of

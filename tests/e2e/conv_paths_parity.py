@@ -7,7 +7,9 @@ on two.
   panels (32, 64): the packed tiles, group by group (ir::groupedPackedFits),
   padded or not, strided, dilated, a rectangular kernel; and groups of 4, 8
   and 48 channels beside them (the direct kernel, im2col; with 8 groups or
-  more, a task per group: its im2col, then its GEMM);
+  more, a task per group: its im2col, then its GEMM); groups of 2, 4 and 8
+  output channels on rows of 16 or more (the lanes kernel, group by group:
+  ir::groupLanesFit), RegNet's 104 channels in 13 groups among them;
 - convolutions of at most 64 taps with fewer than 16 output channels (the
   packed lanes kernel, its epilogue in registers: tanh, SiLU), and 1 -> 1,
   which stays depthwise;
@@ -36,6 +38,11 @@ CASES = [
     ("Conv2d(96, 96, 3, stride=2, groups=2)", [96, 13, 11], False),
     ("Conv2d(256, 256, 3, stride=2, padding=1, groups=32, bias=False), BatchNorm2d(256), ReLU()",
      [256, 34, 30], False),
+    ("Conv2d(48, 48, 3, padding=1, groups=6, bias=False), BatchNorm2d(48), ReLU()", [48, 17, 33], False),
+    ("Conv2d(64, 64, 3, stride=2, padding=1, groups=16)", [64, 20, 37], False),
+    ("Conv2d(24, 12, 3, padding=1, groups=6), ReLU()", [24, 9, 16], True),
+    ("Conv2d(104, 104, 3, stride=2, padding=1, groups=13, bias=False), BatchNorm2d(104), ReLU()",
+     [104, 56, 56], False),
     ("Conv2d(1, 6, 5, padding=2), Tanh()", [1, 28, 28], False),
     ("Conv2d(2, 3, 3, stride=2, padding=1), SiLU()", [2, 19, 37], False),
     ("Conv2d(1, 1, 3, padding=1)", [1, 6, 19], False),

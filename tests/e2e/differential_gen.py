@@ -223,6 +223,25 @@ def st_strided_pointwise(g):
     return apply_child(g.name("sub"), Container("Sequential", [("", i) for i in items], rng))
 
 
+def st_small_groups(g):
+    """A 1x1 convolution to 2 to 8 groups of 2, 4 or 8 channels, BatchNorm
+    and an activation, then a grouped 3x3 (or 1x3) convolution of stride 1
+    on those groups (ResNeXt's and RegNet's), with BatchNorm and an
+    activation, or a bias: on rows of 16 or more seqc runs it group by
+    group on the lanes kernel (ir::groupLanesFit), its epilogue in
+    registers where it has the form; on shorter rows, the direct kernel."""
+    rng, c = g.rng, g.shape[0]
+    width, groups = rng.choice([2, 4, 8]), rng.randint(2, 8)
+    e = width * groups
+    k = rng.choice([3, 3, (1, 3)])
+    pad = 1 if k == 3 else (0, 1)
+    items = [conv2d(rng, c, e, 1, bias=False), batchnorm(rng, 2, e), activation(rng),
+             conv2d(rng, e, e, k, 1, pad, groups=groups, bias=rng.random() < 0.5)]
+    if rng.random() < 0.7:
+        items += [batchnorm(rng, 2, e), activation(rng)]
+    return apply_child(g.name("grp"), Container("Sequential", [("", i) for i in items], rng))
+
+
 def st_convbnact(g):
     rng, c = g.rng, g.shape[0]
     t = g.template("ConvBNAct", make_convbnact_template)
@@ -415,7 +434,7 @@ def st_mlp_residual(g):
 STAGES = {
     3: [(st_chain, 6), (st_residual, 3), (st_down, 1.5), (st_convbnact, 1),
         (st_inline_residual, 1), (st_cat, 1), (st_gate, 0.7), (st_gate_project, 0.6), (st_inverted, 0.8), (st_winograd, 4),
-        (st_pointwise, 0.8), (st_strided_pointwise, 0.6),
+        (st_pointwise, 0.8), (st_strided_pointwise, 0.6), (st_small_groups, 0.6),
         (st_module_dict, 0.5), (st_functional, 1.5), (st_functional_pool, 1),
         (st_softmax, 0.4), (st_flatten, 1.2), (st_to_seq, 0.6)],
     2: [(st_chain, 5), (st_functional, 1), (st_softmax, 0.5),

@@ -158,6 +158,61 @@ TEST(KernelsConvPack, EveryTileShapeMatchesDirectConvolution) {
   }
 }
 
+// seqk_conv2d_group_lanes: a grouped convolution of 1, 2, 4 or 8 output
+// channels a group, each group a call on its input planes and its lanes of
+// the panels packed over all the output channels (the compiler's
+// emitPackedGroups), rows split in two tasks: equal to each group's own
+// convolution, every output once through the epilogue (rows numbered from
+// the group's first channel), nothing written past the group's channels.
+// Rows of 16 (one vector), 17 and 31 (two, the last moved back), 33 and
+// 49 (three; 49 then one more), 72 taps a group and 1, dilation.
+TEST(KernelsConvPack, GroupLanesMatchEachGroupsConvolution) {
+  struct Grouped {
+    int64_t G, Cg, OCg, H, W, KH, KW, pad, D;
+  };
+  const Grouped cases[] = {{13, 8, 8, 5, 16, 3, 3, 1, 1}, {6, 4, 4, 4, 17, 3, 3, 1, 1},  {3, 2, 2, 6, 31, 3, 3, 1, 1},
+                           {5, 3, 1, 3, 33, 1, 3, 0, 1},  {4, 8, 8, 3, 49, 3, 3, 1, 1},  {2, 1, 8, 7, 20, 5, 5, 2, 1},
+                           {3, 5, 4, 9, 40, 3, 3, 2, 2},  {7, 16, 8, 2, 18, 3, 3, 1, 1}};
+  unsigned seed = 300;
+  for (const Grouped &gc : cases) {
+    const int64_t C = gc.G * gc.Cg, OC = gc.G * gc.OCg;
+    const Conv c{C, OC, gc.H, gc.W, gc.KH, gc.KW, 1, 1, gc.pad, gc.pad, gc.pad, gc.pad, gc.D, gc.D};
+    const Conv cg{gc.Cg, gc.OCg, gc.H, gc.W, gc.KH, gc.KW, 1, 1, gc.pad, gc.pad, gc.pad, gc.pad, gc.D, gc.D};
+    const int64_t OH = c.OH(), OW = c.OW(), OHW = OH * OW, Kg = cg.K(), plane = c.Hp() * c.Wp();
+    ASSERT_GE(OW, 16);
+    auto x = randomVector(C * gc.H * gc.W, seed++);
+    auto w = randomVector(OC * Kg, seed++); // [OC, Cg, KH, KW]
+    auto xp = padded(c, x);
+    // panels over all OC of the [OC, Kg] matrix, as the weights are packed
+    std::vector<float> wp((OC + kPanel - 1) / kPanel * Kg * kPanel, 0.0f);
+    for (int64_t m = 0; m < OC; ++m)
+      for (int64_t k = 0; k < Kg; ++k)
+        wp[(m / kPanel * Kg + k) * kPanel + m % kPanel] = w[m * Kg + k];
+    std::vector<float> y(OC * OHW, -5.0f);
+    EpiLog log{y.data(), gc.OCg, OW, OHW, std::vector<int>(OC * OHW, 0)};
+    for (int64_t g = gc.G - 1; g >= 0; --g) {
+      const int64_t m0 = g * gc.OCg;
+      log.y = y.data() + m0 * OHW;
+      log.count.assign(gc.OCg * OHW, 0);
+      const float *wg = wp.data() + m0 / kPanel * Kg * kPanel + m0 % kPanel;
+      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{OH / 2, OH}, {0, OH / 2}})
+        ASSERT_EQ(seqk_conv2d_group_lanes(xp.data() + g * gc.Cg * plane, 0, wg, y.data() + m0 * OHW, 0, 1, gc.Cg,
+                                          c.Hp(), c.Wp(), gc.KH, gc.KW, 1, 1, gc.D, gc.D, gc.OCg, OH, OW, 0, 1, r0,
+                                          r1, record, &log, nullptr),
+                  1);
+      EXPECT_FALSE(log.bad) << "group " << g;
+      for (int n : log.count)
+        ASSERT_EQ(n, 1) << "group " << g;
+      for (int64_t i = 0; i < m0 * OHW; ++i)
+        ASSERT_EQ(y[i], -5.0f) << "wrote past group " << g << "'s channels";
+      std::vector<float> xg(x.begin() + g * gc.Cg * gc.H * gc.W, x.begin() + (g + 1) * gc.Cg * gc.H * gc.W);
+      std::vector<float> wgr(w.begin() + m0 * Kg, w.begin() + (m0 + gc.OCg) * Kg);
+      std::vector<float> yg(y.begin() + m0 * OHW, y.begin() + (m0 + gc.OCg) * OHW);
+      expectConv(cg, reference(cg, xg, wgr), yg, 2, 1, "group lanes");
+    }
+  }
+}
+
 // Tasks of single panels and uneven row blocks (shorter than the tile
 // too), as the generated code splits an image: each output once through
 // the epilogue, in whole rows, and nothing outside a task written.

@@ -250,7 +250,22 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                              seqk_epilogue epi, const void *env,
                              const seqk_fused *fused) {
-  if (C * KH * KW > LC_MAX_TAPS || OW < 16 || (SW != 1 && SW != 2))
+  if (C * KH * KW > LC_MAX_TAPS)
+    return 0;
+  return seqk_conv2d_group_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp,
+                                 KH, KW, SH, SW, DH, DW, OC, OH, OW, p0, p1,
+                                 r0, r1, epi, env, fused);
+}
+
+int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
+                            float *y, int64_t yImage, int64_t images,
+                            int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
+                            int64_t KW, int64_t SH, int64_t SW, int64_t DH,
+                            int64_t DW, int64_t OC, int64_t OH, int64_t OW,
+                            int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                            seqk_epilogue epi, const void *env,
+                            const seqk_fused *fused) {
+  if (OW < 16 || (SW != 1 && SW != 2))
     return 0;
   LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .KH = KH,
                 .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC, .OH = OH,

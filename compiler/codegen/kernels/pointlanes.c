@@ -99,6 +99,74 @@ SEQK_INLINE void laneGroupStore(const PackedConv *a, seqkVec v[4],
 }
 #endif
 
+#if SEQK_NARROW
+/* laneTile's block of 48 positions, narrow: 4 channels by 24 positions
+ * (12 ymm sums, 3 loads and 4 broadcasts a channel for 12 multiply-adds)
+ * at a time, each over channels [c0, c1), its sums kept in the output;
+ * after the last channel, the epilogue and store of each vector of 16
+ * from there (L1). */
+SEQK_INLINE void laneTileWide(const PackedConv *a, const float *restrict wp,
+                              float *restrict yp, int64_t m, int64_t nch,
+                              int64_t at, int64_t pf, int64_t c0, int64_t c1) {
+  const float *restrict x = a->x + at;
+  const int64_t yPlane = a->yPlane;
+  SEQK_UNROLL
+  for (int h = 0; h < LANE_CH; h += 4) {
+    if (h >= nch)
+      break;
+    const int n = (int)seqkMin(4, nch - h);
+    SEQK_UNROLL
+    for (int half = 0; half < 2; ++half) {
+      const int64_t off = at + 24 * half;
+      seqkHalf acc[4][3];
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        SEQK_UNROLL
+        for (int j = 0; j < 3; ++j)
+          acc[i][j] = c0 > 0 && i < n
+                          ? *(const seqkHalfU *)(yp + (h + i) * yPlane + off + 8 * j)
+                          : (seqkHalf){0};
+      const float *restrict xh = x + 24 * half;
+      SEQK_NO_UNROLL
+      for (int64_t c = c0; c < c1; ++c) {
+        if (pf && h == 0 && half == 0)
+          __builtin_prefetch(x + c * a->xPlane + pf, 0, 3);
+        const float *restrict xc = xh + c * a->xPlane;
+        seqkHalf x0 = *(const seqkHalfU *)xc, x1 = *(const seqkHalfU *)(xc + 8);
+        seqkHalf x2 = *(const seqkHalfU *)(xc + 16);
+        const float *restrict w = wp + c * PACK_W + h;
+        SEQK_UNROLL
+        for (int i = 0; i < 4; ++i) {
+          const float s = w[i];
+          acc[i][0] = acc[i][0] + s * x0;
+          acc[i][1] = acc[i][1] + s * x1;
+          acc[i][2] = acc[i][2] + s * x2;
+        }
+      }
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        if (i < n)
+          SEQK_UNROLL
+          for (int j = 0; j < 3; ++j)
+            *(seqkHalfU *)(yp + (h + i) * yPlane + off + 8 * j) = acc[i][j];
+    }
+    if (c1 < a->C)
+      continue;
+    if (!a->fused)
+      continue;
+    SEQK_UNROLL
+    for (int v = 0; v < 3; ++v) {
+      seqkVec part[4];
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        part[i] = i < n ? *(const seqkVecU *)(yp + (h + i) * yPlane + at + 16 * v)
+                        : (seqkVec){0};
+      laneGroupStore(a, part, yp + h * yPlane, m + h, n, at + 16 * v, at + 16 * v);
+    }
+  }
+}
+#endif
+
 /* LANE_CH channels of the panel (weights wp, at the first, output
  * channel m) at positions [at, at + 16V) of the run, the first `nch`
  * stored from position `from` on (those before are done: V is 1 then),
@@ -110,6 +178,10 @@ SEQK_INLINE void laneTile(const PackedConv *a, const float *restrict wp,
                           int64_t c0, int64_t c1) {
   const float *restrict x = a->x + at;
 #if SEQK_NARROW
+  if (V == 3) {
+    laneTileWide(a, wp, yp, m, nch, at, pf, c0, c1);
+    return;
+  }
   /* 16 vector registers: 4 channels by one vector of positions at a time
    * (8 ymm accumulators), each over all the input channels, then its
    * epilogue and store. Straight from the registers: kept in a tile on

@@ -193,6 +193,18 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                              seqk_epilogue epi, const void *env,
                              const seqk_fused *fused);
+/* seqk_conv2d_packed_lanes whatever the taps: one group of a grouped
+ * convolution of at most 8 output channels a group (ResNeXt's and RegNet's
+ * groups of 4 and 8), w at the group's first lane of its panel, OC its
+ * channels. Returns 0 and does nothing unless OW >= 16 and SW is 1 or 2. */
+int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
+                            float *y, int64_t yImage, int64_t images,
+                            int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
+                            int64_t KW, int64_t SH, int64_t SW, int64_t DH,
+                            int64_t DW, int64_t OC, int64_t OH, int64_t OW,
+                            int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                            seqk_epilogue epi, const void *env,
+                            const seqk_fused *fused);
 /* Input channels up to which seqk_conv2d_pointwise puts positions in the
  * lanes on a run of at least SEQK_POINT_LANES_RUN positions, in blocks
  * of SEQK_POINT_LANES_BLOCK (with 64 or fewer, on any run of 16 or
