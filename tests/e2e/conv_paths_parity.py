@@ -8,8 +8,9 @@ on two.
   padded or not, strided, dilated, a rectangular kernel; and groups of 4, 8
   and 48 channels beside them (the direct kernel, im2col; with 8 groups or
   more, a task per group: its im2col, then its GEMM); groups of 2, 4 and 8
-  output channels on rows of 16 or more (the lanes kernel, group by group:
-  ir::groupLanesFit), RegNet's 104 channels in 13 groups among them;
+  output channels of stride 1 (the lanes kernel, group by group:
+  ir::groupLanesFit; rows shorter than 16 on the padded width's grid),
+  RegNet's 104 and 208 channels in groups of 8 among them;
 - convolutions of at most 64 taps with fewer than 16 output channels (the
   packed lanes kernel, its epilogue in registers: tanh, SiLU), and 1 -> 1,
   which stays depthwise;
@@ -43,6 +44,9 @@ CASES = [
     ("Conv2d(24, 12, 3, padding=1, groups=6), ReLU()", [24, 9, 16], True),
     ("Conv2d(104, 104, 3, stride=2, padding=1, groups=13, bias=False), BatchNorm2d(104), ReLU()",
      [104, 56, 56], False),
+    ("Conv2d(208, 208, 3, padding=1, groups=26, bias=False), BatchNorm2d(208), ReLU()", [208, 14, 14], False),
+    ("Conv2d(40, 40, 3, padding=1, groups=5), SiLU()", [40, 7, 7], False),
+    ("Conv2d(16, 8, 3, padding=2, dilation=2, groups=4)", [16, 9, 5], True),
     ("Conv2d(1, 6, 5, padding=2), Tanh()", [1, 28, 28], False),
     ("Conv2d(2, 3, 3, stride=2, padding=1), SiLU()", [2, 19, 37], False),
     ("Conv2d(1, 1, 3, padding=1)", [1, 6, 19], False),

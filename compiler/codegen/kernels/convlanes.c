@@ -189,6 +189,69 @@ SEQK_INLINE void laneConvRows(const LaneConv *a, int64_t p, int64_t r0,
     }
 }
 
+/* Rows shorter than a vector, stride 1 (a group's convolution at 14 x 14
+ * or 7 x 7): the outputs on the grid of the padded input's width, grid
+ * position q = oh * Wp + ow reading tap (c, kh, kw) at c's plane + q +
+ * kh*DH*Wp + kw*DW, so that 16 consecutive positions are one load however
+ * many rows they cross. Output rows [r0, r1) of panel p, in blocks of rows
+ * whose grid fits LANE_FLAT floats: each block's vectors (the last moved
+ * back to end with it, or, for a block of fewer than 16 positions, one
+ * vector from where the plane allows) through laneConvTile into a buffer
+ * of the block's grid, LC_CH channels at a time, then each row's OW
+ * outputs copied out (the Wp - OW past each row's end are dropped), then
+ * the epilogue on the block's rows of each channel. Needs a grid of 16
+ * positions or more: (OH - 1) * Wp + OW >= 16. */
+#define LANE_FLAT 256
+SEQK_INLINE void laneConvFlat(const LaneConv *a, int64_t p, int64_t r0,
+                              int64_t r1, int LAST) {
+  const int64_t K = a->C * a->KH * a->KW, OW = a->OW, Wp = a->Wp;
+  const int64_t OHW = a->OH * OW, end = (a->OH - 1) * Wp + OW;
+  const int64_t m0 = p * LC_PANEL, mr = seqkMin(LC_PANEL, a->OC - m0);
+  const float *restrict wp = a->w + p * K * LC_PANEL;
+  const int64_t blockRows = (LANE_FLAT - 16 - OW) / Wp + 1;
+  float buf[LC_CH][LANE_FLAT] __attribute__((aligned(64)));
+  for (int64_t n = 0; n < a->images; ++n) {
+    const float *restrict xn = a->x + n * a->xImage;
+    float *restrict yn = a->y + n * a->yImage + m0 * OHW;
+    for (int64_t oh0 = r0; oh0 < r1; oh0 += blockRows) {
+      const int64_t oh1 = seqkMin(r1, oh0 + blockRows);
+      const int64_t q0 = oh0 * Wp, qe = (oh1 - 1) * Wp + OW;
+      const int64_t s = seqkMin(q0, end - 16); /* buf[.][0]'s position */
+      for (int64_t g = 0; g < mr; g += LC_CH) {
+        const int64_t nch = seqkMin(LC_CH, mr - g);
+        for (int64_t v = q0; v < qe; v += 16) {
+          const int64_t off[3] = {seqkMax(s, seqkMin(v, qe - 16)) - s, 0, 0};
+          if (nch < LC_CH && LAST)
+            laneConvTile(a, xn + s, wp + g, buf[0], LANE_FLAT, m0 + g, nch, 1,
+                         1, LAST, off);
+          else
+            laneConvTile(a, xn + s, wp + g, buf[0], LANE_FLAT, m0 + g, nch, 1,
+                         1, LC_CH, off);
+        }
+        for (int64_t i = 0; i < nch; ++i)
+          for (int64_t oh = oh0; oh < oh1; ++oh)
+            __builtin_memcpy(yn + (g + i) * OHW + oh * OW,
+                             buf[i] + oh * Wp - s, OW * sizeof(float));
+      }
+      if (a->epi)
+        for (int64_t m = 0; m < mr; ++m) {
+          float *run = yn + m * OHW + oh0 * OW;
+          a->epi(a->env, n * a->OC + m0 + m, oh0 * OW, run, run,
+                 (oh1 - oh0) * OW);
+        }
+    }
+  }
+}
+#define LANE_FLAT_FN(LAST)                                                   \
+  static __attribute__((noinline)) void laneFlat_##LAST(                     \
+      const LaneConv *a, int64_t p, int64_t r0, int64_t r1) {                \
+    laneConvFlat(a, p, r0, r1, LAST);                                        \
+  }
+LANE_FLAT_FN(0)
+LANE_FLAT_FN(1)
+LANE_FLAT_FN(2)
+LANE_FLAT_FN(4)
+
 /* One function per (V, SW, LAST), never inlined: compiled once for
  * every convolution of a model that takes this path (LAST = OC % LC_CH,
  * a constant where OC is: the other variants are not compiled). */
@@ -265,13 +328,25 @@ int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
                             int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                             seqk_epilogue epi, const void *env,
                             const seqk_fused *fused) {
-  if (OW < 16 || (SW != 1 && SW != 2))
+  const int flat = OW < 16 && SH == 1 && SW == 1 &&
+                   (OH - 1) * Wp + OW >= 16 && (OC == 8 || OC == 4 ||
+                                                OC == 2 || OC == 1);
+  if ((OW < 16 && !flat) || (SW != 1 && SW != 2))
     return 0;
   LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .KH = KH,
                 .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC, .OH = OH,
                 .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
                 .yImage = yImage, .images = images, .epi = epi, .env = env,
                 .fused = fused};
+  if (flat) {
+    const LaneConvFn conv = OC == 8   ? laneFlat_0
+                            : OC == 4 ? laneFlat_4
+                            : OC == 2 ? laneFlat_2
+                                      : laneFlat_1;
+    for (int64_t p = p0; p < p1; ++p)
+      conv(&a, p, r0, r1);
+    return 1;
+  }
   const int V = OW > 32 ? 3 : OW > 16 ? 2 : 1;
   const LaneConvFn conv = laneConvOf(V, SW, OC);
   for (int64_t p = p0; p < p1; ++p)
