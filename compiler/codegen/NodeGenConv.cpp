@@ -71,6 +71,7 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node) {
   ConvShape s{in.dims[0], in.dims[1], in.dims[2], in.dims[3], out.dims[1], out.dims[2], out.dims[3],
               a.groups, a.kernel[0], a.kernel[1], a.stride[0], a.stride[1], a.pad[0], a.pad[1],
               a.dilation[0], a.dilation[1]};
+  s.phased = ir::columnPhasedLanes(g, node);
   if (s.G <= 0 || s.C % s.G != 0 || s.OC % s.G != 0)
     fail("Conv2d '" + node.name + "' has " + std::to_string(s.G) + " groups for " +
          std::to_string(s.C) + " -> " + std::to_string(s.OC) + " channels");
@@ -240,8 +241,8 @@ void genPadInput(LlvmGen &gen, int index, const ConvShape &s, Value *xp, Value *
   Value *txp = task.capture(xp, "xp");
   Value *n = task.capture(image, "image");
   Value *xn = LlvmGen::floatGep(b, x, b.CreateMul(n, c(s.C * s.H * s.W)));
-  b.CreateCall(gen.kernel("seqk_pad2d"), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
-                                          task.begin(), task.end()});
+  b.CreateCall(gen.kernel(s.padKernel()), {xn, txp, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]),
+                                            c(a.pad[1]), task.begin(), task.end()});
   task.run(gen.fwd().getInt64(s.C), Work{0, kCopyStepsPerFloat * s.C * Hp * Wp});
 }
 
@@ -356,7 +357,7 @@ void emitConvImage(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const ir::N
   }
   if (algorithm != ir::ConvAlgorithm::Im2col) { // a padded copy
     int64_t Hp = s.H + a.pad[0] + a.pad[2], Wp = s.W + a.pad[1] + a.pad[3];
-    b.CreateCall(gen.kernel("seqk_pad2d"), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
+    b.CreateCall(gen.kernel(s.padKernel()), {xn, buf, c(s.C), c(s.H), c(s.W), c(Hp), c(Wp), c(a.pad[0]), c(a.pad[1]),
                                             c(0), c(s.C)});
     if (algorithm == ir::ConvAlgorithm::Packed) {
       Value *yn = LlvmGen::floatGep(b, y, b.CreateMul(n, c(s.OC * OHW)));
@@ -515,7 +516,7 @@ void genConv2d(LlvmGen &gen, int index) {
   // 16 channels before they are transposed back (MobileNetV2's 960-channel
   // 7x7 layer: 21.0 -> 18.5 us alone; before, 960 calls on 49 outputs each).
   bool lanes = algorithm == ir::ConvAlgorithm::Packed && !pointwise && !scale &&
-               (packedLanes(s) || (s.G > 1 && s.OCg() <= ir::kGroupLanesMaxChannels));
+               (packedLanes(s) || s.phased || (s.G > 1 && s.OCg() <= ir::kGroupLanesMaxChannels));
   bool depthwiseLanes = algorithm == ir::ConvAlgorithm::Depthwise && ir::depthwiseLanes(g, node);
   // And the other packed convolutions (one group) whose rows are shorter
   // than a vector, where the activation is a curve: the generated epilogue

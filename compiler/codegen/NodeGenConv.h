@@ -15,6 +15,10 @@ namespace seq::codegen {
 struct ConvShape {
   int64_t B = 0; // dims[0] when fixed; unused when batched
   int64_t C, H, W, OC, OH, OW, G, KH, KW, SH, SW, PH, PW, DH, DW;
+  // its padded copy column-phased for the lanes kernel
+  // (ir::columnPhasedLanes: seqk_pad2d_phased, seqk_conv2d_lanes_phased)
+  bool phased = false;
+  const char *padKernel() const { return phased ? "seqk_pad2d_phased" : "seqk_pad2d"; }
   int64_t Cg() const { return C / G; }
   int64_t OCg() const { return OC / G; }
   int64_t Kc() const { return Cg() * KH * KW; } // GEMM depth: one group's patch

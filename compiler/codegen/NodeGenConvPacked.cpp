@@ -140,6 +140,13 @@ void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSp
   if (s.G > 1)
     return emitPackedGroups(gen, b, s, split, HpWp, xwy, range, env, rowBase);
   env.setRowBase(b, rowBase);
+  if (s.phased) {
+    b.CreateCall(gen.kernel("seqk_conv2d_lanes_phased"),
+                 {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
+                  c(s.SH), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), range[0], range[1], range[2], range[3],
+                  env.fn(), env.env(), env.fused()});
+    return;
+  }
   if (packedLanes(s)) {
     b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                  {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),

@@ -67,6 +67,17 @@ bool groupedPackedFits(const Graph &g, const Node &conv) {
   return OCg == kPackPanelWidth / 2 || OCg % kPackPanelWidth == 0 || groupLanesFit(g, conv);
 }
 
+bool columnPhasedLanes(const Graph &g, const Node &conv) {
+  const Attrs &a = conv.attrs;
+  const Shape &in = g.value(conv.inputs.at(0)).shape;
+  const Shape &out = g.value(conv.output).shape;
+  const int64_t Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
+  return conv.fusedInto < 0 && a.groups == 1 && !isPointwise(a) && a.stride[1] == 2 && convPads(conv) &&
+         convAlgorithm(g, conv) == ConvAlgorithm::Packed && !fusedChannelScale(g, conv) &&
+         out.dims.at(3) >= kLanesConvMinWidth && Wp <= kLanesPhasedMaxRow &&
+         in.dims.at(1) * a.kernel[0] * a.kernel[1] <= kLanesPhasedMaxTaps;
+}
+
 bool groupLanesFit(const Graph &g, const Node &conv) {
   const Attrs &a = conv.attrs;
   const Shape &out = g.value(conv.output).shape;

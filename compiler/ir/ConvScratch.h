@@ -43,6 +43,17 @@ bool groupedPackedFits(const Graph &g, const Node &conv);
 // shuffles lost to im2col: 237 -> 303 us at the same size.)
 bool groupLanesFit(const Graph &g, const Node &conv);
 constexpr int64_t kGroupLanesMaxChannels = 8;
+// A packed convolution of one group, column stride 2 and padding that the
+// lanes kernel takes (a stem's: RegNet's 3x3 on 3 channels, 27 taps) on
+// rows of kLanesConvMinWidth or more: on a padded copy whose rows are
+// split by column parity (seqk_pad2d_phased, seqk_conv2d_lanes_phased), a
+// tap's 16 outputs read one load, where the plain rows took two and a
+// shuffle for each tile of channels (RegNet's stem, 3 -> 32 at 112 x 112
+// with BatchNorm and ReLU: 507 -> 408 us on one thread). (ResNet-18's 7x7
+// stem, 147 taps, stays on the packed tiles: 2.88 ms there, 3.00 so.)
+bool columnPhasedLanes(const Graph &g, const Node &conv);
+constexpr int64_t kLanesPhasedMaxTaps = 64; // kLanesConvMaxTaps
+constexpr int64_t kLanesPhasedMaxRow = 2048; // (seqk_pad2d_phased's PHASED_ROW_MAX)
 constexpr int64_t kPackedMinChannels = 16;
 // SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h) and the rows the lanes kernel
 // needs: convolutions of this many taps or fewer an output, on rows of

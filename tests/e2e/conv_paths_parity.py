@@ -13,7 +13,8 @@ on two.
   RegNet's 104 and 208 channels in groups of 8 among them;
 - convolutions of at most 64 taps with fewer than 16 output channels (the
   packed lanes kernel, its epilogue in registers: tanh, SiLU), and 1 -> 1,
-  which stays depthwise;
+  which stays depthwise; with column stride 2 and padding, on the padded
+  copy's rows split by column parity (RegNet's stem among them);
 - pointwise convolutions on 14x14 and 7x7 planes whose panels two threads
   would share unevenly (codegen's balanced pieces: 80, 672 and 160 output
   channels), with a residual added.
@@ -49,6 +50,8 @@ CASES = [
     ("Conv2d(16, 8, 3, padding=2, dilation=2, groups=4)", [16, 9, 5], True),
     ("Conv2d(1, 6, 5, padding=2), Tanh()", [1, 28, 28], False),
     ("Conv2d(2, 3, 3, stride=2, padding=1), SiLU()", [2, 19, 37], False),
+    ("Conv2d(3, 32, 3, stride=2, padding=1, bias=False), BatchNorm2d(32), ReLU()", [3, 45, 100], False),
+    ("Conv2d(3, 12, (3, 5), stride=(1, 2), padding=(1, 2)), Tanh()", [3, 8, 67], False),
     ("Conv2d(1, 1, 3, padding=1)", [1, 6, 19], False),
     ("Conv2d(24, 80, 1), ReLU6()", [24, 14, 14], True),
     ("Conv2d(16, 672, 1)", [16, 14, 14], True),

@@ -221,6 +221,57 @@ TEST(KernelsConvPack, GroupLanesMatchEachGroupsConvolution) {
   }
 }
 
+// seqk_pad2d_phased: each padded row's even columns, then its odd ones
+// from (Wp + 1) / 2 on, for padded widths odd and even, the image at an
+// odd and an even column, rows of 1 to 70 (past the 32 columns a step),
+// channels in two tasks; then seqk_conv2d_lanes_phased on it equal to the
+// convolution, for the column-stride-2 convolutions here of 16 outputs a
+// row or more (rows of 1, 2 and 3 vectors, the last moved back; dilation;
+// 3x3, 1x7 and 5x5 kernels; a row stride of 1, 2 and 3) and every output
+// once through the epilogue.
+TEST(KernelsConvPack, PhasedRowsAndTheirLanesMatchTheConvolution) {
+  const Conv phased[] = {
+      {3, 32, 9, 37, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   {2, 20, 5, 70, 3, 3, 1, 2, 1, 2, 0, 1, 1, 1},
+      {3, 17, 7, 100, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1},  {1, 8, 4, 66, 1, 7, 3, 2, 0, 3, 0, 3, 1, 1},
+      {2, 40, 6, 41, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2},   {1, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},
+  };
+  unsigned seed = 500;
+  for (const Conv &c : phased) {
+    auto x = randomVector(c.C * c.H * c.W, seed++);
+    auto plain = padded(c, x);
+    std::vector<float> xp(c.C * c.Hp() * c.Wp() + SEQK_CONV_SLACK, -7.0f);
+    seqk_pad2d_phased(x.data(), xp.data(), c.C, c.H, c.W, c.Hp(), c.Wp(), c.top, c.left, c.C / 2, c.C);
+    seqk_pad2d_phased(x.data(), xp.data(), c.C, c.H, c.W, c.Hp(), c.Wp(), c.top, c.left, 0, c.C / 2);
+    const int64_t We = (c.Wp() + 1) / 2;
+    for (int64_t i = 0; i < c.C * c.Hp(); ++i)
+      for (int64_t j = 0; j < c.Wp(); ++j)
+        ASSERT_EQ(xp[i * c.Wp() + (j % 2 ? We + j / 2 : j / 2)], plain[i * c.Wp() + j])
+            << "row " << i << " column " << j << " of " << c.Wp();
+    for (int64_t j = 0; j < SEQK_CONV_SLACK; ++j)
+      ASSERT_EQ(xp[c.C * c.Hp() * c.Wp() + j], 0.0f);
+    if (c.OW() < 16)
+      continue;
+    auto w = randomVector(c.OC * c.K(), seed++);
+    auto wp = panels(c, w);
+    const int64_t OHW = c.OH() * c.OW();
+    std::vector<float> y(c.OC * OHW, -5.0f);
+    EpiLog log{y.data(), c.OC, c.OW(), OHW, std::vector<int>(c.OC * OHW, 0)};
+    for (int64_t p = 0; p < c.panels(); ++p)
+      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, c.OH() / 2}, {c.OH() / 2, c.OH()}}) {
+        if (r0 >= r1)
+          continue;
+        ASSERT_EQ(seqk_conv2d_lanes_phased(xp.data(), 0, wp.data(), y.data(), 0, 1, c.C, c.Hp(), c.Wp(), c.KH, c.KW,
+                                           c.SH, c.DH, c.DW, c.OC, c.OH(), c.OW(), p, p + 1, r0, r1, record, &log,
+                                           nullptr),
+                  1);
+      }
+    EXPECT_FALSE(log.bad);
+    for (int n : log.count)
+      ASSERT_EQ(n, 1);
+    expectConv(c, reference(c, x, w), y, 2, 1, "phased lanes");
+  }
+}
+
 // Tasks of single panels and uneven row blocks (shorter than the tile
 // too), as the generated code splits an image: each output once through
 // the epilogue, in whole rows, and nothing outside a task written.

@@ -122,6 +122,63 @@ void seqk_pad2d(const float *restrict x, float *restrict xp, int64_t C,
       xp[C * Hp * Wp + j] = 0.0f;
 }
 
+/* The padded row `row` (Wp floats: zeros, then src's W from `left`)
+ * split by column parity into dst: evens at 0, odds at (Wp + 1) / 2. 32
+ * columns at a time through a buffer of the padded row, 32 floats longer
+ * (zeros): two loads and two shuffles a 16 columns of each parity. */
+#define PHASED_ROW_MAX 2048
+SEQK_INLINE void phaseRow(const float *restrict src, float *restrict dst,
+                          int64_t W, int64_t Wp, int64_t left) {
+  float row[PHASED_ROW_MAX + 32] __attribute__((aligned(64)));
+  const int64_t We = (Wp + 1) / 2, Wo = Wp / 2;
+  for (int64_t j = 0; j < left; ++j)
+    row[j] = 0.0f;
+  copyRun(src, row + left, W);
+  for (int64_t j = left + W; j < Wp + 32; ++j)
+    row[j] = 0.0f;
+  int64_t j = 0;
+  for (; j + 16 <= Wo; j += 16) {
+    seqkVec a = *(const seqkVec *)(row + 2 * j);
+    seqkVec b = *(const seqkVec *)(row + 2 * j + 16);
+    *(seqkVecU *)(dst + j) = __builtin_shufflevector(
+        a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *(seqkVecU *)(dst + We + j) = __builtin_shufflevector(
+        a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  }
+  for (; j < We; ++j) {
+    dst[j] = row[2 * j];
+    if (j < Wo)
+      dst[We + j] = row[2 * j + 1];
+  }
+}
+
+void seqk_pad2d_phased(const float *restrict x, float *restrict xp,
+                       int64_t C, int64_t H, int64_t W, int64_t Hp,
+                       int64_t Wp, int64_t top, int64_t left, int64_t c0,
+                       int64_t c1) {
+  if (Wp > PHASED_ROW_MAX) {
+    /* (not taken: the compiler phases rows of up to PHASED_ROW_MAX) */
+    __builtin_trap();
+  }
+  for (int64_t c = c0; c < c1; ++c) {
+    const float *restrict src = x + c * H * W;
+    float *restrict dst = xp + c * Hp * Wp;
+    for (int64_t r = 0; r < Hp; ++r) {
+      float *restrict row = dst + r * Wp;
+      const int64_t ih = r - top;
+      if (ih < 0 || ih >= H) {
+        for (int64_t j = 0; j < Wp; ++j)
+          row[j] = 0.0f;
+        continue;
+      }
+      phaseRow(src + ih * W, row, W, Wp, left);
+    }
+  }
+  if (c1 == C)
+    for (int64_t j = 0; j < SEQK_CONV_SLACK; ++j)
+      xp[C * Hp * Wp + j] = 0.0f;
+}
+
 /* Outputs [q, q + n) of one plane in padded positions, out[0:n], into
  * the plane yp [OH*OW]: each run of one output row (ow < OW) copied to
  * column oh*OW + ow (the dropped columns skipped; the epilogue runs later,

@@ -27,10 +27,16 @@
 #define LC_PANEL SEQK_PANEL_WIDTH /* output channels a panel */
 #define LC_MAX_TAPS SEQK_LANES_CONV_MAX_TAPS
 
+/* SW is 1, 2, or LC_PHASED: stride 2 on rows stored column-phased (the
+ * even columns of a padded row, then its odd ones from We on, by
+ * seqk_pad2d_phased), so that a tap's 16 outputs are one load, not two and
+ * a shuffle (seqk_conv2d_lanes_phased) */
+#define LC_PHASED 3
+
 typedef struct {
   const float *x, *w;
   float *y;
-  int64_t C, Wp, KH, KW, SH, DH, DW, OC, OH, OW;
+  int64_t C, Wp, We, KH, KW, SH, DH, DW, OC, OH, OW;
   int64_t xPlane, xImage, yImage, images;
   seqk_epilogue epi;
   const void *env;
@@ -57,11 +63,13 @@ SEQK_INLINE void laneConvSums(const LaneConv *a, const float *restrict x0,
       const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp;
       SEQK_NO_UNROLL
       for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
-        const float *restrict xk = row + kw * a->DW;
+        const int64_t t = kw * a->DW; /* the tap's column */
+        const float *restrict xk =
+            SW == LC_PHASED ? row + (t & 1) * a->We + (t >> 1) : row + t;
         seqkVec xv[3];
         SEQK_UNROLL
         for (int v = v0; v < v0 + nv; ++v) {
-          if (SW == 1) {
+          if (SW == 1 || SW == LC_PHASED) {
             xv[v] = *(const seqkVecU *)(xk + off[v]);
           } else {
             seqkEvenOf31(xk + 2 * off[v], &xv[v]);
@@ -71,6 +79,62 @@ SEQK_INLINE void laneConvSums(const LaneConv *a, const float *restrict x0,
       }
     }
 }
+
+#if SEQK_NARROW
+/* Narrow, 48 consecutive positions from `at` (a tile of 3 vectors, none
+ * moved back), rows read in place (stride 1 or column-phased): 4 channels
+ * by 24 positions at a time (12 ymm sums: 3 loads and 4 broadcasts a tap
+ * for 12 multiply-adds, where a vector of 16 took 2 and 4 for 8), each
+ * over all the taps, the sums stored at y0 for the channels below nch. */
+SEQK_INLINE void laneConvSums24(const LaneConv *a, const float *restrict x0,
+                                const float *restrict wp, float *restrict y0,
+                                int64_t yPlane, int64_t nch, int64_t at,
+                                int SW, int N) {
+  SEQK_UNROLL
+  for (int h = 0; h < N; h += 4) {
+    const int n = seqkMin(4, N - h);
+    SEQK_UNROLL
+    for (int half = 0; half < 2; ++half) {
+      const int64_t o = at + 24 * half;
+      seqkHalf acc[4][3];
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        SEQK_UNROLL
+        for (int j = 0; j < 3; ++j)
+          acc[i][j] = (seqkHalf){0};
+      const float *restrict wk = wp + h;
+      for (int64_t c = 0; c < a->C; ++c)
+        for (int64_t kh = 0; kh < a->KH; ++kh) {
+          const float *restrict row = x0 + c * a->xPlane + kh * a->DH * a->Wp + o;
+          SEQK_NO_UNROLL
+          for (int64_t kw = 0; kw < a->KW; ++kw, wk += LC_PANEL) {
+            const int64_t t = kw * a->DW;
+            const float *restrict xk =
+                SW == LC_PHASED ? row + (t & 1) * a->We + (t >> 1) : row + t;
+            const seqkHalf x0v = *(const seqkHalfU *)xk;
+            const seqkHalf x1v = *(const seqkHalfU *)(xk + 8);
+            const seqkHalf x2v = *(const seqkHalfU *)(xk + 16);
+            SEQK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+              if (i >= n)
+                break;
+              const float s = wk[i];
+              acc[i][0] = acc[i][0] + s * x0v;
+              acc[i][1] = acc[i][1] + s * x1v;
+              acc[i][2] = acc[i][2] + s * x2v;
+            }
+          }
+        }
+      SEQK_UNROLL
+      for (int i = 0; i < 4; ++i)
+        if (i < n && h + i < nch)
+          SEQK_UNROLL
+          for (int j = 0; j < 3; ++j)
+            *(seqkHalfU *)(y0 + (h + i) * yPlane + o + 8 * j) = acc[i][j];
+    }
+  }
+}
+#endif
 
 /* Channels [0, nch) (nch <= N <= LC_CH) of the panel's tile at output
  * positions [off[v], off[v] + 16) of its V vectors (a row's last vectors
@@ -87,6 +151,21 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
                               int SW, int N, const int64_t off[3]) {
   LanesAcc acc;
 #if SEQK_NARROW
+  if (V == 3 && SW != 2 && off[1] == off[0] + 16 && off[2] == off[0] + 32) {
+    laneConvSums24(a, x0, wp, y0, yPlane, nch, off[0], SW, N);
+    if (!a->fused)
+      return;
+    /* the sums back for the epilogue (from L1) */
+    SEQK_UNROLL
+    for (int i = 0; i < LC_CH; ++i) {
+      if (i >= nch)
+        break;
+      SEQK_UNROLL
+      for (int v = 0; v < 3; ++v)
+        acc[i][v] = *(const seqkVecU *)(y0 + i * yPlane + off[v]);
+    }
+    goto epilogue;
+  }
   /* 16 vector registers: 4 channels by one vector at a time (8 ymm
    * accumulators), each over all the taps (as pointlanes.c's laneTile) */
   SEQK_UNROLL
@@ -99,6 +178,9 @@ SEQK_INLINE void laneConvTile(const LaneConv *a, const float *restrict x0,
   }
 #else
   laneConvSums(a, x0, wp, off, 0, V, N, acc, SW);
+#endif
+#if SEQK_NARROW
+epilogue:
 #endif
   /* Tanh (LeNet's convolutions of few taps) unrolled in registers: each
    * vector's tanh is one long chain of dependent steps, and a rolled loop
@@ -149,7 +231,7 @@ SEQK_INLINE void laneConvRow(const LaneConv *a, const float *restrict x0,
     SEQK_UNROLL
     for (int v = 0; v < 3; ++v)
       off[v] = seqkMin(q + 16 * v, OW - 16) - q;
-    const float *restrict xq = x0 + q * SW;
+    const float *restrict xq = x0 + q * (SW == LC_PHASED ? 1 : SW);
     float *restrict yq = y0 + q;
     /* each tile kernel inlined once: V vectors (a whole tile, or a rest
      * that needs all V), then 2 (V = 3 only), then 1 */
@@ -270,6 +352,10 @@ LANE_CONV_LAST(3, 1)
 LANE_CONV_LAST(1, 2)
 LANE_CONV_LAST(2, 2)
 LANE_CONV_LAST(3, 2)
+LANE_CONV_LAST(1, 3)
+LANE_CONV_LAST(2, 3)
+LANE_CONV_LAST(3, 3)
+_Static_assert(LC_PHASED == 3, "the phased variants' SW");
 _Static_assert(LC_CH == 8, "a variant for each LAST below LC_CH");
 
 typedef void (*LaneConvFn)(const LaneConv *a, int64_t p, int64_t r0,
@@ -295,11 +381,17 @@ SEQK_INLINE LaneConvFn laneConvOf(int V, int64_t SW, int64_t OC) {
     case 2: LANE_CONV_SWITCH(2, 1)
     default: LANE_CONV_SWITCH(3, 1)
     }
-  } else {
+  } else if (SW == 2) {
     switch (V) {
     case 1: LANE_CONV_SWITCH(1, 2)
     case 2: LANE_CONV_SWITCH(2, 2)
     default: LANE_CONV_SWITCH(3, 2)
+    }
+  } else {
+    switch (V) {
+    case 1: LANE_CONV_SWITCH(1, 3)
+    case 2: LANE_CONV_SWITCH(2, 3)
+    default: LANE_CONV_SWITCH(3, 3)
     }
   }
   return 0;
@@ -349,6 +441,28 @@ int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
   }
   const int V = OW > 32 ? 3 : OW > 16 ? 2 : 1;
   const LaneConvFn conv = laneConvOf(V, SW, OC);
+  for (int64_t p = p0; p < p1; ++p)
+    conv(&a, p, r0, r1);
+  return 1;
+}
+
+int seqk_conv2d_lanes_phased(const float *x, int64_t xImage, const float *w,
+                             float *y, int64_t yImage, int64_t images,
+                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
+                             int64_t KW, int64_t SH, int64_t DH, int64_t DW,
+                             int64_t OC, int64_t OH, int64_t OW, int64_t p0,
+                             int64_t p1, int64_t r0, int64_t r1,
+                             seqk_epilogue epi, const void *env,
+                             const seqk_fused *fused) {
+  if (OW < 16)
+    return 0;
+  LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .We = (Wp + 1) / 2,
+                .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
+                .OH = OH, .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
+                .yImage = yImage, .images = images, .epi = epi, .env = env,
+                .fused = fused};
+  const int V = OW > 32 ? 3 : OW > 16 ? 2 : 1;
+  const LaneConvFn conv = laneConvOf(V, LC_PHASED, OC);
   for (int64_t p = p0; p < p1; ++p)
     conv(&a, p, r0, r1);
   return 1;

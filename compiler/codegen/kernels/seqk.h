@@ -126,6 +126,13 @@ void seqk_pad2d(const float *x, float *xp, int64_t C, int64_t H, int64_t W,
                 int64_t Hp, int64_t Wp, int64_t top, int64_t left,
                 int64_t c0, int64_t c1);
 
+/* seqk_pad2d with each padded row stored column-phased: its even columns
+ * (2j at j), then its odd ones (2j + 1 at (Wp + 1) / 2 + j), for
+ * seqk_conv2d_lanes_phased. */
+void seqk_pad2d_phased(const float *x, float *xp, int64_t C, int64_t H,
+                       int64_t W, int64_t Hp, int64_t Wp, int64_t top,
+                       int64_t left, int64_t c0, int64_t c1);
+
 /* Conv2d of stride 1 of one image and one group, on its zero-padded
  * input xp [C, Hp, Wp] (Hp = OH + (KH-1)*DH, Wp = OW + (KW-1)*DW, the
  * SEQK_CONV_SLACK floats after it readable), weights w [OCg, C*KH*KW],
@@ -205,6 +212,18 @@ int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
                             int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                             seqk_epilogue epi, const void *env,
                             const seqk_fused *fused);
+/* seqk_conv2d_packed_lanes of column stride 2 (any taps) on an input
+ * padded by seqk_pad2d_phased: each padded row's even columns, then its
+ * odd ones from (Wp + 1) / 2 on, so that a tap reads 16 outputs' inputs in
+ * one load. Returns 0 and does nothing unless OW >= 16. */
+int seqk_conv2d_lanes_phased(const float *x, int64_t xImage, const float *w,
+                             float *y, int64_t yImage, int64_t images,
+                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
+                             int64_t KW, int64_t SH, int64_t DH, int64_t DW,
+                             int64_t OC, int64_t OH, int64_t OW, int64_t p0,
+                             int64_t p1, int64_t r0, int64_t r1,
+                             seqk_epilogue epi, const void *env,
+                             const seqk_fused *fused);
 /* Input channels up to which seqk_conv2d_pointwise puts positions in the
  * lanes on a run of at least SEQK_POINT_LANES_RUN positions, in blocks
  * of SEQK_POINT_LANES_BLOCK (with 64 or fewer, on any run of 16 or
