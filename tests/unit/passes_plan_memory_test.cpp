@@ -298,15 +298,18 @@ TEST(PlanMemory, GroupedStridedConvolutionsTakeIm2col) {
 // Stride-1 grouped 3x3s: groups of 16 or 32 channels packed (their
 // padded copy in scratch), of 4 or 8 on the direct kernel (a 1x1 grouped
 // one too), a depthwise one depthwise.
-TEST(PlanMemory, GroupedConvolutionsOfHalfOrWholePanelsArePacked) {
+TEST(PlanMemory, GroupedConvolutionsOfHalfOrWholePanelsOrSmallGroupsArePacked) {
   struct Case {
     int64_t C, groups, K;
     ir::ConvAlgorithm algorithm;
   };
+  // groups of 16 or 32k channels: the packed tiles; of 4 or 8 (a divisor
+  // of a panel, at most 8: ir::groupLanesFit): the lanes kernel, here on
+  // the 14x14 plane's padded grid; of 6, and 1x1 ones: the direct kernel
   const Case cases[] = {{512, 32, 3, ir::ConvAlgorithm::Packed},   {1024, 32, 3, ir::ConvAlgorithm::Packed},
-                        {128, 2, 3, ir::ConvAlgorithm::Packed},    {128, 32, 3, ir::ConvAlgorithm::Direct},
-                        {256, 32, 3, ir::ConvAlgorithm::Direct},   {512, 32, 1, ir::ConvAlgorithm::Direct},
-                        {64, 64, 3, ir::ConvAlgorithm::Depthwise}};
+                        {128, 2, 3, ir::ConvAlgorithm::Packed},    {128, 32, 3, ir::ConvAlgorithm::Packed},
+                        {256, 32, 3, ir::ConvAlgorithm::Packed},   {96, 16, 3, ir::ConvAlgorithm::Direct},
+                        {512, 32, 1, ir::ConvAlgorithm::Direct},   {64, 64, 3, ir::ConvAlgorithm::Depthwise}};
   for (const Case &c : cases) {
     TestGraph t;
     int x = t.input({c.C, 14, 14});
