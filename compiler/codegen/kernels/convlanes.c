@@ -8,7 +8,8 @@
  * is LC_CH output channels of the panel by V vectors of 16 consecutive
  * output positions of one row (up to 3: a row of up to 48 positions is
  * one tile): each tap loads V vectors of its input (stride 1: the row in
- * place; stride 2: every other element, from two loads and a shuffle)
+ * place; stride 2: every other element, from two loads and a shuffle, or
+ * one load from a column-phased row)
  * and broadcasts LC_CH consecutive weights of the panel's row, and the
  * sums are each channel's row as it is stored. A
  * row goes in tiles of 16V positions, the last of as many vectors as the
@@ -17,7 +18,14 @@
  * taps in the order k = (c*KH + kh)*KW + kw, one multiply-add each, as
  * the packed tile does: the same bits. (VGG's 3x3 stem on 3 channels at
  * 224x224: 101 -> 150 GFLOP/s on one core; a 3x3 of stride 2 on 3
- * channels, 82 -> 92.) */
+ * channels, 82 -> 92.)
+ *
+ * Three entry points: seqk_conv2d_packed_lanes (few taps, from
+ * seqk_conv2d_packed_images too), seqk_conv2d_group_lanes (one group of
+ * a grouped convolution of at most 8 channels a group, any taps; rows
+ * shorter than a vector at stride 1 on the padded width's grid:
+ * laneConvFlat) and seqk_conv2d_lanes_phased (column stride 2 on rows
+ * stored column-phased by seqk_pad2d_phased: one load a tap and vector). */
 #include "fused.h"
 #include "seqk.h"
 #include "tile.h"
@@ -397,6 +405,38 @@ SEQK_INLINE LaneConvFn laneConvOf(int V, int64_t SW, int64_t OC) {
   return 0;
 }
 
+/* The three entry points' common body: the flat variant of OC (a group's
+ * 1, 2, 4 or 8 channels) on rows shorter than a vector at stride 1, else
+ * the row variant of (V, SW, OC % LC_CH), SW LC_PHASED on column-phased
+ * rows; 0 where neither applies. */
+static int laneConvCall(const float *x, int64_t xImage, const float *w,
+                        float *y, int64_t yImage, int64_t images, int64_t C,
+                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
+                        int64_t SH, int64_t SW, int64_t DH, int64_t DW,
+                        int64_t OC, int64_t OH, int64_t OW, int64_t p0,
+                        int64_t p1, int64_t r0, int64_t r1, seqk_epilogue epi,
+                        const void *env, const seqk_fused *fused) {
+  const int flat = OW < 16 && SH == 1 && SW == 1 &&
+                   (OH - 1) * Wp + OW >= 16 && (OC == 8 || OC == 4 ||
+                                                OC == 2 || OC == 1);
+  if ((OW < 16 && !flat) || (SW != 1 && SW != 2 && SW != LC_PHASED))
+    return 0;
+  LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp,
+                .We = SW == LC_PHASED ? (Wp + 1) / 2 : 0, .KH = KH, .KW = KW,
+                .SH = SH, .DH = DH, .DW = DW, .OC = OC, .OH = OH, .OW = OW,
+                .xPlane = Hp * Wp, .xImage = xImage, .yImage = yImage,
+                .images = images, .epi = epi, .env = env, .fused = fused};
+  const LaneConvFn conv =
+      flat ? (OC == 8   ? laneFlat_0
+              : OC == 4 ? laneFlat_4
+              : OC == 2 ? laneFlat_2
+                        : laneFlat_1)
+           : laneConvOf(OW > 32 ? 3 : OW > 16 ? 2 : 1, SW, OC);
+  for (int64_t p = p0; p < p1; ++p)
+    conv(&a, p, r0, r1);
+  return 1;
+}
+
 int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              float *y, int64_t yImage, int64_t images,
                              int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
@@ -405,11 +445,10 @@ int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                              seqk_epilogue epi, const void *env,
                              const seqk_fused *fused) {
-  if (C * KH * KW > LC_MAX_TAPS)
+  if (C * KH * KW > LC_MAX_TAPS || OW < 16 || (SW != 1 && SW != 2))
     return 0;
-  return seqk_conv2d_group_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp,
-                                 KH, KW, SH, SW, DH, DW, OC, OH, OW, p0, p1,
-                                 r0, r1, epi, env, fused);
+  return laneConvCall(x, xImage, w, y, yImage, images, C, Hp, Wp, KH, KW, SH,
+                      SW, DH, DW, OC, OH, OW, p0, p1, r0, r1, epi, env, fused);
 }
 
 int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
@@ -420,30 +459,10 @@ int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
                             int64_t p0, int64_t p1, int64_t r0, int64_t r1,
                             seqk_epilogue epi, const void *env,
                             const seqk_fused *fused) {
-  const int flat = OW < 16 && SH == 1 && SW == 1 &&
-                   (OH - 1) * Wp + OW >= 16 && (OC == 8 || OC == 4 ||
-                                                OC == 2 || OC == 1);
-  if ((OW < 16 && !flat) || (SW != 1 && SW != 2))
+  if (SW != 1 && SW != 2)
     return 0;
-  LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .KH = KH,
-                .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC, .OH = OH,
-                .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
-                .yImage = yImage, .images = images, .epi = epi, .env = env,
-                .fused = fused};
-  if (flat) {
-    const LaneConvFn conv = OC == 8   ? laneFlat_0
-                            : OC == 4 ? laneFlat_4
-                            : OC == 2 ? laneFlat_2
-                                      : laneFlat_1;
-    for (int64_t p = p0; p < p1; ++p)
-      conv(&a, p, r0, r1);
-    return 1;
-  }
-  const int V = OW > 32 ? 3 : OW > 16 ? 2 : 1;
-  const LaneConvFn conv = laneConvOf(V, SW, OC);
-  for (int64_t p = p0; p < p1; ++p)
-    conv(&a, p, r0, r1);
-  return 1;
+  return laneConvCall(x, xImage, w, y, yImage, images, C, Hp, Wp, KH, KW, SH,
+                      SW, DH, DW, OC, OH, OW, p0, p1, r0, r1, epi, env, fused);
 }
 
 int seqk_conv2d_lanes_phased(const float *x, int64_t xImage, const float *w,
@@ -456,14 +475,7 @@ int seqk_conv2d_lanes_phased(const float *x, int64_t xImage, const float *w,
                              const seqk_fused *fused) {
   if (OW < 16)
     return 0;
-  LaneConv a = {.x = x, .w = w, .y = y, .C = C, .Wp = Wp, .We = (Wp + 1) / 2,
-                .KH = KH, .KW = KW, .SH = SH, .DH = DH, .DW = DW, .OC = OC,
-                .OH = OH, .OW = OW, .xPlane = Hp * Wp, .xImage = xImage,
-                .yImage = yImage, .images = images, .epi = epi, .env = env,
-                .fused = fused};
-  const int V = OW > 32 ? 3 : OW > 16 ? 2 : 1;
-  const LaneConvFn conv = laneConvOf(V, LC_PHASED, OC);
-  for (int64_t p = p0; p < p1; ++p)
-    conv(&a, p, r0, r1);
-  return 1;
+  return laneConvCall(x, xImage, w, y, yImage, images, C, Hp, Wp, KH, KW, SH,
+                      LC_PHASED, DH, DW, OC, OH, OW, p0, p1, r0, r1, epi, env,
+                      fused);
 }
