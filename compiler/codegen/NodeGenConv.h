@@ -16,9 +16,12 @@ struct ConvShape {
   int64_t B = 0; // dims[0] when fixed; unused when batched
   int64_t C, H, W, OC, OH, OW, G, KH, KW, SH, SW, PH, PW, DH, DW;
   // its padded copy column-phased for the lanes kernel
-  // (ir::columnPhasedLanes: seqk_pad2d_phased, seqk_conv2d_lanes_phased)
+  // (ir::columnPhasedLanes: seqk_pad2d_phased, and SEQK_LANES_PHASED for
+  // seqk_conv2d_packed_lanes' column stride)
   bool phased = false;
   const char *padKernel() const { return phased ? "seqk_pad2d_phased" : "seqk_pad2d"; }
+  int64_t lanesStride() const { return phased ? kLanesPhased : SW; }
+  static constexpr int64_t kLanesPhased = 3; // SEQK_LANES_PHASED
   int64_t Cg() const { return C / G; }
   int64_t OCg() const { return OC / G; }
   int64_t Kc() const { return Cg() * KH * KW; } // GEMM depth: one group's patch

@@ -51,20 +51,12 @@ void emitPackedImagesCall(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, cons
                           std::array<Value *, 3> xpWYn, Value *count, int64_t imageStride,
                           std::array<Value *, 2> panels, const EpilogueEnv &env) {
   auto c = [&](int64_t v) { return b.getInt64(v); };
-  if (s.phased) {
-    b.CreateCall(gen.kernel("seqk_conv2d_lanes_phased"),
-                 {xpWYn[0], c(imageStride), xpWYn[1], xpWYn[2], c(s.OC * s.OHW()), count, c(s.C),
-                  c(s.H + a.pad[0] + a.pad[2]), c(s.W + a.pad[1] + a.pad[3]), c(s.KH), c(s.KW), c(s.SH), c(s.DH),
-                  c(s.DW), c(s.OC), c(s.OH), c(s.OW), panels[0], panels[1], c(0), c(s.OH), env.fn(), env.env(),
-                  env.fused()});
-    return;
-  }
   if (packedLanes(s)) { // (emitPacked's)
     b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                  {xpWYn[0], c(imageStride), xpWYn[1], xpWYn[2], c(s.OC * s.OHW()), count, c(s.C),
-                  c(s.H + a.pad[0] + a.pad[2]), c(s.W + a.pad[1] + a.pad[3]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
-                  c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), panels[0], panels[1], c(0), c(s.OH), env.fn(),
-                  env.env(), env.fused()});
+                  c(s.H + a.pad[0] + a.pad[2]), c(s.W + a.pad[1] + a.pad[3]), c(s.KH), c(s.KW), c(s.SH),
+                  c(s.lanesStride()), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), panels[0], panels[1], c(0),
+                  c(s.OH), env.fn(), env.env(), env.fused()});
     return;
   }
   PackedSplit split = packedSplit(s);

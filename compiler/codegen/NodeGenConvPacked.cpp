@@ -18,6 +18,7 @@ using namespace llvm;
 
 // seqk_conv2d_packed_lanes' condition (convlanes.c).
 static_assert(ir::kLanesConvMaxTaps == SEQK_LANES_CONV_MAX_TAPS, "ir's lanes rule is the kernel's");
+static_assert(ConvShape::kLanesPhased == SEQK_LANES_PHASED, "the phased rows' stride code is the kernel's");
 bool packedLanes(const ConvShape &s) {
   return s.G == 1 && s.C * s.KH * s.KW <= ir::kLanesConvMaxTaps && s.OW >= ir::kLanesConvMinWidth &&
          (s.SW == 1 || s.SW == 2);
@@ -112,7 +113,7 @@ void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const Pa
     env.setRowBase(b, b.CreateAdd(rowBase, channel));
     if (positionLanes) { // the epilogue in registers where it has the form (bias and clamp: RegNet's)
       env.setChannelBase(b, channel);
-      b.CreateCall(gen.kernel("seqk_conv2d_group_lanes"),
+      b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                    {x, c(0), w, y, c(0), c(1), c(s.Cg()), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),
                     c(s.DH), c(s.DW), c(unitChannels), c(s.OH), c(s.OW), c(0), c(1), range[2], range[3], env.fn(),
                     env.env(), env.fused()});
@@ -140,18 +141,11 @@ void emitPacked(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const PackedSp
   if (s.G > 1)
     return emitPackedGroups(gen, b, s, split, HpWp, xwy, range, env, rowBase);
   env.setRowBase(b, rowBase);
-  if (s.phased) {
-    b.CreateCall(gen.kernel("seqk_conv2d_lanes_phased"),
-                 {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
-                  c(s.SH), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), range[0], range[1], range[2], range[3],
-                  env.fn(), env.env(), env.fused()});
-    return;
-  }
   if (packedLanes(s)) {
     b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                  {xwy[0], c(0), xwy[1], xwy[2], c(0), c(1), c(s.C), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW),
-                  c(s.SH), c(s.SW), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), range[0], range[1], range[2],
-                  range[3], env.fn(), env.env(), env.fused()});
+                  c(s.SH), c(s.lanesStride()), c(s.DH), c(s.DW), c(s.OC), c(s.OH), c(s.OW), range[0], range[1],
+                  range[2], range[3], env.fn(), env.env(), env.fused()});
     return;
   }
   b.CreateCall(gen.kernel("seqk_conv2d_packed"),

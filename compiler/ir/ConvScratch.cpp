@@ -83,7 +83,7 @@ bool groupLanesFit(const Graph &g, const Node &conv) {
   const Shape &out = g.value(conv.output).shape;
   const int64_t OCg = out.dims.at(1) / a.groups;
   // rows of 16 or more, or shorter ones on a grid of the padded width of
-  // 16 positions or more (seqk_conv2d_group_lanes' flat tiles)
+  // 16 positions or more (seqk_conv2d_packed_lanes' flat tiles)
   const int64_t OH = out.dims.at(2), OW = out.dims.at(3);
   const int64_t Wp = g.value(conv.inputs.at(0)).shape.dims.at(3) + a.pad[1] + a.pad[3];
   return a.groups > 1 && !isDepthwise(g, conv) && OCg <= kGroupLanesMaxChannels && kPackPanelWidth % OCg == 0 &&

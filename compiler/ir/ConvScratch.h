@@ -35,7 +35,7 @@ bool packedConvFits(const Graph &g, const Node &conv);
 bool groupedPackedFits(const Graph &g, const Node &conv);
 // And groups of at most kGroupLanesMaxChannels output channels (ResNeXt's
 // 4, RegNet's 8) of stride 1 on rows of kLanesConvMinWidth or more: each
-// group by the lanes kernel (seqk_conv2d_group_lanes, output positions in
+// group by the lanes kernel (seqk_conv2d_packed_lanes, output positions in
 // the lanes, its epilogue in registers), its channels at their lanes of
 // the panel they share with the neighbouring groups. (RegNetY-400MF's 104
 // channels in groups of 8 at 28 x 28, with BatchNorm and ReLU: 401 ->
@@ -46,7 +46,7 @@ constexpr int64_t kGroupLanesMaxChannels = 8;
 // A packed convolution of one group, column stride 2 and padding that the
 // lanes kernel takes (a stem's: RegNet's 3x3 on 3 channels, 27 taps) on
 // rows of kLanesConvMinWidth or more: on a padded copy whose rows are
-// split by column parity (seqk_pad2d_phased, seqk_conv2d_lanes_phased), a
+// split by column parity (seqk_pad2d_phased, SEQK_LANES_PHASED), a
 // tap's 16 outputs read one load, where the plain rows took two and a
 // shuffle for each tile of channels (RegNet's stem, 3 -> 32 at 112 x 112
 // with BatchNorm and ReLU: 507 -> 408 us on one thread). (ResNet-18's 7x7

@@ -158,7 +158,7 @@ TEST(KernelsConvPack, EveryTileShapeMatchesDirectConvolution) {
   }
 }
 
-// seqk_conv2d_group_lanes: a grouped convolution of 1, 2, 4 or 8 output
+// seqk_conv2d_packed_lanes on groups: a grouped convolution of 1, 2, 4 or 8 output
 // channels a group, each group a call on its input planes and its lanes of
 // the panels packed over all the output channels (the compiler's
 // emitPackedGroups), rows split in two tasks: equal to each group's own
@@ -203,7 +203,7 @@ TEST(KernelsConvPack, GroupLanesMatchEachGroupsConvolution) {
       for (auto [r0, r1] : {std::pair<int64_t, int64_t>{OH / 2, OH}, {1, OH / 2}, {0, 1}}) {
         if (r0 >= r1)
           continue;
-        ASSERT_EQ(seqk_conv2d_group_lanes(xp.data() + g * gc.Cg * plane, 0, wg, y.data() + m0 * OHW, 0, 1, gc.Cg,
+        ASSERT_EQ(seqk_conv2d_packed_lanes(xp.data() + g * gc.Cg * plane, 0, wg, y.data() + m0 * OHW, 0, 1, gc.Cg,
                                           c.Hp(), c.Wp(), gc.KH, gc.KW, 1, 1, gc.D, gc.D, gc.OCg, OH, OW, 0, 1, r0,
                                           r1, record, &log, nullptr),
                   1);
@@ -224,7 +224,8 @@ TEST(KernelsConvPack, GroupLanesMatchEachGroupsConvolution) {
 // seqk_pad2d_phased: each padded row's even columns, then its odd ones
 // from (Wp + 1) / 2 on, for padded widths odd and even, the image at an
 // odd and an even column, rows of 1 to 70 (past the 32 columns a step),
-// channels in two tasks; then seqk_conv2d_lanes_phased on it equal to the
+// channels in two tasks; then seqk_conv2d_packed_lanes on it (SW
+// SEQK_LANES_PHASED) equal to the
 // convolution, for the column-stride-2 convolutions here of 16 outputs a
 // row or more (rows of 1, 2 and 3 vectors, the last moved back; dilation;
 // 3x3, 1x7 and 5x5 kernels; a row stride of 1, 2 and 3) and every output
@@ -260,9 +261,9 @@ TEST(KernelsConvPack, PhasedRowsAndTheirLanesMatchTheConvolution) {
       for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, c.OH() / 2}, {c.OH() / 2, c.OH()}}) {
         if (r0 >= r1)
           continue;
-        ASSERT_EQ(seqk_conv2d_lanes_phased(xp.data(), 0, wp.data(), y.data(), 0, 1, c.C, c.Hp(), c.Wp(), c.KH, c.KW,
-                                           c.SH, c.DH, c.DW, c.OC, c.OH(), c.OW(), p, p + 1, r0, r1, record, &log,
-                                           nullptr),
+        ASSERT_EQ(seqk_conv2d_packed_lanes(xp.data(), 0, wp.data(), y.data(), 0, 1, c.C, c.Hp(), c.Wp(), c.KH, c.KW,
+                                           c.SH, SEQK_LANES_PHASED, c.DH, c.DW, c.OC, c.OH(), c.OW(), p, p + 1, r0,
+                                           r1, record, &log, nullptr),
                   1);
       }
     EXPECT_FALSE(log.bad);

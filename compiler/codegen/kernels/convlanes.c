@@ -20,12 +20,11 @@
  * 224x224: 101 -> 150 GFLOP/s on one core; a 3x3 of stride 2 on 3
  * channels, 82 -> 92.)
  *
- * Three entry points: seqk_conv2d_packed_lanes (few taps, from
- * seqk_conv2d_packed_images too), seqk_conv2d_group_lanes (one group of
- * a grouped convolution of at most 8 channels a group, any taps; rows
- * shorter than a vector at stride 1 on the padded width's grid:
- * laneConvFlat) and seqk_conv2d_lanes_phased (column stride 2 on rows
- * stored column-phased by seqk_pad2d_phased: one load a tap and vector). */
+ * Its callers (seqk.h): seqk_conv2d_packed_images for few taps; the
+ * compiler for those, for one group of a grouped convolution of at most 8
+ * channels a group, any taps (rows shorter than a vector at stride 1 on
+ * the padded width's grid: laneConvFlat), and for column stride 2 on rows
+ * stored column-phased by seqk_pad2d_phased (one load a tap and vector). */
 #include "fused.h"
 #include "seqk.h"
 #include "tile.h"
@@ -33,13 +32,12 @@
 
 #define LC_CH LANES_CH /* output channels a tile: a broadcast each a tap */
 #define LC_PANEL SEQK_PANEL_WIDTH /* output channels a panel */
-#define LC_MAX_TAPS SEQK_LANES_CONV_MAX_TAPS
 
 /* SW is 1, 2, or LC_PHASED: stride 2 on rows stored column-phased (the
  * even columns of a padded row, then its odd ones from We on, by
  * seqk_pad2d_phased), so that a tap's 16 outputs are one load, not two and
- * a shuffle (seqk_conv2d_lanes_phased) */
-#define LC_PHASED 3
+ * a shuffle */
+#define LC_PHASED SEQK_LANES_PHASED
 
 typedef struct {
   const float *x, *w;
@@ -405,17 +403,18 @@ SEQK_INLINE LaneConvFn laneConvOf(int V, int64_t SW, int64_t OC) {
   return 0;
 }
 
-/* The three entry points' common body: the flat variant of OC (a group's
- * 1, 2, 4 or 8 channels) on rows shorter than a vector at stride 1, else
- * the row variant of (V, SW, OC % LC_CH), SW LC_PHASED on column-phased
- * rows; 0 where neither applies. */
-static int laneConvCall(const float *x, int64_t xImage, const float *w,
-                        float *y, int64_t yImage, int64_t images, int64_t C,
-                        int64_t Hp, int64_t Wp, int64_t KH, int64_t KW,
-                        int64_t SH, int64_t SW, int64_t DH, int64_t DW,
-                        int64_t OC, int64_t OH, int64_t OW, int64_t p0,
-                        int64_t p1, int64_t r0, int64_t r1, seqk_epilogue epi,
-                        const void *env, const seqk_fused *fused) {
+/* The flat variant of OC (a group's 1, 2, 4 or 8 channels) on rows
+ * shorter than a vector at stride 1, else the row variant of (V, SW,
+ * OC % LC_CH), SW LC_PHASED on column-phased rows; 0 where neither
+ * applies. */
+int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
+                             float *y, int64_t yImage, int64_t images,
+                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
+                             int64_t KW, int64_t SH, int64_t SW, int64_t DH,
+                             int64_t DW, int64_t OC, int64_t OH, int64_t OW,
+                             int64_t p0, int64_t p1, int64_t r0, int64_t r1,
+                             seqk_epilogue epi, const void *env,
+                             const seqk_fused *fused) {
   const int flat = OW < 16 && SH == 1 && SW == 1 &&
                    (OH - 1) * Wp + OW >= 16 && (OC == 8 || OC == 4 ||
                                                 OC == 2 || OC == 1);
@@ -437,45 +436,3 @@ static int laneConvCall(const float *x, int64_t xImage, const float *w,
   return 1;
 }
 
-int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
-                             float *y, int64_t yImage, int64_t images,
-                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
-                             int64_t KW, int64_t SH, int64_t SW, int64_t DH,
-                             int64_t DW, int64_t OC, int64_t OH, int64_t OW,
-                             int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                             seqk_epilogue epi, const void *env,
-                             const seqk_fused *fused) {
-  if (C * KH * KW > LC_MAX_TAPS || OW < 16 || (SW != 1 && SW != 2))
-    return 0;
-  return laneConvCall(x, xImage, w, y, yImage, images, C, Hp, Wp, KH, KW, SH,
-                      SW, DH, DW, OC, OH, OW, p0, p1, r0, r1, epi, env, fused);
-}
-
-int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
-                            float *y, int64_t yImage, int64_t images,
-                            int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
-                            int64_t KW, int64_t SH, int64_t SW, int64_t DH,
-                            int64_t DW, int64_t OC, int64_t OH, int64_t OW,
-                            int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                            seqk_epilogue epi, const void *env,
-                            const seqk_fused *fused) {
-  if (SW != 1 && SW != 2)
-    return 0;
-  return laneConvCall(x, xImage, w, y, yImage, images, C, Hp, Wp, KH, KW, SH,
-                      SW, DH, DW, OC, OH, OW, p0, p1, r0, r1, epi, env, fused);
-}
-
-int seqk_conv2d_lanes_phased(const float *x, int64_t xImage, const float *w,
-                             float *y, int64_t yImage, int64_t images,
-                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
-                             int64_t KW, int64_t SH, int64_t DH, int64_t DW,
-                             int64_t OC, int64_t OH, int64_t OW, int64_t p0,
-                             int64_t p1, int64_t r0, int64_t r1,
-                             seqk_epilogue epi, const void *env,
-                             const seqk_fused *fused) {
-  if (OW < 16)
-    return 0;
-  return laneConvCall(x, xImage, w, y, yImage, images, C, Hp, Wp, KH, KW, SH,
-                      LC_PHASED, DH, DW, OC, OH, OW, p0, p1, r0, r1, epi, env,
-                      fused);
-}

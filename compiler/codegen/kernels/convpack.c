@@ -376,9 +376,10 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                   .col0 = 0, .yPanel = PACK_W * OH * OW, .images = images,
                   .xImage = xImage, .yImage = yImage, .epi = epi, .env = env,
                   .fused = fused};
-  if (seqk_conv2d_packed_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp, KH,
-                               KW, SH, SW, DH, DW, OC, OH, OW, p0, p1, r0, r1,
-                               epi, env, fused))
+  if (C * KH * KW <= SEQK_LANES_CONV_MAX_TAPS && OW >= 16 && (SW == 1 || SW == 2) &&
+      seqk_conv2d_packed_lanes(x, xImage, w, y, yImage, images, C, Hp, Wp,
+                               KH, KW, SH, SW, DH, DW, OC, OH, OW, p0, p1, r0,
+                               r1, epi, env, fused))
     return;
   for (int64_t p = p0; p < p1; ++p) {
     a.xl = xlSlice(xl, xlBytes / 64, p - p0, p1 - p0, &a.xlLines);

@@ -128,7 +128,7 @@ void seqk_pad2d(const float *x, float *xp, int64_t C, int64_t H, int64_t W,
 
 /* seqk_pad2d with each padded row stored column-phased: its even columns
  * (2j at j), then its odd ones (2j + 1 at (Wp + 1) / 2 + j), for
- * seqk_conv2d_lanes_phased. */
+ * seqk_conv2d_packed_lanes with SW = SEQK_LANES_PHASED. */
 void seqk_pad2d_phased(const float *x, float *xp, int64_t C, int64_t H,
                        int64_t W, int64_t Hp, int64_t Wp, int64_t top,
                        int64_t left, int64_t c0, int64_t c1);
@@ -183,45 +183,31 @@ void seqk_conv2d_packed_images(const float *x, int64_t xImage,
                                seqk_epilogue epi, const void *env,
                                const seqk_fused *fused, const void *xl,
                                int64_t xlBytes);
-/* seqk_conv2d_packed_images takes this for a convolution of few taps
+/* The packed convolution with output positions in the lanes (convlanes.c):
+ * seqk_conv2d_packed_images takes it for a convolution of few taps
  * (C*KH*KW <= SEQK_LANES_CONV_MAX_TAPS, a network's stem), a row of 16
- * outputs or more and a column stride of 1 or 2 (convlanes.c: output
- * positions in the lanes): the same outputs, the same bits; then returns
- * 1. Otherwise returns 0 and does nothing. The compiler calls it itself
- * where it knows the shapes suit it, with the epilogue in register form
- * (fused, applied to each vector before it is stored; epi and env NULL)
- * where it has one; seqk_conv2d_packed_images passes its own. */
+ * outputs or more and a column stride of 1 or 2; the compiler calls it
+ * itself where it knows the shapes suit it, with the epilogue in register
+ * form (fused, applied to each vector before it is stored; epi and env
+ * NULL) where it has one, and also, whatever the taps:
+ * - for one group of a grouped convolution of 1, 2, 4 or 8 output
+ *   channels a group (ResNeXt's and RegNet's), w at the group's first lane
+ *   of its panel, OC its channels; at stride 1 rows shorter than 16 too
+ *   (on the padded width's grid, (OH - 1) * Wp + OW >= 16);
+ * - with SW = SEQK_LANES_PHASED: column stride 2 on an input padded by
+ *   seqk_pad2d_phased (each padded row's even columns, then its odd ones
+ *   from (Wp + 1) / 2 on), so that a tap reads 16 outputs' inputs in one
+ *   load.
+ * The same outputs, the same bits; then returns 1. Otherwise returns 0
+ * and does nothing. */
 #define SEQK_LANES_CONV_MAX_TAPS 64
+#define SEQK_LANES_PHASED 3
 int seqk_conv2d_packed_lanes(const float *x, int64_t xImage, const float *w,
                              float *y, int64_t yImage, int64_t images,
                              int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
                              int64_t KW, int64_t SH, int64_t SW, int64_t DH,
                              int64_t DW, int64_t OC, int64_t OH, int64_t OW,
                              int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                             seqk_epilogue epi, const void *env,
-                             const seqk_fused *fused);
-/* seqk_conv2d_packed_lanes whatever the taps: one group of a grouped
- * convolution of at most 8 output channels a group (ResNeXt's and RegNet's
- * groups of 4 and 8), w at the group's first lane of its panel, OC its
- * channels. Returns 0 and does nothing unless OW >= 16 and SW is 1 or 2. */
-int seqk_conv2d_group_lanes(const float *x, int64_t xImage, const float *w,
-                            float *y, int64_t yImage, int64_t images,
-                            int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
-                            int64_t KW, int64_t SH, int64_t SW, int64_t DH,
-                            int64_t DW, int64_t OC, int64_t OH, int64_t OW,
-                            int64_t p0, int64_t p1, int64_t r0, int64_t r1,
-                            seqk_epilogue epi, const void *env,
-                            const seqk_fused *fused);
-/* seqk_conv2d_packed_lanes of column stride 2 (any taps) on an input
- * padded by seqk_pad2d_phased: each padded row's even columns, then its
- * odd ones from (Wp + 1) / 2 on, so that a tap reads 16 outputs' inputs in
- * one load. Returns 0 and does nothing unless OW >= 16. */
-int seqk_conv2d_lanes_phased(const float *x, int64_t xImage, const float *w,
-                             float *y, int64_t yImage, int64_t images,
-                             int64_t C, int64_t Hp, int64_t Wp, int64_t KH,
-                             int64_t KW, int64_t SH, int64_t DH, int64_t DW,
-                             int64_t OC, int64_t OH, int64_t OW, int64_t p0,
-                             int64_t p1, int64_t r0, int64_t r1,
                              seqk_epilogue epi, const void *env,
                              const seqk_fused *fused);
 /* Input channels up to which seqk_conv2d_pointwise puts positions in the
