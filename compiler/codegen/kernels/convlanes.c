@@ -117,18 +117,7 @@ SEQK_INLINE void laneConvSums24(const LaneConv *a, const float *restrict x0,
             const int64_t t = kw * a->DW;
             const float *restrict xk =
                 SW == LC_PHASED ? row + (t & 1) * a->We + (t >> 1) : row + t;
-            const seqkHalf x0v = *(const seqkHalfU *)xk;
-            const seqkHalf x1v = *(const seqkHalfU *)(xk + 8);
-            const seqkHalf x2v = *(const seqkHalfU *)(xk + 16);
-            SEQK_UNROLL
-            for (int i = 0; i < 4; ++i) {
-              if (i >= n)
-                break;
-              const float s = wk[i];
-              acc[i][0] = acc[i][0] + s * x0v;
-              acc[i][1] = acc[i][1] + s * x1v;
-              acc[i][2] = acc[i][2] + s * x2v;
-            }
+            lanes4x24Step(acc, xk, wk, n);
           }
         }
       SEQK_UNROLL

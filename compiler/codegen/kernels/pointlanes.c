@@ -131,17 +131,7 @@ SEQK_INLINE void laneTileWide(const PackedConv *a, const float *restrict wp,
       for (int64_t c = c0; c < c1; ++c) {
         if (pf && h == 0 && half == 0)
           __builtin_prefetch(x + c * a->xPlane + pf, 0, 3);
-        const float *restrict xc = xh + c * a->xPlane;
-        seqkHalf x0 = *(const seqkHalfU *)xc, x1 = *(const seqkHalfU *)(xc + 8);
-        seqkHalf x2 = *(const seqkHalfU *)(xc + 16);
-        const float *restrict w = wp + c * PACK_W + h;
-        SEQK_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          const float s = w[i];
-          acc[i][0] = acc[i][0] + s * x0;
-          acc[i][1] = acc[i][1] + s * x1;
-          acc[i][2] = acc[i][2] + s * x2;
-        }
+        lanes4x24Step(acc, xh + c * a->xPlane, wp + c * PACK_W + h, 4);
       }
       SEQK_UNROLL
       for (int i = 0; i < 4; ++i)

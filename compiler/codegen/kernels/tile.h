@@ -312,6 +312,25 @@ SEQK_INLINE void transpose16(seqkVec m[16]) {
  * 3% slower (LeNet-5, the 64x64 ResNet). */
 #if SEQK_NARROW
 typedef float seqkHalf __attribute__((vector_size(32)));
+typedef float seqkHalfU __attribute__((vector_size(32), aligned(4), may_alias));
+/* One step of a narrow tile of 4 channels by 24 positions in the lanes
+ * (convlanes.c's and pointlanes.c's blocks of 48 positions, a half at a
+ * time: 12 ymm sums): the 24 inputs at x, the channels' weights
+ * w[0 .. n), acc[i][j] += w[i] * x[8j .. 8j + 8) for i < n. */
+SEQK_INLINE void lanes4x24Step(seqkHalf acc[4][3], const float *restrict x,
+                               const float *restrict w, int n) {
+  const seqkHalf x0 = *(const seqkHalfU *)x, x1 = *(const seqkHalfU *)(x + 8);
+  const seqkHalf x2 = *(const seqkHalfU *)(x + 16);
+  SEQK_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    if (i >= n)
+      break;
+    const float s = w[i];
+    acc[i][0] = acc[i][0] + s * x0;
+    acc[i][1] = acc[i][1] + s * x1;
+    acc[i][2] = acc[i][2] + s * x2;
+  }
+}
 SEQK_INLINE void transpose8(seqkHalf r[8]) {
   seqkHalf t[8], u[8];
   SEQK_UNROLL
@@ -334,7 +353,6 @@ SEQK_INLINE void transpose8(seqkHalf r[8]) {
 }
 /* Half `col` / 8 of m[row], in place (m's vectors are 64-byte aligned). */
 typedef float seqkHalfA __attribute__((vector_size(32), may_alias));
-typedef float seqkHalfU __attribute__((vector_size(32), aligned(4), may_alias));
 #define SEQK_HALF(m, row, col) (*(seqkHalfA *)((float *)&(m)[row] + (col)))
 SEQK_INLINE void transpose16Blocked(seqkVec m[16]) {
   /* in place: the diagonal blocks each into itself, the other two into
