@@ -19,6 +19,7 @@ using namespace llvm;
 // seqk_conv2d_packed_lanes' condition (convlanes.c).
 static_assert(ir::kLanesConvMaxTaps == SEQK_LANES_CONV_MAX_TAPS, "ir's lanes rule is the kernel's");
 static_assert(ConvShape::kLanesPhased == SEQK_LANES_PHASED, "the phased rows' stride code is the kernel's");
+static_assert(ir::kLanesPhasedMaxRow == SEQK_PHASED_ROW_MAX, "ir's phased rows fit the kernel's buffer");
 bool packedLanes(const ConvShape &s) {
   return s.G == 1 && s.C * s.KH * s.KW <= ir::kLanesConvMaxTaps && s.OW >= ir::kLanesConvMinWidth &&
          (s.SW == 1 || s.SW == 2);

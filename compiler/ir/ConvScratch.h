@@ -53,7 +53,7 @@ constexpr int64_t kGroupLanesMaxChannels = 8;
 // stem, 147 taps, stays on the packed tiles: 2.88 ms there, 3.00 so.)
 bool columnPhasedLanes(const Graph &g, const Node &conv);
 constexpr int64_t kLanesPhasedMaxTaps = 64; // kLanesConvMaxTaps
-constexpr int64_t kLanesPhasedMaxRow = 2048; // (seqk_pad2d_phased's PHASED_ROW_MAX)
+constexpr int64_t kLanesPhasedMaxRow = 2048; // SEQK_PHASED_ROW_MAX
 constexpr int64_t kPackedMinChannels = 16;
 // SEQK_LANES_CONV_MAX_TAPS (kernels/seqk.h) and the rows the lanes kernel
 // needs: convolutions of this many taps or fewer an output, on rows of

@@ -126,10 +126,9 @@ void seqk_pad2d(const float *restrict x, float *restrict xp, int64_t C,
  * split by column parity into dst: evens at 0, odds at (Wp + 1) / 2. 32
  * columns at a time through a buffer of the padded row, 32 floats longer
  * (zeros): two loads and two shuffles a 16 columns of each parity. */
-#define PHASED_ROW_MAX 2048
 SEQK_INLINE void phaseRow(const float *restrict src, float *restrict dst,
                           int64_t W, int64_t Wp, int64_t left) {
-  float row[PHASED_ROW_MAX + 32] __attribute__((aligned(64)));
+  float row[SEQK_PHASED_ROW_MAX + 32] __attribute__((aligned(64)));
   const int64_t We = (Wp + 1) / 2, Wo = Wp / 2;
   for (int64_t j = 0; j < left; ++j)
     row[j] = 0.0f;
@@ -156,8 +155,8 @@ void seqk_pad2d_phased(const float *restrict x, float *restrict xp,
                        int64_t C, int64_t H, int64_t W, int64_t Hp,
                        int64_t Wp, int64_t top, int64_t left, int64_t c0,
                        int64_t c1) {
-  if (Wp > PHASED_ROW_MAX) {
-    /* (not taken: the compiler phases rows of up to PHASED_ROW_MAX) */
+  if (Wp > SEQK_PHASED_ROW_MAX) {
+    /* (not taken: the compiler phases rows of up to SEQK_PHASED_ROW_MAX) */
     __builtin_trap();
   }
   for (int64_t c = c0; c < c1; ++c) {

@@ -128,7 +128,9 @@ void seqk_pad2d(const float *x, float *xp, int64_t C, int64_t H, int64_t W,
 
 /* seqk_pad2d with each padded row stored column-phased: its even columns
  * (2j at j), then its odd ones (2j + 1 at (Wp + 1) / 2 + j), for
- * seqk_conv2d_packed_lanes with SW = SEQK_LANES_PHASED. */
+ * seqk_conv2d_packed_lanes with SW = SEQK_LANES_PHASED; padded rows of at
+ * most SEQK_PHASED_ROW_MAX floats (it traps beyond). */
+#define SEQK_PHASED_ROW_MAX 2048
 void seqk_pad2d_phased(const float *x, float *xp, int64_t C, int64_t H,
                        int64_t W, int64_t Hp, int64_t Wp, int64_t top,
                        int64_t left, int64_t c0, int64_t c1);
