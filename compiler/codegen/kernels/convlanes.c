@@ -308,7 +308,7 @@ SEQK_INLINE void laneConvFlat(const LaneConv *a, int64_t p, int64_t r0,
         for (int64_t i = 0; i < nch; ++i)
           for (int64_t oh = oh0; oh < oh1; ++oh)
             __builtin_memcpy(yn + (g + i) * OHW + oh * OW,
-                             buf[i] + oh * Wp - s, OW * sizeof(float));
+                             buf[i] + (oh * Wp - s), OW * sizeof(float));
       }
       if (a->epi)
         for (int64_t m = 0; m < mr; ++m) {
