@@ -223,3 +223,14 @@ def child_lines(children):
     return out
 
 
+# A stage of a model's growth (differential_gen.py): the children it adds
+# and its forward statements, as .seq text and as Python over torch.
+class Stage:
+    def __init__(self, children, seq, py, chainable=False):
+        self.children, self.seq, self.py = children, seq, py
+        self.chainable = chainable  # one child, applied as `x = child(x)`
+
+
+def apply_child(name, node):
+    return Stage([(name, node)], [f"x = {name}(x)"],
+                 [f"x = self.{name}(x)"], chainable=True)
