@@ -516,7 +516,7 @@ void genConv2d(LlvmGen &gen, int index) {
   // 16 channels before they are transposed back (MobileNetV2's 960-channel
   // 7x7 layer: 21.0 -> 18.5 us alone; before, 960 calls on 49 outputs each).
   bool lanes = algorithm == ir::ConvAlgorithm::Packed && !pointwise && !scale &&
-               (packedLanes(s) || s.phased || (s.G > 1 && s.OCg() <= ir::kGroupLanesMaxChannels));
+               (packedLanes(s) || groupLanes(s)); // (column-phased ones are packedLanes too)
   bool depthwiseLanes = algorithm == ir::ConvAlgorithm::Depthwise && ir::depthwiseLanes(g, node);
   // And the other packed convolutions (one group) whose rows are shorter
   // than a vector, where the activation is a curve: the generated epilogue

@@ -39,6 +39,9 @@ ConvShape convShape(const ir::Graph &g, const ir::Node &node);
 // positions in the lanes): the compiler calls it then, with the epilogue
 // in register form where it has one.
 bool packedLanes(const ConvShape &s);
+// Whether a packed grouped convolution runs group by group on that kernel
+// (groups of at most ir::kGroupLanesMaxChannels: ir::groupLanesFit).
+inline bool groupLanes(const ConvShape &s) { return s.G > 1 && s.OCg() <= ir::kGroupLanesMaxChannels; }
 
 // How a packed convolution's image is split: tasks of one panel of 32
 // output channels and a block of output rows (a multiple of the tile's),

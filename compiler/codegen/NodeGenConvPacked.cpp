@@ -103,7 +103,6 @@ void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const Pa
                       EpilogueEnv &env, Value *rowBase) {
   auto c = [&](int64_t v) { return b.getInt64(v); };
   const int64_t W = ir::kPackPanelWidth, perGroup = ceilDiv(s.OCg(), W), unitChannels = std::min(s.OCg(), W);
-  const bool positionLanes = s.OCg() <= ir::kGroupLanesMaxChannels; // (ir::groupLanesFit)
   emitLoop(b, range[0], range[1], "group_unit", [&](Value *u) {
     Value *grp = b.CreateUDiv(u, c(perGroup));
     Value *channel = b.CreateAdd(b.CreateMul(grp, c(s.OCg())), b.CreateMul(b.CreateURem(u, c(perGroup)), c(W)));
@@ -112,7 +111,7 @@ void emitPackedGroups(LlvmGen &gen, IRBuilder<> &b, const ConvShape &s, const Pa
     Value *w = LlvmGen::floatGep(b, xwy[1], lane);
     Value *y = LlvmGen::floatGep(b, xwy[2], b.CreateMul(channel, c(s.OHW())));
     env.setRowBase(b, b.CreateAdd(rowBase, channel));
-    if (positionLanes) { // the epilogue in registers where it has the form (bias and clamp: RegNet's)
+    if (groupLanes(s)) { // the epilogue in registers where it has the form (bias and clamp: RegNet's)
       env.setChannelBase(b, channel);
       b.CreateCall(gen.kernel("seqk_conv2d_packed_lanes"),
                    {x, c(0), w, y, c(0), c(1), c(s.Cg()), c(HpWp[0]), c(HpWp[1]), c(s.KH), c(s.KW), c(s.SH), c(s.SW),

@@ -163,7 +163,8 @@ TEST(KernelsConvPack, EveryTileShapeMatchesDirectConvolution) {
 // the panels packed over all the output channels (the compiler's
 // emitPackedGroups), rows split in two tasks: equal to each group's own
 // convolution, every output once through the epilogue (rows numbered from
-// the group's first channel), nothing written past the group's channels.
+// the group's first channel), nothing written outside the group's channels
+// (those of the groups after it are checked once all are done).
 // Rows of 16 (one vector), 17 and 31 (two, the last moved back), 33 and
 // 49 (three; 49 then one more), 72 taps a group and 1, dilation; and rows
 // shorter than a vector on the padded width's grid (RegNet's 14 x 14 and
@@ -212,11 +213,16 @@ TEST(KernelsConvPack, GroupLanesMatchEachGroupsConvolution) {
       for (int n : log.count)
         ASSERT_EQ(n, 1) << "group " << g;
       for (int64_t i = 0; i < m0 * OHW; ++i)
-        ASSERT_EQ(y[i], -5.0f) << "wrote past group " << g << "'s channels";
+        ASSERT_EQ(y[i], -5.0f) << "wrote before group " << g << "'s channels";
+    }
+    // every group's outputs once all are done: no call wrote over the
+    // groups computed before it
+    for (int64_t g = 0; g < gc.G; ++g) {
+      const int64_t m0 = g * gc.OCg;
       std::vector<float> xg(x.begin() + g * gc.Cg * gc.H * gc.W, x.begin() + (g + 1) * gc.Cg * gc.H * gc.W);
       std::vector<float> wgr(w.begin() + m0 * Kg, w.begin() + (m0 + gc.OCg) * Kg);
       std::vector<float> yg(y.begin() + m0 * OHW, y.begin() + (m0 + gc.OCg) * OHW);
-      expectConv(cg, reference(cg, xg, wgr), yg, 2, 1, "group lanes");
+      expectConv(cg, reference(cg, xg, wgr), yg, 2, 1, ("group lanes, group " + std::to_string(g)).c_str());
     }
   }
 }
