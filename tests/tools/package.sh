@@ -18,6 +18,9 @@ if cpack --config "$build/CPackConfig.cmake" -G TGZ -B "$work/tgz" >"$work/tgz.l
   for f in $want; do
     if echo "$list" | grep -q "/$f\$"; then ok "tarball holds $f"; else fail "tarball lacks $f"; fi
   done
+  if [ "$failed" -ne 0 ]; then
+    echo "--- tar tzf:"; echo "$list"; echo "--- cpack -G TGZ:"; cat "$work/tgz.log"
+  fi
 else
   fail "cpack -G TGZ: $(tail -3 "$work/tgz.log")"
 fi
