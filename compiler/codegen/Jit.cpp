@@ -55,7 +55,9 @@ JITTargetMachineBuilder machineBuilder(const ResolvedTarget &target, int optLeve
 
 // The module compiled to a host object file, in memory.
 Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, const ResolvedTarget &target,
-                                                      int optLevel, bool sanitizeThread, bool profile) {
+                                                      const TargetOptions &options) {
+  const int optLevel = options.optLevel;
+  const bool sanitizeThread = options.sanitizeThread, profile = options.profile;
   auto machine = createTargetMachine(target, optLevel);
   if (!machine)
     return machine.takeError();
@@ -66,7 +68,7 @@ Expected<std::unique_ptr<MemoryBuffer>> compileObject(const ir::Graph &graph, co
     return module.takeError();
   stage.reset();
   SmallVector<char, 0> object;
-  if (Error e = compileModule(**module, **machine, target, optLevel, object, "machine code"))
+  if (Error e = compileModule(**module, **machine, target, optLevel, object, "machine code", options.kernelCache))
     return e;
   return std::make_unique<SmallVectorMemoryBuffer>(std::move(object), graph.symbolPrefix + ".o",
                                                    /*RequiresNullTerminator=*/false);
@@ -140,7 +142,7 @@ Expected<std::unique_ptr<JitModel>> JitModel::create(const ir::Graph &graph, con
         model->fromCache_ = true;
     }
   if (!model->fromCache_) {
-    auto object = compileObject(graph, *target, options.optLevel, options.sanitizeThread, options.profile);
+    auto object = compileObject(graph, *target, options);
     if (!object)
       return object.takeError();
     if (cache)

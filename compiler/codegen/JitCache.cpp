@@ -78,6 +78,15 @@ std::optional<std::string> JitCache::defaultDirectory() {
   return std::string(dir);
 }
 
+std::optional<std::string> JitCache::kernelDirectory() {
+  std::optional<std::string> dir = defaultDirectory();
+  if (!dir)
+    return std::nullopt;
+  SmallString<256> kernels(*dir);
+  sys::path::append(kernels, "kernels");
+  return std::string(kernels);
+}
+
 JitCache::JitCache(std::string directory, const std::string &identity, const ResolvedTarget &target,
                    int optLevel)
     : directory_(std::move(directory)) {

@@ -41,6 +41,10 @@ class JitCache {
 public:
   // $XDG_CACHE_HOME/seqc or $HOME/.cache/seqc; nullopt when neither is set.
   static std::optional<std::string> defaultDirectory();
+  // defaultDirectory()'s kernels/: the compiled pooled kernels that
+  // `seqc build` and `seqc run` share (ParallelEmit.h), apart from the
+  // models' entries and bounded alike.
+  static std::optional<std::string> kernelDirectory();
   // The bound on the entries' total size: $SEQC_CACHE_MAX_MB mebibytes
   // when that is a number, else 1 GiB.
   static uint64_t maxBytes();

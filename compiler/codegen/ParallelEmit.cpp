@@ -35,10 +35,12 @@ namespace {
 // not the machine's core count, so that the object does not depend on the
 // machine (one core runs the parts one after the other).
 constexpr int kParts = 2;
-// Below this estimated size (instructions after inlining) one thread
-// compiles the module: the split's own cost (bitcode written and read
-// twice) is then a good part of the gain (SqueezeNet 1.1: 0.91 -> 0.65 s;
-// the small examples stay whole). ResNet-18's module is ~50,000.
+// Below this estimated size (instructions after inlining) the model's
+// code is one part: splitting it costs about what it gains (SqueezeNet
+// 1.1: 0.91 -> 0.65 s). ResNet-18's module is ~50,000. Its pooled
+// kernels are still the pool's: in seed 002's Net (four layers) they are
+// 56 of 73 KB of code, 1.5 of its 1.85 s when compiled with it; from the
+// kernel cache the build takes 0.33 s.
 constexpr int64_t kSplitSize = 8000;
 // Internal constants up to this size are copied into every part that uses
 // them (the kernels' tables), so that their loads still fold.
@@ -133,8 +135,9 @@ public:
     int64_t total = 0;
     for (auto &entry : sizes)
       total += entry.second;
-    if (total < kSplitSize)
-      return plan;
+    // A small module is one part, its pooled kernels compiled beside it
+    // (and found in the kernel cache by the next build that uses them).
+    const int parts = total < kSplitSize ? 1 : kParts;
     // Largest first onto the lighter part; the group of any external
     // function (the forward functions) on part 0, beside the globals.
     DenseMap<size_t, int> partOf;
@@ -148,11 +151,11 @@ public:
     for (size_t g : order) {
       if (partOf.count(sizes[g].first))
         continue;
-      int part = int(std::min_element(plan.size.begin(), plan.size.end()) - plan.size.begin());
+      int part = int(std::min_element(plan.size.begin(), plan.size.begin() + parts) - plan.size.begin());
       partOf[sizes[g].first] = part;
       plan.size[part] += sizes[g].second;
     }
-    plan.parts = kParts;
+    plan.parts = parts;
     for (size_t i = 0; i < functions_.size(); ++i)
       if (isNode(*functions_[i]))
         plan.functionPart[i] = partOf[groups.getLeaderValue(i)];
@@ -418,7 +421,7 @@ std::array<StringSet<>, kPoolParts> poolShares(const StringSet<> &live, const St
 Error compilePart(StringRef bitcode, const Plan &plan, int part, const StringSet<> &live,
                   const ResolvedTarget &target, int optLevel, SmallVectorImpl<char> &object,
                   function_ref<void(Module &)> simplified, StringSet<> *calls = nullptr,
-                  const std::string &kernelCache = {}) {
+                  const std::string &kernelCache = {}, function_ref<void()> optimised = {}) {
   std::optional<JitCache> cached;
   if (part >= plan.parts && !kernelCache.empty()) {
     // Nothing of the model's is left in a pool part, not even its name: it
@@ -454,6 +457,8 @@ Error compilePart(StringRef bitcode, const Plan &plan, int part, const StringSet
   optimizeModule(**module, **machine, optLevel, /*prepare=*/false, simplified);
   if (calls)
     PoolLive::called(**module, plan.pooled, *calls);
+  if (optimised)
+    optimised();
   if (Error e = emitObject(**module, **machine, object))
     return e;
   if (cached)
@@ -476,7 +481,7 @@ std::optional<Plan> planSplit(Module &module, const ResolvedTarget &target, int 
   AnalysisManagers analyses(builder);
   GlobalDCEPass().run(module, analyses.module);
   Plan plan = Planner(module, target).plan();
-  if (plan.parts < 2)
+  if (plan.parts < 2 && plan.pooled.empty())
     return std::nullopt;
   return plan;
 }
@@ -504,7 +509,10 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
     WriteBitcodeToFile(module, out);
   }
   StringRef bits(bitcode.data(), bitcode.size());
-  stage.emplace("optimise+emit x2");
+  // One part: its stages as for a module compiled whole (the pool's
+  // threads beside them, waited for in the second).
+  const bool onePart = plan->parts == 1;
+  stage.emplace(onePart ? "LLVM optimise" : "optimise+emit x2");
   // The parts, then the pool's.
   std::vector<SmallVector<char, 0>> objects(plan->parts + kPoolParts);
   std::vector<std::string> errors(plan->parts + kPoolParts);
@@ -512,10 +520,14 @@ Error compileModule(Module &module, TargetMachine &machine, const ResolvedTarget
   std::vector<StringSet<>> calls(plan->parts);
   auto run = [&](int p) {
     bool reported = false;
+    auto optimised = [&] {
+      if (onePart)
+        stage.emplace(emitStage);
+    };
     if (Error e = compilePart(bits, *plan, p, {}, target, optLevel, objects[p], [&](Module &m) {
           pool.report(m, plan->pooled);
           reported = true;
-        }, &calls[p]))
+        }, &calls[p], {}, optimised))
       errors[p] = toString(std::move(e));
     if (!reported)
       pool.skip();

@@ -31,9 +31,11 @@
 // split depends only on the module, never on the machine or the timing,
 // so the object is the same on every run.
 //
-// Small modules, -O0, targets whose objects ElfMerge cannot join
-// (anything but 64-bit little-endian ELF) and instrumented modules are
-// compiled as one, as optimizeModule and emitObject do.
+// A small module's code is one part, beside the pool's (the kernels are
+// most of a small model's code: they are the ones worth caching). -O0,
+// targets whose objects ElfMerge cannot join (anything but 64-bit
+// little-endian ELF), instrumented modules and modules without pooled
+// kernels are compiled as one, as optimizeModule and emitObject do.
 #pragma once
 
 #include "codegen/ObjectEmitter.h"

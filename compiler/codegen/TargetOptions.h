@@ -32,8 +32,9 @@ struct TargetOptions {
   // slices), so that each node's time is the time to the next mark. The
   // JIT only.
   bool profile = false;
-  // A directory where `seqc build` keeps the compiled pooled kernels
-  // between runs (ParallelEmit.h); empty: compile them every time.
+  // A directory where `seqc build` and `seqc run` keep the compiled
+  // pooled kernels between runs (ParallelEmit.h); empty: compile them
+  // every time.
   std::string kernelCache;
 };
 

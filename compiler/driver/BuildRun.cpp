@@ -62,7 +62,7 @@ codegen::TargetOptions targetOf(const BuildCommand &build) {
   // The kernels the model's parts share, which are not specialised to it,
   // compiled once per target (codegen/ParallelEmit.h).
   if (!build.noCache)
-    target.kernelCache = codegen::JitCache::defaultDirectory().value_or("");
+    target.kernelCache = codegen::JitCache::kernelDirectory().value_or("");
   return target;
 }
 
@@ -70,6 +70,9 @@ codegen::TargetOptions runTarget(const RunCommand &run) {
   codegen::TargetOptions target;
   target.sanitizeThread = run.sanitize == "thread";
   target.profile = run.profile > 0;
+  // a model not in the cache yet may use kernels that are (as `seqc build`)
+  if (!run.noCache)
+    target.kernelCache = codegen::JitCache::kernelDirectory().value_or("");
   return target;
 }
 

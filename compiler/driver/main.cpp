@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(0, 3));
   buildApp->add_flag("--no-cache", build.noCache,
                      "Compile the kernel library afresh; neither read nor write the cache of compiled kernels "
-                     "($XDG_CACHE_HOME/seqc or ~/.cache/seqc)");
+                     "($XDG_CACHE_HOME/seqc/kernels or ~/.cache/seqc/kernels)");
   addSanitize(*buildApp, build.sanitize);
   addCommon(*buildApp, common);
 
