@@ -20,7 +20,8 @@ namespace {
 
 // seqk_conv2d_winograd's arguments C, OC, blockRows, r0 (then r1, p0, p1)
 // and images.
-constexpr unsigned kWinogradC = 4, kWinogradOC = 9, kWinogradBlockRows = 12, kWinogradR0 = 15, kWinogradImages = 23;
+constexpr unsigned kWinogradC = 4, kWinogradOC = 9, kWinogradBlockRows = 12, kWinogradR0 = 15, kWinogradEpi = 19,
+                   kWinogradEnv = 20, kWinogradImages = 23;
 
 // A Winograd task of node `index`: its captures of the input, scratch,
 // output and weights, its epilogue and next weights, and its kernel calls.
@@ -49,7 +50,11 @@ public:
   // specialisation (GoogLeNet's 14 Winograd layers 3; its build 2.26 ->
   // 1.45 s of CPU), their vStride the same. (A grouped call passes the
   // rows and panels as constants: unmarked, each such layer got a
-  // specialisation of its own, GoogLeNet's build 0.96 -> 1.35 s.)
+  // specialisation of its own, GoogLeNet's build 0.96 -> 1.35 s.) So does
+  // the epilogue, called once per output channel's rows: with it constant,
+  // ResNet-18's 12 layers took a specialisation each (a plain one and one
+  // with the residual add per plane), its build 1.9 s; now 3, 0.93 s, and
+  // the model within 1% either way (alternated, one and two threads).
   void call(Value *first, Value *images, Value *r0, Value *r1, Value *p0, Value *p1, std::array<Value *, 2> xl,
             Value *work) {
     IRBuilder<> &b = task_.b();
@@ -63,7 +68,7 @@ public:
          c(s.OW), c(plan_.blockRows), c(plan_.pointTile), c(plan_.vStride), r0, r1, p0, p1, env_.fn(), env_.env(),
          xl[0], xl[1], images});
     markRunTimeArgs(call, {kWinogradC, kWinogradOC, kWinogradBlockRows, kWinogradR0, kWinogradR0 + 1,
-                           kWinogradR0 + 2, kWinogradR0 + 3, kWinogradImages});
+                           kWinogradR0 + 2, kWinogradR0 + 3, kWinogradEpi, kWinogradEnv, kWinogradImages});
   }
 
 private:
