@@ -253,11 +253,19 @@ constexpr int64_t kChannelScaleMinRatio = 4;
 bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);
 // Whether a depthwise convolution runs with 16 channels in the vector
 // lanes (seqk_depthwise2d_lanes): output planes of 16 to
-// kDepthwiseLanesMaxPlane positions, input planes of at least 16. Its
-// tasks are blocks of 16 channels, each with depthwiseLanesBlockFloats of
-// scratch.
+// kDepthwiseLanesMaxPlane positions, or to kDepthwiseLanesMaxPlaneStride1
+// at stride 1 with at least kDepthwiseLanesWideMinChannels channels, input
+// planes of at least 16. Its tasks are blocks of 16 channels, each with
+// depthwiseLanesBlockFloats of scratch. (At stride 1 on larger planes
+// than 14 x 14 it beats the phased kernel's per-channel copy and rows of
+// 64 columns for 56 outputs: a 3x3 on 32 x 56 x 56 29 -> 21.5 us, on 128
+// x 28 x 28 27 -> 25 on one Zen 5 thread; at stride 2 it reads the whole
+// plane for a quarter of the outputs and lost 3%; with few channels most
+// lanes would be empty.)
 bool depthwiseLanes(const Graph &g, const Node &conv);
 constexpr int64_t kDepthwiseLanesMaxPlane = 14 * 14;
+constexpr int64_t kDepthwiseLanesMaxPlaneStride1 = 56 * 56;
+constexpr int64_t kDepthwiseLanesWideMinChannels = 16;
 int64_t depthwiseLanesBlockFloats(const Graph &g, const Node &conv);
 
 // Images a padded Packed convolution computes in one kernel call

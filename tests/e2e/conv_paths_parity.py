@@ -17,7 +17,11 @@ on two.
   copy's rows split by column parity (RegNet's stem among them);
 - pointwise convolutions on 14x14 and 7x7 planes whose panels two threads
   would share unevenly (codegen's balanced pieces: 80, 672 and 160 output
-  channels), with a residual added.
+  channels), with a residual added;
+- depthwise convolutions of stride 1 on planes past 14 x 14 (up to 56 x 56:
+  16 channels in the lanes, ir::depthwiseLanes, from 16 channels; 15 stay
+  one channel at a time), odd sides and channel counts, dilated, the
+  epilogue in registers (ReLU6) or not (SiLU).
 
 usage: conv_paths_parity.py --seqc SEQC
 """
@@ -56,6 +60,10 @@ CASES = [
     ("Conv2d(24, 80, 1), ReLU6()", [24, 14, 14], True),
     ("Conv2d(16, 672, 1)", [16, 14, 14], True),
     ("Conv2d(40, 160, 1), SiLU()", [40, 7, 7], True),
+    ("Conv2d(32, 32, 3, padding=1, groups=32, bias=False), BatchNorm2d(32), ReLU6()", [32, 56, 56], False),
+    ("Conv2d(17, 17, 5, padding=2, groups=17), SiLU()", [17, 29, 31], True),
+    ("Conv2d(15, 15, 3, padding=1, groups=15), ReLU()", [15, 30, 30], False),
+    ("Conv2d(48, 48, 3, padding=2, dilation=2, groups=48)", [48, 23, 40], False),
 ]
 
 

@@ -37,6 +37,9 @@ const Case kCases[] = {
     {33, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {20, 5, 9, 3, 5, 1, 1, 0, 2, 1, 0, 1, 1},
     {18, 9, 9, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2},   {48, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
     {7, 11, 13, 5, 3, 2, 1, 0, 0, 0, 0, 1, 1},
+    // stride 1 on planes past 14 x 14 (ir::kDepthwiseLanesMaxPlaneStride1):
+    // odd sides, a prime number of channels, one past a block of 16
+    {17, 29, 31, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {13, 57, 23, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},
 };
 
 using seqk_test::randomVector;

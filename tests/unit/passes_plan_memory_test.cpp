@@ -326,27 +326,33 @@ TEST(PlanMemory, GroupedConvolutionsOfHalfOrWholePanelsOrSmallGroupsArePacked) {
   }
 }
 
-// The depthwise convolutions of small planes run with 16 channels in the
+// The depthwise convolutions of small planes, and at stride 1 of planes
+// up to 56 x 56 with 16 channels or more, run with 16 channels in the
 // lanes (ir::depthwiseLanes), their taps read from weights in panels
-// (packDepthwiseWeights); those of larger planes, and those an expansion
-// is fused into, read them as they are.
+// (packDepthwiseWeights); those of larger planes, of larger strided ones,
+// of few channels on larger planes, and those an expansion is fused into,
+// read them as they are.
 TEST(PlanMemory, DepthwiseWeightsAreInPanelsWhereTheLanesKernelReadsThem) {
   struct Case {
-    int64_t C, H;
+    int64_t C, H, stride;
     bool expand, panels;
   };
-  const Case cases[] = {{960, 7, false, true}, {144, 14, false, true}, {32, 112, false, false},
-                        {96, 56, true, false}};
+  const Case cases[] = {{960, 7, 1, false, true},  {144, 14, 1, false, true}, {32, 112, 1, false, false},
+                        {96, 56, 1, true, false},  {32, 56, 1, false, true},  {17, 29, 1, false, true},
+                        {15, 30, 1, false, false}, {64, 57, 1, false, false}, {144, 56, 2, false, false},
+                        {144, 28, 2, false, true}};
   for (const Case &c : cases) {
     TestGraph t;
     int x = t.input({c.expand ? 16 : c.C, c.H, c.H});
     int e = c.expand ? t.conv(x, c.C, 1, 1, 0, false) : x;
-    t.output(t.conv(e, c.C, 3, 1, 1, true, c.C));
+    t.output(t.conv(e, c.C, 3, c.stride, 1, true, c.C));
     passes::runPipeline(t.g);
     const Node *node = lastConv(t.g);
     ASSERT_NE(node, nullptr);
-    EXPECT_EQ(ir::depthwiseLanes(t.g, *node), c.panels) << c.C << " channels of " << c.H << "x" << c.H;
-    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.panels) << c.C << " channels of " << c.H << "x" << c.H;
+    EXPECT_EQ(ir::depthwiseLanes(t.g, *node), c.panels)
+        << c.C << " channels of " << c.H << "x" << c.H << " stride " << c.stride;
+    EXPECT_EQ(ir::weightInPanels(t.g, *node), c.panels)
+        << c.C << " channels of " << c.H << "x" << c.H << " stride " << c.stride;
     EXPECT_VALID(t.g);
   }
 }
