@@ -312,8 +312,8 @@ bool depthwiseLanes(const Graph &g, const Node &conv) {
   const Shape &out = g.value(conv.output).shape;
   int64_t OHW = out.dims.at(2) * out.dims.at(3);
   bool stride1 = conv.attrs.stride[0] == 1 && conv.attrs.stride[1] == 1;
-  bool wide = out.dims.at(1) >= kDepthwiseLanesWideMinChannels;
-  int64_t most = stride1 && wide ? kDepthwiseLanesMaxPlaneStride1 : kDepthwiseLanesMaxPlane;
+  bool manyChannels = out.dims.at(1) >= kDepthwiseLanesLargePlaneMinChannels;
+  int64_t most = stride1 && manyChannels ? kDepthwiseLanesMaxPlaneStride1 : kDepthwiseLanesMaxPlane;
   return in.dims.at(2) * in.dims.at(3) >= 16 && OHW >= 16 && OHW <= most && !fusedExpansion(g, conv);
 }
 

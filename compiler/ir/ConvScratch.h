@@ -254,7 +254,7 @@ bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);
 // Whether a depthwise convolution runs with 16 channels in the vector
 // lanes (seqk_depthwise2d_lanes): output planes of 16 to
 // kDepthwiseLanesMaxPlane positions, or to kDepthwiseLanesMaxPlaneStride1
-// at stride 1 with at least kDepthwiseLanesWideMinChannels channels, input
+// at stride 1 with at least kDepthwiseLanesLargePlaneMinChannels channels, input
 // planes of at least 16. Its tasks are blocks of 16 channels, each with
 // depthwiseLanesBlockFloats of scratch. (At stride 1 on larger planes
 // than 14 x 14 it beats the phased kernel's per-channel copy and rows of
@@ -265,7 +265,7 @@ bool depthwiseLinear(const Attrs &conv, int64_t OH, int64_t OW);
 bool depthwiseLanes(const Graph &g, const Node &conv);
 constexpr int64_t kDepthwiseLanesMaxPlane = 14 * 14;
 constexpr int64_t kDepthwiseLanesMaxPlaneStride1 = 56 * 56;
-constexpr int64_t kDepthwiseLanesWideMinChannels = 16;
+constexpr int64_t kDepthwiseLanesLargePlaneMinChannels = 16;
 int64_t depthwiseLanesBlockFloats(const Graph &g, const Node &conv);
 
 // Images a padded Packed convolution computes in one kernel call
