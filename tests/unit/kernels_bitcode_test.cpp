@@ -18,7 +18,7 @@ namespace {
 
 const char *const kKernelFunctions[] = {
     "seqk_gemm",     "seqk_im2col",    "seqk_conv2d_gemm", "seqk_depthwise2d_phased",
-    "seqk_maxpool2d", "seqk_avgpool2d", "seqk_adaptive_avgpool2d",
+    "seqk_maxpool2d", "seqk_maxpool2d_band", "seqk_avgpool2d", "seqk_adaptive_avgpool2d",
     "seqk_softmax",  "seqk_layernorm", "seqk_map",
     "seqk_expf",     "seqk_logf",      "seqk_tanhf",
     "seqk_erff",     "seqk_sigmoidf",  "seqk_gelu_erf",

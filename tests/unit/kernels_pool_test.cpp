@@ -4,6 +4,7 @@
 // PyTorch's CPU kernels, with plane sub-ranges and NaN / -inf inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -397,3 +398,49 @@ TEST(KernelsPool, GlobalAvgPoolIsTheMean) {
 }
 
 } // namespace
+
+// seqk_maxpool2d_band, as a convolution fused into a max pool calls it
+// (ir::ConvPoolPlan): the output rows in bands of 1 to 4, each band
+// pooling a copy of only the input rows its windows read, in planes of a
+// buffer taller than those rows (their rest NaN: a read past the band's
+// rows would show), top padding what the band's first window keeps of
+// it. Every pool of kPools, each band size: the bits of the whole
+// plane's sequential rule (ties of +-0, NaNs, -inf).
+TEST(KernelsPool, MaxPoolBandsKeepTheWholePlanesBits) {
+  unsigned seed = 500;
+  for (const Pool &p : kPools) {
+    const int64_t P = 3, OH = p.OH(), OW = p.OW();
+    std::mt19937 rng(seed++);
+    std::vector<float> x(size_t(P * p.H * p.W));
+    for (float &v : x) {
+      int k = int(rng() % 8);
+      v = k == 0 ? -0.0f : k == 1 ? 0.0f : k == 2 ? -kInf : float(int(rng() % 5) - 2);
+    }
+    x[rng() % x.size()] = kNaN;
+    std::vector<float> want = naiveMaxPool(p, x, P);
+    for (int64_t rows = 1; rows <= 4; ++rows) {
+      const int64_t taller = ((rows - 1) * p.SH + (p.KH - 1) * p.DH + 1) + 2;
+      std::vector<float> band(size_t(P * taller * p.W + 64));
+      std::vector<float> y(want.size(), 99.0f);
+      for (int64_t r0 = 0; r0 < OH; r0 += rows) {
+        const int64_t r1 = std::min(OH, r0 + rows);
+        const int64_t top = r0 * p.SH - p.PH;
+        const int64_t lo = std::max<int64_t>(0, top);
+        const int64_t hi = std::min(p.H, (r1 - 1) * p.SH - p.PH + (p.KH - 1) * p.DH + 1);
+        std::fill(band.begin(), band.end(), kNaN);
+        for (int64_t c = 0; c < P; ++c)
+          std::copy(x.begin() + (c * p.H + lo) * p.W, x.begin() + (c * p.H + hi) * p.W,
+                    band.begin() + c * taller * p.W);
+        seqk_maxpool2d_band(band.data(), taller * p.W, y.data() + r0 * OW, OH * OW, hi - lo, p.W, p.KH, p.KW,
+                            p.SH, p.SW, lo - top, p.PW, p.DH, p.DW, r1 - r0, OW, P);
+      }
+      for (size_t i = 0; i < y.size(); ++i) {
+        uint32_t got, expected;
+        std::memcpy(&got, &y[i], sizeof got);
+        std::memcpy(&expected, &want[i], sizeof expected);
+        ASSERT_EQ(got, expected) << "pool " << p.H << "x" << p.W << " k" << p.KH << "x" << p.KW << " s" << p.SH
+                                 << " bands of " << rows << ": output " << i;
+      }
+    }
+  }
+}

@@ -336,10 +336,14 @@ static void maxpoolFlatMasks(int64_t H, int64_t W, poolVecI (*valid)[9]) {
   }
 }
 
-void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
-                    int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                    int64_t PH, int64_t PW, int64_t DH, int64_t DW,
-                    int64_t OH, int64_t OW, int64_t p0, int64_t p1) {
+/* Planes [p0, p1) of x (xPlane floats apart) pooled into y's (yPlane
+ * apart). */
+static void maxpoolPlanes(const float *restrict x, int64_t xPlane,
+                          float *restrict y, int64_t yPlane, int64_t H,
+                          int64_t W, int64_t KH, int64_t KW, int64_t SH,
+                          int64_t SW, int64_t PH, int64_t PW, int64_t DH,
+                          int64_t DW, int64_t OH, int64_t OW, int64_t p0,
+                          int64_t p1) {
   int fast2x2 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 &&
                 PW == 0 && DH == 1 && DW == 1 && 2 * OH <= H && 2 * OW <= W;
   /* 3x3 at stride 2 on rows of 8 outputs or more, at stride 1 of 16 or
@@ -351,32 +355,51 @@ void seqk_maxpool2d(const float *restrict x, float *restrict y, int64_t H,
       DW == 1)
     L = maxpool3x3Lanes(W, SW, PW, OW, &lo, &hi);
   const int fast3x3 = SH == 2 ? L >= 8 : L == 16;
+  /* (its loads reach past a plane into its neighbours: planes of the
+   * tensor's, not a band's) */
   const int flat = !fast3x3 && KH == 3 && KW == 3 && SH == 1 && SW == 1 &&
                    PH == 1 && PW == 1 && DH == 1 && DW == 1 && OH == H &&
-                   OW == W && H * W >= 16 && H * W <= POOL_FLAT_MAX;
+                   OW == W && H * W >= 16 && H * W <= POOL_FLAT_MAX &&
+                   xPlane == H * W;
   poolVecI valid[POOL_FLAT_MAX / 16 + 1][9];
   if (flat)
     maxpoolFlatMasks(H, W, valid);
   for (int64_t p = p0; p < p1; ++p) {
-    const float *xp = x + p * H * W;
+    const float *xp = x + p * xPlane;
+    float *yp = y + p * yPlane;
     if (flat && p > p0 && p + 1 < p1) {
-      maxpoolPlaneFlat3x3(xp, y + p * OH * OW, H, W,
-                          (const poolVecI(*)[9])valid);
+      maxpoolPlaneFlat3x3(xp, yp, H, W, (const poolVecI(*)[9])valid);
       continue;
     }
     if (fast3x3) {
-      maxpoolPlane3x3(xp, y + p * OH * OW, H, W, SH, PH, PW, OH, OW, L, lo,
-                      hi);
+      maxpoolPlane3x3(xp, yp, H, W, SH, PH, PW, OH, OW, L, lo, hi);
       continue;
     }
     for (int64_t oh = 0; oh < OH; ++oh) {
-      float *out = y + (p * OH + oh) * OW;
+      float *out = yp + oh * OW;
       if (fast2x2)
         maxpoolRow2x2(xp + 2 * oh * W, xp + (2 * oh + 1) * W, out, OW);
       else
         maxpoolRow(xp, out, oh, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OW);
     }
   }
+}
+
+void seqk_maxpool2d(const float *x, float *y, int64_t H, int64_t W,
+                    int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                    int64_t PH, int64_t PW, int64_t DH, int64_t DW,
+                    int64_t OH, int64_t OW, int64_t p0, int64_t p1) {
+  maxpoolPlanes(x, H * W, y, OH * OW, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
+                OH, OW, p0, p1);
+}
+
+void seqk_maxpool2d_band(const float *x, int64_t xPlane, float *y,
+                         int64_t yPlane, int64_t H, int64_t W, int64_t KH,
+                         int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                         int64_t PW, int64_t DH, int64_t DW, int64_t OH,
+                         int64_t OW, int64_t planes) {
+  maxpoolPlanes(x, xPlane, y, yPlane, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
+                OH, OW, 0, planes);
 }
 
 /* PyTorch's divisor: the window [i0, min(i0 + K, size + pad)) counted

@@ -429,6 +429,19 @@ void seqk_maxpool2d(const float *x, float *y, int64_t H, int64_t W,
                     int64_t PH, int64_t PW, int64_t DH, int64_t DW,
                     int64_t OH, int64_t OW, int64_t p0, int64_t p1);
 
+/* seqk_maxpool2d on a band of rows of each of `planes` planes: the rows
+ * of x's planes (xPlane floats apart) that the OH output rows of each
+ * read, top padding PH (a band below the image's top: the padding its
+ * first window's rows above the band would take, often 0), pooled into
+ * rows of y's planes (yPlane floats apart). A convolution fused into the
+ * max pool reading it (ir::ConvPoolPlan) writes the band's rows, then
+ * pools them while they are in L2. */
+void seqk_maxpool2d_band(const float *x, int64_t xPlane, float *y,
+                         int64_t yPlane, int64_t H, int64_t W, int64_t KH,
+                         int64_t KW, int64_t SH, int64_t SW, int64_t PH,
+                         int64_t PW, int64_t DH, int64_t DW, int64_t OH,
+                         int64_t OW, int64_t planes);
+
 /* Average pooling with PyTorch's divisor rules for ceil_mode and
  * count_include_pad (the window is clipped to H+PH, W+PW before counting
  * when padding is included; to the input when it is not). */
