@@ -120,6 +120,9 @@ private:
 // A 1x1 expansion (node `expandIndex`) fused into the depthwise convolution
 // `index` reading it (passes::fuseExpandDepthwise).
 void genExpandDepthwise(LlvmGen &gen, int expandIndex, int index);
+// A convolution (node `convIndex`) fused into the max pool `poolIndex`
+// reading it (passes::fuseConvMaxPool; NodeGenConvPool.cpp).
+void genConvMaxPool(LlvmGen &gen, int convIndex, int poolIndex);
 // Image `image`'s input of convolution `index` zero-padded into `xp`
 // (seqk_pad2d), its channels split over the threads.
 void genPadInput(LlvmGen &gen, int index, const ConvShape &s, llvm::Value *xp, llvm::Value *image);

@@ -5,6 +5,8 @@
 #include "codegen/Epilogue.h"
 #include "codegen/LoopBuilder.h"
 #include "codegen/NodeGen.h"
+#include "codegen/NodeGenConv.h"
+#include "ir/ConvPool.h"
 
 namespace seq::codegen {
 
@@ -40,6 +42,8 @@ void require4d(const ir::Node &node, const ir::Shape &in, const ir::Shape &out) 
 // themselves, so a task is one call.
 void genPool(LlvmGen &gen, int index) {
   const ir::Node &node = gen.graph().nodes[size_t(index)];
+  if (const ir::Node *conv = ir::fusedPoolConvolution(gen.graph(), node))
+    return genConvMaxPool(gen, int(conv - gen.graph().nodes.data()), index);
   const ir::Shape &in = inShape(gen, node), &out = outShape(gen, node);
   require4d(node, in, out);
   const ir::Attrs &a = node.attrs;

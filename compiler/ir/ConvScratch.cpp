@@ -72,7 +72,11 @@ bool columnPhasedLanes(const Graph &g, const Node &conv) {
   const Shape &in = g.value(conv.inputs.at(0)).shape;
   const Shape &out = g.value(conv.output).shape;
   const int64_t Wp = in.dims.at(3) + a.pad[1] + a.pad[3];
-  return conv.fusedInto < 0 && a.groups == 1 && !isPointwise(a) && a.stride[1] == 2 && convPads(conv) &&
+  // (not a stem fused into a depthwise convolution: seqk_conv_depthwise_lanes
+  // reads its input's rows as they are; one fused into its max pool runs
+  // the packed kernels on the copy)
+  bool intoPool = conv.fusedInto >= 0 && g.nodes[size_t(conv.fusedInto)].kind == OpKind::MaxPool2d;
+  return (conv.fusedInto < 0 || intoPool) && a.groups == 1 && !isPointwise(a) && a.stride[1] == 2 && convPads(conv) &&
          convAlgorithm(g, conv) == ConvAlgorithm::Packed && !fusedChannelScale(g, conv) &&
          out.dims.at(3) >= kLanesConvMinWidth && Wp <= kLanesPhasedMaxRow &&
          in.dims.at(1) * a.kernel[0] * a.kernel[1] <= kLanesPhasedMaxTaps;

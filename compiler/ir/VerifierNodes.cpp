@@ -103,12 +103,13 @@ void Verifier::checkConv(int i) {
   const Attrs &a = node.attrs;
   const Shape &in = shapeOf(node.inputs[0]), &out = shapeOf(node.output);
   if (node.fusedInto >= 0) {
-    // fused into the depthwise convolution after it, its only reader
+    // fused into the depthwise convolution or the max pool after it, its
+    // only reader
     const Node *into = size_t(node.fusedInto) < g_.nodes.size() ? &g_.nodes[size_t(node.fusedInto)] : nullptr;
-    if (node.fusedInto != i + 1 || !into || into->kind != OpKind::Conv2d || into->inputs.empty() ||
-        into->inputs[0] != node.output)
-      error("{}: fused into node {}, which is not the convolution right after it reading its output", where(i),
-            node.fusedInto);
+    if (node.fusedInto != i + 1 || !into || (into->kind != OpKind::Conv2d && into->kind != OpKind::MaxPool2d) ||
+        into->inputs.empty() || into->inputs[0] != node.output)
+      error("{}: fused into node {}, which is not the convolution or max pool right after it reading its output",
+            where(i), node.fusedInto);
   }
   if (!convChannelsValid(i, in, out))
     return;

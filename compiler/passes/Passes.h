@@ -35,6 +35,10 @@ void packDepthwiseWeights(ir::Graph &g);
 // reading it, band by band, where that keeps the expanded tensor in L2.
 void fuseExpandDepthwise(ir::Graph &g);
 
+// Computes a stem's convolution inside the max pool reading it, band by
+// band, so that its output never goes to memory.
+void fuseConvMaxPool(ir::Graph &g);
+
 // Computes a per-channel scale (an SE block's x * s) inside the pointwise
 // convolution reading the product, by scaling its weights per image.
 void fuseChannelScale(ir::Graph &g);

@@ -23,6 +23,7 @@ constexpr Pass kPipeline[] = {
     {"fuse-elementwise", fuseElementwise},
     {"pack-conv-weights", packConvWeights},
     {"fuse-expand-depthwise", fuseExpandDepthwise},
+    {"fuse-conv-max-pool", fuseConvMaxPool},
     {"pack-depthwise-weights", packDepthwiseWeights},
     {"fuse-channel-scale", fuseChannelScale},
     {"plan-memory", planMemory},

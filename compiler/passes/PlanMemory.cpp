@@ -29,6 +29,7 @@
 //     concat's inputs move into its output (Storage::Slice, see "In-place
 //     concats" below) and step 3 runs again without them. The concat's
 //     buffer then lives from the first node writing one of them.
+#include "ir/ConvPool.h"
 #include "ir/ConvScratch.h"
 #include "ir/ImageParallel.h"
 #include "ir/Liveness.h"
@@ -86,6 +87,15 @@ void addIm2colScratch(Graph &g) {
     const Node &conv = g.nodes[i];
     if (conv.kind == OpKind::ConvTranspose2d) {
       addConvTransposeScratch(g, int(i));
+      continue;
+    }
+    if (conv.kind == OpKind::MaxPool2d && fusedPoolConvolution(g, conv)) {
+      // a band buffer per slot (NodeGenConvPool.cpp)
+      ConvPoolPlan plan = convPoolPlan(g, conv);
+      Scratch s;
+      s.node = int(i);
+      s.bytesFixed = std::min(plan.bands, kConvScratchSlots) * alignTo(plan.bandFloats * 4, 64);
+      g.scratch.push_back(s);
       continue;
     }
     int64_t bytes = conv.kind == OpKind::Conv2d ? convScratchSlotBytes(g, conv) : 0;

@@ -21,7 +21,11 @@ on two.
 - depthwise convolutions of stride 1 on planes past 14 x 14 (up to 56 x 56:
   16 channels in the lanes, ir::depthwiseLanes, from 16 channels; 15 stay
   one channel at a time), odd sides and channel counts, dilated, the
-  epilogue in registers (ReLU6) or not (SiLU).
+  epilogue in registers (ReLU6) or not (SiLU);
+- convolutions of 1 MB an image or more fused into the max pool after them
+  (passes::fuseConvMaxPool: computed band by band of the pool's rows):
+  stems padded or not, few taps or many, pools of stride 1 to 3, dilated,
+  padded, ceil_mode.
 
 usage: conv_paths_parity.py --seqc SEQC
 """
@@ -64,6 +68,18 @@ CASES = [
     ("Conv2d(17, 17, 5, padding=2, groups=17), SiLU()", [17, 29, 31], True),
     ("Conv2d(15, 15, 3, padding=1, groups=15), ReLU()", [15, 30, 30], False),
     ("Conv2d(48, 48, 3, padding=2, dilation=2, groups=48)", [48, 23, 40], False),
+    # a convolution computed inside the max pool after it, band by band
+    # (FuseConvMaxPool: outputs of 1 MB an image or more): ResNet's stem,
+    # SqueezeNet's (few taps: the lanes kernel, unpadded), a column-phased
+    # stride-2 one with SiLU, one of 200 taps with Tanh under a dilated
+    # pool of stride 1, and a 5x5 pool of stride 3 with ceil_mode
+    ("Conv2d(3, 64, 7, stride=2, padding=3, bias=False), BatchNorm2d(64), ReLU(), "
+     "MaxPool2d(3, stride=2, padding=1)", [3, 110, 150], False),
+    ("Conv2d(3, 64, 3, stride=2), ReLU(), MaxPool2d(3, stride=2, ceil_mode=True)", [3, 150, 121], False),
+    ("Conv2d(3, 40, 3, stride=2, padding=1), SiLU(), MaxPool2d(2)", [3, 191, 143], False),
+    ("Conv2d(8, 32, 5, padding=2), Tanh(), MaxPool2d(3, stride=1, padding=1, dilation=2)", [8, 95, 90], False),
+    ("Conv2d(3, 48, 3, padding=1), ReLU6(), MaxPool2d(5, stride=3, padding=2, ceil_mode=True)", [3, 79, 83],
+     False),
 ]
 
 

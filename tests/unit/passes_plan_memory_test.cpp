@@ -1,5 +1,6 @@
 // Tests of PlanMemory: output storage, convolution scratch, and the interval
 // allocator (live values never share bytes; dead ones do).
+#include "ir/ConvPool.h"
 #include "ir/ConvScratch.h"
 #include "ir/ImageParallel.h"
 #include "ir/Liveness.h"
@@ -380,6 +381,72 @@ TEST(PlanMemory, AFusedExpansionSplitsIntoAnEvenNumberOfBands) {
   EXPECT_EQ(plan.inputRows, 2 * plan.bandRows + 1);
   EXPECT_LE(plan.bandFloats * 4, ir::kExpandBandBytes);
   EXPECT_VALID(t.g);
+}
+
+// A stem fused into the max pool after it (ResNet's: 7x7 of stride 2,
+// then 3x3 of stride 2 padded by 1): bands of pooled rows whose
+// convolution rows fit kConvPoolBandBytes, every window's rows inside its
+// band's, the bands covering the pool's rows; the convolution's output
+// takes no workspace, the pool a buffer per band up to kConvScratchSlots.
+// It stays apart where its output has another reader, or is small enough
+// for L2 (under kConvPoolMinBytes an image).
+TEST(PlanMemory, AStemFusedIntoItsPoolComputesBandsOfItsRows) {
+  TestGraph t;
+  int x = t.input({3, 224, 224});
+  int c = t.relu(t.conv(x, 64, 7, 2, 3, false));
+  int pool = t.maxPool(c, 2);
+  Node &p = t.g.nodes.back();
+  p.attrs.kernel[0] = p.attrs.kernel[1] = 3;
+  for (int64_t &pad : p.attrs.pad)
+    pad = 1;
+  t.output(pool);
+
+  passes::runPipeline(t.g);
+
+  const Node &pn = t.g.nodes.back();
+  const Node *conv = ir::fusedPoolConvolution(t.g, pn);
+  ASSERT_NE(conv, nullptr);
+  ir::ConvPoolPlan plan = ir::convPoolPlan(t.g, pn);
+  EXPECT_EQ(plan.poolRows, 56);
+  EXPECT_EQ(plan.rows, 112);
+  EXPECT_LE(plan.bandFloats * 4, ir::kConvPoolBandBytes);
+  int64_t next = 0;
+  for (int64_t k = 0; k < plan.bands; ++k) {
+    ir::ConvPoolPlan::Band b = plan.band(k);
+    EXPECT_EQ(b.r0, next);
+    EXPECT_GT(b.r1, b.r0);
+    EXPECT_LE(b.hi - b.lo, plan.convRows);
+    for (int64_t r = b.r0; r < b.r1; ++r) { // its window's rows, in the band
+      EXPECT_GE(std::max<int64_t>(0, 2 * r - 1), b.lo) << "row " << r;
+      EXPECT_LE(std::min<int64_t>(112, 2 * r - 1 + 3), b.hi) << "row " << r;
+    }
+    EXPECT_EQ(b.pad, b.lo - (2 * b.r0 - 1));
+    next = b.r1;
+  }
+  EXPECT_EQ(next, 56);
+  bool scratch = false;
+  for (const ir::Scratch &s : t.g.scratch)
+    if (s.node == int(t.g.nodes.size()) - 1) {
+      scratch = true;
+      EXPECT_EQ(s.bytesFixed, std::min(plan.bands, ir::kConvScratchSlots) * plan.bandFloats * 4);
+    }
+  EXPECT_TRUE(scratch) << "no band buffers";
+  EXPECT_VALID(t.g);
+
+  TestGraph shared; // the convolution's output read twice
+  int sx = shared.input({3, 224, 224});
+  int sc = shared.conv(sx, 64, 3, 2, 1, false);
+  shared.output(shared.binary(shared.maxPool(sc, 2), shared.maxPool(sc, 2)));
+  passes::runPipeline(shared.g);
+  for (const Node &n : shared.g.nodes)
+    EXPECT_LT(n.fusedInto, 0) << n.name;
+
+  TestGraph small; // 64 x 56 x 56: 784 KB
+  int mx = small.input({3, 112, 112});
+  small.output(small.maxPool(small.conv(mx, 64, 3, 2, 1, false), 2));
+  passes::runPipeline(small.g);
+  for (const Node &n : small.g.nodes)
+    EXPECT_LT(n.fusedInto, 0) << n.name;
 }
 
 TEST(PlanMemory, AnInputOutputIsCopied) {
