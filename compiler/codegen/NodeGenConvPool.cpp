@@ -9,6 +9,8 @@
 #include "codegen/NodeGenConv.h"
 #include "ir/ConvPool.h"
 
+#include <array>
+
 namespace seq::codegen {
 
 using namespace llvm;
@@ -30,7 +32,7 @@ void genConvMaxPool(LlvmGen &gen, int convIndex, int poolIndex) {
   const PackedSplit split = packedSplit(band);
   Epilogue epilogue(gen, convIndex, epilogueOps(conv), channelLayout(g.value(conv.output).shape, s.OHW()),
                     packedLanes(s) ? RegisterUse::Channels : RegisterUse::None);
-  const int64_t slotFloats = alignTo(plan.bandFloats * int64_t(sizeof(float)), 64) / int64_t(sizeof(float));
+  const int64_t slotFloats = plan.slotBytes() / int64_t(sizeof(float));
 
   IRBuilder<> &f = gen.fwd();
   Value *scratch = pads ? gen.scratchPtr(convIndex) : nullptr;
@@ -71,12 +73,11 @@ void genConvMaxPool(LlvmGen &gen, int convIndex, int poolIndex) {
         auto [top, lo, hi] = rowsOf(r0, r1);
         // rows [lo, prevHi) the band before computed: moved to the
         // buffer's top from where they are, not computed again
-        auto [prevTop, prevLo, prevHi] = rowsOf(b.CreateSub(r0, c(plan.bandRows)), r0);
-        (void)prevTop;
+        std::array<Value *, 3> prev = rowsOf(b.CreateSub(r0, c(plan.bandRows)), r0); // (top, lo, hi)
         Value *carried = b.CreateSelect(b.CreateICmpUGT(k, first),
-                                        b.CreateBinaryIntrinsic(Intrinsic::smax, b.CreateSub(prevHi, lo), c(0)), c(0));
+                                        b.CreateBinaryIntrinsic(Intrinsic::smax, b.CreateSub(prev[2], lo), c(0)), c(0));
         emitIf(b, b.CreateICmpSGT(carried, c(0)), "carry", [&] {
-          Value *from = b.CreateMul(b.CreateSub(lo, prevLo), c(s.OW));
+          Value *from = b.CreateMul(b.CreateSub(lo, prev[1]), c(s.OW));
           emitLoop(b, c(s.OC), "plane", [&](Value *m) {
             Value *plane = LlvmGen::floatGep(b, buf, b.CreateMul(m, c(plan.convRows * s.OW)));
             b.CreateMemMove(plane, MaybeAlign(4), LlvmGen::floatGep(b, plane, from), MaybeAlign(4),

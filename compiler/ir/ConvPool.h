@@ -35,10 +35,14 @@ struct ConvPoolPlan {
     int64_t r0, r1, lo, hi, pad;
   };
   Band band(int64_t k) const;
+  // A slot's buffer, in bytes (bandFloats, whole cache lines).
+  int64_t slotBytes() const { return (bandFloats * int64_t(sizeof(float)) + 63) / 64 * 64; }
 };
 
-// A band's convolution rows of every channel fit this (a third of a
-// core's L2 here, the rest for the input rows and the weights).
+// A band's convolution rows of every channel fit this: a quarter of a
+// Zen 5 core's L2, half of a Zen 3's, the rest for the input rows and
+// the weights. (384 KB measured the same; the rows two bands share are
+// carried, not computed again, so smaller bands cost little.)
 constexpr int64_t kConvPoolBandBytes = 256 * 1024;
 // Convolutions whose output is smaller (per image) stay apart: that
 // output stays in L2 for the pool anyway.

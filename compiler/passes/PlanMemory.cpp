@@ -94,7 +94,7 @@ void addIm2colScratch(Graph &g) {
       ConvPoolPlan plan = convPoolPlan(g, conv);
       Scratch s;
       s.node = int(i);
-      s.bytesFixed = std::min(plan.bands, kConvScratchSlots) * alignTo(plan.bandFloats * 4, 64);
+      s.bytesFixed = std::min(plan.bands, kConvScratchSlots) * plan.slotBytes();
       g.scratch.push_back(s);
       continue;
     }

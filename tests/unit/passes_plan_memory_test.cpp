@@ -428,7 +428,7 @@ TEST(PlanMemory, AStemFusedIntoItsPoolComputesBandsOfItsRows) {
   for (const ir::Scratch &s : t.g.scratch)
     if (s.node == int(t.g.nodes.size()) - 1) {
       scratch = true;
-      EXPECT_EQ(s.bytesFixed, std::min(plan.bands, ir::kConvScratchSlots) * plan.bandFloats * 4);
+      EXPECT_EQ(s.bytesFixed, std::min(plan.bands, ir::kConvScratchSlots) * plan.slotBytes());
     }
   EXPECT_TRUE(scratch) << "no band buffers";
   EXPECT_VALID(t.g);
