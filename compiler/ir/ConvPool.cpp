@@ -1,5 +1,6 @@
 // ConvPool: the bands of a convolution fused into its max pool.
 #include "ir/ConvPool.h"
+#include "ir/ConvScratch.h"
 
 #include <algorithm>
 
@@ -40,14 +41,7 @@ ConvPoolPlan convPoolPlan(const Graph &g, const Node &pool) {
 }
 
 const Node *fusedPoolConvolution(const Graph &g, const Node &pool) {
-  if (pool.kind != OpKind::MaxPool2d || pool.inputs.empty())
-    return nullptr;
-  int producer = g.value(pool.inputs[0]).producer;
-  if (producer < 0)
-    return nullptr;
-  const Node &conv = g.nodes[size_t(producer)];
-  return conv.kind == OpKind::Conv2d && conv.fusedInto >= 0 && &g.nodes[size_t(conv.fusedInto)] == &pool ? &conv
-                                                                                                          : nullptr;
+  return pool.kind == OpKind::MaxPool2d ? fusedConvolutionInput(g, pool) : nullptr;
 }
 
 } // namespace seq::ir

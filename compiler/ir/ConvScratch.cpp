@@ -338,15 +338,18 @@ int64_t depthwisePhaseWidth(const Attrs &a, int64_t OH, int64_t OW) {
   return (OW + 15) / 16 * 16 + (a.kernel[1] - 1) * a.dilation[1] / a.stride[1];
 }
 
-const Node *fusedExpansion(const Graph &g, const Node &depthwise) {
-  int producer = g.value(depthwise.inputs.at(0)).producer;
+const Node *fusedConvolutionInput(const Graph &g, const Node &node) {
+  if (node.inputs.empty())
+    return nullptr;
+  int producer = g.value(node.inputs[0]).producer;
   if (producer < 0)
     return nullptr;
-  const Node &expand = g.nodes[size_t(producer)];
-  return expand.kind == OpKind::Conv2d && expand.fusedInto >= 0 && &g.nodes[size_t(expand.fusedInto)] == &depthwise
-             ? &expand
-             : nullptr;
+  const Node &conv = g.nodes[size_t(producer)];
+  return conv.kind == OpKind::Conv2d && conv.fusedInto >= 0 && &g.nodes[size_t(conv.fusedInto)] == &node ? &conv
+                                                                                                          : nullptr;
 }
+
+const Node *fusedExpansion(const Graph &g, const Node &depthwise) { return fusedConvolutionInput(g, depthwise); }
 
 ChannelScale channelScaleOperands(const Graph &g, const Node &mul) {
   if (mul.inputs.size() != 2)

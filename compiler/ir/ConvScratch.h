@@ -236,6 +236,10 @@ constexpr int64_t kExpandLanesTile = 14;
 constexpr int64_t kLanesProducerMaxTaps = 64;
 // The expansion fused into a depthwise convolution, or null.
 const Node *fusedExpansion(const Graph &g, const Node &depthwise);
+// The convolution producing `node`'s first input when it is fused into
+// `node` (an expansion into its depthwise convolution, a stem into its max
+// pool), or null.
+const Node *fusedConvolutionInput(const Graph &g, const Node &node);
 // A Binary Mul's operands as a channel scale: x [B, C, H, W] and s
 // [B, C, 1, 1] (their values; -1 when the product is not one).
 struct ChannelScale {

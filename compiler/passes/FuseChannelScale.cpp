@@ -47,26 +47,15 @@ bool gated(const ir::Graph &g, int v) {
 } // namespace
 
 void fuseChannelScale(ir::Graph &g) {
-  const UseIndex uses(g);
-  for (size_t i = 1; i < g.nodes.size(); ++i) {
-    ir::Node &mul = g.nodes[i - 1];
-    const ir::Node &conv = g.nodes[i];
+  fuseSoleReaderPairs(g, [&](const ir::Node &mul, const ir::Node &conv) {
     if (mul.kind != ir::OpKind::Binary || mul.attrs.binary != ir::BinaryKind::Mul || !mul.epilogue.empty() ||
-        mul.inputs.size() != 2 || mul.fusedInto >= 0 || conv.kind != ir::OpKind::Conv2d ||
-        conv.inputs.size() != 1 || conv.inputs[0] != mul.output || conv.fusedInto >= 0)
-      continue;
-    const ir::Value &v = g.value(mul.output);
-    if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace ||
-        !ir::isPointwise(conv.attrs) || ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed)
-      continue;
+        mul.inputs.size() != 2 || conv.kind != ir::OpKind::Conv2d || !ir::isPointwise(conv.attrs) ||
+        ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed)
+      return false;
     int scale = ir::channelScaleOperands(g, mul).scale;
-    if (scale < 0 || !gated(g, scale))
-      continue;
     const ir::Shape &out = g.value(conv.output).shape;
-    if (out.dims[2] * out.dims[3] < ir::kChannelScaleMinRatio * out.dims[1])
-      continue;
-    mul.fusedInto = int(i);
-  }
+    return scale >= 0 && gated(g, scale) && out.dims[2] * out.dims[3] >= ir::kChannelScaleMinRatio * out.dims[1];
+  });
 }
 
 } // namespace seq::passes

@@ -45,18 +45,10 @@ bool fusible(const ir::Graph &g, const ir::Node &conv) {
 } // namespace
 
 void fuseConvMaxPool(ir::Graph &g) {
-  const UseIndex uses(g);
-  for (size_t i = 1; i < g.nodes.size(); ++i) {
-    ir::Node &conv = g.nodes[i - 1];
-    const ir::Node &pool = g.nodes[i];
-    if (pool.kind != ir::OpKind::MaxPool2d || conv.kind != ir::OpKind::Conv2d || pool.inputs.size() != 1 ||
-        pool.inputs[0] != conv.output || !pool.epilogue.empty() || conv.fusedInto >= 0 || pool.fusedInto >= 0)
-      continue;
-    const ir::Value &v = g.value(conv.output);
-    if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace || !fusible(g, conv))
-      continue;
-    conv.fusedInto = int(i);
-  }
+  fuseSoleReaderPairs(g, [&](const ir::Node &conv, const ir::Node &pool) {
+    return conv.kind == ir::OpKind::Conv2d && pool.kind == ir::OpKind::MaxPool2d && pool.epilogue.empty() &&
+           fusible(g, conv);
+  });
 }
 
 } // namespace seq::passes

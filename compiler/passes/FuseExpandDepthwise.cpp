@@ -75,22 +75,12 @@ bool lanesProducer(const ir::Graph &g, const ir::Node &conv, const ir::Node &dw)
 } // namespace
 
 void fuseExpandDepthwise(ir::Graph &g) {
-  const UseIndex uses(g);
-  for (size_t i = 1; i < g.nodes.size(); ++i) {
-    ir::Node &expand = g.nodes[i - 1];
-    const ir::Node &dw = g.nodes[i];
-    if (dw.kind != ir::OpKind::Conv2d || expand.kind != ir::OpKind::Conv2d || dw.inputs.size() != 1 ||
-        dw.inputs[0] != expand.output || expand.fusedInto >= 0)
-      continue;
-    const ir::Value &v = g.value(expand.output);
-    if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace)
-      continue;
-    if (ir::convAlgorithm(g, dw) != ir::ConvAlgorithm::Depthwise ||
-        ir::convAlgorithm(g, expand) != ir::ConvAlgorithm::Packed ||
-        !(ir::isPointwise(expand.attrs) || lanesProducer(g, expand, dw)) || !bandable(g, dw))
-      continue;
-    expand.fusedInto = int(i);
-  }
+  fuseSoleReaderPairs(g, [&](const ir::Node &expand, const ir::Node &dw) {
+    return dw.kind == ir::OpKind::Conv2d && expand.kind == ir::OpKind::Conv2d &&
+           ir::convAlgorithm(g, dw) == ir::ConvAlgorithm::Depthwise &&
+           ir::convAlgorithm(g, expand) == ir::ConvAlgorithm::Packed &&
+           (ir::isPointwise(expand.attrs) || lanesProducer(g, expand, dw)) && bandable(g, dw);
+  });
 }
 
 } // namespace seq::passes

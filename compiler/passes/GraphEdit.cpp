@@ -240,4 +240,21 @@ void PackedIndex::compact(Graph &g) {
     addWriter(g.packSteps[s], int(s));
 }
 
+void fuseSoleReaderPairs(ir::Graph &g,
+                         const std::function<bool(const ir::Node &producer, const ir::Node &reader)> &fuses) {
+  const UseIndex uses(g);
+  for (size_t i = 1; i < g.nodes.size(); ++i) {
+    ir::Node &producer = g.nodes[i - 1];
+    const ir::Node &reader = g.nodes[i];
+    if (reader.inputs.size() != 1 || reader.inputs[0] != producer.output || producer.fusedInto >= 0 ||
+        reader.fusedInto >= 0)
+      continue;
+    const ir::Value &v = g.value(producer.output);
+    if (uses.count(v.id) != 1 || v.id == g.output || v.storage != ir::Storage::Workspace)
+      continue;
+    if (fuses(producer, reader))
+      producer.fusedInto = int(i);
+  }
+}
+
 } // namespace seq::passes

@@ -12,6 +12,7 @@
 
 #include "ir/Graph.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,5 +83,13 @@ private:
   std::vector<int> readers_;
   std::vector<bool> erased_;
 };
+
+// A pair of nodes one runs inside the other (passes' fuse*): for each node
+// right before one whose only input is its output, when nothing else
+// reads that output (no node, no epilogue; it is not the model's output),
+// it lives in the workspace and neither node is fused yet, sets
+// producer.fusedInto to the reader's index where `fuses` says so.
+void fuseSoleReaderPairs(ir::Graph &g,
+                         const std::function<bool(const ir::Node &producer, const ir::Node &reader)> &fuses);
 
 } // namespace seq::passes
