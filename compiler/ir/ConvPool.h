@@ -6,9 +6,10 @@
 // 64 x 112 x 112, 3.2 MB an image), which the pool reads once and
 // shrinks by four. Fused, the pair runs in tasks of one band of the
 // pool's output rows: each computes the convolution rows its band's
-// windows read into a buffer of its own (the row two bands share
-// computed twice), then pools them while they are in L2. The
-// convolution's output never goes to memory: no write of 3.2 MB into
+// windows read into a buffer of its own (those it shares with the band
+// before, when that one ran in the same buffer, moved to the buffer's
+// top rather than computed again), then pools them while they are in L2.
+// The convolution's output never goes to memory: no write of 3.2 MB into
 // lines the last call evicted, no read of them back.
 #pragma once
 

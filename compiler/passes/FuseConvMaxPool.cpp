@@ -5,9 +5,10 @@
 // Algorithm: a Conv2d C right before a MaxPool2d P gets C.fusedInto = P
 // when
 //  - C runs on packed weights (ir::convAlgorithm Packed), one group, not a
-//    1x1 (the pointwise kernels'), with no channel scale fused into it,
-//    its epilogue bias and activations only (no tensor added: its rows
-//    would be the band's), rows of at least kConvPoolMinWidth;
+//    1x1 (the pointwise kernels', which a channel scale may also be fused
+//    into later), its epilogue bias and activations only (no tensor
+//    added: its rows would be the band's), rows of at least
+//    kConvPoolMinWidth;
 //  - P reads C's output and nothing else does (no node, no epilogue; it is
 //    not the model's output), P takes no epilogue itself;
 //  - C's output takes at least ir::kConvPoolMinBytes an image.
@@ -34,7 +35,7 @@ bool fusible(const ir::Graph &g, const ir::Node &conv) {
   const ir::Attrs &a = conv.attrs;
   const ir::Shape &out = g.value(conv.output).shape;
   if (out.rank() != 4 || a.groups != 1 || ir::isPointwise(a) || ir::isStridedPointwise(a) ||
-      ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed || ir::fusedChannelScale(g, conv))
+      ir::convAlgorithm(g, conv) != ir::ConvAlgorithm::Packed)
     return false;
   bool tensors = std::any_of(conv.epilogue.begin(), conv.epilogue.end(),
                              [](const ir::EpilogueOp &op) { return op.tensor >= 0; });
