@@ -1,6 +1,5 @@
 // Context.cpp: seqrt_context, a thread pool and a workspace that one
 // thread at a time uses for forward calls.
-#include <cstdlib>
 #include "Context.h"
 
 #include "Status.h"
@@ -101,7 +100,6 @@ void beginForward(seqrt_context &ctx, const void *model, int64_t batch) {
   ctx.forwardModel = model;
   ctx.forwardBatch = batch;
   ctx.forwardWay = ctx.choice.choose(model, batch);
-  if (getenv("SEQRT_POOL")) ctx.forwardWay = ParallelChoice::Way::Pool; // DEBUG
 }
 
 } // namespace seq::rt
