@@ -53,7 +53,9 @@ void genConvMaxPool(LlvmGen &gen, int convIndex, int poolIndex) {
     Value *tbuffers = task.capture(buffers, "bands");
     Value *tslots = task.capture(slots, "slots");
     EpilogueEnv env(task, epilogue);
-    Value *null = ConstantPointerNull::get(b.getPtrTy());
+    // the next layers' weights, a slice a band, as the convolution alone
+    // would prefetch them
+    NextWeights next(gen, convIndex, task);
     emitLoop(b, task.begin(), task.end(), "slot", [&](Value *slot) {
       Value *buf = LlvmGen::floatGep(b, tbuffers, b.CreateMul(slot, c(slotFloats)));
       // the slot's first band (emitSlotRun's t0): the bands after it find
@@ -91,7 +93,7 @@ void genConvMaxPool(LlvmGen &gen, int convIndex, int poolIndex) {
         Value *xb = LlvmGen::floatGep(b, x, b.CreateMul(start, c(s.SH * Wp)));
         Value *yb = LlvmGen::floatGep(b, buf, b.CreateMul(carried, c(s.OW)));
         emitPacked(gen, b, band, split, {Hp, Wp}, {xb, w, yb}, {c(0), c(split.panels), c(0), b.CreateSub(hi, start)},
-                   env, {null, c(0)}, b.CreateMul(n, c(s.OC)));
+                   env, next.slice(b, k, c(plan.bands), n), b.CreateMul(n, c(s.OC)));
         b.CreateCall(gen.kernel("seqk_maxpool2d_band"),
                      {buf, c(plan.convRows * s.OW), LlvmGen::floatGep(b, y, b.CreateMul(r0, c(POW))), c(POH * POW),
                       b.CreateSub(hi, lo), c(s.OW), c(pa.kernel[0]), c(pa.kernel[1]), c(pa.stride[0]),
